@@ -1,0 +1,2 @@
+/** Placeholder until this module gets its first class. */
+package io.tidemark.infra;
