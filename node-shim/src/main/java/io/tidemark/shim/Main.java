@@ -1,16 +1,59 @@
 package io.tidemark.shim;
 
-/** Entry point of the {@code tidemark} command. */
+import io.tidemark.shim.cli.CommandFailure;
+import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.UsageException;
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Entry point of the {@code tidemark} command. Commands are looked up by name and only the
+ * chosen one is loaded: PostgreSQL starts this program once per WAL segment, so start-up
+ * must not pay for commands it does not run.
+ */
 public final class Main {
     private Main() {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code = run(Arrays.asList(args), System.out, System.err);
+        System.out.flush();
+        System.exit(code);
     }
 
-    static int run(String[] args) {
-        System.err.println("tidemark: no command given");
-        return 2;
+    public static int run(List<String> args, PrintStream out, PrintStream err) {
+        if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("help")) {
+            out.print(usage());
+            return args.isEmpty() ? ExitCodes.USAGE : ExitCodes.OK;
+        }
+        String name = args.get(0);
+        List<String> rest = args.subList(1, args.size());
+        try {
+            Command command = Commands.named(name);
+            if (command == null) {
+                err.println("tidemark: unknown command '" + name + "' (see tidemark --help)");
+                return ExitCodes.USAGE;
+            }
+            return command.run(rest, out, err);
+        } catch (UsageException e) {
+            err.println("tidemark " + name + ": " + e.getMessage());
+            return ExitCodes.USAGE;
+        } catch (CommandFailure e) {
+            err.println("tidemark " + name + ": " + e.getMessage());
+            return e.exitCode();
+        }
+    }
+
+    static String usage() {
+        return """
+                usage: tidemark COMMAND [options]
+
+                commands:
+                  wal-summary FILE [--output text|json] [--next FILE] [--transactions]
+                                   summarise one WAL segment: records, commits, aborts,
+                                   restore points, checkpoints, where and why it ends
+                  quickstart       the end-to-end demo (local cloud, backup, mistake, restore)
+                """;
     }
 }

@@ -1,0 +1,12 @@
+package io.tidemark.shim.cli;
+
+/** Exit statuses shared by every command, so scripts (and PostgreSQL) can tell failures apart. */
+public final class ExitCodes {
+    public static final int OK = 0;
+    /** A general failure; also archive-get's "no such file", which PostgreSQL expects to be quiet. */
+    public static final int FAILED = 1;
+    public static final int USAGE = 2;
+
+    private ExitCodes() {
+    }
+}
