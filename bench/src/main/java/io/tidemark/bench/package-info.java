@@ -1,2 +1,0 @@
-/** Placeholder until this module gets its first class. */
-package io.tidemark.bench;
