@@ -16,7 +16,10 @@ public record Lsn(long value) implements Comparable<Lsn> {
         return new Lsn(value);
     }
 
-    /** Parses {@code X/X}: 1 to 8 hex digits on each side of the slash, case-insensitive. */
+    /**
+     * Parses {@code X/X}: 1 to 8 ASCII hex digits on each side of the slash, case-insensitive,
+     * nothing else (no sign, no spaces), like PostgreSQL's {@code pg_lsn} input function.
+     */
     public static Lsn parse(String text) {
         if (text == null) {
             throw new IllegalArgumentException("LSN is missing");
@@ -36,7 +39,7 @@ public record Lsn(long value) implements Comparable<Lsn> {
         }
         long v = 0;
         for (int i = from; i < to; i++) {
-            int d = Character.digit(text.charAt(i), 16);
+            int d = WalNames.asciiHexDigit(text.charAt(i));
             if (d < 0) {
                 throw new IllegalArgumentException("not an LSN (non-hex character): '" + text + "'");
             }

@@ -26,13 +26,16 @@ public record TimelineId(long value) implements Comparable<TimelineId> {
         return new TimelineId(Long.parseLong(hex, 16));
     }
 
-    /** Parses the decimal form used in history files and {@code recovery_target_timeline}. */
+    /**
+     * Parses the decimal form used in history files and {@code recovery_target_timeline}:
+     * ASCII digits only (surrounding whitespace tolerated), no sign, at most 10 digits.
+     */
     public static TimelineId parseDecimal(String text) {
-        try {
-            return new TimelineId(Long.parseLong(text.trim()));
-        } catch (NumberFormatException | NullPointerException e) {
+        String t = text == null ? "" : text.strip();
+        if (!WalNames.isAsciiDigits(t) || t.length() > 10) {
             throw new IllegalArgumentException("timeline must be a decimal number, got '" + text + "'");
         }
+        return new TimelineId(Long.parseLong(t));
     }
 
     public String hex() {

@@ -1,5 +1,7 @@
 package io.tidemark.events.wal;
 
+import java.util.Objects;
+
 /**
  * Every kind of file PostgreSQL hands to {@code archive_command}: segments, {@code .partial}
  * segments (the end of a timeline at promotion), timeline {@code .history} files and
@@ -13,6 +15,10 @@ public sealed interface WalFileName {
     TimelineId timeline();
 
     record Segment(WalSegmentName segment) implements WalFileName {
+        public Segment {
+            Objects.requireNonNull(segment, "segment");
+        }
+
         public String fileName() {
             return segment.toString();
         }
@@ -23,6 +29,10 @@ public sealed interface WalFileName {
     }
 
     record Partial(WalSegmentName segment) implements WalFileName {
+        public Partial {
+            Objects.requireNonNull(segment, "segment");
+        }
+
         public String fileName() {
             return segment + ".partial";
         }
@@ -34,6 +44,7 @@ public sealed interface WalFileName {
 
     record History(TimelineId timeline) implements WalFileName {
         public History {
+            Objects.requireNonNull(timeline, "timeline");
             if (timeline.value() < 2) {
                 throw new IllegalArgumentException("timeline 1 has no history file");
             }
@@ -47,6 +58,7 @@ public sealed interface WalFileName {
     /** {@code <segment>.<offset 8 hex>.backup}: written by pg_backup_stop; the offset is the start LSN's. */
     record BackupHistory(WalSegmentName segment, long offset) implements WalFileName {
         public BackupHistory {
+            Objects.requireNonNull(segment, "segment");
             if (offset < 0 || offset >= segment.segmentSize().bytes()) {
                 throw new IllegalArgumentException("backup offset outside its segment: " + offset);
             }

@@ -10,6 +10,36 @@ final class WalNames {
         return "00000000".substring(s.length()) + s;
     }
 
+    /**
+     * The value of an ASCII hex digit (either case), or -1. Unlike {@link Character#digit} this
+     * refuses non-ASCII digits such as full-width or Arabic-Indic ones, which PostgreSQL never writes.
+     */
+    static int asciiHexDigit(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
+    }
+
+    static boolean isAsciiDigits(String s) {
+        if (s.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+        }
+        return true;
+    }
+
     static boolean isUpperHex(String s, int from, int to) {
         for (int i = from; i < to; i++) {
             char c = s.charAt(i);

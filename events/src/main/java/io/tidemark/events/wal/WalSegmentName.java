@@ -70,9 +70,16 @@ public record WalSegmentName(TimelineId timeline, long segmentNumber, WalSegment
         return segmentSize.segmentStart(segmentNumber);
     }
 
-    /** The first byte after this segment. */
+    /**
+     * The first byte after this segment. The very last segment of the 64-bit LSN space has no
+     * such byte (it would be 2^64): that one case throws instead of wrapping to 0/0.
+     */
     public Lsn endLsn() {
-        return segmentSize.segmentStart(segmentNumber + 1);
+        Lsn end = segmentSize.segmentStart(segmentNumber + 1);
+        if (!end.isValid()) {
+            throw new ArithmeticException("segment " + this + " ends at the end of the LSN space (2^64)");
+        }
+        return end;
     }
 
     public boolean contains(Lsn lsn) {
@@ -104,7 +111,12 @@ public record WalSegmentName(TimelineId timeline, long segmentNumber, WalSegment
     @Override
     public int compareTo(WalSegmentName o) {
         int c = timeline.compareTo(o.timeline);
-        return c != 0 ? c : Long.compare(segmentNumber, o.segmentNumber);
+        if (c != 0) {
+            return c;
+        }
+        c = Long.compare(segmentNumber, o.segmentNumber);
+        // Tie-break on size so that compareTo is consistent with equals (records compare all fields).
+        return c != 0 ? c : Integer.compare(segmentSize.bytes(), o.segmentSize.bytes());
     }
 
     @Override
