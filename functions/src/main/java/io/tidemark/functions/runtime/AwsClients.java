@@ -1,0 +1,120 @@
+package io.tidemark.functions.runtime;
+
+import java.time.Duration;
+import java.util.Objects;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClientBuilder;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.S3Configuration;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
+
+/**
+ * The AWS clients of one function instance, built once from a {@link FunctionConfig} (at cold
+ * start, or before a SnapStart snapshot) and shared by every invocation.
+ *
+ * <p>All clients use the configured region, the endpoint overrides when set, one shared
+ * {@link UrlConnectionHttpClient} (small and fast to start; no Apache or Netty client in the
+ * deployment package), and either the static credentials of the configuration (local-cloud) or
+ * the default AWS credentials chain (the function's execution role in Lambda).
+ */
+public final class AwsClients implements AutoCloseable {
+
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(60);
+
+    private final FunctionConfig config;
+    private final SdkHttpClient httpClient;
+    private final AwsCredentialsProvider credentials;
+    private final S3Client s3;
+    private final S3Presigner s3Presigner;
+    private final DynamoDbClient dynamoDb;
+
+    private AwsClients(FunctionConfig config) {
+        this.config = config;
+        this.httpClient = UrlConnectionHttpClient.builder()
+                .connectionTimeout(CONNECT_TIMEOUT)
+                .socketTimeout(SOCKET_TIMEOUT)
+                .build();
+        this.credentials = credentialsProvider(config);
+        Region region = Region.of(config.region());
+
+        S3ClientBuilder s3Builder = S3Client.builder()
+                .region(region)
+                .credentialsProvider(credentials)
+                .httpClient(httpClient)
+                .forcePathStyle(config.s3PathStyle());
+        config.s3Endpoint().ifPresent(s3Builder::endpointOverride);
+        this.s3 = s3Builder.build();
+
+        S3Presigner.Builder presignerBuilder = S3Presigner.builder()
+                .region(region)
+                .credentialsProvider(credentials)
+                .serviceConfiguration(S3Configuration.builder()
+                        .pathStyleAccessEnabled(config.s3PathStyle())
+                        .build());
+        config.s3Endpoint().ifPresent(presignerBuilder::endpointOverride);
+        this.s3Presigner = presignerBuilder.build();
+
+        DynamoDbClientBuilder dynamoBuilder = DynamoDbClient.builder()
+                .region(region)
+                .credentialsProvider(credentials)
+                .httpClient(httpClient);
+        config.dynamoDbEndpoint().ifPresent(dynamoBuilder::endpointOverride);
+        this.dynamoDb = dynamoBuilder.build();
+    }
+
+    /** Builds the clients. No network call is made here. */
+    public static AwsClients create(FunctionConfig config) {
+        return new AwsClients(Objects.requireNonNull(config, "config"));
+    }
+
+    static AwsCredentialsProvider credentialsProvider(FunctionConfig config) {
+        return config.credentials()
+                .<AwsCredentialsProvider>map(c -> StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey())))
+                .orElseGet(() -> DefaultCredentialsProvider.builder().build());
+    }
+
+    public FunctionConfig config() {
+        return config;
+    }
+
+    public S3Client s3() {
+        return s3;
+    }
+
+    public S3Presigner s3Presigner() {
+        return s3Presigner;
+    }
+
+    public DynamoDbClient dynamoDb() {
+        return dynamoDb;
+    }
+
+    public AwsCredentialsProvider credentialsProvider() {
+        return credentials;
+    }
+
+    @Override
+    public void close() {
+        s3.close();
+        s3Presigner.close();
+        dynamoDb.close();
+        httpClient.close();
+        if (credentials instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                // nothing useful to do at shutdown
+            }
+        }
+    }
+}

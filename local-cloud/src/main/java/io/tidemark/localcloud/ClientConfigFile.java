@@ -1,0 +1,96 @@
+package io.tidemark.localcloud;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * {@code DIR/tidemark.conf}: the client configuration (Java properties) that points a node, the
+ * CLI or a test at a running local cloud. Rewritten atomically at each start; mode 600 as it
+ * holds the secret key.
+ */
+final class ClientConfigFile {
+
+    static final String FILE_NAME = "tidemark.conf";
+
+    static final String S3_ENDPOINT = "s3.endpoint";
+    static final String S3_REGION = "s3.region";
+    static final String S3_BUCKET = "s3.bucket";
+    static final String S3_PATH_STYLE = "s3.pathStyle";
+    static final String S3_ACCESS_KEY_ID = "s3.accessKeyId";
+    static final String S3_SECRET_ACCESS_KEY = "s3.secretAccessKey";
+    static final String API_URL = "api.url";
+    static final String DYNAMODB_ENDPOINT = "dynamodb.endpoint";
+    static final String DYNAMODB_TABLE = "dynamodb.table";
+
+    private ClientConfigFile() {
+    }
+
+    static Map<String, String> entries(LocalCloud cloud) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(S3_ENDPOINT, cloud.s3Endpoint().toString());
+        m.put(S3_REGION, cloud.region());
+        m.put(S3_BUCKET, cloud.bucket());
+        m.put(S3_PATH_STYLE, "true");
+        m.put(S3_ACCESS_KEY_ID, cloud.credentials().accessKeyId());
+        m.put(S3_SECRET_ACCESS_KEY, cloud.credentials().secretAccessKey());
+        m.put(API_URL, cloud.apiUrl().toString());
+        m.put(DYNAMODB_ENDPOINT, cloud.dynamoDbEndpoint().toString());
+        m.put(DYNAMODB_TABLE, cloud.table());
+        return m;
+    }
+
+    static Path write(Path dir, Map<String, String> entries) throws IOException {
+        Path file = dir.resolve(FILE_NAME);
+        Path tmp = Files.createTempFile(dir, ".tidemark", ".conf.tmp");
+        try {
+            try {
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+            } catch (UnsupportedOperationException e) {
+                // not a POSIX file system
+            }
+            try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+                w.write("# Tidemark client configuration for the local cloud in " + dir.toAbsolutePath() + "\n");
+                w.write("# Written by `tidemark local-cloud` each time it starts; edits are lost.\n");
+                w.write("# s3.* and api.url are what a node needs; dynamodb.* is for tools and tests\n");
+                w.write("# (nodes never talk to the catalog directly). Keep this file private: it holds\n");
+                w.write("# the local secret key. IAM authorization of the API is not emulated locally.\n");
+                for (Map.Entry<String, String> e : entries.entrySet()) {
+                    w.write(e.getKey() + "=" + escape(e.getValue()) + "\n");
+                }
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        return file;
+    }
+
+    /** Escapes a property value the way {@link java.util.Properties#load} reads it back. */
+    private static String escape(String value) {
+        StringBuilder sb = new StringBuilder(value.length());
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            switch (c) {
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                case ' ' -> sb.append(i == 0 ? "\\ " : " ");
+                default -> sb.append(c);
+            }
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,535 @@
+package io.tidemark.localcloud;
+
+import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+import io.tidemark.functions.runtime.AwsClients;
+import io.tidemark.functions.runtime.FunctionConfig;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeDefinition;
+import software.amazon.awssdk.services.dynamodb.model.BillingMode;
+import software.amazon.awssdk.services.dynamodb.model.KeySchemaElement;
+import software.amazon.awssdk.services.dynamodb.model.KeyType;
+import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
+import software.amazon.awssdk.services.dynamodb.model.ScalarAttributeType;
+import software.amazon.awssdk.services.dynamodb.model.TableDescription;
+
+/**
+ * The Tidemark cloud on one machine: an S3 endpoint (S3Proxy on files under {@code DIR/s3}),
+ * DynamoDB Local (under {@code DIR/dynamodb}), and a local HTTP API, all on one host (default
+ * 127.0.0.1), with the registered functions invoked in-process with real event JSON.
+ *
+ * <pre>{@code
+ * try (LocalCloud cloud = LocalCloud.builder()
+ *         .dir(dir)
+ *         .onObjectCreated("main/wal/", null, WalIndexer::new)
+ *         .route("GET", "/stanzas/{stanza}", CatalogHandler::new)
+ *         .start()) {
+ *     ... cloud.s3Endpoint(), cloud.credentials(), cloud.apiUrl() ...
+ *     cloud.awaitQuiescent(Duration.ofSeconds(10));
+ * }
+ * }</pre>
+ *
+ * <p>Everything lives under the directory, so a restart on the same directory keeps objects,
+ * table items and the key pair. One local cloud at a time may use a directory.
+ */
+public final class LocalCloud implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LocalCloud.class);
+
+    public static final String DEFAULT_HOST = "127.0.0.1";
+    public static final String DEFAULT_REGION = "us-east-1";
+    public static final String DEFAULT_BUCKET = "tidemark";
+    public static final String DEFAULT_TABLE = "tidemark";
+    /** Partition and sort key of the single catalog table. */
+    public static final String PARTITION_KEY = "PK";
+    public static final String SORT_KEY = "SK";
+
+    private static final Pattern FUNCTION_NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    private static final Duration S3_FUNCTION_TIMEOUT = Duration.ofMinutes(15);
+
+    private final Path dir;
+    private final String host;
+    private final String region;
+    private final String bucket;
+    private final String table;
+    private final Map<String, String> extraSettings;
+
+    private FileChannel lockChannel;
+    private FileLock lock;
+    private LocalCredentials credentials;
+    private S3EventDispatcher dispatcher;
+    private LocalDynamoDb dynamoDb;
+    private LocalS3 s3;
+    private LocalApi api;
+    private FunctionConfig functionConfig;
+    private Path configFile;
+    private final List<RequestStreamHandler> handlers = new ArrayList<>();
+    private boolean closed;
+
+    private LocalCloud(Builder b, Path dir) {
+        this.dir = dir;
+        this.host = b.host;
+        this.region = b.region;
+        this.bucket = b.bucket;
+        this.table = b.table;
+        this.extraSettings = Map.copyOf(b.settings);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    private void start(Builder b) {
+        long t0 = System.nanoTime();
+        prepareDirectory();
+        lockDirectory();
+        try {
+            credentials = LocalCredentials.loadOrCreate(dir);
+            Files.createDirectories(dir.resolve("s3"));
+            Files.createDirectories(dir.resolve("dynamodb"));
+        } catch (IOException e) {
+            throw new LocalCloudException("cannot write to " + dir + ": " + e.getMessage(), e);
+        }
+        dispatcher = new S3EventDispatcher(region, b.retryDelays, S3_FUNCTION_TIMEOUT);
+        long t1 = System.nanoTime();
+        dynamoDb = LocalDynamoDb.start(dir.resolve("dynamodb"), host, b.dynamoDbPort);
+        long t2 = System.nanoTime();
+        s3 = LocalS3.start(dir.resolve("s3"), host, b.s3Port, bucket, credentials, dispatcher);
+        long t3 = System.nanoTime();
+        functionConfig = FunctionConfig.of(functionEnvironment());
+        try (AwsClients aws = AwsClients.create(functionConfig)) {
+            ensureTable(aws.dynamoDb());
+        }
+        long t4 = System.nanoTime();
+        LOG.debug("startup: dynamodb {} ms, s3 {} ms, table {} ms",
+                (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000, (t4 - t3) / 1_000_000);
+
+        List<S3EventDispatcher.Target> targets = new ArrayList<>();
+        for (ObjectCreatedSubscription s : b.subscriptions) {
+            targets.add(new S3EventDispatcher.Target(s, instantiate(s.name(), s.factory())));
+        }
+        List<LocalApi.Route> routes = new ArrayList<>();
+        for (RouteSpec r : b.routes) {
+            routes.add(new LocalApi.Route(r.method(), r.template(), r.name(), instantiate(r.name(), r.factory())));
+        }
+        dispatcher.activate(targets);
+        api = LocalApi.start(host, b.apiPort, region, routes);
+
+        if (b.writeConfigFile) {
+            try {
+                configFile = ClientConfigFile.write(dir, ClientConfigFile.entries(this));
+            } catch (IOException e) {
+                throw new LocalCloudException("cannot write " + dir.resolve(ClientConfigFile.FILE_NAME) + ": "
+                        + e.getMessage(), e);
+            }
+        }
+        LOG.debug("local-cloud started in {} ms: s3={} dynamodb={} api={}",
+                (System.nanoTime() - t0) / 1_000_000, s3.endpoint(), dynamoDb.endpoint(), api.url());
+    }
+
+    private void prepareDirectory() {
+        try {
+            Files.createDirectories(dir);
+        } catch (FileSystemException e) {
+            throw new LocalCloudException("cannot create directory " + dir + ": " + reason(e), e);
+        } catch (IOException e) {
+            throw new LocalCloudException("cannot create directory " + dir + ": " + e.getMessage(), e);
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new LocalCloudException(dir + " is not a directory");
+        }
+        try {
+            Path probe = Files.createTempFile(dir, ".write-probe", ".tmp");
+            Files.delete(probe);
+        } catch (IOException e) {
+            throw new LocalCloudException("directory " + dir + " is not writable: " + e.getMessage(), e);
+        }
+    }
+
+    private static String reason(FileSystemException e) {
+        if (e.getReason() != null) {
+            return e.getReason();
+        }
+        String where = e.getFile() == null ? "" : " (" + e.getFile() + ")";
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file or directory" + where;
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied" + where;
+        }
+        if (e instanceof java.nio.file.FileAlreadyExistsException) {
+            return "a file is in the way" + where;
+        }
+        return e.getClass().getSimpleName() + where;
+    }
+
+    private void lockDirectory() {
+        try {
+            lockChannel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            lock = lockChannel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        } catch (IOException e) {
+            throw new LocalCloudException("cannot lock " + dir + ": " + e.getMessage(), e);
+        }
+        if (lock == null) {
+            closeQuietly(lockChannel);
+            lockChannel = null;
+            throw new LocalCloudException("another tidemark local-cloud is already running on " + dir);
+        }
+    }
+
+    private Map<String, String> functionEnvironment() {
+        Map<String, String> env = new LinkedHashMap<>(extraSettings);
+        env.put(FunctionConfig.BUCKET, bucket);
+        env.put(FunctionConfig.TABLE, table);
+        env.put(FunctionConfig.REGION, region);
+        env.put(FunctionConfig.S3_ENDPOINT, s3.endpoint().toString());
+        env.put(FunctionConfig.DYNAMODB_ENDPOINT, dynamoDb.endpoint().toString());
+        env.put(FunctionConfig.S3_PATH_STYLE, "true");
+        env.put(FunctionConfig.ACCESS_KEY_ID, credentials.accessKeyId());
+        env.put(FunctionConfig.SECRET_ACCESS_KEY, credentials.secretAccessKey());
+        return env;
+    }
+
+    private void ensureTable(DynamoDbClient client) {
+        TableDescription existing = null;
+        try {
+            existing = client.describeTable(r -> r.tableName(table)).table();
+        } catch (ResourceNotFoundException e) {
+            // created below
+        }
+        if (existing == null) {
+            client.createTable(r -> r.tableName(table)
+                    .billingMode(BillingMode.PAY_PER_REQUEST)
+                    .attributeDefinitions(
+                            AttributeDefinition.builder().attributeName(PARTITION_KEY)
+                                    .attributeType(ScalarAttributeType.S).build(),
+                            AttributeDefinition.builder().attributeName(SORT_KEY)
+                                    .attributeType(ScalarAttributeType.S).build())
+                    .keySchema(
+                            KeySchemaElement.builder().attributeName(PARTITION_KEY).keyType(KeyType.HASH).build(),
+                            KeySchemaElement.builder().attributeName(SORT_KEY).keyType(KeyType.RANGE).build()));
+            LOG.debug("created table {}", table);
+            return;
+        }
+        List<KeySchemaElement> expected = List.of(
+                KeySchemaElement.builder().attributeName(PARTITION_KEY).keyType(KeyType.HASH).build(),
+                KeySchemaElement.builder().attributeName(SORT_KEY).keyType(KeyType.RANGE).build());
+        if (!existing.keySchema().equals(expected)) {
+            throw new LocalCloudException("table " + table + " in " + dir.resolve("dynamodb")
+                    + " has key schema " + existing.keySchema() + ", expected PK (HASH) and SK (RANGE)");
+        }
+    }
+
+    private RequestStreamHandler instantiate(String name, HandlerFactory factory) {
+        RequestStreamHandler handler;
+        try {
+            handler = factory.create(functionConfig);
+        } catch (Exception e) {
+            throw new LocalCloudException("function " + name + " failed to initialize: " + e, e);
+        }
+        if (handler == null) {
+            throw new LocalCloudException("function " + name + ": its factory returned no handler");
+        }
+        handlers.add(handler);
+        return handler;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public String region() {
+        return region;
+    }
+
+    public String bucket() {
+        return bucket;
+    }
+
+    public String table() {
+        return table;
+    }
+
+    public URI s3Endpoint() {
+        return s3.endpoint();
+    }
+
+    public URI dynamoDbEndpoint() {
+        return dynamoDb.endpoint();
+    }
+
+    public URI apiUrl() {
+        return api.url();
+    }
+
+    public LocalCredentials credentials() {
+        return credentials;
+    }
+
+    /** The configuration the functions were built with; also right for test clients. */
+    public FunctionConfig functionConfig() {
+        return functionConfig;
+    }
+
+    /** {@code DIR/tidemark.conf}, or null when the builder turned it off. */
+    public Path configFile() {
+        return configFile;
+    }
+
+    /** What {@code tidemark.conf} holds, as a map. */
+    public Map<String, String> clientConfig() {
+        return ClientConfigFile.entries(this);
+    }
+
+    /**
+     * Waits until every S3 event raised so far has been handled by its functions (retries
+     * included) or finally failed. Returns false on timeout.
+     */
+    public boolean awaitQuiescent(Duration timeout) throws InterruptedException {
+        return dispatcher.awaitQuiescent(timeout);
+    }
+
+    /** S3 events that a function still failed on after the last retry. */
+    public List<FailedEvent> failedEvents() {
+        return dispatcher.failures();
+    }
+
+    /** Stops the API, lets pending S3 events finish, closes the functions, S3 and DynamoDB. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (api != null) {
+            api.close();
+        }
+        if (dispatcher != null) {
+            dispatcher.close();
+        }
+        for (RequestStreamHandler h : handlers) {
+            if (h instanceof AutoCloseable c) {
+                closeQuietly(c);
+            }
+        }
+        closeQuietly(s3);
+        closeQuietly(dynamoDb);
+        if (lock != null) {
+            try {
+                lock.release();
+            } catch (IOException ignored) {
+                // closing the channel releases it as well
+            }
+        }
+        closeQuietly(lockChannel);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.warn("error while stopping {}: {}", c.getClass().getSimpleName(), e.toString());
+        }
+    }
+
+    private record RouteSpec(String name, String method, RouteTemplate template, HandlerFactory factory) {
+    }
+
+    /** Settings and functions of a local cloud; {@link #start()} starts it. */
+    public static final class Builder {
+        private Path dir;
+        private String host = DEFAULT_HOST;
+        private int s3Port;
+        private int dynamoDbPort;
+        private int apiPort;
+        private String region = DEFAULT_REGION;
+        private String bucket = DEFAULT_BUCKET;
+        private String table = DEFAULT_TABLE;
+        private boolean writeConfigFile = true;
+        private List<Duration> retryDelays = List.of(Duration.ofSeconds(1), Duration.ofSeconds(2));
+        private final Map<String, String> settings = new LinkedHashMap<>();
+        private final List<ObjectCreatedSubscription> subscriptions = new ArrayList<>();
+        private final List<RouteSpec> routes = new ArrayList<>();
+        private int unnamed;
+
+        private Builder() {
+        }
+
+        /** Where everything is kept (required): {@code s3/}, {@code dynamodb/}, credentials, tidemark.conf. */
+        public Builder dir(Path dir) {
+            this.dir = Objects.requireNonNull(dir, "dir");
+            return this;
+        }
+
+        /** Address every endpoint binds to; default 127.0.0.1. */
+        public Builder host(String host) {
+            this.host = Objects.requireNonNull(host, "host");
+            return this;
+        }
+
+        /** S3 port; 0 (the default) takes any free port. */
+        public Builder s3Port(int port) {
+            this.s3Port = checkPort(port);
+            return this;
+        }
+
+        /** DynamoDB port; 0 (the default) takes any free port. */
+        public Builder dynamoDbPort(int port) {
+            this.dynamoDbPort = checkPort(port);
+            return this;
+        }
+
+        /** API port; 0 (the default) takes any free port. */
+        public Builder apiPort(int port) {
+            this.apiPort = checkPort(port);
+            return this;
+        }
+
+        public Builder region(String region) {
+            this.region = Objects.requireNonNull(region, "region");
+            return this;
+        }
+
+        public Builder bucket(String bucket) {
+            this.bucket = Objects.requireNonNull(bucket, "bucket");
+            return this;
+        }
+
+        public Builder table(String table) {
+            this.table = Objects.requireNonNull(table, "table");
+            return this;
+        }
+
+        /** Whether to write {@code DIR/tidemark.conf} (default true). */
+        public Builder writeConfigFile(boolean write) {
+            this.writeConfigFile = write;
+            return this;
+        }
+
+        /**
+         * Delays before the 2nd and 3rd attempt of a failed S3 event (default 1 s, 2 s; Lambda
+         * waits about 1 and 2 minutes).
+         */
+        public Builder retryDelays(Duration first, Duration second) {
+            this.retryDelays = List.of(Objects.requireNonNull(first), Objects.requireNonNull(second));
+            return this;
+        }
+
+        /** An extra {@code TIDEMARK_*} setting for the functions' configuration. */
+        public Builder functionSetting(String name, String value) {
+            if (!name.startsWith("TIDEMARK_")) {
+                throw new IllegalArgumentException("function settings are TIDEMARK_* variables: " + name);
+            }
+            settings.put(name, Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        /** Sends ObjectCreated events of keys with this prefix and suffix (null: any) to {@code handler}. */
+        public Builder onObjectCreated(String prefix, String suffix, RequestStreamHandler handler) {
+            return onObjectCreated(defaultName(handler), prefix, suffix, HandlerFactory.of(handler));
+        }
+
+        /** As above; local-cloud builds the function from its configuration at start. */
+        public Builder onObjectCreated(String prefix, String suffix, HandlerFactory factory) {
+            return onObjectCreated(nextName(), prefix, suffix, factory);
+        }
+
+        /** As above, naming the function (logs, Lambda context, the event's configurationId). */
+        public Builder onObjectCreated(String name, String prefix, String suffix, HandlerFactory factory) {
+            subscriptions.add(new ObjectCreatedSubscription(checkName(name), prefix, suffix,
+                    Objects.requireNonNull(factory, "factory")));
+            return this;
+        }
+
+        /** Routes {@code method} (or {@code ANY}) on an API Gateway resource path to {@code handler}. */
+        public Builder route(String method, String resourcePath, RequestStreamHandler handler) {
+            return route(defaultName(handler), method, resourcePath, HandlerFactory.of(handler));
+        }
+
+        public Builder route(String method, String resourcePath, HandlerFactory factory) {
+            return route(nextName(), method, resourcePath, factory);
+        }
+
+        public Builder route(String name, String method, String resourcePath, HandlerFactory factory) {
+            String m = Objects.requireNonNull(method, "method").toUpperCase(Locale.ROOT);
+            if (!m.matches("ANY|GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS")) {
+                throw new IllegalArgumentException("unsupported HTTP method " + method);
+            }
+            RouteTemplate template = RouteTemplate.parse(resourcePath);
+            for (RouteSpec r : routes) {
+                if (r.method().equals(m) && r.template().template().equals(template.template())) {
+                    throw new IllegalArgumentException("route " + m + " " + resourcePath + " is registered twice");
+                }
+            }
+            routes.add(new RouteSpec(checkName(name), m, template, Objects.requireNonNull(factory, "factory")));
+            return this;
+        }
+
+        /** Starts everything; on failure, stops what had started and throws {@link LocalCloudException}. */
+        public LocalCloud start() {
+            if (dir == null) {
+                throw new IllegalStateException("LocalCloud.builder().dir(...) is required");
+            }
+            LocalCloud cloud = new LocalCloud(this, dir.toAbsolutePath().normalize());
+            try {
+                cloud.start(this);
+                return cloud;
+            } catch (RuntimeException | Error e) {
+                cloud.close();
+                throw e;
+            }
+        }
+
+        private String defaultName(RequestStreamHandler handler) {
+            Class<?> c = Objects.requireNonNull(handler, "handler").getClass();
+            String simple = c.getSimpleName();
+            return c.isSynthetic() || c.isAnonymousClass() || simple.isEmpty() || !FUNCTION_NAME.matcher(simple).matches()
+                    ? nextName() : simple;
+        }
+
+        private String nextName() {
+            return "function-" + (++unnamed);
+        }
+
+        private static String checkName(String name) {
+            if (name == null || !FUNCTION_NAME.matcher(name).matches()) {
+                throw new IllegalArgumentException("function name must be 1-64 of A-Z, a-z, 0-9, '-', '_': " + name);
+            }
+            return name;
+        }
+
+        private static int checkPort(int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port must be 0-65535: " + port);
+            }
+            return port;
+        }
+    }
+}

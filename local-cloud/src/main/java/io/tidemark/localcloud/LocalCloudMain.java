@@ -1,0 +1,162 @@
+package io.tidemark.localcloud;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code tidemark local-cloud --dir DIR [--s3-port N] [--api-port N] [--dynamodb-port N] [--host H]}:
+ * runs the local cloud in the foreground until Ctrl-C (or SIGTERM), then stops cleanly.
+ *
+ * <p>Ports default to 9850 (S3), 9851 (API) and 9852 (DynamoDB): fixed, so that
+ * {@code tidemark.conf}, and every node or shell configured from it, stay valid across restarts
+ * of the same directory. {@code 0} takes any free port (tests; several clouds side by side).
+ *
+ * <p>Exit status: 0 after a clean stop, 1 when the cloud cannot start (one line on stderr says
+ * why: busy port, unwritable directory, ...), 2 for a usage error.
+ */
+public final class LocalCloudMain {
+
+    public static final int DEFAULT_S3_PORT = 9850;
+    public static final int DEFAULT_API_PORT = 9851;
+    public static final int DEFAULT_DYNAMODB_PORT = 9852;
+
+    static final String USAGE = "usage: tidemark local-cloud --dir DIR [--s3-port N] [--api-port N] "
+            + "[--dynamodb-port N] [--host ADDRESS]";
+
+    private LocalCloudMain() {
+    }
+
+    public static void main(String[] args) {
+        int status = run(args, System.out, System.err, true);
+        if (status != 0) {
+            System.exit(status);
+        }
+        // status 0: either --help, or the cloud ran and the JVM is already shutting down
+        // (System.exit here would wait forever for the shutdown hooks).
+    }
+
+    /** Parsed command line. */
+    record Options(Path dir, String host, int s3Port, int apiPort, int dynamoDbPort) {
+    }
+
+    static final class UsageException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    static Options parse(String[] args) throws UsageException {
+        Path dir = null;
+        String host = LocalCloud.DEFAULT_HOST;
+        int s3 = DEFAULT_S3_PORT;
+        int api = DEFAULT_API_PORT;
+        int dynamo = DEFAULT_DYNAMODB_PORT;
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            String value = null;
+            int eq = arg.indexOf('=');
+            if (arg.startsWith("--") && eq > 0) {
+                value = arg.substring(eq + 1);
+                arg = arg.substring(0, eq);
+            }
+            switch (arg) {
+                case "-h", "--help" -> throw new UsageException("");
+                case "--dir", "--s3-port", "--api-port", "--dynamodb-port", "--host" -> {
+                    if (value == null) {
+                        if (i + 1 >= args.length) {
+                            throw new UsageException(arg + " needs a value");
+                        }
+                        value = args[++i];
+                    }
+                    switch (arg) {
+                        case "--dir" -> dir = Path.of(value);
+                        case "--host" -> host = value;
+                        case "--s3-port" -> s3 = port(arg, value);
+                        case "--api-port" -> api = port(arg, value);
+                        default -> dynamo = port(arg, value);
+                    }
+                }
+                default -> throw new UsageException("unknown argument: " + args[i]);
+            }
+        }
+        if (dir == null) {
+            throw new UsageException("--dir DIR is required");
+        }
+        return new Options(dir, host, s3, api, dynamo);
+    }
+
+    private static int port(String option, String value) throws UsageException {
+        try {
+            int p = Integer.parseInt(value);
+            if (p >= 0 && p <= 65535) {
+                return p;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new UsageException(option + " must be a port number 0-65535, not '" + value + "'");
+    }
+
+    static LocalCloud start(Options o) {
+        return LocalCloudFunctions.register(LocalCloud.builder())
+                .dir(o.dir())
+                .host(o.host())
+                .s3Port(o.s3Port())
+                .apiPort(o.apiPort())
+                .dynamoDbPort(o.dynamoDbPort())
+                .start();
+    }
+
+    /**
+     * Runs the command. With {@code block} it waits for a shutdown signal; without (tests) it
+     * stops right after the ready line.
+     */
+    static int run(String[] args, PrintStream out, PrintStream err, boolean block) {
+        Options options;
+        try {
+            options = parse(args);
+        } catch (UsageException e) {
+            if (!e.getMessage().isEmpty()) {
+                err.println("tidemark local-cloud: " + e.getMessage());
+            }
+            err.println(USAGE);
+            return e.getMessage().isEmpty() ? 0 : 2;
+        }
+        LocalCloud cloud;
+        try {
+            cloud = start(options);
+        } catch (LocalCloudException e) {
+            err.println("tidemark local-cloud: " + e.getMessage());
+            return 1;
+        } catch (RuntimeException e) {
+            err.println("tidemark local-cloud: cannot start: " + e);
+            return 1;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            try {
+                cloud.close();
+            } finally {
+                stopped.countDown();
+            }
+        }, "tidemark-local-cloud-shutdown");
+        if (block) {
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
+        out.println("tidemark local-cloud ready: config written to " + cloud.configFile());
+        out.flush();
+        if (!block) {
+            hook.run();
+            return 0;
+        }
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,84 @@
+package io.tidemark.localcloud;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.Properties;
+import org.gaul.s3proxy.AuthenticationType;
+import org.gaul.s3proxy.BlobStores;
+import org.gaul.s3proxy.S3Proxy;
+import org.gaul.s3proxy.blobstore.BlobStore;
+import org.gaul.s3proxy.blobstore.options.CreateContainerOptions;
+
+/**
+ * S3Proxy on the filesystem-nio2 store (one directory per bucket, one file per object, metadata
+ * in extended attributes), path-style, SigV2/SigV4 with the local key pair, its blob store
+ * wrapped so that completed writes raise S3 events.
+ */
+final class LocalS3 implements AutoCloseable {
+
+    private final S3Proxy proxy;
+    private final BlobStore store;
+    private final URI endpoint;
+
+    private LocalS3(S3Proxy proxy, BlobStore store, URI endpoint) {
+        this.proxy = proxy;
+        this.store = store;
+        this.endpoint = endpoint;
+    }
+
+    static LocalS3 start(Path baseDir, String host, int port, String bucket, LocalCredentials credentials,
+            S3EventDispatcher dispatcher) {
+        Properties props = new Properties();
+        props.setProperty("jclouds.filesystem.basedir", baseDir.toAbsolutePath().toString());
+        BlobStore base = BlobStores.create("filesystem-nio2", props);
+        if (!base.containerExists(bucket)) {
+            base.createContainer(bucket, CreateContainerOptions.NONE);
+        }
+        BlobStore store = new NotifyingBlobStore(base, bucket, dispatcher);
+        S3Proxy proxy = S3Proxy.builder()
+                .blobStore(store)
+                .endpoint(URI.create("http://" + host + ":" + port))
+                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4,
+                        credentials.accessKeyId(), credentials.secretAccessKey())
+                .build();
+        try {
+            proxy.start();
+        } catch (Exception e) {
+            stopQuietly(proxy);
+            if (Ports.isBindFailure(e)) {
+                throw Ports.inUse("S3", host, port, e);
+            }
+            throw new LocalCloudException("cannot start the local S3 endpoint (S3Proxy): " + e, e);
+        }
+        return new LocalS3(proxy, store, URI.create("http://" + host + ":" + proxy.getPort()));
+    }
+
+    URI endpoint() {
+        return endpoint;
+    }
+
+    int port() {
+        return endpoint.getPort();
+    }
+
+    BlobStore store() {
+        return store;
+    }
+
+    private static void stopQuietly(S3Proxy proxy) {
+        try {
+            proxy.stop();
+        } catch (Exception ignored) {
+            // already failed to start
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            proxy.stop();
+        } catch (Exception e) {
+            throw new LocalCloudException("error stopping S3Proxy: " + e, e);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+package io.tidemark.localcloud;
+
+import java.util.Objects;
+
+/**
+ * One S3 event notification configuration: ObjectCreated events whose key starts with
+ * {@code prefix} and ends with {@code suffix} (null or empty: any) go to one function. Filters
+ * match the real key, not its URL-encoded form, as in S3.
+ */
+record ObjectCreatedSubscription(String name, String prefix, String suffix, HandlerFactory factory) {
+
+    ObjectCreatedSubscription {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(factory, "factory");
+        prefix = prefix == null ? "" : prefix;
+        suffix = suffix == null ? "" : suffix;
+    }
+
+    boolean matches(String key) {
+        return key.startsWith(prefix) && key.endsWith(suffix);
+    }
+}
