@@ -1,0 +1,105 @@
+package io.tidemark.e2e;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.stream.Stream;
+
+/**
+ * The packaged shim copied to a world-readable temp dir, laid out as the repository has it
+ * ({@code bin/tidemark}, {@code node-shim/target/...}): PostgreSQL runs {@code archive_command}
+ * as the postgres user, who cannot read a build tree under /root or a private CI checkout.
+ */
+final class ShimInstall {
+    private static ShimInstall instance;
+
+    private final Path root;
+
+    private ShimInstall(Path root) {
+        this.root = root;
+    }
+
+    static synchronized ShimInstall get() {
+        if (instance == null) {
+            instance = create();
+        }
+        return instance;
+    }
+
+    /** {@code <install>/bin/tidemark}. */
+    Path launcher() {
+        return root.resolve("bin/tidemark");
+    }
+
+    Path root() {
+        return root;
+    }
+
+    private static ShimInstall create() {
+        Path repo = repositoryRoot();
+        Path jar = repo.resolve("node-shim/target/tidemark-node-shim.jar");
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException(jar + " is missing: run the e2e tests through the reactor (./mvnw verify),"
+                    + " which packages node-shim first");
+        }
+        try {
+            Path dir = Files.createTempDirectory(Path.of("/tmp"), "tidemark-e2e-install-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+            copyTree(repo.resolve("bin"), dir.resolve("bin"));
+            copyTree(repo.resolve("node-shim/target/lib"), dir.resolve("node-shim/target/lib"));
+            Files.copy(jar, dir.resolve("node-shim/target/tidemark-node-shim.jar"));
+            makeReadable(dir);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));
+            return new ShimInstall(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static Path repositoryRoot() {
+        Path p = Path.of("").toAbsolutePath();
+        while (p != null && !Files.isRegularFile(p.resolve("bin/tidemark"))) {
+            p = p.getParent();
+        }
+        if (p == null) {
+            throw new IllegalStateException("cannot find the repository root (bin/tidemark) above " + Path.of("").toAbsolutePath());
+        }
+        return p;
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target, StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+        }
+    }
+
+    private static void makeReadable(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                boolean exec = Files.isDirectory(p) || Files.isExecutable(p);
+                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(exec ? "rwxr-xr-x" : "rw-r--r--"));
+            }
+        }
+    }
+
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort at JVM exit
+        }
+    }
+}
