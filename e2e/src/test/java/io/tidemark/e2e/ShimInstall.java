@@ -1,5 +1,6 @@
 package io.tidemark.e2e;
 
+import io.tidemark.testkit.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -93,13 +94,6 @@ final class ShimInstall {
     }
 
     static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // best effort at JVM exit
-        }
+        FileTrees.deleteQuietly(dir);
     }
 }

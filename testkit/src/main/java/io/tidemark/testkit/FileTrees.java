@@ -9,13 +9,13 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 
 /** Deleting dir trees that a (possibly still dying) server may be writing into. */
-final class FileTrees {
+public final class FileTrees {
 
     private FileTrees() {
     }
 
     /** Deletes {@code root} and everything under it; returns false if something could not be deleted. */
-    static boolean deleteQuietly(Path root) {
+    public static boolean deleteQuietly(Path root) {
         if (root == null || !Files.exists(root)) {
             return true;
         }
