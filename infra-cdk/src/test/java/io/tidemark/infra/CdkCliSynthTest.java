@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,7 +34,7 @@ class CdkCliSynthTest {
     record Run(int exit, String stdout, String stderr) {
     }
 
-    @BeforeAll
+    /** Per test, so that surefire reports both as skipped, with the reason. */
     static void cliPresent() {
         assumeTrue(Files.isExecutable(CLI), "the CDK CLI is not installed in infra-cdk/node_modules:"
                 + " run `npm ci --prefix infra-cdk` to enable this test");
@@ -62,6 +61,7 @@ class CdkCliSynthTest {
 
     @Test
     void synthFromCdkJson(@TempDir Path out) throws Exception {
+        cliPresent();
         List<String> args = new ArrayList<>();
         if (!Files.isRegularFile(REAL_JAR)) {
             // Built by `./mvnw package` of the whole reactor; with -pl infra-cdk it may be missing.
@@ -87,6 +87,7 @@ class CdkCliSynthTest {
 
     @Test
     void missingJarFailsWithHowToBuildIt(@TempDir Path out) throws Exception {
+        cliPresent();
         Run run = cdk(out, List.of("-c", TidemarkConfig.FUNCTIONS_JAR + "=" + out.resolve("missing.jar")));
         assertNotEquals(0, run.exit());
         assertTrue(run.stderr().contains("./mvnw -q -pl functions -am package -DskipTests"), run.stderr());
