@@ -1,0 +1,727 @@
+package io.tidemark.infra;
+
+import io.tidemark.infra.TidemarkConfig.BackupSchedule;
+import io.tidemark.infra.TidemarkConfig.StanzaConfig;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import software.amazon.awscdk.CfnOutput;
+import software.amazon.awscdk.Duration;
+import software.amazon.awscdk.RemovalPolicy;
+import software.amazon.awscdk.Stack;
+import software.amazon.awscdk.StackProps;
+import software.amazon.awscdk.services.apigateway.AccessLogFormat;
+import software.amazon.awscdk.services.apigateway.AuthorizationType;
+import software.amazon.awscdk.services.apigateway.EndpointType;
+import software.amazon.awscdk.services.apigateway.LambdaIntegration;
+import software.amazon.awscdk.services.apigateway.LogGroupLogDestination;
+import software.amazon.awscdk.services.apigateway.MethodLoggingLevel;
+import software.amazon.awscdk.services.apigateway.MethodOptions;
+import software.amazon.awscdk.services.apigateway.RequestValidator;
+import software.amazon.awscdk.services.apigateway.Resource;
+import software.amazon.awscdk.services.apigateway.RestApi;
+import software.amazon.awscdk.services.apigateway.StageOptions;
+import software.amazon.awscdk.services.cloudwatch.Alarm;
+import software.amazon.awscdk.services.cloudwatch.ComparisonOperator;
+import software.amazon.awscdk.services.cloudwatch.Metric;
+import software.amazon.awscdk.services.cloudwatch.TreatMissingData;
+import software.amazon.awscdk.services.cloudwatch.actions.SnsAction;
+import software.amazon.awscdk.services.dynamodb.Attribute;
+import software.amazon.awscdk.services.dynamodb.AttributeType;
+import software.amazon.awscdk.services.dynamodb.BillingMode;
+import software.amazon.awscdk.services.dynamodb.PointInTimeRecoverySpecification;
+import software.amazon.awscdk.services.dynamodb.Table;
+import software.amazon.awscdk.services.dynamodb.TableEncryption;
+import software.amazon.awscdk.services.iam.AnyPrincipal;
+import software.amazon.awscdk.services.iam.Effect;
+import software.amazon.awscdk.services.iam.ManagedPolicy;
+import software.amazon.awscdk.services.iam.PolicyStatement;
+import software.amazon.awscdk.services.iam.Role;
+import software.amazon.awscdk.services.iam.ServicePrincipal;
+import software.amazon.awscdk.services.kms.Key;
+import software.amazon.awscdk.services.kms.KeySpec;
+import software.amazon.awscdk.services.kms.KeyUsage;
+import software.amazon.awscdk.services.lambda.Alias;
+import software.amazon.awscdk.services.lambda.Architecture;
+import software.amazon.awscdk.services.lambda.Code;
+import software.amazon.awscdk.services.lambda.Function;
+import software.amazon.awscdk.services.lambda.LoggingFormat;
+import software.amazon.awscdk.services.lambda.Runtime;
+import software.amazon.awscdk.services.lambda.SnapStartConf;
+import software.amazon.awscdk.services.lambda.destinations.SqsDestination;
+import software.amazon.awscdk.services.logs.LogGroup;
+import software.amazon.awscdk.services.logs.RetentionDays;
+import software.amazon.awscdk.services.s3.BlockPublicAccess;
+import software.amazon.awscdk.services.s3.Bucket;
+import software.amazon.awscdk.services.s3.BucketEncryption;
+import software.amazon.awscdk.services.s3.EventType;
+import software.amazon.awscdk.services.s3.LifecycleRule;
+import software.amazon.awscdk.services.s3.NotificationKeyFilter;
+import software.amazon.awscdk.services.s3.ObjectLockRetention;
+import software.amazon.awscdk.services.s3.ObjectOwnership;
+import software.amazon.awscdk.services.s3.notifications.LambdaDestination;
+import software.amazon.awscdk.services.scheduler.Schedule;
+import software.amazon.awscdk.services.scheduler.ScheduleExpression;
+import software.amazon.awscdk.services.scheduler.ScheduleTargetInput;
+import software.amazon.awscdk.services.scheduler.targets.LambdaInvoke;
+import software.amazon.awscdk.services.sns.Topic;
+import software.amazon.awscdk.services.sns.subscriptions.EmailSubscription;
+import software.amazon.awscdk.services.sqs.DeadLetterQueue;
+import software.amazon.awscdk.services.sqs.Queue;
+import software.amazon.awscdk.services.sqs.QueueEncryption;
+import software.constructs.Construct;
+
+/**
+ * The whole cloud side of Tidemark. See {@code docs/deploy.md} for what each part is for and
+ * the IAM model; {@link TidemarkConfig} for the settings.
+ *
+ * <p>Every trigger (S3 notification, schedule, API integration) targets the {@value #ALIAS}
+ * alias of its function: SnapStart snapshots exist only for published versions, so a trigger on
+ * {@code $LATEST} would cold-start without them.
+ */
+public class TidemarkStack extends Stack {
+
+    /** The alias every trigger targets. */
+    public static final String ALIAS = "live";
+    /** The stage of the REST API. */
+    public static final String API_STAGE = "v1";
+    /** Namespace and dimension of the custom metrics the functions publish. */
+    public static final String METRIC_NAMESPACE = "Tidemark";
+    public static final String METRIC_DIMENSION = "Stanza";
+    public static final String ARCHIVE_LAG_METRIC = "ArchiveLagSeconds";
+    public static final String BACKUP_AGE_METRIC = "LastValidBackupAgeSeconds";
+    /** The TTL attribute of the catalog table (epoch seconds). */
+    public static final String TTL_ATTRIBUTE = "expiresAt";
+
+    private final TidemarkConfig config;
+    private final Bucket bucket;
+    private final Key dataKey;
+    private final Key planKey;
+    private final Table table;
+    private final Queue asyncFailures;
+    private final Topic alarmTopic;
+    private final Map<String, Queue> jobQueues = new LinkedHashMap<>();
+    private final Map<String, Queue> jobDeadLetterQueues = new LinkedHashMap<>();
+    private final Map<String, ManagedPolicy> nodePolicies = new LinkedHashMap<>();
+    private final Map<String, TidemarkFunction> functions = new LinkedHashMap<>();
+    private final RestApi api;
+
+    /** A deployed handler: the function, its role and the alias its triggers use. */
+    public record TidemarkFunction(Function function, Role role, Alias alias) {
+    }
+
+    public TidemarkStack(Construct scope, String id, StackProps props, TidemarkConfig config) {
+        super(scope, id, props);
+        this.config = config;
+        List<String> stanzas = config.stanzaNames();
+
+        // ---- keys -------------------------------------------------------------------------
+        dataKey = Key.Builder.create(this, "DataKey")
+                .description("Tidemark: SSE-KMS for the archive bucket, the alarm topic")
+                .enableKeyRotation(true)
+                .removalPolicy(RemovalPolicy.RETAIN)
+                .build();
+        // CloudWatch alarms publish to the encrypted alarm topic.
+        dataKey.addToResourcePolicy(PolicyStatement.Builder.create()
+                .sid("AllowCloudWatchAlarmsToUseTheKeyForTheAlarmTopic")
+                .principals(List.of(new ServicePrincipal("cloudwatch.amazonaws.com")))
+                .actions(List.of("kms:Decrypt", "kms:GenerateDataKey*"))
+                .resources(List.of("*"))
+                .build());
+
+        planKey = Key.Builder.create(this, "PlanSigningKey")
+                .description("Tidemark: signs restore plans (ECDSA P-256); only the planner may sign")
+                .keySpec(KeySpec.ECC_NIST_P256)
+                .keyUsage(KeyUsage.SIGN_VERIFY)
+                .removalPolicy(RemovalPolicy.RETAIN)
+                .build();
+
+        // ---- storage ----------------------------------------------------------------------
+        Bucket accessLogs = Bucket.Builder.create(this, "AccessLogBucket")
+                // S3 server access log delivery supports SSE-S3 only.
+                .encryption(BucketEncryption.S3_MANAGED)
+                .blockPublicAccess(BlockPublicAccess.BLOCK_ALL)
+                .enforceSsl(true)
+                .objectOwnership(ObjectOwnership.BUCKET_OWNER_ENFORCED)
+                .lifecycleRules(List.of(LifecycleRule.builder()
+                        .id("expire-access-logs")
+                        .expiration(Duration.days(90))
+                        .abortIncompleteMultipartUploadAfter(Duration.days(1))
+                        .build()))
+                .removalPolicy(RemovalPolicy.RETAIN)
+                .build();
+
+        Bucket.Builder bucketBuilder = Bucket.Builder.create(this, "ArchiveBucket")
+                .encryption(BucketEncryption.KMS)
+                .encryptionKey(dataKey)
+                .bucketKeyEnabled(true)
+                .blockPublicAccess(BlockPublicAccess.BLOCK_ALL)
+                .enforceSsl(true)
+                .minimumTlsVersion(1.2)
+                .versioned(true)
+                .objectOwnership(ObjectOwnership.BUCKET_OWNER_ENFORCED)
+                .serverAccessLogsBucket(accessLogs)
+                .serverAccessLogsPrefix("archive/")
+                .lifecycleRules(List.of(
+                        LifecycleRule.builder()
+                                .id("abort-incomplete-multipart-uploads")
+                                .abortIncompleteMultipartUploadAfter(
+                                        Duration.days(config.abortIncompleteMultipartDays()))
+                                .build(),
+                        LifecycleRule.builder()
+                                // Retention deletes leave a noncurrent version behind (versioning);
+                                // this is what actually frees the storage, after a grace period.
+                                .id("expire-noncurrent-versions")
+                                .noncurrentVersionExpiration(Duration.days(config.noncurrentVersionDays()))
+                                .expiredObjectDeleteMarker(true)
+                                .build()))
+                // Backups outlive the stack: deleting the stack never deletes the archive.
+                .removalPolicy(RemovalPolicy.RETAIN);
+        config.objectLock().ifPresent(lock -> bucketBuilder
+                .objectLockEnabled(true)
+                .objectLockDefaultRetention(lock.mode().equals("COMPLIANCE")
+                        ? ObjectLockRetention.compliance(Duration.days(lock.days()))
+                        : ObjectLockRetention.governance(Duration.days(lock.days()))));
+        bucket = bucketBuilder.build();
+
+        table = Table.Builder.create(this, "CatalogTable")
+                .partitionKey(Attribute.builder().name("PK").type(AttributeType.STRING).build())
+                .sortKey(Attribute.builder().name("SK").type(AttributeType.STRING).build())
+                .billingMode(BillingMode.PAY_PER_REQUEST)
+                .pointInTimeRecoverySpecification(PointInTimeRecoverySpecification.builder()
+                        .pointInTimeRecoveryEnabled(true)
+                        .build())
+                .timeToLiveAttribute(TTL_ATTRIBUTE)
+                .encryption(TableEncryption.AWS_MANAGED)
+                .deletionProtection(true)
+                .removalPolicy(RemovalPolicy.RETAIN)
+                .build();
+
+        // ---- queues -----------------------------------------------------------------------
+        // Failed asynchronous invocations (S3 notifications, schedules) of every function, and
+        // schedules that could not invoke their target at all.
+        asyncFailures = Queue.Builder.create(this, "AsyncFailureQueue")
+                .encryption(QueueEncryption.SQS_MANAGED)
+                .enforceSsl(true)
+                .retentionPeriod(Duration.days(14))
+                .build();
+
+        // One job queue per stanza: IAM can scope a node to its own queue (it cannot filter
+        // ReceiveMessage by message attribute), and no node ever sees or holds another
+        // stanza's job.
+        for (String stanza : stanzas) {
+            Queue dlq = Queue.Builder.create(this, "JobDeadLetterQueue-" + stanza)
+                    .encryption(QueueEncryption.SQS_MANAGED)
+                    .enforceSsl(true)
+                    .retentionPeriod(Duration.days(14))
+                    .build();
+            Queue queue = Queue.Builder.create(this, "JobQueue-" + stanza)
+                    .encryption(QueueEncryption.SQS_MANAGED)
+                    .enforceSsl(true)
+                    // The agent extends the visibility while a backup runs (ChangeMessageVisibility).
+                    .visibilityTimeout(Duration.minutes(15))
+                    .retentionPeriod(Duration.days(1))
+                    .deadLetterQueue(DeadLetterQueue.builder().queue(dlq).maxReceiveCount(5).build())
+                    .build();
+            jobQueues.put(stanza, queue);
+            jobDeadLetterQueues.put(stanza, dlq);
+        }
+
+        alarmTopic = Topic.Builder.create(this, "AlarmTopic")
+                .displayName("Tidemark alarms")
+                .masterKey(dataKey)
+                .enforceSsl(true)
+                .build();
+        config.alarmEmail().ifPresent(email -> alarmTopic.addSubscription(new EmailSubscription(email)));
+
+        // ---- functions --------------------------------------------------------------------
+        Code code = Code.fromAsset(config.functionsJar().toString());
+        Map<String, String> common = new LinkedHashMap<>();
+        common.put("TIDEMARK_BUCKET", bucket.getBucketName());
+        common.put("TIDEMARK_TABLE", table.getTableName());
+        common.put("TIDEMARK_REGION", getRegion());
+
+        TidemarkFunction indexer = function("WalIndex", Handlers.WAL_INDEX, code, common,
+                // Downloads, decompresses (16 MB segments) and scans one segment: CPU scales with
+                // memory, and 1024 MB holds both copies of a segment with ample headroom.
+                1024, Duration.seconds(60), "Indexes archived WAL segments and timeline history files");
+        TidemarkFunction validator = function("ManifestValidate", Handlers.MANIFEST_VALIDATE, code, common,
+                // Checks every file of a backup (HEAD with checksum, thousands of files): long.
+                1024, Duration.minutes(15), "Validates a backup when its manifest arrives");
+        TidemarkFunction catalogApi = function("CatalogApi", Handlers.CATALOG_API, code, common,
+                // API Gateway's integration timeout is 29 s.
+                512, Duration.seconds(29), "GET/PUT /stanzas/{stanza}");
+        Map<String, String> planEnv = new LinkedHashMap<>(common);
+        planEnv.put("TIDEMARK_PLAN_KEY_ID", planKey.getKeyArn());
+        planEnv.put("TIDEMARK_PLAN_URL_TTL_MINUTES", Integer.toString(config.planUrlTtlMinutes()));
+        TidemarkFunction planner = function("RestorePlan", Handlers.RESTORE_PLAN, code, planEnv,
+                // Presigns one URL per file and segment (HMAC-bound, thousands per plan).
+                1024, Duration.seconds(29), "POST /stanzas/{stanza}/restore-plans, GET /restore-plans/{id}/urls");
+        Map<String, String> schedulerEnv = new LinkedHashMap<>(common);
+        schedulerEnv.put("TIDEMARK_JOB_QUEUES", jobQueuesJson());
+        TidemarkFunction scheduler = function("BackupScheduler", Handlers.BACKUP_SCHEDULER, code, schedulerEnv,
+                512, Duration.seconds(30), "Turns a backup schedule into a job on the stanza's queue");
+        TidemarkFunction retention = function("Retention", Handlers.RETENTION, code, common,
+                1024, Duration.minutes(15), "Expires backups and WAL by the stanza's retention policy");
+
+        // ---- least privilege ----------------------------------------------------------------
+        for (TidemarkFunction f : functions.values()) {
+            f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                    .sid("PublishTidemarkMetrics")
+                    .actions(List.of("cloudwatch:PutMetricData"))
+                    .resources(List.of("*")) // PutMetricData has no resource type
+                    .conditions(Map.of("StringEquals", Map.of("cloudwatch:namespace", METRIC_NAMESPACE)))
+                    .build());
+        }
+        allowTable(indexer, false);
+        allowTable(validator, false);
+        allowTable(catalogApi, false);
+        allowTable(planner, false);
+        allowTable(scheduler, false);
+        allowTable(retention, true);
+
+        allowRead(indexer, prefixes(stanzas, "/wal/*"), prefixes(stanzas, "/stanza.json"));
+        allowRead(validator, prefixes(stanzas, "/*"));
+        allowList(validator, prefixes(stanzas, "/backup/*"));
+        validator.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("ReadChecksumsWithoutDownloading")
+                .actions(List.of("s3:GetObjectAttributes"))
+                .resources(objectArns(prefixes(stanzas, "/backup/*")))
+                .build());
+        allowRead(catalogApi, prefixes(stanzas, "/stanza.json"));
+        // Presigned URLs act with the planner's permissions: it needs read on what it signs.
+        allowRead(planner, prefixes(stanzas, "/*"));
+        planner.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("SignRestorePlans")
+                .actions(List.of("kms:Sign"))
+                .resources(List.of(planKey.getKeyArn()))
+                .conditions(Map.of("StringEquals", Map.of("kms:SigningAlgorithm", "ECDSA_SHA_256")))
+                .build());
+        planner.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("ReadPlanPublicKey")
+                .actions(List.of("kms:GetPublicKey", "kms:DescribeKey"))
+                .resources(List.of(planKey.getKeyArn()))
+                .build());
+        for (Queue q : jobQueues.values()) {
+            q.grantSendMessages(scheduler.role());
+        }
+        allowRead(retention, prefixes(stanzas, "/*"));
+        allowList(retention, prefixes(stanzas, "/*"));
+        retention.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("OnlyRetentionDeletes")
+                .actions(List.of("s3:DeleteObject"))
+                .resources(objectArns(prefixes(stanzas, "/*")))
+                .build());
+
+        // Defence in depth: whatever an identity policy says, only the retention function can
+        // delete archive objects, and nobody deletes object versions (lifecycle does).
+        bucket.addToResourcePolicy(PolicyStatement.Builder.create()
+                .sid("DenyDeleteExceptRetentionFunction")
+                .effect(Effect.DENY)
+                .principals(List.of(new AnyPrincipal()))
+                .actions(List.of("s3:DeleteObject"))
+                .resources(List.of(bucket.arnForObjects("*")))
+                .conditions(Map.of("ArnNotEquals", Map.of("aws:PrincipalArn", retention.role().getRoleArn())))
+                .build());
+        bucket.addToResourcePolicy(PolicyStatement.Builder.create()
+                .sid("DenyDeleteObjectVersion")
+                .effect(Effect.DENY)
+                .principals(List.of(new AnyPrincipal()))
+                .actions(List.of("s3:DeleteObjectVersion"))
+                .resources(List.of(bucket.arnForObjects("*")))
+                .build());
+
+        // ---- S3 notifications -> aliases ------------------------------------------------------
+        for (String stanza : stanzas) {
+            bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(indexer.alias()),
+                    NotificationKeyFilter.builder().prefix(stanza + "/wal/").build());
+            bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(validator.alias()),
+                    NotificationKeyFilter.builder().prefix(stanza + "/backup/").suffix("/manifest.json").build());
+        }
+
+        // ---- schedules -> aliases --------------------------------------------------------------
+        for (StanzaConfig s : config.stanzas()) {
+            for (BackupSchedule b : s.backups()) {
+                Map<String, Object> input = new LinkedHashMap<>();
+                input.put("stanza", s.name());
+                input.put("type", b.type());
+                Schedule.Builder.create(this, "BackupSchedule-" + s.name() + "-" + b.type())
+                        .description("Tidemark: " + b.type() + " backup of stanza " + s.name())
+                        .schedule(ScheduleExpression.expression(b.schedule(),
+                                software.amazon.awscdk.TimeZone.of(s.timezone())))
+                        .target(scheduleTarget(scheduler, input))
+                        .build();
+            }
+            Map<String, Object> input = new LinkedHashMap<>();
+            input.put("stanza", s.name());
+            input.put("retention", s.retention().toInput());
+            Schedule.Builder.create(this, "RetentionSchedule-" + s.name())
+                    .description("Tidemark: daily retention of stanza " + s.name())
+                    .schedule(ScheduleExpression.expression("cron(30 3 * * ? *)",
+                            software.amazon.awscdk.TimeZone.of(s.timezone())))
+                    .target(scheduleTarget(retention, input))
+                    .build();
+        }
+
+        // ---- API --------------------------------------------------------------------------
+        LogGroup accessLog = LogGroup.Builder.create(this, "ApiAccessLog")
+                .retention(RetentionDays.THREE_MONTHS)
+                .removalPolicy(RemovalPolicy.RETAIN)
+                .build();
+        api = RestApi.Builder.create(this, "Api")
+                .restApiName("tidemark")
+                .description("Tidemark catalog and restore plans (IAM auth)")
+                .endpointTypes(List.of(EndpointType.REGIONAL))
+                .cloudWatchRole(true)
+                .cloudWatchRoleRemovalPolicy(RemovalPolicy.RETAIN)
+                .defaultMethodOptions(MethodOptions.builder()
+                        .authorizationType(AuthorizationType.IAM)
+                        .build())
+                .deployOptions(StageOptions.builder()
+                        .stageName(API_STAGE)
+                        .accessLogDestination(new LogGroupLogDestination(accessLog))
+                        .accessLogFormat(AccessLogFormat.jsonWithStandardFields())
+                        .loggingLevel(MethodLoggingLevel.ERROR)
+                        .dataTraceEnabled(false)
+                        .metricsEnabled(true)
+                        .throttlingRateLimit(50)
+                        .throttlingBurstLimit(100)
+                        .build())
+                .build();
+        RequestValidator validatorOfRequests = api.addRequestValidator("RequestValidator",
+                software.amazon.awscdk.services.apigateway.RequestValidatorOptions.builder()
+                        .validateRequestParameters(true)
+                        .validateRequestBody(true)
+                        .build());
+        LambdaIntegration catalogIntegration = LambdaIntegration.Builder.create(catalogApi.alias())
+                .proxy(true).build();
+        LambdaIntegration planIntegration = LambdaIntegration.Builder.create(planner.alias())
+                .proxy(true).build();
+
+        Resource stanzasRes = api.getRoot().addResource("stanzas");
+        Resource stanzaRes = stanzasRes.addResource("{stanza}");
+        MethodOptions stanzaParam = methodOptions(validatorOfRequests, "method.request.path.stanza");
+        stanzaRes.addMethod("GET", catalogIntegration, stanzaParam);
+        stanzaRes.addMethod("PUT", catalogIntegration, stanzaParam);
+        stanzaRes.addResource("restore-plans").addMethod("POST", planIntegration, stanzaParam);
+        api.getRoot().addResource("restore-plans").addResource("{id}").addResource("urls")
+                .addMethod("GET", planIntegration, methodOptions(validatorOfRequests, "method.request.path.id"));
+
+        // ---- node policies (one per stanza) ---------------------------------------------------
+        for (String stanza : stanzas) {
+            nodePolicies.put(stanza, nodePolicy(stanza));
+        }
+
+        // ---- alarms -----------------------------------------------------------------------
+        SnsAction toTopic = new SnsAction(alarmTopic);
+        for (StanzaConfig s : config.stanzas()) {
+            Alarm lag = Alarm.Builder.create(this, "ArchiveLagAlarm-" + s.name())
+                    .alarmDescription("Tidemark: WAL of stanza " + s.name() + " is archived more than "
+                            + config.archiveLagAlarmSeconds() + " s behind")
+                    .metric(customMetric(ARCHIVE_LAG_METRIC, s.name(), Duration.minutes(5)))
+                    .threshold(config.archiveLagAlarmSeconds())
+                    .comparisonOperator(ComparisonOperator.GREATER_THAN_THRESHOLD)
+                    .evaluationPeriods(1)
+                    // An idle cluster writes no WAL: no data is not lag.
+                    .treatMissingData(TreatMissingData.NOT_BREACHING)
+                    .build();
+            lag.addAlarmAction(toTopic);
+            Alarm age = Alarm.Builder.create(this, "BackupAgeAlarm-" + s.name())
+                    .alarmDescription("Tidemark: the newest valid backup of stanza " + s.name()
+                            + " is older than " + s.maxBackupAgeHours() + " h, or nothing reports its age")
+                    .metric(customMetric(BACKUP_AGE_METRIC, s.name(), Duration.hours(1)))
+                    .threshold(s.maxBackupAgeHours() * 3600.0)
+                    .comparisonOperator(ComparisonOperator.GREATER_THAN_THRESHOLD)
+                    .evaluationPeriods(1)
+                    // Silence is a failure here: no valid backup, or nothing publishing the metric.
+                    .treatMissingData(TreatMissingData.BREACHING)
+                    .build();
+            age.addAlarmAction(toTopic);
+        }
+        for (Map.Entry<String, TidemarkFunction> e : functions.entrySet()) {
+            Alarm errors = Alarm.Builder.create(this, "ErrorsAlarm-" + e.getKey())
+                    .alarmDescription("Tidemark: function " + e.getKey() + " reported errors")
+                    .metric(e.getValue().function().metricErrors(
+                            software.amazon.awscdk.services.cloudwatch.MetricOptions.builder()
+                                    .period(Duration.minutes(5)).statistic("Sum").build()))
+                    .threshold(1)
+                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                    .evaluationPeriods(1)
+                    .treatMissingData(TreatMissingData.NOT_BREACHING)
+                    .build();
+            errors.addAlarmAction(toTopic);
+        }
+        Map<String, Queue> dlqs = new LinkedHashMap<>();
+        dlqs.put("AsyncFailures", asyncFailures);
+        jobDeadLetterQueues.forEach((stanza, q) -> dlqs.put("JobDeadLetters-" + stanza, q));
+        dlqs.forEach((name, q) -> {
+            Alarm depth = Alarm.Builder.create(this, "DlqDepthAlarm-" + name)
+                    .alarmDescription("Tidemark: messages waiting in dead-letter queue " + name)
+                    .metric(q.metricApproximateNumberOfMessagesVisible(
+                            software.amazon.awscdk.services.cloudwatch.MetricOptions.builder()
+                                    .period(Duration.minutes(5)).statistic("Maximum").build()))
+                    .threshold(1)
+                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                    .evaluationPeriods(1)
+                    .treatMissingData(TreatMissingData.NOT_BREACHING)
+                    .build();
+            depth.addAlarmAction(toTopic);
+        });
+
+        // ---- outputs ----------------------------------------------------------------------
+        output("BucketName", bucket.getBucketName(), "The archive bucket (repo) for the tidemark shim");
+        output("TableName", table.getTableName(), "The catalog table");
+        output("ApiUrl", api.getUrl(), "Base URL of the Tidemark API (SigV4, service execute-api)");
+        output("PlanKeyArn", planKey.getKeyArn(), "KMS key that signs restore plans (ECDSA P-256, SHA-256)");
+        output("PlanPublicKeyCommand",
+                "aws kms get-public-key --key-id " + planKey.getKeyArn()
+                        + " --query PublicKey --output text | base64 -d"
+                        + " | openssl pkey -pubin -inform DER -outform PEM",
+                "Prints the plan verification key as PEM (KMS exposes it only at run time)");
+        output("AlarmTopicArn", alarmTopic.getTopicArn(), "SNS topic of every Tidemark alarm");
+        output("AsyncFailureQueueUrl", asyncFailures.getQueueUrl(), "Failed asynchronous invocations");
+        for (String stanza : stanzas) {
+            output("NodePolicyArn-" + stanza, nodePolicies.get(stanza).getManagedPolicyArn(),
+                    "Attach to the instance role of every node of stanza " + stanza);
+            output("JobQueueUrl-" + stanza, jobQueues.get(stanza).getQueueUrl(),
+                    "Backup jobs for the nodes of stanza " + stanza);
+        }
+    }
+
+    // ---- building blocks ------------------------------------------------------------------------
+
+    private TidemarkFunction function(String name, String handler, Code code, Map<String, String> env,
+            int memoryMb, Duration timeout, String description) {
+        LogGroup logs = LogGroup.Builder.create(this, name + "Logs")
+                .retention(RetentionDays.THREE_MONTHS)
+                .removalPolicy(RemovalPolicy.RETAIN)
+                .build();
+        // One role per function, no AWS managed policy: log writing is granted on its own group.
+        Role role = Role.Builder.create(this, name + "Role")
+                .assumedBy(new ServicePrincipal("lambda.amazonaws.com"))
+                .description("Tidemark " + name + " function")
+                .build();
+        role.addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("WriteOwnLogs")
+                .actions(List.of("logs:CreateLogStream", "logs:PutLogEvents"))
+                .resources(List.of(logs.getLogGroupArn()))
+                .build());
+        Function fn = Function.Builder.create(this, name)
+                .description("Tidemark: " + description)
+                .runtime(Runtime.JAVA_21)
+                .architecture(Architecture.ARM_64)
+                .handler(handler)
+                .code(code)
+                .memorySize(memoryMb)
+                .timeout(timeout)
+                .role(role)
+                .logGroup(logs)
+                .loggingFormat(LoggingFormat.JSON)
+                .environment(env)
+                .snapStart(SnapStartConf.ON_PUBLISHED_VERSIONS)
+                .build();
+        Alias alias = Alias.Builder.create(this, name + "Live")
+                .aliasName(ALIAS)
+                .version(fn.getCurrentVersion())
+                // Asynchronous invocations (S3 notifications, schedules): retry twice, then park
+                // the event in the failure queue; a WAL event older than 6 h is stale anyway.
+                .retryAttempts(2)
+                .maxEventAge(Duration.hours(6))
+                .onFailure(new SqsDestination(asyncFailures))
+                .build();
+        TidemarkFunction f = new TidemarkFunction(fn, role, alias);
+        functions.put(name, f);
+        return f;
+    }
+
+    private LambdaInvoke scheduleTarget(TidemarkFunction target, Map<String, Object> input) {
+        return LambdaInvoke.Builder.create(target.alias())
+                .input(ScheduleTargetInput.fromObject(input))
+                .retryAttempts(3)
+                .maxEventAge(Duration.hours(1))
+                .deadLetterQueue(asyncFailures)
+                .build();
+    }
+
+    private static MethodOptions methodOptions(RequestValidator validator, String requiredParameter) {
+        return MethodOptions.builder()
+                .authorizationType(AuthorizationType.IAM)
+                .requestValidator(validator)
+                .requestParameters(Map.of(requiredParameter, true))
+                .build();
+    }
+
+    private Metric customMetric(String name, String stanza, Duration period) {
+        return Metric.Builder.create()
+                .namespace(METRIC_NAMESPACE)
+                .metricName(name)
+                .dimensionsMap(Map.of(METRIC_DIMENSION, stanza))
+                .statistic("Maximum")
+                .period(period)
+                .build();
+    }
+
+    private void allowTable(TidemarkFunction f, boolean delete) {
+        List<String> actions = new ArrayList<>(List.of(
+                "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
+                "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"));
+        if (delete) {
+            actions.add("dynamodb:DeleteItem");
+        }
+        // No Scan: every read on a request path is a Query on a key range.
+        f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("CatalogTable")
+                .actions(actions)
+                .resources(List.of(table.getTableArn()))
+                .build());
+    }
+
+    @SafeVarargs
+    private void allowRead(TidemarkFunction f, List<String>... keyPatterns) {
+        List<String> arns = new ArrayList<>();
+        for (List<String> p : keyPatterns) {
+            arns.addAll(objectArns(p));
+        }
+        f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .actions(List.of("s3:GetObject"))
+                .resources(arns)
+                .build());
+        allowDecrypt(f.role());
+    }
+
+    private void allowList(TidemarkFunction f, List<String> prefixPatterns) {
+        f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .actions(List.of("s3:ListBucket"))
+                .resources(List.of(bucket.getBucketArn()))
+                .conditions(Map.of("StringLike", Map.of("s3:prefix", prefixPatterns)))
+                .build());
+    }
+
+    private void allowDecrypt(software.amazon.awscdk.services.iam.IRole role) {
+        role.addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("DecryptArchiveObjectsThroughS3")
+                .actions(List.of("kms:Decrypt"))
+                .resources(List.of(dataKey.getKeyArn()))
+                .conditions(Map.of("StringEquals", Map.of("kms:ViaService", "s3." + getRegion() + ".amazonaws.com")))
+                .build());
+    }
+
+    private List<String> objectArns(List<String> keyPatterns) {
+        return keyPatterns.stream().map(bucket::arnForObjects).toList();
+    }
+
+    private static List<String> prefixes(List<String> stanzas, String suffix) {
+        return stanzas.stream().map(s -> s + suffix).toList();
+    }
+
+    private ManagedPolicy nodePolicy(String stanza) {
+        List<PolicyStatement> statements = new ArrayList<>();
+        statements.add(PolicyStatement.Builder.create()
+                .sid("WriteOwnStanza")
+                .actions(List.of("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"))
+                .resources(List.of(bucket.arnForObjects(stanza + "/*")))
+                .build());
+        statements.add(PolicyStatement.Builder.create()
+                .sid("ReadOwnStanza")
+                .actions(List.of("s3:GetObject"))
+                .resources(List.of(bucket.arnForObjects(stanza + "/*")))
+                .build());
+        statements.add(PolicyStatement.Builder.create()
+                .sid("ListOwnStanza")
+                .actions(List.of("s3:ListBucket"))
+                .resources(List.of(bucket.getBucketArn()))
+                .conditions(Map.of("StringLike", Map.of("s3:prefix", List.of(stanza + "/", stanza + "/*"))))
+                .build());
+        statements.add(PolicyStatement.Builder.create()
+                .sid("UseArchiveKeyThroughS3")
+                .actions(List.of("kms:GenerateDataKey", "kms:Decrypt"))
+                .resources(List.of(dataKey.getKeyArn()))
+                .conditions(Map.of("StringEquals", Map.of("kms:ViaService", "s3." + getRegion() + ".amazonaws.com")))
+                .build());
+        statements.add(PolicyStatement.Builder.create()
+                .sid("FetchPlanVerificationKey")
+                .actions(List.of("kms:GetPublicKey"))
+                .resources(List.of(planKey.getKeyArn()))
+                .build());
+        statements.add(PolicyStatement.Builder.create()
+                .sid("CallApiForOwnStanza")
+                .actions(List.of("execute-api:Invoke"))
+                .resources(List.of(
+                        api.arnForExecuteApi("GET", "/stanzas/" + stanza, API_STAGE),
+                        api.arnForExecuteApi("PUT", "/stanzas/" + stanza, API_STAGE),
+                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/restore-plans", API_STAGE),
+                        // Plan ids are not stanza-scoped in the path: the planner checks the
+                        // caller may read the plan's stanza.
+                        api.arnForExecuteApi("GET", "/restore-plans/*/urls", API_STAGE)))
+                .build());
+        statements.add(PolicyStatement.Builder.create()
+                .sid("ReceiveOwnJobs")
+                .actions(List.of("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"))
+                .resources(List.of(jobQueues.get(stanza).getQueueArn()))
+                .build());
+        return ManagedPolicy.Builder.create(this, "NodePolicy-" + stanza)
+                .description("Tidemark: what a database node of stanza " + stanza
+                        + " may do (archive, back up, restore; never delete)")
+                .statements(statements)
+                .build();
+    }
+
+    private String jobQueuesJson() {
+        // {"stanza":"<queue url>",...}: stanza names are [A-Za-z0-9_.-], safe inside a JSON string.
+        return jobQueues.entrySet().stream()
+                .map(e -> "\"" + e.getKey() + "\":\"" + e.getValue().getQueueUrl() + "\"")
+                .collect(Collectors.joining(",", "{", "}"));
+    }
+
+    private void output(String id, String value, String description) {
+        CfnOutput.Builder.create(this, id).value(value).description(description).build();
+    }
+
+    // ---- accessors (tests, other constructs) ---------------------------------------------------
+
+    public TidemarkConfig config() {
+        return config;
+    }
+
+    public Bucket bucket() {
+        return bucket;
+    }
+
+    public Table table() {
+        return table;
+    }
+
+    public Key dataKey() {
+        return dataKey;
+    }
+
+    public Key planKey() {
+        return planKey;
+    }
+
+    public RestApi api() {
+        return api;
+    }
+
+    public Map<String, TidemarkFunction> functions() {
+        return Map.copyOf(functions);
+    }
+
+    public Map<String, ManagedPolicy> nodePolicies() {
+        return Map.copyOf(nodePolicies);
+    }
+
+    public Map<String, Queue> jobQueues() {
+        return Map.copyOf(jobQueues);
+    }
+
+    public Queue asyncFailureQueue() {
+        return asyncFailures;
+    }
+
+    public Topic alarmTopic() {
+        return alarmTopic;
+    }
+}

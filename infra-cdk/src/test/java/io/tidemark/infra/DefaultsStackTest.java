@@ -1,0 +1,71 @@
+package io.tidemark.infra;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import software.amazon.awscdk.assertions.Annotations;
+import software.amazon.awscdk.assertions.Match;
+
+/**
+ * A second synthesis with the smallest context ({@code -c stanzas=main} as a string, as the CLI
+ * passes it): defaults, no Object Lock, an alarm e-mail, and cdk-nag still clean.
+ */
+@Tag("unit")
+class DefaultsStackTest {
+
+    static Synth synth;
+
+    @BeforeAll
+    static void synthesize() {
+        synth = Synth.of(Map.of("stanzas", "main", "alarmEmail", "dba@example.com"));
+    }
+
+    @Test
+    void noObjectLockUnlessConfigured() {
+        String bucket = synth.logicalId(synth.stack.bucket());
+        JsonNode p = synth.resources().path(bucket).path("Properties");
+        assertTrue(p.path("ObjectLockEnabled").isMissingNode());
+        assertTrue(p.path("ObjectLockConfiguration").isMissingNode());
+    }
+
+    @Test
+    void defaultLifecycleAndSchedules() {
+        String bucket = synth.logicalId(synth.stack.bucket());
+        boolean abort = false;
+        for (JsonNode r : synth.resources().path(bucket).path("Properties").path("LifecycleConfiguration").path("Rules")) {
+            abort |= r.path("AbortIncompleteMultipartUpload").path("DaysAfterInitiation").asInt() == 3;
+        }
+        assertTrue(abort);
+        List<String> expressions = new ArrayList<>();
+        synth.ofType("AWS::Scheduler::Schedule").values()
+                .forEach(s -> expressions.add(s.path("Properties").path("ScheduleExpression").asText()));
+        assertEquals(List.of("cron(0 1 ? * SUN *)", "cron(0 1 ? * MON-SAT *)", "cron(30 3 * * ? *)"), expressions);
+    }
+
+    @Test
+    void alarmEmailIsSubscribed() {
+        Map<String, JsonNode> subs = synth.ofType("AWS::SNS::Subscription");
+        assertEquals(1, subs.size());
+        JsonNode p = subs.values().iterator().next().path("Properties");
+        assertEquals("email", p.path("Protocol").asText());
+        assertEquals("dba@example.com", p.path("Endpoint").asText());
+    }
+
+    @Test
+    void cdkNagClean() {
+        Annotations a = Annotations.fromStack(synth.stack);
+        List<String> findings = new ArrayList<>();
+        a.findError("*", Match.anyValue()).forEach(m -> findings.add(m.getId() + ": " + m.getEntry().getData()));
+        a.findWarning("*", Match.anyValue()).forEach(m -> findings.add(m.getId() + ": " + m.getEntry().getData()));
+        assertTrue(findings.isEmpty(), String.join("\n", findings));
+        assertFalse(synth.ofType("AWS::Lambda::Function").isEmpty());
+    }
+}
