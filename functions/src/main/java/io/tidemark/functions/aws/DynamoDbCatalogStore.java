@@ -66,10 +66,17 @@ public final class DynamoDbCatalogStore implements CatalogStore {
         List<Item> out = new ArrayList<>();
         Map<String, AttributeValue> start = null;
         do {
-            QueryRequest.Builder q = QueryRequest.builder().tableName(table).consistentRead(true)
-                    .keyConditionExpression("#pk = :pk AND begins_with(#sk, :prefix)")
-                    .expressionAttributeNames(Map.of("#pk", PK, "#sk", SK))
-                    .expressionAttributeValues(Map.of(":pk", s(pk), ":prefix", s(skPrefix)));
+            QueryRequest.Builder q = QueryRequest.builder().tableName(table).consistentRead(true);
+            if (skPrefix.isEmpty()) {
+                // begins_with refuses an empty string: the whole partition.
+                q.keyConditionExpression("#pk = :pk")
+                        .expressionAttributeNames(Map.of("#pk", PK))
+                        .expressionAttributeValues(Map.of(":pk", s(pk)));
+            } else {
+                q.keyConditionExpression("#pk = :pk AND begins_with(#sk, :prefix)")
+                        .expressionAttributeNames(Map.of("#pk", PK, "#sk", SK))
+                        .expressionAttributeValues(Map.of(":pk", s(pk), ":prefix", s(skPrefix)));
+            }
             if (start != null) {
                 q.exclusiveStartKey(start);
             }

@@ -36,6 +36,7 @@ public final class TestWal {
     public final List<byte[]> segments = new ArrayList<>();
     public final List<String> names = new ArrayList<>();
     public final long records;
+    private final List<Long> recordLsns;
 
     public TestWal(int count, Set<Integer> crossingAfter) {
         SyntheticWal w = SyntheticWal.pg15OneMb();
@@ -53,6 +54,13 @@ public final class TestWal {
             names.add(w.segmentName(i));
         }
         records = w.recordLsns().size();
+        recordLsns = List.copyOf(w.recordLsns());
+    }
+
+    /** How many records start in segment {@code i}: what its summary must count once the next segment is known. */
+    public long recordsIn(int i) {
+        long start = (FIRST_SEGMENT + i) * SIZE.bytes();
+        return recordLsns.stream().filter(l -> l >= start && l < start + SIZE.bytes()).count();
     }
 
     public WalSegmentName name(int i) {
