@@ -44,10 +44,11 @@ import java.util.function.Function;
  * A record that starts in segment N and ends in N+1 is counted in N, and only once it is
  * verified, which needs N+1. Indexing N: if N+1 is in the bucket (and intact), N is scanned with
  * it; otherwise N is stored with {@code pendingTail}, and <em>then</em> the bucket is checked for
- * N+1 again. Indexing N+1: its item is stored first, and <em>then</em>, when N+1 starts inside a
- * record, a pending N is re-scanned with N+1. Whichever of the two runs second sees the other's
- * work (S3 and consistent DynamoDB reads are read-after-write), so N never stays pending while
- * N+1 is archived, and both re-scans produce the same item.
+ * N+1 again. Indexing N+1: its item is stored first, and <em>then</em> a pending N is re-scanned
+ * with N+1 (N+1 normally starts inside N's last record; it may also say that the record was
+ * abandoned by crash recovery, which finishes N just as well). Whichever of the two runs second
+ * sees the other's work (S3 and consistent DynamoDB reads are read-after-write), so N never stays
+ * pending while an intact N+1 is archived, and both re-scans produce the same item.
  */
 public final class WalIndexer {
 
@@ -150,7 +151,10 @@ public final class WalIndexer {
         if (last != first) {
             addToTimeline(meta, segment, last.summary(), at);
         }
-        if (last.summary().skippedLeadingBytes() > 0 && segment.segmentNumber() > 0) {
+        if (segment.segmentNumber() > 0) {
+            // Usually N+1 starts inside N's last record (skippedLeadingBytes > 0); but when N+1
+            // overwrites that record's continuation (crash recovery), N is finished by learning
+            // that the record was abandoned. So look at N in every case: one consistent read.
             finishPrevious(meta, segment.previous(), o.raw());
         }
         return last.pendingTail() ? Outcome.SEGMENT_PENDING_TAIL : Outcome.SEGMENT_ARCHIVED;

@@ -126,6 +126,36 @@ class WalIndexerTest {
     }
 
     @Test
+    void aRecordAbandonedByCrashRecoveryFinishesThePreviousSegmentInEitherOrder() {
+        io.tidemark.testkit.wal.SyntheticWal w = io.tidemark.testkit.wal.SyntheticWal.pg15OneMb();
+        w.commit(1, TestWal.T0);
+        w.fillSegmentUntil(3000, 500);
+        w.abandonedThenOverwritten(12_000, TestWal.T0 + 1); // cut off at the end of segment 0
+        w.commit(2, TestWal.T0 + 2);
+        w.switchSegment();
+        List<String> keys = List.of(0, 1).stream().map(i -> StorageLayout.walKey(MAIN,
+                new WalFileName.Segment(WalSegmentName.parse(w.segmentName(i), TestWal.SIZE)), Compression.ZSTD))
+                .toList();
+        List<Item> first = null;
+        for (List<Integer> order : List.of(List.of(0, 1), List.of(1, 0))) {
+            IndexFixture f = new IndexFixture();
+            for (int i : order) {
+                f.upload(keys.get(i), Compression.ZSTD, w.segment(i), null);
+                f.indexer.index(keys.get(i), eventTime(i));
+            }
+            Item seg0 = f.item(Keys.wal(WalSegmentName.parse(w.segmentName(0), TestWal.SIZE)));
+            assertFalse(seg0.flag("pendingTail"), "order " + order);
+            assertEquals(0L, f.item(Keys.wal(WalSegmentName.parse(w.segmentName(1), TestWal.SIZE)))
+                    .number("skippedLeadingBytes").orElseThrow());
+            if (first == null) {
+                first = f.items();
+            } else {
+                assertEquals(first, f.items());
+            }
+        }
+    }
+
+    @Test
     void theNextSegmentIsFoundUnderAnyCompression() {
         IndexFixture f = new IndexFixture();
         String k1 = CROSSING.key(MAIN, 1, Compression.LZ4);
