@@ -1,17 +1,19 @@
 package io.tidemark.localcloud;
 
+import io.tidemark.functions.api.CatalogApiHandler;
+import io.tidemark.functions.index.WalIndexHandler;
+
 /**
  * The one place where the product functions are wired into local-cloud, mirroring what the
- * CDK app configures in AWS: S3 notifications (prefix/suffix filters to the WAL indexer and the
- * manifest validator) and API routes (catalog reads, restore plans).
+ * CDK app configures in AWS: S3 notifications and API routes.
  *
- * <p>No product handler exists yet. When one does, register it here, e.g.
- * <pre>{@code
- * builder.onObjectCreated("wal-indexer", null, ".zst", WalIndexerHandler::new)
- *        .onObjectCreated("manifest-validator", null, "/manifest.json", ManifestValidatorHandler::new)
- *        .route("catalog", "GET", "/stanzas/{stanza}", CatalogHandler::new)
- *        .route("planner", "POST", "/stanzas/{stanza}/restore-plans", RestorePlanHandler::new);
- * }</pre>
+ * <ul>
+ *   <li>{@code wal-indexer} ({@link WalIndexHandler}): ObjectCreated. In AWS the notification
+ *       filters on the prefix {@code <stanza>/wal/} of each stanza. Here stanzas are not known
+ *       up front and the filter is a literal prefix/suffix, so the indexer gets every key and
+ *       ignores (logs) the ones that are not WAL, {@code .history} or {@code .backup} objects.</li>
+ *   <li>{@code catalog} ({@link CatalogApiHandler}): {@code PUT} and {@code GET /stanzas/{stanza}}.</li>
+ * </ul>
  * Handlers get their {@link io.tidemark.functions.runtime.FunctionConfig} from local-cloud (local
  * endpoints, bucket, table, static credentials), exactly as Lambda would from its environment.
  */
@@ -22,6 +24,9 @@ public final class LocalCloudFunctions {
 
     /** Adds the Tidemark functions to {@code builder}; returns it. */
     public static LocalCloud.Builder register(LocalCloud.Builder builder) {
-        return builder;
+        return builder
+                .onObjectCreated("wal-indexer", null, null, WalIndexHandler::new)
+                .route("catalog-put", "PUT", "/stanzas/{stanza}", CatalogApiHandler::new)
+                .route("catalog-get", "GET", "/stanzas/{stanza}", CatalogApiHandler::new);
     }
 }

@@ -1,0 +1,72 @@
+package io.tidemark.functions.aws;
+
+import io.tidemark.functions.catalog.ObjectStore;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+
+/** {@link ObjectStore} on one S3 bucket. */
+public final class S3ObjectStore implements ObjectStore {
+
+    private final S3Client s3;
+    private final String bucket;
+
+    public S3ObjectStore(S3Client s3, String bucket) {
+        this.s3 = s3;
+        this.bucket = bucket;
+    }
+
+    @Override
+    public Optional<StoredObject> get(String key) {
+        try {
+            ResponseBytes<GetObjectResponse> r = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key));
+            return Optional.of(new StoredObject(r.asByteArray(), lower(r.response().metadata()),
+                    r.response().lastModified()));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public Optional<ObjectInfo> head(String key) {
+        try {
+            HeadObjectResponse r = s3.headObject(b -> b.bucket(bucket).key(key));
+            return Optional.of(new ObjectInfo(r.contentLength() == null ? -1 : r.contentLength(), lower(r.metadata()),
+                    r.lastModified()));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public void put(String key, byte[] content, String contentType, Map<String, String> metadata) {
+        s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType).metadata(metadata),
+                RequestBody.fromBytes(content));
+    }
+
+    private static Map<String, String> lower(Map<String, String> m) {
+        Map<String, String> out = new TreeMap<>();
+        if (m != null) {
+            m.forEach((k, v) -> out.put(k.toLowerCase(Locale.ROOT), v));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,25 @@
+package io.tidemark.functions.catalog;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The catalog table (one table, {@code PK}/{@code SK} strings) as the domain sees it. No scans:
+ * reads are by key or by a sort-key prefix within one partition; every write is conditional.
+ */
+public interface CatalogStore {
+
+    /** Strongly consistent read of one item. */
+    Optional<Item> get(String pk, String sk);
+
+    /**
+     * Writes {@code item} (which carries its {@link Item#REV}) if the stored item with its key
+     * is absent ({@code expectedRevision} null) or has exactly {@code expectedRevision}.
+     *
+     * @return false when the condition did not hold (someone else wrote first)
+     */
+    boolean put(Item item, String expectedRevision);
+
+    /** Every item of partition {@code pk} whose sort key starts with {@code skPrefix}, in sort-key order. */
+    List<Item> query(String pk, String skPrefix);
+}

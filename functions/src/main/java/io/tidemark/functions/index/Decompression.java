@@ -1,0 +1,61 @@
+package io.tidemark.functions.index;
+
+import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
+import io.tidemark.events.layout.Compression;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Arrays;
+import net.jpountz.lz4.LZ4FrameInputStream;
+
+/**
+ * Undoes the node shim's compression: zstd frames (zstd-jni), LZ4 frames (lz4-java's frame
+ * format, as the {@code lz4} command line tool writes), or nothing ({@code raw}). Output is
+ * bounded so that a hostile object cannot make the function allocate more than a segment.
+ */
+public final class Decompression {
+
+    private Decompression() {
+    }
+
+    /**
+     * The raw content of {@code stored}.
+     *
+     * @throws IOException when the data is not a valid stream of that kind or decompresses to more than {@code maxBytes}
+     */
+    public static byte[] decompress(Compression compression, byte[] stored, int maxBytes) throws IOException {
+        return switch (compression) {
+            case NONE -> {
+                if (stored.length > maxBytes) {
+                    throw new IOException("object holds " + stored.length + " bytes, more than the " + maxBytes
+                            + " expected");
+                }
+                yield stored;
+            }
+            case ZSTD -> {
+                try (InputStream in = new ZstdInputStreamNoFinalizer(new ByteArrayInputStream(stored))) {
+                    yield readBounded(in, maxBytes, "zstd");
+                }
+            }
+            case LZ4 -> {
+                try (InputStream in = new LZ4FrameInputStream(new ByteArrayInputStream(stored))) {
+                    yield readBounded(in, maxBytes, "lz4");
+                }
+            }
+        };
+    }
+
+    private static byte[] readBounded(InputStream in, int maxBytes, String kind) throws IOException {
+        byte[] out;
+        try {
+            out = in.readNBytes(maxBytes + 1);
+        } catch (RuntimeException e) {
+            // Codecs signal some corruptions with unchecked exceptions.
+            throw new IOException("not a valid " + kind + " stream: " + e.getMessage(), e);
+        }
+        if (out.length > maxBytes) {
+            throw new IOException(kind + " stream decompresses to more than " + maxBytes + " bytes");
+        }
+        return Arrays.copyOf(out, out.length);
+    }
+}

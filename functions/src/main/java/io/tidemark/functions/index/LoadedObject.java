@@ -1,0 +1,66 @@
+package io.tidemark.functions.index;
+
+import io.tidemark.events.layout.Compression;
+import io.tidemark.functions.catalog.ObjectStore;
+import java.io.IOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * An archived object, fetched, decompressed and checked against its {@code sha256} metadata.
+ * {@link #problem()} is null when the raw content is intact; otherwise it says why the object
+ * cannot be trusted ({@link #raw()} is then null when it could not even be decompressed).
+ */
+record LoadedObject(String key, Compression compression, long storedSize, byte[] raw, String sha256,
+        String problem, Instant lastModified) {
+
+    boolean ok() {
+        return problem == null;
+    }
+
+    /**
+     * Loads {@code key}; empty when the object does not exist.
+     *
+     * @param exactSize the raw size the content must have (a WAL segment), or -1
+     */
+    static Optional<LoadedObject> load(ObjectStore store, String key, Compression compression, int maxBytes,
+            int exactSize) {
+        Optional<ObjectStore.StoredObject> o = store.get(key);
+        if (o.isEmpty()) {
+            return Optional.empty();
+        }
+        ObjectStore.StoredObject stored = o.get();
+        byte[] content = stored.content();
+        byte[] raw;
+        try {
+            raw = Decompression.decompress(compression, content, maxBytes);
+        } catch (IOException e) {
+            return Optional.of(new LoadedObject(key, compression, content.length, null, null,
+                    "cannot decompress (" + compression.extension() + "): " + e.getMessage(), stored.lastModified()));
+        }
+        String actual = sha256(raw);
+        String expected = stored.metadata().get(ObjectStore.SHA256);
+        String problem = null;
+        if (expected == null || expected.isBlank()) {
+            problem = "no sha256 metadata: the content cannot be verified";
+        } else if (!expected.strip().toLowerCase(Locale.ROOT).equals(actual)) {
+            problem = "sha256 mismatch: metadata says " + expected.strip() + ", content is " + actual;
+        } else if (exactSize >= 0 && raw.length != exactSize) {
+            problem = "content is " + raw.length + " bytes, a segment is " + exactSize;
+        }
+        return Optional.of(new LoadedObject(key, compression, content.length, raw, actual, problem,
+                stored.lastModified()));
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

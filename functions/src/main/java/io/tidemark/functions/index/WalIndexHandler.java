@@ -1,0 +1,94 @@
+package io.tidemark.functions.index;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+import io.tidemark.functions.aws.DynamoDbCatalogStore;
+import io.tidemark.functions.aws.S3ObjectStore;
+import io.tidemark.functions.runtime.AwsClients;
+import io.tidemark.functions.runtime.FunctionConfig;
+import io.tidemark.functions.runtime.S3EventNotification;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * S3 ObjectCreated on WAL keys -> {@link WalIndexer}. In AWS the notification filters on
+ * {@code <stanza>/wal/} per stanza; local-cloud sends every key, and keys that are not WAL,
+ * history or backup history objects are ignored (logged, not failed).
+ *
+ * <p>Records of one event are indexed one by one; if any failed, the invocation fails after
+ * the others were tried (the retry is harmless: indexing is idempotent).
+ */
+public final class WalIndexHandler implements RequestStreamHandler, AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(WalIndexHandler.class.getName());
+
+    private final AwsClients aws;
+    private final String bucket;
+    private final WalIndexer indexer;
+
+    /** Lambda: configuration from the environment. */
+    public WalIndexHandler() {
+        this(FunctionConfig.fromEnvironment());
+    }
+
+    public WalIndexHandler(FunctionConfig config) {
+        this(AwsClients.create(config));
+    }
+
+    private WalIndexHandler(AwsClients aws) {
+        this.aws = aws;
+        this.bucket = aws.config().bucket();
+        this.indexer = new WalIndexer(new S3ObjectStore(aws.s3(), bucket),
+                new DynamoDbCatalogStore(aws.dynamoDb(), aws.config().table()));
+    }
+
+    @Override
+    public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
+        S3EventNotification event = S3EventNotification.parse(input);
+        Map<WalIndexer.Outcome, Integer> outcomes = new EnumMap<>(WalIndexer.Outcome.class);
+        List<RuntimeException> failures = new ArrayList<>();
+        if (event.testEvent()) {
+            LOG.log(System.Logger.Level.INFO, "s3:TestEvent: nothing to index");
+        }
+        for (S3EventNotification.Record r : event.records()) {
+            if (!r.isObjectCreated()) {
+                continue;
+            }
+            if (!bucket.equals(r.bucket())) {
+                failures.add(new IllegalStateException("event for bucket " + r.bucket() + ", this function indexes "
+                        + bucket));
+                continue;
+            }
+            try {
+                WalIndexer.Outcome o = indexer.index(r.key(), r.eventTime());
+                outcomes.merge(o, 1, Integer::sum);
+                LOG.log(System.Logger.Level.DEBUG, "{0}: {1}", r.key(), o);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "indexing " + r.key() + " failed", e);
+                failures.add(e);
+            }
+        }
+        if (!failures.isEmpty()) {
+            RuntimeException first = failures.get(0);
+            for (int i = 1; i < failures.size(); i++) {
+                first.addSuppressed(failures.get(i));
+            }
+            throw first;
+        }
+        StringBuilder json = new StringBuilder("{");
+        outcomes.forEach((k, v) -> json.append(json.length() > 1 ? "," : "").append('"').append(k.name()).append("\":")
+                .append(v));
+        output.write(json.append('}').toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void close() {
+        aws.close();
+    }
+}

@@ -1,0 +1,372 @@
+package io.tidemark.functions.index;
+
+import io.tidemark.events.backup.BackupLabel;
+import io.tidemark.events.layout.Compression;
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.events.layout.StorageKey;
+import io.tidemark.events.layout.StorageKeyException;
+import io.tidemark.events.layout.StorageLayout;
+import io.tidemark.events.wal.Lsn;
+import io.tidemark.events.wal.TimelineHistory;
+import io.tidemark.events.wal.WalFileName;
+import io.tidemark.events.wal.WalSegmentName;
+import io.tidemark.events.wal.scan.WalScanner;
+import io.tidemark.events.wal.scan.WalSegmentSummary;
+import io.tidemark.functions.catalog.CatalogStore;
+import io.tidemark.functions.catalog.Item;
+import io.tidemark.functions.catalog.ItemMerger;
+import io.tidemark.functions.catalog.Keys;
+import io.tidemark.functions.catalog.ObjectStore;
+import io.tidemark.functions.catalog.StanzaMeta;
+import io.tidemark.functions.catalog.TimelineAggregate;
+import io.tidemark.functions.catalog.UnknownStanzaException;
+import java.lang.System.Logger.Level;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * Indexes one archived object into the catalog: WAL segments (summary item, timeline ranges),
+ * {@code .partial} segments, timeline {@code .history} files and {@code .backup} history files.
+ *
+ * <h2>Order independence</h2>
+ * S3 events arrive at least once and in any order, and several may be handled at once. Each
+ * object's item is a pure function of its bytes, joined into the stored item with
+ * {@link IndexItems#join}; each timeline aggregate is a join over its objects
+ * ({@link TimelineAggregate}); both are written by read-join-conditional-write
+ * ({@link ItemMerger}). Joins are commutative, associative and idempotent, so any order and any
+ * number of repeats leave the same catalog.
+ *
+ * <h2>A record across a segment boundary</h2>
+ * A record that starts in segment N and ends in N+1 is counted in N, and only once it is
+ * verified, which needs N+1. Indexing N: if N+1 is in the bucket (and intact), N is scanned with
+ * it; otherwise N is stored with {@code pendingTail}, and <em>then</em> the bucket is checked for
+ * N+1 again. Indexing N+1: its item is stored first, and <em>then</em> a pending N is re-scanned
+ * with N+1 (N+1 normally starts inside N's last record; it may also say that the record was
+ * abandoned by crash recovery, which finishes N just as well). Whichever of the two runs second
+ * sees the other's work (S3 and consistent DynamoDB reads are read-after-write), so N never stays
+ * pending while an intact N+1 is archived, and both re-scans produce the same item.
+ */
+public final class WalIndexer {
+
+    private static final System.Logger LOG = System.getLogger(WalIndexer.class.getName());
+
+    /** History and backup history files are a few hundred bytes; anything beyond this is not one. */
+    static final int MAX_SMALL_FILE = 1 << 20;
+    private static final List<Compression> NEXT_SEGMENT_ORDER = List.of(Compression.ZSTD, Compression.LZ4,
+            Compression.NONE);
+
+    /** What became of one object. */
+    public enum Outcome {
+        IGNORED, MISSING, SEGMENT_ARCHIVED, SEGMENT_PENDING_TAIL, SEGMENT_CORRUPT, SEGMENT_INVALID,
+        PARTIAL, HISTORY, BACKUP_HISTORY, REJECTED
+    }
+
+    private final ObjectStore objects;
+    private final CatalogStore catalog;
+    private final ItemMerger merger;
+    private final Map<StanzaName, StanzaMeta> metaCache = new ConcurrentHashMap<>();
+
+    public WalIndexer(ObjectStore objects, CatalogStore catalog) {
+        this.objects = objects;
+        this.catalog = catalog;
+        this.merger = new ItemMerger(catalog);
+    }
+
+    /**
+     * Indexes the object at {@code key}, created at {@code eventTime} (null: the object's last
+     * modified time). Keys that are not WAL, history or backup history objects are ignored;
+     * an unknown stanza throws {@link UnknownStanzaException}.
+     */
+    public Outcome index(String key, Instant eventTime) {
+        StorageKey parsed;
+        try {
+            parsed = StorageLayout.parse(key, stanza -> requireMeta(stanza).walSegmentSize());
+        } catch (StorageKeyException e) {
+            LOG.log(Level.INFO, "ignoring object: {0}", e.getMessage());
+            return Outcome.IGNORED;
+        }
+        return switch (parsed) {
+            case StorageKey.WalObject w -> {
+                StanzaMeta meta = requireMeta(w.stanza());
+                yield switch (w.name()) {
+                    case WalFileName.Segment s -> indexSegment(meta, w, s.segment(), eventTime);
+                    case WalFileName.Partial p -> indexPartial(meta, w, p, eventTime);
+                    case WalFileName.BackupHistory b -> indexBackupHistory(meta, w, b, eventTime);
+                    case WalFileName.History h -> throw new IllegalStateException("history as WAL object: " + key);
+                };
+            }
+            case StorageKey.HistoryObject h -> indexHistory(requireMeta(h.stanza()), h, eventTime);
+            default -> {
+                LOG.log(Level.DEBUG, "ignoring {0}: not a WAL object", key);
+                yield Outcome.IGNORED;
+            }
+        };
+    }
+
+    private StanzaMeta requireMeta(StanzaName stanza) {
+        StanzaMeta cached = metaCache.get(stanza);
+        if (cached != null) {
+            return cached;
+        }
+        StanzaMeta meta = catalog.get(Keys.pk(stanza), Keys.META).map(StanzaMeta::fromItem)
+                .orElseThrow(() -> new UnknownStanzaException(stanza));
+        metaCache.put(stanza, meta);
+        return meta;
+    }
+
+    // ---- segments -------------------------------------------------------------------------------
+
+    private Outcome indexSegment(StanzaMeta meta, StorageKey.WalObject w, WalSegmentName segment, Instant eventTime) {
+        int size = meta.walSegmentSize().bytes();
+        Optional<LoadedObject> loaded = LoadedObject.load(objects, w.key(), w.compression(), size, size);
+        if (loaded.isEmpty()) {
+            LOG.log(Level.WARNING, "{0} is no longer in the bucket: nothing to index", w.key());
+            return Outcome.MISSING;
+        }
+        LoadedObject o = loaded.get();
+        Instant at = eventTime != null ? eventTime : o.lastModified();
+        String pk = Keys.pk(meta.stanza());
+
+        Evaluated first = evaluate(meta, segment, o, at);
+        merger.merge(pk, Keys.wal(segment), cur -> IndexItems.join(cur, first.item()));
+        Evaluated last = first;
+        if (first.pendingTail()) {
+            // Stored, now look again: N+1 may have been indexed in between (and missed our item).
+            Evaluated again = evaluate(meta, segment, o, at);
+            if (!again.pendingTail()) {
+                merger.merge(pk, Keys.wal(segment), cur -> IndexItems.join(cur, again.item()));
+                last = again;
+            }
+        }
+        if (!last.archived()) {
+            LOG.log(Level.WARNING, "{0} is {1}: {2}", w.key(), last.item().string("status").orElse("?"),
+                    last.item().string("problem").orElse(""));
+            return o.ok() ? Outcome.SEGMENT_INVALID : Outcome.SEGMENT_CORRUPT;
+        }
+        addToTimeline(meta, segment, first.summary(), at);
+        if (last != first) {
+            addToTimeline(meta, segment, last.summary(), at);
+        }
+        if (segment.segmentNumber() > 0) {
+            // Usually N+1 starts inside N's last record (skippedLeadingBytes > 0); but when N+1
+            // overwrites that record's continuation (crash recovery), N is finished by learning
+            // that the record was abandoned. So look at N in every case: one consistent read.
+            finishPrevious(meta, segment.previous(), o.raw());
+        }
+        return last.pendingTail() ? Outcome.SEGMENT_PENDING_TAIL : Outcome.SEGMENT_ARCHIVED;
+    }
+
+    private record Evaluated(Item item, WalSegmentSummary summary, boolean archived, boolean pendingTail) {
+    }
+
+    /** The item for {@code segment} from its loaded object, using N+1 from the bucket if a record runs into it. */
+    private Evaluated evaluate(StanzaMeta meta, WalSegmentName segment, LoadedObject o, Instant at) {
+        String pk = Keys.pk(meta.stanza());
+        String sk = Keys.wal(segment);
+        if (!o.ok()) {
+            return new Evaluated(IndexItems.segment(pk, sk, segment, o, IndexItems.CORRUPT, o.problem(), null, false, at),
+                    null, false, false);
+        }
+        WalSegmentSummary alone = WalScanner.scan(o.raw(), o.raw().length, segment.toString(), null);
+        String problem = problem(meta, alone, true);
+        if (problem != null) {
+            return new Evaluated(IndexItems.segment(pk, sk, segment, o, IndexItems.INVALID, problem, alone, false, at),
+                    alone, false, false);
+        }
+        if (alone.continuesAt() != null) {
+            Optional<LoadedObject> next = findNext(meta, segment);
+            if (next.isPresent()) {
+                WalSegmentSummary joined = WalScanner.scan(o.raw(), o.raw().length, segment.toString(),
+                        next.get().raw());
+                if (problem(meta, joined, true) == null && joined.continuesAt() == null) {
+                    return new Evaluated(IndexItems.segment(pk, sk, segment, o, IndexItems.ARCHIVED, null, joined,
+                            false, at), joined, true, false);
+                }
+                LOG.log(Level.WARNING, "{0}: the record at {1} does not verify with {2}: {3}", segment,
+                        alone.continuesAt(), next.get().key(), joined.stopDetail());
+            }
+            return new Evaluated(IndexItems.segment(pk, sk, segment, o, IndexItems.ARCHIVED, null, alone, true, at),
+                    alone, true, true);
+        }
+        return new Evaluated(IndexItems.segment(pk, sk, segment, o, IndexItems.ARCHIVED, null, alone, false, at),
+                alone, true, false);
+    }
+
+    /** Why a scanned segment cannot be part of the archive, or null. */
+    private static String problem(StanzaMeta meta, WalSegmentSummary s, boolean requireComplete) {
+        if (requireComplete && !s.isComplete()) {
+            return "not a complete segment: scan stopped with " + s.stopReason().jsonName()
+                    + (s.stopDetail() == null ? "" : " (" + s.stopDetail() + ")");
+        }
+        if (s.version() == null) {
+            return "not WAL: " + s.stopDetail();
+        }
+        if (s.systemIdentifier() != meta.systemIdentifierBits()) {
+            return "WAL of system " + s.systemIdentifierText() + ", the stanza is system " + meta.systemIdentifier();
+        }
+        if (s.version().major() != meta.pgVersion()) {
+            return "WAL of PostgreSQL " + s.version().major() + ", the stanza is PostgreSQL " + meta.pgVersion();
+        }
+        return null;
+    }
+
+    /** Segment N+1 from the bucket, intact, under any compression; empty when there is none. */
+    private Optional<LoadedObject> findNext(StanzaMeta meta, WalSegmentName segment) {
+        WalSegmentName next;
+        try {
+            next = segment.next();
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+        int size = meta.walSegmentSize().bytes();
+        for (Compression c : NEXT_SEGMENT_ORDER) {
+            String key = StorageLayout.walKey(meta.stanza(), new WalFileName.Segment(next), c);
+            if (objects.head(key).isEmpty()) {
+                continue;
+            }
+            Optional<LoadedObject> o = LoadedObject.load(objects, key, c, size, size);
+            if (o.isPresent() && o.get().ok()) {
+                return o;
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Segment {@code previous} was stored waiting for this one: finish its last record with {@code currentRaw}. */
+    private void finishPrevious(StanzaMeta meta, WalSegmentName previous, byte[] currentRaw) {
+        String pk = Keys.pk(meta.stanza());
+        String sk = Keys.wal(previous);
+        Optional<Item> item = catalog.get(pk, sk);
+        if (item.isEmpty() || IndexItems.rank(item.get()) != 1) {
+            return;
+        }
+        String key = item.get().string("key").orElseThrow();
+        Compression c = Compression.fromExtension(item.get().string("compression").orElseThrow());
+        Instant at = Instant.parse(item.get().string(IndexItems.ARCHIVED_AT).orElseThrow());
+        int size = meta.walSegmentSize().bytes();
+        Optional<LoadedObject> loaded = LoadedObject.load(objects, key, c, size, size);
+        if (loaded.isEmpty() || !loaded.get().ok()) {
+            LOG.log(Level.WARNING, "{0} was pending its last record but cannot be read again", key);
+            return;
+        }
+        LoadedObject o = loaded.get();
+        WalSegmentSummary joined = WalScanner.scan(o.raw(), o.raw().length, previous.toString(), currentRaw);
+        if (problem(meta, joined, true) != null || joined.continuesAt() != null) {
+            LOG.log(Level.WARNING, "{0}: its last record does not verify with the next segment: {1}", previous,
+                    joined.stopDetail());
+            return;
+        }
+        Item resolved = IndexItems.segment(pk, sk, previous, o, IndexItems.ARCHIVED, null, joined, false, at);
+        merger.merge(pk, sk, cur -> IndexItems.join(cur, resolved));
+        addToTimeline(meta, previous, joined, at);
+    }
+
+    private void addToTimeline(StanzaMeta meta, WalSegmentName segment, WalSegmentSummary summary, Instant at) {
+        Lsn end = summary.endLsn();
+        updateTimeline(meta, segment.timeline(), t -> t.withSegment(segment, end, summary.lastCommitTime(), at));
+    }
+
+    private void updateTimeline(StanzaMeta meta, io.tidemark.events.wal.TimelineId timeline,
+            Function<TimelineAggregate, TimelineAggregate> change) {
+        String pk = Keys.pk(meta.stanza());
+        merger.merge(pk, Keys.timeline(timeline), cur -> change.apply(cur
+                .map(i -> TimelineAggregate.fromItem(i, meta.walSegmentSize()))
+                .orElseGet(() -> TimelineAggregate.empty(timeline))).toItem(pk));
+    }
+
+    // ---- .partial, .history, .backup ---------------------------------------------------------
+
+    private Outcome indexPartial(StanzaMeta meta, StorageKey.WalObject w, WalFileName.Partial p, Instant eventTime) {
+        int size = meta.walSegmentSize().bytes();
+        Optional<LoadedObject> loaded = LoadedObject.load(objects, w.key(), w.compression(), size, size);
+        if (loaded.isEmpty()) {
+            return Outcome.MISSING;
+        }
+        LoadedObject o = loaded.get();
+        Instant at = eventTime != null ? eventTime : o.lastModified();
+        String pk = Keys.pk(meta.stanza());
+        String sk = Keys.partial(p.segment());
+        Item item;
+        boolean archived = false;
+        if (!o.ok()) {
+            item = IndexItems.partial(pk, sk, p.fileName(), p.segment(), o, IndexItems.CORRUPT, o.problem(), null, at);
+        } else {
+            // A .partial ends where its timeline ended: not complete by nature.
+            WalSegmentSummary s = WalScanner.scan(o.raw(), o.raw().length, p.segment().toString(), null);
+            String problem = problem(meta, s, false);
+            archived = problem == null;
+            item = IndexItems.partial(pk, sk, p.fileName(), p.segment(), o,
+                    archived ? IndexItems.ARCHIVED : IndexItems.INVALID, problem, s, at);
+        }
+        Item candidate = item;
+        merger.merge(pk, sk, cur -> IndexItems.join(cur, candidate));
+        if (archived) {
+            updateTimeline(meta, p.timeline(), t -> t.withPartial(p.fileName()));
+            return Outcome.PARTIAL;
+        }
+        return Outcome.REJECTED;
+    }
+
+    private Outcome indexHistory(StanzaMeta meta, StorageKey.HistoryObject h, Instant eventTime) {
+        Optional<LoadedObject> loaded = LoadedObject.load(objects, h.key(), Compression.NONE, MAX_SMALL_FILE, -1);
+        if (loaded.isEmpty()) {
+            return Outcome.MISSING;
+        }
+        LoadedObject o = loaded.get();
+        Instant at = eventTime != null ? eventTime : o.lastModified();
+        String pk = Keys.pk(meta.stanza());
+        String sk = Keys.history(h.timeline());
+        TimelineHistory history = null;
+        String status = IndexItems.CORRUPT;
+        String problem = o.problem();
+        if (o.ok()) {
+            try {
+                history = TimelineHistory.parse(h.timeline(), o.raw());
+                status = IndexItems.ARCHIVED;
+            } catch (RuntimeException e) {
+                status = IndexItems.INVALID;
+                problem = "not a valid history file: " + e.getMessage();
+            }
+        }
+        Item item = IndexItems.history(pk, sk, h.timeline().value(), o, status, problem, history, at);
+        merger.merge(pk, sk, cur -> IndexItems.join(cur, item));
+        if (history == null) {
+            LOG.log(Level.WARNING, "{0} is {1}: {2}", h.key(), status, problem);
+            return Outcome.REJECTED;
+        }
+        TimelineHistory parsed = history;
+        updateTimeline(meta, h.timeline(), t -> t.withHistory(parsed, h.key()));
+        return Outcome.HISTORY;
+    }
+
+    private Outcome indexBackupHistory(StanzaMeta meta, StorageKey.WalObject w, WalFileName.BackupHistory b,
+            Instant eventTime) {
+        Optional<LoadedObject> loaded = LoadedObject.load(objects, w.key(), w.compression(), MAX_SMALL_FILE, -1);
+        if (loaded.isEmpty()) {
+            return Outcome.MISSING;
+        }
+        LoadedObject o = loaded.get();
+        Instant at = eventTime != null ? eventTime : o.lastModified();
+        String pk = Keys.pk(meta.stanza());
+        String sk = Keys.backupHistory(b);
+        BackupLabel label = null;
+        String status = IndexItems.CORRUPT;
+        String problem = o.problem();
+        if (o.ok()) {
+            try {
+                label = BackupLabel.parse(o.raw(), meta.walSegmentSize());
+                status = IndexItems.ARCHIVED;
+            } catch (RuntimeException e) {
+                status = IndexItems.INVALID;
+                problem = "not a valid backup history file: " + e.getMessage();
+            }
+        }
+        Item item = IndexItems.backupHistory(pk, sk, b.fileName(), o, status, problem, label, at);
+        merger.merge(pk, sk, cur -> IndexItems.join(cur, item));
+        return label == null ? Outcome.REJECTED : Outcome.BACKUP_HISTORY;
+    }
+}

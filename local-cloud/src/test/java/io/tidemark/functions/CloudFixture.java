@@ -1,0 +1,78 @@
+package io.tidemark.functions;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.functions.runtime.AwsClients;
+import io.tidemark.localcloud.LocalCloud;
+import io.tidemark.localcloud.LocalCloudFunctions;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import software.amazon.awssdk.core.sync.RequestBody;
+
+/**
+ * A real local cloud with the Tidemark functions registered as {@code tidemark local-cloud}
+ * does, plus a recorder that keeps every S3 event JSON, and an HTTP client for its API.
+ */
+public final class CloudFixture implements AutoCloseable {
+
+    public static final ObjectMapper MAPPER = new ObjectMapper();
+
+    public final LocalCloud cloud;
+    public final AwsClients aws;
+    public final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    /** Every S3 event delivered, as JSON bytes. */
+    public final List<byte[]> events = new CopyOnWriteArrayList<>();
+
+    public CloudFixture(Path dir) {
+        cloud = LocalCloudFunctions.register(LocalCloud.builder())
+                .dir(dir)
+                .writeConfigFile(false)
+                .retryDelays(Duration.ofMillis(20), Duration.ofMillis(40))
+                .onObjectCreated("recorder", null, null, config -> (in, out, ctx) -> events.add(in.readAllBytes()))
+                .start();
+        aws = AwsClients.create(cloud.functionConfig());
+    }
+
+    public record Answer(int status, JsonNode json) {
+    }
+
+    public Answer call(String method, String path, String body) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(cloud.apiUrl() + path))
+                .timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json");
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return new Answer(r.statusCode(), r.body().isEmpty() ? null : MAPPER.readTree(r.body()));
+    }
+
+    public static String stanzaBody(String systemId, int segmentSize) {
+        return "{\"systemIdentifier\":\"" + systemId + "\",\"pgVersion\":15,\"pgVersionNum\":150004,\"walSegmentSize\":"
+                + segmentSize + "}";
+    }
+
+    public void put(String key, byte[] content, Map<String, String> metadata) {
+        aws.s3().putObject(b -> b.bucket(cloud.bucket()).key(key).metadata(metadata), RequestBody.fromBytes(content));
+    }
+
+    public void quiesce() throws InterruptedException {
+        if (!cloud.awaitQuiescent(Duration.ofSeconds(30))) {
+            throw new AssertionError("S3 events still pending");
+        }
+    }
+
+    @Override
+    public void close() {
+        aws.close();
+        cloud.close();
+    }
+}
