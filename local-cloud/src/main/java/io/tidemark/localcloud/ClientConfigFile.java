@@ -26,6 +26,7 @@ final class ClientConfigFile {
     static final String S3_PATH_STYLE = "s3.pathStyle";
     static final String S3_ACCESS_KEY_ID = "s3.accessKeyId";
     static final String S3_SECRET_ACCESS_KEY = "s3.secretAccessKey";
+    static final String S3_CA_FILE = "s3.caFile";
     static final String API_URL = "api.url";
     static final String DYNAMODB_ENDPOINT = "dynamodb.endpoint";
     static final String DYNAMODB_TABLE = "dynamodb.table";
@@ -41,6 +42,7 @@ final class ClientConfigFile {
         m.put(S3_PATH_STYLE, "true");
         m.put(S3_ACCESS_KEY_ID, cloud.credentials().accessKeyId());
         m.put(S3_SECRET_ACCESS_KEY, cloud.credentials().secretAccessKey());
+        cloud.s3CaFile().ifPresent(ca -> m.put(S3_CA_FILE, ca.toString()));
         m.put(API_URL, cloud.apiUrl().toString());
         m.put(DYNAMODB_ENDPOINT, cloud.dynamoDbEndpoint().toString());
         m.put(DYNAMODB_TABLE, cloud.table());

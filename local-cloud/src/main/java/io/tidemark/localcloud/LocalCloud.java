@@ -71,6 +71,8 @@ public final class LocalCloud implements AutoCloseable {
     private final String bucket;
     private final String table;
     private final Map<String, String> extraSettings;
+    private final boolean tls;
+    private LocalTls tlsFiles;
 
     private FileChannel lockChannel;
     private FileLock lock;
@@ -91,6 +93,7 @@ public final class LocalCloud implements AutoCloseable {
         this.bucket = b.bucket;
         this.table = b.table;
         this.extraSettings = Map.copyOf(b.settings);
+        this.tls = b.tls;
     }
 
     public static Builder builder() {
@@ -112,7 +115,8 @@ public final class LocalCloud implements AutoCloseable {
         long t1 = System.nanoTime();
         dynamoDb = LocalDynamoDb.start(dir.resolve("dynamodb"), host, b.dynamoDbPort);
         long t2 = System.nanoTime();
-        s3 = LocalS3.start(dir.resolve("s3"), host, b.s3Port, bucket, credentials, dispatcher);
+        tlsFiles = tls ? LocalTls.ensure(dir, host) : null;
+        s3 = LocalS3.start(dir.resolve("s3"), host, b.s3Port, bucket, credentials, dispatcher, tlsFiles);
         long t3 = System.nanoTime();
         functionConfig = FunctionConfig.of(functionEnvironment());
         try (AwsClients aws = AwsClients.create(functionConfig)) {
@@ -205,6 +209,9 @@ public final class LocalCloud implements AutoCloseable {
         env.put(FunctionConfig.S3_ENDPOINT, s3.endpoint().toString());
         env.put(FunctionConfig.DYNAMODB_ENDPOINT, dynamoDb.endpoint().toString());
         env.put(FunctionConfig.S3_PATH_STYLE, "true");
+        if (tlsFiles != null) {
+            env.put(FunctionConfig.S3_CA_FILE, tlsFiles.caFile().toString());
+        }
         env.put(FunctionConfig.ACCESS_KEY_ID, credentials.accessKeyId());
         env.put(FunctionConfig.SECRET_ACCESS_KEY, credentials.secretAccessKey());
         return env;
@@ -272,6 +279,11 @@ public final class LocalCloud implements AutoCloseable {
 
     public String table() {
         return table;
+    }
+
+    /** The CA certificate clients must trust for the HTTPS S3 endpoint, when TLS is on. */
+    public java.util.Optional<Path> s3CaFile() {
+        return java.util.Optional.ofNullable(tlsFiles).map(LocalTls::caFile);
     }
 
     public URI s3Endpoint() {
@@ -373,6 +385,7 @@ public final class LocalCloud implements AutoCloseable {
         private String bucket = DEFAULT_BUCKET;
         private String table = DEFAULT_TABLE;
         private boolean writeConfigFile = true;
+        private boolean tls;
         private List<Duration> retryDelays = List.of(Duration.ofSeconds(1), Duration.ofSeconds(2));
         private final Map<String, String> settings = new LinkedHashMap<>();
         private final List<ObjectCreatedSubscription> subscriptions = new ArrayList<>();
@@ -391,6 +404,15 @@ public final class LocalCloud implements AutoCloseable {
         /** Address every endpoint binds to; default 127.0.0.1. */
         public Builder host(String host) {
             this.host = Objects.requireNonNull(host, "host");
+            return this;
+        }
+
+        /**
+         * Serve S3 over HTTPS with a self-signed certificate kept in {@code DIR/tls} (its CA file goes
+         * into tidemark.conf as {@code s3.caFile}); for clients that only speak S3 over TLS, such as pgBackRest.
+         */
+        public Builder tls(boolean tls) {
+            this.tls = tls;
             return this;
         }
 

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * {@code tidemark local-cloud --dir DIR [--s3-port N] [--api-port N] [--dynamodb-port N] [--host H]}:
+ * {@code tidemark local-cloud --dir DIR [--s3-port N] [--api-port N] [--dynamodb-port N] [--host H] [--tls]}:
  * runs the local cloud in the foreground until Ctrl-C (or SIGTERM), then stops cleanly.
  *
  * <p>Ports default to 9850 (S3), 9851 (API) and 9852 (DynamoDB): fixed, so that
@@ -22,7 +22,7 @@ public final class LocalCloudMain {
     public static final int DEFAULT_DYNAMODB_PORT = 9852;
 
     static final String USAGE = "usage: tidemark local-cloud --dir DIR [--s3-port N] [--api-port N] "
-            + "[--dynamodb-port N] [--host ADDRESS]";
+            + "[--dynamodb-port N] [--host ADDRESS] [--tls]";
 
     private LocalCloudMain() {
     }
@@ -37,7 +37,7 @@ public final class LocalCloudMain {
     }
 
     /** Parsed command line. */
-    record Options(Path dir, String host, int s3Port, int apiPort, int dynamoDbPort) {
+    record Options(Path dir, String host, int s3Port, int apiPort, int dynamoDbPort, boolean tls) {
     }
 
     static final class UsageException extends Exception {
@@ -54,6 +54,7 @@ public final class LocalCloudMain {
         int s3 = DEFAULT_S3_PORT;
         int api = DEFAULT_API_PORT;
         int dynamo = DEFAULT_DYNAMODB_PORT;
+        boolean tls = false;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             String value = null;
@@ -64,6 +65,7 @@ public final class LocalCloudMain {
             }
             switch (arg) {
                 case "-h", "--help" -> throw new UsageException("");
+                case "--tls" -> tls = true;
                 case "--dir", "--s3-port", "--api-port", "--dynamodb-port", "--host" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
@@ -85,7 +87,7 @@ public final class LocalCloudMain {
         if (dir == null) {
             throw new UsageException("--dir DIR is required");
         }
-        return new Options(dir, host, s3, api, dynamo);
+        return new Options(dir, host, s3, api, dynamo, tls);
     }
 
     private static int port(String option, String value) throws UsageException {
@@ -107,6 +109,7 @@ public final class LocalCloudMain {
                 .s3Port(o.s3Port())
                 .apiPort(o.apiPort())
                 .dynamoDbPort(o.dynamoDbPort())
+                .tls(o.tls())
                 .start();
     }
 

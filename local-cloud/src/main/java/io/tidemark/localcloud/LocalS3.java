@@ -27,7 +27,7 @@ final class LocalS3 implements AutoCloseable {
     }
 
     static LocalS3 start(Path baseDir, String host, int port, String bucket, LocalCredentials credentials,
-            S3EventDispatcher dispatcher) {
+            S3EventDispatcher dispatcher, LocalTls tls) {
         Properties props = new Properties();
         props.setProperty("jclouds.filesystem.basedir", baseDir.toAbsolutePath().toString());
         BlobStore base = BlobStores.create("filesystem-nio2", props);
@@ -35,12 +35,18 @@ final class LocalS3 implements AutoCloseable {
             base.createContainer(bucket, CreateContainerOptions.NONE);
         }
         BlobStore store = new NotifyingBlobStore(base, bucket, dispatcher);
-        S3Proxy proxy = S3Proxy.builder()
+        S3Proxy.Builder builder = S3Proxy.builder()
                 .blobStore(store)
-                .endpoint(URI.create("http://" + host + ":" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4,
-                        credentials.accessKeyId(), credentials.secretAccessKey())
-                .build();
+                        credentials.accessKeyId(), credentials.secretAccessKey());
+        String scheme = tls == null ? "http" : "https";
+        if (tls == null) {
+            builder.endpoint(URI.create("http://" + host + ":" + port));
+        } else {
+            builder.secureEndpoint(URI.create("https://" + host + ":" + port))
+                    .keyStore(tls.keyStore().toString(), tls.password());
+        }
+        S3Proxy proxy = builder.build();
         try {
             proxy.start();
         } catch (Exception e) {
@@ -50,7 +56,8 @@ final class LocalS3 implements AutoCloseable {
             }
             throw new LocalCloudException("cannot start the local S3 endpoint (S3Proxy): " + e, e);
         }
-        return new LocalS3(proxy, store, URI.create("http://" + host + ":" + proxy.getPort()));
+        int bound = tls == null ? proxy.getPort() : proxy.getSecurePort();
+        return new LocalS3(proxy, store, URI.create(scheme + "://" + host + ":" + bound));
     }
 
     URI endpoint() {

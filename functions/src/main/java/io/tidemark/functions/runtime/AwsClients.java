@@ -39,10 +39,12 @@ public final class AwsClients implements AutoCloseable {
 
     private AwsClients(FunctionConfig config) {
         this.config = config;
-        this.httpClient = UrlConnectionHttpClient.builder()
+        UrlConnectionHttpClient.Builder http = UrlConnectionHttpClient.builder()
                 .connectionTimeout(CONNECT_TIMEOUT)
-                .socketTimeout(SOCKET_TIMEOUT)
-                .build();
+                .socketTimeout(SOCKET_TIMEOUT);
+        config.setting(FunctionConfig.S3_CA_FILE).map(java.nio.file.Path::of)
+                .ifPresent(ca -> http.tlsTrustManagersProvider(() -> io.tidemark.events.tls.PemTrust.trustManagers(ca)));
+        this.httpClient = http.build();
         this.credentials = credentialsProvider(config);
         Region region = Region.of(config.region());
 

@@ -45,6 +45,8 @@ public final class FunctionConfig {
     public static final String S3_ENDPOINT = "TIDEMARK_S3_ENDPOINT";
     public static final String DYNAMODB_ENDPOINT = "TIDEMARK_DYNAMODB_ENDPOINT";
     public static final String S3_PATH_STYLE = "TIDEMARK_S3_PATH_STYLE";
+    /** A PEM file of the only certificates to trust for an HTTPS S3 endpoint (local-cloud with TLS). */
+    public static final String S3_CA_FILE = "TIDEMARK_S3_CA_FILE";
     public static final String ACCESS_KEY_ID = "TIDEMARK_ACCESS_KEY_ID";
     public static final String SECRET_ACCESS_KEY = "TIDEMARK_SECRET_ACCESS_KEY";
 
