@@ -25,7 +25,9 @@ public final class NagSuppressionsForTidemark {
             + " resource must be *); it is limited by the condition cloudwatch:namespace = Tidemark.";
     static final String STANZA_PREFIX = "S3 permissions are granted per key prefix of a configured stanza"
             + " (<stanza>/, <stanza>/wal/, <stanza>/backup/): the wildcard is the object key below that prefix,"
-            + " which is unknown at deploy time (WAL segment names, backup labels, file paths).";
+            + " which is unknown at deploy time (WAL segment names, backup labels, file paths); <stanza>/backup/*"
+            + "/manifest.json lets the WAL indexer see backup manifests (labels unknown at deploy time) and nothing"
+            + " else of a backup.";
 
     private NagSuppressionsForTidemark() {
     }
@@ -43,7 +45,7 @@ public final class NagSuppressionsForTidemark {
             List<Object> wildcards = new ArrayList<>();
             wildcards.add("Resource::*");
             for (String stanza : stack.config().stanzaNames()) {
-                for (String sub : List.of("/*", "/wal/*", "/backup/*")) {
+                for (String sub : List.of("/*", "/wal/*", "/backup/*", "/backup/*/manifest.json")) {
                     wildcards.add("Resource::" + bucketArn + "/" + stanza + sub);
                 }
             }

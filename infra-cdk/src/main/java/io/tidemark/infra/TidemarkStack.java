@@ -252,7 +252,7 @@ public class TidemarkStack extends Stack {
                 1024, Duration.minutes(15), "Validates a backup when its manifest arrives");
         TidemarkFunction catalogApi = function("CatalogApi", Handlers.CATALOG_API, code, common,
                 // API Gateway's integration timeout is 29 s.
-                512, Duration.seconds(29), "GET/PUT /stanzas/{stanza}");
+                512, Duration.seconds(29), "GET/PUT /stanzas/{stanza}, POST/PUT/DELETE /stanzas/{stanza}/backup-lease");
         Map<String, String> planEnv = new LinkedHashMap<>(common);
         planEnv.put("TIDEMARK_PLAN_KEY_ID", planKey.getKeyArn());
         planEnv.put("TIDEMARK_PLAN_URL_TTL_MINUTES", Integer.toString(config.planUrlTtlMinutes()));
@@ -282,7 +282,10 @@ public class TidemarkStack extends Stack {
         allowTable(scheduler, false);
         allowTable(retention, true);
 
-        allowRead(indexer, prefixes(stanzas, "/wal/*"), prefixes(stanzas, "/stanza.json"));
+        // The indexer also resumes backups waiting for WAL: catalog reads, and at most a HEAD of an
+        // earlier backup's manifest (never the backup's files).
+        allowRead(indexer, prefixes(stanzas, "/wal/*"), prefixes(stanzas, "/stanza.json"),
+                prefixes(stanzas, "/backup/*/manifest.json"));
         allowRead(validator, prefixes(stanzas, "/*"));
         allowList(validator, prefixes(stanzas, "/backup/*"));
         validator.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
@@ -406,6 +409,12 @@ public class TidemarkStack extends Stack {
         stanzaRes.addMethod("GET", catalogIntegration, stanzaParam);
         stanzaRes.addMethod("PUT", catalogIntegration, stanzaParam);
         stanzaRes.addResource("restore-plans").addMethod("POST", planIntegration, stanzaParam);
+        // One backup per stanza at a time: acquire, heartbeat, release (the catalog function).
+        Resource leaseRes = stanzaRes.addResource("backup-lease");
+        leaseRes.addMethod("POST", catalogIntegration, stanzaParam);
+        leaseRes.addMethod("PUT", catalogIntegration, stanzaParam);
+        leaseRes.addMethod("DELETE", catalogIntegration, methodOptions(validatorOfRequests,
+                "method.request.path.stanza", "method.request.querystring.leaseId"));
         api.getRoot().addResource("restore-plans").addResource("{id}").addResource("urls")
                 .addMethod("GET", planIntegration, methodOptions(validatorOfRequests, "method.request.path.id"));
 
@@ -545,11 +554,15 @@ public class TidemarkStack extends Stack {
                 .build();
     }
 
-    private static MethodOptions methodOptions(RequestValidator validator, String requiredParameter) {
+    private static MethodOptions methodOptions(RequestValidator validator, String... requiredParameters) {
+        Map<String, Boolean> required = new LinkedHashMap<>();
+        for (String p : requiredParameters) {
+            required.put(p, true);
+        }
         return MethodOptions.builder()
                 .authorizationType(AuthorizationType.IAM)
                 .requestValidator(validator)
-                .requestParameters(Map.of(requiredParameter, true))
+                .requestParameters(required)
                 .build();
     }
 
@@ -652,6 +665,9 @@ public class TidemarkStack extends Stack {
                         api.arnForExecuteApi("GET", "/stanzas/" + stanza, API_STAGE),
                         api.arnForExecuteApi("PUT", "/stanzas/" + stanza, API_STAGE),
                         api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/restore-plans", API_STAGE),
+                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
+                        api.arnForExecuteApi("PUT", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
+                        api.arnForExecuteApi("DELETE", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
                         // Plan ids are not stanza-scoped in the path: the planner checks the
                         // caller may read the plan's stanza.
                         api.arnForExecuteApi("GET", "/restore-plans/*/urls", API_STAGE)))

@@ -339,7 +339,7 @@ class TidemarkStackTest {
         String apiId = synth.logicalId(synth.stack.api());
         Set<String> routes = new TreeSet<>();
         Map<String, JsonNode> methods = synth.ofType("AWS::ApiGateway::Method");
-        assertEquals(4, methods.size());
+        assertEquals(7, methods.size());
         for (JsonNode m : methods.values()) {
             JsonNode p = m.path("Properties");
             assertEquals("AWS_IAM", p.path("AuthorizationType").asText(), p.toString());
@@ -355,6 +355,9 @@ class TidemarkStackTest {
                 "GET /stanzas/{stanza} -> " + Handlers.CATALOG_API,
                 "PUT /stanzas/{stanza} -> " + Handlers.CATALOG_API,
                 "POST /stanzas/{stanza}/restore-plans -> " + Handlers.RESTORE_PLAN,
+                "POST /stanzas/{stanza}/backup-lease -> " + Handlers.CATALOG_API,
+                "PUT /stanzas/{stanza}/backup-lease -> " + Handlers.CATALOG_API,
+                "DELETE /stanzas/{stanza}/backup-lease -> " + Handlers.CATALOG_API,
                 "GET /restore-plans/{id}/urls -> " + Handlers.RESTORE_PLAN)), routes);
     }
 
@@ -445,7 +448,9 @@ class TidemarkStackTest {
                     "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")), all.toString());
             String text = doc.toString();
             for (String route : List.of("/v1/GET/stanzas/" + stanza + "\"", "/v1/PUT/stanzas/" + stanza + "\"",
-                    "/v1/POST/stanzas/" + stanza + "/restore-plans\"", "/v1/GET/restore-plans/*/urls\"")) {
+                    "/v1/POST/stanzas/" + stanza + "/restore-plans\"", "/v1/GET/restore-plans/*/urls\"",
+                    "/v1/POST/stanzas/" + stanza + "/backup-lease\"", "/v1/PUT/stanzas/" + stanza + "/backup-lease\"",
+                    "/v1/DELETE/stanzas/" + stanza + "/backup-lease\"")) {
                 assertTrue(text.contains(route), "node may call " + route);
             }
         }
@@ -514,7 +519,9 @@ class TidemarkStackTest {
                 .path("PolicyDocument"))) {
             if (actions(st).contains("s3:GetObject")) {
                 for (String r : resourcesOf(st)) {
-                    assertTrue(r.contains("/wal/*\"") || r.contains("/stanza.json\""), "indexer reads WAL only: " + r);
+                    // ...and earlier manifests' existence, when it resumes a backup waiting for WAL.
+                    assertTrue(r.contains("/wal/*\"") || r.contains("/stanza.json\"")
+                            || r.contains("/backup/*/manifest.json\""), "indexer reads WAL only: " + r);
                 }
             }
             assertFalse(actions(st).stream().anyMatch(a -> a.startsWith("s3:Put") || a.startsWith("kms:Sign")), st.toString());

@@ -2,6 +2,7 @@ package io.tidemark.localcloud;
 
 import io.tidemark.functions.api.CatalogApiHandler;
 import io.tidemark.functions.index.WalIndexHandler;
+import io.tidemark.functions.validate.ManifestValidateHandler;
 
 /**
  * The one place where the product functions are wired into local-cloud, mirroring what the
@@ -12,7 +13,11 @@ import io.tidemark.functions.index.WalIndexHandler;
  *       filters on the prefix {@code <stanza>/wal/} of each stanza. Here stanzas are not known
  *       up front and the filter is a literal prefix/suffix, so the indexer gets every key and
  *       ignores (logs) the ones that are not WAL, {@code .history} or {@code .backup} objects.</li>
- *   <li>{@code catalog} ({@link CatalogApiHandler}): {@code PUT} and {@code GET /stanzas/{stanza}}.</li>
+ *   <li>{@code manifest-validator} ({@link ManifestValidateHandler}): ObjectCreated with the suffix
+ *       {@code /manifest.json} (in AWS: prefix {@code <stanza>/backup/} and that suffix per stanza).
+ *       Backups waiting for WAL are resumed by the indexer, in its own invocation.</li>
+ *   <li>{@code catalog} ({@link CatalogApiHandler}): {@code PUT} and {@code GET /stanzas/{stanza}}, and
+ *       {@code POST}, {@code PUT}, {@code DELETE /stanzas/{stanza}/backup-lease}.</li>
  * </ul>
  * Handlers get their {@link io.tidemark.functions.runtime.FunctionConfig} from local-cloud (local
  * endpoints, bucket, table, static credentials), exactly as Lambda would from its environment.
@@ -26,7 +31,11 @@ public final class LocalCloudFunctions {
     public static LocalCloud.Builder register(LocalCloud.Builder builder) {
         return builder
                 .onObjectCreated("wal-indexer", null, null, WalIndexHandler::new)
+                .onObjectCreated("manifest-validator", null, "/manifest.json", ManifestValidateHandler::new)
                 .route("catalog-put", "PUT", "/stanzas/{stanza}", CatalogApiHandler::new)
-                .route("catalog-get", "GET", "/stanzas/{stanza}", CatalogApiHandler::new);
+                .route("catalog-get", "GET", "/stanzas/{stanza}", CatalogApiHandler::new)
+                .route("lease-acquire", "POST", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
+                .route("lease-renew", "PUT", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
+                .route("lease-release", "DELETE", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new);
     }
 }

@@ -6,6 +6,8 @@ import io.tidemark.functions.aws.DynamoDbCatalogStore;
 import io.tidemark.functions.aws.S3ObjectStore;
 import io.tidemark.functions.catalog.CatalogException;
 import io.tidemark.functions.catalog.CatalogService;
+import io.tidemark.functions.lease.BackupLeaseService;
+import io.tidemark.functions.lease.LeaseConflictException;
 import io.tidemark.functions.runtime.ApiGatewayProxy;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.functions.runtime.FunctionConfig;
@@ -18,7 +20,11 @@ import java.util.Locale;
  * API Gateway (REST, proxy integration) routes of the catalog:
  * <ul>
  *   <li>{@code PUT /stanzas/{stanza}}: stanza-create; 200 with {@code created}, 400, 409;</li>
- *   <li>{@code GET /stanzas/{stanza}}: the stanza with its timelines, WAL ranges and gaps; 404.</li>
+ *   <li>{@code GET /stanzas/{stanza}}: the stanza with its timelines, WAL ranges and gaps, backups
+ *       and the backup lease; 404;</li>
+ *   <li>{@code POST /stanzas/{stanza}/backup-lease}: acquire (200, 409 with the holder, 400, 404);</li>
+ *   <li>{@code PUT /stanzas/{stanza}/backup-lease}: heartbeat (200, 409 when no longer held);</li>
+ *   <li>{@code DELETE /stanzas/{stanza}/backup-lease?leaseId=}: release (200, idempotent).</li>
  * </ul>
  * Errors are {@code {"message": "..."}}.
  */
@@ -28,6 +34,10 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
 
     private final AwsClients aws;
     private final CatalogService service;
+    private final BackupLeaseService leases;
+
+    /** The resource of the lease routes. */
+    public static final String LEASE_RESOURCE = "/stanzas/{stanza}/backup-lease";
 
     public CatalogApiHandler() {
         this(FunctionConfig.fromEnvironment());
@@ -35,14 +45,16 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
 
     public CatalogApiHandler(FunctionConfig config) {
         this.aws = AwsClients.create(config);
-        this.service = new CatalogService(new DynamoDbCatalogStore(aws.dynamoDb(), config.table()),
-                new S3ObjectStore(aws.s3(), config.bucket()), Clock.systemUTC());
+        DynamoDbCatalogStore store = new DynamoDbCatalogStore(aws.dynamoDb(), config.table());
+        this.service = new CatalogService(store, new S3ObjectStore(aws.s3(), config.bucket()), Clock.systemUTC());
+        this.leases = new BackupLeaseService(store, Clock.systemUTC());
     }
 
-    /** For tests: a handler over any service. */
-    CatalogApiHandler(CatalogService service) {
+    /** For tests: a handler over any services. */
+    CatalogApiHandler(CatalogService service, BackupLeaseService leases) {
         this.aws = null;
         this.service = service;
+        this.leases = leases;
     }
 
     @Override
@@ -63,6 +75,9 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         if (stanza == null) {
             return ApiGatewayProxy.Response.message(400, "the path has no {stanza}");
         }
+        if (LEASE_RESOURCE.equals(request.resource())) {
+            return lease(method, stanza, request);
+        }
         try {
             return switch (method) {
                 case "PUT" -> ok(CatalogJson.created(service.createStanza(stanza, request.bodyBytes())).toString());
@@ -71,13 +86,34 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
                         .withHeader("Allow", "GET, PUT");
             };
         } catch (CatalogException e) {
-            int status = switch (e.kind()) {
-                case BAD_REQUEST -> 400;
-                case CONFLICT -> 409;
-                case NOT_FOUND -> 404;
-            };
-            return ApiGatewayProxy.Response.message(status, e.getMessage());
+            return error(e);
         }
+    }
+
+    private ApiGatewayProxy.Response lease(String method, String stanza, ApiGatewayProxy.Request request) {
+        try {
+            return switch (method) {
+                case "POST" -> ok(LeaseJson.acquired(leases.acquire(stanza, request.bodyBytes())).toString());
+                case "PUT" -> ok(LeaseJson.renewed(leases.heartbeat(stanza, request.bodyBytes())).toString());
+                case "DELETE" -> ok(LeaseJson.released(
+                        leases.release(stanza, request.queryParameter("leaseId").orElse(null))).toString());
+                default -> ApiGatewayProxy.Response.message(405, "method " + method + " is not allowed on "
+                        + LEASE_RESOURCE).withHeader("Allow", "POST, PUT, DELETE");
+            };
+        } catch (LeaseConflictException e) {
+            return ApiGatewayProxy.Response.json(409, LeaseJson.conflict(e).toString());
+        } catch (CatalogException e) {
+            return error(e);
+        }
+    }
+
+    private static ApiGatewayProxy.Response error(CatalogException e) {
+        int status = switch (e.kind()) {
+            case BAD_REQUEST -> 400;
+            case CONFLICT -> 409;
+            case NOT_FOUND -> 404;
+        };
+        return ApiGatewayProxy.Response.message(status, e.getMessage());
     }
 
     private static ApiGatewayProxy.Response ok(String json) {

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tidemark.events.wal.TimelineId;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
+import io.tidemark.functions.catalog.BackupEntry;
+import io.tidemark.functions.catalog.BackupLease;
 import io.tidemark.functions.catalog.CatalogService;
 import io.tidemark.functions.catalog.SegmentRanges;
 import io.tidemark.functions.catalog.StanzaMeta;
@@ -52,7 +54,61 @@ public final class CatalogJson {
         v.partials().forEach(partials::add);
         ArrayNode histories = n.putArray("histories");
         v.histories().forEach(histories::add);
+        ArrayNode backups = n.putArray("backups");
+        v.backups().forEach(b -> backups.add(backup(b)));
+        if (v.lease().isPresent()) {
+            BackupLease l = v.lease().get();
+            n.putObject("lease").put("label", l.label()).put("holder", l.holder())
+                    .put("expiresAt", l.expiresAt().toString());
+        } else {
+            n.putNull("lease");
+        }
         return n;
+    }
+
+    /** One entry of {@code backups[]}: the catalog's BACKUP item as the shim's {@code info} shows it. */
+    static ObjectNode backup(BackupEntry b) {
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("label", b.label());
+        text(n, "type", b.type());
+        text(n, "prior", b.prior());
+        text(n, "status", b.status());
+        ArrayNode reasons = n.putArray("reasons");
+        b.reasons().forEach(reasons::add);
+        number(n, "timeline", b.timeline());
+        text(n, "startLsn", b.startLsn());
+        text(n, "stopLsn", b.stopLsn());
+        text(n, "startTime", b.startTime());
+        text(n, "stopTime", b.stopTime());
+        number(n, "originalSize", b.originalSize());
+        number(n, "storedSize", b.storedSize());
+        number(n, "deltaSize", b.deltaSize());
+        ArrayNode refs = n.putArray("references");
+        b.references().forEach(refs::add);
+        if (b.fromStandby() == null) {
+            n.putNull("fromStandby");
+        } else {
+            n.put("fromStandby", b.fromStandby());
+        }
+        number(n, "pageChecksumErrors", b.pageChecksumErrors());
+        text(n, "validatedAt", b.validatedAt());
+        if (!b.missingWal().isEmpty()) {
+            ArrayNode missing = n.putArray("missingWal");
+            b.missingWal().forEach(missing::add);
+        }
+        if (!b.waitingFor().isEmpty()) {
+            ArrayNode waiting = n.putArray("waitingFor");
+            b.waitingFor().forEach(waiting::add);
+        }
+        return n;
+    }
+
+    private static void number(ObjectNode n, String field, Long value) {
+        if (value == null) {
+            n.putNull(field);
+        } else {
+            n.put(field, value);
+        }
     }
 
     static ObjectNode timeline(TimelineAggregate t, WalSegmentSize size) {

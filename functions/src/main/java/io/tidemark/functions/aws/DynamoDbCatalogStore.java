@@ -87,6 +87,25 @@ public final class DynamoDbCatalogStore implements CatalogStore {
         return out;
     }
 
+    @Override
+    public List<Item> queryBetween(String pk, String fromSk, String toSk) {
+        List<Item> out = new ArrayList<>();
+        Map<String, AttributeValue> start = null;
+        do {
+            QueryRequest.Builder q = QueryRequest.builder().tableName(table).consistentRead(true)
+                    .keyConditionExpression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                    .expressionAttributeNames(Map.of("#pk", PK, "#sk", SK))
+                    .expressionAttributeValues(Map.of(":pk", s(pk), ":from", s(fromSk), ":to", s(toSk)));
+            if (start != null) {
+                q.exclusiveStartKey(start);
+            }
+            QueryResponse r = dynamoDb.query(q.build());
+            r.items().forEach(i -> out.add(fromAttributes(i)));
+            start = r.hasLastEvaluatedKey() && !r.lastEvaluatedKey().isEmpty() ? r.lastEvaluatedKey() : null;
+        } while (start != null);
+        return out;
+    }
+
     static Map<String, AttributeValue> toAttributes(Item item) {
         Map<String, AttributeValue> m = new LinkedHashMap<>();
         m.put(PK, s(item.pk()));

@@ -1,6 +1,7 @@
 package io.tidemark.functions.aws;
 
 import io.tidemark.functions.catalog.ObjectStore;
+import java.io.InputStream;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -30,6 +31,20 @@ public final class S3ObjectStore implements ObjectStore {
             ResponseBytes<GetObjectResponse> r = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key));
             return Optional.of(new StoredObject(r.asByteArray(), lower(r.response().metadata()),
                     r.response().lastModified()));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public Optional<InputStream> open(String key) {
+        try {
+            return Optional.of(s3.getObject(b -> b.bucket(bucket).key(key)));
         } catch (NoSuchKeyException e) {
             return Optional.empty();
         } catch (S3Exception e) {

@@ -22,7 +22,8 @@ import java.util.Optional;
  * conflict. {@code <stanza>/stanza.json} in the bucket is (re)written with the stored document
  * after the item, so a crash in between is repaired by the next call.
  *
- * <p>Describe reads META and the TIMELINE items (one GetItem, one Query), never WAL items.
+ * <p>Describe reads META, the TIMELINE and BACKUP items and the backup lease (two GetItems, two
+ * Queries), never WAL items.
  */
 public final class CatalogService {
 
@@ -75,7 +76,14 @@ public final class CatalogService {
         for (Item item : store.query(Keys.pk(stanza), Keys.TIMELINE_PREFIX)) {
             timelines.add(TimelineAggregate.fromItem(item, meta.walSegmentSize()));
         }
-        return new StanzaView(meta, timelines);
+        List<BackupEntry> backups = new ArrayList<>();
+        for (Item item : store.query(Keys.pk(stanza), Keys.BACKUP_PREFIX)) {
+            backups.add(BackupEntry.fromItem(item));
+        }
+        Instant now = clock.instant();
+        Optional<BackupLease> lease = store.get(Keys.pk(stanza), Keys.BACKUP_LEASE).map(BackupLease::fromItem)
+                .filter(l -> l.heldAt(now));
+        return new StanzaView(meta, timelines, backups, lease);
     }
 
     public Optional<StanzaMeta> meta(StanzaName stanza) {

@@ -22,4 +22,7 @@ public interface CatalogStore {
 
     /** Every item of partition {@code pk} whose sort key starts with {@code skPrefix}, in sort-key order. */
     List<Item> query(String pk, String skPrefix);
+
+    /** Every item of partition {@code pk} with {@code fromSk <= SK <= toSk}, in sort-key order. */
+    List<Item> queryBetween(String pk, String fromSk, String toSk);
 }

@@ -1,5 +1,6 @@
 package io.tidemark.functions.catalog;
 
+import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.wal.TimelineId;
 import io.tidemark.events.wal.WalFileName;
@@ -16,6 +17,9 @@ import java.util.Locale;
  *      PARTIAL#&lt;TTTTTTTT&gt;#&lt;segno, 16 hex&gt;      one .partial segment
  *      HISTORY#&lt;TTTTTTTT&gt;                     one timeline .history file
  *      BACKUPHIST#&lt;segment&gt;.&lt;offset&gt;.backup   one backup history file
+ *      BACKUP#&lt;label&gt;                         one base backup and its validation status
+ *      WAIT#&lt;label&gt;                           a backup waiting for WAL or for an earlier backup
+ *      LEASE#backup                             who runs a backup of the stanza now
  * </pre>
  * Sort keys of one kind sort by timeline then segment number (fixed-width upper-case hex), so a
  * key range is a WAL range.
@@ -28,6 +32,9 @@ public final class Keys {
     public static final String PARTIAL_PREFIX = "PARTIAL#";
     public static final String HISTORY_PREFIX = "HISTORY#";
     public static final String BACKUP_HISTORY_PREFIX = "BACKUPHIST#";
+    public static final String BACKUP_PREFIX = "BACKUP#";
+    public static final String WAIT_PREFIX = "WAIT#";
+    public static final String BACKUP_LEASE = "LEASE#backup";
 
     private Keys() {
     }
@@ -59,6 +66,14 @@ public final class Keys {
 
     public static String backupHistory(WalFileName.BackupHistory file) {
         return BACKUP_HISTORY_PREFIX + file.fileName();
+    }
+
+    public static String backup(BackupLabelName label) {
+        return BACKUP_PREFIX + label;
+    }
+
+    public static String waiting(BackupLabelName label) {
+        return WAIT_PREFIX + label;
     }
 
     private static String timelineAndNumber(WalSegmentName segment) {

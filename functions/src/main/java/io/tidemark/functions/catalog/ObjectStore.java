@@ -1,5 +1,7 @@
 package io.tidemark.functions.catalog;
 
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
@@ -12,6 +14,14 @@ public interface ObjectStore {
 
     /** The object's size and user metadata, without its bytes; empty when there is no such object. */
     Optional<ObjectInfo> head(String key);
+
+    /**
+     * The object's bytes as a stream (the caller closes it), for objects too large to hold in
+     * memory; empty when there is no such object.
+     */
+    default Optional<InputStream> open(String key) {
+        return get(key).map(o -> new ByteArrayInputStream(o.content()));
+    }
 
     /** Writes (replaces) an object. */
     void put(String key, byte[] content, String contentType, Map<String, String> metadata);

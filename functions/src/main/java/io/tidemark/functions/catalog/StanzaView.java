@@ -1,14 +1,28 @@
 package io.tidemark.functions.catalog;
 
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.List;
 import java.util.TreeSet;
 
-/** What {@code GET /stanzas/{stanza}} shows: the stanza and its timelines, read from META and the TIMELINE items only. */
-public record StanzaView(StanzaMeta meta, List<TimelineAggregate> timelines) {
+/**
+ * What {@code GET /stanzas/{stanza}} shows: the stanza, its timelines, its backups (sorted by
+ * label) and the backup lease when one is held; read from META, the TIMELINE and BACKUP items and
+ * the lease item only.
+ */
+public record StanzaView(StanzaMeta meta, List<TimelineAggregate> timelines, List<BackupEntry> backups,
+                         Optional<BackupLease> lease) {
 
     public StanzaView {
         timelines = timelines.stream().sorted((a, b) -> a.timeline().compareTo(b.timeline())).toList();
+        backups = backups.stream().sorted(Comparator.comparing(BackupEntry::label)).toList();
+        lease = Objects.requireNonNull(lease, "lease");
+    }
+
+    public StanzaView(StanzaMeta meta, List<TimelineAggregate> timelines) {
+        this(meta, timelines, List.of(), Optional.empty());
     }
 
     /** Every archived {@code .partial} file name, sorted. */

@@ -5,6 +5,7 @@ import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import io.tidemark.functions.aws.DynamoDbCatalogStore;
 import io.tidemark.functions.aws.S3ObjectStore;
 import io.tidemark.functions.runtime.AwsClients;
+import io.tidemark.functions.validate.BackupValidator;
 import io.tidemark.functions.runtime.FunctionConfig;
 import io.tidemark.functions.runtime.S3EventNotification;
 import java.io.IOException;
@@ -17,7 +18,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * S3 ObjectCreated on WAL keys -> {@link WalIndexer}. In AWS the notification filters on
+ * S3 ObjectCreated on WAL keys -> {@link WalIndexer}; after each archived segment, backups
+ * waiting for it are resumed ({@link BackupValidator#walArchived}). In AWS the notification filters on
  * {@code <stanza>/wal/} per stanza; local-cloud sends every key, and keys that are not WAL,
  * history or backup history objects are ignored (logged, not failed).
  *
@@ -44,8 +46,12 @@ public final class WalIndexHandler implements RequestStreamHandler, AutoCloseabl
     private WalIndexHandler(AwsClients aws) {
         this.aws = aws;
         this.bucket = aws.config().bucket();
-        this.indexer = new WalIndexer(new S3ObjectStore(aws.s3(), bucket),
-                new DynamoDbCatalogStore(aws.dynamoDb(), aws.config().table()));
+        S3ObjectStore objects = new S3ObjectStore(aws.s3(), bucket);
+        DynamoDbCatalogStore catalog = new DynamoDbCatalogStore(aws.dynamoDb(), aws.config().table());
+        // Resuming a backup that waited for WAL re-checks WAL and its chain only (catalog reads,
+        // a HEAD of an earlier manifest at most): no object is downloaded here.
+        BackupValidator validator = new BackupValidator(objects, catalog, 1);
+        this.indexer = new WalIndexer(objects, catalog, validator::walArchived);
     }
 
     @Override

@@ -69,11 +69,26 @@ public final class WalIndexer {
     private final CatalogStore catalog;
     private final ItemMerger merger;
     private final Map<StanzaName, StanzaMeta> metaCache = new ConcurrentHashMap<>();
+    private final SegmentListener listener;
+
+    /**
+     * Told after a segment was stored as archived (the backup validator resumes backups waiting
+     * for it). Runs after the item is written: whoever waits must store its wait first, then look.
+     */
+    @FunctionalInterface
+    public interface SegmentListener {
+        void archived(StanzaMeta meta, WalSegmentName segment);
+    }
 
     public WalIndexer(ObjectStore objects, CatalogStore catalog) {
+        this(objects, catalog, (meta, segment) -> { });
+    }
+
+    public WalIndexer(ObjectStore objects, CatalogStore catalog, SegmentListener listener) {
         this.objects = objects;
         this.catalog = catalog;
         this.merger = new ItemMerger(catalog);
+        this.listener = listener;
     }
 
     /**
@@ -157,6 +172,7 @@ public final class WalIndexer {
             // that the record was abandoned. So look at N in every case: one consistent read.
             finishPrevious(meta, segment.previous(), o.raw());
         }
+        listener.archived(meta, segment);
         return last.pendingTail() ? Outcome.SEGMENT_PENDING_TAIL : Outcome.SEGMENT_ARCHIVED;
     }
 

@@ -7,6 +7,10 @@ import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.http.SdkHttpRequest;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
@@ -52,6 +56,7 @@ public final class AwsClients implements AutoCloseable {
                 .region(region)
                 .credentialsProvider(credentials)
                 .httpClient(httpClient)
+                .overrideConfiguration(o -> o.addExecutionInterceptor(new WithoutExpectContinue()))
                 .forcePathStyle(config.s3PathStyle());
         config.s3Endpoint().ifPresent(s3Builder::endpointOverride);
         this.s3 = s3Builder.build();
@@ -71,6 +76,24 @@ public final class AwsClients implements AutoCloseable {
                 .httpClient(httpClient);
         config.dynamoDbEndpoint().ifPresent(dynamoBuilder::endpointOverride);
         this.dynamoDb = dynamoBuilder.build();
+    }
+
+    /**
+     * Removes the {@code Expect: 100-continue} header the S3 client puts on every PutObject.
+     * With the URL connection client (SDK 2.37 and later) that handshake intermittently fails
+     * with "Unexpected end of file from server" on a reused connection (aws-sdk-java-v2#6670),
+     * and the SDK's retry then PUTs the object twice (two S3 events). The functions only PUT
+     * small objects, for which the handshake saves nothing. (SDK versions with
+     * {@code S3Configuration.expectContinueEnabled} can say this without an interceptor.)
+     */
+    static final class WithoutExpectContinue implements ExecutionInterceptor {
+        @Override
+        public SdkHttpRequest modifyHttpRequest(Context.ModifyHttpRequest context, ExecutionAttributes attributes) {
+            SdkHttpRequest request = context.httpRequest();
+            return request.firstMatchingHeader("Expect").isPresent()
+                    ? request.toBuilder().removeHeader("Expect").build()
+                    : request;
+        }
     }
 
     /** Builds the clients. No network call is made here. */

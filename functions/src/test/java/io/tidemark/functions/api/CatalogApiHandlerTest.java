@@ -34,8 +34,9 @@ class CatalogApiHandlerTest {
 
     private final InMemoryCatalogStore store = new InMemoryCatalogStore();
     private final InMemoryObjectStore objects = new InMemoryObjectStore();
-    private final CatalogApiHandler handler = new CatalogApiHandler(new CatalogService(store, objects,
-            Clock.fixed(Instant.parse("2026-05-01T10:11:12.345678Z"), ZoneOffset.UTC)));
+    private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-05-01T10:11:12.345678Z"), ZoneOffset.UTC);
+    private final CatalogApiHandler handler = new CatalogApiHandler(new CatalogService(store, objects, CLOCK),
+            new io.tidemark.functions.lease.BackupLeaseService(store, CLOCK));
 
     static ApiGatewayProxy.Request request(String method, String stanza, String body) {
         return new ApiGatewayProxy.Request("/stanzas/{stanza}", "/stanzas/" + stanza, method,
@@ -143,7 +144,9 @@ class CatalogApiHandlerTest {
         assertEquals(200, r.statusCode());
         JsonNode j = json(r);
         assertEquals(List.of("stanza", "systemIdentifier", "pgVersion", "pgVersionNum", "walSegmentSize", "createdAt",
-                "timelines", "partials", "histories"), fieldNames(j));
+                "timelines", "partials", "histories", "backups", "lease"), fieldNames(j));
+        assertEquals(0, j.get("backups").size());
+        assertTrue(j.get("lease").isNull());
         assertEquals(0, j.get("timelines").size());
         assertEquals(0, j.get("partials").size());
         assertEquals(0, j.get("histories").size());
@@ -154,6 +157,75 @@ class CatalogApiHandlerTest {
         ApiGatewayProxy.Response r = call("DELETE", "main", null);
         assertEquals(405, r.statusCode());
         assertEquals("GET, PUT", r.headers().get("Allow"));
+    }
+
+    private ApiGatewayProxy.Response lease(String method, String body, Map<String, String> query) {
+        ApiGatewayProxy.Request req = new ApiGatewayProxy.Request(CatalogApiHandler.LEASE_RESOURCE,
+                "/stanzas/main/backup-lease", method, Map.of("Content-Type", "application/json"), null, query, null,
+                Map.of("stanza", "main"), null, null, body, false);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        handler.handleRequest(new ByteArrayInputStream(ApiGatewayProxy.writeRequest(req)), out, null);
+        return ApiGatewayProxy.readResponse(out.toByteArray());
+    }
+
+    @Test
+    void leaseRoutesFollowTheContract() throws Exception {
+        assertEquals(404, lease("POST", "{\"holder\":\"db1:1\",\"label\":\"20260301-010000F\",\"ttlSeconds\":900}",
+                null).statusCode());
+        call("PUT", "main", BODY);
+        ApiGatewayProxy.Response a = lease("POST",
+                "{\"holder\":\"db1:1\",\"label\":\"20260301-010000F\",\"ttlSeconds\":900}", null);
+        assertEquals(200, a.statusCode(), a.body());
+        JsonNode l = json(a);
+        assertEquals(List.of("leaseId", "label", "holder", "acquiredAt", "expiresAt"), fieldNames(l));
+        assertEquals("2026-05-01T10:26:12.345Z", l.get("expiresAt").asText());
+
+        ApiGatewayProxy.Response conflict = lease("POST",
+                "{\"holder\":\"db2:2\",\"label\":\"20260302-010000F\",\"ttlSeconds\":900}", null);
+        assertEquals(409, conflict.statusCode());
+        JsonNode c = json(conflict);
+        assertEquals("backup 20260301-010000F is running on db1:1 since 2026-05-01T10:11:12.345Z; its lease expires at"
+                + " 2026-05-01T10:26:12.345Z", c.get("message").asText());
+        assertEquals("db1:1", c.get("holder").asText());
+        assertEquals("20260301-010000F", c.get("label").asText());
+
+        JsonNode shown = json(call("GET", "main", null)).get("lease");
+        assertEquals("{\"label\":\"20260301-010000F\",\"holder\":\"db1:1\",\"expiresAt\":\"2026-05-01T10:26:12.345Z\"}",
+                shown.toString());
+
+        String id = l.get("leaseId").asText();
+        ApiGatewayProxy.Response hb = lease("PUT", "{\"leaseId\":\"" + id + "\",\"ttlSeconds\":600}", null);
+        assertEquals(200, hb.statusCode(), hb.body());
+        assertEquals("{\"expiresAt\":\"2026-05-01T10:26:12.345Z\"}", hb.body(), "never shortened");
+        assertEquals(409, lease("PUT", "{\"leaseId\":\"00000000-0000-4000-8000-000000000000\",\"ttlSeconds\":600}",
+                null).statusCode());
+        assertEquals(400, lease("DELETE", null, null).statusCode());
+        assertEquals("{\"released\":true}", lease("DELETE", null, Map.of("leaseId", id)).body());
+        assertEquals("{\"released\":false}", lease("DELETE", null, Map.of("leaseId", id)).body());
+        assertTrue(json(call("GET", "main", null)).get("lease").isNull());
+        assertEquals(400, lease("POST", "{\"holder\":\"db1:1\",\"label\":\"../x\"}", null).statusCode());
+        assertEquals(405, lease("GET", null, null).statusCode());
+    }
+
+    @Test
+    void backupsAreListedByLabelWithTheContractFields() throws Exception {
+        call("PUT", "main", BODY);
+        for (String label : List.of("20260302-010000F", "20260301-010000F")) {
+            io.tidemark.functions.catalog.BackupEntry e = new io.tidemark.functions.catalog.BackupEntry(label, "full",
+                    null, "valid", List.of(), 1L, "0/5000028", "0/7000100", "2026-03-01T01:00:00Z",
+                    "2026-03-01T01:00:30Z", 100L, 40L, 100L, List.of(), false, 0L, List.of(), "1", 150004L, "zst", 3L,
+                    1L, "2026-03-01T02:00:00Z", "main/backup/" + label + "/manifest.json", "ab".repeat(32),
+                    "2026-03-01T02:00:00Z", List.of(), List.of());
+            store.put(e.toItem("STANZA#main", "BACKUP#" + label).withRevision(), null);
+        }
+        JsonNode backups = json(call("GET", "main", null)).get("backups");
+        assertEquals(2, backups.size());
+        assertEquals("20260301-010000F", backups.get(0).get("label").asText());
+        assertEquals(List.of("label", "type", "prior", "status", "reasons", "timeline", "startLsn", "stopLsn",
+                "startTime", "stopTime", "originalSize", "storedSize", "deltaSize", "references", "fromStandby",
+                "pageChecksumErrors", "validatedAt"), fieldNames(backups.get(0)));
+        assertTrue(backups.get(0).get("prior").isNull());
+        assertEquals(1, backups.get(0).get("timeline").asInt());
     }
 
     static List<String> fieldNames(JsonNode j) {

@@ -44,6 +44,12 @@ public final class InMemoryCatalogStore implements CatalogStore {
         return out;
     }
 
+    @Override
+    public synchronized List<Item> queryBetween(String pk, String fromSk, String toSk) {
+        TreeMap<String, Item> p = partitions.get(pk);
+        return p == null || fromSk.compareTo(toSk) > 0 ? List.of() : new ArrayList<>(p.subMap(fromSk, true, toSk, true).values());
+    }
+
     /** Every item, by partition then sort key. */
     public synchronized List<Item> all() {
         List<Item> out = new ArrayList<>();

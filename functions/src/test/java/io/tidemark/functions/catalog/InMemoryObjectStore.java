@@ -27,6 +27,10 @@ public final class InMemoryObjectStore implements ObjectStore {
         objects.put(key, new StoredObject(content.clone(), metadata, Instant.parse("2026-01-01T00:00:00Z")));
     }
 
+    public void delete(String key) {
+        objects.remove(key);
+    }
+
     public boolean contains(String key) {
         return objects.containsKey(key);
     }

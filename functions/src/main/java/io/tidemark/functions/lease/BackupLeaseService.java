@@ -1,0 +1,211 @@
+package io.tidemark.functions.lease;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.tidemark.events.layout.BackupLabelName;
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.functions.catalog.BackupLease;
+import io.tidemark.functions.catalog.CatalogException;
+import io.tidemark.functions.catalog.CatalogStore;
+import io.tidemark.functions.catalog.Item;
+import io.tidemark.functions.catalog.Keys;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * One backup per stanza at a time: a lease item ({@code LEASE#backup}) that its holder renews
+ * (heartbeat) while the backup runs and releases at the end. A holder that dies stops renewing;
+ * once the lease expired, the next backup takes it over.
+ *
+ * <p>Every change is a compare-and-swap on the item's revision: acquire writes only if the item
+ * is absent or is the expired/released lease that was read; heartbeat and release only if it is
+ * still the caller's lease. Two acquires racing: one write wins, the other re-reads and answers
+ * 409. Acquiring again with the same holder and label while held is idempotent (the same lease,
+ * renewed): a client retrying a request whose answer it lost is not refused by itself.
+ */
+public final class BackupLeaseService {
+
+    public static final int DEFAULT_TTL_SECONDS = 900;
+    public static final int MIN_TTL_SECONDS = 10;
+    public static final int MAX_TTL_SECONDS = 12 * 3600;
+    private static final Pattern HOLDER = Pattern.compile("[\\x21-\\x7E]{1,256}");
+    private static final Pattern LEASE_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+    private static final int MAX_ATTEMPTS = 10;
+    private static final ObjectMapper MAPPER = JsonMapper.builder().build();
+
+    private final CatalogStore store;
+    private final Clock clock;
+
+    public BackupLeaseService(CatalogStore store, Clock clock) {
+        this.store = store;
+        this.clock = clock;
+    }
+
+    /** {@code POST}: body {@code {"holder","label","ttlSeconds"}}. */
+    public BackupLease acquire(String stanzaText, byte[] body) {
+        StanzaName stanza = existingStanza(stanzaText);
+        JsonNode json = parse(body);
+        String holder = text(json, "holder");
+        if (!HOLDER.matcher(holder).matches()) {
+            throw CatalogException.badRequest("holder must be 1 to 256 printable characters without spaces, such as"
+                    + " <host>:<pid>");
+        }
+        String label;
+        try {
+            label = BackupLabelName.parse(text(json, "label")).toString();
+        } catch (IllegalArgumentException e) {
+            throw CatalogException.badRequest(e.getMessage());
+        }
+        int ttl = ttl(json);
+        String pk = Keys.pk(stanza);
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            Instant now = now();
+            Optional<Item> current = store.get(pk, Keys.BACKUP_LEASE);
+            Optional<BackupLease> lease = current.map(BackupLease::fromItem);
+            BackupLease next;
+            if (lease.isPresent() && lease.get().heldAt(now)) {
+                BackupLease l = lease.get();
+                if (!l.holder().equals(holder) || !l.label().equals(label)) {
+                    throw new LeaseConflictException(l);
+                }
+                next = new BackupLease(l.leaseId(), label, holder, l.acquiredAt(), later(l.expiresAt(),
+                        now.plusSeconds(ttl)), false, null);
+            } else {
+                next = new BackupLease(UUID.randomUUID().toString(), label, holder, now, now.plusSeconds(ttl), false,
+                        null);
+            }
+            if (store.put(next.toItem(pk).withRevision(), current.map(Item::revision).orElse(null))) {
+                return next;
+            }
+        }
+        throw new IllegalStateException("could not acquire the backup lease of " + stanza + ": too many concurrent"
+                + " changes");
+    }
+
+    /** {@code PUT}: body {@code {"leaseId","ttlSeconds"}}; the new expiry, or 409 when no longer held by that id. */
+    public BackupLease heartbeat(String stanzaText, byte[] body) {
+        StanzaName stanza = existingStanza(stanzaText);
+        JsonNode json = parse(body);
+        String leaseId = leaseId(text(json, "leaseId"));
+        int ttl = ttl(json);
+        String pk = Keys.pk(stanza);
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            Instant now = now();
+            Optional<Item> current = store.get(pk, Keys.BACKUP_LEASE);
+            BackupLease l = current.map(BackupLease::fromItem).orElse(null);
+            if (l == null || !l.leaseId().equals(leaseId) || l.released()) {
+                throw new CatalogException(CatalogException.Kind.CONFLICT, "lease " + leaseId + " of stanza " + stanza
+                        + " is no longer held" + (l == null || l.released() ? "" : ": backup " + l.label()
+                        + " on " + l.holder() + " holds it until " + l.expiresAt()));
+            }
+            // An expired lease nobody took over is still this holder's: renewing it is safe.
+            BackupLease next = new BackupLease(l.leaseId(), l.label(), l.holder(), l.acquiredAt(),
+                    later(l.expiresAt(), now.plusSeconds(ttl)), false, null);
+            if (store.put(next.toItem(pk).withRevision(), current.get().revision())) {
+                return next;
+            }
+        }
+        throw new IllegalStateException("could not renew the backup lease of " + stanza);
+    }
+
+    /** {@code DELETE ?leaseId=}: true when this call released it; false when it was not held by that id (idempotent). */
+    public boolean release(String stanzaText, String leaseIdText) {
+        StanzaName stanza = existingStanza(stanzaText);
+        if (leaseIdText == null || leaseIdText.isEmpty()) {
+            throw CatalogException.badRequest("the query parameter leaseId is required");
+        }
+        String leaseId = leaseId(leaseIdText);
+        String pk = Keys.pk(stanza);
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            Optional<Item> current = store.get(pk, Keys.BACKUP_LEASE);
+            BackupLease l = current.map(BackupLease::fromItem).orElse(null);
+            if (l == null || !l.leaseId().equals(leaseId) || l.released()) {
+                return false;
+            }
+            Instant now = now();
+            // Kept as released (no DeleteItem for the API): TTL removes it soon after.
+            BackupLease released = new BackupLease(l.leaseId(), l.label(), l.holder(), l.acquiredAt(),
+                    l.expiresAt().isBefore(now) ? l.expiresAt() : now, true, now);
+            if (store.put(released.toItem(pk).withRevision(), current.get().revision())) {
+                return true;
+            }
+        }
+        throw new IllegalStateException("could not release the backup lease of " + stanza);
+    }
+
+    /** The lease held now, if any. */
+    public Optional<BackupLease> current(StanzaName stanza) {
+        Instant now = now();
+        return store.get(Keys.pk(stanza), Keys.BACKUP_LEASE).map(BackupLease::fromItem).filter(l -> l.heldAt(now));
+    }
+
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    }
+
+    private static Instant later(Instant a, Instant b) {
+        return a.isAfter(b) ? a : b;
+    }
+
+    private StanzaName existingStanza(String text) {
+        StanzaName stanza;
+        try {
+            stanza = StanzaName.of(text);
+        } catch (IllegalArgumentException e) {
+            throw CatalogException.badRequest(e.getMessage());
+        }
+        if (store.get(Keys.pk(stanza), Keys.META).isEmpty()) {
+            throw new CatalogException(CatalogException.Kind.NOT_FOUND, "no stanza '" + stanza
+                    + "'; run tidemark stanza-create");
+        }
+        return stanza;
+    }
+
+    private static JsonNode parse(byte[] body) {
+        if (body == null || body.length == 0) {
+            throw CatalogException.badRequest("the request needs a JSON body");
+        }
+        try {
+            JsonNode n = MAPPER.readTree(body);
+            if (n == null || !n.isObject()) {
+                throw CatalogException.badRequest("the body must be a JSON object");
+            }
+            return n;
+        } catch (IOException e) {
+            throw CatalogException.badRequest("the body is not valid JSON: " + e.getMessage());
+        }
+    }
+
+    private static String text(JsonNode json, String field) {
+        JsonNode n = json.get(field);
+        if (n == null || !n.isTextual()) {
+            throw CatalogException.badRequest(field + " must be a string");
+        }
+        return n.asText();
+    }
+
+    private static int ttl(JsonNode json) {
+        JsonNode n = json.get("ttlSeconds");
+        if (n == null || n.isNull()) {
+            return DEFAULT_TTL_SECONDS;
+        }
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() < MIN_TTL_SECONDS || n.asInt() > MAX_TTL_SECONDS) {
+            throw CatalogException.badRequest("ttlSeconds must be an integer from " + MIN_TTL_SECONDS + " to "
+                    + MAX_TTL_SECONDS);
+        }
+        return n.asInt();
+    }
+
+    private static String leaseId(String text) {
+        if (!LEASE_ID.matcher(text).matches()) {
+            throw CatalogException.badRequest("leaseId must be a lease id as acquire returned it (a UUID)");
+        }
+        return text;
+    }
+}
