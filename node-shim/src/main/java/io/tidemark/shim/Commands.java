@@ -1,5 +1,6 @@
 package io.tidemark.shim;
 
+import io.tidemark.shim.aottrain.AotTrainCommand;
 import io.tidemark.shim.archiveget.ArchiveGetCommand;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
 import io.tidemark.shim.info.InfoCommand;
@@ -20,6 +21,7 @@ final class Commands {
             case "archive-get" -> new ArchiveGetCommand();
             case "stanza-create" -> new StanzaCreateCommand();
             case "info" -> new InfoCommand();
+            case "aot-train" -> new AotTrainCommand();
             default -> null;
         };
     }

@@ -12,6 +12,7 @@ import io.tidemark.shim.api.StanzaResolver;
 import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.Trace;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.pg.PgOptions;
@@ -31,6 +32,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * {@code tidemark archive-push %p}: PostgreSQL's {@code archive_command}. Checks the file
@@ -57,6 +60,7 @@ public final class ArchivePushCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
+        Trace.mark("main");
         Arguments a = Arguments.parse(args, CommonOptions.VALUED, Set.of());
         String given = a.requirePositionals(1, "the WAL file to archive (%p)").get(0);
         ShimConfig config = ShimConfig.load(a, env);
@@ -64,6 +68,7 @@ public final class ArchivePushCommand implements Command {
         Path file = resolve(given, pg.pgdata());
         String name = file.getFileName().toString();
         byte[] raw = read(file);
+        Trace.mark("config and file read");
         CredentialSource credentials = CredentialSource.of(config, env);
         try {
             CatalogApi api = config.apiUrl()
@@ -71,6 +76,7 @@ public final class ArchivePushCommand implements Command {
                     .orElse(null);
             StanzaResolver stanzas = new StanzaResolver(new StanzaCache(config.spoolDir()), api);
             StanzaDoc stanza = stanzaDoc(stanzas, config);
+            Trace.mark("stanza document");
             WalFileName wal = parseName(name, stanza);
             try {
                 WalFileCheck.check(wal, raw, stanza);
@@ -86,7 +92,9 @@ public final class ArchivePushCommand implements Command {
                     throw new CommandFailure(ExitCodes.FAILED, "refusing to archive " + file + ": " + again.getMessage());
                 }
             }
+            Trace.mark("checked");
             push(config, credentials, wal, raw, err);
+            Trace.mark("pushed");
             return ExitCodes.OK;
         } catch (StorageException | ApiException e) {
             throw new CommandFailure(ExitCodes.FAILED, "cannot archive " + name + ": " + e.getMessage(), e);
@@ -97,8 +105,24 @@ public final class ArchivePushCommand implements Command {
                              PrintStream err) {
         Compression compression = StorageLayout.compressionFor(wal, config.compression());
         String key = StorageLayout.walKey(config.stanza(), wal, compression);
-        String sha = SigV4.hex(SigV4.sha256(raw));
+        // SHA-256 (Java) and compression (native zstd) run side by side: on a cold JVM they are
+        // the two dearest steps, and they need different cores.
+        FutureTask<String> hashing = new FutureTask<>(() -> SigV4.hex(SigV4.sha256(raw)));
+        Thread hasher = new Thread(hashing, "tidemark-sha256");
+        hasher.setDaemon(true);
+        hasher.start();
         byte[] body = Codec.compress(compression, config.compressLevel(), raw);
+        Trace.mark("compressed " + raw.length + " -> " + body.length);
+        String sha;
+        try {
+            sha = hashing.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CommandFailure(ExitCodes.FAILED, "interrupted");
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("SHA-256 failed", e.getCause());
+        }
+        Trace.mark("sha256");
         Map<String, String> meta = Map.of(META_SHA256, sha, META_RAW_SIZE, String.valueOf(raw.length),
                 META_COMPRESSION, compression.extension());
         try (ObjectStore store = Stores.open(config, credentials)) {

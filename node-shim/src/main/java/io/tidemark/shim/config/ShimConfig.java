@@ -37,7 +37,7 @@ import java.util.TreeSet;
  * api.region         region used to sign API calls; default s3.region
  * stanza             default stanza when --stanza is absent
  * compress-type      zst (default) | lz4 | none
- * compress-level     zst: 1..19 (default 3); lz4: 1 fast (default), 2..17 high compression
+ * compress-level     zst: 1..19 (default 1: on WAL as small as 3 and twice as fast); lz4: 1 fast (default), 2..17 high compression
  * spool.dir          where the stanza document is cached; default $TMPDIR/tidemark-&lt;user&gt;
  * retries            retries after a failed S3 or API request (default 3; 0..10)
  * </pre>
@@ -167,7 +167,7 @@ public record ShimConfig(
 
     static int compressLevel(Path file, Compression c, String v) {
         return switch (c) {
-            case ZSTD -> v == null ? 3 : integer(file, "compress-level", v, 1, 19);
+            case ZSTD -> v == null ? 1 : integer(file, "compress-level", v, 1, 19);
             case LZ4 -> v == null ? 1 : integer(file, "compress-level", v, 1, 17);
             case NONE -> v == null ? 0 : integer(file, "compress-level", v, 0, 0);
         };

@@ -23,8 +23,8 @@ public interface ObjectStore extends AutoCloseable {
     }
 
     /**
-     * Creates {@code key} unless it exists ({@code If-None-Match: *}), with the body's SHA-256 as
-     * S3 additional checksum; returns only after S3 confirmed.
+     * Creates {@code key} unless it exists ({@code If-None-Match: *}), with the body's CRC-32C as
+     * S3 additional checksum (verified by S3); returns only after S3 confirmed.
      */
     PutOutcome putIfAbsent(String key, byte[] body, Map<String, String> metadata);
 

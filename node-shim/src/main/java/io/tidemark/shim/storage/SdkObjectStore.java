@@ -2,7 +2,6 @@ package io.tidemark.shim.storage;
 
 import java.net.URI;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -55,11 +54,11 @@ public final class SdkObjectStore implements ObjectStore {
 
     @Override
     public PutOutcome putIfAbsent(String key, byte[] body, Map<String, String> metadata) {
-        String sha = Base64.getEncoder().encodeToString(SigV4.sha256(body));
+        String crc = HttpObjectStore.crc32c(body);
         try {
             s3.putObject(r -> r.bucket(bucket).key(key).ifNoneMatch("*").metadata(metadata)
                             .contentType("application/octet-stream")
-                            .checksumAlgorithm(ChecksumAlgorithm.SHA256).checksumSHA256(sha),
+                            .checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(crc),
                     RequestBody.fromBytes(body));
             return PutOutcome.CREATED;
         } catch (S3Exception e) {

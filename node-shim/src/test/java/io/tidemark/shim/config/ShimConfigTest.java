@@ -62,7 +62,7 @@ class ShimConfigTest {
     void defaults() throws IOException {
         ShimConfig c = load(Map.of(), "--config", file("a.conf", BASE).toString(), "--stanza", "main");
         assertEquals(Compression.ZSTD, c.compression());
-        assertEquals(3, c.compressLevel());
+        assertEquals(1, c.compressLevel());
         assertEquals("http", c.s3Client());
         assertEquals(3, c.retries());
         assertTrue(c.pathStyle());
