@@ -1,6 +1,11 @@
 package io.tidemark.shim;
 
+import io.tidemark.shim.aottrain.AotTrainCommand;
+import io.tidemark.shim.archiveget.ArchiveGetCommand;
+import io.tidemark.shim.archivepush.ArchivePushCommand;
+import io.tidemark.shim.info.InfoCommand;
 import io.tidemark.shim.quickstart.QuickstartCommand;
+import io.tidemark.shim.stanzacreate.StanzaCreateCommand;
 import io.tidemark.shim.walsummary.WalSummaryCommand;
 
 /** The command table. A switch, not a registry, so only the chosen command's classes load. */
@@ -12,6 +17,11 @@ final class Commands {
         return switch (name) {
             case "wal-summary" -> new WalSummaryCommand();
             case "quickstart" -> new QuickstartCommand();
+            case "archive-push" -> new ArchivePushCommand();
+            case "archive-get" -> new ArchiveGetCommand();
+            case "stanza-create" -> new StanzaCreateCommand();
+            case "info" -> new InfoCommand();
+            case "aot-train" -> new AotTrainCommand();
             default -> null;
         };
     }

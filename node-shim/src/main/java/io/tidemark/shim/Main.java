@@ -53,7 +53,23 @@ public final class Main {
                   wal-summary FILE [--output text|json] [--next FILE] [--transactions]
                                    summarise one WAL segment: records, commits, aborts,
                                    restore points, checkpoints, where and why it ends
+                  stanza-create    register this cluster (system identifier, version, segment size)
+                                   as the stanza in the catalog
+                  archive-push WAL_PATH
+                                   archive_command: check, compress and upload one WAL file
+                  archive-get WAL_NAME DEST_PATH
+                                   restore_command: fetch, verify and write one WAL file
+                                   (exit 1 silently when it is not archived, 3 on errors)
+                  info [--output text|json]
+                                   the stanza's archived WAL per timeline, gaps and archive lag
                   quickstart       the end-to-end demo (local cloud, backup, mistake, restore)
+
+                options of stanza-create, archive-push, archive-get and info:
+                  --config FILE    configuration file (else $TIDEMARK_CONFIG)
+                  --stanza NAME    stanza (else stanza= in the configuration file)
+                  --pgdata DIR, --pg-host HOST, --pg-port PORT, --pg-user USER
+                                   PostgreSQL (else $PGDATA, $PGHOST, $PGPORT, $PGUSER);
+                                   a socket directory as host means TCP to 127.0.0.1
                 """;
     }
 }

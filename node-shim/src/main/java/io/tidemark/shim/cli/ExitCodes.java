@@ -6,6 +6,11 @@ public final class ExitCodes {
     /** A general failure; also archive-get's "no such file", which PostgreSQL expects to be quiet. */
     public static final int FAILED = 1;
     public static final int USAGE = 2;
+    /**
+     * archive-get: anything but "no such file" (checksum mismatch, storage unreachable after
+     * retries, bad configuration), so that it is never mistaken for the quiet "not archived".
+     */
+    public static final int GET_ERROR = 3;
 
     private ExitCodes() {
     }

@@ -1,0 +1,146 @@
+package io.tidemark.shim.api;
+
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.shim.storage.AwsCredentials;
+import io.tidemark.shim.storage.CredentialSource;
+import io.tidemark.shim.storage.Retry;
+import io.tidemark.shim.storage.SigV4;
+import io.tidemark.shim.storage.StorageException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The catalog API as the node sees it (API Gateway with AWS_IAM auth, or the local API): JSON
+ * over HTTP, signed with SigV4 for service {@code execute-api} whenever credentials exist (the
+ * local API ignores the signature). Network failures and 5xx answers are retried a bounded
+ * number of times.
+ */
+public final class CatalogApi {
+    private static final int CONNECT_TIMEOUT_MS = 5_000;
+    private static final int READ_TIMEOUT_MS = 30_000;
+    private static final Pattern MESSAGE = Pattern.compile("\"message\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
+
+    private final URI base;
+    private final String region;
+    private final CredentialSource credentials;
+    private final Retry retry;
+
+    /** An answer: the status and the body text. */
+    public record Response(int status, String body) {
+        /** The {@code message} of an error body, or the body itself. */
+        public String message() {
+            Matcher m = MESSAGE.matcher(body);
+            if (m.find()) {
+                return m.group(1).replace("\\\"", "\"").replace("\\\\", "\\");
+            }
+            return body.isBlank() ? "HTTP " + status : body.strip();
+        }
+    }
+
+    public CatalogApi(URI base, String region, CredentialSource credentials, Retry retry) {
+        this.base = base;
+        this.region = region;
+        this.credentials = credentials;
+        this.retry = retry;
+    }
+
+    /** {@code PUT /stanzas/{stanza}} with the cluster's identity. */
+    public Response putStanza(StanzaName stanza, String json) {
+        return call("PUT", "/stanzas/" + stanza, json);
+    }
+
+    /** {@code GET /stanzas/{stanza}}. */
+    public Response getStanza(StanzaName stanza) {
+        return call("GET", "/stanzas/" + stanza, null);
+    }
+
+    /** The stanza document, or empty for 404; other errors throw {@link ApiException}. */
+    public Optional<StanzaDoc> stanza(StanzaName stanza) {
+        Response r = getStanza(stanza);
+        if (r.status() == 404) {
+            return Optional.empty();
+        }
+        if (r.status() != 200) {
+            throw new ApiException(r.status(), "GET /stanzas/" + stanza + ": HTTP " + r.status() + ": " + r.message(), null);
+        }
+        try {
+            return Optional.of(StanzaDoc.parse(r.body()));
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(r.status(), "GET /stanzas/" + stanza + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Response call(String method, String path, String json) {
+        try {
+            return retry.run(() -> once(method, path, json));
+        } catch (StorageException e) {
+            throw new ApiException(0, e.getMessage(), e);
+        }
+    }
+
+    URI uri(String path) {
+        String b = base.toString().replaceAll("/+$", "");
+        return URI.create(b + path);
+    }
+
+    private Response once(String method, String path, String json) {
+        URI uri = uri(path);
+        byte[] body = json == null ? null : json.getBytes(StandardCharsets.UTF_8);
+        Map<String, String> h = new LinkedHashMap<>();
+        h.put("Accept", "application/json");
+        if (body != null) {
+            h.put("Content-Type", "application/json");
+        }
+        Optional<AwsCredentials> creds = credentials.get();
+        if (creds.isPresent()) {
+            SigV4.sign(method, uri, h, SigV4.hex(SigV4.sha256(body == null ? new byte[0] : body)), creds.get(), region,
+                    "execute-api", Instant.now(), false);
+        }
+        HttpURLConnection c = null;
+        try {
+            c = (HttpURLConnection) uri.toURL().openConnection();
+            c.setRequestMethod(method);
+            c.setConnectTimeout(CONNECT_TIMEOUT_MS);
+            c.setReadTimeout(READ_TIMEOUT_MS);
+            c.setUseCaches(false);
+            h.forEach(c::setRequestProperty);
+            if (body != null) {
+                c.setDoOutput(true);
+                c.setFixedLengthStreamingMode(body.length);
+                try (OutputStream out = c.getOutputStream()) {
+                    out.write(body);
+                }
+            }
+            int status = c.getResponseCode();
+            InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
+            String text = "";
+            if (in != null) {
+                try (in) {
+                    text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                }
+            }
+            if (status >= 500 || status == 429) {
+                throw new StorageException(method + " " + uri + ": HTTP " + status + ": "
+                        + new Response(status, text).message(), null, true);
+            }
+            return new Response(status, text);
+        } catch (IOException e) {
+            throw new StorageException("cannot reach the catalog API at " + uri + ": " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage()), e, true);
+        } finally {
+            if (c != null) {
+                c.disconnect();
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package io.tidemark.shim.api;
+
+import io.tidemark.events.layout.StanzaName;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Optional;
+
+/**
+ * The stanza document kept in the spool ({@code <spool.dir>/<stanza>/stanza.json}) so that
+ * archive-push needs no API call per segment. A cache only: when the spool cannot be used
+ * (missing and not creatable, owned by another user, damaged file) it is ignored and the API
+ * asked; it never makes a command fail. Directories are created mode 700 and used only when
+ * owned by the current user, so another local user cannot plant a document.
+ */
+public final class StanzaCache {
+    private final Path spool;
+
+    public StanzaCache(Path spool) {
+        this.spool = spool;
+    }
+
+    public Path file(StanzaName stanza) {
+        return spool.resolve(stanza.value()).resolve("stanza.json");
+    }
+
+    public Optional<StanzaDoc> read(StanzaName stanza) {
+        Path f = file(stanza);
+        try {
+            if (!Files.isRegularFile(f) || !ownedByMe(f.getParent()) || !ownedByMe(spool)) {
+                return Optional.empty();
+            }
+            StanzaDoc doc = StanzaDoc.parse(Files.readString(f, StandardCharsets.UTF_8));
+            return doc.stanza().equals(stanza.value()) ? Optional.of(doc) : Optional.empty();
+        } catch (IOException | IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Writes the document atomically; returns false (and leaves things as they were) when it cannot. */
+    public boolean write(StanzaName stanza, StanzaDoc doc) {
+        Path f = file(stanza);
+        Path dir = f.getParent();
+        Path tmp = null;
+        try {
+            createPrivate(spool);
+            createPrivate(dir);
+            if (!ownedByMe(spool) || !ownedByMe(dir)) {
+                return false;
+            }
+            tmp = Files.createTempFile(dir, ".stanza", ".tmp");
+            Files.writeString(tmp, doc.json(), StandardCharsets.UTF_8);
+            try {
+                Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING);
+            }
+            tmp = null;
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // best effort
+                }
+            }
+        }
+    }
+
+    /** Forgets the cached document (e.g. when it no longer matches the cluster). */
+    public void drop(StanzaName stanza) {
+        try {
+            Files.deleteIfExists(file(stanza));
+        } catch (IOException ignored) {
+            // a cache
+        }
+    }
+
+    private static void createPrivate(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        try {
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (UnsupportedOperationException e) {
+            Files.createDirectory(dir);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            // raced with another archive-push: fine when it is a directory
+            if (!Files.isDirectory(dir)) {
+                throw e;
+            }
+        }
+    }
+
+    private static boolean ownedByMe(Path p) throws IOException {
+        return Files.getOwner(p).getName().equals(System.getProperty("user.name"));
+    }
+}

@@ -1,0 +1,230 @@
+package io.tidemark.shim.config;
+
+import io.tidemark.events.layout.Compression;
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.shim.cli.Arguments;
+import io.tidemark.shim.cli.CommandFailure;
+import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.UsageException;
+import java.io.IOException;
+import java.io.Reader;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The node's configuration: a Java properties file (as {@code tidemark local-cloud} writes it)
+ * plus the stanza from the command line.
+ *
+ * <pre>
+ * s3.endpoint        S3 endpoint URL; default https://s3.&lt;region&gt;.amazonaws.com
+ * s3.region          required
+ * s3.bucket          required
+ * s3.pathStyle       true|false (default false)
+ * s3.accessKeyId     static credentials (both or neither); without them the AWS SDK's
+ * s3.secretAccessKey default chain is used (instance role, environment, profile)
+ * s3.sessionToken    optional, with static credentials
+ * s3.client          http (default: built-in SigV4 client) | sdk (the AWS SDK's S3Client)
+ * api.url            the catalog API (API Gateway stage URL, or the local API)
+ * api.region         region used to sign API calls; default s3.region
+ * stanza             default stanza when --stanza is absent
+ * compress-type      zst (default) | lz4 | none
+ * compress-level     zst: 1..19 (default 1: on WAL as small as 3 and twice as fast); lz4: 1 fast (default), 2..17 high compression
+ * spool.dir          where the stanza document is cached; default $TMPDIR/tidemark-&lt;user&gt;
+ * retries            retries after a failed S3 or API request (default 3; 0..10)
+ * </pre>
+ * Unknown keys are refused so that a typo never silently changes behaviour; keys local-cloud
+ * writes for other tools ({@code dynamodb.*}) are accepted and ignored.
+ */
+public record ShimConfig(
+        Path file,
+        StanzaName stanza,
+        Optional<URI> s3Endpoint,
+        String region,
+        String bucket,
+        boolean pathStyle,
+        Optional<StaticKeys> keys,
+        String s3Client,
+        Optional<URI> apiUrl,
+        String apiRegion,
+        Compression compression,
+        int compressLevel,
+        Path spoolDir,
+        int retries) {
+
+    /** Static access keys from the configuration file. */
+    public record StaticKeys(String accessKeyId, String secretAccessKey, String sessionToken) {
+        @Override
+        public String toString() {
+            return "StaticKeys[accessKeyId=" + accessKeyId + ", secretAccessKey=***]";
+        }
+    }
+
+    private static final Set<String> KNOWN = Set.of("s3.endpoint", "s3.region", "s3.bucket", "s3.pathStyle",
+            "s3.accessKeyId", "s3.secretAccessKey", "s3.sessionToken", "s3.client", "api.url", "api.region",
+            "stanza", "compress-type", "compress-level", "spool.dir", "retries",
+            "dynamodb.endpoint", "dynamodb.table");
+
+    /**
+     * Loads the configuration named by {@code --config} or {@code TIDEMARK_CONFIG} and the
+     * stanza from {@code --stanza} or the file.
+     *
+     * @throws UsageException  neither the option nor the variable names a file; no stanza anywhere
+     * @throws CommandFailure  the file is missing, unreadable or invalid (exit 1)
+     */
+    public static ShimConfig load(Arguments a, Map<String, String> env) {
+        String name = a.option(CommonOptions.CONFIG).orElseGet(() -> {
+            String e = env.get(CommonOptions.CONFIG_ENV);
+            return e == null || e.isBlank() ? null : e;
+        });
+        if (name == null) {
+            throw new UsageException("no configuration: give --config FILE or set " + CommonOptions.CONFIG_ENV);
+        }
+        Path file = Path.of(name);
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            p.load(r);
+        } catch (NoSuchFileException e) {
+            throw invalid(file, "no such file");
+        } catch (IOException | IllegalArgumentException e) {
+            throw invalid(file, "cannot read it: " + e.getMessage());
+        }
+        return of(file, p, a.option(CommonOptions.STANZA).orElse(null), env);
+    }
+
+    /** Builds from loaded properties; {@code stanzaOption} wins over the file's {@code stanza}. */
+    public static ShimConfig of(Path file, Properties p, String stanzaOption, Map<String, String> env) {
+        Set<String> unknown = new TreeSet<>(p.stringPropertyNames());
+        unknown.removeAll(KNOWN);
+        if (!unknown.isEmpty()) {
+            throw invalid(file, "unknown key" + (unknown.size() > 1 ? "s " : " ") + String.join(", ", unknown));
+        }
+        String stanzaText = stanzaOption != null ? stanzaOption : value(p, "stanza");
+        if (stanzaText == null) {
+            throw new UsageException("no stanza: give --stanza NAME or set stanza= in " + file);
+        }
+        StanzaName stanza;
+        try {
+            stanza = StanzaName.of(stanzaText);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        String region = required(file, p, "s3.region");
+        String bucket = required(file, p, "s3.bucket");
+        if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]") || bucket.contains("..")) {
+            throw invalid(file, "s3.bucket '" + bucket + "' is not a valid bucket name");
+        }
+        Optional<URI> endpoint = Optional.ofNullable(value(p, "s3.endpoint")).map(v -> url(file, "s3.endpoint", v));
+        boolean pathStyle = bool(file, p, "s3.pathStyle", false);
+        String id = value(p, "s3.accessKeyId");
+        String secret = value(p, "s3.secretAccessKey");
+        if ((id == null) != (secret == null)) {
+            throw invalid(file, "s3.accessKeyId and s3.secretAccessKey go together: set both or neither");
+        }
+        Optional<StaticKeys> keys = id == null ? Optional.empty()
+                : Optional.of(new StaticKeys(id, secret, value(p, "s3.sessionToken")));
+        String client = Optional.ofNullable(value(p, "s3.client")).orElse("http");
+        if (!client.equals("http") && !client.equals("sdk")) {
+            throw invalid(file, "s3.client must be http or sdk, got '" + client + "'");
+        }
+        Optional<URI> api = Optional.ofNullable(value(p, "api.url")).map(v -> url(file, "api.url", v));
+        String apiRegion = Optional.ofNullable(value(p, "api.region")).orElse(region);
+        Compression compression = compression(file, Optional.ofNullable(value(p, "compress-type")).orElse("zst"));
+        int level = compressLevel(file, compression, value(p, "compress-level"));
+        Path spool = Optional.ofNullable(value(p, "spool.dir")).map(Path::of)
+                .orElseGet(() -> Path.of(System.getProperty("java.io.tmpdir"), "tidemark-" + System.getProperty("user.name")));
+        int retries = integer(file, "retries", Optional.ofNullable(value(p, "retries")).orElse("3"), 0, 10);
+        return new ShimConfig(file, stanza, endpoint, region, bucket, pathStyle, keys, client, api, apiRegion,
+                compression, level, spool, retries);
+    }
+
+    /** The API URL, or a failure naming the missing key. */
+    public URI requireApiUrl() {
+        return apiUrl.orElseThrow(() -> invalid(file, "api.url is not set"));
+    }
+
+    /** The S3 endpoint: the configured one, else AWS's regional endpoint. */
+    public URI effectiveS3Endpoint() {
+        return s3Endpoint.orElseGet(() -> URI.create("https://s3." + region + ".amazonaws.com"));
+    }
+
+    static Compression compression(Path file, String v) {
+        return switch (v) {
+            case "zst", "zstd" -> Compression.ZSTD;
+            case "lz4" -> Compression.LZ4;
+            case "none", "raw" -> Compression.NONE;
+            default -> throw invalid(file, "compress-type must be zst, lz4 or none, got '" + v + "'");
+        };
+    }
+
+    static int compressLevel(Path file, Compression c, String v) {
+        return switch (c) {
+            case ZSTD -> v == null ? 1 : integer(file, "compress-level", v, 1, 19);
+            case LZ4 -> v == null ? 1 : integer(file, "compress-level", v, 1, 17);
+            case NONE -> v == null ? 0 : integer(file, "compress-level", v, 0, 0);
+        };
+    }
+
+    private static String value(Properties p, String key) {
+        String v = p.getProperty(key);
+        return v == null || v.isBlank() ? null : v.strip();
+    }
+
+    private static String required(Path file, Properties p, String key) {
+        String v = value(p, key);
+        if (v == null) {
+            throw invalid(file, key + " is not set");
+        }
+        return v;
+    }
+
+    private static boolean bool(Path file, Properties p, String key, boolean dflt) {
+        String v = value(p, key);
+        if (v == null) {
+            return dflt;
+        }
+        return switch (v) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw invalid(file, key + " must be true or false, got '" + v + "'");
+        };
+    }
+
+    private static int integer(Path file, String key, String v, int min, int max) {
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw invalid(file, key + " must be " + (min == max ? String.valueOf(min) : "an integer from " + min + " to " + max)
+                + ", got '" + v + "'");
+    }
+
+    private static URI url(Path file, String key, String v) {
+        try {
+            URI u = new URI(v);
+            if (u.getHost() == null || u.getScheme() == null || !(u.getScheme().equals("http") || u.getScheme().equals("https"))
+                    || u.getRawQuery() != null || u.getRawFragment() != null) {
+                throw invalid(file, key + " must be an http(s) URL without query, got '" + v + "'");
+            }
+            return u;
+        } catch (URISyntaxException e) {
+            throw invalid(file, key + " is not a URL: '" + v + "'");
+        }
+    }
+
+    static CommandFailure invalid(Path file, String problem) {
+        return new CommandFailure(ExitCodes.FAILED, "configuration " + file + ": " + problem);
+    }
+}

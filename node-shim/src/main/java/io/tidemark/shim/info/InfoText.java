@@ -1,0 +1,77 @@
+package io.tidemark.shim.info;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintStream;
+
+/** The text form of {@code tidemark info}: one block per timeline; gaps are shouted. */
+final class InfoText {
+    private InfoText() {
+    }
+
+    static void print(JsonNode doc, InfoCommand.Lag lag, PrintStream out) {
+        out.println("stanza " + doc.path("stanza").asText());
+        out.println("  system identifier  " + doc.path("systemIdentifier").asText());
+        out.println("  PostgreSQL         " + doc.path("pgVersion").asText() + " (" + doc.path("pgVersionNum").asText() + ")");
+        long seg = doc.path("walSegmentSize").asLong();
+        out.println("  WAL segment size   " + (seg >= 1 << 20 ? (seg >> 20) + " MB" : seg + " bytes"));
+        out.println("  created            " + doc.path("createdAt").asText("?"));
+        int gaps = 0;
+        JsonNode timelines = doc.path("timelines");
+        if (timelines.isEmpty()) {
+            out.println();
+            out.println("no WAL archived yet");
+        }
+        for (JsonNode t : timelines) {
+            out.println();
+            StringBuilder head = new StringBuilder("timeline " + t.path("timeline").asText());
+            if (!t.path("parent").isNull() && !t.path("parent").isMissingNode()) {
+                head.append(" (branched from timeline ").append(t.path("parent").asText())
+                        .append(" at ").append(t.path("switchPoint").asText("?")).append(')');
+            }
+            out.println(head);
+            for (JsonNode range : t.path("walRanges")) {
+                out.println("  archived           " + range.path("start").asText() + " .. " + range.path("end").asText());
+            }
+            for (JsonNode gap : t.path("gaps")) {
+                gaps++;
+                out.println("  !!! GAP !!!        " + gap.path("start").asText() + " .. " + gap.path("end").asText()
+                        + " MISSING: recovery cannot cross this gap");
+            }
+            out.println("  segments           " + t.path("segments").asText("0"));
+            out.println("  last segment       " + t.path("lastSegment").asText("-") + " (end LSN "
+                    + t.path("endLsn").asText("?") + ")");
+            out.println("  last archived at   " + text(t.path("lastArchivedAt")));
+            out.println("  last commit time   " + text(t.path("lastCommitTime")));
+        }
+        JsonNode partials = doc.path("partials");
+        if (!partials.isEmpty()) {
+            out.println();
+            out.println("partial segments");
+            for (JsonNode p : partials) {
+                out.println("  " + p.asText());
+            }
+        }
+        JsonNode histories = doc.path("histories");
+        if (!histories.isEmpty()) {
+            StringBuilder sb = new StringBuilder();
+            for (JsonNode h : histories) {
+                sb.append(sb.isEmpty() ? "" : ", ").append(h.asText());
+            }
+            out.println();
+            out.println("timeline histories " + sb);
+        }
+        out.println();
+        out.println("archive lag        " + (lag.seconds() == null ? "unknown" : lag.seconds() + " s since the last archived segment")
+                + ", " + (lag.bytes() == null ? "bytes unknown (" + lag.bytesUnknownBecause() + ")"
+                : lag.bytes() + " bytes of WAL not yet archived"));
+        if (gaps > 0) {
+            out.println();
+            out.println("WARNING: " + gaps + " gap" + (gaps == 1 ? "" : "s")
+                    + " in the WAL archive: point-in-time recovery cannot cross " + (gaps == 1 ? "it" : "them") + ".");
+        }
+    }
+
+    private static String text(JsonNode n) {
+        return n.isMissingNode() || n.isNull() ? "-" : n.asText();
+    }
+}

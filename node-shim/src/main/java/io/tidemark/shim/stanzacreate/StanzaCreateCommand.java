@@ -1,0 +1,102 @@
+package io.tidemark.shim.stanzacreate;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.shim.Command;
+import io.tidemark.shim.api.ApiException;
+import io.tidemark.shim.api.CatalogApi;
+import io.tidemark.shim.api.StanzaCache;
+import io.tidemark.shim.api.StanzaDoc;
+import io.tidemark.shim.cli.Arguments;
+import io.tidemark.shim.cli.CommandFailure;
+import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.config.CommonOptions;
+import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.pg.PgConnector;
+import io.tidemark.shim.pg.PgOptions;
+import io.tidemark.shim.storage.CredentialSource;
+import io.tidemark.shim.storage.Retry;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code tidemark stanza-create}: registers this cluster (system identifier, PostgreSQL version,
+ * WAL segment size, read over JDBC) as the stanza with {@code PUT /stanzas/{stanza}}, and caches
+ * the stanza document in the spool for archive-push. Running it again on the same cluster is a
+ * no-op (exit 0); the catalog refuses (409, exit 1) a stanza that belongs to another cluster.
+ */
+public final class StanzaCreateCommand implements Command {
+    private final Map<String, String> env;
+
+    public StanzaCreateCommand() {
+        this(System.getenv());
+    }
+
+    public StanzaCreateCommand(Map<String, String> env) {
+        this.env = env;
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) {
+        Arguments a = Arguments.parse(args, CommonOptions.VALUED, Set.of());
+        a.requirePositionals(0, "no arguments besides options");
+        ShimConfig config = ShimConfig.load(a, env);
+        PgOptions pg = PgOptions.from(a, env);
+        CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
+                Retry.of(config.retries()));
+        PgConnector.ClusterFacts facts;
+        try (Connection c = PgConnector.connect(pg, 10)) {
+            facts = PgConnector.facts(c);
+        } catch (SQLException e) {
+            throw new CommandFailure(ExitCodes.FAILED, "cannot read the cluster's identity from PostgreSQL at "
+                    + pg.describe() + ": " + e.getMessage(), e);
+        }
+        String body = "{\"systemIdentifier\":\"" + facts.systemIdentifierText() + "\",\"pgVersion\":" + facts.pgVersion()
+                + ",\"pgVersionNum\":" + facts.pgVersionNum() + ",\"walSegmentSize\":" + facts.walSegmentSize() + "}";
+        CatalogApi.Response r;
+        try {
+            r = api.putStanza(config.stanza(), body);
+        } catch (ApiException e) {
+            throw new CommandFailure(ExitCodes.FAILED, e.getMessage(), e);
+        }
+        switch (r.status()) {
+            case 200, 201 -> {
+            }
+            case 409 -> throw new CommandFailure(ExitCodes.FAILED, "stanza " + config.stanza() + " belongs to another cluster: "
+                    + r.message());
+            default -> throw new CommandFailure(ExitCodes.FAILED, "the catalog refused stanza " + config.stanza()
+                    + " (HTTP " + r.status() + "): " + r.message());
+        }
+        boolean created;
+        StanzaDoc doc;
+        try {
+            JsonNode j = new ObjectMapper().readTree(r.body());
+            created = j.path("created").asBoolean(false);
+            doc = StanzaDoc.parse(r.body());
+        } catch (IOException | IllegalArgumentException e) {
+            throw new CommandFailure(ExitCodes.FAILED, "the catalog's answer to PUT /stanzas/" + config.stanza()
+                    + " is not a stanza document: " + e.getMessage(), e);
+        }
+        if (doc.systemIdentifier() != facts.systemIdentifier()) {
+            throw new CommandFailure(ExitCodes.FAILED, "stanza " + config.stanza() + " belongs to database system "
+                    + doc.systemIdentifierText() + ", this cluster is " + facts.systemIdentifierText());
+        }
+        boolean cached = new StanzaCache(config.spoolDir()).write(config.stanza(), doc);
+        if (created) {
+            out.println("stanza " + config.stanza() + " created: system " + facts.systemIdentifierText() + ", PostgreSQL "
+                    + facts.pgVersion() + " (" + facts.pgVersionNum() + "), " + doc.walSegmentSize() + " WAL segments");
+        } else {
+            out.println("stanza " + config.stanza() + " already exists for this cluster");
+        }
+        if (!cached) {
+            err.println("tidemark stanza-create: warning: cannot cache the stanza document in " + config.spoolDir()
+                    + "; archive-push will ask the API each time");
+        }
+        return ExitCodes.OK;
+    }
+}

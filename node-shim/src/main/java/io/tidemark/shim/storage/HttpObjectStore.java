@@ -1,0 +1,198 @@
+package io.tidemark.shim.storage;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.CRC32C;
+
+/**
+ * S3 PUT, HEAD and GET over {@link HttpURLConnection}, signed with {@link SigV4}: the archive
+ * fast path. It loads a few dozen JDK classes where the AWS SDK's S3Client loads thousands
+ * (see docs/startup.md). Path-style ({@code endpoint/bucket/key}) or virtual-hosted
+ * ({@code bucket.endpoint-host/key}) addressing, as configured.
+ */
+public final class HttpObjectStore implements ObjectStore {
+    static final int CONNECT_TIMEOUT_MS = 5_000;
+    static final int READ_TIMEOUT_MS = 60_000;
+    private static final Pattern XML_CODE = Pattern.compile("<Code>([^<]*)</Code>");
+    private static final Pattern XML_MESSAGE = Pattern.compile("<Message>([^<]*)</Message>");
+
+    private final URI endpoint;
+    private final String bucket;
+    private final boolean pathStyle;
+    private final String region;
+    private final CredentialSource credentials;
+
+    public HttpObjectStore(URI endpoint, String bucket, boolean pathStyle, String region, CredentialSource credentials) {
+        this.endpoint = endpoint;
+        this.bucket = bucket;
+        this.pathStyle = pathStyle;
+        this.region = region;
+        this.credentials = credentials;
+    }
+
+    URI objectUri(String key) {
+        String base = endpoint.getRawPath() == null ? "" : endpoint.getRawPath().replaceAll("/+$", "");
+        String authority = endpoint.getRawAuthority();
+        String path;
+        if (pathStyle) {
+            path = base + "/" + bucket + "/" + encodeKey(key);
+        } else {
+            authority = bucket + "." + authority;
+            path = base + "/" + encodeKey(key);
+        }
+        return URI.create(endpoint.getScheme() + "://" + authority + path);
+    }
+
+    private static String encodeKey(String key) {
+        StringBuilder sb = new StringBuilder();
+        for (String part : key.split("/", -1)) {
+            if (!sb.isEmpty()) {
+                sb.append('/');
+            }
+            sb.append(SigV4.encode(part));
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public PutOutcome putIfAbsent(String key, byte[] body, Map<String, String> metadata) {
+        // The body is not hashed for the signature (UNSIGNED-PAYLOAD): its CRC-32C, which S3
+        // verifies and stores as the object's additional checksum, is in a signed header. That
+        // spares a second SHA-256 pass at start-up, the dearest step of a cold JVM.
+        Map<String, String> h = new LinkedHashMap<>();
+        h.put("Content-Type", "application/octet-stream");
+        h.put("If-None-Match", "*");
+        h.put("x-amz-checksum-crc32c", crc32c(body));
+        h.put("x-amz-content-sha256", SigV4.UNSIGNED_PAYLOAD);
+        metadata.forEach((k, v) -> h.put("x-amz-meta-" + k, v));
+        Response r = send("PUT", key, h, body, SigV4.UNSIGNED_PAYLOAD);
+        return switch (r.status) {
+            case 200 -> PutOutcome.CREATED;
+            case 412 -> PutOutcome.ALREADY_EXISTS;
+            // a concurrent conditional write of the same key: trying again settles it
+            case 409 -> throw new StorageException(describe("PUT", key, r), null, true);
+            default -> throw failure("PUT", key, r);
+        };
+    }
+
+    /** Base64 of the big-endian CRC-32C, as S3's {@code x-amz-checksum-crc32c} wants it. */
+    public static String crc32c(byte[] body) {
+        CRC32C crc = new CRC32C();
+        crc.update(body, 0, body.length);
+        long v = crc.getValue();
+        return Base64.getEncoder().encodeToString(new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v});
+    }
+
+    @Override
+    public Optional<Head> head(String key) {
+        Response r = send("HEAD", key, headersForRead(), null, SigV4.EMPTY_SHA256);
+        if (r.status == 404) {
+            return Optional.empty();
+        }
+        if (r.status != 200) {
+            throw failure("HEAD", key, r);
+        }
+        return Optional.of(new Head(r.contentLength, r.metadata));
+    }
+
+    @Override
+    public Optional<Fetched> get(String key) {
+        Response r = send("GET", key, headersForRead(), null, SigV4.EMPTY_SHA256);
+        if (r.status == 404) {
+            return Optional.empty();
+        }
+        if (r.status != 200) {
+            throw failure("GET", key, r);
+        }
+        return Optional.of(new Fetched(r.body, r.metadata));
+    }
+
+    private static Map<String, String> headersForRead() {
+        Map<String, String> h = new LinkedHashMap<>();
+        h.put("x-amz-content-sha256", SigV4.EMPTY_SHA256);
+        return h;
+    }
+
+    private record Response(int status, long contentLength, Map<String, String> metadata, byte[] body) {
+    }
+
+    private Response send(String method, String key, Map<String, String> headers, byte[] body, String payloadHash) {
+        URI uri = objectUri(key);
+        SigV4.sign(method, uri, headers, payloadHash, credentials.require(), region, "s3", Instant.now(), true);
+        HttpURLConnection c = null;
+        try {
+            c = (HttpURLConnection) uri.toURL().openConnection();
+            c.setRequestMethod(method);
+            c.setConnectTimeout(CONNECT_TIMEOUT_MS);
+            c.setReadTimeout(READ_TIMEOUT_MS);
+            c.setUseCaches(false);
+            headers.forEach(c::setRequestProperty);
+            if (body != null) {
+                c.setDoOutput(true);
+                c.setFixedLengthStreamingMode(body.length);
+                try (OutputStream out = c.getOutputStream()) {
+                    out.write(body);
+                }
+            }
+            int status = c.getResponseCode();
+            Map<String, String> meta = new TreeMap<>();
+            for (Map.Entry<String, List<String>> e : c.getHeaderFields().entrySet()) {
+                if (e.getKey() != null && e.getValue() != null && !e.getValue().isEmpty()) {
+                    String name = e.getKey().toLowerCase(Locale.ROOT);
+                    if (name.startsWith("x-amz-meta-")) {
+                        meta.put(name.substring("x-amz-meta-".length()), e.getValue().get(0));
+                    }
+                }
+            }
+            long length = c.getContentLengthLong();
+            byte[] data = new byte[0];
+            if (!method.equals("HEAD")) {
+                InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
+                if (in != null) {
+                    try (in) {
+                        data = in.readAllBytes();
+                    }
+                }
+            }
+            if (status == 200 && method.equals("GET") && length >= 0 && data.length != length) {
+                throw new StorageException("GET " + key + ": got " + data.length + " of " + length + " bytes", null, true);
+            }
+            return new Response(status, length, meta, data);
+        } catch (IOException e) {
+            throw new StorageException(method + " " + uri + ": " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage()), e, true);
+        } finally {
+            if (c != null && body != null) {
+                // keep-alive is of no use to a short-lived process; do not leave a half-read stream
+                c.disconnect();
+            }
+        }
+    }
+
+    private static StorageException failure(String method, String key, Response r) {
+        boolean retryable = r.status >= 500 || r.status == 429 || r.status == 408;
+        return new StorageException(describe(method, key, r), null, retryable);
+    }
+
+    private static String describe(String method, String key, Response r) {
+        String text = new String(r.body, StandardCharsets.UTF_8);
+        Matcher code = XML_CODE.matcher(text);
+        Matcher msg = XML_MESSAGE.matcher(text);
+        String detail = (code.find() ? code.group(1) : "") + (msg.find() ? ": " + msg.group(1) : "");
+        return "S3 " + method + " " + key + " failed: HTTP " + r.status + (detail.isEmpty() ? "" : " " + detail);
+    }
+}

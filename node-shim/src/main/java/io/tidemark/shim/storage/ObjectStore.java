@@ -1,0 +1,38 @@
+package io.tidemark.shim.storage;
+
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The few S3 operations the node shim needs, behind one interface so that the built-in SigV4
+ * client ({@link HttpObjectStore}, fast to start) and the AWS SDK ({@link SdkObjectStore}) are
+ * interchangeable. Keys come from {@code StorageLayout}; metadata names are the part after
+ * {@code x-amz-meta-}, lower case.
+ */
+public interface ObjectStore extends AutoCloseable {
+
+    /** What a conditional create did. */
+    enum PutOutcome { CREATED, ALREADY_EXISTS }
+
+    /** An object's size and user metadata. */
+    record Head(long size, Map<String, String> metadata) {
+    }
+
+    /** An object's bytes (as stored) and user metadata. */
+    record Fetched(byte[] data, Map<String, String> metadata) {
+    }
+
+    /**
+     * Creates {@code key} unless it exists ({@code If-None-Match: *}), with the body's CRC-32C as
+     * S3 additional checksum (verified by S3); returns only after S3 confirmed.
+     */
+    PutOutcome putIfAbsent(String key, byte[] body, Map<String, String> metadata);
+
+    Optional<Head> head(String key);
+
+    Optional<Fetched> get(String key);
+
+    @Override
+    default void close() {
+    }
+}

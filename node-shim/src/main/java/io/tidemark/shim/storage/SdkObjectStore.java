@@ -1,0 +1,125 @@
+package io.tidemark.shim.storage;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+
+/**
+ * The same operations through the AWS SDK's {@link S3Client} ({@code s3.client=sdk}): slower
+ * to start (docs/startup.md) but the reference implementation; tests run both against S3Proxy.
+ * The SDK retries on its own; {@link RetryingObjectStore} is not stacked on it.
+ */
+public final class SdkObjectStore implements ObjectStore {
+    private final S3Client s3;
+    private final String bucket;
+
+    public SdkObjectStore(Optional<URI> endpoint, String bucket, boolean pathStyle, String region,
+                          Optional<AwsCredentials> credentials, int retries) {
+        this.bucket = bucket;
+        AwsCredentialsProvider provider = credentials.<AwsCredentialsProvider>map(c -> StaticCredentialsProvider.create(
+                        c.sessionToken() == null ? AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey())
+                                : AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken())))
+                .orElseGet(() -> DefaultCredentialsProvider.builder().build());
+        S3ClientBuilder b = S3Client.builder()
+                .region(Region.of(region))
+                .credentialsProvider(provider)
+                .forcePathStyle(pathStyle)
+                .overrideConfiguration(o -> o.retryStrategy(r -> r.maxAttempts(retries + 1)))
+                .httpClient(UrlConnectionHttpClient.builder()
+                        .connectionTimeout(Duration.ofMillis(HttpObjectStore.CONNECT_TIMEOUT_MS))
+                        .socketTimeout(Duration.ofMillis(HttpObjectStore.READ_TIMEOUT_MS))
+                        .build());
+        endpoint.ifPresent(b::endpointOverride);
+        this.s3 = b.build();
+    }
+
+    @Override
+    public PutOutcome putIfAbsent(String key, byte[] body, Map<String, String> metadata) {
+        String crc = HttpObjectStore.crc32c(body);
+        try {
+            s3.putObject(r -> r.bucket(bucket).key(key).ifNoneMatch("*").metadata(metadata)
+                            .contentType("application/octet-stream")
+                            .checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(crc),
+                    RequestBody.fromBytes(body));
+            return PutOutcome.CREATED;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 412) {
+                return PutOutcome.ALREADY_EXISTS;
+            }
+            throw failure("PUT", key, e);
+        } catch (SdkClientException e) {
+            throw new StorageException("S3 PUT " + key + " failed: " + e.getMessage(), e, true);
+        }
+    }
+
+    @Override
+    public Optional<Head> head(String key) {
+        try {
+            HeadObjectResponse r = s3.headObject(h -> h.bucket(bucket).key(key));
+            return Optional.of(new Head(r.contentLength(), lower(r.metadata())));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw failure("HEAD", key, e);
+        } catch (SdkClientException e) {
+            throw new StorageException("S3 HEAD " + key + " failed: " + e.getMessage(), e, true);
+        }
+    }
+
+    @Override
+    public Optional<Fetched> get(String key) {
+        try {
+            ResponseBytes<GetObjectResponse> r = s3.getObjectAsBytes(g -> g.bucket(bucket).key(key));
+            return Optional.of(new Fetched(r.asByteArray(), lower(r.response().metadata())));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw failure("GET", key, e);
+        } catch (SdkClientException e) {
+            throw new StorageException("S3 GET " + key + " failed: " + e.getMessage(), e, true);
+        }
+    }
+
+    private static Map<String, String> lower(Map<String, String> m) {
+        Map<String, String> out = new TreeMap<>();
+        m.forEach((k, v) -> out.put(k.toLowerCase(java.util.Locale.ROOT), v));
+        return out;
+    }
+
+    private static StorageException failure(String method, String key, S3Exception e) {
+        String code = e.awsErrorDetails() == null ? "" : " " + e.awsErrorDetails().errorCode();
+        boolean retryable = e.statusCode() >= 500 || e.statusCode() == 429 || e.statusCode() == 409;
+        return new StorageException("S3 " + method + " " + key + " failed: HTTP " + e.statusCode() + code
+                + ": " + e.getMessage(), e, retryable);
+    }
+
+    @Override
+    public void close() {
+        s3.close();
+    }
+}

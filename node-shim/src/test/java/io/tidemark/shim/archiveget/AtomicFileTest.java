@@ -1,0 +1,50 @@
+package io.tidemark.shim.archiveget;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@Tag("unit")
+class AtomicFileTest {
+    @TempDir
+    Path dir;
+
+    private List<String> names() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void writesAndReplacesLeavingNoTempFiles() throws IOException {
+        Path target = dir.resolve("RECOVERYXLOG");
+        AtomicFile.write(target, new byte[] {1, 2, 3});
+        assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(target));
+        AtomicFile.write(target, new byte[] {4});
+        assertArrayEquals(new byte[] {4}, Files.readAllBytes(target));
+        assertEquals(List.of("RECOVERYXLOG"), names());
+    }
+
+    @Test
+    void aFailedWriteLeavesNothing() throws IOException {
+        Path target = dir.resolve("missing-dir").resolve("RECOVERYXLOG");
+        assertThrows(IOException.class, () -> AtomicFile.write(target, new byte[] {1}));
+        assertFalse(Files.exists(target));
+        Path blocked = dir.resolve("blocked");
+        Files.createDirectory(blocked);
+        Files.writeString(blocked.resolve("keep"), "x");
+        // the target is a non-empty directory: the rename fails, the temp file is removed
+        assertThrows(IOException.class, () -> AtomicFile.write(blocked, new byte[] {1}));
+        assertEquals(List.of("blocked"), names());
+    }
+}

@@ -1,0 +1,142 @@
+package io.tidemark.shim.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tidemark.events.layout.Compression;
+import io.tidemark.shim.cli.Arguments;
+import io.tidemark.shim.cli.CommandFailure;
+import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.UsageException;
+import io.tidemark.shim.support.Shim;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@Tag("unit")
+class ShimConfigTest {
+    @TempDir
+    Path dir;
+
+    private static final String BASE = """
+            s3.endpoint=http://127.0.0.1:9000
+            s3.region=us-east-1
+            s3.bucket=tidemark
+            s3.pathStyle=true
+            s3.accessKeyId=AK
+            s3.secretAccessKey=SK
+            api.url=http://127.0.0.1:9001
+            """;
+
+    private Path file(String name, String text) throws IOException {
+        Path f = dir.resolve(name);
+        Files.writeString(f, text);
+        return f;
+    }
+
+    private static ShimConfig load(Map<String, String> env, String... args) {
+        return ShimConfig.load(Arguments.parse(List.of(args), CommonOptions.VALUED, java.util.Set.of()), env);
+    }
+
+    @Test
+    void optionBeatsEnvironmentAndStanzaOptionBeatsFile() throws IOException {
+        Path a = file("a.conf", BASE + "stanza=fromfile\n");
+        Path b = file("b.conf", BASE.replace("tidemark\n", "other-bucket\n"));
+        ShimConfig c = load(Map.of("TIDEMARK_CONFIG", b.toString()), "--config", a.toString());
+        assertEquals(a, c.file());
+        assertEquals("fromfile", c.stanza().value());
+        assertEquals("tidemark", c.bucket());
+        ShimConfig d = load(Map.of("TIDEMARK_CONFIG", a.toString()), "--stanza", "main");
+        assertEquals(a, d.file());
+        assertEquals("main", d.stanza().value());
+    }
+
+    @Test
+    void defaults() throws IOException {
+        ShimConfig c = load(Map.of(), "--config", file("a.conf", BASE).toString(), "--stanza", "main");
+        assertEquals(Compression.ZSTD, c.compression());
+        assertEquals(1, c.compressLevel());
+        assertEquals("http", c.s3Client());
+        assertEquals(3, c.retries());
+        assertTrue(c.pathStyle());
+        assertEquals("us-east-1", c.apiRegion());
+        assertTrue(c.keys().isPresent());
+        assertTrue(c.spoolDir().toString().contains("tidemark-"));
+        ShimConfig aws = load(Map.of(), "--config", file("aws.conf", "s3.region=eu-west-1\ns3.bucket=b-1\n").toString(),
+                "--stanza", "main");
+        assertEquals("https://s3.eu-west-1.amazonaws.com", aws.effectiveS3Endpoint().toString());
+        assertFalse(aws.pathStyle());
+        assertTrue(aws.keys().isEmpty());
+    }
+
+    @Test
+    void compressionChoices() throws IOException {
+        for (String[] t : new String[][] {{"zst", "ZSTD", "7"}, {"lz4", "LZ4", "1"}, {"none", "NONE", "0"}}) {
+            ShimConfig c = load(Map.of(), "--config", file(t[0] + ".conf", BASE + "compress-type=" + t[0] + "\n"
+                    + (t[0].equals("zst") ? "compress-level=7\n" : "")).toString(), "--stanza", "main");
+            assertEquals(Compression.valueOf(t[1]), c.compression());
+            assertEquals(Integer.parseInt(t[2]), c.compressLevel());
+        }
+    }
+
+    @Test
+    void noConfigAtAllIsAUsageError() {
+        UsageException e = assertThrows(UsageException.class, () -> load(Map.of(), "--stanza", "main"));
+        assertTrue(e.getMessage().contains("--config") && e.getMessage().contains("TIDEMARK_CONFIG"), e.getMessage());
+    }
+
+    @Test
+    void noStanzaAnywhereIsAUsageError() throws IOException {
+        Path a = file("a.conf", BASE);
+        UsageException e = assertThrows(UsageException.class, () -> load(Map.of(), "--config", a.toString()));
+        assertTrue(e.getMessage().contains("--stanza"), e.getMessage());
+        assertThrows(UsageException.class, () -> load(Map.of(), "--config", a.toString(), "--stanza", "../x"));
+    }
+
+    @Test
+    void badFilesFailWithOneLineNamingTheProblem() throws IOException {
+        String[][] cases = {
+            {"missing", null, "no such file"},
+            {"unknown.conf", BASE + "s3.bukket=x\n", "unknown key s3.bukket"},
+            {"noregion.conf", BASE.replace("s3.region=us-east-1\n", ""), "s3.region is not set"},
+            {"badtype.conf", BASE + "compress-type=gzip\n", "compress-type must be zst, lz4 or none"},
+            {"badlevel.conf", BASE + "compress-level=99\n", "compress-level must be an integer from 1 to 19"},
+            {"halfkeys.conf", BASE.replace("s3.secretAccessKey=SK\n", ""), "set both or neither"},
+            {"badurl.conf", BASE + "api.url=ftp://x\n", "api.url must be an http(s) URL"},
+            {"badbool.conf", BASE + "s3.pathStyle=yes\n", "s3.pathStyle must be true or false"},
+            {"badbucket.conf", BASE.replace("s3.bucket=tidemark", "s3.bucket=Bad_Bucket"), "not a valid bucket name"},
+            {"badclient.conf", BASE + "s3.client=curl\n", "s3.client must be http or sdk"},
+        };
+        for (String[] c : cases) {
+            Path f = c[1] == null ? dir.resolve(c[0]) : file(c[0], c[1]);
+            CommandFailure e = assertThrows(CommandFailure.class, () -> load(Map.of(), "--config", f.toString(),
+                    "--stanza", "main"), c[0]);
+            assertEquals(ExitCodes.FAILED, e.exitCode());
+            assertTrue(e.getMessage().contains(c[2]), c[0] + ": " + e.getMessage());
+            assertFalse(e.getMessage().contains("\n"));
+        }
+    }
+
+    @Test
+    void commandsReportConfigProblemsWithExitCodes() throws IOException {
+        Shim.Run r = Shim.main("archive-push", "pg_wal/000000010000000000000001", "--stanza", "main",
+                "--config", dir.resolve("nope.conf").toString());
+        assertEquals(ExitCodes.FAILED, r.code());
+        assertTrue(r.err().contains("no such file"), r.err());
+        assertEquals(1, r.err().strip().lines().count());
+        Shim.Run u = Shim.main("info", "--stanza", "main", "--config");
+        assertEquals(ExitCodes.USAGE, u.code());
+        // archive-get: every failure other than "not archived" is 3
+        Shim.Run g = Shim.main("archive-get", "000000010000000000000001", "pg_wal/RECOVERYXLOG",
+                "--stanza", "main", "--config", dir.resolve("nope.conf").toString());
+        assertEquals(ExitCodes.GET_ERROR, g.code());
+        assertTrue(g.err().contains("no such file"), g.err());
+    }
+}

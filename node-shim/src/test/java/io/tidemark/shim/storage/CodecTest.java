@@ -1,0 +1,60 @@
+package io.tidemark.shim.storage;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tidemark.events.layout.Compression;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+@Tag("unit")
+class CodecTest {
+    static byte[] walLike(int size) {
+        byte[] b = new byte[size];
+        Random r = new Random(42);
+        for (int i = 0; i < size / 3; i++) {
+            b[i] = (byte) (r.nextInt(16)); // compressible head, zero tail, like a switched segment
+        }
+        return b;
+    }
+
+    @Test
+    void roundTripsEveryCompressionAndLevel() throws IOException {
+        byte[] raw = walLike(1 << 20);
+        int[][] levels = {{3, 1, 19}, {1, 9}, {0}};
+        Compression[] cs = {Compression.ZSTD, Compression.LZ4, Compression.NONE};
+        for (int i = 0; i < cs.length; i++) {
+            for (int level : levels[i]) {
+                byte[] stored = Codec.compress(cs[i], level, raw);
+                if (cs[i] != Compression.NONE) {
+                    assertTrue(stored.length < raw.length / 2, cs[i] + " level " + level + ": " + stored.length);
+                }
+                assertArrayEquals(raw, Codec.decompress(cs[i], stored), cs[i] + " level " + level);
+            }
+        }
+        assertArrayEquals(new byte[0], Codec.decompress(Compression.ZSTD, Codec.compress(Compression.ZSTD, 3, new byte[0])));
+    }
+
+    @Test
+    void framesAreTheStandardOnes() {
+        byte[] z = Codec.compress(Compression.ZSTD, 3, walLike(1000));
+        assertArrayEquals(new byte[] {0x28, (byte) 0xB5, 0x2F, (byte) 0xFD}, Arrays.copyOf(z, 4));
+        byte[] l = Codec.compress(Compression.LZ4, 1, walLike(1000));
+        assertArrayEquals(new byte[] {0x04, 0x22, 0x4D, 0x18}, Arrays.copyOf(l, 4));
+    }
+
+    @Test
+    void damagedDataIsAnIOException() {
+        byte[] raw = walLike(100_000);
+        for (Compression c : new Compression[] {Compression.ZSTD, Compression.LZ4}) {
+            byte[] stored = Codec.compress(c, 1, raw);
+            byte[] cut = Arrays.copyOf(stored, stored.length / 2);
+            assertThrows(IOException.class, () -> Codec.decompress(c, cut), c + " truncated");
+            assertThrows(IOException.class, () -> Codec.decompress(c, "not compressed".getBytes()), c + " garbage");
+        }
+    }
+}
