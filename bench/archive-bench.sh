@@ -46,8 +46,8 @@ CONF
   tidemark)
     [ -n "$conf" ] || { echo "tidemark needs the local cloud's tidemark.conf" >&2; exit 2; }
     cp "$conf" "$work/tidemark.conf"; chown postgres "$work/tidemark.conf"
-    real="$root/bin/tidemark archive-push --config $work/tidemark.conf --stanza bench%s %p"
-    real=$(printf "$real" "$$")
+    stanza="bench$$"
+    real="$root/bin/tidemark archive-push --config $work/tidemark.conf --stanza $stanza %p"
     ;;
   *) echo "unknown tool $tool" >&2; exit 2 ;;
 esac
@@ -64,10 +64,10 @@ TIMER
 chmod 755 "$work/timed.sh"; touch "$work/calls.log"; chown postgres "$work/calls.log"
 cat >> "$work/data/postgresql.conf" <<CONF
 port=$port
-listen_addresses=''
+listen_addresses='127.0.0.1'
 unix_socket_directories='$work'
 archive_mode=on
-archive_command='$work/timed.sh ${real//%s/}'
+archive_command='$work/timed.sh $real'
 max_wal_size=8GB
 min_wal_size=1GB
 checkpoint_timeout=30min
@@ -77,7 +77,7 @@ psql_() { as_pg "$bindir/psql" -X -h "$work" -p "$port" -At -v ON_ERROR_STOP=1 -
 
 case "$tool" in
   pgbackrest) as_pg pgbackrest --config="$work/pgbackrest.conf" --stanza=main stanza-create >/dev/null ;;
-  tidemark) as_pg bash -c "cd $work && PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA=$work/data $root/bin/tidemark stanza-create --config $work/tidemark.conf --stanza bench$$" >/dev/null ;;
+  tidemark) as_pg bash -c "cd $work && PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA=$work/data $root/bin/tidemark stanza-create --config $work/tidemark.conf --stanza $stanza" >/dev/null ;;
 esac
 psql_ "select pg_switch_wal()" >/dev/null
 sleep 2
