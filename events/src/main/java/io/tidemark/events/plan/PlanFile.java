@@ -1,0 +1,27 @@
+package io.tidemark.events.plan;
+
+import io.tidemark.events.layout.BackupLabelName;
+import io.tidemark.events.layout.Compression;
+import io.tidemark.events.paths.SafeRelativePath;
+
+/**
+ * One file to restore into the data directory: where its bytes are stored and how to check them.
+ *
+ * @param backup       the backup whose storage holds it
+ * @param key          the S3 object: the file itself, or the bundle holding it
+ * @param bundleOffset where the file's stored bytes start in the bundle (0 for a single object)
+ * @param storedSize   stored (compressed) bytes to read from {@code bundleOffset}
+ * @param storedSha256 SHA-256 of those stored bytes, lower-case hex
+ * @param sha256       SHA-256 of the restored file, lower-case hex
+ */
+public record PlanFile(SafeRelativePath path, long size, String sha256, BackupLabelName backup, String key,
+                       Compression compression, boolean bundled, long bundleOffset, long storedSize,
+                       String storedSha256) {
+    public PlanFile {
+        PlanChecks.require(path != null && backup != null && key != null && compression != null, "plan file fields missing");
+        PlanChecks.requireSha(sha256, path + ": sha256");
+        PlanChecks.requireSha(storedSha256, path + ": storedSha256");
+        PlanChecks.require(size >= 0 && storedSize >= 0 && bundleOffset >= 0, path + ": negative size or offset");
+        PlanChecks.require(bundled || bundleOffset == 0, path + ": offset without a bundle");
+    }
+}

@@ -1,0 +1,80 @@
+package io.tidemark.events.plan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.backup.ManifestTablespace;
+import io.tidemark.events.layout.BackupLabelName;
+import io.tidemark.events.layout.Compression;
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.events.paths.SafeRelativePath;
+import io.tidemark.events.sign.EcKeys;
+import io.tidemark.events.sign.LocalSigner;
+import io.tidemark.events.sign.SignedEnvelope;
+import io.tidemark.events.wal.Lsn;
+import io.tidemark.events.wal.TimelineId;
+import io.tidemark.events.wal.WalSegmentSize;
+import java.security.KeyPair;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+@Tag("unit")
+class RestorePlanJsonTest {
+    static final BackupLabelName FULL = BackupLabelName.full(LocalDateTime.of(2026, 11, 21, 6, 0, 0));
+    static final String SHA = "ab".repeat(32);
+
+    static RestorePlan plan(Map<String, String> settings) {
+        RecoveryRequest req = new RecoveryRequest(RestoreTarget.of("time", "2026-11-21T07:00:00Z"), true,
+                new TimelineTarget.Latest(), TargetAction.PROMOTE);
+        return new RestorePlan(1, "0b6c2f1e-8f0e-4a53-9d2a-5b8c1d2e3f40", StanzaName.of("main"), "7710501133698690623", 150018,
+                WalSegmentSize.DEFAULT, Instant.parse("2026-11-21T07:05:00Z"), Instant.parse("2026-11-21T08:05:00Z"), req,
+                TimelineId.of(1), FULL, List.of(FULL), Lsn.parse("0/2000028"), Lsn.parse("0/2000100"), TimelineId.of(1),
+                "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\n", Optional.empty(),
+                List.of(new ManifestTablespace(16400, "fast", "/mnt/fast")), List.of(SafeRelativePath.of("pg_wal")),
+                List.of(new PlanFile(SafeRelativePath.of("base/1/1259"), 8192, SHA, FULL, "main/backup/x/bundle/0.zst",
+                        Compression.ZSTD, true, 100, 50, SHA)),
+                List.of(new PlanWal("000000010000000000000002", "main/wal/0000000100000000/000000010000000000000002.zst",
+                        Compression.ZSTD, SHA, 4000), new PlanWal("00000002.history", "main/wal/00000002.history",
+                        Compression.NONE, SHA, 42)),
+                settings, "2026-11-21T07:00:00Z lies between the backup's end and the last commit");
+    }
+
+    @Test
+    void roundTripsAndSurvivesSigning() throws Exception {
+        RestorePlan p = plan(req().settings());
+        ObjectNode json = RestorePlanJson.toJson(p);
+        assertEquals(p, RestorePlanJson.read(json));
+        KeyPair keys = EcKeys.generate();
+        byte[] signed = new ObjectMapper().writeValueAsBytes(SignedEnvelope.sign(json, new LocalSigner(keys)));
+        JsonNode doc = SignedEnvelope.verify(signed, keys.getPublic());
+        assertEquals(p, RestorePlanJson.read(doc));
+        assertEquals("off", p.recoverySettings().get("recovery_target_inclusive"));
+        assertTrue(p.isExpired(Instant.parse("2026-11-21T08:05:00Z")));
+    }
+
+    @Test
+    void unsafePathsAndForeignSettingsAreRefused() {
+        ObjectNode json = RestorePlanJson.toJson(plan(req().settings()));
+        ((ObjectNode) json.get("files").get(0)).put("path", "../../etc/passwd");
+        PlanException e = assertThrows(PlanException.class, () -> RestorePlanJson.read(json));
+        assertTrue(e.getMessage().contains("/files/0/path") && e.getMessage().contains(".."), e.getMessage());
+
+        PlanException s = assertThrows(PlanException.class,
+                () -> plan(Map.of("restore_command", "rm -rf /")));
+        assertTrue(s.getMessage().contains("restore_command"), s.getMessage());
+    }
+
+    private static RecoveryRequest req() {
+        return new RecoveryRequest(RestoreTarget.of("time", "2026-11-21T07:00:00Z"), true, new TimelineTarget.Latest(),
+                TargetAction.PROMOTE);
+    }
+}
