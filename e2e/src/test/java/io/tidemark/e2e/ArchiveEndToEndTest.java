@@ -1,0 +1,212 @@
+package io.tidemark.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.testkit.PgCluster;
+import io.tidemark.testkit.PgTest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * Issue 3 end to end: a real PostgreSQL 15 cluster whose archive_command is the packaged shim
+ * (run by PostgreSQL as the postgres user), a real local cloud with the real indexer, and
+ * {@code tidemark info} reading the catalog through the API.
+ */
+@PgTest
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ArchiveEndToEndTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String STANZA = "main";
+
+    private static Path cloudDir;
+    private static Path nodeDir;
+    private static CloudFixture cloud;
+    private static Path conf;
+    private static PgCluster pg;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cloudDir = Files.createTempDirectory("tidemark-e2e-cloud");
+        nodeDir = Files.createTempDirectory(Path.of("/tmp"), "tidemark-e2e-node",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        cloud = new CloudFixture(cloudDir).start();
+        conf = cloud.nodeConfig(nodeDir, "");
+        String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
+        pg = PgCluster.builder()
+                .setting("archive_mode", "on")
+                .setting("archive_command", push)
+                .setting("archive_timeout", "0")
+                .setting("max_wal_size", "2GB")
+                .build().start();
+        ShimProcess.Result created = shim("stanza-create");
+        assertEquals(0, created.code(), created.toString());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (pg != null) {
+            pg.close();
+        }
+        if (cloud != null) {
+            cloud.close();
+        }
+        ShimInstall.deleteTree(nodeDir);
+        ShimInstall.deleteTree(cloudDir);
+    }
+
+    static ShimProcess.Result shim(String... args) {
+        List<String> all = new java.util.ArrayList<>(List.of(args));
+        all.addAll(List.of("--config", conf.toString(), "--stanza", STANZA));
+        return ShimProcess.run(nodeDir, Map.of("PGHOST", "127.0.0.1", "PGPORT", Integer.toString(pg.port()),
+                "PGUSER", "postgres", "PGDATA", pg.dataDir().toString()), all.toArray(String[]::new));
+    }
+
+    @Test
+    @Order(1)
+    void aBurstOf300MegabytesIsArchivedIndexedAndContiguous() throws Exception {
+        String first = pg.currentWalFile();
+        pg.sql("create table burst as select g as id, md5(g::text) as v from generate_series(1, 3300000) g");
+        pg.sql("select pg_create_restore_point('after-burst')");
+        String last = pg.switchWal();
+        waitArchived(last, Duration.ofMinutes(5));
+        assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)));
+        assertEquals(List.of(), cloud.cloud().failedEvents());
+
+        long segments = segmentNumber(last) - segmentNumber(first) + 1;
+        assertTrue(segments * 16 >= 300, "only " + segments + " segments of WAL");
+        Set<String> inS3 = walObjectNames();
+        for (long s = segmentNumber(first); s <= segmentNumber(last); s++) {
+            String name = String.format("00000001%08X%08X", s / 256, s % 256);
+            assertTrue(inS3.contains(name), name + " is not in S3");
+        }
+
+        ShimProcess.Result info = shim("info", "--output", "json");
+        assertEquals(0, info.code(), info.toString());
+        JsonNode timeline = JSON.readTree(info.out()).get("timelines").get(0);
+        assertEquals(1, timeline.get("timeline").asInt());
+        assertEquals(1, timeline.get("walRanges").size(), info.out());
+        assertEquals(0, timeline.get("gaps").size(), info.out());
+        assertEquals(last, timeline.get("walRanges").get(0).get("end").asText());
+        assertEquals(last, timeline.get("lastSegment").asText());
+        assertTrue(!timeline.get("lastCommitTime").isNull(), info.out());
+    }
+
+    @Test
+    @Order(2)
+    void anS3OutageKeepsTheSegmentsAndNothingIsLost() throws Exception {
+        String before = pg.switchWal();
+        waitArchived(before, Duration.ofMinutes(2));
+        long failedBefore = Long.parseLong(pg.sql("select failed_count from pg_stat_archiver"));
+
+        cloud.stop();
+        pg.sql("create table during_outage as select g as id, md5(g::text) as v from generate_series(1, 600000) g");
+        String last = pg.switchWal();
+        waitUntil(() -> Long.parseLong(pg.sql("select failed_count from pg_stat_archiver")) > failedBefore,
+                Duration.ofMinutes(2), "archive-push never failed while S3 was down");
+        try (Stream<Path> ready = Files.list(pg.walDir().resolve("archive_status"))) {
+            assertTrue(ready.anyMatch(p -> p.getFileName().toString().endsWith(".ready")),
+                    "PostgreSQL must keep the segments it could not archive");
+        }
+
+        cloud.start();
+        waitArchived(last, Duration.ofMinutes(5));
+        assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)));
+        ShimProcess.Result info = shim("info", "--output", "json");
+        assertEquals(0, info.code(), info.toString());
+        JsonNode timeline = JSON.readTree(info.out()).get("timelines").get(0);
+        assertEquals(1, timeline.get("walRanges").size(), info.out());
+        assertEquals(0, timeline.get("gaps").size(), info.out());
+        assertEquals(last, timeline.get("lastSegment").asText());
+    }
+
+    @Test
+    @Order(3)
+    void foreignTruncatedAndNonWalFilesAreRefused() throws Exception {
+        try (PgCluster other = PgCluster.builder().build().start()) {
+            other.sql("create table x as select 1");
+            String seg = other.currentWalFile();
+            other.switchWal();
+            Path foreign = nodeDir.resolve("pg_wal_foreign");
+            Files.createDirectories(foreign);
+            Path copy = foreign.resolve(seg);
+            Files.copy(other.walDir().resolve(seg), copy);
+            ShimProcess.Result r = shim("archive-push", copy.toString());
+            assertNotEquals(0, r.code(), r.toString());
+            assertTrue(r.err().contains("belongs to database system"), r.toString());
+
+            Path truncated = foreign.resolve("00000001000000000000007A");
+            Files.write(truncated, java.util.Arrays.copyOf(Files.readAllBytes(copy), 1_000_000));
+            ShimProcess.Result t = shim("archive-push", truncated.toString());
+            assertNotEquals(0, t.code(), t.toString());
+            assertTrue(t.err().toLowerCase().contains("size") || t.err().contains("truncated"), t.toString());
+
+            Path junk = foreign.resolve("00000001000000000000007B");
+            Files.write(junk, new byte[16 * 1024 * 1024]);
+            ShimProcess.Result j = shim("archive-push", junk.toString());
+            assertNotEquals(0, j.code(), j.toString());
+            assertTrue(j.err().contains("not a WAL") || j.err().contains("not WAL"), j.toString());
+        }
+        Set<String> inS3 = walObjectNames();
+        assertTrue(!inS3.contains("00000001000000000000007A") && !inS3.contains("00000001000000000000007B"));
+    }
+
+    private static void waitArchived(String segment, Duration timeout) throws InterruptedException {
+        waitUntil(() -> {
+            String last = pg.sql("select coalesce(last_archived_wal, '') from pg_stat_archiver");
+            return last.compareTo(segment) >= 0;
+        }, timeout, "segment " + segment + " was not archived; server log:\n" + pg.logContext());
+    }
+
+    private static void waitUntil(java.util.function.BooleanSupplier condition, Duration timeout, String message)
+            throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError(message);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private static long segmentNumber(String name) {
+        return Long.parseLong(name.substring(8, 16), 16) * 256 + Long.parseLong(name.substring(16, 24), 16);
+    }
+
+    private static Set<String> walObjectNames() {
+        var c = cloud.cloud();
+        try (S3Client s3 = S3Client.builder().endpointOverride(c.s3Endpoint()).region(Region.of(c.region()))
+                .forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
+                        c.credentials().accessKeyId(), c.credentials().secretAccessKey())))
+                .build()) {
+            Set<String> names = new HashSet<>();
+            for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(c.bucket()).prefix(STANZA + "/wal/")).contents()) {
+                String file = o.key().substring(o.key().lastIndexOf('/') + 1);
+                names.add(file.contains(".") ? file.substring(0, file.indexOf('.')) : file);
+            }
+            return names;
+        }
+    }
+}
