@@ -51,6 +51,9 @@ final class ShimInstall {
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
             copyTree(repo.resolve("bin"), dir.resolve("bin"));
             copyTree(repo.resolve("node-shim/target/lib"), dir.resolve("node-shim/target/lib"));
+            if (Files.isDirectory(repo.resolve("node-shim/target/native"))) {
+                copyTree(repo.resolve("node-shim/target/native"), dir.resolve("node-shim/target/native"));
+            }
             Files.copy(jar, dir.resolve("node-shim/target/tidemark-node-shim.jar"));
             makeReadable(dir);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));
