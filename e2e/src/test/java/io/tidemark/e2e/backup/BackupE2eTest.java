@@ -67,6 +67,7 @@ class BackupE2eTest {
     private ObjectStore store;
     private final HttpClient http = HttpClient.newHttpClient();
     private final List<BackupLabelName> taken = new ArrayList<>();
+    private String lastOutput = "";
 
     @BeforeAll
     void setUp() throws Exception {
@@ -115,6 +116,7 @@ class BackupE2eTest {
         System.out.printf("tidemark backup %s: %.1f s%n%s%s%n", String.join(" ", options), (System.nanoTime() - t0) / 1e9,
                 r.out(), r.err());
         assertEquals(0, r.code(), r.toString());
+        lastOutput = r.out();
         Matcher m = COMPLETE.matcher(r.out());
         assertTrue(m.find(), r.toString());
         BackupLabelName label = BackupLabelName.parse(m.group(1));
@@ -276,6 +278,28 @@ class BackupE2eTest {
 
     @Test
     @Order(4)
+    void anInterruptedBackupIsNotValidAndResumesWithItsLabel() throws Exception {
+        List<String> args = new ArrayList<>(List.of("backup", "--config", conf.toString(), "--pg-port",
+                String.valueOf(primary.port()), "--pg-user", "postgres", "--type", "full"));
+        ShimProcess.Result cut = ShimProcess.run(dir, Map.of("TIDEMARK_TEST_INTERRUPT_AFTER_OBJECTS", "4"),
+                args.toArray(String[]::new));
+        assertEquals(1, cut.code(), cut.toString());
+        assertTrue(cut.err().contains("running the backup again resumes it"), cut.toString());
+        Matcher started = Pattern.compile("backup (\\S+) \\(full\\) of").matcher(cut.out());
+        assertTrue(started.find(), cut.toString());
+        String label = started.group(1);
+        for (JsonNode b : stanzaDoc().path("backups")) {
+            assertFalse(b.path("label").asText().equals(label), "no manifest, no catalog entry: " + b);
+        }
+        BackupLabelName resumed = backup(primary, "--type", "full");
+        assertEquals(label, resumed.toString());
+        Matcher m = Pattern.compile("resuming backup " + label + ": ([0-9]+) files already uploaded").matcher(lastOutput);
+        assertTrue(m.find() && Integer.parseInt(m.group(1)) > 0, lastOutput);
+        awaitStatus(resumed, "valid");
+    }
+
+    @Test
+    @Order(5)
     void damageInS3MakesTheBackupInvalid() throws Exception {
         BackupLabelName full = taken.get(0);
         ManualRestore reader = new ManualRestore(store, STANZA);

@@ -338,8 +338,8 @@ public final class BackupCommand implements Command {
             boolean recordOk = usableSpool(resumeFile.getParent());
             ResumeRecord record = openRecord(resumeFile, label, sel, previous.isPresent(), recordOk);
             try (Progress progress = new Progress(toStore.size(), totalBytes, err, terminal, System::nanoTime).start()) {
-                stored = new BackupCopier(store, stanza, label, compression, copier, record, progress, processMax)
-                        .run(singles, bundles);
+                stored = new BackupCopier(store, stanza, label, compression, copier, record, progress, processMax,
+                        interruptAfter()).run(singles, bundles);
             } catch (IOException e) {
                 closeQuietly(record);
                 throw new CommandFailure(ExitCodes.FAILED, e.getMessage() + "; running the backup again resumes it", e);
@@ -611,6 +611,15 @@ public final class BackupCommand implements Command {
             r.close();
         } catch (IOException ignored) {
             // the record is a cache
+        }
+    }
+
+    /** Test hook: {@code TIDEMARK_TEST_INTERRUPT_AFTER_OBJECTS=N} makes the copy fail after N stored objects. */
+    private int interruptAfter() {
+        try {
+            return Integer.parseInt(env.getOrDefault("TIDEMARK_TEST_INTERRUPT_AFTER_OBJECTS", "0"));
+        } catch (NumberFormatException e) {
+            return 0;
         }
     }
 

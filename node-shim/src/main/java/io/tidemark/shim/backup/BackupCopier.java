@@ -38,12 +38,15 @@ final class BackupCopier {
     private final ResumeRecord resume;
     private final Progress progress;
     private final int processMax;
+    private final int interruptAfter;
+    private final java.util.concurrent.atomic.AtomicInteger storedObjects = new java.util.concurrent.atomic.AtomicInteger();
 
     private final ConcurrentLinkedQueue<ManifestFile> files = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<ManifestBundle> bundles = new ConcurrentLinkedQueue<>();
 
     BackupCopier(ObjectStore store, StanzaName stanza, BackupLabelName label, Compression compression, FileCopier copier,
-                 ResumeRecord resume, Progress progress, int processMax) {
+                 ResumeRecord resume, Progress progress, int processMax, int interruptAfter) {
+        this.interruptAfter = interruptAfter;
         this.store = store;
         this.stanza = stanza;
         this.label = label;
@@ -110,6 +113,7 @@ final class BackupCopier {
             files.add(mf);
             resume.storedFile(mf);
             progress.fileDone(f.size());
+            interruptForTest();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot back up " + f.path() + ": " + e.getMessage(), e);
         }
@@ -142,12 +146,20 @@ final class BackupCopier {
                 bundles.add(mb);
                 files.addAll(in);
                 resume.storedBundle(mb, in);
+                interruptForTest();
             }
             for (SourceFile f : b.files()) {
                 progress.fileDone(f.size());
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot back up bundle " + b.id() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The test hook {@code TIDEMARK_TEST_INTERRUPT_AFTER_OBJECTS}: fail like an interruption after that many objects. */
+    private void interruptForTest() throws IOException {
+        if (interruptAfter > 0 && storedObjects.incrementAndGet() >= interruptAfter) {
+            throw new IOException("interrupted (test hook) after " + interruptAfter + " stored objects");
         }
     }
 
