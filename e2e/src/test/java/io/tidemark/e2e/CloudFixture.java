@@ -12,18 +12,18 @@ import java.nio.file.attribute.PosixFilePermissions;
  * A local cloud with the real product functions, on fixed ports once chosen, so it can be
  * stopped (an outage) and started again on the same directory and endpoints.
  */
-final class CloudFixture implements AutoCloseable {
+public final class CloudFixture implements AutoCloseable {
     private final Path dir;
     private int s3Port;
     private int dynamoPort;
     private int apiPort;
     private LocalCloud cloud;
 
-    CloudFixture(Path dir) {
+    public CloudFixture(Path dir) {
         this.dir = dir;
     }
 
-    CloudFixture start() {
+    public CloudFixture start() {
         cloud = LocalCloudFunctions.register(LocalCloud.builder().dir(dir)
                 .s3Port(s3Port).dynamoDbPort(dynamoPort).apiPort(apiPort)).start();
         s3Port = cloud.s3Endpoint().getPort();
@@ -32,14 +32,14 @@ final class CloudFixture implements AutoCloseable {
         return this;
     }
 
-    void stop() {
+    public void stop() {
         if (cloud != null) {
             cloud.close();
             cloud = null;
         }
     }
 
-    LocalCloud cloud() {
+    public LocalCloud cloud() {
         return cloud;
     }
 
@@ -47,7 +47,7 @@ final class CloudFixture implements AutoCloseable {
      * The client configuration copied where the postgres user can read it, plus a spool
      * directory it can write: what an operator does when installing the shim on a node.
      */
-    Path nodeConfig(Path nodeDir, String extraLines) {
+    public Path nodeConfig(Path nodeDir, String extraLines) {
         try {
             Files.createDirectories(nodeDir);
             Path spool = nodeDir.resolve("spool");

@@ -14,7 +14,7 @@ import java.util.stream.Stream;
  * ({@code bin/tidemark}, {@code node-shim/target/...}): PostgreSQL runs {@code archive_command}
  * as the postgres user, who cannot read a build tree under /root or a private CI checkout.
  */
-final class ShimInstall {
+public final class ShimInstall {
     private static ShimInstall instance;
 
     private final Path root;
@@ -23,7 +23,7 @@ final class ShimInstall {
         this.root = root;
     }
 
-    static synchronized ShimInstall get() {
+    public static synchronized ShimInstall get() {
         if (instance == null) {
             instance = create();
         }
@@ -31,11 +31,11 @@ final class ShimInstall {
     }
 
     /** {@code <install>/bin/tidemark}. */
-    Path launcher() {
+    public Path launcher() {
         return root.resolve("bin/tidemark");
     }
 
-    Path root() {
+    public Path root() {
         return root;
     }
 

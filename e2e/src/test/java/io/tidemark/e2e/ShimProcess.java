@@ -9,8 +9,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs the installed {@code bin/tidemark} as a separate process, as an operator or PostgreSQL would. */
-final class ShimProcess {
-    record Result(int code, String out, String err) {
+public final class ShimProcess {
+    public record Result(int code, String out, String err) {
         @Override
         public String toString() {
             return "exit " + code + "\nstdout: " + out + "\nstderr: " + err;
@@ -20,7 +20,7 @@ final class ShimProcess {
     private ShimProcess() {
     }
 
-    static Result run(Path workDir, Map<String, String> env, String... args) {
+    public static Result run(Path workDir, Map<String, String> env, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(ShimInstall.get().launcher().toString());
         cmd.addAll(List.of(args));

@@ -3,6 +3,7 @@ package io.tidemark.shim;
 import io.tidemark.shim.aottrain.AotTrainCommand;
 import io.tidemark.shim.archiveget.ArchiveGetCommand;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
+import io.tidemark.shim.backup.BackupCommand;
 import io.tidemark.shim.info.InfoCommand;
 import io.tidemark.shim.quickstart.QuickstartCommand;
 import io.tidemark.shim.stanzacreate.StanzaCreateCommand;
@@ -21,6 +22,7 @@ final class Commands {
             case "archive-get" -> new ArchiveGetCommand();
             case "stanza-create" -> new StanzaCreateCommand();
             case "info" -> new InfoCommand();
+            case "backup" -> new BackupCommand();
             case "aot-train" -> new AotTrainCommand();
             default -> null;
         };

@@ -61,10 +61,13 @@ public final class Main {
                                    restore_command: fetch, verify and write one WAL file
                                    (exit 1 silently when it is not archived, 3 on errors)
                   info [--output text|json]
-                                   the stanza's archived WAL per timeline, gaps and archive lag
+                                   the stanza's archived WAL per timeline, gaps, archive lag, backups
+                  backup [--type full|diff|incr] [--from-standby] [--process-max N] [--checksum-delta]
+                                   base backup straight to S3 (default incr; full when no valid
+                                   full exists); a standby skips unless --from-standby
                   quickstart       the end-to-end demo (local cloud, backup, mistake, restore)
 
-                options of stanza-create, archive-push, archive-get and info:
+                options of stanza-create, archive-push, archive-get, info and backup:
                   --config FILE    configuration file (else $TIDEMARK_CONFIG)
                   --stanza NAME    stanza (else stanza= in the configuration file)
                   --pgdata DIR, --pg-host HOST, --pg-port PORT, --pg-user USER

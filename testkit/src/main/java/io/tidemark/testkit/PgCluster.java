@@ -60,6 +60,8 @@ public final class PgCluster implements AutoCloseable {
     private final Duration startTimeout;
     private final CommandRunner runner;
 
+    private Map<String, String> pendingSettings; // emptyDataDir: appended at the first start
+
     private volatile int port = -1;
     private volatile boolean running;
     private volatile boolean closed;
@@ -89,6 +91,10 @@ public final class PgCluster implements AutoCloseable {
         ensureOpen();
         if (running) {
             return this;
+        }
+        if (pendingSettings != null) {
+            appendSettings(pendingSettings);
+            pendingSettings = null;
         }
         for (int attempt = 1; ; attempt++) {
             int candidate = freePort();
@@ -463,6 +469,7 @@ public final class PgCluster implements AutoCloseable {
         private int walSegmentSizeMb = 16;
         private boolean dataChecksums;
         private boolean archiving;
+        private boolean emptyDataDir;
         private final Map<String, String> settings = new LinkedHashMap<>();
         private Duration startTimeout = Duration.ofSeconds(60);
         private PgBinaries binaries;
@@ -499,6 +506,16 @@ public final class PgCluster implements AutoCloseable {
          */
         public Builder archiving() {
             this.archiving = true;
+            return this;
+        }
+
+        /**
+         * No initdb: {@code data/} is created empty (mode 0700, owned by the run-as user) for the
+         * test to fill (pg_basebackup, a restored backup); the testkit settings and
+         * {@link #setting}s are appended to its postgresql.conf at the first {@link PgCluster#start()}.
+         */
+        public Builder emptyDataDir() {
+            this.emptyDataDir = true;
             return this;
         }
 
@@ -546,9 +563,18 @@ public final class PgCluster implements AutoCloseable {
                 if (archiving) {
                     cluster.makeOwnedDir(cluster.archiveDir);
                 }
+                if (emptyDataDir) {
+                    cluster.makeOwnedDir(cluster.dataDir);
+                    Files.setPosixFilePermissions(cluster.dataDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+                    cluster.pendingSettings = effectiveSettings(cluster);
+                    return cluster;
+                }
                 cluster.initdb(dataChecksums);
                 cluster.appendSettings(effectiveSettings(cluster));
                 return cluster;
+            } catch (IOException e) {
+                cluster.close();
+                throw new UncheckedIOException(e);
             } catch (RuntimeException e) {
                 cluster.close();
                 throw e;

@@ -64,6 +64,22 @@ public final class CatalogApi {
         return call("GET", "/stanzas/" + stanza, null);
     }
 
+    /** {@code POST /stanzas/{stanza}/backup-lease}: acquire (200 with the lease, 409 with who holds it). */
+    public Response acquireBackupLease(StanzaName stanza, String json) {
+        return call("POST", "/stanzas/" + stanza + "/backup-lease", json);
+    }
+
+    /** {@code PUT /stanzas/{stanza}/backup-lease}: heartbeat. */
+    public Response renewBackupLease(StanzaName stanza, String json) {
+        return call("PUT", "/stanzas/" + stanza + "/backup-lease", json);
+    }
+
+    /** {@code DELETE /stanzas/{stanza}/backup-lease?leaseId=}: release (idempotent). */
+    public Response releaseBackupLease(StanzaName stanza, String leaseId) {
+        return call("DELETE", "/stanzas/" + stanza + "/backup-lease?leaseId="
+                + java.net.URLEncoder.encode(leaseId, StandardCharsets.UTF_8), null);
+    }
+
     /** The stanza document, or empty for 404; other errors throw {@link ApiException}. */
     public Optional<StanzaDoc> stanza(StanzaName stanza) {
         Response r = getStanza(stanza);

@@ -101,6 +101,22 @@ public final class PageChecksums {
         return failures;
     }
 
+    /**
+     * Like {@link #verify(byte[], int, long, long)} for a chunk of a relation file that starts at
+     * block {@code firstBlock} (the file's segment times {@link #BLOCKS_PER_SEGMENT}, plus the chunk's
+     * offset in pages); returns the block numbers that fail.
+     */
+    public static List<Long> verifyFrom(byte[] data, int length, long firstBlock, long backupStartLsn) {
+        List<Long> failures = new ArrayList<>();
+        for (int off = 0; off + PAGE_SIZE <= length; off += PAGE_SIZE) {
+            long block = firstBlock + off / PAGE_SIZE;
+            if (!pageIsValid(data, off, block, backupStartLsn)) {
+                failures.add(block);
+            }
+        }
+        return failures;
+    }
+
     static boolean pageIsValid(byte[] data, int off, long block, long backupStartLsn) {
         int upper = (short) SHORT.get(data, off + 14) & 0xFFFF;
         if (upper == 0) {

@@ -60,6 +60,24 @@ final class InfoText {
             out.println();
             out.println("timeline histories " + sb);
         }
+        JsonNode backups = doc.path("backups");
+        if (backups.isArray() && !backups.isEmpty()) {
+            out.println();
+            out.println("backups");
+            for (JsonNode b : backups) {
+                out.println("  " + b.path("label").asText() + "  " + b.path("type").asText("?") + "  "
+                        + b.path("status").asText("?") + "  " + text(b.path("startTime")) + " .. " + text(b.path("stopTime"))
+                        + "  WAL " + text(b.path("startLsn")) + " .. " + text(b.path("stopLsn"))
+                        + "  original " + text(b.path("originalSize")) + ", stored " + text(b.path("storedSize"))
+                        + ", delta " + text(b.path("deltaSize")) + " bytes"
+                        + (b.path("prior").isTextual() ? "  prior " + b.path("prior").asText() : ""));
+                if (!"valid".equals(b.path("status").asText())) {
+                    for (JsonNode r : b.path("reasons")) {
+                        out.println("      " + r.asText());
+                    }
+                }
+            }
+        }
         out.println();
         out.println("archive lag        " + (lag.seconds() == null ? "unknown" : lag.seconds() + " s since the last archived segment")
                 + ", " + (lag.bytes() == null ? "bytes unknown (" + lag.bytesUnknownBecause() + ")"

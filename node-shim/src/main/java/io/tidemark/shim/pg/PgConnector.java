@@ -26,6 +26,11 @@ public final class PgConnector {
     }
 
     public static Connection connect(PgOptions o, int timeoutSeconds) throws SQLException {
+        return connect(o, timeoutSeconds, 60);
+    }
+
+    /** With a longer read timeout, for sessions that wait on the server (pg_backup_stop waiting for the archive). */
+    public static Connection connect(PgOptions o, int timeoutSeconds, int socketTimeoutSeconds) throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", o.user());
         if (o.password() != null) {
@@ -33,7 +38,7 @@ public final class PgConnector {
         }
         p.setProperty("ApplicationName", "tidemark");
         p.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
-        p.setProperty("socketTimeout", "60");
+        p.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds));
         p.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
         return DriverManager.getConnection(o.jdbcUrl(), p);
     }

@@ -60,7 +60,14 @@ public final class Codec {
             case NONE:
                 return stored;
             case ZSTD: {
-                long size = Zstd.getFrameContentSize(stored);
+                long size;
+                try {
+                    size = Zstd.getFrameContentSize(stored);
+                } catch (RuntimeException unknown) {
+                    // a frame written by a streaming compressor (large backup files) does not record
+                    // its size; zstd-jni throws for that: decompress as a stream, bounded
+                    size = -1;
+                }
                 if (size >= 0 && size <= MAX_RAW) {
                     byte[] out = Zstd.decompress(stored, (int) size);
                     if (out.length != size) {

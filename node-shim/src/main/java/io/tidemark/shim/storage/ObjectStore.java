@@ -28,6 +28,13 @@ public interface ObjectStore extends AutoCloseable {
      */
     PutOutcome putIfAbsent(String key, byte[] body, Map<String, String> metadata);
 
+    /**
+     * Creates or replaces {@code key} (no condition), with the body's CRC-32C as S3 additional
+     * checksum; returns only after S3 confirmed. For objects one writer owns, such as the files
+     * of a backup under its label (a resumed backup may replace what an interrupted run left).
+     */
+    void put(String key, byte[] body, Map<String, String> metadata);
+
     Optional<Head> head(String key);
 
     Optional<Fetched> get(String key);

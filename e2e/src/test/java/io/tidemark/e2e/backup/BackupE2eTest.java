@@ -1,0 +1,328 @@
+package io.tidemark.e2e.backup;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.e2e.CloudFixture;
+import io.tidemark.e2e.ShimInstall;
+import io.tidemark.e2e.ShimProcess;
+import io.tidemark.events.backup.BackupManifest;
+import io.tidemark.events.backup.ManifestFile;
+import io.tidemark.events.layout.BackupLabelName;
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.events.layout.StorageLayout;
+import io.tidemark.shim.cli.Arguments;
+import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.storage.CredentialSource;
+import io.tidemark.shim.storage.ObjectStore;
+import io.tidemark.shim.storage.Stores;
+import io.tidemark.testkit.FileTrees;
+import io.tidemark.testkit.PgCluster;
+import io.tidemark.testkit.PgTest;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * {@code tidemark backup} on real clusters against the local cloud with the real functions: full,
+ * diff and incr of a pgbench database, each validated by the cloud and restored by hand; backup
+ * from a streaming replica; the lease; damage found by the validator.
+ */
+@PgTest
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class BackupE2eTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern COMPLETE = Pattern.compile("backup (\\S+) \\((full|diff|incr)\\) complete");
+    private static final StanzaName STANZA = StanzaName.of("main");
+
+    private Path dir;
+    private CloudFixture cloud;
+    private Path conf;
+    private PgCluster primary;
+    private Path tablespaceDir;
+    private ObjectStore store;
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final List<BackupLabelName> taken = new ArrayList<>();
+    private String lastOutput = "";
+
+    @BeforeAll
+    void setUp() throws Exception {
+        dir = Files.createTempDirectory(Path.of("/tmp"), "tidemark-e2e-backup-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        cloud = new CloudFixture(dir.resolve("cloud")).start();
+        conf = cloud.nodeConfig(dir.resolve("node"), "stanza=main\n");
+        String launcher = ShimInstall.get().launcher().toString();
+        primary = PgCluster.builder().dataChecksums(true)
+                .setting("archive_mode", "on")
+                .setting("archive_command", launcher + " archive-push %p --config " + conf)
+                .build().start();
+        tablespaceDir = dir.resolve("ts-primary");
+        Files.createDirectories(tablespaceDir);
+        primary.runAs().giveOwnership(tablespaceDir);
+        ShimProcess.Result r = shim(primary, "stanza-create");
+        assertEquals(0, r.code(), r.toString());
+        ShimConfig config = ShimConfig.load(Arguments.parse(List.of("--config", conf.toString()), Set.of("config"), Set.of()),
+                Map.of());
+        store = Stores.open(config, CredentialSource.of(config, Map.of()));
+    }
+
+    @AfterAll
+    void tearDown() {
+        if (primary != null) {
+            primary.close();
+        }
+        if (cloud != null) {
+            cloud.close();
+        }
+        if (dir != null) {
+            FileTrees.deleteQuietly(dir);
+        }
+    }
+
+    private ShimProcess.Result shim(PgCluster pg, String command, String... more) {
+        List<String> args = new ArrayList<>(List.of(command, "--config", conf.toString(), "--pg-port", String.valueOf(pg.port()),
+                "--pg-user", "postgres"));
+        args.addAll(List.of(more));
+        return ShimProcess.run(dir, Map.of(), args.toArray(String[]::new));
+    }
+
+    private BackupLabelName backup(PgCluster pg, String... options) {
+        long t0 = System.nanoTime();
+        ShimProcess.Result r = shim(pg, "backup", options);
+        System.out.printf("tidemark backup %s: %.1f s%n%s%s%n", String.join(" ", options), (System.nanoTime() - t0) / 1e9,
+                r.out(), r.err());
+        assertEquals(0, r.code(), r.toString());
+        lastOutput = r.out();
+        Matcher m = COMPLETE.matcher(r.out());
+        assertTrue(m.find(), r.toString());
+        BackupLabelName label = BackupLabelName.parse(m.group(1));
+        taken.add(label);
+        return label;
+    }
+
+    private void pgbench(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(primary.bin("pgbench").toString(), "-h", primary.socketDir().toString(),
+                "-p", String.valueOf(primary.port()), "-U", "postgres"));
+        cmd.addAll(List.of(args));
+        cmd.add("postgres");
+        primary.run(cmd, Duration.ofMinutes(3));
+    }
+
+    private static String state(PgCluster pg) {
+        return pg.sql("select (select count(*) || ':' || sum(abalance) from pgbench_accounts) || '/'"
+                + " || (select count(*) || ':' || coalesce(sum(delta), 0) from pgbench_history) || '/'"
+                + " || (select sum(bbalance) from pgbench_branches) || '/' || (select count(*) from ts_table)"
+                );
+    }
+
+    private JsonNode stanzaDoc() throws IOException, InterruptedException {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(cloud.cloud().apiUrl() + "/stanzas/main")).GET()
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    private JsonNode awaitStatus(BackupLabelName label, String status) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        JsonNode last = null;
+        while (System.nanoTime() < deadline) {
+            for (JsonNode b : stanzaDoc().path("backups")) {
+                if (b.path("label").asText().equals(label.toString())) {
+                    last = b;
+                    if (b.path("status").asText().equals(status)) {
+                        return b;
+                    }
+                }
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError("backup " + label + " did not become " + status + ": " + last);
+    }
+
+    /** Restores {@code label} by hand into a new cluster, starts it to the backup's consistent point and returns its state. */
+    private String restoreAndRead(BackupLabelName label) throws Exception {
+        String launcher = ShimInstall.get().launcher().toString();
+        try (PgCluster restored = PgCluster.builder().emptyDataDir()
+                .setting("archive_mode", "off")
+                .setting("restore_command", launcher + " archive-get %f %p --config " + conf + " --stanza main")
+                .setting("recovery_target", "immediate")
+                .setting("recovery_target_action", "promote")
+                .build()) {
+            Path ts = restored.baseDir().resolve("tablespaces");
+            BackupManifest m = new ManualRestore(store, STANZA).restore(label, restored.dataDir(), ts, restored.runAs());
+            assertFalse(m.tablespaces().isEmpty(), "the backup lists the tablespace");
+            restored.start();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!restored.sql("select pg_is_in_recovery()").equals("f")) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("restored " + label + " did not finish recovery\n" + restored.logContext());
+                }
+                Thread.sleep(200);
+            }
+            assertEquals("0", restored.sql("select count(*) from unlogged_table"), "unlogged tables restore empty");
+            return state(restored);
+        }
+    }
+
+    @Test
+    @Order(1)
+    void fullDiffIncrAreValidAndRestoreToTheirData() throws Exception {
+        primary.sql("create tablespace ts location '" + tablespaceDir + "'");
+        primary.sql("create table ts_table tablespace ts as select g from generate_series(1, 5000) g");
+        primary.sql("create unlogged table unlogged_table as select g from generate_series(1, 5000) g");
+        pgbench("-i", "-s", "5", "-q");
+        String atFull = state(primary);
+        long t0 = System.nanoTime();
+        BackupLabelName full = backup(primary, "--type", "full");
+        System.out.printf("full backup of pgbench scale 5: %.1f s (command, JVM start included)%n", (System.nanoTime() - t0) / 1e9);
+        assertTrue(full.isFull());
+        JsonNode fullEntry = awaitStatus(full, "valid");
+        assertEquals("full", fullEntry.path("type").asText());
+
+        pgbench("-n", "-c", "2", "-t", "300");
+        primary.sql("insert into ts_table select g from generate_series(1, 100) g");
+        String atDiff = state(primary);
+        BackupLabelName diff = backup(primary, "--type", "diff");
+        assertEquals(BackupLabelName.Type.DIFF, diff.type());
+        JsonNode diffEntry = awaitStatus(diff, "valid");
+        assertEquals(full.toString(), diffEntry.path("prior").asText());
+
+        pgbench("-n", "-c", "2", "-t", "300");
+        String atIncr = state(primary);
+        BackupLabelName incr = backup(primary); // default: incr
+        assertEquals(BackupLabelName.Type.INCR, incr.type());
+        JsonNode incrEntry = awaitStatus(incr, "valid");
+        assertEquals(diff.toString(), incrEntry.path("prior").asText());
+
+        ManualRestore reader = new ManualRestore(store, STANZA);
+        BackupManifest incrManifest = reader.manifest(incr);
+        assertTrue(incrManifest.references().contains(full), "unchanged files stay with the full: " + incrManifest.references());
+        assertTrue(incrManifest.deltaSize() < incrManifest.originalSize(), "an incremental stores only what changed");
+        assertTrue(incrManifest.files().stream().filter(f -> !f.reference().equals(incr)).count()
+                > incrManifest.files().size() / 2, "most files are referenced");
+        assertTrue(incrManifest.files().stream().noneMatch(f -> f.path().path().startsWith("pg_wal/")), "no WAL in the backup");
+        assertTrue(incrManifest.directories().stream().anyMatch(d -> d.path().equals("pg_wal/archive_status")));
+        assertTrue(incrManifest.files().stream().anyMatch(f -> f.path().path().equals("backup_label")));
+        assertFalse(incrManifest.bundles().isEmpty(), "small files are bundled");
+
+        assertEquals(atFull, restoreAndRead(full), "restored full");
+        assertEquals(atDiff, restoreAndRead(diff), "restored diff");
+        assertEquals(atIncr, restoreAndRead(incr), "restored incr");
+    }
+
+    @Test
+    @Order(2)
+    void aSecondBackupWhileOneHoldsTheLeaseIsRefused() throws Exception {
+        String body = "{\"holder\":\"other-host:4242\",\"label\":\"20200101-000000F\",\"ttlSeconds\":60}";
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(cloud.cloud().apiUrl() + "/stanzas/main/backup-lease"))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json").build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        String leaseId = JSON.readTree(r.body()).path("leaseId").asText();
+        try {
+            ShimProcess.Result b = shim(primary, "backup", "--type", "full");
+            assertEquals(1, b.code(), b.toString());
+            assertTrue(b.err().contains("is running on other-host:4242"), b.toString());
+        } finally {
+            http.send(HttpRequest.newBuilder(URI.create(cloud.cloud().apiUrl() + "/stanzas/main/backup-lease?leaseId=" + leaseId))
+                    .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    @Test
+    @Order(3)
+    void aReplicaSkipsUnlessAskedAndBacksUpFromStandby() throws Exception {
+        try (PgCluster replica = PgCluster.builder().emptyDataDir().build()) {
+            replica.run(List.of(primary.bin("pg_basebackup").toString(), "-D", replica.dataDir().toString(), "-R",
+                    "-X", "stream", "-c", "fast", "-h", primary.socketDir().toString(), "-p", String.valueOf(primary.port()),
+                    "-U", "postgres", "--tablespace-mapping=" + tablespaceDir + "=" + replica.baseDir().resolve("ts")));
+            replica.start();
+            primary.sql("insert into ts_table select g from generate_series(1, 10) g");
+
+            ShimProcess.Result skipped = shim(replica, "backup");
+            assertEquals(0, skipped.code(), skipped.toString());
+            assertTrue(skipped.out().contains("skipped: this node is a standby (use --from-standby)"), skipped.toString());
+
+            primary.checkpoint(); // gives the standby a restart point to start the backup from
+            BackupLabelName label = backup(replica, "--from-standby");
+            // The standby's stop point is archived by the primary: finish its segment.
+            primary.sql("select pg_switch_wal()");
+            JsonNode entry = awaitStatus(label, "valid");
+            assertTrue(entry.path("fromStandby").asBoolean(), entry.toString());
+        }
+    }
+
+    @Test
+    @Order(4)
+    void anInterruptedBackupIsNotValidAndResumesWithItsLabel() throws Exception {
+        List<String> args = new ArrayList<>(List.of("backup", "--config", conf.toString(), "--pg-port",
+                String.valueOf(primary.port()), "--pg-user", "postgres", "--type", "full"));
+        ShimProcess.Result cut = ShimProcess.run(dir, Map.of("TIDEMARK_TEST_INTERRUPT_AFTER_OBJECTS", "4"),
+                args.toArray(String[]::new));
+        assertEquals(1, cut.code(), cut.toString());
+        assertTrue(cut.err().contains("running the backup again resumes it"), cut.toString());
+        Matcher started = Pattern.compile("backup (\\S+) \\(full\\) of").matcher(cut.out());
+        assertTrue(started.find(), cut.toString());
+        String label = started.group(1);
+        for (JsonNode b : stanzaDoc().path("backups")) {
+            assertFalse(b.path("label").asText().equals(label), "no manifest, no catalog entry: " + b);
+        }
+        BackupLabelName resumed = backup(primary, "--type", "full");
+        assertEquals(label, resumed.toString());
+        Matcher m = Pattern.compile("resuming backup " + label + ": ([0-9]+) files already uploaded").matcher(lastOutput);
+        assertTrue(m.find() && Integer.parseInt(m.group(1)) > 0, lastOutput);
+        awaitStatus(resumed, "valid");
+    }
+
+    @Test
+    @Order(5)
+    void damageInS3MakesTheBackupInvalid() throws Exception {
+        BackupLabelName full = taken.get(0);
+        ManualRestore reader = new ManualRestore(store, STANZA);
+        BackupManifest m = reader.manifest(full);
+        ManifestFile victim = m.files().stream().filter(f -> f.bundle().isEmpty() && f.size() > 100_000).findFirst()
+                .orElseThrow();
+        String key = StorageLayout.backupFileKey(STANZA, full, victim.path(), m.compression());
+        ObjectStore.Fetched object = store.get(key).orElseThrow();
+        byte[] changed = object.data().clone();
+        changed[changed.length / 2] ^= 1;
+        store.put(key, changed, object.metadata());
+        String manifestKey = StorageLayout.manifestKey(STANZA, full);
+        store.put(manifestKey, store.get(manifestKey).orElseThrow().data(), Map.of());
+        JsonNode entry = awaitStatus(full, "invalid");
+        assertTrue(entry.path("reasons").toString().contains(victim.path().path()), entry.toString());
+
+        // A manifest naming a path outside the data directory.
+        ObjectNode evil = (ObjectNode) JSON.readTree(store.get(manifestKey).orElseThrow().data());
+        BackupLabelName evilLabel = BackupLabelName.parse("20010101-000000F");
+        evil.put("label", evilLabel.toString());
+        ((ObjectNode) evil.path("files").get(0)).put("path", "../escape");
+        store.put(StorageLayout.manifestKey(STANZA, evilLabel), JSON.writeValueAsBytes(evil), Map.of());
+        JsonNode evilEntry = awaitStatus(evilLabel, "invalid");
+        assertTrue(evilEntry.path("reasons").toString().contains("unsafe path"), evilEntry.toString());
+    }
+}

@@ -1,0 +1,175 @@
+package io.tidemark.shim.backup;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.backup.ManifestBundle;
+import io.tidemark.events.backup.ManifestFile;
+import io.tidemark.events.layout.BackupLabelName;
+import io.tidemark.events.paths.SafeRelativePath;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * What a running backup has uploaded, kept in the spool ({@code <spool>/<stanza>/backup-resume.jsonl})
+ * so that a run after an interruption can reuse the label and skip what is already stored.
+ *
+ * <p>JSON lines, appended and flushed after each stored object: a header ({@code label},
+ * {@code type}, {@code prior}), then one line per single object ({@code kind=file}) or bundle
+ * ({@code kind=bundle}, with its files), each with size, modification time, SHA-256 and stored
+ * SHA-256. A later line for the same path or bundle wins; a torn last line is ignored. Deleted
+ * once the manifest is stored. A cache of facts that are checked again before use (size and
+ * modification time of the file, {@code stored-sha256} of the object by HEAD): a damaged or
+ * foreign record costs a re-upload, never a wrong backup.
+ */
+final class ResumeRecord implements AutoCloseable {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    /** A previous run's record. */
+    record Previous(BackupLabelName label, String type, Optional<BackupLabelName> prior,
+                    Map<SafeRelativePath, ManifestFile> files, Map<Integer, StoredBundle> bundles) {
+    }
+
+    /** A stored bundle and the files in it. */
+    record StoredBundle(ManifestBundle bundle, List<ManifestFile> files) {
+    }
+
+    private final Path file;
+    private BufferedWriter writer;
+
+    private ResumeRecord(Path file, BufferedWriter writer) {
+        this.file = file;
+        this.writer = writer;
+    }
+
+    static Path fileFor(Path stanzaSpool) {
+        return stanzaSpool.resolve("backup-resume.jsonl");
+    }
+
+    /** Reads a previous record; empty when there is none or it cannot be read. */
+    static Optional<Previous> read(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return Optional.empty();
+        }
+        try {
+            List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            if (lines.isEmpty()) {
+                return Optional.empty();
+            }
+            JsonNode h = MAPPER.readTree(lines.get(0));
+            BackupLabelName label = BackupLabelName.parse(h.path("label").asText());
+            Optional<BackupLabelName> prior = h.path("prior").isTextual()
+                    ? Optional.of(BackupLabelName.parse(h.path("prior").asText())) : Optional.empty();
+            Map<SafeRelativePath, ManifestFile> files = new LinkedHashMap<>();
+            Map<Integer, StoredBundle> bundles = new LinkedHashMap<>();
+            for (String line : lines.subList(1, lines.size())) {
+                JsonNode n;
+                try {
+                    n = MAPPER.readTree(line);
+                    if ("file".equals(n.path("kind").asText())) {
+                        ManifestFile f = file(n, label, OptionalInt.empty(), 0);
+                        files.put(f.path(), f);
+                    } else if ("bundle".equals(n.path("kind").asText())) {
+                        int id = n.path("id").asInt();
+                        List<ManifestFile> in = new ArrayList<>();
+                        for (JsonNode fn : n.path("files")) {
+                            in.add(file(fn, label, OptionalInt.of(id), fn.path("offset").asLong()));
+                        }
+                        bundles.put(id, new StoredBundle(new ManifestBundle(id, n.path("storedSize").asLong(),
+                                n.path("storedSha256").asText()), in));
+                    }
+                } catch (IOException | RuntimeException torn) {
+                    // a line cut by the interruption: ignore it
+                }
+            }
+            return Optional.of(new Previous(label, h.path("type").asText(), prior, files, bundles));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static ManifestFile file(JsonNode n, BackupLabelName label, OptionalInt bundle, long offset) {
+        List<Long> errors = new ArrayList<>();
+        n.path("pageChecksumErrors").forEach(e -> errors.add(e.asLong()));
+        return new ManifestFile(SafeRelativePath.of(n.path("path").asText()), n.path("size").asLong(),
+                n.path("sha256").asText(), Instant.parse(n.path("mtime").asText()), label, bundle, offset,
+                n.path("storedSize").asLong(), n.path("storedSha256").asText(), errors);
+    }
+
+    /** Starts a record: a new one (truncating) or, when resuming, appending to the previous one. */
+    static ResumeRecord open(Path file, BackupLabelName label, String type, Optional<BackupLabelName> prior, boolean append)
+            throws IOException {
+        Files.createDirectories(file.getParent());
+        if (!append) {
+            Files.deleteIfExists(file);
+            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        }
+        BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND);
+        ResumeRecord r = new ResumeRecord(file, w);
+        if (!append) {
+            ObjectNode h = MAPPER.createObjectNode().put("label", label.toString()).put("type", type);
+            prior.ifPresentOrElse(p -> h.put("prior", p.toString()), () -> h.putNull("prior"));
+            r.line(h);
+        }
+        return r;
+    }
+
+    synchronized void storedFile(ManifestFile f) throws IOException {
+        ObjectNode n = fileJson(f).put("kind", "file");
+        line(n);
+    }
+
+    synchronized void storedBundle(ManifestBundle b, List<ManifestFile> files) throws IOException {
+        ObjectNode n = MAPPER.createObjectNode().put("kind", "bundle").put("id", b.id()).put("storedSize", b.storedSize())
+                .put("storedSha256", b.storedSha256());
+        ArrayNode a = n.putArray("files");
+        files.forEach(f -> a.add(fileJson(f).put("offset", f.bundleOffset())));
+        line(n);
+    }
+
+    private static ObjectNode fileJson(ManifestFile f) {
+        ObjectNode n = MAPPER.createObjectNode().put("path", f.path().path()).put("size", f.size())
+                .put("sha256", f.sha256()).put("mtime", f.mtime().toString()).put("storedSize", f.storedSize())
+                .put("storedSha256", f.storedSha256());
+        ArrayNode e = n.putArray("pageChecksumErrors");
+        f.pageChecksumErrors().forEach(e::add);
+        return n;
+    }
+
+    private void line(JsonNode n) throws IOException {
+        if (writer == null) {
+            return;
+        }
+        writer.write(MAPPER.writeValueAsString(n));
+        writer.write('\n');
+        writer.flush();
+    }
+
+    /** The backup is complete: the record goes. */
+    synchronized void delete() throws IOException {
+        close();
+        Files.deleteIfExists(file);
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        if (writer != null) {
+            writer.close();
+            writer = null;
+        }
+    }
+}

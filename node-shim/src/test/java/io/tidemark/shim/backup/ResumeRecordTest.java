@@ -1,0 +1,56 @@
+package io.tidemark.shim.backup;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tidemark.events.backup.ManifestBundle;
+import io.tidemark.events.backup.ManifestFile;
+import io.tidemark.events.layout.BackupLabelName;
+import io.tidemark.events.paths.SafeRelativePath;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@Tag("unit")
+class ResumeRecordTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aRecordReadsBackWhatWasStoredAndIgnoresATornLine() throws Exception {
+        BackupLabelName label = BackupLabelName.parse("20240101-000000F_20240102-000000I");
+        BackupLabelName prior = BackupLabelName.parse("20240101-000000F");
+        Path file = ResumeRecord.fileFor(tmp.resolve("main"));
+        ManifestFile single = new ManifestFile(SafeRelativePath.of("base/5/16384"), 100_000, "a".repeat(64),
+                Instant.parse("2024-01-01T10:00:00.123456789Z"), label, OptionalInt.empty(), 0, 900, "b".repeat(64), List.of(3L));
+        ManifestFile inBundle = new ManifestFile(SafeRelativePath.of("base/5/16384_fsm"), 24576, "c".repeat(64),
+                Instant.parse("2024-01-01T10:00:00Z"), label, OptionalInt.of(2), 77, 40, "d".repeat(64), List.of());
+        try (ResumeRecord r = ResumeRecord.open(file, label, "incr", Optional.of(prior), false)) {
+            r.storedFile(single);
+            r.storedBundle(new ManifestBundle(2, 117, "e".repeat(64)), List.of(inBundle));
+        }
+        Files.writeString(file, "{\"kind\":\"file\",\"path\":\"base/5/1", StandardOpenOption.APPEND);
+
+        ResumeRecord.Previous p = ResumeRecord.read(file).orElseThrow();
+        assertEquals(label, p.label());
+        assertEquals("incr", p.type());
+        assertEquals(Optional.of(prior), p.prior());
+        assertEquals(single, p.files().get(single.path()));
+        assertEquals(1, p.files().size());
+        assertEquals(new ManifestBundle(2, 117, "e".repeat(64)), p.bundles().get(2).bundle());
+        assertEquals(List.of(inBundle), p.bundles().get(2).files());
+
+        // resuming appends; the record goes once the backup is complete
+        try (ResumeRecord r = ResumeRecord.open(file, label, "incr", Optional.of(prior), true)) {
+            r.delete();
+        }
+        assertTrue(ResumeRecord.read(file).isEmpty());
+    }
+}
