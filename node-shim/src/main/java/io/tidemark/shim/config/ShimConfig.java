@@ -32,6 +32,8 @@ import java.util.TreeSet;
  * s3.accessKeyId     static credentials (both or neither); without them the AWS SDK's
  * s3.secretAccessKey default chain is used (instance role, environment, profile)
  * s3.sessionToken    optional, with static credentials
+ * s3.caFile          PEM certificates to trust (only them) for an HTTPS endpoint with a private CA,
+ *                    e.g. local-cloud --tls
  * s3.client          http (default: built-in SigV4 client) | sdk (the AWS SDK's S3Client)
  * api.url            the catalog API (API Gateway stage URL, or the local API)
  * api.region         region used to sign API calls; default s3.region
@@ -58,7 +60,8 @@ public record ShimConfig(
         Compression compression,
         int compressLevel,
         Path spoolDir,
-        int retries) {
+        int retries,
+        Optional<Path> s3CaFile) {
 
     /** Static access keys from the configuration file. */
     public record StaticKeys(String accessKeyId, String secretAccessKey, String sessionToken) {
@@ -69,7 +72,7 @@ public record ShimConfig(
     }
 
     private static final Set<String> KNOWN = Set.of("s3.endpoint", "s3.region", "s3.bucket", "s3.pathStyle",
-            "s3.accessKeyId", "s3.secretAccessKey", "s3.sessionToken", "s3.client", "api.url", "api.region",
+            "s3.accessKeyId", "s3.secretAccessKey", "s3.sessionToken", "s3.client", "s3.caFile", "api.url", "api.region",
             "stanza", "compress-type", "compress-level", "spool.dir", "retries",
             "dynamodb.endpoint", "dynamodb.table");
 
@@ -142,8 +145,12 @@ public record ShimConfig(
         Path spool = Optional.ofNullable(value(p, "spool.dir")).map(Path::of)
                 .orElseGet(() -> Path.of(System.getProperty("java.io.tmpdir"), "tidemark-" + System.getProperty("user.name")));
         int retries = integer(file, "retries", Optional.ofNullable(value(p, "retries")).orElse("3"), 0, 10);
+        Optional<Path> ca = Optional.ofNullable(value(p, "s3.caFile")).map(Path::of);
+        if (ca.isPresent() && !java.nio.file.Files.isReadable(ca.get())) {
+            throw invalid(file, "s3.caFile " + ca.get() + " is not a readable file");
+        }
         return new ShimConfig(file, stanza, endpoint, region, bucket, pathStyle, keys, client, api, apiRegion,
-                compression, level, spool, retries);
+                compression, level, spool, retries, ca);
     }
 
     /** The API URL, or a failure naming the missing key. */

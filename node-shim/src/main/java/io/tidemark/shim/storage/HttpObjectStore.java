@@ -35,13 +35,21 @@ public final class HttpObjectStore implements ObjectStore {
     private final boolean pathStyle;
     private final String region;
     private final CredentialSource credentials;
+    private final javax.net.ssl.SSLSocketFactory tls; // null: the JDK's default trust
 
     public HttpObjectStore(URI endpoint, String bucket, boolean pathStyle, String region, CredentialSource credentials) {
+        this(endpoint, bucket, pathStyle, region, credentials, java.util.Optional.empty());
+    }
+
+    /** With {@code caFile}, only the certificates in it are trusted (local-cloud --tls, a private CA). */
+    public HttpObjectStore(URI endpoint, String bucket, boolean pathStyle, String region, CredentialSource credentials,
+                           java.util.Optional<java.nio.file.Path> caFile) {
         this.endpoint = endpoint;
         this.bucket = bucket;
         this.pathStyle = pathStyle;
         this.region = region;
         this.credentials = credentials;
+        this.tls = caFile.map(ca -> io.tidemark.events.tls.PemTrust.sslContext(ca).getSocketFactory()).orElse(null);
     }
 
     URI objectUri(String key) {
@@ -149,6 +157,9 @@ public final class HttpObjectStore implements ObjectStore {
         HttpURLConnection c = null;
         try {
             c = (HttpURLConnection) uri.toURL().openConnection();
+            if (tls != null && c instanceof javax.net.ssl.HttpsURLConnection https) {
+                https.setSSLSocketFactory(tls);
+            }
             c.setRequestMethod(method);
             c.setConnectTimeout(CONNECT_TIMEOUT_MS);
             c.setReadTimeout(READ_TIMEOUT_MS);

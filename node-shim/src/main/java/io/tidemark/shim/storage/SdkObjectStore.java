@@ -34,6 +34,11 @@ public final class SdkObjectStore implements ObjectStore {
 
     public SdkObjectStore(Optional<URI> endpoint, String bucket, boolean pathStyle, String region,
                           Optional<AwsCredentials> credentials, int retries) {
+        this(endpoint, bucket, pathStyle, region, credentials, retries, Optional.empty());
+    }
+
+    public SdkObjectStore(Optional<URI> endpoint, String bucket, boolean pathStyle, String region,
+                          Optional<AwsCredentials> credentials, int retries, Optional<java.nio.file.Path> caFile) {
         this.bucket = bucket;
         AwsCredentialsProvider provider = credentials.<AwsCredentialsProvider>map(c -> StaticCredentialsProvider.create(
                         c.sessionToken() == null ? AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey())
@@ -44,12 +49,17 @@ public final class SdkObjectStore implements ObjectStore {
                 .credentialsProvider(provider)
                 .forcePathStyle(pathStyle)
                 .overrideConfiguration(o -> o.retryStrategy(r -> r.maxAttempts(retries + 1)))
-                .httpClient(UrlConnectionHttpClient.builder()
+                .httpClient(tlsFor(UrlConnectionHttpClient.builder()
                         .connectionTimeout(Duration.ofMillis(HttpObjectStore.CONNECT_TIMEOUT_MS))
-                        .socketTimeout(Duration.ofMillis(HttpObjectStore.READ_TIMEOUT_MS))
+                        .socketTimeout(Duration.ofMillis(HttpObjectStore.READ_TIMEOUT_MS)), caFile)
                         .build());
         endpoint.ifPresent(b::endpointOverride);
         this.s3 = b.build();
+    }
+
+    private static UrlConnectionHttpClient.Builder tlsFor(UrlConnectionHttpClient.Builder b, Optional<java.nio.file.Path> ca) {
+        ca.ifPresent(file -> b.tlsTrustManagersProvider(() -> io.tidemark.events.tls.PemTrust.trustManagers(file)));
+        return b;
     }
 
     @Override
