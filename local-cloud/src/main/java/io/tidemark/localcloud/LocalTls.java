@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
  * A self-signed certificate for local-cloud's HTTPS S3 endpoint, made once per directory with the
  * JDK's keytool and kept under {@code DIR/tls}: {@code keystore.p12} for the server and
  * {@code ca.pem} for clients to trust (tidemark.conf's {@code s3.caFile}; pgBackRest's
- * {@code repo1-storage-ca-file}). Tools that only speak S3 over TLS need it.
+ * {@code repo1-storage-ca-file}). Tools that only speak S3 over TLS need it. The host is an IP SAN
+ * and also a DNS-name SAN: pgBackRest matches the host only against DNS names.
  */
 final class LocalTls {
     static final String ALIAS = "tidemark-local-cloud";
@@ -45,8 +46,8 @@ final class LocalTls {
             String password = HexFormat.of().formatHex(secret);
             Files.deleteIfExists(ks);
             keytool(List.of("-genkeypair", "-alias", ALIAS, "-keyalg", "EC", "-groupname", "secp256r1",
-                    "-sigalg", "SHA256withECDSA", "-dname", "CN=tidemark local-cloud",
-                    "-ext", "SAN=ip:" + ipOr(host) + ",ip:127.0.0.1,dns:localhost", "-validity", "3650",
+                    "-sigalg", "SHA256withECDSA", "-dname", "CN=" + ipOr(host) + ", O=tidemark local-cloud",
+                    "-ext", "SAN=ip:" + ipOr(host) + ",dns:" + ipOr(host) + ",ip:127.0.0.1,dns:localhost", "-validity", "3650",
                     "-storetype", "PKCS12", "-keystore", ks.toString(), "-storepass", password, "-keypass", password));
             keytool(List.of("-exportcert", "-rfc", "-alias", ALIAS, "-keystore", ks.toString(),
                     "-storepass", password, "-file", ca.toString()));
