@@ -5,6 +5,7 @@ import io.tidemark.shim.archiveget.ArchiveGetCommand;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
 import io.tidemark.shim.info.InfoCommand;
 import io.tidemark.shim.quickstart.QuickstartCommand;
+import io.tidemark.shim.restore.RestoreCommand;
 import io.tidemark.shim.stanzacreate.StanzaCreateCommand;
 import io.tidemark.shim.walsummary.WalSummaryCommand;
 
@@ -19,8 +20,10 @@ final class Commands {
             case "quickstart" -> new QuickstartCommand();
             case "archive-push" -> new ArchivePushCommand();
             case "archive-get" -> new ArchiveGetCommand();
+            case "archive-get-prefetch" -> new io.tidemark.shim.archiveget.PrefetchCommand();
             case "stanza-create" -> new StanzaCreateCommand();
             case "info" -> new InfoCommand();
+            case "restore" -> new RestoreCommand();
             case "aot-train" -> new AotTrainCommand();
             default -> null;
         };

@@ -62,9 +62,16 @@ public final class Main {
                                    (exit 1 silently when it is not archived, 3 on errors)
                   info [--output text|json]
                                    the stanza's archived WAL per timeline, gaps and archive lag
+                  restore --pgdata DIR [--target-time T | --target-xid X | --target-lsn L |
+                          --target-name N | --target-immediate] [--target-exclusive]
+                          [--target-timeline latest|current|N] [--target-action promote|pause|shutdown]
+                          [--backup LABEL] [--delta] [--plan-file F] [--process-max N]
+                          [--tablespace-map OID=DIR ...]
+                                   restore the data directory from a signed restore plan
+                                   (no target: latest) and write the recovery configuration
                   quickstart       the end-to-end demo (local cloud, backup, mistake, restore)
 
-                options of stanza-create, archive-push, archive-get and info:
+                options of stanza-create, archive-push, archive-get, info and restore:
                   --config FILE    configuration file (else $TIDEMARK_CONFIG)
                   --stanza NAME    stanza (else stanza= in the configuration file)
                   --pgdata DIR, --pg-host HOST, --pg-port PORT, --pg-user USER
