@@ -6,6 +6,7 @@ import io.tidemark.shim.archivepush.ArchivePushCommand;
 import io.tidemark.shim.backup.BackupCommand;
 import io.tidemark.shim.info.InfoCommand;
 import io.tidemark.shim.quickstart.QuickstartCommand;
+import io.tidemark.shim.restore.RestoreCommand;
 import io.tidemark.shim.stanzacreate.StanzaCreateCommand;
 import io.tidemark.shim.walsummary.WalSummaryCommand;
 
@@ -20,9 +21,11 @@ final class Commands {
             case "quickstart" -> new QuickstartCommand();
             case "archive-push" -> new ArchivePushCommand();
             case "archive-get" -> new ArchiveGetCommand();
+            case "archive-get-prefetch" -> new io.tidemark.shim.archiveget.PrefetchCommand();
             case "stanza-create" -> new StanzaCreateCommand();
             case "info" -> new InfoCommand();
             case "backup" -> new BackupCommand();
+            case "restore" -> new RestoreCommand();
             case "aot-train" -> new AotTrainCommand();
             default -> null;
         };

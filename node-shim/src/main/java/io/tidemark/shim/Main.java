@@ -65,9 +65,16 @@ public final class Main {
                   backup [--type full|diff|incr] [--from-standby] [--process-max N] [--checksum-delta]
                                    base backup straight to S3 (default incr; full when no valid
                                    full exists); a standby skips unless --from-standby
+                  restore --pgdata DIR [--target-time T | --target-xid X | --target-lsn L |
+                          --target-name N | --target-immediate] [--target-exclusive]
+                          [--target-timeline latest|current|N] [--target-action promote|pause|shutdown]
+                          [--backup LABEL] [--delta] [--plan-file F] [--process-max N]
+                          [--tablespace-map OID=DIR ...]
+                                   restore the data directory from a signed restore plan
+                                   (no target: latest) and write the recovery configuration
                   quickstart       the end-to-end demo (local cloud, backup, mistake, restore)
 
-                options of stanza-create, archive-push, archive-get, info and backup:
+                options of stanza-create, archive-push, archive-get, info, backup and restore:
                   --config FILE    configuration file (else $TIDEMARK_CONFIG)
                   --stanza NAME    stanza (else stanza= in the configuration file)
                   --pgdata DIR, --pg-host HOST, --pg-port PORT, --pg-user USER

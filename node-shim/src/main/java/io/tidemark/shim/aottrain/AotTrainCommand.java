@@ -64,7 +64,7 @@ public final class AotTrainCommand implements Command {
                     if (seg == 0) {
                         expect(new ArchivePushCommand(Map.of()).run(push, devNull(), devNull()), "repeated archive-push");
                     }
-                    expect(new ArchiveGetCommand(Map.of()).run(List.of(name, dir.resolve("RECOVERYXLOG").toString(),
+                    expect(new ArchiveGetCommand(Map.of(), (c, s, after) -> { }).run(List.of(name, dir.resolve("RECOVERYXLOG").toString(),
                             "--config", conf.toString()), devNull(), devNull()), "archive-get " + name);
                 }
             }

@@ -80,6 +80,16 @@ public final class CatalogApi {
                 + java.net.URLEncoder.encode(leaseId, StandardCharsets.UTF_8), null);
     }
 
+    /** {@code POST /stanzas/{stanza}/restore-plans}: asks the planner for a signed restore plan. */
+    public Response postRestorePlan(StanzaName stanza, String json) {
+        return call("POST", "/stanzas/" + stanza + "/restore-plans", json);
+    }
+
+    /** {@code GET /restore-plans/{id}/urls}: fresh presigned URLs for a plan's objects. */
+    public Response restorePlanUrls(String planId) {
+        return call("GET", "/restore-plans/" + planId + "/urls", null);
+    }
+
     /** The stanza document, or empty for 404; other errors throw {@link ApiException}. */
     public Optional<StanzaDoc> stanza(StanzaName stanza) {
         Response r = getStanza(stanza);

@@ -3,6 +3,7 @@ package io.tidemark.shim.archiveget;
 import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StorageLayout;
 import io.tidemark.events.wal.WalFileName;
+import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.shim.Command;
 import io.tidemark.shim.api.StanzaCache;
@@ -43,13 +44,20 @@ import java.util.Set;
  */
 public final class ArchiveGetCommand implements Command {
     private final Map<String, String> env;
+    private final PrefetchCommand.Starter prefetch;
 
     public ArchiveGetCommand() {
         this(System.getenv());
     }
 
     public ArchiveGetCommand(Map<String, String> env) {
+        this(env, PrefetchCommand.DETACHED);
+    }
+
+    /** @param prefetch how to start the prefetcher (tests run it in-process) */
+    public ArchiveGetCommand(Map<String, String> env, PrefetchCommand.Starter prefetch) {
         this.env = env;
+        this.prefetch = prefetch;
     }
 
     /** The file is not archived: exit 1 without a word. */
@@ -75,6 +83,17 @@ public final class ArchiveGetCommand implements Command {
             } catch (IllegalArgumentException e) {
                 throw new CommandFailure(ExitCodes.GET_ERROR, e.getMessage());
             }
+            Optional<PrefetchSpool> spool = Optional.empty();
+            if (config.prefetch() > 0 && name instanceof WalFileName.Segment seg) {
+                spool = PrefetchSpool.open(config.spoolDir(), config.stanza());
+                if (spool.isPresent()) {
+                    spool.get().noteRequested(seg.segment());
+                    if (served(spool.get(), seg.segment(), target)) {
+                        startPrefetch(config, spool.get(), seg.segment(), target.toFile().length());
+                        return ExitCodes.OK;
+                    }
+                }
+            }
             byte[] raw;
             try (ObjectStore store = Stores.open(config, CredentialSource.of(config, env))) {
                 raw = fetch(store, config, name).orElseThrow(NotFound::new);
@@ -83,6 +102,11 @@ public final class ArchiveGetCommand implements Command {
                 AtomicFile.write(target, raw);
             } catch (IOException e) {
                 throw new CommandFailure(ExitCodes.GET_ERROR, "cannot write " + target + ": " + e.getMessage(), e);
+            }
+            if (spool.isPresent()) {
+                WalSegmentName seg = ((WalFileName.Segment) name).segment();
+                spool.get().cleanup(seg);
+                startPrefetch(config, spool.get(), seg, raw.length);
             }
             return ExitCodes.OK;
         } catch (NotFound e) {
@@ -93,6 +117,24 @@ public final class ArchiveGetCommand implements Command {
         } catch (UsageException | CommandFailure e) {
             err.println("tidemark archive-get: " + e.getMessage());
             return ExitCodes.GET_ERROR;
+        }
+    }
+
+    /** Moves a verified prefetched copy into place; false (fetch it from S3) when there is none or it cannot be moved. */
+    private static boolean served(PrefetchSpool spool, WalSegmentName seg, Path target) {
+        try {
+            return spool.takeInto(seg, target);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private void startPrefetch(ShimConfig config, PrefetchSpool spool, WalSegmentName seg, long segmentBytes) {
+        try {
+            WalSegmentName real = WalSegmentName.parse(seg.toString(), WalSegmentSize.ofBytes(segmentBytes));
+            prefetch.start(config, spool, real);
+        } catch (RuntimeException e) {
+            // not a whole segment (size not a power of two): no prefetch, the file itself is served
         }
     }
 

@@ -42,6 +42,10 @@ import java.util.TreeSet;
  * compress-level     zst: 1..19 (default 1: on WAL as small as 3 and twice as fast); lz4: 1 fast (default), 2..17 high compression
  * spool.dir          where the stanza document is cached; default $TMPDIR/tidemark-&lt;user&gt;
  * retries            retries after a failed S3 or API request (default 3; 0..10)
+ * plan.publicKey     the key restore plans must be signed with (PEM or base64 DER, P-256);
+ *                    restore refuses to run without it
+ * archive-get.prefetch        segments archive-get fetches ahead during recovery (default 8; 0 = off)
+ * archive-get.spool-max-mb    bound of the prefetch spool in MB (default 256)
  * </pre>
  * Unknown keys are refused so that a typo never silently changes behaviour; keys local-cloud
  * writes for other tools ({@code dynamodb.*}) are accepted and ignored.
@@ -61,6 +65,9 @@ public record ShimConfig(
         int compressLevel,
         Path spoolDir,
         int retries,
+        Optional<String> planPublicKey,
+        int prefetch,
+        int prefetchSpoolMaxMb,
         Optional<Path> s3CaFile) {
 
     /** Static access keys from the configuration file. */
@@ -74,7 +81,7 @@ public record ShimConfig(
     private static final Set<String> KNOWN = Set.of("s3.endpoint", "s3.region", "s3.bucket", "s3.pathStyle",
             "s3.accessKeyId", "s3.secretAccessKey", "s3.sessionToken", "s3.client", "s3.caFile", "api.url", "api.region",
             "stanza", "compress-type", "compress-level", "spool.dir", "retries",
-            "dynamodb.endpoint", "dynamodb.table");
+            "dynamodb.endpoint", "dynamodb.table", "plan.publicKey", "archive-get.prefetch", "archive-get.spool-max-mb");
 
     /**
      * Loads the configuration named by {@code --config} or {@code TIDEMARK_CONFIG} and the
@@ -149,8 +156,12 @@ public record ShimConfig(
         if (ca.isPresent() && !java.nio.file.Files.isReadable(ca.get())) {
             throw invalid(file, "s3.caFile " + ca.get() + " is not a readable file");
         }
+        Optional<String> planKey = Optional.ofNullable(value(p, "plan.publicKey"));
+        int prefetch = integer(file, "archive-get.prefetch", Optional.ofNullable(value(p, "archive-get.prefetch")).orElse("8"), 0, 64);
+        int spoolMax = integer(file, "archive-get.spool-max-mb",
+                Optional.ofNullable(value(p, "archive-get.spool-max-mb")).orElse("256"), 1, 1 << 20);
         return new ShimConfig(file, stanza, endpoint, region, bucket, pathStyle, keys, client, api, apiRegion,
-                compression, level, spool, retries, ca);
+                compression, level, spool, retries, planKey, prefetch, spoolMax, ca);
     }
 
     /** The API URL, or a failure naming the missing key. */

@@ -94,6 +94,23 @@ public final class Codec {
         }
     }
 
+    /**
+     * A stream of the decompressed bytes of {@code stored} (for files too large to hold in
+     * memory, e.g. restored relation segments); errors surface as {@link IOException}s on read.
+     */
+    public static InputStream decompressing(Compression c, InputStream stored) throws IOException {
+        try {
+            return switch (c) {
+                case NONE -> stored;
+                case ZSTD -> new ZstdInputStream(stored);
+                case LZ4 -> new LZ4FrameInputStream(stored, LZ4Factory.fastestJavaInstance().safeDecompressor(),
+                        XXHashFactory.fastestJavaInstance().hash32());
+            };
+        } catch (RuntimeException e) {
+            throw new IOException("not a valid " + c.extension() + " stream: " + e.getMessage(), e);
+        }
+    }
+
     private static byte[] readBounded(InputStream in) throws IOException {
         byte[] out = in.readNBytes(MAX_RAW + 1);
         if (out.length > MAX_RAW) {

@@ -18,6 +18,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 public final class TestCloud {
     private static LocalCloud cloud;
     private static FakeCatalog catalog;
+    private static FakePlanner planner;
     private static S3Client s3;
 
     private TestCloud() {
@@ -28,7 +29,8 @@ public final class TestCloud {
             try {
                 Path dir = Files.createTempDirectory("tidemark-shim-cloud");
                 catalog = new FakeCatalog();
-                cloud = start(dir, catalog);
+                planner = new FakePlanner();
+                cloud = start(dir, catalog, planner);
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     if (s3 != null) {
                         s3.close();
@@ -43,10 +45,22 @@ public final class TestCloud {
     }
 
     public static LocalCloud start(Path dir, FakeCatalog catalog) {
+        return start(dir, catalog, new FakePlanner());
+    }
+
+    /** As above, with {@link FakePlanner} on the restore-plan routes. */
+    public static LocalCloud start(Path dir, FakeCatalog catalog, FakePlanner planner) {
         return LocalCloud.builder().dir(dir)
                 .route("catalog-get", "GET", "/stanzas/{stanza}", cfg -> catalog)
                 .route("catalog-put", "PUT", "/stanzas/{stanza}", cfg -> catalog)
+                .route("plan-post", "POST", "/stanzas/{stanza}/restore-plans", cfg -> planner)
+                .route("plan-urls", "GET", "/restore-plans/{id}/urls", cfg -> planner)
                 .start();
+    }
+
+    public static synchronized FakePlanner planner() {
+        cloud();
+        return planner;
     }
 
     public static synchronized FakeCatalog catalog() {
@@ -80,6 +94,9 @@ public final class TestCloud {
         StringBuilder sb = new StringBuilder();
         c.clientConfig().forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
         extra.forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
+        if (!extra.containsKey("archive-get.prefetch")) {
+            sb.append("archive-get.prefetch=0\n"); // no detached prefetcher processes from tests unless asked for
+        }
         try {
             Path f = Files.createTempFile(dir, "tidemark", ".conf");
             Files.writeString(f, sb.toString());

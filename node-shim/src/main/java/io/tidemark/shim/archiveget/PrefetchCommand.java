@@ -1,0 +1,91 @@
+package io.tidemark.shim.archiveget;
+
+import io.tidemark.events.wal.WalSegmentName;
+import io.tidemark.events.wal.WalSegmentSize;
+import io.tidemark.shim.Command;
+import io.tidemark.shim.cli.Arguments;
+import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.config.CommonOptions;
+import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.storage.CredentialSource;
+import io.tidemark.shim.storage.ObjectStore;
+import io.tidemark.shim.storage.Stores;
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * {@code tidemark archive-get-prefetch --config F --stanza S SEGMENT SEGMENT_BYTES} (internal):
+ * the detached prefetcher archive-get starts; see {@link Prefetcher}. Output goes to the spool's
+ * {@code prefetch.log}.
+ */
+public final class PrefetchCommand implements Command {
+    static final Duration IDLE = Duration.ofSeconds(60);
+    private final Map<String, String> env;
+
+    public PrefetchCommand() {
+        this(System.getenv());
+    }
+
+    public PrefetchCommand(Map<String, String> env) {
+        this.env = env;
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) {
+        Arguments a = Arguments.parse(args, CommonOptions.VALUED, Set.of());
+        List<String> pos = a.requirePositionals(2, "the segment to prefetch after and the segment size in bytes");
+        ShimConfig config = ShimConfig.load(a, env);
+        WalSegmentSize size = WalSegmentSize.ofBytes(Long.parseLong(pos.get(1)));
+        WalSegmentName start = WalSegmentName.parse(pos.get(0), size);
+        Optional<PrefetchSpool> spool = PrefetchSpool.open(config.spoolDir(), config.stanza());
+        if (spool.isEmpty()) {
+            err.println(Instant.now() + " prefetch spool under " + config.spoolDir() + " is not usable");
+            return ExitCodes.FAILED;
+        }
+        try (ObjectStore store = Stores.open(config, CredentialSource.of(config, env))) {
+            new Prefetcher(config, store, spool.get(), size, IDLE, err).run(start);
+        }
+        return ExitCodes.OK;
+    }
+
+    /** How archive-get starts a prefetcher. */
+    public interface Starter {
+        void start(ShimConfig config, PrefetchSpool spool, WalSegmentName after);
+    }
+
+    /**
+     * Starts {@code archive-get-prefetch} as a separate process with this JVM and class path, its
+     * input from /dev/null and its output appended to the spool's log, and does not wait for it.
+     * It stays in PostgreSQL's process group, so that stopping the server stops it too.
+     */
+    public static final Starter DETACHED = (config, spool, after) -> {
+        if (spool.locked()) {
+            return;
+        }
+        String java = ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx768m",
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), "io.tidemark.shim.Main", "archive-get-prefetch",
+                "--config", config.file().toAbsolutePath().toString(), "--stanza", config.stanza().value(),
+                after.toString(), Long.toString(after.segmentSize().bytes())));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(spool.dir().resolve(PrefetchSpool.LOG).toFile()))
+                .redirectErrorStream(true);
+        try {
+            pb.start();
+        } catch (IOException e) {
+            // no prefetch; archive-get itself has succeeded
+        }
+    };
+}

@@ -1,0 +1,219 @@
+package io.tidemark.shim.archiveget;
+
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.events.wal.WalSegmentName;
+import io.tidemark.events.wal.WalSegmentSize;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * The prefetch spool of one stanza: {@code <spool.dir>/<stanza>/prefetch/}. It holds WAL segments
+ * fetched ahead of recovery, each under its own name and only once its SHA-256 was verified
+ * (written to a hidden temp file, then renamed), so that whatever is visible under a segment name
+ * may be served as is, by the JVM or by {@code bin/tidemark} without one. Also there:
+ * {@code .requested} (the last segment PostgreSQL asked for: where the prefetcher's window
+ * starts), {@code .lock} (held by the one running prefetcher) and {@code prefetch.log}.
+ * Every directory is mode 700 and used only when it is a real directory owned by this user.
+ */
+public final class PrefetchSpool {
+    static final String REQUESTED = ".requested";
+    static final String LOCK = ".lock";
+    static final String LOG = "prefetch.log";
+    private static final Duration STALE_TEMP = Duration.ofMinutes(5);
+
+    private final Path dir;
+
+    private PrefetchSpool(Path dir) {
+        this.dir = dir;
+    }
+
+    /** The spool, created if needed; empty when it cannot be used safely (then nothing is prefetched). */
+    public static Optional<PrefetchSpool> open(Path spoolDir, StanzaName stanza) {
+        try {
+            Path s = spoolDir.resolve(stanza.value());
+            Path p = s.resolve("prefetch");
+            for (Path d : new Path[] {spoolDir, s, p}) {
+                createPrivate(d);
+                if (Files.isSymbolicLink(d) || !Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)
+                        || !Files.getOwner(d, LinkOption.NOFOLLOW_LINKS).getName().equals(System.getProperty("user.name"))) {
+                    return Optional.empty();
+                }
+            }
+            return Optional.of(new PrefetchSpool(p));
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static void createPrivate(Path d) throws IOException {
+        if (Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try {
+            Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (FileAlreadyExistsException e) {
+            // raced with another archive-get
+        }
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    Path file(WalSegmentName n) {
+        return dir.resolve(n.toString());
+    }
+
+    boolean has(WalSegmentName n) {
+        return Files.isRegularFile(file(n), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** Stores verified bytes; visible under the segment's name only once complete. */
+    void put(WalSegmentName n, byte[] verified) throws IOException {
+        AtomicFile.write(file(n), verified);
+    }
+
+    /**
+     * Moves the prefetched {@code n} to {@code target}: a rename on the same file system (the
+     * file was fsynced when prefetched), else a copy written atomically. False when it is not there.
+     */
+    public boolean takeInto(WalSegmentName n, Path target) throws IOException {
+        Path f = file(n);
+        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        try {
+            Files.move(f, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFile.fsyncDirectory(target.toAbsolutePath().getParent());
+            return true;
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (AtomicMoveNotSupportedException e) {
+            byte[] data;
+            try {
+                data = Files.readAllBytes(f);
+            } catch (NoSuchFileException gone) {
+                return false;
+            }
+            AtomicFile.write(target, data);
+            Files.deleteIfExists(f);
+            return true;
+        }
+    }
+
+    /** Records the segment PostgreSQL asked for; the prefetcher keeps its window after it. */
+    public void noteRequested(WalSegmentName n) {
+        try {
+            AtomicFile.write(dir.resolve(REQUESTED), (n + "\n").getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            // the prefetcher then only follows what it started from
+        }
+    }
+
+    Optional<WalSegmentName> requested(WalSegmentSize size) {
+        try {
+            String s = Files.readString(dir.resolve(REQUESTED), StandardCharsets.US_ASCII).strip();
+            return Optional.of(WalSegmentName.parse(s, size));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Removes prefetched segments PostgreSQL will not ask for any more (segment number below the
+     * requested one, on any timeline: recovery only moves forward) and temp files left by a
+     * prefetcher that died. Returns how many segments it removed.
+     */
+    public int cleanup(WalSegmentName requested) {
+        int removed = 0;
+        Instant staleBefore = Instant.now().minus(STALE_TEMP);
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            for (Path f : s) {
+                String name = f.getFileName().toString();
+                try {
+                    if (name.matches("[0-9A-F]{24}")) {
+                        WalSegmentName n = WalSegmentName.parse(name, requested.segmentSize());
+                        if (n.segmentNumber() < requested.segmentNumber()) {
+                            Files.deleteIfExists(f);
+                            removed++;
+                        }
+                    } else if (name.endsWith(".tmp")) {
+                        FileTime t = Files.getLastModifiedTime(f, LinkOption.NOFOLLOW_LINKS);
+                        if (t.toInstant().isBefore(staleBefore)) {
+                            Files.deleteIfExists(f);
+                        }
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // another process took or removed it
+                }
+            }
+        } catch (IOException e) {
+            // nothing to clean
+        }
+        return removed;
+    }
+
+    /** Removes every prefetched segment (the prefetcher leaving). */
+    void clear() {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "[0-9A-F]*")) {
+            for (Path f : s) {
+                if (f.getFileName().toString().matches("[0-9A-F]{24}")) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        } catch (IOException e) {
+            // best effort
+        }
+    }
+
+    /** The prefetcher lock, or empty when another process holds it. Released when the channel closes or the process ends. */
+    Optional<FileChannel> tryLock() {
+        try {
+            FileChannel ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            try {
+                FileLock l = ch.tryLock();
+                if (l != null) {
+                    return Optional.of(ch);
+                }
+            } catch (OverlappingFileLockException e) {
+                // held in this JVM
+            }
+            ch.close();
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Whether a prefetcher holds the lock right now. */
+    boolean locked() {
+        Optional<FileChannel> ch = tryLock();
+        if (ch.isEmpty()) {
+            return true;
+        }
+        try {
+            ch.get().close();
+        } catch (IOException e) {
+            // released anyway
+        }
+        return false;
+    }
+}

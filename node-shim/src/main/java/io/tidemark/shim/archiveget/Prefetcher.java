@@ -1,0 +1,162 @@
+package io.tidemark.shim.archiveget;
+
+import io.tidemark.events.wal.WalFileName;
+import io.tidemark.events.wal.WalSegmentName;
+import io.tidemark.events.wal.WalSegmentSize;
+import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.storage.ObjectStore;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.channels.FileChannel;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Keeps the next K segments after the one PostgreSQL last asked for ({@code .requested}) in the
+ * prefetch spool, downloading them in parallel, so that recovery does not wait on one download
+ * at a time. One per stanza ({@code .lock}); started detached by archive-get; leaves when
+ * recovery stops asking for {@link #idle} (target reached, paused, or done), removing what it
+ * fetched and was not used.
+ *
+ * <p>Next names: the segment number plus one on the requested timeline; a timeline switch just
+ * misses the window until PostgreSQL asks for the new timeline. A missing segment is the end of
+ * the archived WAL, not an error: nothing past it is asked for, and it is asked for again after
+ * {@link #MISSING_RECHECK} (a standby replaying from the archive waits for new WAL). The window
+ * is bounded by {@code archive-get.prefetch} and by {@code archive-get.spool-max-mb} worth of
+ * segments, counting files waiting in the spool and downloads under way.
+ */
+public final class Prefetcher {
+    static final Duration MISSING_RECHECK = Duration.ofSeconds(5);
+    private static final long TICK_MS = 20;
+
+    private final ShimConfig config;
+    private final ObjectStore store;
+    private final PrefetchSpool spool;
+    private final WalSegmentSize size;
+    private final Duration idle;
+    private final PrintStream log;
+    final java.util.concurrent.atomic.AtomicInteger fetched = new java.util.concurrent.atomic.AtomicInteger();
+
+    public Prefetcher(ShimConfig config, ObjectStore store, PrefetchSpool spool, WalSegmentSize size, Duration idle,
+                      PrintStream log) {
+        this.config = config;
+        this.store = store;
+        this.spool = spool;
+        this.size = size;
+        this.idle = idle;
+        this.log = log;
+    }
+
+    /** Segments the window may hold: {@code archive-get.prefetch}, bounded by the spool size. */
+    static int window(int prefetch, long spoolMaxMb, WalSegmentSize size) {
+        long bySpace = (spoolMaxMb << 20) / size.bytes();
+        return (int) Math.max(0, Math.min(prefetch, bySpace));
+    }
+
+    private enum Outcome { FOUND, MISSING }
+
+    /** Runs until idle; returns false at once when another prefetcher holds the lock. */
+    public boolean run(WalSegmentName start) {
+        Optional<FileChannel> lock = spool.tryLock();
+        if (lock.isEmpty()) {
+            return false;
+        }
+        int k = window(config.prefetch(), config.prefetchSpoolMaxMb(), size);
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, k), r -> {
+            Thread t = new Thread(r, "tidemark-prefetch");
+            t.setDaemon(true);
+            return t;
+        });
+        Map<WalSegmentName, Future<Outcome>> inflight = new HashMap<>();
+        WalSegmentName req = start;
+        WalSegmentName missing = null;
+        Instant missingAt = Instant.MIN;
+        Instant lastActivity = Instant.now();
+        try {
+            while (true) {
+                WalSegmentName r = spool.requested(size).orElse(req);
+                if (!r.equals(req)) {
+                    req = r;
+                    lastActivity = Instant.now();
+                }
+                spool.cleanup(req);
+                Instant now = Instant.now();
+                if (missing != null && (!missing.timeline().equals(req.timeline())
+                        || now.isAfter(missingAt.plus(MISSING_RECHECK)) || missing.segmentNumber() <= req.segmentNumber())) {
+                    missing = null;
+                }
+                WalSegmentName n = req;
+                for (int i = 0; i < k; i++) {
+                    n = n.next();
+                    if (missing != null && n.segmentNumber() >= missing.segmentNumber()) {
+                        break;
+                    }
+                    if (inflight.containsKey(n) || spool.has(n)) {
+                        continue;
+                    }
+                    WalSegmentName name = n;
+                    inflight.put(name, pool.submit(() -> fetch(name)));
+                }
+                for (Iterator<Map.Entry<WalSegmentName, Future<Outcome>>> it = inflight.entrySet().iterator(); it.hasNext(); ) {
+                    Map.Entry<WalSegmentName, Future<Outcome>> e = it.next();
+                    if (!e.getValue().isDone()) {
+                        continue;
+                    }
+                    it.remove();
+                    Outcome o;
+                    try {
+                        o = e.getValue().get();
+                    } catch (Exception x) {
+                        Throwable c = x.getCause() != null ? x.getCause() : x;
+                        log.println(Instant.now() + " prefetch of " + e.getKey() + " failed: " + c.getMessage());
+                        o = Outcome.MISSING;
+                    }
+                    if (o == Outcome.MISSING && (missing == null || e.getKey().segmentNumber() < missing.segmentNumber())) {
+                        missing = e.getKey();
+                        missingAt = Instant.now();
+                    }
+                }
+                if (inflight.isEmpty() && Instant.now().isAfter(lastActivity.plus(idle))) {
+                    break;
+                }
+                Thread.sleep(TICK_MS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            pool.shutdownNow();
+            try {
+                pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            spool.clear();
+            try {
+                lock.get().close();
+            } catch (IOException e) {
+                // released with the process anyway
+            }
+        }
+        return true;
+    }
+
+    private Outcome fetch(WalSegmentName n) throws IOException {
+        Optional<byte[]> raw = ArchiveGetCommand.fetch(store, config, new WalFileName.Segment(n));
+        if (raw.isEmpty()) {
+            return Outcome.MISSING;
+        }
+        if (raw.get().length != size.bytes()) {
+            throw new IOException(n + " is " + raw.get().length + " bytes, not a " + size + " segment: not prefetched");
+        }
+        spool.put(n, raw.get());
+        fetched.incrementAndGet();
+        return Outcome.FOUND;
+    }
+}

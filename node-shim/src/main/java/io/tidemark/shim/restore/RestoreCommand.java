@@ -1,0 +1,679 @@
+package io.tidemark.shim.restore;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.plan.PlanFile;
+import io.tidemark.events.plan.RecoveryRequest;
+import io.tidemark.events.plan.RestorePlan;
+import io.tidemark.events.plan.RestoreTarget;
+import io.tidemark.events.plan.TargetAction;
+import io.tidemark.events.plan.TimelineTarget;
+import io.tidemark.events.paths.SafeRelativePath;
+import io.tidemark.events.sign.EcKeys;
+import io.tidemark.shim.Command;
+import io.tidemark.shim.api.ApiException;
+import io.tidemark.shim.api.CatalogApi;
+import io.tidemark.shim.archiveget.AtomicFile;
+import io.tidemark.shim.cli.Arguments;
+import io.tidemark.shim.cli.CommandFailure;
+import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.UsageException;
+import io.tidemark.shim.config.CommonOptions;
+import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.pg.PgOptions;
+import io.tidemark.shim.storage.CredentialSource;
+import io.tidemark.shim.storage.Retry;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.PublicKey;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * {@code tidemark restore}: asks the planner for a signed plan (or reads a saved one), verifies
+ * it, proves every path safe, then restores the data directory from presigned URLs and writes
+ * the recovery configuration. See docs/restore.md for the order of checks and what is written.
+ */
+public final class RestoreCommand implements Command {
+    static final Set<String> VALUED = CommonOptions.valuedPlus("target-time", "target-xid", "target-lsn", "target-name",
+            "target-timeline", "target-action", "backup", "plan-file", "process-max");
+    static final Set<String> FLAGS = Set.of("target-immediate", "target-exclusive", "delta");
+    /** Files of a backup that restore never writes from the file list: its own, or those a running or recovering server owns. */
+    static final Set<String> NOT_RESTORED = Set.of("postmaster.pid", "postmaster.opts", "recovery.signal", "standby.signal",
+            "recovery.conf", "backup_label", "tablespace_map");
+    static final String PG_CONTROL = "global/pg_control";
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private final Map<String, String> env;
+    private final Clock clock;
+    private final long firstRetryPauseMs;
+    private final long progressEverySeconds;
+
+    public RestoreCommand() {
+        this(System.getenv(), Clock.systemUTC(), 250, 5);
+    }
+
+    public RestoreCommand(Map<String, String> env, Clock clock, long firstRetryPauseMs, long progressEverySeconds) {
+        this.env = env;
+        this.clock = clock;
+        this.firstRetryPauseMs = firstRetryPauseMs;
+        this.progressEverySeconds = progressEverySeconds;
+    }
+
+    /** What the command line asked for. */
+    record Options(Path pgdata, RecoveryRequest request, Optional<String> backup, Optional<Path> planFile, boolean delta,
+                   int processMax, Map<Long, Path> tablespaceMap) {
+    }
+
+    /** A planner answer: the signed envelope, the URLs, and the text as received. */
+    record PlanResponse(JsonNode envelope, PlanUrls.UrlSet urls, String text) {
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) {
+        try {
+            List<String> rest = new ArrayList<>();
+            Map<Long, Path> tsMap = tablespaceMapOptions(args, rest);
+            Arguments a = Arguments.parse(rest, VALUED, FLAGS);
+            if (!a.positionals().isEmpty()) {
+                throw new UsageException("unexpected argument '" + a.positionals().get(0) + "'");
+            }
+            Options o = options(a, tsMap);
+            ShimConfig config = ShimConfig.load(a, env);
+            PublicKey key = publicKey(config);
+            PlanResponse response = o.planFile().isPresent() ? readPlanFile(o.planFile().get())
+                    : requestPlan(config, o, out);
+            RestorePlan plan = PlanVerifier.verify(response.envelope(), key, config.stanza(), clock.instant());
+            return execute(config, o, plan, response, out, err);
+        } catch (RestoreRefused e) {
+            throw new CommandFailure(ExitCodes.FAILED, e.getMessage(), e);
+        }
+    }
+
+    /** Pulls every {@code --tablespace-map OID=DIR} (repeatable) out of the arguments. */
+    static Map<Long, Path> tablespaceMapOptions(List<String> args, List<String> rest) {
+        Map<Long, Path> map = new LinkedHashMap<>();
+        for (int i = 0; i < args.size(); i++) {
+            String s = args.get(i);
+            String v;
+            if (s.equals("--tablespace-map")) {
+                if (i + 1 >= args.size()) {
+                    throw new UsageException("option --tablespace-map needs a value");
+                }
+                v = args.get(++i);
+            } else if (s.startsWith("--tablespace-map=")) {
+                v = s.substring("--tablespace-map=".length());
+            } else {
+                rest.add(s);
+                continue;
+            }
+            int eq = v.indexOf('=');
+            if (eq < 1 || !v.substring(0, eq).matches("[0-9]{1,10}") || eq == v.length() - 1) {
+                throw new UsageException("--tablespace-map takes OID=DIR, got '" + v + "'");
+            }
+            Path dir = Path.of(v.substring(eq + 1));
+            if (!dir.isAbsolute()) {
+                throw new UsageException("--tablespace-map " + v + ": the directory must be absolute");
+            }
+            if (map.put(Long.parseLong(v.substring(0, eq)), dir) != null) {
+                throw new UsageException("--tablespace-map given twice for OID " + v.substring(0, eq));
+            }
+        }
+        return map;
+    }
+
+    Options options(Arguments a, Map<Long, Path> tsMap) {
+        Path pgdata = PgOptions.from(a, env).pgdata();
+        if (pgdata == null) {
+            throw new UsageException("no data directory: give --pgdata DIR or set PGDATA");
+        }
+        List<String> targets = new ArrayList<>();
+        for (String t : List.of("target-time", "target-xid", "target-lsn", "target-name")) {
+            a.option(t).ifPresent(v -> targets.add(t));
+        }
+        if (a.flag("target-immediate")) {
+            targets.add("target-immediate");
+        }
+        if (targets.size() > 1) {
+            throw new UsageException("give at most one target, got --" + String.join(", --", targets));
+        }
+        RecoveryRequest request;
+        try {
+            RestoreTarget target = targets.isEmpty() ? RestoreTarget.of("latest", null) : switch (targets.get(0)) {
+                case "target-immediate" -> RestoreTarget.of("immediate", null);
+                case "target-time" -> RestoreTarget.of("time", a.option("target-time").get());
+                case "target-xid" -> RestoreTarget.of("xid", a.option("target-xid").get());
+                case "target-lsn" -> RestoreTarget.of("lsn", a.option("target-lsn").get());
+                default -> RestoreTarget.of("name", a.option("target-name").get());
+            };
+            request = new RecoveryRequest(target, a.flag("target-exclusive"),
+                    TimelineTarget.parse(a.option("target-timeline").orElse("latest")),
+                    TargetAction.parse(a.option("target-action").orElse("promote")));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        int processMax;
+        try {
+            processMax = Integer.parseInt(a.option("process-max").orElse("4"));
+        } catch (NumberFormatException e) {
+            processMax = -1;
+        }
+        if (processMax < 1 || processMax > 64) {
+            throw new UsageException("--process-max must be 1 to 64, got '" + a.option("process-max").orElse("") + "'");
+        }
+        return new Options(pgdata.toAbsolutePath().normalize(), request, a.option("backup"), a.option("plan-file").map(Path::of),
+                a.flag("delta"), processMax, tsMap);
+    }
+
+    static PublicKey publicKey(ShimConfig config) {
+        String text = config.planPublicKey().orElseThrow(() -> new CommandFailure(ExitCodes.FAILED, "configuration "
+                + config.file() + ": plan.publicKey is not set; restore refuses plans it cannot verify (local-cloud writes"
+                + " the key into tidemark.conf; on AWS it is the plan-signing KMS key's public key)"));
+        try {
+            return EcKeys.readPublic(text);
+        } catch (IllegalArgumentException e) {
+            throw new CommandFailure(ExitCodes.FAILED, "configuration " + config.file() + ": plan.publicKey: " + e.getMessage());
+        }
+    }
+
+    // ---------------------------------------------------------------- the plan
+
+    static String requestBody(RecoveryRequest r, Optional<String> backup) {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.putObject("target").put("type", r.target().type()).put("value", r.target().value());
+        o.put("exclusive", r.exclusive());
+        o.put("timeline", r.timeline().text());
+        o.put("action", r.action().text());
+        if (backup.isPresent()) {
+            o.put("backup", backup.get());
+        } else {
+            o.putNull("backup");
+        }
+        return o.toString();
+    }
+
+    private PlanResponse requestPlan(ShimConfig config, Options o, PrintStream out) {
+        CatalogApi api = api(config);
+        CatalogApi.Response r;
+        try {
+            r = api.postRestorePlan(config.stanza(), requestBody(o.request(), o.backup()));
+        } catch (ApiException e) {
+            throw new RestoreRefused("cannot ask for a restore plan: " + e.getMessage(), e);
+        }
+        if (r.status() == 422) {
+            throw new RestoreRefused(unreachable(r.body(), r.message()));
+        }
+        if (r.status() != 201 && r.status() != 200) {
+            throw new RestoreRefused("the planner refused the request: HTTP " + r.status() + ": " + r.message());
+        }
+        return parseResponse(r.body(), "the planner's answer");
+    }
+
+    /** The 422 answer for people: the planner's message and the nearest points it can reach. */
+    static String unreachable(String body, String message) {
+        StringBuilder sb = new StringBuilder("target not reachable: " + message);
+        try {
+            JsonNode n = MAPPER.readTree(body);
+            JsonNode nearest = n.path("nearest");
+            for (String side : List.of("before", "after")) {
+                JsonNode p = nearest.path(side);
+                if (!p.isMissingNode() && !p.isNull()) {
+                    sb.append("\n  nearest reachable point ").append(side).append(": ").append(point(p));
+                }
+            }
+            JsonNode w = n.path("window");
+            if (!w.isMissingNode() && !w.isNull()) {
+                sb.append("\n  recovery window: ").append(w.has("earliest") || w.has("latest")
+                        ? point(w.path("earliest")) + " .. " + point(w.path("latest")) : w.toString());
+            }
+        } catch (IOException | RuntimeException e) {
+            // the message alone
+        }
+        return sb.toString();
+    }
+
+    private static String point(JsonNode p) {
+        if (!p.isObject()) {
+            return p.asText();
+        }
+        List<String> parts = new ArrayList<>();
+        for (String f : List.of("time", "lsn", "timeline", "xid", "name")) {
+            if (p.hasNonNull(f)) {
+                parts.add(f + " " + p.get(f).asText());
+            }
+        }
+        return parts.isEmpty() ? p.toString() : String.join(", ", parts);
+    }
+
+    static PlanResponse parseResponse(String text, String source) {
+        JsonNode n;
+        try {
+            n = MAPPER.readTree(text);
+        } catch (IOException e) {
+            throw new RestoreRefused(source + " is not JSON: " + e.getMessage());
+        }
+        if (n != null && n.has("plan")) {
+            return new PlanResponse(n.get("plan"), PlanUrls.UrlSet.parse(n), text);
+        }
+        if (n != null && n.has("document")) {
+            return new PlanResponse(n, new PlanUrls.UrlSet(Map.of(), null), text);
+        }
+        throw new RestoreRefused(source + " is neither a planner answer ({\"plan\": ..., \"urls\": ...}) nor a signed plan");
+    }
+
+    private static PlanResponse readPlanFile(Path f) {
+        try {
+            return parseResponse(Files.readString(f, StandardCharsets.UTF_8), "plan file " + f);
+        } catch (NoSuchFileException e) {
+            throw new RestoreRefused("plan file " + f + " does not exist");
+        } catch (IOException e) {
+            throw new RestoreRefused("cannot read plan file " + f + ": " + e.getMessage(), e);
+        }
+    }
+
+    private CatalogApi api(ShimConfig config) {
+        return new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
+                Retry.of(config.retries()));
+    }
+
+    private PlanUrls.Renewer renewer(ShimConfig config) {
+        return planId -> {
+            if (config.apiUrl().isEmpty()) {
+                throw new RestoreRefused("the download URLs of plan " + planId + " must be renewed, but api.url is not set in "
+                        + config.file());
+            }
+            CatalogApi.Response r;
+            try {
+                r = api(config).restorePlanUrls(planId);
+            } catch (ApiException e) {
+                throw new RestoreRefused("cannot renew the download URLs: " + e.getMessage(), e);
+            }
+            if (r.status() == 410) {
+                throw new RestoreRefused("restore plan " + planId + " has expired (HTTP 410): ask for a new plan");
+            }
+            if (r.status() != 200) {
+                throw new RestoreRefused("cannot renew the download URLs of plan " + planId + ": HTTP " + r.status() + ": "
+                        + r.message());
+            }
+            try {
+                return PlanUrls.UrlSet.parse(MAPPER.readTree(r.body()));
+            } catch (IOException e) {
+                throw new RestoreRefused("renewed URLs are not JSON: " + e.getMessage(), e);
+            }
+        };
+    }
+
+    // ---------------------------------------------------------------- checks
+
+    /** Every plan path mapped and proven safe; nothing is written yet. */
+    record Prepared(RestoreLayout layout, List<Downloader.Item> files, List<RestoreLayout.InTree> directories,
+                    List<RestoreLayout.TablespaceLink> links, List<String> notes) {
+    }
+
+    static Prepared prepare(RestorePlan plan, Path pgdata, Map<Long, Path> tsMap, boolean delta) {
+        DataDirCheck.check(pgdata, plan, delta);
+        RestoreLayout layout = RestoreLayout.of(pgdata, plan.tablespaces(), tsMap);
+        if (plan.tablespaceMap().isPresent()) {
+            Set<Long> inMap = new TreeSet<>(RestoreLayout.mapOids(plan.tablespaceMap().get()));
+            if (!inMap.equals(new TreeSet<>(layout.tablespaces().keySet()))) {
+                throw new RestoreRefused("the plan's tablespace_map names tablespaces " + inMap + " but its tablespace list has "
+                        + layout.tablespaces().keySet());
+            }
+        }
+        List<String> notes = new ArrayList<>();
+        Set<String> filePaths = new HashSet<>();
+        for (PlanFile f : plan.files()) {
+            filePaths.add(f.path().path());
+        }
+        List<Downloader.Item> files = new ArrayList<>();
+        for (PlanFile f : plan.files()) {
+            refuseFileAncestor(f.path(), filePaths);
+            if (NOT_RESTORED.contains(f.path().path())) {
+                if (f.path().path().equals("backup_label") && !f.sha256().equals(sha256(plan.backupLabelFile()))) {
+                    notes.add("the backup's file list has a backup_label that differs from the plan's; the plan's is written");
+                } else if (!f.path().path().equals("backup_label") && !f.path().path().equals("tablespace_map")) {
+                    notes.add("not restoring " + f.path() + " (a file of the running server, not of the backup)");
+                }
+                continue;
+            }
+            RestoreLayout.Target t = layout.target(f.path());
+            if (t instanceof RestoreLayout.TablespaceLink l) {
+                throw new RestoreRefused("path " + f.path() + " is a file in the plan, but it is the link of tablespace "
+                        + l.tablespace().oid());
+            }
+            layout.checkNoLinks(t);
+            files.add(new Downloader.Item(f, ((RestoreLayout.InTree) t).file()));
+        }
+        List<RestoreLayout.InTree> dirs = new ArrayList<>();
+        for (SafeRelativePath d : plan.directories()) {
+            refuseFileAncestor(d, filePaths);
+            if (filePaths.contains(d.path())) {
+                throw new RestoreRefused("path " + d + " is listed both as a file and as a directory");
+            }
+            RestoreLayout.Target t = layout.target(d);
+            layout.checkNoLinks(t);
+            if (t instanceof RestoreLayout.InTree in) {
+                dirs.add(in);
+            }
+        }
+        List<RestoreLayout.TablespaceLink> links = new ArrayList<>();
+        for (RestoreLayout.Tablespace ts : layout.tablespaces().values()) {
+            RestoreLayout.Target t = layout.target(SafeRelativePath.of("pg_tblspc/" + ts.oid()));
+            layout.checkNoLinks(t);
+            links.add((RestoreLayout.TablespaceLink) t);
+            if (!delta) {
+                for (Path v : versionDirs(ts, files, dirs)) {
+                    if (Files.exists(v, LinkOption.NOFOLLOW_LINKS) && (!Files.isDirectory(v, LinkOption.NOFOLLOW_LINKS)
+                            || !DataDirCheck.isEmpty(v))) {
+                        throw new RestoreRefused("tablespace " + ts.oid() + ": " + v + " is not empty: remove it, map the"
+                                + " tablespace elsewhere with --tablespace-map " + ts.oid() + "=DIR, or use --delta");
+                    }
+                }
+            }
+        }
+        return new Prepared(layout, files, dirs, links, notes);
+    }
+
+    private static void refuseFileAncestor(SafeRelativePath p, Set<String> filePaths) {
+        String s = p.path();
+        for (int i = s.indexOf('/'); i >= 0; i = s.indexOf('/', i + 1)) {
+            if (filePaths.contains(s.substring(0, i))) {
+                throw new RestoreRefused("path " + p + " lies below " + s.substring(0, i) + ", which the plan lists as a file");
+            }
+        }
+    }
+
+    /** The PG_<version>_<catalog> directories a tablespace's files and directories go to. */
+    private static Set<Path> versionDirs(RestoreLayout.Tablespace ts, List<Downloader.Item> files, List<RestoreLayout.InTree> dirs) {
+        Set<Path> out = new LinkedHashSet<>();
+        List<Path> all = new ArrayList<>();
+        files.forEach(i -> all.add(i.target()));
+        dirs.forEach(d -> all.add(d.file()));
+        for (Path p : all) {
+            if (p.startsWith(ts.location()) && !p.equals(ts.location())) {
+                out.add(ts.location().resolve(ts.location().relativize(p).getName(0).toString()));
+            }
+        }
+        return out;
+    }
+
+    private static String sha256(String s) {
+        return java.util.HexFormat.of().formatHex(Downloader.sha256().digest(s.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    private int execute(ShimConfig config, Options o, RestorePlan plan, PlanResponse response, PrintStream out,
+                        PrintStream err) {
+        Prepared p = prepare(plan, o.pgdata(), o.tablespaceMap(), o.delta());
+        Path pgdata = p.layout().pgdata();
+        long totalBytes = p.files().stream().mapToLong(i -> i.file().size()).sum();
+        out.println("restore plan " + plan.planId() + ": backup " + plan.backupLabel()
+                + (plan.chain().size() > 1 ? " (chain " + plan.chain() + ")" : "") + ", " + p.files().size() + " files, "
+                + Progress.size(totalBytes) + ", target " + describe(plan.request()) + ", timeline " + plan.timeline()
+                + "; into " + pgdata + (o.delta() ? " (delta)" : ""));
+        p.notes().forEach(n -> out.println("note: " + n));
+        if (o.planFile().isEmpty()) {
+            savePlan(config, plan, response).ifPresent(f -> out.println("plan saved: " + f + " (run it again with --plan-file)"));
+        }
+        long started = System.nanoTime();
+        PlanUrls urls = new PlanUrls(plan.planId(), response.urls(), renewer(config), clock);
+        int kept;
+        Progress progress = new Progress(out, Progress.stdoutIsTerminal(), progressEverySeconds, p.files().size(), totalBytes);
+        try {
+            layoutTree(p, o.delta());
+            List<Downloader.Item> fetch = o.delta() ? deltaDecisions(p.files(), o.processMax(), progress) : p.files();
+            kept = p.files().size() - fetch.size();
+            progress.start();
+            Downloader d = new Downloader(urls, o.processMax(), Math.max(config.retries(), 1), firstRetryPauseMs, progress)
+                    .trusting(config.s3CaFile().map(ca -> io.tidemark.events.tls.PemTrust.sslContext(ca).getSocketFactory())
+                            .orElse(null));
+            List<Downloader.Item> control = fetch.stream().filter(i -> i.file().path().path().equals(PG_CONTROL)).toList();
+            List<Downloader.Item> others = fetch.stream().filter(i -> !i.file().path().path().equals(PG_CONTROL)).toList();
+            d.run(Downloader.units(others));
+            // pg_control last: until it exists, a half-restored directory cannot be started
+            d.run(Downloader.units(control));
+            writeRecoveryFiles(config, plan, p, pgdata);
+            syncDirectories(p);
+        } catch (IOException | RuntimeException e) {
+            progress.close();
+            String why = e instanceof IOException ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.getMessage();
+            throw new CommandFailure(ExitCodes.FAILED, "restore FAILED: " + why + "\n  " + pgdata + " holds an incomplete"
+                    + " restore (" + progress.files() + " of " + p.files().size() + " files written; no global/pg_control or"
+                    + " recovery configuration until every file is verified): it cannot be started. Run the restore"
+                    + " again, with --delta to keep the files already written.", e);
+        }
+        progress.close();
+        double secs = (System.nanoTime() - started) / 1e9;
+        out.printf(java.util.Locale.ROOT, "restore done: backup %s, %d files (%d downloaded, %d kept), %s in %.1f s"
+                        + "%s%n", plan.backupLabel(), p.files().size(), p.files().size() - kept, kept, Progress.size(totalBytes),
+                secs, urls.renewals() > 0 ? ", download URLs renewed " + urls.renewals() + " time(s)" : "");
+        out.println("  target: " + describe(plan.request()) + ", timeline " + plan.timeline() + " (asked: "
+                + plan.request().timeline().text() + ")" + (plan.reachability().isEmpty() ? "" : "; " + plan.reachability()));
+        out.println("  recovery.signal and postgresql.auto.conf written; restore_command uses "
+                + RecoveryConfig.launcher(env) + " archive-get");
+        if ("root".equals(System.getProperty("user.name"))) {
+            out.println("  note: running as root, the files belong to root: chown -R postgres: " + pgdata
+                    + " before starting PostgreSQL");
+        }
+        out.println("start the cluster with:\n  pg_ctl -D " + RecoveryConfig.shellQuote(pgdata.toString()).replace("%%", "%")
+                + " -l " + RecoveryConfig.shellQuote(pgdata.resolveSibling(pgdata.getFileName() + ".log").toString())
+                .replace("%%", "%") + " start");
+        return ExitCodes.OK;
+    }
+
+    static String describe(RecoveryRequest r) {
+        String t = r.target().type() + (r.target().value() == null ? "" : " " + r.target().value());
+        if (r.target() instanceof RestoreTarget.AtTime || r.target() instanceof RestoreTarget.AtXid
+                || r.target() instanceof RestoreTarget.AtLsn) {
+            t += r.exclusive() ? " (exclusive)" : " (inclusive)";
+        }
+        if (!(r.target() instanceof RestoreTarget.Latest)) {
+            t += ", then " + r.action().text();
+        }
+        return t;
+    }
+
+    private static Optional<Path> savePlan(ShimConfig config, RestorePlan plan, PlanResponse response) {
+        try {
+            Path dir = config.spoolDir().resolve(config.stanza().value()).resolve("restore-plans");
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Path f = dir.resolve(plan.planId() + ".json");
+            AtomicFile.write(f, response.text().getBytes(StandardCharsets.UTF_8));
+            return Optional.of(f);
+        } catch (IOException | UnsupportedOperationException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Creates PGDATA, cleans it (delta), then directories, tablespace locations and links. */
+    private static void layoutTree(Prepared p, boolean delta) throws IOException {
+        Path pgdata = p.layout().pgdata();
+        mkdirs(pgdata);
+        Files.setPosixFilePermissions(pgdata, PosixFilePermissions.fromString("rwx------"));
+        if (delta) {
+            // first: a directory without pg_control cannot be started half-restored
+            Files.deleteIfExists(pgdata.resolve(PG_CONTROL));
+            Set<Path> expected = new HashSet<>();
+            p.files().forEach(i -> addWithParents(expected, i.target(), pgdata));
+            p.directories().forEach(d -> addWithParents(expected, d.file(), d.root()));
+            p.links().forEach(l -> addWithParents(expected, l.link(), pgdata));
+            for (Path x : Delta.unexpected(pgdata, expected)) {
+                Delta.deleteTree(x);
+            }
+            for (RestoreLayout.Tablespace ts : p.layout().tablespaces().values()) {
+                p.files().forEach(i -> addWithParents(expected, i.target(), ts.location()));
+                for (Path v : versionDirs(ts, p.files(), p.directories())) {
+                    for (Path x : Delta.unexpected(v, expected)) {
+                        Delta.deleteTree(x);
+                    }
+                }
+            }
+        }
+        for (RestoreLayout.Tablespace ts : p.layout().tablespaces().values()) {
+            mkdirs(ts.location());
+        }
+        for (RestoreLayout.InTree d : p.directories()) {
+            mkdirsUnder(d.root(), d.file());
+        }
+        for (Downloader.Item i : p.files()) {
+            Path root = i.target().startsWith(pgdata) ? pgdata : locationOf(p, i.target());
+            mkdirsUnder(root, i.target().getParent());
+        }
+        for (RestoreLayout.TablespaceLink l : p.links()) {
+            mkdirs(l.tablespace().location());
+            mkdirsUnder(pgdata, l.link().getParent());
+            if (Files.isSymbolicLink(l.link())) {
+                if (Files.readSymbolicLink(l.link()).equals(l.tablespace().location())) {
+                    continue;
+                }
+                Files.delete(l.link());
+            } else if (Files.exists(l.link(), LinkOption.NOFOLLOW_LINKS)) {
+                Delta.deleteTree(l.link());
+            }
+            Files.createSymbolicLink(l.link(), l.tablespace().location());
+        }
+    }
+
+    private static Path locationOf(Prepared p, Path file) {
+        for (RestoreLayout.Tablespace ts : p.layout().tablespaces().values()) {
+            if (file.startsWith(ts.location())) {
+                return ts.location();
+            }
+        }
+        throw new RestoreRefused(file + " is neither in PGDATA nor in a tablespace");
+    }
+
+    private static void addWithParents(Set<Path> set, Path p, Path root) {
+        for (Path x = p; x != null && x.startsWith(root) && !x.equals(root); x = x.getParent()) {
+            set.add(x);
+        }
+    }
+
+    private static void mkdirs(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
+    }
+
+    /** Creates {@code dir} below {@code root} one component at a time, refusing links on the way. */
+    private static void mkdirsUnder(Path root, Path dir) throws IOException {
+        Path cur = root;
+        for (Path part : root.relativize(dir)) {
+            cur = cur.resolve(part.toString());
+            if (Files.isSymbolicLink(cur)) {
+                throw new RestoreRefused(cur + " is a symbolic link; refusing to write through it");
+            }
+            if (Files.isRegularFile(cur, LinkOption.NOFOLLOW_LINKS)) {
+                Files.delete(cur);
+            }
+            try {
+                Files.createDirectory(cur, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } catch (FileAlreadyExistsException e) {
+                if (!Files.isDirectory(cur, LinkOption.NOFOLLOW_LINKS)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** Delta: which files must be fetched, hashing the local ones in parallel. */
+    private static List<Downloader.Item> deltaDecisions(List<Downloader.Item> files, int parallel, Progress progress)
+            throws IOException {
+        ExecutorService pool = Executors.newFixedThreadPool(parallel);
+        try {
+            List<Future<Delta.Decision>> fs = new ArrayList<>();
+            for (Downloader.Item i : files) {
+                fs.add(pool.submit(() -> Delta.decide(i.target(), i.file())));
+            }
+            List<Downloader.Item> fetch = new ArrayList<>();
+            for (int k = 0; k < files.size(); k++) {
+                Delta.Decision d;
+                try {
+                    d = fs.get(k).get();
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof IOException io) {
+                        throw io;
+                    }
+                    throw e.getCause() instanceof RuntimeException re ? re : new RestoreRefused(e.getCause().toString());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new RestoreRefused("interrupted");
+                }
+                if (d == Delta.Decision.KEEP) {
+                    progress.done(files.get(k).file().size());
+                } else {
+                    fetch.add(files.get(k));
+                }
+            }
+            return fetch;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private void writeRecoveryFiles(ShimConfig config, RestorePlan plan, Prepared p, Path pgdata) throws IOException {
+        AtomicFile.write(pgdata.resolve("backup_label"), plan.backupLabelFile().getBytes(StandardCharsets.UTF_8));
+        Path map = pgdata.resolve("tablespace_map");
+        if (!p.layout().tablespaces().isEmpty()) {
+            // the effective locations, so that PostgreSQL re-creates exactly the links restore made
+            AtomicFile.write(map, p.layout().tablespaceMap().getBytes(StandardCharsets.UTF_8));
+        } else {
+            Files.deleteIfExists(map);
+        }
+        Path auto = pgdata.resolve("postgresql.auto.conf");
+        String existing = Files.isRegularFile(auto, LinkOption.NOFOLLOW_LINKS)
+                ? Files.readString(auto, StandardCharsets.UTF_8) : "";
+        String restoreCommand = RecoveryConfig.restoreCommand(RecoveryConfig.launcher(env), config.file(), config.stanza());
+        AtomicFile.write(auto, RecoveryConfig.rewrite(existing, plan.recoverySettings(), restoreCommand,
+                "Recovery settings written by tidemark restore (plan " + plan.planId() + ", backup " + plan.backupLabel() + ")")
+                .getBytes(StandardCharsets.UTF_8));
+        Files.deleteIfExists(pgdata.resolve("standby.signal"));
+        AtomicFile.write(pgdata.resolve("recovery.signal"), new byte[0]);
+        for (String f : List.of("backup_label", "tablespace_map", "postgresql.auto.conf", "recovery.signal")) {
+            Path x = pgdata.resolve(f);
+            if (Files.exists(x)) {
+                Files.setPosixFilePermissions(x, PosixFilePermissions.fromString("rw-------"));
+            }
+        }
+    }
+
+    private static void syncDirectories(Prepared p) throws IOException {
+        Set<Path> dirs = new HashSet<>();
+        p.files().forEach(i -> dirs.add(i.target().getParent()));
+        p.directories().forEach(d -> dirs.add(d.file()));
+        dirs.add(p.layout().pgdata());
+        dirs.add(p.layout().pgdata().resolve("pg_tblspc"));
+        for (Path d : dirs) {
+            if (Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+                try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
+                    ch.force(true);
+                } catch (IOException e) {
+                    // some file systems cannot sync a directory; the files are synced
+                }
+            }
+        }
+    }
+}

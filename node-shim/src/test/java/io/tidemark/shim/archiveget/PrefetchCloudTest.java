@@ -1,0 +1,206 @@
+package io.tidemark.shim.archiveget;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.events.wal.WalSegmentName;
+import io.tidemark.events.wal.WalSegmentSize;
+import io.tidemark.shim.archivepush.ArchivePushCommand;
+import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.storage.CredentialSource;
+import io.tidemark.shim.storage.ObjectStore;
+import io.tidemark.shim.storage.Stores;
+import io.tidemark.shim.support.FakeCatalog;
+import io.tidemark.shim.support.Segments;
+import io.tidemark.shim.support.Shim;
+import io.tidemark.shim.support.TestCloud;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.RequestBody;
+
+@Tag("localcloud")
+class PrefetchCloudTest {
+    private static final AtomicInteger STANZAS = new AtomicInteger();
+    private static final int N = 20;
+
+    @TempDir
+    Path dir;
+
+    private final List<Thread> prefetchers = new ArrayList<>();
+    private final AtomicInteger ran = new AtomicInteger();
+    private final ByteArrayOutputStream log = new ByteArrayOutputStream();
+
+    /** In-process prefetchers write into the temp dir: let them leave first. */
+    @AfterEach
+    void awaitPrefetchers() throws InterruptedException {
+        for (Thread t : prefetchers) {
+            t.join(20_000);
+        }
+    }
+
+    /** Runs the prefetcher in this JVM (a thread) instead of a detached process. */
+    private PrefetchCommand.Starter inProcess(Map<String, String> env) {
+        return (config, spool, after) -> {
+            if (spool.locked()) {
+                return;
+            }
+            Thread t = new Thread(() -> {
+                try (ObjectStore store = Stores.open(config, CredentialSource.of(config, env))) {
+                    if (new Prefetcher(config, store, spool, after.segmentSize(), Duration.ofSeconds(2),
+                            new PrintStream(log, true, StandardCharsets.UTF_8)).run(after)) {
+                        ran.incrementAndGet();
+                    }
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            prefetchers.add(t);
+        };
+    }
+
+    private Path setup(String stanza, int prefetch) throws IOException {
+        TestCloud.catalog().put(stanza, FakeCatalog.document(stanza, Long.toUnsignedString(Segments.SYSID), 150018,
+                Segments.SIZE));
+        Path conf = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", stanza, "spool.dir",
+                dir.resolve("spool").toString(), "retries", "1", "archive-get.prefetch", String.valueOf(prefetch)));
+        return conf;
+    }
+
+    private void push(Path conf, int n) throws IOException {
+        for (int i = 0; i < n; i++) {
+            Path f = dir.resolve(Segments.name(i));
+            Files.write(f, Segments.segment(i, 3));
+            assertEquals(0, Shim.run(new ArchivePushCommand(Map.of()), f.toString(), "--config", conf.toString()).code());
+        }
+    }
+
+    /** Asks for segments 0..n-1 as recovery would, each followed by {@code replayMs} of "replay"; returns ms. */
+    private long recover(Path conf, int n, long replayMs, PrefetchCommand.Starter starter) throws Exception {
+        Path pgWal = Files.createDirectories(dir.resolve("pg_wal-" + System.nanoTime()));
+        long t0 = System.nanoTime();
+        StringBuilder calls = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            long c0 = System.nanoTime();
+            Path target = pgWal.resolve("RECOVERYXLOG");
+            Shim.Run r = Shim.run(new ArchiveGetCommand(Map.of(), starter), Segments.name(i), target.toString(),
+                    "--config", conf.toString());
+            assertEquals(0, r.code(), Segments.name(i) + ": " + r.err());
+            assertArrayEquals(Segments.segment(i, 3), Files.readAllBytes(target), Segments.name(i));
+            Files.delete(target);
+            calls.append(' ').append((System.nanoTime() - c0) / 1_000_000);
+            Thread.sleep(replayMs);
+        }
+        System.out.println("archive-get ms per call:" + calls);
+        return (System.nanoTime() - t0) / 1_000_000;
+    }
+
+    @Test
+    void prefetchServesVerifiedSegmentsAheadAndStopsAtTheEndOfWal() throws Exception {
+        String stanza = "pf" + STANZAS.incrementAndGet();
+        Path conf = setup(stanza, 8);
+        push(conf, N);
+        Path spoolDir = dir.resolve("spool").resolve(stanza).resolve("prefetch");
+
+        long replay = 20;
+        long sequential = recover(setup(stanza, 0), N, replay, (c, s, a) -> {
+            throw new AssertionError("prefetch is off");
+        });
+        long prefetched = recover(conf, N, replay, inProcess(Map.of()));
+        System.out.printf("archive-get of %d x 1 MB segments with %d ms replay each: sequential %d ms, with prefetch %d ms%n",
+                N, replay, sequential, prefetched);
+        for (Thread t : prefetchers) {
+            t.join(15_000);
+        }
+        assertEquals(1, ran.get(), "one prefetcher at a time, started by the first miss");
+
+        // the end of WAL: not archived is exit 1, silently
+        Shim.Run end = Shim.run(new ArchiveGetCommand(Map.of(), inProcess(Map.of())), Segments.name(N),
+                dir.resolve("x").toString(), "--config", conf.toString());
+        assertEquals(1, end.code());
+        assertEquals("", end.err());
+        for (Thread t : prefetchers) {
+            t.join(15_000);
+            assertFalse(t.isAlive(), "the prefetcher leaves when recovery stops asking");
+        }
+        try (var s = Files.list(spoolDir)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().matches("[0-9A-F]{24}")), "nothing left behind");
+        }
+        String l = log.toString(StandardCharsets.UTF_8);
+        assertEquals("", l, "a missing segment is the end of WAL, not an error");
+    }
+
+    @Test
+    void aDamagedObjectIsNeverPrefetchedOrServed() throws Exception {
+        String stanza = "pf" + STANZAS.incrementAndGet();
+        Path conf = setup(stanza, 4);
+        push(conf, 6);
+        // replace segment 3's object by other bytes under the same metadata
+        String key = stanza + "/wal/0000000100000000/" + Segments.name(3) + ".zst";
+        try (var s3 = TestCloud.client(TestCloud.cloud())) {
+            var head = s3.headObject(b -> b.bucket(TestCloud.cloud().bucket()).key(key));
+            s3.putObject(b -> b.bucket(TestCloud.cloud().bucket()).key(key).metadata(head.metadata()),
+                    RequestBody.fromBytes(com.github.luben.zstd.Zstd.compress(Segments.segment(4, 3), 1)));
+        }
+
+        Path pgWal = Files.createDirectories(dir.resolve("pg_wal"));
+        PrefetchCommand.Starter starter = inProcess(Map.of());
+        assertEquals(0, Shim.run(new ArchiveGetCommand(Map.of(), starter), Segments.name(0),
+                pgWal.resolve("RECOVERYXLOG").toString(), "--config", conf.toString()).code());
+        PrefetchSpool spool = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of(stanza)).orElseThrow();
+        WalSegmentName two = WalSegmentName.parse(Segments.name(2), WalSegmentSize.ofBytes(Segments.SIZE));
+        WalSegmentName three = two.next();
+        for (int i = 0; i < 200 && !spool.has(two); i++) {
+            Thread.sleep(20);
+        }
+        assertTrue(spool.has(two));
+        Thread.sleep(300);
+        assertFalse(spool.has(three), "segment 3 failed its checksum: not in the spool");
+        Shim.Run r = Shim.run(new ArchiveGetCommand(Map.of(), starter), Segments.name(3),
+                pgWal.resolve("RECOVERYXLOG").toString(), "--config", conf.toString());
+        assertEquals(3, r.code());
+        assertTrue(r.err().contains("is damaged"), r.err());
+        assertTrue(log.toString(StandardCharsets.UTF_8).contains("prefetch of " + Segments.name(3) + " failed"), log.toString());
+    }
+
+    @Test
+    void launcherServesAPrefetchedSegmentWithoutAJvm() throws Exception {
+        String stanza = "pf" + STANZAS.incrementAndGet();
+        Path conf = setup(stanza, 8);
+        PrefetchSpool spool = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of(stanza)).orElseThrow();
+        WalSegmentName seg = WalSegmentName.parse(Segments.name(7), WalSegmentSize.ofBytes(Segments.SIZE));
+        spool.put(seg, Segments.segment(7, 1));
+        Path pgdata = Files.createDirectories(dir.resolve("pgdata/pg_wal"));
+        Path launcher = Path.of("..", "bin", "tidemark").toAbsolutePath().normalize();
+        ProcessBuilder pb = new ProcessBuilder("bash", launcher.toString(), "archive-get", Segments.name(7),
+                "pg_wal/RECOVERYXLOG", "--config", conf.toString(), "--pgdata", dir.resolve("pgdata").toString())
+                .redirectErrorStream(true);
+        pb.environment().put("JAVA_HOME", "/nonexistent"); // the fast path needs no Java
+        pb.environment().put("TIDEMARK_JAVA_HOME", "/nonexistent");
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        System.out.println("launcher fast path served a prefetched segment in " + ms + " ms");
+        assertArrayEquals(Segments.segment(7, 1), Files.readAllBytes(pgdata.resolve("RECOVERYXLOG")));
+        assertFalse(spool.has(seg));
+        assertEquals(Segments.name(7), Files.readString(spool.dir().resolve(".requested")).strip());
+        assertTrue(ShimConfig.class.getName().length() > 0);
+    }
+}

@@ -1,0 +1,97 @@
+package io.tidemark.shim.archiveget;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.events.wal.WalSegmentName;
+import io.tidemark.events.wal.WalSegmentSize;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.Optional;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@Tag("unit")
+class PrefetchSpoolTest {
+    private static final WalSegmentSize MB16 = WalSegmentSize.DEFAULT;
+
+    @TempDir
+    Path dir;
+
+    private static WalSegmentName seg(String name) {
+        return WalSegmentName.parse(name, MB16);
+    }
+
+    @Test
+    void nextNamesCrossTheLogBoundaryOnTheSameTimeline() {
+        assertEquals("0000000200000000000000FF", seg("0000000200000000000000FE").next().toString());
+        assertEquals("000000020000000100000000", seg("0000000200000000000000FF").next().toString());
+    }
+
+    @Test
+    void windowIsBoundedBySpoolSize() {
+        assertEquals(8, Prefetcher.window(8, 256, MB16));
+        assertEquals(4, Prefetcher.window(8, 64, MB16));
+        assertEquals(0, Prefetcher.window(8, 8, MB16));
+        assertEquals(8, Prefetcher.window(8, 8, WalSegmentSize.ofMegabytes(1)));
+    }
+
+    @Test
+    void servesOnlyCompleteFilesAndCleansWhatRecoveryPassed() throws IOException {
+        PrefetchSpool s = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of("main")).orElseThrow();
+        assertEquals(dir.resolve("spool/main/prefetch"), s.dir());
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(s.dir())));
+        for (String n : new String[] {"000000010000000000000003", "000000010000000000000004", "000000010000000000000005",
+                "000000020000000000000004"}) {
+            s.put(seg(n), n.getBytes());
+        }
+        Path tmp = s.dir().resolve(".000000010000000000000006.tidemark.123.tmp");
+        Files.writeString(tmp, "half");
+        Files.setLastModifiedTime(tmp, FileTime.from(Instant.now().minusSeconds(3600)));
+        Path fresh = s.dir().resolve(".000000010000000000000007.tidemark.124.tmp");
+        Files.writeString(fresh, "being written");
+
+        Path target = Files.createDirectories(dir.resolve("pg_wal")).resolve("RECOVERYXLOG");
+        assertFalse(s.takeInto(seg("000000010000000000000006"), target), "a temp file is never served");
+        assertTrue(s.takeInto(seg("000000010000000000000004"), target));
+        assertArrayEquals("000000010000000000000004".getBytes(), Files.readAllBytes(target));
+        assertFalse(s.has(seg("000000010000000000000004")), "moved, not copied");
+
+        s.noteRequested(seg("000000010000000000000005"));
+        assertEquals(Optional.of(seg("000000010000000000000005")), s.requested(MB16));
+        assertEquals(2, s.cleanup(seg("000000010000000000000005")), "segments 3 (TLI 1) and 4 (TLI 2) are behind");
+        assertTrue(s.has(seg("000000010000000000000005")));
+        assertFalse(Files.exists(tmp), "a stale temp file is removed");
+        assertTrue(Files.exists(fresh), "a temp file being written stays");
+    }
+
+    @Test
+    void oneLockHolderAtATime() {
+        PrefetchSpool s = PrefetchSpool.open(dir, StanzaName.of("main")).orElseThrow();
+        var held = s.tryLock().orElseThrow();
+        assertTrue(s.locked());
+        assertTrue(s.tryLock().isEmpty());
+        try {
+            held.close();
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        assertFalse(s.locked());
+    }
+
+    @Test
+    void aSpoolOwnedByAnotherUserOrBehindALinkIsNotUsed() throws IOException {
+        Path real = Files.createDirectories(dir.resolve("real"));
+        Files.createSymbolicLink(dir.resolve("link"), real);
+        Files.createDirectories(dir.resolve("spool2"));
+        Files.createSymbolicLink(dir.resolve("spool2/main"), real);
+        assertTrue(PrefetchSpool.open(dir.resolve("spool2"), StanzaName.of("main")).isEmpty());
+    }
+}

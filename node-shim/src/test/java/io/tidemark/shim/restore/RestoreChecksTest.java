@@ -1,0 +1,261 @@
+package io.tidemark.shim.restore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.backup.ManifestTablespace;
+import io.tidemark.events.layout.Compression;
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.events.plan.RestorePlan;
+import io.tidemark.events.sign.EcKeys;
+import io.tidemark.events.sign.LocalSigner;
+import io.tidemark.events.sign.SignedEnvelope;
+import io.tidemark.shim.support.PlanFixture;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Everything restore checks before it writes: plan, data directory, paths. */
+@Tag("unit")
+class RestoreChecksTest {
+    private static final String ID = "22222222-0000-4000-8000-000000000001";
+    private static final StanzaName MAIN = StanzaName.of("main");
+
+    @TempDir
+    Path dir;
+
+    private static PlanFixture fixture() {
+        return new PlanFixture("main", null)
+                .file("base/1/1259", "a".repeat(100).getBytes(), Compression.ZSTD)
+                .file("global/pg_control", new byte[64], Compression.NONE)
+                .directory("base").directory("base/1").directory("global");
+    }
+
+    private static RestoreRefused refused(Runnable r) {
+        return assertThrows(RestoreRefused.class, r::run);
+    }
+
+    // ------------------------------------------------------------ the plan
+
+    @Test
+    void aValidPlanPasses() {
+        RestorePlan p = PlanVerifier.verify(fixture().envelope(ID), PlanFixture.KEYS.getPublic(), MAIN, Instant.now());
+        assertEquals(ID, p.planId());
+    }
+
+    @Test
+    void oneChangedByteBreaksTheSignature() {
+        ObjectNode env = fixture().envelope(ID);
+        ObjectNode file = (ObjectNode) env.get("document").get("files").get(0);
+        file.put("size", file.get("size").asLong() + 1);
+        RestoreRefused e = refused(() -> PlanVerifier.verify(env, PlanFixture.KEYS.getPublic(), MAIN, Instant.now()));
+        assertTrue(e.getMessage().startsWith("restore plan signature does not match"), e.getMessage());
+
+        ObjectNode other = fixture().envelope(ID);
+        RestoreRefused k = refused(() -> PlanVerifier.verify(other, EcKeys.generate().getPublic(), MAIN, Instant.now()));
+        assertTrue(k.getMessage().contains("signature does not match"), k.getMessage());
+    }
+
+    @Test
+    void expiredPlanAndOtherStanzaAreRefused() {
+        PlanFixture f = fixture();
+        f.createdAt = Instant.parse("2026-01-01T00:00:00Z");
+        f.expiresAt = Instant.parse("2026-01-01T01:00:00Z");
+        RestoreRefused e = refused(() -> PlanVerifier.verify(f.envelope(ID), PlanFixture.KEYS.getPublic(), MAIN,
+                Instant.parse("2026-01-01T01:00:00Z")));
+        assertTrue(e.getMessage().contains("expired at 2026-01-01T01:00:00Z"), e.getMessage());
+
+        RestoreRefused s = refused(() -> PlanVerifier.verify(fixture().envelope(ID), PlanFixture.KEYS.getPublic(),
+                StanzaName.of("other"), Instant.now()));
+        assertTrue(s.getMessage().contains("is for stanza 'main', not 'other'"), s.getMessage());
+    }
+
+    @Test
+    void aSignedPlanWithDotDotOrAnAbsolutePathIsRefused() {
+        for (String bad : List.of("../../etc/passwd", "base/../../x", "/etc/passwd")) {
+            ObjectNode doc = (ObjectNode) fixture().envelope(ID).get("document");
+            ((ObjectNode) doc.get("files").get(0)).put("path", bad);
+            ObjectNode env = SignedEnvelope.sign(doc, new LocalSigner(PlanFixture.KEYS));
+            RestoreRefused e = refused(() -> PlanVerifier.verify(env, PlanFixture.KEYS.getPublic(), MAIN, Instant.now()));
+            assertTrue(e.getMessage().contains("unsafe path refused") && e.getMessage().contains("/files/0/path"), e.getMessage());
+        }
+    }
+
+    // ------------------------------------------------------------ the data directory
+
+    private static void pgControl(Path pgdata, long sysid) throws IOException {
+        Files.createDirectories(pgdata.resolve("global"));
+        Files.write(pgdata.resolve("global/pg_control"),
+                ByteBuffer.allocate(8192).order(ByteOrder.nativeOrder()).putLong(sysid).array());
+    }
+
+    @Test
+    void anotherClusterARunningClusterAndANonEmptyDirectoryAreRefused() throws IOException {
+        RestorePlan plan = fixture().plan(ID);
+        Path pgdata = dir.resolve("pgdata");
+        DataDirCheck.check(pgdata, plan, false); // missing: fine
+        Files.createDirectories(pgdata);
+        DataDirCheck.check(pgdata, plan, false); // empty: fine
+
+        pgControl(pgdata, 42);
+        RestoreRefused other = refused(() -> DataDirCheck.check(pgdata, plan, true));
+        assertTrue(other.getMessage().contains("another cluster (system identifier 42)"), other.getMessage());
+
+        pgControl(pgdata, Long.parseUnsignedLong(PlanFixture.SYSID));
+        RestoreRefused full = refused(() -> DataDirCheck.check(pgdata, plan, false));
+        assertTrue(full.getMessage().contains("is not empty") && full.getMessage().contains("--delta"), full.getMessage());
+        DataDirCheck.check(pgdata, plan, true);
+
+        Files.writeString(pgdata.resolve("postmaster.pid"), ProcessHandle.current().pid() + "\n" + pgdata + "\n");
+        RestoreRefused running = refused(() -> DataDirCheck.check(pgdata, plan, true));
+        assertTrue(running.getMessage().contains("PostgreSQL is running"), running.getMessage());
+        Files.writeString(pgdata.resolve("postmaster.pid"), "999999999\n");
+        DataDirCheck.check(pgdata, plan, true); // a stale pid file
+    }
+
+    // ------------------------------------------------------------ paths
+
+    @Test
+    void aSymlinkPlantedInPgdataIsRefusedAndNothingIsWrittenOutside() throws IOException {
+        Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
+        Path outside = Files.createDirectories(dir.resolve("outside"));
+        Files.createSymbolicLink(pgdata.resolve("base"), outside);
+        RestoreRefused e = refused(() -> RestoreCommand.prepare(fixture().plan(ID), pgdata, Map.of(), true));
+        assertTrue(e.getMessage().contains("base/1") && e.getMessage().contains("is a symbolic link")
+                && e.getMessage().contains(outside.toString()), e.getMessage());
+        try (Stream<Path> s = Files.list(outside)) {
+            assertEquals(0, s.count());
+        }
+        // the file itself as a link
+        Files.delete(pgdata.resolve("base"));
+        Files.createDirectories(pgdata.resolve("base/1"));
+        Files.createSymbolicLink(pgdata.resolve("base/1/1259"), outside.resolve("victim"));
+        RestoreRefused f = refused(() -> RestoreCommand.prepare(fixture().plan(ID), pgdata, Map.of(), true));
+        assertTrue(f.getMessage().contains("base/1/1259"), f.getMessage());
+    }
+
+    @Test
+    void tablespaceTricksAreRefused() throws IOException {
+        Path pgdata = dir.resolve("pgdata");
+        PlanFixture f = fixture();
+        f.tablespaces.add(new ManifestTablespace(16400, "ts", dir.resolve("ts").toString()));
+        f.file("pg_tblspc/16400/PG_15_202209061/1/2", new byte[10], Compression.NONE);
+        RestoreCommand.Prepared ok = RestoreCommand.prepare(f.plan(ID), pgdata, Map.of(), false);
+        assertEquals(dir.resolve("ts/PG_15_202209061/1/2"), ok.files().get(2).target());
+
+        // a file beside the version directory, and a file where the link goes
+        PlanFixture beside = fixture();
+        beside.tablespaces.add(new ManifestTablespace(16400, "ts", dir.resolve("ts").toString()));
+        beside.file("pg_tblspc/16400/evil", new byte[1], Compression.NONE);
+        assertTrue(refused(() -> RestoreCommand.prepare(beside.plan(ID), pgdata, Map.of(), false)).getMessage()
+                .contains("PG_<version>_<catalog>"));
+        PlanFixture onLink = fixture();
+        onLink.tablespaces.add(new ManifestTablespace(16400, "ts", dir.resolve("ts").toString()));
+        onLink.file("pg_tblspc/16400", new byte[1], Compression.NONE);
+        assertTrue(refused(() -> RestoreCommand.prepare(onLink.plan(ID), pgdata, Map.of(), false)).getMessage()
+                .contains("is the link of tablespace 16400"));
+
+        // locations: not normalized, root, inside PGDATA, overlapping, unknown override
+        for (String loc : List.of(dir + "/x/../../etc", "/", pgdata + "/base", pgdata.toString(), dir.toString())) {
+            PlanFixture t = fixture();
+            t.tablespaces.add(new ManifestTablespace(16400, "ts", loc));
+            RestoreRefused e = refused(() -> RestoreCommand.prepare(t.plan(ID), pgdata, Map.of(), false));
+            assertTrue(e.getMessage().contains("tablespace 16400 location"), e.getMessage());
+        }
+        PlanFixture two = fixture();
+        two.tablespaces.add(new ManifestTablespace(16400, "a", dir.resolve("ts").toString()));
+        two.tablespaces.add(new ManifestTablespace(16401, "b", dir.resolve("ts/inner").toString()));
+        assertTrue(refused(() -> RestoreCommand.prepare(two.plan(ID), pgdata, Map.of(), false)).getMessage()
+                .contains("would share a directory"));
+        assertTrue(refused(() -> RestoreCommand.prepare(f.plan(ID), pgdata, Map.of(999L, dir.resolve("z")), false))
+                .getMessage().contains("--tablespace-map 999: the plan has no tablespace 999"));
+
+        // a link planted inside the tablespace's version directory
+        Path outside = Files.createDirectories(dir.resolve("outside"));
+        Files.createDirectories(dir.resolve("ts/PG_15_202209061"));
+        Files.createSymbolicLink(dir.resolve("ts/PG_15_202209061/1"), outside);
+        RestoreRefused planted = refused(() -> RestoreCommand.prepare(f.plan(ID), pgdata, Map.of(), true));
+        assertTrue(planted.getMessage().contains("is a symbolic link"), planted.getMessage());
+        try (Stream<Path> s = Files.list(outside)) {
+            assertEquals(0, s.count());
+        }
+        assertFalse(Files.exists(pgdata), "nothing written by the checks");
+    }
+
+    // ------------------------------------------------------------ recovery settings
+
+    @Test
+    void autoConfKeepsOtherSettingsAndReplacesRecoveryOnes() {
+        String existing = "# Do not edit this file manually!\nwork_mem = '64MB'\nRecovery_Target_Time = 'x'\n"
+                + "restore_command='cp %f %p'\nrecovery_target_inclusive off\nprimary_conninfo = 'host=a'\n\n";
+        String out = RecoveryConfig.rewrite(existing, Map.of("recovery_target_xid", "1234", "recovery_target_timeline", "latest"),
+                "/opt/tidemark/bin/tidemark archive-get --config /etc/t.conf --stanza main %f %p", "written by test");
+        assertEquals("# Do not edit this file manually!\nwork_mem = '64MB'\nprimary_conninfo = 'host=a'\n# written by test\n"
+                + "restore_command = '/opt/tidemark/bin/tidemark archive-get --config /etc/t.conf --stanza main %f %p'\n"
+                + "recovery_target_timeline = 'latest'\nrecovery_target_xid = '1234'\n", out);
+        assertEquals("'/my dir/it''s'", RecoveryConfig.shellQuote("/my dir/it's").replace("'\\''", "''"));
+        assertEquals("/a/100%%/b", RecoveryConfig.shellQuote("/a/100%/b"));
+        assertTrue(RecoveryConfig.restoreCommand("tidemark", Path.of("/e/t.conf"), MAIN).endsWith("--stanza main %f %p"));
+    }
+
+    // ------------------------------------------------------------ delta
+
+    @Test
+    void deltaKeepsOnlyAMatchingRegularFile() throws IOException {
+        PlanFixture f = fixture();
+        var file = f.files.get(0);
+        Path t = dir.resolve("1259");
+        assertEquals(Delta.Decision.FETCH, Delta.decide(t, file));
+        Files.write(t, f.contents.get("base/1/1259"));
+        assertEquals(Delta.Decision.KEEP, Delta.decide(t, file));
+        byte[] same = f.contents.get("base/1/1259").clone();
+        same[5] = 'b';
+        Files.write(t, same);
+        assertEquals(Delta.Decision.FETCH, Delta.decide(t, file), "same size, other content");
+        Files.delete(t);
+        Files.createDirectories(t.resolve("sub"));
+        assertEquals(Delta.Decision.FETCH, Delta.decide(t, file));
+        assertFalse(Files.exists(t), "a directory in the way is removed");
+        Files.createSymbolicLink(t, dir.resolve("elsewhere"));
+        assertThrows(RestoreRefused.class, () -> Delta.decide(t, file));
+    }
+
+    @Test
+    void deltaListsWhatTheBackupDoesNotHave() throws IOException {
+        Path root = Files.createDirectories(dir.resolve("pgdata"));
+        Files.createDirectories(root.resolve("base/1"));
+        Files.writeString(root.resolve("base/1/1259"), "x");
+        Files.writeString(root.resolve("base/1/extra"), "x");
+        Files.createDirectories(root.resolve("junk/deep"));
+        Files.createSymbolicLink(root.resolve("link"), dir);
+        List<Path> u = Delta.unexpected(root, java.util.Set.of(root.resolve("base"), root.resolve("base/1"),
+                root.resolve("base/1/1259")));
+        assertEquals(java.util.Set.of(root.resolve("base/1/extra"), root.resolve("junk"), root.resolve("link")),
+                java.util.Set.copyOf(u));
+    }
+
+    @Test
+    void optionsAreChecked() {
+        assertEquals(Map.of(16400L, Path.of("/ts")), RestoreCommand.tablespaceMapOptions(List.of("--tablespace-map",
+                "16400=/ts", "--delta"), new java.util.ArrayList<>()));
+        assertThrows(io.tidemark.shim.cli.UsageException.class,
+                () -> RestoreCommand.tablespaceMapOptions(List.of("--tablespace-map=x"), new java.util.ArrayList<>()));
+        assertThrows(io.tidemark.shim.cli.UsageException.class,
+                () -> RestoreCommand.tablespaceMapOptions(List.of("--tablespace-map=1=rel"), new java.util.ArrayList<>()));
+        assertEquals("{\"target\":{\"type\":\"latest\",\"value\":null},\"exclusive\":false,\"timeline\":\"latest\","
+                + "\"action\":\"promote\",\"backup\":null}", RestoreCommand.requestBody(
+                io.tidemark.events.plan.RecoveryRequest.latest(), java.util.Optional.empty()));
+    }
+}
