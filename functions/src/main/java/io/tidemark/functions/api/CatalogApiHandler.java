@@ -112,6 +112,8 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
             case BAD_REQUEST -> 400;
             case CONFLICT -> 409;
             case NOT_FOUND -> 404;
+            case GONE -> 410;
+            case FORBIDDEN -> 403;
         };
         return ApiGatewayProxy.Response.message(status, e.getMessage());
     }

@@ -25,4 +25,16 @@ public interface CatalogStore {
 
     /** Every item of partition {@code pk} with {@code fromSk <= SK <= toSk}, in sort-key order. */
     List<Item> queryBetween(String pk, String fromSk, String toSk);
+
+    /**
+     * At most {@code limit} items of partition {@code pk} with {@code fromSk <= SK <= toSk}, in
+     * ascending or descending sort-key order: one request (plus pages only up to {@code limit}).
+     */
+    default List<Item> queryPage(String pk, String fromSk, String toSk, boolean descending, int limit) {
+        List<Item> all = new java.util.ArrayList<>(queryBetween(pk, fromSk, toSk));
+        if (descending) {
+            java.util.Collections.reverse(all);
+        }
+        return all.size() <= limit ? all : List.copyOf(all.subList(0, limit));
+    }
 }
