@@ -27,6 +27,14 @@ public interface CatalogStore {
     List<Item> queryBetween(String pk, String fromSk, String toSk);
 
     /**
+     * As {@link #queryBetween(String, String, String)}, reading only the named attributes (plus the
+     * keys): less to transfer and parse when items are large and many.
+     */
+    default List<Item> queryBetween(String pk, String fromSk, String toSk, List<String> attributes) {
+        return queryBetween(pk, fromSk, toSk);
+    }
+
+    /**
      * At most {@code limit} items of partition {@code pk} with {@code fromSk <= SK <= toSk}, in
      * ascending or descending sort-key order: one request (plus pages only up to {@code limit}).
      */

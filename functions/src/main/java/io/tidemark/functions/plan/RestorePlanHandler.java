@@ -8,7 +8,6 @@ import io.tidemark.events.sign.DocumentSigner;
 import io.tidemark.functions.aws.DynamoDbCatalogStore;
 import io.tidemark.functions.aws.KmsSigner;
 import io.tidemark.functions.aws.S3ObjectStore;
-import io.tidemark.functions.aws.S3UrlSigner;
 import io.tidemark.functions.catalog.CatalogException;
 import io.tidemark.functions.runtime.ApiGatewayProxy;
 import io.tidemark.functions.runtime.AwsClients;
@@ -61,7 +60,8 @@ public final class RestorePlanHandler implements RequestStreamHandler, AutoClose
         this.aws = AwsClients.create(config);
         DocumentSigner signer = signer(config, aws);
         this.planner = new RestorePlanner(new DynamoDbCatalogStore(aws.dynamoDb(), config.table()),
-                new S3ObjectStore(aws.s3(), config.bucket()), signer, new S3UrlSigner(aws.s3Presigner(), config.bucket()),
+                new S3ObjectStore(aws.s3(), config.bucket()), signer, new io.tidemark.functions.aws.SigV4UrlSigner(aws.credentialsProvider(), config.region(), config.bucket(),
+                        config.s3Endpoint().orElse(null), config.s3PathStyle(), Clock.systemUTC()),
                 Clock.systemUTC(), settings(config));
     }
 

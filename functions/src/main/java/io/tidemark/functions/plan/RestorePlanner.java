@@ -143,7 +143,46 @@ public final class RestorePlanner {
                           List<BackupEntry> chain, BackupManifest manifest) {
     }
 
+    private static final System.Logger LOG = System.getLogger(RestorePlanner.class.getName());
+
+    /** Phase timings of one request, logged with the plan (the benchmark reads them). */
+    private static final class Phases {
+        private final long start = System.nanoTime();
+        private long last = start;
+        private final StringBuilder out = new StringBuilder();
+
+        void mark(String phase) {
+            long now = System.nanoTime();
+            out.append(phase).append('=').append((now - last) / 1_000_000).append("ms ");
+            last = now;
+        }
+
+        String done() {
+            return out.append("total=").append((System.nanoTime() - start) / 1_000_000).append("ms").toString();
+        }
+    }
+
+    private final ThreadLocal<Phases> phases = new ThreadLocal<>();
+
+    private void mark(String phase) {
+        Phases p = phases.get();
+        if (p != null) {
+            p.mark(phase);
+        }
+    }
+
     public Created create(String stanzaText, PlanRequest request, String caller) {
+        phases.set(new Phases());
+        try {
+            Created c = createTimed(stanzaText, request, caller);
+            LOG.log(System.Logger.Level.INFO, "plan {0} timings: {1}", c.plan().planId(), phases.get().done());
+            return c;
+        } finally {
+            phases.remove();
+        }
+    }
+
+    private Created createTimed(String stanzaText, PlanRequest request, String caller) {
         StanzaName stanza;
         try {
             stanza = StanzaName.of(stanzaText);
@@ -157,6 +196,7 @@ public final class RestorePlanner {
         List<WindowBackup> backups = windows.read(meta).map(WindowService.Stored::backups)
                 .orElseGet(() -> windows.validBackups(meta));
         WindowCalculator calc = windows.calculator(meta, timelines);
+        mark("catalog");
         List<WindowBackup> candidates = new ArrayList<>(WindowCalculator.withCompleteChains(backups));
         candidates.sort(Comparator.comparing(WindowBackup::label).reversed());
         RecoveryRequest r = request.recovery();
@@ -186,7 +226,9 @@ public final class RestorePlanner {
             if (stop.isEmpty()) {
                 continue;
             }
+            mark("target");
             Optional<Choice> choice = complete(meta, b, path.get(), reach.get(), stop.get(), reasons);
+            mark("chain+manifest");
             if (choice.isPresent()) {
                 return write(meta, r, choice.get(), caller);
             }
@@ -269,9 +311,11 @@ public final class RestorePlanner {
             files.add(new PlanFile(f.path(), f.size(), f.sha256(), ref, key, comp, f.isBundled(), f.bundleOffset(),
                     f.storedSize(), f.storedSha256()));
         }
+        mark("files");
         WalListing listing = listWal(meta, c.path(), c.reach().startSegment(), c.stop().lastSegment());
         List<PlanWal> wal = new ArrayList<>(histories(meta, c.path()));
         wal.addAll(listing.segments());
+        mark("wal");
 
         Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
         String planId = UUID.randomUUID().toString();
@@ -288,6 +332,7 @@ public final class RestorePlanner {
                 c.manifest().tablespaces(), c.manifest().directories(), files, wal, r.settings(), reachability);
         ObjectNode document = RestorePlanJson.toJson(plan);
         ObjectNode envelope = SignedEnvelope.sign(document, signer);
+        mark("sign");
 
         Set<String> keys = new LinkedHashSet<>();
         files.forEach(f -> keys.add(f.key()));
@@ -295,16 +340,15 @@ public final class RestorePlanner {
         records.put(pk, new PlanRecords.Record(planId, stanza.value(), now, plan.expiresAt(), caller,
                 c.backup().label().toString(), c.path().target().value(), describe(r),
                 sha256(CanonicalJson.canonicalize(document)), List.copyOf(keys)));
+        mark("record");
         Instant urlsExpireAt = now.plus(settings.urlTtl());
-        return new Created(plan, envelope, presign(keys), urlsExpireAt);
+        Map<String, String> urls = presign(keys);
+        mark("presign");
+        return new Created(plan, envelope, urls, urlsExpireAt);
     }
 
     private Map<String, String> presign(Iterable<String> keys) {
-        Map<String, String> urls = new LinkedHashMap<>();
-        for (String k : keys) {
-            urls.put(k, urlSigner.presignGet(k, settings.urlTtl()));
-        }
-        return urls;
+        return urlSigner.presignAll(keys, settings.urlTtl());
     }
 
     private record WalListing(List<PlanWal> segments, boolean truncated, String lastListed, String lastNeeded) {
@@ -320,7 +364,8 @@ public final class RestorePlanner {
             long lo = Math.max(from, p.firstSegment());
             long hi = Math.min(last, p.lastSegment());
             List<Item> items = store.queryBetween(pk, Keys.wal(WalSegmentName.of(p.timeline(), lo, size)),
-                    Keys.wal(WalSegmentName.of(p.timeline(), hi, size)));
+                    Keys.wal(WalSegmentName.of(p.timeline(), hi, size)),
+                    List.of("segment", "status", "key", "compression", "sha256", "storedSize"));
             long expect = lo;
             for (Item i : items) {
                 WalSegmentName name = WalSegmentName.parse(i.string("segment").orElseThrow(), size);

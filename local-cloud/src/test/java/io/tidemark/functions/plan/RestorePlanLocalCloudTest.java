@@ -178,6 +178,12 @@ class RestorePlanLocalCloudTest {
         byte[] slice = get(urls.get(bundled.key()).asText(), range);
         assertEquals(bundled.storedSize(), slice.length);
         assertEquals(bundled.storedSha256(), TestWal.sha256(slice));
+        // the store checks the signature: a URL for another key with this signature is refused
+        String url = urls.get(p.wal().getFirst().key()).asText();
+        String forged = url.replace(p.wal().getFirst().key(), p.wal().getLast().key());
+        HttpResponse<byte[]> refused = f.http.send(HttpRequest.newBuilder(URI.create(forged)).GET().build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(403, refused.statusCode());
         PlanFile single = p.files().stream().filter(x -> !x.bundled()).findFirst().orElseThrow();
         assertEquals(single.storedSha256(), TestWal.sha256(get(urls.get(single.key()).asText(), null)));
 
