@@ -20,7 +20,8 @@ import java.util.Locale;
  *      BACKUP#&lt;label&gt;                         one base backup and its validation status
  *      WAIT#&lt;label&gt;                           a backup waiting for WAL or for an earlier backup
  *      LEASE#backup                             who runs a backup of the stanza now
- *      WINDOW                                   the recovery window and the valid backups it is made of
+ *      WINDOW                                   the recovery window (small: written after every segment)
+ *      WINDOW#backups                           the valid backups the window is made of (written by the validator)
  *      RESTOREPOINT#&lt;name&gt;#&lt;lsn, 16 hex&gt;        one named restore point (name target: one Query)
  *      COMMITTIME#&lt;TTTTTTTT&gt;#&lt;micros, 20 digits&gt;#&lt;segno&gt;  latest commit time of a segment (time target)
  *      XIDMAX#&lt;TTTTTTTT&gt;#&lt;xid, 10 digits&gt;#&lt;segno&gt;       highest xid ended in a segment (xid target)
@@ -41,6 +42,7 @@ public final class Keys {
     public static final String WAIT_PREFIX = "WAIT#";
     public static final String BACKUP_LEASE = "LEASE#backup";
     public static final String WINDOW = "WINDOW";
+    public static final String WINDOW_BACKUPS = "WINDOW#backups";
     public static final String RESTORE_POINT_PREFIX = "RESTOREPOINT#";
     public static final String COMMIT_TIME_PREFIX = "COMMITTIME#";
     public static final String XID_MAX_PREFIX = "XIDMAX#";

@@ -193,8 +193,7 @@ public final class RestorePlanner {
         StanzaMeta meta = store.get(pk, Keys.META).map(StanzaMeta::fromItem).orElseThrow(() -> new CatalogException(
                 CatalogException.Kind.NOT_FOUND, "no stanza '" + stanza + "'; run tidemark stanza-create"));
         List<TimelineAggregate> timelines = windows.timelines(meta);
-        List<WindowBackup> backups = windows.read(meta).map(WindowService.Stored::backups)
-                .orElseGet(() -> windows.validBackups(meta));
+        List<WindowBackup> backups = windows.backups(meta).orElseGet(() -> windows.validBackups(meta));
         WindowCalculator calc = windows.calculator(meta, timelines);
         mark("catalog");
         List<WindowBackup> candidates = new ArrayList<>(WindowCalculator.withCompleteChains(backups));
@@ -539,8 +538,10 @@ public final class RestorePlanner {
                 long hi = Math.min(reach.endSegment(), p.lastSegment());
                 String prefix = Keys.commitTimePrefix(p.timeline());
                 String from = prefix + Keys.micros(micros) + "#";
-                for (int page = 0; page < 4; page++) {
-                    List<Item> items = store.queryPage(pk, from, prefix + "~", false, 256);
+                for (int page = 0; page < 8; page++) {
+                    // Commit times grow with segments: the first few items after T are the answer.
+                    int limit = page == 0 ? 16 : 256;
+                    List<Item> items = store.queryPage(pk, from, prefix + "~", false, limit);
                     long best = Long.MAX_VALUE;
                     for (Item i : items) {
                         long seg = i.number("segmentNumber").orElse(-1L);
@@ -551,7 +552,7 @@ public final class RestorePlanner {
                     if (best != Long.MAX_VALUE) {
                         return OptionalLong.of(best);
                     }
-                    if (items.size() < 256) {
+                    if (items.size() < limit) {
                         break;
                     }
                     from = items.getLast().sk() + "!";

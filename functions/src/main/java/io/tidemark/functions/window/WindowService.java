@@ -19,16 +19,18 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * Keeps the {@code WINDOW} item of a stanza: the valid backups (label, timeline, start/stop LSN,
- * stop time, what they need) and the recovery window computed from them and the {@code TIMELINE#}
- * aggregates.
+ * Keeps the {@code WINDOW} item of a stanza (the recovery window, a few hundred bytes per
+ * interval) and {@code WINDOW#backups} (the valid backups, one line each: label, timeline, start/stop
+ * LSN, stop time, what they need; about 120 bytes each), computed from the {@code TIMELINE#} aggregates and
+ * the {@code BACKUP#} items. Two items so that the one written after every archived segment stays
+ * small (write units are per KB).
  *
  * <p>Updated incrementally, never by reading all WAL items and never by a Scan:
  * <ul>
  *   <li>after a segment or history file is indexed ({@link #refresh(StanzaMeta)}): one Query of the
- *       stanza's few TIMELINE items, the backups as the WINDOW item lists them;</li>
- *   <li>after a backup's validation concluded ({@link #refreshBackups(StanzaMeta)}): also one Query
- *       of the BACKUP items (hundreds at most), to take the valid ones.</li>
+ *       stanza's few TIMELINE items, one GetItem of {@code WINDOW#backups};</li>
+ *   <li>after a backup's validation concluded ({@link #refreshBackups(StanzaMeta)}): first one Query
+ *       of the BACKUP items (hundreds at most) into {@code WINDOW#backups}, then as above.</li>
  * </ul>
  * WAL items are read only where an aggregate cannot answer (a range cut by a timeline switch):
  * one GetItem, or a descending Query of at most {@link #LOOKBACK} items.
@@ -55,25 +57,30 @@ public final class WindowService {
     }
 
     public Optional<Stored> read(StanzaMeta meta) {
-        return store.get(Keys.pk(meta.stanza()), Keys.WINDOW).map(WindowService::fromItem);
+        String pk = Keys.pk(meta.stanza());
+        return store.get(pk, Keys.WINDOW).map(w -> new Stored(RecoveryWindow.fromList(w.list("timelines")),
+                backups(meta).orElse(List.of())));
     }
 
-    /** A segment or a history file was indexed: recompute with the backups the item already lists. */
+    /** The valid backups as {@code WINDOW#backups} lists them, if the item exists. */
+    public Optional<List<WindowBackup>> backups(StanzaMeta meta) {
+        return store.get(Keys.pk(meta.stanza()), Keys.WINDOW_BACKUPS).map(WindowService::backupsOf);
+    }
+
+    /** A segment or a history file was indexed: recompute with the backups {@code WINDOW#backups} lists. */
     public Item refresh(StanzaMeta meta) {
         String pk = Keys.pk(meta.stanza());
         return merger.merge(pk, Keys.WINDOW, cur -> {
-            List<WindowBackup> backups = cur.isPresent() ? fromItem(cur.get()).backups() : validBackups(meta);
-            return toItem(pk, compute(meta, backups), backups);
+            List<WindowBackup> backups = backups(meta).orElseGet(() -> validBackups(meta));
+            return toItem(pk, compute(meta, backups));
         });
     }
 
     /** A backup's validation concluded: take the valid backups from the BACKUP items, and recompute. */
     public Item refreshBackups(StanzaMeta meta) {
         String pk = Keys.pk(meta.stanza());
-        return merger.merge(pk, Keys.WINDOW, cur -> {
-            List<WindowBackup> backups = validBackups(meta);
-            return toItem(pk, compute(meta, backups), backups);
-        });
+        merger.merge(pk, Keys.WINDOW_BACKUPS, cur -> backupsItem(pk, validBackups(meta)));
+        return refresh(meta);
     }
 
     /** Every valid backup of the stanza: one Query of the BACKUP items. */
@@ -101,23 +108,28 @@ public final class WindowService {
         return calculator(meta, timelines(meta)).compute(backups);
     }
 
-    static Item toItem(String pk, RecoveryWindow window, List<WindowBackup> backups) {
+    static Item toItem(String pk, RecoveryWindow window) {
         Map<String, Object> a = new TreeMap<>();
         a.put("kind", "window");
         a.put("timelines", window.toList());
-        List<Object> bs = new ArrayList<>();
-        backups.stream().sorted((x, y) -> x.label().compareTo(y.label())).forEach(b -> bs.add(b.toMap()));
-        a.put("backups", bs);
         return Item.of(pk, Keys.WINDOW, a);
     }
 
-    @SuppressWarnings("unchecked")
-    static Stored fromItem(Item i) {
+    static Item backupsItem(String pk, List<WindowBackup> backups) {
+        Map<String, Object> a = new TreeMap<>();
+        a.put("kind", "windowBackups");
+        List<Object> bs = new ArrayList<>();
+        backups.stream().sorted((x, y) -> x.label().compareTo(y.label())).forEach(b -> bs.add(b.toLine()));
+        a.put("backups", bs);
+        return Item.of(pk, Keys.WINDOW_BACKUPS, a);
+    }
+
+    static List<WindowBackup> backupsOf(Item i) {
         List<WindowBackup> backups = new ArrayList<>();
         for (Object o : i.list("backups")) {
-            backups.add(WindowBackup.fromMap((Map<String, Object>) o));
+            backups.add(WindowBackup.fromLine((String) o));
         }
-        return new Stored(RecoveryWindow.fromList(i.list("timelines")), backups);
+        return backups;
     }
 
     /** {@link WindowCalculator.SegmentFacts} from WAL items: a GetItem, or a bounded descending Query. */
