@@ -30,6 +30,7 @@ final class ClientConfigFile {
     static final String API_URL = "api.url";
     static final String DYNAMODB_ENDPOINT = "dynamodb.endpoint";
     static final String DYNAMODB_TABLE = "dynamodb.table";
+    static final String PLAN_PUBLIC_KEY = "plan.publicKey";
 
     private ClientConfigFile() {
     }
@@ -46,6 +47,7 @@ final class ClientConfigFile {
         m.put(API_URL, cloud.apiUrl().toString());
         m.put(DYNAMODB_ENDPOINT, cloud.dynamoDbEndpoint().toString());
         m.put(DYNAMODB_TABLE, cloud.table());
+        m.put(PLAN_PUBLIC_KEY, cloud.planKey().publicKeyBase64());
         return m;
     }
 
@@ -64,6 +66,7 @@ final class ClientConfigFile {
                 w.write("# s3.* and api.url are what a node needs; dynamodb.* is for tools and tests\n");
                 w.write("# (nodes never talk to the catalog directly). Keep this file private: it holds\n");
                 w.write("# the local secret key. IAM authorization of the API is not emulated locally.\n");
+                w.write("# plan.publicKey verifies restore plans (base64 DER of DIR/plan-key.pem's public key).\n");
                 for (Map.Entry<String, String> e : entries.entrySet()) {
                     w.write(e.getKey() + "=" + escape(e.getValue()) + "\n");
                 }

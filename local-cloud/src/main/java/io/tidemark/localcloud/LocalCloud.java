@@ -77,6 +77,7 @@ public final class LocalCloud implements AutoCloseable {
     private FileChannel lockChannel;
     private FileLock lock;
     private LocalCredentials credentials;
+    private LocalPlanKey planKey;
     private S3EventDispatcher dispatcher;
     private LocalDynamoDb dynamoDb;
     private LocalS3 s3;
@@ -106,6 +107,7 @@ public final class LocalCloud implements AutoCloseable {
         lockDirectory();
         try {
             credentials = LocalCredentials.loadOrCreate(dir);
+            planKey = LocalPlanKey.loadOrCreate(dir);
             Files.createDirectories(dir.resolve("s3"));
             Files.createDirectories(dir.resolve("dynamodb"));
         } catch (IOException e) {
@@ -212,6 +214,7 @@ public final class LocalCloud implements AutoCloseable {
         if (tlsFiles != null) {
             env.put(FunctionConfig.S3_CA_FILE, tlsFiles.caFile().toString());
         }
+        env.putIfAbsent("TIDEMARK_PLAN_PRIVATE_KEY_FILE", planKey.file().toString());
         env.put(FunctionConfig.ACCESS_KEY_ID, credentials.accessKeyId());
         env.put(FunctionConfig.SECRET_ACCESS_KEY, credentials.secretAccessKey());
         return env;
@@ -300,6 +303,11 @@ public final class LocalCloud implements AutoCloseable {
 
     public LocalCredentials credentials() {
         return credentials;
+    }
+
+    /** The key restore plans are signed with ({@code DIR/plan-key.pem}). */
+    public LocalPlanKey planKey() {
+        return planKey;
     }
 
     /** The configuration the functions were built with; also right for test clients. */

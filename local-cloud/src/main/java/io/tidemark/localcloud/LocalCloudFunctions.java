@@ -2,6 +2,7 @@ package io.tidemark.localcloud;
 
 import io.tidemark.functions.api.CatalogApiHandler;
 import io.tidemark.functions.index.WalIndexHandler;
+import io.tidemark.functions.plan.RestorePlanHandler;
 import io.tidemark.functions.validate.ManifestValidateHandler;
 
 /**
@@ -18,6 +19,10 @@ import io.tidemark.functions.validate.ManifestValidateHandler;
  *       Backups waiting for WAL are resumed by the indexer, in its own invocation.</li>
  *   <li>{@code catalog} ({@link CatalogApiHandler}): {@code PUT} and {@code GET /stanzas/{stanza}}, and
  *       {@code POST}, {@code PUT}, {@code DELETE /stanzas/{stanza}/backup-lease}.</li>
+ *   <li>{@code restore-plan} ({@link RestorePlanHandler}): {@code POST /stanzas/{stanza}/restore-plans} and
+ *       {@code GET /restore-plans/{id}/urls}; it signs with {@code DIR/plan-key.pem} (given as
+ *       {@code TIDEMARK_PLAN_PRIVATE_KEY_FILE}), whose public key tidemark.conf carries as
+ *       {@code plan.publicKey}. (In AWS one Lambda serves both routes.)</li>
  * </ul>
  * Handlers get their {@link io.tidemark.functions.runtime.FunctionConfig} from local-cloud (local
  * endpoints, bucket, table, static credentials), exactly as Lambda would from its environment.
@@ -36,6 +41,8 @@ public final class LocalCloudFunctions {
                 .route("catalog-get", "GET", "/stanzas/{stanza}", CatalogApiHandler::new)
                 .route("lease-acquire", "POST", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
                 .route("lease-renew", "PUT", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
-                .route("lease-release", "DELETE", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new);
+                .route("lease-release", "DELETE", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
+                .route("plan-create", "POST", RestorePlanHandler.CREATE_RESOURCE, RestorePlanHandler::new)
+                .route("plan-urls", "GET", RestorePlanHandler.URLS_RESOURCE, RestorePlanHandler::new);
     }
 }

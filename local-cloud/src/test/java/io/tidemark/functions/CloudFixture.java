@@ -33,9 +33,14 @@ public final class CloudFixture implements AutoCloseable {
     public final List<byte[]> events = new CopyOnWriteArrayList<>();
 
     public CloudFixture(Path dir) {
+        this(dir, false);
+    }
+
+    /** With {@code writeConfig}, {@code DIR/tidemark.conf} is written as {@code tidemark local-cloud} does. */
+    public CloudFixture(Path dir, boolean writeConfig) {
         cloud = LocalCloudFunctions.register(LocalCloud.builder())
                 .dir(dir)
-                .writeConfigFile(false)
+                .writeConfigFile(writeConfig)
                 .retryDelays(Duration.ofMillis(20), Duration.ofMillis(40))
                 .onObjectCreated("recorder", null, null, config -> (in, out, ctx) -> events.add(in.readAllBytes()))
                 .start();

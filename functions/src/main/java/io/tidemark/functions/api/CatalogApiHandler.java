@@ -20,8 +20,8 @@ import java.util.Locale;
  * API Gateway (REST, proxy integration) routes of the catalog:
  * <ul>
  *   <li>{@code PUT /stanzas/{stanza}}: stanza-create; 200 with {@code created}, 400, 409;</li>
- *   <li>{@code GET /stanzas/{stanza}}: the stanza with its timelines, WAL ranges and gaps, backups
- *       and the backup lease; 404;</li>
+ *   <li>{@code GET /stanzas/{stanza}}: the stanza with its timelines, WAL ranges and gaps, backups,
+ *       the backup lease and the recovery window (the WINDOW item); 404;</li>
  *   <li>{@code POST /stanzas/{stanza}/backup-lease}: acquire (200, 409 with the holder, 400, 404);</li>
  *   <li>{@code PUT /stanzas/{stanza}/backup-lease}: heartbeat (200, 409 when no longer held);</li>
  *   <li>{@code DELETE /stanzas/{stanza}/backup-lease?leaseId=}: release (200, idempotent).</li>
@@ -112,6 +112,8 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
             case BAD_REQUEST -> 400;
             case CONFLICT -> 409;
             case NOT_FOUND -> 404;
+            case GONE -> 410;
+            case FORBIDDEN -> 403;
         };
         return ApiGatewayProxy.Response.message(status, e.getMessage());
     }

@@ -63,6 +63,7 @@ public final class CatalogJson {
         } else {
             n.putNull("lease");
         }
+        n.set("window", io.tidemark.functions.window.WindowJson.window(v.window()));
         return n;
     }
 

@@ -106,7 +106,57 @@ public final class DynamoDbCatalogStore implements CatalogStore {
         return out;
     }
 
-    static Map<String, AttributeValue> toAttributes(Item item) {
+    @Override
+    public List<Item> queryBetween(String pk, String fromSk, String toSk, List<String> attributes) {
+        List<Item> out = new ArrayList<>();
+        Map<String, AttributeValue> start = null;
+        Map<String, String> names = new LinkedHashMap<>(Map.of("#pk", PK, "#sk", SK));
+        StringBuilder projection = new StringBuilder("#pk, #sk");
+        for (int i = 0; i < attributes.size(); i++) {
+            names.put("#a" + i, attributes.get(i));
+            projection.append(", #a").append(i);
+        }
+        do {
+            QueryRequest.Builder q = QueryRequest.builder().tableName(table).consistentRead(true)
+                    .keyConditionExpression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                    .projectionExpression(projection.toString())
+                    .expressionAttributeNames(names)
+                    .expressionAttributeValues(Map.of(":pk", s(pk), ":from", s(fromSk), ":to", s(toSk)));
+            if (start != null) {
+                q.exclusiveStartKey(start);
+            }
+            QueryResponse r = dynamoDb.query(q.build());
+            r.items().forEach(i -> out.add(fromAttributes(i)));
+            start = r.hasLastEvaluatedKey() && !r.lastEvaluatedKey().isEmpty() ? r.lastEvaluatedKey() : null;
+        } while (start != null);
+        return out;
+    }
+
+    @Override
+    public List<Item> queryPage(String pk, String fromSk, String toSk, boolean descending, int limit) {
+        List<Item> out = new ArrayList<>();
+        Map<String, AttributeValue> start = null;
+        if (fromSk.compareTo(toSk) > 0 || limit <= 0) {
+            return out;
+        }
+        do {
+            QueryRequest.Builder q = QueryRequest.builder().tableName(table).consistentRead(true)
+                    .keyConditionExpression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                    .expressionAttributeNames(Map.of("#pk", PK, "#sk", SK))
+                    .expressionAttributeValues(Map.of(":pk", s(pk), ":from", s(fromSk), ":to", s(toSk)))
+                    .scanIndexForward(!descending)
+                    .limit(limit - out.size());
+            if (start != null) {
+                q.exclusiveStartKey(start);
+            }
+            QueryResponse r = dynamoDb.query(q.build());
+            r.items().forEach(i -> out.add(fromAttributes(i)));
+            start = r.hasLastEvaluatedKey() && !r.lastEvaluatedKey().isEmpty() ? r.lastEvaluatedKey() : null;
+        } while (start != null && out.size() < limit);
+        return out;
+    }
+
+    public static Map<String, AttributeValue> toAttributes(Item item) {
         Map<String, AttributeValue> m = new LinkedHashMap<>();
         m.put(PK, s(item.pk()));
         m.put(SK, s(item.sk()));

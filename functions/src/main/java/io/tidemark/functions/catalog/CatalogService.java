@@ -22,8 +22,8 @@ import java.util.Optional;
  * conflict. {@code <stanza>/stanza.json} in the bucket is (re)written with the stored document
  * after the item, so a crash in between is repaired by the next call.
  *
- * <p>Describe reads META, the TIMELINE and BACKUP items and the backup lease (two GetItems, two
- * Queries), never WAL items.
+ * <p>Describe reads META, the TIMELINE and BACKUP items, the backup lease and the WINDOW item
+ * (three GetItems, two Queries), never WAL items.
  */
 public final class CatalogService {
 
@@ -83,7 +83,10 @@ public final class CatalogService {
         Instant now = clock.instant();
         Optional<BackupLease> lease = store.get(Keys.pk(stanza), Keys.BACKUP_LEASE).map(BackupLease::fromItem)
                 .filter(l -> l.heldAt(now));
-        return new StanzaView(meta, timelines, backups, lease);
+        io.tidemark.functions.window.RecoveryWindow window = store.get(Keys.pk(stanza), Keys.WINDOW)
+                .map(i -> io.tidemark.functions.window.RecoveryWindow.fromList(i.list("timelines")))
+                .orElse(io.tidemark.functions.window.RecoveryWindow.EMPTY);
+        return new StanzaView(meta, timelines, backups, lease, window);
     }
 
     public Optional<StanzaMeta> meta(StanzaName stanza) {

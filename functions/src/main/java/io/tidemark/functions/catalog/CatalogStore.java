@@ -25,4 +25,24 @@ public interface CatalogStore {
 
     /** Every item of partition {@code pk} with {@code fromSk <= SK <= toSk}, in sort-key order. */
     List<Item> queryBetween(String pk, String fromSk, String toSk);
+
+    /**
+     * As {@link #queryBetween(String, String, String)}, reading only the named attributes (plus the
+     * keys): less to transfer and parse when items are large and many.
+     */
+    default List<Item> queryBetween(String pk, String fromSk, String toSk, List<String> attributes) {
+        return queryBetween(pk, fromSk, toSk);
+    }
+
+    /**
+     * At most {@code limit} items of partition {@code pk} with {@code fromSk <= SK <= toSk}, in
+     * ascending or descending sort-key order: one request (plus pages only up to {@code limit}).
+     */
+    default List<Item> queryPage(String pk, String fromSk, String toSk, boolean descending, int limit) {
+        List<Item> all = new java.util.ArrayList<>(queryBetween(pk, fromSk, toSk));
+        if (descending) {
+            java.util.Collections.reverse(all);
+        }
+        return all.size() <= limit ? all : List.copyOf(all.subList(0, limit));
+    }
 }

@@ -20,6 +20,12 @@ import java.util.Locale;
  *      BACKUP#&lt;label&gt;                         one base backup and its validation status
  *      WAIT#&lt;label&gt;                           a backup waiting for WAL or for an earlier backup
  *      LEASE#backup                             who runs a backup of the stanza now
+ *      WINDOW                                   the recovery window (small: written after every segment)
+ *      WINDOW#backups                           the valid backups the window is made of (written by the validator)
+ *      RESTOREPOINT#&lt;name&gt;#&lt;lsn, 16 hex&gt;        one named restore point (name target: one Query)
+ *      COMMITTIME#&lt;TTTTTTTT&gt;#&lt;micros, 20 digits&gt;#&lt;segno&gt;  latest commit time of a segment (time target)
+ *      XIDMAX#&lt;TTTTTTTT&gt;#&lt;xid, 10 digits&gt;#&lt;segno&gt;       highest xid ended in a segment (xid target)
+ *      PLAN#&lt;id&gt;                              a signed restore plan (keys for URL renewal), TTL
  * </pre>
  * Sort keys of one kind sort by timeline then segment number (fixed-width upper-case hex), so a
  * key range is a WAL range.
@@ -35,6 +41,12 @@ public final class Keys {
     public static final String BACKUP_PREFIX = "BACKUP#";
     public static final String WAIT_PREFIX = "WAIT#";
     public static final String BACKUP_LEASE = "LEASE#backup";
+    public static final String WINDOW = "WINDOW";
+    public static final String WINDOW_BACKUPS = "WINDOW#backups";
+    public static final String RESTORE_POINT_PREFIX = "RESTOREPOINT#";
+    public static final String COMMIT_TIME_PREFIX = "COMMITTIME#";
+    public static final String XID_MAX_PREFIX = "XIDMAX#";
+    public static final String PLAN_PREFIX = "PLAN#";
 
     private Keys() {
     }
@@ -74,6 +86,51 @@ public final class Keys {
 
     public static String waiting(BackupLabelName label) {
         return WAIT_PREFIX + label;
+    }
+
+    /** Every restore point of that name (a name may hold '#': readers compare the {@code name} attribute). */
+    public static String restorePointPrefix(String name) {
+        return RESTORE_POINT_PREFIX + name + "#";
+    }
+
+    public static String restorePoint(String name, io.tidemark.events.wal.Lsn lsn) {
+        return restorePointPrefix(name) + String.format(Locale.ROOT, "%016X", lsn.value());
+    }
+
+    public static String commitTimePrefix(TimelineId timeline) {
+        return COMMIT_TIME_PREFIX + timeline.hex() + "#";
+    }
+
+    /** Sorts by time (epoch microseconds, zero-padded), then segment. */
+    public static String commitTime(WalSegmentName segment, long epochMicros) {
+        return commitTimePrefix(segment.timeline()) + micros(epochMicros) + "#"
+                + String.format(Locale.ROOT, "%016X", segment.segmentNumber());
+    }
+
+    /** Microseconds since the epoch: PostgreSQL's timestamp precision. */
+    public static long epochMicros(java.time.Instant t) {
+        return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1000);
+    }
+
+    public static String micros(long epochMicros) {
+        return String.format(Locale.ROOT, "%020d", Math.max(0, epochMicros));
+    }
+
+    public static String xidMaxPrefix(TimelineId timeline) {
+        return XID_MAX_PREFIX + timeline.hex() + "#";
+    }
+
+    public static String xidMax(WalSegmentName segment, long xid) {
+        return xidMaxPrefix(segment.timeline()) + xid(xid) + "#"
+                + String.format(Locale.ROOT, "%016X", segment.segmentNumber());
+    }
+
+    public static String xid(long xid) {
+        return String.format(Locale.ROOT, "%010d", xid);
+    }
+
+    public static String plan(String id) {
+        return PLAN_PREFIX + id;
     }
 
     private static String timelineAndNumber(WalSegmentName segment) {

@@ -13,12 +13,18 @@ import java.util.TreeSet;
  * the lease item only.
  */
 public record StanzaView(StanzaMeta meta, List<TimelineAggregate> timelines, List<BackupEntry> backups,
-                         Optional<BackupLease> lease) {
+                         Optional<BackupLease> lease, io.tidemark.functions.window.RecoveryWindow window) {
 
     public StanzaView {
         timelines = timelines.stream().sorted((a, b) -> a.timeline().compareTo(b.timeline())).toList();
         backups = backups.stream().sorted(Comparator.comparing(BackupEntry::label)).toList();
         lease = Objects.requireNonNull(lease, "lease");
+        window = window == null ? io.tidemark.functions.window.RecoveryWindow.EMPTY : window;
+    }
+
+    public StanzaView(StanzaMeta meta, List<TimelineAggregate> timelines, List<BackupEntry> backups,
+                      Optional<BackupLease> lease) {
+        this(meta, timelines, backups, lease, null);
     }
 
     public StanzaView(StanzaMeta meta, List<TimelineAggregate> timelines) {

@@ -25,6 +25,9 @@ import java.util.TreeSet;
  *       re-indexed once its last record could be finished has a larger end LSN;</li>
  *   <li>{@code lastCommitTime}, {@code lastArchivedAt}: maxima;</li>
  *   <li>{@code partials}: union of names;</li>
+ *   <li>{@code rangeEnds}, {@code rangeCommits}: per range, the end LSN of its last segment and the
+ *       last commit (segment, time) inside it: maxima within each range of the union, what the
+ *       recovery window needs at a range's end without reading WAL items;</li>
  *   <li>history: set once; two different histories for one timeline (never written by
  *       PostgreSQL) resolve to the larger text, so that the outcome is still order-free.</li>
  * </ul>
@@ -38,16 +41,77 @@ public record TimelineAggregate(
         Instant lastArchivedAt,
         SortedSet<String> partials,
         TimelineHistory history,
-        String historyKey) {
+        String historyKey,
+        List<EndMark> rangeEnds,
+        List<CommitMark> rangeCommits) {
+
+    /** The last segment of a range and where its last record ends. */
+    public record EndMark(long segment, Lsn endLsn) implements Comparable<EndMark> {
+        @Override
+        public int compareTo(EndMark o) {
+            int c = Long.compare(segment, o.segment);
+            return c != 0 ? c : endLsn.compareTo(o.endLsn);
+        }
+    }
+
+    /** The last segment of a range that holds a commit, and the time of its last commit. */
+    public record CommitMark(long segment, Instant time) implements Comparable<CommitMark> {
+        @Override
+        public int compareTo(CommitMark o) {
+            int c = Long.compare(segment, o.segment);
+            return c != 0 ? c : time.compareTo(o.time);
+        }
+    }
 
     public TimelineAggregate {
         Objects.requireNonNull(timeline, "timeline");
         Objects.requireNonNull(ranges, "ranges");
         partials = new TreeSet<>(partials);
+        rangeEnds = rangeEnds == null ? List.of() : List.copyOf(rangeEnds);
+        rangeCommits = rangeCommits == null ? List.of() : List.copyOf(rangeCommits);
+    }
+
+    public TimelineAggregate(TimelineId timeline, SegmentRanges ranges, WalSegmentName lastSegment, Lsn endLsn,
+            Instant lastCommitTime, Instant lastArchivedAt, SortedSet<String> partials, TimelineHistory history,
+            String historyKey) {
+        this(timeline, ranges, lastSegment, endLsn, lastCommitTime, lastArchivedAt, partials, history, historyKey,
+                List.of(), List.of());
     }
 
     public static TimelineAggregate empty(TimelineId timeline) {
         return new TimelineAggregate(timeline, SegmentRanges.EMPTY, null, null, null, null, new TreeSet<>(), null, null);
+    }
+
+    /** Where the last record of range {@code r}'s last segment ends, when known. */
+    public java.util.Optional<Lsn> endOfRange(SegmentRanges.Range r) {
+        return rangeEnds.stream().filter(m -> m.segment() == r.end()).map(EndMark::endLsn).findFirst();
+    }
+
+    /** The last commit in range {@code r} (its segment and time), when known. */
+    public java.util.Optional<CommitMark> lastCommitOfRange(SegmentRanges.Range r) {
+        return rangeCommits.stream().filter(m -> m.segment() >= r.start() && m.segment() <= r.end()).findFirst();
+    }
+
+    /**
+     * Per range, the largest mark inside it: a join, because every range of the union is a union of
+     * old ranges and the new segment, and each of those carried its own largest mark.
+     */
+    private static <M extends Comparable<M>> List<M> perRange(SegmentRanges ranges, List<M> marks,
+            java.util.function.ToLongFunction<M> segmentOf) {
+        List<M> out = new ArrayList<>();
+        for (SegmentRanges.Range r : ranges.ranges()) {
+            M best = null;
+            for (M m : marks) {
+                long s = segmentOf.applyAsLong(m);
+                if (s >= r.start() && s <= r.end() && (best == null || m.compareTo(best) > 0)) {
+                    best = m;
+                }
+            }
+            if (best != null) {
+                out.add(best);
+            }
+        }
+        return out;
     }
 
     /** Adds an archived segment. */
@@ -63,16 +127,25 @@ public record TimelineAggregate(
         } else if (c == 0) {
             end = max(end, segmentEndLsn);
         }
-        return new TimelineAggregate(timeline, ranges.add(segment.segmentNumber()), last, end,
+        SegmentRanges union = ranges.add(segment.segmentNumber());
+        List<EndMark> ends = new ArrayList<>(rangeEnds);
+        if (segmentEndLsn != null) {
+            ends.add(new EndMark(segment.segmentNumber(), segmentEndLsn));
+        }
+        List<CommitMark> commits = new ArrayList<>(rangeCommits);
+        if (segmentLastCommitTime != null) {
+            commits.add(new CommitMark(segment.segmentNumber(), segmentLastCommitTime));
+        }
+        return new TimelineAggregate(timeline, union, last, end,
                 max(lastCommitTime, segmentLastCommitTime), max(lastArchivedAt, archivedAt), partials, history,
-                historyKey);
+                historyKey, perRange(union, ends, EndMark::segment), perRange(union, commits, CommitMark::segment));
     }
 
     public TimelineAggregate withPartial(String fileName) {
         SortedSet<String> p = new TreeSet<>(partials);
         p.add(fileName);
         return new TimelineAggregate(timeline, ranges, lastSegment, endLsn, lastCommitTime, lastArchivedAt, p,
-                history, historyKey);
+                history, historyKey, rangeEnds, rangeCommits);
     }
 
     public TimelineAggregate withHistory(TimelineHistory h, String key) {
@@ -84,7 +157,7 @@ public record TimelineAggregate(
             chosenKey = historyKey;
         }
         return new TimelineAggregate(timeline, ranges, lastSegment, endLsn, lastCommitTime, lastArchivedAt, partials,
-                chosen, chosenKey);
+                chosen, chosenKey, rangeEnds, rangeCommits);
     }
 
     /** The parent timeline (from the history file), or null. */
@@ -133,6 +206,12 @@ public record TimelineAggregate(
         a.put("lastCommitTime", lastCommitTime == null ? null : lastCommitTime.toString());
         a.put("lastArchivedAt", lastArchivedAt == null ? null : lastArchivedAt.toString());
         a.put("partials", List.copyOf(partials));
+        List<Object> ends = new ArrayList<>();
+        rangeEnds.forEach(m -> ends.add(List.of(m.segment(), m.endLsn().toString())));
+        a.put("rangeEnds", ends);
+        List<Object> commits = new ArrayList<>();
+        rangeCommits.forEach(m -> commits.add(List.of(m.segment(), m.time().toString())));
+        a.put("rangeCommits", commits);
         if (history != null) {
             a.put("parent", parent().value());
             a.put("switchPoint", switchPoint().toString());
@@ -179,7 +258,17 @@ public record TimelineAggregate(
             }
             history = TimelineHistory.of(tli, es);
         }
+        List<EndMark> ends = new ArrayList<>();
+        for (Object o : item.list("rangeEnds")) {
+            List<?> pair = (List<?>) o;
+            ends.add(new EndMark((Long) pair.get(0), Lsn.parse((String) pair.get(1))));
+        }
+        List<CommitMark> commits = new ArrayList<>();
+        for (Object o : item.list("rangeCommits")) {
+            List<?> pair = (List<?>) o;
+            commits.add(new CommitMark((Long) pair.get(0), Instant.parse((String) pair.get(1))));
+        }
         return new TimelineAggregate(tli, SegmentRanges.of(rs), last, end, lastCommit, lastArchived, partials, history,
-                item.string("historyKey").orElse(null));
+                item.string("historyKey").orElse(null), ends, commits);
     }
 }

@@ -151,6 +151,66 @@ final class IndexItems {
         return Item.of(pk, sk, a);
     }
 
+    /** RESTOREPOINT#, COMMITTIME# and XIDMAX# items of one archived segment (see {@link Keys}). */
+    static List<Item> lookups(String pk, WalSegmentName segment, WalSegmentSummary s) {
+        List<Item> out = new ArrayList<>();
+        for (RestorePoint rp : s.restorePoints()) {
+            Map<String, Object> a = new TreeMap<>();
+            a.put("kind", "restorePoint");
+            a.put("name", rp.name());
+            a.put("lsn", rp.lsn().toString());
+            a.put("time", text(rp.time()));
+            a.put("timeline", segment.timeline().value());
+            a.put("segment", segment.toString());
+            a.put("segmentNumber", segment.segmentNumber());
+            out.add(Item.of(pk, io.tidemark.functions.catalog.Keys.restorePoint(rp.name(), rp.lsn()), a));
+        }
+        Instant maxCommit = null;
+        Long minXid = null;
+        Long maxXid = null;
+        for (TransactionEnd t : s.transactions()) {
+            if (t.isCommit() && t.time() != null && (maxCommit == null || t.time().isAfter(maxCommit))) {
+                maxCommit = t.time();
+            }
+            minXid = minXid == null ? t.xid() : Math.min(minXid, t.xid());
+            maxXid = maxXid == null ? t.xid() : Math.max(maxXid, t.xid());
+        }
+        if (maxCommit != null) {
+            Map<String, Object> a = new TreeMap<>();
+            a.put("kind", "commitTime");
+            a.put("timeline", segment.timeline().value());
+            a.put("segment", segment.toString());
+            a.put("segmentNumber", segment.segmentNumber());
+            a.put("maxCommitTime", maxCommit.toString());
+            a.put("firstCommitTime", text(s.firstCommitTime()));
+            out.add(Item.of(pk, io.tidemark.functions.catalog.Keys.commitTime(segment, micros(maxCommit)), a));
+        }
+        if (maxXid != null) {
+            Map<String, Object> a = new TreeMap<>();
+            a.put("kind", "xidMax");
+            a.put("timeline", segment.timeline().value());
+            a.put("segment", segment.toString());
+            a.put("segmentNumber", segment.segmentNumber());
+            a.put("minXid", minXid);
+            a.put("maxXid", maxXid);
+            out.add(Item.of(pk, io.tidemark.functions.catalog.Keys.xidMax(segment, maxXid), a));
+        }
+        return out;
+    }
+
+    /** Lookup items are functions of a segment's scan: equal ones stay, otherwise the larger hash. */
+    static Item joinLookup(Optional<Item> existing, Item candidate) {
+        if (existing.isEmpty()) {
+            return candidate;
+        }
+        Item a = existing.get().without(Item.REV);
+        return a.hashExcluding().compareTo(candidate.hashExcluding()) >= 0 ? a : candidate;
+    }
+
+    static long micros(Instant t) {
+        return io.tidemark.functions.catalog.Keys.epochMicros(t);
+    }
+
     /** The text as PostgreSQL wrote it, and the instant when the zone says it unambiguously. */
     private static void putTime(Map<String, Object> a, String name, BackupTimestamp t) {
         a.put(name, t.toString());

@@ -15,10 +15,10 @@ import java.util.Optional;
  * {@link #problem()} is null when the raw content is intact; otherwise it says why the object
  * cannot be trusted ({@link #raw()} is then null when it could not even be decompressed).
  */
-record LoadedObject(String key, Compression compression, long storedSize, byte[] raw, String sha256,
+public record LoadedObject(String key, Compression compression, long storedSize, byte[] raw, String sha256,
         String problem, Instant lastModified) {
 
-    boolean ok() {
+    public boolean ok() {
         return problem == null;
     }
 
@@ -27,7 +27,7 @@ record LoadedObject(String key, Compression compression, long storedSize, byte[]
      *
      * @param exactSize the raw size the content must have (a WAL segment), or -1
      */
-    static Optional<LoadedObject> load(ObjectStore store, String key, Compression compression, int maxBytes,
+    public static Optional<LoadedObject> load(ObjectStore store, String key, Compression compression, int maxBytes,
             int exactSize) {
         Optional<ObjectStore.StoredObject> o = store.get(key);
         if (o.isEmpty()) {

@@ -70,6 +70,7 @@ public final class WalIndexer {
     private final ItemMerger merger;
     private final Map<StanzaName, StanzaMeta> metaCache = new ConcurrentHashMap<>();
     private final SegmentListener listener;
+    private final io.tidemark.functions.window.WindowService windows;
 
     /**
      * Told after a segment was stored as archived (the backup validator resumes backups waiting
@@ -89,6 +90,7 @@ public final class WalIndexer {
         this.catalog = catalog;
         this.merger = new ItemMerger(catalog);
         this.listener = listener;
+        this.windows = new io.tidemark.functions.window.WindowService(catalog);
     }
 
     /**
@@ -162,8 +164,10 @@ public final class WalIndexer {
                     last.item().string("problem").orElse(""));
             return o.ok() ? Outcome.SEGMENT_INVALID : Outcome.SEGMENT_CORRUPT;
         }
+        addLookups(meta, segment, first.summary());
         addToTimeline(meta, segment, first.summary(), at);
         if (last != first) {
+            addLookups(meta, segment, last.summary());
             addToTimeline(meta, segment, last.summary(), at);
         }
         if (segment.segmentNumber() > 0) {
@@ -172,6 +176,8 @@ public final class WalIndexer {
             // that the record was abandoned. So look at N in every case: one consistent read.
             finishPrevious(meta, segment.previous(), o.raw());
         }
+        // The timeline aggregate is stored: now the window (store, then compute from the sources).
+        windows.refresh(meta);
         listener.archived(meta, segment);
         return last.pendingTail() ? Outcome.SEGMENT_PENDING_TAIL : Outcome.SEGMENT_ARCHIVED;
     }
@@ -278,7 +284,21 @@ public final class WalIndexer {
         }
         Item resolved = IndexItems.segment(pk, sk, previous, o, IndexItems.ARCHIVED, null, joined, false, at);
         merger.merge(pk, sk, cur -> IndexItems.join(cur, resolved));
+        addLookups(meta, previous, joined);
         addToTimeline(meta, previous, joined, at);
+    }
+
+    /**
+     * The planner's lookups for one archived segment: its restore points (name -> LSN, one Query per
+     * name), its latest commit time (time -> segment) and its highest ended xid (xid -> segment).
+     * Each item is a function of the segment's scan; a re-scan that finishes the last record may add
+     * a second lookup item, which still tells the truth about the segment.
+     */
+    private void addLookups(StanzaMeta meta, WalSegmentName segment, WalSegmentSummary summary) {
+        String pk = Keys.pk(meta.stanza());
+        for (Item i : IndexItems.lookups(pk, segment, summary)) {
+            merger.merge(pk, i.sk(), cur -> IndexItems.joinLookup(cur, i));
+        }
     }
 
     private void addToTimeline(StanzaMeta meta, WalSegmentName segment, WalSegmentSummary summary, Instant at) {
@@ -356,6 +376,7 @@ public final class WalIndexer {
         }
         TimelineHistory parsed = history;
         updateTimeline(meta, h.timeline(), t -> t.withHistory(parsed, h.key()));
+        windows.refresh(meta);
         return Outcome.HISTORY;
     }
 

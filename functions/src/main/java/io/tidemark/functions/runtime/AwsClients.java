@@ -40,6 +40,7 @@ public final class AwsClients implements AutoCloseable {
     private final S3Client s3;
     private final S3Presigner s3Presigner;
     private final DynamoDbClient dynamoDb;
+    private software.amazon.awssdk.services.kms.KmsClient kms;
 
     private AwsClients(FunctionConfig config) {
         this.config = config;
@@ -124,6 +125,22 @@ public final class AwsClients implements AutoCloseable {
         return dynamoDb;
     }
 
+    /**
+     * The KMS client (plan signing), built on first use: only the planner needs it. Endpoint from
+     * {@value FunctionConfig#KMS_ENDPOINT} when set.
+     */
+    public synchronized software.amazon.awssdk.services.kms.KmsClient kms() {
+        if (kms == null) {
+            var b = software.amazon.awssdk.services.kms.KmsClient.builder()
+                    .region(Region.of(config.region()))
+                    .credentialsProvider(credentials)
+                    .httpClient(httpClient);
+            config.setting(FunctionConfig.KMS_ENDPOINT).map(java.net.URI::create).ifPresent(b::endpointOverride);
+            kms = b.build();
+        }
+        return kms;
+    }
+
     public AwsCredentialsProvider credentialsProvider() {
         return credentials;
     }
@@ -133,6 +150,11 @@ public final class AwsClients implements AutoCloseable {
         s3.close();
         s3Presigner.close();
         dynamoDb.close();
+        synchronized (this) {
+            if (kms != null) {
+                kms.close();
+            }
+        }
         httpClient.close();
         if (credentials instanceof AutoCloseable closeable) {
             try {

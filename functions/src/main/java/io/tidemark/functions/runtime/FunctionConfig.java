@@ -49,6 +49,8 @@ public final class FunctionConfig {
     public static final String S3_CA_FILE = "TIDEMARK_S3_CA_FILE";
     public static final String ACCESS_KEY_ID = "TIDEMARK_ACCESS_KEY_ID";
     public static final String SECRET_ACCESS_KEY = "TIDEMARK_SECRET_ACCESS_KEY";
+    /** KMS endpoint override (tests, LocalStack); the planner signs with KMS only in AWS. */
+    public static final String KMS_ENDPOINT = "TIDEMARK_KMS_ENDPOINT";
 
     private static final String PREFIX = "TIDEMARK_";
     // S3 general purpose bucket names: 3-63 of [a-z0-9.-], starting and ending alphanumeric.

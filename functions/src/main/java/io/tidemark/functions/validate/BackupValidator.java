@@ -87,12 +87,14 @@ public final class BackupValidator {
     private final CatalogStore catalog;
     private final ItemMerger merger;
     private final ObjectVerifier verifier;
+    private final io.tidemark.functions.window.WindowService windows;
 
     public BackupValidator(ObjectStore objects, CatalogStore catalog, int parallelism) {
         this.objects = objects;
         this.catalog = catalog;
         this.merger = new ItemMerger(catalog);
         this.verifier = new ObjectVerifier(objects, parallelism);
+        this.windows = new io.tidemark.functions.window.WindowService(catalog);
     }
 
     // ---- the manifest event --------------------------------------------------------------------
@@ -266,6 +268,8 @@ public final class BackupValidator {
         }
         LOG.log(Level.INFO, "backup {0} of stanza {1}: {2} {3}", entry.label(), meta.stanza(), entry.status(),
                 entry.reasons());
+        // The BACKUP item is stored: the window takes the valid backups from the BACKUP items again.
+        windows.refreshBackups(meta);
         if (entry.isFinal()) {
             resumeWaitingFor(meta, entry.label());
         }

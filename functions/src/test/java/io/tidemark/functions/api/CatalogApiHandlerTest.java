@@ -144,7 +144,10 @@ class CatalogApiHandlerTest {
         assertEquals(200, r.statusCode());
         JsonNode j = json(r);
         assertEquals(List.of("stanza", "systemIdentifier", "pgVersion", "pgVersionNum", "walSegmentSize", "createdAt",
-                "timelines", "partials", "histories", "backups", "lease"), fieldNames(j));
+                "timelines", "partials", "histories", "backups", "lease", "window"), fieldNames(j));
+        assertTrue(j.get("window").get("earliest").isNull());
+        assertTrue(j.get("window").get("latest").isNull());
+        assertEquals(0, j.get("window").get("gaps").size());
         assertEquals(0, j.get("backups").size());
         assertTrue(j.get("lease").isNull());
         assertEquals(0, j.get("timelines").size());

@@ -85,6 +85,14 @@ public final class TestBackup {
 
     public static TestBackup build(StanzaName stanza, BackupLabelName label, TestBackup prior,
                                    Map<String, byte[]> content, Lsn start, Lsn stop) {
+        return build(stanza, label, prior, content, start, stop, TimelineId.FIRST,
+                Instant.parse("2026-03-01T01:00:00Z").plusSeconds(30));
+    }
+
+    /** As above, on {@code timeline}, stopped at {@code stopTime} (started 30 s before). */
+    public static TestBackup build(StanzaName stanza, BackupLabelName label, TestBackup prior,
+                                   Map<String, byte[]> content, Lsn start, Lsn stop, TimelineId timeline,
+                                   Instant stopTime) {
         Map<String, byte[]> objects = new LinkedHashMap<>();
         List<ManifestFile> files = new ArrayList<>();
         ByteArrayOutputStream bundle = new ByteArrayOutputStream();
@@ -119,10 +127,10 @@ public final class TestBackup {
             objects.put(StorageLayout.bundleKey(stanza, label, 0, Compression.ZSTD), b);
             bundles.add(new ManifestBundle(0, b.length, TestWal.sha256(b)));
         }
-        Instant startTime = Instant.parse("2026-03-01T01:00:00Z");
+        Instant startTime = stopTime.minusSeconds(30);
         BackupManifest m = new BackupManifest(BackupManifest.FORMAT_VERSION, stanza, label,
                 prior == null ? Optional.empty() : Optional.of(prior.manifest.label()),
-                TestWal.SYSTEM_ID_TEXT, 150004, TestWal.SIZE, TimelineId.FIRST, start, stop,
+                TestWal.SYSTEM_ID_TEXT, 150004, TestWal.SIZE, timeline, start, stop,
                 startTime, startTime.plusSeconds(30), false, true, Compression.ZSTD,
                 "START WAL LOCATION: " + start + " (file 000000010000000000000005)\n", Optional.empty(),
                 List.of(), List.of(SafeRelativePath.of("base/1")), bundles, files);

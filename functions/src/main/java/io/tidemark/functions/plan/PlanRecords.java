@@ -1,0 +1,128 @@
+package io.tidemark.functions.plan;
+
+import com.github.luben.zstd.Zstd;
+import io.tidemark.functions.catalog.CatalogStore;
+import io.tidemark.functions.catalog.Item;
+import io.tidemark.functions.catalog.Keys;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * {@code PLAN#<id>} (in the stanza's partition, with a pointer item {@code PK=PLAN#<id>, SK=PLAN}
+ * naming the partition): a plan the planner signed, kept for URL renewal and for the record. It holds
+ * who asked, for what, and every object key of the plan (zstd, base64, split over
+ * {@code PLAN#<id>#<n>} items beyond {@link #CHUNK} characters: the signed document itself can be
+ * megabytes, and an item is at most 400 KB). {@code expiresAt} (epoch seconds) is the table's TTL
+ * attribute: a plan is removed {@link #KEEP_AFTER_EXPIRY} after it expired, so that renewal answers
+ * 410 rather than 404 for a while.
+ */
+public final class PlanRecords {
+
+    static final int CHUNK = 300_000;
+    static final Duration KEEP_AFTER_EXPIRY = Duration.ofDays(7);
+
+    private final CatalogStore store;
+
+    public PlanRecords(CatalogStore store) {
+        this.store = store;
+    }
+
+    /** A stored plan. */
+    public record Record(String planId, String stanza, Instant createdAt, Instant planExpiresAt, String createdBy,
+                         String backup, long timeline, String target, String documentSha256, List<String> keys) {
+    }
+
+    public void put(String pk, Record r) {
+        String packed = pack(r.keys());
+        List<String> chunks = new ArrayList<>();
+        for (int i = 0; i < packed.length(); i += CHUNK) {
+            chunks.add(packed.substring(i, Math.min(packed.length(), i + CHUNK)));
+        }
+        long ttl = r.planExpiresAt().plus(KEEP_AFTER_EXPIRY).getEpochSecond();
+        for (int n = 1; n < chunks.size(); n++) {
+            Map<String, Object> c = new TreeMap<>();
+            c.put("kind", "planKeys");
+            c.put("keys", chunks.get(n));
+            c.put("expiresAt", ttl);
+            write(Item.of(pk, Keys.plan(r.planId()) + "#" + n, c));
+        }
+        Map<String, Object> a = new TreeMap<>();
+        a.put("kind", "plan");
+        a.put("planId", r.planId());
+        a.put("stanza", r.stanza());
+        a.put("createdAt", r.createdAt().toString());
+        a.put("planExpiresAt", r.planExpiresAt().toString());
+        a.put("expiresAt", ttl);
+        a.put("createdBy", r.createdBy());
+        a.put("backup", r.backup());
+        a.put("timeline", r.timeline());
+        a.put("target", r.target());
+        a.put("documentSha256", r.documentSha256());
+        a.put("keyCount", (long) r.keys().size());
+        a.put("keyChunks", (long) chunks.size());
+        a.put("keys", chunks.isEmpty() ? "" : chunks.get(0));
+        write(Item.of(pk, Keys.plan(r.planId()), a));
+        // The renewal route carries only the id: a pointer in the plan's own partition says the stanza.
+        Map<String, Object> p = new TreeMap<>();
+        p.put("kind", "planPointer");
+        p.put("stanzaPk", pk);
+        p.put("expiresAt", ttl);
+        write(Item.of(Keys.plan(r.planId()), POINTER, p));
+    }
+
+    static final String POINTER = "PLAN";
+
+    /** The stored plan with this id, wherever its stanza: two GetItems. */
+    public Optional<Record> get(String planId) {
+        return store.get(Keys.plan(planId), POINTER).flatMap(p -> p.string("stanzaPk")).flatMap(pk -> get(pk, planId));
+    }
+
+    private void write(Item item) {
+        if (!store.put(item.withRevision(), null)) {
+            throw new IllegalStateException("plan item " + item.sk() + " exists already");
+        }
+    }
+
+    /** Plans are looked up by id alone (the renewal route has no stanza): {@code pk} comes from the id's index item. */
+    public Optional<Record> get(String pk, String planId) {
+        Optional<Item> main = store.get(pk, Keys.plan(planId));
+        if (main.isEmpty()) {
+            return Optional.empty();
+        }
+        Item i = main.get();
+        StringBuilder packed = new StringBuilder(i.string("keys").orElse(""));
+        long chunks = i.number("keyChunks").orElse(1L);
+        for (int n = 1; n < chunks; n++) {
+            packed.append(store.get(pk, Keys.plan(planId) + "#" + n).flatMap(c -> c.string("keys"))
+                    .orElseThrow(() -> new IllegalStateException("plan " + planId + ": a key chunk is missing")));
+        }
+        return Optional.of(new Record(planId, i.string("stanza").orElseThrow(),
+                Instant.parse(i.string("createdAt").orElseThrow()), Instant.parse(i.string("planExpiresAt").orElseThrow()),
+                i.string("createdBy").orElse(null), i.string("backup").orElse(null), i.number("timeline").orElse(0L),
+                i.string("target").orElse(null), i.string("documentSha256").orElse(null), unpack(packed.toString())));
+    }
+
+    static String pack(List<String> keys) {
+        byte[] raw = String.join("\n", keys).getBytes(StandardCharsets.UTF_8);
+        return Base64.getEncoder().encodeToString(Zstd.compress(raw, 3));
+    }
+
+    static List<String> unpack(String packed) {
+        if (packed.isEmpty()) {
+            return List.of();
+        }
+        byte[] z = Base64.getDecoder().decode(packed);
+        long size = Zstd.getFrameContentSize(z);
+        byte[] raw = Zstd.decompress(z, (int) size);
+        String s = new String(raw, StandardCharsets.UTF_8);
+        return s.isEmpty() ? List.of() : Arrays.asList(s.split("\n"));
+    }
+}

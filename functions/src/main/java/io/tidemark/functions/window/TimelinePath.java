@@ -1,0 +1,88 @@
+package io.tidemark.functions.window;
+
+import io.tidemark.events.wal.Lsn;
+import io.tidemark.events.wal.TimelineHistory;
+import io.tidemark.events.wal.TimelineId;
+import io.tidemark.events.wal.WalSegmentSize;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The WAL a recovery onto {@code target} reads, as PostgreSQL picks it: the target timeline's
+ * history says which timeline owns which LSNs; a segment is read from the newest timeline of the
+ * history whose switch point's segment is at or before it ({@code XLogFileReadAnyTLI}). So for a
+ * switch from tli1 to tli2 at LSN s, segments below {@code segno(s)} come from tli1 and the segment
+ * holding s and later ones from tli2.
+ *
+ * @param parts oldest first; a part's segments are {@code [firstSegment, lastSegment]} (the last
+ *              part is open: {@code lastSegment = Long.MAX_VALUE}); empty parts are left out
+ */
+public record TimelinePath(TimelineId target, TimelineHistory history, List<Part> parts) {
+
+    /** The LSNs {@code [from, to)} of {@code timeline} on this path and the segments read from it. */
+    public record Part(TimelineId timeline, Lsn from, Lsn to, long firstSegment, long lastSegment) {
+        public boolean isOpen() {
+            return to == null;
+        }
+
+        public boolean holdsSegment(long segno) {
+            return segno >= firstSegment && segno <= lastSegment;
+        }
+
+        /** Whether {@code [start, stop]} lies on this part (stop may equal the switch point). */
+        public boolean holdsLsns(Lsn start, Lsn stop) {
+            return !start.isBefore(from) && (to == null || !stop.isAfter(to));
+        }
+    }
+
+    public TimelinePath {
+        parts = List.copyOf(parts);
+    }
+
+    public static TimelinePath of(TimelineHistory history, WalSegmentSize size) {
+        List<Part> parts = new ArrayList<>();
+        Lsn from = Lsn.INVALID;
+        for (TimelineHistory.Entry e : history.entries()) {
+            long first = size.segmentNumberOf(from);
+            long last = size.segmentNumberOf(e.switchPoint()) - 1;
+            if (last >= first) {
+                parts.add(new Part(e.parent(), from, e.switchPoint(), first, last));
+            }
+            from = e.switchPoint();
+        }
+        parts.add(new Part(history.timeline(), from, null, size.segmentNumberOf(from), Long.MAX_VALUE));
+        return new TimelinePath(history.timeline(), history, parts);
+    }
+
+    /** The part of {@code timeline}, if the path goes through it. */
+    public Optional<Part> part(TimelineId timeline) {
+        return parts.stream().filter(p -> p.timeline().equals(timeline)).findFirst();
+    }
+
+    /** The part segment {@code segno} is read from. */
+    public Part partOfSegment(long segno) {
+        for (Part p : parts) {
+            if (p.holdsSegment(segno)) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException("segment " + segno + " is on no part of the path of " + target);
+    }
+
+    /** The timeline that owns {@code lsn} on this path. */
+    public TimelineId timelineAt(Lsn lsn) {
+        return history.timelineAt(lsn);
+    }
+
+    /** The parts from the one holding segment {@code from} to the one holding {@code to}, oldest first. */
+    public List<Part> partsBetween(long from, long to) {
+        List<Part> out = new ArrayList<>();
+        for (Part p : parts) {
+            if (p.lastSegment() >= from && p.firstSegment() <= to) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+}

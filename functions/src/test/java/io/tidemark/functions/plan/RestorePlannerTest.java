@@ -1,0 +1,302 @@
+package io.tidemark.functions.plan;
+
+import static io.tidemark.functions.plan.PlanFixture.SIZE;
+import static io.tidemark.functions.plan.PlanFixture.at;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tidemark.events.json.CanonicalJson;
+import io.tidemark.events.layout.BackupLabelName;
+import io.tidemark.events.plan.PlanWal;
+import io.tidemark.events.plan.RestorePlan;
+import io.tidemark.events.plan.RestorePlanJson;
+import io.tidemark.events.sign.PlanSignatureException;
+import io.tidemark.events.sign.SignedEnvelope;
+import io.tidemark.events.wal.Lsn;
+import io.tidemark.functions.catalog.CatalogException;
+import io.tidemark.functions.catalog.CatalogService;
+import io.tidemark.functions.catalog.StanzaView;
+import io.tidemark.functions.validate.TestBackup;
+import io.tidemark.functions.window.WindowPoint;
+import java.time.Clock;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The planner over real indexed WAL and validated backups (in memory). Timeline 1 holds segments
+ * 5..14; segment s commits xid 1000+s at T0+s s; segment 8 holds restore point "before-drop".
+ * Backup A: segments 5..6, stopped at T0+6.5 s. Backup B: segments 9..10, stopped at T0+10.5 s.
+ */
+@Tag("unit")
+class RestorePlannerTest {
+
+    PlanFixture f;
+    TestBackup a;
+    TestBackup b;
+
+    @BeforeEach
+    void setUp() {
+        f = new PlanFixture();
+        f.archive(1, 5, 14, Map.of(8L, "before-drop"));
+        a = f.backup(1, 1, 5, 6, at(6.5));
+        b = f.backup(2, 1, 9, 10, at(10.5));
+    }
+
+    static List<String> walNames(RestorePlan p) {
+        return p.wal().stream().map(PlanWal::name).toList();
+    }
+
+    static List<String> segments(long tli, long from, long to) {
+        List<String> out = new java.util.ArrayList<>();
+        for (long s = from; s <= to; s++) {
+            out.add(String.format("%08X%08X%08X", tli, 0, s));
+        }
+        return out;
+    }
+
+    TargetUnreachableException refused(String json) {
+        return assertThrows(TargetUnreachableException.class, () -> f.plan(json));
+    }
+
+    @Test
+    void latestTakesTheNewestBackupAndAllContiguousWalAndIsSigned() {
+        RestorePlanner.Created c = f.plan("{\"target\":{\"type\":\"latest\"}}");
+        RestorePlan p = c.plan();
+        assertEquals(b.manifest.label(), p.backupLabel());
+        assertEquals(segments(1, 9, 14), walNames(p));
+        assertEquals(b.manifest.files().size(), p.files().size());
+        assertEquals(1, p.timeline().value());
+        assertEquals(Map.of("recovery_target_timeline", "latest"), p.recoverySettings());
+        assertEquals(f.now.plusSeconds(24 * 3600), p.expiresAt());
+        // every distinct key has a URL: files (two single objects and a bundle) and WAL
+        assertEquals(3 + 6, c.urls().size());
+        assertTrue(c.urls().keySet().containsAll(p.wal().stream().map(PlanWal::key).toList()));
+
+        // round trip: the signed document verifies with the public key and reads back as the plan
+        byte[] bytes = CanonicalJson.canonicalize(c.envelope());
+        JsonNode doc = SignedEnvelope.verify(bytes, f.keys.getPublic());
+        assertEquals(p, RestorePlanJson.read(doc));
+        String tampered = new String(bytes, java.nio.charset.StandardCharsets.UTF_8)
+                .replace("\"recovery_target_timeline\":\"latest\"", "\"recovery_target_timeline\":\"1\"");
+        assertThrows(PlanSignatureException.class, () -> SignedEnvelope.verify(
+                tampered.getBytes(java.nio.charset.StandardCharsets.UTF_8), f.keys.getPublic()));
+
+        // recorded: the URLs can be renewed; unknown plans are 404, expired ones 410
+        RestorePlanner.Renewed r = f.planner.renew(p.planId(), null, null);
+        assertEquals(c.urls(), r.urls());
+        assertEquals(CatalogException.Kind.NOT_FOUND, assertThrows(CatalogException.class,
+                () -> f.planner.renew("00000000-0000-0000-0000-000000000000", null, null)).kind());
+        assertEquals(CatalogException.Kind.NOT_FOUND, assertThrows(CatalogException.class,
+                () -> f.planner.renew(p.planId(), null, "other")).kind());
+        RestorePlanner later = new RestorePlanner(f.catalog, f.objects, new io.tidemark.events.sign.LocalSigner(f.keys),
+                (k, t) -> k, Clock.fixed(p.expiresAt(), ZoneOffset.UTC), RestorePlanner.Settings.DEFAULT);
+        assertEquals(CatalogException.Kind.GONE, assertThrows(CatalogException.class,
+                () -> later.renew(p.planId(), null, null)).kind());
+    }
+
+    @Test
+    void renewalChecksTheCallerAgainstThePlanCreator() {
+        String role = "arn:aws:sts::123456789012:assumed-role/tidemark-main/i-1";
+        RestorePlan p = f.planner.create("main", PlanRequest.parse(new byte[0]), role).plan();
+        assertEquals(p.planId(), f.planner.renew(p.planId(), "arn:aws:sts::123456789012:assumed-role/tidemark-main/i-2",
+                null).planId());
+        assertEquals(CatalogException.Kind.FORBIDDEN, assertThrows(CatalogException.class, () -> f.planner.renew(
+                p.planId(), "arn:aws:sts::123456789012:assumed-role/tidemark-other/i-1", null)).kind());
+    }
+
+    @Test
+    void immediateStopsAtTheBackupsConsistentPoint() {
+        RestorePlan p = f.plan("{\"target\":{\"type\":\"immediate\"},\"action\":\"pause\"}").plan();
+        assertEquals(b.manifest.label(), p.backupLabel());
+        assertEquals(segments(1, 9, 10), walNames(p));
+        assertEquals("immediate", p.recoverySettings().get("recovery_target"));
+        assertEquals("pause", p.recoverySettings().get("recovery_target_action"));
+    }
+
+    @Test
+    void timeChoosesTheNewestBackupConsistentBeforeItAndListsWalThroughTheCommitAfterIt() {
+        // T0+8.5 s: B is consistent only at T0+10.5 s, so A; the first commit after it is in segment 9.
+        RestorePlan p = f.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + at(8.5) + "\"}}").plan();
+        assertEquals(a.manifest.label(), p.backupLabel());
+        assertEquals(segments(1, 5, 10), walNames(p));
+        assertEquals("on", p.recoverySettings().get("recovery_target_inclusive"));
+        assertTrue(p.reachability().contains("000000010000000000000009"), p.reachability());
+        // T0+11.25 s: B; the commit after it is in segment 12
+        RestorePlan q = f.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + at(11.25) + "\"}}").plan();
+        assertEquals(b.manifest.label(), q.backupLabel());
+        assertEquals(segments(1, 9, 13), walNames(q));
+    }
+
+    @Test
+    void timeAtTheLastCommitIsReachableOnlyExclusively() {
+        String last = at(14).toString();
+        TargetUnreachableException e = refused("{\"target\":{\"type\":\"time\",\"value\":\"" + last + "\"}}");
+        assertTrue(e.getMessage().contains("no commit after"), e.getMessage());
+        assertEquals(Lsn.of(14L * SIZE).isBefore(e.before().lsn()), true);
+        assertNull(e.after());
+        RestorePlan p = f.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + last + "\"},\"exclusive\":true}").plan();
+        assertEquals(b.manifest.label(), p.backupLabel());
+        assertEquals(segments(1, 9, 14), walNames(p));
+        assertEquals("off", p.recoverySettings().get("recovery_target_inclusive"));
+        // just before the last commit: inclusive works
+        f.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + at(13.999999) + "\"}}");
+    }
+
+    @Test
+    void timeBeforeTheOldestBackupIsRefusedWithTheNearestPoint() {
+        TargetUnreachableException e = refused("{\"target\":{\"type\":\"time\",\"value\":\"" + at(6) + "\"}}");
+        assertNull(e.before());
+        WindowPoint after = e.after();
+        assertEquals(a.manifest.stopLsn(), after.lsn());
+        assertEquals(at(6.5), after.time());
+        assertEquals(a.manifest.stopLsn(), e.window().earliest().orElseThrow().lsn());
+        assertEquals(at(14), e.window().latest().orElseThrow().time());
+    }
+
+    @Test
+    void xidIsProvenByScanningItsSegment() {
+        RestorePlan p = f.plan("{\"target\":{\"type\":\"xid\",\"value\":\"1011\"}}").plan();
+        assertEquals(b.manifest.label(), p.backupLabel());
+        assertEquals(segments(1, 9, 12), walNames(p));
+        assertTrue(p.reachability().contains("commit record"), p.reachability());
+        assertEquals("1011", p.recoverySettings().get("recovery_target_xid"));
+        // 1007 committed in segment 7, after A's consistent point and before B's start: A
+        assertEquals(a.manifest.label(), f.plan("{\"target\":{\"type\":\"xid\",\"value\":\"1007\"}}").plan().backupLabel());
+        TargetUnreachableException e = refused("{\"target\":{\"type\":\"xid\",\"value\":\"4242\"}}");
+        assertTrue(e.getMessage().contains("no commit or abort record of xid 4242"), e.getMessage());
+        // 1005 ended before every backup's consistent point
+        assertTrue(refused("{\"target\":{\"type\":\"xid\",\"value\":\"1005\"}}").getMessage().contains("1005"));
+    }
+
+    @Test
+    void lsnInsideTheWindowOnlyAndTheNearestPointsOtherwise() {
+        Lsn inside = Lsn.of(12L * SIZE + 0x100);
+        RestorePlan p = f.plan("{\"target\":{\"type\":\"lsn\",\"value\":\"" + inside + "\"},\"exclusive\":true}").plan();
+        assertEquals(b.manifest.label(), p.backupLabel());
+        assertEquals(segments(1, 9, 13), walNames(p));
+        TargetUnreachableException early = refused("{\"target\":{\"type\":\"lsn\",\"value\":\"0/100\"}}");
+        assertNull(early.before());
+        assertEquals(a.manifest.stopLsn(), early.after().lsn());
+        TargetUnreachableException late = refused("{\"target\":{\"type\":\"lsn\",\"value\":\"1/0\"}}");
+        assertNotNull(late.before());
+        assertTrue(late.before().lsn().isAfter(Lsn.of(14L * SIZE)), late.before().toString());
+        assertNull(late.after());
+    }
+
+    @Test
+    void nameTargetsTheFirstRestorePointAfterTheBackupStart() {
+        RestorePlan p = f.plan("{\"target\":{\"type\":\"name\",\"value\":\"before-drop\"}}").plan();
+        assertEquals(a.manifest.label(), p.backupLabel()); // B starts after the restore point
+        assertEquals(segments(1, 5, 9), walNames(p));
+        assertEquals("before-drop", p.recoverySettings().get("recovery_target_name"));
+        TargetUnreachableException e = refused("{\"target\":{\"type\":\"name\",\"value\":\"nope\"}}");
+        assertTrue(e.getMessage().contains("no restore point named 'nope'"), e.getMessage());
+    }
+
+    @Test
+    void aNamedBackupIsUsedOrRefused() {
+        RestorePlan p = f.plan("{\"backup\":\"" + a.manifest.label() + "\"}").plan();
+        assertEquals(a.manifest.label(), p.backupLabel());
+        assertEquals(segments(1, 5, 14), walNames(p));
+        TargetUnreachableException e = refused("{\"backup\":\"" + TestBackup.fullLabel(9) + "\"}");
+        assertTrue(e.getMessage().contains("is not a valid backup"), e.getMessage());
+        // B cannot reach a time before its consistent point
+        refused("{\"backup\":\"" + b.manifest.label() + "\",\"target\":{\"type\":\"time\",\"value\":\"" + at(9) + "\"}}");
+    }
+
+    @Test
+    void badRequestsAre400AndUnknownStanzas404() {
+        assertEquals(CatalogException.Kind.BAD_REQUEST, assertThrows(CatalogException.class,
+                () -> f.plan("{\"target\":{\"type\":\"time\",\"value\":\"yesterday\"}}")).kind());
+        assertEquals(CatalogException.Kind.BAD_REQUEST, assertThrows(CatalogException.class,
+                () -> f.plan("{\"target\":{\"type\":\"name\",\"value\":\"x\"},\"exclusive\":true}")).kind());
+        assertEquals(CatalogException.Kind.BAD_REQUEST, assertThrows(CatalogException.class,
+                () -> f.plan("{\"timeline\":\"newest\"}")).kind());
+        assertEquals(CatalogException.Kind.NOT_FOUND, assertThrows(CatalogException.class,
+                () -> f.planner.create("other", PlanRequest.parse(new byte[0]), null)).kind());
+    }
+
+    @Test
+    void theWindowIsKeptInTheCatalog() {
+        StanzaView v = new CatalogService(f.catalog, f.objects, Clock.fixed(f.now, ZoneOffset.UTC)).describe("main");
+        assertEquals(a.manifest.stopLsn(), v.window().earliest().orElseThrow().lsn());
+        assertEquals(at(6.5), v.window().earliest().orElseThrow().time());
+        WindowPoint latest = v.window().latest().orElseThrow();
+        assertEquals(at(14), latest.time());
+        assertTrue(latest.lsn().isAfter(Lsn.of(14L * SIZE)) && latest.lsn().isBefore(Lsn.of(15L * SIZE)));
+        assertEquals(0, v.window().gaps().size());
+    }
+
+    @Test
+    void aGapSplitsTheWindowAndABackupAfterItStartsANewInterval() {
+        PlanFixture g = new PlanFixture();
+        g.archive(1, 5, 14, Map.of(), 11);
+        TestBackup first = g.backup(1, 1, 5, 6, at(6.5));
+        TestBackup second = g.backup(2, 1, 12, 12, at(12.5));
+        StanzaView v = new CatalogService(g.catalog, g.objects, Clock.fixed(g.now, ZoneOffset.UTC)).describe("main");
+        assertEquals(1, v.window().gaps().size());
+        assertEquals(at(10), v.window().gaps().getFirst().from().time());
+        assertEquals(second.manifest.stopLsn(), v.window().gaps().getFirst().to().lsn());
+        // a time in the gap is refused with both neighbours
+        TargetUnreachableException e = assertThrows(TargetUnreachableException.class,
+                () -> g.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + at(11) + "\"}}"));
+        assertEquals(at(10), e.before().time());
+        assertEquals(second.manifest.stopLsn(), e.after().lsn());
+        // before the gap: the first backup, WAL 5..10
+        RestorePlan p = g.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + at(8.5) + "\"}}").plan();
+        assertEquals(first.manifest.label(), p.backupLabel());
+        assertEquals(segments(1, 5, 10), walNames(p));
+        assertEquals(second.manifest.label(), g.plan("{}").plan().backupLabel());
+    }
+
+    @Test
+    void walAcrossATimelineSwitchTakesTheSwitchSegmentFromTheNewTimeline() {
+        PlanFixture t = new PlanFixture();
+        t.archive(1, 5, 11, Map.of()); // the old primary went on to segment 11 on timeline 1
+        Lsn switchPoint = Lsn.of(10L * SIZE + 0x28);
+        t.history(2, "1\t" + switchPoint + "\tno recovery target specified\n");
+        t.archive(2, 10, 12, Map.of());
+        TestBackup full = t.backup(1, 1, 5, 6, at(6.5));
+        RestorePlan p = t.plan("{}").plan();
+        assertEquals(full.manifest.label(), p.backupLabel());
+        assertEquals(2, p.timeline().value());
+        List<String> expected = new java.util.ArrayList<>(List.of("00000002.history"));
+        expected.addAll(segments(1, 5, 9));
+        expected.addAll(segments(2, 10, 12));
+        assertEquals(expected, walNames(p));
+        // staying on timeline 1 reads its own segments 10 and 11
+        RestorePlan current = t.plan("{\"timeline\":\"current\"}").plan();
+        assertEquals(1, current.timeline().value());
+        assertEquals(segments(1, 5, 11), walNames(current));
+        // a time after the switch, on timeline 2: the commit of segment 12 (timeline 2)
+        RestorePlan time = t.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + at(11.5) + "\"},\"timeline\":\"2\"}")
+                .plan();
+        assertEquals(segments(2, 12, 12).getFirst(), walNames(time).getLast());
+    }
+
+    @Test
+    void aDiffChainListsReferencedFilesAtTheirBackupsKeys() {
+        PlanFixture d = new PlanFixture();
+        d.archive(1, 5, 14, Map.of());
+        TestBackup full = d.backup(1, 1, 5, 6, at(6.5));
+        Map<String, byte[]> changed = TestBackup.files("d1");
+        changed.put("base/1/1259", "changed".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        TestBackup diff = d.child(full, BackupLabelName.Type.DIFF, 5, changed, 9, 10, at(10.5));
+        RestorePlan p = d.plan("{}").plan();
+        assertEquals(diff.manifest.label(), p.backupLabel());
+        assertEquals(List.of(full.manifest.label(), diff.manifest.label()), p.chain());
+        var files = p.files().stream().collect(java.util.stream.Collectors.toMap(x -> x.path().path(), x -> x));
+        assertEquals(diff.manifest.label(), files.get("base/1/1259").backup());
+        assertTrue(files.get("base/1/1259").key().contains("/" + diff.manifest.label() + "/"));
+        assertEquals(full.manifest.label(), files.get("global/pg_control").backup());
+        assertTrue(files.get("global/pg_control").key().contains("/" + full.manifest.label() + "/"));
+    }
+}
