@@ -60,6 +60,7 @@ final class InfoText {
             out.println();
             out.println("timeline histories " + sb);
         }
+        printWindow(doc.path("window"), out);
         JsonNode backups = doc.path("backups");
         if (backups.isArray() && !backups.isEmpty()) {
             out.println();
@@ -91,5 +92,34 @@ final class InfoText {
 
     private static String text(JsonNode n) {
         return n.isMissingNode() || n.isNull() ? "-" : n.asText();
+    }
+
+    /** The recovery window: what can be restored to, like RDS's earliest/latest restorable time. */
+    private static void printWindow(JsonNode w, PrintStream out) {
+        if (w.isMissingNode() || w.isNull()) {
+            return;
+        }
+        out.println();
+        if (w.path("earliest").isNull() || w.path("earliest").isMissingNode()) {
+            out.println("recovery window    none yet (needs a valid backup and the WAL after it)");
+            return;
+        }
+        out.println("recovery window    " + point(w.path("earliest")) + "  ..  " + point(w.path("latest")));
+        for (JsonNode t : w.path("timelines")) {
+            out.println("  timeline " + t.path("timeline").asText() + "         " + point(t.path("earliest")) + "  ..  "
+                    + point(t.path("latest")));
+        }
+        for (JsonNode g : w.path("gaps")) {
+            out.println("  !!! not restorable: timeline " + g.path("timeline").asText() + " from " + point(g.path("from"))
+                    + " to " + point(g.path("to")));
+        }
+    }
+
+    private static String point(JsonNode p) {
+        if (p.isMissingNode() || p.isNull()) {
+            return "-";
+        }
+        String time = p.path("time").isNull() || p.path("time").isMissingNode() ? "?" : p.path("time").asText();
+        return time + " (LSN " + p.path("lsn").asText("?") + ")";
     }
 }

@@ -126,6 +126,9 @@ public final class QuickstartCommand implements Command {
         stopCluster(original);
 
         Path restored = work.resolve("pg-restored");
+        Files.createDirectories(restored);
+        Files.setPosixFilePermissions(restored, PosixFilePermissions.fromString("rwx------"));
+        giveToRunUser(restored);
         step("restoring to " + lastGood + ", the last moment before the mistake, into " + restored);
         shim(pgEnv, "restore", "restore", "--config", conf.toString(), "--stanza", STANZA, "--pgdata", restored.toString(),
                 "--target-time", lastGood);
