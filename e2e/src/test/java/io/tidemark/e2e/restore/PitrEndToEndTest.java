@@ -1,0 +1,390 @@
+package io.tidemark.e2e.restore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.e2e.CloudFixture;
+import io.tidemark.e2e.ShimInstall;
+import io.tidemark.e2e.ShimProcess;
+import io.tidemark.events.sign.EcKeys;
+import io.tidemark.events.sign.LocalSigner;
+import io.tidemark.events.sign.SignedEnvelope;
+import io.tidemark.functions.runtime.AwsClients;
+import io.tidemark.testkit.PgCluster;
+import io.tidemark.testkit.PgTest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import software.amazon.awssdk.core.sync.RequestBody;
+
+/**
+ * Issue 5 end to end: real backups and WAL from a PostgreSQL 15 cluster archived through the
+ * packaged shim, the real planner in local-cloud, and {@code tidemark restore} as a user runs it;
+ * each restored cluster is started and its rows counted.
+ *
+ * <p>Timeline of the data (table t, one row per id): full backup (0 rows) | A: 1-100 | 101-200,
+ * restore point rp-200 | 201-300, LSN mark | diff backup | B: 301-400 (xid and commit time
+ * recorded) | C: 401-500 | incr backup | D: 501-600.
+ */
+@PgTest
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PitrEndToEndTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String STANZA = "main";
+
+    private static Path work;
+    private static Path cloudDir;
+    private static CloudFixture cloud;
+    private static Path conf;
+    private static PgCluster pg;
+    private static String fullLabel;
+    private static String diffLabel;
+    private static String incrLabel;
+    private static String lsn300;
+    private static long xidB;
+    private static String timeB;
+    private static String beforeBackup;
+    private static final List<PgCluster> restored = new ArrayList<>();
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        work = Files.createTempDirectory(Path.of("/tmp"), "tidemark-pitr-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        cloudDir = work.resolve("cloud");
+        cloud = new CloudFixture(cloudDir).start();
+        conf = cloud.nodeConfig(work.resolve("node"), "archive-get.prefetch=4\n");
+        String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
+        pg = PgCluster.builder().dataChecksums(true)
+                .setting("archive_mode", "on").setting("archive_command", push)
+                .setting("track_commit_timestamp", "on")
+                .build().start();
+        ok(shim("stanza-create"));
+        pg.sql("create table t(id int primary key)");
+        beforeBackup = pg.sql("select clock_timestamp()");
+        Thread.sleep(1100);
+        fullLabel = backup("full");
+        pg.sql("insert into t select generate_series(1, 100)");
+        pg.sql("insert into t select generate_series(101, 200)");
+        pg.sql("select pg_create_restore_point('rp-200')");
+        pg.sql("insert into t select generate_series(201, 300)");
+        lsn300 = pg.sql("select pg_current_wal_insert_lsn()");
+        diffLabel = backup("diff");
+        String b = pg.sql("begin; insert into t select generate_series(301, 400); select txid_current(); commit;");
+        xidB = Long.parseLong(b.lines().filter(l -> l.matches("[0-9]+")).findFirst().orElseThrow());
+        timeB = pg.sql("select pg_xact_commit_timestamp('" + xidB + "'::xid)");
+        Thread.sleep(50);
+        pg.sql("insert into t select generate_series(401, 500)");
+        incrLabel = backup("incr");
+        pg.sql("insert into t select generate_series(501, 600)");
+        String last = pg.switchWal();
+        waitArchived(last);
+        waitUntil(() -> latestWindowCovers(last), Duration.ofMinutes(2), "the window to reach " + last);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        restored.forEach(PgCluster::close);
+        if (pg != null) {
+            pg.close();
+        }
+        if (cloud != null) {
+            cloud.close();
+        }
+        io.tidemark.testkit.FileTrees.deleteQuietly(work);
+    }
+
+    // ---------------------------------------------------------------- targets
+
+    @Test
+    @Order(1)
+    void timeInclusiveAndExclusive() throws Exception {
+        assertEquals(400, restoreAndCount("--target-time", timeB));
+        assertEquals(300, restoreAndCount("--target-time", timeB, "--target-exclusive"));
+    }
+
+    @Test
+    @Order(2)
+    void xidInclusiveAndExclusive() throws Exception {
+        assertEquals(400, restoreAndCount("--target-xid", Long.toString(xidB)));
+        assertEquals(300, restoreAndCount("--target-xid", Long.toString(xidB), "--target-exclusive"));
+    }
+
+    @Test
+    @Order(3)
+    void lsnNameImmediateLatest() throws Exception {
+        assertEquals(300, restoreAndCount("--target-lsn", lsn300));
+        assertEquals(200, restoreAndCount("--target-name", "rp-200"));
+        assertEquals(0, restoreAndCount("--target-immediate", "--backup", fullLabel));
+        assertEquals(600, restoreAndCount());
+    }
+
+    @Test
+    @Order(4)
+    void diffAndIncrChainsAreChosenAndRestore() throws Exception {
+        Restored latest = restore();
+        assertTrue(latest.output().contains(incrLabel), "latest restores through the newest chain (the incr): " + latest.output());
+        assertEquals(600, count(latest));
+        Restored viaDiff = restore("--target-immediate", "--backup", diffLabel);
+        assertEquals(300, count(viaDiff));
+        Restored viaIncr = restore("--target-immediate", "--backup", incrLabel);
+        assertEquals(500, count(viaIncr));
+    }
+
+    @Test
+    @Order(5)
+    void aTargetOutsideTheWindowIsRefusedWithTheNearestPoints() {
+        Path dir = freshDir("outside");
+        ShimProcess.Result r = shim("restore", "--pgdata", dir.toString(), "--target-time", beforeBackup);
+        assertNotEquals(0, r.code(), r.toString());
+        assertTrue(r.err().toLowerCase().contains("nearest") || r.out().toLowerCase().contains("nearest"), r.toString());
+        assertEmpty(dir);
+    }
+
+    @Test
+    @Order(6)
+    void tamperedForeignAndUnsafePlansAreRefusedAndNothingIsWritten() throws Exception {
+        Restored ok = restore("--target-name", "rp-200");
+        Path plan = ok.planFile();
+        String text = Files.readString(plan);
+
+        Path tampered = work.resolve("tampered.json");
+        Files.writeString(tampered, text.replace("rp-200", "rp-201"));
+        refused(shim("restore", "--pgdata", freshDir("tampered").toString(), "--plan-file", tampered.toString()), "signature");
+
+        refused(ShimProcess.run(work, env(), "restore", "--config", conf.toString(), "--stanza", "other",
+                "--pgdata", freshDir("foreign").toString(), "--plan-file", plan.toString()), "stanza");
+
+        // A correctly signed plan (local-cloud's own key) that smuggles a path out of PGDATA.
+        JsonNode saved = JSON.readTree(text);
+        ObjectNode doc = (ObjectNode) saved.get("plan").get("document").deepCopy();
+        ((ObjectNode) doc.get("files").get(0)).put("path", "../escaped-by-plan");
+        String pem = Files.readString(planKeyFile()); // the private key block, then the public one
+        String privateBlock = pem.substring(pem.indexOf("-----BEGIN PRIVATE KEY-----"),
+                pem.indexOf("-----END PRIVATE KEY-----") + "-----END PRIVATE KEY-----".length());
+        KeyPair keys = new KeyPair(EcKeys.readPublic(publicKey()), EcKeys.readPrivate(privateBlock));
+        ObjectNode evil = JSON.createObjectNode();
+        evil.set("plan", SignedEnvelope.sign(doc, new LocalSigner(keys)));
+        evil.set("urls", saved.get("urls"));
+        evil.set("urlsExpireAt", saved.get("urlsExpireAt"));
+        Path evilPlan = work.resolve("evil.json");
+        Files.writeString(evilPlan, JSON.writeValueAsString(evil));
+        Path target = freshDir("evil");
+        refused(shim("restore", "--pgdata", target.toString(), "--plan-file", evilPlan.toString()), "..");
+        assertFalse(Files.exists(target.getParent().resolve("escaped-by-plan")), "nothing written outside PGDATA");
+        assertEmpty(target);
+    }
+
+    @Test
+    @Order(7)
+    void aDownloadedFileWhoseChecksumDiffersIsRefused() throws Exception {
+        Restored ok = restore("--target-immediate", "--backup", fullLabel);
+        JsonNode files = JSON.readTree(Files.readString(ok.planFile())).get("plan").get("document").get("files");
+        String key = null;
+        for (JsonNode f : files) {
+            if (!f.get("bundled").asBoolean() && f.get("size").asLong() > 8192) {
+                key = f.get("key").asText();
+                break;
+            }
+        }
+        assertTrue(key != null, "a single-object file to damage");
+        String damaged = key;
+        try (AwsClients aws = AwsClients.create(cloud.cloud().functionConfig())) {
+            byte[] original = aws.s3().getObjectAsBytes(b -> b.bucket(cloud.cloud().bucket()).key(damaged)).asByteArray();
+            byte[] stored = original.clone();
+            stored[stored.length / 2] ^= 0x01;
+            aws.s3().putObject(b -> b.bucket(cloud.cloud().bucket()).key(damaged), RequestBody.fromBytes(stored));
+            try {
+                Path dir = freshDir("corrupt");
+                ShimProcess.Result r = shim("restore", "--pgdata", dir.toString(), "--target-immediate", "--backup", fullLabel);
+                refused(r, "SHA-256");
+                assertFalse(Files.exists(dir.resolve("global/pg_control")), "a failed restore cannot be started");
+            } finally {
+                aws.s3().putObject(b -> b.bucket(cloud.cloud().bucket()).key(damaged), RequestBody.fromBytes(original));
+            }
+        }
+    }
+
+    @Test
+    @Order(8)
+    void aSecondPitrFollowsTheTimelineTheFirstCreated() throws Exception {
+        // The first PITR promotes to a new timeline and archives it (its archive_command is the shim's).
+        Restored first = restore(true, "--target-name", "rp-200");
+        assertEquals(200, count(first));
+        first.cluster().sql("insert into t select generate_series(1001, 1010)");
+        String tl = first.cluster().sql("select timeline_id from pg_control_checkpoint()");
+        String seg = first.cluster().switchWal();
+        waitUntil(() -> first.cluster().sql("select coalesce(last_archived_wal, '') >= '" + seg + "' from pg_stat_archiver")
+                .equals("t"), Duration.ofMinutes(2), "the new timeline's WAL to be archived");
+        assertTrue(Integer.parseInt(tl) >= 2, "promotion made a new timeline: " + tl);
+        first.cluster().stop();
+        Restored second = restore("--target-timeline", tl);
+        assertEquals(210, count(second), second.output());
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    record Restored(PgCluster cluster, String output, Path planFile) {
+    }
+
+    private static int restoreAndCount(String... args) throws Exception {
+        return count(restore(args));
+    }
+
+    private static Restored restore(String... args) throws Exception {
+        return restore(false, args);
+    }
+
+    private static Restored restore(boolean archive, String... args) throws Exception {
+        PgCluster c = PgCluster.builder().emptyDataDir()
+                .setting("archive_mode", archive ? "on" : "off")
+                .startTimeout(Duration.ofMinutes(3))
+                .build();
+        restored.add(c);
+        List<String> all = new ArrayList<>(List.of("restore", "--pgdata", c.dataDir().toString()));
+        all.addAll(List.of(args));
+        ShimProcess.Result r = shim(all.toArray(String[]::new));
+        assertEquals(0, r.code(), r.toString());
+        try (Stream<Path> s = Files.walk(c.dataDir())) {
+            s.forEach(c.runAs()::giveOwnership);
+        }
+        c.start();
+        waitUntil(() -> c.sql("select pg_is_in_recovery()").equals("f"), Duration.ofMinutes(3),
+                "recovery of " + String.join(" ", args) + "\n" + c.logContext());
+        return new Restored(c, r.out() + r.err(), planFileOf(r.out() + r.err()));
+    }
+
+    private static int count(Restored r) {
+        return Integer.parseInt(r.cluster().sql("select count(*) from t"));
+    }
+
+    private static Path planFileOf(String output) {
+        for (String word : output.split("\\s+")) {
+            if (word.endsWith(".json") && word.contains("restore-plans")) {
+                return Path.of(word.replaceAll("[,;:)]+$", ""));
+            }
+        }
+        return null;
+    }
+
+    private static String backup(String type) throws Exception {
+        ShimProcess.Result r = shim("backup", "--type", type);
+        ok(r);
+        waitUntil(() -> backupsWith(type, "valid") > 0, Duration.ofMinutes(2), type + " backup to be valid");
+        JsonNode backups = info().get("backups");
+        return backups.get(backups.size() - 1).get("label").asText();
+    }
+
+    private static int backupsWith(String type, String status) {
+        int n = 0;
+        for (JsonNode b : info().path("backups")) {
+            if (b.path("type").asText().equals(type) && b.path("status").asText().equals(status)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private static boolean latestWindowCovers(String segment) {
+        JsonNode latest = info().path("window").path("latest");
+        return !latest.isMissingNode() && !latest.isNull() && info().path("timelines").get(0).path("lastSegment").asText()
+                .compareTo(segment) >= 0;
+    }
+
+    private static JsonNode info() {
+        ShimProcess.Result r = shim("info", "--output", "json");
+        ok(r);
+        try {
+            return JSON.readTree(r.out());
+        } catch (Exception e) {
+            throw new AssertionError("info is not JSON: " + r.out(), e);
+        }
+    }
+
+    private static String publicKey() throws Exception {
+        java.util.Properties p = new java.util.Properties();
+        try (var in = Files.newBufferedReader(conf)) {
+            p.load(in); // the file is written by Properties.store, which escapes '=' in values
+        }
+        return p.getProperty("plan.publicKey");
+    }
+
+    private static Path planKeyFile() {
+        return cloudDir.resolve("plan-key.pem");
+    }
+
+    private static Path freshDir(String name) {
+        Path d = work.resolve("target-" + name + "-" + System.nanoTime());
+        try {
+            Files.createDirectories(d);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        return d;
+    }
+
+    private static void assertEmpty(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(List.of(), s.toList(), "nothing written into " + dir);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static void refused(ShimProcess.Result r, String why) {
+        assertNotEquals(0, r.code(), r.toString());
+        assertTrue((r.out() + r.err()).contains(why), "expected '" + why + "' in: " + r);
+    }
+
+    private static void ok(ShimProcess.Result r) {
+        assertEquals(0, r.code(), r.toString());
+    }
+
+    private static Map<String, String> env() {
+        return Map.of("PGHOST", "127.0.0.1", "PGPORT", Integer.toString(pg.port()), "PGUSER", "postgres",
+                "PGDATA", pg.dataDir().toString());
+    }
+
+    private static ShimProcess.Result shim(String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--config", conf.toString(), "--stanza", STANZA));
+        return ShimProcess.run(work, env(), all.toArray(String[]::new));
+    }
+
+    private static void waitArchived(String segment) throws InterruptedException {
+        waitUntil(() -> pg.sql("select coalesce(last_archived_wal, '') >= '" + segment + "' from pg_stat_archiver").equals("t"),
+                Duration.ofMinutes(2), segment + " to be archived");
+    }
+
+    private static void waitUntil(java.util.function.BooleanSupplier c, Duration timeout, String what) {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (!c.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("gave up waiting for " + what);
+            }
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+}
