@@ -2,6 +2,7 @@
 # Synchronous archiving of one WAL burst, pgBackRest vs Tidemark, on the same machine and data.
 #
 #   bench/archive-bench.sh pgbackrest            pgBackRest 2.45, archive-push sync, lz4, posix repo
+#   bench/archive-bench.sh pgbackrest-s3 CONF    the same to the S3 endpoint of CONF (a local-cloud --tls)
 #   bench/archive-bench.sh tidemark CONF         tidemark archive-push sync (zstd default) to the
 #                                                local cloud whose tidemark.conf is CONF
 #
@@ -42,6 +43,36 @@ pg1-socket-path=$work
 CONF
     chown postgres "$work/pgbackrest.conf"
     real="pgbackrest --config=$work/pgbackrest.conf --stanza=main archive-push %p"
+    ;;
+  pgbackrest-s3)
+    [ -n "$conf" ] || { echo "pgbackrest-s3 needs a local-cloud --tls tidemark.conf" >&2; exit 2; }
+    endpoint=$(sed -n 's/^s3.endpoint=//p' "$conf")
+    cat > "$work/pgbackrest.conf" <<CONF
+[global]
+repo1-type=s3
+repo1-path=/pgbackrest-$$
+repo1-s3-endpoint=127.0.0.1
+repo1-storage-port=${endpoint##*:}
+repo1-s3-uri-style=path
+repo1-s3-bucket=$(sed -n 's/^s3.bucket=//p' "$conf")
+repo1-s3-region=$(sed -n 's/^s3.region=//p' "$conf")
+repo1-s3-key=$(sed -n 's/^s3.accessKeyId=//p' "$conf")
+repo1-s3-key-secret=$(sed -n 's/^s3.secretAccessKey=//p' "$conf")
+repo1-storage-ca-file=$(sed -n 's/^s3.caFile=//p' "$conf")
+compress-type=lz4
+archive-async=n
+lock-path=$work/lock
+log-path=$work/log
+log-level-console=warn
+log-level-file=off
+[main]
+pg1-path=$work/data
+pg1-port=$port
+pg1-socket-path=$work
+CONF
+    chown postgres "$work/pgbackrest.conf"
+    real="pgbackrest --config=$work/pgbackrest.conf --stanza=main archive-push %p"
+    tool=pgbackrest
     ;;
   tidemark)
     [ -n "$conf" ] || { echo "tidemark needs the local cloud's tidemark.conf" >&2; exit 2; }
