@@ -7,15 +7,11 @@ import io.tidemark.functions.aws.S3ObjectStore;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.functions.validate.BackupValidator;
 import io.tidemark.functions.runtime.FunctionConfig;
+import io.tidemark.functions.runtime.ObjectCreatedEvents;
 import io.tidemark.functions.runtime.S3EventNotification;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.EnumMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * S3 ObjectCreated on WAL keys -> {@link WalIndexer}; after each archived segment, backups
@@ -57,40 +53,7 @@ public final class WalIndexHandler implements RequestStreamHandler, AutoCloseabl
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
         S3EventNotification event = S3EventNotification.parse(input);
-        Map<WalIndexer.Outcome, Integer> outcomes = new EnumMap<>(WalIndexer.Outcome.class);
-        List<RuntimeException> failures = new ArrayList<>();
-        if (event.testEvent()) {
-            LOG.log(System.Logger.Level.INFO, "s3:TestEvent: nothing to index");
-        }
-        for (S3EventNotification.Record r : event.records()) {
-            if (!r.isObjectCreated()) {
-                continue;
-            }
-            if (!bucket.equals(r.bucket())) {
-                failures.add(new IllegalStateException("event for bucket " + r.bucket() + ", this function indexes "
-                        + bucket));
-                continue;
-            }
-            try {
-                WalIndexer.Outcome o = indexer.index(r.key(), r.eventTime());
-                outcomes.merge(o, 1, Integer::sum);
-                LOG.log(System.Logger.Level.DEBUG, "{0}: {1}", r.key(), o);
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.ERROR, "indexing " + r.key() + " failed", e);
-                failures.add(e);
-            }
-        }
-        if (!failures.isEmpty()) {
-            RuntimeException first = failures.get(0);
-            for (int i = 1; i < failures.size(); i++) {
-                first.addSuppressed(failures.get(i));
-            }
-            throw first;
-        }
-        StringBuilder json = new StringBuilder("{");
-        outcomes.forEach((k, v) -> json.append(json.length() > 1 ? "," : "").append('"').append(k.name()).append("\":")
-                .append(v));
-        output.write(json.append('}').toString().getBytes(StandardCharsets.UTF_8));
+        output.write(ObjectCreatedEvents.process(event, bucket, "indexes", WalIndexer.Outcome.class, indexer::index));
     }
 
     @Override

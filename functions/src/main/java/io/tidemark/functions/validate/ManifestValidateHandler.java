@@ -6,15 +6,11 @@ import io.tidemark.functions.aws.DynamoDbCatalogStore;
 import io.tidemark.functions.aws.S3ObjectStore;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.functions.runtime.FunctionConfig;
+import io.tidemark.functions.runtime.ObjectCreatedEvents;
 import io.tidemark.functions.runtime.S3EventNotification;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.EnumMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * S3 ObjectCreated on {@code <stanza>/backup/<label>/manifest.json} -> {@link BackupValidator}.
@@ -51,36 +47,7 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
         S3EventNotification event = S3EventNotification.parse(input);
-        Map<BackupValidator.Outcome, Integer> outcomes = new EnumMap<>(BackupValidator.Outcome.class);
-        List<RuntimeException> failures = new ArrayList<>();
-        for (S3EventNotification.Record r : event.records()) {
-            if (!r.isObjectCreated()) {
-                continue;
-            }
-            if (!bucket.equals(r.bucket())) {
-                failures.add(new IllegalStateException("event for bucket " + r.bucket() + ", this function validates "
-                        + bucket));
-                continue;
-            }
-            try {
-                BackupValidator.Outcome o = validator.validate(r.key(), r.eventTime());
-                outcomes.merge(o, 1, Integer::sum);
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.ERROR, "validating " + r.key() + " failed", e);
-                failures.add(e);
-            }
-        }
-        if (!failures.isEmpty()) {
-            RuntimeException first = failures.get(0);
-            for (int i = 1; i < failures.size(); i++) {
-                first.addSuppressed(failures.get(i));
-            }
-            throw first;
-        }
-        StringBuilder json = new StringBuilder("{");
-        outcomes.forEach((k, v) -> json.append(json.length() > 1 ? "," : "").append('"').append(k.name()).append("\":")
-                .append(v));
-        output.write(json.append('}').toString().getBytes(StandardCharsets.UTF_8));
+        output.write(ObjectCreatedEvents.process(event, bucket, "validates", BackupValidator.Outcome.class, validator::validate));
     }
 
     @Override
