@@ -30,7 +30,6 @@ import java.util.Locale;
  */
 public final class CatalogApiHandler implements RequestStreamHandler, AutoCloseable {
 
-    private static final System.Logger LOG = System.getLogger(CatalogApiHandler.class.getName());
 
     private final AwsClients aws;
     private final CatalogService service;
@@ -59,14 +58,7 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) {
-        ApiGatewayProxy.Response response;
-        try {
-            response = handle(ApiGatewayProxy.readRequest(input));
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "catalog request failed", e);
-            response = ApiGatewayProxy.Response.message(500, "internal error");
-        }
-        ApiGatewayProxy.writeResponse(response, output);
+        ApiGatewayProxy.serve(input, output, this::handle, "catalog request");
     }
 
     ApiGatewayProxy.Response handle(ApiGatewayProxy.Request request) {

@@ -63,89 +63,63 @@ public final class DynamoDbCatalogStore implements CatalogStore {
 
     @Override
     public List<Item> query(String pk, String skPrefix) {
-        List<Item> out = new ArrayList<>();
-        Map<String, AttributeValue> start = null;
-        do {
-            QueryRequest.Builder q = QueryRequest.builder().tableName(table).consistentRead(true);
-            if (skPrefix.isEmpty()) {
-                // begins_with refuses an empty string: the whole partition.
-                q.keyConditionExpression("#pk = :pk")
-                        .expressionAttributeNames(Map.of("#pk", PK))
-                        .expressionAttributeValues(Map.of(":pk", s(pk)));
-            } else {
-                q.keyConditionExpression("#pk = :pk AND begins_with(#sk, :prefix)")
-                        .expressionAttributeNames(Map.of("#pk", PK, "#sk", SK))
-                        .expressionAttributeValues(Map.of(":pk", s(pk), ":prefix", s(skPrefix)));
-            }
-            if (start != null) {
-                q.exclusiveStartKey(start);
-            }
-            QueryResponse r = dynamoDb.query(q.build());
-            r.items().forEach(i -> out.add(fromAttributes(i)));
-            start = r.hasLastEvaluatedKey() && !r.lastEvaluatedKey().isEmpty() ? r.lastEvaluatedKey() : null;
-        } while (start != null);
-        return out;
+        if (skPrefix.isEmpty()) {
+            // begins_with refuses an empty string: the whole partition.
+            return queryAll(q -> q.keyConditionExpression("#pk = :pk")
+                    .expressionAttributeNames(Map.of("#pk", PK))
+                    .expressionAttributeValues(Map.of(":pk", s(pk))), Integer.MAX_VALUE);
+        }
+        return queryAll(q -> q.keyConditionExpression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expressionAttributeNames(Map.of("#pk", PK, "#sk", SK))
+                .expressionAttributeValues(Map.of(":pk", s(pk), ":prefix", s(skPrefix))), Integer.MAX_VALUE);
     }
 
     @Override
     public List<Item> queryBetween(String pk, String fromSk, String toSk) {
-        List<Item> out = new ArrayList<>();
-        Map<String, AttributeValue> start = null;
-        do {
-            QueryRequest.Builder q = QueryRequest.builder().tableName(table).consistentRead(true)
-                    .keyConditionExpression("#pk = :pk AND #sk BETWEEN :from AND :to")
-                    .expressionAttributeNames(Map.of("#pk", PK, "#sk", SK))
-                    .expressionAttributeValues(Map.of(":pk", s(pk), ":from", s(fromSk), ":to", s(toSk)));
-            if (start != null) {
-                q.exclusiveStartKey(start);
-            }
-            QueryResponse r = dynamoDb.query(q.build());
-            r.items().forEach(i -> out.add(fromAttributes(i)));
-            start = r.hasLastEvaluatedKey() && !r.lastEvaluatedKey().isEmpty() ? r.lastEvaluatedKey() : null;
-        } while (start != null);
-        return out;
+        return queryAll(q -> between(q, pk, fromSk, toSk, Map.of("#pk", PK, "#sk", SK)), Integer.MAX_VALUE);
     }
 
     @Override
     public List<Item> queryBetween(String pk, String fromSk, String toSk, List<String> attributes) {
-        List<Item> out = new ArrayList<>();
-        Map<String, AttributeValue> start = null;
         Map<String, String> names = new LinkedHashMap<>(Map.of("#pk", PK, "#sk", SK));
         StringBuilder projection = new StringBuilder("#pk, #sk");
         for (int i = 0; i < attributes.size(); i++) {
             names.put("#a" + i, attributes.get(i));
             projection.append(", #a").append(i);
         }
-        do {
-            QueryRequest.Builder q = QueryRequest.builder().tableName(table).consistentRead(true)
-                    .keyConditionExpression("#pk = :pk AND #sk BETWEEN :from AND :to")
-                    .projectionExpression(projection.toString())
-                    .expressionAttributeNames(names)
-                    .expressionAttributeValues(Map.of(":pk", s(pk), ":from", s(fromSk), ":to", s(toSk)));
-            if (start != null) {
-                q.exclusiveStartKey(start);
-            }
-            QueryResponse r = dynamoDb.query(q.build());
-            r.items().forEach(i -> out.add(fromAttributes(i)));
-            start = r.hasLastEvaluatedKey() && !r.lastEvaluatedKey().isEmpty() ? r.lastEvaluatedKey() : null;
-        } while (start != null);
-        return out;
+        return queryAll(q -> between(q, pk, fromSk, toSk, names).projectionExpression(projection.toString()),
+                Integer.MAX_VALUE);
     }
 
     @Override
     public List<Item> queryPage(String pk, String fromSk, String toSk, boolean descending, int limit) {
+        if (fromSk.compareTo(toSk) > 0 || limit <= 0) {
+            return new ArrayList<>();
+        }
+        return queryAll(q -> between(q, pk, fromSk, toSk, Map.of("#pk", PK, "#sk", SK)).scanIndexForward(!descending),
+                limit);
+    }
+
+    private static QueryRequest.Builder between(QueryRequest.Builder q, String pk, String fromSk, String toSk,
+                                                Map<String, String> names) {
+        return q.keyConditionExpression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                .expressionAttributeNames(names)
+                .expressionAttributeValues(Map.of(":pk", s(pk), ":from", s(fromSk), ":to", s(toSk)));
+    }
+
+    /**
+     * One consistent Query, shaped by {@code shape}, followed page by page until it ends or
+     * {@code limit} items are in (Integer.MAX_VALUE: all of them).
+     */
+    private List<Item> queryAll(java.util.function.Consumer<QueryRequest.Builder> shape, int limit) {
         List<Item> out = new ArrayList<>();
         Map<String, AttributeValue> start = null;
-        if (fromSk.compareTo(toSk) > 0 || limit <= 0) {
-            return out;
-        }
         do {
-            QueryRequest.Builder q = QueryRequest.builder().tableName(table).consistentRead(true)
-                    .keyConditionExpression("#pk = :pk AND #sk BETWEEN :from AND :to")
-                    .expressionAttributeNames(Map.of("#pk", PK, "#sk", SK))
-                    .expressionAttributeValues(Map.of(":pk", s(pk), ":from", s(fromSk), ":to", s(toSk)))
-                    .scanIndexForward(!descending)
-                    .limit(limit - out.size());
+            QueryRequest.Builder q = QueryRequest.builder().tableName(table).consistentRead(true);
+            shape.accept(q);
+            if (limit != Integer.MAX_VALUE) {
+                q.limit(limit - out.size());
+            }
             if (start != null) {
                 q.exclusiveStartKey(start);
             }

@@ -27,48 +27,23 @@ public final class S3ObjectStore implements ObjectStore {
 
     @Override
     public Optional<StoredObject> get(String key) {
-        try {
+        return ifExists(() -> {
             ResponseBytes<GetObjectResponse> r = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key));
-            return Optional.of(new StoredObject(r.asByteArray(), lower(r.response().metadata()),
-                    r.response().lastModified()));
-        } catch (NoSuchKeyException e) {
-            return Optional.empty();
-        } catch (S3Exception e) {
-            if (e.statusCode() == 404) {
-                return Optional.empty();
-            }
-            throw e;
-        }
+            return new StoredObject(r.asByteArray(), lower(r.response().metadata()), r.response().lastModified());
+        });
     }
 
     @Override
     public Optional<InputStream> open(String key) {
-        try {
-            return Optional.of(s3.getObject(b -> b.bucket(bucket).key(key)));
-        } catch (NoSuchKeyException e) {
-            return Optional.empty();
-        } catch (S3Exception e) {
-            if (e.statusCode() == 404) {
-                return Optional.empty();
-            }
-            throw e;
-        }
+        return ifExists(() -> s3.getObject(b -> b.bucket(bucket).key(key)));
     }
 
     @Override
     public Optional<ObjectInfo> head(String key) {
-        try {
+        return ifExists(() -> {
             HeadObjectResponse r = s3.headObject(b -> b.bucket(bucket).key(key));
-            return Optional.of(new ObjectInfo(r.contentLength() == null ? -1 : r.contentLength(), lower(r.metadata()),
-                    r.lastModified()));
-        } catch (NoSuchKeyException e) {
-            return Optional.empty();
-        } catch (S3Exception e) {
-            if (e.statusCode() == 404) {
-                return Optional.empty();
-            }
-            throw e;
-        }
+            return new ObjectInfo(r.contentLength() == null ? -1 : r.contentLength(), lower(r.metadata()), r.lastModified());
+        });
     }
 
     @Override
@@ -83,5 +58,19 @@ public final class S3ObjectStore implements ObjectStore {
             m.forEach((k, v) -> out.put(k.toLowerCase(Locale.ROOT), v));
         }
         return out;
+    }
+
+    /** The call's result, or empty when S3 says the object is not there (404, NoSuchKey). */
+    private static <T> Optional<T> ifExists(java.util.function.Supplier<T> call) {
+        try {
+            return Optional.of(call.get());
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
     }
 }

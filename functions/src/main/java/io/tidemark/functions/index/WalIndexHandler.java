@@ -24,7 +24,6 @@ import java.io.OutputStream;
  */
 public final class WalIndexHandler implements RequestStreamHandler, AutoCloseable {
 
-    private static final System.Logger LOG = System.getLogger(WalIndexHandler.class.getName());
 
     private final AwsClients aws;
     private final String bucket;

@@ -108,14 +108,7 @@ public final class RestorePlanHandler implements RequestStreamHandler, AutoClose
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) {
-        ApiGatewayProxy.Response response;
-        try {
-            response = handle(ApiGatewayProxy.readRequest(input));
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "restore plan request failed", e);
-            response = ApiGatewayProxy.Response.message(500, "internal error");
-        }
-        ApiGatewayProxy.writeResponse(response, output);
+        ApiGatewayProxy.serve(input, output, this::handle, "restore plan request");
     }
 
     ApiGatewayProxy.Response handle(ApiGatewayProxy.Request request) {

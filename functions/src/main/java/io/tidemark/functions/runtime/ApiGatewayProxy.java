@@ -193,4 +193,22 @@ public final class ApiGatewayProxy {
             throw new UncheckedIOException(e);
         }
     }
+
+    /**
+     * What every API handler does with a request: read it, answer it with {@code handler}, and
+     * turn an unexpected failure into a logged 500 (the caller learns nothing internal).
+     *
+     * @param what the request kind, for the log ("catalog request", "restore plan request")
+     */
+    public static void serve(InputStream input, OutputStream output,
+                             java.util.function.Function<Request, Response> handler, String what) {
+        Response response;
+        try {
+            response = handler.apply(readRequest(input));
+        } catch (RuntimeException e) {
+            System.getLogger(ApiGatewayProxy.class.getName()).log(System.Logger.Level.ERROR, what + " failed", e);
+            response = Response.message(500, "internal error");
+        }
+        writeResponse(response, output);
+    }
 }

@@ -22,7 +22,6 @@ import java.io.OutputStream;
  */
 public final class ManifestValidateHandler implements RequestStreamHandler, AutoCloseable {
 
-    private static final System.Logger LOG = System.getLogger(ManifestValidateHandler.class.getName());
 
     public static final String PARALLELISM = "TIDEMARK_VALIDATE_PARALLELISM";
     public static final int DEFAULT_PARALLELISM = 8;
