@@ -47,6 +47,7 @@ public final class QuickstartCommand implements Command {
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
         Arguments a = Arguments.parse(args, Set.of(), Set.of("keep"));
+        boolean keep = a.flag("keep");
         this.out = out;
         var pgBin = PgBinDir.find();
         if (pgBin.isEmpty()) {
@@ -69,14 +70,14 @@ public final class QuickstartCommand implements Command {
         } catch (QuickstartFailure e) {
             err.println("tidemark quickstart: " + e.getMessage());
             err.println("tidemark quickstart: the files are kept in " + work + " for a look (logs: *.log, run/*.log)");
-            a = null;
+            keep = true;
             return ExitCodes.FAILED;
         } catch (IOException e) {
             err.println("tidemark quickstart: " + e.getMessage());
             return ExitCodes.FAILED;
         } finally {
             stopEverything();
-            if (a != null && !a.flag("keep") && work != null) {
+            if (work != null && !keep) {
                 deleteTree(work);
             } else if (work != null) {
                 out.println("kept: " + work);
@@ -152,9 +153,9 @@ public final class QuickstartCommand implements Command {
     // ---------------------------------------------------------------- pieces
 
     private Path installLauncher() throws IOException {
-        String given = System.getenv("TIDEMARK_LAUNCHER");
-        if (given == null || !Files.isExecutable(Path.of(given))) {
-            throw new QuickstartFailure("run the quickstart through bin/tidemark (TIDEMARK_LAUNCHER is not set)");
+        String given = io.tidemark.shim.restore.RecoveryConfig.launcher(System.getenv());
+        if (!given.startsWith("/") || !Files.isExecutable(Path.of(given))) {
+            throw new QuickstartFailure("run the quickstart through bin/tidemark (it tells the shim where it is)");
         }
         repoLauncher = Path.of(given).toAbsolutePath();
         if (exec.runAsUser() == null) {
