@@ -46,19 +46,10 @@ CONF
     ;;
   pgbackrest-s3)
     [ -n "$conf" ] || { echo "pgbackrest-s3 needs a local-cloud --tls tidemark.conf" >&2; exit 2; }
-    endpoint=$(sed -n 's/^s3.endpoint=//p' "$conf")
+    . "$root/bench/lib.sh"
     cat > "$work/pgbackrest.conf" <<CONF
 [global]
-repo1-type=s3
-repo1-path=/pgbackrest-$$
-repo1-s3-endpoint=127.0.0.1
-repo1-storage-port=${endpoint##*:}
-repo1-s3-uri-style=path
-repo1-s3-bucket=$(sed -n 's/^s3.bucket=//p' "$conf")
-repo1-s3-region=$(sed -n 's/^s3.region=//p' "$conf")
-repo1-s3-key=$(sed -n 's/^s3.accessKeyId=//p' "$conf")
-repo1-s3-key-secret=$(sed -n 's/^s3.secretAccessKey=//p' "$conf")
-repo1-storage-ca-file=$(sed -n 's/^s3.caFile=//p' "$conf")
+$(bench_pgbackrest_s3_repo "$conf" /pgbackrest-$$)
 compress-type=lz4
 archive-async=n
 lock-path=$work/lock

@@ -22,17 +22,8 @@ cleanup() {
 trap cleanup EXIT
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-"$root/bin/tidemark" local-cloud --dir "$work/cloud" --tls --s3-port 0 --api-port 0 --dynamodb-port 0 > "$work/cloud.log" 2>&1 &
-cloud_pid=$!
-for _ in $(seq 1 120); do grep -q ready "$work/cloud.log" && break; sleep 0.5; done
-grep -q ready "$work/cloud.log" || { cat "$work/cloud.log"; exit 1; }
-conf="$work/tidemark.conf"
-cp "$work/cloud/tidemark.conf" "$conf"
-mkdir -p "$work/spool" && chown postgres "$work/spool" "$conf" 2>/dev/null || true
-echo "spool.dir=$work/spool" >> "$conf"
-endpoint=$(sed -n 's/^s3.endpoint=//p' "$conf"); s3port=${endpoint##*:}
-key=$(sed -n 's/^s3.accessKeyId=//p' "$conf"); secret=$(sed -n 's/^s3.secretAccessKey=//p' "$conf")
-ca=$(sed -n 's/^s3.caFile=//p' "$conf"); chmod 644 "$ca"; chmod 755 "$(dirname "$ca")" "$work/cloud"
+. "$root/bench/lib.sh"
+bench_start_cloud "$work"
 
 [ "$(id -u)" = 0 ] && chown postgres "$work"
 as_pg "$bindir/initdb" -D "$work/data" -k >/dev/null
@@ -59,16 +50,7 @@ echo "database: $size (pgbench scale $scale)"
 
 cat > "$work/pgbackrest-s3.conf" <<CONF
 [global]
-repo1-type=s3
-repo1-path=/pgbackrest
-repo1-s3-endpoint=127.0.0.1
-repo1-storage-port=$s3port
-repo1-s3-uri-style=path
-repo1-s3-bucket=tidemark
-repo1-s3-region=us-east-1
-repo1-s3-key=$key
-repo1-s3-key-secret=$secret
-repo1-storage-ca-file=$ca
+$(bench_pgbackrest_s3_repo "$conf" /pgbackrest)
 compress-type=zst
 compress-level=1
 process-max=2

@@ -30,27 +30,11 @@ ms() { echo $(( $(date +%s%N) / 1000000 )); }
 psql_() { as_pg "$bindir/psql" -X -h 127.0.0.1 -p "$1" -At -v ON_ERROR_STOP=1 -d postgres -c "$2"; }
 secs() { echo "scale=1; ($2 - $1)/1000" | bc; }
 
-"$root/bin/tidemark" local-cloud --dir "$work/cloud" --tls --s3-port 0 --api-port 0 --dynamodb-port 0 > "$work/cloud.log" 2>&1 &
-cloud_pid=$!
-for _ in $(seq 1 120); do grep -q ready "$work/cloud.log" && break; sleep 0.5; done
-conf="$work/tidemark.conf"
-cp "$work/cloud/tidemark.conf" "$conf"
-mkdir -p "$work/spool"; chown postgres "$work/spool" "$conf"
-echo "spool.dir=$work/spool" >> "$conf"
-endpoint=$(sed -n 's/^s3.endpoint=//p' "$conf")
-ca=$(sed -n 's/^s3.caFile=//p' "$conf"); chmod 644 "$ca"; chmod 755 "$(dirname "$ca")" "$work/cloud"
+. "$root/bench/lib.sh"
+bench_start_cloud "$work"
 cat > "$work/pgbackrest.conf" <<CONF
 [global]
-repo1-type=s3
-repo1-path=/pgbackrest
-repo1-s3-endpoint=127.0.0.1
-repo1-storage-port=${endpoint##*:}
-repo1-s3-uri-style=path
-repo1-s3-bucket=tidemark
-repo1-s3-region=us-east-1
-repo1-s3-key=$(sed -n 's/^s3.accessKeyId=//p' "$conf")
-repo1-s3-key-secret=$(sed -n 's/^s3.secretAccessKey=//p' "$conf")
-repo1-storage-ca-file=$ca
+$(bench_pgbackrest_s3_repo "$conf" /pgbackrest)
 compress-type=zst
 compress-level=1
 process-max=2

@@ -1,0 +1,38 @@
+# Sourced by the side-by-side benchmarks: a TLS local cloud and pgBackRest pointed at it.
+
+# bench_start_cloud WORK: starts `tidemark local-cloud --tls` under WORK/cloud, waits until it is
+# ready, and writes WORK/tidemark.conf (with a spool the postgres user owns) for the node side.
+# Sets cloud_pid and conf.
+bench_start_cloud() {
+  local work=$1
+  "$root/bin/tidemark" local-cloud --dir "$work/cloud" --tls --s3-port 0 --api-port 0 --dynamodb-port 0 > "$work/cloud.log" 2>&1 &
+  cloud_pid=$!
+  for _ in $(seq 1 120); do grep -q ready "$work/cloud.log" && break; sleep 0.5; done
+  grep -q ready "$work/cloud.log" || { cat "$work/cloud.log"; exit 1; }
+  conf="$work/tidemark.conf"
+  cp "$work/cloud/tidemark.conf" "$conf"
+  mkdir -p "$work/spool"
+  echo "spool.dir=$work/spool" >> "$conf"
+  chown postgres "$work/spool" "$conf" 2>/dev/null || true
+  local ca; ca=$(sed -n 's/^s3.caFile=//p' "$conf")
+  chmod 644 "$ca"; chmod 755 "$(dirname "$ca")" "$work/cloud"
+}
+
+# bench_pgbackrest_s3_repo CONF PATH: the [global] repository lines that point pgBackRest at the
+# S3 endpoint of a local cloud's tidemark.conf (path style, its CA), under repository path PATH.
+bench_pgbackrest_s3_repo() {
+  local c=$1 endpoint
+  endpoint=$(sed -n 's/^s3.endpoint=//p' "$c")
+  cat <<CONF
+repo1-type=s3
+repo1-path=$2
+repo1-s3-endpoint=127.0.0.1
+repo1-storage-port=${endpoint##*:}
+repo1-s3-uri-style=path
+repo1-s3-bucket=$(sed -n 's/^s3.bucket=//p' "$c")
+repo1-s3-region=$(sed -n 's/^s3.region=//p' "$c")
+repo1-s3-key=$(sed -n 's/^s3.accessKeyId=//p' "$c")
+repo1-s3-key-secret=$(sed -n 's/^s3.secretAccessKey=//p' "$c")
+repo1-storage-ca-file=$(sed -n 's/^s3.caFile=//p' "$c")
+CONF
+}
