@@ -170,12 +170,18 @@ class LocalCloudS3Test {
         put("seq/2", "b");
         put("seq/1", "c");
         quiesce();
-        assertEquals(3, all.events.size());
+        // three PUTs, three or more events (a re-sent PUT is another event): every sequencer is
+        // larger than the one before, and the last event is the last write
+        assertTrue(all.events.size() >= 3, all.events.toString());
         List<String> seqs = new ArrayList<>();
         for (String e : all.events) {
             seqs.add(S3EventNotification.parse(e).records().get(0).sequencer());
         }
-        assertTrue(seqs.get(0).compareTo(seqs.get(1)) < 0 && seqs.get(1).compareTo(seqs.get(2)) < 0, seqs.toString());
+        for (int i = 1; i < seqs.size(); i++) {
+            assertTrue(seqs.get(i - 1).compareTo(seqs.get(i)) < 0, seqs.toString());
+        }
+        assertEquals(java.util.Set.of("seq/1", "seq/2"), keys(all));
+        assertEquals("seq/1", S3EventNotification.parse(all.events.get(all.events.size() - 1)).records().get(0).key());
     }
 
     @Test
@@ -329,7 +335,7 @@ class LocalCloudS3Test {
         assertEquals(cloud.credentials().accessKeyId(), built.config.credentials().orElseThrow().accessKeyId());
         put("built/z", "z");
         quiesce();
-        assertEquals(1, built.events.size());
+        assertEquals("built/z", single(built).key());
     }
 
     @Test
