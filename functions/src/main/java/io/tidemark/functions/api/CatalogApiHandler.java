@@ -11,6 +11,10 @@ import io.tidemark.functions.lease.LeaseConflictException;
 import io.tidemark.functions.runtime.ApiGatewayProxy;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.functions.runtime.FunctionConfig;
+import io.tidemark.functions.runtime.PrimingEvents;
+import io.tidemark.functions.runtime.SnapStartHooks;
+import java.io.ByteArrayInputStream;
+import java.util.Map;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Clock;
@@ -34,6 +38,7 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
     private final AwsClients aws;
     private final CatalogService service;
     private final BackupLeaseService leases;
+    private final SnapStartHooks snapStart;
 
     /** The resource of the lease routes. */
     public static final String LEASE_RESOURCE = "/stanzas/{stanza}/backup-lease";
@@ -47,6 +52,7 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         DynamoDbCatalogStore store = new DynamoDbCatalogStore(aws.dynamoDb(), config.table());
         this.service = new CatalogService(store, new S3ObjectStore(aws.s3(), config.bucket()), Clock.systemUTC());
         this.leases = new BackupLeaseService(store, Clock.systemUTC());
+        this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 
     /** For tests: a handler over any services. */
@@ -54,6 +60,24 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         this.aws = null;
         this.service = service;
         this.leases = leases;
+        this.snapStart = null;
+    }
+
+    /**
+     * SnapStart priming: representative requests on both resources through the whole handler
+     * (read, route, answer, write). Their method is one no route serves, so the answer is a 405
+     * made without the catalog: no DynamoDB or S3 call.
+     */
+    void prime() {
+        for (String resource : new String[] {"/stanzas/{stanza}", LEASE_RESOURCE}) {
+            String path = resource.replace("{stanza}", "priming");
+            handleRequest(new ByteArrayInputStream(PrimingEvents.apiRequest("PATCH", resource, path,
+                    Map.of("stanza", "priming"), "{\"holder\": \"priming\"}")), OutputStream.nullOutputStream(), null);
+        }
+    }
+
+    SnapStartHooks snapStart() {
+        return snapStart;
     }
 
     @Override

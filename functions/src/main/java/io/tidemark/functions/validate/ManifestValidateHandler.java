@@ -7,7 +7,12 @@ import io.tidemark.functions.aws.S3ObjectStore;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.functions.runtime.FunctionConfig;
 import io.tidemark.functions.runtime.ObjectCreatedEvents;
+import io.tidemark.functions.runtime.PrimingEvents;
 import io.tidemark.functions.runtime.S3EventNotification;
+import io.tidemark.functions.runtime.SnapStartHooks;
+import io.tidemark.events.layout.StorageLayout;
+import io.tidemark.events.wal.WalSegmentSize;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -22,6 +27,8 @@ import java.io.OutputStream;
  */
 public final class ManifestValidateHandler implements RequestStreamHandler, AutoCloseable {
 
+    /** The manifest key of the priming event: a stanza of its own, never read. */
+    static final String PRIMING_KEY = "priming/backup/20260101-000000F/manifest.json";
 
     public static final String PARALLELISM = "TIDEMARK_VALIDATE_PARALLELISM";
     public static final int DEFAULT_PARALLELISM = 8;
@@ -29,6 +36,7 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
     private final AwsClients aws;
     private final String bucket;
     private final BackupValidator validator;
+    private final SnapStartHooks snapStart;
 
     /** Lambda: configuration from the environment. */
     public ManifestValidateHandler() {
@@ -41,6 +49,28 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
         int parallelism = config.setting(PARALLELISM).map(Integer::parseInt).orElse(DEFAULT_PARALLELISM);
         this.validator = new BackupValidator(new S3ObjectStore(aws.s3(), bucket),
                 new DynamoDbCatalogStore(aws.dynamoDb(), config.table()), parallelism);
+        this.snapStart = SnapStartHooks.register(aws, this::prime);
+    }
+
+    /**
+     * SnapStart priming: a representative manifest event through parsing and the per-record
+     * loop (the key is classified, not validated: no S3 or DynamoDB call).
+     */
+    void prime() throws IOException {
+        S3EventNotification event = S3EventNotification.parse(new ByteArrayInputStream(
+                PrimingEvents.objectCreated(config().region(), bucket, PRIMING_KEY)));
+        ObjectCreatedEvents.process(event, bucket, "primes", BackupValidator.Outcome.class, (key, time) -> {
+            StorageLayout.parse(key, WalSegmentSize.DEFAULT);
+            return BackupValidator.Outcome.IGNORED;
+        });
+    }
+
+    private io.tidemark.functions.runtime.FunctionConfig config() {
+        return aws.config();
+    }
+
+    SnapStartHooks snapStart() {
+        return snapStart;
     }
 
     @Override
