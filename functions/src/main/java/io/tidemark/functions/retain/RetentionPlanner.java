@@ -83,11 +83,30 @@ public final class RetentionPlanner {
         Map<String, String> keep = new LinkedHashMap<>();
         List<String> notes = new ArrayList<>();
         keepByPolicy(restorable, policy, now, keep);
+        WindowCalculator before = new WindowCalculator(view.segmentSize(),
+                ExpiredWal.clipAll(view.timelines(), view.expiredThrough()), view.facts());
+        keepReachOfLatest(before, restorable, keep);
         keepInProgressAndLocked(view, byLabel, now, keep);
         closeOverNeeds(byLabel, keep);
 
         String oldestKeptFull = keep.keySet().stream().map(BackupLabelName::parse).filter(BackupLabelName::isFull)
                 .map(BackupLabelName::toString).min(Comparator.naturalOrder()).orElse(null);
+        // Unrestorable backups newer than the oldest kept full stay for inspection, unless something
+        // they need goes (then they go first). Oldest first, so that what they need is decided.
+        for (String label : byLabel.keySet()) {
+            if (keep.containsKey(label) || restorableByLabel.containsKey(label)
+                    || oldestKeptFull == null || label.compareTo(oldestKeptFull) < 0) {
+                continue;
+            }
+            BackupEntry e = byLabel.get(label).entry();
+            List<String> needs = new ArrayList<>(e.references());
+            if (e.prior() != null) {
+                needs.add(e.prior());
+            }
+            if (needs.stream().allMatch(n -> keep.containsKey(n) || !byLabel.containsKey(n))) {
+                keep.put(label, "not restorable (" + e.status() + "), newer than the oldest kept full: kept for inspection");
+            }
+        }
         List<Deletion> deletions = new ArrayList<>();
         // Newest first: a dependent's label sorts after everything it needs (same full, later start).
         List<String> newestFirst = new ArrayList<>(byLabel.keySet());
@@ -97,13 +116,8 @@ public final class RetentionPlanner {
                 continue;
             }
             BackupEntry e = byLabel.get(label).entry();
-            boolean usable = restorableByLabel.containsKey(label);
-            if (!usable && (oldestKeptFull == null || label.compareTo(oldestKeptFull) > 0)) {
-                keep.put(label, "not restorable (" + e.status() + "), newer than the oldest kept full: kept for inspection");
-                continue;
-            }
-            String reason = usable ? "beyond the policy (" + policy + ")"
-                    : "not restorable (" + e.status() + ") and older than the oldest kept full";
+            String reason = restorableByLabel.containsKey(label) ? "beyond the policy (" + policy + ")"
+                    : "not restorable (" + e.status() + ") and older than the oldest kept full, or needs what goes";
             deletions.add(new BackupDeletion(BackupLabelName.parse(label), e.status(),
                     e.storedSize() == null ? 0 : e.storedSize(), reason));
         }
@@ -118,8 +132,6 @@ public final class RetentionPlanner {
         }
 
         List<WindowBackup> keptRestorable = restorable.stream().filter(b -> keep.containsKey(b.label().toString())).toList();
-        WindowCalculator before = new WindowCalculator(view.segmentSize(),
-                ExpiredWal.clipAll(view.timelines(), view.expiredThrough()), view.facts());
         Map<TimelineId, Long> through = walThrough(view, byLabel, keep, before, notes);
         through.forEach((tli, t) -> walDeletion(view, tli, t, notes).ifPresent(deletions::add));
 
@@ -178,6 +190,32 @@ public final class RetentionPlanner {
                         keep.putIfAbsent(b.label().toString(), "incremental whose earlier backups are kept");
                     }
                 });
+    }
+
+    /**
+     * The newest timeline with a window is where "latest" recovers to: keep the newest full that
+     * reaches it. After a promotion the newest fulls may be on the old timeline past the branch
+     * point, and only older ones reach the new timeline.
+     */
+    private static void keepReachOfLatest(WindowCalculator calc, List<WindowBackup> restorable,
+                                          Map<String, String> keep) {
+        List<TimelineId> targets = new ArrayList<>(calc.targets());
+        targets.sort(Comparator.reverseOrder());
+        List<WindowBackup> fulls = restorable.stream().filter(b -> b.label().isFull())
+                .sorted(Comparator.comparing(WindowBackup::label).reversed()).toList();
+        for (TimelineId t : targets) {
+            Optional<TimelinePath> path = calc.path(t);
+            if (path.isEmpty()) {
+                continue;
+            }
+            for (WindowBackup f : fulls) {
+                if (calc.reach(path.get(), f).isPresent()) {
+                    keep.putIfAbsent(f.label().toString(), "the newest full that reaches the latest point (timeline "
+                            + t.value() + ")");
+                    return;
+                }
+            }
+        }
     }
 
     private static void keepInProgressAndLocked(RetentionView view, Map<String, RetentionView.Backup> byLabel,
