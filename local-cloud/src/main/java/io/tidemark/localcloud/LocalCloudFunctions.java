@@ -26,7 +26,9 @@ import io.tidemark.functions.validate.ManifestValidateHandler;
  *       {@code plan.publicKey}. (In AWS one Lambda serves both routes.)</li>
  *   <li>retention ({@link io.tidemark.functions.retain.RetentionHandler}): after a backup is concluded
  *       valid (by the validator, or by the indexer resuming it), run in-process on a background
- *       thread ({@link InProcessRetentionTrigger}), as the asynchronous Lambda invoke does in AWS;
+ *       thread ({@link InProcessRetentionTrigger}, one per local cloud; {@link LocalCloud#awaitQuiescent}
+ *       waits for it), as the asynchronous Lambda invoke does in AWS. Its policy for a stanza is the
+ *       setting {@code TIDEMARK_RETENTION_POLICIES} ({@code functionSetting}), else the default;
  *       {@code expire} ({@link ExpireApiHandler}): {@code POST /stanzas/{stanza}/expire}, dry runs only.
  *       The daily schedule is not run here.</li>
  * </ul>
@@ -40,11 +42,13 @@ public final class LocalCloudFunctions {
 
     /** Adds the Tidemark functions to {@code builder}; returns it. */
     public static LocalCloud.Builder register(LocalCloud.Builder builder) {
+        // One retention "function" per local cloud, invoked by both (as both invoke one alias in AWS).
+        InProcessRetentionTrigger retention = new InProcessRetentionTrigger();
         return builder
-                .onObjectCreated("wal-indexer", null, null,
-                        config -> new WalIndexHandler(config, new InProcessRetentionTrigger(config)))
+                .background(retention)
+                .onObjectCreated("wal-indexer", null, null, config -> new WalIndexHandler(config, retention))
                 .onObjectCreated("manifest-validator", null, "/manifest.json",
-                        config -> new ManifestValidateHandler(config, new InProcessRetentionTrigger(config)))
+                        config -> new ManifestValidateHandler(config, retention))
                 .route("expire", "POST", ExpireApiHandler.RESOURCE, ExpireApiHandler::new)
                 .route("catalog-put", "PUT", "/stanzas/{stanza}", CatalogApiHandler::new)
                 .route("catalog-get", "GET", "/stanzas/{stanza}", CatalogApiHandler::new)

@@ -18,8 +18,9 @@ import java.time.Duration;
  * ({@link RetentionJson}). Bad input fails the invocation with a message saying what is wrong
  * (nothing is deleted); so does an unknown stanza.
  *
- * <p>Setting {@value #ORPHAN_AGE_HOURS}: how old a backup prefix without a manifest must be before
- * it counts as abandoned (default 6).
+ * <p>Settings: {@value #ORPHAN_AGE_HOURS}, how old a backup prefix without a manifest must be before
+ * it counts as abandoned (default 6); {@value StanzaPolicies#SETTING}, each stanza's policy for
+ * events that name none ({@link StanzaPolicies}).
  */
 public final class RetentionHandler implements RequestStreamHandler, AutoCloseable {
 
@@ -43,7 +44,7 @@ public final class RetentionHandler implements RequestStreamHandler, AutoCloseab
                 .orElse(RetentionPlanner.DEFAULT_ORPHAN_AGE);
         return new RetentionService(new S3ObjectStore(aws.s3(), config.bucket()),
                 new DynamoDbCatalogStore(aws.dynamoDb(), config.table()), new RetentionPlanner(orphanAge),
-                Clock.systemUTC());
+                Clock.systemUTC(), StanzaPolicies.parse(config.setting(StanzaPolicies.SETTING).orElse(null)));
     }
 
     @Override

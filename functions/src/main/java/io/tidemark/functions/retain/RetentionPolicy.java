@@ -62,12 +62,18 @@ public record RetentionPolicy(FullRetention full, int diff) {
         if (full == null) {
             throw new IllegalArgumentException("retention.full: missing");
         }
-        check("diff", diff);
+        // diff 0 keeps no differential by count (one a kept incremental needs is still kept).
+        check("diff", diff, 0);
     }
 
     private static void check(String field, int n) {
-        if (n < 1 || n > MAX) {
-            throw new IllegalArgumentException("retention." + field + ": must be between 1 and " + MAX + ", got " + n);
+        check(field, n, 1);
+    }
+
+    private static void check(String field, int n, int min) {
+        if (n < min || n > MAX) {
+            throw new IllegalArgumentException("retention." + field + ": must be between " + min + " and " + MAX
+                    + ", got " + n);
         }
     }
 
@@ -115,7 +121,7 @@ public record RetentionPolicy(FullRetention full, int diff) {
     private static int number(String field, Object v) {
         if (v instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue()) && Math.abs(n.doubleValue()) <= MAX * 10.0) {
             int i = n.intValue();
-            check(field, i);
+            check(field, i, field.equals("diff") ? 0 : 1);
             return i;
         }
         throw new IllegalArgumentException("retention." + field + ": must be a whole number, got " + v);

@@ -61,8 +61,16 @@ public final class RetentionService {
     private final Clock clock;
     private final WindowService windows;
     private final ItemMerger merger;
+    private final StanzaPolicies policies;
 
     public RetentionService(ObjectStore objects, CatalogStore catalog, RetentionPlanner planner, Clock clock) {
+        this(objects, catalog, planner, clock, StanzaPolicies.NONE);
+    }
+
+    /** @param policies each stanza's configured policy, for runs whose event names none */
+    public RetentionService(ObjectStore objects, CatalogStore catalog, RetentionPlanner planner, Clock clock,
+                            StanzaPolicies policies) {
+        this.policies = policies;
         this.objects = objects;
         this.catalog = catalog;
         this.planner = planner;
@@ -77,11 +85,11 @@ public final class RetentionService {
     }
 
     /**
-     * @param policy the caller's policy; null takes the default ({@link RetentionPolicy#DEFAULT})
+     * @param policy the caller's policy; null takes the stanza's configured one ({@link StanzaPolicies})
      * @throws UnknownStanzaException when the stanza has no META item
      */
     public Result run(StanzaName stanza, RetentionPolicy policy, boolean dryRun) {
-        RetentionPolicy p = policy == null ? RetentionPolicy.DEFAULT : policy;
+        RetentionPolicy p = policy == null ? policies.of(stanza) : policy;
         String pk = Keys.pk(stanza);
         StanzaMeta meta = catalog.get(pk, Keys.META).map(StanzaMeta::fromItem)
                 .orElseThrow(() -> new UnknownStanzaException(stanza));

@@ -120,7 +120,7 @@ class RetentionPlannerPropertyTest {
         }
         int keepFull = 1 + r.nextInt(4);
         RetentionPolicy policy = new RetentionPolicy(r.nextBoolean() ? new RetentionPolicy.FullRetention.ByCount(keepFull)
-                : new RetentionPolicy.FullRetention.ByAge(keepFull), 1 + r.nextInt(4));
+                : new RetentionPolicy.FullRetention.ByAge(keepFull), r.nextInt(5));
         RetentionView view = new RetentionView(SIZE, backups, orphans, lease, timelines, null, Map.of(), Map.of());
         return new History(view, policy, time(last).plusSeconds(3600L * r.nextInt(100)));
     }

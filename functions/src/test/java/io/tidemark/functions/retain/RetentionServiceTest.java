@@ -105,4 +105,29 @@ class RetentionServiceTest {
         assertTrue(f.objects.contains(first.manifestKey()));
         assertEquals(1, r.plan().walDeletions().getFirst().through());
     }
+
+    @Test
+    void anEventWithoutAPolicyTakesTheStanzasConfiguredOne() {
+        threeFulls();
+        StanzaPolicies configured = StanzaPolicies.parse("{\"" + PlanFixture.STANZA.value()
+                + "\": {\"fullType\": \"count\", \"full\": 3, \"diff\": 0}}");
+        RetentionService keepsThree = new RetentionService(f.objects, f.catalog, new RetentionPlanner(),
+                Clock.fixed(f.now, ZoneOffset.UTC), configured);
+        RetentionService.Result r = keepsThree.run(PlanFixture.STANZA, null, true);
+        assertEquals("count 3, diff 0", r.plan().policy().toString());
+        assertTrue(r.plan().backupDeletions().isEmpty(), r.plan().deletions().toString());
+        // without a configured policy: the default, count 2
+        assertEquals(1, service.run(PlanFixture.STANZA, null, true).plan().backupDeletions().size());
+    }
+
+    @Test
+    void configuredPoliciesAreCheckedWithClearMessages() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> StanzaPolicies.parse("{\"main\": {\"fullType\": \"count\", \"full\": 0}}"));
+        assertEquals("TIDEMARK_RETENTION_POLICIES: stanza 'main': retention.full: must be between 1 and 9999, got 0",
+                e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> StanzaPolicies.parse("[1]"));
+        assertThrows(IllegalArgumentException.class, () -> StanzaPolicies.parse("{\"main\": 3}"));
+        assertEquals(RetentionPolicy.DEFAULT, StanzaPolicies.parse("").of(PlanFixture.STANZA));
+    }
 }
