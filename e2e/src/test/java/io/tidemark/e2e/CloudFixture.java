@@ -18,14 +18,23 @@ public final class CloudFixture implements AutoCloseable {
     private int dynamoPort;
     private int apiPort;
     private LocalCloud cloud;
+    private final java.util.Map<String, String> settings;
 
     public CloudFixture(Path dir) {
+        this(dir, java.util.Map.of());
+    }
+
+    /** With function settings, e.g. {@code TIDEMARK_RETENTION_POLICIES}. */
+    public CloudFixture(Path dir, java.util.Map<String, String> settings) {
         this.dir = dir;
+        this.settings = java.util.Map.copyOf(settings);
     }
 
     public CloudFixture start() {
-        cloud = LocalCloudFunctions.register(LocalCloud.builder().dir(dir)
-                .s3Port(s3Port).dynamoDbPort(dynamoPort).apiPort(apiPort)).start();
+        LocalCloud.Builder b = LocalCloudFunctions.register(LocalCloud.builder().dir(dir)
+                .s3Port(s3Port).dynamoDbPort(dynamoPort).apiPort(apiPort));
+        settings.forEach(b::functionSetting);
+        cloud = b.start();
         s3Port = cloud.s3Endpoint().getPort();
         dynamoPort = cloud.dynamoDbEndpoint().getPort();
         apiPort = cloud.apiUrl().getPort();

@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * Local-cloud's stand-in for the asynchronous Lambda invoke of the retention function: the real
  * {@link RetentionHandler} with the event JSON, on one background thread, not awaited by the
  * function that started it. One per local cloud, shared by the validator and the indexer (as in
- * AWS both invoke the same function): runs never overlap, as with a reserved concurrency of 1.
+ * AWS both invoke the same function). Runs are serialized on one thread here; in AWS they may
+ * overlap, which is safe because every step of a run is idempotent.
  */
 final class InProcessRetentionTrigger implements RetentionTrigger, BackgroundWork {
 
