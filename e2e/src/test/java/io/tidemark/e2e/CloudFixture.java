@@ -23,9 +23,16 @@ public final class CloudFixture implements AutoCloseable {
     private int apiPort;
     private LocalCloud cloud;
     private ExternalStorage storage;
+    private final java.util.Map<String, String> settings;
 
     public CloudFixture(Path dir) {
+        this(dir, java.util.Map.of());
+    }
+
+    /** With function settings, e.g. {@code TIDEMARK_RETENTION_POLICIES}. */
+    public CloudFixture(Path dir, java.util.Map<String, String> settings) {
         this.dir = dir;
+        this.settings = java.util.Map.copyOf(settings);
     }
 
     public CloudFixture start() {
@@ -41,7 +48,9 @@ public final class CloudFixture implements AutoCloseable {
         } else {
             builder.s3Port(s3Port).dynamoDbPort(dynamoPort);
         }
-        cloud = LocalCloudFunctions.register(builder).start();
+        LocalCloudFunctions.register(builder);
+        settings.forEach(builder::functionSetting);
+        cloud = builder.start();
         if (storage != null) {
             LocalCloud current = cloud;
             storage.deliverEvents(cloud.bucket(), current::deliverS3Event);

@@ -86,6 +86,8 @@ public final class LocalCloud implements AutoCloseable {
     private FunctionConfig functionConfig;
     private Path configFile;
     private final List<RequestStreamHandler> handlers = new ArrayList<>();
+    private final List<BackgroundWork> background;
+    private final List<BackgroundWork> startedBackground = new ArrayList<>();
     private boolean closed;
 
     private LocalCloud(Builder b, Path dir) {
@@ -97,6 +99,7 @@ public final class LocalCloud implements AutoCloseable {
         this.extraSettings = Map.copyOf(b.settings);
         this.tls = b.tls;
         this.external = b.external;
+        this.background = List.copyOf(b.background);
     }
 
     /**
@@ -145,6 +148,10 @@ public final class LocalCloud implements AutoCloseable {
         LOG.debug("startup: dynamodb {} ms, s3 {} ms, table {} ms",
                 (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000, (t4 - t3) / 1_000_000);
 
+        for (BackgroundWork w : background) {
+            w.start(functionConfig);
+            startedBackground.add(w);
+        }
         List<S3EventDispatcher.Target> targets = new ArrayList<>();
         for (ObjectCreatedSubscription s : b.subscriptions) {
             targets.add(new S3EventDispatcher.Target(s, instantiate(s.name(), s.factory())));
@@ -387,10 +394,33 @@ public final class LocalCloud implements AutoCloseable {
 
     /**
      * Waits until every S3 event raised so far has been handled by its functions (retries
-     * included) or finally failed. Returns false on timeout.
+     * included) or finally failed, and the background work they started (e.g. retention after a
+     * valid backup) has finished. Returns false on timeout.
      */
     public boolean awaitQuiescent(Duration timeout) throws InterruptedException {
-        return dispatcher.awaitQuiescent(timeout);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        // Events start background work, which may in turn write objects: until both are still.
+        while (true) {
+            if (!dispatcher.awaitQuiescent(remaining(deadline))) {
+                return false;
+            }
+            boolean idleAtOnce = true;
+            for (BackgroundWork w : startedBackground) {
+                if (!w.awaitIdle(Duration.ZERO)) {
+                    idleAtOnce = false;
+                    if (!w.awaitIdle(remaining(deadline))) {
+                        return false;
+                    }
+                }
+            }
+            if (idleAtOnce) {
+                return true;
+            }
+        }
+    }
+
+    private static Duration remaining(long deadline) {
+        return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
     }
 
     /** S3 events that a function still failed on after the last retry. */
@@ -410,6 +440,9 @@ public final class LocalCloud implements AutoCloseable {
         }
         if (dispatcher != null) {
             dispatcher.close();
+        }
+        for (BackgroundWork w : startedBackground) {
+            closeQuietly(w);
         }
         for (RequestStreamHandler h : handlers) {
             if (h instanceof AutoCloseable c) {
@@ -459,6 +492,7 @@ public final class LocalCloud implements AutoCloseable {
         private final Map<String, String> settings = new LinkedHashMap<>();
         private final List<ObjectCreatedSubscription> subscriptions = new ArrayList<>();
         private final List<RouteSpec> routes = new ArrayList<>();
+        private final List<BackgroundWork> background = new ArrayList<>();
         private int unnamed;
 
         private Builder() {
@@ -591,6 +625,12 @@ public final class LocalCloud implements AutoCloseable {
                 }
             }
             routes.add(new RouteSpec(checkName(name), m, template, Objects.requireNonNull(factory, "factory")));
+            return this;
+        }
+
+        /** Adds background work shared by the functions ({@link BackgroundWork}); started before them. */
+        public Builder background(BackgroundWork work) {
+            background.add(Objects.requireNonNull(work, "work"));
             return this;
         }
 

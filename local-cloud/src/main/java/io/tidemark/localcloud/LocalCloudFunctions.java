@@ -3,6 +3,7 @@ package io.tidemark.localcloud;
 import io.tidemark.functions.api.CatalogApiHandler;
 import io.tidemark.functions.index.WalIndexHandler;
 import io.tidemark.functions.plan.RestorePlanHandler;
+import io.tidemark.functions.retain.ExpireApiHandler;
 import io.tidemark.functions.validate.ManifestValidateHandler;
 
 /**
@@ -23,6 +24,13 @@ import io.tidemark.functions.validate.ManifestValidateHandler;
  *       {@code GET /restore-plans/{id}/urls}; it signs with {@code DIR/plan-key.pem} (given as
  *       {@code TIDEMARK_PLAN_PRIVATE_KEY_FILE}), whose public key tidemark.conf carries as
  *       {@code plan.publicKey}. (In AWS one Lambda serves both routes.)</li>
+ *   <li>retention ({@link io.tidemark.functions.retain.RetentionHandler}): after a backup is concluded
+ *       valid (by the validator, or by the indexer resuming it), run in-process on a background
+ *       thread ({@link InProcessRetentionTrigger}, one per local cloud; {@link LocalCloud#awaitQuiescent}
+ *       waits for it), as the asynchronous Lambda invoke does in AWS. Its policy for a stanza is the
+ *       setting {@code TIDEMARK_RETENTION_POLICIES} ({@code functionSetting}), else the default;
+ *       {@code expire} ({@link ExpireApiHandler}): {@code POST /stanzas/{stanza}/expire}, dry runs only.
+ *       The daily schedule is not run here.</li>
  * </ul>
  * Handlers get their {@link io.tidemark.functions.runtime.FunctionConfig} from local-cloud (local
  * endpoints, bucket, table, static credentials), exactly as Lambda would from its environment.
@@ -34,9 +42,14 @@ public final class LocalCloudFunctions {
 
     /** Adds the Tidemark functions to {@code builder}; returns it. */
     public static LocalCloud.Builder register(LocalCloud.Builder builder) {
+        // One retention "function" per local cloud, invoked by both (as both invoke one alias in AWS).
+        InProcessRetentionTrigger retention = new InProcessRetentionTrigger();
         return builder
-                .onObjectCreated("wal-indexer", null, null, WalIndexHandler::new)
-                .onObjectCreated("manifest-validator", null, "/manifest.json", ManifestValidateHandler::new)
+                .background(retention)
+                .onObjectCreated("wal-indexer", null, null, config -> new WalIndexHandler(config, retention))
+                .onObjectCreated("manifest-validator", null, "/manifest.json",
+                        config -> new ManifestValidateHandler(config, retention))
+                .route("expire", "POST", ExpireApiHandler.RESOURCE, ExpireApiHandler::new)
                 .route("catalog-put", "PUT", "/stanzas/{stanza}", CatalogApiHandler::new)
                 .route("catalog-get", "GET", "/stanzas/{stanza}", CatalogApiHandler::new)
                 .route("lease-acquire", "POST", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)

@@ -4,6 +4,7 @@ import io.tidemark.shim.aottrain.AotTrainCommand;
 import io.tidemark.shim.archiveget.ArchiveGetCommand;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
 import io.tidemark.shim.backup.BackupCommand;
+import io.tidemark.shim.expire.ExpireCommand;
 import io.tidemark.shim.info.InfoCommand;
 import io.tidemark.shim.quickstart.QuickstartCommand;
 import io.tidemark.shim.restore.RestoreCommand;
@@ -24,6 +25,7 @@ final class Commands {
             case "archive-get-prefetch" -> new io.tidemark.shim.archiveget.PrefetchCommand();
             case "stanza-create" -> new StanzaCreateCommand();
             case "info" -> new InfoCommand();
+            case "expire" -> new ExpireCommand();
             case "backup" -> new BackupCommand();
             case "restore" -> new RestoreCommand();
             case "aot-train" -> new AotTrainCommand();

@@ -62,6 +62,11 @@ public final class Main {
                                    (exit 1 silently when it is not archived, 3 on errors)
                   info [--output text|json]
                                    the stanza's archived WAL per timeline, gaps, archive lag, backups
+                  expire --dry-run [--output text|json] [--retention-full-type count|time]
+                         [--retention-full N] [--retention-diff N]
+                                   preview retention: the backups and WAL it would remove now
+                                   and the recovery window after (retention itself runs in the
+                                   cloud, daily and after each valid backup)
                   backup [--type full|diff|incr] [--from-standby] [--process-max N] [--checksum-delta]
                                    base backup straight to S3 (default incr; full when no valid
                                    full exists); a standby skips unless --from-standby
@@ -74,7 +79,7 @@ public final class Main {
                                    (no target: latest) and write the recovery configuration
                   quickstart       the end-to-end demo (local cloud, backup, mistake, restore)
 
-                options of stanza-create, archive-push, archive-get, info, backup and restore:
+                options of stanza-create, archive-push, archive-get, info, expire, backup and restore:
                   --config FILE    configuration file (else $TIDEMARK_CONFIG)
                   --stanza NAME    stanza (else stanza= in the configuration file)
                   --pgdata DIR, --pg-host HOST, --pg-port PORT, --pg-user USER

@@ -187,6 +187,11 @@ public final class AwsClients implements AutoCloseable {
         return credentials;
     }
 
+    /** The shared HTTP client (for the few calls made without a service client). */
+    public SdkHttpClient httpClient() {
+        return httpClient;
+    }
+
     @Override
     public void close() {
         s3.close();

@@ -98,6 +98,13 @@ final class SdkPriming {
                 .overrideConfiguration(priming)));
         run("s3:PutObject", primed, failed, () -> aws.s3().putObject(b -> b.bucket(bucket).key(key.s3())
                 .contentType("application/json").overrideConfiguration(priming), RequestBody.fromString("{}")));
+        // retention's deletes and listings
+        run("s3:DeleteObject", primed, failed, () -> aws.s3().deleteObject(b -> b.bucket(bucket).key(key.s3())
+                .overrideConfiguration(priming)));
+        run("s3:ListObjectsV2", primed, failed, () -> aws.s3().listObjectsV2(b -> b.bucket(bucket).prefix(key.s3())
+                .delimiter("/").overrideConfiguration(priming)));
+        run("dynamodb:DeleteItem", primed, failed, () -> aws.dynamoDb().deleteItem(b -> b.tableName(table)
+                .key(key.item()).overrideConfiguration(priming)));
         run("dynamodb:GetItem", primed, failed, () -> aws.dynamoDb().getItem(b -> b.tableName(table)
                 .consistentRead(true).key(key.item()).overrideConfiguration(priming)));
         run("dynamodb:PutItem", primed, failed, () -> aws.dynamoDb().putItem(b -> b.tableName(table)

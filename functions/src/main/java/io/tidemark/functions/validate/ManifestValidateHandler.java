@@ -2,16 +2,18 @@ package io.tidemark.functions.validate;
 
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+import io.tidemark.events.layout.StorageLayout;
+import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.functions.aws.DynamoDbCatalogStore;
+import io.tidemark.functions.aws.LambdaRetentionTrigger;
 import io.tidemark.functions.aws.S3ObjectStore;
+import io.tidemark.functions.retain.RetentionTrigger;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.functions.runtime.FunctionConfig;
 import io.tidemark.functions.runtime.ObjectCreatedEvents;
 import io.tidemark.functions.runtime.PrimingEvents;
 import io.tidemark.functions.runtime.S3EventNotification;
 import io.tidemark.functions.runtime.SnapStartHooks;
-import io.tidemark.events.layout.StorageLayout;
-import io.tidemark.events.wal.WalSegmentSize;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,11 +46,20 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
     }
 
     public ManifestValidateHandler(FunctionConfig config) {
+        this(config, null);
+    }
+
+    /**
+     * @param retention started after each backup concluded valid; null: from the configuration
+     *                  ({@link LambdaRetentionTrigger#FUNCTION}, none when unset)
+     */
+    public ManifestValidateHandler(FunctionConfig config, RetentionTrigger retention) {
         this.aws = AwsClients.create(config);
         this.bucket = config.bucket();
         int parallelism = config.setting(PARALLELISM).map(Integer::parseInt).orElse(DEFAULT_PARALLELISM);
         this.validator = new BackupValidator(new S3ObjectStore(aws.s3(), bucket),
-                new DynamoDbCatalogStore(aws.dynamoDb(), config.table()), parallelism);
+                new DynamoDbCatalogStore(aws.dynamoDb(), config.table()), parallelism,
+                retention != null ? retention : LambdaRetentionTrigger.fromConfig(config, aws));
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 

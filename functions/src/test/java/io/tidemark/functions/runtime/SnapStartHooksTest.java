@@ -22,6 +22,7 @@ import software.amazon.awssdk.core.exception.SdkClientException;
 class SnapStartHooksTest {
 
     private static final List<String> SDK_OPERATIONS = List.of("s3:GetObject", "s3:HeadObject", "s3:PutObject",
+            "s3:DeleteObject", "s3:ListObjectsV2", "dynamodb:DeleteItem",
             "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query");
 
     @Test

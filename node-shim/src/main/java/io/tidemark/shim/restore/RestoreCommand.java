@@ -21,6 +21,7 @@ import io.tidemark.shim.archiveget.PrefetchSpool;
 import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.Trace;
 import io.tidemark.shim.cli.UsageException;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
@@ -116,9 +117,12 @@ public final class RestoreCommand implements Command {
             Options o = options(a, tsMap);
             ShimConfig config = ShimConfig.load(a, env);
             PublicKey key = publicKey(config);
+            Trace.mark("options and config");
             PlanResponse response = o.planFile().isPresent() ? readPlanFile(o.planFile().get())
                     : requestPlan(config, o, out);
+            Trace.mark("plan received");
             RestorePlan plan = PlanVerifier.verify(response.envelope(), key, config.stanza(), clock.instant());
+            Trace.mark("plan verified");
             return execute(config, o, plan, response, out, err);
         } catch (RestoreRefused e) {
             throw new CommandFailure(ExitCodes.FAILED, e.getMessage(), e);
@@ -458,6 +462,7 @@ public final class RestoreCommand implements Command {
         Progress progress = new Progress(out, Progress.stdoutIsTerminal(), progressEverySeconds, p.files().size(), totalBytes);
         try {
             layoutTree(p, o.delta());
+            Trace.mark("directories");
             // now rather than after the files: its JVM start and first segments overlap the download
             prefetching = startPrefetch(config, plan, pgdata);
             List<Downloader.Item> fetch = o.delta() ? deltaDecisions(p.files(), o.processMax(), progress) : p.files();
@@ -471,6 +476,7 @@ public final class RestoreCommand implements Command {
             d.run(Downloader.units(others));
             // pg_control last: until it exists, a half-restored directory cannot be started
             d.run(Downloader.units(control));
+            Trace.mark("files downloaded");
             writeRecoveryFiles(config, plan, p, pgdata);
             syncDirectories(p);
         } catch (IOException | RuntimeException e) {
