@@ -224,7 +224,10 @@ public final class ArchiveSpool {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "*" + OK)) {
             for (Path f : s) {
                 String n = f.getFileName().toString();
-                out.add(n.substring(0, n.length() - OK.length()));
+                String base = n.substring(0, n.length() - OK.length());
+                if (isWalFile(base)) {
+                    out.add(base);
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
