@@ -125,7 +125,7 @@ rounds=${1:-2}
 work=$(mktemp -d /tmp/tidemark-asyncbench-cloud.XXXXXX)
 chmod 755 "$work"
 cloud_pid=
-trap '[ -n "$cloud_pid" ] && kill "$cloud_pid" 2>/dev/null && wait "$cloud_pid" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+trap '[ -n "$cloud_pid" ] && kill "$cloud_pid" 2>/dev/null && wait "$cloud_pid" 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 . "$root/bench/lib.sh"
 bench_start_cloud "$work"
 for r in $(seq 1 "$rounds"); do

@@ -106,8 +106,48 @@ class AsyncArchiveEndToEndTest {
 
     @Test
     @Order(1)
+    void aWorkerRunByHandPushesAheadAndEveryCallIsAnsweredWithoutAJvm() throws Exception {
+        PgCluster pg = main.pg();
+        // PostgreSQL's archiver paused (no archive_command): .ready files pile up
+        pg.sql("alter system set archive_command = ''");
+        pg.sql("select pg_reload_conf()");
+        Thread.sleep(1000);
+        String from = pg.currentWalFile();
+        pg.sql("create table ahead as select g as id, md5(g::text) as v from generate_series(1, 400000) g");
+        String upTo = pg.switchWal();
+        List<String> expected = new ArrayList<>();
+        for (long s = segmentNumber(from); s <= segmentNumber(upTo); s++) {
+            expected.add(String.format("00000001%08X%08X", s / 256, s % 256));
+        }
+        // the worker, run by hand as the postgres user (as the agent or systemd would run it)
+        Path out = nodeDir.resolve("worker-by-hand.out");
+        Process worker = new ProcessBuilder(RunAs.detect().wrap(List.of(ShimInstall.get().launcher().toString(),
+                "archive-push-worker", "--config", main.conf().toString(), "--stanza", "main",
+                "--pgdata", pg.dataDir().toString(), "--idle-exit", "5")))
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        waitUntil(() -> okRecords(main).containsAll(expected), Duration.ofMinutes(2),
+                "the worker did not push ahead: " + okRecords(main) + " of " + expected);
+        assertEquals(0, main.launches("jvm") + main.launches("fast"), "PostgreSQL did not call archive-push yet");
+        Set<String> inS3 = walObjectNames("main");
+        assertTrue(inS3.containsAll(expected), "done only once in S3: " + inS3);
+        // archiving resumes: every call is answered from the spool, no JVM starts
+        pg.sql("alter system reset archive_command");
+        pg.sql("select pg_reload_conf()");
+        waitArchived(pg, upTo, Duration.ofMinutes(3));
+        assertEquals(0, main.launches("jvm"), "a call for a file the worker had pushed started a JVM");
+        assertEquals(expected.size(), main.launches("fast"), "every call answered from the spool");
+        assertTrue(worker.waitFor(2, java.util.concurrent.TimeUnit.MINUTES), "the worker leaves when idle (--idle-exit 5)");
+        String log = Files.readString(out);
+        assertTrue(log.contains("archive-push worker started") && log.contains("worker stopped"), log);
+        assertTrue(Files.notExists(main.spool().resolve("worker.pid")), "the worker removes its pid file");
+    }
+
+    @Test
+    @Order(2)
     void aBurstIsArchivedAheadAndMostCallsAreAnsweredWithoutAJvm() throws Exception {
         PgCluster pg = main.pg();
+        long fastBefore = main.launches("fast") + main.launches("wait");
+        long jvmBefore = main.launches("jvm");
         String first = pg.currentWalFile();
         pg.sql("create table burst as select g as id, md5(g::text) as v from generate_series(1, 3300000) g");
         String last = pg.switchWal();
@@ -127,45 +167,25 @@ class AsyncArchiveEndToEndTest {
         assertEquals(0, timeline.get("gaps").size(), timeline.toString());
         assertEquals(last, timeline.get("lastSegment").asText());
 
-        long fast = main.launches("fast");
-        long jvm = main.launches("jvm");
+        long fast = main.launches("fast") + main.launches("wait") - fastBefore;
+        long jvm = main.launches("jvm") - jvmBefore;
         System.out.println("async burst: " + segments + " segments; archive-push answered without a JVM " + fast
-                + " times, with one " + jvm + " times");
+                + " times (" + main.launches("wait") + " of them after waiting for the worker), with one " + jvm + " times");
         // During the burst the worker keeps pace with PostgreSQL (how far ahead depends on the load
         // on the machine); every call it was ahead for needed no JVM.
         assertTrue(fast > 0, "the launcher never answered from the spool (" + jvm + " JVM starts)");
         assertEquals(segments, fast + jvm, "one launcher line per call");
+        assertTrue(jvm >= 1, "the first call of the burst starts the detached worker");
 
-        // Deterministically ahead: with PostgreSQL's archiver paused (no archive_command), the
-        // running worker pushes the new .ready files by itself; once archiving resumes, every
-        // call is answered from the spool and no JVM starts.
-        pg.sql("alter system set archive_command = ''");
-        pg.sql("select pg_reload_conf()");
-        Thread.sleep(1000);
-        String from = pg.currentWalFile();
-        pg.sql("create table ahead as select g as id, md5(g::text) as v from generate_series(1, 400000) g");
-        String upTo = pg.switchWal();
-        List<String> expected = new ArrayList<>();
-        for (long s = segmentNumber(from); s <= segmentNumber(upTo); s++) {
-            expected.add(String.format("00000001%08X%08X", s / 256, s % 256));
-        }
-        waitUntil(() -> okRecords(main).containsAll(expected), Duration.ofMinutes(2),
-                "the worker did not push ahead while PostgreSQL's archiver was paused: " + okRecords(main) + " of " + expected);
-        long jvmBefore = main.launches("jvm");
-        long fastBefore = main.launches("fast");
-        pg.sql("alter system reset archive_command");
-        pg.sql("select pg_reload_conf()");
-        waitArchived(pg, upTo, Duration.ofMinutes(3));
-        assertEquals(jvmBefore, main.launches("jvm"), "a call for a file the worker had pushed started a JVM");
-        assertEquals(expected.size(), main.launches("fast") - fastBefore, "every call answered from the spool");
-        assertTrue(Files.readString(main.spool().resolve("worker.log")).contains("archive-push worker started"));
+        assertTrue(Files.readString(main.spool().resolve("worker.log")).contains("archive-push worker started"),
+                "the first call started a detached worker");
         // the worker forgets what PostgreSQL has marked .done
         waitUntil(() -> okRecords(main).stream().allMatch(f -> Files.exists(pg.walDir().resolve("archive_status/" + f + ".ready"))),
                 Duration.ofSeconds(30), ".ok records of .done files are not cleaned up: " + okRecords(main));
     }
 
     @Test
-    @Order(2)
+    @Order(3)
     void anS3OutageReachesPostgresAndNothingUnpushedIsRecorded() throws Exception {
         PgCluster pg = main.pg();
         String before = pg.switchWal();
@@ -198,7 +218,7 @@ class AsyncArchiveEndToEndTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void queueMaxDropsWalLoudlyAndInfoShowsTheGapAndWhy() throws Exception {
         Node dropper = node("dropper", "archive-push.queue-max=32MB\n");
         PgCluster pg = dropper.pg();

@@ -37,6 +37,8 @@ import java.util.regex.Pattern;
  */
 public final class ArchiveSpool {
     static final String LOCK = ".lock";
+    /** The running worker's process id: the launcher waits for a file only while that process lives. */
+    static final String PID = "worker.pid";
     public static final String LOG = "worker.log";
     static final String OK = ".ok";
     static final String ERROR = ".error";
@@ -234,6 +236,23 @@ public final class ArchiveSpool {
         }
         out.sort(null);
         return out;
+    }
+
+    /** Announces the worker (this process) to the launcher; call with the lock held. */
+    void writePid() {
+        try {
+            AtomicFile.write(dir.resolve(PID), (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            // the launcher then leaves every wait to the JVM
+        }
+    }
+
+    void removePid() {
+        try {
+            Files.deleteIfExists(dir.resolve(PID));
+        } catch (IOException e) {
+            // a stale pid file only makes the launcher wait for a process that is gone: it checks
+        }
     }
 
     /** The worker lock, or empty when another process (or this one) holds it. Released when the channel closes. */

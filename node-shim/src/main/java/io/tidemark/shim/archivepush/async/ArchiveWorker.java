@@ -96,6 +96,7 @@ public final class ArchiveWorker implements AutoCloseable {
         log.println(Instant.now() + " archive-push worker started for stanza " + pusher.config().stanza() + ", "
                 + pgdata.resolve("pg_wal") + ", " + settings.process() + " in parallel"
                 + (settings.queueMax().isPresent() ? ", queue-max " + settings.queueMax().getAsLong() + " bytes" : ""));
+        spool.writePid();
         loop = new Thread(this::run, "tidemark-archive-worker");
         loop.start();
         return true;
@@ -315,6 +316,7 @@ public final class ArchiveWorker implements AutoCloseable {
             // leaving anyway
         }
         log.println(Instant.now() + " archive-push worker stopped (" + pushed.get() + " pushed, " + dropped.get() + " dropped)");
+        spool.removePid();
         try {
             lock.close();
         } catch (IOException e) {

@@ -146,4 +146,35 @@ class ArchivePushFastPathTest {
             assertTrue(l.anyMatch(p -> p.getFileName().toString().equals(SEG + ".dropped")));
         }
     }
+
+    @Test
+    void whileAWorkerRunsTheLauncherWaitsForItInsteadOfStartingAJvm() throws Exception {
+        Path c = conf(base("main") + "archive-push.async=true\n");
+        ArchiveSpool s = spool("main");
+        s.writePid(); // this test's JVM plays the live worker
+        Thread pusher = new Thread(() -> {
+            try {
+                Thread.sleep(400);
+                s.markOk(SEG);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        pusher.start();
+        Run r = run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG);
+        pusher.join();
+        assertEquals(new Run(0, ""), r);
+        assertEquals("wait archive-push " + SEG + "\n", Files.readString(launchLog));
+
+        // the worker's error: the JVM reports it
+        s.markError("00000001000000000000002B", "S3 said no");
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/00000001000000000000002B").fellThrough());
+        // no live worker behind the pid file: the JVM starts one
+        Files.writeString(s.dir().resolve("worker.pid"), "999999999\n");
+        long t0 = System.nanoTime();
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/00000001000000000000002C").fellThrough());
+        assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "no wait for a process that is gone");
+        s.removePid();
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/00000001000000000000002C").fellThrough());
+    }
 }
