@@ -153,7 +153,9 @@ public final class AsyncArchivePush {
     public static final Starter DETACHED = (config, spool, pgdata) -> {
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-Xmx512m", "--enable-native-access=ALL-UNNAMED"));
+        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC",
+                // each push holds a segment, its compressed form and the read buffer
+                "-Xmx" + (256 + 64 * config.asyncPush().process()) + "m", "--enable-native-access=ALL-UNNAMED"));
         String zstd = System.getProperty("ZstdNativePath");
         if (zstd != null) {
             cmd.add("-DZstdNativePath=" + zstd);
