@@ -23,6 +23,7 @@ final class Commands {
             case "archive-push" -> new ArchivePushCommand();
             case "archive-get" -> new ArchiveGetCommand();
             case "archive-get-prefetch" -> new io.tidemark.shim.archiveget.PrefetchCommand();
+            case "archive-push-worker" -> new io.tidemark.shim.archivepush.async.ArchiveWorkerCommand();
             case "stanza-create" -> new StanzaCreateCommand();
             case "info" -> new InfoCommand();
             case "expire" -> new ExpireCommand();

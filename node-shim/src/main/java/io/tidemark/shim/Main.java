@@ -57,6 +57,10 @@ public final class Main {
                                    as the stanza in the catalog
                   archive-push WAL_PATH
                                    archive_command: check, compress and upload one WAL file
+                                   (archive-push.async=true: answered from the worker's spool)
+                  archive-push-worker [--idle-exit SECONDS]
+                                   the asynchronous archive-push worker in the foreground
+                                   (archive-push starts one itself; 0 = never leave when idle)
                   archive-get WAL_NAME DEST_PATH
                                    restore_command: fetch, verify and write one WAL file
                                    (exit 1 silently when it is not archived, 3 on errors)
