@@ -17,6 +17,7 @@ import io.tidemark.functions.window.RecoveryWindow;
 import io.tidemark.functions.window.TimelinePath;
 import io.tidemark.functions.window.WindowBackup;
 import io.tidemark.functions.window.WindowCalculator;
+import io.tidemark.functions.window.WindowPoint;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -37,7 +38,9 @@ import java.util.TreeMap;
  *
  * <p>The rules, in order (the first that keeps a backup names the reason):
  * <ol>
- *   <li>the newest valid full (with its chain: a full has none) is always kept;</li>
+ *   <li>the newest valid full (with its chain: a full has none) is always kept, and so is a backup
+ *       that reaches the latest point (the newest full that does, else the newest differential or
+ *       incremental past a WAL gap, with its chain);</li>
  *   <li>the policy: the newest N valid fulls (count), or the newest valid full whose consistent
  *       point is at or before now - N days and every full after it (time); the newest D
  *       differentials of kept fulls; an incremental whose every earlier backup is kept;</li>
@@ -85,7 +88,8 @@ public final class RetentionPlanner {
         keepByPolicy(restorable, policy, now, keep);
         WindowCalculator before = new WindowCalculator(view.segmentSize(),
                 ExpiredWal.clipAll(view.timelines(), view.expiredThrough()), view.facts());
-        keepReachOfLatest(before, restorable, keep);
+        RecoveryWindow windowBefore = before.compute(restorable);
+        keepReachOfLatest(before, windowBefore, restorable, keep);
         keepInProgressAndLocked(view, byLabel, now, keep);
         closeOverNeeds(byLabel, keep);
 
@@ -145,7 +149,7 @@ public final class RetentionPlanner {
                 ExpiredWal.clipAll(view.timelines(), after), view.facts());
         List<Kept> kept = keep.entrySet().stream().filter(en -> byLabel.containsKey(en.getKey()))
                 .sorted(Map.Entry.comparingByKey()).map(en -> new Kept(en.getKey(), en.getValue())).toList();
-        return new RetentionPlan(policy, now, deletions, kept, notes, before.compute(restorable),
+        return new RetentionPlan(policy, now, deletions, kept, notes, windowBefore,
                 afterCalc.compute(keptRestorable));
     }
 
@@ -193,29 +197,32 @@ public final class RetentionPlanner {
     }
 
     /**
-     * The newest timeline with a window is where "latest" recovers to: keep the newest full that
-     * reaches it. After a promotion the newest fulls may be on the old timeline past the branch
-     * point, and only older ones reach the new timeline.
+     * The newest timeline with a window is where "latest" recovers to: keep a backup whose reach
+     * along it ends at its latest point. The newest full that does, if one does; otherwise (a WAL
+     * gap after the newest full on that path) the newest differential or incremental past the gap,
+     * whose chain is then kept by {@link #closeOverNeeds}. A full that merely reaches the timeline
+     * is not enough: its WAL may stop at a gap well before the latest point. After a promotion the
+     * newest fulls may be on the old timeline past the branch point, and only older ones reach the
+     * new timeline.
      */
-    private static void keepReachOfLatest(WindowCalculator calc, List<WindowBackup> restorable,
+    private static void keepReachOfLatest(WindowCalculator calc, RecoveryWindow window, List<WindowBackup> restorable,
                                           Map<String, String> keep) {
-        List<TimelineId> targets = new ArrayList<>(calc.targets());
-        targets.sort(Comparator.reverseOrder());
-        List<WindowBackup> fulls = restorable.stream().filter(b -> b.label().isFull())
-                .sorted(Comparator.comparing(WindowBackup::label).reversed()).toList();
-        for (TimelineId t : targets) {
-            Optional<TimelinePath> path = calc.path(t);
-            if (path.isEmpty()) {
-                continue;
-            }
-            for (WindowBackup f : fulls) {
-                if (calc.reach(path.get(), f).isPresent()) {
-                    keep.putIfAbsent(f.label().toString(), "the newest full that reaches the latest point (timeline "
-                            + t.value() + ")");
-                    return;
-                }
-            }
+        if (window.timelines().isEmpty()) {
+            return;
         }
+        RecoveryWindow.TimelineWindow newest = window.timelines().getLast();
+        WindowPoint latest = newest.latest().orElseThrow();
+        TimelinePath path = calc.path(newest.timeline()).orElseThrow();
+        List<WindowCalculator.Reach> reaching = restorable.stream().map(b -> calc.reach(path, b)).flatMap(Optional::stream)
+                .filter(r -> !r.end().lsn().isBefore(latest.lsn())).toList();
+        Comparator<WindowCalculator.Reach> newestFirst = Comparator
+                .comparing((WindowCalculator.Reach r) -> r.backup().startLsn())
+                .thenComparing(r -> r.backup().label());
+        Optional<WindowCalculator.Reach> full = reaching.stream().filter(r -> r.backup().label().isFull()).max(newestFirst);
+        Optional<WindowCalculator.Reach> pick = full.isPresent() ? full : reaching.stream().max(newestFirst);
+        pick.ifPresent(r -> keep.putIfAbsent(r.backup().label().toString(), "the newest "
+                + (full.isPresent() ? "full" : "backup (no full does, past a WAL gap)")
+                + " that reaches the latest point (timeline " + newest.timeline().value() + ", " + latest.lsn() + ")"));
     }
 
     private static void keepInProgressAndLocked(RetentionView view, Map<String, RetentionView.Backup> byLabel,

@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Tag;
@@ -204,6 +205,34 @@ class RetentionPlannerPropertyTest {
                 null, expired, Map.of());
         RetentionPlan again = new RetentionPlanner().plan(after, h.policy(), h.now());
         assertTrue(again.isEmpty(), "a second run would delete " + again.deletions());
+    }
+
+    /**
+     * Seed 790 (found by a full run): one full at segment 10, a WAL gap at segment 16, then valid
+     * differentials and an incremental of that full; time 1 day, diff 0. The full reaches timeline
+     * 1 only up to the gap, so the latest point (end of segment 46) is reachable from the backups
+     * past the gap alone. Retention used to keep only the full (it "reached" the timeline) and drop
+     * every differential, shrinking the window's latest point to the gap.
+     */
+    @Example
+    void aWalGapAfterTheOnlyFullKeepsTheNewestBackupPastIt() {
+        History h = history(790L);
+        assertEquals(List.of(new SegmentRanges.Range(0, 15), new SegmentRanges.Range(17, 46)),
+                h.view().timelines().getFirst().ranges().ranges(), "the history this example is about changed");
+        RetentionPlan plan = new RetentionPlanner().plan(h.view(), h.policy(), h.now());
+        Set<String> kept = new HashSet<>();
+        plan.kept().forEach(k -> kept.add(k.label()));
+        // The incremental starting at segment 33 is the newest backup reaching the latest point; it
+        // needs the diff of segment 28, which needs the full.
+        assertTrue(kept.containsAll(List.of("20260301-100000F", "20260301-100000F_20260302-040000D",
+                "20260301-100000F_20260302-090000I")), "kept: " + kept);
+        assertEquals(Lsn.of(47 * SIZE.bytes()), plan.windowAfter().latest().orElseThrow().lsn());
+        assertEquals(plan.windowBefore().latest(), plan.windowAfter().latest());
+        // The other differentials (past the gap or not) are still beyond the policy.
+        assertTrue(plan.backupDeletions().stream().map(d -> d.label().toString()).toList().containsAll(List.of(
+                "20260301-100000F_20260301-140000D", "20260301-100000F_20260301-190000D",
+                "20260301-100000F_20260301-220000D")), "deleted: " + plan.backupDeletions());
+        noSafetyRuleIsBroken(790L);
     }
 
     static List<String> needs(BackupEntry e) {
