@@ -80,7 +80,7 @@ class CdkCliSynthTest {
                 functions++;
             }
         }
-        assertEquals(6, functions);
+        assertEquals(7, functions, "one per handler: indexer, validator, catalog API, planner, scheduler, retention, expire API");
         assertTrue(t.path("Outputs").has("NodePolicyArnreports"));
         assertTrue(Files.isRegularFile(out.resolve("AwsSolutions-TidemarkStack-NagReport.csv")), "cdk-nag ran");
     }
