@@ -1,7 +1,6 @@
 package io.tidemark.localcloud;
 
 import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -24,9 +23,10 @@ import java.util.Optional;
  *       "visibilitySeconds"}}: a replica makes the message visible again, the runner extends it;</li>
  *   <li>{@code POST /stanzas/{stanza}/job-queue/delete} {@code {"receiptHandle"}}.</li>
  * </ul>
- * A receipt handle that is no longer current answers 410.
+ * A receipt handle that is no longer current answers 410. Requests run concurrently (as SQS serves
+ * them), not one at a time like a function's.
  */
-final class LocalJobQueueHandler implements RequestStreamHandler {
+final class LocalJobQueueHandler implements ConcurrentHandler {
 
     static final String RECEIVE = "/stanzas/{stanza}/job-queue/receive";
     static final String VISIBILITY = "/stanzas/{stanza}/job-queue/visibility";

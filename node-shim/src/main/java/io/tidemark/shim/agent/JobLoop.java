@@ -26,8 +26,10 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>past its deadline: deleted (the catalog settles it as missed or skipped-by-replica);</li>
  *   <li>on a replica ({@code pg_is_in_recovery()}): recorded as passed in the catalog and made
- *       visible again after {@link #LEAVE_FIRST} (later receives of the same job: {@link #LEAVE_AGAIN},
- *       sparing the queue's receive count for the primary);</li>
+ *       visible again after {@link #LEAVE}; the replica then stays away from the queue for
+ *       {@link #STEP_BACK_FIRST} ({@link #STEP_BACK_AGAIN} when it meets the same job again), so
+ *       that the primary receives it next and the queue's receive count (5 before the dead-letter
+ *       queue) is spent on the primary;</li>
  *   <li>PostgreSQL not reachable: left the same way, not recorded (this node cannot tell what it is);</li>
  *   <li>on the primary: claimed in the catalog; only a 200 runs the backup (a 409 means another node
  *       has it or it is over: the message is deleted). While the backup runs the message's
@@ -39,8 +41,9 @@ final class JobLoop implements AgentService {
 
     static final Duration WAIT = Duration.ofSeconds(10);
     static final Duration VISIBILITY = Duration.ofMinutes(15);
-    static final Duration LEAVE_FIRST = Duration.ofSeconds(5);
-    static final Duration LEAVE_AGAIN = Duration.ofSeconds(30);
+    static final Duration LEAVE = Duration.ofSeconds(5);
+    static final Duration STEP_BACK_FIRST = Duration.ofSeconds(20);
+    static final Duration STEP_BACK_AGAIN = Duration.ofMinutes(5);
     private static final Duration ERROR_PAUSE = Duration.ofSeconds(5);
 
     private final JobSource source;
@@ -65,6 +68,8 @@ final class JobLoop implements AgentService {
         }
     });
     private volatile boolean stopping;
+    /** A replica that left a job keeps away from the queue until then (nanoTime). */
+    private long receiveAfter = System.nanoTime();
     private volatile JobOrder running;
 
     JobLoop(JobSource source, Supplier<CatalogApi> api, StanzaName stanza, PgOptions pg, BackupRunner runner,
@@ -100,6 +105,10 @@ final class JobLoop implements AgentService {
     @Override
     public void run() throws InterruptedException {
         while (!stopping) {
+            if (System.nanoTime() < receiveAfter) {
+                Thread.sleep(200);
+                continue;
+            }
             Optional<ReceivedJob> received;
             try {
                 received = source.receive(WAIT, VISIBILITY);
@@ -144,7 +153,7 @@ final class JobLoop implements AgentService {
         if (!order.stanza().equals(stanza.value())) {
             log.println("tidemark agent: job " + order.jobId() + " is for stanza " + order.stanza() + ", this agent serves "
                     + stanza + ": left in the queue");
-            source.changeVisibility(message, LEAVE_AGAIN);
+            source.changeVisibility(message, STEP_BACK_AGAIN);
             return;
         }
         if (ran.contains(order.jobId())) {
@@ -160,7 +169,8 @@ final class JobLoop implements AgentService {
         Optional<Boolean> primary = isPrimary();
         counters.primary = primary.map(p -> p ? 1 : 0).orElse(-1);
         if (primary.isEmpty()) {
-            source.changeVisibility(message, LEAVE_FIRST);
+            source.changeVisibility(message, LEAVE);
+            stepBack(STEP_BACK_FIRST);
             return;
         }
         if (!primary.get()) {
@@ -172,7 +182,8 @@ final class JobLoop implements AgentService {
 
     private void leaveForPrimary(JobOrder order, ReceivedJob message) {
         if (passed.contains(order.jobId())) {
-            source.changeVisibility(message, LEAVE_AGAIN);
+            source.changeVisibility(message, LEAVE);
+            stepBack(STEP_BACK_AGAIN);
             return;
         }
         CatalogApi.Response r = api.get().passJob(stanza, order.jobId(), holderBody().toString());
@@ -184,7 +195,12 @@ final class JobLoop implements AgentService {
         counters.passed.incrementAndGet();
         log.println("tidemark agent: job " + order.jobId() + " (" + order.type() + "): this node is a replica, left for"
                 + " the primary");
-        source.changeVisibility(message, LEAVE_FIRST);
+        source.changeVisibility(message, LEAVE);
+        stepBack(STEP_BACK_FIRST);
+    }
+
+    private void stepBack(Duration d) {
+        receiveAfter = System.nanoTime() + d.toNanos();
     }
 
     private void claimAndRun(JobOrder order, ReceivedJob message) {
@@ -197,7 +213,7 @@ final class JobLoop implements AgentService {
         if (claim.status() != 200) {
             log.println("tidemark agent: job " + order.jobId() + ": claim failed: HTTP " + claim.status() + ": "
                     + claim.message() + " (tried again when the message comes back)");
-            source.changeVisibility(message, LEAVE_FIRST);
+            source.changeVisibility(message, LEAVE);
             return;
         }
         ran.add(order.jobId());
