@@ -228,9 +228,12 @@ class AgentE2eTest {
         assertTrue(sample(p, "tidemark_last_archived_segment_info") == 1.0, p.toString());
         assertTrue(p.get("tidemark_archive_lag_seconds") >= 0, p.toString());
         assertTrue(p.containsKey("tidemark_archive_lag_bytes"), p.toString());
-        // The window opens once the WAL after the backup's stop point is archived and indexed.
-        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!p.containsKey("tidemark_window_latest_timestamp_seconds") && System.nanoTime() < end) {
+        // The window's end moves with the next commit once its WAL is archived and indexed.
+        long end = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (!(p.getOrDefault("tidemark_window_latest_timestamp_seconds", 0.0)
+                >= p.getOrDefault("tidemark_window_earliest_timestamp_seconds", Double.MAX_VALUE))
+                && System.nanoTime() < end) {
+            primary.sql("insert into t values (0)");
             primary.sql("select pg_switch_wal()");
             Thread.sleep(6000);
             p = scrape(primaryAgent);

@@ -1,47 +1,35 @@
 package io.tidemark.e2e.agent;
 
 import io.tidemark.e2e.ShimInstall;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** {@code bin/tidemark agent} as a long-running process, its output collected line by line. */
+/**
+ * {@code bin/tidemark agent} as a long-running process. Its output goes to a file (a pipe read
+ * while the process exits can lose the last lines: the JDK closes it under the reader).
+ */
 final class AgentProcess implements AutoCloseable {
     private static final Pattern METRICS = Pattern.compile("metrics on (http://\\S+/metrics)");
 
     private final String name;
     private final Process process;
-    private final List<String> lines = new CopyOnWriteArrayList<>();
-    private final Thread reader;
+    private final Path log;
 
-    private AgentProcess(String name, Process process) {
+    private AgentProcess(String name, Process process, Path log) {
         this.name = name;
         this.process = process;
-        Thread t = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    lines.add(line);
-                    System.out.println("[" + name + "] " + line);
-                }
-            } catch (IOException e) {
-                // process ended
-            }
-        }, "agent-output-" + name);
-        t.setDaemon(true);
-        t.start();
-        this.reader = t;
+        this.log = log;
     }
 
     static AgentProcess start(String name, Path workDir, Map<String, String> env, String... args) throws IOException {
@@ -49,35 +37,45 @@ final class AgentProcess implements AutoCloseable {
         cmd.add(ShimInstall.get().launcher().toString());
         cmd.add("agent");
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true);
+        Path log = workDir.resolve("agent-" + name + ".log");
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
         pb.environment().putAll(env);
-        AgentProcess a = new AgentProcess(name, pb.start());
+        AgentProcess a = new AgentProcess(name, pb.start(), log);
         a.await(l -> l.contains("metrics on "), Duration.ofSeconds(60));
         return a;
     }
 
     String metricsUrl() {
-        for (String l : lines) {
+        for (String l : lines()) {
             Matcher m = METRICS.matcher(l);
             if (m.find()) {
                 return m.group(1);
             }
         }
-        throw new IllegalStateException(name + ": no metrics line in " + lines);
+        throw new IllegalStateException(name + ": no metrics line in " + output());
     }
 
     long pid() {
         return process.pid();
     }
 
+    private List<String> lines() {
+        try {
+            return Files.readAllLines(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     String output() {
-        return String.join("\n", lines);
+        return String.join("\n", lines());
     }
 
     String await(Predicate<String> line, Duration timeout) {
         long end = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < end) {
-            for (String l : lines) {
+            for (String l : lines()) {
                 if (line.test(l)) {
                     return l;
                 }
@@ -102,7 +100,7 @@ final class AgentProcess implements AutoCloseable {
             process.destroyForcibly();
             throw new IllegalStateException(name + " did not stop within " + timeout + " of SIGTERM:\n" + output());
         }
-        reader.join(5000); // the last lines
+        System.out.println("[" + name + "]\n" + output());
         return process.exitValue();
     }
 
@@ -111,5 +109,6 @@ final class AgentProcess implements AutoCloseable {
         if (process.isAlive()) {
             process.destroyForcibly();
         }
+        System.out.println("[" + name + "]\n" + output());
     }
 }
