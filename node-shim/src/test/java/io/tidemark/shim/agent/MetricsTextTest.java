@@ -58,7 +58,7 @@ class MetricsTextTest {
         String last = "{stanza=\"main\",label=\"20260509-010000F_20260510-010000I\",type=\"incr\"}";
         assertEquals("7", s.get("tidemark_last_backup_stored_bytes" + last), text);
         assertEquals("2.500", s.get("tidemark_last_backup_duration_seconds" + last));
-        assertEquals(String.valueOf(3600 - 2), s.get("tidemark_last_backup_age_seconds" + last));
+        assertEquals("3597", s.get("tidemark_last_backup_age_seconds" + last), "whole seconds, rounded down");
         assertEquals(String.valueOf(Instant.parse("2026-05-10T01:58:00Z").getEpochSecond()),
                 s.get("tidemark_window_latest_timestamp_seconds{stanza=\"main\"}"));
         assertEquals("2", s.get("tidemark_recent_jobs{stanza=\"main\",state=\"done\"}"));
