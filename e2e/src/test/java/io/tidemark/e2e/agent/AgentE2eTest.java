@@ -40,7 +40,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  * {@code tidemark agent} (the packaged launcher), a local cloud whose scheduler fires from
  * {@code schedules.json}. One job, one backup, taken by the primary, validated; the replica
  * recorded as having passed it; {@code info} shows the job; both agents' metrics scraped and
- * parsed; SIGTERM stops an agent cleanly; a backup that fails leaves the job failed with its error.
+ * parsed; SIGTERM stops an agent cleanly; a backup that fails leaves the job failed with its error;
+ * then a failover: the replica is promoted, archives timeline 2, its agent runs the next job while
+ * the old primary's agent leaves it, the window spans both timelines, and a point-in-time restore
+ * to a time on timeline 2 gives the rows of that time.
  */
 @PgTest
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -70,7 +73,11 @@ class AgentE2eTest {
                 .build().start();
         ShimProcess.Result created = shim(primary, "stanza-create");
         assertEquals(0, created.code(), created.toString());
-        replica = PgCluster.builder().emptyDataDir().build();
+        // The replica archives with the shim once promoted (archive_mode=on archives only on a primary).
+        replica = PgCluster.builder().emptyDataDir()
+                .setting("archive_mode", "on")
+                .setting("archive_command", ShimInstall.get().launcher() + " archive-push %p --config " + conf)
+                .build();
         replica.run(List.of(primary.bin("pg_basebackup").toString(), "-D", replica.dataDir().toString(), "-R",
                 "-X", "stream", "-c", "fast", "-h", primary.socketDir().toString(), "-p", String.valueOf(primary.port()),
                 "-U", "postgres"));
@@ -268,5 +275,88 @@ class AgentE2eTest {
         assertEquals(1, stanzaDoc().path("backups").size());
         ShimProcess.Result text = shim(primary, "info");
         assertTrue(text.out().contains("error: "), text.out());
+    }
+
+    @Test
+    @Order(4)
+    void afterAFailoverTheNewPrimaryArchivesTimeline2AndRunsTheJobs() throws Exception {
+        primary.sql("create table f as select g from generate_series(1, 100) g");
+        String lsn = primary.sql("select pg_current_wal_lsn()");
+        waitUntil(() -> replica.sql("select pg_last_wal_replay_lsn() >= '" + lsn + "'").equals("t"), Duration.ofMinutes(1),
+                "the replica to replay " + lsn);
+        primary.stop();
+        assertEquals("t", replica.sql("select pg_promote()"));
+        waitUntil(() -> replica.sql("select pg_is_in_recovery()").equals("f"), Duration.ofMinutes(1), "the promotion");
+        assertEquals("00000002", replica.sql("select substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)"));
+
+        replica.sql("insert into f select g from generate_series(101, 150) g");
+        Thread.sleep(1100);
+        String target = replica.sql("select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')")
+                + "+00";
+        Thread.sleep(1100);
+        replica.sql("insert into f select g from generate_series(151, 200) g");
+        String seg = replica.switchWal();
+        waitUntil(() -> replica.sql("select coalesce(last_archived_wal, '') >= '" + seg + "' from pg_stat_archiver")
+                .equals("t"), Duration.ofMinutes(2), "timeline 2's WAL to be archived");
+
+        // Timeline 2 and its history are archived, and the window reaches onto it past the target.
+        JsonNode tl2 = null;
+        long end = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        JsonNode doc = stanzaDoc();
+        while (System.nanoTime() < end) {
+            doc = stanzaDoc();
+            tl2 = null;
+            for (JsonNode t : doc.path("window").path("timelines")) {
+                if (t.path("timeline").asInt() == 2) {
+                    tl2 = t;
+                }
+            }
+            if (tl2 != null && tl2.path("latest").path("time").asText("").compareTo(target.replace(' ', 'T')) > 0) {
+                break;
+            }
+            Thread.sleep(1000);
+        }
+        assertTrue(tl2 != null, "the window reaches timeline 2: " + doc.path("window"));
+        assertEquals("[2]", doc.path("histories").toString(), "00000002.history is archived");
+        java.util.Set<Integer> windowTimelines = new java.util.TreeSet<>();
+        doc.path("window").path("timelines").forEach(t -> windowTimelines.add(t.path("timeline").asInt()));
+        assertEquals(java.util.Set.of(1, 2), windowTimelines, doc.path("window").toString());
+        assertEquals(2, doc.path("window").path("latest").path("timeline").asInt(), doc.path("window").toString());
+
+        // The next job: the old primary's agent cannot reach its PostgreSQL and leaves it; the new primary runs it.
+        JsonNode out = JSON.readTree(cloud.cloud().runSchedule("main-full"));
+        String jobId = out.path("jobId").asText();
+        JsonNode done = awaitJob(j -> j.path("jobId").asText().equals(jobId) && j.path("state").asText().equals("done"),
+                "done on the new primary", Duration.ofMinutes(3));
+        assertTrue(done.path("holder").asText().endsWith(":" + replicaAgent.pid()), done.toString());
+        assertTrue(!primaryAgent.output().contains("job " + jobId + ": running"), primaryAgent.output());
+
+        // Point-in-time restore to the target on timeline 2.
+        try (PgCluster restored = PgCluster.builder().emptyDataDir().setting("archive_mode", "off")
+                .startTimeout(Duration.ofMinutes(3)).build()) {
+            List<String> args = nodeArgs(replica);
+            args.addAll(0, List.of("restore", "--pgdata", restored.dataDir().toString(), "--target-time", target));
+            ShimProcess.Result r = ShimProcess.run(dir, Map.of(), args.toArray(String[]::new));
+            assertEquals(0, r.code(), r.toString());
+            try (java.util.stream.Stream<Path> s = Files.walk(restored.dataDir())) {
+                s.forEach(restored.runAs()::giveOwnership);
+            }
+            restored.start();
+            waitUntil(() -> restored.sql("select pg_is_in_recovery()").equals("f"), Duration.ofMinutes(3),
+                    "the restore's recovery\n" + restored.logContext());
+            assertEquals("150", restored.sql("select count(*) from f"), r.toString());
+        }
+    }
+
+    private static void waitUntil(java.util.function.BooleanSupplier condition, Duration timeout, String what)
+            throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < end) {
+            if (condition.getAsBoolean()) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError("timed out waiting for " + what);
     }
 }
