@@ -91,7 +91,7 @@ class ArchiveEndToEndTest {
         pg.sql("select pg_create_restore_point('after-burst')");
         String last = pg.switchWal();
         waitArchived(last, Duration.ofMinutes(5));
-        assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)));
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)));
         assertEquals(List.of(), cloud.cloud().failedEvents());
 
         long segments = segmentNumber(last) - segmentNumber(first) + 1;
@@ -132,7 +132,7 @@ class ArchiveEndToEndTest {
 
         cloud.start();
         waitArchived(last, Duration.ofMinutes(5));
-        assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)));
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)));
         ShimProcess.Result info = shim("info", "--output", "json");
         assertEquals(0, info.code(), info.toString());
         JsonNode timeline = JSON.readTree(info.out()).get("timelines").get(0);

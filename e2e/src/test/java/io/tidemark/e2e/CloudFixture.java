@@ -11,6 +11,10 @@ import java.nio.file.attribute.PosixFilePermissions;
 /**
  * A local cloud with the real product functions, on fixed ports once chosen, so it can be
  * stopped (an outage) and started again on the same directory and endpoints.
+ *
+ * <p>With {@code -Dtidemark.e2e.storage=localstack} (profile {@code localstack}) S3 and DynamoDB
+ * are LocalStack's ({@link ExternalStorage}): local-cloud then runs only the API and the
+ * functions, and LocalStack's S3 notifications reach the functions through an SQS queue.
  */
 public final class CloudFixture implements AutoCloseable {
     private final Path dir;
@@ -18,20 +22,58 @@ public final class CloudFixture implements AutoCloseable {
     private int dynamoPort;
     private int apiPort;
     private LocalCloud cloud;
+    private ExternalStorage storage;
+    private final java.util.Map<String, String> settings;
 
     public CloudFixture(Path dir) {
+        this(dir, java.util.Map.of());
+    }
+
+    /** With function settings, e.g. {@code TIDEMARK_RETENTION_POLICIES}. */
+    public CloudFixture(Path dir, java.util.Map<String, String> settings) {
         this.dir = dir;
+        this.settings = java.util.Map.copyOf(settings);
     }
 
     public CloudFixture start() {
-        cloud = LocalCloudFunctions.register(LocalCloud.builder().dir(dir)
-                .s3Port(s3Port).dynamoDbPort(dynamoPort).apiPort(apiPort)).start();
+        LocalCloud.Builder builder = LocalCloud.builder().dir(dir).apiPort(apiPort);
+        if (storage == null) {
+            storage = ExternalStorage.selected();
+            if (storage != null) {
+                storage.start();
+            }
+        }
+        if (storage != null) {
+            builder.externalStorage(storage.s3Endpoint(), storage.dynamoDbEndpoint());
+        } else {
+            builder.s3Port(s3Port).dynamoDbPort(dynamoPort);
+        }
+        LocalCloudFunctions.register(builder);
+        settings.forEach(builder::functionSetting);
+        cloud = builder.start();
+        if (storage != null) {
+            LocalCloud current = cloud;
+            storage.deliverEvents(cloud.bucket(), current::deliverS3Event);
+        }
         s3Port = cloud.s3Endpoint().getPort();
         dynamoPort = cloud.dynamoDbEndpoint().getPort();
         apiPort = cloud.apiUrl().getPort();
         return this;
     }
 
+    /**
+     * Waits until every S3 event so far was handled by the functions (with external storage:
+     * first handed over from its notifications). False on timeout.
+     */
+    public boolean awaitQuiescent(java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        if (storage != null && !storage.awaitDelivered(timeout)) {
+            return false;
+        }
+        return cloud.awaitQuiescent(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+    }
+
+    /** Stops local-cloud (API, functions, and its own S3 and DynamoDB); external storage stays up. */
     public void stop() {
         if (cloud != null) {
             cloud.close();
@@ -67,5 +109,9 @@ public final class CloudFixture implements AutoCloseable {
     @Override
     public void close() {
         stop();
+        if (storage != null) {
+            storage.close();
+            storage = null;
+        }
     }
 }

@@ -12,6 +12,7 @@ public final class Handlers {
     public static final String RESTORE_PLAN = "io.tidemark.functions.plan.RestorePlanHandler";
     public static final String BACKUP_SCHEDULER = "io.tidemark.functions.schedule.BackupSchedulerHandler";
     public static final String RETENTION = "io.tidemark.functions.retain.RetentionHandler";
+    public static final String EXPIRE_API = "io.tidemark.functions.retain.ExpireApiHandler";
 
     private Handlers() {
     }

@@ -263,8 +263,23 @@ public class TidemarkStack extends Stack {
         schedulerEnv.put("TIDEMARK_JOB_QUEUES", jobQueuesJson());
         TidemarkFunction scheduler = function("BackupScheduler", Handlers.BACKUP_SCHEDULER, code, schedulerEnv,
                 512, Duration.seconds(30), "Turns a backup schedule into a job on the stanza's queue");
-        TidemarkFunction retention = function("Retention", Handlers.RETENTION, code, common,
+        // Each stanza's policy, for runs whose event names none (after a valid backup, the dry run).
+        Map<String, String> retentionEnv = new LinkedHashMap<>(common);
+        retentionEnv.put("TIDEMARK_RETENTION_POLICIES", retentionPoliciesJson());
+        TidemarkFunction retention = function("Retention", Handlers.RETENTION, code, retentionEnv,
                 1024, Duration.minutes(15), "Expires backups and WAL by the stanza's retention policy");
+        // The dry run behind POST /stanzas/{stanza}/expire: the same planning, read-only rights.
+        TidemarkFunction expireApi = function("ExpireApi", Handlers.EXPIRE_API, code, retentionEnv,
+                1024, Duration.seconds(29), "POST /stanzas/{stanza}/expire: what retention would remove (dry run)");
+        // A backup concluded valid starts retention at once (asynchronous invoke of the alias).
+        for (TidemarkFunction starter : List.of(validator, indexer)) {
+            starter.function().addEnvironment("TIDEMARK_RETENTION_FUNCTION", retention.alias().getFunctionArn());
+            starter.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                    .sid("StartRetention")
+                    .actions(List.of("lambda:InvokeFunction"))
+                    .resources(List.of(retention.alias().getFunctionArn()))
+                    .build());
+        }
 
         // ---- least privilege ----------------------------------------------------------------
         for (TidemarkFunction f : functions.values()) {
@@ -312,11 +327,20 @@ public class TidemarkStack extends Stack {
         }
         allowRead(retention, prefixes(stanzas, "/*"));
         allowList(retention, prefixes(stanzas, "/*"));
+        // The bucket is versioned: DeleteObject (no version id) only adds a delete marker; the
+        // data stays a noncurrent version until the lifecycle rule expires it (never before an
+        // Object Lock retain-until). No DeleteObjectVersion: nobody destroys versions at once.
         retention.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
                 .sid("OnlyRetentionDeletes")
                 .actions(List.of("s3:DeleteObject"))
                 .resources(objectArns(prefixes(stanzas, "/*")))
                 .build());
+        allowLockRead(retention, stanzas);
+        // Read-only: HEADs (s3:GetObject), listings of backup prefixes, catalog reads.
+        allowTableRead(expireApi);
+        allowRead(expireApi, prefixes(stanzas, "/*"));
+        allowList(expireApi, prefixes(stanzas, "/*"));
+        allowLockRead(expireApi, stanzas);
 
         // Defence in depth: whatever an identity policy says, only the retention function can
         // delete archive objects, and nobody deletes object versions (lifecycle does).
@@ -403,6 +427,8 @@ public class TidemarkStack extends Stack {
                 .proxy(true).build();
         LambdaIntegration planIntegration = LambdaIntegration.Builder.create(planner.alias())
                 .proxy(true).build();
+        LambdaIntegration expireIntegration = LambdaIntegration.Builder.create(expireApi.alias())
+                .proxy(true).build();
 
         Resource stanzasRes = api.getRoot().addResource("stanzas");
         Resource stanzaRes = stanzasRes.addResource("{stanza}");
@@ -410,6 +436,8 @@ public class TidemarkStack extends Stack {
         stanzaRes.addMethod("GET", catalogIntegration, stanzaParam);
         stanzaRes.addMethod("PUT", catalogIntegration, stanzaParam);
         stanzaRes.addResource("restore-plans").addMethod("POST", planIntegration, stanzaParam);
+        // Retention preview only (tidemark expire --dry-run): the function refuses anything else.
+        stanzaRes.addResource("expire").addMethod("POST", expireIntegration, stanzaParam);
         // One backup per stanza at a time: acquire, heartbeat, release (the catalog function).
         Resource leaseRes = stanzaRes.addResource("backup-lease");
         leaseRes.addMethod("POST", catalogIntegration, stanzaParam);
@@ -601,6 +629,23 @@ public class TidemarkStack extends Stack {
                 .build());
     }
 
+    private void allowTableRead(TidemarkFunction f) {
+        f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("CatalogTableRead")
+                .actions(List.of("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"))
+                .resources(List.of(table.getTableArn()))
+                .build());
+    }
+
+    /** HEAD shows an object's Object Lock retain-until only with this permission. */
+    private void allowLockRead(TidemarkFunction f, List<String> stanzas) {
+        f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("ReadObjectLockRetention")
+                .actions(List.of("s3:GetObjectRetention"))
+                .resources(objectArns(prefixes(stanzas, "/*")))
+                .build());
+    }
+
     @SafeVarargs
     private void allowRead(TidemarkFunction f, List<String>... keyPatterns) {
         List<String> arns = new ArrayList<>();
@@ -675,6 +720,7 @@ public class TidemarkStack extends Stack {
                         api.arnForExecuteApi("GET", "/stanzas/" + stanza, API_STAGE),
                         api.arnForExecuteApi("PUT", "/stanzas/" + stanza, API_STAGE),
                         api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/restore-plans", API_STAGE),
+                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/expire", API_STAGE),
                         api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
                         api.arnForExecuteApi("PUT", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
                         api.arnForExecuteApi("DELETE", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
@@ -696,6 +742,14 @@ public class TidemarkStack extends Stack {
                         + " may do (archive, back up, restore; never delete)")
                 .statements(statements)
                 .build();
+    }
+
+    private String retentionPoliciesJson() {
+        // {"stanza":{"fullType":"count","full":2,"diff":6},...}: what the daily schedules send.
+        return config.stanzas().stream()
+                .map(st -> "\"" + st.name() + "\":{\"fullType\":\"" + st.retention().fullType() + "\",\"full\":"
+                        + st.retention().full() + ",\"diff\":" + st.retention().diff() + "}")
+                .collect(Collectors.joining(",", "{", "}"));
     }
 
     private String jobQueuesJson() {

@@ -44,7 +44,8 @@ class TidemarkStackTest {
     static Map<String, String> aliasIds = new LinkedHashMap<>();
 
     static final List<String> HANDLERS = List.of(Handlers.WAL_INDEX, Handlers.MANIFEST_VALIDATE,
-            Handlers.CATALOG_API, Handlers.RESTORE_PLAN, Handlers.BACKUP_SCHEDULER, Handlers.RETENTION);
+            Handlers.CATALOG_API, Handlers.RESTORE_PLAN, Handlers.BACKUP_SCHEDULER, Handlers.RETENTION,
+            Handlers.EXPIRE_API);
 
     @BeforeAll
     static void synthesize() {
@@ -219,6 +220,71 @@ class TidemarkStackTest {
         assertEquals("45", planEnv.path("TIDEMARK_PLAN_URL_TTL_MINUTES").asText());
         assertEquals(900, props(functionIds.get(Handlers.RETENTION)).path("Timeout").asInt());
         assertEquals(29, props(functionIds.get(Handlers.CATALOG_API)).path("Timeout").asInt());
+        assertEquals(29, props(functionIds.get(Handlers.EXPIRE_API)).path("Timeout").asInt());
+    }
+
+    @Test
+    void validatorAndIndexerStartRetentionThroughItsAliasOnly() {
+        String retentionAlias = ref(aliasIds.get(Handlers.RETENTION)).toString();
+        for (String handler : HANDLERS) {
+            JsonNode env = props(functionIds.get(handler)).path("Environment").path("Variables");
+            boolean starts = handler.equals(Handlers.MANIFEST_VALIDATE) || handler.equals(Handlers.WAL_INDEX);
+            assertEquals(starts, env.has("TIDEMARK_RETENTION_FUNCTION"), handler);
+            if (starts) {
+                assertEquals(retentionAlias, env.path("TIDEMARK_RETENTION_FUNCTION").toString(), handler);
+            }
+        }
+        // Among the functions (the schedules' own roles invoke their targets too):
+        Set<String> functionRoles = new TreeSet<>();
+        synth.stack.functions().keySet().forEach(fn -> functionRoles.add(roleId(fn)));
+        Set<String> invokers = rolesGranted(st -> actions(st).stream().anyMatch(a -> a.startsWith("lambda:")));
+        invokers.retainAll(functionRoles);
+        assertEquals(Set.of(roleId("ManifestValidate"), roleId("WalIndex")), invokers);
+        for (JsonNode p : identityPolicies().values()) {
+            boolean ofAFunction = functionRoles.stream().anyMatch(r -> p.path("Roles").toString().contains(r));
+            for (JsonNode st : statements(p.path("PolicyDocument"))) {
+                if (ofAFunction && actions(st).stream().anyMatch(a -> a.startsWith("lambda:"))) {
+                    assertEquals(List.of("lambda:InvokeFunction"), actions(st));
+                    assertEquals(List.of(retentionAlias), resourcesOf(st), "the retention alias only");
+                }
+            }
+        }
+    }
+
+    @Test
+    void retentionAndItsDryRunGetEachStanzasPolicy() {
+        for (String handler : List.of(Handlers.RETENTION, Handlers.EXPIRE_API)) {
+            JsonNode env = props(functionIds.get(handler)).path("Environment").path("Variables");
+            assertEquals("{\"main\":{\"fullType\":\"count\",\"full\":2,\"diff\":6},"
+                    + "\"reports\":{\"fullType\":\"time\",\"full\":35,\"diff\":0}}",
+                    env.path("TIDEMARK_RETENTION_POLICIES").asText(), handler);
+        }
+    }
+
+    @Test
+    void theDryRunFunctionOnlyReads() {
+        String role = roleId("ExpireApi");
+        String failureQueue = synth.logicalId(synth.stack.asyncFailureQueue());
+        Set<String> granted = new TreeSet<>();
+        for (JsonNode p : identityPolicies().values()) {
+            if (!p.path("Roles").toString().contains(role)) {
+                continue;
+            }
+            for (JsonNode st : statements(p.path("PolicyDocument"))) {
+                if (actions(st).stream().anyMatch(a -> a.startsWith("sqs:"))) {
+                    // the alias's on-failure destination, as for every function
+                    assertTrue(st.path("Resource").toString().contains(failureQueue), st.toString());
+                    continue;
+                }
+                granted.addAll(actions(st));
+            }
+        }
+        assertEquals(new TreeSet<>(List.of("cloudwatch:PutMetricData", "dynamodb:BatchGetItem", "dynamodb:GetItem",
+                "dynamodb:Query", "kms:Decrypt", "logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject",
+                "s3:GetObjectRetention", "s3:ListBucket")), granted);
+        // retention reads Object Lock dates too (HEAD shows them only with this permission)
+        assertEquals(Set.of(roleId("Retention"), roleId("ExpireApi")),
+                rolesGranted(st -> actions(st).contains("s3:GetObjectRetention")));
     }
 
     @Test
@@ -339,7 +405,7 @@ class TidemarkStackTest {
         String apiId = synth.logicalId(synth.stack.api());
         Set<String> routes = new TreeSet<>();
         Map<String, JsonNode> methods = synth.ofType("AWS::ApiGateway::Method");
-        assertEquals(11, methods.size());
+        assertEquals(12, methods.size());
         for (JsonNode m : methods.values()) {
             JsonNode p = m.path("Properties");
             assertEquals("AWS_IAM", p.path("AuthorizationType").asText(), p.toString());
@@ -355,6 +421,7 @@ class TidemarkStackTest {
                 "GET /stanzas/{stanza} -> " + Handlers.CATALOG_API,
                 "PUT /stanzas/{stanza} -> " + Handlers.CATALOG_API,
                 "POST /stanzas/{stanza}/restore-plans -> " + Handlers.RESTORE_PLAN,
+                "POST /stanzas/{stanza}/expire -> " + Handlers.EXPIRE_API,
                 "POST /stanzas/{stanza}/backup-lease -> " + Handlers.CATALOG_API,
                 "PUT /stanzas/{stanza}/backup-lease -> " + Handlers.CATALOG_API,
                 "DELETE /stanzas/{stanza}/backup-lease -> " + Handlers.CATALOG_API,
@@ -452,7 +519,7 @@ class TidemarkStackTest {
                     "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")), all.toString());
             String text = doc.toString();
             for (String route : List.of("/v1/GET/stanzas/" + stanza + "\"", "/v1/PUT/stanzas/" + stanza + "\"",
-                    "/v1/POST/stanzas/" + stanza + "/restore-plans\"", "/v1/GET/restore-plans/*/urls\"",
+                    "/v1/POST/stanzas/" + stanza + "/restore-plans\"", "/v1/POST/stanzas/" + stanza + "/expire\"", "/v1/GET/restore-plans/*/urls\"",
                     "/v1/POST/stanzas/" + stanza + "/backup-lease\"", "/v1/PUT/stanzas/" + stanza + "/backup-lease\"",
                     "/v1/DELETE/stanzas/" + stanza + "/backup-lease\"", "/v1/GET/stanzas/" + stanza + "/jobs\"",
                     "/v1/POST/stanzas/" + stanza + "/jobs/*/claim\"", "/v1/POST/stanzas/" + stanza + "/jobs/*/pass\"",
@@ -543,11 +610,13 @@ class TidemarkStackTest {
         }
         // No function may put objects: only nodes write the archive.
         Set<String> writers = rolesGranted(st -> actions(st).contains("s3:PutObject"));
-        for (String fn : List.of("WalIndex", "ManifestValidate", "CatalogApi", "RestorePlan", "BackupScheduler", "Retention")) {
+        for (String fn : List.of("WalIndex", "ManifestValidate", "CatalogApi", "RestorePlan", "BackupScheduler", "Retention",
+                "ExpireApi")) {
             assertFalse(writers.contains(roleId(fn)), fn + " may not write archive objects");
         }
         // Function roles carry no AWS managed policy.
-        for (String fn : List.of("WalIndex", "ManifestValidate", "CatalogApi", "RestorePlan", "BackupScheduler", "Retention")) {
+        for (String fn : List.of("WalIndex", "ManifestValidate", "CatalogApi", "RestorePlan", "BackupScheduler", "Retention",
+                "ExpireApi")) {
             assertTrue(props(roleId(fn)).path("ManagedPolicyArns").isMissingNode(), fn);
         }
     }

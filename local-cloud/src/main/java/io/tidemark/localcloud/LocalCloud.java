@@ -72,6 +72,7 @@ public final class LocalCloud implements AutoCloseable {
     private final String table;
     private final Map<String, String> extraSettings;
     private final boolean tls;
+    private final ExternalStorage external;
     private LocalTls tlsFiles;
 
     private FileChannel lockChannel;
@@ -86,6 +87,8 @@ public final class LocalCloud implements AutoCloseable {
     private FunctionConfig functionConfig;
     private Path configFile;
     private final List<RequestStreamHandler> handlers = new ArrayList<>();
+    private final List<BackgroundWork> background;
+    private final List<BackgroundWork> startedBackground = new ArrayList<>();
     private boolean closed;
 
     private LocalCloud(Builder b, Path dir) {
@@ -96,6 +99,16 @@ public final class LocalCloud implements AutoCloseable {
         this.table = b.table;
         this.extraSettings = Map.copyOf(b.settings);
         this.tls = b.tls;
+        this.external = b.external;
+        this.background = List.copyOf(b.background);
+    }
+
+    /**
+     * S3 and DynamoDB endpoints that run elsewhere (LocalStack): local-cloud then starts neither
+     * S3Proxy nor DynamoDB Local, creates the bucket and table there, and its functions get the
+     * S3 events that whoever watches that storage hands to {@link #deliverS3Event(byte[])}.
+     */
+    private record ExternalStorage(URI s3, URI dynamoDb) {
     }
 
     public static Builder builder() {
@@ -116,19 +129,30 @@ public final class LocalCloud implements AutoCloseable {
         }
         dispatcher = new S3EventDispatcher(region, b.retryDelays, S3_FUNCTION_TIMEOUT);
         long t1 = System.nanoTime();
-        dynamoDb = LocalDynamoDb.start(dir.resolve("dynamodb"), host, b.dynamoDbPort);
+        if (external == null) {
+            dynamoDb = LocalDynamoDb.start(dir.resolve("dynamodb"), host, b.dynamoDbPort);
+        }
         long t2 = System.nanoTime();
         tlsFiles = tls ? LocalTls.ensure(dir, host) : null;
-        s3 = LocalS3.start(dir.resolve("s3"), host, b.s3Port, bucket, credentials, dispatcher, tlsFiles);
+        if (external == null) {
+            s3 = LocalS3.start(dir.resolve("s3"), host, b.s3Port, bucket, credentials, dispatcher, tlsFiles);
+        }
         long t3 = System.nanoTime();
         functionConfig = FunctionConfig.of(functionEnvironment());
         try (AwsClients aws = AwsClients.create(functionConfig)) {
             ensureTable(aws.dynamoDb());
+            if (external != null) {
+                ensureBucket(aws);
+            }
         }
         long t4 = System.nanoTime();
         LOG.debug("startup: dynamodb {} ms, s3 {} ms, table {} ms",
                 (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000, (t4 - t3) / 1_000_000);
 
+        for (BackgroundWork w : background) {
+            w.start(functionConfig);
+            startedBackground.add(w);
+        }
         List<S3EventDispatcher.Target> targets = new ArrayList<>();
         for (ObjectCreatedSubscription s : b.subscriptions) {
             targets.add(new S3EventDispatcher.Target(s, instantiate(s.name(), s.factory())));
@@ -150,7 +174,7 @@ public final class LocalCloud implements AutoCloseable {
             }
         }
         LOG.debug("local-cloud started in {} ms: s3={} dynamodb={} api={}",
-                (System.nanoTime() - t0) / 1_000_000, s3.endpoint(), dynamoDb.endpoint(), api.url());
+                (System.nanoTime() - t0) / 1_000_000, s3Endpoint(), dynamoDbEndpoint(), api.url());
     }
 
     /** The builder's schedules plus {@code DIR/schedules.json}, each bound to its scheduled function. */
@@ -229,8 +253,8 @@ public final class LocalCloud implements AutoCloseable {
         env.put(FunctionConfig.BUCKET, bucket);
         env.put(FunctionConfig.TABLE, table);
         env.put(FunctionConfig.REGION, region);
-        env.put(FunctionConfig.S3_ENDPOINT, s3.endpoint().toString());
-        env.put(FunctionConfig.DYNAMODB_ENDPOINT, dynamoDb.endpoint().toString());
+        env.put(FunctionConfig.S3_ENDPOINT, s3Endpoint().toString());
+        env.put(FunctionConfig.DYNAMODB_ENDPOINT, dynamoDbEndpoint().toString());
         env.put(FunctionConfig.S3_PATH_STYLE, "true");
         if (tlsFiles != null) {
             env.put(FunctionConfig.S3_CA_FILE, tlsFiles.caFile().toString());
@@ -311,11 +335,54 @@ public final class LocalCloud implements AutoCloseable {
     }
 
     public URI s3Endpoint() {
-        return s3.endpoint();
+        return external != null ? external.s3() : s3.endpoint();
     }
 
     public URI dynamoDbEndpoint() {
-        return dynamoDb.endpoint();
+        return external != null ? external.dynamoDb() : dynamoDb.endpoint();
+    }
+
+    private void ensureBucket(AwsClients aws) {
+        try {
+            aws.s3().headBucket(r -> r.bucket(bucket));
+        } catch (software.amazon.awssdk.services.s3.model.NoSuchBucketException e) {
+            aws.s3().createBucket(r -> r.bucket(bucket));
+        } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
+            if (e.statusCode() != 404) {
+                throw new LocalCloudException("cannot check bucket " + bucket + " at " + s3Endpoint() + ": "
+                        + e.getMessage(), e);
+            }
+            aws.s3().createBucket(r -> r.bucket(bucket));
+        }
+    }
+
+    /**
+     * Hands an S3 event notification (the JSON S3 sends to Lambda, SQS or SNS) from external
+     * storage to the functions: each ObjectCreated record of this cloud's bucket is dispatched
+     * like an event of local-cloud's own S3 (subscriptions, retries, {@link #awaitQuiescent},
+     * {@link #failedEvents}). Records of other buckets and other event types are skipped.
+     *
+     * @return how many records were dispatched
+     * @throws IllegalStateException when this cloud runs its own S3
+     * @throws RuntimeException when {@code json} is not an S3 event notification
+     */
+    public int deliverS3Event(byte[] json) {
+        if (external == null) {
+            throw new IllegalStateException("local-cloud runs its own S3, which raises its events itself");
+        }
+        io.tidemark.functions.runtime.S3EventNotification event =
+                io.tidemark.functions.runtime.S3EventNotification.parse(new java.io.ByteArrayInputStream(json));
+        int n = 0;
+        for (io.tidemark.functions.runtime.S3EventNotification.Record r : event.records()) {
+            if (!r.isObjectCreated() || !bucket.equals(r.bucket())) {
+                continue;
+            }
+            dispatcher.objectCreated(new S3EventJson.ObjectEvent(r.eventName(), r.eventTime(), r.bucket(), r.key(),
+                    r.size(), r.eTag(), r.sequencer() != null ? r.sequencer() : dispatcher.nextSequencer(),
+                    "external", r.sourceIpAddress()));
+            n++;
+        }
+        return n;
     }
 
     public URI apiUrl() {
@@ -356,10 +423,33 @@ public final class LocalCloud implements AutoCloseable {
 
     /**
      * Waits until every S3 event raised so far has been handled by its functions (retries
-     * included) or finally failed. Returns false on timeout.
+     * included) or finally failed, and the background work they started (e.g. retention after a
+     * valid backup) has finished. Returns false on timeout.
      */
     public boolean awaitQuiescent(Duration timeout) throws InterruptedException {
-        return dispatcher.awaitQuiescent(timeout);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        // Events start background work, which may in turn write objects: until both are still.
+        while (true) {
+            if (!dispatcher.awaitQuiescent(remaining(deadline))) {
+                return false;
+            }
+            boolean idleAtOnce = true;
+            for (BackgroundWork w : startedBackground) {
+                if (!w.awaitIdle(Duration.ZERO)) {
+                    idleAtOnce = false;
+                    if (!w.awaitIdle(remaining(deadline))) {
+                        return false;
+                    }
+                }
+            }
+            if (idleAtOnce) {
+                return true;
+            }
+        }
+    }
+
+    private static Duration remaining(long deadline) {
+        return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
     }
 
     /** S3 events that a function still failed on after the last retry. */
@@ -382,6 +472,9 @@ public final class LocalCloud implements AutoCloseable {
         }
         if (dispatcher != null) {
             dispatcher.close();
+        }
+        for (BackgroundWork w : startedBackground) {
+            closeQuietly(w);
         }
         for (RequestStreamHandler h : handlers) {
             if (h instanceof AutoCloseable c) {
@@ -426,12 +519,14 @@ public final class LocalCloud implements AutoCloseable {
         private String table = DEFAULT_TABLE;
         private boolean writeConfigFile = true;
         private boolean tls;
+        private ExternalStorage external;
         private List<Duration> retryDelays = List.of(Duration.ofSeconds(1), Duration.ofSeconds(2));
         private final Map<String, String> settings = new LinkedHashMap<>();
         private final List<ObjectCreatedSubscription> subscriptions = new ArrayList<>();
         private final List<RouteSpec> routes = new ArrayList<>();
         private final Map<String, HandlerFactory> scheduledFunctions = new LinkedHashMap<>();
         private final List<LocalSchedule> schedules = new ArrayList<>();
+        private final List<BackgroundWork> background = new ArrayList<>();
         private int unnamed;
 
         private Builder() {
@@ -453,6 +548,17 @@ public final class LocalCloud implements AutoCloseable {
          * Serve S3 over HTTPS with a self-signed certificate kept in {@code DIR/tls} (its CA file goes
          * into tidemark.conf as {@code s3.caFile}); for clients that only speak S3 over TLS, such as pgBackRest.
          */
+        /**
+         * Use S3 and DynamoDB at these endpoints (LocalStack) instead of starting S3Proxy and
+         * DynamoDB Local; S3 events then arrive through {@link LocalCloud#deliverS3Event(byte[])}.
+         * Not with TLS.
+         */
+        public Builder externalStorage(URI s3Endpoint, URI dynamoDbEndpoint) {
+            this.external = new ExternalStorage(Objects.requireNonNull(s3Endpoint, "s3Endpoint"),
+                    Objects.requireNonNull(dynamoDbEndpoint, "dynamoDbEndpoint"));
+            return this;
+        }
+
         public Builder tls(boolean tls) {
             this.tls = tls;
             return this;
@@ -573,10 +679,19 @@ public final class LocalCloud implements AutoCloseable {
             return this;
         }
 
+        /** Adds background work shared by the functions ({@link BackgroundWork}); started before them. */
+        public Builder background(BackgroundWork work) {
+            background.add(Objects.requireNonNull(work, "work"));
+            return this;
+        }
+
         /** Starts everything; on failure, stops what had started and throws {@link LocalCloudException}. */
         public LocalCloud start() {
             if (dir == null) {
                 throw new IllegalStateException("LocalCloud.builder().dir(...) is required");
+            }
+            if (external != null && tls) {
+                throw new IllegalStateException("TLS is for local-cloud's own S3; external storage brings its own endpoints");
             }
             LocalCloud cloud = new LocalCloud(this, dir.toAbsolutePath().normalize());
             try {

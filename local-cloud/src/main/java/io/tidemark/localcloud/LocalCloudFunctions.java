@@ -4,6 +4,7 @@ import io.tidemark.functions.api.CatalogApiHandler;
 import io.tidemark.functions.index.WalIndexHandler;
 import io.tidemark.functions.plan.RestorePlanHandler;
 import io.tidemark.functions.schedule.BackupSchedulerHandler;
+import io.tidemark.functions.retain.ExpireApiHandler;
 import io.tidemark.functions.validate.ManifestValidateHandler;
 
 /**
@@ -31,6 +32,14 @@ import io.tidemark.functions.validate.ManifestValidateHandler;
  *       ({@link LocalJobQueues}) instead of SQS, which the agents receive from through the local-only
  *       routes {@code POST /stanzas/{stanza}/job-queue/receive|visibility|delete}
  *       ({@link LocalJobQueueHandler}).</li>
+ *   <li>retention ({@link io.tidemark.functions.retain.RetentionHandler}): after a backup is concluded
+ *       valid (by the validator, or by the indexer resuming it), run in-process on a background
+ *       thread ({@link InProcessRetentionTrigger}, one per local cloud; {@link LocalCloud#awaitQuiescent}
+ *       waits for it), as the asynchronous Lambda invoke does in AWS. Its policy for a stanza is the
+ *       setting {@code TIDEMARK_RETENTION_POLICIES} ({@code functionSetting}), else the default;
+ *       {@code expire} ({@link ExpireApiHandler}): {@code POST /stanzas/{stanza}/expire}, dry runs only.
+ *       The daily run is a schedule of {@code DIR/schedules.json} naming the scheduled function
+ *       {@code retention} with the input the CDK stack gives it ({@code {"stanza", "retention": {...}}}).</li>
  * </ul>
  * Handlers get their {@link io.tidemark.functions.runtime.FunctionConfig} from local-cloud (local
  * endpoints, bucket, table, static credentials), exactly as Lambda would from its environment.
@@ -42,12 +51,19 @@ public final class LocalCloudFunctions {
 
     /** Adds the Tidemark functions to {@code builder}; returns it. */
     public static final String BACKUP_SCHEDULER = "backup-scheduler";
+    /** The retention function as a scheduled function: the daily run is an entry of {@code DIR/schedules.json}. */
+    public static final String RETENTION = "retention";
 
     public static LocalCloud.Builder register(LocalCloud.Builder builder) {
         LocalJobQueues queues = new LocalJobQueues();
+        // One retention "function" per local cloud, invoked by both (as both invoke one alias in AWS).
+        InProcessRetentionTrigger retention = new InProcessRetentionTrigger();
         return builder
-                .onObjectCreated("wal-indexer", null, null, WalIndexHandler::new)
-                .onObjectCreated("manifest-validator", null, "/manifest.json", ManifestValidateHandler::new)
+                .background(retention)
+                .onObjectCreated("wal-indexer", null, null, config -> new WalIndexHandler(config, retention))
+                .onObjectCreated("manifest-validator", null, "/manifest.json",
+                        config -> new ManifestValidateHandler(config, retention))
+                .route("expire", "POST", ExpireApiHandler.RESOURCE, ExpireApiHandler::new)
                 .route("catalog-put", "PUT", "/stanzas/{stanza}", CatalogApiHandler::new)
                 .route("catalog-get", "GET", "/stanzas/{stanza}", CatalogApiHandler::new)
                 .route("lease-acquire", "POST", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
@@ -63,6 +79,7 @@ public final class LocalCloudFunctions {
                 .route("job-queue-visibility", "POST", LocalJobQueueHandler.VISIBILITY,
                         c -> new LocalJobQueueHandler(queues))
                 .route("job-queue-delete", "POST", LocalJobQueueHandler.DELETE, c -> new LocalJobQueueHandler(queues))
-                .scheduledFunction(BACKUP_SCHEDULER, c -> new BackupSchedulerHandler(c, queues));
+                .scheduledFunction(BACKUP_SCHEDULER, c -> new BackupSchedulerHandler(c, queues))
+                .scheduledFunction(RETENTION, io.tidemark.functions.retain.RetentionHandler::new);
     }
 }

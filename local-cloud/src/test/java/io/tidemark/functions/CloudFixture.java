@@ -38,9 +38,13 @@ public final class CloudFixture implements AutoCloseable {
 
     /** With {@code writeConfig}, {@code DIR/tidemark.conf} is written as {@code tidemark local-cloud} does. */
     public CloudFixture(Path dir, boolean writeConfig) {
-        cloud = LocalCloudFunctions.register(LocalCloud.builder())
+        this(dir, LocalCloudFunctions.register(LocalCloud.builder()).writeConfigFile(writeConfig));
+    }
+
+    /** On {@code builder} (the functions registered, settings given), plus the recorder. */
+    public CloudFixture(Path dir, LocalCloud.Builder builder) {
+        cloud = builder
                 .dir(dir)
-                .writeConfigFile(writeConfig)
                 .retryDelays(Duration.ofMillis(20), Duration.ofMillis(40))
                 .onObjectCreated("recorder", null, null, config -> (in, out, ctx) -> events.add(in.readAllBytes()))
                 .start();

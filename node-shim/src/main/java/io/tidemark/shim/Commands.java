@@ -4,6 +4,7 @@ import io.tidemark.shim.aottrain.AotTrainCommand;
 import io.tidemark.shim.archiveget.ArchiveGetCommand;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
 import io.tidemark.shim.backup.BackupCommand;
+import io.tidemark.shim.expire.ExpireCommand;
 import io.tidemark.shim.info.InfoCommand;
 import io.tidemark.shim.quickstart.QuickstartCommand;
 import io.tidemark.shim.restore.RestoreCommand;
@@ -22,8 +23,10 @@ final class Commands {
             case "archive-push" -> new ArchivePushCommand();
             case "archive-get" -> new ArchiveGetCommand();
             case "archive-get-prefetch" -> new io.tidemark.shim.archiveget.PrefetchCommand();
+            case "archive-push-worker" -> new io.tidemark.shim.archivepush.async.ArchiveWorkerCommand();
             case "stanza-create" -> new StanzaCreateCommand();
             case "info" -> new InfoCommand();
+            case "expire" -> new ExpireCommand();
             case "backup" -> new BackupCommand();
             case "restore" -> new RestoreCommand();
             case "aot-train" -> new AotTrainCommand();

@@ -57,11 +57,20 @@ public final class Main {
                                    as the stanza in the catalog
                   archive-push WAL_PATH
                                    archive_command: check, compress and upload one WAL file
+                                   (archive-push.async=true: answered from the worker's spool)
+                  archive-push-worker [--idle-exit SECONDS]
+                                   the asynchronous archive-push worker in the foreground
+                                   (archive-push starts one itself; 0 = never leave when idle)
                   archive-get WAL_NAME DEST_PATH
                                    restore_command: fetch, verify and write one WAL file
                                    (exit 1 silently when it is not archived, 3 on errors)
                   info [--output text|json]
                                    the stanza's archived WAL per timeline, gaps, archive lag, backups
+                  expire --dry-run [--output text|json] [--retention-full-type count|time]
+                         [--retention-full N] [--retention-diff N]
+                                   preview retention: the backups and WAL it would remove now
+                                   and the recovery window after (retention itself runs in the
+                                   cloud, daily and after each valid backup)
                   backup [--type full|diff|incr] [--from-standby] [--process-max N] [--checksum-delta]
                                    base backup straight to S3 (default incr; full when no valid
                                    full exists); a standby skips unless --from-standby
@@ -77,7 +86,7 @@ public final class Main {
                                    (replicas leave them), serves Prometheus metrics (port 9854)
                   quickstart       the end-to-end demo (local cloud, backup, mistake, restore)
 
-                options of stanza-create, archive-push, archive-get, info, backup, restore and agent:
+                options of stanza-create, archive-push, archive-get, info, expire, backup, restore and agent:
                   --config FILE    configuration file (else $TIDEMARK_CONFIG)
                   --stanza NAME    stanza (else stanza= in the configuration file)
                   --pgdata DIR, --pg-host HOST, --pg-port PORT, --pg-user USER

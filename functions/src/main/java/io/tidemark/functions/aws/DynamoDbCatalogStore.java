@@ -62,6 +62,11 @@ public final class DynamoDbCatalogStore implements CatalogStore {
     }
 
     @Override
+    public void delete(String pk, String sk) {
+        dynamoDb.deleteItem(b -> b.tableName(table).key(Map.of(PK, s(pk), SK, s(sk))));
+    }
+
+    @Override
     public List<Item> query(String pk, String skPrefix) {
         if (skPrefix.isEmpty()) {
             // begins_with refuses an empty string: the whole partition.

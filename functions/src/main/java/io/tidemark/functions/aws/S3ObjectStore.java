@@ -2,6 +2,8 @@ package io.tidemark.functions.aws;
 
 import io.tidemark.functions.catalog.ObjectStore;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -9,10 +11,12 @@ import java.util.TreeMap;
 import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CommonPrefix;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
 
 /** {@link ObjectStore} on one S3 bucket. */
 public final class S3ObjectStore implements ObjectStore {
@@ -42,8 +46,37 @@ public final class S3ObjectStore implements ObjectStore {
     public Optional<ObjectInfo> head(String key) {
         return ifExists(() -> {
             HeadObjectResponse r = s3.headObject(b -> b.bucket(bucket).key(key));
-            return new ObjectInfo(r.contentLength() == null ? -1 : r.contentLength(), lower(r.metadata()), r.lastModified());
+            return new ObjectInfo(r.contentLength() == null ? -1 : r.contentLength(), lower(r.metadata()), r.lastModified(),
+                    r.objectLockRetainUntilDate());
         });
+    }
+
+    @Override
+    public void delete(String key) {
+        try {
+            s3.deleteObject(b -> b.bucket(bucket).key(key));
+        } catch (NoSuchKeyException e) {
+            // already gone: a re-run after a crash halfway
+        }
+    }
+
+    @Override
+    public List<ListedObject> list(String prefix) {
+        List<ListedObject> out = new ArrayList<>();
+        for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents()) {
+            out.add(new ListedObject(o.key(), o.size() == null ? 0 : o.size(), o.lastModified()));
+        }
+        return out;
+    }
+
+    @Override
+    public List<String> childPrefixes(String prefix) {
+        List<String> out = new ArrayList<>();
+        for (CommonPrefix p : s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix).delimiter("/"))
+                .commonPrefixes()) {
+            out.add(p.prefix());
+        }
+        return out;
     }
 
     @Override

@@ -73,8 +73,11 @@ public final class CatalogService {
         StanzaMeta meta = meta(stanza).orElseThrow(() -> new CatalogException(CatalogException.Kind.NOT_FOUND,
                 "no stanza '" + stanza + "'; run tidemark stanza-create"));
         List<TimelineAggregate> timelines = new ArrayList<>();
+        // Ranges only grow (a join); what retention removed is clipped off by its watermark.
+        java.util.Map<io.tidemark.events.wal.TimelineId, Long> expired = ExpiredWal.read(store, Keys.pk(stanza));
         for (Item item : store.query(Keys.pk(stanza), Keys.TIMELINE_PREFIX)) {
-            timelines.add(TimelineAggregate.fromItem(item, meta.walSegmentSize()));
+            TimelineAggregate t = TimelineAggregate.fromItem(item, meta.walSegmentSize());
+            timelines.add(ExpiredWal.clip(t, expired.get(t.timeline())));
         }
         List<BackupEntry> backups = new ArrayList<>();
         for (Item item : store.query(Keys.pk(stanza), Keys.BACKUP_PREFIX)) {

@@ -20,6 +20,12 @@ public interface CatalogStore {
      */
     boolean put(Item item, String expectedRevision);
 
+    /**
+     * Removes one item, unconditionally; removing an absent item is not an error. Only retention
+     * deletes (the items of what it removed from the bucket).
+     */
+    void delete(String pk, String sk);
+
     /** Every item of partition {@code pk} whose sort key starts with {@code skPrefix}, in sort-key order. */
     List<Item> query(String pk, String skPrefix);
 

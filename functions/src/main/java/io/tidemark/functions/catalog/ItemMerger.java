@@ -1,7 +1,6 @@
 package io.tidemark.functions.catalog;
 
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 
 /**
@@ -39,7 +38,7 @@ public final class ItemMerger {
                         + " conflicting attempts");
             }
             try {
-                Thread.sleep(ThreadLocalRandom.current().nextLong(1, 5L * Math.min(attempt, 10)));
+                Thread.sleep(RetryJitter.pauseMillis(attempt));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new ConcurrentUpdateException("interrupted while writing " + pk + " " + sk);

@@ -27,6 +27,7 @@ import java.util.Locale;
  *      XIDMAX#&lt;TTTTTTTT&gt;#&lt;xid, 10 digits&gt;#&lt;segno&gt;       highest xid ended in a segment (xid target)
  *      PLAN#&lt;id&gt;                              a signed restore plan (keys for URL renewal), TTL
  *      JOB#&lt;yyyyMMddTHHmmssZ-hex&gt;             one scheduled backup job (newest first: one Query), TTL
+ *      EXPIRED#&lt;TTTTTTTT&gt;                     retention's expired-through watermark of a timeline
  * </pre>
  * Sort keys of one kind sort by timeline then segment number (fixed-width upper-case hex), so a
  * key range is a WAL range.
@@ -49,6 +50,7 @@ public final class Keys {
     public static final String XID_MAX_PREFIX = "XIDMAX#";
     public static final String PLAN_PREFIX = "PLAN#";
     public static final String JOB_PREFIX = "JOB#";
+    public static final String EXPIRED_PREFIX = "EXPIRED#";
 
     private Keys() {
     }

@@ -45,6 +45,21 @@ public final class Decompression {
         };
     }
 
+    /**
+     * Runs both codecs once on a small buffer (SnapStart priming): zstd-jni extracts and loads
+     * its native library on first use, which then happens before the snapshot, not in an
+     * invocation.
+     */
+    public static void primeCodecs() throws IOException {
+        byte[] raw = new byte[8192];
+        decompress(Compression.ZSTD, com.github.luben.zstd.Zstd.compress(raw), raw.length);
+        java.io.ByteArrayOutputStream lz4 = new java.io.ByteArrayOutputStream();
+        try (var out = new net.jpountz.lz4.LZ4FrameOutputStream(lz4)) {
+            out.write(raw);
+        }
+        decompress(Compression.LZ4, lz4.toByteArray(), raw.length);
+    }
+
     private static byte[] readBounded(InputStream in, int maxBytes, String kind) throws IOException {
         byte[] out;
         try {

@@ -2,13 +2,20 @@ package io.tidemark.functions.index;
 
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+import io.tidemark.events.layout.StorageLayout;
+import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.functions.aws.DynamoDbCatalogStore;
+import io.tidemark.functions.aws.LambdaRetentionTrigger;
 import io.tidemark.functions.aws.S3ObjectStore;
+import io.tidemark.functions.retain.RetentionTrigger;
 import io.tidemark.functions.runtime.AwsClients;
-import io.tidemark.functions.validate.BackupValidator;
 import io.tidemark.functions.runtime.FunctionConfig;
 import io.tidemark.functions.runtime.ObjectCreatedEvents;
+import io.tidemark.functions.runtime.PrimingEvents;
 import io.tidemark.functions.runtime.S3EventNotification;
+import io.tidemark.functions.runtime.SnapStartHooks;
+import io.tidemark.functions.validate.BackupValidator;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -24,10 +31,13 @@ import java.io.OutputStream;
  */
 public final class WalIndexHandler implements RequestStreamHandler, AutoCloseable {
 
+    /** The WAL key of the priming event: a stanza of its own, never written. */
+    static final String PRIMING_KEY = "priming/wal/0000000100000000/000000010000000000000001.zst";
 
     private final AwsClients aws;
     private final String bucket;
     private final WalIndexer indexer;
+    private final SnapStartHooks snapStart;
 
     /** Lambda: configuration from the environment. */
     public WalIndexHandler() {
@@ -35,18 +45,46 @@ public final class WalIndexHandler implements RequestStreamHandler, AutoCloseabl
     }
 
     public WalIndexHandler(FunctionConfig config) {
-        this(AwsClients.create(config));
+        this(config, null);
     }
 
-    private WalIndexHandler(AwsClients aws) {
+    /**
+     * @param retention started when a resumed backup becomes valid; null: from the configuration
+     *                  ({@link LambdaRetentionTrigger#FUNCTION}, none when unset)
+     */
+    public WalIndexHandler(FunctionConfig config, RetentionTrigger retention) {
+        this(AwsClients.create(config), retention);
+    }
+
+    private WalIndexHandler(AwsClients aws, RetentionTrigger retention) {
         this.aws = aws;
         this.bucket = aws.config().bucket();
         S3ObjectStore objects = new S3ObjectStore(aws.s3(), bucket);
         DynamoDbCatalogStore catalog = new DynamoDbCatalogStore(aws.dynamoDb(), aws.config().table());
         // Resuming a backup that waited for WAL re-checks WAL and its chain only (catalog reads,
         // a HEAD of an earlier manifest at most): no object is downloaded here.
-        BackupValidator validator = new BackupValidator(objects, catalog, 1);
+        BackupValidator validator = new BackupValidator(objects, catalog, 1,
+                retention != null ? retention : LambdaRetentionTrigger.fromConfig(aws.config(), aws));
         this.indexer = new WalIndexer(objects, catalog, validator::walArchived);
+        this.snapStart = SnapStartHooks.register(aws, this::prime);
+    }
+
+    /**
+     * SnapStart priming: a representative event through parsing and the per-record loop (the
+     * key is classified, not indexed: no S3 or DynamoDB call), and both decompressors.
+     */
+    void prime() throws IOException {
+        S3EventNotification event = S3EventNotification.parse(new ByteArrayInputStream(
+                PrimingEvents.objectCreated(aws.config().region(), bucket, PRIMING_KEY)));
+        ObjectCreatedEvents.process(event, bucket, "primes", WalIndexer.Outcome.class, (key, time) -> {
+            StorageLayout.parse(key, WalSegmentSize.DEFAULT);
+            return WalIndexer.Outcome.IGNORED;
+        });
+        Decompression.primeCodecs();
+    }
+
+    SnapStartHooks snapStart() {
+        return snapStart;
     }
 
     @Override

@@ -12,6 +12,13 @@ import io.tidemark.functions.catalog.CatalogException;
 import io.tidemark.functions.runtime.ApiGatewayProxy;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.functions.runtime.FunctionConfig;
+import io.tidemark.functions.runtime.PrimingEvents;
+import io.tidemark.functions.runtime.SnapStartHooks;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import io.tidemark.functions.window.WindowJson;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -51,6 +58,8 @@ public final class RestorePlanHandler implements RequestStreamHandler, AutoClose
 
     private final AwsClients aws;
     private final RestorePlanner planner;
+    private final FunctionConfig config;
+    private final SnapStartHooks snapStart;
 
     public RestorePlanHandler() {
         this(FunctionConfig.fromEnvironment());
@@ -63,12 +72,43 @@ public final class RestorePlanHandler implements RequestStreamHandler, AutoClose
                 new S3ObjectStore(aws.s3(), config.bucket()), signer, new io.tidemark.functions.aws.SigV4UrlSigner(aws.credentialsProvider(), config.region(), config.bucket(),
                         config.s3Endpoint().orElse(null), config.s3PathStyle(), Clock.systemUTC()),
                 Clock.systemUTC(), settings(config));
+        this.config = config;
+        this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 
     /** For tests: a handler over any planner. */
     RestorePlanHandler(RestorePlanner planner) {
         this.aws = null;
         this.planner = planner;
+        this.config = null;
+        this.snapStart = null;
+    }
+
+    /**
+     * SnapStart priming without a service call: both routes with a method they do not serve
+     * (read, route, a 405 written), a representative plan request parsed, and URLs presigned
+     * by a signer of its own with dummy keys (the function's credentials resolve nothing before
+     * the snapshot). Plan signing is primed through the KMS client by the SDK priming; a local
+     * PEM key is not used here: an ECDSA signature would seed the JDK's default SecureRandom
+     * into the snapshot.
+     */
+    void prime() {
+        for (String resource : List.of(CREATE_RESOURCE, URLS_RESOURCE)) {
+            String path = resource.replace("{stanza}", "priming").replace("{id}", "priming");
+            handleRequest(new ByteArrayInputStream(PrimingEvents.apiRequest("PATCH", resource, path,
+                    Map.of("stanza", "priming", "id", "priming"), null)), OutputStream.nullOutputStream(), null);
+        }
+        PlanRequest.parse("{\"target\": {\"type\": \"time\", \"value\": \"2026-01-01 00:00:00+00\"}, \"timeline\": \"latest\", \"action\": \"promote\"}"
+                .getBytes(StandardCharsets.UTF_8));
+        new io.tidemark.functions.aws.SigV4UrlSigner(
+                StaticCredentialsProvider.create(AwsBasicCredentials.create("AKIDPRIMINGONLY00000", "priming-only")),
+                config.region(), config.bucket(), config.s3Endpoint().orElse(null), config.s3PathStyle(), Clock.systemUTC())
+                .presignAll(List.of("priming/wal/0000000100000000/000000010000000000000001.zst",
+                        "priming/backup/20260101-000000F/manifest.json"), Duration.ofMinutes(5));
+    }
+
+    SnapStartHooks snapStart() {
+        return snapStart;
     }
 
     static DocumentSigner signer(FunctionConfig config, AwsClients aws) {

@@ -328,7 +328,8 @@ public final class RestorePlanner {
                 c.manifest().pgVersionNum(), meta.walSegmentSize(), now, now.plus(settings.planTtl()), r,
                 c.path().target(), c.backup().label(), chainLabels, c.manifest().startLsn(), c.manifest().stopLsn(),
                 c.manifest().timeline(), c.manifest().backupLabel(), c.manifest().tablespaceMap(),
-                c.manifest().tablespaces(), c.manifest().directories(), files, wal, r.settings(), reachability);
+                c.manifest().tablespaces(), c.manifest().directories(), files, wal, pinnedSettings(r, c.path().target()),
+                reachability);
         ObjectNode document = RestorePlanJson.toJson(plan);
         ObjectNode envelope = SignedEnvelope.sign(document, signer);
         mark("sign");
@@ -751,5 +752,17 @@ public final class RestorePlanner {
 
     static String utf8(byte[] b) {
         return new String(b, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The request's recovery settings with {@code recovery_target_timeline} pinned to the timeline
+     * this plan resolved ({@code latest}, {@code current} or a number): recovery then follows
+     * exactly the timelines whose WAL the plan lists, even if a newer timeline is archived after
+     * planning, and PostgreSQL does not probe the archive for newer history files at start.
+     */
+    static java.util.Map<String, String> pinnedSettings(io.tidemark.events.plan.RecoveryRequest r, TimelineId timeline) {
+        java.util.Map<String, String> s = new java.util.LinkedHashMap<>(r.settings());
+        s.put("recovery_target_timeline", Long.toString(timeline.value()));
+        return s;
     }
 }

@@ -37,6 +37,7 @@ public final class AwsClients implements AutoCloseable {
     private final FunctionConfig config;
     private final SdkHttpClient httpClient;
     private final AwsCredentialsProvider credentials;
+    private final SdkPriming.ShortCircuit priming = new SdkPriming.ShortCircuit();
     private final S3Client s3;
     private final S3Presigner s3Presigner;
     private final DynamoDbClient dynamoDb;
@@ -58,7 +59,8 @@ public final class AwsClients implements AutoCloseable {
                 .region(region)
                 .credentialsProvider(credentials)
                 .httpClient(httpClient)
-                .overrideConfiguration(o -> o.addExecutionInterceptor(new WithoutExpectContinue()))
+                .overrideConfiguration(o -> o.addExecutionInterceptor(new WithoutExpectContinue())
+                        .addExecutionInterceptor(priming))
                 .forcePathStyle(config.s3PathStyle());
         config.s3Endpoint().ifPresent(s3Builder::endpointOverride);
         this.s3 = s3Builder.build();
@@ -75,7 +77,8 @@ public final class AwsClients implements AutoCloseable {
         DynamoDbClientBuilder dynamoBuilder = DynamoDbClient.builder()
                 .region(region)
                 .credentialsProvider(credentials)
-                .httpClient(httpClient);
+                .httpClient(httpClient)
+                .overrideConfiguration(o -> o.addExecutionInterceptor(priming));
         config.dynamoDbEndpoint().ifPresent(dynamoBuilder::endpointOverride);
         this.dynamoDb = dynamoBuilder.build();
     }
@@ -103,11 +106,49 @@ public final class AwsClients implements AutoCloseable {
         return new AwsClients(Objects.requireNonNull(config, "config"));
     }
 
+    /**
+     * Static credentials when configured (local-cloud); otherwise the default chain, built anew
+     * by {@link #renewCredentials()} (in Lambda it resolves the execution role's credentials
+     * from the container credentials endpoint: under SnapStart there are no credentials in
+     * environment variables).
+     */
     static AwsCredentialsProvider credentialsProvider(FunctionConfig config) {
         return config.credentials()
                 .<AwsCredentialsProvider>map(c -> StaticCredentialsProvider.create(
                         AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey())))
-                .orElseGet(() -> DefaultCredentialsProvider.builder().build());
+                .orElseGet(() -> new RenewableCredentials(() -> DefaultCredentialsProvider.builder().build()));
+    }
+
+    /**
+     * Runs every client's priming requests (SnapStart, before the snapshot): their whole
+     * pipeline, signed with dummy credentials, stopped before sending. No network call.
+     */
+    SdkPriming.Result prime() {
+        return SdkPriming.prime(this);
+    }
+
+    /** Priming requests stopped just before sending, over this instance's life. */
+    int primingRequestsStopped() {
+        return priming.stopped();
+    }
+
+    /**
+     * Drops whatever the default credentials chain resolved and cached, so that an execution
+     * environment restored from a snapshot resolves its own. Static credentials stay.
+     *
+     * @return whether there was a chain to renew
+     */
+    boolean renewCredentials() {
+        if (credentials instanceof RenewableCredentials renewable) {
+            renewable.renew();
+            return true;
+        }
+        return false;
+    }
+
+    /** The KMS client if {@link #kms()} built it (the planner with a KMS key). */
+    synchronized java.util.Optional<software.amazon.awssdk.services.kms.KmsClient> kmsIfBuilt() {
+        return java.util.Optional.ofNullable(kms);
     }
 
     public FunctionConfig config() {
@@ -135,7 +176,8 @@ public final class AwsClients implements AutoCloseable {
             var b = software.amazon.awssdk.services.kms.KmsClient.builder()
                     .region(Region.of(config.region()))
                     .credentialsProvider(credentials)
-                    .httpClient(httpClient);
+                    .httpClient(httpClient)
+                    .overrideConfiguration(o -> o.addExecutionInterceptor(priming));
             config.setting(FunctionConfig.KMS_ENDPOINT).map(java.net.URI::create).ifPresent(b::endpointOverride);
             kms = b.build();
         }
@@ -160,6 +202,11 @@ public final class AwsClients implements AutoCloseable {
 
     public AwsCredentialsProvider credentialsProvider() {
         return credentials;
+    }
+
+    /** The shared HTTP client (for the few calls made without a service client). */
+    public SdkHttpClient httpClient() {
+        return httpClient;
     }
 
     @Override

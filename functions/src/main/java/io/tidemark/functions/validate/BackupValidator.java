@@ -89,7 +89,16 @@ public final class BackupValidator {
     private final ObjectVerifier verifier;
     private final io.tidemark.functions.window.WindowService windows;
 
+    private final io.tidemark.functions.retain.RetentionTrigger retention;
+
     public BackupValidator(ObjectStore objects, CatalogStore catalog, int parallelism) {
+        this(objects, catalog, parallelism, io.tidemark.functions.retain.RetentionTrigger.NONE);
+    }
+
+    /** @param retention started (not awaited) whenever a backup is concluded {@code valid} */
+    public BackupValidator(ObjectStore objects, CatalogStore catalog, int parallelism,
+                           io.tidemark.functions.retain.RetentionTrigger retention) {
+        this.retention = retention;
         this.objects = objects;
         this.catalog = catalog;
         this.merger = new ItemMerger(catalog);
@@ -272,6 +281,14 @@ public final class BackupValidator {
         windows.refreshBackups(meta);
         if (entry.isFinal()) {
             resumeWaitingFor(meta, entry.label());
+        }
+        if (BackupEntry.VALID.equals(entry.status())) {
+            // A new valid backup may let older ones go; a repeated trigger is harmless (retention is idempotent).
+            try {
+                retention.backupValid(meta.stanza(), entry.label());
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "could not start retention after backup " + entry.label(), e);
+            }
         }
         return entry;
     }

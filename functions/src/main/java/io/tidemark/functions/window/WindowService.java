@@ -133,11 +133,11 @@ public final class WindowService {
     }
 
     /** {@link WindowCalculator.SegmentFacts} from WAL items: a GetItem, or a bounded descending Query. */
-    static final class CatalogFacts implements WindowCalculator.SegmentFacts {
+    public static final class CatalogFacts implements WindowCalculator.SegmentFacts {
         private final CatalogStore store;
         private final StanzaMeta meta;
 
-        CatalogFacts(CatalogStore store, StanzaMeta meta) {
+        public CatalogFacts(CatalogStore store, StanzaMeta meta) {
             this.store = store;
             this.meta = meta;
         }

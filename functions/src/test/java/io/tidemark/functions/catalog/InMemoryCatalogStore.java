@@ -31,6 +31,14 @@ public final class InMemoryCatalogStore implements CatalogStore {
     }
 
     @Override
+    public synchronized void delete(String pk, String sk) {
+        Map<String, Item> p = partitions.get(pk);
+        if (p != null) {
+            p.remove(sk);
+        }
+    }
+
+    @Override
     public synchronized List<Item> query(String pk, String skPrefix) {
         List<Item> out = new ArrayList<>();
         Map<String, Item> p = partitions.get(pk);

@@ -33,23 +33,23 @@ import java.util.Map;
  * key. Segment {@code s} of a run commits xid {@code 1000 + s} at {@code T0 + s} seconds (unless
  * said otherwise), then switches.
  */
-final class PlanFixture {
+public final class PlanFixture {
 
-    static final StanzaName STANZA = StanzaName.of("main");
-    static final Instant T0 = Instant.ofEpochSecond(1_790_000_000L);
+    public static final StanzaName STANZA = StanzaName.of("main");
+    public static final Instant T0 = Instant.ofEpochSecond(1_790_000_000L);
     static final int SIZE = TestWal.SIZE.bytes();
 
-    final InMemoryObjectStore objects = new InMemoryObjectStore();
-    final InMemoryCatalogStore catalog = new InMemoryCatalogStore();
+    public final InMemoryObjectStore objects = new InMemoryObjectStore();
+    public final InMemoryCatalogStore catalog = new InMemoryCatalogStore();
     final BackupValidator validator = new BackupValidator(objects, catalog, 2);
     final WalIndexer indexer = new WalIndexer(objects, catalog, validator::walArchived);
     final KeyPair keys = EcKeys.generate();
-    final Instant now = T0.plusSeconds(3600);
+    public final Instant now = T0.plusSeconds(3600);
     final RestorePlanner planner;
-    final StanzaMeta meta;
+    public final StanzaMeta meta;
     private int events;
 
-    PlanFixture() {
+    public PlanFixture() {
         this(RestorePlanner.Settings.DEFAULT);
     }
 
@@ -61,7 +61,7 @@ final class PlanFixture {
                 settings);
     }
 
-    static Instant at(double seconds) {
+    public static Instant at(double seconds) {
         return T0.plusNanos((long) (seconds * 1e9));
     }
 
@@ -88,7 +88,7 @@ final class PlanFixture {
     }
 
     /** Archives segments {@code first..last} of {@code tli} except {@code skip}, through the real indexer. */
-    void archive(long tli, long first, long last, Map<Long, String> restorePoints, long... skip) {
+    public void archive(long tli, long first, long last, Map<Long, String> restorePoints, long... skip) {
         List<byte[]> segs = segments(tli, first, last, restorePoints);
         for (long s = first; s <= last; s++) {
             final long seg = s;
@@ -113,7 +113,7 @@ final class PlanFixture {
     }
 
     /** A full backup from segment {@code startSeg} (+0x28) to {@code stopSeg} (+0x100), stopped at {@code stopTime}. */
-    TestBackup backup(int day, long tli, long startSeg, long stopSeg, Instant stopTime) {
+    public TestBackup backup(int day, long tli, long startSeg, long stopSeg, Instant stopTime) {
         BackupLabelName label = TestBackup.fullLabel(day);
         TestBackup b = TestBackup.build(STANZA, label, null, TestBackup.files("d" + day),
                 Lsn.of(startSeg * SIZE + 0x28), Lsn.of(stopSeg * SIZE + 0x100), TimelineId.of(tli), stopTime);
@@ -132,7 +132,7 @@ final class PlanFixture {
         return b;
     }
 
-    RestorePlanner.Created plan(String json) {
+    public RestorePlanner.Created plan(String json) {
         return planner.create("main", PlanRequest.parse(json.getBytes(StandardCharsets.UTF_8)), null);
     }
 }

@@ -74,7 +74,8 @@ class RestorePlannerTest {
         assertEquals(segments(1, 9, 14), walNames(p));
         assertEquals(b.manifest.files().size(), p.files().size());
         assertEquals(1, p.timeline().value());
-        assertEquals(Map.of("recovery_target_timeline", "latest"), p.recoverySettings());
+        // asked: latest; the plan pins the timeline it resolved, so recovery follows exactly its WAL
+        assertEquals(Map.of("recovery_target_timeline", "1"), p.recoverySettings());
         assertEquals(f.now.plusSeconds(24 * 3600), p.expiresAt());
         // every distinct key has a URL: files (two single objects and a bundle) and WAL
         assertEquals(3 + 6, c.urls().size());
@@ -85,7 +86,7 @@ class RestorePlannerTest {
         JsonNode doc = SignedEnvelope.verify(bytes, f.keys.getPublic());
         assertEquals(p, RestorePlanJson.read(doc));
         String tampered = new String(bytes, java.nio.charset.StandardCharsets.UTF_8)
-                .replace("\"recovery_target_timeline\":\"latest\"", "\"recovery_target_timeline\":\"1\"");
+                .replace("\"recovery_target_timeline\":\"1\"", "\"recovery_target_timeline\":\"2\"");
         assertThrows(PlanSignatureException.class, () -> SignedEnvelope.verify(
                 tampered.getBytes(java.nio.charset.StandardCharsets.UTF_8), f.keys.getPublic()));
 

@@ -147,7 +147,7 @@ class RestorePlanLocalCloudTest {
     @Test
     void everyTargetTypeGivesASignedPlan() throws Exception {
         assertEquals("00000001000000000000000C", lastWal(post("{\"target\":{\"type\":\"latest\",\"value\":null}}", 201,
-                "recovery_target_timeline", "latest")));
+                "recovery_target_timeline", "1")));
         assertEquals("000000010000000000000006", lastWal(post("{\"target\":{\"type\":\"immediate\"}}", 201,
                 "recovery_target", "immediate")));
         assertEquals("000000010000000000000009", lastWal(post("{\"target\":{\"type\":\"time\",\"value\":\"" + at(7.5)

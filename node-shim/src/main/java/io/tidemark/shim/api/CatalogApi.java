@@ -80,6 +80,11 @@ public final class CatalogApi {
                 + java.net.URLEncoder.encode(leaseId, StandardCharsets.UTF_8), null);
     }
 
+    /** {@code POST /stanzas/{stanza}/expire}: a retention preview ({@code {"dryRun": true}}). */
+    public Response postExpire(StanzaName stanza, String json) {
+        return call("POST", "/stanzas/" + stanza + "/expire", json);
+    }
+
     /** {@code POST /stanzas/{stanza}/restore-plans}: asks the planner for a signed restore plan. */
     public Response postRestorePlan(StanzaName stanza, String json) {
         return call("POST", "/stanzas/" + stanza + "/restore-plans", json);

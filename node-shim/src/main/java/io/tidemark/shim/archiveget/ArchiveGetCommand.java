@@ -60,6 +60,8 @@ public final class ArchiveGetCommand implements Command {
         this.prefetch = prefetch;
     }
 
+    static final String TIMELINE_ONE_HISTORY = "00000001.history";
+
     /** The file is not archived: exit 1 without a word. */
     static final class NotFound extends RuntimeException {
         NotFound() {
@@ -77,6 +79,9 @@ public final class ArchiveGetCommand implements Command {
             Path target = resolve(pos.get(1), pg.pgdata());
             WalSegmentSize size = new StanzaCache(config.spoolDir()).read(config.stanza())
                     .map(StanzaDoc::walSegmentSize).orElse(WalSegmentSize.ofBytes(WalSegmentSize.MIN_BYTES));
+            if (pos.get(0).equals(TIMELINE_ONE_HISTORY)) {
+                throw new NotFound(); // PostgreSQL asks for the parent's history at promotion; timeline 1 has none
+            }
             WalFileName name;
             try {
                 name = WalFileName.parse(pos.get(0), size);

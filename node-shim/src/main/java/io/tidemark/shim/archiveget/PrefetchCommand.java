@@ -28,7 +28,7 @@ import java.util.Set;
  * {@code prefetch.log}.
  */
 public final class PrefetchCommand implements Command {
-    static final Duration IDLE = Duration.ofSeconds(60);
+    public static final Duration IDLE = Duration.ofSeconds(60);
     private final Map<String, String> env;
 
     public PrefetchCommand() {
@@ -73,7 +73,9 @@ public final class PrefetchCommand implements Command {
         }
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx768m",
+        // The default (tiered, C2) compiler: the prefetcher runs for the whole recovery, and C1 alone
+        // has none of the AES-GCM, SHA and CRC intrinsics that TLS, checksums and zstd frames use.
+        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-Xmx768m",
                 "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), "io.tidemark.shim.Main", "archive-get-prefetch",
                 "--config", config.file().toAbsolutePath().toString(), "--stanza", config.stanza().value(),

@@ -30,13 +30,20 @@ import java.util.Optional;
  * (written to a hidden temp file, then renamed), so that whatever is visible under a segment name
  * may be served as is, by the JVM or by {@code bin/tidemark} without one. Also there:
  * {@code .requested} (the last segment PostgreSQL asked for: where the prefetcher's window
- * starts), {@code .lock} (held by the one running prefetcher) and {@code prefetch.log}.
+ * starts), {@code .lock} (held by the one running prefetcher), {@code prefetch.log}, and
+ * {@code .missing.<file>} markers: the prefetcher found no object for that segment or history
+ * file a moment ago; the marker holds the epoch second until which "not archived" may be
+ * answered from it (see {@link #noteMissing}), and {@code .generation} (written by each restore:
+ * a prefetcher left over from an earlier restore, perhaps with another configuration, leaves when
+ * it changes).
  * Every directory is mode 700 and used only when it is a real directory owned by this user.
  */
 public final class PrefetchSpool {
     static final String REQUESTED = ".requested";
     static final String LOCK = ".lock";
     static final String LOG = "prefetch.log";
+    static final String MISSING = ".missing.";
+    static final String GENERATION = ".generation";
     private static final Duration STALE_TEMP = Duration.ofMinutes(5);
 
     private final Path dir;
@@ -119,6 +126,83 @@ public final class PrefetchSpool {
         }
     }
 
+    /**
+     * Records that no object holds {@code fileName} (a segment or history file name) as of now,
+     * answerable until {@code until}. Recovery asks for files that do not exist (the next
+     * timeline's history at promotion, the segment after the last archived one); without a
+     * marker each of those asks starts a JVM. The prefetcher refreshes a marker while the file
+     * stays missing and keeps it short-lived, so that an answer from it is never older than a
+     * probe the prefetcher just made. Not fsynced: a marker lost in a crash only costs a probe.
+     */
+    void noteMissing(String fileName, Instant until) {
+        Path tmp = dir.resolve(MISSING + fileName + "." + ProcessHandle.current().pid() + ".tmp");
+        try {
+            Files.writeString(tmp, until.getEpochSecond() + "\n", StandardCharsets.US_ASCII);
+            Files.move(tmp, dir.resolve(MISSING + fileName), StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // cleaned up as a stale temp file later
+            }
+        }
+    }
+
+    /** Withdraws a missing marker (the file was found). */
+    void clearMissing(String fileName) {
+        try {
+            Files.deleteIfExists(dir.resolve(MISSING + fileName));
+        } catch (IOException e) {
+            // expires on its own
+        }
+    }
+
+    /** Until when {@code fileName} may be answered "not archived" from a marker; empty when there is no usable marker. */
+    Optional<Instant> missingUntil(String fileName) {
+        try {
+            String s = Files.readString(dir.resolve(MISSING + fileName), StandardCharsets.US_ASCII).strip();
+            return Optional.of(Instant.ofEpochSecond(Long.parseLong(s)));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Starts a new generation: a running prefetcher of the previous one leaves (see {@link #waitUnlocked}). */
+    public void newGeneration() {
+        try {
+            AtomicFile.write(dir.resolve(GENERATION), (java.util.UUID.randomUUID() + "\n").getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            // then an earlier prefetcher keeps running and serving: same stanza, same verified segments
+        }
+    }
+
+    /** The current generation, empty when none was written. */
+    String generation() {
+        try {
+            return Files.readString(dir.resolve(GENERATION), StandardCharsets.US_ASCII).strip();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** Waits up to {@code max} for the prefetcher lock to be free; true when it is. */
+    public boolean waitUnlocked(Duration max) {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (locked()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Records the segment PostgreSQL asked for; the prefetcher keeps its window after it. */
     public void noteRequested(WalSegmentName n) {
         try {
@@ -171,11 +255,12 @@ public final class PrefetchSpool {
         return removed;
     }
 
-    /** Removes every prefetched segment (the prefetcher leaving). */
+    /** Removes every prefetched segment and missing marker (the prefetcher leaving). */
     void clear() {
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "[0-9A-F]*")) {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             for (Path f : s) {
-                if (f.getFileName().toString().matches("[0-9A-F]{24}")) {
+                String name = f.getFileName().toString();
+                if (name.matches("[0-9A-F]{24}") || name.startsWith(MISSING)) {
                     Files.deleteIfExists(f);
                 }
             }
@@ -204,7 +289,7 @@ public final class PrefetchSpool {
     }
 
     /** Whether a prefetcher holds the lock right now. */
-    boolean locked() {
+    public boolean locked() {
         Optional<FileChannel> ch = tryLock();
         if (ch.isEmpty()) {
             return true;

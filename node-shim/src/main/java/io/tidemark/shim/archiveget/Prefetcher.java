@@ -2,6 +2,7 @@ package io.tidemark.shim.archiveget;
 
 import io.tidemark.events.wal.WalFileName;
 import io.tidemark.events.wal.WalSegmentName;
+import io.tidemark.events.wal.TimelineId;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.storage.ObjectStore;
@@ -31,9 +32,20 @@ import java.util.concurrent.Future;
  * {@link #MISSING_RECHECK} (a standby replaying from the archive waits for new WAL). The window
  * is bounded by {@code archive-get.prefetch} and by {@code archive-get.spool-max-mb} worth of
  * segments, counting files waiting in the spool and downloads under way.
+ *
+ * <p>Files that are not archived are asked for too: the segment after the last one (the end of
+ * a recovery to latest) and, at promotion, the next timeline's history file. Each such ask would
+ * start a JVM only to answer "no". So while it runs, the prefetcher keeps a short-lived
+ * {@code .missing.<file>} marker (see {@link PrefetchSpool#noteMissing}) for the missing segment
+ * at the end of its window and for the history file of the timeline after the requested one,
+ * re-probing both about every {@link #MISSING_RECHECK}; {@code bin/tidemark} answers "not
+ * archived" from a fresh marker. A failed fetch (network, damaged object) never writes a marker.
  */
 public final class Prefetcher {
-    static final Duration MISSING_RECHECK = Duration.ofSeconds(5);
+    static final Duration MISSING_RECHECK = Duration.ofSeconds(1);
+    static final Duration FAILED_RECHECK = Duration.ofSeconds(5);
+    /** How long a missing marker may be answered from: a little over the re-probe interval. */
+    static final Duration MISSING_ANSWER = Duration.ofSeconds(2);
     private static final long TICK_MS = 20;
 
     private final ShimConfig config;
@@ -60,7 +72,7 @@ public final class Prefetcher {
         return (int) Math.max(0, Math.min(prefetch, bySpace));
     }
 
-    private enum Outcome { FOUND, MISSING }
+    private enum Outcome { FOUND, MISSING, FAILED }
 
     /** Runs until idle; returns false at once when another prefetcher holds the lock. */
     public boolean run(WalSegmentName start) {
@@ -78,9 +90,16 @@ public final class Prefetcher {
         WalSegmentName req = start;
         WalSegmentName missing = null;
         Instant missingAt = Instant.MIN;
+        Duration recheck = MISSING_RECHECK;
         Instant lastActivity = Instant.now();
+        Future<?> historyProbe = null;
+        Instant historyProbedAt = Instant.MIN;
+        String generation = spool.generation();
         try {
             while (true) {
+                if (!spool.generation().equals(generation)) {
+                    break; // a new restore: its own prefetcher takes over
+                }
                 WalSegmentName r = spool.requested(size).orElse(req);
                 if (!r.equals(req)) {
                     req = r;
@@ -89,7 +108,7 @@ public final class Prefetcher {
                 spool.cleanup(req);
                 Instant now = Instant.now();
                 if (missing != null && (!missing.timeline().equals(req.timeline())
-                        || now.isAfter(missingAt.plus(MISSING_RECHECK)) || missing.segmentNumber() <= req.segmentNumber())) {
+                        || now.isAfter(missingAt.plus(recheck)) || missing.segmentNumber() <= req.segmentNumber())) {
                     missing = null;
                 }
                 WalSegmentName n = req;
@@ -104,6 +123,11 @@ public final class Prefetcher {
                     WalSegmentName name = n;
                     inflight.put(name, pool.submit(() -> fetch(name)));
                 }
+                if ((historyProbe == null || historyProbe.isDone()) && now.isAfter(historyProbedAt.plus(MISSING_RECHECK))) {
+                    historyProbedAt = now;
+                    TimelineId nextTimeline = req.timeline().next();
+                    historyProbe = pool.submit(() -> probeHistory(nextTimeline));
+                }
                 for (Iterator<Map.Entry<WalSegmentName, Future<Outcome>>> it = inflight.entrySet().iterator(); it.hasNext(); ) {
                     Map.Entry<WalSegmentName, Future<Outcome>> e = it.next();
                     if (!e.getValue().isDone()) {
@@ -116,11 +140,16 @@ public final class Prefetcher {
                     } catch (Exception x) {
                         Throwable c = x.getCause() != null ? x.getCause() : x;
                         log.println(Instant.now() + " prefetch of " + e.getKey() + " failed: " + c.getMessage());
-                        o = Outcome.MISSING;
+                        o = Outcome.FAILED;
                     }
-                    if (o == Outcome.MISSING && (missing == null || e.getKey().segmentNumber() < missing.segmentNumber())) {
+                    if (o == Outcome.MISSING) {
+                        spool.noteMissing(e.getKey().toString(), Instant.now().plus(MISSING_ANSWER));
+                    }
+                    if (o != Outcome.FOUND && (missing == null || e.getKey().segmentNumber() < missing.segmentNumber())) {
                         missing = e.getKey();
                         missingAt = Instant.now();
+                        // a failure is retried less often: it is logged each time
+                        recheck = o == Outcome.FAILED ? FAILED_RECHECK : MISSING_RECHECK;
                     }
                 }
                 if (inflight.isEmpty() && Instant.now().isAfter(lastActivity.plus(idle))) {
@@ -156,7 +185,23 @@ public final class Prefetcher {
             throw new IOException(n + " is " + raw.get().length + " bytes, not a " + size + " segment: not prefetched");
         }
         spool.put(n, raw.get());
+        spool.clearMissing(n.toString());
         fetched.incrementAndGet();
         return Outcome.FOUND;
+    }
+
+    /** Keeps the missing marker of {@code timeline}'s history file current (PostgreSQL asks for it at promotion). */
+    private void probeHistory(TimelineId timeline) {
+        WalFileName.History h = new WalFileName.History(timeline);
+        try {
+            if (ArchiveGetCommand.fetch(store, config, h).isEmpty()) {
+                spool.noteMissing(h.fileName(), Instant.now().plus(MISSING_ANSWER));
+            } else {
+                spool.clearMissing(h.fileName());
+            }
+        } catch (RuntimeException e) {
+            spool.clearMissing(h.fileName());
+            log.println(Instant.now() + " probe of " + h.fileName() + " failed: " + e.getMessage());
+        }
     }
 }

@@ -46,6 +46,11 @@ import java.util.TreeSet;
  *                    restore refuses to run without it
  * archive-get.prefetch        segments archive-get fetches ahead during recovery (default 8; 0 = off)
  * archive-get.spool-max-mb    bound of the prefetch spool in MB (default 256)
+ * archive-push.async          true|false (default false): a worker pushes ready WAL ahead of PostgreSQL
+ * archive-push.process        parallel uploads of the async worker (default 2; 1..32)
+ * archive-push.queue-max      bytes of unpushed WAL beyond which the worker DROPS the oldest
+ *                             (unset: never drop); suffixes kB, MB, GB accepted
+ * archive-push.timeout        seconds an async archive-push waits for its file (default 60)
  * </pre>
  * Unknown keys are refused so that a typo never silently changes behaviour; keys local-cloud
  * writes for other tools ({@code dynamodb.*}) are accepted and ignored.
@@ -68,7 +73,24 @@ public record ShimConfig(
         Optional<String> planPublicKey,
         int prefetch,
         int prefetchSpoolMaxMb,
-        Optional<Path> s3CaFile) {
+        Optional<Path> s3CaFile,
+        AsyncPush asyncPush) {
+
+    /**
+     * The asynchronous archive-push settings ({@code archive-push.*}).
+     *
+     * @param queueMax bytes of ready but unpushed WAL the worker may hold back; beyond it the
+     *                 oldest segments are dropped (never archived). Empty: never drop.
+     */
+    public record AsyncPush(boolean enabled, int process, java.util.OptionalLong queueMax, int timeoutSeconds) {
+        public static final AsyncPush OFF = new AsyncPush(false, 2, java.util.OptionalLong.empty(), 60);
+
+        public AsyncPush {
+            if (process < 1 || timeoutSeconds < 1 || (queueMax.isPresent() && queueMax.getAsLong() < 0)) {
+                throw new IllegalArgumentException("invalid async archive-push settings");
+            }
+        }
+    }
 
     /** Static access keys from the configuration file. */
     public record StaticKeys(String accessKeyId, String secretAccessKey, String sessionToken) {
@@ -81,7 +103,8 @@ public record ShimConfig(
     private static final Set<String> KNOWN = Set.of("s3.endpoint", "s3.region", "s3.bucket", "s3.pathStyle",
             "s3.accessKeyId", "s3.secretAccessKey", "s3.sessionToken", "s3.client", "s3.caFile", "api.url", "api.region",
             "stanza", "compress-type", "compress-level", "spool.dir", "retries",
-            "dynamodb.endpoint", "dynamodb.table", "plan.publicKey", "archive-get.prefetch", "archive-get.spool-max-mb");
+            "dynamodb.endpoint", "dynamodb.table", "plan.publicKey", "archive-get.prefetch", "archive-get.spool-max-mb",
+            "archive-push.async", "archive-push.process", "archive-push.queue-max", "archive-push.timeout");
 
     /**
      * Loads the configuration named by {@code --config} or {@code TIDEMARK_CONFIG} and the
@@ -161,7 +184,38 @@ public record ShimConfig(
         int spoolMax = integer(file, "archive-get.spool-max-mb",
                 Optional.ofNullable(value(p, "archive-get.spool-max-mb")).orElse("256"), 1, 1 << 20);
         return new ShimConfig(file, stanza, endpoint, region, bucket, pathStyle, keys, client, api, apiRegion,
-                compression, level, spool, retries, planKey, prefetch, spoolMax, ca);
+                compression, level, spool, retries, planKey, prefetch, spoolMax, ca, asyncPush(file, p));
+    }
+
+    static AsyncPush asyncPush(Path file, Properties p) {
+        boolean on = bool(file, p, "archive-push.async", false);
+        int process = integer(file, "archive-push.process",
+                Optional.ofNullable(value(p, "archive-push.process")).orElse("2"), 1, 32);
+        String q = value(p, "archive-push.queue-max");
+        java.util.OptionalLong queueMax = q == null ? java.util.OptionalLong.empty()
+                : java.util.OptionalLong.of(bytes(file, "archive-push.queue-max", q));
+        int timeout = integer(file, "archive-push.timeout",
+                Optional.ofNullable(value(p, "archive-push.timeout")).orElse("60"), 1, 3600);
+        return new AsyncPush(on, process, queueMax, timeout);
+    }
+
+    /** A byte count: digits with an optional kB, MB or GB (powers of 1024), as PostgreSQL writes sizes. */
+    static long bytes(Path file, String key, String v) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,15})\\s*(|B|kB|KB|MB|GB)").matcher(v);
+        if (!m.matches()) {
+            throw invalid(file, key + " must be a byte count such as 1073741824, 512MB or 1GB, got '" + v + "'");
+        }
+        long n = Long.parseLong(m.group(1));
+        int shift = switch (m.group(2)) {
+            case "kB", "KB" -> 10;
+            case "MB" -> 20;
+            case "GB" -> 30;
+            default -> 0;
+        };
+        if (n > (Long.MAX_VALUE >> shift)) {
+            throw invalid(file, key + " is too large: '" + v + "'");
+        }
+        return n << shift;
     }
 
     /** The API URL, or a failure naming the missing key. */

@@ -8,6 +8,7 @@ import io.tidemark.events.wal.Lsn;
 import io.tidemark.shim.Command;
 import io.tidemark.shim.api.ApiException;
 import io.tidemark.shim.api.CatalogApi;
+import io.tidemark.shim.archivepush.async.ArchiveSpool;
 import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
@@ -100,6 +101,7 @@ public final class InfoCommand implements Command {
         } else {
             lagNode.put("bytes", lag.bytes());
         }
+        droppedWal(doc, config);
         if (format == OutputFormat.JSON) {
             try {
                 out.println(mapper.enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
@@ -110,6 +112,22 @@ public final class InfoCommand implements Command {
             InfoText.print(doc, lag, out);
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * WAL this node's asynchronous archive-push let go under {@code archive-push.queue-max}
+     * ({@code .dropped} records in the local spool): the catalog shows the gap, this says why.
+     * Empty on a node that never dropped anything, or that has no spool.
+     */
+    static void droppedWal(ObjectNode doc, ShimConfig config) {
+        var dropped = doc.putArray("droppedWal");
+        ArchiveSpool.existing(config.spoolDir(), config.stanza()).ifPresent(spool -> spool.dropped().forEach(d -> {
+            ObjectNode n = dropped.addObject();
+            n.put("file", d.file());
+            n.put("droppedAt", d.at().toString());
+            n.put("bytes", d.bytes());
+            n.put("reason", d.reason());
+        }));
     }
 
     /** The timeline with the highest number that has archived WAL, or null. */

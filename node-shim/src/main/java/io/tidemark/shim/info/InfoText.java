@@ -35,7 +35,7 @@ final class InfoText {
             for (JsonNode gap : t.path("gaps")) {
                 gaps++;
                 out.println("  !!! GAP !!!        " + gap.path("start").asText() + " .. " + gap.path("end").asText()
-                        + " MISSING: recovery cannot cross this gap");
+                        + " MISSING: recovery cannot cross this gap" + droppedIn(doc, gap));
             }
             out.println("  segments           " + t.path("segments").asText("0"));
             out.println("  last segment       " + t.path("lastSegment").asText("-") + " (end LSN "
@@ -89,6 +89,29 @@ final class InfoText {
             out.println("WARNING: " + gaps + " gap" + (gaps == 1 ? "" : "s")
                     + " in the WAL archive: point-in-time recovery cannot cross " + (gaps == 1 ? "it" : "them") + ".");
         }
+        JsonNode dropped = doc.path("droppedWal");
+        if (!dropped.isEmpty()) {
+            out.println();
+            out.println("WARNING: this node's archive-push DROPPED " + dropped.size() + " WAL file(s) without archiving them ("
+                    + dropped.get(0).path("file").asText() + (dropped.size() > 1 ? " .. " + dropped.get(dropped.size() - 1)
+                    .path("file").asText() : "") + ", first at " + dropped.get(0).path("droppedAt").asText() + "): "
+                    + dropped.get(0).path("reason").asText());
+        }
+    }
+
+    /** " (dropped by ...)" when this node's spool recorded dropping files inside the gap. */
+    private static String droppedIn(JsonNode doc, JsonNode gap) {
+        String start = gap.path("start").asText();
+        String end = gap.path("end").asText();
+        int n = 0;
+        for (JsonNode d : doc.path("droppedWal")) {
+            String f = d.path("file").asText();
+            String seg = f.length() >= 24 ? f.substring(0, 24) : f;
+            if (seg.length() == start.length() && seg.compareTo(start) >= 0 && seg.compareTo(end) <= 0) {
+                n++;
+            }
+        }
+        return n == 0 ? "" : " (" + n + " file(s) DROPPED by archive-push.queue-max on this node)";
     }
 
     private static String text(JsonNode n) {

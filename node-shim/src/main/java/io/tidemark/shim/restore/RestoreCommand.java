@@ -3,21 +3,25 @@ package io.tidemark.shim.restore;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.paths.SafeRelativePath;
 import io.tidemark.events.plan.PlanFile;
 import io.tidemark.events.plan.RecoveryRequest;
 import io.tidemark.events.plan.RestorePlan;
 import io.tidemark.events.plan.RestoreTarget;
 import io.tidemark.events.plan.TargetAction;
 import io.tidemark.events.plan.TimelineTarget;
-import io.tidemark.events.paths.SafeRelativePath;
 import io.tidemark.events.sign.EcKeys;
+import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.shim.Command;
 import io.tidemark.shim.api.ApiException;
 import io.tidemark.shim.api.CatalogApi;
 import io.tidemark.shim.archiveget.AtomicFile;
+import io.tidemark.shim.archiveget.PrefetchCommand;
+import io.tidemark.shim.archiveget.PrefetchSpool;
 import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.Trace;
 import io.tidemark.shim.cli.UsageException;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
@@ -37,6 +41,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.PublicKey;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -70,16 +75,25 @@ public final class RestoreCommand implements Command {
     private final Clock clock;
     private final long firstRetryPauseMs;
     private final long progressEverySeconds;
+    private final PrefetchCommand.Starter prefetch;
 
     public RestoreCommand() {
-        this(System.getenv(), Clock.systemUTC(), 250, 5);
+        this(System.getenv(), Clock.systemUTC(), 250, 5, PrefetchCommand.DETACHED);
     }
 
+    /** Starts no prefetcher (tests that only check the files). */
     public RestoreCommand(Map<String, String> env, Clock clock, long firstRetryPauseMs, long progressEverySeconds) {
+        this(env, clock, firstRetryPauseMs, progressEverySeconds, (config, spool, after) -> { });
+    }
+
+    /** @param prefetch how to start the WAL prefetcher once the files are in place */
+    public RestoreCommand(Map<String, String> env, Clock clock, long firstRetryPauseMs, long progressEverySeconds,
+                          PrefetchCommand.Starter prefetch) {
         this.env = env;
         this.clock = clock;
         this.firstRetryPauseMs = firstRetryPauseMs;
         this.progressEverySeconds = progressEverySeconds;
+        this.prefetch = prefetch;
     }
 
     /** What the command line asked for. */
@@ -103,9 +117,12 @@ public final class RestoreCommand implements Command {
             Options o = options(a, tsMap);
             ShimConfig config = ShimConfig.load(a, env);
             PublicKey key = publicKey(config);
+            Trace.mark("options and config");
             PlanResponse response = o.planFile().isPresent() ? readPlanFile(o.planFile().get())
                     : requestPlan(config, o, out);
+            Trace.mark("plan received");
             RestorePlan plan = PlanVerifier.verify(response.envelope(), key, config.stanza(), clock.instant());
+            Trace.mark("plan verified");
             return execute(config, o, plan, response, out, err);
         } catch (RestoreRefused e) {
             throw new CommandFailure(ExitCodes.FAILED, e.getMessage(), e);
@@ -441,9 +458,13 @@ public final class RestoreCommand implements Command {
         long started = System.nanoTime();
         PlanUrls urls = new PlanUrls(plan.planId(), response.urls(), renewer(config), clock);
         int kept;
+        boolean prefetching = false;
         Progress progress = new Progress(out, Progress.stdoutIsTerminal(), progressEverySeconds, p.files().size(), totalBytes);
         try {
             layoutTree(p, o.delta());
+            Trace.mark("directories");
+            // now rather than after the files: its JVM start and first segments overlap the download
+            prefetching = startPrefetch(config, plan, pgdata);
             List<Downloader.Item> fetch = o.delta() ? deltaDecisions(p.files(), o.processMax(), progress) : p.files();
             kept = p.files().size() - fetch.size();
             progress.start();
@@ -455,6 +476,7 @@ public final class RestoreCommand implements Command {
             d.run(Downloader.units(others));
             // pg_control last: until it exists, a half-restored directory cannot be started
             d.run(Downloader.units(control));
+            Trace.mark("files downloaded");
             writeRecoveryFiles(config, plan, p, pgdata);
             syncDirectories(p);
         } catch (IOException | RuntimeException e) {
@@ -473,7 +495,9 @@ public final class RestoreCommand implements Command {
         out.println("  target: " + describe(plan.request()) + ", timeline " + plan.timeline() + " (asked: "
                 + plan.request().timeline().text() + ")" + (plan.reachability().isEmpty() ? "" : "; " + plan.reachability()));
         out.println("  recovery.signal and postgresql.auto.conf written; restore_command uses "
-                + RecoveryConfig.launcher(env) + " archive-get");
+                + RecoveryConfig.launcher(env) + " archive-get" + (prefetching
+                ? "; prefetching WAL from " + firstSegment(plan) + " (for " + PrefetchCommand.IDLE.toSeconds()
+                + " s unless recovery starts asking)" : ""));
         if ("root".equals(System.getProperty("user.name"))) {
             out.println("  note: running as root, the files belong to root: chown -R postgres: " + pgdata
                     + " before starting PostgreSQL");
@@ -482,6 +506,48 @@ public final class RestoreCommand implements Command {
                 + " -l " + RecoveryConfig.shellQuote(pgdata.resolveSibling(pgdata.getFileName() + ".log").toString())
                 .replace("%%", "%") + " start");
         return ExitCodes.OK;
+    }
+
+    /** The first segment recovery reads: the one holding the backup's start (redo) LSN. */
+    private static WalSegmentName firstSegment(RestorePlan plan) {
+        return WalSegmentName.containing(plan.backupTimeline(), plan.backupStartLsn(), plan.walSegmentSize());
+    }
+
+    /**
+     * Starts the WAL prefetcher while the files download, so that the first segments are in the
+     * spool when PostgreSQL starts and asks for them (otherwise the first ask would fetch one
+     * segment in a fresh JVM, then start the prefetcher). Only when archive-get will find this spool usable: prefetching
+     * is on, and this user owns PGDATA, as the user PostgreSQL runs as must (a restore run as root
+     * for a postgres-owned cluster leaves it to archive-get).
+     */
+    private boolean startPrefetch(ShimConfig config, RestorePlan plan, Path pgdata) {
+        if (config.prefetch() <= 0) {
+            return false;
+        }
+        try {
+            if (!Files.getOwner(pgdata).getName().equals(System.getProperty("user.name"))) {
+                return false;
+            }
+            Optional<PrefetchSpool> spool = PrefetchSpool.open(config.spoolDir(), config.stanza());
+            if (spool.isEmpty()) {
+                return false;
+            }
+            WalSegmentName first = firstSegment(plan);
+            if (first.segmentNumber() == 0) {
+                return false;
+            }
+            WalSegmentName before = first.previous();
+            // a prefetcher left from an earlier restore (maybe another endpoint) leaves first
+            spool.get().newGeneration();
+            if (!spool.get().waitUnlocked(Duration.ofSeconds(5))) {
+                return false;
+            }
+            spool.get().noteRequested(before);
+            prefetch.start(config, spool.get(), before);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false; // archive-get starts it on the first ask
+        }
     }
 
     static String describe(RecoveryRequest r) {

@@ -85,7 +85,7 @@ class ArchiveGetCloudTest {
     @Test
     void missingFilesExitOneSilently() {
         Path config = config("get" + STANZAS.incrementAndGet(), "zst", "http");
-        for (String name : new String[] {Segments.name(3), "00000009.history", Segments.name(3) + ".partial"}) {
+        for (String name : new String[] {Segments.name(3), "00000009.history", "00000001.history", Segments.name(3) + ".partial"}) {
             Path target = dir.resolve("RECOVERYXLOG");
             Shim.Run r = get(config, name, target);
             assertEquals(ExitCodes.FAILED, r.code(), name);

@@ -24,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -186,21 +187,108 @@ class PrefetchCloudTest {
         WalSegmentName seg = WalSegmentName.parse(Segments.name(7), WalSegmentSize.ofBytes(Segments.SIZE));
         spool.put(seg, Segments.segment(7, 1));
         Path pgdata = Files.createDirectories(dir.resolve("pgdata/pg_wal"));
-        Path launcher = Path.of("..", "bin", "tidemark").toAbsolutePath().normalize();
-        ProcessBuilder pb = new ProcessBuilder("bash", launcher.toString(), "archive-get", Segments.name(7),
-                "pg_wal/RECOVERYXLOG", "--config", conf.toString(), "--pgdata", dir.resolve("pgdata").toString())
-                .redirectErrorStream(true);
-        pb.environment().put("JAVA_HOME", "/nonexistent"); // the fast path needs no Java
-        pb.environment().put("TIDEMARK_JAVA_HOME", "/nonexistent");
         long t0 = System.nanoTime();
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), out);
+        Shim.Run r = launcherWithFakeJava(dir, "archive-get", Segments.name(7), "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString(), "--pgdata", dir.resolve("pgdata").toString());
+        assertEquals(0, r.code(), r.err());
         long ms = (System.nanoTime() - t0) / 1_000_000;
         System.out.println("launcher fast path served a prefetched segment in " + ms + " ms");
         assertArrayEquals(Segments.segment(7, 1), Files.readAllBytes(pgdata.resolve("RECOVERYXLOG")));
         assertFalse(spool.has(seg));
         assertEquals(Segments.name(7), Files.readString(spool.dir().resolve(".requested")).strip());
         assertTrue(ShimConfig.class.getName().length() > 0);
+    }
+
+    /**
+     * Runs bin/tidemark with a fake JDK whose {@code java} only says "JVM STARTED" and exits 42:
+     * any other answer came from the launcher without a JVM.
+     */
+    private Shim.Run launcherWithFakeJava(Path cwd, String... args) throws Exception {
+        Path jdk = dir.resolve("fake-jdk");
+        if (!Files.exists(jdk)) {
+            Files.createDirectories(jdk.resolve("bin"));
+            Files.writeString(jdk.resolve("release"), "JAVA_VERSION=\"25\"\n");
+            Path java = jdk.resolve("bin/java");
+            Files.writeString(java, "#!/bin/sh\necho JVM STARTED\nexit 42\n");
+            java.toFile().setExecutable(true);
+        }
+        Path launcher = Path.of("..", "bin", "tidemark").toAbsolutePath().normalize();
+        List<String> cmd = new ArrayList<>(List.of("bash", launcher.toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile()).redirectErrorStream(true);
+        pb.environment().put("TIDEMARK_JAVA_HOME", jdk.toString());
+        pb.environment().remove("PGDATA");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Shim.Run(p.waitFor(), "", out);
+    }
+
+    @Test
+    void filesTheArchiveDoesNotHoldAreAnsweredWithoutAJvmWhileThePrefetcherRuns() throws Exception {
+        String stanza = "pf" + STANZAS.incrementAndGet();
+        Path conf = setup(stanza, 8);
+        push(conf, 4);
+        PrefetchSpool spool = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of(stanza)).orElseThrow();
+        Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
+        Files.createDirectories(pgdata.resolve("pg_wal"));
+        PrefetchCommand.Starter starter = inProcess(Map.of());
+        assertEquals(0, Shim.run(new ArchiveGetCommand(Map.of(), starter), Segments.name(0),
+                pgdata.resolve("pg_wal/RECOVERYXLOG").toString(), "--config", conf.toString()).code());
+        // the prefetcher fetches 1..3, finds 4 missing, and finds no history file for timeline 2
+        for (int i = 0; i < 250 && (spool.missingUntil(Segments.name(4)).isEmpty()
+                || spool.missingUntil("00000002.history").isEmpty()); i++) {
+            Thread.sleep(20);
+        }
+        assertTrue(spool.missingUntil(Segments.name(4)).isPresent(), "end of the archive marked");
+        assertTrue(spool.missingUntil("00000002.history").isPresent(), "next timeline's history marked");
+        assertTrue(spool.missingUntil(Segments.name(3)).isEmpty(), "an archived segment is never marked");
+
+        for (String f : List.of(Segments.name(4), "00000002.history", "00000001.history")) {
+            Shim.Run r = launcherWithFakeJava(pgdata, "archive-get", f, "pg_wal/RECOVERYXLOG", "--config", conf.toString());
+            assertEquals(1, r.code(), f + ": " + r.err());
+            assertEquals("", r.err(), f + ": answered 'not archived' by the launcher itself");
+        }
+        // an expired marker is not an answer: the launcher falls through to the JVM
+        spool.noteMissing("00000003.history", Instant.now().minusSeconds(1));
+        Shim.Run stale = launcherWithFakeJava(pgdata, "archive-get", "00000003.history", "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString());
+        assertEquals(42, stale.code(), stale.err());
+        assertTrue(stale.err().contains("JVM STARTED"), stale.err());
+
+        // the segment served last, asked for again once it is gone from the spool: PostgreSQL's kept copy
+        Path kept = pgdata.resolve("pg_wal").resolve(Segments.name(0));
+        Files.move(pgdata.resolve("pg_wal/RECOVERYXLOG"), kept);
+        Shim.Run again = launcherWithFakeJava(pgdata, "archive-get", Segments.name(0), "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString());
+        assertEquals(0, again.code(), again.err());
+        assertArrayEquals(Segments.segment(0, 3), Files.readAllBytes(pgdata.resolve("pg_wal/RECOVERYXLOG")));
+        assertTrue(Files.exists(kept), "PostgreSQL's copy stays");
+        // any other segment missing from the spool still goes to Java
+        Files.delete(kept);
+        Shim.Run other = launcherWithFakeJava(pgdata, "archive-get", Segments.name(0), "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString());
+        assertEquals(42, other.code(), "went to the JVM: " + other.err());
+    }
+
+    @Test
+    void aFailedFetchIsNeverMarkedMissing() throws Exception {
+        String stanza = "pf" + STANZAS.incrementAndGet();
+        Path conf = setup(stanza, 4);
+        push(conf, 3);
+        String key = stanza + "/wal/0000000100000000/" + Segments.name(2) + ".zst";
+        try (var s3 = TestCloud.client(TestCloud.cloud())) {
+            var head = s3.headObject(b -> b.bucket(TestCloud.cloud().bucket()).key(key));
+            s3.putObject(b -> b.bucket(TestCloud.cloud().bucket()).key(key).metadata(head.metadata()),
+                    RequestBody.fromBytes(new byte[] {1, 2, 3}));
+        }
+        PrefetchSpool spool = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of(stanza)).orElseThrow();
+        Path pgWal = Files.createDirectories(dir.resolve("pg_wal"));
+        assertEquals(0, Shim.run(new ArchiveGetCommand(Map.of(), inProcess(Map.of())), Segments.name(0),
+                pgWal.resolve("RECOVERYXLOG").toString(), "--config", conf.toString()).code());
+        for (int i = 0; i < 250 && !log.toString(StandardCharsets.UTF_8).contains("prefetch of " + Segments.name(2)); i++) {
+            Thread.sleep(20);
+        }
+        assertTrue(log.toString(StandardCharsets.UTF_8).contains("prefetch of " + Segments.name(2) + " failed"), log.toString());
+        assertTrue(spool.missingUntil(Segments.name(2)).isEmpty(), "damaged is not missing: PostgreSQL must hear the error");
     }
 }

@@ -94,4 +94,49 @@ class PrefetchSpoolTest {
         Files.createSymbolicLink(dir.resolve("spool2/main"), real);
         assertTrue(PrefetchSpool.open(dir.resolve("spool2"), StanzaName.of("main")).isEmpty());
     }
+
+    @Test
+    void missingMarkersHoldTheirExpiryAndGoWithTheSpool() throws IOException {
+        PrefetchSpool s = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of("main")).orElseThrow();
+        Instant until = Instant.ofEpochSecond(Instant.now().getEpochSecond() + 2);
+        s.noteMissing("00000002.history", until);
+        s.noteMissing("000000010000000000000009", until);
+        assertEquals(Optional.of(until), s.missingUntil("00000002.history"));
+        // the launcher reads this exact form: decimal epoch seconds on one line
+        assertEquals(until.getEpochSecond() + "\n", Files.readString(s.dir().resolve(".missing.00000002.history")));
+        s.clearMissing("00000002.history");
+        assertEquals(Optional.empty(), s.missingUntil("00000002.history"));
+        s.put(seg("000000010000000000000008"), new byte[] {1});
+        s.clear();
+        assertEquals(Optional.empty(), s.missingUntil("000000010000000000000009"), "markers leave with the prefetcher");
+        assertFalse(s.has(seg("000000010000000000000008")));
+        try (var files = Files.list(s.dir())) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temp file left");
+        }
+    }
+
+    @Test
+    void aNewGenerationIsVisibleAndTheLockCanBeAwaited() throws Exception {
+        PrefetchSpool s = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of("main")).orElseThrow();
+        assertEquals("", s.generation());
+        s.newGeneration();
+        String g = s.generation();
+        assertEquals(36, g.length(), g);
+        s.newGeneration();
+        assertFalse(g.equals(s.generation()), "each restore writes a new one");
+
+        var held = s.tryLock().orElseThrow();
+        assertFalse(s.waitUnlocked(java.time.Duration.ofMillis(100)), "held: not free within the wait");
+        Thread releaser = new Thread(() -> {
+            try {
+                Thread.sleep(150);
+                held.close();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        releaser.start();
+        assertTrue(s.waitUnlocked(java.time.Duration.ofSeconds(5)), "free once the holder lets go");
+        releaser.join();
+    }
 }

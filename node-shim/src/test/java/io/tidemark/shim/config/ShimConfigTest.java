@@ -139,4 +139,27 @@ class ShimConfigTest {
         assertEquals(ExitCodes.GET_ERROR, g.code());
         assertTrue(g.err().contains("no such file"), g.err());
     }
+
+    @Test
+    void asyncArchivePushIsOffByDefaultAndQueueMaxOnlyWhenSet() throws IOException {
+        ShimConfig d = load(Map.of(), "--config", file("d.conf", BASE + "stanza=s\n").toString());
+        assertFalse(d.asyncPush().enabled());
+        assertEquals(2, d.asyncPush().process());
+        assertTrue(d.asyncPush().queueMax().isEmpty(), "no limit unless the operator sets one: WAL is never dropped");
+        assertEquals(60, d.asyncPush().timeoutSeconds());
+        ShimConfig a = load(Map.of(), "--config", file("a.conf", BASE + "stanza=s\narchive-push.async=true\n"
+                + "archive-push.process=4\narchive-push.queue-max=1GB\narchive-push.timeout=5\n").toString());
+        assertTrue(a.asyncPush().enabled());
+        assertEquals(4, a.asyncPush().process());
+        assertEquals(1L << 30, a.asyncPush().queueMax().getAsLong());
+        assertEquals(5, a.asyncPush().timeoutSeconds());
+        assertEquals(512L << 20, ShimConfig.bytes(dir, "k", "512MB"));
+        assertEquals(0, ShimConfig.bytes(dir, "k", "0"));
+        for (String bad : List.of("archive-push.async=yes", "archive-push.process=0", "archive-push.queue-max=1TB",
+                "archive-push.queue-max=-1", "archive-push.timeout=0")) {
+            CommandFailure f = assertThrows(CommandFailure.class,
+                    () -> load(Map.of(), "--config", file("bad.conf", BASE + "stanza=s\n" + bad + "\n").toString()), bad);
+            assertTrue(f.getMessage().contains(bad.substring(0, bad.indexOf('='))), f.getMessage());
+        }
+    }
 }

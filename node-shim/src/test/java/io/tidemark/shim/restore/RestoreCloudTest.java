@@ -149,6 +149,37 @@ class RestoreCloudTest {
     }
 
     @Test
+    void theWalPrefetcherStartsWithTheDownloadFromTheBackupsFirstSegment() throws IOException {
+        String stanza = "rst" + STANZAS.incrementAndGet();
+        PlanFixture f = backup(stanza).upload();
+        serve(f, "11111111-0000-4000-8000-00000000000a", Duration.ofMinutes(10), false);
+        Path conf = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", stanza, "plan.publicKey",
+                PlanFixture.publicKey(), "spool.dir", dir.resolve("spool").toString(), "archive-get.prefetch", "8"));
+        java.util.List<String> started = new java.util.ArrayList<>();
+        Path pgdata = dir.resolve("pgdata");
+        Shim.Run r = Shim.run(new RestoreCommand(Map.of(), Clock.systemUTC(), 10, 1,
+                (c, spool, after) -> started.add(after + " " + spool.dir())), "--config", conf.toString(),
+                "--pgdata", pgdata.toString());
+        assertEquals(0, r.code(), r.err() + r.out());
+        Path prefetchDir = dir.resolve("spool").resolve(stanza).resolve("prefetch");
+        // the backup starts in segment 2: the window begins after segment 1
+        assertEquals(java.util.List.of("000000010000000000000001 " + prefetchDir), started);
+        assertEquals("000000010000000000000001", Files.readString(prefetchDir.resolve(".requested")).strip());
+        assertTrue(Files.readString(prefetchDir.resolve(".generation")).strip().length() == 36, "a new generation");
+        assertTrue(r.out().contains("prefetching WAL from 000000010000000000000002"), r.out());
+
+        // prefetching off: nothing started
+        Path off = config(stanza);
+        started.clear();
+        Shim.Run r2 = Shim.run(new RestoreCommand(Map.of(), Clock.systemUTC(), 10, 1,
+                (c, spool, after) -> started.add(after.toString())), "--config", off.toString(),
+                "--pgdata", dir.resolve("pgdata2").toString());
+        assertEquals(0, r2.code(), r2.err() + r2.out());
+        assertEquals(java.util.List.of(), started);
+        assertFalse(r2.out().contains("prefetching"), r2.out());
+    }
+
+    @Test
     void aCorruptedStoredObjectIsRefusedAndNothingClaimsSuccess() throws IOException {
         String stanza = "rst" + STANZAS.incrementAndGet();
         PlanFixture f = backup(stanza).upload();

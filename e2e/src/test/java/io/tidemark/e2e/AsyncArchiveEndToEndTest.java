@@ -1,0 +1,338 @@
+package io.tidemark.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.testkit.PgCluster;
+import io.tidemark.testkit.PgTest;
+import io.tidemark.testkit.RunAs;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * Issue 7, asynchronous archive-push end to end: real PostgreSQL 15 clusters whose
+ * archive_command is the packaged launcher with {@code archive-push.async=true} (run by
+ * PostgreSQL as the postgres user; the worker is the detached one archive-push starts), the
+ * real local cloud with the real indexer, and {@code tidemark info}. The launcher logs each
+ * answer it gave without a JVM and each JVM start ({@code TIDEMARK_LAUNCH_LOG}).
+ */
+@PgTest
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class AsyncArchiveEndToEndTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static Path cloudDir;
+    private static Path nodeDir;
+    private static CloudFixture cloud;
+    private static final List<PgCluster> clusters = new ArrayList<>();
+
+    /** One cluster archiving asynchronously to one stanza. */
+    record Node(String stanza, Path conf, Path launchLog, PgCluster pg) {
+        Path spool() {
+            return nodeDir.resolve(stanza).resolve("spool").resolve(stanza).resolve("archive");
+        }
+
+        ShimProcess.Result shim(String... args) {
+            List<String> all = new ArrayList<>(List.of(args));
+            all.addAll(List.of("--config", conf.toString(), "--stanza", stanza));
+            return ShimProcess.run(nodeDir, Map.of("PGHOST", "127.0.0.1", "PGPORT", Integer.toString(pg.port()),
+                    "PGUSER", "postgres", "PGDATA", pg.dataDir().toString()), all.toArray(String[]::new));
+        }
+
+        long launches(String kind) throws IOException {
+            try (Stream<String> l = Files.lines(launchLog)) {
+                return l.filter(s -> s.startsWith(kind + " archive-push")).count();
+            }
+        }
+    }
+
+    private static Node main;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cloudDir = Files.createTempDirectory("tidemark-e2e-cloud");
+        nodeDir = Files.createTempDirectory(Path.of("/tmp"), "tidemark-e2e-async",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        cloud = new CloudFixture(cloudDir).start();
+        main = node("main", "");
+    }
+
+    /** A cluster, its configuration (async on, plus {@code extra}), its stanza, and its launch log. */
+    static Node node(String stanza, String extra) throws IOException {
+        Path conf = cloud.nodeConfig(nodeDir.resolve(stanza), "archive-push.async=true\narchive-push.process=2\n"
+                + "retries=0\narchive-push.timeout=20\n" + extra);
+        // the spool of the stanza belongs to the user PostgreSQL runs archive_command as
+        Path stanzaSpool = Files.createDirectories(nodeDir.resolve(stanza).resolve("spool").resolve(stanza));
+        Files.setPosixFilePermissions(stanzaSpool, PosixFilePermissions.fromString("rwx------"));
+        RunAs.detect().giveOwnership(stanzaSpool);
+        Path launchLog = Files.createFile(nodeDir.resolve(stanza).resolve("launch.log"));
+        Files.setPosixFilePermissions(launchLog, PosixFilePermissions.fromString("rw-rw-rw-"));
+        String push = "TIDEMARK_LAUNCH_LOG=" + launchLog + " " + ShimInstall.get().launcher() + " archive-push --config "
+                + conf + " --stanza " + stanza + " %p";
+        PgCluster pg = PgCluster.builder()
+                .setting("archive_mode", "on")
+                .setting("archive_command", push)
+                .setting("archive_timeout", "0")
+                .setting("max_wal_size", "2GB")
+                .build().start();
+        clusters.add(pg);
+        Node n = new Node(stanza, conf, launchLog, pg);
+        ShimProcess.Result created = n.shim("stanza-create");
+        assertEquals(0, created.code(), created.toString());
+        return n;
+    }
+
+    @Test
+    @Order(1)
+    void aWorkerRunByHandPushesAheadAndEveryCallIsAnsweredWithoutAJvm() throws Exception {
+        PgCluster pg = main.pg();
+        // PostgreSQL's archiver paused (no archive_command): .ready files pile up
+        pg.sql("alter system set archive_command = ''");
+        pg.sql("select pg_reload_conf()");
+        Thread.sleep(1000);
+        String from = pg.currentWalFile();
+        pg.sql("create table ahead as select g as id, md5(g::text) as v from generate_series(1, 400000) g");
+        String upTo = pg.switchWal();
+        List<String> expected = new ArrayList<>();
+        for (long s = segmentNumber(from); s <= segmentNumber(upTo); s++) {
+            expected.add(String.format("00000001%08X%08X", s / 256, s % 256));
+        }
+        // the worker, run by hand as the postgres user (as the agent or systemd would run it)
+        Path out = nodeDir.resolve("worker-by-hand.out");
+        Process worker = new ProcessBuilder(RunAs.detect().wrap(List.of(ShimInstall.get().launcher().toString(),
+                "archive-push-worker", "--config", main.conf().toString(), "--stanza", "main",
+                "--pgdata", pg.dataDir().toString(), "--idle-exit", "5")))
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        waitUntil(() -> okRecords(main).containsAll(expected), Duration.ofMinutes(2),
+                "the worker did not push ahead: " + okRecords(main) + " of " + expected);
+        assertEquals(0, main.launches("jvm") + main.launches("fast"), "PostgreSQL did not call archive-push yet");
+        Set<String> inS3 = walObjectNames("main");
+        assertTrue(inS3.containsAll(expected), "done only once in S3: " + inS3);
+        // archiving resumes: every call is answered from the spool, no JVM starts
+        pg.sql("alter system reset archive_command");
+        pg.sql("select pg_reload_conf()");
+        waitArchived(pg, upTo, Duration.ofMinutes(3));
+        assertEquals(0, main.launches("jvm"), "a call for a file the worker had pushed started a JVM");
+        assertEquals(expected.size(), main.launches("fast"), "every call answered from the spool");
+        assertTrue(worker.waitFor(2, java.util.concurrent.TimeUnit.MINUTES), "the worker leaves when idle (--idle-exit 5)");
+        String log = Files.readString(out);
+        assertTrue(log.contains("archive-push worker started") && log.contains("worker stopped"), log);
+        assertTrue(Files.notExists(main.spool().resolve("worker.pid")), "the worker removes its pid file");
+    }
+
+    @Test
+    @Order(2)
+    void aBurstIsArchivedAheadAndMostCallsAreAnsweredWithoutAJvm() throws Exception {
+        PgCluster pg = main.pg();
+        long fastBefore = main.launches("fast") + main.launches("wait");
+        long jvmBefore = main.launches("jvm");
+        String first = pg.currentWalFile();
+        pg.sql("create table burst as select g as id, md5(g::text) as v from generate_series(1, 3300000) g");
+        String last = pg.switchWal();
+        waitArchived(pg, last, Duration.ofMinutes(5));
+        assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)));
+        assertEquals(List.of(), cloud.cloud().failedEvents());
+
+        long segments = segmentNumber(last) - segmentNumber(first) + 1;
+        assertTrue(segments * 16 >= 300, "only " + segments + " segments of WAL");
+        Set<String> inS3 = walObjectNames("main");
+        for (long s = segmentNumber(first); s <= segmentNumber(last); s++) {
+            String name = String.format("00000001%08X%08X", s / 256, s % 256);
+            assertTrue(inS3.contains(name), name + " is not in S3");
+        }
+        JsonNode timeline = timeline(main);
+        assertEquals(1, timeline.get("walRanges").size(), timeline.toString());
+        assertEquals(0, timeline.get("gaps").size(), timeline.toString());
+        assertEquals(last, timeline.get("lastSegment").asText());
+
+        long fast = main.launches("fast") + main.launches("wait") - fastBefore;
+        long jvm = main.launches("jvm") - jvmBefore;
+        System.out.println("async burst: " + segments + " segments; archive-push answered without a JVM " + fast
+                + " times (" + main.launches("wait") + " of them after waiting for the worker), with one " + jvm + " times");
+        // During the burst the worker keeps pace with PostgreSQL (how far ahead depends on the load
+        // on the machine); every call it was ahead for needed no JVM.
+        assertTrue(fast > 0, "the launcher never answered from the spool (" + jvm + " JVM starts)");
+        List<String> lines = Files.readAllLines(main.launchLog());
+        List<String> unanswered = new ArrayList<>();
+        for (long s = segmentNumber(first); s <= segmentNumber(last); s++) {
+            String name = String.format("00000001%08X%08X", s / 256, s % 256);
+            if (lines.stream().noneMatch(l -> l.contains(name))) {
+                unanswered.add(name);
+            }
+        }
+        assertEquals(List.of(), unanswered, "every segment went through the launcher: " + lines);
+        assertTrue(jvm >= 1, "the first call of the burst starts the detached worker");
+
+        assertTrue(Files.readString(main.spool().resolve("worker.log")).contains("archive-push worker started"),
+                "the first call started a detached worker");
+        // the worker forgets what PostgreSQL has marked .done
+        waitUntil(() -> okRecords(main).stream().allMatch(f -> Files.exists(pg.walDir().resolve("archive_status/" + f + ".ready"))),
+                Duration.ofSeconds(30), ".ok records of .done files are not cleaned up: " + okRecords(main));
+    }
+
+    @Test
+    @Order(3)
+    void anS3OutageReachesPostgresAndNothingUnpushedIsRecorded() throws Exception {
+        PgCluster pg = main.pg();
+        String before = pg.switchWal();
+        waitArchived(pg, before, Duration.ofMinutes(2));
+        long failedBefore = Long.parseLong(pg.sql("select failed_count from pg_stat_archiver"));
+        Set<String> inS3Before = walObjectNames("main");
+
+        cloud.stop();
+        pg.sql("create table during_outage as select g as id, md5(g::text) as v from generate_series(1, 600000) g");
+        String last = pg.switchWal();
+        waitUntil(() -> Long.parseLong(pg.sql("select failed_count from pg_stat_archiver")) > failedBefore,
+                Duration.ofMinutes(2), "archive-push never failed while S3 was down");
+        try (Stream<Path> ready = Files.list(pg.walDir().resolve("archive_status"))) {
+            assertTrue(ready.anyMatch(p -> p.getFileName().toString().endsWith(".ready")),
+                    "PostgreSQL must keep the segments it could not archive");
+        }
+        String serverLog = pg.logTail(200);
+        assertTrue(serverLog.contains("asynchronous worker"), "the worker's error reaches PostgreSQL: " + serverLog);
+        for (String ok : okRecords(main)) {
+            assertTrue(inS3Before.contains(ok), ok + " is recorded as archived while S3 was down");
+        }
+
+        cloud.start();
+        waitArchived(pg, last, Duration.ofMinutes(5));
+        assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)));
+        JsonNode timeline = timeline(main);
+        assertEquals(1, timeline.get("walRanges").size(), timeline.toString());
+        assertEquals(0, timeline.get("gaps").size(), timeline.toString());
+        assertEquals(last, timeline.get("lastSegment").asText());
+    }
+
+    @Test
+    @Order(4)
+    void queueMaxDropsWalLoudlyAndInfoShowsTheGapAndWhy() throws Exception {
+        Node dropper = node("dropper", "archive-push.queue-max=32MB\n");
+        PgCluster pg = dropper.pg();
+        pg.sql("create table a as select g from generate_series(1, 10000) g");
+        String before = pg.switchWal();
+        waitArchived(pg, before, Duration.ofMinutes(2));
+
+        cloud.stop();
+        pg.sql("create table b as select g as id, md5(g::text) as v from generate_series(1, 1200000) g");
+        String duringOutage = pg.switchWal();
+        // with 32 MB allowed to wait, the worker drops the oldest and PostgreSQL moves on
+        waitUntil(() -> Files.exists(dropper.spool()) && hasDropped(dropper), Duration.ofMinutes(2),
+                "nothing was dropped with queue-max=32MB and S3 down");
+        cloud.start();
+        waitArchived(pg, duringOutage, Duration.ofMinutes(3));
+        pg.sql("create table c as select g from generate_series(1, 10000) g");
+        String last = pg.switchWal();
+        waitArchived(pg, last, Duration.ofMinutes(5));
+        assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)));
+
+        String log = Files.readString(dropper.spool().resolve("worker.log"));
+        assertTrue(log.contains("WARNING: archive-push.queue-max=33554432 exceeded") && log.contains("WITHOUT ARCHIVING"), log);
+        assertTrue(pg.logTail(500).contains("was NOT archived: dropped by archive-push.queue-max"), "PostgreSQL's log");
+        JsonNode timeline = timeline(dropper);
+        String context = "\ncatalog: " + timeline + "\nworker.log:\n" + log + "\nspool: " + okRecords(dropper);
+        assertTrue(timeline.get("gaps").size() >= 1, "the dropped WAL is a gap" + context);
+        assertEquals(last, timeline.get("lastSegment").asText(), context);
+        assertTrue(duringOutage.compareTo(before) > 0);
+        ShimProcess.Result text = dropper.shim("info");
+        assertEquals(0, text.code(), text.toString());
+        assertTrue(text.out().contains("!!! GAP !!!") && text.out().contains("DROPPED by archive-push.queue-max on this node"),
+                text.out());
+        ShimProcess.Result json = dropper.shim("info", "--output", "json");
+        assertTrue(JSON.readTree(json.out()).get("droppedWal").size() >= 1, json.out());
+    }
+
+    private static boolean hasDropped(Node n) {
+        try (Stream<Path> s = Files.list(n.spool())) {
+            return s.anyMatch(p -> p.getFileName().toString().endsWith(".dropped"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static List<String> okRecords(Node n) {
+        try (Stream<Path> s = Files.list(n.spool())) {
+            return s.map(p -> p.getFileName().toString()).filter(f -> f.endsWith(".ok"))
+                    .map(f -> f.substring(0, f.length() - 3)).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private static JsonNode timeline(Node n) throws IOException {
+        ShimProcess.Result info = n.shim("info", "--output", "json");
+        assertEquals(0, info.code(), info.toString());
+        JsonNode t = JSON.readTree(info.out()).get("timelines").get(0);
+        assertEquals(1, t.get("timeline").asInt());
+        return t;
+    }
+
+    private static void waitArchived(PgCluster pg, String segment, Duration timeout) throws InterruptedException {
+        waitUntil(() -> {
+            String last = pg.sql("select coalesce(last_archived_wal, '') from pg_stat_archiver");
+            return last.compareTo(segment) >= 0;
+        }, timeout, "segment " + segment + " was not archived; server log:\n" + pg.logContext());
+    }
+
+    private static void waitUntil(java.util.function.BooleanSupplier condition, Duration timeout, String message)
+            throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError(message);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private static long segmentNumber(String name) {
+        return Long.parseLong(name.substring(8, 16), 16) * 256 + Long.parseLong(name.substring(16, 24), 16);
+    }
+
+    private static Set<String> walObjectNames(String stanza) {
+        var c = cloud.cloud();
+        try (S3Client s3 = S3Client.builder().endpointOverride(c.s3Endpoint()).region(Region.of(c.region()))
+                .forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
+                        c.credentials().accessKeyId(), c.credentials().secretAccessKey())))
+                .build()) {
+            Set<String> names = new HashSet<>();
+            for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(c.bucket()).prefix(stanza + "/wal/")).contents()) {
+                String file = o.key().substring(o.key().lastIndexOf('/') + 1);
+                names.add(file.contains(".") ? file.substring(0, file.indexOf('.')) : file);
+            }
+            return names;
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        clusters.forEach(PgCluster::close);
+        if (cloud != null) {
+            cloud.close();
+        }
+        ShimInstall.deleteTree(nodeDir);
+        ShimInstall.deleteTree(cloudDir);
+    }
+}

@@ -1,0 +1,409 @@
+package io.tidemark.functions.retain;
+
+import io.tidemark.events.layout.BackupLabelName;
+import io.tidemark.events.wal.Lsn;
+import io.tidemark.events.wal.TimelineId;
+import io.tidemark.functions.catalog.BackupEntry;
+import io.tidemark.functions.catalog.ExpiredWal;
+import io.tidemark.functions.catalog.SegmentRanges;
+import io.tidemark.functions.catalog.TimelineAggregate;
+import io.tidemark.functions.retain.RetentionPlan.BackupDeletion;
+import io.tidemark.functions.retain.RetentionPlan.Deletion;
+import io.tidemark.functions.retain.RetentionPlan.Kept;
+import io.tidemark.functions.retain.RetentionPlan.OrphanDeletion;
+import io.tidemark.functions.retain.RetentionPlan.WalDeletion;
+import io.tidemark.functions.retain.RetentionPolicy.FullRetention;
+import io.tidemark.functions.window.RecoveryWindow;
+import io.tidemark.functions.window.TimelinePath;
+import io.tidemark.functions.window.WindowBackup;
+import io.tidemark.functions.window.WindowCalculator;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Decides what retention removes: a pure function of a {@link RetentionView}, a policy and the
+ * time. The real run and the dry run use the same plan.
+ *
+ * <p>The rules, in order (the first that keeps a backup names the reason):
+ * <ol>
+ *   <li>the newest valid full (with its chain: a full has none) is always kept;</li>
+ *   <li>the policy: the newest N valid fulls (count), or the newest valid full whose consistent
+ *       point is at or before now - N days and every full after it (time); the newest D
+ *       differentials of kept fulls; an incremental whose every earlier backup is kept;</li>
+ *   <li>never removed: a backup in progress (status {@code validating}/{@code waiting-wal}, the
+ *       label of a held lease, a prefix with a manifest not validated yet, a prefix younger than
+ *       the safe age) and a backup whose manifest is under Object Lock retention;</li>
+ *   <li>anything a kept backup needs (prior, references), transitively;</li>
+ *   <li>a backup that is not restorable (invalid, or valid on a broken chain) is removed once it is
+ *       older than the oldest kept full, and kept (for inspection) until then.</li>
+ * </ol>
+ * WAL of a timeline is removed below the lowest segment any kept (or in-progress) backup needs on
+ * it: its own timeline from its start segment, and every later part of each timeline path it lies
+ * on from that part's first segment. WAL under Object Lock is kept, and nothing is removed when an
+ * in-progress backup's start is unknown. History files are never removed.
+ */
+public final class RetentionPlanner {
+
+    /** How old a backup prefix without a catalog item must be before it counts as abandoned. */
+    public static final Duration DEFAULT_ORPHAN_AGE = Duration.ofHours(6);
+
+    private final Duration orphanAge;
+
+    public RetentionPlanner() {
+        this(DEFAULT_ORPHAN_AGE);
+    }
+
+    public RetentionPlanner(Duration orphanAge) {
+        if (orphanAge.isNegative()) {
+            throw new IllegalArgumentException("orphan age must not be negative: " + orphanAge);
+        }
+        this.orphanAge = orphanAge;
+    }
+
+    public RetentionPlan plan(RetentionView view, RetentionPolicy policy, Instant now) {
+        Map<String, RetentionView.Backup> byLabel = new TreeMap<>();
+        view.backups().forEach(b -> byLabel.put(b.entry().label(), b));
+        List<WindowBackup> valid = new ArrayList<>();
+        view.backups().forEach(b -> WindowBackup.of(b.entry()).ifPresent(valid::add));
+        List<WindowBackup> restorable = WindowCalculator.withCompleteChains(valid);
+        Map<String, WindowBackup> restorableByLabel = new TreeMap<>();
+        restorable.forEach(b -> restorableByLabel.put(b.label().toString(), b));
+
+        Map<String, String> keep = new LinkedHashMap<>();
+        List<String> notes = new ArrayList<>();
+        keepByPolicy(restorable, policy, now, keep);
+        WindowCalculator before = new WindowCalculator(view.segmentSize(),
+                ExpiredWal.clipAll(view.timelines(), view.expiredThrough()), view.facts());
+        keepReachOfLatest(before, restorable, keep);
+        keepInProgressAndLocked(view, byLabel, now, keep);
+        closeOverNeeds(byLabel, keep);
+
+        String oldestKeptFull = keep.keySet().stream().map(BackupLabelName::parse).filter(BackupLabelName::isFull)
+                .map(BackupLabelName::toString).min(Comparator.naturalOrder()).orElse(null);
+        // Unrestorable backups newer than the oldest kept full stay for inspection, unless something
+        // they need goes (then they go first). Oldest first, so that what they need is decided.
+        for (String label : byLabel.keySet()) {
+            if (keep.containsKey(label) || restorableByLabel.containsKey(label)
+                    || oldestKeptFull == null || label.compareTo(oldestKeptFull) < 0) {
+                continue;
+            }
+            BackupEntry e = byLabel.get(label).entry();
+            List<String> needs = new ArrayList<>(e.references());
+            if (e.prior() != null) {
+                needs.add(e.prior());
+            }
+            if (needs.stream().allMatch(n -> keep.containsKey(n) || !byLabel.containsKey(n))) {
+                keep.put(label, "not restorable (" + e.status() + "), newer than the oldest kept full: kept for inspection");
+            }
+        }
+        List<Deletion> deletions = new ArrayList<>();
+        // Newest first: a dependent's label sorts after everything it needs (same full, later start).
+        List<String> newestFirst = new ArrayList<>(byLabel.keySet());
+        newestFirst.sort(Comparator.comparing(BackupLabelName::parse).reversed());
+        for (String label : newestFirst) {
+            if (keep.containsKey(label)) {
+                continue;
+            }
+            BackupEntry e = byLabel.get(label).entry();
+            String reason = restorableByLabel.containsKey(label) ? "beyond the policy (" + policy + ")"
+                    : "not restorable (" + e.status() + ") and older than the oldest kept full, or needs what goes";
+            deletions.add(new BackupDeletion(BackupLabelName.parse(label), e.status(),
+                    e.storedSize() == null ? 0 : e.storedSize(), reason));
+        }
+        for (RetentionView.OrphanPrefix o : view.orphans()) {
+            Duration age = Duration.between(o.newest(), now);
+            if (o.hasManifest() || o.label().toString().equals(view.leaseLabel()) || age.compareTo(orphanAge) < 0
+                    || locked(o.lockedUntil(), now) || byLabel.containsKey(o.label().toString())) {
+                continue;
+            }
+            deletions.add(new OrphanDeletion(o.label(), o.objects(), o.size(),
+                    "objects without a manifest, last written " + o.newest() + " (older than " + orphanAge + ")"));
+        }
+
+        List<WindowBackup> keptRestorable = restorable.stream().filter(b -> keep.containsKey(b.label().toString())).toList();
+        Map<TimelineId, Long> through = walThrough(view, byLabel, keep, before, notes);
+        through.forEach((tli, t) -> walDeletion(view, tli, t, notes).ifPresent(deletions::add));
+
+        Map<TimelineId, Long> after = new HashMap<>(view.expiredThrough());
+        for (Deletion d : deletions) {
+            if (d instanceof WalDeletion w) {
+                after.put(w.timeline(), w.through());
+            }
+        }
+        WindowCalculator afterCalc = new WindowCalculator(view.segmentSize(),
+                ExpiredWal.clipAll(view.timelines(), after), view.facts());
+        List<Kept> kept = keep.entrySet().stream().filter(en -> byLabel.containsKey(en.getKey()))
+                .sorted(Map.Entry.comparingByKey()).map(en -> new Kept(en.getKey(), en.getValue())).toList();
+        return new RetentionPlan(policy, now, deletions, kept, notes, before.compute(restorable),
+                afterCalc.compute(keptRestorable));
+    }
+
+    private static void keepByPolicy(List<WindowBackup> restorable, RetentionPolicy policy, Instant now,
+                                     Map<String, String> keep) {
+        List<WindowBackup> fulls = restorable.stream().filter(b -> b.label().isFull())
+                .sorted(Comparator.comparing(WindowBackup::label).reversed()).toList();
+        if (fulls.isEmpty()) {
+            return;
+        }
+        keep.put(fulls.getFirst().label().toString(), "the newest valid full");
+        switch (policy.full()) {
+            case FullRetention.ByCount c -> {
+                for (int i = 1; i < Math.min(c.count(), fulls.size()); i++) {
+                    keep.putIfAbsent(fulls.get(i).label().toString(), "full " + (i + 1) + " of " + c.count() + " kept by count");
+                }
+            }
+            case FullRetention.ByAge a -> {
+                Instant horizon = now.minus(Duration.ofDays(a.days()));
+                for (WindowBackup f : fulls) {
+                    boolean anchor = !f.stopTime().isAfter(horizon);
+                    keep.putIfAbsent(f.label().toString(), anchor
+                            ? "the newest full consistent at or before " + horizon + " (start of the " + a.days() + "-day window)"
+                            : "consistent within the last " + a.days() + " days");
+                    if (anchor) {
+                        break;
+                    }
+                }
+            }
+        }
+        Set<String> keptFulls = Set.copyOf(keep.keySet());
+        List<WindowBackup> diffs = restorable.stream()
+                .filter(b -> b.label().type() == BackupLabelName.Type.DIFF && keptFulls.contains(b.label().full().toString()))
+                .sorted(Comparator.comparing(WindowBackup::label).reversed()).toList();
+        for (int i = 0; i < Math.min(policy.diff(), diffs.size()); i++) {
+            keep.putIfAbsent(diffs.get(i).label().toString(), "diff " + (i + 1) + " of " + policy.diff() + " kept by count");
+        }
+        // Oldest first, so that an incremental's earlier backups are decided before it.
+        restorable.stream().filter(b -> b.label().type() == BackupLabelName.Type.INCR)
+                .sorted(Comparator.comparing(WindowBackup::label)).forEach(b -> {
+                    if (keep.keySet().containsAll(b.needs())) {
+                        keep.putIfAbsent(b.label().toString(), "incremental whose earlier backups are kept");
+                    }
+                });
+    }
+
+    /**
+     * The newest timeline with a window is where "latest" recovers to: keep the newest full that
+     * reaches it. After a promotion the newest fulls may be on the old timeline past the branch
+     * point, and only older ones reach the new timeline.
+     */
+    private static void keepReachOfLatest(WindowCalculator calc, List<WindowBackup> restorable,
+                                          Map<String, String> keep) {
+        List<TimelineId> targets = new ArrayList<>(calc.targets());
+        targets.sort(Comparator.reverseOrder());
+        List<WindowBackup> fulls = restorable.stream().filter(b -> b.label().isFull())
+                .sorted(Comparator.comparing(WindowBackup::label).reversed()).toList();
+        for (TimelineId t : targets) {
+            Optional<TimelinePath> path = calc.path(t);
+            if (path.isEmpty()) {
+                continue;
+            }
+            for (WindowBackup f : fulls) {
+                if (calc.reach(path.get(), f).isPresent()) {
+                    keep.putIfAbsent(f.label().toString(), "the newest full that reaches the latest point (timeline "
+                            + t.value() + ")");
+                    return;
+                }
+            }
+        }
+    }
+
+    private static void keepInProgressAndLocked(RetentionView view, Map<String, RetentionView.Backup> byLabel,
+                                                Instant now, Map<String, String> keep) {
+        for (RetentionView.Backup b : view.backups()) {
+            BackupEntry e = b.entry();
+            if (e.isWaiting()) {
+                keep.putIfAbsent(e.label(), "in progress (" + e.status() + ")");
+                keepUnknownPriors(byLabel, b.label(), e, keep);
+            }
+            if (locked(b.lockedUntil(), now)) {
+                keep.putIfAbsent(e.label(), "under Object Lock retention until " + b.lockedUntil());
+                keepUnknownPriors(byLabel, b.label(), e, keep);
+            }
+        }
+        if (view.leaseLabel() != null) {
+            BackupLabelName lease = BackupLabelName.parse(view.leaseLabel());
+            keep.putIfAbsent(lease.toString(), "in progress (backup lease held)");
+            keepUnknownPriors(byLabel, lease, byLabel.containsKey(lease.toString())
+                    ? byLabel.get(lease.toString()).entry() : null, keep);
+        }
+        for (RetentionView.OrphanPrefix o : view.orphans()) {
+            if (o.hasManifest() || locked(o.lockedUntil(), now)) {
+                keepUnknownPriors(byLabel, o.label(), null, keep);
+            }
+        }
+    }
+
+    /**
+     * A backup whose chain is not recorded (a manifest not read yet, a prefix still uploading):
+     * keep every earlier backup of its full, since any of them may be its prior.
+     */
+    private static void keepUnknownPriors(Map<String, RetentionView.Backup> byLabel, BackupLabelName label,
+                                          BackupEntry e, Map<String, String> keep) {
+        if (label.isFull() || (e != null && e.prior() != null)) {
+            return;
+        }
+        for (String other : byLabel.keySet()) {
+            BackupLabelName o = BackupLabelName.parse(other);
+            if (o.full().equals(label.full()) && o.compareTo(label) < 0) {
+                keep.putIfAbsent(other, "may be needed by " + label + " (in progress, chain not known yet)");
+            }
+        }
+    }
+
+    private static void closeOverNeeds(Map<String, RetentionView.Backup> byLabel, Map<String, String> keep) {
+        Deque<String> todo = new ArrayDeque<>(keep.keySet());
+        while (!todo.isEmpty()) {
+            String label = todo.pop();
+            RetentionView.Backup b = byLabel.get(label);
+            if (b == null) {
+                continue;
+            }
+            List<String> needs = new ArrayList<>(b.entry().references());
+            if (b.entry().prior() != null) {
+                needs.add(b.entry().prior());
+            }
+            for (String n : needs) {
+                if (!keep.containsKey(n)) {
+                    keep.put(n, "needed by " + label);
+                    todo.push(n);
+                }
+            }
+        }
+    }
+
+    /**
+     * Per timeline, the highest segment retention may remove, or nothing for a timeline whose WAL
+     * must all stay. Null map values are not used: a timeline absent from the answer keeps its WAL.
+     */
+    private static Map<TimelineId, Long> walThrough(RetentionView view, Map<String, RetentionView.Backup> byLabel,
+                                                    Map<String, String> keep, WindowCalculator calc,
+                                                    List<String> notes) {
+        Map<TimelineId, Long> out = new TreeMap<>();
+        List<Anchor> anchors = new ArrayList<>();
+        boolean unknown = false;
+        for (String label : keep.keySet()) {
+            RetentionView.Backup b = byLabel.get(label);
+            Optional<Anchor> a = b == null ? Optional.empty() : Anchor.of(b.entry());
+            if (a.isPresent()) {
+                anchors.add(a.get());
+            } else if (b == null || !BackupEntry.INVALID.equals(b.entry().status())) {
+                unknown = true;
+                notes.add("WAL kept: " + label + " is kept but where it starts is not known yet");
+            }
+        }
+        for (RetentionView.OrphanPrefix o : view.orphans()) {
+            if (!byLabel.containsKey(o.label().toString()) && !keep.containsKey(o.label().toString())
+                    && (o.hasManifest() || o.label().toString().equals(view.leaseLabel()))) {
+                unknown = true;
+            }
+        }
+        if (unknown) {
+            return out;
+        }
+        if (anchors.stream().noneMatch(Anchor::validFull)) {
+            notes.add("WAL kept: no valid full backup yet");
+            return out;
+        }
+        Map<TimelineId, Long> need = new TreeMap<>();
+        for (TimelineId target : calc.targets()) {
+            Optional<TimelinePath> path = calc.path(target);
+            if (path.isEmpty()) {
+                continue;
+            }
+            List<TimelinePath.Part> parts = path.get().parts();
+            for (Anchor a : anchors) {
+                for (int i = 0; i < parts.size(); i++) {
+                    TimelinePath.Part p = parts.get(i);
+                    if (!p.timeline().equals(a.timeline()) || !p.holdsLsns(a.start(), a.stop())) {
+                        continue;
+                    }
+                    need.merge(p.timeline(), view.segmentSize().segmentNumberOf(a.start()), Math::min);
+                    for (int j = i + 1; j < parts.size(); j++) {
+                        need.merge(parts.get(j).timeline(), parts.get(j).firstSegment(), Math::min);
+                    }
+                }
+            }
+        }
+        // A backup whose timeline has no archived history is on no path yet: its own WAL still counts.
+        for (Anchor a : anchors) {
+            need.merge(a.timeline(), view.segmentSize().segmentNumberOf(a.start()), Math::min);
+        }
+        Set<TimelineId> targets = Set.copyOf(calc.targets());
+        for (TimelineAggregate agg : view.timelines()) {
+            TimelineId tli = agg.timeline();
+            if (!targets.contains(tli)) {
+                notes.add("WAL of timeline " + tli.value() + " kept: its history file is not archived");
+                continue;
+            }
+            long t = need.containsKey(tli) ? need.get(tli) - 1 : lastSegment(agg);
+            Long lockedFrom = view.walLockedFrom().get(tli);
+            if (lockedFrom != null && lockedFrom <= t) {
+                notes.add("WAL of timeline " + tli.value() + " from segment " + lockedFrom
+                        + " kept: under Object Lock retention");
+                t = lockedFrom - 1;
+            }
+            out.put(tli, t);
+        }
+        return out;
+    }
+
+    private static long lastSegment(TimelineAggregate agg) {
+        return agg.ranges().isEmpty() ? -1 : agg.ranges().last();
+    }
+
+    private static Optional<WalDeletion> walDeletion(RetentionView view, TimelineId tli, long through,
+                                                     List<String> notes) {
+        long previous = view.expiredThrough().getOrDefault(tli, -1L);
+        if (through <= previous) {
+            return Optional.empty();
+        }
+        TimelineAggregate agg = view.timelines().stream().filter(a -> a.timeline().equals(tli)).findFirst().orElseThrow();
+        long count = 0;
+        long first = -1;
+        for (SegmentRanges.Range r : agg.ranges().ranges()) {
+            long lo = Math.max(r.start(), previous + 1);
+            long hi = Math.min(r.end(), through);
+            if (lo <= hi) {
+                count += hi - lo + 1;
+                first = first < 0 ? lo : first;
+            }
+        }
+        if (count == 0) {
+            return Optional.empty();
+        }
+        return Optional.of(new WalDeletion(tli, first, through, count,
+                "older than what the oldest kept backup needs on timeline " + tli.value()));
+    }
+
+    private static boolean locked(Instant lockedUntil, Instant now) {
+        return lockedUntil != null && lockedUntil.isAfter(now);
+    }
+
+    /** Where a kept backup starts (and becomes consistent), when its item says. */
+    private record Anchor(TimelineId timeline, Lsn start, Lsn stop, boolean validFull) {
+        static Optional<Anchor> of(BackupEntry e) {
+            if (e.timeline() == null || e.startLsn() == null) {
+                return Optional.empty();
+            }
+            try {
+                Lsn start = Lsn.parse(e.startLsn());
+                Lsn stop = e.stopLsn() == null ? start : Lsn.parse(e.stopLsn());
+                return Optional.of(new Anchor(TimelineId.of(e.timeline()), start, stop,
+                        BackupEntry.VALID.equals(e.status()) && BackupLabelName.parse(e.label()).isFull()));
+            } catch (RuntimeException ex) {
+                return Optional.empty();
+            }
+        }
+    }
+}

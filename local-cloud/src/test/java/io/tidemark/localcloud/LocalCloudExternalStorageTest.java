@@ -1,0 +1,57 @@
+package io.tidemark.localcloud;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tidemark.functions.runtime.AwsClients;
+import io.tidemark.functions.runtime.PrimingEvents;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.RequestBody;
+
+/**
+ * External storage (the LocalStack mode): a second local cloud runs its API and functions on the
+ * S3 and DynamoDB of a first one, as it would on LocalStack's, and its functions get the events
+ * handed to {@code deliverS3Event}.
+ */
+class LocalCloudExternalStorageTest {
+
+    @Test
+    void functionsRunOnExternalStorageAndGetTheEventsHandedIn(@TempDir Path dir) throws Exception {
+        try (LocalCloud storage = LocalCloud.builder().dir(dir.resolve("storage")).start()) {
+            Path functionsDir = dir.resolve("functions");
+            Files.createDirectories(functionsDir);
+            // The same keys as the storage, as a LocalStack user would configure (LocalStack takes any).
+            Files.copy(dir.resolve("storage").resolve(LocalCredentials.FILE_NAME), functionsDir.resolve(LocalCredentials.FILE_NAME));
+            RecordingHandler wal = new RecordingHandler();
+            try (LocalCloud cloud = LocalCloud.builder().dir(functionsDir).bucket("external-archive")
+                    .externalStorage(storage.s3Endpoint(), storage.dynamoDbEndpoint())
+                    .onObjectCreated("wal", "main/wal/", null, config -> wal)
+                    .start()) {
+                assertEquals(storage.s3Endpoint(), cloud.s3Endpoint());
+                assertEquals(storage.dynamoDbEndpoint().toString(),
+                        cloud.functionConfig().dynamoDbEndpoint().orElseThrow().toString());
+                try (AwsClients aws = AwsClients.create(cloud.functionConfig())) {
+                    // the bucket was created on the external S3
+                    aws.s3().putObject(b -> b.bucket("external-archive").key("main/wal/x"), RequestBody.fromString("x"));
+                    assertEquals("tidemark", aws.dynamoDb().describeTable(b -> b.tableName(cloud.table())).table().tableName());
+                }
+                int n = cloud.deliverS3Event(PrimingEvents.objectCreated(cloud.region(), "external-archive", "main/wal/x"));
+                assertEquals(1, n);
+                assertEquals(0, cloud.deliverS3Event(PrimingEvents.objectCreated(cloud.region(), "another-bucket",
+                        "main/wal/y")), "a record of another bucket is not this cloud's");
+                assertTrue(cloud.awaitQuiescent(Duration.ofSeconds(30)));
+                assertEquals(1, wal.events.size());
+                assertTrue(wal.events.get(0).contains("\"key\":\"main/wal/x\""), wal.events.get(0));
+                assertEquals(java.util.List.of(), cloud.failedEvents());
+            }
+            assertThrows(IllegalStateException.class,
+                    () -> storage.deliverS3Event(PrimingEvents.objectCreated("us-east-1", "tidemark", "main/wal/x")),
+                    "local-cloud's own S3 raises its own events");
+        }
+    }
+}

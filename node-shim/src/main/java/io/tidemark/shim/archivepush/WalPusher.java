@@ -1,0 +1,206 @@
+package io.tidemark.shim.archivepush;
+
+import io.tidemark.events.layout.Compression;
+import io.tidemark.events.layout.StorageLayout;
+import io.tidemark.events.wal.WalFileName;
+import io.tidemark.shim.api.ApiException;
+import io.tidemark.shim.api.CatalogApi;
+import io.tidemark.shim.api.StanzaCache;
+import io.tidemark.shim.api.StanzaDoc;
+import io.tidemark.shim.api.StanzaResolver;
+import io.tidemark.shim.cli.CommandFailure;
+import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.Trace;
+import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.storage.Codec;
+import io.tidemark.shim.storage.CredentialSource;
+import io.tidemark.shim.storage.ObjectStore;
+import io.tidemark.shim.storage.Retry;
+import io.tidemark.shim.storage.SigV4;
+import io.tidemark.shim.storage.StorageException;
+import io.tidemark.shim.storage.Stores;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+
+/**
+ * One WAL file from disk to S3, with every check archive-push makes ({@link WalFileCheck}):
+ * read, check against the stanza document, compress, SHA-256, create the object with
+ * {@code If-None-Match: *}, and on a conflict compare checksums. Shared by the synchronous
+ * {@code archive-push} (one file per JVM) and the asynchronous worker (many files, several
+ * threads: the stanza document, the credentials and the store are resolved once and shared).
+ * Every failure is a {@link CommandFailure} whose message says which file and why.
+ */
+public final class WalPusher implements AutoCloseable {
+    /** What happened to a file that is now archived. */
+    public record Pushed(WalFileName wal, String key, boolean alreadyThere, long rawBytes) {
+    }
+
+    private final ShimConfig config;
+    private final CredentialSource credentials;
+    private final CatalogApi api;
+    private final StanzaResolver stanzas;
+    private volatile StanzaDoc stanza;
+    private ObjectStore store;
+
+    public WalPusher(ShimConfig config, Map<String, String> env) {
+        this.config = config;
+        this.credentials = CredentialSource.of(config, env);
+        this.api = config.apiUrl()
+                .map(u -> new CatalogApi(u, config.apiRegion(), credentials, Retry.of(config.retries())))
+                .orElse(null);
+        this.stanzas = new StanzaResolver(new StanzaCache(config.spoolDir()), api);
+    }
+
+    public ShimConfig config() {
+        return config;
+    }
+
+    /**
+     * Archives {@code file}; returns once S3 confirmed it (or holds the same content).
+     *
+     * @throws CommandFailure the file is refused, unreadable, or S3/the API failed
+     */
+    public Pushed push(Path file) {
+        String name = file.getFileName().toString();
+        byte[] raw = read(file);
+        Trace.mark("config and file read");
+        try {
+            StanzaDoc doc = stanzaDoc();
+            Trace.mark("stanza document");
+            WalFileName wal = parseName(name, doc);
+            try {
+                WalFileCheck.check(wal, raw, doc);
+            } catch (WalFileCheck.Refusal r) {
+                if (!r.identity() || api == null) {
+                    throw new CommandFailure(ExitCodes.FAILED, "refusing to archive " + file + ": " + r.getMessage());
+                }
+                // The cached document may be stale (stanza recreated): ask the API once more.
+                doc = stanzas.refresh(config.stanza()).orElseThrow(this::unknownStanza);
+                stanza = doc;
+                try {
+                    WalFileCheck.check(wal, raw, doc);
+                } catch (WalFileCheck.Refusal again) {
+                    throw new CommandFailure(ExitCodes.FAILED, "refusing to archive " + file + ": " + again.getMessage());
+                }
+            }
+            Trace.mark("checked");
+            Pushed p = upload(wal, raw);
+            Trace.mark("pushed");
+            return p;
+        } catch (StorageException | ApiException e) {
+            throw new CommandFailure(ExitCodes.FAILED, "cannot archive " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Pushed upload(WalFileName wal, byte[] raw) {
+        Compression compression = StorageLayout.compressionFor(wal, config.compression());
+        String key = StorageLayout.walKey(config.stanza(), wal, compression);
+        // SHA-256 (Java) and compression (native zstd) run side by side: on a cold JVM they are
+        // the two dearest steps, and they need different cores.
+        FutureTask<String> hashing = new FutureTask<>(() -> SigV4.hex(SigV4.sha256(raw)));
+        Thread hasher = new Thread(hashing, "tidemark-sha256");
+        hasher.setDaemon(true);
+        hasher.start();
+        byte[] body = Codec.compress(compression, config.compressLevel(), raw);
+        Trace.mark("compressed " + raw.length + " -> " + body.length);
+        String sha;
+        try {
+            sha = hashing.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CommandFailure(ExitCodes.FAILED, "interrupted");
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("SHA-256 failed", e.getCause());
+        }
+        Trace.mark("sha256");
+        Map<String, String> meta = Map.of(ArchivePushCommand.META_SHA256, sha,
+                ArchivePushCommand.META_RAW_SIZE, String.valueOf(raw.length),
+                ArchivePushCommand.META_COMPRESSION, compression.extension());
+        ObjectStore s = store();
+        for (int attempt = 0; ; attempt++) {
+            if (s.putIfAbsent(key, body, meta) == ObjectStore.PutOutcome.CREATED) {
+                return new Pushed(wal, key, false, raw.length);
+            }
+            Optional<ObjectStore.Head> existing = s.head(key);
+            if (existing.isEmpty()) {
+                if (attempt < 2) {
+                    continue; // removed between our PUT and HEAD: create it again
+                }
+                throw new CommandFailure(ExitCodes.FAILED, key + " keeps appearing and disappearing; not archived");
+            }
+            String theirs = existing.get().metadata().get(ArchivePushCommand.META_SHA256);
+            if (sha.equals(theirs)) {
+                return new Pushed(wal, key, true, raw.length);
+            }
+            throw new CommandFailure(ExitCodes.FAILED, wal.fileName() + " is already archived with different content;"
+                    + " refusing to overwrite (" + key + " has sha256 " + (theirs == null ? "unknown" : theirs)
+                    + ", this file " + sha + ")");
+        }
+    }
+
+    private synchronized ObjectStore store() {
+        if (store == null) {
+            store = Stores.open(config, credentials);
+        }
+        return store;
+    }
+
+    private StanzaDoc stanzaDoc() {
+        StanzaDoc d = stanza;
+        if (d != null) {
+            return d;
+        }
+        Optional<StanzaDoc> cached = stanzas.cache().read(config.stanza());
+        if (cached.isPresent()) {
+            d = cached.get();
+        } else if (config.apiUrl().isEmpty()) {
+            throw new CommandFailure(ExitCodes.FAILED, "configuration " + config.file() + ": api.url is not set and no"
+                    + " stanza document is cached in " + stanzas.cache().file(config.stanza()));
+        } else {
+            d = stanzas.refresh(config.stanza()).orElseThrow(this::unknownStanza);
+        }
+        stanza = d;
+        return d;
+    }
+
+    private CommandFailure unknownStanza() {
+        return new CommandFailure(ExitCodes.FAILED, "stanza " + config.stanza()
+                + " does not exist in the catalog: run tidemark stanza-create on the primary first");
+    }
+
+    private static WalFileName parseName(String name, StanzaDoc stanza) {
+        try {
+            return WalFileName.parse(name, stanza.walSegmentSize());
+        } catch (IllegalArgumentException e) {
+            throw new CommandFailure(ExitCodes.FAILED, "refusing to archive " + name + ": " + e.getMessage());
+        }
+    }
+
+    private static byte[] read(Path file) {
+        try {
+            long size = Files.size(file);
+            if (size > Codec.MAX_RAW) {
+                throw new CommandFailure(ExitCodes.FAILED, file + " has " + size + " bytes, more than any WAL file");
+            }
+            return Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new CommandFailure(ExitCodes.FAILED, file + ": no such file");
+        } catch (IOException e) {
+            throw new CommandFailure(ExitCodes.FAILED, "cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (store != null) {
+            store.close();
+            store = null;
+        }
+    }
+}

@@ -1,0 +1,290 @@
+package io.tidemark.shim.archivepush.async;
+
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.shim.archiveget.AtomicFile;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The asynchronous archive-push spool of one stanza: {@code <spool.dir>/<stanza>/archive/}.
+ * For each WAL file the worker handled it holds {@code <file>.ok} (archived: S3 confirmed it, or
+ * queue-max dropped it) or {@code <file>.error} (the last attempt's message), each written
+ * atomically (temp file, fsync, rename), so whatever is visible is complete: {@code bin/tidemark}
+ * answers PostgreSQL from {@code .ok} without a JVM. {@code <file>.dropped} records a file that
+ * was let go without being archived (kept: {@code info} reports it). Also {@code .lock} (held by
+ * the one running worker) and {@code worker.log}. The worker removes {@code .ok} and
+ * {@code .error} once PostgreSQL no longer has the file's {@code .ready}: PostgreSQL owns
+ * {@code archive_status}, this spool never touches it. The two directories are mode 700 and
+ * used only when they are real directories owned by this user.
+ */
+public final class ArchiveSpool {
+    static final String LOCK = ".lock";
+    /** The running worker's process id: the launcher waits for a file only while that process lives. */
+    static final String PID = "worker.pid";
+    public static final String LOG = "worker.log";
+    static final String OK = ".ok";
+    static final String ERROR = ".error";
+    static final String DROPPED = ".dropped";
+    private static final String DROPPED_MARK = "dropped";
+
+    /** WAL file names PostgreSQL archives: segments, partials, timeline histories, backup histories. */
+    static final Pattern WAL_FILE = Pattern.compile(
+            "[0-9A-F]{24}(\\.partial)?|[0-9A-F]{8}\\.history|[0-9A-F]{24}\\.[0-9A-F]{8}\\.backup");
+
+    /** One file dropped by queue-max: when, how many bytes, and the reason written then. */
+    public record Dropped(String file, Instant at, long bytes, String reason) {
+    }
+
+    private final Path dir;
+
+    private ArchiveSpool(Path dir) {
+        this.dir = dir;
+    }
+
+    /** The spool, created if needed; empty when it cannot be used safely. */
+    public static Optional<ArchiveSpool> open(Path spoolDir, StanzaName stanza) {
+        try {
+            Path s = spoolDir.resolve(stanza.value());
+            Path a = s.resolve("archive");
+            if (!Files.isDirectory(spoolDir)) {
+                createPrivate(spoolDir);
+            }
+            for (Path d : new Path[] {s, a}) {
+                createPrivate(d);
+                if (Files.isSymbolicLink(d) || !Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)
+                        || !Files.getOwner(d, LinkOption.NOFOLLOW_LINKS).getName().equals(System.getProperty("user.name"))) {
+                    return Optional.empty();
+                }
+            }
+            return Optional.of(new ArchiveSpool(a));
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The spool of an existing directory, read only ({@code info} on this node); empty when absent. */
+    public static Optional<ArchiveSpool> existing(Path spoolDir, StanzaName stanza) {
+        Path a = spoolDir.resolve(stanza.value()).resolve("archive");
+        return Files.isDirectory(a, LinkOption.NOFOLLOW_LINKS) ? Optional.of(new ArchiveSpool(a)) : Optional.empty();
+    }
+
+    private static void createPrivate(Path d) throws IOException {
+        if (Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try {
+            Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (FileAlreadyExistsException e) {
+            // raced with another archive-push
+        }
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    static boolean isWalFile(String name) {
+        return WAL_FILE.matcher(name).matches();
+    }
+
+    private Path path(String walFile, String suffix) {
+        if (!isWalFile(walFile)) {
+            throw new IllegalArgumentException("not a WAL file name: '" + walFile + "'");
+        }
+        return dir.resolve(walFile + suffix);
+    }
+
+    public SpoolStatus status(String walFile) {
+        Path ok = path(walFile, OK);
+        try {
+            String s = Files.readString(ok, StandardCharsets.UTF_8);
+            return new SpoolStatus.Done(s.startsWith(DROPPED_MARK));
+        } catch (NoSuchFileException e) {
+            // not done
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Path err = path(walFile, ERROR);
+        try {
+            String s = Files.readString(err, StandardCharsets.UTF_8).strip();
+            Instant at = Files.getLastModifiedTime(err).toInstant();
+            return new SpoolStatus.Failed(s, at);
+        } catch (NoSuchFileException e) {
+            return new SpoolStatus.Pending();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Records {@code walFile} as archived (S3 confirmed it); clears an earlier error. */
+    public void markOk(String walFile) throws IOException {
+        AtomicFile.write(path(walFile, OK), ("archived " + Instant.now() + "\n").getBytes(StandardCharsets.UTF_8));
+        Files.deleteIfExists(path(walFile, ERROR));
+    }
+
+    /** Records the failure of the last attempt (one line, replaced by the next attempt's). */
+    public void markError(String walFile, String message) throws IOException {
+        String line = message.replace('\n', ' ').strip() + "\n";
+        AtomicFile.write(path(walFile, ERROR), line.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Forgets an error already reported to PostgreSQL, so that its next call waits for a new attempt. */
+    public void clearError(String walFile) {
+        try {
+            Files.deleteIfExists(path(walFile, ERROR));
+        } catch (IOException e) {
+            // reported again next time
+        }
+    }
+
+    /**
+     * Lets {@code walFile} go without archiving it: the {@code .dropped} record first (so that
+     * no file is ever answered "done" without a trace of why), then {@code .ok}.
+     */
+    public void markDropped(String walFile, long bytes, String reason) throws IOException {
+        String record = Instant.now() + " " + bytes + " " + reason.replace('\n', ' ') + "\n";
+        AtomicFile.write(path(walFile, DROPPED), record.getBytes(StandardCharsets.UTF_8));
+        AtomicFile.write(path(walFile, OK), (DROPPED_MARK + " " + Instant.now() + "\n").getBytes(StandardCharsets.UTF_8));
+        Files.deleteIfExists(path(walFile, ERROR));
+    }
+
+    /** Every {@code .dropped} record, oldest file name first. */
+    public List<Dropped> dropped() {
+        List<Dropped> out = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "*" + DROPPED)) {
+            for (Path f : s) {
+                String name = f.getFileName().toString();
+                String file = name.substring(0, name.length() - DROPPED.length());
+                if (!isWalFile(file)) {
+                    continue;
+                }
+                String[] parts = Files.readString(f, StandardCharsets.UTF_8).strip().split(" ", 3);
+                try {
+                    out.add(new Dropped(file, Instant.parse(parts[0]), Long.parseLong(parts[1]),
+                            parts.length > 2 ? parts[2] : ""));
+                } catch (RuntimeException e) {
+                    out.add(new Dropped(file, Files.getLastModifiedTime(f).toInstant(), 0, "unreadable record"));
+                }
+            }
+        } catch (IOException e) {
+            // nothing to report
+        }
+        out.sort(java.util.Comparator.comparing(Dropped::file));
+        return out;
+    }
+
+    /**
+     * Removes {@code .ok} and {@code .error} of files PostgreSQL no longer has as {@code .ready}
+     * (archived and renamed to {@code .done}, or removed) and that no push has under way.
+     * Returns how many files it removed.
+     */
+    public int cleanup(Set<String> stillReady) {
+        int removed = 0;
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            for (Path f : s) {
+                String name = f.getFileName().toString();
+                String base = name.endsWith(OK) ? name.substring(0, name.length() - OK.length())
+                        : name.endsWith(ERROR) ? name.substring(0, name.length() - ERROR.length()) : null;
+                if (base == null || !isWalFile(base) || stillReady.contains(base)) {
+                    continue;
+                }
+                try {
+                    if (Files.deleteIfExists(f)) {
+                        removed++;
+                    }
+                } catch (IOException e) {
+                    // next pass
+                }
+            }
+        } catch (IOException e) {
+            // next pass
+        }
+        return removed;
+    }
+
+    /** Names with a {@code .ok} (tests and the e2e checks). */
+    public List<String> done() {
+        List<String> out = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "*" + OK)) {
+            for (Path f : s) {
+                String n = f.getFileName().toString();
+                String base = n.substring(0, n.length() - OK.length());
+                if (isWalFile(base)) {
+                    out.add(base);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** Announces the worker (this process) to the launcher; call with the lock held. */
+    void writePid() {
+        try {
+            AtomicFile.write(dir.resolve(PID), (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            // the launcher then leaves every wait to the JVM
+        }
+    }
+
+    void removePid() {
+        try {
+            Files.deleteIfExists(dir.resolve(PID));
+        } catch (IOException e) {
+            // a stale pid file only makes the launcher wait for a process that is gone: it checks
+        }
+    }
+
+    /** The worker lock, or empty when another process (or this one) holds it. Released when the channel closes. */
+    public Optional<FileChannel> tryLock() {
+        try {
+            FileChannel ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            try {
+                FileLock l = ch.tryLock();
+                if (l != null) {
+                    return Optional.of(ch);
+                }
+            } catch (OverlappingFileLockException e) {
+                // held in this JVM
+            }
+            ch.close();
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Whether a worker holds the lock right now. */
+    public boolean locked() {
+        Optional<FileChannel> ch = tryLock();
+        if (ch.isEmpty()) {
+            return true;
+        }
+        try {
+            ch.get().close();
+        } catch (IOException e) {
+            // released anyway
+        }
+        return false;
+    }
+}

@@ -1,0 +1,137 @@
+package io.tidemark.shim.expire;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.shim.Command;
+import io.tidemark.shim.api.ApiException;
+import io.tidemark.shim.api.CatalogApi;
+import io.tidemark.shim.cli.Arguments;
+import io.tidemark.shim.cli.CommandFailure;
+import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.OutputFormat;
+import io.tidemark.shim.cli.UsageException;
+import io.tidemark.shim.config.CommonOptions;
+import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.storage.CredentialSource;
+import io.tidemark.shim.storage.Retry;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code tidemark expire --dry-run [--output text|json] [--retention-full-type count|time]
+ * [--retention-full N] [--retention-diff N]}: what retention would remove now (backups, WAL
+ * ranges, sizes), what it keeps and why, and the recovery window after, from
+ * {@code POST /stanzas/{stanza}/expire}.
+ *
+ * <p>Only a preview. Nodes may not delete from the archive (their IAM policy has no delete, and
+ * the API behind this route only plans); retention itself runs in the cloud, daily and after each
+ * valid backup. So {@code expire} without {@code --dry-run} is refused here, before any call.
+ * Without the retention options the cloud uses the stanza's configured policy; with any of them,
+ * the preview is for that policy (fields not given take the defaults: count 2, diff 6).
+ */
+public final class ExpireCommand implements Command {
+
+    static final String NOT_HERE = "retention runs in the cloud, not on nodes: daily (the stanza's retention "
+            + "schedule) and after each valid backup; nodes may not delete from the archive. Use --dry-run to "
+            + "see what it would remove now; to run it at once, invoke the retention function with the "
+            + "operator's rights (see docs/retention.md)";
+
+    private static final Set<String> OWN = Set.of("output", "retention-full-type", "retention-full", "retention-diff");
+
+    private final Map<String, String> env;
+
+    public ExpireCommand() {
+        this(System.getenv());
+    }
+
+    public ExpireCommand(Map<String, String> env) {
+        this.env = env;
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) {
+        Arguments a = Arguments.parse(args, CommonOptions.valuedPlus(OWN.toArray(String[]::new)), Set.of("dry-run"));
+        a.requirePositionals(0, "no arguments besides options");
+        OutputFormat format = OutputFormat.parse(a.option("output").orElse("text"));
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode body = mapper.createObjectNode().put("dryRun", true);
+        ObjectNode retention = retention(a, mapper);
+        if (retention != null) {
+            body.set("retention", retention);
+        }
+        if (!a.flag("dry-run")) {
+            throw new CommandFailure(ExitCodes.USAGE, NOT_HERE);
+        }
+        ShimConfig config = ShimConfig.load(a, env);
+        CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
+                Retry.of(config.retries()));
+        CatalogApi.Response r;
+        try {
+            r = api.postExpire(config.stanza(), body.toString());
+        } catch (ApiException e) {
+            throw new CommandFailure(ExitCodes.FAILED, e.getMessage(), e);
+        }
+        String path = "POST /stanzas/" + config.stanza() + "/expire";
+        if (r.status() == 404) {
+            throw new CommandFailure(ExitCodes.FAILED, "stanza " + config.stanza() + " does not exist: " + r.message()
+                    + " (run tidemark stanza-create on the primary)");
+        }
+        if (r.status() != 200) {
+            throw new CommandFailure(ExitCodes.FAILED, path + ": HTTP " + r.status() + ": " + r.message());
+        }
+        JsonNode doc;
+        try {
+            doc = mapper.readTree(r.body());
+        } catch (IOException e) {
+            throw new CommandFailure(ExitCodes.FAILED, path + ": the answer is not JSON: " + e.getMessage(), e);
+        }
+        if (doc == null || !doc.isObject() || !doc.path("deletions").isArray()) {
+            throw new CommandFailure(ExitCodes.FAILED, path + ": the answer is not a retention plan: " + r.body());
+        }
+        if (format == OutputFormat.JSON) {
+            try {
+                out.println(mapper.enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
+            } catch (IOException e) {
+                throw new CommandFailure(ExitCodes.FAILED, "cannot print JSON: " + e.getMessage(), e);
+            }
+        } else {
+            ExpireText.print(doc, out);
+        }
+        return ExitCodes.OK;
+    }
+
+    /** The {@code retention} object of the request, or null when no retention option is given. */
+    static ObjectNode retention(Arguments a, ObjectMapper mapper) {
+        if (a.option("retention-full-type").isEmpty() && a.option("retention-full").isEmpty()
+                && a.option("retention-diff").isEmpty()) {
+            return null;
+        }
+        ObjectNode r = mapper.createObjectNode();
+        a.option("retention-full-type").ifPresent(t -> {
+            if (!t.equals("count") && !t.equals("time")) {
+                throw new UsageException("--retention-full-type must be count or time, got '" + t + "'");
+            }
+            r.put("fullType", t);
+        });
+        a.option("retention-full").ifPresent(v -> r.put("full", number("--retention-full", v, 1)));
+        a.option("retention-diff").ifPresent(v -> r.put("diff", number("--retention-diff", v, 0)));
+        return r;
+    }
+
+    private static int number(String option, String value, int min) {
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= min && n <= 9999) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new UsageException(option + " must be a whole number from " + min + " to 9999, got '" + value + "'");
+    }
+}

@@ -1,0 +1,180 @@
+package io.tidemark.shim.archivepush.async;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tidemark.events.layout.StanzaName;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The launcher's archive-push fast path, run as PostgreSQL runs it. The launcher is copied into
+ * an install without the shim's jar: answering without a JVM is exit 0; falling through to the
+ * JVM shows as "the shim is not built" (exit 1), so no test here can pass by starting Java.
+ */
+@Tag("unit")
+class ArchivePushFastPathTest {
+    private static final String SEG = "00000001000000000000002A";
+
+    @TempDir
+    Path dir;
+
+    private Path launcher;
+    private Path spoolDir;
+    private Path launchLog;
+
+    record Run(int code, String err) {
+        boolean fellThrough() {
+            return code == 1 && err.contains("the shim is not built");
+        }
+    }
+
+    @BeforeEach
+    void install() throws IOException {
+        Path repoBin = Path.of("..", "bin").toAbsolutePath().normalize();
+        Path bin = Files.createDirectories(dir.resolve("install/bin/lib"));
+        Files.copy(repoBin.resolve("tidemark"), bin.getParent().resolve("tidemark"), StandardCopyOption.COPY_ATTRIBUTES);
+        Files.copy(repoBin.resolve("lib/find-java.sh"), bin.resolve("find-java.sh"));
+        launcher = bin.getParent().resolve("tidemark");
+        spoolDir = dir.resolve("spool");
+        launchLog = dir.resolve("launch.log");
+    }
+
+    private Path conf(String text) throws IOException {
+        Path f = Files.createTempFile(dir, "tm", ".conf");
+        Files.writeString(f, text);
+        return f;
+    }
+
+    private String base(String stanza) {
+        return "s3.region=us-east-1\ns3.bucket=b\nstanza=" + stanza + "\nspool.dir=" + spoolDir + "\n";
+    }
+
+    private ArchiveSpool spool(String stanza) {
+        return ArchiveSpool.open(spoolDir, StanzaName.of(stanza)).orElseThrow();
+    }
+
+    private Run run(Map<String, String> env, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("bash", launcher.toString(), "archive-push"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
+        pb.environment().remove("TIDEMARK_CONFIG");
+        pb.environment().put("TIDEMARK_LAUNCH_LOG", launchLog.toString());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        p.getOutputStream().close();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Run(p.waitFor(), err);
+    }
+
+    @Test
+    void aFileTheWorkerArchivedIsAnsweredWithoutAJvm() throws Exception {
+        Path c = conf(base("main") + "archive-push.async = true\n");
+        spool("main").markOk(SEG);
+        Run r = run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG);
+        assertEquals(new Run(0, ""), r);
+        assertEquals("fast archive-push " + SEG + "\n", Files.readString(launchLog));
+        // the option forms PostgreSQL's archive_command may use
+        assertEquals(0, run(Map.of(), "--config=" + c, "--stanza=main", "--pgdata", dir.toString(), dir + "/pg_wal/" + SEG).code());
+        assertEquals(0, run(Map.of("TIDEMARK_CONFIG", c.toString()), "--pg-port", "5433", "pg_wal/" + SEG).code());
+    }
+
+    @Test
+    void everyOtherFileGoesToTheJvm() throws Exception {
+        Path c = conf(base("main") + "archive-push.async=true\n");
+        ArchiveSpool s = spool("main");
+        s.markOk(SEG);
+        s.markError("00000001000000000000002B", "S3 said no");
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/00000001000000000000002B").fellThrough(), "an error");
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/00000001000000000000002C").fellThrough(), "not done");
+        assertTrue(run(Map.of(), "--config", c.toString(), "--stanza", "other", "pg_wal/" + SEG).fellThrough(),
+                "another stanza's spool");
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG + ".ok").fellThrough(), "not a WAL name");
+        assertTrue(run(Map.of("TIDEMARK_NO_FAST_PATH", "1"), "--config", c.toString(), "pg_wal/" + SEG).fellThrough());
+        assertTrue(run(Map.of(), "--config", c.toString(), "--verbose", "pg_wal/" + SEG).fellThrough(), "unknown option");
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG, "extra").fellThrough(), "two files");
+        assertTrue(run(Map.of(), "pg_wal/" + SEG).fellThrough(), "no configuration");
+        assertTrue(Files.notExists(launchLog) || !Files.readString(launchLog).contains("fast"));
+    }
+
+    @Test
+    void theConfigurationDecidesAndAnythingUnusualFallsThrough() throws Exception {
+        spool("main").markOk(SEG);
+        for (String conf : List.of(
+                base("main"),                                            // async off by default
+                base("main") + "archive-push.async=false\n",
+                base("main") + "archive-push.async=true\narchive-push.async=false\n", // the last one wins, as in Java
+                base("main") + "archive-push.async=tru\\\n e\n",          // a continuation line: Java's business
+                base("main") + "archive-push.async true\n",              // the other separator: Java's business
+                base("ma\\u0069n") + "archive-push.async=true\n")) {     // an escape
+            assertTrue(run(Map.of(), "--config", conf(conf).toString(), "pg_wal/" + SEG).fellThrough(), conf);
+        }
+        assertEquals(0, run(Map.of(), "--config", conf(base("main") + "archive-push.async=false\narchive-push.async=true\n")
+                .toString(), "pg_wal/" + SEG).code());
+    }
+
+    @Test
+    void aSymlinkedOrForeignRecordIsNotTrusted() throws Exception {
+        Path c = conf(base("main") + "archive-push.async=true\n");
+        ArchiveSpool s = spool("main");
+        Path elsewhere = Files.writeString(dir.resolve("fake.ok"), "archived now\n");
+        Files.createSymbolicLink(s.dir().resolve(SEG + ".ok"), elsewhere);
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG).fellThrough());
+        Files.writeString(s.dir().resolve("00000001000000000000002B.ok"), "garbage\n");
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/00000001000000000000002B").fellThrough());
+    }
+
+    @Test
+    void aDroppedFileIsAnsweredWithALoudWarning() throws Exception {
+        Path c = conf(base("main") + "archive-push.async=true\n");
+        spool("main").markDropped(SEG, 16 << 20, "archive-push.queue-max=0 exceeded");
+        Run r = run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG);
+        assertEquals(0, r.code());
+        assertTrue(r.err().contains("WARNING: " + SEG + " was NOT archived: dropped by archive-push.queue-max"), r.err());
+        try (Stream<Path> l = Files.list(spoolDir.resolve("main/archive"))) {
+            assertTrue(l.anyMatch(p -> p.getFileName().toString().equals(SEG + ".dropped")));
+        }
+    }
+
+    @Test
+    void whileAWorkerRunsTheLauncherWaitsForItInsteadOfStartingAJvm() throws Exception {
+        Path c = conf(base("main") + "archive-push.async=true\n");
+        ArchiveSpool s = spool("main");
+        s.writePid(); // this test's JVM plays the live worker
+        Thread pusher = new Thread(() -> {
+            try {
+                Thread.sleep(400);
+                s.markOk(SEG);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        pusher.start();
+        Run r = run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG);
+        pusher.join();
+        assertEquals(new Run(0, ""), r);
+        assertEquals("wait archive-push " + SEG + "\n", Files.readString(launchLog));
+
+        // the worker's error: the JVM reports it
+        s.markError("00000001000000000000002B", "S3 said no");
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/00000001000000000000002B").fellThrough());
+        // no live worker behind the pid file: the JVM starts one
+        Files.writeString(s.dir().resolve("worker.pid"), "999999999\n");
+        long t0 = System.nanoTime();
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/00000001000000000000002C").fellThrough());
+        assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "no wait for a process that is gone");
+        s.removePid();
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/00000001000000000000002C").fellThrough());
+    }
+}

@@ -1,0 +1,116 @@
+package io.tidemark.shim.archivepush.async;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tidemark.events.layout.StanzaName;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@Tag("unit")
+class ArchiveSpoolTest {
+    private static final String SEG = "000000010000000000000007";
+
+    @TempDir
+    Path dir;
+
+    private ArchiveSpool spool() {
+        return ArchiveSpool.open(dir.resolve("spool"), StanzaName.of("main")).orElseThrow();
+    }
+
+    @Test
+    void createsPrivateDirectoriesUnderTheStanza() throws Exception {
+        ArchiveSpool s = spool();
+        assertEquals(dir.resolve("spool/main/archive"), s.dir());
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(s.dir())));
+    }
+
+    @Test
+    void aSymlinkedArchiveDirectoryIsNotUsed() throws Exception {
+        Files.createDirectories(dir.resolve("spool/main"));
+        Files.createDirectories(dir.resolve("elsewhere"));
+        Files.createSymbolicLink(dir.resolve("spool/main/archive"), dir.resolve("elsewhere"));
+        assertTrue(ArchiveSpool.open(dir.resolve("spool"), StanzaName.of("main")).isEmpty());
+    }
+
+    @Test
+    void okErrorAndPendingAreWhatWasRecorded() throws Exception {
+        ArchiveSpool s = spool();
+        assertInstanceOf(SpoolStatus.Pending.class, s.status(SEG));
+        s.markError(SEG, "S3 said no\nsecond line");
+        SpoolStatus.Failed f = assertInstanceOf(SpoolStatus.Failed.class, s.status(SEG));
+        assertEquals("S3 said no second line", f.message());
+        s.clearError(SEG);
+        assertInstanceOf(SpoolStatus.Pending.class, s.status(SEG));
+        s.markError(SEG, "again");
+        s.markOk(SEG);
+        assertEquals(new SpoolStatus.Done(false), s.status(SEG));
+        assertFalse(Files.exists(s.dir().resolve(SEG + ".error")), "done clears the old error");
+        assertTrue(Files.readString(s.dir().resolve(SEG + ".ok")).startsWith("archived "), "the launcher reads this word");
+        try (var l = Files.list(s.dir())) {
+            assertTrue(l.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")), "no temp file left");
+        }
+    }
+
+    @Test
+    void aDroppedFileIsDoneButLeavesARecord() throws Exception {
+        ArchiveSpool s = spool();
+        s.markDropped(SEG, 16 << 20, "archive-push.queue-max=1 exceeded");
+        assertEquals(new SpoolStatus.Done(true), s.status(SEG));
+        assertTrue(Files.readString(s.dir().resolve(SEG + ".ok")).startsWith("dropped "));
+        List<ArchiveSpool.Dropped> d = s.dropped();
+        assertEquals(1, d.size());
+        assertEquals(SEG, d.get(0).file());
+        assertEquals(16 << 20, d.get(0).bytes());
+        assertEquals("archive-push.queue-max=1 exceeded", d.get(0).reason());
+        s.cleanup(Set.of());
+        assertEquals(1, s.dropped().size(), "the drop record outlives the .ok");
+    }
+
+    @Test
+    void cleanupRemovesOnlyRecordsOfFilesNoLongerReady() throws Exception {
+        ArchiveSpool s = spool();
+        String other = "000000010000000000000008";
+        String history = "00000002.history";
+        s.markOk(SEG);
+        s.markOk(other);
+        s.markError(history, "x");
+        Files.writeString(s.dir().resolve("notes.ok"), "not ours");
+        assertEquals(2, s.cleanup(Set.of(other)));
+        assertEquals(List.of(other), s.done());
+        assertInstanceOf(SpoolStatus.Pending.class, s.status(history));
+        assertTrue(Files.exists(s.dir().resolve("notes.ok")), "names that are not WAL files are left alone");
+    }
+
+    @Test
+    void namesThatAreNotWalFilesAreRefused() {
+        ArchiveSpool s = spool();
+        for (String bad : List.of("../../etc/passwd", "00000001000000000000000", "000000010000000000000007.ok", "")) {
+            assertThrows(IllegalArgumentException.class, () -> s.status(bad), bad);
+        }
+        for (String good : List.of(SEG, SEG + ".partial", "0000000A.history", SEG + ".00000028.backup")) {
+            assertTrue(ArchiveSpool.isWalFile(good), good);
+        }
+    }
+
+    @Test
+    void oneWorkerHoldsTheLock() throws Exception {
+        ArchiveSpool s = spool();
+        assertFalse(s.locked());
+        FileChannel held = s.tryLock().orElseThrow();
+        assertTrue(s.locked());
+        assertTrue(s.tryLock().isEmpty());
+        held.close();
+        assertFalse(s.locked());
+    }
+}
