@@ -8,6 +8,7 @@ import io.tidemark.functions.aws.SqsJobDelivery;
 import io.tidemark.functions.job.JobDelivery;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.functions.runtime.FunctionConfig;
+import io.tidemark.functions.runtime.SnapStartHooks;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -24,6 +25,7 @@ public final class BackupSchedulerHandler implements RequestStreamHandler, AutoC
 
     private final AwsClients aws;
     private final BackupScheduler scheduler;
+    private final SnapStartHooks snapStart;
 
     public BackupSchedulerHandler() {
         this(FunctionConfig.fromEnvironment());
@@ -36,6 +38,7 @@ public final class BackupSchedulerHandler implements RequestStreamHandler, AutoC
                 SqsJobDelivery.parseQueues(config.setting(FunctionConfig.JOB_QUEUES).orElse(null)));
         this.scheduler = new BackupScheduler(new DynamoDbCatalogStore(aws.dynamoDb(), config.table()), delivery,
                 Clock.systemUTC());
+        this.snapStart = SnapStartHooks.register(aws, BackupSchedulerHandler::prime);
     }
 
     /** Any delivery (local-cloud's in-process queues). */
@@ -43,6 +46,18 @@ public final class BackupSchedulerHandler implements RequestStreamHandler, AutoC
         this.aws = AwsClients.create(config);
         this.scheduler = new BackupScheduler(new DynamoDbCatalogStore(aws.dynamoDb(), config.table()), delivery,
                 Clock.systemUTC());
+        this.snapStart = SnapStartHooks.register(aws, BackupSchedulerHandler::prime);
+    }
+
+    /** SnapStart priming: parse a schedule input and decide on an empty catalog; no service call. */
+    static void prime() {
+        ScheduleInput in = ScheduleInput.parse("{\"stanza\":\"priming\",\"fullIntervalDays\":7}"
+                .getBytes(StandardCharsets.UTF_8));
+        BackupDecision.decide(in.type(), in.fullIntervalDays(), java.util.List.of(), java.time.Instant.now());
+    }
+
+    SnapStartHooks snapStart() {
+        return snapStart;
     }
 
     @Override
