@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  * <caption>Context keys</caption>
  * <tr><th>key</th><th>default</th><th>meaning</th></tr>
  * <tr><td>{@value #STANZAS}</td><td>required</td><td>list of stanza names, or of objects
- *     {@code {"name", "backups": [{"type", "schedule"}], "timezone", "retention": {...},
+ *     {@code {"name", "backups": [{"schedule", "type", "fullIntervalDays"}], "timezone", "retention": {...},
  *     "maxBackupAgeHours"}}</td></tr>
  * <tr><td>{@value #OBJECT_LOCK}</td><td>off</td><td>{@code {"mode": "GOVERNANCE"|"COMPLIANCE", "days": N}}</td></tr>
  * <tr><td>{@value #PLAN_URL_TTL_MINUTES}</td><td>60</td><td>lifetime of presigned URLs in a plan</td></tr>
@@ -59,10 +59,15 @@ public record TidemarkConfig(
 
     public static final String DEFAULT_FUNCTIONS_JAR = "../functions/target/tidemark-functions-lambda.jar";
 
-    /** Default schedules (UTC): a full backup every Sunday, a differential every other day, 01:00. */
+    /** A full backup when the newest valid full is older than this many days (unless the schedule names a type). */
+    public static final int DEFAULT_FULL_INTERVAL_DAYS = 7;
+
+    /**
+     * Default schedule: every day at 01:00 in the stanza's time zone, the scheduler's policy decides
+     * (incremental, a full when none is valid or the newest is older than 7 days).
+     */
     public static final List<BackupSchedule> DEFAULT_BACKUPS = List.of(
-            new BackupSchedule("full", "cron(0 1 ? * SUN *)"),
-            new BackupSchedule("diff", "cron(0 1 ? * MON-SAT *)"));
+            new BackupSchedule(Optional.empty(), "cron(0 1 * * ? *)", DEFAULT_FULL_INTERVAL_DAYS));
 
     /** Default retention: keep two full backups (and what depends on them), six differentials. */
     public static final Retention DEFAULT_RETENTION = new Retention("count", 2, 6);
@@ -89,8 +94,30 @@ public record TidemarkConfig(
         }
     }
 
-    /** A backup schedule: {@code type} is full, diff or incr; {@code schedule} a Scheduler expression. */
-    public record BackupSchedule(String type, String schedule) {
+    /**
+     * A backup schedule: {@code schedule} a Scheduler expression; {@code type} full, diff or incr
+     * when the schedule insists (honoured unless impossible), absent to let the scheduler's policy
+     * decide; {@code fullIntervalDays} the policy's full interval.
+     */
+    public record BackupSchedule(Optional<String> type, String schedule, int fullIntervalDays) {
+        public BackupSchedule {
+            Objects.requireNonNull(type, "type");
+            Objects.requireNonNull(schedule, "schedule");
+        }
+
+        /** The JSON the backup scheduler receives (io.tidemark.functions.schedule.ScheduleInput). */
+        public Map<String, Object> toInput(String stanza) {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("stanza", stanza);
+            type.ifPresent(t -> m.put("type", t));
+            m.put("fullIntervalDays", fullIntervalDays);
+            return m;
+        }
+
+        /** For construct ids and descriptions: the type, or "policy". */
+        public String kind() {
+            return type.orElse("policy");
+        }
     }
 
     /**
@@ -275,22 +302,32 @@ public record TidemarkConfig(
     private static List<BackupSchedule> backups(String stanza, JsonNode node, List<String> problems) {
         List<BackupSchedule> out = new ArrayList<>();
         if (!node.isArray()) {
-            problems.add("stanza '" + stanza + "': backups must be a list of {\"type\", \"schedule\"}");
+            problems.add("stanza '" + stanza + "': backups must be a list of {\"schedule\", \"type\", \"fullIntervalDays\"}");
             return out;
         }
         for (JsonNode b : node) {
-            String type = b.path("type").asText("");
+            Optional<String> type = b.hasNonNull("type") ? Optional.of(b.path("type").asText("")) : Optional.empty();
             String schedule = b.path("schedule").asText("").strip();
-            if (!BACKUP_TYPES.contains(type)) {
-                problems.add("stanza '" + stanza + "': backup type '" + type + "' is not one of " + BACKUP_TYPES);
+            if (type.isPresent() && !BACKUP_TYPES.contains(type.get())) {
+                problems.add("stanza '" + stanza + "': backup type '" + type.get() + "' is not one of " + BACKUP_TYPES
+                        + " (or leave it out: the scheduler decides)");
                 continue;
+            }
+            int interval = DEFAULT_FULL_INTERVAL_DAYS;
+            if (b.has("fullIntervalDays")) {
+                JsonNode f = b.get("fullIntervalDays");
+                if (!f.isIntegralNumber() || f.asInt() < 1 || f.asInt() > 366) {
+                    problems.add("stanza '" + stanza + "': fullIntervalDays must be an integer 1..366, not " + f);
+                    continue;
+                }
+                interval = f.asInt();
             }
             if (!CRON.matcher(schedule).matches() && !RATE.matcher(schedule).matches()) {
                 problems.add("stanza '" + stanza + "': schedule '" + schedule
                         + "' is not an EventBridge Scheduler cron(m h dom mon dow year) or rate(...) expression");
                 continue;
             }
-            out.add(new BackupSchedule(type, schedule));
+            out.add(new BackupSchedule(type, schedule, interval));
         }
         return out;
     }

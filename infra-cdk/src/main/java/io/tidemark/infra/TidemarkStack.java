@@ -370,12 +370,13 @@ public class TidemarkStack extends Stack {
 
         // ---- schedules -> aliases --------------------------------------------------------------
         for (StanzaConfig s : config.stanzas()) {
-            for (BackupSchedule b : s.backups()) {
-                Map<String, Object> input = new LinkedHashMap<>();
-                input.put("stanza", s.name());
-                input.put("type", b.type());
-                Schedule.Builder.create(this, "BackupSchedule-" + s.name() + "-" + b.type())
-                        .description("Tidemark: " + b.type() + " backup of stanza " + s.name())
+            for (int i = 0; i < s.backups().size(); i++) {
+                BackupSchedule b = s.backups().get(i);
+                Map<String, Object> input = b.toInput(s.name());
+                Schedule.Builder.create(this, "BackupSchedule-" + s.name() + "-" + i)
+                        .description("Tidemark: backup of stanza " + s.name() + " (" + b.type()
+                                .map(t -> t + " as scheduled").orElse("type by policy, full every "
+                                        + b.fullIntervalDays() + " days") + ")")
                         .schedule(ScheduleExpression.expression(b.schedule(),
                                 software.amazon.awscdk.TimeZone.of(s.timezone())))
                         .target(scheduleTarget(scheduler, input))
@@ -443,6 +444,15 @@ public class TidemarkStack extends Stack {
         leaseRes.addMethod("PUT", catalogIntegration, stanzaParam);
         leaseRes.addMethod("DELETE", catalogIntegration, methodOptions(validatorOfRequests,
                 "method.request.path.stanza", "method.request.querystring.leaseId"));
+        // Scheduled backup jobs: list (info, metrics), and claim / pass / report by the node agents.
+        Resource jobsRes = stanzaRes.addResource("jobs");
+        jobsRes.addMethod("GET", catalogIntegration, stanzaParam);
+        Resource jobRes = jobsRes.addResource("{jobId}");
+        MethodOptions jobParams = methodOptions(validatorOfRequests, "method.request.path.stanza",
+                "method.request.path.jobId");
+        for (String action : List.of("claim", "pass", "report")) {
+            jobRes.addResource(action).addMethod("POST", catalogIntegration, jobParams);
+        }
         api.getRoot().addResource("restore-plans").addResource("{id}").addResource("urls")
                 .addMethod("GET", planIntegration, methodOptions(validatorOfRequests, "method.request.path.id"));
 
@@ -714,6 +724,10 @@ public class TidemarkStack extends Stack {
                         api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
                         api.arnForExecuteApi("PUT", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
                         api.arnForExecuteApi("DELETE", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
+                        api.arnForExecuteApi("GET", "/stanzas/" + stanza + "/jobs", API_STAGE),
+                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/jobs/*/claim", API_STAGE),
+                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/jobs/*/pass", API_STAGE),
+                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/jobs/*/report", API_STAGE),
                         // Plan ids are not stanza-scoped in the path: the planner checks the
                         // caller may read the plan's stanza.
                         api.arnForExecuteApi("GET", "/restore-plans/*/urls", API_STAGE)))

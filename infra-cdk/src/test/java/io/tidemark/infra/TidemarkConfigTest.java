@@ -66,10 +66,24 @@ class TidemarkConfigTest {
         s.put("maxBackupAgeHours", 3);
         TidemarkConfig c = read(Map.of("stanzas", List.of(s)));
         TidemarkConfig.StanzaConfig r = c.stanzas().get(0);
-        assertEquals(List.of(new BackupSchedule("incr", "rate(1 hour)")), r.backups());
+        assertEquals(List.of(new BackupSchedule(java.util.Optional.of("incr"), "rate(1 hour)", 7)), r.backups());
         assertEquals(new Retention("time", 14, 6), r.retention());
         assertEquals("America/New_York", r.timezone());
         assertEquals(3, r.maxBackupAgeHours());
+    }
+
+    @Test
+    void aScheduleWithoutTypeLeavesItToThePolicy() {
+        Map<String, Object> s = new HashMap<>();
+        s.put("name", "db");
+        s.put("backups", List.of(Map.of("schedule", "cron(0 3 * * ? *)", "fullIntervalDays", 14)));
+        BackupSchedule b = read(Map.of("stanzas", List.of(s))).stanzas().get(0).backups().get(0);
+        assertEquals(new BackupSchedule(java.util.Optional.empty(), "cron(0 3 * * ? *)", 14), b);
+        assertEquals(Map.of("stanza", "db", "fullIntervalDays", 14), b.toInput("db"));
+        Map<String, Object> bad = new HashMap<>();
+        bad.put("name", "db");
+        bad.put("backups", List.of(Map.of("schedule", "cron(0 3 * * ? *)", "fullIntervalDays", 0)));
+        assertTrue(problems(Map.of("stanzas", List.of(bad))).contains("fullIntervalDays must be an integer 1..366"));
     }
 
     @Test

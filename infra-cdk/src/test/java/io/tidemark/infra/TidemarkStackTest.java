@@ -370,11 +370,11 @@ class TidemarkStackTest {
         String scheduler = ref(aliasIds.get(Handlers.BACKUP_SCHEDULER)).toString();
         String retention = ref(aliasIds.get(Handlers.RETENTION)).toString();
         Map<String, String[]> expected = new LinkedHashMap<>();
-        expected.put("{\"stanza\":\"main\",\"type\":\"full\"}", new String[] {"cron(0 1 ? * SUN *)", "UTC", scheduler});
-        expected.put("{\"stanza\":\"main\",\"type\":\"diff\"}", new String[] {"cron(0 1 ? * MON-SAT *)", "UTC", scheduler});
-        expected.put("{\"stanza\":\"reports\",\"type\":\"full\"}",
+        // The scheduler's input (io.tidemark.functions.schedule.ScheduleInput): no type = the policy decides.
+        expected.put("{\"stanza\":\"main\",\"fullIntervalDays\":7}", new String[] {"cron(0 1 * * ? *)", "UTC", scheduler});
+        expected.put("{\"stanza\":\"reports\",\"type\":\"full\",\"fullIntervalDays\":7}",
                 new String[] {"cron(0 2 ? * SAT *)", "Europe/Berlin", scheduler});
-        expected.put("{\"stanza\":\"reports\",\"type\":\"incr\"}",
+        expected.put("{\"stanza\":\"reports\",\"type\":\"incr\",\"fullIntervalDays\":7}",
                 new String[] {"rate(6 hours)", "Europe/Berlin", scheduler});
         assertEquals(expected.size() + 2, schedules.size(), "backup schedules + one retention schedule per stanza");
         expected.forEach((input, want) -> {
@@ -405,7 +405,7 @@ class TidemarkStackTest {
         String apiId = synth.logicalId(synth.stack.api());
         Set<String> routes = new TreeSet<>();
         Map<String, JsonNode> methods = synth.ofType("AWS::ApiGateway::Method");
-        assertEquals(8, methods.size());
+        assertEquals(12, methods.size());
         for (JsonNode m : methods.values()) {
             JsonNode p = m.path("Properties");
             assertEquals("AWS_IAM", p.path("AuthorizationType").asText(), p.toString());
@@ -425,6 +425,10 @@ class TidemarkStackTest {
                 "POST /stanzas/{stanza}/backup-lease -> " + Handlers.CATALOG_API,
                 "PUT /stanzas/{stanza}/backup-lease -> " + Handlers.CATALOG_API,
                 "DELETE /stanzas/{stanza}/backup-lease -> " + Handlers.CATALOG_API,
+                "GET /stanzas/{stanza}/jobs -> " + Handlers.CATALOG_API,
+                "POST /stanzas/{stanza}/jobs/{jobId}/claim -> " + Handlers.CATALOG_API,
+                "POST /stanzas/{stanza}/jobs/{jobId}/pass -> " + Handlers.CATALOG_API,
+                "POST /stanzas/{stanza}/jobs/{jobId}/report -> " + Handlers.CATALOG_API,
                 "GET /restore-plans/{id}/urls -> " + Handlers.RESTORE_PLAN)), routes);
     }
 
@@ -517,7 +521,9 @@ class TidemarkStackTest {
             for (String route : List.of("/v1/GET/stanzas/" + stanza + "\"", "/v1/PUT/stanzas/" + stanza + "\"",
                     "/v1/POST/stanzas/" + stanza + "/restore-plans\"", "/v1/POST/stanzas/" + stanza + "/expire\"", "/v1/GET/restore-plans/*/urls\"",
                     "/v1/POST/stanzas/" + stanza + "/backup-lease\"", "/v1/PUT/stanzas/" + stanza + "/backup-lease\"",
-                    "/v1/DELETE/stanzas/" + stanza + "/backup-lease\"")) {
+                    "/v1/DELETE/stanzas/" + stanza + "/backup-lease\"", "/v1/GET/stanzas/" + stanza + "/jobs\"",
+                    "/v1/POST/stanzas/" + stanza + "/jobs/*/claim\"", "/v1/POST/stanzas/" + stanza + "/jobs/*/pass\"",
+                    "/v1/POST/stanzas/" + stanza + "/jobs/*/report\"")) {
                 assertTrue(text.contains(route), "node may call " + route);
             }
         }

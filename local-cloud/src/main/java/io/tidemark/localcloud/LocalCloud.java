@@ -83,6 +83,7 @@ public final class LocalCloud implements AutoCloseable {
     private LocalDynamoDb dynamoDb;
     private LocalS3 s3;
     private LocalApi api;
+    private LocalScheduler scheduler;
     private FunctionConfig functionConfig;
     private Path configFile;
     private final List<RequestStreamHandler> handlers = new ArrayList<>();
@@ -162,6 +163,7 @@ public final class LocalCloud implements AutoCloseable {
         }
         dispatcher.activate(targets);
         api = LocalApi.start(host, b.apiPort, region, routes);
+        startScheduler(b);
 
         if (b.writeConfigFile) {
             try {
@@ -173,6 +175,25 @@ public final class LocalCloud implements AutoCloseable {
         }
         LOG.debug("local-cloud started in {} ms: s3={} dynamodb={} api={}",
                 (System.nanoTime() - t0) / 1_000_000, s3Endpoint(), dynamoDbEndpoint(), api.url());
+    }
+
+    /** The builder's schedules plus {@code DIR/schedules.json}, each bound to its scheduled function. */
+    private void startScheduler(Builder b) {
+        List<LocalSchedule> all = new ArrayList<>(b.schedules);
+        all.addAll(LocalSchedule.load(dir));
+        Map<String, RequestStreamHandler> functions = new LinkedHashMap<>();
+        List<LocalScheduler.Bound> bound = new ArrayList<>();
+        for (LocalSchedule s : all) {
+            HandlerFactory factory = b.scheduledFunctions.get(s.function());
+            if (factory == null) {
+                throw new LocalCloudException("schedule " + s.name() + " names function '" + s.function()
+                        + "', which is not one of the scheduled functions " + b.scheduledFunctions.keySet());
+            }
+            bound.add(new LocalScheduler.Bound(s, functions.computeIfAbsent(s.function(),
+                    f -> instantiate(f, factory))));
+        }
+        scheduler = new LocalScheduler(region, bound);
+        scheduler.start();
     }
 
     private void prepareDirectory() {
@@ -393,6 +414,14 @@ public final class LocalCloud implements AutoCloseable {
     }
 
     /**
+     * Runs the schedule {@code name} now (as its timer would, never alongside another run) and
+     * returns the function's output.
+     */
+    public String runSchedule(String name) throws Exception {
+        return scheduler.runNow(name);
+    }
+
+    /**
      * Waits until every S3 event raised so far has been handled by its functions (retries
      * included) or finally failed, and the background work they started (e.g. retention after a
      * valid backup) has finished. Returns false on timeout.
@@ -435,6 +464,9 @@ public final class LocalCloud implements AutoCloseable {
             return;
         }
         closed = true;
+        if (scheduler != null) {
+            scheduler.close();
+        }
         if (api != null) {
             api.close();
         }
@@ -492,6 +524,8 @@ public final class LocalCloud implements AutoCloseable {
         private final Map<String, String> settings = new LinkedHashMap<>();
         private final List<ObjectCreatedSubscription> subscriptions = new ArrayList<>();
         private final List<RouteSpec> routes = new ArrayList<>();
+        private final Map<String, HandlerFactory> scheduledFunctions = new LinkedHashMap<>();
+        private final List<LocalSchedule> schedules = new ArrayList<>();
         private final List<BackgroundWork> background = new ArrayList<>();
         private int unnamed;
 
@@ -625,6 +659,23 @@ public final class LocalCloud implements AutoCloseable {
                 }
             }
             routes.add(new RouteSpec(checkName(name), m, template, Objects.requireNonNull(factory, "factory")));
+            return this;
+        }
+
+        /**
+         * A function that schedules may invoke, by {@code name} (the {@code function} of a schedule in
+         * {@code DIR/schedules.json}); one instance serves every schedule that names it.
+         */
+        public Builder scheduledFunction(String name, HandlerFactory factory) {
+            if (scheduledFunctions.putIfAbsent(checkName(name), Objects.requireNonNull(factory, "factory")) != null) {
+                throw new IllegalArgumentException("scheduled function " + name + " is registered twice");
+            }
+            return this;
+        }
+
+        /** A schedule in addition to those of {@code DIR/schedules.json}. */
+        public Builder schedule(LocalSchedule schedule) {
+            schedules.add(Objects.requireNonNull(schedule, "schedule"));
             return this;
         }
 

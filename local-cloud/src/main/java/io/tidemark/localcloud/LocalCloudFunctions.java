@@ -3,6 +3,7 @@ package io.tidemark.localcloud;
 import io.tidemark.functions.api.CatalogApiHandler;
 import io.tidemark.functions.index.WalIndexHandler;
 import io.tidemark.functions.plan.RestorePlanHandler;
+import io.tidemark.functions.schedule.BackupSchedulerHandler;
 import io.tidemark.functions.retain.ExpireApiHandler;
 import io.tidemark.functions.validate.ManifestValidateHandler;
 
@@ -24,13 +25,21 @@ import io.tidemark.functions.validate.ManifestValidateHandler;
  *       {@code GET /restore-plans/{id}/urls}; it signs with {@code DIR/plan-key.pem} (given as
  *       {@code TIDEMARK_PLAN_PRIVATE_KEY_FILE}), whose public key tidemark.conf carries as
  *       {@code plan.publicKey}. (In AWS one Lambda serves both routes.)</li>
+ *   <li>the job routes of {@link CatalogApiHandler} ({@code GET /stanzas/{stanza}/jobs}, {@code POST
+ *       .../jobs/{jobId}/claim|pass|report}), as in AWS;</li>
+ *   <li>{@code backup-scheduler} ({@link BackupSchedulerHandler}): a scheduled function (name it in
+ *       {@code DIR/schedules.json}, see {@link LocalSchedule}); it delivers jobs to in-process queues
+ *       ({@link LocalJobQueues}) instead of SQS, which the agents receive from through the local-only
+ *       routes {@code POST /stanzas/{stanza}/job-queue/receive|visibility|delete}
+ *       ({@link LocalJobQueueHandler}).</li>
  *   <li>retention ({@link io.tidemark.functions.retain.RetentionHandler}): after a backup is concluded
  *       valid (by the validator, or by the indexer resuming it), run in-process on a background
  *       thread ({@link InProcessRetentionTrigger}, one per local cloud; {@link LocalCloud#awaitQuiescent}
  *       waits for it), as the asynchronous Lambda invoke does in AWS. Its policy for a stanza is the
  *       setting {@code TIDEMARK_RETENTION_POLICIES} ({@code functionSetting}), else the default;
  *       {@code expire} ({@link ExpireApiHandler}): {@code POST /stanzas/{stanza}/expire}, dry runs only.
- *       The daily schedule is not run here.</li>
+ *       The daily run is a schedule of {@code DIR/schedules.json} naming the scheduled function
+ *       {@code retention} with the input the CDK stack gives it ({@code {"stanza", "retention": {...}}}).</li>
  * </ul>
  * Handlers get their {@link io.tidemark.functions.runtime.FunctionConfig} from local-cloud (local
  * endpoints, bucket, table, static credentials), exactly as Lambda would from its environment.
@@ -41,7 +50,12 @@ public final class LocalCloudFunctions {
     }
 
     /** Adds the Tidemark functions to {@code builder}; returns it. */
+    public static final String BACKUP_SCHEDULER = "backup-scheduler";
+    /** The retention function as a scheduled function: the daily run is an entry of {@code DIR/schedules.json}. */
+    public static final String RETENTION = "retention";
+
     public static LocalCloud.Builder register(LocalCloud.Builder builder) {
+        LocalJobQueues queues = new LocalJobQueues();
         // One retention "function" per local cloud, invoked by both (as both invoke one alias in AWS).
         InProcessRetentionTrigger retention = new InProcessRetentionTrigger();
         return builder
@@ -56,6 +70,16 @@ public final class LocalCloudFunctions {
                 .route("lease-renew", "PUT", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
                 .route("lease-release", "DELETE", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
                 .route("plan-create", "POST", RestorePlanHandler.CREATE_RESOURCE, RestorePlanHandler::new)
-                .route("plan-urls", "GET", RestorePlanHandler.URLS_RESOURCE, RestorePlanHandler::new);
+                .route("plan-urls", "GET", RestorePlanHandler.URLS_RESOURCE, RestorePlanHandler::new)
+                .route("jobs-list", "GET", CatalogApiHandler.JOBS_RESOURCE, CatalogApiHandler::new)
+                .route("job-claim", "POST", CatalogApiHandler.JOB_CLAIM_RESOURCE, CatalogApiHandler::new)
+                .route("job-pass", "POST", CatalogApiHandler.JOB_PASS_RESOURCE, CatalogApiHandler::new)
+                .route("job-report", "POST", CatalogApiHandler.JOB_REPORT_RESOURCE, CatalogApiHandler::new)
+                .route("job-queue-receive", "POST", LocalJobQueueHandler.RECEIVE, c -> new LocalJobQueueHandler(queues))
+                .route("job-queue-visibility", "POST", LocalJobQueueHandler.VISIBILITY,
+                        c -> new LocalJobQueueHandler(queues))
+                .route("job-queue-delete", "POST", LocalJobQueueHandler.DELETE, c -> new LocalJobQueueHandler(queues))
+                .scheduledFunction(BACKUP_SCHEDULER, c -> new BackupSchedulerHandler(c, queues))
+                .scheduledFunction(RETENTION, io.tidemark.functions.retain.RetentionHandler::new);
     }
 }

@@ -12,6 +12,10 @@ import java.util.concurrent.CountDownLatch;
  * {@code tidemark.conf}, and every node or shell configured from it, stay valid across restarts
  * of the same directory. {@code 0} takes any free port (tests; several clouds side by side).
  *
+ * <p>Schedules: {@code DIR/schedules.json}, read at start, lists the schedules the local scheduler
+ * runs (backups through the {@code backup-scheduler} function; see {@link LocalSchedule} and
+ * docs/agent.md). A problem in the file stops the start with its position and reason.
+ *
  * <p>Exit status: 0 after a clean stop, 1 when the cloud cannot start (one line on stderr says
  * why: busy port, unwritable directory, ...), 2 for a usage error.
  */

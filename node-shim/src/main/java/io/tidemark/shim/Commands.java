@@ -30,6 +30,7 @@ final class Commands {
             case "backup" -> new BackupCommand();
             case "restore" -> new RestoreCommand();
             case "aot-train" -> new AotTrainCommand();
+            case "agent" -> new io.tidemark.shim.agent.AgentCommand();
             default -> null;
         };
     }

@@ -81,9 +81,12 @@ public final class Main {
                           [--tablespace-map OID=DIR ...]
                                    restore the data directory from a signed restore plan
                                    (no target: latest) and write the recovery configuration
+                  agent [--queue-url URL] [--metrics-port N] [--metrics-address A]
+                                   long-running: runs the stanza's scheduled backups on the primary
+                                   (replicas leave them), serves Prometheus metrics (port 9854)
                   quickstart       the end-to-end demo (local cloud, backup, mistake, restore)
 
-                options of stanza-create, archive-push, archive-get, info, expire, backup and restore:
+                options of stanza-create, archive-push, archive-get, info, expire, backup, restore and agent:
                   --config FILE    configuration file (else $TIDEMARK_CONFIG)
                   --stanza NAME    stanza (else stanza= in the configuration file)
                   --pgdata DIR, --pg-host HOST, --pg-port PORT, --pg-user USER

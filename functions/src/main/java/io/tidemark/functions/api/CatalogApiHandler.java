@@ -6,6 +6,8 @@ import io.tidemark.functions.aws.DynamoDbCatalogStore;
 import io.tidemark.functions.aws.S3ObjectStore;
 import io.tidemark.functions.catalog.CatalogException;
 import io.tidemark.functions.catalog.CatalogService;
+import io.tidemark.functions.job.JobConflictException;
+import io.tidemark.functions.job.JobService;
 import io.tidemark.functions.lease.BackupLeaseService;
 import io.tidemark.functions.lease.LeaseConflictException;
 import io.tidemark.functions.runtime.ApiGatewayProxy;
@@ -28,8 +30,13 @@ import java.util.Locale;
  *       the backup lease and the recovery window (the WINDOW item); 404;</li>
  *   <li>{@code POST /stanzas/{stanza}/backup-lease}: acquire (200, 409 with the holder, 400, 404);</li>
  *   <li>{@code PUT /stanzas/{stanza}/backup-lease}: heartbeat (200, 409 when no longer held);</li>
- *   <li>{@code DELETE /stanzas/{stanza}/backup-lease?leaseId=}: release (200, idempotent).</li>
+ *   <li>{@code DELETE /stanzas/{stanza}/backup-lease?leaseId=}: release (200, idempotent);</li>
+ *   <li>{@code GET /stanzas/{stanza}/jobs?limit=N}: the newest backup jobs (default 10);</li>
+ *   <li>{@code POST /stanzas/{stanza}/jobs/{jobId}/claim}, {@code .../pass}, {@code .../report}: a node
+ *       claims a job (200, 409 with the job when someone else has it or it is over), a replica records
+ *       that it left it for the primary, the claimer reports the result (see {@link JobService}).</li>
  * </ul>
+ * The stanza document ({@code GET /stanzas/{stanza}}) carries the newest jobs as {@code jobs}.
  * Errors are {@code {"message": "..."}}.
  */
 public final class CatalogApiHandler implements RequestStreamHandler, AutoCloseable {
@@ -38,10 +45,17 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
     private final AwsClients aws;
     private final CatalogService service;
     private final BackupLeaseService leases;
+    private final JobService jobs;
+    private final Clock clock;
     private final SnapStartHooks snapStart;
 
     /** The resource of the lease routes. */
     public static final String LEASE_RESOURCE = "/stanzas/{stanza}/backup-lease";
+    /** The resources of the job routes. */
+    public static final String JOBS_RESOURCE = "/stanzas/{stanza}/jobs";
+    public static final String JOB_CLAIM_RESOURCE = "/stanzas/{stanza}/jobs/{jobId}/claim";
+    public static final String JOB_PASS_RESOURCE = "/stanzas/{stanza}/jobs/{jobId}/pass";
+    public static final String JOB_REPORT_RESOURCE = "/stanzas/{stanza}/jobs/{jobId}/report";
 
     public CatalogApiHandler() {
         this(FunctionConfig.fromEnvironment());
@@ -52,14 +66,18 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         DynamoDbCatalogStore store = new DynamoDbCatalogStore(aws.dynamoDb(), config.table());
         this.service = new CatalogService(store, new S3ObjectStore(aws.s3(), config.bucket()), Clock.systemUTC());
         this.leases = new BackupLeaseService(store, Clock.systemUTC());
+        this.jobs = new JobService(store, Clock.systemUTC());
+        this.clock = Clock.systemUTC();
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 
     /** For tests: a handler over any services. */
-    CatalogApiHandler(CatalogService service, BackupLeaseService leases) {
+    CatalogApiHandler(CatalogService service, BackupLeaseService leases, JobService jobs, Clock clock) {
         this.aws = null;
         this.service = service;
         this.leases = leases;
+        this.jobs = jobs;
+        this.clock = clock;
         this.snapStart = null;
     }
 
@@ -69,10 +87,11 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
      * made without the catalog: no DynamoDB or S3 call.
      */
     void prime() {
-        for (String resource : new String[] {"/stanzas/{stanza}", LEASE_RESOURCE}) {
-            String path = resource.replace("{stanza}", "priming");
+        for (String resource : new String[] {"/stanzas/{stanza}", LEASE_RESOURCE, JOBS_RESOURCE, JOB_CLAIM_RESOURCE}) {
+            String path = resource.replace("{stanza}", "priming").replace("{jobId}", "priming");
             handleRequest(new ByteArrayInputStream(PrimingEvents.apiRequest("PATCH", resource, path,
-                    Map.of("stanza", "priming"), "{\"holder\": \"priming\"}")), OutputStream.nullOutputStream(), null);
+                    Map.of("stanza", "priming", "jobId", "priming"), "{\"holder\": \"priming\"}")),
+                    OutputStream.nullOutputStream(), null);
         }
     }
 
@@ -94,15 +113,69 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         if (LEASE_RESOURCE.equals(request.resource())) {
             return lease(method, stanza, request);
         }
+        if (request.resource() != null && request.resource().startsWith(JOBS_RESOURCE)) {
+            return job(method, stanza, request);
+        }
         try {
             return switch (method) {
                 case "PUT" -> ok(CatalogJson.created(service.createStanza(stanza, request.bodyBytes())).toString());
-                case "GET" -> ok(CatalogJson.stanza(service.describe(stanza)).toString());
+                case "GET" -> ok(stanzaDocument(stanza));
                 default -> ApiGatewayProxy.Response.message(405, "method " + method + " is not allowed on /stanzas/{stanza}")
                         .withHeader("Allow", "GET, PUT");
             };
         } catch (CatalogException e) {
             return error(e);
+        }
+    }
+
+    private String stanzaDocument(String stanza) {
+        var doc = CatalogJson.stanza(service.describe(stanza));
+        doc.set("jobs", JobJson.jobs(jobs.recent(stanza, JobService.DEFAULT_LIST), clock.instant()));
+        return doc.toString();
+    }
+
+    private ApiGatewayProxy.Response job(String method, String stanza, ApiGatewayProxy.Request request) {
+        String resource = request.resource();
+        String id = request.pathParameter("jobId").orElse(null);
+        try {
+            if (JOBS_RESOURCE.equals(resource)) {
+                if (!method.equals("GET")) {
+                    return ApiGatewayProxy.Response.message(405, "method " + method + " is not allowed on "
+                            + JOBS_RESOURCE).withHeader("Allow", "GET");
+                }
+                return ok(JobJson.list(jobs.recent(stanza, limit(request)), clock.instant()).toString());
+            }
+            if (!method.equals("POST")) {
+                return ApiGatewayProxy.Response.message(405, "method " + method + " is not allowed on " + resource)
+                        .withHeader("Allow", "POST");
+            }
+            return switch (resource) {
+                case JOB_CLAIM_RESOURCE -> ok(JobJson.job(jobs.claim(stanza, id, request.bodyBytes()), clock.instant())
+                        .toString());
+                case JOB_PASS_RESOURCE -> ok(JobJson.job(jobs.pass(stanza, id, request.bodyBytes()), clock.instant())
+                        .toString());
+                case JOB_REPORT_RESOURCE -> ok(JobJson.job(jobs.report(stanza, id, request.bodyBytes()),
+                        clock.instant()).toString());
+                default -> ApiGatewayProxy.Response.message(404, "no route " + resource);
+            };
+        } catch (JobConflictException e) {
+            return ApiGatewayProxy.Response.json(409, JobJson.conflict(e.getMessage(), e.job(), clock.instant())
+                    .toString());
+        } catch (CatalogException e) {
+            return error(e);
+        }
+    }
+
+    private static int limit(ApiGatewayProxy.Request request) {
+        String text = request.queryParameter("limit").orElse(null);
+        if (text == null) {
+            return JobService.DEFAULT_LIST;
+        }
+        try {
+            return Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw CatalogException.badRequest("limit must be an integer from 1 to " + JobService.MAX_LIST + ", not '"
+                    + text + "'");
         }
     }
 

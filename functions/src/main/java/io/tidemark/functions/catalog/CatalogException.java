@@ -1,7 +1,7 @@
 package io.tidemark.functions.catalog;
 
 /** A request the catalog refuses; {@link #kind()} says how an API answers it. */
-public final class CatalogException extends RuntimeException {
+public class CatalogException extends RuntimeException {
 
     public enum Kind { BAD_REQUEST, CONFLICT, NOT_FOUND, GONE, FORBIDDEN }
 

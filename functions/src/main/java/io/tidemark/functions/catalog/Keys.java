@@ -26,6 +26,7 @@ import java.util.Locale;
  *      COMMITTIME#&lt;TTTTTTTT&gt;#&lt;micros, 20 digits&gt;#&lt;segno&gt;  latest commit time of a segment (time target)
  *      XIDMAX#&lt;TTTTTTTT&gt;#&lt;xid, 10 digits&gt;#&lt;segno&gt;       highest xid ended in a segment (xid target)
  *      PLAN#&lt;id&gt;                              a signed restore plan (keys for URL renewal), TTL
+ *      JOB#&lt;yyyyMMddTHHmmssZ-hex&gt;             one scheduled backup job (newest first: one Query), TTL
  *      EXPIRED#&lt;TTTTTTTT&gt;                     retention's expired-through watermark of a timeline
  * </pre>
  * Sort keys of one kind sort by timeline then segment number (fixed-width upper-case hex), so a
@@ -48,6 +49,7 @@ public final class Keys {
     public static final String COMMIT_TIME_PREFIX = "COMMITTIME#";
     public static final String XID_MAX_PREFIX = "XIDMAX#";
     public static final String PLAN_PREFIX = "PLAN#";
+    public static final String JOB_PREFIX = "JOB#";
     public static final String EXPIRED_PREFIX = "EXPIRED#";
 
     private Keys() {
@@ -133,6 +135,10 @@ public final class Keys {
 
     public static String plan(String id) {
         return PLAN_PREFIX + id;
+    }
+
+    public static String job(String id) {
+        return JOB_PREFIX + id;
     }
 
     private static String timelineAndNumber(WalSegmentName segment) {

@@ -42,6 +42,7 @@ public final class AwsClients implements AutoCloseable {
     private final S3Presigner s3Presigner;
     private final DynamoDbClient dynamoDb;
     private software.amazon.awssdk.services.kms.KmsClient kms;
+    private software.amazon.awssdk.services.sqs.SqsClient sqs;
 
     private AwsClients(FunctionConfig config) {
         this.config = config;
@@ -183,6 +184,22 @@ public final class AwsClients implements AutoCloseable {
         return kms;
     }
 
+    /**
+     * The SQS client (job delivery), built on first use: only the backup scheduler needs it.
+     * Endpoint from {@value FunctionConfig#SQS_ENDPOINT} when set.
+     */
+    public synchronized software.amazon.awssdk.services.sqs.SqsClient sqs() {
+        if (sqs == null) {
+            var b = software.amazon.awssdk.services.sqs.SqsClient.builder()
+                    .region(Region.of(config.region()))
+                    .credentialsProvider(credentials)
+                    .httpClient(httpClient);
+            config.setting(FunctionConfig.SQS_ENDPOINT).map(java.net.URI::create).ifPresent(b::endpointOverride);
+            sqs = b.build();
+        }
+        return sqs;
+    }
+
     public AwsCredentialsProvider credentialsProvider() {
         return credentials;
     }
@@ -200,6 +217,9 @@ public final class AwsClients implements AutoCloseable {
         synchronized (this) {
             if (kms != null) {
                 kms.close();
+            }
+            if (sqs != null) {
+                sqs.close();
             }
         }
         httpClient.close();

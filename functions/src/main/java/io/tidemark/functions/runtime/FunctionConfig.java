@@ -51,6 +51,10 @@ public final class FunctionConfig {
     public static final String SECRET_ACCESS_KEY = "TIDEMARK_SECRET_ACCESS_KEY";
     /** KMS endpoint override (tests, LocalStack); the planner signs with KMS only in AWS. */
     public static final String KMS_ENDPOINT = "TIDEMARK_KMS_ENDPOINT";
+    /** SQS endpoint override (tests, LocalStack); the backup scheduler delivers jobs with SQS only in AWS. */
+    public static final String SQS_ENDPOINT = "TIDEMARK_SQS_ENDPOINT";
+    /** The backup scheduler's job queues: JSON {@code {"<stanza>": "<queue url>", ...}} (the CDK stack sets it). */
+    public static final String JOB_QUEUES = "TIDEMARK_JOB_QUEUES";
 
     private static final String PREFIX = "TIDEMARK_";
     // S3 general purpose bucket names: 3-63 of [a-z0-9.-], starting and ending alphanumeric.

@@ -36,7 +36,8 @@ class CatalogApiHandlerTest {
     private final InMemoryObjectStore objects = new InMemoryObjectStore();
     private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-05-01T10:11:12.345678Z"), ZoneOffset.UTC);
     private final CatalogApiHandler handler = new CatalogApiHandler(new CatalogService(store, objects, CLOCK),
-            new io.tidemark.functions.lease.BackupLeaseService(store, CLOCK));
+            new io.tidemark.functions.lease.BackupLeaseService(store, CLOCK),
+            new io.tidemark.functions.job.JobService(store, CLOCK), CLOCK);
 
     static ApiGatewayProxy.Request request(String method, String stanza, String body) {
         return new ApiGatewayProxy.Request("/stanzas/{stanza}", "/stanzas/" + stanza, method,
@@ -144,7 +145,8 @@ class CatalogApiHandlerTest {
         assertEquals(200, r.statusCode());
         JsonNode j = json(r);
         assertEquals(List.of("stanza", "systemIdentifier", "pgVersion", "pgVersionNum", "walSegmentSize", "createdAt",
-                "timelines", "partials", "histories", "backups", "lease", "window"), fieldNames(j));
+                "timelines", "partials", "histories", "backups", "lease", "window", "jobs"), fieldNames(j));
+        assertEquals(0, j.get("jobs").size());
         assertTrue(j.get("window").get("earliest").isNull());
         assertTrue(j.get("window").get("latest").isNull());
         assertEquals(0, j.get("window").get("gaps").size());

@@ -95,6 +95,26 @@ public final class CatalogApi {
         return call("GET", "/restore-plans/" + planId + "/urls", null);
     }
 
+    /** {@code POST /stanzas/{stanza}/jobs/{jobId}/claim}: 200 with the job when this holder runs it, 409 otherwise. */
+    public Response claimJob(StanzaName stanza, String jobId, String json) {
+        return call("POST", "/stanzas/" + stanza + "/jobs/" + jobId + "/claim", json);
+    }
+
+    /** {@code POST /stanzas/{stanza}/jobs/{jobId}/pass}: a replica records that it left the job for the primary. */
+    public Response passJob(StanzaName stanza, String jobId, String json) {
+        return call("POST", "/stanzas/" + stanza + "/jobs/" + jobId + "/pass", json);
+    }
+
+    /** {@code POST /stanzas/{stanza}/jobs/{jobId}/report}: done (label, sizes, duration) or failed (error). */
+    public Response reportJob(StanzaName stanza, String jobId, String json) {
+        return call("POST", "/stanzas/" + stanza + "/jobs/" + jobId + "/report", json);
+    }
+
+    /** {@code POST /stanzas/{stanza}/job-queue/<action>}: local-cloud's stand-in for the stanza's SQS queue. */
+    public Response localJobQueue(StanzaName stanza, String action, String json, int readTimeoutMs) {
+        return call("POST", "/stanzas/" + stanza + "/job-queue/" + action, json, readTimeoutMs);
+    }
+
     /** The stanza document, or empty for 404; other errors throw {@link ApiException}. */
     public Optional<StanzaDoc> stanza(StanzaName stanza) {
         Response r = getStanza(stanza);
@@ -112,8 +132,12 @@ public final class CatalogApi {
     }
 
     private Response call(String method, String path, String json) {
+        return call(method, path, json, READ_TIMEOUT_MS);
+    }
+
+    private Response call(String method, String path, String json, int readTimeoutMs) {
         try {
-            return retry.run(() -> once(method, path, json));
+            return retry.run(() -> once(method, path, json, readTimeoutMs));
         } catch (StorageException e) {
             throw new ApiException(0, e.getMessage(), e);
         }
@@ -124,7 +148,7 @@ public final class CatalogApi {
         return URI.create(b + path);
     }
 
-    private Response once(String method, String path, String json) {
+    private Response once(String method, String path, String json, int readTimeoutMs) {
         URI uri = uri(path);
         byte[] body = json == null ? null : json.getBytes(StandardCharsets.UTF_8);
         Map<String, String> h = new LinkedHashMap<>();
@@ -142,7 +166,7 @@ public final class CatalogApi {
             c = (HttpURLConnection) uri.toURL().openConnection();
             c.setRequestMethod(method);
             c.setConnectTimeout(CONNECT_TIMEOUT_MS);
-            c.setReadTimeout(READ_TIMEOUT_MS);
+            c.setReadTimeout(readTimeoutMs);
             c.setUseCaches(false);
             h.forEach(c::setRequestProperty);
             if (body != null) {

@@ -78,14 +78,24 @@ public final class BackupCommand implements Command {
 
     private final Map<String, String> env;
     private final boolean terminal;
+    private final java.util.function.Consumer<BackupManifest> onUploaded;
 
     public BackupCommand() {
         this(System.getenv(), System.console() != null);
     }
 
     public BackupCommand(Map<String, String> env, boolean terminal) {
+        this(env, terminal, m -> { });
+    }
+
+    /**
+     * @param onUploaded told the manifest once it is uploaded (the agent reports label, sizes and
+     *                   times of the backup it ran from it)
+     */
+    public BackupCommand(Map<String, String> env, boolean terminal, java.util.function.Consumer<BackupManifest> onUploaded) {
         this.env = env;
         this.terminal = terminal;
+        this.onUploaded = onUploaded;
     }
 
     @Override
@@ -378,6 +388,7 @@ public final class BackupCommand implements Command {
                         + "); the manifest was not uploaded");
             }
             store.put(StorageLayout.manifestKey(stanza, label), ManifestJson.write(manifest), Map.of());
+            onUploaded.accept(manifest);
             try {
                 record.delete();
             } catch (IOException e) {
@@ -623,7 +634,7 @@ public final class BackupCommand implements Command {
         }
     }
 
-    static String holder() {
+    public static String holder() {
         String host = System.getenv("HOSTNAME");
         if (host == null || host.isBlank()) {
             try {

@@ -52,7 +52,7 @@ public final class InfoCommand implements Command {
     }
 
     /** The lag figures; {@code null} where unknown. */
-    record Lag(Long seconds, Long bytes, String bytesUnknownBecause) {
+    public record Lag(Long seconds, Long bytes, String bytesUnknownBecause) {
     }
 
     @Override
@@ -131,7 +131,7 @@ public final class InfoCommand implements Command {
     }
 
     /** The timeline with the highest number that has archived WAL, or null. */
-    static JsonNode newestTimeline(JsonNode doc) {
+    public static JsonNode newestTimeline(JsonNode doc) {
         JsonNode best = null;
         for (JsonNode t : doc.path("timelines")) {
             if (t.path("lastArchivedAt").isTextual()
@@ -142,7 +142,8 @@ public final class InfoCommand implements Command {
         return best;
     }
 
-    Lag lag(JsonNode doc, PgOptions pg) {
+    /** The archive lag of the stanza document {@code doc}, with PostgreSQL's WAL position when reachable (the agent's metrics too). */
+    public Lag lag(JsonNode doc, PgOptions pg) {
         JsonNode newest = newestTimeline(doc);
         if (newest == null) {
             return new Lag(null, null, "nothing archived yet");

@@ -79,6 +79,7 @@ final class InfoText {
                 }
             }
         }
+        printJobs(doc.path("jobs"), out);
         out.println();
         out.println("archive lag        " + (lag.seconds() == null ? "unknown" : lag.seconds() + " s since the last archived segment")
                 + ", " + (lag.bytes() == null ? "bytes unknown (" + lag.bytesUnknownBecause() + ")"
@@ -115,6 +116,40 @@ final class InfoText {
 
     private static String text(JsonNode n) {
         return n.isMissingNode() || n.isNull() ? "-" : n.asText();
+    }
+
+    /** The newest scheduled backup jobs, newest first: state, type, who ran it or why not. */
+    private static void printJobs(JsonNode jobs, PrintStream out) {
+        if (!jobs.isArray() || jobs.isEmpty()) {
+            return;
+        }
+        out.println();
+        out.println("backup jobs (newest first)");
+        for (JsonNode j : jobs) {
+            String state = j.path("state").asText("?");
+            StringBuilder line = new StringBuilder("  " + j.path("jobId").asText() + "  " + j.path("type").asText("?")
+                    + "  " + state);
+            if (j.path("holder").isTextual()) {
+                line.append("  on ").append(j.path("holder").asText());
+            }
+            if ("done".equals(state)) {
+                line.append("  backup ").append(text(j.path("label"))).append(", stored ")
+                        .append(text(j.path("storedSize"))).append(" bytes in ")
+                        .append(j.path("durationMs").isNumber() ? String.format(java.util.Locale.ROOT, "%.1f s",
+                                j.path("durationMs").asLong() / 1000.0) : "-");
+            }
+            if (!j.path("passedBy").isEmpty()) {
+                StringBuilder p = new StringBuilder();
+                j.path("passedBy").forEach(x -> p.append(p.isEmpty() ? "" : ", ").append(x.asText()));
+                line.append("  (left by replica ").append(p).append(')');
+            }
+            out.println(line);
+            if ("failed".equals(state)) {
+                out.println("      error: " + text(j.path("error")));
+            } else if ("queued".equals(state)) {
+                out.println("      deadline " + text(j.path("deadline")) + "; " + text(j.path("reason")));
+            }
+        }
     }
 
     /** The recovery window: what can be restored to, like RDS's earliest/latest restorable time. */

@@ -1,0 +1,362 @@
+package io.tidemark.e2e.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.e2e.CloudFixture;
+import io.tidemark.e2e.ShimInstall;
+import io.tidemark.e2e.ShimProcess;
+import io.tidemark.testkit.FileTrees;
+import io.tidemark.testkit.PgCluster;
+import io.tidemark.testkit.PgTest;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Scheduled backups through the agent, end to end: a primary and its streaming replica, each with
+ * {@code tidemark agent} (the packaged launcher), a local cloud whose scheduler fires from
+ * {@code schedules.json}. One job, one backup, taken by the primary, validated; the replica
+ * recorded as having passed it; {@code info} shows the job; both agents' metrics scraped and
+ * parsed; SIGTERM stops an agent cleanly; a backup that fails leaves the job failed with its error;
+ * then a failover: the replica is promoted, archives timeline 2, its agent runs the next job while
+ * the old primary's agent leaves it, the window spans both timelines, and a point-in-time restore
+ * to a time on timeline 2 gives the rows of that time.
+ */
+@PgTest
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class AgentE2eTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern SAMPLE = Pattern.compile("([a-z_]+)\\{([^}]*)\\} (-?[0-9.]+)");
+
+    private Path dir;
+    private CloudFixture cloud;
+    private Path conf;
+    private PgCluster primary;
+    private PgCluster replica;
+    private AgentProcess primaryAgent;
+    private AgentProcess replicaAgent;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    void setUp() throws Exception {
+        dir = Files.createTempDirectory(Path.of("/tmp"), "tidemark-e2e-agent-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        cloud = new CloudFixture(dir.resolve("cloud")).start();
+        conf = cloud.nodeConfig(dir.resolve("node"), "stanza=main\n");
+        primary = PgCluster.builder().dataChecksums(true)
+                .setting("archive_mode", "on")
+                .setting("archive_command", ShimInstall.get().launcher() + " archive-push %p --config " + conf)
+                .build().start();
+        ShimProcess.Result created = shim(primary, "stanza-create");
+        assertEquals(0, created.code(), created.toString());
+        // The replica archives with the shim once promoted (archive_mode=on archives only on a primary).
+        replica = PgCluster.builder().emptyDataDir()
+                .setting("archive_mode", "on")
+                .setting("archive_command", ShimInstall.get().launcher() + " archive-push %p --config " + conf)
+                .build();
+        replica.run(List.of(primary.bin("pg_basebackup").toString(), "-D", replica.dataDir().toString(), "-R",
+                "-X", "stream", "-c", "fast", "-h", primary.socketDir().toString(), "-p", String.valueOf(primary.port()),
+                "-U", "postgres"));
+        replica.start();
+        primary.sql("create table t as select g from generate_series(1, 1000) g");
+    }
+
+    @AfterAll
+    void tearDown() {
+        for (AutoCloseable c : new AutoCloseable[] {primaryAgent, replicaAgent, replica, primary, cloud}) {
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    // best effort
+                }
+            }
+        }
+        if (dir != null) {
+            FileTrees.deleteQuietly(dir);
+        }
+    }
+
+    private List<String> nodeArgs(PgCluster pg) {
+        return new ArrayList<>(List.of("--config", conf.toString(), "--pg-port", String.valueOf(pg.port()),
+                "--pg-user", "postgres"));
+    }
+
+    private ShimProcess.Result shim(PgCluster pg, String command, String... more) {
+        List<String> args = new ArrayList<>(List.of(command));
+        args.addAll(nodeArgs(pg));
+        args.addAll(List.of(more));
+        return ShimProcess.run(dir, Map.of(), args.toArray(String[]::new));
+    }
+
+    private AgentProcess agent(String name, PgCluster pg, Map<String, String> env) throws Exception {
+        List<String> args = nodeArgs(pg);
+        args.addAll(List.of("--metrics-port", "0"));
+        return AgentProcess.start(name, dir, env, args.toArray(String[]::new));
+    }
+
+    private JsonNode stanzaDoc() throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(cloud.cloud().apiUrl() + "/stanzas/main"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    private JsonNode awaitJob(Predicate<JsonNode> ok, String what, Duration timeout) throws Exception {
+        long end = System.nanoTime() + timeout.toNanos();
+        JsonNode jobs = null;
+        while (System.nanoTime() < end) {
+            jobs = stanzaDoc().path("jobs");
+            if (!jobs.isEmpty() && ok.test(jobs.get(0))) {
+                return jobs.get(0);
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("no job " + what + " after " + timeout + ": " + jobs);
+    }
+
+    private Map<String, Double> scrape(AgentProcess a) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(a.metricsUrl())).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
+        Map<String, Double> samples = new HashMap<>();
+        for (String line : r.body().split("\n")) {
+            if (line.startsWith("#") || line.isBlank()) {
+                continue;
+            }
+            Matcher m = SAMPLE.matcher(line);
+            assertTrue(m.matches(), "not a Prometheus sample line: " + line);
+            assertTrue(m.group(2).startsWith("stanza=\"main\""), line);
+            String labels = m.group(2).substring("stanza=\"main\"".length()).replaceFirst("^,", "");
+            samples.put(m.group(1) + (labels.isEmpty() ? "" : "{" + labels + "}"), Double.parseDouble(m.group(3)));
+        }
+        return samples;
+    }
+
+    private static double sample(Map<String, Double> samples, String prefix) {
+        return samples.entrySet().stream().filter(e -> e.getKey().startsWith(prefix)).map(Map.Entry::getValue)
+                .findFirst().orElseThrow(() -> new AssertionError("no sample " + prefix + " in " + samples.keySet()));
+    }
+
+    @Test
+    @Order(1)
+    void aScheduledJobIsRunOnceByThePrimaryAndPassedByTheReplica() throws Exception {
+        // The replica's agent alone first: it receives the job and must leave it.
+        replicaAgent = agent("replica", replica, Map.of());
+        cloud.stop();
+        Files.writeString(dir.resolve("cloud/schedules.json"), """
+                {"schedules": [
+                  {"name": "main-backup", "function": "backup-scheduler", "every": "1d", "firstAfter": "2s",
+                   "input": {"stanza": "main", "fullIntervalDays": 7}},
+                  {"name": "main-full", "function": "backup-scheduler", "every": "1d",
+                   "input": {"stanza": "main", "type": "full"}}
+                ]}""");
+        cloud.start();
+        JsonNode passed = awaitJob(j -> !j.path("passedBy").isEmpty(), "passed by the replica", Duration.ofSeconds(90));
+        assertEquals("queued", passed.path("state").asText(), passed.toString());
+        assertEquals("full", passed.path("type").asText());
+        assertEquals("no valid full backup exists", passed.path("reason").asText());
+        String replicaHolder = passed.path("passedBy").get(0).asText();
+        assertTrue(replicaHolder.endsWith(":" + replicaAgent.pid()), replicaHolder + " vs pid " + replicaAgent.pid());
+
+        primaryAgent = agent("primary", primary, Map.of());
+        JsonNode done = awaitJob(j -> j.path("state").asText().equals("done"), "done", Duration.ofMinutes(3));
+        assertEquals(passed.path("jobId").asText(), done.path("jobId").asText());
+        assertTrue(done.path("holder").asText().endsWith(":" + primaryAgent.pid()), done.toString());
+        assertEquals(List.of(replicaHolder), List.of(done.path("passedBy").get(0).asText()));
+        assertTrue(done.path("storedSize").asLong() > 0 && done.path("durationMs").asLong() > 0, done.toString());
+        String label = done.path("label").asText();
+
+        // Exactly one backup, the job's, taken on the primary and validated by the cloud.
+        primary.sql("select pg_switch_wal()");
+        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        JsonNode backups = stanzaDoc().path("backups");
+        while (System.nanoTime() < end && !"valid".equals(backups.path(0).path("status").asText())) {
+            Thread.sleep(500);
+            backups = stanzaDoc().path("backups");
+        }
+        assertEquals(1, backups.size(), backups.toString());
+        assertEquals(label, backups.get(0).path("label").asText());
+        assertEquals("valid", backups.get(0).path("status").asText(), backups.toString());
+        assertTrue(!backups.get(0).path("fromStandby").asBoolean(), backups.toString());
+        assertEquals(1, stanzaDoc().path("jobs").size());
+        assertTrue(replicaAgent.output().contains("this node is a replica, left for the primary"), replicaAgent.output());
+        assertTrue(!replicaAgent.output().contains("running a"), replicaAgent.output());
+
+        ShimProcess.Result info = shim(primary, "info", "--output", "json");
+        assertEquals(0, info.code(), info.toString());
+        JsonNode infoJob = JSON.readTree(info.out()).path("jobs").get(0);
+        assertEquals("done", infoJob.path("state").asText());
+        assertEquals(label, infoJob.path("label").asText());
+        ShimProcess.Result text = shim(primary, "info");
+        assertTrue(text.out().contains("backup jobs (newest first)"), text.out());
+        assertTrue(text.out().contains(done.path("jobId").asText() + "  full  done  on " + done.path("holder").asText()),
+                text.out());
+        assertTrue(text.out().contains("(left by replica " + replicaHolder + ")"), text.out());
+    }
+
+    @Test
+    @Order(2)
+    void bothAgentsServeMetrics() throws Exception {
+        Map<String, Double> p = scrape(primaryAgent);
+        assertEquals(1.0, p.get("tidemark_catalog_up"));
+        assertEquals(1.0, p.get("tidemark_agent_is_primary"));
+        assertEquals(1.0, p.get("tidemark_agent_jobs_total{result=\"done\"}"));
+        assertEquals(0.0, p.get("tidemark_agent_job_failures_total"));
+        assertEquals(1.0, p.get("tidemark_recent_jobs{state=\"done\"}"));
+        assertTrue(sample(p, "tidemark_last_backup_stored_bytes") > 0, p.toString());
+        assertTrue(sample(p, "tidemark_last_backup_duration_seconds") > 0, p.toString());
+        assertTrue(sample(p, "tidemark_last_backup_age_seconds") >= 0, p.toString());
+        assertTrue(sample(p, "tidemark_last_archived_segment_info") == 1.0, p.toString());
+        assertTrue(p.get("tidemark_archive_lag_seconds") >= 0, p.toString());
+        assertTrue(p.containsKey("tidemark_archive_lag_bytes"), p.toString());
+        // The window's end moves with the next commit once its WAL is archived and indexed.
+        long end = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (!(p.getOrDefault("tidemark_window_latest_timestamp_seconds", 0.0)
+                >= p.getOrDefault("tidemark_window_earliest_timestamp_seconds", Double.MAX_VALUE))
+                && System.nanoTime() < end) {
+            primary.sql("insert into t values (0)");
+            primary.sql("select pg_switch_wal()");
+            Thread.sleep(6000);
+            p = scrape(primaryAgent);
+        }
+        assertTrue(p.get("tidemark_window_earliest_timestamp_seconds") <= p.get("tidemark_window_latest_timestamp_seconds"),
+                p.toString());
+        Map<String, Double> r = scrape(replicaAgent);
+        assertEquals(0.0, r.get("tidemark_agent_is_primary"));
+        assertEquals(1.0, r.get("tidemark_agent_jobs_total{result=\"passed\"}"));
+        assertEquals(0.0, r.get("tidemark_agent_jobs_total{result=\"done\"}"));
+    }
+
+    @Test
+    @Order(3)
+    void sigtermStopsAnAgentCleanlyAndAFailedBackupFailsItsJob() throws Exception {
+        int status = primaryAgent.terminate(Duration.ofSeconds(40));
+        assertTrue(status == 0 || status == 143, "exit " + status);
+        assertTrue(primaryAgent.output().contains("tidemark agent: stopped"), primaryAgent.output());
+
+        primaryAgent = agent("primary-2", primary, Map.of("TIDEMARK_TEST_INTERRUPT_AFTER_OBJECTS", "3"));
+        JsonNode out = JSON.readTree(cloud.cloud().runSchedule("main-full"));
+        assertEquals("full", out.path("type").asText());
+        String jobId = out.path("jobId").asText();
+        JsonNode failed = awaitJob(j -> j.path("jobId").asText().equals(jobId) && j.path("state").asText().equals("failed"),
+                "failed", Duration.ofMinutes(3));
+        assertTrue(failed.path("error").asText().contains("running the backup again resumes it"), failed.toString());
+        assertTrue(failed.path("holder").asText().endsWith(":" + primaryAgent.pid()), failed.toString());
+        assertNotEquals("", failed.path("error").asText());
+        Map<String, Double> p = scrape(primaryAgent);
+        assertEquals(1.0, p.get("tidemark_agent_job_failures_total"));
+        // Still exactly one backup in the catalog: the failed run uploaded no manifest.
+        assertEquals(1, stanzaDoc().path("backups").size());
+        ShimProcess.Result text = shim(primary, "info");
+        assertTrue(text.out().contains("error: "), text.out());
+    }
+
+    @Test
+    @Order(4)
+    void afterAFailoverTheNewPrimaryArchivesTimeline2AndRunsTheJobs() throws Exception {
+        primary.sql("create table f as select g from generate_series(1, 100) g");
+        String lsn = primary.sql("select pg_current_wal_lsn()");
+        waitUntil(() -> replica.sql("select pg_last_wal_replay_lsn() >= '" + lsn + "'").equals("t"), Duration.ofMinutes(1),
+                "the replica to replay " + lsn);
+        primary.stop();
+        assertEquals("t", replica.sql("select pg_promote()"));
+        waitUntil(() -> replica.sql("select pg_is_in_recovery()").equals("f"), Duration.ofMinutes(1), "the promotion");
+        assertEquals("00000002", replica.sql("select substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)"));
+
+        replica.sql("insert into f select g from generate_series(101, 150) g");
+        Thread.sleep(1100);
+        String target = replica.sql("select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')")
+                + "+00";
+        Thread.sleep(1100);
+        replica.sql("insert into f select g from generate_series(151, 200) g");
+        String seg = replica.switchWal();
+        waitUntil(() -> replica.sql("select coalesce(last_archived_wal, '') >= '" + seg + "' from pg_stat_archiver")
+                .equals("t"), Duration.ofMinutes(2), "timeline 2's WAL to be archived");
+
+        // Timeline 2 and its history are archived, and the window reaches onto it past the target.
+        JsonNode tl2 = null;
+        long end = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        JsonNode doc = stanzaDoc();
+        while (System.nanoTime() < end) {
+            doc = stanzaDoc();
+            tl2 = null;
+            for (JsonNode t : doc.path("window").path("timelines")) {
+                if (t.path("timeline").asInt() == 2) {
+                    tl2 = t;
+                }
+            }
+            if (tl2 != null && tl2.path("latest").path("time").asText("").compareTo(target.replace(' ', 'T')) > 0) {
+                break;
+            }
+            Thread.sleep(1000);
+        }
+        assertTrue(tl2 != null, "the window reaches timeline 2: " + doc.path("window"));
+        assertEquals("[2]", doc.path("histories").toString(), "00000002.history is archived");
+        java.util.Set<Integer> windowTimelines = new java.util.TreeSet<>();
+        doc.path("window").path("timelines").forEach(t -> windowTimelines.add(t.path("timeline").asInt()));
+        assertEquals(java.util.Set.of(1, 2), windowTimelines, doc.path("window").toString());
+        assertEquals(2, doc.path("window").path("latest").path("timeline").asInt(), doc.path("window").toString());
+
+        // The next job: the old primary's agent cannot reach its PostgreSQL and leaves it; the new primary runs it.
+        JsonNode out = JSON.readTree(cloud.cloud().runSchedule("main-full"));
+        String jobId = out.path("jobId").asText();
+        JsonNode done = awaitJob(j -> j.path("jobId").asText().equals(jobId) && j.path("state").asText().equals("done"),
+                "done on the new primary", Duration.ofMinutes(3));
+        assertTrue(done.path("holder").asText().endsWith(":" + replicaAgent.pid()), done.toString());
+        assertTrue(!primaryAgent.output().contains("job " + jobId + ": running"), primaryAgent.output());
+
+        // Point-in-time restore to the target on timeline 2.
+        try (PgCluster restored = PgCluster.builder().emptyDataDir().setting("archive_mode", "off")
+                .startTimeout(Duration.ofMinutes(3)).build()) {
+            List<String> args = nodeArgs(replica);
+            args.addAll(0, List.of("restore", "--pgdata", restored.dataDir().toString(), "--target-time", target));
+            ShimProcess.Result r = ShimProcess.run(dir, Map.of(), args.toArray(String[]::new));
+            assertEquals(0, r.code(), r.toString());
+            try (java.util.stream.Stream<Path> s = Files.walk(restored.dataDir())) {
+                s.forEach(restored.runAs()::giveOwnership);
+            }
+            restored.start();
+            waitUntil(() -> restored.sql("select pg_is_in_recovery()").equals("f"), Duration.ofMinutes(3),
+                    "the restore's recovery\n" + restored.logContext());
+            assertEquals("150", restored.sql("select count(*) from f"), r.toString());
+        }
+    }
+
+    private static void waitUntil(java.util.function.BooleanSupplier condition, Duration timeout, String what)
+            throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < end) {
+            if (condition.getAsBoolean()) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError("timed out waiting for " + what);
+    }
+}

@@ -1,0 +1,164 @@
+package io.tidemark.shim.agent;
+
+import io.tidemark.shim.Command;
+import io.tidemark.shim.api.CatalogApi;
+import io.tidemark.shim.backup.BackupCommand;
+import io.tidemark.shim.cli.Arguments;
+import io.tidemark.shim.cli.CommandFailure;
+import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.UsageException;
+import io.tidemark.shim.config.CommonOptions;
+import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.pg.PgOptions;
+import io.tidemark.shim.storage.CredentialSource;
+import io.tidemark.shim.storage.Retry;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+
+/**
+ * {@code tidemark agent [--queue-url URL] [--metrics-port N] [--metrics-address A]}: the long-running
+ * process on every node of a stanza. It runs a list of {@link AgentService}s, each on its own
+ * thread, until SIGTERM (or Ctrl-C):
+ * <ul>
+ *   <li>the job loop ({@link JobLoop}): backup jobs from the stanza's queue, run by the primary only;</li>
+ *   <li>the metrics server ({@link MetricsServer}): Prometheus text on port 9854 by default.</li>
+ * </ul>
+ * Jobs come from the SQS queue given by {@code --queue-url} (AWS), else from the local cloud's queue
+ * through {@code api.url}. See docs/agent.md.
+ */
+public final class AgentCommand implements Command {
+
+    static final String QUEUE_URL = "queue-url";
+    static final String METRICS_PORT = "metrics-port";
+    static final String METRICS_ADDRESS = "metrics-address";
+    public static final int DEFAULT_METRICS_PORT = 9854;
+    static final String DEFAULT_METRICS_ADDRESS = "127.0.0.1";
+    /** How long SIGTERM waits for the services to end (a backup in progress is reported failed after it). */
+    static final long STOP_GRACE_MS = 20_000;
+
+    private final Map<String, String> env;
+
+    public AgentCommand() {
+        this(System.getenv());
+    }
+
+    public AgentCommand(Map<String, String> env) {
+        this.env = env;
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) {
+        Arguments a = Arguments.parse(args, CommonOptions.valuedPlus(QUEUE_URL, METRICS_PORT, METRICS_ADDRESS), Set.of());
+        a.requirePositionals(0, "no arguments besides options");
+        int port = a.option(METRICS_PORT).map(AgentCommand::port).orElse(DEFAULT_METRICS_PORT);
+        String address = a.option(METRICS_ADDRESS).orElse(DEFAULT_METRICS_ADDRESS);
+        ShimConfig config = ShimConfig.load(a, env);
+        PgOptions pg = PgOptions.from(a, env);
+        Supplier<CatalogApi> api = () -> new CatalogApi(config.requireApiUrl(), config.apiRegion(),
+                CredentialSource.of(config, env), Retry.of(config.retries()));
+        // The backup gets the agent's own options: the same configuration file, stanza and PostgreSQL.
+        List<String> backupArgs = new ArrayList<>();
+        for (String o : List.of(CommonOptions.CONFIG, CommonOptions.PGDATA, CommonOptions.PG_HOST,
+                CommonOptions.PG_PORT, CommonOptions.PG_USER)) {
+            a.option(o).ifPresent(v -> backupArgs.addAll(List.of("--" + o, v)));
+        }
+        backupArgs.addAll(List.of("--" + CommonOptions.STANZA, config.stanza().value()));
+
+        AgentCounters counters = new AgentCounters();
+        String holder = BackupCommand.holder();
+        JobSource source = a.option(QUEUE_URL).<JobSource>map(u -> new SqsJobSource(config, u))
+                .orElseGet(() -> new LocalQueueSource(api.get(), config.stanza()));
+        JobLoop jobs = new JobLoop(source, api, config.stanza(), pg, new BackupRunner(env, backupArgs), holder, counters,
+                out, Clock.systemUTC());
+        StanzaSnapshot snapshot = new StanzaSnapshot(api, config.stanza(), pg, env, Clock.systemUTC());
+        MetricsServer metrics;
+        try {
+            metrics = new MetricsServer(address, port, () -> {
+                StanzaSnapshot.Read r = snapshot.get();
+                return MetricsText.render(config.stanza().value(), r.doc(), r.lag(), r.error(), counters,
+                        Clock.systemUTC().instant());
+            });
+        } catch (IOException e) {
+            throw new CommandFailure(ExitCodes.FAILED, "cannot serve metrics on " + address + ":" + port + ": "
+                    + e.getMessage() + " (another agent running? choose --metrics-port)", e);
+        }
+        // The asynchronous archive worker joins this list when it is built.
+        List<AgentService> services = List.of(jobs, metrics);
+        out.println("tidemark agent: stanza " + config.stanza() + " as " + holder + "; jobs from " + source.describe()
+                + "; metrics on " + metrics.url());
+        out.flush();
+        return runUntilStopped(services, jobs, source, out, err);
+    }
+
+    private static int runUntilStopped(List<AgentService> services, JobLoop jobs, JobSource source, PrintStream out,
+                                       PrintStream err) {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Thread> threads = new ArrayList<>();
+        for (AgentService s : services) {
+            Thread t = new Thread(() -> {
+                try {
+                    s.run();
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                    err.println("tidemark agent: " + s.name() + " failed: " + e);
+                    services.forEach(AgentService::stop);
+                }
+            }, "tidemark-agent-" + s.name());
+            threads.add(t);
+        }
+        Thread hook = new Thread(() -> {
+            out.println("tidemark agent: stopping");
+            services.forEach(AgentService::stop);
+            join(threads, STOP_GRACE_MS);
+            jobs.abandonRunning("the agent was stopped while the backup ran; the next backup resumes what it uploaded");
+            source.close();
+            out.println("tidemark agent: stopped");
+            out.flush();
+        }, "tidemark-agent-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        threads.forEach(Thread::start);
+        join(threads, Long.MAX_VALUE);
+        if (failure.get() != null) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // already shutting down
+            }
+            source.close();
+            return ExitCodes.FAILED;
+        }
+        return ExitCodes.OK;
+    }
+
+    private static void join(List<Thread> threads, long maxMs) {
+        long deadline = maxMs == Long.MAX_VALUE ? Long.MAX_VALUE : System.currentTimeMillis() + maxMs;
+        for (Thread t : threads) {
+            try {
+                long left = deadline == Long.MAX_VALUE ? 0 : Math.max(1, deadline - System.currentTimeMillis());
+                t.join(left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    static int port(String v) {
+        try {
+            int p = Integer.parseInt(v);
+            if (p >= 0 && p <= 65535) {
+                return p;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new UsageException("--metrics-port must be a port number 0-65535 (0: any free port), got '" + v + "'");
+    }
+}
