@@ -7,6 +7,8 @@
 # restore_command).
 #
 #   bench/restore-bench.sh [SCALE] [WAL_MB]        (defaults 100 and 1000)
+#   PGBR_ASYNC=1 bench/restore-bench.sh ...          pgBackRest's archive-get asynchronous too
+#                                                    (archive-async=y: it prefetches into a spool)
 set -euo pipefail
 scale=${1:-100}
 wal_mb=${2:-1000}
@@ -43,12 +45,14 @@ lock-path=$work/lock
 log-path=$work
 log-level-console=warn
 log-level-file=off
+$( [ -n "${PGBR_ASYNC:-}" ] && printf 'archive-async=y\nspool-path=%s\narchive-get-queue-max=256MiB\n' "$work/pgbr-spool" )
 [main]
 pg1-path=$work/data
 pg1-port=$port
 pg1-socket-path=$work
 CONF
 chown postgres "$work/pgbackrest.conf"
+mkdir -p "$work/pgbr-spool"; chown postgres "$work/pgbr-spool"
 
 [ "$(id -u)" = 0 ] && chown postgres "$work"
 as_pg "$bindir/initdb" -D "$work/data" -k >/dev/null 2>&1

@@ -288,6 +288,53 @@ class AsyncArchiveEndToEndTest {
         return t;
     }
 
+    @Test
+    @Order(5)
+    void theAgentHostsTheWorkerAndEveryCallIsAnsweredWithoutAJvm() throws Exception {
+        Node n = node("agentnode", "");
+        PgCluster pg = n.pg();
+        Path out = nodeDir.resolve("agent.out");
+        // the agent as a service would run it: as the postgres user, with the data directory
+        Process agent = new ProcessBuilder(RunAs.detect().wrap(List.of("env", "PGHOST=127.0.0.1",
+                "PGPORT=" + pg.port(), "PGUSER=postgres", ShimInstall.get().launcher().toString(), "agent",
+                "--config", n.conf().toString(), "--stanza", n.stanza(), "--pgdata", pg.dataDir().toString(),
+                "--metrics-port", "0")))
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            waitUntil(() -> read(out).contains("archive-push worker running"), Duration.ofMinutes(1),
+                    "the agent did not start its archive worker: " + read(out));
+            assertTrue(read(out).contains("archive-push worker for " + pg.dataDir().resolve("pg_wal")), read(out));
+            String first = pg.currentWalFile();
+            pg.sql("create table by_agent as select g as id, md5(g::text) as v from generate_series(1, 1200000) g");
+            String last = pg.switchWal();
+            waitArchived(pg, last, Duration.ofMinutes(3));
+            Set<String> inS3 = walObjectNames(n.stanza());
+            for (long s = segmentNumber(first); s <= segmentNumber(last); s++) {
+                String name = String.format("00000001%08X%08X", s / 256, s % 256);
+                assertTrue(inS3.contains(name), name + " is not in S3");
+            }
+            assertEquals(0, n.launches("jvm"), "with the agent's worker running, no archive-push started a JVM: "
+                    + Files.readAllLines(n.launchLog()));
+            assertTrue(n.launches("fast") + n.launches("wait") >= segmentNumber(last) - segmentNumber(first) + 1,
+                    Files.readAllLines(n.launchLog()).toString());
+            assertTrue(Files.notExists(n.spool().resolve("worker.log")), "no detached worker was started");
+        } finally {
+            // SIGTERM to the agent's JVM itself, as systemd sends it (runuser would turn it into a
+            // SIGKILL after 2 s): the agent stops its services, the worker lets pushes under way finish
+            agent.descendants().forEach(ProcessHandle::destroy);
+            assertTrue(agent.waitFor(2, java.util.concurrent.TimeUnit.MINUTES), read(out));
+        }
+        assertTrue(read(out).contains("tidemark agent: stopped"), read(out));
+    }
+
+    private static String read(Path f) {
+        try {
+            return Files.exists(f) ? Files.readString(f) : "";
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
     private static void waitArchived(PgCluster pg, String segment, Duration timeout) throws InterruptedException {
         waitUntil(() -> {
             String last = pg.sql("select coalesce(last_archived_wal, '') from pg_stat_archiver");

@@ -2,6 +2,9 @@ package io.tidemark.shim.agent;
 
 import io.tidemark.shim.Command;
 import io.tidemark.shim.api.CatalogApi;
+import io.tidemark.shim.archivepush.WalPusher;
+import io.tidemark.shim.archivepush.async.ArchiveSpool;
+import io.tidemark.shim.archivepush.async.ArchiveWorker;
 import io.tidemark.shim.backup.BackupCommand;
 import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
@@ -89,10 +92,22 @@ public final class AgentCommand implements Command {
             throw new CommandFailure(ExitCodes.FAILED, "cannot serve metrics on " + address + ":" + port + ": "
                     + e.getMessage() + " (another agent running? choose --metrics-port)", e);
         }
-        // The asynchronous archive worker joins this list when it is built.
-        List<AgentService> services = List.of(jobs, metrics);
+        List<AgentService> services = new ArrayList<>(List.of(jobs, metrics));
+        String archiving = "";
+        if (config.asyncPush().enabled()) {
+            if (pg.pgdata() == null) {
+                throw new UsageException("archive-push.async is on: the agent runs the archive worker and needs"
+                        + " --pgdata (or PGDATA)");
+            }
+            ArchiveSpool spool = ArchiveSpool.open(config.spoolDir(), config.stanza()).orElseThrow(() ->
+                    new CommandFailure(ExitCodes.FAILED, "the archive spool under " + config.spoolDir()
+                            + " is not usable (not a directory owned by this user?)"));
+            services.add(new ArchiveWorkerService(new ArchiveWorker(new WalPusher(config, env), pg.pgdata(), spool, out,
+                    null, false), out));
+            archiving = "; archive-push worker for " + pg.pgdata().resolve("pg_wal");
+        }
         out.println("tidemark agent: stanza " + config.stanza() + " as " + holder + "; jobs from " + source.describe()
-                + "; metrics on " + metrics.url());
+                + "; metrics on " + metrics.url() + archiving);
         out.flush();
         return runUntilStopped(services, jobs, source, out, err);
     }
