@@ -250,10 +250,29 @@ class LocalCloudS3Test {
         assertEquals(6, r.size());
     }
 
+    /**
+     * A conditional create as a client sees it: 200, or 412 with exactly this body stored, which is
+     * the client's own earlier attempt (the SDK re-sends a PUT whose first attempt failed while
+     * writing the body after S3Proxy had stored it: seen intermittently, cause not found); 412 with
+     * other content is a refusal. Returns 200 or 412 accordingly.
+     */
+    private static int create(String key, String body) {
+        try {
+            s3.putObject(b -> b.bucket(cloud.bucket()).key(key).ifNoneMatch("*"), RequestBody.fromString(body));
+            return 200;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 412 && e.numAttempts() > 1
+                    && body.equals(s3.getObjectAsBytes(b -> b.bucket(cloud.bucket()).key(key)).asUtf8String())) {
+                return 200;
+            }
+            return e.statusCode();
+        }
+    }
+
     @Test
     void conditionalCreateRefusesToOverwrite() throws Exception {
         String key = "main/wal/0000000100000000/000000010000000000000002.zst";
-        s3.putObject(b -> b.bucket(cloud.bucket()).key(key).ifNoneMatch("*"), RequestBody.fromString("first"));
+        assertEquals(200, create(key, "first"));
         S3Exception e = assertThrows(S3Exception.class, () -> s3.putObject(
                 b -> b.bucket(cloud.bucket()).key(key).ifNoneMatch("*"), RequestBody.fromString("second")));
         assertEquals(412, e.statusCode());
@@ -273,15 +292,7 @@ class LocalCloudS3Test {
             List<Future<Integer>> results = new ArrayList<>();
             for (int i = 0; i < writers; i++) {
                 String body = "writer-" + i;
-                Callable<Integer> call = () -> {
-                    try {
-                        s3.putObject(b -> b.bucket(cloud.bucket()).key(key).ifNoneMatch("*"),
-                                RequestBody.fromString(body));
-                        return 200;
-                    } catch (S3Exception ex) {
-                        return ex.statusCode();
-                    }
-                };
+                Callable<Integer> call = () -> create(key, body);
                 results.add(pool.submit(call));
             }
             int created = 0;
