@@ -6,7 +6,6 @@ import io.tidemark.functions.plan.RestorePlanHandler;
 import io.tidemark.functions.retain.ExpireApiHandler;
 import io.tidemark.functions.retain.RetentionHandler;
 import io.tidemark.functions.runtime.PrimingEvents;
-import io.tidemark.functions.schedule.BackupSchedulerHandler;
 import io.tidemark.functions.validate.ManifestValidateHandler;
 import io.tidemark.localcloud.LocalCloud;
 import io.tidemark.localcloud.LocalCloudFunctions;
@@ -71,15 +70,12 @@ public final class HandlerInitBench {
                             "{\"target\": {\"type\": \"latest\"}}")),
                     new Case(RetentionHandler.class.getName(), "{\"stanza\": \"main\", \"dryRun\": true}"
                             .getBytes(StandardCharsets.UTF_8)),
+                    // (BackupSchedulerHandler delivers to SQS, which this machine does not have: its
+                    // invocation fails by design when delivery fails, so it is not measured here.)
                     new Case(ExpireApiHandler.class.getName(), PrimingEvents.apiRequest("POST", ExpireApiHandler.RESOURCE,
-                            "/stanzas/main/expire", Map.of("stanza", "main"), "{\"dryRun\": true}")),
-                    new Case(BackupSchedulerHandler.class.getName(), "{\"stanza\": \"main\"}"
-                            .getBytes(StandardCharsets.UTF_8)));
+                            "/stanzas/main/expire", Map.of("stanza", "main"), "{\"dryRun\": true}")));
             Map<String, String> env = new LinkedHashMap<>(cloud.functionConfig().toEnvironment());
             env.put("AWS_REGION", region);
-            // no SQS here: the scheduler records the job, its delivery is refused at once (port 9)
-            env.put("TIDEMARK_SQS_ENDPOINT", "http://127.0.0.1:9");
-            env.put("TIDEMARK_JOB_QUEUES", "{\"main\": \"http://127.0.0.1:9/000000000000/tidemark-jobs-main\"}");
             Map<String, List<double[]>> results = new LinkedHashMap<>();
             for (int run = 0; run < runs; run++) {
                 for (Case c : cases) {
