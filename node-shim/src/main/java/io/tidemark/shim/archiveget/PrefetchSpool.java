@@ -3,25 +3,22 @@ package io.tidemark.shim.archiveget;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
+import io.tidemark.shim.spool.ProcessLock;
+import io.tidemark.shim.spool.SpoolDirs;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -57,27 +54,9 @@ public final class PrefetchSpool {
         try {
             Path s = spoolDir.resolve(stanza.value());
             Path p = s.resolve("prefetch");
-            for (Path d : new Path[] {spoolDir, s, p}) {
-                createPrivate(d);
-                if (Files.isSymbolicLink(d) || !Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)
-                        || !Files.getOwner(d, LinkOption.NOFOLLOW_LINKS).getName().equals(System.getProperty("user.name"))) {
-                    return Optional.empty();
-                }
-            }
-            return Optional.of(new PrefetchSpool(p));
+            return SpoolDirs.ensurePrivate(List.of(spoolDir, s, p)) ? Optional.of(new PrefetchSpool(p)) : Optional.empty();
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
             return Optional.empty();
-        }
-    }
-
-    private static void createPrivate(Path d) throws IOException {
-        if (Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try {
-            Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } catch (FileAlreadyExistsException e) {
-            // raced with another archive-get
         }
     }
 
@@ -271,34 +250,11 @@ public final class PrefetchSpool {
 
     /** The prefetcher lock, or empty when another process holds it. Released when the channel closes or the process ends. */
     Optional<FileChannel> tryLock() {
-        try {
-            FileChannel ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            try {
-                FileLock l = ch.tryLock();
-                if (l != null) {
-                    return Optional.of(ch);
-                }
-            } catch (OverlappingFileLockException e) {
-                // held in this JVM
-            }
-            ch.close();
-            return Optional.empty();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ProcessLock.tryLock(dir.resolve(LOCK));
     }
 
     /** Whether a prefetcher holds the lock right now. */
     public boolean locked() {
-        Optional<FileChannel> ch = tryLock();
-        if (ch.isEmpty()) {
-            return true;
-        }
-        try {
-            ch.get().close();
-        } catch (IOException e) {
-            // released anyway
-        }
-        return false;
+        return ProcessLock.held(dir.resolve(LOCK));
     }
 }

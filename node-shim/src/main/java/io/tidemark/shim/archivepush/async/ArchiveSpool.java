@@ -2,20 +2,17 @@ package io.tidemark.shim.archivepush.async;
 
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.shim.archiveget.AtomicFile;
+import io.tidemark.shim.spool.ProcessLock;
+import io.tidemark.shim.spool.SpoolDirs;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,16 +62,9 @@ public final class ArchiveSpool {
             Path s = spoolDir.resolve(stanza.value());
             Path a = s.resolve("archive");
             if (!Files.isDirectory(spoolDir)) {
-                createPrivate(spoolDir);
+                SpoolDirs.createPrivate(spoolDir);
             }
-            for (Path d : new Path[] {s, a}) {
-                createPrivate(d);
-                if (Files.isSymbolicLink(d) || !Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)
-                        || !Files.getOwner(d, LinkOption.NOFOLLOW_LINKS).getName().equals(System.getProperty("user.name"))) {
-                    return Optional.empty();
-                }
-            }
-            return Optional.of(new ArchiveSpool(a));
+            return SpoolDirs.ensurePrivate(List.of(s, a)) ? Optional.of(new ArchiveSpool(a)) : Optional.empty();
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
             return Optional.empty();
         }
@@ -84,17 +74,6 @@ public final class ArchiveSpool {
     public static Optional<ArchiveSpool> existing(Path spoolDir, StanzaName stanza) {
         Path a = spoolDir.resolve(stanza.value()).resolve("archive");
         return Files.isDirectory(a, LinkOption.NOFOLLOW_LINKS) ? Optional.of(new ArchiveSpool(a)) : Optional.empty();
-    }
-
-    private static void createPrivate(Path d) throws IOException {
-        if (Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try {
-            Files.createDirectory(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } catch (FileAlreadyExistsException e) {
-            // raced with another archive-push
-        }
     }
 
     public Path dir() {
@@ -257,34 +236,11 @@ public final class ArchiveSpool {
 
     /** The worker lock, or empty when another process (or this one) holds it. Released when the channel closes. */
     public Optional<FileChannel> tryLock() {
-        try {
-            FileChannel ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            try {
-                FileLock l = ch.tryLock();
-                if (l != null) {
-                    return Optional.of(ch);
-                }
-            } catch (OverlappingFileLockException e) {
-                // held in this JVM
-            }
-            ch.close();
-            return Optional.empty();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ProcessLock.tryLock(dir.resolve(LOCK));
     }
 
     /** Whether a worker holds the lock right now. */
     public boolean locked() {
-        Optional<FileChannel> ch = tryLock();
-        if (ch.isEmpty()) {
-            return true;
-        }
-        try {
-            ch.get().close();
-        } catch (IOException e) {
-            // released anyway
-        }
-        return false;
+        return ProcessLock.held(dir.resolve(LOCK));
     }
 }
