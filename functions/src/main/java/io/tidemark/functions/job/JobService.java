@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.StanzaName;
+import io.tidemark.functions.catalog.BackupLease;
 import io.tidemark.functions.catalog.CatalogException;
 import io.tidemark.functions.catalog.CatalogStore;
 import io.tidemark.functions.catalog.Item;
@@ -28,7 +29,8 @@ import java.util.regex.Pattern;
  *   <li>pass: a replica adds itself to {@code passedBy} of a queued job (idempotent);</li>
  *   <li>report: {@code running -> done | failed}, only by the holder; the same report again is 200;</li>
  *   <li>settle: a queued job past its deadline becomes {@code missed}, or
- *       {@code skipped-by-replica} when replicas had passed it.</li>
+ *       {@code skipped-by-replica} when replicas had passed it; a running job whose holder no
+ *       longer holds the stanza's backup lease (its agent died) becomes {@code failed}.</li>
  * </ul>
  * Reads are by key or one descending Query on {@code JOB#} (the ids start with their time).
  */
@@ -39,6 +41,8 @@ public final class JobService {
     private static final Pattern HOLDER = Pattern.compile("[\\x21-\\x7E]{1,256}");
     private static final int MAX_ERROR = 2000;
     private static final int MAX_ATTEMPTS = 10;
+    /** How long after its claim a running job may go without the backup lease (acquiring it). */
+    static final java.time.Duration ABANDON_GRACE = java.time.Duration.ofMinutes(2);
     private static final ObjectMapper MAPPER = JsonMapper.builder().build();
 
     private final CatalogStore store;
@@ -167,15 +171,44 @@ public final class JobService {
         Job job = Job.fromItem(item);
         Instant now = now();
         JobState effective = job.stateAt(now);
-        if (effective == job.state()) {
+        Job settled;
+        if (effective != job.state()) {
+            settled = job.withState(effective, job.deadline());
+        } else if (abandoned(stanza, job, now)) {
+            settled = job.finished(JobState.FAILED, now, null, null, null, null, "the agent " + job.holder()
+                    + " stopped reporting while the backup ran: it holds no backup lease (expired or released"
+                    + " without a report); the next backup resumes what it uploaded");
+        } else {
             return job;
         }
-        Job settled = job.withState(effective, job.deadline());
         if (store.put(settled.toItem(Keys.pk(stanza)).withRevision(), item.revision())) {
             return settled;
         }
         // Someone changed it meanwhile (a pass, a claim just in time): what is stored now wins.
         return store.get(Keys.pk(stanza), item.sk()).map(Job::fromItem).orElse(settled);
+    }
+
+    /**
+     * A running job whose agent died: claimed more than {@link #ABANDON_GRACE} ago (time to take
+     * the backup lease after the claim), and the stanza's backup lease is not held by the job's
+     * holder (the agent runs the backup in its own process, under its own holder name, and renews
+     * the lease while it runs). One GetItem per running job listed.
+     */
+    private boolean abandoned(StanzaName stanza, Job job, Instant now) {
+        if (job.state() != JobState.RUNNING || job.claimedAt() == null || job.holder() == null
+                || !now.isAfter(job.claimedAt().plus(ABANDON_GRACE))) {
+            return false;
+        }
+        Optional<BackupLease> lease = store.get(Keys.pk(stanza), Keys.BACKUP_LEASE).map(BackupLease::fromItem);
+        if (lease.isEmpty() || !lease.get().holder().equals(job.holder())) {
+            return true;
+        }
+        BackupLease l = lease.get();
+        if (l.released()) {
+            // the agent releases the lease, then reports: give the report time to arrive
+            return l.releasedAt() == null || now.isAfter(l.releasedAt().plus(ABANDON_GRACE));
+        }
+        return !now.isBefore(l.expiresAt());
     }
 
     @FunctionalInterface

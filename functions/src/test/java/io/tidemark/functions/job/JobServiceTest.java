@@ -168,4 +168,46 @@ class JobServiceTest {
         assertTrue(Job.ID.matcher(job.id()).matches(), job.id());
         assertTrue(job.id().startsWith("20260510T010000Z-"), job.id());
     }
+
+    private void lease(String holder, Instant expires, boolean released) {
+        store.put(new io.tidemark.functions.catalog.BackupLease("11111111-2222-4333-8444-555555555555",
+                "20260510-010000F", holder, now.get(), expires, released, released ? now.get() : null)
+                .toItem(Keys.pk(StanzaName.of("main"))).withRevision(), store.get(Keys.pk(StanzaName.of("main")),
+                Keys.BACKUP_LEASE).map(Item::revision).orElse(null));
+    }
+
+    @Test
+    void aRunningJobWhoseAgentHoldsNoLeaseAnyMoreIsSettledFailed() {
+        Job job = queued(Duration.ofMinutes(60));
+        jobs.claim("main", job.id(), body("{\"holder\":\"db1:4242\"}"));
+        // within the grace after the claim: running, lease or not
+        now.set(T0.plus(Duration.ofMinutes(1)));
+        assertEquals(JobState.RUNNING, jobs.recent("main", 10).get(0).state());
+        // the agent holds the lease and renews it: still running long after
+        lease("db1:4242", T0.plus(Duration.ofMinutes(20)), false);
+        now.set(T0.plus(Duration.ofMinutes(15)));
+        assertEquals(JobState.RUNNING, jobs.recent("main", 10).get(0).state());
+        // its lease expired (the agent died): failed, with why
+        now.set(T0.plus(Duration.ofMinutes(21)));
+        Job settled = jobs.recent("main", 10).get(0);
+        assertEquals(JobState.FAILED, settled.state());
+        assertTrue(settled.error().contains("db1:4242 stopped reporting"), settled.error());
+        assertEquals(JobState.FAILED, jobs.get(StanzaName.of("main"), job.id()).orElseThrow().state(), "stored");
+
+        // released just now (the backup ended, its report is on the way): not yet; minutes later: failed
+        Job ended = queued(Duration.ofMinutes(60));
+        jobs.claim("main", ended.id(), body("{\"holder\":\"db3:1\"}"));
+        now.set(now.get().plus(Duration.ofMinutes(5)));
+        lease("db3:1", now.get().plus(Duration.ofMinutes(5)), true);
+        assertEquals(JobState.RUNNING, jobs.get(StanzaName.of("main"), ended.id()).orElseThrow().state());
+        now.set(now.get().plus(Duration.ofMinutes(3)));
+        assertEquals(JobState.FAILED, jobs.get(StanzaName.of("main"), ended.id()).orElseThrow().state());
+
+        // a lease held by another node's backup does not keep this job alive either
+        Job other = queued(Duration.ofMinutes(60));
+        jobs.claim("main", other.id(), body("{\"holder\":\"db2:7\"}"));
+        lease("db1:999", now.get().plus(Duration.ofMinutes(10)), false);
+        now.set(now.get().plus(Duration.ofMinutes(3)));
+        assertEquals(JobState.FAILED, jobs.get(StanzaName.of("main"), other.id()).orElseThrow().state());
+    }
 }
