@@ -1,8 +1,6 @@
 package io.tidemark.functions.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.functions.catalog.BackupLease;
@@ -10,7 +8,7 @@ import io.tidemark.functions.catalog.CatalogException;
 import io.tidemark.functions.catalog.CatalogStore;
 import io.tidemark.functions.catalog.Item;
 import io.tidemark.functions.catalog.Keys;
-import java.io.IOException;
+import io.tidemark.functions.catalog.StanzaRequests;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -43,7 +41,6 @@ public final class JobService {
     private static final int MAX_ATTEMPTS = 10;
     /** How long after its claim a running job may go without the backup lease (acquiring it). */
     static final java.time.Duration ABANDON_GRACE = java.time.Duration.ofMinutes(2);
-    private static final ObjectMapper MAPPER = JsonMapper.builder().build();
 
     private final CatalogStore store;
     private final Clock clock;
@@ -64,7 +61,7 @@ public final class JobService {
 
     /** The newest {@code limit} jobs, newest first; overdue queued jobs are settled on the way. */
     public List<Job> recent(String stanzaText, int limit) {
-        StanzaName stanza = existingStanza(stanzaText);
+        StanzaName stanza = StanzaRequests.existingStanza(store, stanzaText);
         if (limit < 1 || limit > MAX_LIST) {
             throw CatalogException.badRequest("limit must be from 1 to " + MAX_LIST);
         }
@@ -77,8 +74,8 @@ public final class JobService {
 
     /** {@code POST .../claim}, body {@code {"holder"}}. */
     public Job claim(String stanzaText, String id, byte[] body) {
-        StanzaName stanza = existingStanza(stanzaText);
-        String holder = holder(parse(body));
+        StanzaName stanza = StanzaRequests.existingStanza(store, stanzaText);
+        String holder = holder(StanzaRequests.jsonObject(body));
         return change(stanza, id, (job, now) -> {
             JobState state = job.stateAt(now);
             if (state == JobState.RUNNING && holder.equals(job.holder())) {
@@ -94,8 +91,8 @@ public final class JobService {
 
     /** {@code POST .../pass}, body {@code {"holder"}}: a replica saw the job and left it for the primary. */
     public Job pass(String stanzaText, String id, byte[] body) {
-        StanzaName stanza = existingStanza(stanzaText);
-        String holder = holder(parse(body));
+        StanzaName stanza = StanzaRequests.existingStanza(store, stanzaText);
+        String holder = holder(StanzaRequests.jsonObject(body));
         return change(stanza, id, (job, now) -> {
             if (job.passedBy().contains(holder)) {
                 return job;
@@ -111,8 +108,8 @@ public final class JobService {
      * needs the error.
      */
     public Job report(String stanzaText, String id, byte[] body) {
-        StanzaName stanza = existingStanza(stanzaText);
-        JsonNode json = parse(body);
+        StanzaName stanza = StanzaRequests.existingStanza(store, stanzaText);
+        JsonNode json = StanzaRequests.jsonObject(body);
         String holder = holder(json);
         JobState result = switch (json.path("result").asText("")) {
             case "done" -> JobState.DONE;
@@ -204,11 +201,11 @@ public final class JobService {
             return true;
         }
         BackupLease l = lease.get();
-        if (l.released()) {
-            // the agent releases the lease, then reports: give the report time to arrive
-            return l.releasedAt() == null || now.isAfter(l.releasedAt().plus(ABANDON_GRACE));
+        if (l.heldAt(now)) {
+            return false;
         }
-        return !now.isBefore(l.expiresAt());
+        // released: the agent releases the lease, then reports; give the report time to arrive
+        return !l.released() || l.releasedAt() == null || now.isAfter(l.releasedAt().plus(ABANDON_GRACE));
     }
 
     @FunctionalInterface
@@ -240,35 +237,6 @@ public final class JobService {
 
     private Instant now() {
         return clock.instant().truncatedTo(ChronoUnit.MILLIS);
-    }
-
-    private StanzaName existingStanza(String text) {
-        StanzaName stanza;
-        try {
-            stanza = StanzaName.of(text);
-        } catch (IllegalArgumentException e) {
-            throw CatalogException.badRequest(e.getMessage());
-        }
-        if (store.get(Keys.pk(stanza), Keys.META).isEmpty()) {
-            throw new CatalogException(CatalogException.Kind.NOT_FOUND, "no stanza '" + stanza
-                    + "'; run tidemark stanza-create");
-        }
-        return stanza;
-    }
-
-    private static JsonNode parse(byte[] body) {
-        if (body == null || body.length == 0) {
-            throw CatalogException.badRequest("the request needs a JSON body");
-        }
-        try {
-            JsonNode n = MAPPER.readTree(body);
-            if (n == null || !n.isObject()) {
-                throw CatalogException.badRequest("the body must be a JSON object");
-            }
-            return n;
-        } catch (IOException e) {
-            throw CatalogException.badRequest("the body is not valid JSON: " + e.getMessage());
-        }
     }
 
     private static String holder(JsonNode json) {

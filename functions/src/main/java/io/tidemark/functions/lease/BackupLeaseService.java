@@ -1,8 +1,6 @@
 package io.tidemark.functions.lease;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.functions.catalog.BackupLease;
@@ -10,7 +8,7 @@ import io.tidemark.functions.catalog.CatalogException;
 import io.tidemark.functions.catalog.CatalogStore;
 import io.tidemark.functions.catalog.Item;
 import io.tidemark.functions.catalog.Keys;
-import java.io.IOException;
+import io.tidemark.functions.catalog.StanzaRequests;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -37,7 +35,6 @@ public final class BackupLeaseService {
     private static final Pattern HOLDER = Pattern.compile("[\\x21-\\x7E]{1,256}");
     private static final Pattern LEASE_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
     private static final int MAX_ATTEMPTS = 10;
-    private static final ObjectMapper MAPPER = JsonMapper.builder().build();
 
     private final CatalogStore store;
     private final Clock clock;
@@ -49,8 +46,8 @@ public final class BackupLeaseService {
 
     /** {@code POST}: body {@code {"holder","label","ttlSeconds"}}. */
     public BackupLease acquire(String stanzaText, byte[] body) {
-        StanzaName stanza = existingStanza(stanzaText);
-        JsonNode json = parse(body);
+        StanzaName stanza = StanzaRequests.existingStanza(store, stanzaText);
+        JsonNode json = StanzaRequests.jsonObject(body);
         String holder = text(json, "holder");
         if (!HOLDER.matcher(holder).matches()) {
             throw CatalogException.badRequest("holder must be 1 to 256 printable characters without spaces, such as"
@@ -90,8 +87,8 @@ public final class BackupLeaseService {
 
     /** {@code PUT}: body {@code {"leaseId","ttlSeconds"}}; the new expiry, or 409 when no longer held by that id. */
     public BackupLease heartbeat(String stanzaText, byte[] body) {
-        StanzaName stanza = existingStanza(stanzaText);
-        JsonNode json = parse(body);
+        StanzaName stanza = StanzaRequests.existingStanza(store, stanzaText);
+        JsonNode json = StanzaRequests.jsonObject(body);
         String leaseId = leaseId(text(json, "leaseId"));
         int ttl = ttl(json);
         String pk = Keys.pk(stanza);
@@ -116,7 +113,7 @@ public final class BackupLeaseService {
 
     /** {@code DELETE ?leaseId=}: true when this call released it; false when it was not held by that id (idempotent). */
     public boolean release(String stanzaText, String leaseIdText) {
-        StanzaName stanza = existingStanza(stanzaText);
+        StanzaName stanza = StanzaRequests.existingStanza(store, stanzaText);
         if (leaseIdText == null || leaseIdText.isEmpty()) {
             throw CatalogException.badRequest("the query parameter leaseId is required");
         }
@@ -151,35 +148,6 @@ public final class BackupLeaseService {
 
     private static Instant later(Instant a, Instant b) {
         return a.isAfter(b) ? a : b;
-    }
-
-    private StanzaName existingStanza(String text) {
-        StanzaName stanza;
-        try {
-            stanza = StanzaName.of(text);
-        } catch (IllegalArgumentException e) {
-            throw CatalogException.badRequest(e.getMessage());
-        }
-        if (store.get(Keys.pk(stanza), Keys.META).isEmpty()) {
-            throw new CatalogException(CatalogException.Kind.NOT_FOUND, "no stanza '" + stanza
-                    + "'; run tidemark stanza-create");
-        }
-        return stanza;
-    }
-
-    private static JsonNode parse(byte[] body) {
-        if (body == null || body.length == 0) {
-            throw CatalogException.badRequest("the request needs a JSON body");
-        }
-        try {
-            JsonNode n = MAPPER.readTree(body);
-            if (n == null || !n.isObject()) {
-                throw CatalogException.badRequest("the body must be a JSON object");
-            }
-            return n;
-        } catch (IOException e) {
-            throw CatalogException.badRequest("the body is not valid JSON: " + e.getMessage());
-        }
     }
 
     private static String text(JsonNode json, String field) {
