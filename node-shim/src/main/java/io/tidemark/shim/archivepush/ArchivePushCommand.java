@@ -57,6 +57,14 @@ public final class ArchivePushCommand implements Command {
         if (config.asyncPush().enabled()) {
             return new AsyncArchivePush(config, env, starter).run(file, err);
         }
+        return pushNow(config, env, file, err);
+    }
+
+    /**
+     * The synchronous push, in this process: exit 0 once S3 confirmed (a notice when the same
+     * content was archived already). Also the asynchronous mode's fallback when no worker can run.
+     */
+    public static int pushNow(ShimConfig config, Map<String, String> env, Path file, PrintStream err) {
         try (WalPusher pusher = new WalPusher(config, env)) {
             WalPusher.Pushed p = pusher.push(file);
             if (p.alreadyThere()) {

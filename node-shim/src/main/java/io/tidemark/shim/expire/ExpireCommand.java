@@ -2,7 +2,6 @@ package io.tidemark.shim.expire;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tidemark.shim.Command;
 import io.tidemark.shim.api.ApiException;
@@ -10,6 +9,7 @@ import io.tidemark.shim.api.CatalogApi;
 import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.JsonOutput;
 import io.tidemark.shim.cli.OutputFormat;
 import io.tidemark.shim.cli.UsageException;
 import io.tidemark.shim.config.CommonOptions;
@@ -94,11 +94,7 @@ public final class ExpireCommand implements Command {
             throw new CommandFailure(ExitCodes.FAILED, path + ": the answer is not a retention plan: " + r.body());
         }
         if (format == OutputFormat.JSON) {
-            try {
-                out.println(mapper.enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
-            } catch (IOException e) {
-                throw new CommandFailure(ExitCodes.FAILED, "cannot print JSON: " + e.getMessage(), e);
-            }
+            JsonOutput.print(doc, out);
         } else {
             ExpireText.print(doc, out);
         }

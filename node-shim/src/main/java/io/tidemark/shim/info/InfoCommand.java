@@ -2,7 +2,6 @@ package io.tidemark.shim.info;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tidemark.events.wal.Lsn;
 import io.tidemark.shim.Command;
@@ -12,6 +11,7 @@ import io.tidemark.shim.archivepush.async.ArchiveSpool;
 import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.JsonOutput;
 import io.tidemark.shim.cli.OutputFormat;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
@@ -103,11 +103,7 @@ public final class InfoCommand implements Command {
         }
         droppedWal(doc, config);
         if (format == OutputFormat.JSON) {
-            try {
-                out.println(mapper.enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc));
-            } catch (IOException e) {
-                throw new CommandFailure(ExitCodes.FAILED, "cannot print JSON: " + e.getMessage(), e);
-            }
+            JsonOutput.print(doc, out);
         } else {
             InfoText.print(doc, lag, out);
         }

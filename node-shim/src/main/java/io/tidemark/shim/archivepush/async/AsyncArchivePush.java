@@ -1,6 +1,6 @@
 package io.tidemark.shim.archivepush.async;
 
-import io.tidemark.shim.archivepush.WalPusher;
+import io.tidemark.shim.archivepush.ArchivePushCommand;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.config.ShimConfig;
@@ -125,14 +125,7 @@ public final class AsyncArchivePush {
     }
 
     private int pushHere(Path file, PrintStream err) {
-        try (WalPusher pusher = new WalPusher(config, env)) {
-            WalPusher.Pushed p = pusher.push(file);
-            if (p.alreadyThere()) {
-                err.println("tidemark archive-push: " + p.wal().fileName() + " is already archived with the same content ("
-                        + p.key() + ")");
-            }
-            return ExitCodes.OK;
-        }
+        return ArchivePushCommand.pushNow(config, env, file, err);
     }
 
     private static void sleep(long ms) {
