@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -23,11 +22,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * Issue 3 end to end: a real PostgreSQL 15 cluster whose archive_command is the packaged shim
@@ -90,14 +84,14 @@ class ArchiveEndToEndTest {
         pg.sql("create table burst as select g as id, md5(g::text) as v from generate_series(1, 3300000) g");
         pg.sql("select pg_create_restore_point('after-burst')");
         String last = pg.switchWal();
-        waitArchived(last, Duration.ofMinutes(5));
+        Waits.archived(pg, last, Duration.ofMinutes(5));
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)));
         assertEquals(List.of(), cloud.cloud().failedEvents());
 
-        long segments = segmentNumber(last) - segmentNumber(first) + 1;
+        long segments = Waits.segmentNumber(last) - Waits.segmentNumber(first) + 1;
         assertTrue(segments * 16 >= 300, "only " + segments + " segments of WAL");
-        Set<String> inS3 = walObjectNames();
-        for (long s = segmentNumber(first); s <= segmentNumber(last); s++) {
+        Set<String> inS3 = cloud.walObjectNames(STANZA);
+        for (long s = Waits.segmentNumber(first); s <= Waits.segmentNumber(last); s++) {
             String name = String.format("00000001%08X%08X", s / 256, s % 256);
             assertTrue(inS3.contains(name), name + " is not in S3");
         }
@@ -117,13 +111,13 @@ class ArchiveEndToEndTest {
     @Order(2)
     void anS3OutageKeepsTheSegmentsAndNothingIsLost() throws Exception {
         String before = pg.switchWal();
-        waitArchived(before, Duration.ofMinutes(2));
+        Waits.archived(pg, before, Duration.ofMinutes(2));
         long failedBefore = Long.parseLong(pg.sql("select failed_count from pg_stat_archiver"));
 
         cloud.stop();
         pg.sql("create table during_outage as select g as id, md5(g::text) as v from generate_series(1, 600000) g");
         String last = pg.switchWal();
-        waitUntil(() -> Long.parseLong(pg.sql("select failed_count from pg_stat_archiver")) > failedBefore,
+        Waits.until(() -> Long.parseLong(pg.sql("select failed_count from pg_stat_archiver")) > failedBefore,
                 Duration.ofMinutes(2), "archive-push never failed while S3 was down");
         try (Stream<Path> ready = Files.list(pg.walDir().resolve("archive_status"))) {
             assertTrue(ready.anyMatch(p -> p.getFileName().toString().endsWith(".ready")),
@@ -131,7 +125,7 @@ class ArchiveEndToEndTest {
         }
 
         cloud.start();
-        waitArchived(last, Duration.ofMinutes(5));
+        Waits.archived(pg, last, Duration.ofMinutes(5));
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)));
         ShimProcess.Result info = shim("info", "--output", "json");
         assertEquals(0, info.code(), info.toString());
@@ -168,45 +162,8 @@ class ArchiveEndToEndTest {
             assertNotEquals(0, j.code(), j.toString());
             assertTrue(j.err().contains("not a WAL") || j.err().contains("not WAL"), j.toString());
         }
-        Set<String> inS3 = walObjectNames();
+        Set<String> inS3 = cloud.walObjectNames(STANZA);
         assertTrue(!inS3.contains("00000001000000000000007A") && !inS3.contains("00000001000000000000007B"));
     }
 
-    private static void waitArchived(String segment, Duration timeout) throws InterruptedException {
-        waitUntil(() -> {
-            String last = pg.sql("select coalesce(last_archived_wal, '') from pg_stat_archiver");
-            return last.compareTo(segment) >= 0;
-        }, timeout, "segment " + segment + " was not archived; server log:\n" + pg.logContext());
-    }
-
-    private static void waitUntil(java.util.function.BooleanSupplier condition, Duration timeout, String message)
-            throws InterruptedException {
-        long end = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError(message);
-            }
-            Thread.sleep(200);
-        }
-    }
-
-    private static long segmentNumber(String name) {
-        return Long.parseLong(name.substring(8, 16), 16) * 256 + Long.parseLong(name.substring(16, 24), 16);
-    }
-
-    private static Set<String> walObjectNames() {
-        var c = cloud.cloud();
-        try (S3Client s3 = S3Client.builder().endpointOverride(c.s3Endpoint()).region(Region.of(c.region()))
-                .forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
-                        c.credentials().accessKeyId(), c.credentials().secretAccessKey())))
-                .build()) {
-            Set<String> names = new HashSet<>();
-            for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(c.bucket()).prefix(STANZA + "/wal/")).contents()) {
-                String file = o.key().substring(o.key().lastIndexOf('/') + 1);
-                names.add(file.contains(".") ? file.substring(0, file.indexOf('.')) : file);
-            }
-            return names;
-        }
-    }
 }

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,11 +24,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * Issue 7, asynchronous archive-push end to end: real PostgreSQL 15 clusters whose
@@ -116,7 +110,7 @@ class AsyncArchiveEndToEndTest {
         pg.sql("create table ahead as select g as id, md5(g::text) as v from generate_series(1, 400000) g");
         String upTo = pg.switchWal();
         List<String> expected = new ArrayList<>();
-        for (long s = segmentNumber(from); s <= segmentNumber(upTo); s++) {
+        for (long s = Waits.segmentNumber(from); s <= Waits.segmentNumber(upTo); s++) {
             expected.add(String.format("00000001%08X%08X", s / 256, s % 256));
         }
         // the worker, run by hand as the postgres user (as the agent or systemd would run it)
@@ -125,15 +119,15 @@ class AsyncArchiveEndToEndTest {
                 "archive-push-worker", "--config", main.conf().toString(), "--stanza", "main",
                 "--pgdata", pg.dataDir().toString(), "--idle-exit", "5")))
                 .redirectErrorStream(true).redirectOutput(out.toFile()).start();
-        waitUntil(() -> okRecords(main).containsAll(expected), Duration.ofMinutes(2),
+        Waits.until(() -> okRecords(main).containsAll(expected), Duration.ofMinutes(2),
                 "the worker did not push ahead: " + okRecords(main) + " of " + expected);
         assertEquals(0, main.launches("jvm") + main.launches("fast"), "PostgreSQL did not call archive-push yet");
-        Set<String> inS3 = walObjectNames("main");
+        Set<String> inS3 = cloud.walObjectNames("main");
         assertTrue(inS3.containsAll(expected), "done only once in S3: " + inS3);
         // archiving resumes: every call is answered from the spool, no JVM starts
         pg.sql("alter system reset archive_command");
         pg.sql("select pg_reload_conf()");
-        waitArchived(pg, upTo, Duration.ofMinutes(3));
+        Waits.archived(pg, upTo, Duration.ofMinutes(3));
         assertEquals(0, main.launches("jvm"), "a call for a file the worker had pushed started a JVM");
         assertEquals(expected.size(), main.launches("fast"), "every call answered from the spool");
         assertTrue(worker.waitFor(2, java.util.concurrent.TimeUnit.MINUTES), "the worker leaves when idle (--idle-exit 5)");
@@ -151,14 +145,14 @@ class AsyncArchiveEndToEndTest {
         String first = pg.currentWalFile();
         pg.sql("create table burst as select g as id, md5(g::text) as v from generate_series(1, 3300000) g");
         String last = pg.switchWal();
-        waitArchived(pg, last, Duration.ofMinutes(5));
+        Waits.archived(pg, last, Duration.ofMinutes(5));
         assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)));
         assertEquals(List.of(), cloud.cloud().failedEvents());
 
-        long segments = segmentNumber(last) - segmentNumber(first) + 1;
+        long segments = Waits.segmentNumber(last) - Waits.segmentNumber(first) + 1;
         assertTrue(segments * 16 >= 300, "only " + segments + " segments of WAL");
-        Set<String> inS3 = walObjectNames("main");
-        for (long s = segmentNumber(first); s <= segmentNumber(last); s++) {
+        Set<String> inS3 = cloud.walObjectNames("main");
+        for (long s = Waits.segmentNumber(first); s <= Waits.segmentNumber(last); s++) {
             String name = String.format("00000001%08X%08X", s / 256, s % 256);
             assertTrue(inS3.contains(name), name + " is not in S3");
         }
@@ -176,7 +170,7 @@ class AsyncArchiveEndToEndTest {
         assertTrue(fast > 0, "the launcher never answered from the spool (" + jvm + " JVM starts)");
         List<String> lines = Files.readAllLines(main.launchLog());
         List<String> unanswered = new ArrayList<>();
-        for (long s = segmentNumber(first); s <= segmentNumber(last); s++) {
+        for (long s = Waits.segmentNumber(first); s <= Waits.segmentNumber(last); s++) {
             String name = String.format("00000001%08X%08X", s / 256, s % 256);
             if (lines.stream().noneMatch(l -> l.contains(name))) {
                 unanswered.add(name);
@@ -188,7 +182,7 @@ class AsyncArchiveEndToEndTest {
         assertTrue(Files.readString(main.spool().resolve("worker.log")).contains("archive-push worker started"),
                 "the first call started a detached worker");
         // the worker forgets what PostgreSQL has marked .done
-        waitUntil(() -> okRecords(main).stream().allMatch(f -> Files.exists(pg.walDir().resolve("archive_status/" + f + ".ready"))),
+        Waits.until(() -> okRecords(main).stream().allMatch(f -> Files.exists(pg.walDir().resolve("archive_status/" + f + ".ready"))),
                 Duration.ofSeconds(30), ".ok records of .done files are not cleaned up: " + okRecords(main));
     }
 
@@ -197,14 +191,14 @@ class AsyncArchiveEndToEndTest {
     void anS3OutageReachesPostgresAndNothingUnpushedIsRecorded() throws Exception {
         PgCluster pg = main.pg();
         String before = pg.switchWal();
-        waitArchived(pg, before, Duration.ofMinutes(2));
+        Waits.archived(pg, before, Duration.ofMinutes(2));
         long failedBefore = Long.parseLong(pg.sql("select failed_count from pg_stat_archiver"));
-        Set<String> inS3Before = walObjectNames("main");
+        Set<String> inS3Before = cloud.walObjectNames("main");
 
         cloud.stop();
         pg.sql("create table during_outage as select g as id, md5(g::text) as v from generate_series(1, 600000) g");
         String last = pg.switchWal();
-        waitUntil(() -> Long.parseLong(pg.sql("select failed_count from pg_stat_archiver")) > failedBefore,
+        Waits.until(() -> Long.parseLong(pg.sql("select failed_count from pg_stat_archiver")) > failedBefore,
                 Duration.ofMinutes(2), "archive-push never failed while S3 was down");
         try (Stream<Path> ready = Files.list(pg.walDir().resolve("archive_status"))) {
             assertTrue(ready.anyMatch(p -> p.getFileName().toString().endsWith(".ready")),
@@ -217,7 +211,7 @@ class AsyncArchiveEndToEndTest {
         }
 
         cloud.start();
-        waitArchived(pg, last, Duration.ofMinutes(5));
+        Waits.archived(pg, last, Duration.ofMinutes(5));
         assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)));
         JsonNode timeline = timeline(main);
         assertEquals(1, timeline.get("walRanges").size(), timeline.toString());
@@ -232,19 +226,19 @@ class AsyncArchiveEndToEndTest {
         PgCluster pg = dropper.pg();
         pg.sql("create table a as select g from generate_series(1, 10000) g");
         String before = pg.switchWal();
-        waitArchived(pg, before, Duration.ofMinutes(2));
+        Waits.archived(pg, before, Duration.ofMinutes(2));
 
         cloud.stop();
         pg.sql("create table b as select g as id, md5(g::text) as v from generate_series(1, 1200000) g");
         String duringOutage = pg.switchWal();
         // with 32 MB allowed to wait, the worker drops the oldest and PostgreSQL moves on
-        waitUntil(() -> Files.exists(dropper.spool()) && hasDropped(dropper), Duration.ofMinutes(2),
+        Waits.until(() -> Files.exists(dropper.spool()) && hasDropped(dropper), Duration.ofMinutes(2),
                 "nothing was dropped with queue-max=32MB and S3 down");
         cloud.start();
-        waitArchived(pg, duringOutage, Duration.ofMinutes(3));
+        Waits.archived(pg, duringOutage, Duration.ofMinutes(3));
         pg.sql("create table c as select g from generate_series(1, 10000) g");
         String last = pg.switchWal();
-        waitArchived(pg, last, Duration.ofMinutes(5));
+        Waits.archived(pg, last, Duration.ofMinutes(5));
         assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)));
 
         String log = Files.readString(dropper.spool().resolve("worker.log"));
@@ -301,21 +295,21 @@ class AsyncArchiveEndToEndTest {
                 "--metrics-port", "0")))
                 .redirectErrorStream(true).redirectOutput(out.toFile()).start();
         try {
-            waitUntil(() -> read(out).contains("archive-push worker running"), Duration.ofMinutes(1),
+            Waits.until(() -> read(out).contains("archive-push worker running"), Duration.ofMinutes(1),
                     "the agent did not start its archive worker: " + read(out));
             assertTrue(read(out).contains("archive-push worker for " + pg.dataDir().resolve("pg_wal")), read(out));
             String first = pg.currentWalFile();
             pg.sql("create table by_agent as select g as id, md5(g::text) as v from generate_series(1, 1200000) g");
             String last = pg.switchWal();
-            waitArchived(pg, last, Duration.ofMinutes(3));
-            Set<String> inS3 = walObjectNames(n.stanza());
-            for (long s = segmentNumber(first); s <= segmentNumber(last); s++) {
+            Waits.archived(pg, last, Duration.ofMinutes(3));
+            Set<String> inS3 = cloud.walObjectNames(n.stanza());
+            for (long s = Waits.segmentNumber(first); s <= Waits.segmentNumber(last); s++) {
                 String name = String.format("00000001%08X%08X", s / 256, s % 256);
                 assertTrue(inS3.contains(name), name + " is not in S3");
             }
             assertEquals(0, n.launches("jvm"), "with the agent's worker running, no archive-push started a JVM: "
                     + Files.readAllLines(n.launchLog()));
-            assertTrue(n.launches("fast") + n.launches("wait") >= segmentNumber(last) - segmentNumber(first) + 1,
+            assertTrue(n.launches("fast") + n.launches("wait") >= Waits.segmentNumber(last) - Waits.segmentNumber(first) + 1,
                     Files.readAllLines(n.launchLog()).toString());
             assertTrue(Files.notExists(n.spool().resolve("worker.log")), "no detached worker was started");
         } finally {
@@ -332,44 +326,6 @@ class AsyncArchiveEndToEndTest {
             return Files.exists(f) ? Files.readString(f) : "";
         } catch (IOException e) {
             return e.toString();
-        }
-    }
-
-    private static void waitArchived(PgCluster pg, String segment, Duration timeout) throws InterruptedException {
-        waitUntil(() -> {
-            String last = pg.sql("select coalesce(last_archived_wal, '') from pg_stat_archiver");
-            return last.compareTo(segment) >= 0;
-        }, timeout, "segment " + segment + " was not archived; server log:\n" + pg.logContext());
-    }
-
-    private static void waitUntil(java.util.function.BooleanSupplier condition, Duration timeout, String message)
-            throws InterruptedException {
-        long end = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError(message);
-            }
-            Thread.sleep(200);
-        }
-    }
-
-    private static long segmentNumber(String name) {
-        return Long.parseLong(name.substring(8, 16), 16) * 256 + Long.parseLong(name.substring(16, 24), 16);
-    }
-
-    private static Set<String> walObjectNames(String stanza) {
-        var c = cloud.cloud();
-        try (S3Client s3 = S3Client.builder().endpointOverride(c.s3Endpoint()).region(Region.of(c.region()))
-                .forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
-                        c.credentials().accessKeyId(), c.credentials().secretAccessKey())))
-                .build()) {
-            Set<String> names = new HashSet<>();
-            for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(c.bucket()).prefix(stanza + "/wal/")).contents()) {
-                String file = o.key().substring(o.key().lastIndexOf('/') + 1);
-                names.add(file.contains(".") ? file.substring(0, file.indexOf('.')) : file);
-            }
-            return names;
         }
     }
 

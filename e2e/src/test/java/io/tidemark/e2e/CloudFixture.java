@@ -7,6 +7,13 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashSet;
+import java.util.Set;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * A local cloud with the real product functions, on fixed ports once chosen, so it can be
@@ -112,6 +119,23 @@ public final class CloudFixture implements AutoCloseable {
         if (storage != null) {
             storage.close();
             storage = null;
+        }
+    }
+
+    /** The WAL file names (without compression extension) in the bucket under {@code <stanza>/wal/}. */
+    public Set<String> walObjectNames(String stanza) {
+        LocalCloud c = cloud;
+        try (S3Client s3 = S3Client.builder().endpointOverride(c.s3Endpoint()).region(Region.of(c.region()))
+                .forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
+                        c.credentials().accessKeyId(), c.credentials().secretAccessKey())))
+                .build()) {
+            Set<String> names = new HashSet<>();
+            for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(c.bucket()).prefix(stanza + "/wal/")).contents()) {
+                String file = o.key().substring(o.key().lastIndexOf('/') + 1);
+                names.add(file.contains(".") ? file.substring(0, file.indexOf('.')) : file);
+            }
+            return names;
         }
     }
 }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimInstall;
 import io.tidemark.e2e.ShimProcess;
+import io.tidemark.e2e.Waits;
 import io.tidemark.testkit.FileTrees;
 import io.tidemark.testkit.PgCluster;
 import io.tidemark.testkit.PgTest;
@@ -296,8 +297,7 @@ class AgentE2eTest {
         Thread.sleep(1100);
         replica.sql("insert into f select g from generate_series(151, 200) g");
         String seg = replica.switchWal();
-        waitUntil(() -> replica.sql("select coalesce(last_archived_wal, '') >= '" + seg + "' from pg_stat_archiver")
-                .equals("t"), Duration.ofMinutes(2), "timeline 2's WAL to be archived");
+        Waits.archived(replica, seg, Duration.ofMinutes(2));
 
         // Timeline 2 and its history are archived, and the window reaches onto it past the target.
         JsonNode tl2 = null;
@@ -348,15 +348,7 @@ class AgentE2eTest {
         }
     }
 
-    private static void waitUntil(java.util.function.BooleanSupplier condition, Duration timeout, String what)
-            throws InterruptedException {
-        long end = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < end) {
-            if (condition.getAsBoolean()) {
-                return;
-            }
-            Thread.sleep(250);
-        }
-        throw new AssertionError("timed out waiting for " + what);
+    private static void waitUntil(java.util.function.BooleanSupplier condition, Duration timeout, String what) {
+        Waits.until(condition, timeout, "gave up waiting for " + what);
     }
 }

@@ -11,13 +11,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimInstall;
 import io.tidemark.e2e.ShimProcess;
+import io.tidemark.e2e.Waits;
 import io.tidemark.events.sign.EcKeys;
 import io.tidemark.events.sign.LocalSigner;
 import io.tidemark.events.sign.SignedEnvelope;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.testkit.PgCluster;
 import io.tidemark.testkit.PgTest;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -231,8 +231,7 @@ class PitrEndToEndTest {
         first.cluster().sql("insert into t select generate_series(1001, 1010)");
         String tl = first.cluster().sql("select timeline_id from pg_control_checkpoint()");
         String seg = first.cluster().switchWal();
-        waitUntil(() -> first.cluster().sql("select coalesce(last_archived_wal, '') >= '" + seg + "' from pg_stat_archiver")
-                .equals("t"), Duration.ofMinutes(2), "the new timeline's WAL to be archived");
+        Waits.archived(first.cluster(), seg, Duration.ofMinutes(2));
         assertTrue(Integer.parseInt(tl) >= 2, "promotion made a new timeline: " + tl);
         first.cluster().stop();
         Restored second = restore("--target-timeline", tl);
@@ -369,22 +368,10 @@ class PitrEndToEndTest {
     }
 
     private static void waitArchived(String segment) throws InterruptedException {
-        waitUntil(() -> pg.sql("select coalesce(last_archived_wal, '') >= '" + segment + "' from pg_stat_archiver").equals("t"),
-                Duration.ofMinutes(2), segment + " to be archived");
+        Waits.archived(pg, segment, Duration.ofMinutes(2));
     }
 
-    private static void waitUntil(java.util.function.BooleanSupplier c, Duration timeout, String what) {
-        long end = System.nanoTime() + timeout.toNanos();
-        while (!c.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("gave up waiting for " + what);
-            }
-            try {
-                Thread.sleep(250);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
+    private static void waitUntil(java.util.function.BooleanSupplier condition, Duration timeout, String what) {
+        Waits.until(condition, timeout, "gave up waiting for " + what);
     }
 }

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimInstall;
 import io.tidemark.e2e.ShimProcess;
+import io.tidemark.e2e.Waits;
 import io.tidemark.events.wal.Lsn;
 import io.tidemark.events.wal.TimelineId;
 import io.tidemark.events.wal.WalSegmentName;
@@ -90,8 +91,7 @@ class RetentionE2eTest {
         fullBackup();
         pg.sql("insert into t select generate_series(201, 300)");
         String last = pg.switchWal();
-        waitUntil(() -> pg.sql("select coalesce(last_archived_wal, '') >= '" + last + "' from pg_stat_archiver")
-                .equals("t"), Duration.ofMinutes(2), last + " to be archived");
+        Waits.archived(pg, last, Duration.ofMinutes(2));
         waitUntil(() -> info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to index " + last);
         assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)), "the runs after each backup to finish");
@@ -264,18 +264,7 @@ class RetentionE2eTest {
         return ShimProcess.run(work, env(), all.toArray(String[]::new));
     }
 
-    private static void waitUntil(java.util.function.BooleanSupplier c, Duration timeout, String what) {
-        long end = System.nanoTime() + timeout.toNanos();
-        while (!c.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                throw new AssertionError("gave up waiting for " + what);
-            }
-            try {
-                Thread.sleep(250);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
+    private static void waitUntil(java.util.function.BooleanSupplier condition, Duration timeout, String what) {
+        Waits.until(condition, timeout, "gave up waiting for " + what);
     }
 }
