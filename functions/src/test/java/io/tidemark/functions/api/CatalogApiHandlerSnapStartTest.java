@@ -1,12 +1,7 @@
 package io.tidemark.functions.api;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import io.tidemark.functions.runtime.CountingEndpoint;
-import io.tidemark.functions.runtime.FunctionConfig;
-import io.tidemark.functions.runtime.SnapStartHooks;
-import io.tidemark.functions.runtime.TestCracContext;
+import io.tidemark.functions.runtime.SnapStartCheck;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -16,20 +11,7 @@ class CatalogApiHandlerSnapStartTest {
 
     @Test
     void theHandlersHooksPrimeItsHotPathAndTheClientsWithoutANetworkCall() throws Exception {
-        try (CountingEndpoint endpoint = new CountingEndpoint();
-             CatalogApiHandler handler = new CatalogApiHandler(FunctionConfig.of(endpoint.environment(Map.of())))) {
-            TestCracContext context = new TestCracContext();
-            context.register(handler.snapStart());
-
-            context.checkpoint();
-            SnapStartHooks.Priming p = handler.snapStart().lastPriming();
-            assertTrue(p.hotPathPrimed(), p.toString());
-            assertTrue(p.sdkOperations().containsAll(java.util.List.of("s3:GetObject", "dynamodb:PutItem")), p.toString());
-            assertEquals(java.util.List.of(), p.sdkFailures());
-
-            context.restore();
-            assertEquals(1, handler.snapStart().restores());
-            assertEquals(0, endpoint.accepted(), "priming or restoring made a network connection");
-        }
+        SnapStartCheck.primesWithoutConnecting(CatalogApiHandler::new, CatalogApiHandler::snapStart, Map.of(),
+                List.of("s3:GetObject", "dynamodb:PutItem"));
     }
 }
