@@ -39,4 +39,37 @@ class NativeSha256Test {
             }
         }
     }
+
+    /**
+     * With the JNI library that `./mvnw package` builds (a C compiler is part of the build's
+     * requirements, see .ci/run), as bin/tidemark passes it: libcrypto through JNI, same digests.
+     */
+    @Test
+    void packagedJniLibraryHashesWithLibcryptoAndAgreesWithTheJdk() throws Exception {
+        Path root = ShimInstall.repositoryRoot();
+        Path jar = root.resolve("node-shim/target/tidemark-node-shim.jar");
+        String arch = System.getProperty("os.arch");
+        Path lib = root.resolve("node-shim/target/native/linux/" + arch + "/libtidemark-sha256.so");
+        org.junit.jupiter.api.Assertions.assertTrue(Files.isRegularFile(lib), "not built: " + lib);
+        String before = System.getProperty("tidemark.sha256.native");
+        System.setProperty("tidemark.sha256.native", lib.toString());
+        try (URLClassLoader loader = new URLClassLoader(new URL[] {jar.toUri().toURL()}, null)) {
+            Class<?> sha = loader.loadClass("io.tidemark.shim.storage.Sha256");
+            assertEquals("libcrypto-jni", sha.getMethod("implementation").invoke(null));
+            Method digest = sha.getMethod("digest", byte[].class);
+            Random r = new Random(43);
+            for (int size : new int[] {(1 << 20) - 1, 1 << 20, 16 << 20, (16 << 20) + 5}) {
+                byte[] data = new byte[size];
+                r.nextBytes(data);
+                assertArrayEquals(MessageDigest.getInstance("SHA-256").digest(data), (byte[]) digest.invoke(null, (Object) data),
+                        "size " + size);
+            }
+        } finally {
+            if (before == null) {
+                System.clearProperty("tidemark.sha256.native");
+            } else {
+                System.setProperty("tidemark.sha256.native", before);
+            }
+        }
+    }
 }

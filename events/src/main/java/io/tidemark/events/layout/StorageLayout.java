@@ -5,7 +5,6 @@ import io.tidemark.events.wal.TimelineId;
 import io.tidemark.events.wal.WalFileName;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
-
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.function.Function;
@@ -366,11 +365,17 @@ public final class StorageLayout {
     }
 
     private static WalSegmentName segmentOf(WalFileName name) {
-        return switch (name) {
-            case WalFileName.Segment s -> s.segment();
-            case WalFileName.Partial p -> p.segment();
-            case WalFileName.BackupHistory b -> b.segment();
-            case WalFileName.History h -> throw new IllegalArgumentException("history files have no segment: " + h.fileName());
-        };
+        // instanceof rather than a pattern switch: a type switch is linked at run time (a class is
+        // generated), which archive-push, a JVM started per WAL segment, would pay every time
+        if (name instanceof WalFileName.Segment s) {
+            return s.segment();
+        } else if (name instanceof WalFileName.Partial p) {
+            return p.segment();
+        } else if (name instanceof WalFileName.BackupHistory b) {
+            return b.segment();
+        } else if (name instanceof WalFileName.History h) {
+            throw new IllegalArgumentException("history files have no segment: " + h.fileName());
+        }
+        throw new IllegalStateException("unknown kind of WAL file name: " + name);
     }
 }

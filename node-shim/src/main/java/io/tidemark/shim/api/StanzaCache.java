@@ -11,8 +11,10 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 
 /**
- * The stanza document kept in the spool ({@code <spool.dir>/<stanza>/stanza.json}) so that
- * archive-push needs no API call per segment. A cache only: when the spool cannot be used
+ * The stanza document kept in the spool ({@code <spool.dir>/<stanza>/stanza.id}, the identity
+ * fields as {@code key=value} lines: {@link StanzaDoc#toCacheText()}) so that archive-push needs
+ * no API call and no JSON parser per segment. A {@code stanza.json} left by an older version is
+ * still read. A cache only: when the spool cannot be used
  * (missing and not creatable, owned by another user, damaged file) it is ignored and the API
  * asked; it never makes a command fail. Directories are created mode 700 and used only when
  * owned by the current user, so another local user cannot plant a document.
@@ -25,16 +27,25 @@ public final class StanzaCache {
     }
 
     public Path file(StanzaName stanza) {
+        return spool.resolve(stanza.value()).resolve("stanza.id");
+    }
+
+    private Path legacyFile(StanzaName stanza) {
         return spool.resolve(stanza.value()).resolve("stanza.json");
     }
 
     public Optional<StanzaDoc> read(StanzaName stanza) {
         Path f = file(stanza);
         try {
+            boolean legacy = !Files.isRegularFile(f);
+            if (legacy) {
+                f = legacyFile(stanza);
+            }
             if (!Files.isRegularFile(f) || !ownedByMe(f.getParent()) || !ownedByMe(spool)) {
                 return Optional.empty();
             }
-            StanzaDoc doc = StanzaDoc.parse(Files.readString(f, StandardCharsets.UTF_8));
+            String text = Files.readString(f, StandardCharsets.UTF_8);
+            StanzaDoc doc = legacy ? StanzaDoc.parse(text) : StanzaDoc.fromCacheText(text);
             return doc.stanza().equals(stanza.value()) ? Optional.of(doc) : Optional.empty();
         } catch (IOException | IllegalArgumentException e) {
             return Optional.empty();
@@ -53,7 +64,7 @@ public final class StanzaCache {
                 return false;
             }
             tmp = Files.createTempFile(dir, ".stanza", ".tmp");
-            Files.writeString(tmp, doc.json(), StandardCharsets.UTF_8);
+            Files.writeString(tmp, doc.toCacheText(), StandardCharsets.UTF_8);
             try {
                 Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
@@ -78,6 +89,7 @@ public final class StanzaCache {
     public void drop(StanzaName stanza) {
         try {
             Files.deleteIfExists(file(stanza));
+            Files.deleteIfExists(legacyFile(stanza));
         } catch (IOException ignored) {
             // a cache
         }

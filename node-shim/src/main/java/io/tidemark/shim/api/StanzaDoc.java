@@ -9,12 +9,12 @@ import java.io.IOException;
 /**
  * The identity part of a stanza document ({@code GET /stanzas/{stanza}} or the answer of
  * {@code PUT}): what archive-push checks a segment against. Read with Jackson's streaming
- * parser (no ObjectMapper on the archive fast path); other fields are skipped.
- *
- * @param json the whole document as received, kept verbatim for the spool cache
+ * parser (no ObjectMapper); other fields are skipped. The spool keeps these fields as
+ * {@code key=value} lines ({@link #toCacheText()}), which archive-push reads without any JSON
+ * parser: Jackson's first use costs a JVM started for one segment about 8 ms (docs/startup.md).
  */
 public record StanzaDoc(String stanza, long systemIdentifier, int pgVersion, int pgVersionNum,
-                        WalSegmentSize walSegmentSize, String createdAt, String json) {
+                        WalSegmentSize walSegmentSize, String createdAt) {
 
     private static final JsonFactory JSON = new JsonFactory();
 
@@ -61,6 +61,60 @@ public record StanzaDoc(String stanza, long systemIdentifier, int pgVersion, int
             throw new IllegalArgumentException("systemIdentifier '" + sysid + "' is not an unsigned 64-bit integer");
         }
         return new StanzaDoc(stanza, id, pgVersion == null ? pgVersionNum / 10000 : pgVersion, pgVersionNum,
-                WalSegmentSize.ofBytes(segSize), createdAt, json);
+                WalSegmentSize.ofBytes(segSize), createdAt);
+    }
+
+    /** The fields as {@code key=value} lines, for the spool cache. */
+    public String toCacheText() {
+        StringBuilder sb = new StringBuilder(256)
+                .append("# the stanza's identity from the catalog, cached by tidemark; delete to fetch again\n");
+        line(sb, "stanza", stanza);
+        line(sb, "systemIdentifier", systemIdentifierText());
+        line(sb, "pgVersion", Integer.toString(pgVersion));
+        line(sb, "pgVersionNum", Integer.toString(pgVersionNum));
+        line(sb, "walSegmentSize", Long.toString(walSegmentSize.bytes()));
+        if (createdAt != null) {
+            line(sb, "createdAt", createdAt);
+        }
+        return sb.toString();
+    }
+
+    private static void line(StringBuilder sb, String key, String value) {
+        sb.append(key).append('=').append(value).append('\n');
+    }
+
+    /**
+     * Reads {@link #toCacheText()}'s form back.
+     *
+     * @throws IllegalArgumentException a line without '=', a value with a line break, or a field missing or malformed
+     */
+    public static StanzaDoc fromCacheText(String text) {
+        java.util.Map<String, String> v = new java.util.HashMap<>();
+        for (String line : text.split("\n")) {
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            int eq = line.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("cached stanza line without key=value: " + line);
+            }
+            v.put(line.substring(0, eq), line.substring(eq + 1));
+        }
+        String stanza = v.get("stanza");
+        String sysid = v.get("systemIdentifier");
+        String num = v.get("pgVersionNum");
+        String seg = v.get("walSegmentSize");
+        if (stanza == null || sysid == null || num == null || seg == null) {
+            throw new IllegalArgumentException("cached stanza lacks stanza, systemIdentifier, pgVersionNum or walSegmentSize");
+        }
+        try {
+            int pgVersionNum = Integer.parseInt(num);
+            String major = v.get("pgVersion");
+            return new StanzaDoc(stanza, Long.parseUnsignedLong(sysid),
+                    major == null ? pgVersionNum / 10000 : Integer.parseInt(major), pgVersionNum,
+                    WalSegmentSize.ofBytes(Long.parseLong(seg)), v.get("createdAt"));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("cached stanza has a malformed number: " + e.getMessage(), e);
+        }
     }
 }

@@ -18,9 +18,6 @@ import io.tidemark.shim.api.StanzaDoc;
  * {@code .history} and {@code .backup} files must parse.
  */
 final class WalFileCheck {
-    /** Bytes handed to the scanner: the first pages are enough for every header check. */
-    static final int SCAN_BYTES = 64 * 1024;
-
     /** The file must not be archived; {@link #identity()} when it belongs to another cluster. */
     static final class Refusal extends Exception {
         private final boolean identity;
@@ -39,28 +36,31 @@ final class WalFileCheck {
     }
 
     static void check(WalFileName name, byte[] data, StanzaDoc stanza) throws Refusal {
-        switch (name) {
-            case WalFileName.Segment s -> checkSegment(name.fileName(), s.segment(), data, stanza);
-            case WalFileName.Partial p -> checkSegment(name.fileName(), p.segment(), data, stanza);
-            case WalFileName.History h -> {
-                try {
-                    TimelineHistory.parse(h.timeline(), data);
-                } catch (IllegalArgumentException e) {
-                    throw new Refusal(name.fileName() + " is not a valid timeline history file: " + e.getMessage(), false);
-                }
+        // instanceof rather than a pattern switch: a type switch is linked at run time (a class is
+        // generated), which a JVM started for one WAL segment would pay on every push (docs/startup.md)
+        if (name instanceof WalFileName.Segment s) {
+            checkSegment(name.fileName(), s.segment(), data, stanza);
+        } else if (name instanceof WalFileName.Partial p) {
+            checkSegment(name.fileName(), p.segment(), data, stanza);
+        } else if (name instanceof WalFileName.History h) {
+            try {
+                TimelineHistory.parse(h.timeline(), data);
+            } catch (IllegalArgumentException e) {
+                throw new Refusal(name.fileName() + " is not a valid timeline history file: " + e.getMessage(), false);
             }
-            case WalFileName.BackupHistory b -> {
-                BackupLabel label;
-                try {
-                    label = BackupLabel.parse(data, stanza.walSegmentSize());
-                } catch (IllegalArgumentException e) {
-                    throw new Refusal(name.fileName() + " is not a valid backup history file: " + e.getMessage(), false);
-                }
-                if (!label.startLsn().equals(b.startLsn())) {
-                    throw new Refusal(name.fileName() + " names start LSN " + b.startLsn() + " but its START WAL LOCATION is "
-                            + label.startLsn(), false);
-                }
+        } else if (name instanceof WalFileName.BackupHistory b) {
+            BackupLabel label;
+            try {
+                label = BackupLabel.parse(data, stanza.walSegmentSize());
+            } catch (IllegalArgumentException e) {
+                throw new Refusal(name.fileName() + " is not a valid backup history file: " + e.getMessage(), false);
             }
+            if (!label.startLsn().equals(b.startLsn())) {
+                throw new Refusal(name.fileName() + " names start LSN " + b.startLsn() + " but its START WAL LOCATION is "
+                        + label.startLsn(), false);
+            }
+        } else {
+            throw new IllegalStateException("unknown kind of WAL file name: " + name);
         }
     }
 
@@ -72,7 +72,7 @@ final class WalFileCheck {
                     + " are " + expected + " bytes: the file is "
                     + (data.length < expected ? "truncated" : "too long"), false);
         }
-        WalSegmentSummary summary = WalScanner.scan(data, Math.min(data.length, SCAN_BYTES), segment.toString(), null);
+        WalSegmentSummary summary = WalScanner.scanHeader(data, segment.toString());
         if (summary.stopReason() == StopReason.NOT_WAL) {
             throw new Refusal(fileName + " is not a WAL segment: " + summary.stopDetail(), false);
         }

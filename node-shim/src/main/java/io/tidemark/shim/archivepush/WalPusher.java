@@ -16,7 +16,6 @@ import io.tidemark.shim.storage.Codec;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.ObjectStore;
 import io.tidemark.shim.storage.Retry;
-import io.tidemark.shim.storage.SigV4;
 import io.tidemark.shim.storage.StorageException;
 import io.tidemark.shim.storage.Stores;
 import java.io.IOException;
@@ -25,8 +24,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
+import java.util.concurrent.Future;
 
 /**
  * One WAL file from disk to S3, with every check archive-push makes ({@link WalFileCheck}):
@@ -40,6 +38,9 @@ public final class WalPusher implements AutoCloseable {
     /** What happened to a file that is now archived. */
     public record Pushed(WalFileName wal, String key, boolean alreadyThere, long rawBytes) {
     }
+
+    /** Files from this size on are compressed and hashed while they are checked. */
+    static final int EARLY_FROM = 1 << 20;
 
     private final ShimConfig config;
     private final CredentialSource credentials;
@@ -68,11 +69,24 @@ public final class WalPusher implements AutoCloseable {
      */
     public Pushed push(Path file) {
         String name = file.getFileName().toString();
-        byte[] raw = read(file);
-        Trace.mark("config and file read");
+        int size = sizeOf(file);
+        // Segments (not the small history and backup-history files) are read, compressed and
+        // hashed on other threads while this one gets the stanza document and checks the file:
+        // on a cold JVM each of these steps is mostly page faults or native work, and they add
+        // up when done in a row. The work done for a file that is then refused is dropped.
+        Future<byte[]> reading;
+        EncodedSegment early = null;
+        if (size >= EARLY_FROM) {
+            reading = Background.start("tidemark-read", () -> read(file, size));
+            early = EncodedSegment.start(config.compression(), config.compressLevel(), size, reading);
+        } else {
+            reading = Background.done(read(file, size));
+        }
         try {
             StanzaDoc doc = stanzaDoc();
             Trace.mark("stanza document");
+            byte[] raw = Background.await(reading, "reading " + file);
+            Trace.mark("file read");
             WalFileName wal = parseName(name, doc);
             try {
                 WalFileCheck.check(wal, raw, doc);
@@ -90,7 +104,10 @@ public final class WalPusher implements AutoCloseable {
                 }
             }
             Trace.mark("checked");
-            Pushed p = upload(wal, raw);
+            Compression compression = StorageLayout.compressionFor(wal, config.compression());
+            EncodedSegment encoded = early != null && early.compression() == compression
+                    ? early : EncodedSegment.start(compression, config.compressLevel(), raw);
+            Pushed p = upload(wal, raw, encoded);
             Trace.mark("pushed");
             return p;
         } catch (StorageException | ApiException e) {
@@ -98,26 +115,12 @@ public final class WalPusher implements AutoCloseable {
         }
     }
 
-    private Pushed upload(WalFileName wal, byte[] raw) {
-        Compression compression = StorageLayout.compressionFor(wal, config.compression());
+    private Pushed upload(WalFileName wal, byte[] raw, EncodedSegment encoded) {
+        Compression compression = encoded.compression();
         String key = StorageLayout.walKey(config.stanza(), wal, compression);
-        // SHA-256 (Java) and compression (native zstd) run side by side: on a cold JVM they are
-        // the two dearest steps, and they need different cores.
-        FutureTask<String> hashing = new FutureTask<>(() -> SigV4.hex(SigV4.sha256(raw)));
-        Thread hasher = new Thread(hashing, "tidemark-sha256");
-        hasher.setDaemon(true);
-        hasher.start();
-        byte[] body = Codec.compress(compression, config.compressLevel(), raw);
+        byte[] body = encoded.body();
         Trace.mark("compressed " + raw.length + " -> " + body.length);
-        String sha;
-        try {
-            sha = hashing.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CommandFailure(ExitCodes.FAILED, "interrupted");
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("SHA-256 failed", e.getCause());
-        }
+        String sha = encoded.sha256();
         Trace.mark("sha256");
         Map<String, String> meta = Map.of(ArchivePushCommand.META_SHA256, sha,
                 ArchivePushCommand.META_RAW_SIZE, String.valueOf(raw.length),
@@ -182,18 +185,46 @@ public final class WalPusher implements AutoCloseable {
         }
     }
 
-    private static byte[] read(Path file) {
+    private static int sizeOf(Path file) {
         try {
             long size = Files.size(file);
             if (size > Codec.MAX_RAW) {
                 throw new CommandFailure(ExitCodes.FAILED, file + " has " + size + " bytes, more than any WAL file");
             }
-            return Files.readAllBytes(file);
+            return (int) size;
         } catch (NoSuchFileException e) {
             throw new CommandFailure(ExitCodes.FAILED, file + ": no such file");
         } catch (IOException e) {
             throw new CommandFailure(ExitCodes.FAILED, "cannot read " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    private static byte[] read(Path file, int size) {
+        try {
+            return readChunked(file, size);
+        } catch (java.io.FileNotFoundException e) {
+            throw new CommandFailure(ExitCodes.FAILED, file + ": " + e.getMessage());
+        } catch (IOException e) {
+            throw new CommandFailure(ExitCodes.FAILED, "cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] readChunked(Path file, int size) throws IOException {
+        byte[] data = new byte[size];
+        try (java.io.InputStream in = new java.io.FileInputStream(file.toFile())) {
+            int off = 0;
+            while (off < size) {
+                int n = in.read(data, off, Math.min(1 << 20, size - off));
+                if (n < 0) {
+                    throw new IOException("the file shrank while being read (" + off + " of " + size + " bytes)");
+                }
+                off += n;
+            }
+            if (in.read() >= 0) {
+                throw new IOException("the file grew while being read (more than " + size + " bytes)");
+            }
+        }
+        return data;
     }
 
     @Override

@@ -1,16 +1,11 @@
 package io.tidemark.shim.storage;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.HttpURLConnection;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -19,23 +14,21 @@ import java.util.regex.Pattern;
 import java.util.zip.CRC32C;
 
 /**
- * S3 PUT, HEAD and GET over {@link HttpURLConnection}, signed with {@link SigV4}: the archive
- * fast path. It loads a few dozen JDK classes where the AWS SDK's S3Client loads thousands
- * (see docs/startup.md). Path-style ({@code endpoint/bucket/key}) or virtual-hosted
+ * S3 PUT, HEAD and GET over {@link Http1Client}, signed with {@link SigV4}: the archive fast
+ * path. It loads a few dozen JDK classes where the AWS SDK's S3Client loads thousands, and
+ * none of {@code HttpURLConnection}'s (see docs/startup.md). Path-style ({@code endpoint/bucket/key}) or virtual-hosted
  * ({@code bucket.endpoint-host/key}) addressing, as configured.
  */
 public final class HttpObjectStore implements ObjectStore {
     static final int CONNECT_TIMEOUT_MS = 5_000;
     static final int READ_TIMEOUT_MS = 60_000;
-    private static final Pattern XML_CODE = Pattern.compile("<Code>([^<]*)</Code>");
-    private static final Pattern XML_MESSAGE = Pattern.compile("<Message>([^<]*)</Message>");
 
     private final URI endpoint;
     private final String bucket;
     private final boolean pathStyle;
     private final String region;
     private final CredentialSource credentials;
-    private final javax.net.ssl.SSLSocketFactory tls; // null: the JDK's default trust
+    private final Http1Client http;
 
     public HttpObjectStore(URI endpoint, String bucket, boolean pathStyle, String region, CredentialSource credentials) {
         this(endpoint, bucket, pathStyle, region, credentials, java.util.Optional.empty());
@@ -49,11 +42,17 @@ public final class HttpObjectStore implements ObjectStore {
         this.pathStyle = pathStyle;
         this.region = region;
         this.credentials = credentials;
-        this.tls = caFile.map(ca -> io.tidemark.events.tls.PemTrust.sslContext(ca).getSocketFactory()).orElse(null);
+        // null: the JVM's default trust store
+        javax.net.ssl.SSLSocketFactory tls = caFile.map(ca -> io.tidemark.events.tls.PemTrust.sslContext(ca).getSocketFactory())
+                .orElse(null);
+        this.http = new Http1Client(tls, CONNECT_TIMEOUT_MS, READ_TIMEOUT_MS, Integer.MAX_VALUE - 8);
     }
 
     URI objectUri(String key) {
-        String base = endpoint.getRawPath() == null ? "" : endpoint.getRawPath().replaceAll("/+$", "");
+        String base = endpoint.getRawPath() == null ? "" : endpoint.getRawPath();
+        while (base.endsWith("/")) {
+            base = base.substring(0, base.length() - 1);
+        }
         String authority = endpoint.getRawAuthority();
         String path;
         if (pathStyle) {
@@ -154,57 +153,28 @@ public final class HttpObjectStore implements ObjectStore {
     private Response send(String method, String key, Map<String, String> headers, byte[] body, String payloadHash) {
         URI uri = objectUri(key);
         SigV4.sign(method, uri, headers, payloadHash, credentials.require(), region, "s3", Instant.now(), true);
-        HttpURLConnection c = null;
         try {
-            c = (HttpURLConnection) uri.toURL().openConnection();
-            if (tls != null && c instanceof javax.net.ssl.HttpsURLConnection https) {
-                https.setSSLSocketFactory(tls);
-            }
-            c.setRequestMethod(method);
-            c.setConnectTimeout(CONNECT_TIMEOUT_MS);
-            c.setReadTimeout(READ_TIMEOUT_MS);
-            c.setUseCaches(false);
-            headers.forEach(c::setRequestProperty);
-            if (body != null) {
-                c.setDoOutput(true);
-                c.setFixedLengthStreamingMode(body.length);
-                try (OutputStream out = c.getOutputStream()) {
-                    out.write(body);
-                }
-            }
-            int status = c.getResponseCode();
+            Http1Client.Response r = http.send(method, uri, headers, body);
             Map<String, String> meta = new TreeMap<>();
-            for (Map.Entry<String, List<String>> e : c.getHeaderFields().entrySet()) {
-                if (e.getKey() != null && e.getValue() != null && !e.getValue().isEmpty()) {
-                    String name = e.getKey().toLowerCase(Locale.ROOT);
-                    if (name.startsWith("x-amz-meta-")) {
-                        meta.put(name.substring("x-amz-meta-".length()), e.getValue().get(0));
-                    }
+            r.headers().forEach((name, value) -> {
+                if (name.startsWith("x-amz-meta-")) {
+                    meta.put(name.substring("x-amz-meta-".length()), value);
                 }
+            });
+            long length = r.contentLength();
+            if (r.status() == 200 && method.equals("GET") && length >= 0 && r.body().length != length) {
+                throw new StorageException("GET " + key + ": got " + r.body().length + " of " + length + " bytes", null, true);
             }
-            long length = c.getContentLengthLong();
-            byte[] data = new byte[0];
-            if (!method.equals("HEAD")) {
-                InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
-                if (in != null) {
-                    try (in) {
-                        data = in.readAllBytes();
-                    }
-                }
-            }
-            if (status == 200 && method.equals("GET") && length >= 0 && data.length != length) {
-                throw new StorageException("GET " + key + ": got " + data.length + " of " + length + " bytes", null, true);
-            }
-            return new Response(status, length, meta, data);
+            return new Response(r.status(), length, meta, r.body());
         } catch (IOException e) {
             throw new StorageException(method + " " + uri + ": " + e.getClass().getSimpleName()
                     + (e.getMessage() == null ? "" : ": " + e.getMessage()), e, true);
-        } finally {
-            if (c != null && body != null) {
-                // keep-alive is of no use to a short-lived process; do not leave a half-read stream
-                c.disconnect();
-            }
         }
+    }
+
+    @Override
+    public void close() {
+        http.close();
     }
 
     private static StorageException failure(String method, String key, Response r) {
@@ -214,8 +184,8 @@ public final class HttpObjectStore implements ObjectStore {
 
     private static String describe(String method, String key, Response r) {
         String text = new String(r.body, StandardCharsets.UTF_8);
-        Matcher code = XML_CODE.matcher(text);
-        Matcher msg = XML_MESSAGE.matcher(text);
+        Matcher code = Pattern.compile("<Code>([^<]*)</Code>").matcher(text);
+        Matcher msg = Pattern.compile("<Message>([^<]*)</Message>").matcher(text);
         String detail = (code.find() ? code.group(1) : "") + (msg.find() ? ": " + msg.group(1) : "");
         return "S3 " + method + " " + key + " failed: HTTP " + r.status + (detail.isEmpty() ? "" : " " + detail);
     }

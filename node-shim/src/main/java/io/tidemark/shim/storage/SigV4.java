@@ -2,28 +2,25 @@ package io.tidemark.shim.storage;
 
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.time.Instant;
+import java.time.LocalDateTime;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * AWS Signature Version 4 for one request (header-based): what S3 and API Gateway (AWS_IAM)
  * require. Small on purpose: the node shim signs a handful of requests per run and must not pay
  * for the AWS SDK's start-up. Verified against S3Proxy (which checks signatures) and against the
- * AWS test suite's vector in {@code SigV4Test}.
+ * AWS test suite's vector in {@code SigV4Test}. It uses neither the JDK's security providers
+ * nor {@code java.time.format} nor regular expressions: in a JVM started for one WAL segment those
+ * cost more than the signature itself ({@link SmallSha256}, docs/startup.md).
  */
 public final class SigV4 {
     public static final String UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
     public static final String EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
-            .withZone(ZoneOffset.UTC);
 
     private SigV4() {
     }
@@ -38,7 +35,7 @@ public final class SigV4 {
      */
     public static void sign(String method, URI uri, Map<String, String> headers, String payloadHash,
                             AwsCredentials credentials, String region, String service, Instant now, boolean s3) {
-        String amzDate = AMZ_DATE.format(now);
+        String amzDate = amzDate(now);
         String date = amzDate.substring(0, 8);
         headers.put("x-amz-date", amzDate);
         if (credentials.sessionToken() != null) {
@@ -46,7 +43,7 @@ public final class SigV4 {
         }
         TreeMap<String, String> canonical = new TreeMap<>();
         for (Map.Entry<String, String> e : headers.entrySet()) {
-            canonical.put(e.getKey().toLowerCase(Locale.ROOT), e.getValue().strip().replaceAll(" +", " "));
+            canonical.put(e.getKey().toLowerCase(Locale.ROOT), collapseSpaces(e.getValue().strip()));
         }
         canonical.put("host", hostHeader(uri));
         StringBuilder ch = new StringBuilder();
@@ -57,7 +54,7 @@ public final class SigV4 {
         String request = method + "\n" + canonicalPath(uri.getRawPath(), s3) + "\n" + canonicalQuery(uri.getRawQuery())
                 + "\n" + ch + "\n" + signedHeaders + "\n" + payloadHash;
         String scope = date + "/" + region + "/" + service + "/aws4_request";
-        String toSign = "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + hex(sha256(request.getBytes(StandardCharsets.UTF_8)));
+        String toSign = "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + hex(SmallSha256.digest(request.getBytes(StandardCharsets.UTF_8)));
         byte[] key = hmac(("AWS4" + credentials.secretAccessKey()).getBytes(StandardCharsets.UTF_8), date);
         key = hmac(key, region);
         key = hmac(key, service);
@@ -65,6 +62,40 @@ public final class SigV4 {
         String signature = hex(hmac(key, toSign));
         headers.put("Authorization", "AWS4-HMAC-SHA256 Credential=" + credentials.accessKeyId() + "/" + scope
                 + ", SignedHeaders=" + signedHeaders + ", Signature=" + signature);
+    }
+
+    /** {@code yyyyMMdd'T'HHmmss'Z'} in UTC. */
+    static String amzDate(Instant now) {
+        LocalDateTime t = LocalDateTime.ofEpochSecond(now.getEpochSecond(), 0, ZoneOffset.UTC);
+        StringBuilder sb = new StringBuilder(16);
+        pad(sb, t.getYear(), 4);
+        pad(sb, t.getMonthValue(), 2);
+        pad(sb, t.getDayOfMonth(), 2);
+        sb.append('T');
+        pad(sb, t.getHour(), 2);
+        pad(sb, t.getMinute(), 2);
+        pad(sb, t.getSecond(), 2);
+        return sb.append('Z').toString();
+    }
+
+    private static void pad(StringBuilder sb, int value, int width) {
+        String v = Integer.toString(value);
+        sb.append("0".repeat(Math.max(0, width - v.length()))).append(v);
+    }
+
+    /** Runs of spaces become one, as SigV4's canonical header values want. */
+    static String collapseSpaces(String v) {
+        if (!v.contains("  ")) {
+            return v;
+        }
+        StringBuilder sb = new StringBuilder(v.length());
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c != ' ' || sb.isEmpty() || sb.charAt(sb.length() - 1) != ' ') {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
     }
 
     /** The Host header as HTTP clients send it: the port only when it is not the scheme's default. */
@@ -131,12 +162,6 @@ public final class SigV4 {
     }
 
     private static byte[] hmac(byte[] key, String data) {
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
+        return SmallSha256.hmac(key, data.getBytes(StandardCharsets.UTF_8));
     }
 }

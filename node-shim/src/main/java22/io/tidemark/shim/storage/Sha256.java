@@ -12,14 +12,16 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Optional;
 
 /**
- * SHA-256 for Java 22 and later (the multi-release jar's form of this class): OpenSSL's
- * {@code SHA256()} from libcrypto through the foreign function API, which uses the CPU's SHA
- * instructions at once, where a short-lived JVM's C1 code has no intrinsic. Small inputs, and
- * machines without libcrypto, use the JDK's digest; both give the same bytes (a unit test checks).
+ * SHA-256 for Java 22 and later (the multi-release jar's form of this class). Large inputs go
+ * to OpenSSL's {@code SHA256()} in libcrypto, which uses the CPU's SHA instructions at once,
+ * where a short-lived JVM's C1 code has no intrinsic: through the JNI library
+ * ({@link NativeSha256}) when the launcher provides it, else through the foreign function API
+ * (whose binding costs a cold JVM about 50 ms of CPU). Small inputs, and machines without
+ * libcrypto, use the JDK's digest; all give the same bytes (unit tests check).
  */
 public final class Sha256 {
     /** Below this the JDK digest is cheaper than binding the native function. */
-    private static final int NATIVE_FROM = 1 << 20;
+    static final int NATIVE_FROM = 1 << 20;
     private static final String[] LIBRARIES = {"libcrypto.so.3", "libcrypto.so", "libcrypto.3.dylib"};
 
     private Sha256() {
@@ -50,8 +52,30 @@ public final class Sha256 {
         }
     }
 
+    /**
+     * Loads the JNI library, or failing that binds libcrypto through the foreign function API,
+     * on a background thread: archive-push calls this first thing, so that it runs while the main
+     * thread reads its configuration and the file.
+     */
+    public static void prepareInBackground() {
+        Thread t = new Thread(() -> {
+            if (!NativeSha256.isAvailable()) {
+                MethodHandle ignored = Native.SHA256;
+            }
+        }, "tidemark-sha256-prepare");
+        t.setDaemon(true);
+        t.start();
+    }
+
     public static byte[] digest(byte[] data) {
-        if (data.length >= NATIVE_FROM && Native.SHA256 != null) {
+        if (data.length < NATIVE_FROM) {
+            return jdk(data);
+        }
+        byte[] viaJni = NativeSha256.digest(data);
+        if (viaJni != null) {
+            return viaJni;
+        }
+        if (Native.SHA256 != null) {
             byte[] out = new byte[32];
             try {
                 MemorySegment ignored = (MemorySegment) Native.SHA256.invokeExact(MemorySegment.ofArray(data),
@@ -65,6 +89,9 @@ public final class Sha256 {
     }
 
     public static String implementation() {
+        if (NativeSha256.isAvailable()) {
+            return "libcrypto-jni";
+        }
         return Native.SHA256 != null ? "libcrypto" : "jdk";
     }
 

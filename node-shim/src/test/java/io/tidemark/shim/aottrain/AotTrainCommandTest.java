@@ -3,17 +3,32 @@ package io.tidemark.shim.aottrain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.support.Shim;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 @Tag("unit")
 class AotTrainCommandTest {
-    /** The build's AOT training run must exercise the real fast path without a network. */
+    /** The build's AOT training runs must exercise the real fast path against the training cloud (another JVM). */
     @Test
-    void trainingRunPushesAndGetsEveryCompression() {
-        Shim.Run r = Shim.main("aot-train");
+    void pushTrainingRunPushes() {
+        Shim.Run r = Shim.main("aot-train", "push");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("aot-train: archive-push exercised"), r.out());
+    }
+
+    @Test
+    void getTrainingRunPushesAndGetsEveryCompression() {
+        Shim.Run r = Shim.main("aot-train", "get");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("archive-push and archive-get exercised"), r.out());
+    }
+
+    @Test
+    void aTrainingRunNeedsToKnowWhichCache() {
+        Shim.Run r = Shim.main("aot-train");
+        assertEquals(ExitCodes.USAGE, r.code());
+        assertTrue(r.err().contains("aot-train push|get"), r.err());
     }
 }

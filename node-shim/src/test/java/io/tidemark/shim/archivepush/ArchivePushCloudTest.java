@@ -88,7 +88,7 @@ class ArchivePushCloudTest {
         assertEquals("zst", meta.get("compression"));
         assertArrayEquals(seg, Zstd.decompress(o.asByteArray(), seg.length));
         // the stanza document is now cached: the next push needs no API call
-        assertTrue(Files.isRegularFile(dir.resolve("spool").resolve(stanza).resolve("stanza.json")));
+        assertTrue(Files.isRegularFile(dir.resolve("spool").resolve(stanza).resolve("stanza.id")));
         TestCloud.catalog().calls.clear();
         walFile(Segments.name(1), Segments.segment(1, 1));
         assertEquals(0, push(config, dir.resolve("pgdata/pg_wal/" + Segments.name(1)).toString()).code());

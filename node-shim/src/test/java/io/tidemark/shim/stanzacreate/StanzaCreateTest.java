@@ -33,8 +33,8 @@ class StanzaCreateTest {
             assertEquals(0, first.code(), first.err());
             assertTrue(first.out().startsWith("stanza sc-main created: system " + Long.toUnsignedString(pg.systemIdentifier())),
                     first.out());
-            Path cached = dir.resolve("spool/sc-main/stanza.json");
-            StanzaDoc doc = StanzaDoc.parse(Files.readString(cached));
+            Path cached = dir.resolve("spool/sc-main/stanza.id");
+            StanzaDoc doc = StanzaDoc.fromCacheText(Files.readString(cached));
             assertEquals(pg.systemIdentifier(), doc.systemIdentifier());
             assertEquals(4 << 20, doc.walSegmentSize().bytes());
             assertEquals(15, doc.pgVersion());

@@ -57,4 +57,24 @@ class CodecTest {
             assertThrows(IOException.class, () -> Codec.decompress(c, "not compressed".getBytes()), c + " garbage");
         }
     }
+
+    /** A segment-sized input goes through zstd's worker threads: still one standard frame, with its size. */
+    @Test
+    void segmentSizedZstdFramesRecordTheirSizeAndRoundTrip() throws IOException {
+        byte[] raw = new byte[16 << 20];
+        Random r = new Random(3);
+        for (int i = 0; i < raw.length; i += 64) {
+            raw[i] = (byte) r.nextInt(4); // compressible, not trivially
+        }
+        byte[] viaBuffer = Codec.compress(Compression.ZSTD, 1, raw, Codec.outputBuffer(Compression.ZSTD, raw.length));
+        byte[] plain = Codec.compress(Compression.ZSTD, 1, raw);
+        for (byte[] frame : new byte[][] {viaBuffer, plain}) {
+            assertTrue(frame.length < raw.length / 4, "compressed to " + frame.length);
+            org.junit.jupiter.api.Assertions.assertEquals(raw.length, com.github.luben.zstd.Zstd.getFrameContentSize(frame));
+            assertArrayEquals(raw, Codec.decompress(Compression.ZSTD, frame));
+        }
+        // a buffer too small for the worst case is not used; nothing is lost
+        assertArrayEquals(raw, Codec.decompress(Compression.ZSTD, Codec.compress(Compression.ZSTD, 1, raw, new byte[10])));
+        org.junit.jupiter.api.Assertions.assertNull(Codec.outputBuffer(Compression.LZ4, raw.length));
+    }
 }

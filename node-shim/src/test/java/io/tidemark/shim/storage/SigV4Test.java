@@ -44,4 +44,17 @@ class SigV4Test {
         assertEquals("/b/a%20b", SigV4.canonicalPath("/b/a%20b", true));
         assertEquals("a=1&b=2", SigV4.canonicalQuery("b=2&a=1"));
     }
+
+    @Test
+    void amzDateIsUtcWithZeroPadding() {
+        assertEquals("20260102T030405Z", SigV4.amzDate(Instant.parse("2026-01-02T03:04:05.987Z")));
+        assertEquals("19991231T235959Z", SigV4.amzDate(Instant.parse("1999-12-31T23:59:59Z")));
+    }
+
+    @Test
+    void runsOfSpacesInHeaderValuesBecomeOne() {
+        assertEquals("a b c", SigV4.collapseSpaces("a  b   c"));
+        assertEquals("plain", SigV4.collapseSpaces("plain"));
+        assertEquals(" x", SigV4.collapseSpaces("   x"));
+    }
 }

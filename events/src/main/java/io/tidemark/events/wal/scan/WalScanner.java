@@ -74,6 +74,22 @@ public final class WalScanner {
         return new WalScanner(segment, length, fileName, nextSegment).run();
     }
 
+    /**
+     * Reads only the first page's long header: PostgreSQL version, page and segment size, system
+     * identifier, and the segment it names (checked against {@code fileName} when given). For
+     * checks that need the file's identity and not its records (archive-push): stops with
+     * {@link StopReason#NOT_WAL} and the problem, or with {@link StopReason#TRUNCATED} where the
+     * records would start.
+     */
+    public static WalSegmentSummary scanHeader(byte[] segment, String fileName) {
+        WalScanner s = new WalScanner(segment, segment.length, fileName, null);
+        String problem = s.readFirstPage();
+        if (problem != null) {
+            return s.out.stop(StopReason.NOT_WAL, Lsn.INVALID, problem);
+        }
+        return s.out.stop(StopReason.TRUNCATED, s.lsnAt(LONG_HEADER), "only the first page header was read");
+    }
+
     private WalSegmentSummary run() {
         String problem = readFirstPage();
         if (problem != null) {

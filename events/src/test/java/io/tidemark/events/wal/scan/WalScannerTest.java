@@ -220,6 +220,32 @@ class WalScannerTest {
         assertTrue(wrong.stopDetail().contains("named"), wrong.stopDetail());
     }
 
+    /** archive-push's identity check: the long header only, the same verdicts on it as a full scan. */
+    @Test
+    void headerOnlyScanGivesIdentityAndTheSameRefusals() {
+        SyntheticWal w = SyntheticWal.pg15OneMb();
+        w.commit(1, T0);
+        w.commit(2, T0 + 1);
+        WalSegmentSummary h = WalScanner.scanHeader(w.segment(0), w.segmentName(0));
+        assertEquals(StopReason.TRUNCATED, h.stopReason(), h.stopDetail());
+        assertEquals("only the first page header was read", h.stopDetail());
+        assertEquals(0, h.records());
+        assertEquals(7_300_000_000_000_000_001L, h.systemIdentifier());
+        assertEquals(w.segmentName(0), h.segment().toString());
+        assertEquals(1 << 20, h.segment().segmentSize().bytes());
+        assertEquals(PgWalVersion.PG15, h.version());
+
+        byte[] junk = new byte[1 << 20];
+        Arrays.fill(junk, (byte) 'x');
+        WalSegmentSummary notWal = WalScanner.scanHeader(junk, null);
+        assertEquals(StopReason.NOT_WAL, notWal.stopReason());
+        assertEquals(WalScanner.scan(junk).stopDetail(), notWal.stopDetail());
+        WalSegmentSummary wrongName = WalScanner.scanHeader(w.segment(0), "000000010000000000000009");
+        assertEquals(StopReason.NOT_WAL, wrongName.stopReason());
+        assertTrue(wrongName.stopDetail().contains("named"), wrongName.stopDetail());
+        assertEquals(StopReason.NOT_WAL, WalScanner.scanHeader(Arrays.copyOf(w.segment(0), 39), null).stopReason());
+    }
+
     @Test
     void readsEverySupportedVersionMagic() {
         for (int magic : new int[] {SyntheticWal.PG13, SyntheticWal.PG15, SyntheticWal.PG17}) {
