@@ -42,7 +42,7 @@ public final class AotTrainCommand implements Command {
         Path dir = null;
         Process server = null;
         try {
-            dir = Files.createTempDirectory("tidemark-aot-train");
+            dir = trainingDirectory();
             server = startCloud();
             String base = "http://127.0.0.1:" + port(server);
             Path wal = dir.resolve("pg_wal");
@@ -50,8 +50,12 @@ public final class AotTrainCommand implements Command {
             Path spool = dir.resolve("spool");
             if (!get) {
                 // as after stanza-create: archive-push reads the cached document, no API call
-                new StanzaCache(spool).write(StanzaName.of("train"), new StanzaDoc("train", TrainingCloud.SYSID, 15, 150000,
-                        WalSegmentSize.ofBytes(TrainingCloud.SEGMENT), "2026-01-01T00:00:00Z"));
+                // written directly, not by StanzaCache.write: its temporary file would bring SecureRandom
+                // into the cache, which archive-push never needs
+                Path cached = new StanzaCache(spool).file(StanzaName.of("train"));
+                Files.createDirectories(cached.getParent());
+                Files.writeString(cached, new StanzaDoc("train", TrainingCloud.SYSID, 15, 150000,
+                        WalSegmentSize.ofBytes(TrainingCloud.SEGMENT), "2026-01-01T00:00:00Z").toCacheText());
             }
             String[] compressions = get ? new String[] {"zst", "lz4", "none"} : new String[] {"zst"};
             for (int v = 0; v < compressions.length; v++) {
@@ -86,6 +90,21 @@ public final class AotTrainCommand implements Command {
             }
             if (dir != null) {
                 delete(dir.toFile());
+            }
+        }
+    }
+
+    /** A fresh directory under java.io.tmpdir; not Files.createTempDirectory, which starts SecureRandom. */
+    private static Path trainingDirectory() throws IOException {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        for (int attempt = 0; ; attempt++) {
+            Path dir = tmp.resolve("tidemark-aot-train-" + Long.toHexString(System.nanoTime()));
+            try {
+                return Files.createDirectory(dir);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (attempt > 100) {
+                    throw e;
+                }
             }
         }
     }

@@ -16,7 +16,10 @@ import java.io.IOException;
 public record StanzaDoc(String stanza, long systemIdentifier, int pgVersion, int pgVersionNum,
                         WalSegmentSize walSegmentSize, String createdAt) {
 
-    private static final JsonFactory JSON = new JsonFactory();
+    /** Created on first use only: archive-push reading the cache must not initialise Jackson. */
+    private static final class Json {
+        static final JsonFactory FACTORY = new JsonFactory();
+    }
 
     public String systemIdentifierText() {
         return Long.toUnsignedString(systemIdentifier);
@@ -30,7 +33,7 @@ public record StanzaDoc(String stanza, long systemIdentifier, int pgVersion, int
         Integer pgVersionNum = null;
         Long segSize = null;
         String createdAt = null;
-        try (JsonParser p = JSON.createParser(json)) {
+        try (JsonParser p = Json.FACTORY.createParser(json)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new IllegalArgumentException("stanza document is not a JSON object");
             }
