@@ -209,6 +209,12 @@ public final class WalPusher implements AutoCloseable {
         }
     }
 
+    /**
+     * The whole file, read 1 MB at a time into one array of its size. {@code Files.readAllBytes}
+     * and NIO streams read through a temporary native buffer as large as the file (or the chunk)
+     * and copy; a cold JVM pays page faults on all that fresh memory: about 15 ms more for a 16 MB
+     * segment (docs/startup.md).
+     */
     private static byte[] readChunked(Path file, int size) throws IOException {
         byte[] data = new byte[size];
         try (java.io.InputStream in = new java.io.FileInputStream(file.toFile())) {

@@ -36,12 +36,16 @@ final class Http1Client implements AutoCloseable {
     record Response(int status, Map<String, String> headers, byte[] body) {
         /** The {@code Content-Length} header, or -1. */
         long contentLength() {
-            String v = headers.get("content-length");
-            try {
-                return v == null ? -1 : Long.parseLong(v.trim());
-            } catch (NumberFormatException e) {
-                return -1;
-            }
+            return Http1Client.contentLength(headers);
+        }
+    }
+
+    private static long contentLength(Map<String, String> headers) {
+        String v = headers.get("content-length");
+        try {
+            return v == null ? -1 : Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 
@@ -68,30 +72,28 @@ final class Http1Client implements AutoCloseable {
      *
      * @param headers sent as given (with {@code Host} and {@code Content-Length} added)
      * @param body    null for none (GET, HEAD)
+     * @throws IllegalArgumentException a header with a line break or a non-Latin-1 character
+     *                                  (before any connection is opened)
      */
     Response send(String method, URI uri, Map<String, String> headers, byte[] body) throws IOException {
+        byte[] head = requestHead(method, uri, headers, body);
         String key = endpointKey(uri);
         Connection reused = takeIdle(key);
         if (reused != null) {
             try {
-                return exchange(reused, method, uri, headers, body);
+                return exchange(reused, method, head, body);
             } catch (StaleConnection stale) {
                 reused.closeQuietly();
             }
         }
-        Connection fresh = open(uri, key);
-        try {
-            return exchange(fresh, method, uri, headers, body);
-        } catch (StaleConnection e) {
-            throw new IOException("the server closed the connection without answering", e);
-        }
+        // a new connection's failures are plain IOExceptions: only a reused one can be stale
+        return exchange(open(uri, key), method, head, body);
     }
 
-    private Response exchange(Connection c, String method, URI uri, Map<String, String> headers, byte[] body)
-            throws IOException {
+    private Response exchange(Connection c, String method, byte[] head, byte[] body) throws IOException {
         boolean done = false;
         try {
-            writeRequest(c, method, uri, headers, body);
+            writeRequest(c, head, body);
             Response r = readResponse(c, method);
             done = true;
             return r;
@@ -102,8 +104,8 @@ final class Http1Client implements AutoCloseable {
         }
     }
 
-    private void writeRequest(Connection c, String method, URI uri, Map<String, String> headers, byte[] body)
-            throws IOException {
+    /** Request line and headers, ending with the empty line, in ISO-8859-1. */
+    private static byte[] requestHead(String method, URI uri, Map<String, String> headers, byte[] body) {
         String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
         StringBuilder head = new StringBuilder(512).append(method).append(' ').append(path);
         if (uri.getRawQuery() != null) {
@@ -119,8 +121,12 @@ final class Http1Client implements AutoCloseable {
             head.append("Content-Length: ").append(body.length).append("\r\n");
         }
         head.append("User-Agent: tidemark\r\n\r\n");
+        return head.toString().getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    private static void writeRequest(Connection c, byte[] head, byte[] body) throws IOException {
         try {
-            c.out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
+            c.out.write(head);
             if (body != null) {
                 c.out.write(body);
             }
@@ -159,7 +165,7 @@ final class Http1Client implements AutoCloseable {
         boolean reusable = !"close".equalsIgnoreCase(headers.getOrDefault("connection", ""))
                 && statusLine.startsWith("HTTP/1.1");
         String te = headers.get("transfer-encoding");
-        long length = new Response(status, headers, null).contentLength();
+        long length = contentLength(headers);
         if (method.equals("HEAD") || status == 204 || status == 304) {
             body = new byte[0];
         } else if (te != null && te.toLowerCase(Locale.ROOT).contains("chunked")) {

@@ -16,8 +16,9 @@ import java.util.zip.CRC32C;
 /**
  * S3 PUT, HEAD and GET over {@link Http1Client}, signed with {@link SigV4}: the archive fast
  * path. It loads a few dozen JDK classes where the AWS SDK's S3Client loads thousands, and
- * none of {@code HttpURLConnection}'s (see docs/startup.md). Path-style ({@code endpoint/bucket/key}) or virtual-hosted
- * ({@code bucket.endpoint-host/key}) addressing, as configured.
+ * none of {@code HttpURLConnection}'s (see docs/startup.md). Path-style
+ * ({@code endpoint/bucket/key}) or virtual-hosted ({@code bucket.endpoint-host/key})
+ * addressing, as configured.
  */
 public final class HttpObjectStore implements ObjectStore {
     static final int CONNECT_TIMEOUT_MS = 5_000;

@@ -159,6 +159,7 @@ class Http1ClientTest {
         assertThrows(IllegalArgumentException.class,
                 () -> client.send("GET", server.uri("/k"), Map.of("x-amz-meta-a", "v\r\nInjected: yes"), null));
         assertEquals(0, server.requests.size());
+        assertEquals(0, server.connections.get(), "refused before a connection was opened");
     }
 
     @Test
