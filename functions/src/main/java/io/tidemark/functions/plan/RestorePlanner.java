@@ -134,8 +134,15 @@ public final class RestorePlanner {
 
     // ---- POST /stanzas/{stanza}/restore-plans ------------------------------------------------
 
-    /** Where recovery stops, as proven for one backup: the last path segment recovery reads. */
-    private record Stop(long lastSegment, String why) {
+    /**
+     * Where recovery stops, as proven for one backup: the last path segment recovery reads, and for
+     * {@code latest} the start of the last complete record of the contiguous WAL (null: none known),
+     * which the plan pins as an inclusive LSN target.
+     */
+    private record Stop(long lastSegment, String why, Lsn pin) {
+        Stop(long lastSegment, String why) {
+            this(lastSegment, why, null);
+        }
     }
 
     /** A chosen backup with everything needed to write its plan. */
@@ -328,7 +335,7 @@ public final class RestorePlanner {
                 c.manifest().pgVersionNum(), meta.walSegmentSize(), now, now.plus(settings.planTtl()), r,
                 c.path().target(), c.backup().label(), chainLabels, c.manifest().startLsn(), c.manifest().stopLsn(),
                 c.manifest().timeline(), c.manifest().backupLabel(), c.manifest().tablespaceMap(),
-                c.manifest().tablespaces(), c.manifest().directories(), files, wal, pinnedSettings(r, c.path().target()),
+                c.manifest().tablespaces(), c.manifest().directories(), files, wal, pinnedSettings(r, c.path().target(), c.stop().pin()),
                 reachability);
         ObjectNode document = RestorePlanJson.toJson(plan);
         ObjectNode envelope = SignedEnvelope.sign(document, signer);
@@ -448,8 +455,13 @@ public final class RestorePlanner {
             long e = reach.endSegment();
             WalSegmentSize size = calc.segmentSize();
             return switch (r.target()) {
-                case RestoreTarget.Latest l -> Optional.of(new Stop(e, "latest: all WAL contiguous from the backup, to "
-                        + end.lsn() + (end.time() == null ? "" : " (last commit " + end.time() + ")")));
+                case RestoreTarget.Latest l -> {
+                    Lsn pin = lastCompleteRecord(reach.path(), e);
+                    yield Optional.of(new Stop(e, "latest: all WAL contiguous from the backup, to "
+                            + end.lsn() + (end.time() == null ? "" : " (last commit " + end.time() + ")")
+                            + (pin == null ? "; not pinned: the index has no record positions for its last segment"
+                            : "; pinned to the record at " + pin), pin));
+                }
                 case RestoreTarget.Immediate i -> Optional.of(new Stop(
                         Math.max(reach.startSegment(), size.segmentNumberOf(Lsn.of(start.lsn().value() - 1))),
                         "immediate: the backup's consistent point " + start.lsn()));
@@ -528,6 +540,33 @@ public final class RestorePlanner {
                             + p.lsn() + (p.time() == null ? "" : " (" + p.time() + ")")));
                 }
             };
+        }
+
+        /**
+         * The start of the last record that lies wholly in segment {@code seg} of the path, or null
+         * when the index does not know. {@code latest} pins it as an inclusive LSN target, so that
+         * PostgreSQL stops right after applying it, and fails instead of promoting when the WAL it
+         * can read ends before it. The indexer finishes a record running into the next segment
+         * when that object is in the bucket; that segment may still not count as archived (damaged,
+         * gone, not indexed yet), and recovery could not read that record: the segment is then
+         * scanned alone for its last complete record.
+         */
+        private Lsn lastCompleteRecord(TimelinePath path, long seg) {
+            String pk = Keys.pk(meta.stanza());
+            WalSegmentSize size = calc.segmentSize();
+            WalSegmentName name = WalSegmentName.of(path.partOfSegment(seg).timeline(), seg, size);
+            Optional<Item> item = store.get(pk, Keys.wal(name));
+            if (item.isEmpty()) {
+                return null;
+            }
+            Optional<Lsn> last = item.get().string("lastRecordLsn").map(Lsn::parse);
+            Optional<Lsn> end = item.get().string("endLsn").map(Lsn::parse);
+            if (last.isPresent() && end.isPresent() && !end.get().isAfter(size.segmentStart(seg + 1))) {
+                return last.get();
+            }
+            return load(item.get(), size)
+                    .map(raw -> WalScanner.scan(raw, raw.length, name.toString(), null).lastRecordLsn())
+                    .orElse(null);
         }
 
         /** The first segment (path order) in the reach holding a commit after {@code t}: a Query per timeline part. */
@@ -761,8 +800,26 @@ public final class RestorePlanner {
      * planning, and PostgreSQL does not probe the archive for newer history files at start.
      */
     static java.util.Map<String, String> pinnedSettings(io.tidemark.events.plan.RecoveryRequest r, TimelineId timeline) {
+        return pinnedSettings(r, timeline, null);
+    }
+
+    /**
+     * As {@link #pinnedSettings(RecoveryRequest, TimelineId)}, and for {@code latest} with a known
+     * last record: {@code recovery_target_lsn} at its start, inclusive, with the request's action.
+     * PostgreSQL (13+) then applies WAL through that record and stops there, and when the WAL it can
+     * read ends first (an object gone or damaged after planning) it refuses to finish ("recovery
+     * ended before configured recovery target was reached") instead of promoting short of what the
+     * plan promised. WAL archived after planning is not replayed: {@code latest} means the end known
+     * when the plan was made.
+     */
+    static java.util.Map<String, String> pinnedSettings(RecoveryRequest r, TimelineId timeline, Lsn pin) {
         java.util.Map<String, String> s = new java.util.LinkedHashMap<>(r.settings());
         s.put("recovery_target_timeline", Long.toString(timeline.value()));
+        if (pin != null && r.target() instanceof RestoreTarget.Latest) {
+            s.put("recovery_target_lsn", pin.toString());
+            s.put("recovery_target_inclusive", "on");
+            s.put("recovery_target_action", r.action().text());
+        }
         return s;
     }
 }

@@ -74,8 +74,13 @@ class RestorePlannerTest {
         assertEquals(segments(1, 9, 14), walNames(p));
         assertEquals(b.manifest.files().size(), p.files().size());
         assertEquals(1, p.timeline().value());
-        // asked: latest; the plan pins the timeline it resolved, so recovery follows exactly its WAL
-        assertEquals(Map.of("recovery_target_timeline", "1"), p.recoverySettings());
+        // asked: latest; the plan pins the timeline it resolved, so recovery follows exactly its WAL,
+        // and the start of the last record of segment 14 (its switch record), so that recovery ends
+        // there or fails: never a promotion short of it
+        assertEquals(Map.of("recovery_target_timeline", "1", "recovery_target_lsn", switchRecordOf(14).toString(),
+                "recovery_target_inclusive", "on", "recovery_target_action", "promote"), p.recoverySettings());
+        assertEquals(io.tidemark.events.plan.RestoreTarget.Latest.class, p.request().target().getClass());
+        assertTrue(p.reachability().contains("pinned to the record at " + switchRecordOf(14)), p.reachability());
         assertEquals(f.now.plusSeconds(24 * 3600), p.expiresAt());
         // every distinct key has a URL: files (two single objects and a bundle) and WAL
         assertEquals(3 + 6, c.urls().size());
@@ -101,6 +106,81 @@ class RestorePlannerTest {
                 (k, t) -> k, Clock.fixed(p.expiresAt(), ZoneOffset.UTC), RestorePlanner.Settings.DEFAULT);
         assertEquals(CatalogException.Kind.GONE, assertThrows(CatalogException.class,
                 () -> later.renew(p.planId(), null, null)).kind());
+    }
+
+    /** Where the fixture's segment {@code seg} of timeline 1 has its switch record (its last record). */
+    static Lsn switchRecordOf(long seg) {
+        io.tidemark.testkit.wal.SyntheticWal w = new io.tidemark.testkit.wal.SyntheticWal(
+                io.tidemark.testkit.wal.SyntheticWal.PG15, SIZE, 8192, 1, 5, io.tidemark.functions.index.TestWal.SYSTEM_ID);
+        long at = -1;
+        for (long s = 5; s <= seg; s++) {
+            w.commit(1000 + s, PlanFixture.micros(at(s)));
+            if (s == 8) {
+                w.restorePoint("before-drop", PlanFixture.micros(at(s + 0.5)));
+            }
+            at = w.switchSegment();
+        }
+        return Lsn.of(at);
+    }
+
+    @Test
+    void latestPinsTheEndOfTheContiguousWalNotOfWalAfterAGap() {
+        PlanFixture g = new PlanFixture();
+        g.archive(1, 5, 14, Map.of(8L, "before-drop"), 12);
+        g.backup(2, 1, 9, 10, at(10.5));
+        RestorePlan p = g.plan("{\"target\":{\"type\":\"latest\"},\"action\":\"pause\"}").plan();
+        assertEquals(segments(1, 9, 11), walNames(p));
+        assertEquals(switchRecordOf(11).toString(), p.recoverySettings().get("recovery_target_lsn"));
+        assertEquals("pause", p.recoverySettings().get("recovery_target_action"));
+    }
+
+    @Test
+    void latestNeverPinsARecordThatRunsIntoASegmentThatIsNotArchived() {
+        // segment 7 ends with a record running into segment 8; 8 is in the bucket when 7 is indexed
+        // (so the index finishes that record with it) but is never archived as far as the catalog knows
+        PlanFixture g = new PlanFixture();
+        io.tidemark.testkit.wal.SyntheticWal w = new io.tidemark.testkit.wal.SyntheticWal(
+                io.tidemark.testkit.wal.SyntheticWal.PG15, SIZE, 8192, 1, 5, io.tidemark.functions.index.TestWal.SYSTEM_ID);
+        w.commit(1005, PlanFixture.micros(at(5)));
+        w.switchSegment();
+        w.commit(1006, PlanFixture.micros(at(6)));
+        w.switchSegment();
+        w.commit(1007, PlanFixture.micros(at(7)));
+        w.fillSegmentUntil(2000, 1000);
+        long lastWhole = w.commit(1008, PlanFixture.micros(at(7.5)));
+        long crossing = w.message(6000);
+        w.commit(1009, PlanFixture.micros(at(8)));
+        w.switchSegment();
+        assertTrue(crossing / SIZE == 7 && (crossing + 6000) / SIZE == 8, "the message crosses into 8");
+        Map<Long, String> keys = new java.util.HashMap<>();
+        for (long s = 5; s <= 8; s++) {
+            byte[] raw = w.segment((int) (s - 5));
+            io.tidemark.events.wal.WalSegmentName name = io.tidemark.events.wal.WalSegmentName.of(
+                    io.tidemark.events.wal.TimelineId.of(1), s, io.tidemark.functions.index.TestWal.SIZE);
+            String key = io.tidemark.events.layout.StorageLayout.walKey(PlanFixture.STANZA,
+                    new io.tidemark.events.wal.WalFileName.Segment(name), io.tidemark.events.layout.Compression.ZSTD);
+            g.objects.put(key, io.tidemark.functions.index.TestWal.compress(io.tidemark.events.layout.Compression.ZSTD, raw),
+                    "application/octet-stream", Map.of("sha256", io.tidemark.functions.index.TestWal.sha256(raw)));
+            keys.put(s, key);
+        }
+        for (long s = 5; s <= 7; s++) {
+            g.indexer.index(keys.get(s), PlanFixture.T0.plusSeconds(100 + s));
+        }
+        g.backup(2, 1, 5, 6, at(6.5));
+        String item = g.catalog.get(io.tidemark.functions.catalog.Keys.pk(PlanFixture.STANZA), io.tidemark.functions.catalog.Keys.wal(
+                io.tidemark.events.wal.WalSegmentName.of(io.tidemark.events.wal.TimelineId.of(1), 7,
+                        io.tidemark.functions.index.TestWal.SIZE))).flatMap(i -> i.string("lastRecordLsn")).orElseThrow();
+        assertEquals(Lsn.of(crossing).toString(), item, "the index counts the crossing record in segment 7");
+        RestorePlan p = g.plan("{\"target\":{\"type\":\"latest\"}}").plan();
+        assertEquals(segments(1, 5, 7), walNames(p));
+        assertEquals(Lsn.of(lastWhole).toString(), p.recoverySettings().get("recovery_target_lsn"));
+    }
+
+    @Test
+    void onlyLatestIsPinnedOtherTargetsKeepTheirOwnSettings() {
+        RestorePlan p = f.plan("{\"target\":{\"type\":\"name\",\"value\":\"before-drop\"}}").plan();
+        assertEquals(Map.of("recovery_target_name", "before-drop", "recovery_target_timeline", "1",
+                "recovery_target_action", "promote"), p.recoverySettings());
     }
 
     @Test
