@@ -19,8 +19,19 @@ final class Progress implements AutoCloseable {
     private final long startNanos = System.nanoTime();
     private volatile boolean stop;
     private Thread thread;
+    private final String counting; // null: files and bytes restored; else "<verb> n/N <what>"
 
     Progress(PrintStream out, boolean tty, long plainEverySeconds, long totalFiles, long totalBytes) {
+        this(out, tty, plainEverySeconds, totalFiles, totalBytes, null);
+    }
+
+    /** Counts {@code total} things only, e.g. "checked 1200/10000 objects (12%)". */
+    static Progress counting(PrintStream out, boolean tty, long plainEverySeconds, long total, String verb, String what) {
+        return new Progress(out, tty, plainEverySeconds, total, 0, verb + " %d/%d " + what + " (%d%%)");
+    }
+
+    private Progress(PrintStream out, boolean tty, long plainEverySeconds, long totalFiles, long totalBytes, String counting) {
+        this.counting = counting;
         this.out = out;
         this.tty = tty;
         this.plainEveryMs = plainEverySeconds * 1000;
@@ -78,6 +89,10 @@ final class Progress implements AutoCloseable {
     }
 
     String line() {
+        if (counting != null) {
+            long n = files.get();
+            return String.format(Locale.ROOT, counting, n, totalFiles, totalFiles == 0 ? 100 : (int) (100 * n / totalFiles));
+        }
         double s = Math.max(seconds(), 0.001);
         long b = bytes.get();
         double mbs = b / 1e6 / s;

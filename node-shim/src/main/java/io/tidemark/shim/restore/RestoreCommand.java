@@ -449,14 +449,18 @@ public final class RestoreCommand implements Command {
         long totalBytes = p.files().stream().mapToLong(i -> i.file().size()).sum();
         out.println("restore plan " + plan.planId() + ": backup " + plan.backupLabel()
                 + (plan.chain().size() > 1 ? " (chain " + plan.chain() + ")" : "") + ", " + p.files().size() + " files, "
-                + Progress.size(totalBytes) + ", target " + describe(plan.request()) + ", timeline " + plan.timeline()
+                + Progress.size(totalBytes) + ", target " + PinnedEnd.describe(plan) + ", timeline " + plan.timeline()
                 + "; into " + pgdata + (o.delta() ? " (delta)" : ""));
         p.notes().forEach(n -> out.println("note: " + n));
         if (o.planFile().isEmpty()) {
             savePlan(config, plan, response).ifPresent(f -> out.println("plan saved: " + f + " (run it again with --plan-file)"));
         }
-        long started = System.nanoTime();
         PlanUrls urls = new PlanUrls(plan.planId(), response.urls(), renewer(config), clock);
+        // before anything is written into PGDATA: every object the plan reads is there, with its size
+        PlanPrecheck.require(plan, p.files(), urls, Math.max(config.retries(), 1), firstRetryPauseMs,
+                config.s3CaFile().map(io.tidemark.events.tls.PemTrust::sslContext).orElse(null), out,
+                Progress.stdoutIsTerminal(), progressEverySeconds);
+        long started = System.nanoTime();
         int kept;
         boolean prefetching = false;
         Progress progress = new Progress(out, Progress.stdoutIsTerminal(), progressEverySeconds, p.files().size(), totalBytes);
@@ -492,7 +496,7 @@ public final class RestoreCommand implements Command {
         out.printf(java.util.Locale.ROOT, "restore done: backup %s, %d files (%d downloaded, %d kept), %s in %.1f s"
                         + "%s%n", plan.backupLabel(), p.files().size(), p.files().size() - kept, kept, Progress.size(totalBytes),
                 secs, urls.renewals() > 0 ? ", download URLs renewed " + urls.renewals() + " time(s)" : "");
-        out.println("  target: " + describe(plan.request()) + ", timeline " + plan.timeline() + " (asked: "
+        out.println("  target: " + PinnedEnd.describe(plan) + ", timeline " + plan.timeline() + " (asked: "
                 + plan.request().timeline().text() + ")" + (plan.reachability().isEmpty() ? "" : "; " + plan.reachability()));
         out.println("  recovery.signal and postgresql.auto.conf written; restore_command uses "
                 + RecoveryConfig.launcher(env) + " archive-get" + (prefetching
