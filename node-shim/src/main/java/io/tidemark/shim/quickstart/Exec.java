@@ -11,10 +11,12 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs the programs the demo drives (PostgreSQL's tools, the tidemark launcher), as the
  * unprivileged PostgreSQL user when the demo runs as root: initdb and postgres refuse root.
+ * {@code restore --wait} runs pg_ctl, psql and pg_controldata with it too. Failing to start or to
+ * finish in time throws an unchecked exception whose message says which program and why.
  */
-final class Exec {
-    record Result(int code, String out, String err) {
-        String both() {
+public final class Exec {
+    public record Result(int code, String out, String err) {
+        public String both() {
             return (out + err).strip();
         }
     }
@@ -26,15 +28,20 @@ final class Exec {
     }
 
     static Exec forCurrentUser() {
-        boolean root = "root".equals(System.getProperty("user.name"));
-        return new Exec(root ? "postgres" : null);
+        return asOwner("postgres");
     }
 
-    String runAsUser() {
+    /** As {@code user} when this process runs as root, else as ourselves (an ordinary user can be no one else). */
+    public static Exec asOwner(String user) {
+        boolean root = "root".equals(System.getProperty("user.name"));
+        return new Exec(root ? user : null);
+    }
+
+    public String runAsUser() {
         return runAs;
     }
 
-    Result run(Path cwd, Map<String, String> env, List<String> command, int timeoutSeconds) {
+    public Result run(Path cwd, Map<String, String> env, List<String> command, int timeoutSeconds) {
         List<String> cmd = new ArrayList<>();
         if (runAs != null) {
             cmd.addAll(List.of("runuser", "-u", runAs, "--", "env"));

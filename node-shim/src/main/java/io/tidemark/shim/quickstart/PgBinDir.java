@@ -7,8 +7,51 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /** Where PostgreSQL's server programs are: Debian keeps them off PATH, under /usr/lib/postgresql/N/bin. */
-final class PgBinDir {
+public final class PgBinDir {
     private PgBinDir() {
+    }
+
+    /**
+     * The server programs of PostgreSQL {@code major}: {@code TIDEMARK_PG_BINDIR}, Debian's
+     * /usr/lib/postgresql/N/bin, then PATH; each candidate's {@code pg_ctl --version} must say
+     * that major version (a cluster must be started by the binaries of its own version).
+     */
+    public static Optional<Path> find(int major) {
+        java.util.List<Path> candidates = new java.util.ArrayList<>();
+        String env = System.getenv("TIDEMARK_PG_BINDIR");
+        if (env != null && !env.isBlank()) {
+            candidates.add(Path.of(env));
+        }
+        candidates.add(Path.of("/usr/lib/postgresql", Integer.toString(major), "bin"));
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (!dir.isEmpty()) {
+                candidates.add(Path.of(dir));
+            }
+        }
+        for (Path bin : candidates) {
+            if (Files.isExecutable(bin.resolve("pg_ctl")) && Files.isExecutable(bin.resolve("postgres"))
+                    && versionOf(bin) == major) {
+                return Optional.of(bin);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The major version {@code pg_ctl --version} reports ("pg_ctl (PostgreSQL) 15.4 ..."), 0 when unknown. */
+    static int versionOf(Path bin) {
+        try {
+            Process p = new ProcessBuilder(bin.resolve("pg_ctl").toString(), "--version").redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(PostgreSQL\\) (\\d+)").matcher(out);
+            return m.find() ? Integer.parseInt(m.group(1)) : 0;
+        } catch (java.io.IOException | NumberFormatException e) {
+            return 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 0;
+        }
     }
 
     static Optional<Path> find() {

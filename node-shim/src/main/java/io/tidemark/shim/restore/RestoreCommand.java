@@ -63,8 +63,8 @@ import java.util.concurrent.Future;
  */
 public final class RestoreCommand implements Command {
     static final Set<String> VALUED = CommonOptions.valuedPlus("target-time", "target-xid", "target-lsn", "target-name",
-            "target-timeline", "target-action", "backup", "plan-file", "process-max");
-    static final Set<String> FLAGS = Set.of("target-immediate", "target-exclusive", "delta");
+            "target-timeline", "target-action", "backup", "plan-file", "process-max", "wait-timeout", "owner");
+    static final Set<String> FLAGS = Set.of("target-immediate", "target-exclusive", "delta", "wait");
     /** Files of a backup that restore never writes from the file list: its own, or those a running or recovering server owns. */
     static final Set<String> NOT_RESTORED = Set.of("postmaster.pid", "postmaster.opts", "recovery.signal", "standby.signal",
             "recovery.conf", "backup_label", "tablespace_map");
@@ -76,6 +76,8 @@ public final class RestoreCommand implements Command {
     private final long firstRetryPauseMs;
     private final long progressEverySeconds;
     private final PrefetchCommand.Starter prefetch;
+    /** --wait: this command starts the server itself, so it does not tell people how to. */
+    private boolean waiting;
 
     public RestoreCommand() {
         this(System.getenv(), Clock.systemUTC(), 250, 5, PrefetchCommand.DETACHED);
@@ -115,6 +117,8 @@ public final class RestoreCommand implements Command {
                 throw new UsageException("unexpected argument '" + a.positionals().get(0) + "'");
             }
             Options o = options(a, tsMap);
+            RestoreWait.Options wait = RestoreWait.Options.from(a);
+            waiting = wait.enabled();
             ShimConfig config = ShimConfig.load(a, env);
             PublicKey key = publicKey(config);
             Trace.mark("options and config");
@@ -123,7 +127,13 @@ public final class RestoreCommand implements Command {
             Trace.mark("plan received");
             RestorePlan plan = PlanVerifier.verify(response.envelope(), key, config.stanza(), clock.instant());
             Trace.mark("plan verified");
-            return execute(config, o, plan, response, out, err);
+            int code = execute(config, o, plan, response, out, err);
+            if (code != ExitCodes.OK || !wait.enabled()) {
+                return code;
+            }
+            List<Path> tablespaces = RestoreLayout.of(o.pgdata(), plan.tablespaces(), o.tablespaceMap()).tablespaces()
+                    .values().stream().map(RestoreLayout.Tablespace::location).toList();
+            return new RestoreWait(wait, clock, env).run(plan, o.pgdata(), tablespaces, out, err);
         } catch (RestoreRefused e) {
             throw new CommandFailure(ExitCodes.FAILED, e.getMessage(), e);
         }
@@ -502,6 +512,9 @@ public final class RestoreCommand implements Command {
                 + RecoveryConfig.launcher(env) + " archive-get" + (prefetching
                 ? "; prefetching WAL from " + firstSegment(plan) + " (for " + PrefetchCommand.IDLE.toSeconds()
                 + " s unless recovery starts asking)" : ""));
+        if (waiting) {
+            return ExitCodes.OK;
+        }
         if ("root".equals(System.getProperty("user.name"))) {
             out.println("  note: running as root, the files belong to root: chown -R postgres: " + pgdata
                     + " before starting PostgreSQL");
