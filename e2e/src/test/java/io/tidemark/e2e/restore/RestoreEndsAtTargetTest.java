@@ -1,0 +1,348 @@
+package io.tidemark.e2e.restore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.e2e.CloudFixture;
+import io.tidemark.e2e.ShimInstall;
+import io.tidemark.e2e.ShimProcess;
+import io.tidemark.e2e.Waits;
+import io.tidemark.functions.runtime.AwsClients;
+import io.tidemark.testkit.PgCluster;
+import io.tidemark.testkit.PgTest;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import software.amazon.awssdk.core.sync.RequestBody;
+
+/**
+ * Issue 12, restores that end exactly where the plan promised or fail loudly: the pre-check that
+ * refuses a restore whose objects are gone before anything is written, {@code latest} pinned to
+ * the end of the contiguous WAL the plan lists, and {@code restore --wait} reporting what the
+ * server actually reached. Real PostgreSQL 15 archived through the packaged shim, the real
+ * planner in local-cloud; each restored cluster is started by {@code --wait} itself (as the
+ * postgres user, after it hands PGDATA over).
+ *
+ * <p>Data (table t, one segment per batch): full backup | 1-100 | 101-200, restore point rp-200,
+ * time T200 | 201-300 | 301-400.
+ */
+@PgTest
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RestoreEndsAtTargetTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String STANZA = "main";
+
+    private static Path work;
+    private static CloudFixture cloud;
+    private static Path conf;
+    private static PgCluster pg;
+    /** The port every restored cluster listens on (the source's postgresql.conf says so; the source itself runs elsewhere). */
+    private static int restoredPort;
+    private static String t200;
+    private static Path latestPlan;
+    private static Path namePlan;
+    private static Path timePlan;
+    private static final List<Path> started = new ArrayList<>();
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        work = Files.createTempDirectory(Path.of("/tmp"), "tidemark-end-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        cloud = new CloudFixture(work.resolve("cloud")).start();
+        conf = cloud.nodeConfig(work.resolve("node"), "");
+        try (ServerSocket s = new ServerSocket(0)) {
+            restoredPort = s.getLocalPort();
+        }
+        String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
+        pg = PgCluster.builder()
+                .setting("archive_mode", "on")
+                .setting("port", Integer.toString(restoredPort))
+                .build();
+        // restored clusters inherit this configuration: only the source itself archives into the stanza
+        // (archive_command runs in the data directory; elsewhere it reports success without pushing)
+        String archive = "test \"$(pwd -P)\" != '" + pg.dataDir().toRealPath() + "' || " + push;
+        Files.writeString(pg.dataDir().resolve("postgresql.conf"), "\narchive_command = '" + archive.replace("'", "''")
+                + "'\n", java.nio.file.StandardOpenOption.APPEND);
+        pg.start();
+        ok(shim("stanza-create"));
+        pg.sql("create table t(id int primary key)");
+        ok(shim("backup", "--type", "full"));
+        Waits.until(() -> info().path("backups").size() > 0
+                && info().path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
+                "the full backup to be valid");
+        pg.sql("insert into t select generate_series(1, 100)");
+        pg.switchWal();
+        pg.sql("insert into t select generate_series(101, 200)");
+        pg.sql("select pg_create_restore_point('rp-200')");
+        Thread.sleep(20);
+        t200 = pg.sql("select clock_timestamp()");
+        Thread.sleep(20);
+        pg.switchWal();
+        pg.sql("insert into t select generate_series(201, 300)");
+        pg.switchWal();
+        pg.sql("insert into t select generate_series(301, 400)");
+        String last = pg.switchWal();
+        Waits.archived(pg, last, Duration.ofMinutes(2));
+        Waits.until(() -> info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+                Duration.ofMinutes(2), "the catalog to reach " + last);
+    }
+
+    @AfterEach
+    void stopRestored() {
+        for (Path dir : started) {
+            pg.tryRun(List.of(pg.bin("pg_ctl").toString(), "-D", dir.toString(), "-m", "immediate", "-w", "stop"),
+                    Duration.ofSeconds(60));
+        }
+        started.clear();
+    }
+
+    @AfterAll
+    static void tearDown() {
+        if (pg != null) {
+            pg.close();
+        }
+        if (cloud != null) {
+            cloud.close();
+        }
+        io.tidemark.testkit.FileTrees.deleteQuietly(work);
+    }
+
+    // ---------------------------------------------------------------- --wait succeeds
+
+    @Test
+    @Order(1)
+    void waitReportsTheLsnAndTimeReachedForLatestTimeAndName() throws Exception {
+        Restore latest = restoreAndWait();
+        ok(latest.result());
+        String out = latest.result().out();
+        String pin = pinnedLsn(latest.plan());
+        assertTrue(out.contains("latest (pinned to LSN " + pin + ", then promote)"), out);
+        assertTrue(out.contains("recovery reached the target latest (pinned to LSN " + pin), out);
+        assertTrue(out.matches("(?s).*promoted at LSN [0-9A-F]+/[0-9A-F]+, last transaction replayed at 20.*"), out);
+        assertTrue(out.contains("checked ") && out.contains("all present with the expected sizes"), out);
+        assertEquals(400, count());
+        latestPlan = latest.plan();
+        stopRestored();
+
+        Restore name = restoreAndWait("--target-name", "rp-200");
+        ok(name.result());
+        assertTrue(name.result().out().contains("recovery reached the target name rp-200, then promote: promoted at LSN"),
+                name.result().out());
+        assertEquals(200, count());
+        namePlan = name.plan();
+        stopRestored();
+
+        Restore time = restoreAndWait("--target-time", t200);
+        ok(time.result());
+        assertTrue(time.result().out().contains("recovery reached the target time "), time.result().out());
+        assertEquals(200, count());
+        timePlan = time.plan();
+    }
+
+    @Test
+    @Order(2)
+    void waitWithPauseReportsPaused() throws Exception {
+        Restore r = restoreAndWait("--target-name", "rp-200", "--target-action", "pause");
+        ok(r.result());
+        assertTrue(r.result().out().contains("paused at LSN"), r.result().out());
+        assertEquals(200, count());
+    }
+
+    // ---------------------------------------------------------------- the pre-check
+
+    @Test
+    @Order(3)
+    void aMissingBackupFileObjectIsRefusedBeforeAnythingIsWritten() throws Exception {
+        assertNotNull(latestPlan, "the latest restore ran first");
+        String key = null;
+        for (JsonNode f : document(latestPlan).get("files")) {
+            if (!f.get("bundled").asBoolean() && f.get("storedSize").asLong() > 0) {
+                key = f.get("key").asText();
+                break;
+            }
+        }
+        assertNotNull(key, "a backup file stored as its own object");
+        refusedWhileGone(key, latestPlan);
+    }
+
+    @Test
+    @Order(4)
+    void aMissingWalObjectIsRefusedBeforeAnythingIsWritten() throws Exception {
+        JsonNode wal = document(latestPlan).get("wal");
+        refusedWhileGone(wal.get(wal.size() - 1).get("key").asText(), latestPlan);
+    }
+
+    private void refusedWhileGone(String key, Path plan) throws Exception {
+        Stored original = s3Get(key);
+        try (AwsClients aws = AwsClients.create(cloud.cloud().functionConfig())) {
+            aws.s3().deleteObject(b -> b.bucket(cloud.cloud().bucket()).key(key));
+        }
+        try {
+            Path target = work.resolve("never-" + System.nanoTime());
+            ShimProcess.Result r = shim("restore", "--pgdata", target.toString(), "--plan-file", plan.toString(), "--wait");
+            assertNotEquals(0, r.code(), r.toString());
+            String text = r.out() + r.err();
+            assertTrue(text.contains("restore refused: 1 of "), text);
+            assertTrue(text.contains(key + ": ") && text.contains("found missing (HTTP 404)"), text);
+            assertFalse(Files.exists(target), "nothing written, not even the directory: " + text);
+        } finally {
+            s3Put(key, original);
+        }
+    }
+
+    // ---------------------------------------------------------------- never short of the promise
+
+    @Test
+    @Order(5)
+    void latestPinnedRefusesToPromoteWhenItsLastSegmentCannotBeRead() throws Exception {
+        JsonNode wal = document(latestPlan).get("wal");
+        failsWithSegmentDamaged(latestPlan, wal.get(wal.size() - 1).get("key").asText(), "latest (pinned to LSN");
+    }
+
+    @Test
+    @Order(6)
+    void nameAndTimeTargetsRefuseToPromoteWhenTheWalBeforeThemCannotBeRead() throws Exception {
+        // the last segment a name (time) plan lists is the one after the restore point (the first commit after T)
+        JsonNode walName = document(namePlan).get("wal");
+        failsWithSegmentDamaged(namePlan, walName.get(walName.size() - 2).get("key").asText(), "name rp-200");
+        JsonNode walTime = document(timePlan).get("wal");
+        failsWithSegmentDamaged(timePlan, walTime.get(walTime.size() - 2).get("key").asText(), "time ");
+    }
+
+    /**
+     * One byte of a WAL object changed (its size unchanged, so the pre-check passes): archive-get
+     * refuses the segment, recovery's WAL ends early, and PostgreSQL must refuse to finish.
+     */
+    private void failsWithSegmentDamaged(Path plan, String key, String target) throws Exception {
+        Stored original = s3Get(key);
+        byte[] damaged = original.bytes().clone();
+        damaged[damaged.length / 2] ^= 0x01;
+        s3Put(key, new Stored(damaged, original.metadata()));
+        try {
+            Path dir = work.resolve("short-" + System.nanoTime());
+            started.add(dir);
+            ShimProcess.Result r = shim("restore", "--pgdata", dir.toString(), "--plan-file", plan.toString(), "--wait",
+                    "--wait-timeout", "300");
+            assertNotEquals(0, r.code(), r.toString());
+            assertTrue(r.err().contains("recovery FAILED: the server stopped before recovery ended"), r.toString());
+            assertTrue(r.err().contains("target " + target), r.toString());
+            assertTrue(r.err().contains("recovery ended before configured recovery target was reached"), r.toString());
+            assertFalse(serverAnswers(), "no promoted cluster short of the target");
+        } finally {
+            s3Put(key, original);
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    record Restore(ShimProcess.Result result, Path plan) {
+    }
+
+    private static Restore restoreAndWait(String... args) {
+        Path dir = work.resolve("restored-" + System.nanoTime());
+        started.add(dir);
+        List<String> all = new ArrayList<>(List.of("restore", "--pgdata", dir.toString(), "--wait", "--wait-timeout", "300"));
+        all.addAll(List.of(args));
+        ShimProcess.Result r = shim(all.toArray(String[]::new));
+        return new Restore(r, planFileOf(r.out()));
+    }
+
+    private static String pinnedLsn(Path plan) throws Exception {
+        JsonNode s = document(plan).get("recoverySettings");
+        assertEquals("on", s.path("recovery_target_inclusive").asText(), s.toString());
+        return s.get("recovery_target_lsn").asText();
+    }
+
+    private static JsonNode document(Path plan) throws Exception {
+        assertNotNull(plan, "a saved plan");
+        return JSON.readTree(Files.readString(plan)).get("plan").get("document");
+    }
+
+    private static int count() throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + restoredPort + "/postgres?user=postgres");
+             ResultSet rs = c.createStatement().executeQuery("select count(*) from t")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    private static boolean serverAnswers() {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + restoredPort + "/postgres?user=postgres")) {
+            return c.isValid(5);
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    /** An object's bytes and user metadata (archive-get checks its sha256 metadata). */
+    record Stored(byte[] bytes, Map<String, String> metadata) {
+    }
+
+    private static Stored s3Get(String key) {
+        try (AwsClients aws = AwsClients.create(cloud.cloud().functionConfig())) {
+            var o = aws.s3().getObjectAsBytes(b -> b.bucket(cloud.cloud().bucket()).key(key));
+            return new Stored(o.asByteArray(), o.response().metadata());
+        }
+    }
+
+    private static void s3Put(String key, Stored o) {
+        try (AwsClients aws = AwsClients.create(cloud.cloud().functionConfig())) {
+            aws.s3().putObject(b -> b.bucket(cloud.cloud().bucket()).key(key).metadata(o.metadata()),
+                    RequestBody.fromBytes(o.bytes()));
+        }
+    }
+
+    private static Path planFileOf(String output) {
+        for (String word : output.split("\\s+")) {
+            if (word.endsWith(".json") && word.contains("restore-plans")) {
+                return Path.of(word.replaceAll("[,;:)]+$", ""));
+            }
+        }
+        return null;
+    }
+
+    private static JsonNode info() {
+        ShimProcess.Result r = shim("info", "--output", "json");
+        ok(r);
+        try {
+            return JSON.readTree(r.out());
+        } catch (Exception e) {
+            throw new AssertionError("info is not JSON: " + r.out(), e);
+        }
+    }
+
+    private static void ok(ShimProcess.Result r) {
+        assertEquals(0, r.code(), r.toString());
+    }
+
+    private static Map<String, String> env() {
+        return Map.of("PGHOST", "127.0.0.1", "PGPORT", Integer.toString(pg.port()), "PGUSER", "postgres",
+                "PGDATA", pg.dataDir().toString());
+    }
+
+    private static ShimProcess.Result shim(String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--config", conf.toString(), "--stanza", STANZA));
+        return ShimProcess.run(work, env(), all.toArray(String[]::new));
+    }
+}
