@@ -78,6 +78,8 @@ public final class RestoreCommand implements Command {
     private final PrefetchCommand.Starter prefetch;
     /** --wait: this command starts the server itself, so it does not tell people how to. */
     private boolean waiting;
+    /** --wait run as root: PGDATA goes to another user, whose archive-get cannot use root's prefetch spool. */
+    private boolean handedOver;
 
     public RestoreCommand() {
         this(System.getenv(), Clock.systemUTC(), 250, 5, PrefetchCommand.DETACHED);
@@ -119,6 +121,7 @@ public final class RestoreCommand implements Command {
             Options o = options(a, tsMap);
             RestoreWait.Options wait = RestoreWait.Options.from(a);
             waiting = wait.enabled();
+            handedOver = waiting && "root".equals(System.getProperty("user.name")) && !wait.owner().equals("root");
             ShimConfig config = ShimConfig.load(a, env);
             PublicKey key = publicKey(config);
             Trace.mark("options and config");
@@ -478,7 +481,7 @@ public final class RestoreCommand implements Command {
             layoutTree(p, o.delta());
             Trace.mark("directories");
             // now rather than after the files: its JVM start and first segments overlap the download
-            prefetching = startPrefetch(config, plan, pgdata);
+            prefetching = !handedOver && startPrefetch(config, plan, pgdata);
             List<Downloader.Item> fetch = o.delta() ? deltaDecisions(p.files(), o.processMax(), progress) : p.files();
             kept = p.files().size() - fetch.size();
             progress.start();
