@@ -161,11 +161,18 @@ class RestoreEndsAtTargetTest {
 
     @Test
     @Order(2)
-    void waitWithPauseReportsPaused() throws Exception {
+    void waitWithPauseOrShutdownReportsWhereRecoveryEnded() throws Exception {
         Restore r = restoreAndWait("--target-name", "rp-200", "--target-action", "pause");
         ok(r.result());
         assertTrue(r.result().out().contains("paused at LSN"), r.result().out());
         assertEquals(200, count());
+        stopRestored();
+
+        Restore down = restoreAndWait("--target-name", "rp-200", "--target-action", "shutdown");
+        ok(down.result());
+        assertTrue(down.result().out().matches("(?s).*shut down in recovery at LSN [0-9A-F]+/[0-9A-F]+, last transaction"
+                + " replayed at 20.* \\(the stop record's time\\).*"), down.result().out());
+        assertFalse(serverAnswers(), "shut down as asked");
     }
 
     // ---------------------------------------------------------------- the pre-check

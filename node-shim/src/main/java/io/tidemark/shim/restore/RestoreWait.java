@@ -292,8 +292,9 @@ final class RestoreWait {
         };
         if (problem == null) {
             out.println("recovery reached the target " + target + ": " + where
-                    + (lastTx == null ? " (no transaction replayed after the backup)" : ", last transaction replayed at "
-                    + lastTx));
+                    + (lastTx != null ? ", last transaction replayed at " + lastTx
+                    : outcome instanceof Outcome.ShutDown ? " (no transaction time in the server log)"
+                    : " (no transaction replayed after the backup)"));
             return ExitCodes.OK;
         }
         StringBuilder sb = new StringBuilder("recovery FAILED: " + problem + "; target " + target
@@ -347,6 +348,15 @@ final class RestoreWait {
             int at = lines.get(i).indexOf(marker);
             if (at >= 0) {
                 return lines.get(i).substring(at + marker.length()).strip();
+            }
+        }
+        // shut down at the target: the server exits before it logs the line above, but its
+        // "recovery stopping ..., time T" line has the time of the record it stopped at
+        for (int i = lines.size() - 1; i >= 0; i--) {
+            int at = lines.get(i).indexOf("recovery stopping");
+            int time = lines.get(i).lastIndexOf(", time ");
+            if (at >= 0 && time > at) {
+                return lines.get(i).substring(time + ", time ".length()).strip() + " (the stop record's time)";
             }
         }
         return null;
