@@ -254,6 +254,7 @@ class RestoreEndsAtTargetTest {
             started.add(dir);
             ShimProcess.Result r = shim("restore", "--pgdata", dir.toString(), "--plan-file", plan.toString(), "--wait",
                     "--wait-timeout", "300");
+            System.out.println("damaged " + key + ":\n" + r); // what a user sees, kept in the test report
             assertNotEquals(0, r.code(), r.toString());
             assertTrue(r.err().contains("recovery FAILED: the server stopped before recovery ended"), r.toString());
             assertTrue(r.err().contains("target " + target), r.toString());
