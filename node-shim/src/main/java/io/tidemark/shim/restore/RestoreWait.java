@@ -40,7 +40,7 @@ final class RestoreWait {
     private static final long POLL_MS = 500;
     /** Server log lines worth showing: why recovery ended, and every error. */
     private static final List<String> TELLING = List.of("FATAL", "PANIC", "ERROR", "recovery stopping",
-            "last completed transaction", "redo done", "recovery ended", "aborting recovery", "tidemark", "archive-get",
+            "last completed transaction", "redo done", "recovery ended", "aborting recovery", "tidemark archive-get",
             "could not", "invalid record", "pausing at the end", "shutdown at recovery target", "selected new timeline");
 
     /** What the command line asked for. */
@@ -129,9 +129,11 @@ final class RestoreWait {
         out.println("starting PostgreSQL " + major + " (" + bin + ")" + (exec.runAsUser() == null ? "" : " as "
                 + exec.runAsUser()) + "; server log " + log + "; waiting up to " + options.timeout().toSeconds()
                 + " s for recovery to end");
+        // a postmaster.pid left by a dead server (kept by --delta) names no process of this start
+        Long stale = pidFile(pgdata).flatMap(l -> l.isEmpty() ? Optional.empty() : parseLong(l.get(0))).orElse(null);
         run(exec, List.of(bin.resolve("pg_ctl").toString(), "-D", pgdata.toString(), "-l", log.toString(), "-W", "start"), 120,
                 "pg_ctl start");
-        Outcome outcome = await(exec, bin, pgdata);
+        Outcome outcome = await(exec, bin, pgdata, stale);
         return report(plan, outcome, log, logStart, out, err);
     }
 
@@ -149,18 +151,21 @@ final class RestoreWait {
     }
 
     /** Polls the server until recovery ends one way or another, or the time runs out. */
-    private Outcome await(Exec exec, Path bin, Path pgdata) {
+    private Outcome await(Exec exec, Path bin, Path pgdata, Long stale) {
         Instant deadline = clock.instant().plus(options.timeout());
         Instant noPidBy = clock.instant().plusSeconds(60);
         Lsn lastSeen = null;
-        boolean seen = false;
+        Long postmaster = null;
         while (true) {
             Optional<List<String>> pid = pidFile(pgdata);
-            seen |= pid.isPresent();
-            boolean alive = pid.flatMap(l -> l.isEmpty() ? Optional.empty() : parseLong(l.get(0)))
-                    .flatMap(ProcessHandle::of).map(ProcessHandle::isAlive).orElse(false);
-            if (!alive && (seen || clock.instant().isAfter(noPidBy))) {
-                // gone: a stale postmaster.pid (killed), or it exited and removed it (or never wrote one)
+            if (postmaster == null) {
+                // the postmaster creates the file, then writes it: an empty or partial first line is "starting"
+                postmaster = pid.flatMap(l -> l.isEmpty() ? Optional.empty() : parseLong(l.get(0)))
+                        .filter(p -> !p.equals(stale)).orElse(null);
+            }
+            boolean alive = postmaster != null && ProcessHandle.of(postmaster).map(ProcessHandle::isAlive).orElse(false);
+            if (!alive && (postmaster != null || clock.instant().isAfter(noPidBy))) {
+                // gone (it exited, or was killed), or it never got as far as writing postmaster.pid
                 return stopped(exec, bin, pgdata);
             }
             String status = pid.filter(l -> l.size() >= 8).map(l -> l.get(7).trim()).orElse("");
