@@ -136,7 +136,7 @@ public final class RestoreCommand implements Command {
             }
             List<Path> tablespaces = RestoreLayout.of(o.pgdata(), plan.tablespaces(), o.tablespaceMap()).tablespaces()
                     .values().stream().map(RestoreLayout.Tablespace::location).toList();
-            return new RestoreWait(wait, clock, env).run(plan, o.pgdata(), tablespaces, out, err);
+            return new RestoreWait(wait, clock).run(plan, o.pgdata(), tablespaces, out, err);
         } catch (RestoreRefused e) {
             throw new CommandFailure(ExitCodes.FAILED, e.getMessage(), e);
         }

@@ -94,12 +94,10 @@ final class RestoreWait {
 
     private final Options options;
     private final Clock clock;
-    private final Map<String, String> env;
 
-    RestoreWait(Options options, Clock clock, Map<String, String> env) {
+    RestoreWait(Options options, Clock clock) {
         this.options = options;
         this.clock = clock;
-        this.env = env;
     }
 
     int run(RestorePlan plan, Path pgdata, Collection<Path> tablespaces, PrintStream out, PrintStream err) {
