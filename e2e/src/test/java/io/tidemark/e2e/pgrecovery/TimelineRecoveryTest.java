@@ -146,28 +146,16 @@ class TimelineRecoveryTest {
     }
 
     /**
-     * Point-in-time recovery across a timeline (009 / 004 with a PITR): a backup of timeline 1,
-     * restored onto timeline 2, ends with the rows written after the promotion.
-     */
-    @Test
-    @Order(2)
-    void aBackupOfTimeline1RestoresToTheEndOfTimeline2() throws Exception {
-        awaitWindowOn(2);
-        PgCluster r = restore(false, "--target-timeline", "2");
-        assertEquals(400, count(r, "t"));
-        r.close();
-    }
-
-    /**
      * A point-in-time recovery that follows timeline 2 to a restore point on timeline 1 before
      * timeline 2's branch point. PostgreSQL then writes 00000003.history with switch points that
      * go back (1 at the branch, 2 at the restore point) and accepts it; archive-push must archive
      * it, or archiving of timeline 3 stops for good and the next restore reuses timeline 3.
-     * Restoring again from timeline 3 reads timeline 1 up to the restore point and then timeline
-     * 3, and promotes onto timeline 4.
+     * Restoring again from timeline 3 (PITR across timelines: a backup of timeline 1, then
+     * timeline 3's WAL) reads timeline 1 up to the restore point and then timeline 3, and promotes
+     * onto timeline 4.
      */
     @Test
-    @Order(3)
+    @Order(2)
     void aRestoreToAPointBeforeTheBranchWritesAHistoryGoingBackWhichIsArchivedAndRestoredFrom() throws Exception {
         PgCluster r3 = restore(true, "--target-timeline", "2", "--target-name", "rp-100");
         assertEquals(100, count(r3, "t"));
