@@ -2,6 +2,7 @@ package io.tidemark.e2e.pgrecovery;
 
 import static io.tidemark.e2e.pgrecovery.RecoveryKit.count;
 import static io.tidemark.e2e.pgrecovery.RecoveryKit.timeline;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,9 +11,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimProcess;
 import io.tidemark.e2e.Waits;
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.events.layout.StorageLayout;
 import io.tidemark.events.wal.Lsn;
 import io.tidemark.events.wal.TimelineHistory;
 import io.tidemark.events.wal.TimelineId;
+import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.testkit.FileTrees;
 import io.tidemark.testkit.PgCluster;
 import io.tidemark.testkit.PgTest;
@@ -172,7 +176,12 @@ class TimelineRecoveryTest {
         String seg3 = r3.switchWal();
         Waits.archived(r3, seg3, Duration.ofMinutes(2));
         assertEquals("0", r3.sql("select failed_count from pg_stat_archiver"), r3.logContext());
-        assertTrue(cloud.walObjectNames(STANZA).contains("00000003"), "00000003.history is archived");
+        try (AwsClients aws = AwsClients.create(cloud.cloud().functionConfig())) {
+            byte[] archived = aws.s3().getObjectAsBytes(b -> b.bucket(cloud.cloud().bucket())
+                    .key(StorageLayout.historyKey(StanzaName.of(STANZA), TimelineId.of(3)))).asByteArray();
+            assertArrayEquals(Files.readAllBytes(r3.walDir().resolve("00000003.history")), archived,
+                    "00000003.history is archived as PostgreSQL wrote it");
+        }
         r3.stop();
 
         awaitWindowOn(3);

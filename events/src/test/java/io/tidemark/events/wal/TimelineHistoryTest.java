@@ -155,6 +155,27 @@ class TimelineHistoryTest {
                 new TimelineHistory.Owned(TimelineId.of(4), Lsn.parse("0/6000000"), null)), child.owned());
     }
 
+    /**
+     * The file PostgreSQL 15 wrote in e2e TimelineRecoveryTest (PITR following timeline 2, branched
+     * at 0/70000A0, to restore point rp-100 at 0/3003330 on timeline 1), kept byte for byte: note
+     * the blank line PostgreSQL puts between the copied parent history and the new entry.
+     */
+    @Test
+    void theHistoryPostgres15WroteForARestoreBeforeTheBranch() throws Exception {
+        byte[] real;
+        try (var in = TimelineHistoryTest.class.getResourceAsStream("pg15-pitr-before-branch-00000003.history")) {
+            real = in.readAllBytes();
+        }
+        TimelineHistory h = TimelineHistory.parse(T3, real);
+        assertEquals(List.of(T1, T2), h.ancestors());
+        assertEquals(List.of(Lsn.parse("0/70000A0"), Lsn.parse("0/3003330")), h.switchPoints());
+        assertEquals("at restore point \"rp-100\"", h.entries().get(1).reason());
+        assertEquals(List.of(new TimelineHistory.Owned(T1, Lsn.INVALID, Lsn.parse("0/3003330")),
+                new TimelineHistory.Owned(T3, Lsn.parse("0/3003330"), null)), h.owned());
+        assertEquals(T3, h.timelineAt(Lsn.parse("0/5000000")));
+        assertEquals(h, TimelineHistory.parse(T3, h.format()));
+    }
+
     @Test
     void aLaterLowerSwitchPointCutsEveryEarlierRange() {
         // 1 -> 2 at 5, 2 -> 3 at 7, 3 -> 4 at 4: 2 and 3 own nothing, 1 owns [0, 4), 4 the rest
