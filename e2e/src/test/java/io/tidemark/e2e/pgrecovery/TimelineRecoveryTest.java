@@ -43,7 +43,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * one of them to a restore point before the followed timeline's branch point.
  *
  * <p>Data: table t. Full backup (0 rows) | 1-100, restore point rp-100 | 101-200 | standbys made |
- * 201-300 | primary stopped, standby promoted (timeline 2) | 301-400 on timeline 2.
+ * 201-300 | primary stopped, standby promoted (timeline 2) | 301-400 on timeline 2 | 401-410 (not
+ * in a finished segment: only a streaming standby has them).
  */
 @PgTest
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -95,7 +96,9 @@ class TimelineRecoveryTest {
      * holding the switch point is archived only on timeline 2 (timeline 1 has it as .partial).
      * Restartpoints during its archive recovery (020_archive_status): restored segments are
      * marked .done, never .ready (an archive_mode=on standby must not archive them again), and a
-     * restartpoint after the switch is on timeline 2.
+     * restartpoint after the switch is on timeline 2. And 025_stuck_on_old_timeline itself: a
+     * cascading standby made from the standby before its promotion (pg_wal empty), started after
+     * it, streaming from it with the shim as restore_command, reaches timeline 2's newest rows.
      */
     @Test
     @Order(1)
@@ -129,6 +132,14 @@ class TimelineRecoveryTest {
                         || !Files.exists(archiveStandby.walDir().resolve(last1)),
                 "a restored segment still in pg_wal is marked .done");
 
+        // PostgreSQL's 025_stuck_on_old_timeline: a cascading standby made (-X none) from the
+        // standby before its promotion, started after it, streaming from it and restoring from
+        // the archive; it must find timeline 2 and not stay on timeline 1
+        PgCluster cascade = track(RecoveryKit.standbyOf(promoted, true, "none", Map.of(
+                "archive_mode", "off",
+                "restore_command", RecoveryKit.restoreCommand(conf, STANZA),
+                "recovery_target_timeline", "latest")));
+
         primary.stop();
         assertEquals("t", promoted.sql("select pg_promote(true, 120)"));
         promoted.checkpoint(); // on timeline 2, before the segment the follower reads last
@@ -138,6 +149,10 @@ class TimelineRecoveryTest {
         Waits.archived(promoted, last2, Duration.ofMinutes(2));
 
         awaitCount(archiveStandby, 400);
+        cascade.start();
+        promoted.sql("insert into t select generate_series(401, 410)");
+        awaitCount(cascade, 410);
+        cascade.stop();
         archiveStandby.checkpoint();
         assertEquals(2, timeline(archiveStandby), "the restartpoint after the switch is on timeline 2");
         assertEquals(Set.of(), RecoveryKit.archiveStatus(archiveStandby, ".ready"));
