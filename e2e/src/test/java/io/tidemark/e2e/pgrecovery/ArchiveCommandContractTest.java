@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimInstall;
 import io.tidemark.e2e.ShimProcess;
@@ -251,6 +253,16 @@ class ArchiveCommandContractTest {
         Waits.archived(c, last, Duration.ofMinutes(2));
         assertTrue(cloud.walObjectNames(CONTREC_STANZA).containsAll(List.of(first, cut, last)),
                 "archived: " + cloud.walObjectNames(CONTREC_STANZA));
+
+        // the indexer reads the aborted record's segment and the one starting with the overwrite
+        // as ordinary archived WAL: one contiguous range, no gap, no damaged segment
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)));
+        ShimProcess.Result info = RecoveryKit.shim(work, conf, CONTREC_STANZA, c, "info", "--output", "json");
+        assertEquals(0, info.code(), info.toString());
+        JsonNode tl = new ObjectMapper().readTree(info.out()).path("timelines").get(0);
+        assertEquals(1, tl.path("walRanges").size(), info.out());
+        assertEquals(0, tl.path("gaps").size(), info.out());
+        assertEquals(last, tl.path("lastSegment").asText(), info.out());
 
         standby.start();
         Waits.until(() -> standby.psql("select a from foo").stdoutTrimmed().equals("hello"), Duration.ofMinutes(2),
