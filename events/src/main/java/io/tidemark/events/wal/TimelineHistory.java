@@ -19,14 +19,20 @@ import java.util.Objects;
  *
  * <p>Invariants, each refused with a message naming the line: at least one entry (timeline 1
  * has no file: use {@link #initial()}); parent timelines strictly increasing and all below the
- * file's own timeline (PostgreSQL refuses the same); switch points valid (not 0/0) and never
- * decreasing (PostgreSQL does not check this, but a history that goes back in LSN cannot be
- * mapped to a single timeline per LSN). Equal switch points are allowed: a timeline created and
- * abandoned before it wrote anything (a crash right after the history file was written).
+ * file's own timeline (PostgreSQL refuses the same, and nothing more); switch points valid (not
+ * 0/0: PostgreSQL never writes it and would read it as "no end"). Switch points need not increase:
+ * a point-in-time recovery that follows timeline 2 to a target lying before timeline 2's own
+ * branch point ends on timeline 1's WAL, yet PostgreSQL names its recovery target timeline (2) as
+ * the parent, so the new file reads {@code 1 0/5000000} then {@code 2 0/3000000}. PostgreSQL
+ * accepts that file (its reader checks only the timeline IDs), so we must too.
  *
- * <p>Semantics, as PostgreSQL's {@code tliOfPointInHistory}: entry {@code i} owns the LSN range
- * {@code [switchPoint(i-1), switchPoint(i))} (the first starts at 0/0); the file's own timeline
- * owns everything from the last switch point on.
+ * <p>Semantics, as PostgreSQL's {@code tliOfPointInHistory}, which searches the entries newest
+ * first: entry {@code i} nominally covers {@code [switchPoint(i-1), switchPoint(i))} (the first
+ * starts at 0/0) and the file's own timeline everything from the last switch point on; an LSN
+ * belongs to the newest timeline whose range holds it. So entry {@code i} owns
+ * {@code [switchPoint(i-1), min(switchPoint(j), j >= i))}: {@link #owned()}. An entry whose range is
+ * empty (timeline 2 above) owns no LSN: no WAL, backup or target can come from it on this
+ * history, although it stays an ancestor in the file.
  *
  * @param timeline the timeline this history belongs to (the file's name, {@code TTTTTTTT.history})
  * @param entries  its ancestors, oldest first
@@ -73,11 +79,6 @@ public record TimelineHistory(TimelineId timeline, List<Entry> entries) {
                 if (e.parent().compareTo(prev.parent()) <= 0) {
                     throw new IllegalArgumentException("history of timeline " + timeline
                             + ": parent timelines must be strictly increasing, got " + prev.parent() + " then " + e.parent());
-                }
-                if (e.switchPoint().isBefore(prev.switchPoint())) {
-                    throw new IllegalArgumentException("history of timeline " + timeline
-                            + ": switch points must not go backwards, got " + prev.switchPoint() + " (leaving timeline "
-                            + prev.parent() + ") then " + e.switchPoint() + " (leaving timeline " + e.parent() + ")");
                 }
             }
         }
@@ -211,20 +212,62 @@ public record TimelineHistory(TimelineId timeline, List<Entry> entries) {
         return timeline.equals(other) || isAncestor(other);
     }
 
-    /** The timeline whose WAL holds {@code lsn} when following this history. */
-    public TimelineId timelineAt(Lsn lsn) {
-        Objects.requireNonNull(lsn, "lsn");
-        for (Entry e : entries) {
-            if (lsn.isBefore(e.switchPoint())) {
-                return e.parent();
-            }
+    /**
+     * The LSNs {@code [from, to)} a timeline owns on this history ({@code to} null: the file's own
+     * timeline, open-ended; {@code from} 0/0: from the start).
+     */
+    public record Owned(TimelineId timeline, Lsn from, Lsn to) {
+        public boolean holds(Lsn lsn) {
+            return !lsn.isBefore(from) && (to == null || lsn.isBefore(to));
         }
-        return timeline;
     }
 
     /**
-     * Where this history left {@code ancestor}: its WAL up to (not including) this LSN belongs to
-     * this history; the next timeline takes over from it. Throws if it is not an ancestor.
+     * The timelines that own LSNs on this history and what each owns, oldest first; the ranges
+     * are disjoint, ascending and together cover every LSN. An entry whose range is empty (a
+     * later switch point at or below its start) is left out: see the class comment.
+     */
+    public List<Owned> owned() {
+        int n = entries.size();
+        Lsn[] ends = new Lsn[n];
+        Lsn min = null;
+        for (int i = n - 1; i >= 0; i--) {
+            Lsn sp = entries.get(i).switchPoint();
+            min = min == null || sp.isBefore(min) ? sp : min;
+            ends[i] = min;
+        }
+        List<Owned> out = new ArrayList<>(n + 1);
+        Lsn from = Lsn.INVALID;
+        for (int i = 0; i < n; i++) {
+            if (from.isBefore(ends[i])) {
+                out.add(new Owned(entries.get(i).parent(), from, ends[i]));
+            }
+            from = entries.get(i).switchPoint();
+        }
+        out.add(new Owned(timeline, from, null));
+        return out;
+    }
+
+    /** Whether {@code tli} owns at least one LSN on this history (this timeline always does). */
+    public boolean owns(TimelineId tli) {
+        return owned().stream().anyMatch(o -> o.timeline().equals(tli));
+    }
+
+    /** The timeline whose WAL holds {@code lsn} when following this history ({@code tliOfPointInHistory}). */
+    public TimelineId timelineAt(Lsn lsn) {
+        Objects.requireNonNull(lsn, "lsn");
+        for (Owned o : owned()) {
+            if (o.holds(lsn)) {
+                return o.timeline();
+            }
+        }
+        throw new IllegalStateException("history of timeline " + timeline + " does not cover " + lsn);
+    }
+
+    /**
+     * Where this history left {@code ancestor}, as the file says ({@code tliSwitchPoint}): the
+     * next timeline takes over from this LSN. When a later switch point is lower, the ancestor
+     * owns less than this (see {@link #owned()}). Throws if it is not an ancestor.
      */
     public Lsn branchPoint(TimelineId ancestor) {
         for (Entry e : entries) {
@@ -236,7 +279,10 @@ public record TimelineHistory(TimelineId timeline, List<Entry> entries) {
                 + " (ancestors: " + ancestors() + ")");
     }
 
-    /** The LSN from which {@code tli} is the current timeline in this history: 0/0 for the oldest one. */
+    /**
+     * The LSN from which {@code tli} is the current timeline in this history as the file says:
+     * 0/0 for the oldest one (its range may be empty, see {@link #owned()}).
+     */
     public Lsn startOf(TimelineId tli) {
         Lsn start = Lsn.INVALID;
         for (Entry e : entries) {

@@ -13,7 +13,9 @@ import java.util.Optional;
  * history says which timeline owns which LSNs; a segment is read from the newest timeline of the
  * history whose switch point's segment is at or before it ({@code XLogFileReadAnyTLI}). So for a
  * switch from tli1 to tli2 at LSN s, segments below {@code segno(s)} come from tli1 and the segment
- * holding s and later ones from tli2.
+ * holding s and later ones from tli2. A timeline that owns no LSN on the history (its entry's range
+ * is empty because a later switch point is lower) has no part: PostgreSQL reads its segments only
+ * when the newer timeline's are absent, and nothing on it is on this path.
  *
  * @param parts oldest first; a part's segments are {@code [firstSegment, lastSegment]} (the last
  *              part is open: {@code lastSegment = Long.MAX_VALUE}); empty parts are left out
@@ -42,16 +44,19 @@ public record TimelinePath(TimelineId target, TimelineHistory history, List<Part
 
     public static TimelinePath of(TimelineHistory history, WalSegmentSize size) {
         List<Part> parts = new ArrayList<>();
-        Lsn from = Lsn.INVALID;
-        for (TimelineHistory.Entry e : history.entries()) {
-            long first = size.segmentNumberOf(from);
-            long last = size.segmentNumberOf(e.switchPoint()) - 1;
-            if (last >= first) {
-                parts.add(new Part(e.parent(), from, e.switchPoint(), first, last));
+        // what each timeline owns, not the raw switch points: an entry whose range is empty (a
+        // history whose switch points go back) owns no LSN and no segment (TimelineHistory#owned)
+        for (TimelineHistory.Owned o : history.owned()) {
+            long first = size.segmentNumberOf(o.from());
+            if (o.to() == null) {
+                parts.add(new Part(o.timeline(), o.from(), null, first, Long.MAX_VALUE));
+                continue;
             }
-            from = e.switchPoint();
+            long last = size.segmentNumberOf(o.to()) - 1;
+            if (last >= first) {
+                parts.add(new Part(o.timeline(), o.from(), o.to(), first, last));
+            }
         }
-        parts.add(new Part(history.timeline(), from, null, size.segmentNumberOf(from), Long.MAX_VALUE));
         return new TimelinePath(history.timeline(), history, parts);
     }
 

@@ -363,6 +363,36 @@ class RestorePlannerTest {
         assertEquals(segments(2, 12, 12).getFirst(), walNames(time).getLast());
     }
 
+    /**
+     * A history whose switch points go back (PostgreSQL writes it for a PITR that follows timeline
+     * 2 to a point before its branch): timeline 2 owns nothing on timeline 3's path, so the plan
+     * reads timeline 1 up to the lower switch point and then timeline 3, never timeline 2's WAL.
+     */
+    @Test
+    void aHistoryGoingBackReadsNoWalOfTheTimelineWhoseRangeIsEmpty() {
+        PlanFixture t = new PlanFixture();
+        t.archive(1, 5, 14, Map.of());
+        t.history(2, "1\t" + Lsn.of(12L * SIZE + 0x28) + "\tno recovery target specified\n");
+        t.archive(2, 12, 14, Map.of());
+        t.history(3, "1\t" + Lsn.of(12L * SIZE + 0x28) + "\tno recovery target specified\n2\t"
+                + Lsn.of(8L * SIZE + 0x28) + "\tat restore point \"early\"\n");
+        t.archive(3, 8, 10, Map.of());
+        TestBackup full = t.backup(1, 1, 5, 6, at(6.5));
+        RestorePlan p = t.plan("{}").plan();
+        assertEquals(full.manifest.label(), p.backupLabel());
+        assertEquals(3, p.timeline().value());
+        List<String> expected = new java.util.ArrayList<>(List.of("00000002.history", "00000003.history"));
+        expected.addAll(segments(1, 5, 7));
+        expected.addAll(segments(3, 8, 10));
+        assertEquals(expected, walNames(p));
+        // timeline 2 itself still restores through its own switch
+        RestorePlan two = t.plan("{\"timeline\":\"2\"}").plan();
+        List<String> viaTwo = new java.util.ArrayList<>(List.of("00000002.history"));
+        viaTwo.addAll(segments(1, 5, 11));
+        viaTwo.addAll(segments(2, 12, 14));
+        assertEquals(viaTwo, walNames(two));
+    }
+
     @Test
     void aDiffChainListsReferencedFilesAtTheirBackupsKeys() {
         PlanFixture d = new PlanFixture();

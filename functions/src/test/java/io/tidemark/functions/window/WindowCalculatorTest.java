@@ -162,6 +162,45 @@ class WindowCalculatorTest {
         assertTrue(calc().reach(calc().path(T3).orElseThrow(), on2).isPresent());
     }
 
+    /**
+     * A point-in-time recovery that followed timeline 2 (branched at segment 15) to a point in
+     * segment 10, before that branch: PostgreSQL writes timeline 3's history as "1 at 15, 2 at 10".
+     * Timeline 2 owns nothing on it; timeline 1 owns up to the lower switch point.
+     */
+    @Test
+    void anEmptyRangeEntryOwnsNoSegmentAndNoBackup() {
+        Lsn s1 = at(15, 0x100);
+        Lsn s3 = at(10, 0x300);
+        TimelineHistory h2 = TimelineHistory.initial().child(T2, s1, "promoted");
+        TimelineHistory h3 = h2.child(T3, s3, "at restore point before the branch");
+        segments(T1, 5, 20);
+        history(T2, h2);
+        segments(T2, 15, 22);
+        history(T3, h3);
+        segments(T3, 10, 13);
+        WindowCalculator c = calc();
+        TimelinePath p3 = c.path(T3).orElseThrow();
+        assertEquals(List.of(T1, T3), p3.parts().stream().map(TimelinePath.Part::timeline).toList());
+        assertEquals(9, p3.parts().get(0).lastSegment());
+        assertEquals(s3, p3.parts().get(0).to());
+        assertEquals(T3, p3.partOfSegment(10).timeline());
+        assertEquals(T3, p3.partOfSegment(16).timeline(), "not timeline 2's: it owns nothing on this path");
+        assertEquals(T3, p3.timelineAt(at(16, 0)));
+        assertTrue(p3.part(T2).isEmpty());
+        assertEquals(13, c.contiguousEnd(p3, 5));
+
+        WindowBackup on1 = backup(1, T1, 5, 6, null, List.of());
+        WindowBackup on2 = backup(2, T2, 16, 17, null, List.of());
+        WindowBackup on1AfterCut = backup(3, T1, 12, 12, null, List.of());
+        assertTrue(c.reach(p3, on2).isEmpty(), "PostgreSQL refuses: timeline 3 is not a child of its history there");
+        assertTrue(c.reach(p3, on1AfterCut).isEmpty(), "timeline 1 past 0/A00300 is not on timeline 3's history");
+        RecoveryWindow w = c.compute(List.of(on1, on2, on1AfterCut));
+        assertEquals(new WindowPoint(end(13), T0.plusSeconds(13), T3), w.timeline(T3).orElseThrow().latest().orElseThrow());
+        assertEquals(on1.stopLsn(), w.timeline(T3).orElseThrow().intervals().getFirst().start().lsn());
+        assertEquals(end(22), w.timeline(T2).orElseThrow().latest().orElseThrow().lsn());
+        assertEquals(T3, c.newest(T1));
+    }
+
     @Test
     void anIncrementalCountsOnlyWithItsWholeChain() {
         segments(T1, 5, 20);

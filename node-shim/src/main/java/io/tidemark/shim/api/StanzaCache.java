@@ -1,12 +1,11 @@
 package io.tidemark.shim.api;
 
 import io.tidemark.events.layout.StanzaName;
+import io.tidemark.shim.archiveget.AtomicFile;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 
@@ -52,36 +51,24 @@ public final class StanzaCache {
         }
     }
 
-    /** Writes the document atomically; returns false (and leaves things as they were) when it cannot. */
+    /**
+     * Writes the document atomically ({@link AtomicFile}: a writer killed by PostgreSQL's signal
+     * leaves a temp file that the next write removes); returns false (and leaves things as they
+     * were) when it cannot.
+     */
     public boolean write(StanzaName stanza, StanzaDoc doc) {
         Path f = file(stanza);
         Path dir = f.getParent();
-        Path tmp = null;
         try {
             createPrivate(spool);
             createPrivate(dir);
             if (!ownedByMe(spool) || !ownedByMe(dir)) {
                 return false;
             }
-            tmp = Files.createTempFile(dir, ".stanza", ".tmp");
-            Files.writeString(tmp, doc.toCacheText(), StandardCharsets.UTF_8);
-            try {
-                Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
+            AtomicFile.write(f, doc.toCacheText().getBytes(StandardCharsets.UTF_8));
             return true;
         } catch (IOException | UnsupportedOperationException e) {
             return false;
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            }
         }
     }
 

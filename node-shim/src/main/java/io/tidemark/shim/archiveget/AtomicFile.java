@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -13,6 +14,11 @@ import java.nio.file.StandardOpenOption;
  * Writes a file so that it either appears complete or not at all: a temp file in the same
  * directory, written and fsynced, renamed over the target, then the directory fsynced so the
  * rename survives a crash. PostgreSQL may read the target the moment it exists.
+ *
+ * <p>The temp file is {@code .NAME.tidemark.PID.tmp}. A writer killed before the rename (archive-get
+ * ends by the signal when PostgreSQL sends SIGQUIT or SIGTERM, docs/node-shim.md) leaves it behind;
+ * the next write of the same target removes every such file whose process is gone, so
+ * {@code pg_wal/.RECOVERYXLOG.tidemark.*.tmp} lives at most until the next archive-get.
  */
 public final class AtomicFile {
     private AtomicFile() {
@@ -20,7 +26,9 @@ public final class AtomicFile {
 
     public static void write(Path target, byte[] data) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
-        Path tmp = dir.resolve("." + target.getFileName() + ".tidemark." + ProcessHandle.current().pid() + ".tmp");
+        String prefix = "." + target.getFileName() + ".tidemark.";
+        removeStale(dir, prefix);
+        Path tmp = dir.resolve(prefix + ProcessHandle.current().pid() + ".tmp");
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 ByteBuffer b = ByteBuffer.wrap(data);
@@ -40,6 +48,39 @@ public final class AtomicFile {
             if (tmp != null) {
                 Files.deleteIfExists(tmp);
             }
+        }
+    }
+
+    /**
+     * Deletes {@code PREFIX<pid>.tmp} files in {@code dir} left by processes that are gone (or by an
+     * earlier process with our own pid: the kernel reuses pids). A live process's file is its own
+     * write in progress and stays.
+     */
+    static void removeStale(Path dir, String prefix) {
+        long self = ProcessHandle.current().pid();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            for (Path f : s) {
+                String name = f.getFileName().toString();
+                if (!name.startsWith(prefix) || !name.endsWith(".tmp")) {
+                    continue;
+                }
+                String digits = name.substring(prefix.length(), name.length() - ".tmp".length());
+                long pid;
+                try {
+                    pid = Long.parseLong(digits);
+                } catch (NumberFormatException e) {
+                    continue; // not one of ours
+                }
+                if (pid == self || ProcessHandle.of(pid).filter(ProcessHandle::isAlive).isEmpty()) {
+                    try {
+                        Files.deleteIfExists(f);
+                    } catch (IOException e) {
+                        // another writer removed it, or we may not: CREATE_NEW below then says why
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // an unreadable directory: the write below fails with the reason
         }
     }
 

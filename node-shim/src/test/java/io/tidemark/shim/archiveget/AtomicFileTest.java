@@ -47,4 +47,23 @@ class AtomicFileTest {
         assertThrows(IOException.class, () -> AtomicFile.write(blocked, new byte[] {1}));
         assertEquals(List.of("blocked"), names());
     }
+
+    /** What a writer killed by a signal before its rename leaves; the next write of that target removes it. */
+    @Test
+    void tempFilesOfGoneWritersAreRemovedByTheNextWrite() throws Exception {
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        long deadPid = gone.pid();
+        long livePid = ProcessHandle.current().parent().orElseThrow().pid();
+        long self = ProcessHandle.current().pid();
+        Files.writeString(dir.resolve(".RECOVERYXLOG.tidemark." + deadPid + ".tmp"), "half");
+        Files.writeString(dir.resolve(".RECOVERYXLOG.tidemark." + self + ".tmp"), "an earlier process with our pid");
+        Files.writeString(dir.resolve(".RECOVERYXLOG.tidemark." + livePid + ".tmp"), "a live writer's");
+        Files.writeString(dir.resolve(".OTHER.tidemark." + deadPid + ".tmp"), "another target's");
+        Files.writeString(dir.resolve(".RECOVERYXLOG.tidemark.x.tmp"), "not ours");
+        AtomicFile.write(dir.resolve("RECOVERYXLOG"), new byte[] {7});
+        assertArrayEquals(new byte[] {7}, Files.readAllBytes(dir.resolve("RECOVERYXLOG")));
+        assertEquals(List.of(".OTHER.tidemark." + deadPid + ".tmp", ".RECOVERYXLOG.tidemark." + livePid + ".tmp",
+                ".RECOVERYXLOG.tidemark.x.tmp", "RECOVERYXLOG"), names());
+    }
 }

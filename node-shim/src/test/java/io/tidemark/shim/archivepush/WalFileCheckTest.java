@@ -100,6 +100,15 @@ class WalFileCheckTest {
                 history, doc));
         assertTrue(refuse("00000002.history", "garbage\n".getBytes(StandardCharsets.UTF_8), doc).getMessage()
                 .contains("not a valid timeline history"));
+        // a PITR to a point before the followed timeline's branch writes switch points that go
+        // back; PostgreSQL accepts it, so a refusal would block archiving forever (issue 12)
+        byte[] back = "1\t0/5000000\tno recovery target specified\n2\t0/3000000\tat restore point \"r\"\n"
+                .getBytes(StandardCharsets.UTF_8);
+        assertDoesNotThrow(() -> WalFileCheck.check(WalFileName.parse("00000003.history", doc.walSegmentSize()),
+                back, doc));
+        // what PostgreSQL refuses we refuse: timeline IDs that do not increase
+        assertTrue(refuse("00000003.history", "2\t0/3000000\tx\n1\t0/5000000\ty\n".getBytes(StandardCharsets.UTF_8),
+                doc).getMessage().contains("strictly increasing"));
         String label = """
                 START WAL LOCATION: 0/2000028 (file 000000010000000000000002)
                 STOP WAL LOCATION: 0/2000100 (file 000000010000000000000002)
