@@ -4,6 +4,7 @@ import static io.tidemark.functions.plan.PlanFixture.at;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StorageLayout;
@@ -18,6 +19,7 @@ import io.tidemark.functions.index.WalIndexer;
 import io.tidemark.functions.validate.TestBackup;
 import java.time.Clock;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Tag;
@@ -104,5 +106,32 @@ class LostWalPlanTest {
         assertEquals(view(whole).window(), view(f).window());
         assertEquals(view(whole).timelines().getFirst().ranges(), view(f).timelines().getFirst().ranges());
         f.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + at(12) + "\"}}");
+    }
+
+    @Test
+    void aLostBackupFileMakesTheBackupAndEveryBackupNeedingItUnusable() {
+        PlanFixture d = new PlanFixture();
+        d.archive(1, 5, 14, Map.of());
+        TestBackup full = d.backup(1, 1, 5, 6, at(6.5));
+        TestBackup diff = d.child(full, io.tidemark.events.layout.BackupLabelName.Type.DIFF, 5,
+                TestBackup.files("d1"), 9, 10, at(10.5));
+        assertEquals(diff.manifest.label(), d.plan("{}").plan().backupLabel());
+        String lostKey = full.objects.keySet().stream().filter(k -> !k.equals(full.manifestKey())).sorted()
+                .findFirst().orElseThrow();
+        d.objects.delete(lostKey);
+        assertEquals(WalIndexer.Outcome.LOST, d.indexer.removed(lostKey, "ObjectRemoved:Delete", "0A"));
+
+        var entry = view(d).backups().stream().filter(b -> b.label().equals(full.manifest.label().toString()))
+                .findFirst().orElseThrow();
+        assertEquals("missing", entry.status());
+        assertEquals(List.of(lostKey + " is missing: deleted from the bucket (ObjectRemoved:Delete)"),
+                entry.reasons().subList(entry.reasons().size() - 1, entry.reasons().size()));
+        // neither the full nor the diff that needs it: no backup left, no window, every target refused
+        assertTrue(view(d).window().earliest().isEmpty());
+        assertThrows(TargetUnreachableException.class, () -> d.plan("{}"));
+        assertThrows(TargetUnreachableException.class,
+                () -> d.plan("{\"backup\":\"" + diff.manifest.label() + "\"}"));
+        // repeated: nothing changes
+        assertEquals(WalIndexer.Outcome.REMOVAL_IGNORED, d.indexer.removed(lostKey, "ObjectRemoved:Delete", "0A"));
     }
 }
