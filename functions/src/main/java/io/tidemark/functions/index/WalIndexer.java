@@ -169,7 +169,16 @@ public final class WalIndexer {
         // A valid backup's data files and bundles are never written again (and this function may not
         // read them): a removal is final. WAL, history files and manifests can be uploaded again.
         boolean rewritable = !(parsed instanceof StorageKey.BackupFileObject || parsed instanceof StorageKey.BundleObject);
-        if (rewritable && objects.head(key).isPresent()) {
+        boolean present = false;
+        try {
+            present = rewritable && objects.head(key).isPresent();
+        } catch (RuntimeException e) {
+            // Without s3:ListBucket, S3 answers a HEAD of a gone object with 403: the sequencer
+            // then decides alone (a removal older than the item's last upload does not apply).
+            LOG.log(Level.INFO, "{0} for {1}: HEAD failed ({2}); going by the event''s sequencer", eventName, key,
+                    e.toString());
+        }
+        if (present) {
             LOG.log(Level.INFO, "{0} for {1}: the object is still readable, nothing lost", eventName, key);
             return Outcome.REMOVAL_IGNORED;
         }
