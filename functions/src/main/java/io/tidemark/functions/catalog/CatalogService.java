@@ -80,8 +80,10 @@ public final class CatalogService {
             timelines.add(ExpiredWal.clip(t, expired.get(t.timeline())));
         }
         List<BackupEntry> backups = new ArrayList<>();
+        List<LostObject> lostBackupObjects = new ArrayList<>();
         for (Item item : store.query(Keys.pk(stanza), Keys.BACKUP_PREFIX)) {
             backups.add(BackupEntry.fromItem(item));
+            lostBackupObjects.addAll(LostObject.ofBackup(item));
         }
         Instant now = clock.instant();
         Optional<BackupLease> lease = store.get(Keys.pk(stanza), Keys.BACKUP_LEASE).map(BackupLease::fromItem)
@@ -89,7 +91,9 @@ public final class CatalogService {
         io.tidemark.functions.window.RecoveryWindow window = store.get(Keys.pk(stanza), Keys.WINDOW)
                 .map(i -> io.tidemark.functions.window.RecoveryWindow.fromList(i.list("timelines")))
                 .orElse(io.tidemark.functions.window.RecoveryWindow.EMPTY);
-        return new StanzaView(meta, timelines, backups, lease, window, lost(meta, timelines));
+        List<LostObject> lost = new ArrayList<>(lost(meta, timelines));
+        lost.addAll(lostBackupObjects);
+        return new StanzaView(meta, timelines, backups, lease, window, lost);
     }
 
     /**

@@ -25,4 +25,24 @@ public record LostObject(String key, String status, String problem, String lostA
         return java.util.Optional.of(new LostObject(i.string("key").orElse(i.sk()), status,
                 i.string("problem").orElse(null), i.string("lostAt").orElse(null)));
     }
+
+    /** The objects a {@code BACKUP#} item lists as lost, each with the reason it recorded. */
+    public static java.util.List<LostObject> ofBackup(Item backup) {
+        java.util.List<LostObject> out = new java.util.ArrayList<>();
+        String status = backup.string("status").orElse("missing");
+        for (Object k : backup.list("lostObjects")) {
+            String key = String.valueOf(k);
+            String problem = null;
+            for (Object r : backup.list("reasons")) {
+                String line = String.valueOf(r);
+                if (line.startsWith(key + " is ")) {
+                    String rest = line.substring(key.length() + 4); // "<status>: <why>"
+                    int colon = rest.indexOf(": ");
+                    problem = colon >= 0 ? rest.substring(colon + 2) : rest;
+                }
+            }
+            out.add(new LostObject(key, status, problem, backup.string("lostAt").orElse(null)));
+        }
+        return out;
+    }
 }

@@ -126,6 +126,11 @@ class LostWalPlanTest {
         assertEquals("missing", entry.status());
         assertEquals(List.of(lostKey + " is missing: deleted from the bucket (ObjectRemoved:Delete)"),
                 entry.reasons().subList(entry.reasons().size() - 1, entry.reasons().size()));
+        var listed = view(d).lost();
+        assertEquals(1, listed.size(), listed.toString());
+        assertEquals(lostKey, listed.getFirst().key());
+        assertEquals("missing", listed.getFirst().status());
+        assertEquals("deleted from the bucket (ObjectRemoved:Delete)", listed.getFirst().problem());
         // neither the full nor the diff that needs it: no backup left, no window, every target refused
         assertTrue(view(d).window().earliest().isEmpty());
         assertThrows(TargetUnreachableException.class, () -> d.plan("{}"));
