@@ -28,9 +28,11 @@ class LocalCloudExternalStorageTest {
             // The same keys as the storage, as a LocalStack user would configure (LocalStack takes any).
             Files.copy(dir.resolve("storage").resolve(LocalCredentials.FILE_NAME), functionsDir.resolve(LocalCredentials.FILE_NAME));
             RecordingHandler wal = new RecordingHandler();
+            RecordingHandler follows = new RecordingHandler();
             try (LocalCloud cloud = LocalCloud.builder().dir(functionsDir).bucket("external-archive")
                     .externalStorage(storage.s3Endpoint(), storage.dynamoDbEndpoint())
                     .onObjectCreated("wal", "main/wal/", null, config -> wal)
+                    .onObjectCreatedAndRemoved("follows", "main/wal/", null, config -> follows)
                     .start()) {
                 assertEquals(storage.s3Endpoint(), cloud.s3Endpoint());
                 assertEquals(storage.dynamoDbEndpoint().toString(),
@@ -44,7 +46,17 @@ class LocalCloudExternalStorageTest {
                 assertEquals(1, n);
                 assertEquals(0, cloud.deliverS3Event(PrimingEvents.objectCreated(cloud.region(), "another-bucket",
                         "main/wal/y")), "a record of another bucket is not this cloud's");
+                // a removal: only to the function that follows removals, without size and eTag as S3 sends it
+                String removal = new String(PrimingEvents.objectCreated(cloud.region(), "external-archive", "main/wal/x"),
+                        java.nio.charset.StandardCharsets.UTF_8).replace("ObjectCreated:Put", "ObjectRemoved:Delete")
+                        .replaceAll(",?\\s*\"size\"\\s*:\\s*[0-9]+", "").replaceAll(",?\\s*\"eTag\"\\s*:\\s*\"[^\"]*\"", "");
+                assertTrue(removal.contains("ObjectRemoved:Delete") && !removal.contains("eTag"), removal);
+                assertEquals(1, cloud.deliverS3Event(removal.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
                 assertTrue(cloud.awaitQuiescent(Duration.ofSeconds(30)));
+                assertEquals(2, follows.events.size(), follows.events.toString());
+                assertTrue(follows.events.get(1).contains("\"eventName\":\"ObjectRemoved:Delete\""), follows.events.get(1));
+                assertTrue(!follows.events.get(1).contains("\"size\"") && !follows.events.get(1).contains("\"eTag\""),
+                        follows.events.get(1));
                 assertEquals(1, wal.events.size());
                 assertTrue(wal.events.get(0).contains("\"key\":\"main/wal/x\""), wal.events.get(0));
                 assertEquals(java.util.List.of(), cloud.failedEvents());
