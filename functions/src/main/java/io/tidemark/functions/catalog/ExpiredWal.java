@@ -20,6 +20,7 @@ import java.util.TreeMap;
 public final class ExpiredWal {
 
     public static final String PREFIX = Keys.EXPIRED_PREFIX;
+    private static final String DELETING = "deleting";
 
     private ExpiredWal() {
     }
@@ -35,6 +36,26 @@ public final class ExpiredWal {
         a.put("timeline", timeline.value());
         a.put("through", through);
         return Item.of(pk, key(timeline), a);
+    }
+
+    /**
+     * {@code current} (or a new item) that also says retention is deleting the WAL objects up to
+     * {@code upTo} ({@code deleting}, a maximum too). Written before the first object goes, so
+     * that the removal events of retention's own deletes are not taken for losses
+     * ({@link #removedThrough}); readers of the window still use {@code through} only, so a
+     * re-run after a crash plans the same range again.
+     */
+    public static Item deleting(String pk, TimelineId timeline, java.util.Optional<Item> current, long upTo) {
+        long through = current.flatMap(c -> c.number("through")).orElse(-1L);
+        long deleting = Math.max(upTo, current.flatMap(c -> c.number(DELETING)).orElse(-1L));
+        return item(pk, timeline, through).with(DELETING, deleting);
+    }
+
+    /** The highest segment of {@code timeline} that retention removed or is removing; -1 when none. */
+    public static long removedThrough(CatalogStore store, String pk, TimelineId timeline) {
+        return store.get(pk, key(timeline))
+                .map(i -> Math.max(i.number("through").orElse(-1L), i.number(DELETING).orElse(-1L)))
+                .orElse(-1L);
     }
 
     /** Every watermark of a stanza: one Query. */
@@ -63,7 +84,8 @@ public final class ExpiredWal {
         return new TimelineAggregate(agg.timeline(), SegmentRanges.of(kept), agg.lastSegment(), agg.endLsn(),
                 agg.lastCommitTime(), agg.lastArchivedAt(), agg.partials(), agg.history(), agg.historyKey(),
                 agg.rangeEnds().stream().filter(m -> m.segment() > through).toList(),
-                agg.rangeCommits().stream().filter(m -> m.segment() > through).toList());
+                agg.rangeCommits().stream().filter(m -> m.segment() > through).toList(),
+                agg.lost().minus(SegmentRanges.of(List.of(new SegmentRanges.Range(0, through)))));
     }
 
     /** Every aggregate clipped by its timeline's watermark. */

@@ -7,9 +7,10 @@ import java.util.Objects;
 
 /**
  * A set of segment numbers kept as sorted, disjoint, non-adjacent inclusive ranges: the
- * contiguous runs of archived WAL on one timeline. Values are immutable. {@link #add} and
- * {@link #union} are set operations, hence commutative, associative and idempotent: the ranges
- * depend only on which segments were added, never on the order or on repeats.
+ * contiguous runs of archived WAL on one timeline. Values are immutable. {@link #add},
+ * {@link #union}, {@link #remove} and {@link #minus} are set operations: the ranges depend only on
+ * which segments are in the set, never on how it was built (a removal in the middle of a range
+ * splits it in two; adding the segment back joins them again).
  */
 public final class SegmentRanges {
 
@@ -62,6 +63,35 @@ public final class SegmentRanges {
         List<Range> all = new ArrayList<>(ranges);
         all.addAll(other.ranges);
         return of(all);
+    }
+
+    /** The set without {@code segmentNumber}: a range holding it is cut in two (or shortened). */
+    public SegmentRanges remove(long segmentNumber) {
+        return minus(new SegmentRanges(List.of(new Range(segmentNumber, segmentNumber))));
+    }
+
+    /** The set difference: every segment of this set that {@code other} does not hold. */
+    public SegmentRanges minus(SegmentRanges other) {
+        List<Range> out = new ArrayList<>();
+        for (Range r : ranges) {
+            long from = r.start();
+            for (Range cut : other.ranges) {
+                if (cut.end() < from || cut.start() > r.end()) {
+                    continue;
+                }
+                if (cut.start() > from) {
+                    out.add(new Range(from, cut.start() - 1));
+                }
+                from = cut.end() + 1;
+                if (from > r.end() || from < 0) {
+                    break;
+                }
+            }
+            if (from <= r.end() && from >= 0) {
+                out.add(new Range(from, r.end()));
+            }
+        }
+        return new SegmentRanges(out);
     }
 
     public List<Range> ranges() {

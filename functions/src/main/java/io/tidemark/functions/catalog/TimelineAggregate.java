@@ -31,6 +31,15 @@ import java.util.TreeSet;
  *   <li>history: set once; two different histories for one timeline (never written by
  *       PostgreSQL) resolve to the larger text, so that the outcome is still order-free.</li>
  * </ul>
+ *
+ * <h2>Lost segments</h2>
+ * A segment whose object was deleted or found damaged ({@code lost}) is taken out of
+ * {@code ranges}: the range holding it splits in two, and the per-range marks are kept per
+ * present range (the part before the cut gets its marks from the WAL items, {@link #withLost}).
+ * Whether a segment is lost is decided by its {@code WAL#} item (its status, ordered by the S3
+ * sequencer); every writer of this item reads that status inside its merge attempt when the
+ * segment is or becomes lost, so the last write agrees with the WAL item whatever the order.
+ * A segment archived again ({@link #withSegment}) leaves {@code lost} and joins its neighbours.
  */
 public record TimelineAggregate(
         TimelineId timeline,
@@ -43,7 +52,8 @@ public record TimelineAggregate(
         TimelineHistory history,
         String historyKey,
         List<EndMark> rangeEnds,
-        List<CommitMark> rangeCommits) {
+        List<CommitMark> rangeCommits,
+        SegmentRanges lost) {
 
     /** The last segment of a range and where its last record ends. */
     public record EndMark(long segment, Lsn endLsn) implements Comparable<EndMark> {
@@ -69,13 +79,21 @@ public record TimelineAggregate(
         partials = new TreeSet<>(partials);
         rangeEnds = rangeEnds == null ? List.of() : List.copyOf(rangeEnds);
         rangeCommits = rangeCommits == null ? List.of() : List.copyOf(rangeCommits);
+        lost = lost == null ? SegmentRanges.EMPTY : lost;
     }
 
     public TimelineAggregate(TimelineId timeline, SegmentRanges ranges, WalSegmentName lastSegment, Lsn endLsn,
             Instant lastCommitTime, Instant lastArchivedAt, SortedSet<String> partials, TimelineHistory history,
             String historyKey) {
         this(timeline, ranges, lastSegment, endLsn, lastCommitTime, lastArchivedAt, partials, history, historyKey,
-                List.of(), List.of());
+                List.of(), List.of(), SegmentRanges.EMPTY);
+    }
+
+    public TimelineAggregate(TimelineId timeline, SegmentRanges ranges, WalSegmentName lastSegment, Lsn endLsn,
+            Instant lastCommitTime, Instant lastArchivedAt, SortedSet<String> partials, TimelineHistory history,
+            String historyKey, List<EndMark> rangeEnds, List<CommitMark> rangeCommits) {
+        this(timeline, ranges, lastSegment, endLsn, lastCommitTime, lastArchivedAt, partials, history, historyKey,
+                rangeEnds, rangeCommits, SegmentRanges.EMPTY);
     }
 
     public static TimelineAggregate empty(TimelineId timeline) {
@@ -114,7 +132,7 @@ public record TimelineAggregate(
         return out;
     }
 
-    /** Adds an archived segment. */
+    /** Adds an archived segment (one that was lost and is archived again leaves {@code lost}). */
     public TimelineAggregate withSegment(WalSegmentName segment, Lsn segmentEndLsn, Instant segmentLastCommitTime,
             Instant archivedAt) {
         requireTimeline(segment.timeline());
@@ -128,6 +146,7 @@ public record TimelineAggregate(
             end = max(end, segmentEndLsn);
         }
         SegmentRanges union = ranges.add(segment.segmentNumber());
+        SegmentRanges stillLost = lost.remove(segment.segmentNumber());
         List<EndMark> ends = new ArrayList<>(rangeEnds);
         if (segmentEndLsn != null) {
             ends.add(new EndMark(segment.segmentNumber(), segmentEndLsn));
@@ -138,14 +157,52 @@ public record TimelineAggregate(
         }
         return new TimelineAggregate(timeline, union, last, end,
                 max(lastCommitTime, segmentLastCommitTime), max(lastArchivedAt, archivedAt), partials, history,
-                historyKey, perRange(union, ends, EndMark::segment), perRange(union, commits, CommitMark::segment));
+                historyKey, perRange(union, ends, EndMark::segment), perRange(union, commits, CommitMark::segment),
+                stillLost);
+    }
+
+    /**
+     * Takes a lost segment out of the ranges: the range holding it is cut. The part before the cut
+     * has lost its marks with the segments after it, so the caller passes them, read from the WAL
+     * items: where the last record of the segment before the cut ends, and the last commit in that
+     * part (either may be null when unknown or none).
+     */
+    public TimelineAggregate withLost(WalSegmentName segment, EndMark endBefore, CommitMark commitBefore) {
+        requireTimeline(segment.timeline());
+        long n = segment.segmentNumber();
+        SegmentRanges cut = ranges.remove(n);
+        List<EndMark> ends = new ArrayList<>(rangeEnds);
+        if (endBefore != null && endBefore.segment() < n) {
+            ends.add(endBefore);
+        }
+        List<CommitMark> commits = new ArrayList<>(rangeCommits);
+        if (commitBefore != null && commitBefore.segment() < n) {
+            commits.add(commitBefore);
+        }
+        return new TimelineAggregate(timeline, cut, lastSegment, endLsn, lastCommitTime, lastArchivedAt, partials,
+                history, historyKey, perRange(cut, ends, EndMark::segment), perRange(cut, commits, CommitMark::segment),
+                lost.add(n));
+    }
+
+    /** The timeline without its history: the history file is lost (until it is archived again). */
+    public TimelineAggregate withoutHistory() {
+        return new TimelineAggregate(timeline, ranges, lastSegment, endLsn, lastCommitTime, lastArchivedAt, partials,
+                null, null, rangeEnds, rangeCommits, lost);
+    }
+
+    /** Without a {@code .partial} file that is lost. */
+    public TimelineAggregate withoutPartial(String fileName) {
+        SortedSet<String> p = new TreeSet<>(partials);
+        p.remove(fileName);
+        return new TimelineAggregate(timeline, ranges, lastSegment, endLsn, lastCommitTime, lastArchivedAt, p,
+                history, historyKey, rangeEnds, rangeCommits, lost);
     }
 
     public TimelineAggregate withPartial(String fileName) {
         SortedSet<String> p = new TreeSet<>(partials);
         p.add(fileName);
         return new TimelineAggregate(timeline, ranges, lastSegment, endLsn, lastCommitTime, lastArchivedAt, p,
-                history, historyKey, rangeEnds, rangeCommits);
+                history, historyKey, rangeEnds, rangeCommits, lost);
     }
 
     public TimelineAggregate withHistory(TimelineHistory h, String key) {
@@ -157,7 +214,7 @@ public record TimelineAggregate(
             chosenKey = historyKey;
         }
         return new TimelineAggregate(timeline, ranges, lastSegment, endLsn, lastCommitTime, lastArchivedAt, partials,
-                chosen, chosenKey, rangeEnds, rangeCommits);
+                chosen, chosenKey, rangeEnds, rangeCommits, lost);
     }
 
     /** The parent timeline (from the history file), or null. */
@@ -212,6 +269,11 @@ public record TimelineAggregate(
         List<Object> commits = new ArrayList<>();
         rangeCommits.forEach(m -> commits.add(List.of(m.segment(), m.time().toString())));
         a.put("rangeCommits", commits);
+        List<Object> l = new ArrayList<>();
+        for (SegmentRanges.Range range : lost.ranges()) {
+            l.add(List.of(range.start(), range.end()));
+        }
+        a.put("lost", l);
         if (history != null) {
             a.put("parent", parent().value());
             a.put("switchPoint", switchPoint().toString());
@@ -268,7 +330,12 @@ public record TimelineAggregate(
             List<?> pair = (List<?>) o;
             commits.add(new CommitMark((Long) pair.get(0), Instant.parse((String) pair.get(1))));
         }
+        List<SegmentRanges.Range> lost = new ArrayList<>();
+        for (Object o : item.list("lost")) {
+            List<?> pair = (List<?>) o;
+            lost.add(new SegmentRanges.Range((Long) pair.get(0), (Long) pair.get(1)));
+        }
         return new TimelineAggregate(tli, SegmentRanges.of(rs), last, end, lastCommit, lastArchived, partials, history,
-                item.string("historyKey").orElse(null), ends, commits);
+                item.string("historyKey").orElse(null), ends, commits, SegmentRanges.of(lost));
     }
 }

@@ -27,6 +27,12 @@ import java.util.TreeMap;
  * segment whose last record is verified over one still waiting for the next segment, over a
  * corrupt or invalid one), ties go to the larger content hash, and {@code archivedAt} is the
  * earliest event time seen. The join is commutative, associative and idempotent.
+ *
+ * <p>An item whose object was deleted or found damaged ({@link #MISSING}, {@link #DAMAGED}, written
+ * by {@link LostObjects}) is not replaced by a version indexed from an event that is not later than
+ * the one that lost it (by the S3 {@linkplain S3Sequencer sequencer} of the object's key): a late or
+ * repeated ObjectCreated event does not bring back what a later delete removed, while a new upload of
+ * the key (a later sequencer) is indexed like any object.
  */
 final class IndexItems {
 
@@ -34,6 +40,12 @@ final class IndexItems {
     static final String CORRUPT = "corrupt";
     static final String INVALID = "invalid";
     static final String ARCHIVED_AT = "archivedAt";
+    /** The object is gone from the bucket (deleted, a delete marker, expired by a lifecycle rule). */
+    static final String MISSING = "missing";
+    /** The object is there but its content is not what was archived (found by {@code verify}). */
+    static final String DAMAGED = "damaged";
+    /** The S3 sequencer of the latest event applied to the item's key, when known. */
+    static final String SEQUENCER = "sequencer";
 
     private IndexItems() {
     }
@@ -46,18 +58,31 @@ final class IndexItems {
         return item.flag("pendingTail") ? 1 : 2;
     }
 
+    /** Whether the item's object is gone or damaged. */
+    static boolean isLost(Item item) {
+        String status = item.string("status").orElse(null);
+        return MISSING.equals(status) || DAMAGED.equals(status);
+    }
+
     static Item join(Optional<Item> existing, Item candidate) {
         if (existing.isEmpty()) {
             return candidate;
         }
         Item a = existing.get().without(Item.REV);
         Item b = candidate.without(Item.REV);
+        String sa = a.string(SEQUENCER).orElse(null);
+        String sb = b.string(SEQUENCER).orElse(null);
+        if (isLost(a)) {
+            // Lost after the event that indexed the candidate: stays lost. A later upload replaces it.
+            return sa != null && sb != null && S3Sequencer.compare(sb, sa) <= 0 ? a : b;
+        }
         int c = Integer.compare(rank(a), rank(b));
         if (c == 0) {
-            c = a.hashExcluding(ARCHIVED_AT).compareTo(b.hashExcluding(ARCHIVED_AT));
+            c = a.hashExcluding(ARCHIVED_AT, SEQUENCER).compareTo(b.hashExcluding(ARCHIVED_AT, SEQUENCER));
         }
         Item winner = c >= 0 ? a : b;
-        return winner.with(ARCHIVED_AT, min(a.string(ARCHIVED_AT).orElse(null), b.string(ARCHIVED_AT).orElse(null)));
+        return winner.with(ARCHIVED_AT, min(a.string(ARCHIVED_AT).orElse(null), b.string(ARCHIVED_AT).orElse(null)))
+                .with(SEQUENCER, S3Sequencer.max(sa, sb));
     }
 
     private static String min(String a, String b) {

@@ -22,7 +22,9 @@ import java.io.OutputStream;
 
 /**
  * S3 ObjectCreated on WAL keys -> {@link WalIndexer}; after each archived segment, backups
- * waiting for it are resumed ({@link BackupValidator#walArchived}). In AWS the notification filters on
+ * waiting for it are resumed ({@link BackupValidator#walArchived}). ObjectRemoved and
+ * LifecycleExpiration events of a stanza's WAL, history and backup objects -> {@link WalIndexer#removed}
+ * (the catalog marks the object {@linkplain LostObjects missing}). In AWS the notification filters on
  * {@code <stanza>/wal/} per stanza; local-cloud sends every key, and keys that are not WAL,
  * history or backup history objects are ignored (logged, not failed).
  *
@@ -90,7 +92,8 @@ public final class WalIndexHandler implements RequestStreamHandler, AutoCloseabl
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
         S3EventNotification event = S3EventNotification.parse(input);
-        output.write(ObjectCreatedEvents.process(event, bucket, "indexes", WalIndexer.Outcome.class, indexer::index));
+        output.write(ObjectCreatedEvents.process(event, bucket, "indexes", WalIndexer.Outcome.class, indexer::index,
+                indexer::removed));
     }
 
     @Override

@@ -62,7 +62,11 @@ public final class WalIndexer {
     /** What became of one object. */
     public enum Outcome {
         IGNORED, MISSING, SEGMENT_ARCHIVED, SEGMENT_PENDING_TAIL, SEGMENT_CORRUPT, SEGMENT_INVALID,
-        PARTIAL, HISTORY, BACKUP_HISTORY, REJECTED
+        PARTIAL, HISTORY, BACKUP_HISTORY, REJECTED,
+        /** A removal event: the object is gone and the catalog now says so. */
+        LOST,
+        /** A removal event that changed nothing (written again since, retention's own, unknown to the catalog). */
+        REMOVAL_IGNORED
     }
 
     private final ObjectStore objects;
@@ -71,6 +75,7 @@ public final class WalIndexer {
     private final Map<StanzaName, StanzaMeta> metaCache = new ConcurrentHashMap<>();
     private final SegmentListener listener;
     private final io.tidemark.functions.window.WindowService windows;
+    private final LostObjects lost;
 
     /**
      * Told after a segment was stored as archived (the backup validator resumes backups waiting
@@ -91,6 +96,7 @@ public final class WalIndexer {
         this.merger = new ItemMerger(catalog);
         this.listener = listener;
         this.windows = new io.tidemark.functions.window.WindowService(catalog);
+        this.lost = new LostObjects(catalog, java.time.Clock.systemUTC());
     }
 
     /**
@@ -99,6 +105,14 @@ public final class WalIndexer {
      * an unknown stanza throws {@link UnknownStanzaException}.
      */
     public Outcome index(String key, Instant eventTime) {
+        return index(key, eventTime, null);
+    }
+
+    /**
+     * As {@link #index(String, Instant)}, with the S3 sequencer of the event (null: unknown): a
+     * catalog item that a later removal of the key marked lost is not brought back by this event.
+     */
+    public Outcome index(String key, Instant eventTime, String sequencer) {
         StorageKey parsed;
         try {
             parsed = StorageLayout.parse(key, stanza -> requireMeta(stanza).walSegmentSize());
@@ -110,18 +124,68 @@ public final class WalIndexer {
             case StorageKey.WalObject w -> {
                 StanzaMeta meta = requireMeta(w.stanza());
                 yield switch (w.name()) {
-                    case WalFileName.Segment s -> indexSegment(meta, w, s.segment(), eventTime);
-                    case WalFileName.Partial p -> indexPartial(meta, w, p, eventTime);
-                    case WalFileName.BackupHistory b -> indexBackupHistory(meta, w, b, eventTime);
+                    case WalFileName.Segment s -> indexSegment(meta, w, s.segment(), eventTime, sequencer);
+                    case WalFileName.Partial p -> indexPartial(meta, w, p, eventTime, sequencer);
+                    case WalFileName.BackupHistory b -> indexBackupHistory(meta, w, b, eventTime, sequencer);
                     case WalFileName.History h -> throw new IllegalStateException("history as WAL object: " + key);
                 };
             }
-            case StorageKey.HistoryObject h -> indexHistory(requireMeta(h.stanza()), h, eventTime);
+            case StorageKey.HistoryObject h -> indexHistory(requireMeta(h.stanza()), h, eventTime, sequencer);
             default -> {
                 LOG.log(Level.DEBUG, "ignoring {0}: not a WAL object", key);
                 yield Outcome.IGNORED;
             }
         };
+    }
+
+    /**
+     * An ObjectRemoved or LifecycleExpiration event ({@code eventName}) for {@code key}: if the object
+     * is really gone (a HEAD finds nothing: a delete of an old version, or a delete followed by a new
+     * upload, leaves it readable), the catalog marks it {@linkplain LostObjects missing}.
+     */
+    public Outcome removed(String key, String eventName, String sequencer) {
+        StorageKey parsed;
+        try {
+            parsed = StorageLayout.parse(key, stanza -> requireMeta(stanza).walSegmentSize());
+        } catch (StorageKeyException e) {
+            LOG.log(Level.INFO, "ignoring removal: {0}", e.getMessage());
+            return Outcome.IGNORED;
+        } catch (UnknownStanzaException e) {
+            LOG.log(Level.INFO, "ignoring removal of {0}: {1}", key, e.getMessage());
+            return Outcome.IGNORED;
+        }
+        StanzaName stanza = switch (parsed) {
+            case StorageKey.WalObject w -> w.stanza();
+            case StorageKey.HistoryObject h -> h.stanza();
+            case StorageKey.ManifestObject m -> m.stanza();
+            case StorageKey.BackupFileObject f -> f.stanza();
+            case StorageKey.BundleObject b -> b.stanza();
+            default -> null;
+        };
+        if (stanza == null) {
+            return Outcome.IGNORED;
+        }
+        if (objects.head(key).isPresent()) {
+            LOG.log(Level.INFO, "{0} for {1}: the object is still readable, nothing lost", eventName, key);
+            return Outcome.REMOVAL_IGNORED;
+        }
+        boolean changed;
+        try {
+            changed = lost.markLost(stanza, key, LostObjects.MISSING, removalReason(eventName), sequencer);
+        } catch (UnknownStanzaException e) {
+            return Outcome.IGNORED;
+        }
+        return changed ? Outcome.LOST : Outcome.REMOVAL_IGNORED;
+    }
+
+    private static String removalReason(String eventName) {
+        if (eventName.startsWith("LifecycleExpiration:")) {
+            return "expired by a bucket lifecycle rule (" + eventName + ")";
+        }
+        if (eventName.endsWith("DeleteMarkerCreated")) {
+            return "hidden by a delete marker (" + eventName + ")";
+        }
+        return "deleted from the bucket (" + eventName + ")";
     }
 
     private StanzaMeta requireMeta(StanzaName stanza) {
@@ -137,7 +201,8 @@ public final class WalIndexer {
 
     // ---- segments -------------------------------------------------------------------------------
 
-    private Outcome indexSegment(StanzaMeta meta, StorageKey.WalObject w, WalSegmentName segment, Instant eventTime) {
+    private Outcome indexSegment(StanzaMeta meta, StorageKey.WalObject w, WalSegmentName segment, Instant eventTime,
+            String sequencer) {
         int size = meta.walSegmentSize().bytes();
         Optional<LoadedObject> loaded = LoadedObject.load(objects, w.key(), w.compression(), size, size);
         if (loaded.isEmpty()) {
@@ -149,13 +214,13 @@ public final class WalIndexer {
         String pk = Keys.pk(meta.stanza());
 
         Evaluated first = evaluate(meta, segment, o, at);
-        merger.merge(pk, Keys.wal(segment), cur -> IndexItems.join(cur, first.item()));
+        merger.merge(pk, Keys.wal(segment), cur -> IndexItems.join(cur, sequenced(first.item(), sequencer)));
         Evaluated last = first;
         if (first.pendingTail()) {
             // Stored, now look again: N+1 may have been indexed in between (and missed our item).
             Evaluated again = evaluate(meta, segment, o, at);
             if (!again.pendingTail()) {
-                merger.merge(pk, Keys.wal(segment), cur -> IndexItems.join(cur, again.item()));
+                merger.merge(pk, Keys.wal(segment), cur -> IndexItems.join(cur, sequenced(again.item(), sequencer)));
                 last = again;
             }
         }
@@ -180,6 +245,10 @@ public final class WalIndexer {
         windows.refresh(meta);
         listener.archived(meta, segment);
         return last.pendingTail() ? Outcome.SEGMENT_PENDING_TAIL : Outcome.SEGMENT_ARCHIVED;
+    }
+
+    private static Item sequenced(Item item, String sequencer) {
+        return sequencer == null ? item : item.with(IndexItems.SEQUENCER, sequencer);
     }
 
     private record Evaluated(Item item, WalSegmentSummary summary, boolean archived, boolean pendingTail) {
@@ -303,7 +372,15 @@ public final class WalIndexer {
 
     private void addToTimeline(StanzaMeta meta, WalSegmentName segment, WalSegmentSummary summary, Instant at) {
         Lsn end = summary.endLsn();
-        updateTimeline(meta, segment.timeline(), t -> t.withSegment(segment, end, summary.lastCommitTime(), at));
+        String pk = Keys.pk(meta.stanza());
+        // A segment the aggregate holds as lost comes back only if its item says archived (read in
+        // this attempt: the item decides, whichever of the removal and this upload was handled last).
+        updateTimeline(meta, segment.timeline(), t -> t.lost().contains(segment.segmentNumber())
+                && stillLost(pk, Keys.wal(segment)) ? t : t.withSegment(segment, end, summary.lastCommitTime(), at));
+    }
+
+    private boolean stillLost(String pk, String sk) {
+        return catalog.get(pk, sk).map(IndexItems::isLost).orElse(false);
     }
 
     private void updateTimeline(StanzaMeta meta, io.tidemark.events.wal.TimelineId timeline,
@@ -316,7 +393,8 @@ public final class WalIndexer {
 
     // ---- .partial, .history, .backup ---------------------------------------------------------
 
-    private Outcome indexPartial(StanzaMeta meta, StorageKey.WalObject w, WalFileName.Partial p, Instant eventTime) {
+    private Outcome indexPartial(StanzaMeta meta, StorageKey.WalObject w, WalFileName.Partial p, Instant eventTime,
+            String sequencer) {
         int size = meta.walSegmentSize().bytes();
         Optional<LoadedObject> loaded = LoadedObject.load(objects, w.key(), w.compression(), size, size);
         if (loaded.isEmpty()) {
@@ -338,16 +416,16 @@ public final class WalIndexer {
             item = IndexItems.partial(pk, sk, p.fileName(), p.segment(), o,
                     archived ? IndexItems.ARCHIVED : IndexItems.INVALID, problem, s, at);
         }
-        Item candidate = item;
+        Item candidate = sequenced(item, sequencer);
         merger.merge(pk, sk, cur -> IndexItems.join(cur, candidate));
         if (archived) {
-            updateTimeline(meta, p.timeline(), t -> t.withPartial(p.fileName()));
+            updateTimeline(meta, p.timeline(), t -> stillLost(pk, sk) ? t : t.withPartial(p.fileName()));
             return Outcome.PARTIAL;
         }
         return Outcome.REJECTED;
     }
 
-    private Outcome indexHistory(StanzaMeta meta, StorageKey.HistoryObject h, Instant eventTime) {
+    private Outcome indexHistory(StanzaMeta meta, StorageKey.HistoryObject h, Instant eventTime, String sequencer) {
         Optional<LoadedObject> loaded = LoadedObject.load(objects, h.key(), Compression.NONE, MAX_SMALL_FILE, -1);
         if (loaded.isEmpty()) {
             return Outcome.MISSING;
@@ -368,20 +446,21 @@ public final class WalIndexer {
                 problem = "not a valid history file: " + e.getMessage();
             }
         }
-        Item item = IndexItems.history(pk, sk, h.timeline().value(), o, status, problem, history, at);
+        Item item = sequenced(IndexItems.history(pk, sk, h.timeline().value(), o, status, problem, history, at),
+                sequencer);
         merger.merge(pk, sk, cur -> IndexItems.join(cur, item));
         if (history == null) {
             LOG.log(Level.WARNING, "{0} is {1}: {2}", h.key(), status, problem);
             return Outcome.REJECTED;
         }
         TimelineHistory parsed = history;
-        updateTimeline(meta, h.timeline(), t -> t.withHistory(parsed, h.key()));
+        updateTimeline(meta, h.timeline(), t -> stillLost(pk, sk) ? t : t.withHistory(parsed, h.key()));
         windows.refresh(meta);
         return Outcome.HISTORY;
     }
 
     private Outcome indexBackupHistory(StanzaMeta meta, StorageKey.WalObject w, WalFileName.BackupHistory b,
-            Instant eventTime) {
+            Instant eventTime, String sequencer) {
         Optional<LoadedObject> loaded = LoadedObject.load(objects, w.key(), w.compression(), MAX_SMALL_FILE, -1);
         if (loaded.isEmpty()) {
             return Outcome.MISSING;
@@ -402,7 +481,7 @@ public final class WalIndexer {
                 problem = "not a valid backup history file: " + e.getMessage();
             }
         }
-        Item item = IndexItems.backupHistory(pk, sk, b.fileName(), o, status, problem, label, at);
+        Item item = sequenced(IndexItems.backupHistory(pk, sk, b.fileName(), o, status, problem, label, at), sequencer);
         merger.merge(pk, sk, cur -> IndexItems.join(cur, item));
         return label == null ? Outcome.REJECTED : Outcome.BACKUP_HISTORY;
     }

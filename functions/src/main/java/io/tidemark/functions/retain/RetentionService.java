@@ -283,6 +283,8 @@ public final class RetentionService {
 
     private void deleteWal(StanzaMeta meta, WalDeletion w, List<Item> items, long[] counts) {
         String pk = Keys.pk(meta.stanza());
+        // Said first, so that the indexer takes the removal events of these deletes for retention's own.
+        merger.merge(pk, ExpiredWal.key(w.timeline()), cur -> ExpiredWal.deleting(pk, w.timeline(), cur, w.through()));
         for (Item i : items) {
             Optional<String> key = i.string("key");
             if (key.isPresent()) {
@@ -297,7 +299,8 @@ public final class RetentionService {
         }
         merger.merge(pk, ExpiredWal.key(w.timeline()), cur -> {
             long previous = cur.flatMap(c -> c.number("through")).orElse(-1L);
-            return ExpiredWal.item(pk, w.timeline(), Math.max(previous, w.through()));
+            Item next = ExpiredWal.item(pk, w.timeline(), Math.max(previous, w.through()));
+            return cur.flatMap(c -> c.number("deleting")).map(d -> next.with("deleting", d)).orElse(next);
         });
     }
 

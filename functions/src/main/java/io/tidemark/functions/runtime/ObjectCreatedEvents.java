@@ -9,8 +9,9 @@ import java.util.Map;
 
 /**
  * The loop every S3-triggered handler runs: each ObjectCreated record of this function's bucket
- * goes to the service; one record's failure does not stop the others, but all failures are
- * thrown together at the end, so Lambda retries the event (the services are idempotent).
+ * goes to the service (and, for a function that follows removals too, each ObjectRemoved and
+ * LifecycleExpiration record); one record's failure does not stop the others, but all failures
+ * are thrown together at the end, so Lambda retries the event (the services are idempotent).
  */
 public final class ObjectCreatedEvents {
     private static final System.Logger LOG = System.getLogger(ObjectCreatedEvents.class.getName());
@@ -20,7 +21,23 @@ public final class ObjectCreatedEvents {
         O apply(String key, Instant eventTime);
     }
 
+    /** The service call for one created object, with the event's sequencer (null when absent). */
+    public interface SequencedAction<O extends Enum<O>> {
+        O apply(String key, Instant eventTime, String sequencer);
+    }
+
+    /** The service call for one removed or expired object: the event's name and sequencer. */
+    public interface RemovedAction<O extends Enum<O>> {
+        O apply(String key, String eventName, String sequencer);
+    }
+
     private ObjectCreatedEvents() {
+    }
+
+    /** ObjectCreated records only; removals are skipped. */
+    public static <O extends Enum<O>> byte[] process(S3EventNotification event, String bucket, String verb,
+                                                     Class<O> outcomes, Action<O> action) {
+        return process(event, bucket, verb, outcomes, (key, time, sequencer) -> action.apply(key, time), null);
     }
 
     /**
@@ -28,14 +45,16 @@ public final class ObjectCreatedEvents {
      * @return the outcome counts as a JSON object, the function's answer
      */
     public static <O extends Enum<O>> byte[] process(S3EventNotification event, String bucket, String verb,
-                                                     Class<O> outcomes, Action<O> action) {
+                                                     Class<O> outcomes, SequencedAction<O> created,
+                                                     RemovedAction<O> removed) {
         Map<O, Integer> counts = new EnumMap<>(outcomes);
         List<RuntimeException> failures = new ArrayList<>();
         if (event.testEvent()) {
             LOG.log(System.Logger.Level.INFO, "s3:TestEvent: nothing to do");
         }
         for (S3EventNotification.Record r : event.records()) {
-            if (!r.isObjectCreated()) {
+            boolean removal = r.isObjectRemoved() || r.isLifecycleExpiration();
+            if (!r.isObjectCreated() && !(removal && removed != null)) {
                 continue;
             }
             if (!bucket.equals(r.bucket())) {
@@ -44,9 +63,10 @@ public final class ObjectCreatedEvents {
                 continue;
             }
             try {
-                O o = action.apply(r.key(), r.eventTime());
+                O o = r.isObjectCreated() ? created.apply(r.key(), r.eventTime(), r.sequencer())
+                        : removed.apply(r.key(), r.eventName(), r.sequencer());
                 counts.merge(o, 1, Integer::sum);
-                LOG.log(System.Logger.Level.DEBUG, "{0}: {1}", r.key(), o);
+                LOG.log(System.Logger.Level.DEBUG, "{0} {1}: {2}", r.eventName(), r.key(), o);
             } catch (RuntimeException e) {
                 LOG.log(System.Logger.Level.ERROR, verb + " " + r.key() + " failed", e);
                 failures.add(e);

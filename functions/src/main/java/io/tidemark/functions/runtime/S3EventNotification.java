@@ -60,9 +60,14 @@ public record S3EventNotification(List<Record> records, boolean testEvent) {
             return eventName.startsWith("ObjectCreated:");
         }
 
-        /** {@code ObjectRemoved:*}. */
+        /** {@code ObjectRemoved:*}: Delete, DeleteMarkerCreated. */
         public boolean isObjectRemoved() {
             return eventName.startsWith("ObjectRemoved:");
+        }
+
+        /** {@code LifecycleExpiration:*}: a lifecycle rule deleted the object or put a delete marker on it. */
+        public boolean isLifecycleExpiration() {
+            return eventName.startsWith("LifecycleExpiration:");
         }
     }
 

@@ -83,6 +83,53 @@ class SegmentRangesTest {
         assertEquals(x, x.union(x));
     }
 
+    @Property(tries = 300)
+    void removalIsTheSetDifferenceInAnyOrderAndAddingBackRestores(
+            @ForAll @Size(max = 60) List<@IntRange(min = 0, max = 80) Integer> present,
+            @ForAll @Size(max = 20) List<@IntRange(min = 0, max = 80) Integer> removed,
+            @ForAll long seed) {
+        TreeSet<Integer> expected = new TreeSet<>(present);
+        expected.removeAll(removed);
+        SegmentRanges all = addAll(present);
+        SegmentRanges cut = all;
+        List<Integer> order = new ArrayList<>(removed);
+        Collections.shuffle(order, new Random(seed));
+        for (int s : order) {
+            cut = cut.remove(s);
+            assertEquals(cut, cut.remove(s), "idempotent");
+        }
+        assertEquals(addAll(new ArrayList<>(expected)), cut, "ranges of exactly the segments left");
+        assertEquals(cut, all.minus(addAll(removed)), "one minus gives the same as removals one by one");
+        for (long s = 0; s <= 81; s++) {
+            assertEquals(expected.contains((int) s), cut.contains(s));
+        }
+        // what was present and removed, added back in any order: the original set
+        List<Integer> back = new ArrayList<>(removed);
+        back.retainAll(present);
+        Collections.shuffle(back, new Random(seed + 1));
+        SegmentRanges restored = cut;
+        for (int s : back) {
+            restored = restored.add(s);
+        }
+        assertEquals(all, restored);
+    }
+
+    @Example
+    void aRemovalInTheMiddleSplitsARangeAndAtTheEdgesShortensIt() {
+        SegmentRanges r = SegmentRanges.of(List.of(new Range(5, 14)));
+        assertEquals(List.of(new Range(5, 10), new Range(12, 14)), r.remove(11).ranges());
+        assertEquals(List.of(new Range(11, 11)), r.remove(11).gaps());
+        assertEquals(List.of(new Range(6, 14)), r.remove(5).ranges());
+        assertEquals(List.of(new Range(5, 13)), r.remove(14).ranges());
+        assertEquals(r, r.remove(4).remove(15));
+        assertTrue(SegmentRanges.of(List.of(new Range(7, 7))).remove(7).isEmpty());
+        assertEquals(List.of(new Range(0, 0), new Range(Long.MAX_VALUE - 1, Long.MAX_VALUE - 1)),
+                SegmentRanges.of(List.of(new Range(0, Long.MAX_VALUE - 1))).minus(
+                        SegmentRanges.of(List.of(new Range(1, Long.MAX_VALUE - 2)))).ranges());
+        assertEquals(List.of(new Range(3, 4)), SegmentRanges.of(List.of(new Range(3, Long.MAX_VALUE))).minus(
+                SegmentRanges.of(List.of(new Range(5, Long.MAX_VALUE)))).ranges());
+    }
+
     @Example
     void adjacentRangesMergeAndHolesBecomeGaps() {
         SegmentRanges r = addAll(List.of(9, 5, 7, 6, 12, 13, 5));

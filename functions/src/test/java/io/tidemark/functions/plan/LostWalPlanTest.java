@@ -1,0 +1,137 @@
+package io.tidemark.functions.plan;
+
+import static io.tidemark.functions.plan.PlanFixture.at;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tidemark.events.layout.Compression;
+import io.tidemark.events.layout.StorageLayout;
+import io.tidemark.events.wal.TimelineId;
+import io.tidemark.events.wal.WalFileName;
+import io.tidemark.events.wal.WalSegmentName;
+import io.tidemark.functions.catalog.CatalogService;
+import io.tidemark.functions.catalog.Keys;
+import io.tidemark.functions.catalog.StanzaView;
+import io.tidemark.functions.index.TestWal;
+import io.tidemark.functions.index.WalIndexer;
+import io.tidemark.functions.validate.TestBackup;
+import java.time.Clock;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Tag;
+
+/**
+ * A WAL object deleted from the bucket after it was indexed: the removal event makes the catalog
+ * exactly what it would be had the segment never been archived (window, gaps, plans), and a new
+ * upload of the segment brings everything back.
+ */
+@Tag("unit")
+class LostWalPlanTest {
+
+    static String key(long segment) {
+        return StorageLayout.walKey(PlanFixture.STANZA, new WalFileName.Segment(
+                WalSegmentName.of(TimelineId.FIRST, segment, TestWal.SIZE)), Compression.ZSTD);
+    }
+
+    static StanzaView view(PlanFixture f) {
+        return new CatalogService(f.catalog, f.objects, Clock.fixed(f.now, ZoneOffset.UTC)).describe("main");
+    }
+
+    @Test
+    void aDeletedSegmentInTheMiddleIsAGapAsIfItHadNeverBeenArchived() {
+        PlanFixture f = new PlanFixture();
+        f.archive(1, 5, 14, Map.of());
+        TestBackup first = f.backup(1, 1, 5, 6, at(6.5));
+        TestBackup second = f.backup(2, 1, 12, 12, at(12.5));
+        assertEquals(0, view(f).window().gaps().size());
+        assertEquals(at(14), view(f).window().latest().orElseThrow().time());
+
+        f.objects.delete(key(11));
+        assertEquals(WalIndexer.Outcome.LOST, f.indexer.removed(key(11), "ObjectRemoved:Delete", "00F1"));
+        // repeated delivery: nothing changes
+        assertEquals(WalIndexer.Outcome.REMOVAL_IGNORED, f.indexer.removed(key(11), "ObjectRemoved:Delete", "00F1"));
+
+        PlanFixture never = new PlanFixture();
+        never.archive(1, 5, 14, Map.of(), 11);
+        never.backup(1, 1, 5, 6, at(6.5));
+        never.backup(2, 1, 12, 12, at(12.5));
+        StanzaView v = view(f);
+        StanzaView expected = view(never);
+        assertEquals(expected.window(), v.window());
+        assertEquals(expected.timelines().getFirst().ranges(), v.timelines().getFirst().ranges());
+        assertEquals(expected.timelines().getFirst().rangeEnds(), v.timelines().getFirst().rangeEnds());
+        assertEquals(expected.timelines().getFirst().rangeCommits(), v.timelines().getFirst().rangeCommits());
+        assertEquals("missing", f.catalog.get(Keys.pk(PlanFixture.STANZA), Keys.wal(
+                WalSegmentName.of(TimelineId.FIRST, 11, TestWal.SIZE))).orElseThrow().string("status").orElseThrow());
+
+        assertEquals(1, v.window().gaps().size());
+        assertEquals(at(10), v.window().gaps().getFirst().from().time());
+        // beyond the gap, before the second backup: refused with both neighbours
+        TargetUnreachableException e = assertThrows(TargetUnreachableException.class,
+                () -> f.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + at(11) + "\"}}"));
+        assertEquals(at(10), e.before().time());
+        assertEquals(second.manifest.stopLsn(), e.after().lsn());
+        // the first backup's WAL now ends at 10
+        assertEquals(RestorePlannerTest.segments(1, 5, 10),
+                RestorePlannerTest.walNames(f.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + at(9.5) + "\"}}")
+                        .plan()));
+        assertEquals(first.manifest.label(),
+                f.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + at(9.5) + "\"}}").plan().backupLabel());
+    }
+
+    @Test
+    void withoutALaterBackupTheWindowEndsAtTheGapAndLaterTargetsAreRefused() {
+        PlanFixture f = new PlanFixture();
+        f.archive(1, 5, 14, Map.of());
+        f.backup(1, 1, 5, 6, at(6.5));
+        f.objects.delete(key(9));
+        f.indexer.removed(key(9), "LifecycleExpiration:Delete", null);
+
+        StanzaView v = view(f);
+        assertEquals(at(8), v.window().latest().orElseThrow().time());
+        TargetUnreachableException e = assertThrows(TargetUnreachableException.class,
+                () -> f.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + at(12) + "\"}}"));
+        assertEquals(at(8), e.before().time());
+        assertNull(e.after());
+
+        // uploaded again (a later sequencer): the window is whole again
+        PlanFixture whole = new PlanFixture();
+        whole.archive(1, 5, 14, Map.of());
+        whole.backup(1, 1, 5, 6, at(6.5));
+        f.archive(1, 9, 14, Map.of(), 10, 11, 12, 13, 14);
+        assertEquals(view(whole).window(), view(f).window());
+        assertEquals(view(whole).timelines().getFirst().ranges(), view(f).timelines().getFirst().ranges());
+        f.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + at(12) + "\"}}");
+    }
+
+    @Test
+    void aLostBackupFileMakesTheBackupAndEveryBackupNeedingItUnusable() {
+        PlanFixture d = new PlanFixture();
+        d.archive(1, 5, 14, Map.of());
+        TestBackup full = d.backup(1, 1, 5, 6, at(6.5));
+        TestBackup diff = d.child(full, io.tidemark.events.layout.BackupLabelName.Type.DIFF, 5,
+                TestBackup.files("d1"), 9, 10, at(10.5));
+        assertEquals(diff.manifest.label(), d.plan("{}").plan().backupLabel());
+        String lostKey = full.objects.keySet().stream().filter(k -> !k.equals(full.manifestKey())).sorted()
+                .findFirst().orElseThrow();
+        d.objects.delete(lostKey);
+        assertEquals(WalIndexer.Outcome.LOST, d.indexer.removed(lostKey, "ObjectRemoved:Delete", "0A"));
+
+        var entry = view(d).backups().stream().filter(b -> b.label().equals(full.manifest.label().toString()))
+                .findFirst().orElseThrow();
+        assertEquals("missing", entry.status());
+        assertEquals(List.of(lostKey + " is missing: deleted from the bucket (ObjectRemoved:Delete)"),
+                entry.reasons().subList(entry.reasons().size() - 1, entry.reasons().size()));
+        // neither the full nor the diff that needs it: no backup left, no window, every target refused
+        assertTrue(view(d).window().earliest().isEmpty());
+        assertThrows(TargetUnreachableException.class, () -> d.plan("{}"));
+        assertThrows(TargetUnreachableException.class,
+                () -> d.plan("{\"backup\":\"" + diff.manifest.label() + "\"}"));
+        // repeated: nothing changes
+        assertEquals(WalIndexer.Outcome.REMOVAL_IGNORED, d.indexer.removed(lostKey, "ObjectRemoved:Delete", "0A"));
+    }
+}
