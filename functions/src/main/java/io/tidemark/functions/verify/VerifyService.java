@@ -21,6 +21,7 @@ import io.tidemark.functions.catalog.ObjectStore;
 import io.tidemark.functions.catalog.StanzaMeta;
 import io.tidemark.functions.catalog.UnknownStanzaException;
 import io.tidemark.functions.index.LoadedObject;
+import io.tidemark.functions.index.LostObjects;
 import io.tidemark.functions.validate.BackupValidator;
 import io.tidemark.functions.validate.ObjectVerifier;
 import java.lang.System.Logger.Level;
@@ -65,6 +66,8 @@ import java.util.function.Consumer;
  *       timeline, history files, the chain and WAL of every backup in scope, counting what this run
  *       found damaged as absent; then {@code VERIFYLAST} and the metric.</li>
  * </ol>
+ * Every object found missing or damaged is marked so in the catalog at once ({@link LostObjects}):
+ * the window shrinks and the planner stops offering what needs it.
  * A fault (S3 or DynamoDB unreachable while planning, an event that cannot be queued) marks the
  * run {@code failed} with the reason; it never makes a run look clean.
  */
@@ -92,6 +95,7 @@ public final class VerifyService {
     private final Clock clock;
     private final ItemMerger merger;
     private final Consumer<String> metricLines;
+    private final LostObjects lost;
 
     /**
      * @param parallelism objects downloaded and hashed at once by one batch
@@ -106,6 +110,7 @@ public final class VerifyService {
         this.clock = clock;
         this.merger = new ItemMerger(catalog);
         this.metricLines = metricLines;
+        this.lost = new LostObjects(catalog, clock);
     }
 
     // ---- starting -------------------------------------------------------------------------------
@@ -682,6 +687,25 @@ public final class VerifyService {
                     .with(VerifyRun.TTL_ATTRIBUTE, run.createdAt().plus(VerifyRun.KEPT).getEpochSecond());
             overwrite(item);
             LOG.log(Level.WARNING, "verify run {0}: {1}", run.id(), p.text());
+            markLost(run, p);
+        }
+    }
+
+    /**
+     * A missing or damaged object counts as lost for the window and the planner from now on: the
+     * catalog item (WAL, history, partial) or the backup is marked, ranges and window recomputed.
+     */
+    private void markLost(VerifyRun run, VerifyProblem p) {
+        Optional<String> status = p.lostStatus();
+        if (status.isEmpty()) {
+            return;
+        }
+        try {
+            lost.markLost(run.stanza(), p.key(), status.get(), "verify run " + run.id() + ": " + p.check().label()
+                    + ": expected " + p.expected() + ", found " + p.found());
+        } catch (IllegalArgumentException e) {
+            LOG.log(Level.WARNING, "verify run {0}: could not mark {1} {2}: {3}", run.id(), p.key(), status.get(),
+                    e.getMessage());
         }
     }
 

@@ -184,8 +184,15 @@ class VerifyLocalCloudTest {
         assertFalse(named.get("found").asText().isBlank(), named.toString());
         assertEquals(run.get("problems").size(), run.get("problemCount").asInt(), run.toString());
 
-        // The stanza document (tidemark info) shows the newest run and when it was last clean.
-        JsonNode last = f.call("GET", "/stanzas/" + stanza, null).json().get("verify");
+        // The stanza document (tidemark info) shows the newest run and when it was last clean, and what
+        // verify found lost counts as lost: a gap in the WAL, a backup no longer valid.
+        JsonNode doc = f.call("GET", "/stanzas/" + stanza, null).json();
+        if (kind == Kind.WAL_SEGMENT) {
+            assertFalse(doc.get("timelines").get(0).get("gaps").isEmpty(), doc.toString());
+        } else if (kind != Kind.HISTORY_FILE) {
+            assertFalse("valid".equals(doc.get("backups").get(0).get("status").asText()), doc.toString());
+        }
+        JsonNode last = doc.get("verify");
         assertEquals(run.get("id").asText(), last.get("run").asText(), String.valueOf(last));
         assertEquals(run.get("problemCount").asLong(), last.get("problems").asLong());
         assertEquals(clean.get("id").asText(), last.get("lastCleanRun").asText());
