@@ -100,7 +100,9 @@ public final class VerifyApiHandler implements RequestStreamHandler, AutoCloseab
             }
             String backup = backup(request.bodyBytes());
             VerifyRun run = service.start(stanza, backup);
-            return ApiGatewayProxy.Response.json(run.state() == VerifyState.FAILED ? 502 : 202,
+            // 202 even when the plan could not be dispatched: the run says "failed" and why (a 5xx would be retried
+            // by clients, starting more runs that fail the same way).
+            return ApiGatewayProxy.Response.json(202,
                     VerifyJson.run(run, java.util.List.of()).toString());
         } catch (IllegalArgumentException e) {
             return ApiGatewayProxy.Response.message(400, e.getMessage());
