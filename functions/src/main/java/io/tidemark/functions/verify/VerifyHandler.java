@@ -3,7 +3,7 @@ package io.tidemark.functions.verify;
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import io.tidemark.functions.aws.DynamoDbCatalogStore;
-import io.tidemark.functions.aws.LambdaVerifyDispatch;
+import io.tidemark.functions.aws.SqsVerifyDispatch;
 import io.tidemark.functions.aws.S3ObjectStore;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.functions.runtime.FunctionConfig;
@@ -17,13 +17,14 @@ import java.util.List;
 
 /**
  * The verify function: the daily schedule's event ({@code {"stanza": ...}}) starts and plans a
- * run; its own asynchronous events plan a run the API created and check one batch each
- * ({@link VerifyEvent}). The answer is the run as JSON. Bad input fails the invocation with a
- * message naming the field; so does an unknown stanza.
+ * run; messages of the verify queue (an SQS event, {@code {"Records": [{"body": ...}]}}, each body a
+ * {@link VerifyEvent}) plan a run the API created and check one batch each. The answer is the run
+ * as JSON. Bad input fails the invocation with a message naming the field; so does an unknown
+ * stanza; a failed record fails the invocation, so SQS delivers it again (the work is idempotent).
  *
  * <p>Settings: {@value #PARALLELISM} (objects downloaded and hashed at once by one batch, default
- * {@value #DEFAULT_PARALLELISM}); {@value LambdaVerifyDispatch#FUNCTION} (this function's own alias,
- * for the fan-out).
+ * {@value #DEFAULT_PARALLELISM}); {@value SqsVerifyDispatch#QUEUE} (the queue the
+ * fan-out sends to).
  */
 public final class VerifyHandler implements RequestStreamHandler, AutoCloseable {
 
@@ -45,7 +46,7 @@ public final class VerifyHandler implements RequestStreamHandler, AutoCloseable 
         this(config, null);
     }
 
-    /** @param dispatch how batches are started; null: {@link LambdaVerifyDispatch#fromConfig} */
+    /** @param dispatch how batches are started; null: {@link SqsVerifyDispatch#fromConfig} */
     public VerifyHandler(FunctionConfig config, VerifyDispatch dispatch) {
         this.aws = AwsClients.create(config);
         this.service = service(config, aws, dispatch);
@@ -56,7 +57,7 @@ public final class VerifyHandler implements RequestStreamHandler, AutoCloseable 
         int parallelism = config.setting(PARALLELISM).map(Integer::parseInt).orElse(DEFAULT_PARALLELISM);
         return new VerifyService(new DynamoDbCatalogStore(aws.dynamoDb(), config.table()),
                 new S3ObjectStore(aws.s3(), config.bucket()),
-                dispatch != null ? dispatch : LambdaVerifyDispatch.fromConfig(config, aws), Clock.systemUTC(),
+                dispatch != null ? dispatch : SqsVerifyDispatch.fromConfig(config, aws), Clock.systemUTC(),
                 parallelism, System.out::println);
     }
 
@@ -72,8 +73,27 @@ public final class VerifyHandler implements RequestStreamHandler, AutoCloseable 
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
-        VerifyEvent event = VerifyEvent.parse(input.readAllBytes());
-        String answer = switch (event) {
+        byte[] bytes = input.readAllBytes();
+        com.fasterxml.jackson.databind.JsonNode root;
+        try {
+            root = VerifyEvent.MAPPER.readTree(bytes);
+        } catch (IOException e) {
+            root = null; // VerifyEvent.parse says what is wrong
+        }
+        if (root != null && root.has("Records")) {
+            StringBuilder answers = new StringBuilder("[");
+            for (com.fasterxml.jackson.databind.JsonNode r : root.get("Records")) {
+                answers.append(answers.length() > 1 ? "," : "")
+                        .append(handle(VerifyEvent.parse(r.path("body").asText().getBytes(StandardCharsets.UTF_8))));
+            }
+            output.write(answers.append(']').toString().getBytes(StandardCharsets.UTF_8));
+            return;
+        }
+        output.write(handle(VerifyEvent.parse(bytes)).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private String handle(VerifyEvent event) {
+        return switch (event) {
             case VerifyEvent.Start s -> VerifyJson.run(service.startAndPlan(s.stanza(), s.backup()), List.of())
                     .toString();
             case VerifyEvent.Plan p -> {
@@ -85,7 +105,6 @@ public final class VerifyHandler implements RequestStreamHandler, AutoCloseable 
                 yield runJson(b.stanza(), b.run());
             }
         };
-        output.write(answer.getBytes(StandardCharsets.UTF_8));
     }
 
     private String runJson(io.tidemark.events.layout.StanzaName stanza, String id) {
