@@ -96,6 +96,7 @@ public final class VerifyService {
     private final ItemMerger merger;
     private final Consumer<String> metricLines;
     private final LostObjects lost;
+    private final int batchObjects;
 
     /**
      * @param parallelism objects downloaded and hashed at once by one batch
@@ -103,6 +104,13 @@ public final class VerifyService {
      */
     public VerifyService(CatalogStore catalog, ObjectStore objects, VerifyDispatch dispatch, Clock clock,
                          int parallelism, Consumer<String> metricLines) {
+        this(catalog, objects, dispatch, clock, parallelism, metricLines, BATCH_OBJECTS);
+    }
+
+    /** @param batchObjects at most this many objects per batch (tests use small batches to see the fan-out) */
+    VerifyService(CatalogStore catalog, ObjectStore objects, VerifyDispatch dispatch, Clock clock, int parallelism,
+                  Consumer<String> metricLines, int batchObjects) {
+        this.batchObjects = batchObjects;
         this.catalog = catalog;
         this.objects = objects;
         this.verifier = new ObjectVerifier(objects, parallelism);
@@ -254,7 +262,7 @@ public final class VerifyService {
         long bytes = 0;
         for (int i = 0; i < parts.size(); i++) {
             long size = parts.get(i).storedSize();
-            if (i > first && (i - first >= BATCH_OBJECTS || bytes + size > BATCH_BYTES)) {
+            if (i > first && (i - first >= batchObjects || bytes + size > BATCH_BYTES)) {
                 p.batches.add(new VerifyBatch.BackupObjects(b.label(), first, i - first));
                 first = i;
                 bytes = 0;
@@ -313,8 +321,8 @@ public final class VerifyService {
         for (String[] r : ranges) {
             List<Item> items = catalog.queryBetween(pk, r[0], r[1], List.of("key")).stream()
                     .filter(i -> i.string("key").isPresent() && seen.add(i.sk())).toList();
-            for (int i = 0; i < items.size(); i += BATCH_OBJECTS) {
-                List<Item> slice = items.subList(i, Math.min(items.size(), i + BATCH_OBJECTS));
+            for (int i = 0; i < items.size(); i += batchObjects) {
+                List<Item> slice = items.subList(i, Math.min(items.size(), i + batchObjects));
                 p.batches.add(new VerifyBatch.CatalogItems(slice.getFirst().sk(), slice.getLast().sk(), slice.size()));
                 p.objects += slice.size();
             }
