@@ -799,6 +799,9 @@ public class TidemarkStack extends Stack {
                         api.arnForExecuteApi("PUT", "/stanzas/" + stanza, API_STAGE),
                         api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/restore-plans", API_STAGE),
                         api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/expire", API_STAGE),
+                        // tidemark verify: start a run, then read it
+                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/verify", API_STAGE),
+                        api.arnForExecuteApi("GET", "/stanzas/" + stanza + "/verify/*", API_STAGE),
                         api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
                         api.arnForExecuteApi("PUT", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
                         api.arnForExecuteApi("DELETE", "/stanzas/" + stanza + "/backup-lease", API_STAGE),

@@ -563,7 +563,8 @@ class TidemarkStackTest {
                     "/v1/POST/stanzas/" + stanza + "/backup-lease\"", "/v1/PUT/stanzas/" + stanza + "/backup-lease\"",
                     "/v1/DELETE/stanzas/" + stanza + "/backup-lease\"", "/v1/GET/stanzas/" + stanza + "/jobs\"",
                     "/v1/POST/stanzas/" + stanza + "/jobs/*/claim\"", "/v1/POST/stanzas/" + stanza + "/jobs/*/pass\"",
-                    "/v1/POST/stanzas/" + stanza + "/jobs/*/report\"")) {
+                    "/v1/POST/stanzas/" + stanza + "/jobs/*/report\"", "/v1/POST/stanzas/" + stanza + "/verify\"",
+                    "/v1/GET/stanzas/" + stanza + "/verify/*\"")) {
                 assertTrue(text.contains(route), "node may call " + route);
             }
         }
