@@ -421,7 +421,12 @@ public final class VerifyService {
     }
 
     private Checked checkItem(WalSegmentSize segmentSize, Item i) {
-        return checkItem(objects, segmentSize, i);
+        Checked c = checkItem(objects, segmentSize, i);
+        if (c.problems().stream().anyMatch(p -> p.check() == VerifyProblem.Check.MISSING)
+                && catalog.get(i.pk(), i.sk()).isEmpty()) {
+            return new Checked(0, List.of()); // retention removed object and item while the run listed them
+        }
+        return c;
     }
 
     private List<Checked> checkBackupObjects(StanzaMeta meta, VerifyBatch.BackupObjects b) {
@@ -430,15 +435,14 @@ public final class VerifyService {
                 .orElse(null);
         String key = entry != null && entry.manifestKey() != null ? entry.manifestKey()
                 : StorageLayout.manifestKey(meta.stanza(), label);
+        if (entry == null) {
+            return List.of(new Checked(0, List.of())); // retention removed the backup since the plan
+        }
         List<VerifyProblem> manifestProblems = new ArrayList<>();
-        Optional<BackupManifest> m = entry == null ? Optional.empty() : manifest(key, entry, manifestProblems);
+        Optional<BackupManifest> m = manifest(key, entry, manifestProblems);
         if (m.isEmpty()) {
-            // Changed since the plan read it (or the backup left the catalog): say so once, check nothing.
-            if (manifestProblems.isEmpty()) {
-                manifestProblems.add(new VerifyProblem(key, VerifyProblem.Check.STATUS,
-                        "backup " + b.label() + " in the catalog", "no BACKUP item"));
-            }
-            return List.of(new Checked(0, manifestProblems));
+            // Gone or changed since the plan read it: the backup's first batch says so, none checks objects.
+            return List.of(new Checked(0, b.first() == 0 ? manifestProblems : List.of()));
         }
         List<ObjectVerifier.StoredPart> parts = ObjectVerifier.storedParts(m.get());
         int from = (int) Math.min(parts.size(), b.first());
@@ -454,6 +458,10 @@ public final class VerifyService {
                 case SLICE -> VerifyProblem.Check.SLICE;
             };
             problems.add(new VerifyProblem(op.key(), check, op.expected(), op.found()));
+        }
+        if (problems.stream().anyMatch(p -> p.check() == VerifyProblem.Check.MISSING)
+                && catalog.get(Keys.pk(meta.stanza()), Keys.backup(label)).isEmpty()) {
+            return List.of(new Checked(0, List.of())); // retention removed the backup while the run checked it
         }
         return List.of(new Checked(bytes, problems));
     }

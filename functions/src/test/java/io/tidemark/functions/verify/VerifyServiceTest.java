@@ -209,6 +209,29 @@ class VerifyServiceTest {
     }
 
     @Test
+    void whatRetentionRemovesWhileARunIsUnderWayIsNoProblem() {
+        VerifyRun started = service.start(STANZA, null);
+        VerifyEvent.Plan plan = (VerifyEvent.Plan) queue.poll();
+        service.plan(plan.stanza(), plan.run());
+        // Retention, between the plan and the batches: the backup's objects and item, the oldest segment and item.
+        backup.objects.keySet().forEach(objects::delete);
+        objects.delete(backup.manifestKey());
+        catalog.delete(Keys.pk(STANZA), Keys.backup(backup.manifest.label()));
+        objects.delete(wal.key(STANZA, 0, Compression.ZSTD));
+        catalog.delete(Keys.pk(STANZA), Keys.wal(wal.name(0)));
+        deliver(false, false);
+        VerifyRun run = service.run(STANZA, started.id()).orElseThrow();
+        assertEquals(List.of(), service.problems(STANZA, run.id(), 100));
+        assertTrue(run.clean(), run.toString());
+
+        // The same deletions without retention's catalog updates are lost objects.
+        objects.delete(wal.key(STANZA, 1, Compression.ZSTD));
+        VerifyRun after = verify(null);
+        assertEquals(List.of("missing " + wal.key(STANZA, 1, Compression.ZSTD)),
+                service.problems(STANZA, after.id(), 100).stream().map(this::key).toList());
+    }
+
+    @Test
     void aRunWhoseBatchesCannotBeSentFailsWithTheReason() {
         VerifyService broken = new VerifyService(catalog, objects, e -> {
             if (e instanceof VerifyEvent.Batch) {
