@@ -7,9 +7,6 @@ import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.layout.StorageLayout;
-import io.tidemark.events.wal.Lsn;
-import io.tidemark.events.wal.TimelineId;
-import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.functions.catalog.BackupEntry;
 import io.tidemark.functions.catalog.CatalogException;
@@ -33,7 +30,6 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -84,9 +80,9 @@ public final class VerifyService {
     /** Every item kind that names one archived WAL-side object. */
     static final List<String> CATALOG_OBJECT_PREFIXES = List.of(Keys.HISTORY_PREFIX, Keys.BACKUP_HISTORY_PREFIX,
             Keys.PARTIAL_PREFIX, Keys.WAL_PREFIX);
-    private static final String ARCHIVED = "archived";
+    static final String ARCHIVED = "archived";
     /** Sorts after every character of the catalog's sort keys: {@code prefix + END} ends a prefix range. */
-    private static final String END = "~";
+    static final String END = "~";
 
     private final CatalogStore catalog;
     private final ObjectStore objects;
@@ -238,7 +234,8 @@ public final class VerifyService {
         return List.copyOf(chain.values());
     }
 
-    private static Set<String> earlier(BackupEntry b) {
+    /** The backups {@code b} depends on: its prior and the backups it references files of. */
+    static Set<String> earlier(BackupEntry b) {
         Set<String> e = new TreeSet<>(b.references());
         if (b.prior() != null) {
             e.add(b.prior());
@@ -483,12 +480,13 @@ public final class VerifyService {
         }
         List<BackupEntry> backups = backupsInScope(stanza, run.backup());
         List<VerifyProblem> found = new ArrayList<>();
-        Map<Long, TreeSet<Long>> present = presentWal(meta, run.backup(), backups, bad);
+        ArchiveChecks checks = new ArchiveChecks(catalog);
+        Map<Long, TreeSet<Long>> present = checks.presentWal(meta, run.backup(), backups, bad);
         if (run.backup() == null) {
-            found.addAll(gaps(meta.walSegmentSize(), present));
-            found.addAll(historyProblems(meta, present, bad));
+            found.addAll(ArchiveChecks.gaps(meta.walSegmentSize(), present));
+            found.addAll(checks.historyProblems(meta, present, bad));
         }
-        found.addAll(chainProblems(meta, run, backups, present, bad));
+        found.addAll(checks.chainProblems(meta, backups, present, bad));
         int finalBatch = (int) run.batches() + 1;
         storeProblems(run, finalBatch, found);
         Instant now = clock.instant();
@@ -498,150 +496,6 @@ public final class VerifyService {
         if (before.state() == VerifyState.RUNNING && done.state() == VerifyState.COMPLETE) {
             recordLast(meta, done);
         }
-    }
-
-    /** Present segments per timeline: archived in the catalog and not found bad by this run. */
-    private Map<Long, TreeSet<Long>> presentWal(StanzaMeta meta, String label, List<BackupEntry> backups,
-                                                Set<String> bad) {
-        String pk = Keys.pk(meta.stanza());
-        List<Item> items = new ArrayList<>();
-        List<String> attributes = List.of("segment", "status", "key");
-        if (label == null) {
-            items.addAll(catalog.queryBetween(pk, Keys.WAL_PREFIX, Keys.WAL_PREFIX + END, attributes));
-        } else {
-            for (BackupEntry b : backups) {
-                BackupValidator.walRange(meta, b).ifPresent(r -> items.addAll(
-                        catalog.queryBetween(pk, Keys.wal(r.first()), Keys.wal(r.last()), attributes)));
-            }
-        }
-        Map<Long, TreeSet<Long>> present = new TreeMap<>();
-        for (Item i : items) {
-            Optional<String> segment = i.string("segment");
-            if (segment.isEmpty() || !ARCHIVED.equals(i.string("status").orElse(null))
-                    || bad.contains(i.string("key").orElse(""))) {
-                continue;
-            }
-            WalSegmentName name = WalSegmentName.parse(segment.get(), meta.walSegmentSize());
-            present.computeIfAbsent(name.timeline().value(), t -> new TreeSet<>()).add(name.segmentNumber());
-        }
-        return present;
-    }
-
-    /** Holes between the first and last present segment of each timeline: one problem per hole. */
-    static List<VerifyProblem> gaps(WalSegmentSize size, Map<Long, TreeSet<Long>> present) {
-        List<VerifyProblem> out = new ArrayList<>();
-        for (Map.Entry<Long, TreeSet<Long>> e : present.entrySet()) {
-            TimelineId tli = TimelineId.of(e.getKey());
-            Long previous = null;
-            for (long s : e.getValue()) {
-                if (previous != null && s > previous + 1) {
-                    WalSegmentName first = WalSegmentName.of(tli, previous + 1, size);
-                    WalSegmentName last = WalSegmentName.of(tli, s - 1, size);
-                    long n = s - previous - 1;
-                    out.add(new VerifyProblem(first.toString(), VerifyProblem.Check.GAP, "contiguous WAL on timeline "
-                            + e.getKey() + " from " + WalSegmentName.of(tli, previous, size) + " to "
-                            + WalSegmentName.of(tli, s, size), n == 1 ? "segment " + first + " absent or damaged"
-                            : n + " segments " + first + " to " + last + " absent or damaged"));
-                }
-                previous = s;
-            }
-        }
-        return out;
-    }
-
-    /**
-     * Every timeline after the first that has WAL needs its history file, intact; and the parent
-     * it names must have WAL up to the segment before the switch (the switch segment itself is
-     * read from the new timeline), unless the parent's WAL there is gone by retention.
-     */
-    private List<VerifyProblem> historyProblems(StanzaMeta meta, Map<Long, TreeSet<Long>> present, Set<String> bad) {
-        String pk = Keys.pk(meta.stanza());
-        WalSegmentSize size = meta.walSegmentSize();
-        List<VerifyProblem> out = new ArrayList<>();
-        for (long t : present.keySet()) {
-            if (t <= 1) {
-                continue;
-            }
-            TimelineId tli = TimelineId.of(t);
-            String key = StorageLayout.historyKey(meta.stanza(), tli);
-            Optional<Item> h = catalog.get(pk, Keys.history(tli));
-            if (h.isEmpty() || !ARCHIVED.equals(h.get().string("status").orElse(null))
-                    || bad.contains(h.get().string("key").orElse(key))) {
-                if (h.isEmpty()) {
-                    out.add(new VerifyProblem(key, VerifyProblem.Check.HISTORY, "the history file of timeline " + t
-                            + " (it has WAL)", "not in the catalog"));
-                }
-                continue; // a damaged or unusable one is reported as such already
-            }
-            Optional<Long> parent = h.get().number("parent");
-            Optional<String> switchPoint = h.get().string("switchPoint");
-            if (parent.isEmpty() || switchPoint.isEmpty()) {
-                continue;
-            }
-            TreeSet<Long> parentWal = present.get(parent.get());
-            long switchSegment = WalSegmentName.containing(TimelineId.of(parent.get()), Lsn.parse(switchPoint.get()),
-                    size).segmentNumber();
-            long needed = switchSegment - 1;
-            if (parentWal == null || parentWal.isEmpty() || parentWal.first() > needed) {
-                continue; // the parent's WAL before the switch is expired, or never was archived here
-            }
-            if (parentWal.last() < needed) {
-                out.add(new VerifyProblem(key, VerifyProblem.Check.HISTORY, "timeline " + parent.get()
-                        + " archived through " + WalSegmentName.of(TimelineId.of(parent.get()), needed, size)
-                        + " (timeline " + t + " branches at " + switchPoint.get() + ")", "timeline " + parent.get()
-                        + " ends at " + WalSegmentName.of(TimelineId.of(parent.get()), parentWal.last(), size)));
-            }
-        }
-        return out;
-    }
-
-    /**
-     * Every valid backup in scope: each earlier backup it depends on is in the catalog, valid, and
-     * had no object found damaged or missing by this run; and its WAL from start to stop is present.
-     */
-    private List<VerifyProblem> chainProblems(StanzaMeta meta, VerifyRun run, List<BackupEntry> backups,
-                                              Map<Long, TreeSet<Long>> present, Set<String> bad) {
-        StanzaName stanza = meta.stanza();
-        Map<String, BackupEntry> known = new HashMap<>();
-        for (Item i : catalog.query(Keys.pk(stanza), Keys.BACKUP_PREFIX)) {
-            BackupEntry b = BackupEntry.fromItem(i);
-            known.put(b.label(), b);
-        }
-        List<VerifyProblem> out = new ArrayList<>();
-        for (BackupEntry b : backups) {
-            if (!BackupEntry.VALID.equals(b.status())) {
-                continue;
-            }
-            String key = b.manifestKey() != null ? b.manifestKey()
-                    : StorageLayout.manifestKey(stanza, BackupLabelName.parse(b.label()));
-            for (String e : earlier(b)) {
-                BackupEntry dep = known.get(e);
-                String expected = "backup " + e + " (which backup " + b.label() + " depends on) valid and intact";
-                if (dep == null) {
-                    out.add(new VerifyProblem(key, VerifyProblem.Check.CHAIN, expected, "not in the catalog"));
-                } else if (!BackupEntry.VALID.equals(dep.status())) {
-                    out.add(new VerifyProblem(key, VerifyProblem.Check.CHAIN, expected, "it is " + dep.status()));
-                } else {
-                    String prefix = StorageLayout.backupPrefix(stanza, BackupLabelName.parse(e));
-                    bad.stream().filter(k -> k.startsWith(prefix)).sorted().findFirst().ifPresent(k ->
-                            out.add(new VerifyProblem(key, VerifyProblem.Check.CHAIN, expected,
-                                    "its object " + k + " is missing or damaged")));
-                }
-            }
-            BackupValidator.walRange(meta, b).ifPresent(r -> {
-                TreeSet<Long> wal = present.getOrDefault(r.first().timeline().value(), new TreeSet<>());
-                for (long s = r.first().segmentNumber(); s <= r.last().segmentNumber(); s++) {
-                    if (!wal.contains(s)) {
-                        out.add(new VerifyProblem(key, VerifyProblem.Check.CHAIN, "WAL " + r.first() + " to "
-                                + r.last() + " (start to stop of backup " + b.label() + ")", "segment "
-                                + WalSegmentName.of(r.first().timeline(), s, meta.walSegmentSize())
-                                + " missing or damaged"));
-                        break;
-                    }
-                }
-            });
-        }
-        return out;
     }
 
     /** {@code VERIFYLAST} (newest finished run, last clean full run) and the metric line. */

@@ -252,7 +252,7 @@ class VerifyServiceTest {
     void gapsAreOneProblemPerHole() {
         Map<Long, TreeSet<Long>> present = new TreeMap<>();
         present.put(1L, new TreeSet<>(List.of(5L, 6L, 9L, 10L, 12L)));
-        List<VerifyProblem> gaps = VerifyService.gaps(TestWal.SIZE, present);
+        List<VerifyProblem> gaps = ArchiveChecks.gaps(TestWal.SIZE, present);
         assertEquals(2, gaps.size());
         assertEquals(WalSegmentName.parse("000000010000000000000007", TestWal.SIZE).toString(), gaps.get(0).key());
         assertTrue(gaps.get(0).found().startsWith("2 segments 000000010000000000000007 to 000000010000000000000008"),
