@@ -404,6 +404,13 @@ public class TidemarkStack extends Stack {
                     NotificationKeyFilter.builder().prefix(stanza + "/wal/").build());
             bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(validator.alias()),
                     NotificationKeyFilter.builder().prefix(stanza + "/backup/").suffix("/manifest.json").build());
+            // Removals of any object of the stanza (WAL, history, backup files): the indexer marks
+            // what is gone as missing, so the window and the planner stop offering it. Retention's own
+            // deletes arrive here too and are recognised as such.
+            for (EventType removal : List.of(EventType.OBJECT_REMOVED, EventType.LIFECYCLE_EXPIRATION)) {
+                bucket.addEventNotification(removal, new LambdaDestination(indexer.alias()),
+                        NotificationKeyFilter.builder().prefix(stanza + "/").build());
+            }
         }
 
         // ---- schedules -> aliases --------------------------------------------------------------

@@ -339,8 +339,17 @@ class TidemarkStackTest {
             c.path("Filter").path("Key").path("FilterRules")
                     .forEach(r -> rules.put(r.path("Name").asText(), r.path("Value").asText()));
             JsonNode target = c.path("LambdaFunctionArn");
-            assertEquals("[\"s3:ObjectCreated:*\"]", c.path("Events").toString());
+            String events = c.path("Events").toString();
             String prefix = rules.get("prefix");
+            if (!events.equals("[\"s3:ObjectCreated:*\"]")) {
+                // removals of every object of a stanza go to the indexer
+                assertTrue(events.equals("[\"s3:ObjectRemoved:*\"]") || events.equals("[\"s3:LifecycleExpiration:*\"]"),
+                        events);
+                assertEquals(ref(aliasIds.get(Handlers.WAL_INDEX)), target, prefix);
+                assertFalse(rules.containsKey("suffix"));
+                seen.add(events + " " + prefix);
+                continue;
+            }
             if (prefix.endsWith("/wal/")) {
                 assertEquals(ref(aliasIds.get(Handlers.WAL_INDEX)), target, prefix);
                 assertFalse(rules.containsKey("suffix"));
@@ -352,9 +361,10 @@ class TidemarkStackTest {
             }
             seen.add(prefix);
         }
-        assertEquals(new TreeSet<>(List.of("main/wal/", "main/backup/", "reports/wal/", "reports/backup/")),
-                new TreeSet<>(seen));
-        assertEquals(4, seen.size());
+        assertEquals(new TreeSet<>(List.of("main/wal/", "main/backup/", "reports/wal/", "reports/backup/",
+                "[\"s3:ObjectRemoved:*\"] main/", "[\"s3:LifecycleExpiration:*\"] main/",
+                "[\"s3:ObjectRemoved:*\"] reports/", "[\"s3:LifecycleExpiration:*\"] reports/")), new TreeSet<>(seen));
+        assertEquals(8, seen.size());
     }
 
     @Test

@@ -358,7 +358,8 @@ public final class LocalCloud implements AutoCloseable {
 
     /**
      * Hands an S3 event notification (the JSON S3 sends to Lambda, SQS or SNS) from external
-     * storage to the functions: each ObjectCreated record of this cloud's bucket is dispatched
+     * storage to the functions: each ObjectCreated, ObjectRemoved and LifecycleExpiration record of
+     * this cloud's bucket is dispatched
      * like an event of local-cloud's own S3 (subscriptions, retries, {@link #awaitQuiescent},
      * {@link #failedEvents}). Records of other buckets and other event types are skipped.
      *
@@ -374,10 +375,11 @@ public final class LocalCloud implements AutoCloseable {
                 io.tidemark.functions.runtime.S3EventNotification.parse(new java.io.ByteArrayInputStream(json));
         int n = 0;
         for (io.tidemark.functions.runtime.S3EventNotification.Record r : event.records()) {
-            if (!r.isObjectCreated() || !bucket.equals(r.bucket())) {
+            boolean removal = r.isObjectRemoved() || r.isLifecycleExpiration();
+            if (!(r.isObjectCreated() || removal) || !bucket.equals(r.bucket())) {
                 continue;
             }
-            dispatcher.objectCreated(new S3EventJson.ObjectEvent(r.eventName(), r.eventTime(), r.bucket(), r.key(),
+            dispatcher.objectEvent(new S3EventJson.ObjectEvent(r.eventName(), r.eventTime(), r.bucket(), r.key(),
                     r.size(), r.eTag(), r.sequencer() != null ? r.sequencer() : dispatcher.nextSequencer(),
                     "external", r.sourceIpAddress()));
             n++;
@@ -635,6 +637,16 @@ public final class LocalCloud implements AutoCloseable {
         public Builder onObjectCreated(String name, String prefix, String suffix, HandlerFactory factory) {
             subscriptions.add(new ObjectCreatedSubscription(checkName(name), prefix, suffix,
                     Objects.requireNonNull(factory, "factory")));
+            return this;
+        }
+
+        /**
+         * As {@link #onObjectCreated(String, String, String, HandlerFactory)}, and ObjectRemoved events
+         * of those keys go to the same function.
+         */
+        public Builder onObjectCreatedAndRemoved(String name, String prefix, String suffix, HandlerFactory factory) {
+            subscriptions.add(new ObjectCreatedSubscription(checkName(name), prefix, suffix,
+                    Objects.requireNonNull(factory, "factory"), true));
             return this;
         }
 

@@ -14,8 +14,10 @@ import io.tidemark.functions.verify.VerifyHandler;
  * CDK app configures in AWS: S3 notifications and API routes.
  *
  * <ul>
- *   <li>{@code wal-indexer} ({@link WalIndexHandler}): ObjectCreated. In AWS the notification
- *       filters on the prefix {@code <stanza>/wal/} of each stanza. Here stanzas are not known
+ *   <li>{@code wal-indexer} ({@link WalIndexHandler}): ObjectCreated, and ObjectRemoved (a WAL,
+ *       history or backup object deleted: the catalog marks it missing). In AWS the ObjectCreated
+ *       notification filters on the prefix {@code <stanza>/wal/} of each stanza, the ObjectRemoved
+ *       one on {@code <stanza>/}. Here stanzas are not known
  *       up front and the filter is a literal prefix/suffix, so the indexer gets every key and
  *       ignores (logs) the ones that are not WAL, {@code .history} or {@code .backup} objects.</li>
  *   <li>{@code manifest-validator} ({@link ManifestValidateHandler}): ObjectCreated with the suffix
@@ -74,7 +76,7 @@ public final class LocalCloudFunctions {
         return builder
                 .background(retention)
                 .background(verify)
-                .onObjectCreated("wal-indexer", null, null, config -> new WalIndexHandler(config, retention))
+                .onObjectCreatedAndRemoved("wal-indexer", null, null, config -> new WalIndexHandler(config, retention))
                 .onObjectCreated("manifest-validator", null, "/manifest.json",
                         config -> new ManifestValidateHandler(config, retention))
                 .route("expire", "POST", ExpireApiHandler.RESOURCE, ExpireApiHandler::new)

@@ -17,7 +17,9 @@ import org.gaul.s3proxy.blobstore.options.PutOptions;
  * A blob store decorator that raises an S3 ObjectCreated event once an object of the watched
  * bucket is complete and durable: after PutObject, CopyObject and CompleteMultipartUpload
  * return from the underlying store (never for single parts, never for failed or
- * precondition-refused writes, never for S3Proxy's internal {@code .s3proxy*} objects).
+ * precondition-refused writes, never for S3Proxy's internal {@code .s3proxy*} objects); and an
+ * {@code ObjectRemoved:Delete} event after DeleteObject or DeleteObjects removed an object that
+ * was there (the bucket is not versioned: a delete removes the object, no delete marker).
  */
 final class NotifyingBlobStore extends ForwardingBlobStore {
 
@@ -54,6 +56,30 @@ final class NotifyingBlobStore extends ForwardingBlobStore {
         return eTag;
     }
 
+    @Override
+    public void removeBlob(String container, String name) {
+        boolean existed = bucket.equals(container) && !isS3ProxyInternal(name)
+                && delegate().blobMetadata(container, name) != null;
+        super.removeBlob(container, name);
+        if (existed) {
+            dispatcher.objectEvent(new S3EventJson.ObjectEvent("ObjectRemoved:Delete", Instant.now(), container, name,
+                    -1, null, dispatcher.nextSequencer(), requestId(), "127.0.0.1"));
+        }
+    }
+
+    @Override
+    public void removeBlobs(String container, Iterable<String> names) {
+        for (String name : names) {
+            removeBlob(container, name);
+        }
+    }
+
+    private static String requestId() {
+        byte[] id = new byte[8];
+        ThreadLocalRandom.current().nextBytes(id);
+        return HexFormat.of().withUpperCase().formatHex(id);
+    }
+
     private void created(String eventName, String container, String key, String eTag, Long sizeHint) {
         if (!bucket.equals(container) || isS3ProxyInternal(key)) {
             return;
@@ -69,11 +95,9 @@ final class NotifyingBlobStore extends ForwardingBlobStore {
                 tag = unquote(stored.eTag());
             }
         }
-        byte[] id = new byte[8];
-        ThreadLocalRandom.current().nextBytes(id);
-        dispatcher.objectCreated(new S3EventJson.ObjectEvent(
+        dispatcher.objectEvent(new S3EventJson.ObjectEvent(
                 eventName, Instant.now(), container, key, size, tag, dispatcher.nextSequencer(),
-                HexFormat.of().withUpperCase().formatHex(id), "127.0.0.1"));
+                requestId(), "127.0.0.1"));
     }
 
     /**

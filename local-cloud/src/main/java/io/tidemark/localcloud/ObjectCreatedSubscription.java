@@ -3,11 +3,16 @@ package io.tidemark.localcloud;
 import java.util.Objects;
 
 /**
- * One S3 event notification configuration: ObjectCreated events whose key starts with
- * {@code prefix} and ends with {@code suffix} (null or empty: any) go to one function. Filters
- * match the real key, not its URL-encoded form, as in S3.
+ * One S3 event notification configuration: ObjectCreated events (and, with {@code removals},
+ * ObjectRemoved events too) whose key starts with {@code prefix} and ends with {@code suffix}
+ * (null or empty: any) go to one function. Filters match the real key, not its URL-encoded form,
+ * as in S3.
  */
-record ObjectCreatedSubscription(String name, String prefix, String suffix, HandlerFactory factory) {
+record ObjectCreatedSubscription(String name, String prefix, String suffix, HandlerFactory factory, boolean removals) {
+
+    ObjectCreatedSubscription(String name, String prefix, String suffix, HandlerFactory factory) {
+        this(name, prefix, suffix, factory, false);
+    }
 
     ObjectCreatedSubscription {
         Objects.requireNonNull(name, "name");

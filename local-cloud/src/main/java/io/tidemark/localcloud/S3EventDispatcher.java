@@ -80,11 +80,11 @@ final class S3EventDispatcher implements AutoCloseable {
             before = new ArrayList<>(early);
             early.clear();
         }
-        before.forEach(this::objectCreated);
+        before.forEach(this::objectEvent);
     }
 
-    /** Called after an object was created and is durable; returns at once. */
-    void objectCreated(S3EventJson.ObjectEvent event) {
+    /** Called after an object was created and is durable, or removed; returns at once. */
+    void objectEvent(S3EventJson.ObjectEvent event) {
         List<Target> current;
         synchronized (lock) {
             current = targets;
@@ -95,7 +95,7 @@ final class S3EventDispatcher implements AutoCloseable {
         }
         for (Target target : current) {
             ObjectCreatedSubscription s = target.subscription();
-            if (!s.matches(event.key())) {
+            if (!s.matches(event.key()) || (event.isRemoval() && !s.removals())) {
                 continue;
             }
             byte[] json = S3EventJson.build(event, region, "tidemark-local-cloud", s.name());

@@ -10,7 +10,8 @@ import java.time.temporal.ChronoUnit;
 
 /**
  * Builds the S3 event notification JSON (event structure 2.1) that S3 hands to Lambda for one
- * object, field for field as AWS documents it; the key is URL-encoded as S3 does it.
+ * object, field for field as AWS documents it; the key is URL-encoded as S3 does it. A removal
+ * ({@code ObjectRemoved:*}) carries no size and no eTag, as in S3.
  */
 final class S3EventJson {
 
@@ -18,7 +19,7 @@ final class S3EventJson {
     private static final DateTimeFormatter EVENT_TIME =
             DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
 
-    /** What happened to which object; {@code key} is the real (decoded) key. */
+    /** What happened to which object; {@code key} is the real (decoded) key; size -1 and eTag null: none. */
     record ObjectEvent(
             String eventName,
             Instant eventTime,
@@ -29,6 +30,10 @@ final class S3EventJson {
             String sequencer,
             String requestId,
             String sourceIp) {
+
+        boolean isRemoval() {
+            return eventName.startsWith("ObjectRemoved:") || eventName.startsWith("LifecycleExpiration:");
+        }
     }
 
     private S3EventJson() {
@@ -56,8 +61,12 @@ final class S3EventJson {
         bucket.put("arn", "arn:aws:s3:::" + e.bucket());
         ObjectNode object = s3.putObject("object");
         object.put("key", S3EventNotification.encodeKey(e.key()));
-        object.put("size", e.size());
-        object.put("eTag", e.eTag());
+        if (e.size() >= 0) {
+            object.put("size", e.size());
+        }
+        if (e.eTag() != null) {
+            object.put("eTag", e.eTag());
+        }
         object.put("sequencer", e.sequencer());
         try {
             return MAPPER.writeValueAsBytes(root);

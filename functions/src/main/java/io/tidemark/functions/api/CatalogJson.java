@@ -64,6 +64,12 @@ public final class CatalogJson {
             n.putNull("lease");
         }
         n.set("window", io.tidemark.functions.window.WindowJson.window(v.window()));
+        ArrayNode lost = n.putArray("lostObjects");
+        for (io.tidemark.functions.catalog.LostObject o : v.lost()) {
+            ObjectNode l = lost.addObject().put("key", o.key()).put("status", o.status());
+            text(l, "problem", o.problem());
+            text(l, "lostAt", o.lostAt());
+        }
         return n;
     }
 
@@ -124,6 +130,7 @@ public final class CatalogJson {
         }
         n.set("walRanges", ranges(t.timeline(), t.ranges().ranges(), size));
         n.set("gaps", ranges(t.timeline(), t.ranges().gaps(), size));
+        n.set("lostWal", ranges(t.timeline(), t.lost().ranges(), size));
         n.put("segments", t.ranges().count());
         text(n, "lastSegment", t.lastSegment());
         text(n, "lastCommitTime", t.lastCommitTime());

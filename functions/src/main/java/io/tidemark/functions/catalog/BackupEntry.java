@@ -58,6 +58,12 @@ public record BackupEntry(
     public static final String VALID = "valid";
     public static final String INVALID = "invalid";
 
+    /**
+     * Attribute retention sets on a backup's item before it deletes the backup's objects: the
+     * removal events of those deletes are retention's own, not losses.
+     */
+    public static final String EXPIRING = "expiring";
+
     /** Lists kept in an item are cut at this length (DynamoDB items are at most 400 KB). */
     public static final int MAX_LISTED = 100;
 

@@ -89,7 +89,28 @@ public final class CatalogService {
         io.tidemark.functions.window.RecoveryWindow window = store.get(Keys.pk(stanza), Keys.WINDOW)
                 .map(i -> io.tidemark.functions.window.RecoveryWindow.fromList(i.list("timelines")))
                 .orElse(io.tidemark.functions.window.RecoveryWindow.EMPTY);
-        return new StanzaView(meta, timelines, backups, lease, window);
+        return new StanzaView(meta, timelines, backups, lease, window, lost(meta, timelines));
+    }
+
+    /**
+     * The WAL segments and history files held as lost, from their items: one GetItem per lost
+     * segment (at most {@link LostObject#MAX_LISTED}), one Query of the few HISTORY items.
+     */
+    private List<LostObject> lost(StanzaMeta meta, List<TimelineAggregate> timelines) {
+        String pk = Keys.pk(meta.stanza());
+        List<LostObject> out = new ArrayList<>();
+        for (TimelineAggregate t : timelines) {
+            for (SegmentRanges.Range r : t.lost().ranges()) {
+                for (long n = r.start(); n <= r.end() && out.size() < LostObject.MAX_LISTED; n++) {
+                    store.get(pk, Keys.wal(io.tidemark.events.wal.WalSegmentName.of(t.timeline(), n,
+                            meta.walSegmentSize()))).flatMap(LostObject::of).ifPresent(out::add);
+                }
+            }
+        }
+        for (Item h : store.query(pk, Keys.HISTORY_PREFIX)) {
+            LostObject.of(h).ifPresent(out::add);
+        }
+        return out;
     }
 
     public Optional<StanzaMeta> meta(StanzaName stanza) {

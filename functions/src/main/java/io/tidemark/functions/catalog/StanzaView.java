@@ -13,13 +13,20 @@ import java.util.TreeSet;
  * the lease item only.
  */
 public record StanzaView(StanzaMeta meta, List<TimelineAggregate> timelines, List<BackupEntry> backups,
-                         Optional<BackupLease> lease, io.tidemark.functions.window.RecoveryWindow window) {
+                         Optional<BackupLease> lease, io.tidemark.functions.window.RecoveryWindow window,
+                         List<LostObject> lost) {
 
     public StanzaView {
+        lost = lost == null ? List.of() : List.copyOf(lost);
         timelines = timelines.stream().sorted((a, b) -> a.timeline().compareTo(b.timeline())).toList();
         backups = backups.stream().sorted(Comparator.comparing(BackupEntry::label)).toList();
         lease = Objects.requireNonNull(lease, "lease");
         window = window == null ? io.tidemark.functions.window.RecoveryWindow.EMPTY : window;
+    }
+
+    public StanzaView(StanzaMeta meta, List<TimelineAggregate> timelines, List<BackupEntry> backups,
+                      Optional<BackupLease> lease, io.tidemark.functions.window.RecoveryWindow window) {
+        this(meta, timelines, backups, lease, window, List.of());
     }
 
     public StanzaView(StanzaMeta meta, List<TimelineAggregate> timelines, List<BackupEntry> backups,

@@ -41,9 +41,9 @@ import java.util.function.UnaryOperator;
  *       in {@code lostObjects} and a reason; the backup and every backup that needs it leave the
  *       window and the planner's candidates.</li>
  * </ul>
- * Objects the catalog does not know (never indexed, or removed by retention with their items) and
- * WAL at or below the timeline's retention watermark are left alone: retention's own deletes are
- * not losses.
+ * Objects the catalog does not know (never indexed, or removed by retention with their items), WAL
+ * at or below the timeline's retention watermark ({@link ExpiredWal#removedThrough}) and backups
+ * retention is deleting ({@code expiring}) are left alone: retention's own deletes are not losses.
  *
  * <p>Idempotent: marking again changes nothing. With an S3 sequencer (a removal event), the mark
  * applies only if the event is later than the last event applied to the item's key, so a delete
@@ -243,6 +243,9 @@ public final class LostObjects {
         boolean[] changed = {false};
         update(pk, Keys.backup(label), cur -> {
             changed[0] = false;
+            if (cur.flag(io.tidemark.functions.catalog.BackupEntry.EXPIRING)) {
+                return cur; // retention is deleting this backup
+            }
             List<Object> lost = new ArrayList<>(cur.list(LOST_OBJECTS));
             String status = cur.string("status").orElse(null);
             if (lost.contains(mark.key()) && (mark.status().equals(status) || MISSING.equals(status))) {

@@ -141,7 +141,8 @@ public final class WalIndexer {
     /**
      * An ObjectRemoved or LifecycleExpiration event ({@code eventName}) for {@code key}: if the object
      * is really gone (a HEAD finds nothing: a delete of an old version, or a delete followed by a new
-     * upload, leaves it readable), the catalog marks it {@linkplain LostObjects missing}.
+     * upload, leaves it readable), the catalog marks it {@linkplain LostObjects missing}. Backup data
+     * files and bundles are not looked at: they are never uploaded again once their backup is valid.
      */
     public Outcome removed(String key, String eventName, String sequencer) {
         StorageKey parsed;
@@ -165,7 +166,19 @@ public final class WalIndexer {
         if (stanza == null) {
             return Outcome.IGNORED;
         }
-        if (objects.head(key).isPresent()) {
+        // A valid backup's data files and bundles are never written again (and this function may not
+        // read them): a removal is final. WAL, history files and manifests can be uploaded again.
+        boolean rewritable = !(parsed instanceof StorageKey.BackupFileObject || parsed instanceof StorageKey.BundleObject);
+        boolean present = false;
+        try {
+            present = rewritable && objects.head(key).isPresent();
+        } catch (RuntimeException e) {
+            // Without s3:ListBucket, S3 answers a HEAD of a gone object with 403: the sequencer
+            // then decides alone (a removal older than the item's last upload does not apply).
+            LOG.log(Level.INFO, "{0} for {1}: HEAD failed ({2}); going by the event''s sequencer", eventName, key,
+                    e.toString());
+        }
+        if (present) {
             LOG.log(Level.INFO, "{0} for {1}: the object is still readable, nothing lost", eventName, key);
             return Outcome.REMOVAL_IGNORED;
         }

@@ -136,6 +136,9 @@ public final class RetentionService {
         for (Deletion d : plan.deletions()) {
             switch (d) {
                 case BackupDeletion b -> {
+                    // Said first, so that the indexer takes the removal events of these deletes for retention's own.
+                    catalog.get(pk, Keys.backup(b.label())).ifPresent(item -> merger.merge(pk, Keys.backup(b.label()),
+                            cur -> cur.orElse(item).with(BackupEntry.EXPIRING, true)));
                     deletePrefix(StorageLayout.backupPrefix(stanza, b.label()),
                             StorageLayout.manifestKey(stanza, b.label()), counts);
                     deleteItem(pk, Keys.waiting(b.label()), counts);

@@ -7,10 +7,12 @@ import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.layout.StorageLayout;
+import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.functions.catalog.BackupEntry;
 import io.tidemark.functions.catalog.CatalogException;
 import io.tidemark.functions.catalog.CatalogStore;
+import io.tidemark.functions.catalog.ExpiredWal;
 import io.tidemark.functions.catalog.Item;
 import io.tidemark.functions.catalog.ItemMerger;
 import io.tidemark.functions.catalog.Keys;
@@ -209,12 +211,20 @@ public final class VerifyService {
         }
     }
 
-    /** Every backup to check: all but the invalid ones, or one backup and the backups it depends on. */
+    /** Retention marked the backup before deleting its objects: what is gone is not lost. */
+    private boolean expiring(StanzaName stanza, BackupLabelName label) {
+        return catalog.get(Keys.pk(stanza), Keys.backup(label)).map(i -> i.flag(BackupEntry.EXPIRING)).orElse(false);
+    }
+
+    /**
+     * Every backup to check: all but the invalid ones and those retention is removing, or one
+     * backup and the backups it depends on.
+     */
     private List<BackupEntry> backupsInScope(StanzaName stanza, String label) {
         String pk = Keys.pk(stanza);
         if (label == null) {
-            return catalog.query(pk, Keys.BACKUP_PREFIX).stream().map(BackupEntry::fromItem)
-                    .filter(b -> !BackupEntry.INVALID.equals(b.status())).toList();
+            return catalog.query(pk, Keys.BACKUP_PREFIX).stream().filter(i -> !i.flag(BackupEntry.EXPIRING))
+                    .map(BackupEntry::fromItem).filter(b -> !BackupEntry.INVALID.equals(b.status())).toList();
         }
         Map<String, BackupEntry> chain = new LinkedHashMap<>();
         Deque<String> todo = new ArrayDeque<>(List.of(label));
@@ -373,7 +383,7 @@ public final class VerifyService {
 
     private List<Checked> checkItems(StanzaMeta meta, VerifyBatch.CatalogItems c) {
         List<Item> items = catalog.queryBetween(Keys.pk(meta.stanza()), c.fromSk(), c.toSk(),
-                List.of("key", "compression", "storedSize", "sha256", "status", "problem"));
+                List.of("key", "compression", "storedSize", "sha256", "status", "problem", "segment"));
         List<Callable<List<Checked>>> tasks = new ArrayList<>();
         for (Item i : items) {
             if (i.string("key").isPresent()) {
@@ -420,10 +430,20 @@ public final class VerifyService {
     private Checked checkItem(WalSegmentSize segmentSize, Item i) {
         Checked c = checkItem(objects, segmentSize, i);
         if (c.problems().stream().anyMatch(p -> p.check() == VerifyProblem.Check.MISSING)
-                && catalog.get(i.pk(), i.sk()).isEmpty()) {
-            return new Checked(0, List.of()); // retention removed object and item while the run listed them
+                && (catalog.get(i.pk(), i.sk()).isEmpty() || retentionIsRemoving(segmentSize, i))) {
+            return new Checked(0, List.of()); // retention removed (or is removing) it since the run listed it
         }
         return c;
+    }
+
+    /** A segment at or below its timeline's retention watermark, or the range retention is deleting now. */
+    private boolean retentionIsRemoving(WalSegmentSize segmentSize, Item i) {
+        Optional<String> segment = i.string("segment");
+        if (segment.isEmpty()) {
+            return false;
+        }
+        WalSegmentName name = WalSegmentName.parse(segment.get(), segmentSize);
+        return name.segmentNumber() <= ExpiredWal.removedThrough(catalog, i.pk(), name.timeline());
     }
 
     private List<Checked> checkBackupObjects(StanzaMeta meta, VerifyBatch.BackupObjects b) {
@@ -432,8 +452,8 @@ public final class VerifyService {
                 .orElse(null);
         String key = entry != null && entry.manifestKey() != null ? entry.manifestKey()
                 : StorageLayout.manifestKey(meta.stanza(), label);
-        if (entry == null) {
-            return List.of(new Checked(0, List.of())); // retention removed the backup since the plan
+        if (entry == null || expiring(meta.stanza(), label)) {
+            return List.of(new Checked(0, List.of())); // retention removed (or is removing) the backup since the plan
         }
         List<VerifyProblem> manifestProblems = new ArrayList<>();
         Optional<BackupManifest> m = manifest(key, entry, manifestProblems);
@@ -457,7 +477,8 @@ public final class VerifyService {
             problems.add(new VerifyProblem(op.key(), check, op.expected(), op.found()));
         }
         if (problems.stream().anyMatch(p -> p.check() == VerifyProblem.Check.MISSING)
-                && catalog.get(Keys.pk(meta.stanza()), Keys.backup(label)).isEmpty()) {
+                && (catalog.get(Keys.pk(meta.stanza()), Keys.backup(label)).isEmpty()
+                || expiring(meta.stanza(), label))) {
             return List.of(new Checked(0, List.of())); // retention removed the backup while the run checked it
         }
         return List.of(new Checked(bytes, problems));

@@ -145,7 +145,7 @@ class CatalogApiHandlerTest {
         assertEquals(200, r.statusCode());
         JsonNode j = json(r);
         assertEquals(List.of("stanza", "systemIdentifier", "pgVersion", "pgVersionNum", "walSegmentSize", "createdAt",
-                "timelines", "partials", "histories", "backups", "lease", "window", "jobs"), fieldNames(j));
+                "timelines", "partials", "histories", "backups", "lease", "window", "lostObjects", "jobs"), fieldNames(j));
         assertEquals(0, j.get("jobs").size());
         assertTrue(j.get("window").get("earliest").isNull());
         assertTrue(j.get("window").get("latest").isNull());

@@ -95,6 +95,63 @@ class RetentionServiceTest {
         assertEquals(items, f.catalog.all().size());
     }
 
+    /**
+     * The removal event of each object retention deletes reaches the indexer at the worst moment:
+     * right after the delete, before retention removed the object's items and moved its watermark.
+     * Retention's own deletes are not losses: no segment is lost, no gap, the same window.
+     */
+    @Test
+    void theRemovalEventsOfRetentionsOwnDeletesAreNoLosses() {
+        threeFulls();
+        io.tidemark.functions.index.WalIndexer indexer = new io.tidemark.functions.index.WalIndexer(f.objects, f.catalog);
+        java.util.List<io.tidemark.functions.index.WalIndexer.Outcome> outcomes = new java.util.ArrayList<>();
+        io.tidemark.functions.catalog.ObjectStore eventing = new io.tidemark.functions.catalog.ObjectStore() {
+            @Override
+            public java.util.Optional<StoredObject> get(String key) {
+                return f.objects.get(key);
+            }
+
+            @Override
+            public java.util.Optional<ObjectInfo> head(String key) {
+                return f.objects.head(key);
+            }
+
+            @Override
+            public void delete(String key) {
+                f.objects.delete(key);
+                outcomes.add(indexer.removed(key, "ObjectRemoved:Delete", null));
+            }
+
+            @Override
+            public java.util.List<ListedObject> list(String prefix) {
+                return f.objects.list(prefix);
+            }
+
+            @Override
+            public java.util.List<String> childPrefixes(String prefix) {
+                return f.objects.childPrefixes(prefix);
+            }
+
+            @Override
+            public void put(String key, byte[] content, String contentType, Map<String, String> metadata) {
+                f.objects.put(key, content, contentType, metadata);
+            }
+        };
+        new RetentionService(eventing, f.catalog, new RetentionPlanner(), Clock.fixed(f.now, ZoneOffset.UTC))
+                .run(PlanFixture.STANZA, countTwo, false);
+        assertTrue(outcomes.size() > 9, outcomes.toString());
+        assertTrue(outcomes.stream().noneMatch(o -> o == io.tidemark.functions.index.WalIndexer.Outcome.LOST),
+                outcomes.toString());
+        var t1 = io.tidemark.functions.catalog.TimelineAggregate.fromItem(
+                f.catalog.get(pk(), Keys.timeline(TimelineId.of(1))).orElseThrow(), f.meta.walSegmentSize());
+        assertTrue(t1.lost().isEmpty(), t1.lost().toString());
+        assertTrue(t1.ranges().gaps().isEmpty(), t1.ranges().toString());
+        var window = new WindowService(f.catalog).read(f.meta).orElseThrow().window();
+        assertEquals(PlanFixture.at(11), window.earliest().orElseThrow().time());
+        assertTrue(window.gaps().isEmpty(), window.gaps().toString());
+        assertTrue(f.catalog.get(pk(), Keys.backup(first.manifest.label())).isEmpty());
+    }
+
     @Test
     void aLockedBackupIsKeptWithTheWalItNeeds() {
         threeFulls();

@@ -224,10 +224,28 @@ class VerifyServiceTest {
         assertEquals(List.of(), service.problems(STANZA, run.id(), 100));
         assertTrue(run.clean(), run.toString());
 
-        // The same deletions without retention's catalog updates are lost objects.
+        // Retention's markers, written before it deletes: the backup expiring, the WAL watermark.
+        TestBackup second = TestBackup.full(STANZA, TestBackup.fullLabel(2), TestBackup.files("b"));
+        second.upload(objects);
+        new BackupValidator(objects, catalog, 3).validate(second.manifestKey(), T1.plusSeconds(5));
+        VerifyRun planned = service.start(STANZA, null);
+        VerifyEvent.Plan p2 = (VerifyEvent.Plan) queue.poll();
+        service.plan(p2.stanza(), p2.run());
+        String pk = Keys.pk(STANZA);
+        catalog.put(catalog.get(pk, Keys.backup(second.manifest.label())).orElseThrow()
+                .with(io.tidemark.functions.catalog.BackupEntry.EXPIRING, true).withRevision(),
+                catalog.get(pk, Keys.backup(second.manifest.label())).orElseThrow().revision());
+        second.objects.keySet().forEach(objects::delete);
+        catalog.put(io.tidemark.functions.catalog.ExpiredWal.item(pk, wal.name(1).timeline(), wal.name(1).segmentNumber())
+                .withRevision(), null);
         objects.delete(wal.key(STANZA, 1, Compression.ZSTD));
+        deliver(false, false);
+        assertEquals(List.of(), service.problems(STANZA, planned.id(), 100));
+
+        // The same deletion without retention's markers is a lost object (and a hole in the WAL).
+        objects.delete(wal.key(STANZA, 2, Compression.ZSTD));
         VerifyRun after = verify(null);
-        assertEquals(List.of("missing " + wal.key(STANZA, 1, Compression.ZSTD)),
+        assertEquals(List.of("missing " + wal.key(STANZA, 2, Compression.ZSTD), "gap " + wal.name(2)),
                 service.problems(STANZA, after.id(), 100).stream().map(this::key).toList());
     }
 

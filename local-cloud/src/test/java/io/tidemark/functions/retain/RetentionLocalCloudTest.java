@@ -156,8 +156,14 @@ class RetentionLocalCloudTest {
         assertEquals(21, catalog.query(pk, Keys.commitTimePrefix(TimelineId.FIRST)).size());
         assertEquals(21, catalog.query(pk, Keys.xidMaxPrefix(TimelineId.FIRST)).size());
 
+        // the removal events of retention's own deletes reach the indexer: no loss, no gap
+        f.quiesce();
         // the window and the timeline ranges the API shows start at the second full
         JsonNode doc = f.call("GET", "/stanzas/sched", null).json();
+        assertEquals(0, doc.path("lostObjects").size(), doc.toString());
+        assertEquals(0, doc.path("timelines").get(0).path("lostWal").size(), doc.toString());
+        assertEquals(0, doc.path("timelines").get(0).path("gaps").size(), doc.toString());
+        assertEquals(0, doc.path("window").path("gaps").size(), doc.toString());
         assertEquals(at(11).toString(), doc.path("window").path("earliest").path("time").asText(), doc.toString());
         assertEquals("00000001000000000000000A",
                 doc.path("timelines").get(0).path("walRanges").get(0).path("start").asText(), doc.toString());

@@ -35,7 +35,11 @@ final class InfoText {
             for (JsonNode gap : t.path("gaps")) {
                 gaps++;
                 out.println("  !!! GAP !!!        " + gap.path("start").asText() + " .. " + gap.path("end").asText()
-                        + " MISSING: recovery cannot cross this gap" + droppedIn(doc, gap));
+                        + " MISSING: recovery cannot cross this gap" + droppedIn(doc, gap) + lostIn(t, gap));
+            }
+            for (JsonNode lost : t.path("lostWal")) {
+                out.println("  !!! LOST !!!       " + lost.path("start").asText() + " .. " + lost.path("end").asText()
+                        + " archived, then deleted or damaged in the bucket: no longer restorable");
             }
             out.println("  segments           " + t.path("segments").asText("0"));
             out.println("  last segment       " + t.path("lastSegment").asText("-") + " (end LSN "
@@ -90,6 +94,7 @@ final class InfoText {
             out.println("WARNING: " + gaps + " gap" + (gaps == 1 ? "" : "s")
                     + " in the WAL archive: point-in-time recovery cannot cross " + (gaps == 1 ? "it" : "them") + ".");
         }
+        printLost(doc.path("lostObjects"), out);
         JsonNode dropped = doc.path("droppedWal");
         if (!dropped.isEmpty()) {
             out.println();
@@ -97,6 +102,33 @@ final class InfoText {
                     + dropped.get(0).path("file").asText() + (dropped.size() > 1 ? " .. " + dropped.get(dropped.size() - 1)
                     .path("file").asText() : "") + ", first at " + dropped.get(0).path("droppedAt").asText() + "): "
                     + dropped.get(0).path("reason").asText());
+        }
+    }
+
+    /** " (LOST: ...)" when segments inside the gap were archived once and are lost since. */
+    private static String lostIn(JsonNode timeline, JsonNode gap) {
+        String start = gap.path("start").asText();
+        String end = gap.path("end").asText();
+        for (JsonNode l : timeline.path("lostWal")) {
+            if (l.path("start").asText().compareTo(end) <= 0 && l.path("end").asText().compareTo(start) >= 0) {
+                return " (archived once, LOST from the bucket since)";
+            }
+        }
+        return "";
+    }
+
+    /** Objects that were archived and are gone or damaged now: each with its reason, then a warning. */
+    private static void printLost(JsonNode lost, PrintStream out) {
+        if (!lost.isArray() || lost.isEmpty()) {
+            return;
+        }
+        out.println();
+        out.println("WARNING: " + lost.size() + " archived object" + (lost.size() == 1 ? " is" : "s are")
+                + " LOST (deleted from the bucket or damaged); the recovery window excludes what needs "
+                + (lost.size() == 1 ? "it" : "them") + ":");
+        for (JsonNode o : lost) {
+            out.println("  " + o.path("key").asText() + "  " + o.path("status").asText().toUpperCase(java.util.Locale.ROOT)
+                    + "  since " + text(o.path("lostAt")) + "  " + text(o.path("problem")));
         }
     }
 
