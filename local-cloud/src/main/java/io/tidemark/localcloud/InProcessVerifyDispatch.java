@@ -20,12 +20,14 @@ import org.slf4j.LoggerFactory;
  * {@link VerifyHandler} with the event JSON on a small pool ({@value #THREADS} threads, as many
  * batches at once), not awaited by the invocation that dispatched them. One per local cloud,
  * shared by the API route that starts runs, the schedule, and the batches themselves. A failed
- * invocation is logged and not retried (Lambda would retry twice); its run then stays
+ * invocation is tried again, {@value #ATTEMPTS} times in all, as SQS redelivers a message before
+ * it parks it in the dead-letter queue; then it is logged and dropped, and its run stays
  * {@code running}, which {@code tidemark verify} reports when it stops waiting.
  */
 final class InProcessVerifyDispatch implements VerifyDispatch, BackgroundWork {
 
     static final int THREADS = 4;
+    static final int ATTEMPTS = 3;
     private static final Logger LOG = LoggerFactory.getLogger(InProcessVerifyDispatch.class);
 
     private final Object lock = new Object();
@@ -65,12 +67,19 @@ final class InProcessVerifyDispatch implements VerifyDispatch, BackgroundWork {
     private void run(VerifyEvent event) {
         byte[] json = event.json();
         try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            handler.handleRequest(new ByteArrayInputStream(json), out,
-                    new LocalLambdaContext("verify", region, Duration.ofMinutes(15)));
-            LOG.debug("verify {}: {}", new String(json, StandardCharsets.UTF_8), out.toString(StandardCharsets.UTF_8));
-        } catch (Exception e) {
-            LOG.warn("verify invocation {} failed", new String(json, StandardCharsets.UTF_8), e);
+            for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+                try {
+                    ByteArrayOutputStream out = new ByteArrayOutputStream();
+                    handler.handleRequest(new ByteArrayInputStream(json), out,
+                            new LocalLambdaContext("verify", region, Duration.ofMinutes(15)));
+                    LOG.debug("verify {}: {}", new String(json, StandardCharsets.UTF_8),
+                            out.toString(StandardCharsets.UTF_8));
+                    return;
+                } catch (Exception e) {
+                    LOG.warn("verify invocation {} failed (attempt {} of {})", new String(json, StandardCharsets.UTF_8),
+                            attempt, ATTEMPTS, e);
+                }
+            }
         } finally {
             synchronized (lock) {
                 pending--;
