@@ -168,6 +168,13 @@ public final class VerifyService {
     /** Plans run {@code id} if it still waits for its plan (a repeated event does nothing). */
     public void plan(StanzaName stanza, String id) {
         VerifyRun run = run(stanza, id).orElseThrow(() -> notFound(stanza, id));
+        if (run.state() == VerifyState.RUNNING) {
+            // Delivered again: the invocation that planned may have died before it sent every batch.
+            // Batches count once, so sending those not done yet again is safe.
+            LOG.log(Level.INFO, "verify run {0} is planned already: sending its unfinished batches again", id);
+            dispatchBatches(run);
+            return;
+        }
         if (run.state() != VerifyState.PLANNING) {
             LOG.log(Level.INFO, "verify run {0} is {1}: nothing to plan", id, run.state().label());
             return;
@@ -201,11 +208,19 @@ public final class VerifyService {
             finish(planned);
             return;
         }
-        for (int i = 1; i <= p.batches.size(); i++) {
+        dispatchBatches(planned);
+    }
+
+    /** Sends one event per batch not counted yet; a send that fails fails the run. */
+    private void dispatchBatches(VerifyRun run) {
+        for (int i = 1; i <= run.batches(); i++) {
+            if (run.doneBatches().contains((long) i)) {
+                continue;
+            }
             try {
-                dispatch.dispatch(new VerifyEvent.Batch(stanza, id, i));
+                dispatch.dispatch(new VerifyEvent.Batch(run.stanza(), run.id(), i));
             } catch (RuntimeException e) {
-                fail(planned, "batch " + i + " of " + p.batches.size() + " could not be started: " + e.getMessage());
+                fail(run, "batch " + i + " of " + run.batches() + " could not be started: " + e.getMessage());
                 return;
             }
         }

@@ -250,6 +250,22 @@ class VerifyServiceTest {
     }
 
     @Test
+    void aPlanDeliveredAgainSendsTheBatchesNotDoneYet() {
+        VerifyRun started = service.start(STANZA, null);
+        VerifyEvent.Plan plan = (VerifyEvent.Plan) queue.poll();
+        service.plan(plan.stanza(), plan.run());
+        assertEquals(4, queue.size());
+        handle(queue.poll()); // batch 1 done; the other three messages are lost with the invocation that sent them
+        queue.clear();
+        service.plan(plan.stanza(), plan.run()); // SQS delivers the plan again
+        assertEquals(List.of(2, 3, 4), queue.stream().map(e -> ((VerifyEvent.Batch) e).batch()).toList());
+        deliver(false, false);
+        VerifyRun run = service.run(STANZA, started.id()).orElseThrow();
+        assertTrue(run.clean(), run.toString());
+        assertEquals(8, run.checked());
+    }
+
+    @Test
     void aRunWhoseBatchesCannotBeSentFailsWithTheReason() {
         VerifyService broken = new VerifyService(catalog, objects, e -> {
             if (e instanceof VerifyEvent.Batch) {
