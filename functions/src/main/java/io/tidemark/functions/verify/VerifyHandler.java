@@ -31,8 +31,8 @@ public final class VerifyHandler implements RequestStreamHandler, AutoCloseable 
     public static final String PARALLELISM = "TIDEMARK_VERIFY_PARALLELISM";
     public static final int DEFAULT_PARALLELISM = 8;
 
-    static final byte[] PRIMING_EVENT = "{\"stanza\": \"priming\", \"run\": \"20260101T000000Z-00000000\", \"step\": \"batch\", \"batch\": 1}"
-            .getBytes(StandardCharsets.UTF_8);
+    static final byte[] PRIMING_EVENT = ("{\"stanza\": \"priming\", \"run\": \"20260101T000000Z-00000000\", "
+            + "\"step\": \"batch\", \"batch\": 1}").getBytes(StandardCharsets.UTF_8);
 
     private final AwsClients aws;
     private final VerifyService service;

@@ -6,7 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tidemark.functions.catalog.Item;
 import java.util.List;
 
-/** The JSON of a run (API answers, the function's output) and of the stanza's last verify (in {@code GET /stanzas/{stanza}}). */
+/**
+ * The JSON of a run (API answers, the function's output) and of the stanza's last verify (in
+ * {@code GET /stanzas/{stanza}}).
+ */
 public final class VerifyJson {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
