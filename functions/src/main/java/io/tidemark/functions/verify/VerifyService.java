@@ -42,6 +42,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
@@ -526,10 +527,14 @@ public final class VerifyService {
         int finalBatch = (int) run.batches() + 1;
         storeProblems(run, finalBatch, found);
         Instant now = clock.instant();
-        VerifyRun before = run(stanza, run.id()).orElseThrow();
-        VerifyRun done = merge(stanza, run.id(), cur -> cur.state() == VerifyState.RUNNING
-                ? cur.completed(found.size(), now) : cur);
-        if (before.state() == VerifyState.RUNNING && done.state() == VerifyState.COMPLETE) {
+        // Two finishers may race (a batch delivered again): only the one whose write completed the
+        // run records it. The merge may retry; the flag is that of the attempt that was written.
+        AtomicBoolean completedHere = new AtomicBoolean();
+        VerifyRun done = merge(stanza, run.id(), cur -> {
+            completedHere.set(cur.state() == VerifyState.RUNNING);
+            return completedHere.get() ? cur.completed(found.size(), now) : cur;
+        });
+        if (completedHere.get() && done.state() == VerifyState.COMPLETE) {
             recordLast(meta, done);
         }
     }
