@@ -103,7 +103,13 @@ public final class VerifyCommand implements Command {
             err.println("tidemark verify: run " + id + " failed: " + run.path("message").asText("(no reason given)"));
             return ExitCodes.FAILED;
         }
-        return run.path("clean").asBoolean() ? ExitCodes.OK : ExitCodes.FAILED;
+        if (run.path("clean").asBoolean()) {
+            return ExitCodes.OK;
+        }
+        long problems = run.path("problemCount").asLong();
+        err.println("tidemark verify: run " + id + " found " + problems + " problem" + (problems == 1 ? "" : "s")
+                + " in stanza " + stanza);
+        return ExitCodes.FAILED;
     }
 
     static boolean finished(JsonNode run) {

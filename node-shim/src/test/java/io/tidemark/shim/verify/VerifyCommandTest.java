@@ -133,6 +133,7 @@ class VerifyCommandTest {
             Shim.Run r = Shim.run(new VerifyCommand(Map.of()), "--config", config("bad").toString());
             assertEquals(ExitCodes.FAILED, r.code(), r.out() + r.err());
             assertTrue(r.out().contains("1 problem"), r.out());
+            assertTrue(r.err().contains("found 1 problem in stanza bad"), r.err());
             assertTrue(r.out().contains("  " + key + "\n"), r.out());
             assertTrue(r.out().contains("sha256: expected SHA-256 " + TestWal.sha256(backup.objects.get(key))),
                     r.out());
