@@ -140,8 +140,12 @@ class RetentionE2eTest {
         List<String> wal = walNames();
         assertFalse(wal.contains(oldest), wal.toString());
         assertEquals(firstNeeded, wal.getFirst(), wal.toString());
+        // the removal events of retention's own deletes have reached the indexer: nothing is lost
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)), "S3 events still pending");
         // catalog (through tidemark info): two backups, the window and WAL ranges start at full 2
         JsonNode info = info();
+        assertEquals(0, info.path("lostObjects").size(), info.toString());
+        assertEquals(0, info.path("timelines").get(0).path("gaps").size(), info.toString());
         assertEquals(fulls.subList(1, 3), info.path("backups").findValuesAsText("label"));
         // the earliest point is the one the preview announced, full 2's consistent point
         assertEquals(earliestAfter, info.path("window").path("earliest"), info.path("window").toString());

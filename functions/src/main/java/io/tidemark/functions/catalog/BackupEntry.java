@@ -57,6 +57,9 @@ public record BackupEntry(
     public static final String WAITING_WAL = "waiting-wal";
     public static final String VALID = "valid";
     public static final String INVALID = "invalid";
+    /** One of its objects is gone from the bucket, or damaged, since it was validated (see LostObjects). */
+    public static final String MISSING = "missing";
+    public static final String DAMAGED = "damaged";
 
     /**
      * Attribute retention sets on a backup's item before it deletes the backup's objects: the
@@ -92,6 +95,10 @@ public record BackupEntry(
             case WAITING_WAL -> 1;
             case VALID -> 2;
             case INVALID -> 3;
+            // A lost object outlasts any conclusion about the same manifest upload (a resumed
+            // validation does not look at the files again); a new upload of the manifest is
+            // validated afresh and decides.
+            case MISSING, DAMAGED -> 4;
             default -> -1;
         };
     }

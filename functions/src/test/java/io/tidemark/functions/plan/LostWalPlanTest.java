@@ -133,5 +133,18 @@ class LostWalPlanTest {
                 () -> d.plan("{\"backup\":\"" + diff.manifest.label() + "\"}"));
         // repeated: nothing changes
         assertEquals(WalIndexer.Outcome.REMOVAL_IGNORED, d.indexer.removed(lostKey, "ObjectRemoved:Delete", "0A"));
+        // the same manifest upload concluded again (as a resumed validation does): still missing
+        d.validator.validate(full.manifestKey(), java.time.Instant.parse(entry.manifestEventTime()));
+        assertEquals("missing", status(d, full));
+        // the file and then the manifest uploaded again: validated afresh, usable again
+        full.upload(d.objects);
+        d.validator.validate(full.manifestKey(), java.time.Instant.parse(entry.manifestEventTime()).plusSeconds(60));
+        assertEquals("valid", status(d, full));
+        assertEquals(diff.manifest.label(), d.plan("{}").plan().backupLabel());
+    }
+
+    static String status(PlanFixture f, TestBackup b) {
+        return view(f).backups().stream().filter(e -> e.label().equals(b.manifest.label().toString())).findFirst()
+                .orElseThrow().status();
     }
 }
