@@ -13,6 +13,8 @@ public final class Handlers {
     public static final String BACKUP_SCHEDULER = "io.tidemark.functions.schedule.BackupSchedulerHandler";
     public static final String RETENTION = "io.tidemark.functions.retain.RetentionHandler";
     public static final String EXPIRE_API = "io.tidemark.functions.retain.ExpireApiHandler";
+    public static final String VERIFY = "io.tidemark.functions.verify.VerifyHandler";
+    public static final String VERIFY_API = "io.tidemark.functions.verify.VerifyApiHandler";
 
     private Handlers() {
     }

@@ -69,13 +69,19 @@ public final class NagSuppressionsForTidemark {
                     .regex("/^Resource::arn:.*:execute-api:.*\\/" + TidemarkStack.API_STAGE
                             + "\\/POST\\/stanzas\\/[A-Za-z0-9_.-]+\\/jobs\\/\\*\\/(claim|pass|report)$/")
                     .build());
+            wildcards.add(RegexAppliesTo.builder()
+                    .regex("/^Resource::arn:.*:execute-api:.*\\/" + TidemarkStack.API_STAGE
+                            + "\\/GET\\/stanzas\\/[A-Za-z0-9_.-]+\\/verify\\/\\*$/")
+                    .build());
             NagSuppressions.addResourceSuppressions(policy, List.of(
                     NagPackSuppression.builder().id("AwsSolutions-IAM5")
                             .reason(STANZA_PREFIX + " A node writes and reads only its own stanza's prefix. "
                                     + "GET /restore-plans/{id}/urls takes a plan id that is not known in advance;"
                                     + " the planner checks that the caller may read the plan's stanza."
                                     + " POST /stanzas/<own stanza>/jobs/{jobId}/claim|pass|report take a job id"
-                                    + " made by each schedule run; the path is limited to the node's stanza.")
+                                    + " made by each schedule run; the path is limited to the node's stanza."
+                                    + " GET /stanzas/<own stanza>/verify/{runId} takes the id of a run the node"
+                                    + " started; the path is limited to the node's stanza.")
                             .appliesTo(wildcards)
                             .build()));
         }

@@ -33,6 +33,11 @@ import java.util.regex.Pattern;
  * <tr><td>{@value #ABORT_MULTIPART_DAYS}</td><td>3</td><td>lifecycle: abort incomplete multipart uploads</td></tr>
  * <tr><td>{@value #NONCURRENT_VERSION_DAYS}</td><td>30</td><td>lifecycle: expire noncurrent versions</td></tr>
  * <tr><td>{@value #ARCHIVE_LAG_ALARM_SECONDS}</td><td>900</td><td>archive lag alarm threshold</td></tr>
+ * <tr><td>{@value #VERIFY_SCHEDULE}</td><td>{@value #DEFAULT_VERIFY_SCHEDULE}</td><td>when {@code verify}
+ *     checks every object of each stanza (EventBridge Scheduler expression, in the stanza's time zone),
+ *     or {@code off}</td></tr>
+ * <tr><td>{@value #VERIFY_ALARM_AGE_HOURS}</td><td>48</td><td>alarm when the last clean verify of a
+ *     stanza is older (only with the schedule on)</td></tr>
  * <tr><td>{@value #ALARM_EMAIL}</td><td>none</td><td>e-mail subscribed to the alarm topic</td></tr>
  * <tr><td>{@value #FUNCTIONS_JAR}</td><td>{@value #DEFAULT_FUNCTIONS_JAR}</td><td>the Lambda package,
  *     relative to the directory the app runs in ({@code infra-cdk/})</td></tr>
@@ -45,6 +50,8 @@ public record TidemarkConfig(
         int abortIncompleteMultipartDays,
         int noncurrentVersionDays,
         int archiveLagAlarmSeconds,
+        Optional<String> verifySchedule,
+        int verifyAlarmAgeHours,
         Optional<String> alarmEmail,
         Path functionsJar) {
 
@@ -55,6 +62,9 @@ public record TidemarkConfig(
     public static final String NONCURRENT_VERSION_DAYS = "noncurrentVersionDays";
     public static final String ARCHIVE_LAG_ALARM_SECONDS = "archiveLagAlarmSeconds";
     public static final String ALARM_EMAIL = "alarmEmail";
+    public static final String VERIFY_SCHEDULE = "verifySchedule";
+    public static final String DEFAULT_VERIFY_SCHEDULE = "cron(0 4 * * ? *)";
+    public static final String VERIFY_ALARM_AGE_HOURS = "verifyAlarmAgeHours";
     public static final String FUNCTIONS_JAR = "functionsJar";
 
     public static final String DEFAULT_FUNCTIONS_JAR = "../functions/target/tidemark-functions-lambda.jar";
@@ -152,6 +162,19 @@ public record TidemarkConfig(
         int abortDays = intSetting(context, ABORT_MULTIPART_DAYS, 3, 1, 365, problems);
         int noncurrentDays = intSetting(context, NONCURRENT_VERSION_DAYS, 30, 1, 3650, problems);
         int lag = intSetting(context, ARCHIVE_LAG_ALARM_SECONDS, 900, 60, 86_400, problems);
+        Optional<String> verifySchedule = Optional.of(DEFAULT_VERIFY_SCHEDULE);
+        Object verifyValue = context.apply(VERIFY_SCHEDULE);
+        if (verifyValue != null && !verifyValue.toString().isBlank()) {
+            String v = verifyValue.toString().strip();
+            if (v.equals("off")) {
+                verifySchedule = Optional.empty();
+            } else if (v.matches("(cron|rate)\\(.+\\)")) {
+                verifySchedule = Optional.of(v);
+            } else {
+                problems.add(VERIFY_SCHEDULE + "='" + v + "' is neither off nor a cron(...) or rate(...) expression");
+            }
+        }
+        int verifyAge = intSetting(context, VERIFY_ALARM_AGE_HOURS, 48, 1, 8760, problems);
 
         Optional<String> email = Optional.empty();
         Object emailValue = context.apply(ALARM_EMAIL);
@@ -171,7 +194,8 @@ public record TidemarkConfig(
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid Tidemark CDK context: " + String.join("; ", problems));
         }
-        return new TidemarkConfig(List.copyOf(stanzas), objectLock, ttl, abortDays, noncurrentDays, lag, email, jar);
+        return new TidemarkConfig(List.copyOf(stanzas), objectLock, ttl, abortDays, noncurrentDays, lag, verifySchedule,
+                verifyAge, email, jar);
     }
 
     /** The stanza names, in the configured order. */

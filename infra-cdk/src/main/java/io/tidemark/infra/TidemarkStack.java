@@ -92,6 +92,9 @@ public class TidemarkStack extends Stack {
     public static final String METRIC_DIMENSION = "Stanza";
     public static final String ARCHIVE_LAG_METRIC = "ArchiveLagSeconds";
     public static final String BACKUP_AGE_METRIC = "LastValidBackupAgeSeconds";
+    /** Published by the verify function (embedded metric format in its log) after each full run. */
+    public static final String VERIFY_PROBLEMS_METRIC = "VerifyProblems";
+    public static final String VERIFY_CLEAN_AGE_METRIC = "LastCleanVerifyAgeSeconds";
     /** The TTL attribute of the catalog table (epoch seconds). */
     public static final String TTL_ATTRIBUTE = "expiresAt";
 
@@ -104,6 +107,8 @@ public class TidemarkStack extends Stack {
     private final Topic alarmTopic;
     private final Map<String, Queue> jobQueues = new LinkedHashMap<>();
     private final Map<String, Queue> jobDeadLetterQueues = new LinkedHashMap<>();
+    private final Queue verifyQueue;
+    private final Queue verifyDeadLetters;
     private final Map<String, ManagedPolicy> nodePolicies = new LinkedHashMap<>();
     private final Map<String, TidemarkFunction> functions = new LinkedHashMap<>();
     private final RestApi api;
@@ -229,6 +234,22 @@ public class TidemarkStack extends Stack {
             jobDeadLetterQueues.put(stanza, dlq);
         }
 
+        // The fan-out of verify runs: one message per plan and per batch, consumed by the verify
+        // function a bounded number at a time (the runs' counters are one item each).
+        verifyDeadLetters = Queue.Builder.create(this, "VerifyDeadLetterQueue")
+                .encryption(QueueEncryption.SQS_MANAGED)
+                .enforceSsl(true)
+                .retentionPeriod(Duration.days(14))
+                .build();
+        verifyQueue = Queue.Builder.create(this, "VerifyQueue")
+                .encryption(QueueEncryption.SQS_MANAGED)
+                .enforceSsl(true)
+                // At least the function's timeout (15 min): a batch still running is not handed out twice.
+                .visibilityTimeout(Duration.minutes(16))
+                .retentionPeriod(Duration.days(1))
+                .deadLetterQueue(DeadLetterQueue.builder().queue(verifyDeadLetters).maxReceiveCount(3).build())
+                .build();
+
         alarmTopic = Topic.Builder.create(this, "AlarmTopic")
                 .displayName("Tidemark alarms")
                 .masterKey(dataKey)
@@ -271,6 +292,19 @@ public class TidemarkStack extends Stack {
         // The dry run behind POST /stanzas/{stanza}/expire: the same planning, read-only rights.
         TidemarkFunction expireApi = function("ExpireApi", Handlers.EXPIRE_API, code, retentionEnv,
                 1024, Duration.seconds(29), "POST /stanzas/{stanza}/expire: what retention would remove (dry run)");
+        // verify: the function checks (plans, batches, the final checks); the API function starts runs
+        // and reads them. Both send to the verify queue, the function's event source.
+        Map<String, String> verifyEnv = new LinkedHashMap<>(common);
+        verifyEnv.put("TIDEMARK_VERIFY_QUEUE", verifyQueue.getQueueUrl());
+        TidemarkFunction verify = function("Verify", Handlers.VERIFY, code, verifyEnv,
+                // Downloads, decompresses and hashes up to 8 objects at once (16 MB segments, GB files).
+                2048, Duration.minutes(15), "Verifies every archived object of a stanza (daily, or on demand)");
+        TidemarkFunction verifyApi = function("VerifyApi", Handlers.VERIFY_API, code, verifyEnv,
+                512, Duration.seconds(29), "POST /stanzas/{stanza}/verify, GET /stanzas/{stanza}/verify/{runId}");
+        verifyQueue.grantSendMessages(verify.role());
+        verifyQueue.grantSendMessages(verifyApi.role());
+        verify.alias().addEventSource(software.amazon.awscdk.services.lambda.eventsources.SqsEventSource.Builder
+                .create(verifyQueue).batchSize(1).maxConcurrency(20).build());
         // A backup concluded valid starts retention at once (asynchronous invoke of the alias).
         for (TidemarkFunction starter : List.of(validator, indexer)) {
             starter.function().addEnvironment("TIDEMARK_RETENTION_FUNCTION", retention.alias().getFunctionArn());
@@ -296,6 +330,10 @@ public class TidemarkStack extends Stack {
         allowTable(planner, false);
         allowTable(scheduler, false);
         allowTable(retention, true);
+        allowTable(verify, false);
+        allowTable(verifyApi, false);
+        // verify reads every object of the stanza (never writes or deletes one).
+        allowRead(verify, prefixes(stanzas, "/*"));
 
         // The indexer also resumes backups waiting for WAL: catalog reads, and at most a HEAD of an
         // earlier backup's manifest (never the backup's files).
@@ -392,6 +430,12 @@ public class TidemarkStack extends Stack {
             Map<String, Object> input = new LinkedHashMap<>();
             input.put("stanza", s.name());
             input.put("retention", s.retention().toInput());
+            config.verifySchedule().ifPresent(expression -> Schedule.Builder.create(this, "VerifySchedule-" + s.name())
+                    .description("Tidemark: verify every archived object of stanza " + s.name())
+                    .schedule(ScheduleExpression.expression(expression,
+                            software.amazon.awscdk.TimeZone.of(s.timezone())))
+                    .target(scheduleTarget(verify, Map.of("stanza", s.name())))
+                    .build());
             Schedule.Builder.create(this, "RetentionSchedule-" + s.name())
                     .description("Tidemark: daily retention of stanza " + s.name())
                     .schedule(ScheduleExpression.expression("cron(30 3 * * ? *)",
@@ -436,6 +480,8 @@ public class TidemarkStack extends Stack {
                 .proxy(true).build();
         LambdaIntegration expireIntegration = LambdaIntegration.Builder.create(expireApi.alias())
                 .proxy(true).build();
+        LambdaIntegration verifyIntegration = LambdaIntegration.Builder.create(verifyApi.alias())
+                .proxy(true).build();
 
         Resource stanzasRes = api.getRoot().addResource("stanzas");
         Resource stanzaRes = stanzasRes.addResource("{stanza}");
@@ -445,6 +491,11 @@ public class TidemarkStack extends Stack {
         stanzaRes.addResource("restore-plans").addMethod("POST", planIntegration, stanzaParam);
         // Retention preview only (tidemark expire --dry-run): the function refuses anything else.
         stanzaRes.addResource("expire").addMethod("POST", expireIntegration, stanzaParam);
+        // verify: start a run (202 with its id), then read its state, progress and problems.
+        Resource verifyRes = stanzaRes.addResource("verify");
+        verifyRes.addMethod("POST", verifyIntegration, stanzaParam);
+        verifyRes.addResource("{runId}").addMethod("GET", verifyIntegration, methodOptions(validatorOfRequests,
+                "method.request.path.stanza", "method.request.path.runId"));
         // One backup per stanza at a time: acquire, heartbeat, release (the catalog function).
         Resource leaseRes = stanzaRes.addResource("backup-lease");
         leaseRes.addMethod("POST", catalogIntegration, stanzaParam);
@@ -494,6 +545,32 @@ public class TidemarkStack extends Stack {
                     .build();
             age.addAlarmAction(toTopic);
         }
+        if (config.verifySchedule().isPresent()) {
+            for (StanzaConfig s : config.stanzas()) {
+                // Stays in alarm until a clean run reports 0 (no data between the daily runs keeps the state).
+                Alarm problems = Alarm.Builder.create(this, "VerifyProblemsAlarm-" + s.name())
+                        .alarmDescription("Tidemark: verify found missing or damaged objects, WAL gaps or broken"
+                                + " backup chains in stanza " + s.name() + " (tidemark verify lists them)")
+                        .metric(customMetric(VERIFY_PROBLEMS_METRIC, s.name(), Duration.hours(1)))
+                        .threshold(1)
+                        .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                        .evaluationPeriods(1)
+                        .treatMissingData(TreatMissingData.IGNORE)
+                        .build();
+                problems.addAlarmAction(toTopic);
+                // No clean full run for too long, or no run at all (no data: breaching).
+                Alarm clean = Alarm.Builder.create(this, "VerifyAgeAlarm-" + s.name())
+                        .alarmDescription("Tidemark: stanza " + s.name() + " has not been verified clean for more than "
+                                + config.verifyAlarmAgeHours() + " hours")
+                        .metric(customMetric(VERIFY_CLEAN_AGE_METRIC, s.name(), Duration.days(1)))
+                        .threshold(config.verifyAlarmAgeHours() * 3600.0)
+                        .comparisonOperator(ComparisonOperator.GREATER_THAN_THRESHOLD)
+                        .evaluationPeriods(2)
+                        .treatMissingData(TreatMissingData.BREACHING)
+                        .build();
+                clean.addAlarmAction(toTopic);
+            }
+        }
         for (Map.Entry<String, TidemarkFunction> e : functions.entrySet()) {
             Alarm errors = Alarm.Builder.create(this, "ErrorsAlarm-" + e.getKey())
                     .alarmDescription("Tidemark: function " + e.getKey() + " reported errors")
@@ -509,6 +586,7 @@ public class TidemarkStack extends Stack {
         }
         Map<String, Queue> dlqs = new LinkedHashMap<>();
         dlqs.put("AsyncFailures", asyncFailures);
+        dlqs.put("VerifyDeadLetters", verifyDeadLetters);
         jobDeadLetterQueues.forEach((stanza, q) -> dlqs.put("JobDeadLetters-" + stanza, q));
         dlqs.forEach((name, q) -> {
             Alarm depth = Alarm.Builder.create(this, "DlqDepthAlarm-" + name)
@@ -728,6 +806,9 @@ public class TidemarkStack extends Stack {
                         api.arnForExecuteApi("PUT", "/stanzas/" + stanza, API_STAGE),
                         api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/restore-plans", API_STAGE),
                         api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/expire", API_STAGE),
+                        // tidemark verify: start a run, then read it
+                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/verify", API_STAGE),
+                        api.arnForExecuteApi("GET", "/stanzas/" + stanza + "/verify/*", API_STAGE),
                         api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
                         api.arnForExecuteApi("PUT", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
                         api.arnForExecuteApi("DELETE", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
@@ -802,6 +883,14 @@ public class TidemarkStack extends Stack {
 
     public Map<String, ManagedPolicy> nodePolicies() {
         return Map.copyOf(nodePolicies);
+    }
+
+    public Queue verifyQueue() {
+        return verifyQueue;
+    }
+
+    public Queue verifyDeadLetterQueue() {
+        return verifyDeadLetters;
     }
 
     public Map<String, Queue> jobQueues() {

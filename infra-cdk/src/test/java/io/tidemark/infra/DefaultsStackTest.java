@@ -47,8 +47,9 @@ class DefaultsStackTest {
         List<String> expressions = new ArrayList<>();
         synth.ofType("AWS::Scheduler::Schedule").values()
                 .forEach(s -> expressions.add(s.path("Properties").path("ScheduleExpression").asText()));
-        // One daily backup schedule whose type the scheduler's policy decides, and the daily retention.
-        assertEquals(List.of("cron(0 1 * * ? *)", "cron(30 3 * * ? *)"), expressions);
+        // One daily backup schedule whose type the scheduler's policy decides, the daily retention and verify.
+        assertEquals(List.of("cron(0 1 * * ? *)", "cron(0 4 * * ? *)", "cron(30 3 * * ? *)"),
+                expressions.stream().sorted().toList());
     }
 
     @Test

@@ -45,6 +45,19 @@ class TidemarkConfigTest {
     }
 
     @Test
+    void verifyRunsDailyUnlessSwitchedOff() {
+        TidemarkConfig c = read(Map.of("stanzas", List.of("main")));
+        assertEquals(Optional.of(TidemarkConfig.DEFAULT_VERIFY_SCHEDULE), c.verifySchedule());
+        assertEquals(48, c.verifyAlarmAgeHours());
+        assertEquals(Optional.empty(), read(Map.of("stanzas", "main", "verifySchedule", "off")).verifySchedule());
+        assertEquals(Optional.of("rate(12 hours)"), read(Map.of("stanzas", "main", "verifySchedule", "rate(12 hours)",
+                "verifyAlarmAgeHours", "30")).verifySchedule());
+        String msg = problems(Map.of("stanzas", "main", "verifySchedule", "daily", "verifyAlarmAgeHours", 0));
+        assertTrue(msg.contains("verifySchedule='daily' is neither off nor a cron(...) or rate(...) expression"), msg);
+        assertTrue(msg.contains("verifyAlarmAgeHours=0 is outside 1..8760"), msg);
+    }
+
+    @Test
     void commandLineStrings() {
         // -c stanzas=main,reports  -c objectLock={"mode":"compliance","days":7}  -c planUrlTtlMinutes=15
         Map<String, Object> ctx = Map.of("stanzas", "main, reports",

@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,7 +46,7 @@ class TidemarkStackTest {
 
     static final List<String> HANDLERS = List.of(Handlers.WAL_INDEX, Handlers.MANIFEST_VALIDATE,
             Handlers.CATALOG_API, Handlers.RESTORE_PLAN, Handlers.BACKUP_SCHEDULER, Handlers.RETENTION,
-            Handlers.EXPIRE_API);
+            Handlers.EXPIRE_API, Handlers.VERIFY, Handlers.VERIFY_API);
 
     @BeforeAll
     static void synthesize() {
@@ -386,7 +387,8 @@ class TidemarkStackTest {
                 new String[] {"cron(0 2 ? * SAT *)", "Europe/Berlin", scheduler});
         expected.put("{\"stanza\":\"reports\",\"type\":\"incr\",\"fullIntervalDays\":7}",
                 new String[] {"rate(6 hours)", "Europe/Berlin", scheduler});
-        assertEquals(expected.size() + 2, schedules.size(), "backup schedules + one retention schedule per stanza");
+        assertEquals(expected.size() + 4, schedules.size(),
+                "backup schedules + one retention and one verify schedule per stanza");
         expected.forEach((input, want) -> {
             JsonNode p = byInput.get(input);
             assertNotNull(p, "schedule with input " + input + " among " + byInput.keySet());
@@ -410,12 +412,48 @@ class TidemarkStackTest {
     }
 
     @Test
+    void verifyFansOutThroughItsQueueAndRunsDailyPerStanza() {
+        String queue = synth.logicalId(synth.stack.verifyQueue());
+        JsonNode q = props(queue);
+        assertTrue(q.path("SqsManagedSseEnabled").asBoolean());
+        assertEquals(3, q.path("RedrivePolicy").path("maxReceiveCount").asInt());
+        assertTrue(q.path("VisibilityTimeout").asInt() >= 900, "at least the function's timeout");
+        Map<String, JsonNode> mappings = synth.ofType("AWS::Lambda::EventSourceMapping");
+        assertEquals(1, mappings.size());
+        JsonNode m = mappings.values().iterator().next().path("Properties");
+        // "<function name>:live", taken apart from the alias ARN by CDK
+        assertTrue(m.path("FunctionName").toString().contains(ref(aliasIds.get(Handlers.VERIFY)).toString())
+                && m.path("FunctionName").toString().contains(":live"), m.path("FunctionName").toString());
+        assertEquals(queue, m.path("EventSourceArn").path("Fn::GetAtt").get(0).asText());
+        assertEquals(1, m.path("BatchSize").asInt());
+        assertEquals(20, m.path("ScalingConfig").path("MaximumConcurrency").asInt());
+        for (String handler : List.of(Handlers.VERIFY, Handlers.VERIFY_API)) {
+            JsonNode env = props(functionIds.get(handler)).path("Environment").path("Variables");
+            assertEquals(ref(queue), env.path("TIDEMARK_VERIFY_QUEUE"), handler);
+        }
+        assertEquals(Set.of(roleId("Verify"), roleId("VerifyApi")),
+                rolesGranted(st -> actions(st).contains("sqs:SendMessage")
+                        && st.path("Resource").toString().contains(queue)));
+        String verify = ref(aliasIds.get(Handlers.VERIFY)).toString();
+        Map<String, String> byStanza = new TreeMap<>();
+        for (JsonNode s : synth.ofType("AWS::Scheduler::Schedule").values()) {
+            JsonNode p = s.path("Properties");
+            if (p.path("Target").path("Arn").toString().equals(verify)) {
+                byStanza.put(p.path("Target").path("Input").asText(), p.path("ScheduleExpression").asText() + " "
+                        + p.path("ScheduleExpressionTimezone").asText());
+            }
+        }
+        assertEquals(Map.of("{\"stanza\":\"main\"}", "cron(0 4 * * ? *) UTC",
+                "{\"stanza\":\"reports\"}", "cron(0 4 * * ? *) Europe/Berlin"), byStanza);
+    }
+
+    @Test
     void apiMethodsAreIamAuthorizedProxiesToAliases() {
         Map<String, JsonNode> resources = synth.ofType("AWS::ApiGateway::Resource");
         String apiId = synth.logicalId(synth.stack.api());
         Set<String> routes = new TreeSet<>();
         Map<String, JsonNode> methods = synth.ofType("AWS::ApiGateway::Method");
-        assertEquals(12, methods.size());
+        assertEquals(14, methods.size());
         for (JsonNode m : methods.values()) {
             JsonNode p = m.path("Properties");
             assertEquals("AWS_IAM", p.path("AuthorizationType").asText(), p.toString());
@@ -439,6 +477,8 @@ class TidemarkStackTest {
                 "POST /stanzas/{stanza}/jobs/{jobId}/claim -> " + Handlers.CATALOG_API,
                 "POST /stanzas/{stanza}/jobs/{jobId}/pass -> " + Handlers.CATALOG_API,
                 "POST /stanzas/{stanza}/jobs/{jobId}/report -> " + Handlers.CATALOG_API,
+                "POST /stanzas/{stanza}/verify -> " + Handlers.VERIFY_API,
+                "GET /stanzas/{stanza}/verify/{runId} -> " + Handlers.VERIFY_API,
                 "GET /restore-plans/{id}/urls -> " + Handlers.RESTORE_PLAN)), routes);
     }
 
@@ -533,7 +573,8 @@ class TidemarkStackTest {
                     "/v1/POST/stanzas/" + stanza + "/backup-lease\"", "/v1/PUT/stanzas/" + stanza + "/backup-lease\"",
                     "/v1/DELETE/stanzas/" + stanza + "/backup-lease\"", "/v1/GET/stanzas/" + stanza + "/jobs\"",
                     "/v1/POST/stanzas/" + stanza + "/jobs/*/claim\"", "/v1/POST/stanzas/" + stanza + "/jobs/*/pass\"",
-                    "/v1/POST/stanzas/" + stanza + "/jobs/*/report\"")) {
+                    "/v1/POST/stanzas/" + stanza + "/jobs/*/report\"", "/v1/POST/stanzas/" + stanza + "/verify\"",
+                    "/v1/GET/stanzas/" + stanza + "/verify/*\"")) {
                 assertTrue(text.contains(route), "node may call " + route);
             }
         }
@@ -657,10 +698,13 @@ class TidemarkStackTest {
             }
         }
         assertEquals(new TreeSet<>(List.of("ArchiveLagSeconds/main/900", "ArchiveLagSeconds/reports/900",
-                "LastValidBackupAgeSeconds/main/93600", "LastValidBackupAgeSeconds/reports/28800")), custom);
+                "LastValidBackupAgeSeconds/main/93600", "LastValidBackupAgeSeconds/reports/28800",
+                "VerifyProblems/main/1", "VerifyProblems/reports/1", "LastCleanVerifyAgeSeconds/main/172800",
+                "LastCleanVerifyAgeSeconds/reports/172800")), custom);
         assertEquals(new TreeSet<>(functionIds.values()), errorFunctions);
         Set<String> expectedDlqs = new TreeSet<>();
         expectedDlqs.add(synth.logicalId(synth.stack.asyncFailureQueue()));
+        expectedDlqs.add(synth.logicalId(synth.stack.verifyDeadLetterQueue()));
         for (String s : List.of("main", "reports")) {
             expectedDlqs.add(props(synth.logicalId(synth.stack.jobQueues().get(s)))
                     .path("RedrivePolicy").path("deadLetterTargetArn").path("Fn::GetAtt").get(0).asText());

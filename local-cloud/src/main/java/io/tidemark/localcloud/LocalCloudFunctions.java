@@ -6,6 +6,8 @@ import io.tidemark.functions.plan.RestorePlanHandler;
 import io.tidemark.functions.schedule.BackupSchedulerHandler;
 import io.tidemark.functions.retain.ExpireApiHandler;
 import io.tidemark.functions.validate.ManifestValidateHandler;
+import io.tidemark.functions.verify.VerifyApiHandler;
+import io.tidemark.functions.verify.VerifyHandler;
 
 /**
  * The one place where the product functions are wired into local-cloud, mirroring what the
@@ -42,6 +44,12 @@ import io.tidemark.functions.validate.ManifestValidateHandler;
  *       {@code expire} ({@link ExpireApiHandler}): {@code POST /stanzas/{stanza}/expire}, dry runs only.
  *       The daily run is a schedule of {@code DIR/schedules.json} naming the scheduled function
  *       {@code retention} with the input the CDK stack gives it ({@code {"stanza", "retention": {...}}}).</li>
+ *   <li>verify ({@link VerifyHandler}): {@code POST /stanzas/{stanza}/verify} starts a run and
+ *       {@code GET /stanzas/{stanza}/verify/{runId}} shows it ({@link VerifyApiHandler}); the run's plan
+ *       and batches are invocations of the verify function on an in-process pool
+ *       ({@link InProcessVerifyDispatch}, where AWS uses asynchronous invokes). The daily run is a
+ *       schedule of {@code DIR/schedules.json} naming the scheduled function {@code verify} with
+ *       {@code {"stanza": ...}}.</li>
  * </ul>
  * Handlers get their {@link io.tidemark.functions.runtime.FunctionConfig} from local-cloud (local
  * endpoints, bucket, table, static credentials), exactly as Lambda would from its environment.
@@ -56,16 +64,24 @@ public final class LocalCloudFunctions {
     /** The retention function as a scheduled function: the daily run is an entry of {@code DIR/schedules.json}. */
     public static final String RETENTION = "retention";
 
+    /** The verify function as a scheduled function: the daily run is an entry of {@code DIR/schedules.json}. */
+    public static final String VERIFY = "verify";
+
     public static LocalCloud.Builder register(LocalCloud.Builder builder) {
         LocalJobQueues queues = new LocalJobQueues();
+        // One verify "function" per local cloud: the API starts runs on it, runs fan out on it.
+        InProcessVerifyDispatch verify = new InProcessVerifyDispatch();
         // One retention "function" per local cloud, invoked by both (as both invoke one alias in AWS).
         InProcessRetentionTrigger retention = new InProcessRetentionTrigger();
         return builder
                 .background(retention)
+                .background(verify)
                 .onObjectCreatedAndRemoved("wal-indexer", null, null, config -> new WalIndexHandler(config, retention))
                 .onObjectCreated("manifest-validator", null, "/manifest.json",
                         config -> new ManifestValidateHandler(config, retention))
                 .route("expire", "POST", ExpireApiHandler.RESOURCE, ExpireApiHandler::new)
+                .route("verify-start", "POST", VerifyApiHandler.START_RESOURCE, c -> new VerifyApiHandler(c, verify))
+                .route("verify-run", "GET", VerifyApiHandler.RUN_RESOURCE, c -> new VerifyApiHandler(c, verify))
                 .route("catalog-put", "PUT", "/stanzas/{stanza}", CatalogApiHandler::new)
                 .route("catalog-get", "GET", "/stanzas/{stanza}", CatalogApiHandler::new)
                 .route("lease-acquire", "POST", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
@@ -82,6 +98,7 @@ public final class LocalCloudFunctions {
                         c -> new LocalJobQueueHandler(queues))
                 .route("job-queue-delete", "POST", LocalJobQueueHandler.DELETE, c -> new LocalJobQueueHandler(queues))
                 .scheduledFunction(BACKUP_SCHEDULER, c -> new BackupSchedulerHandler(c, queues))
-                .scheduledFunction(RETENTION, io.tidemark.functions.retain.RetentionHandler::new);
+                .scheduledFunction(RETENTION, io.tidemark.functions.retain.RetentionHandler::new)
+                .scheduledFunction(VERIFY, c -> new VerifyHandler(c, verify));
     }
 }

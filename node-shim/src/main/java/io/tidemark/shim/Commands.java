@@ -27,6 +27,7 @@ final class Commands {
             case "stanza-create" -> new StanzaCreateCommand();
             case "info" -> new InfoCommand();
             case "expire" -> new ExpireCommand();
+            case "verify" -> new io.tidemark.shim.verify.VerifyCommand();
             case "backup" -> new BackupCommand();
             case "restore" -> new RestoreCommand();
             case "aot-train" -> new AotTrainCommand();

@@ -83,6 +83,10 @@ public final class Main {
                                    preview retention: the backups and WAL it would remove now
                                    and the recovery window after (retention itself runs in the
                                    cloud, daily and after each valid backup)
+                  verify [--backup LABEL] [--output text|json] [--timeout SECONDS]
+                                   check every archived object of the stanza (or one backup and
+                                   its chain) in the cloud: size, SHA-256, WAL continuity, backup
+                                   chains; waits, prints each problem; exit 0 only when clean
                   backup [--type full|diff|incr] [--from-standby] [--process-max N] [--checksum-delta]
                                    base backup straight to S3 (default incr; full when no valid
                                    full exists); a standby skips unless --from-standby
@@ -99,7 +103,7 @@ public final class Main {
                                    (replicas leave them), serves Prometheus metrics (port 9854)
                   quickstart       the end-to-end demo (local cloud, backup, mistake, restore)
 
-                options of stanza-create, archive-push, archive-get, info, expire, backup, restore and agent:
+                options of stanza-create, archive-push, archive-get, info, expire, verify, backup, restore and agent:
                   --config FILE    configuration file (else $TIDEMARK_CONFIG)
                   --stanza NAME    stanza (else stanza= in the configuration file)
                   --pgdata DIR, --pg-host HOST, --pg-port PORT, --pg-user USER

@@ -6,6 +6,10 @@ import io.tidemark.functions.aws.DynamoDbCatalogStore;
 import io.tidemark.functions.aws.S3ObjectStore;
 import io.tidemark.functions.catalog.CatalogException;
 import io.tidemark.functions.catalog.CatalogService;
+import io.tidemark.functions.catalog.CatalogStore;
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.functions.verify.VerifyJson;
+import io.tidemark.functions.verify.VerifyService;
 import io.tidemark.functions.job.JobConflictException;
 import io.tidemark.functions.job.JobService;
 import io.tidemark.functions.lease.BackupLeaseService;
@@ -36,7 +40,8 @@ import java.util.Locale;
  *       claims a job (200, 409 with the job when someone else has it or it is over), a replica records
  *       that it left it for the primary, the claimer reports the result (see {@link JobService}).</li>
  * </ul>
- * The stanza document ({@code GET /stanzas/{stanza}}) carries the newest jobs as {@code jobs}.
+ * The stanza document ({@code GET /stanzas/{stanza}}) carries the newest jobs as {@code jobs}, and
+ * the newest finished verify run as {@code verify} (the verify routes are {@code VerifyApiHandler}'s).
  * Errors are {@code {"message": "..."}}.
  */
 public final class CatalogApiHandler implements RequestStreamHandler, AutoCloseable {
@@ -46,6 +51,7 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
     private final CatalogService service;
     private final BackupLeaseService leases;
     private final JobService jobs;
+    private final CatalogStore store;
     private final Clock clock;
     private final SnapStartHooks snapStart;
 
@@ -67,16 +73,24 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         this.service = new CatalogService(store, new S3ObjectStore(aws.s3(), config.bucket()), Clock.systemUTC());
         this.leases = new BackupLeaseService(store, Clock.systemUTC());
         this.jobs = new JobService(store, Clock.systemUTC());
+        this.store = store;
         this.clock = Clock.systemUTC();
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 
     /** For tests: a handler over any services. */
     CatalogApiHandler(CatalogService service, BackupLeaseService leases, JobService jobs, Clock clock) {
+        this(service, leases, jobs, null, clock);
+    }
+
+    /** For tests: a handler over any services; {@code store} (may be null) answers the last verify run. */
+    CatalogApiHandler(CatalogService service, BackupLeaseService leases, JobService jobs, CatalogStore store,
+                      Clock clock) {
         this.aws = null;
         this.service = service;
         this.leases = leases;
         this.jobs = jobs;
+        this.store = store;
         this.clock = clock;
         this.snapStart = null;
     }
@@ -131,6 +145,10 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
     private String stanzaDocument(String stanza) {
         var doc = CatalogJson.stanza(service.describe(stanza));
         doc.set("jobs", JobJson.jobs(jobs.recent(stanza, JobService.DEFAULT_LIST), clock.instant()));
+        if (store != null) {
+            // The newest finished verify run and the last clean one (tidemark info); absent: never verified.
+            VerifyService.last(store, StanzaName.of(stanza)).ifPresent(v -> doc.set("verify", VerifyJson.last(v)));
+        }
         return doc.toString();
     }
 

@@ -28,6 +28,10 @@ import java.util.Locale;
  *      PLAN#&lt;id&gt;                              a signed restore plan (keys for URL renewal), TTL
  *      JOB#&lt;yyyyMMddTHHmmssZ-hex&gt;             one scheduled backup job (newest first: one Query), TTL
  *      EXPIRED#&lt;TTTTTTTT&gt;                     retention's expired-through watermark of a timeline
+ *      VERIFY#&lt;id&gt;                            one verify run (state, counts), TTL
+ *      VERIFY#&lt;id&gt;#B#&lt;nnnnnn&gt;                 one batch of a run: the objects it checks
+ *      VERIFY#&lt;id&gt;#P#&lt;nnnnnn&gt;#&lt;nnnnnn&gt;        one problem a run found (batch, index)
+ *      VERIFYLAST                               the newest finished verify run and the last clean one
  * </pre>
  * Sort keys of one kind sort by timeline then segment number (fixed-width upper-case hex), so a
  * key range is a WAL range.
@@ -51,6 +55,8 @@ public final class Keys {
     public static final String PLAN_PREFIX = "PLAN#";
     public static final String JOB_PREFIX = "JOB#";
     public static final String EXPIRED_PREFIX = "EXPIRED#";
+    public static final String VERIFY_PREFIX = "VERIFY#";
+    public static final String VERIFY_LAST = "VERIFYLAST";
 
     private Keys() {
     }
@@ -139,6 +145,23 @@ public final class Keys {
 
     public static String job(String id) {
         return JOB_PREFIX + id;
+    }
+
+    public static String verifyRun(String id) {
+        return VERIFY_PREFIX + id;
+    }
+
+    public static String verifyBatch(String id, int batch) {
+        return verifyRun(id) + String.format(Locale.ROOT, "#B#%06d", batch);
+    }
+
+    /** Every problem of a run, in batch order. */
+    public static String verifyProblemPrefix(String id) {
+        return verifyRun(id) + "#P#";
+    }
+
+    public static String verifyProblem(String id, int batch, int index) {
+        return verifyProblemPrefix(id) + String.format(Locale.ROOT, "%06d#%06d", batch, index);
     }
 
     private static String timelineAndNumber(WalSegmentName segment) {

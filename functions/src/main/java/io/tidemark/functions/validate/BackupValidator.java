@@ -394,11 +394,12 @@ public final class BackupValidator {
         return facts.withOutcome(BackupEntry.VALID, List.of(), latest.toString(), List.of(), List.of());
     }
 
-    private record WalRange(WalSegmentName first, WalSegmentName last) {
+    /** The WAL segments a backup needs to be consistent, first to last, on its timeline. */
+    public record WalRange(WalSegmentName first, WalSegmentName last) {
     }
 
     /** The segments from start to stop LSN on the backup's timeline, when the manifest gave them. */
-    private static Optional<WalRange> walRange(StanzaMeta meta, BackupEntry facts) {
+    public static Optional<WalRange> walRange(StanzaMeta meta, BackupEntry facts) {
         if (facts.timeline() == null || facts.startLsn() == null || facts.stopLsn() == null) {
             return Optional.empty();
         }

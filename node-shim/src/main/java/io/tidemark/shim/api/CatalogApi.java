@@ -85,6 +85,16 @@ public final class CatalogApi {
         return call("POST", "/stanzas/" + stanza + "/expire", json);
     }
 
+    /** {@code POST /stanzas/{stanza}/verify}: starts a verify run ({@code {}} or {@code {"backup": LABEL}}); 202. */
+    public Response postVerify(StanzaName stanza, String json) {
+        return call("POST", "/stanzas/" + stanza + "/verify", json);
+    }
+
+    /** {@code GET /stanzas/{stanza}/verify/{runId}}: the run's state, progress and problems. */
+    public Response verifyRun(StanzaName stanza, String runId) {
+        return call("GET", "/stanzas/" + stanza + "/verify/" + runId, null);
+    }
+
     /** {@code POST /stanzas/{stanza}/restore-plans}: asks the planner for a signed restore plan. */
     public Response postRestorePlan(StanzaName stanza, String json) {
         return call("POST", "/stanzas/" + stanza + "/restore-plans", json);

@@ -84,6 +84,7 @@ final class InfoText {
             }
         }
         printJobs(doc.path("jobs"), out);
+        printVerify(doc.path("verify"), out);
         out.println();
         out.println("archive lag        " + (lag.seconds() == null ? "unknown" : lag.seconds() + " s since the last archived segment")
                 + ", " + (lag.bytes() == null ? "bytes unknown (" + lag.bytesUnknownBecause() + ")"
@@ -148,6 +149,23 @@ final class InfoText {
 
     private static String text(JsonNode n) {
         return n.isMissingNode() || n.isNull() ? "-" : n.asText();
+    }
+
+    /** The newest finished verify run and the last clean one ({@code tidemark verify}, or the daily run). */
+    private static void printVerify(JsonNode v, PrintStream out) {
+        out.println();
+        if (!v.isObject()) {
+            out.println("last verified      never (tidemark verify checks every archived object)");
+            return;
+        }
+        long problems = v.path("problems").asLong();
+        String scope = v.path("backup").isTextual() ? " (backup " + v.path("backup").asText() + ")" : "";
+        out.println("last verified      " + text(v.path("finishedAt")) + scope + ": " + v.path("state").asText("?")
+                + ", " + v.path("checked").asLong() + " objects checked, "
+                + (problems == 0 ? "no problems" : problems + " PROBLEM" + (problems == 1 ? "" : "S")
+                + " (tidemark verify lists them)"));
+        out.println("last clean verify  " + (v.path("lastCleanAt").isTextual() ? v.path("lastCleanAt").asText()
+                : "never"));
     }
 
     /** The newest scheduled backup jobs, newest first: state, type, who ran it or why not. */
