@@ -61,7 +61,10 @@ record HolderIdentity(String host, String bootId, long pid, long startTicks) {
         }
     }
 
-    /** Field 22 of {@code /proc/<pid>/stat}, or empty when there is no such process. */
+    /**
+     * Field 22 of {@code /proc/<pid>/stat}, or empty when there is no such process or it has
+     * exited and only waits for its parent to reap it (state Z or X: it holds nothing any more).
+     */
     static OptionalLong startTicks(Path proc, long pid) throws IOException {
         String stat;
         try {
@@ -71,6 +74,9 @@ record HolderIdentity(String host, String bootId, long pid, long startTicks) {
         }
         // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so count after the last ')'.
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+        if (f[0].equals("Z") || f[0].equals("X")) {
+            return OptionalLong.empty();
+        }
         return OptionalLong.of(Long.parseLong(f[22 - 3]));
     }
 

@@ -19,9 +19,13 @@ class HolderIdentityTest {
     Path proc;
 
     void process(long pid, long startTicks) throws IOException {
+        process(pid, startTicks, "S");
+    }
+
+    void process(long pid, long startTicks, String state) throws IOException {
         Files.createDirectories(proc.resolve(String.valueOf(pid)));
         // comm with a space and a ')' as PostgreSQL-like names can have: fields are counted after the last ')'
-        Files.writeString(proc.resolve(pid + "/stat"), pid + " (java (x) y) S 1 " + pid + " " + pid
+        Files.writeString(proc.resolve(pid + "/stat"), pid + " (java (x) y) " + state + " 1 " + pid + " " + pid
                 + " 0 -1 4194304 100 0 0 0 5 3 0 0 20 0 30 0 " + startTicks + " 123456 789 18446744073709551615\n");
     }
 
@@ -51,6 +55,9 @@ class HolderIdentityTest {
                 me.deadHolder(new HolderIdentity(me.host(), BOOT, 200, 4000), proc));
         assertEquals(Optional.empty(), me.deadHolder(new HolderIdentity(me.host(), BOOT, 200, 4500), proc),
                 "that process is alive: no takeover");
+        process(300, 4600, "Z");
+        assertEquals(Optional.of("process 300 is gone"), me.deadHolder(new HolderIdentity(me.host(), BOOT, 300, 4600), proc),
+                "killed, not yet reaped by its parent: it holds nothing");
         assertTrue(me.deadHolder(new HolderIdentity(me.host(), "1111-2222-3333", 200, 4500), proc).orElseThrow()
                 .startsWith("the host rebooted since process 200 took the lease"));
         assertEquals(Optional.empty(), me.deadHolder(me, proc), "never itself");
