@@ -43,6 +43,14 @@ public final class AtomicFile {
         }
     }
 
+    private static final java.util.regex.Pattern TEMP = java.util.regex.Pattern.compile("\\..+\\.tidemark\\.([0-9]{1,10})\\.tmp");
+
+    /** Whether {@code name} is a temp file {@link #write} left in a process that no longer runs. */
+    public static boolean deadTemp(String name) {
+        java.util.regex.Matcher m = TEMP.matcher(name);
+        return m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).map(p -> !p.isAlive()).orElse(true);
+    }
+
     static void fsyncDirectory(Path dir) throws IOException {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
