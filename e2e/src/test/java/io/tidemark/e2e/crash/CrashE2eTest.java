@@ -91,6 +91,11 @@ class CrashE2eTest {
     void setUp() throws Exception {
         dir = Files.createTempDirectory(Path.of("/tmp"), "tidemark-e2e-crash-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        // a schedule the test runs by hand (every day: it does not come due by itself during the test)
+        Files.createDirectories(dir.resolve("cloud"));
+        Files.writeString(dir.resolve("cloud/schedules.json"), """
+                {"schedules": [{"name": "main-full", "function": "backup-scheduler", "every": "1d",
+                                "input": {"stanza": "main", "type": "full"}}]}""");
         cloud = new CloudFixture(dir.resolve("cloud")).start();
         conf = cloud.nodeConfig(dir.resolve("node"), "stanza=main\narchive-push.async=true\narchive-push.process=2\n");
         // the stanza's spool belongs to the postgres user, who runs every command here
@@ -258,7 +263,62 @@ class CrashE2eTest {
         }
     }
 
+    @Test
+    @Order(4)
+    void anAgentKilledMidBackupFailsItsJobWithWhyAndTheRestartedAgentsNextJobResumesAtOnce() throws Exception {
+        assertTrue(backup != null, "needs the backup of the first test");
+        String accounts = primary.sql("select pg_relation_filepath('pgbench_accounts')");
+        String[] agentArgs = {"agent", "--config", conf.toString(), "--pg-port", String.valueOf(primary.port()),
+                "--pg-user", "postgres", "--pgdata", primary.dataDir().toString(), "--metrics-port", "0"};
+        Running agent = start("agent-killed", agentArgs);
+        agent.awaitOutput(l -> l.contains("metrics on "), Duration.ofMinutes(1));
+        String killedJob = JSON.readTree(cloud.cloud().runSchedule("main-full")).path("jobId").asText();
+        String started = agent.awaitOutput(l -> l.contains("job " + killedJob + ": backup ") && l.contains("(full) of"),
+                Duration.ofMinutes(2));
+        BackupLabelName label = BackupLabelName.parse(started.substring(started.indexOf(": backup ") + 9).split(" ")[0]);
+        Path record = dir.resolve("node/spool/main/backup-resume.jsonl");
+        awaitTight(() -> {
+            try {
+                return Files.exists(record) && Files.readString(record).contains("\"path\":\"" + accounts + "\"");
+            } catch (IOException e) {
+                return false;
+            }
+        }, Duration.ofMinutes(1), "the first object of " + label, agent);
+        agent.kill9();
+        assertTrue(store.head(StorageLayout.manifestKey(STANZA, label)).isEmpty(), "killed mid-copy:\n" + agent.output());
+        assertEquals("running", job(killedJob).path("state").asText(), "nobody reported it yet");
+
+        Running restarted = start("agent-restarted", agentArgs);
+        restarted.awaitOutput(l -> l.contains("metrics on "), Duration.ofMinutes(1));
+        String nextJob = JSON.readTree(cloud.cloud().runSchedule("main-full")).path("jobId").asText();
+        Waits.until(() -> job(nextJob).path("state").asText().equals("done"), Duration.ofMinutes(3),
+                "the next job did not finish:\n" + restarted.output());
+        assertEquals(label.toString(), job(nextJob).path("label").asText(), "the same label, resumed");
+        String log = restarted.output();
+        assertTrue(log.contains("took over the backup lease of") && log.contains("resuming backup " + label), log);
+        JsonNode failed = job(killedJob);
+        assertEquals("failed", failed.path("state").asText(), failed.toString());
+        assertTrue(failed.path("error").asText().contains("died while the backup ran (process ")
+                && failed.path("error").asText().contains(" is gone)"), failed.toString());
+        awaitValid(label);
+        // the restarted agent hosts the archive worker again: archiving goes on
+        Waits.archived(primary, primary.switchWal(), Duration.ofMinutes(2));
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    private JsonNode job(String id) {
+        try {
+            for (JsonNode j : stanzaDoc().path("jobs")) {
+                if (j.path("jobId").asText().equals(id)) {
+                    return j;
+                }
+            }
+            throw new AssertionError("no job " + id + " in " + stanzaDoc().path("jobs"));
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     private String[] backupArgs(String... more) {
         List<String> args = new ArrayList<>(List.of("backup", "--config", conf.toString(), "--pg-port",
