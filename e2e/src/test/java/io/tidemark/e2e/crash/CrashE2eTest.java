@@ -98,7 +98,8 @@ class CrashE2eTest {
                                 "input": {"stanza": "main", "type": "full"}}]}""");
         cloud = new CloudFixture(dir.resolve("cloud")).start();
         conf = cloud.nodeConfig(dir.resolve("node"), "stanza=main\narchive-push.async=true\narchive-push.process=2\n");
-        // the stanza's spool belongs to the postgres user, who runs every command here
+        // the spool belongs to the postgres user, who runs every command here (as an operator installs it)
+        runAs.giveOwnership(dir.resolve("node/spool"));
         Path stanzaSpool = Files.createDirectories(dir.resolve("node/spool/main"));
         Files.setPosixFilePermissions(stanzaSpool, PosixFilePermissions.fromString("rwx------"));
         runAs.giveOwnership(stanzaSpool);
@@ -194,7 +195,9 @@ class CrashE2eTest {
                     "--target-immediate", "--backup", backup.toString(), "--process-max", "1");
             Running killed = start("restore-killed", args.toArray(String[]::new));
             awaitTight(() -> Files.exists(bigTemp), Duration.ofMinutes(1), "the download of " + accounts, killed);
-            killed.kill9();
+            // kill -9 of the restore's JVM alone: the prefetcher it started goes on running
+            List<ProcessHandle> leftBehind = killed.kill9JvmOnly(runAs.switchesUser());
+            assertFalse(leftBehind.isEmpty(), "the restore had started its WAL prefetcher before the download");
             assertFalse(Files.exists(pgdata.resolve("global/pg_control")), "killed before the end:\n" + killed.output());
 
             Done plain = run(args.toArray(String[]::new));
@@ -211,6 +214,9 @@ class CrashE2eTest {
                 assertEquals(List.of(), s.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList(),
                         "no temp file of the killed run is left");
             }
+            // the new restore's generation sent the killed restore's prefetcher away
+            Waits.until(() -> leftBehind.stream().noneMatch(ProcessHandle::isAlive), Duration.ofSeconds(30),
+                    "the prefetcher of the killed restore is still running: " + leftBehind);
             restored.start();
             Waits.until(() -> restored.sql("select pg_is_in_recovery()").equals("f"), Duration.ofMinutes(2),
                     "recovery of the restored cluster\n" + restored.logContext());
@@ -455,7 +461,25 @@ class CrashE2eTest {
             throw new AssertionError("no such line:\n" + output());
         }
 
-        /** SIGKILL to the JVM (under runuser) and everything it started in its process tree, as {@code kill -9} would. */
+        /**
+         * SIGKILL to the JVM alone (the child of runuser), as {@code kill -9 <pid>} would; returns
+         * what it had started (still running).
+         */
+        List<ProcessHandle> kill9JvmOnly(boolean underRunuser) throws Exception {
+            ProcessHandle jvm = process.toHandle();
+            if (underRunuser) {
+                List<ProcessHandle> children = process.children().toList();
+                assertEquals(1, children.size(), "one JVM under runuser: " + children);
+                jvm = children.get(0);
+            }
+            List<ProcessHandle> started = jvm.descendants().toList();
+            jvm.destroyForcibly();
+            jvm.onExit().get(30, TimeUnit.SECONDS);
+            process.waitFor(30, TimeUnit.SECONDS);
+            return started;
+        }
+
+        /** SIGKILL to the JVM (under runuser) and everything it started in its process tree. */
         void kill9() {
             List<ProcessHandle> tree = process.descendants().toList();
             tree.forEach(ProcessHandle::destroyForcibly);
