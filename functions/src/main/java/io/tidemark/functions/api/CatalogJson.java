@@ -58,8 +58,12 @@ public final class CatalogJson {
         v.backups().forEach(b -> backups.add(backup(b)));
         if (v.lease().isPresent()) {
             BackupLease l = v.lease().get();
-            n.putObject("lease").put("label", l.label()).put("holder", l.holder())
+            ObjectNode lease = n.putObject("lease").put("label", l.label()).put("holder", l.holder())
                     .put("expiresAt", l.expiresAt().toString());
+            if (l.takeover() != null) {
+                lease.putObject("tookOver").put("holder", l.takeover().holder()).put("reason", l.takeover().reason())
+                        .put("at", l.takeover().at().toString());
+            }
         } else {
             n.putNull("lease");
         }

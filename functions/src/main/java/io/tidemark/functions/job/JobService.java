@@ -171,6 +171,11 @@ public final class JobService {
         Job settled;
         if (effective != job.state()) {
             settled = job.withState(effective, job.deadline());
+        } else if (takenOverFrom(stanza, job).isPresent()) {
+            BackupLease.Takeover t = takenOverFrom(stanza, job).get();
+            settled = job.finished(JobState.FAILED, now, null, null, null, null, "the agent " + job.holder()
+                    + " died while the backup ran (" + t.reason() + "); the next backup on its host took the lease over at "
+                    + t.at() + " and resumes what it uploaded");
         } else if (abandoned(stanza, job, now)) {
             settled = job.finished(JobState.FAILED, now, null, null, null, null, "the agent " + job.holder()
                     + " stopped reporting while the backup ran: it holds no backup lease (expired or released"
@@ -183,6 +188,18 @@ public final class JobService {
         }
         // Someone changed it meanwhile (a pass, a claim just in time): what is stored now wins.
         return store.get(Keys.pk(stanza), item.sk()).map(Job::fromItem).orElse(settled);
+    }
+
+    /**
+     * A running job whose holder's lease was taken over: its host proved the holder's process dead
+     * (see {@code BackupLeaseService}), so the job failed; no grace needed. One GetItem.
+     */
+    private Optional<BackupLease.Takeover> takenOverFrom(StanzaName stanza, Job job) {
+        if (job.state() != JobState.RUNNING || job.holder() == null) {
+            return Optional.empty();
+        }
+        return store.get(Keys.pk(stanza), Keys.BACKUP_LEASE).map(BackupLease::fromItem).map(BackupLease::takeover)
+                .filter(t -> t.holder().equals(job.holder()) && job.claimedAt() != null && job.claimedAt().isBefore(t.at()));
     }
 
     /**

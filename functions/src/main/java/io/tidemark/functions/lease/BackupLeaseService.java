@@ -26,6 +26,14 @@ import java.util.regex.Pattern;
  * still the caller's lease. Two acquires racing: one write wins, the other re-reads and answers
  * 409. Acquiring again with the same holder and label while held is idempotent (the same lease,
  * renewed): a client retrying a request whose answer it lost is not refused by itself.
+ *
+ * <p>Takeover: a holder killed with {@code kill -9} never releases its lease. The next backup on
+ * the same host can prove that process dead (its pid gone or reused, or the host rebooted: see
+ * {@link BackupLease.Identity}) where this service cannot; it sends {@code takeover} with the id of
+ * the lease it replaces and why, and gets the lease at once. Accepted only when the lease is still
+ * that one and its recorded identity names the caller's own host: another host waits until the
+ * lease expires (short TTLs with heartbeats keep that wait short). The new lease records what it
+ * replaced.
  */
 public final class BackupLeaseService {
 
@@ -44,7 +52,10 @@ public final class BackupLeaseService {
         this.clock = clock;
     }
 
-    /** {@code POST}: body {@code {"holder","label","ttlSeconds"}}. */
+    /**
+     * {@code POST}: body {@code {"holder","label","ttlSeconds"}}, optionally {@code "identity":
+     * {"host","bootId","pid","startTicks"}} and {@code "takeover": {"leaseId","reason"}}.
+     */
     public BackupLease acquire(String stanzaText, byte[] body) {
         StanzaName stanza = StanzaRequests.existingStanza(store, stanzaText);
         JsonNode json = StanzaRequests.jsonObject(body);
@@ -60,6 +71,13 @@ public final class BackupLeaseService {
             throw CatalogException.badRequest(e.getMessage());
         }
         int ttl = ttl(json);
+        BackupLease.Identity identity = identity(json);
+        JsonNode takeover = json.get("takeover");
+        String replaces = takeover == null || takeover.isNull() ? null : leaseId(text(takeover, "leaseId"));
+        String reason = replaces == null ? null : reason(takeover);
+        if (replaces != null && identity == null) {
+            throw CatalogException.badRequest("a takeover needs the caller's identity (host, bootId, pid, startTicks)");
+        }
         String pk = Keys.pk(stanza);
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
             Instant now = now();
@@ -68,14 +86,20 @@ public final class BackupLeaseService {
             BackupLease next;
             if (lease.isPresent() && lease.get().heldAt(now)) {
                 BackupLease l = lease.get();
-                if (!l.holder().equals(holder) || !l.label().equals(label)) {
+                if (l.holder().equals(holder) && l.label().equals(label)) {
+                    next = l.until(later(l.expiresAt(), now.plusSeconds(ttl)));
+                } else if (replaces == null) {
                     throw new LeaseConflictException(l);
+                } else {
+                    refuseTakeover(l, identity, replaces).ifPresent(why -> {
+                        throw new LeaseConflictException(l, why);
+                    });
+                    next = new BackupLease(UUID.randomUUID().toString(), label, holder, now, now.plusSeconds(ttl), false,
+                            null, identity, new BackupLease.Takeover(l.leaseId(), l.holder(), reason, now));
                 }
-                next = new BackupLease(l.leaseId(), label, holder, l.acquiredAt(), later(l.expiresAt(),
-                        now.plusSeconds(ttl)), false, null);
             } else {
                 next = new BackupLease(UUID.randomUUID().toString(), label, holder, now, now.plusSeconds(ttl), false,
-                        null);
+                        null, identity, null);
             }
             if (store.put(next.toItem(pk).withRevision(), current.map(Item::revision).orElse(null))) {
                 return next;
@@ -102,8 +126,7 @@ public final class BackupLeaseService {
                         + " on " + l.holder() + " holds it until " + l.expiresAt()));
             }
             // An expired lease nobody took over is still this holder's: renewing it is safe.
-            BackupLease next = new BackupLease(l.leaseId(), l.label(), l.holder(), l.acquiredAt(),
-                    later(l.expiresAt(), now.plusSeconds(ttl)), false, null);
+            BackupLease next = l.until(later(l.expiresAt(), now.plusSeconds(ttl)));
             if (store.put(next.toItem(pk).withRevision(), current.get().revision())) {
                 return next;
             }
@@ -127,8 +150,7 @@ public final class BackupLeaseService {
             }
             Instant now = now();
             // Kept as released (no DeleteItem for the API): TTL removes it soon after.
-            BackupLease released = new BackupLease(l.leaseId(), l.label(), l.holder(), l.acquiredAt(),
-                    l.expiresAt().isBefore(now) ? l.expiresAt() : now, true, now);
+            BackupLease released = l.releasedAt(now);
             if (store.put(released.toItem(pk).withRevision(), current.get().revision())) {
                 return true;
             }
@@ -140,6 +162,63 @@ public final class BackupLeaseService {
     public Optional<BackupLease> current(StanzaName stanza) {
         Instant now = now();
         return store.get(Keys.pk(stanza), Keys.BACKUP_LEASE).map(BackupLease::fromItem).filter(l -> l.heldAt(now));
+    }
+
+    /**
+     * Why {@code caller} may not take over {@code held}, or empty when it may: the lease must still
+     * be the one the caller proved dead, and recorded on the caller's own host (only that host can
+     * look at the holder's process), and not be the caller's own process.
+     */
+    static Optional<String> refuseTakeover(BackupLease held, BackupLease.Identity caller, String replaces) {
+        BackupLease.Identity h = held.identity();
+        if (!held.leaseId().equals(replaces)) {
+            return Optional.of("cannot take over lease " + replaces + ": the stanza's lease is now " + held.leaseId()
+                    + ", backup " + held.label() + " on " + held.holder() + " until " + held.expiresAt());
+        }
+        if (h == null) {
+            return Optional.of("cannot take over the lease of " + held.holder() + ": it recorded no process identity;"
+                    + " it expires at " + held.expiresAt());
+        }
+        if (!h.host().equals(caller.host())) {
+            return Optional.of("cannot take over the lease of " + held.holder() + " from another host (" + caller.host()
+                    + " is not " + h.host() + "): it expires at " + held.expiresAt() + " unless its heartbeat renews it");
+        }
+        if (h.equals(caller)) {
+            return Optional.of("cannot take over lease " + replaces + ": it is the caller's own");
+        }
+        return Optional.empty();
+    }
+
+    private static BackupLease.Identity identity(JsonNode json) {
+        JsonNode n = json.get("identity");
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isObject()) {
+            throw CatalogException.badRequest("identity must be an object {host, bootId, pid, startTicks}");
+        }
+        try {
+            return new BackupLease.Identity(text(n, "host"), text(n, "bootId"), integral(n, "pid"),
+                    integral(n, "startTicks"));
+        } catch (IllegalArgumentException e) {
+            throw CatalogException.badRequest(e.getMessage());
+        }
+    }
+
+    private static long integral(JsonNode json, String field) {
+        JsonNode n = json.get(field);
+        if (n == null || !n.isIntegralNumber() || !n.canConvertToLong()) {
+            throw CatalogException.badRequest("identity." + field + " must be an integer");
+        }
+        return n.asLong();
+    }
+
+    private static String reason(JsonNode takeover) {
+        String r = text(takeover, "reason");
+        if (r.isBlank() || r.length() > 300 || r.chars().anyMatch(c -> c < 0x20)) {
+            throw CatalogException.badRequest("takeover.reason must be 1 to 300 characters on one line");
+        }
+        return r;
     }
 
     private Instant now() {

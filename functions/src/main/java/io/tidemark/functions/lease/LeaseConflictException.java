@@ -13,6 +13,12 @@ public final class LeaseConflictException extends RuntimeException {
         this.lease = lease;
     }
 
+    /** A refused takeover: {@code why} says what did not match. */
+    public LeaseConflictException(BackupLease lease, String why) {
+        super(why);
+        this.lease = lease;
+    }
+
     public BackupLease lease() {
         return lease;
     }

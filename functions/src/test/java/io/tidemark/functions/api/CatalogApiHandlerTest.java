@@ -174,6 +174,35 @@ class CatalogApiHandlerTest {
     }
 
     @Test
+    void aConflictNamesTheLeaseAndItsHolderSoThatItsHostCanTakeItOver() throws Exception {
+        call("PUT", "main", BODY);
+        String identity = "\"identity\":{\"host\":\"db1/m/4026531836\",\"bootId\":\"0f4f1c2e-7d1a\",\"pid\":%d,"
+                + "\"startTicks\":%d}";
+        ApiGatewayProxy.Response a = lease("POST", "{\"holder\":\"db1:42\",\"label\":\"20260301-010000F\","
+                + "\"ttlSeconds\":60," + identity.formatted(42, 1000) + "}", null);
+        assertEquals(200, a.statusCode(), a.body());
+        String dead = json(a).get("leaseId").asText();
+
+        ApiGatewayProxy.Response conflict = lease("POST", "{\"holder\":\"db1:50\",\"label\":\"20260302-010000F\","
+                + "\"ttlSeconds\":60," + identity.formatted(50, 2000) + "}", null);
+        assertEquals(409, conflict.statusCode());
+        JsonNode c = json(conflict);
+        assertEquals(dead, c.get("leaseId").asText());
+        assertEquals("{\"host\":\"db1/m/4026531836\",\"bootId\":\"0f4f1c2e-7d1a\",\"pid\":42,\"startTicks\":1000}",
+                c.get("identity").toString());
+
+        ApiGatewayProxy.Response took = lease("POST", "{\"holder\":\"db1:50\",\"label\":\"20260302-010000F\","
+                + "\"ttlSeconds\":60," + identity.formatted(50, 2000) + ",\"takeover\":{\"leaseId\":\"" + dead
+                + "\",\"reason\":\"process 42 is gone\"}}", null);
+        assertEquals(200, took.statusCode(), took.body());
+        assertEquals("{\"leaseId\":\"" + dead + "\",\"holder\":\"db1:42\",\"reason\":\"process 42 is gone\"}",
+                json(took).get("tookOver").toString());
+        JsonNode shown = json(call("GET", "main", null)).get("lease");
+        assertEquals("db1:50", shown.get("holder").asText());
+        assertEquals("process 42 is gone", shown.path("tookOver").path("reason").asText(), shown.toString());
+    }
+
+    @Test
     void leaseRoutesFollowTheContract() throws Exception {
         assertEquals(404, lease("POST", "{\"holder\":\"db1:1\",\"label\":\"20260301-010000F\",\"ttlSeconds\":900}",
                 null).statusCode());

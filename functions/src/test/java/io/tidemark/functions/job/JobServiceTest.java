@@ -210,4 +210,26 @@ class JobServiceTest {
         now.set(now.get().plus(Duration.ofMinutes(3)));
         assertEquals(JobState.FAILED, jobs.get(StanzaName.of("main"), other.id()).orElseThrow().state());
     }
+
+    @Test
+    void aRunningJobWhoseAgentWasProvedDeadAndItsLeaseTakenOverFailsAtOnce() {
+        Job job = queued(Duration.ofMinutes(60));
+        jobs.claim("main", job.id(), body("{\"holder\":\"db1:4242\"}"));
+        now.set(T0.plus(Duration.ofSeconds(30)));
+        // the agent was killed; the next backup on db1 proved pid 4242 gone and took the lease over
+        store.put(new io.tidemark.functions.catalog.BackupLease("11111111-2222-4333-8444-666666666666", "20260510-010000F",
+                "db1:5000", now.get(), now.get().plusSeconds(60), false, null,
+                new io.tidemark.functions.catalog.BackupLease.Identity("db1/m/1", "0f4f1c2e-7d1a", 5000, 77),
+                new io.tidemark.functions.catalog.BackupLease.Takeover("11111111-2222-4333-8444-555555555555", "db1:4242",
+                        "process 4242 is gone", now.get()))
+                .toItem(Keys.pk(StanzaName.of("main"))).withRevision(), null);
+        Job settled = jobs.get(StanzaName.of("main"), job.id()).orElseThrow();
+        assertEquals(JobState.FAILED, settled.state(), "no 2-minute grace: its process is known dead");
+        assertTrue(settled.error().contains("db1:4242 died while the backup ran (process 4242 is gone)"), settled.error());
+        // a job the new holder claims later is not touched by that record
+        Job later = queued(Duration.ofMinutes(60));
+        now.set(now.get().plusSeconds(5));
+        jobs.claim("main", later.id(), body("{\"holder\":\"db1:4242\"}"));
+        assertEquals(JobState.RUNNING, jobs.get(StanzaName.of("main"), later.id()).orElseThrow().state());
+    }
 }

@@ -114,6 +114,82 @@ class BackupLeaseServiceTest {
         assertTrue(e.getMessage().contains("db2:77"), e.getMessage());
     }
 
+    static final String BOOT = "0f4f1c2e-7d1a-4a53-9a8e-1f2b3c4d5e6f";
+
+    static byte[] identityBody(String holder, String label, int ttl, String host, long pid, long start,
+                               String takeoverOf) {
+        return ("{\"holder\":\"" + holder + "\",\"label\":\"" + label + "\",\"ttlSeconds\":" + ttl
+                + ",\"identity\":{\"host\":\"" + host + "\",\"bootId\":\"" + BOOT + "\",\"pid\":" + pid
+                + ",\"startTicks\":" + start + "}"
+                + (takeoverOf == null ? "" : ",\"takeover\":{\"leaseId\":\"" + takeoverOf
+                + "\",\"reason\":\"pid " + pid + " is gone\"}") + "}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void theSameHostTakesOverTheLeaseOfItsDeadProcessAtOnceAndItIsRecorded() {
+        BackupLease dead = leases.acquire("main", identityBody("db1:4242", LABEL, 60, "db1/m1", 4242, 1000, null));
+        assertEquals(new BackupLease.Identity("db1/m1", BOOT, 4242, 1000), dead.identity());
+        clock.now = clock.now.plusSeconds(5);
+        // Without a takeover the next backup is refused as before.
+        assertThrows(LeaseConflictException.class,
+                () -> leases.acquire("main", identityBody("db1:5000", OTHER, 60, "db1/m1", 5000, 2000, null)));
+        BackupLease l = leases.acquire("main", identityBody("db1:5000", OTHER, 60, "db1/m1", 5000, 2000,
+                dead.leaseId()));
+        assertNotEquals(dead.leaseId(), l.leaseId());
+        assertEquals(OTHER, l.label());
+        assertEquals(clock.now.plusSeconds(60), l.expiresAt());
+        assertEquals(new BackupLease.Takeover(dead.leaseId(), "db1:4242", "pid 5000 is gone", clock.now), l.takeover());
+        // Recorded in the item, and the dead holder's heartbeat and release no longer touch it.
+        assertEquals(l, BackupLease.fromItem(store.get(Keys.pk(StanzaName.of("main")), Keys.BACKUP_LEASE).orElseThrow()));
+        assertEquals(CatalogException.Kind.CONFLICT, assertThrows(CatalogException.class,
+                () -> leases.heartbeat("main", heartbeatBody(dead.leaseId(), 60))).kind());
+        assertFalse(leases.release("main", dead.leaseId()));
+        assertEquals(l, leases.current(StanzaName.of("main")).orElseThrow());
+    }
+
+    @Test
+    void anotherHostCannotTakeOverAndWaitsForTheShortLeaseToExpire() {
+        BackupLease held = leases.acquire("main", identityBody("db1:4242", LABEL, 60, "db1/m1", 4242, 1000, null));
+        clock.now = clock.now.plusSeconds(30);
+        LeaseConflictException e = assertThrows(LeaseConflictException.class,
+                () -> leases.acquire("main", identityBody("db2:77", OTHER, 60, "db2/m2", 77, 5, held.leaseId())));
+        assertTrue(e.getMessage().contains("from another host (db2/m2 is not db1/m1)"), e.getMessage());
+        assertEquals(held, e.lease());
+        // Heartbeats keep it; once they stop it expires within its TTL and anyone may acquire it.
+        BackupLease renewed = leases.heartbeat("main", heartbeatBody(held.leaseId(), 60));
+        clock.now = renewed.expiresAt().minusMillis(1);
+        assertThrows(LeaseConflictException.class,
+                () -> leases.acquire("main", identityBody("db2:77", OTHER, 60, "db2/m2", 77, 5, held.leaseId())));
+        clock.now = renewed.expiresAt();
+        BackupLease l = leases.acquire("main", identityBody("db2:77", OTHER, 60, "db2/m2", 77, 5, null));
+        assertEquals("db2:77", l.holder());
+        assertEquals(null, l.takeover(), "an expired lease is acquired, not taken over");
+    }
+
+    @Test
+    void aTakeoverMustNameTheCurrentLeaseAndCarryAnIdentity() {
+        BackupLease held = leases.acquire("main", identityBody("db1:4242", LABEL, 60, "db1/m1", 4242, 1000, null));
+        LeaseConflictException stale = assertThrows(LeaseConflictException.class,
+                () -> leases.acquire("main", identityBody("db1:5000", OTHER, 60, "db1/m1", 5000, 2000,
+                        "00000000-0000-4000-8000-000000000000")));
+        assertTrue(stale.getMessage().contains("the stanza's lease is now " + held.leaseId()), stale.getMessage());
+        LeaseConflictException own = assertThrows(LeaseConflictException.class,
+                () -> leases.acquire("main", identityBody("db1:4242", OTHER, 60, "db1/m1", 4242, 1000, held.leaseId())));
+        assertTrue(own.getMessage().contains("the caller's own"), own.getMessage());
+        // A holder that recorded no identity (an older shim) cannot be proved dead: it expires.
+        leases.release("main", held.leaseId());
+        BackupLease old = leases.acquire("main", acquireBody("db1:4242", LABEL, 60));
+        LeaseConflictException none = assertThrows(LeaseConflictException.class,
+                () -> leases.acquire("main", identityBody("db1:5000", OTHER, 60, "db1/m1", 5000, 2000, old.leaseId())));
+        assertTrue(none.getMessage().contains("recorded no process identity"), none.getMessage());
+        assertEquals(CatalogException.Kind.BAD_REQUEST, assertThrows(CatalogException.class, () -> leases.acquire("main",
+                ("{\"holder\":\"h:1\",\"label\":\"" + OTHER + "\",\"takeover\":{\"leaseId\":\"" + old.leaseId()
+                        + "\",\"reason\":\"gone\"}}").getBytes(StandardCharsets.UTF_8))).kind());
+        assertEquals(CatalogException.Kind.BAD_REQUEST, assertThrows(CatalogException.class, () -> leases.acquire("main",
+                ("{\"holder\":\"h:1\",\"label\":\"" + OTHER + "\",\"identity\":{\"host\":\"h\",\"bootId\":\"x y\","
+                        + "\"pid\":1,\"startTicks\":1}}").getBytes(StandardCharsets.UTF_8))).kind());
+    }
+
     @Test
     void heartbeatExtendsOnlyForTheHolder() {
         BackupLease l = leases.acquire("main", acquireBody("db1:4242", LABEL, 60));

@@ -51,6 +51,20 @@ public final class AtomicFile {
         }
     }
 
+    private static final java.util.regex.Pattern TEMP = java.util.regex.Pattern.compile("\\..+\\.tidemark\\.([0-9]{1,10})\\.tmp");
+
+    /** The pid in a temp file name {@link #write} uses, or -1 when {@code name} is not one. */
+    private static long tempPid(String name) {
+        java.util.regex.Matcher m = TEMP.matcher(name);
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    /** Whether {@code name} is a temp file {@link #write} left in a process that no longer runs. */
+    public static boolean deadTemp(String name) {
+        long pid = tempPid(name);
+        return pid >= 0 && ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true);
+    }
+
     /**
      * Deletes {@code PREFIX<pid>.tmp} files in {@code dir} left by processes that are gone (or by an
      * earlier process with our own pid: the kernel reuses pids). A live process's file is its own
@@ -61,17 +75,7 @@ public final class AtomicFile {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             for (Path f : s) {
                 String name = f.getFileName().toString();
-                if (!name.startsWith(prefix) || !name.endsWith(".tmp")) {
-                    continue;
-                }
-                String digits = name.substring(prefix.length(), name.length() - ".tmp".length());
-                long pid;
-                try {
-                    pid = Long.parseLong(digits);
-                } catch (NumberFormatException e) {
-                    continue; // not one of ours
-                }
-                if (pid == self || ProcessHandle.of(pid).filter(ProcessHandle::isAlive).isEmpty()) {
+                if (name.startsWith(prefix) && (tempPid(name) == self || deadTemp(name))) {
                     try {
                         Files.deleteIfExists(f);
                     } catch (IOException e) {

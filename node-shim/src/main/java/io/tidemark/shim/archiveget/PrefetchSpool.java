@@ -220,7 +220,8 @@ public final class PrefetchSpool {
                         }
                     } else if (name.endsWith(".tmp")) {
                         FileTime t = Files.getLastModifiedTime(f, LinkOption.NOFOLLOW_LINKS);
-                        if (t.toInstant().isBefore(staleBefore)) {
+                        // a dead writer's (kill -9) at once; others once old enough to be nobody's
+                        if (AtomicFile.deadTemp(name) || t.toInstant().isBefore(staleBefore)) {
                             Files.deleteIfExists(f);
                         }
                     }

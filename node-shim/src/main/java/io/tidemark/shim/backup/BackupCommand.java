@@ -35,7 +35,6 @@ import io.tidemark.shim.storage.Stores;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -226,7 +225,8 @@ public final class BackupCommand implements Command {
             }
 
             String holder = holder();
-            try (LeaseKeeper lease = LeaseKeeper.acquire(api, stanza, holder, label, LeaseKeeper.TTL_SECONDS, err)) {
+            try (LeaseKeeper lease = LeaseKeeper.acquire(api, stanza, holder, HolderIdentity.current(), label,
+                    config.backupLeaseTtl(), err)) {
                 return backup(sel, label, previous, resumeFile, lease, t0);
             }
         }
@@ -349,7 +349,8 @@ public final class BackupCommand implements Command {
             ResumeRecord record = openRecord(resumeFile, label, sel, previous.isPresent(), recordOk);
             try (Progress progress = new Progress(toStore.size(), totalBytes, err, terminal, System::nanoTime).start()) {
                 stored = new BackupCopier(store, stanza, label, compression, copier, record, progress, processMax,
-                        interruptAfter()).run(singles, bundles);
+                        interruptAfter(), () -> lease.lost() == null ? null : "the backup lease was lost: "
+                        + lease.lost()).run(singles, bundles);
             } catch (IOException e) {
                 closeQuietly(record);
                 throw new CommandFailure(ExitCodes.FAILED, e.getMessage() + "; running the backup again resumes it", e);
@@ -634,15 +635,9 @@ public final class BackupCommand implements Command {
         }
     }
 
+    /** {@code <host>:<pid>}: how the lease and the agent's jobs name this process to people. */
     public static String holder() {
-        String host = System.getenv("HOSTNAME");
-        if (host == null || host.isBlank()) {
-            try {
-                host = InetAddress.getLocalHost().getHostName();
-            } catch (IOException e) {
-                host = "localhost";
-            }
-        }
+        String host = HolderIdentity.hostname();
         return host.replaceAll("[^\\x21-\\x7E]", "_") + ":" + ProcessHandle.current().pid();
     }
 }

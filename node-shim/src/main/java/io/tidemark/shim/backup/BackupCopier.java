@@ -39,14 +39,17 @@ final class BackupCopier {
     private final Progress progress;
     private final int processMax;
     private final int interruptAfter;
+    private final java.util.function.Supplier<String> stopReason;
     private final java.util.concurrent.atomic.AtomicInteger storedObjects = new java.util.concurrent.atomic.AtomicInteger();
 
     private final ConcurrentLinkedQueue<ManifestFile> files = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<ManifestBundle> bundles = new ConcurrentLinkedQueue<>();
 
     BackupCopier(ObjectStore store, StanzaName stanza, BackupLabelName label, Compression compression, FileCopier copier,
-                 ResumeRecord resume, Progress progress, int processMax, int interruptAfter) {
+                 ResumeRecord resume, Progress progress, int processMax, int interruptAfter,
+                 java.util.function.Supplier<String> stopReason) {
         this.interruptAfter = interruptAfter;
+        this.stopReason = stopReason;
         this.store = store;
         this.stanza = stanza;
         this.label = label;
@@ -100,6 +103,7 @@ final class BackupCopier {
 
     private void single(SourceFile f) {
         try {
+            checkStop();
             Optional<FileCopier.Copy> c = copier.copy(f);
             if (c.isEmpty()) {
                 progress.fileDone(f.size());
@@ -121,6 +125,7 @@ final class BackupCopier {
 
     private void bundle(BackupPlanner.Bundle b) {
         try {
+            checkStop();
             ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(b.size() / 2 + 4096, 16 << 20));
             var raw = FileCopier.sha256();
             List<ManifestFile> in = new ArrayList<>();
@@ -153,6 +158,14 @@ final class BackupCopier {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot back up bundle " + b.id() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Before each object: a backup that lost its lease stops rather than run on without one. */
+    private void checkStop() throws IOException {
+        String why = stopReason.get();
+        if (why != null) {
+            throw new IOException("stopped: " + why);
         }
     }
 

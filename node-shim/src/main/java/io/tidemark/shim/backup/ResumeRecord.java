@@ -120,12 +120,28 @@ final class ResumeRecord implements AutoCloseable {
         BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
         ResumeRecord r = new ResumeRecord(file, w);
+        if (append && endsTorn(file)) {
+            // A run killed mid-line left a torn last line: end it, or the first new line would be glued to it and lost.
+            w.write('\n');
+            w.flush();
+        }
         if (!append) {
             ObjectNode h = MAPPER.createObjectNode().put("label", label.toString()).put("type", type);
             prior.ifPresentOrElse(p -> h.put("prior", p.toString()), () -> h.putNull("prior"));
             r.line(h);
         }
         return r;
+    }
+
+    private static boolean endsTorn(Path file) throws IOException {
+        try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(file)) {
+            if (ch.size() == 0) {
+                return false;
+            }
+            java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate(1);
+            ch.position(ch.size() - 1).read(last);
+            return last.get(0) != '\n';
+        }
     }
 
     synchronized void storedFile(ManifestFile f) throws IOException {

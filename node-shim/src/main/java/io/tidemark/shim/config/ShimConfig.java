@@ -51,6 +51,9 @@ import java.util.TreeSet;
  * archive-push.queue-max      bytes of unpushed WAL beyond which the worker DROPS the oldest
  *                             (unset: never drop); suffixes kB, MB, GB accepted
  * archive-push.timeout        seconds an async archive-push waits for its file (default 60)
+ * backup.lease-ttl            seconds the backup lease lives without a heartbeat (default 60; 10..43200);
+ *                             renewed every quarter of it: a dead backup on another host blocks the
+ *                             next one at most that long
  * </pre>
  * Unknown keys are refused so that a typo never silently changes behaviour; keys local-cloud
  * writes for other tools ({@code dynamodb.*}) are accepted and ignored.
@@ -74,7 +77,10 @@ public record ShimConfig(
         int prefetch,
         int prefetchSpoolMaxMb,
         Optional<Path> s3CaFile,
-        AsyncPush asyncPush) {
+        AsyncPush asyncPush,
+        int backupLeaseTtl) {
+
+    public static final int DEFAULT_BACKUP_LEASE_TTL = 60;
 
     /**
      * The asynchronous archive-push settings ({@code archive-push.*}).
@@ -104,7 +110,8 @@ public record ShimConfig(
             "s3.accessKeyId", "s3.secretAccessKey", "s3.sessionToken", "s3.client", "s3.caFile", "api.url", "api.region",
             "stanza", "compress-type", "compress-level", "spool.dir", "retries",
             "dynamodb.endpoint", "dynamodb.table", "plan.publicKey", "archive-get.prefetch", "archive-get.spool-max-mb",
-            "archive-push.async", "archive-push.process", "archive-push.queue-max", "archive-push.timeout");
+            "archive-push.async", "archive-push.process", "archive-push.queue-max", "archive-push.timeout",
+            "backup.lease-ttl");
 
     /**
      * Loads the configuration named by {@code --config} or {@code TIDEMARK_CONFIG} and the
@@ -184,7 +191,9 @@ public record ShimConfig(
         int spoolMax = integer(file, "archive-get.spool-max-mb",
                 Optional.ofNullable(value(p, "archive-get.spool-max-mb")).orElse("256"), 1, 1 << 20);
         return new ShimConfig(file, stanza, endpoint, region, bucket, pathStyle, keys, client, api, apiRegion,
-                compression, level, spool, retries, planKey, prefetch, spoolMax, ca, asyncPush(file, p));
+                compression, level, spool, retries, planKey, prefetch, spoolMax, ca, asyncPush(file, p),
+                integer(file, "backup.lease-ttl", Optional.ofNullable(value(p, "backup.lease-ttl"))
+                        .orElse(String.valueOf(DEFAULT_BACKUP_LEASE_TTL)), 10, 12 * 3600));
     }
 
     static AsyncPush asyncPush(Path file, Properties p) {

@@ -15,7 +15,9 @@ import java.util.stream.Stream;
 /**
  * What the data directory must be before a restore writes to it: not in use by a running
  * PostgreSQL (a {@code postmaster.pid} naming a live process), not another cluster (the system
- * identifier in {@code global/pg_control} equals the plan's), and empty unless {@code --delta}.
+ * identifier in {@code global/pg_control} equals the plan's), and empty unless {@code --delta}
+ * (an interrupted restore, recognisable by {@code PG_VERSION} without {@code global/pg_control},
+ * is named as such: the way on is {@code --delta}).
  * Checked in that order, so that the most important reason is the one reported.
  */
 public final class DataDirCheck {
@@ -39,6 +41,12 @@ public final class DataDirCheck {
             throw new RestoreRefused(pgdata + " holds another cluster (system identifier " + sysid.get()
                     + "); the plan restores stanza " + plan.stanza() + " (system identifier " + plan.systemIdentifier()
                     + "): refusing to overwrite it. Restore into an empty directory");
+        }
+        if (!delta && sysid.isEmpty() && Files.isRegularFile(pgdata.resolve("PG_VERSION"), LinkOption.NOFOLLOW_LINKS)) {
+            // A restore writes global/pg_control last: PG_VERSION without it is one that was interrupted.
+            throw new RestoreRefused("PGDATA " + pgdata + " holds an incomplete restore (PG_VERSION but no global/pg_control:"
+                    + " an earlier restore was interrupted): run the restore again with --delta to keep the files it wrote"
+                    + " and fetch the rest, or restore into an empty directory");
         }
         if (!delta && !isEmpty(pgdata)) {
             throw new RestoreRefused("PGDATA " + pgdata + " is not empty: restore into an empty directory, or use --delta"

@@ -489,7 +489,11 @@ public final class RestoreCommand implements Command {
                     .trusting(config.s3CaFile().map(ca -> io.tidemark.events.tls.PemTrust.sslContext(ca).getSocketFactory())
                             .orElse(null));
             List<Downloader.Item> control = fetch.stream().filter(i -> i.file().path().path().equals(PG_CONTROL)).toList();
-            List<Downloader.Item> others = fetch.stream().filter(i -> !i.file().path().path().equals(PG_CONTROL)).toList();
+            List<Downloader.Item> version = fetch.stream().filter(i -> i.file().path().path().equals("PG_VERSION")).toList();
+            List<Downloader.Item> others = fetch.stream().filter(i -> !i.file().path().path().equals(PG_CONTROL)
+                    && !i.file().path().path().equals("PG_VERSION")).toList();
+            // PG_VERSION first: PG_VERSION without pg_control is how a rerun recognises an interrupted restore
+            d.run(Downloader.units(version));
             d.run(Downloader.units(others));
             // pg_control last: until it exists, a half-restored directory cannot be started
             d.run(Downloader.units(control));

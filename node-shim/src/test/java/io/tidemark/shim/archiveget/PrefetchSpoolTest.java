@@ -44,7 +44,7 @@ class PrefetchSpoolTest {
     }
 
     @Test
-    void servesOnlyCompleteFilesAndCleansWhatRecoveryPassed() throws IOException {
+    void servesOnlyCompleteFilesAndCleansWhatRecoveryPassed() throws IOException, InterruptedException {
         PrefetchSpool s = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of("main")).orElseThrow();
         assertEquals(dir.resolve("spool/main/prefetch"), s.dir());
         assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(s.dir())));
@@ -55,8 +55,12 @@ class PrefetchSpoolTest {
         Path tmp = s.dir().resolve(".000000010000000000000006.tidemark.123.tmp");
         Files.writeString(tmp, "half");
         Files.setLastModifiedTime(tmp, FileTime.from(Instant.now().minusSeconds(3600)));
-        Path fresh = s.dir().resolve(".000000010000000000000007.tidemark.124.tmp");
+        Path fresh = s.dir().resolve(".000000010000000000000007.tidemark." + ProcessHandle.current().pid() + ".tmp");
         Files.writeString(fresh, "being written");
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        Path killed = s.dir().resolve(".000000010000000000000008.tidemark." + gone.pid() + ".tmp");
+        Files.writeString(killed, "its writer was killed a moment ago");
 
         Path target = Files.createDirectories(dir.resolve("pg_wal")).resolve("RECOVERYXLOG");
         assertFalse(s.takeInto(seg("000000010000000000000006"), target), "a temp file is never served");
@@ -70,6 +74,7 @@ class PrefetchSpoolTest {
         assertTrue(s.has(seg("000000010000000000000005")));
         assertFalse(Files.exists(tmp), "a stale temp file is removed");
         assertTrue(Files.exists(fresh), "a temp file being written stays");
+        assertFalse(Files.exists(killed), "a fresh temp file of a dead process goes at once");
     }
 
     @Test

@@ -47,7 +47,15 @@ class ResumeRecordTest {
         assertEquals(new ManifestBundle(2, 117, "e".repeat(64)), p.bundles().get(2).bundle());
         assertEquals(List.of(inBundle), p.bundles().get(2).files());
 
-        // resuming appends; the record goes once the backup is complete
+        // resuming appends after the torn line (a run killed mid-write), not onto it
+        ManifestFile later = new ManifestFile(SafeRelativePath.of("base/5/16390"), 8192, "f".repeat(64),
+                Instant.parse("2024-01-01T10:00:00Z"), label, OptionalInt.empty(), 0, 50, "0".repeat(64), List.of());
+        try (ResumeRecord r = ResumeRecord.open(file, label, "incr", Optional.of(prior), true)) {
+            r.storedFile(later);
+        }
+        assertEquals(later, ResumeRecord.read(file).orElseThrow().files().get(later.path()),
+                "the first line after a torn one is kept");
+        // the record goes once the backup is complete
         try (ResumeRecord r = ResumeRecord.open(file, label, "incr", Optional.of(prior), true)) {
             r.delete();
         }

@@ -102,6 +102,20 @@ class RestoreChecksTest {
     }
 
     @Test
+    void anInterruptedRestoreIsNamedAndDeltaLetsItContinue() throws IOException {
+        RestorePlan plan = fixture().plan(ID);
+        Path pgdata = dir.resolve("half");
+        // what a restore killed mid-download leaves: files, a temp file, no global/pg_control (written last)
+        Files.createDirectories(pgdata.resolve("base/5"));
+        Files.writeString(pgdata.resolve("PG_VERSION"), "15\n");
+        Files.write(pgdata.resolve("base/5/.16384.tidemark.tmp"), new byte[100]);
+        RestoreRefused half = refused(() -> DataDirCheck.check(pgdata, plan, false));
+        assertTrue(half.getMessage().contains("holds an incomplete restore") && half.getMessage().contains("with --delta"),
+                half.getMessage());
+        DataDirCheck.check(pgdata, plan, true);
+    }
+
+    @Test
     void anotherClusterARunningClusterAndANonEmptyDirectoryAreRefused() throws IOException {
         RestorePlan plan = fixture().plan(ID);
         Path pgdata = dir.resolve("pgdata");

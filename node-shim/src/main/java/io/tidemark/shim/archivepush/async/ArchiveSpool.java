@@ -217,6 +217,39 @@ public final class ArchiveSpool {
         return out;
     }
 
+    /** What {@link #clearLeftovers} removed. */
+    record Leftovers(int errors, int temps) {
+    }
+
+    /**
+     * Call with the lock held, before the first push: removes what an earlier worker left when it
+     * was killed ({@code kill -9}, a crash, a reboot). Its {@code .error} records: every file still
+     * {@code .ready} is tried again now, so an old error would only fail PostgreSQL's next call for
+     * nothing. Temp files of {@link AtomicFile} whose process is gone (their name carries its pid).
+     * {@code .ok} records stay: each says S3 confirmed that file; {@code worker.pid} is replaced.
+     */
+    Leftovers clearLeftovers() {
+        int errors = 0;
+        int temps = 0;
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            for (Path f : s) {
+                String name = f.getFileName().toString();
+                try {
+                    if (name.endsWith(ERROR) && isWalFile(name.substring(0, name.length() - ERROR.length()))) {
+                        errors += Files.deleteIfExists(f) ? 1 : 0;
+                    } else if (AtomicFile.deadTemp(name)) {
+                        temps += Files.deleteIfExists(f) ? 1 : 0;
+                    }
+                } catch (IOException e) {
+                    // left for the next start
+                }
+            }
+        } catch (IOException e) {
+            // nothing to clear
+        }
+        return new Leftovers(errors, temps);
+    }
+
     /** Announces the worker (this process) to the launcher; call with the lock held. */
     void writePid() {
         try {

@@ -96,6 +96,11 @@ public final class ArchiveWorker implements AutoCloseable {
         log.println(Instant.now() + " archive-push worker started for stanza " + pusher.config().stanza() + ", "
                 + pgdata.resolve("pg_wal") + ", " + settings.process() + " in parallel"
                 + (settings.queueMax().isPresent() ? ", queue-max " + settings.queueMax().getAsLong() + " bytes" : ""));
+        ArchiveSpool.Leftovers left = spool.clearLeftovers();
+        if (left.errors() + left.temps() > 0) {
+            log.println(Instant.now() + " cleared what an earlier worker left: " + left.errors() + " error record(s) (its"
+                    + " files are tried again now), " + left.temps() + " temp file(s) of dead processes");
+        }
         spool.writePid();
         loop = new Thread(this::run, "tidemark-archive-worker");
         loop.start();

@@ -93,6 +93,26 @@ class ArchiveSpoolTest {
     }
 
     @Test
+    void aWorkerStartingAfterAKilledOneClearsItsErrorsAndDeadTempFilesButKeepsWhatWasArchived() throws Exception {
+        ArchiveSpool s = spool();
+        String other = "000000010000000000000008";
+        s.markOk(SEG);
+        s.markError(other, "S3 unreachable");
+        // what kill -9 leaves mid-write: a temp file named after the dead process, and one of a live process
+        Process dead = new ProcessBuilder("true").start();
+        dead.waitFor();
+        Path deadTemp = s.dir().resolve("." + other + ".ok.tidemark." + dead.pid() + ".tmp");
+        Path liveTemp = s.dir().resolve("." + other + ".ok.tidemark." + ProcessHandle.current().pid() + ".tmp");
+        Files.writeString(deadTemp, "archived");
+        Files.writeString(liveTemp, "archived");
+        assertEquals(new ArchiveSpool.Leftovers(1, 1), s.clearLeftovers());
+        assertInstanceOf(SpoolStatus.Pending.class, s.status(other), "tried again, not failed at once");
+        assertEquals(new SpoolStatus.Done(false), s.status(SEG), "an archived file stays archived");
+        assertFalse(Files.exists(deadTemp));
+        assertTrue(Files.exists(liveTemp), "a live writer's temp file is its own");
+    }
+
+    @Test
     void namesThatAreNotWalFilesAreRefused() {
         ArchiveSpool s = spool();
         for (String bad : List.of("../../etc/passwd", "00000001000000000000000", "000000010000000000000007.ok", "")) {
