@@ -115,11 +115,14 @@ public final class PrefetchSpool {
      * marker each of those asks starts a JVM. The prefetcher refreshes a marker while the file
      * stays missing and keeps it short-lived, so that an answer from it is never older than a
      * probe the prefetcher just made. Not fsynced: a marker lost in a crash only costs a probe.
+     * The marker also names the restore plan it was made under ({@code EPOCH PLANFILE}): a
+     * marker is an answer only to an archive-get given that very plan, never to another
+     * restore's recovery of the same stanza (whose plan may need the file).
      */
-    void noteMissing(String fileName, Instant until) {
+    void noteMissing(String fileName, Instant until, Path plan) {
         Path tmp = dir.resolve(MISSING + fileName + "." + ProcessHandle.current().pid() + ".tmp");
         try {
-            Files.writeString(tmp, until.getEpochSecond() + "\n", StandardCharsets.US_ASCII);
+            Files.writeString(tmp, until.getEpochSecond() + " " + plan + "\n", StandardCharsets.UTF_8);
             Files.move(tmp, dir.resolve(MISSING + fileName), StandardCopyOption.ATOMIC_MOVE,
                     StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
@@ -143,8 +146,8 @@ public final class PrefetchSpool {
     /** Until when {@code fileName} may be answered "not archived" from a marker; empty when there is no usable marker. */
     Optional<Instant> missingUntil(String fileName) {
         try {
-            String s = Files.readString(dir.resolve(MISSING + fileName), StandardCharsets.US_ASCII).strip();
-            return Optional.of(Instant.ofEpochSecond(Long.parseLong(s)));
+            String s = Files.readString(dir.resolve(MISSING + fileName), StandardCharsets.UTF_8).strip();
+            return Optional.of(Instant.ofEpochSecond(Long.parseLong(s.split(" ", 2)[0])));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }

@@ -151,7 +151,7 @@ public final class Prefetcher {
                         o = Outcome.FAILED;
                     }
                     if (o == Outcome.MISSING && plan.isPresent()) {
-                        spool.noteMissing(e.getKey().toString(), Instant.now().plus(MISSING_ANSWER));
+                        spool.noteMissing(e.getKey().toString(), Instant.now().plus(MISSING_ANSWER), plan.get().file());
                     }
                     if (o != Outcome.FOUND && (missing == null || e.getKey().segmentNumber() < missing.segmentNumber())) {
                         missing = e.getKey();
@@ -212,7 +212,7 @@ public final class Prefetcher {
         }
         try {
             if (ArchiveGetCommand.fetch(store, config, h).isEmpty()) {
-                spool.noteMissing(h.fileName(), Instant.now().plus(MISSING_ANSWER));
+                spool.noteMissing(h.fileName(), Instant.now().plus(MISSING_ANSWER), plan.get().file());
             } else {
                 spool.clearMissing(h.fileName());
             }

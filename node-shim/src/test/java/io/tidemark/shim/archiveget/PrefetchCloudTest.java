@@ -285,8 +285,12 @@ class PrefetchCloudTest {
         // without a plan (a standby) no marker is an answer: the file may appear at any moment
         assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(4), "pg_wal/RECOVERYXLOG",
                 "--config", conf.toString()));
+        // nor to another restore's recovery (another plan) of the same stanza, whose plan may need it
+        Path otherPlan = Files.copy(plan, dir.resolve("other-plan.json"));
+        assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(4), "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString(), "--plan", otherPlan.toString()));
         // an expired marker is not an answer: the launcher falls through to the JVM
-        spool.noteMissing("00000003.history", Instant.now().minusSeconds(1));
+        spool.noteMissing("00000003.history", Instant.now().minusSeconds(1), plan);
         Shim.Run stale = launcherWithFakeJava(pgdata, "archive-get", "00000003.history", "pg_wal/RECOVERYXLOG",
                 "--config", conf.toString(), "--plan", plan.toString());
         assertWentToTheJvm(stale);
