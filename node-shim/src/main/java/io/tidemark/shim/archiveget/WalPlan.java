@@ -16,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -114,11 +113,6 @@ public final class WalPlan {
     /** Where restore leaves the plan for {@code pgdata}. */
     public static Path fileIn(Path pgdata) {
         return pgdata.toAbsolutePath().normalize().resolve(FILE_NAME);
-    }
-
-    /** The plans' WAL file names, for tests and messages. */
-    List<String> listedNames() {
-        return plan.wal().stream().map(PlanWal::name).toList();
     }
 
     /** The plan of {@code file} when one is named, else empty (plan-less mode: a standby's restore_command). */
