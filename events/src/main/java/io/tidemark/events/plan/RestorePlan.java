@@ -29,6 +29,9 @@ import java.util.Set;
  * @param backupLabelFile   the {@code backup_label} content to write into the data directory
  * @param recoverySettings  settings for postgresql.auto.conf, without {@code restore_command}
  * @param reachability      why the planner holds the target reachable, for people
+ * @param walRanges         every WAL segment recovery needs, per timeline, including those beyond
+ *                          the capped {@code wal} list (optional in the document: plans written
+ *                          before it have none, and then only {@code wal} is promised)
  */
 public record RestorePlan(int formatVersion,
                           String planId,
@@ -52,9 +55,22 @@ public record RestorePlan(int formatVersion,
                           List<PlanFile> files,
                           List<PlanWal> wal,
                           Map<String, String> recoverySettings,
-                          String reachability) {
+                          String reachability,
+                          List<PlanWalRange> walRanges) {
 
     public static final int FORMAT_VERSION = 1;
+
+    /** A plan without WAL ranges (as written before they existed). */
+    public RestorePlan(int formatVersion, String planId, StanzaName stanza, String systemIdentifier, int pgVersionNum,
+                       WalSegmentSize walSegmentSize, Instant createdAt, Instant expiresAt, RecoveryRequest request,
+                       TimelineId timeline, BackupLabelName backupLabel, List<BackupLabelName> chain, Lsn backupStartLsn,
+                       Lsn backupStopLsn, TimelineId backupTimeline, String backupLabelFile, Optional<String> tablespaceMap,
+                       List<ManifestTablespace> tablespaces, List<SafeRelativePath> directories, List<PlanFile> files,
+                       List<PlanWal> wal, Map<String, String> recoverySettings, String reachability) {
+        this(formatVersion, planId, stanza, systemIdentifier, pgVersionNum, walSegmentSize, createdAt, expiresAt, request,
+                timeline, backupLabel, chain, backupStartLsn, backupStopLsn, backupTimeline, backupLabelFile, tablespaceMap,
+                tablespaces, directories, files, wal, recoverySettings, reachability, List.of());
+    }
 
     public RestorePlan {
         PlanChecks.require(formatVersion == FORMAT_VERSION, "restore plan format " + formatVersion + " is not supported");
@@ -72,6 +88,7 @@ public record RestorePlan(int formatVersion,
         directories = List.copyOf(directories);
         files = List.copyOf(files);
         wal = List.copyOf(wal);
+        walRanges = walRanges == null ? List.of() : List.copyOf(walRanges);
         chain = List.copyOf(chain);
         recoverySettings = Map.copyOf(recoverySettings);
         Set<SafeRelativePath> seen = new HashSet<>();

@@ -74,6 +74,11 @@ public final class RestorePlanJson {
         ObjectNode settings = o.putObject("recoverySettings");
         new java.util.TreeMap<>(p.recoverySettings()).forEach(settings::put);
         o.put("reachability", p.reachability());
+        if (!p.walRanges().isEmpty()) {
+            // only when there are any: a plan without them stays the document it always was
+            ArrayNode ranges = o.putArray("walRanges");
+            p.walRanges().forEach(r -> ranges.addObject().put("first", r.first()).put("last", r.last()));
+        }
         return o;
     }
 
@@ -111,6 +116,12 @@ public final class RestorePlanJson {
                 wal.add(new PlanWal(text(w, "name"), text(w, "key"), Compression.fromExtension(text(w, "compression")),
                         text(w, "sha256"), num(w, "storedSize")));
             }
+            List<PlanWalRange> ranges = new ArrayList<>();
+            if (o.has("walRanges")) {
+                for (JsonNode r : array(o, "walRanges")) {
+                    ranges.add(new PlanWalRange(text(r, "first"), text(r, "last")));
+                }
+            }
             Map<String, String> settings = new LinkedHashMap<>();
             field(o, "recoverySettings").fields().forEachRemaining(e -> settings.put(e.getKey(), e.getValue().asText()));
             JsonNode tsMap = b.get("tablespaceMap");
@@ -120,7 +131,7 @@ public final class RestorePlanJson {
                     TimelineId.of(num(o, "timeline")), BackupLabelName.parse(text(b, "label")), chain,
                     Lsn.parse(text(b, "startLsn")), Lsn.parse(text(b, "stopLsn")), TimelineId.of(num(b, "timeline")),
                     text(b, "backupLabelFile"), tsMap == null || tsMap.isNull() ? Optional.empty() : Optional.of(tsMap.asText()),
-                    ts, dirs, files, wal, settings, o.path("reachability").asText(""));
+                    ts, dirs, files, wal, settings, o.path("reachability").asText(""), ranges);
         } catch (PlanException e) {
             throw e;
         } catch (RuntimeException e) {

@@ -62,6 +62,28 @@ class RestorePlanJsonTest {
     }
 
     @Test
+    void walRangesRoundTripAndArePromisedOnlyOnTheirTimeline() {
+        RestorePlan old = plan(req().settings());
+        assertTrue(old.walRanges().isEmpty());
+        assertTrue(!RestorePlanJson.toJson(old).has("walRanges"), "a plan without ranges is the document it always was");
+        List<PlanWalRange> ranges = List.of(new PlanWalRange("000000010000000000000002", "0000000100000001000000A0"),
+                new PlanWalRange("0000000200000001000000A0", "0000000200000001000000FF"));
+        RestorePlan p = new RestorePlan(old.formatVersion(), old.planId(), old.stanza(), old.systemIdentifier(),
+                old.pgVersionNum(), old.walSegmentSize(), old.createdAt(), old.expiresAt(), old.request(), old.timeline(),
+                old.backupLabel(), old.chain(), old.backupStartLsn(), old.backupStopLsn(), old.backupTimeline(),
+                old.backupLabelFile(), old.tablespaceMap(), old.tablespaces(), old.directories(), old.files(), old.wal(),
+                old.recoverySettings(), old.reachability(), ranges);
+        assertEquals(p, RestorePlanJson.read(RestorePlanJson.toJson(p)));
+        assertTrue(ranges.get(0).holds("0000000100000000000000FF"));
+        assertTrue(ranges.get(0).holds("0000000100000001000000A0"));
+        assertTrue(!ranges.get(0).holds("0000000100000001000000A1"), "after the range");
+        assertTrue(!ranges.get(0).holds("000000020000000000000005"), "another timeline");
+        assertTrue(!ranges.get(0).holds("000000010000000000000001"), "before the range");
+        assertThrows(PlanException.class, () -> new PlanWalRange("000000010000000000000002", "000000020000000000000003"));
+        assertThrows(PlanException.class, () -> new PlanWalRange("000000010000000000000003", "000000010000000000000002"));
+    }
+
+    @Test
     void unsafePathsAndForeignSettingsAreRefused() {
         ObjectNode json = RestorePlanJson.toJson(plan(req().settings()));
         ((ObjectNode) json.get("files").get(0)).put("path", "../../etc/passwd");

@@ -12,6 +12,7 @@ import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.layout.StorageLayout;
 import io.tidemark.events.plan.PlanFile;
 import io.tidemark.events.plan.PlanWal;
+import io.tidemark.events.plan.PlanWalRange;
 import io.tidemark.events.plan.RecoveryRequest;
 import io.tidemark.events.plan.RestorePlan;
 import io.tidemark.events.plan.RestorePlanJson;
@@ -335,8 +336,9 @@ public final class RestorePlanner {
                 c.manifest().pgVersionNum(), meta.walSegmentSize(), now, now.plus(settings.planTtl()), r,
                 c.path().target(), c.backup().label(), chainLabels, c.manifest().startLsn(), c.manifest().stopLsn(),
                 c.manifest().timeline(), c.manifest().backupLabel(), c.manifest().tablespaceMap(),
-                c.manifest().tablespaces(), c.manifest().directories(), files, wal, pinnedSettings(r, c.path().target(), c.stop().pin()),
-                reachability);
+                c.manifest().tablespaces(), c.manifest().directories(), files, wal,
+                pinnedSettings(r, c.path().target(), c.stop().pin()),
+                reachability, walRanges(c.path(), c.reach().startSegment(), c.stop().lastSegment(), meta.walSegmentSize()));
         ObjectNode document = RestorePlanJson.toJson(plan);
         ObjectNode envelope = SignedEnvelope.sign(document, signer);
         mark("sign");
@@ -393,6 +395,20 @@ public final class RestorePlanner {
         String lastNeeded = WalSegmentName.of(path.partOfSegment(to).timeline(), to, size).toString();
         String lastListed = out.isEmpty() ? "" : out.getLast().name();
         return new WalListing(out, last < to, lastListed, lastNeeded);
+    }
+
+    /**
+     * Every segment recovery needs, per timeline part of the path, from {@code from} through
+     * {@code to}: uncapped, so that archive-get never answers "not archived" for a segment beyond
+     * the capped WAL list that the plan promised.
+     */
+    private static List<PlanWalRange> walRanges(TimelinePath path, long from, long to, WalSegmentSize size) {
+        List<PlanWalRange> out = new ArrayList<>();
+        for (TimelinePath.Part p : path.partsBetween(from, to)) {
+            out.add(new PlanWalRange(WalSegmentName.of(p.timeline(), Math.max(from, p.firstSegment()), size).toString(),
+                    WalSegmentName.of(p.timeline(), Math.min(to, p.lastSegment()), size).toString()));
+        }
+        return out;
     }
 
     /** The history files of the target timeline and its ancestors (timeline 1 has none). */

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.tidemark.events.json.CanonicalJson;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.plan.PlanWal;
+import io.tidemark.events.plan.PlanWalRange;
 import io.tidemark.events.plan.RestorePlan;
 import io.tidemark.events.plan.RestorePlanJson;
 import io.tidemark.events.sign.PlanSignatureException;
@@ -353,6 +354,9 @@ class RestorePlannerTest {
         expected.addAll(segments(1, 5, 9));
         expected.addAll(segments(2, 10, 12));
         assertEquals(expected, walNames(p));
+        // archive-get is promised every segment, per timeline part
+        assertEquals(List.of(new PlanWalRange(segments(1, 5, 5).getFirst(), segments(1, 9, 9).getFirst()),
+                new PlanWalRange(segments(2, 10, 10).getFirst(), segments(2, 12, 12).getFirst())), p.walRanges());
         // staying on timeline 1 reads its own segments 10 and 11
         RestorePlan current = t.plan("{\"timeline\":\"current\"}").plan();
         assertEquals(1, current.timeline().value());
@@ -391,6 +395,22 @@ class RestorePlannerTest {
         viaTwo.addAll(segments(1, 5, 11));
         viaTwo.addAll(segments(2, 12, 14));
         assertEquals(viaTwo, walNames(two));
+    }
+
+    @Test
+    void theWalRangesPromiseSegmentsBeyondTheCappedList() {
+        PlanFixture capped = new PlanFixture(new RestorePlanner.Settings(RestorePlanner.Settings.DEFAULT.urlTtl(),
+                RestorePlanner.Settings.DEFAULT.planTtl(), 3, RestorePlanner.Settings.DEFAULT.maxXidScans()));
+        capped.archive(1, 5, 14, Map.of());
+        capped.backup(1, 1, 9, 10, at(10.5));
+        RestorePlan p = capped.plan("{\"target\":{\"type\":\"latest\"}}").plan();
+        assertEquals(segments(1, 9, 11), walNames(p), "the list stops at the cap");
+        assertEquals(List.of(new PlanWalRange(segments(1, 9, 9).getFirst(), segments(1, 14, 14).getFirst())), p.walRanges(),
+                "the promise goes on to the end");
+        assertEquals(p, RestorePlanJson.read(RestorePlanJson.toJson(p)));
+        // uncapped, the same range
+        assertEquals(List.of(new PlanWalRange(segments(1, 9, 9).getFirst(), segments(1, 14, 14).getFirst())),
+                f.plan("{\"target\":{\"type\":\"latest\"}}").plan().walRanges());
     }
 
     @Test

@@ -74,7 +74,7 @@ public final class AotTrainCommand implements Command {
                         expect(new ArchivePushCommand(Map.of()).run(push, devNull(), devNull()), "repeated archive-push");
                     }
                     if (get) {
-                        expect(new ArchiveGetCommand(Map.of(), (c, s, after) -> { }).run(List.of(name,
+                        expect(new ArchiveGetCommand(Map.of(), (c, s, after, plan) -> { }).run(List.of(name,
                                 dir.resolve("RECOVERYXLOG").toString(), "--config", conf.toString()), devNull(), devNull()),
                                 "archive-get " + name);
                     }

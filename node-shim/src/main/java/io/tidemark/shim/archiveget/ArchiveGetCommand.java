@@ -2,6 +2,7 @@ package io.tidemark.shim.archiveget;
 
 import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StorageLayout;
+import io.tidemark.events.plan.PlanWal;
 import io.tidemark.events.wal.WalFileName;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
@@ -32,15 +33,25 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * {@code tidemark archive-get %f %p}: PostgreSQL's {@code restore_command}. Fetches the WAL file
- * (segments under the configured compression first, then the other extensions), checks the
- * SHA-256 of the decompressed bytes against the object's metadata, and writes {@code %p}
- * atomically. Exit 0: written; 1, silently: not archived (PostgreSQL asks for files that do not
- * exist, such as the next timeline's history); 3: anything else, with one line on stderr.
+ * {@code tidemark archive-get [--plan FILE] %f %p}: PostgreSQL's {@code restore_command}. Fetches
+ * the WAL file, verifies it, and writes {@code %p} atomically.
  *
- * <p>Needs no catalog API: keys depend only on the file name, so restores work with S3 alone.
- * The segment size only validates the name; the cached stanza document gives it when present.
- * Prefetching (a later issue) will reuse {@link #fetch} and {@link AtomicFile}.
+ * <p>With {@code --plan} (written by {@code tidemark restore}; see {@link WalPlan}) the signed
+ * plan decides: a file it lists is fetched by its key and must match the plan's stored size and
+ * SHA-256; a segment inside its WAL ranges must exist and match its object's SHA-256 metadata;
+ * either one missing, unreadable or damaged prints ONE line and exits
+ * {@link ExitCodes#ABORT_RECOVERY}, so PostgreSQL aborts recovery instead of promoting a cluster
+ * short of its target. While S3 is unreachable (network, 5xx, throttling) it waits and retries,
+ * up to {@code archive-get.outage-wait}, then aborts the same way. Names the plan does not need
+ * (a newer timeline's history, the segment after the end) answer exit 1 quietly when absent.
+ *
+ * <p>Without a plan (a standby's restore_command): segments under the configured compression
+ * first, then the other extensions, checked against the SHA-256 in the object's metadata. Exit 0:
+ * written; 1, silently: not archived; 3: anything else, with one line on stderr (PostgreSQL
+ * reads 3 as "not available" too: a standby asks again later).
+ *
+ * <p>Needs no catalog API: keys depend only on the file name (or come from the plan), so restores
+ * work with S3 alone. The segment size comes from the plan, else from the cached stanza document.
  */
 public final class ArchiveGetCommand implements Command {
     private final Map<String, String> env;
@@ -61,6 +72,9 @@ public final class ArchiveGetCommand implements Command {
     }
 
     static final String TIMELINE_ONE_HISTORY = "00000001.history";
+    /** {@code --plan FILE}: the signed restore plan restore left in the data directory ({@link WalPlan}). */
+    public static final String PLAN = "plan";
+    static final Set<String> VALUED = CommonOptions.valuedPlus(PLAN);
 
     /** The file is not archived: exit 1 without a word. */
     static final class NotFound extends RuntimeException {
@@ -72,16 +86,19 @@ public final class ArchiveGetCommand implements Command {
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
         try {
-            Arguments a = Arguments.parse(args, CommonOptions.VALUED, Set.of());
+            Arguments a = Arguments.parse(args, VALUED, Set.of());
             List<String> pos = a.requirePositionals(2, "the WAL file name and the destination path (%f %p)");
             ShimConfig config = ShimConfig.load(a, env);
             PgOptions pg = PgOptions.from(a, env);
             Path target = resolve(pos.get(1), pg.pgdata());
-            WalSegmentSize size = new StanzaCache(config.spoolDir()).read(config.stanza())
-                    .map(StanzaDoc::walSegmentSize).orElse(WalSegmentSize.ofBytes(WalSegmentSize.MIN_BYTES));
             if (pos.get(0).equals(TIMELINE_ONE_HISTORY)) {
                 throw new NotFound(); // PostgreSQL asks for the parent's history at promotion; timeline 1 has none
             }
+            Optional<Path> planFile = a.option(PLAN).map(f -> resolve(f, pg.pgdata()));
+            Optional<WalPlan> plan = WalPlan.loadIfNamed(planFile, config);
+            WalSegmentSize size = plan.isPresent() ? plan.get().segmentSize()
+                    : new StanzaCache(config.spoolDir()).read(config.stanza())
+                    .map(StanzaDoc::walSegmentSize).orElse(WalSegmentSize.ofBytes(WalSegmentSize.MIN_BYTES));
             WalFileName name;
             try {
                 name = WalFileName.parse(pos.get(0), size);
@@ -94,14 +111,16 @@ public final class ArchiveGetCommand implements Command {
                 if (spool.isPresent()) {
                     spool.get().noteRequested(seg.segment());
                     if (served(spool.get(), seg.segment(), target)) {
-                        startPrefetch(config, spool.get(), seg.segment(), target.toFile().length());
+                        spool.get().noteServed(seg.segment(), target);
+                        startPrefetch(config, spool.get(), seg.segment(), target.toFile().length(), planFile);
                         return ExitCodes.OK;
                     }
                 }
             }
             byte[] raw;
             try (ObjectStore store = Stores.open(config, CredentialSource.of(config, env))) {
-                raw = fetch(store, config, name).orElseThrow(NotFound::new);
+                raw = (plan.isPresent() ? fetchPlanned(store, config, plan.get(), name, err)
+                        : fetch(store, config, name)).orElseThrow(NotFound::new);
             }
             try {
                 AtomicFile.write(target, raw);
@@ -111,11 +130,15 @@ public final class ArchiveGetCommand implements Command {
             if (spool.isPresent()) {
                 WalSegmentName seg = ((WalFileName.Segment) name).segment();
                 spool.get().cleanup(seg);
-                startPrefetch(config, spool.get(), seg, raw.length);
+                spool.get().noteServed(seg, target);
+                startPrefetch(config, spool.get(), seg, raw.length, planFile);
             }
             return ExitCodes.OK;
         } catch (NotFound e) {
             return ExitCodes.FAILED;
+        } catch (AbortRecovery e) {
+            err.println("tidemark archive-get: ABORTING RECOVERY: " + e.getMessage());
+            return ExitCodes.ABORT_RECOVERY;
         } catch (StorageException e) {
             err.println("tidemark archive-get: " + e.getMessage());
             return ExitCodes.GET_ERROR;
@@ -134,10 +157,11 @@ public final class ArchiveGetCommand implements Command {
         }
     }
 
-    private void startPrefetch(ShimConfig config, PrefetchSpool spool, WalSegmentName seg, long segmentBytes) {
+    private void startPrefetch(ShimConfig config, PrefetchSpool spool, WalSegmentName seg, long segmentBytes,
+                               Optional<Path> planFile) {
         try {
             WalSegmentName real = WalSegmentName.parse(seg.toString(), WalSegmentSize.ofBytes(segmentBytes));
-            prefetch.start(config, spool, real);
+            prefetch.start(config, spool, real, planFile);
         } catch (RuntimeException e) {
             // not a whole segment (size not a power of two): no prefetch, the file itself is served
         }
@@ -153,6 +177,65 @@ public final class ArchiveGetCommand implements Command {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * The verified raw bytes of {@code name} as the plan requires them; empty (not archived) only
+     * for a name the plan does not need. Transient storage errors are waited out (see
+     * {@link OutageWait}); anything else wrong with a file the plan needs is an {@link AbortRecovery}.
+     */
+    public static Optional<byte[]> fetchPlanned(ObjectStore store, ShimConfig config, WalPlan plan, WalFileName name,
+                                                PrintStream log) {
+        OutageWait wait = new OutageWait(java.time.Duration.ofSeconds(config.outageWaitSeconds()), log);
+        String file = name.fileName();
+        return switch (plan.need(file)) {
+            case WalPlan.Listed l -> Optional.of(wait.patiently(file, true, () -> fetchListed(store, plan, l.wal(), name)));
+            case WalPlan.Promised p -> Optional.of(wait.patiently(file, true, () -> {
+                try {
+                    return fetch(store, config, name).orElseThrow(() -> new AbortRecovery(file + " ("
+                            + StorageLayout.walKey(config.stanza(), name, config.compression()) + ", any compression): missing"
+                            + " from the archive; restore plan " + plan.plan().planId() + " needs every segment through "
+                            + lastOfRanges(plan)));
+                } catch (CommandFailure e) {
+                    throw new AbortRecovery(file + ": " + e.getMessage());
+                }
+            }));
+            case WalPlan.Unplanned u -> wait.patiently(file, false, () -> fetch(store, config, name));
+        };
+    }
+
+    private static String lastOfRanges(WalPlan plan) {
+        var r = plan.plan().walRanges();
+        return r.isEmpty() ? "its end" : r.get(r.size() - 1).last();
+    }
+
+    /** {@code w} by its key, checked against the plan's stored size and SHA-256 (and a segment's size). */
+    static byte[] fetchListed(ObjectStore store, WalPlan plan, PlanWal w, WalFileName name) {
+        String at = w.name() + " (" + w.key() + "): ";
+        String needs = "; restore plan " + plan.plan().planId() + " lists it";
+        ObjectStore.Fetched f = store.get(w.key())
+                .orElseThrow(() -> new AbortRecovery(at + "missing from the archive" + needs));
+        byte[] stored = f.data();
+        if (w.storedSize() > 0 && stored.length != w.storedSize()) {
+            throw new AbortRecovery(at + "damaged: the object is " + stored.length + " bytes, the plan says "
+                    + w.storedSize() + needs);
+        }
+        byte[] raw;
+        try {
+            raw = Codec.decompress(w.compression(), stored);
+        } catch (IOException | RuntimeException e) {
+            throw new AbortRecovery(at + "damaged: it does not decompress (" + e.getMessage() + ")" + needs);
+        }
+        if (name instanceof WalFileName.Segment && raw.length != plan.segmentSize().bytes()) {
+            throw new AbortRecovery(at + "damaged: it holds " + raw.length + " bytes, not a " + plan.segmentSize()
+                    + " segment" + needs);
+        }
+        String actual = SigV4.hex(SigV4.sha256(raw));
+        if (!actual.equals(w.sha256())) {
+            throw new AbortRecovery(at + "damaged: SHA-256 of its content is " + actual + ", the plan says "
+                    + w.sha256() + needs);
+        }
+        return raw;
     }
 
     private static List<Compression> order(WalFileName name, Compression preferred) {

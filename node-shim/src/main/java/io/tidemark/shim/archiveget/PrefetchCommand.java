@@ -23,9 +23,10 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * {@code tidemark archive-get-prefetch --config F --stanza S SEGMENT SEGMENT_BYTES} (internal):
- * the detached prefetcher archive-get starts; see {@link Prefetcher}. Output goes to the spool's
- * {@code prefetch.log}.
+ * {@code tidemark archive-get-prefetch --config F --stanza S [--plan FILE] SEGMENT SEGMENT_BYTES}
+ * (internal): the detached prefetcher archive-get starts; see {@link Prefetcher}. With
+ * {@code --plan}, the restore plan archive-get was given: what it prefetches is verified against
+ * it. Output goes to the spool's {@code prefetch.log}.
  */
 public final class PrefetchCommand implements Command {
     public static final Duration IDLE = Duration.ofSeconds(60);
@@ -41,7 +42,7 @@ public final class PrefetchCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
-        Arguments a = Arguments.parse(args, CommonOptions.VALUED, Set.of());
+        Arguments a = Arguments.parse(args, ArchiveGetCommand.VALUED, Set.of());
         List<String> pos = a.requirePositionals(2, "the segment to prefetch after and the segment size in bytes");
         ShimConfig config = ShimConfig.load(a, env);
         WalSegmentSize size = WalSegmentSize.ofBytes(Long.parseLong(pos.get(1)));
@@ -51,15 +52,23 @@ public final class PrefetchCommand implements Command {
             err.println(Instant.now() + " prefetch spool under " + config.spoolDir() + " is not usable");
             return ExitCodes.FAILED;
         }
+        Optional<WalPlan> plan;
+        try {
+            plan = WalPlan.loadIfNamed(a.option(ArchiveGetCommand.PLAN).map(Path::of), config);
+        } catch (AbortRecovery e) {
+            err.println(Instant.now() + " not prefetching: " + e.getMessage());
+            return ExitCodes.FAILED;
+        }
         try (ObjectStore store = Stores.open(config, CredentialSource.of(config, env))) {
-            new Prefetcher(config, store, spool.get(), size, IDLE, err).run(start);
+            new Prefetcher(config, store, spool.get(), size, IDLE, err, plan).run(start);
         }
         return ExitCodes.OK;
     }
 
     /** How archive-get starts a prefetcher. */
     public interface Starter {
-        void start(ShimConfig config, PrefetchSpool spool, WalSegmentName after);
+        /** @param plan the restore plan file archive-get was given with {@code --plan}, if any */
+        void start(ShimConfig config, PrefetchSpool spool, WalSegmentName after, Optional<Path> plan);
     }
 
     /**
@@ -67,7 +76,7 @@ public final class PrefetchCommand implements Command {
      * input from /dev/null and its output appended to the spool's log, and does not wait for it.
      * It stays in PostgreSQL's process group, so that stopping the server stops it too.
      */
-    public static final Starter DETACHED = (config, spool, after) -> {
+    public static final Starter DETACHED = (config, spool, after, plan) -> {
         if (spool.locked()) {
             return;
         }
@@ -78,8 +87,9 @@ public final class PrefetchCommand implements Command {
         List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-Xmx768m",
                 "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), "io.tidemark.shim.Main", "archive-get-prefetch",
-                "--config", config.file().toAbsolutePath().toString(), "--stanza", config.stanza().value(),
-                after.toString(), Long.toString(after.segmentSize().bytes())));
+                "--config", config.file().toAbsolutePath().toString(), "--stanza", config.stanza().value()));
+        plan.ifPresent(f -> cmd.addAll(List.of("--plan", f.toAbsolutePath().toString())));
+        cmd.addAll(List.of(after.toString(), Long.toString(after.segmentSize().bytes())));
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(spool.dir().resolve(PrefetchSpool.LOG).toFile()))

@@ -19,6 +19,7 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -32,7 +33,8 @@ import java.util.Optional;
  * file a moment ago; the marker holds the epoch second until which "not archived" may be
  * answered from it (see {@link #noteMissing}), and {@code .generation} (written by each restore:
  * a prefetcher left over from an earlier restore, perhaps with another configuration, leaves when
- * it changes).
+ * it changes), and {@code .served} (the last segment archive-get served from the archive, with
+ * the identity of the file it wrote: see {@link #noteServed}).
  * Every directory is mode 700 and used only when it is a real directory owned by this user.
  */
 public final class PrefetchSpool {
@@ -41,6 +43,7 @@ public final class PrefetchSpool {
     static final String LOG = "prefetch.log";
     static final String MISSING = ".missing.";
     static final String GENERATION = ".generation";
+    static final String SERVED = ".served";
     private static final Duration STALE_TEMP = Duration.ofMinutes(5);
 
     private final Path dir;
@@ -112,11 +115,14 @@ public final class PrefetchSpool {
      * marker each of those asks starts a JVM. The prefetcher refreshes a marker while the file
      * stays missing and keeps it short-lived, so that an answer from it is never older than a
      * probe the prefetcher just made. Not fsynced: a marker lost in a crash only costs a probe.
+     * The marker also names the restore plan it was made under ({@code EPOCH PLANFILE}): a
+     * marker is an answer only to an archive-get given that very plan, never to another
+     * restore's recovery of the same stanza (whose plan may need the file).
      */
-    void noteMissing(String fileName, Instant until) {
+    void noteMissing(String fileName, Instant until, Path plan) {
         Path tmp = dir.resolve(MISSING + fileName + "." + ProcessHandle.current().pid() + ".tmp");
         try {
-            Files.writeString(tmp, until.getEpochSecond() + "\n", StandardCharsets.US_ASCII);
+            Files.writeString(tmp, until.getEpochSecond() + " " + plan + "\n", StandardCharsets.UTF_8);
             Files.move(tmp, dir.resolve(MISSING + fileName), StandardCopyOption.ATOMIC_MOVE,
                     StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
@@ -140,8 +146,8 @@ public final class PrefetchSpool {
     /** Until when {@code fileName} may be answered "not archived" from a marker; empty when there is no usable marker. */
     Optional<Instant> missingUntil(String fileName) {
         try {
-            String s = Files.readString(dir.resolve(MISSING + fileName), StandardCharsets.US_ASCII).strip();
-            return Optional.of(Instant.ofEpochSecond(Long.parseLong(s)));
+            String s = Files.readString(dir.resolve(MISSING + fileName), StandardCharsets.UTF_8).strip();
+            return Optional.of(Instant.ofEpochSecond(Long.parseLong(s.split(" ", 2)[0])));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
@@ -180,6 +186,34 @@ public final class PrefetchSpool {
             }
         }
         return true;
+    }
+
+    /**
+     * Records that {@code n} was served from the archive into {@code target}, with that file's
+     * device, inode, size and modification time ({@code NAME DEV INO SIZE SECONDS.NANOS}, as
+     * {@code stat -c '%d %i %s %.9Y'} prints them). PostgreSQL renames what it restored into
+     * pg_wal and may ask for the same segment again when recovery stops; {@code bin/tidemark}
+     * hands back the kept copy then, but only when it is still this very file: a segment that
+     * walreceiver streamed (partly) into pg_wal under that name is never served as archived.
+     */
+    public void noteServed(WalSegmentName n, Path target) {
+        try {
+            Map<String, Object> a = Files.readAttributes(target, "unix:dev,ino,size,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
+            Instant m = ((FileTime) a.get("lastModifiedTime")).toInstant();
+            String line = n + " " + a.get("dev") + " " + a.get("ino") + " " + a.get("size") + " " + m.getEpochSecond() + "."
+                    + String.format(java.util.Locale.ROOT, "%09d", m.getNano()) + "\n";
+            // not fsynced: a record lost in a crash only costs a fetch from the archive
+            Path tmp = dir.resolve(SERVED + "." + ProcessHandle.current().pid() + ".tmp");
+            Files.writeString(tmp, line, StandardCharsets.US_ASCII);
+            Files.move(tmp, dir.resolve(SERVED), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            // then the next ask for it starts a JVM, which fetches it from the archive again
+            try {
+                Files.deleteIfExists(dir.resolve(SERVED));
+            } catch (IOException ignored) {
+                // an old record names another file or another inode: it matches nothing
+            }
+        }
     }
 
     /** Records the segment PostgreSQL asked for; the prefetcher keeps its window after it. */

@@ -40,6 +40,12 @@ import java.util.concurrent.Future;
  * at the end of its window and for the history file of the timeline after the requested one,
  * re-probing both about every {@link #MISSING_RECHECK}; {@code bin/tidemark} answers "not
  * archived" from a fresh marker. A failed fetch (network, damaged object) never writes a marker.
+ *
+ * <p>With a restore plan ({@link WalPlan}) every segment is verified against it before it enters
+ * the spool (a listed one by the plan's size and SHA-256), and a file the plan needs never gets a
+ * marker: only archive-get may decide that it is missing, and then it aborts recovery. Without a
+ * plan (a standby's restore_command) no marker is written at all: a standby waits for WAL that
+ * appears at any moment, and "not archived" is answered by a JVM that just asked S3.
  */
 public final class Prefetcher {
     static final Duration MISSING_RECHECK = Duration.ofSeconds(1);
@@ -54,10 +60,12 @@ public final class Prefetcher {
     private final WalSegmentSize size;
     private final Duration idle;
     private final PrintStream log;
+    private final Optional<WalPlan> plan;
     final java.util.concurrent.atomic.AtomicInteger fetched = new java.util.concurrent.atomic.AtomicInteger();
 
     public Prefetcher(ShimConfig config, ObjectStore store, PrefetchSpool spool, WalSegmentSize size, Duration idle,
-                      PrintStream log) {
+                      PrintStream log, Optional<WalPlan> plan) {
+        this.plan = plan;
         this.config = config;
         this.store = store;
         this.spool = spool;
@@ -123,7 +131,7 @@ public final class Prefetcher {
                     WalSegmentName name = n;
                     inflight.put(name, pool.submit(() -> fetch(name)));
                 }
-                if ((historyProbe == null || historyProbe.isDone()) && now.isAfter(historyProbedAt.plus(MISSING_RECHECK))) {
+                if (plan.isPresent() && (historyProbe == null || historyProbe.isDone()) && now.isAfter(historyProbedAt.plus(MISSING_RECHECK))) {
                     historyProbedAt = now;
                     TimelineId nextTimeline = req.timeline().next();
                     historyProbe = pool.submit(() -> probeHistory(nextTimeline));
@@ -142,8 +150,8 @@ public final class Prefetcher {
                         log.println(Instant.now() + " prefetch of " + e.getKey() + " failed: " + c.getMessage());
                         o = Outcome.FAILED;
                     }
-                    if (o == Outcome.MISSING) {
-                        spool.noteMissing(e.getKey().toString(), Instant.now().plus(MISSING_ANSWER));
+                    if (o == Outcome.MISSING && plan.isPresent()) {
+                        spool.noteMissing(e.getKey().toString(), Instant.now().plus(MISSING_ANSWER), plan.get().file());
                     }
                     if (o != Outcome.FOUND && (missing == null || e.getKey().segmentNumber() < missing.segmentNumber())) {
                         missing = e.getKey();
@@ -177,7 +185,13 @@ public final class Prefetcher {
     }
 
     private Outcome fetch(WalSegmentName n) throws IOException {
-        Optional<byte[]> raw = ArchiveGetCommand.fetch(store, config, new WalFileName.Segment(n));
+        WalFileName name = new WalFileName.Segment(n);
+        Optional<byte[]> raw = switch (plan.map(p -> p.need(n.toString())).orElse(new WalPlan.Unplanned(n.toString()))) {
+            case WalPlan.Listed l -> Optional.of(ArchiveGetCommand.fetchListed(store, plan.get(), l.wal(), name));
+            case WalPlan.Promised p -> Optional.of(ArchiveGetCommand.fetch(store, config, name).orElseThrow(
+                    () -> new IOException(n + " is missing although the restore plan needs it: not prefetched")));
+            case WalPlan.Unplanned u -> ArchiveGetCommand.fetch(store, config, name);
+        };
         if (raw.isEmpty()) {
             return Outcome.MISSING;
         }
@@ -193,9 +207,12 @@ public final class Prefetcher {
     /** Keeps the missing marker of {@code timeline}'s history file current (PostgreSQL asks for it at promotion). */
     private void probeHistory(TimelineId timeline) {
         WalFileName.History h = new WalFileName.History(timeline);
+        if (plan.get().needs(h.fileName())) {
+            return; // listed: archive-get fetches it, and it is never answered "not archived"
+        }
         try {
             if (ArchiveGetCommand.fetch(store, config, h).isEmpty()) {
-                spool.noteMissing(h.fileName(), Instant.now().plus(MISSING_ANSWER));
+                spool.noteMissing(h.fileName(), Instant.now().plus(MISSING_ANSWER), plan.get().file());
             } else {
                 spool.clearMissing(h.fileName());
             }

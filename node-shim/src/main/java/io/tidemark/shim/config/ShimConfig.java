@@ -46,6 +46,8 @@ import java.util.TreeSet;
  *                    restore refuses to run without it
  * archive-get.prefetch        segments archive-get fetches ahead during recovery (default 8; 0 = off)
  * archive-get.spool-max-mb    bound of the prefetch spool in MB (default 256)
+ * archive-get.outage-wait     seconds archive-get keeps retrying a WAL file a restore plan needs
+ *                             while S3 is unreachable, before it aborts recovery (default 600)
  * archive-push.async          true|false (default false): a worker pushes ready WAL ahead of PostgreSQL
  * archive-push.process        parallel uploads of the async worker (default 2; 1..32)
  * archive-push.queue-max      bytes of unpushed WAL beyond which the worker DROPS the oldest
@@ -78,6 +80,7 @@ public record ShimConfig(
         int prefetchSpoolMaxMb,
         Optional<Path> s3CaFile,
         AsyncPush asyncPush,
+        int outageWaitSeconds,
         int backupLeaseTtl) {
 
     public static final int DEFAULT_BACKUP_LEASE_TTL = 60;
@@ -110,6 +113,7 @@ public record ShimConfig(
             "s3.accessKeyId", "s3.secretAccessKey", "s3.sessionToken", "s3.client", "s3.caFile", "api.url", "api.region",
             "stanza", "compress-type", "compress-level", "spool.dir", "retries",
             "dynamodb.endpoint", "dynamodb.table", "plan.publicKey", "archive-get.prefetch", "archive-get.spool-max-mb",
+            "archive-get.outage-wait",
             "archive-push.async", "archive-push.process", "archive-push.queue-max", "archive-push.timeout",
             "backup.lease-ttl");
 
@@ -190,8 +194,10 @@ public record ShimConfig(
         int prefetch = integer(file, "archive-get.prefetch", Optional.ofNullable(value(p, "archive-get.prefetch")).orElse("8"), 0, 64);
         int spoolMax = integer(file, "archive-get.spool-max-mb",
                 Optional.ofNullable(value(p, "archive-get.spool-max-mb")).orElse("256"), 1, 1 << 20);
+        int outageWait = integer(file, "archive-get.outage-wait",
+                Optional.ofNullable(value(p, "archive-get.outage-wait")).orElse("600"), 0, 7 * 24 * 3600);
         return new ShimConfig(file, stanza, endpoint, region, bucket, pathStyle, keys, client, api, apiRegion,
-                compression, level, spool, retries, planKey, prefetch, spoolMax, ca, asyncPush(file, p),
+                compression, level, spool, retries, planKey, prefetch, spoolMax, ca, asyncPush(file, p), outageWait,
                 integer(file, "backup.lease-ttl", Optional.ofNullable(value(p, "backup.lease-ttl"))
                         .orElse(String.valueOf(DEFAULT_BACKUP_LEASE_TTL)), 10, 12 * 3600));
     }

@@ -21,6 +21,19 @@ public final class PlanVerifier {
     }
 
     public static RestorePlan verify(JsonNode envelope, PublicKey key, StanzaName stanza, Instant now) {
+        RestorePlan plan = verifyAnyAge(envelope, key, stanza);
+        if (plan.isExpired(now)) {
+            throw new RestoreRefused("restore plan " + plan.planId() + " expired at " + plan.expiresAt() + " (now " + now
+                    + "): ask for a new plan (restore without --plan-file)");
+        }
+        return plan;
+    }
+
+    /**
+     * Signature, document and stanza, but not the expiry: for archive-get, which reads the plan a
+     * restore already executed while recovery runs, for as long as recovery takes.
+     */
+    public static RestorePlan verifyAnyAge(JsonNode envelope, PublicKey key, StanzaName stanza) {
         JsonNode document;
         try {
             document = SignedEnvelope.verify(envelope, key);
@@ -33,10 +46,6 @@ public final class PlanVerifier {
             plan = RestorePlanJson.read(document);
         } catch (PlanException e) {
             throw new RestoreRefused("restore plan refused: " + e.getMessage(), e);
-        }
-        if (plan.isExpired(now)) {
-            throw new RestoreRefused("restore plan " + plan.planId() + " expired at " + plan.expiresAt() + " (now " + now
-                    + "): ask for a new plan (restore without --plan-file)");
         }
         if (!plan.stanza().equals(stanza)) {
             throw new RestoreRefused("restore plan " + plan.planId() + " is for stanza '" + plan.stanza() + "', not '"

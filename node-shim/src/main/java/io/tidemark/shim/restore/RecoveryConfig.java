@@ -1,8 +1,15 @@
 package io.tidemark.shim.restore;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.plan.RecoveryRequest;
+import io.tidemark.shim.archiveget.AtomicFile;
+import io.tidemark.shim.archiveget.WalPlan;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -59,12 +66,27 @@ public final class RecoveryConfig {
     }
 
     /**
-     * {@code restore_command}: this shim's archive-get, by absolute paths, with {@code %f %p}.
+     * {@code restore_command}: this shim's archive-get, by absolute paths, with {@code %f %p} and
+     * {@code --plan} naming the signed plan restore left in the data directory ({@link #writePlan}).
      * Paths are quoted for the shell PostgreSQL runs it with, and a {@code %} in them doubled.
      */
-    public static String restoreCommand(String launcher, Path config, StanzaName stanza) {
+    public static String restoreCommand(String launcher, Path config, StanzaName stanza, Path planFile) {
         return shellQuote(launcher) + " archive-get --config " + shellQuote(config.toAbsolutePath().normalize().toString())
-                + " --stanza " + stanza + " %f %p";
+                + " --stanza " + stanza + " --plan " + shellQuote(planFile.toAbsolutePath().normalize().toString())
+                + " %f %p";
+    }
+
+    /**
+     * Leaves the verified signed plan (the envelope as the planner signed it) in the data
+     * directory, mode 600, for archive-get: it belongs to whoever restored, like every other file
+     * restore writes (a restore run as root is chowned to the PostgreSQL user with the rest).
+     * Returns its path.
+     */
+    public static Path writePlan(Path pgdata, JsonNode envelope) throws IOException {
+        Path f = WalPlan.fileIn(pgdata);
+        AtomicFile.write(f, envelope.toString().getBytes(StandardCharsets.UTF_8));
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
+        return f;
     }
 
     static String shellQuote(String s) {

@@ -18,6 +18,7 @@ import io.tidemark.shim.api.CatalogApi;
 import io.tidemark.shim.archiveget.AtomicFile;
 import io.tidemark.shim.archiveget.PrefetchCommand;
 import io.tidemark.shim.archiveget.PrefetchSpool;
+import io.tidemark.shim.archiveget.WalPlan;
 import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
@@ -67,7 +68,7 @@ public final class RestoreCommand implements Command {
     static final Set<String> FLAGS = Set.of("target-immediate", "target-exclusive", "delta", "wait");
     /** Files of a backup that restore never writes from the file list: its own, or those a running or recovering server owns. */
     static final Set<String> NOT_RESTORED = Set.of("postmaster.pid", "postmaster.opts", "recovery.signal", "standby.signal",
-            "recovery.conf", "backup_label", "tablespace_map");
+            "recovery.conf", "backup_label", "tablespace_map", WalPlan.FILE_NAME);
     static final String PG_CONTROL = "global/pg_control";
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -87,7 +88,7 @@ public final class RestoreCommand implements Command {
 
     /** Starts no prefetcher (tests that only check the files). */
     public RestoreCommand(Map<String, String> env, Clock clock, long firstRetryPauseMs, long progressEverySeconds) {
-        this(env, clock, firstRetryPauseMs, progressEverySeconds, (config, spool, after) -> { });
+        this(env, clock, firstRetryPauseMs, progressEverySeconds, (config, spool, after, plan) -> { });
     }
 
     /** @param prefetch how to start the WAL prefetcher once the files are in place */
@@ -217,7 +218,7 @@ public final class RestoreCommand implements Command {
                 a.flag("delta"), processMax, tsMap);
     }
 
-    static PublicKey publicKey(ShimConfig config) {
+    public static PublicKey publicKey(ShimConfig config) {
         String text = config.planPublicKey().orElseThrow(() -> new CommandFailure(ExitCodes.FAILED, "configuration "
                 + config.file() + ": plan.publicKey is not set; restore refuses plans it cannot verify (local-cloud writes"
                 + " the key into tidemark.conf; on AWS it is the plan-signing KMS key's public key)"));
@@ -481,7 +482,9 @@ public final class RestoreCommand implements Command {
             layoutTree(p, o.delta());
             Trace.mark("directories");
             // now rather than after the files: its JVM start and first segments overlap the download
-            prefetching = !handedOver && startPrefetch(config, plan, pgdata);
+            // the plan archive-get and the prefetcher fetch WAL by: before the prefetcher starts
+            Path planFile = RecoveryConfig.writePlan(pgdata, response.envelope());
+            prefetching = !handedOver && startPrefetch(config, plan, pgdata, planFile);
             List<Downloader.Item> fetch = o.delta() ? deltaDecisions(p.files(), o.processMax(), progress) : p.files();
             kept = p.files().size() - fetch.size();
             progress.start();
@@ -544,7 +547,7 @@ public final class RestoreCommand implements Command {
      * is on, and this user owns PGDATA, as the user PostgreSQL runs as must (a restore run as root
      * for a postgres-owned cluster leaves it to archive-get).
      */
-    private boolean startPrefetch(ShimConfig config, RestorePlan plan, Path pgdata) {
+    private boolean startPrefetch(ShimConfig config, RestorePlan plan, Path pgdata, Path planFile) {
         if (config.prefetch() <= 0) {
             return false;
         }
@@ -567,7 +570,7 @@ public final class RestoreCommand implements Command {
                 return false;
             }
             spool.get().noteRequested(before);
-            prefetch.start(config, spool.get(), before);
+            prefetch.start(config, spool.get(), before, Optional.of(planFile));
             return true;
         } catch (IOException | RuntimeException e) {
             return false; // archive-get starts it on the first ask
@@ -736,13 +739,14 @@ public final class RestoreCommand implements Command {
         Path auto = pgdata.resolve("postgresql.auto.conf");
         String existing = Files.isRegularFile(auto, LinkOption.NOFOLLOW_LINKS)
                 ? Files.readString(auto, StandardCharsets.UTF_8) : "";
-        String restoreCommand = RecoveryConfig.restoreCommand(RecoveryConfig.launcher(env), config.file(), config.stanza());
+        String restoreCommand = RecoveryConfig.restoreCommand(RecoveryConfig.launcher(env), config.file(), config.stanza(),
+                WalPlan.fileIn(pgdata));
         AtomicFile.write(auto, RecoveryConfig.rewrite(existing, plan.recoverySettings(), restoreCommand,
                 "Recovery settings written by tidemark restore (plan " + plan.planId() + ", backup " + plan.backupLabel() + ")")
                 .getBytes(StandardCharsets.UTF_8));
         Files.deleteIfExists(pgdata.resolve("standby.signal"));
         AtomicFile.write(pgdata.resolve("recovery.signal"), new byte[0]);
-        for (String f : List.of("backup_label", "tablespace_map", "postgresql.auto.conf", "recovery.signal")) {
+        for (String f : List.of("backup_label", "tablespace_map", "postgresql.auto.conf", "recovery.signal", WalPlan.FILE_NAME)) {
             Path x = pgdata.resolve(f);
             if (Files.exists(x)) {
                 Files.setPosixFilePermissions(x, PosixFilePermissions.fromString("rw-------"));

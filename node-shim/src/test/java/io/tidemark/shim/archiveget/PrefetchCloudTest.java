@@ -5,15 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StanzaName;
+import io.tidemark.events.plan.PlanWal;
+import io.tidemark.events.plan.PlanWalRange;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
+import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.ObjectStore;
 import io.tidemark.shim.storage.Stores;
 import io.tidemark.shim.support.FakeCatalog;
+import io.tidemark.shim.support.PlanFixture;
 import io.tidemark.shim.support.Segments;
 import io.tidemark.shim.support.Shim;
 import io.tidemark.shim.support.TestCloud;
@@ -57,14 +62,15 @@ class PrefetchCloudTest {
 
     /** Runs the prefetcher in this JVM (a thread) instead of a detached process. */
     private PrefetchCommand.Starter inProcess(Map<String, String> env) {
-        return (config, spool, after) -> {
+        return (config, spool, after, planFile) -> {
             if (spool.locked()) {
                 return;
             }
             Thread t = new Thread(() -> {
                 try (ObjectStore store = Stores.open(config, CredentialSource.of(config, env))) {
                     if (new Prefetcher(config, store, spool, after.segmentSize(), Duration.ofSeconds(2),
-                            new PrintStream(log, true, StandardCharsets.UTF_8)).run(after)) {
+                            new PrintStream(log, true, StandardCharsets.UTF_8), WalPlan.loadIfNamed(planFile, config))
+                            .run(after)) {
                         ran.incrementAndGet();
                     }
                 }
@@ -79,8 +85,24 @@ class PrefetchCloudTest {
         TestCloud.catalog().put(stanza, FakeCatalog.document(stanza, Long.toUnsignedString(Segments.SYSID), 150018,
                 Segments.SIZE));
         Path conf = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", stanza, "spool.dir",
-                dir.resolve("spool").toString(), "retries", "1", "archive-get.prefetch", String.valueOf(prefetch)));
+                dir.resolve("spool").toString(), "retries", "1", "archive-get.prefetch", String.valueOf(prefetch),
+                "plan.publicKey", PlanFixture.publicKey()));
         return conf;
+    }
+
+    /** A signed plan for segments 0..n-1 as {@link #push} archived them (listed and promised), in {@code pgdata}. */
+    private Path plan(String stanza, int n, Path pgdata) throws IOException {
+        PlanFixture f = new PlanFixture(stanza, null);
+        f.walSegmentSize = WalSegmentSize.ofBytes(Segments.SIZE);
+        for (int i = 0; i < n; i++) {
+            String key = stanza + "/wal/0000000100000000/" + Segments.name(i) + ".zst";
+            long stored = TestCloud.s3().headObject(h -> h.bucket(TestCloud.cloud().bucket()).key(key)).contentLength();
+            f.wal.add(new PlanWal(Segments.name(i), key, Compression.ZSTD, PlanFixture.sha(Segments.segment(i, 3)), stored));
+        }
+        f.walRanges.add(new PlanWalRange(Segments.name(0), Segments.name(n - 1)));
+        Path file = Files.createDirectories(pgdata).resolve(WalPlan.FILE_NAME);
+        Files.writeString(file, f.envelope("0b6c2f1e-8f0e-4a53-9d2a-5b8c1d2e3f40").toString());
+        return file;
     }
 
     private void push(Path conf, int n) throws IOException {
@@ -119,7 +141,7 @@ class PrefetchCloudTest {
         Path spoolDir = dir.resolve("spool").resolve(stanza).resolve("prefetch");
 
         long replay = 20;
-        long sequential = recover(setup(stanza, 0), N, replay, (c, s, a) -> {
+        long sequential = recover(setup(stanza, 0), N, replay, (c, s, a, p) -> {
             throw new AssertionError("prefetch is off");
         });
         long prefetched = recover(conf, N, replay, inProcess(Map.of()));
@@ -240,9 +262,11 @@ class PrefetchCloudTest {
         PrefetchSpool spool = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of(stanza)).orElseThrow();
         Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
         Files.createDirectories(pgdata.resolve("pg_wal"));
+        Path plan = plan(stanza, 4, pgdata);
         PrefetchCommand.Starter starter = inProcess(Map.of());
         assertEquals(0, Shim.run(new ArchiveGetCommand(Map.of(), starter), Segments.name(0),
-                pgdata.resolve("pg_wal/RECOVERYXLOG").toString(), "--config", conf.toString()).code());
+                pgdata.resolve("pg_wal/RECOVERYXLOG").toString(), "--config", conf.toString(), "--plan", plan.toString())
+                .code());
         // the prefetcher fetches 1..3, finds 4 missing, and finds no history file for timeline 2
         for (int i = 0; i < 250 && (spool.missingUntil(Segments.name(4)).isEmpty()
                 || spool.missingUntil("00000002.history").isEmpty()); i++) {
@@ -253,29 +277,91 @@ class PrefetchCloudTest {
         assertTrue(spool.missingUntil(Segments.name(3)).isEmpty(), "an archived segment is never marked");
 
         for (String f : List.of(Segments.name(4), "00000002.history", "00000001.history")) {
-            Shim.Run r = launcherWithFakeJava(pgdata, "archive-get", f, "pg_wal/RECOVERYXLOG", "--config", conf.toString());
+            Shim.Run r = launcherWithFakeJava(pgdata, "archive-get", f, "pg_wal/RECOVERYXLOG", "--config", conf.toString(),
+                    "--plan", plan.toString());
             assertEquals(1, r.code(), f + ": " + r.err());
             assertEquals("", r.err(), f + ": answered 'not archived' by the launcher itself");
         }
+        // without a plan (a standby) no marker is an answer: the file may appear at any moment
+        assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(4), "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString()));
+        // nor to another restore's recovery (another plan) of the same stanza, whose plan may need it
+        Path otherPlan = Files.copy(plan, dir.resolve("other-plan.json"));
+        assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(4), "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString(), "--plan", otherPlan.toString()));
         // an expired marker is not an answer: the launcher falls through to the JVM
-        spool.noteMissing("00000003.history", Instant.now().minusSeconds(1));
+        spool.noteMissing("00000003.history", Instant.now().minusSeconds(1), plan);
         Shim.Run stale = launcherWithFakeJava(pgdata, "archive-get", "00000003.history", "pg_wal/RECOVERYXLOG",
-                "--config", conf.toString());
+                "--config", conf.toString(), "--plan", plan.toString());
         assertWentToTheJvm(stale);
 
         // the segment served last, asked for again once it is gone from the spool: PostgreSQL's kept copy
+        // (renamed into pg_wal, as PostgreSQL does: the very file archive-get wrote)
         Path kept = pgdata.resolve("pg_wal").resolve(Segments.name(0));
         Files.move(pgdata.resolve("pg_wal/RECOVERYXLOG"), kept);
         Shim.Run again = launcherWithFakeJava(pgdata, "archive-get", Segments.name(0), "pg_wal/RECOVERYXLOG",
-                "--config", conf.toString());
+                "--config", conf.toString(), "--plan", plan.toString());
         assertEquals(0, again.code(), again.err());
         assertArrayEquals(Segments.segment(0, 3), Files.readAllBytes(pgdata.resolve("pg_wal/RECOVERYXLOG")));
         assertTrue(Files.exists(kept), "PostgreSQL's copy stays");
+        // a segment streamed into pg_wal under that name (a standby's walreceiver): never served as archived
+        Files.move(pgdata.resolve("pg_wal/RECOVERYXLOG"), kept, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Path streamed = pgdata.resolve("pg_wal/streamed.tmp");
+        byte[] partial = Segments.segment(0, 3);
+        java.util.Arrays.fill(partial, partial.length / 2, partial.length, (byte) 0);
+        Files.write(streamed, partial);
+        Files.move(streamed, kept, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(0), "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString(), "--plan", plan.toString()));
+        // the same file, written to in place (same inode, new size or time): not the one served either
+        Files.write(kept, Segments.segment(0, 3));
+        assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(0), "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString(), "--plan", plan.toString()));
         // any other segment missing from the spool still goes to Java
         Files.delete(kept);
         Shim.Run other = launcherWithFakeJava(pgdata, "archive-get", Segments.name(0), "pg_wal/RECOVERYXLOG",
-                "--config", conf.toString());
+                "--config", conf.toString(), "--plan", plan.toString());
         assertWentToTheJvm(other);
+    }
+
+    @Test
+    void withAPlanAPlannedSegmentIsNeverMarkedAndADamagedOneNeverSpooled() throws Exception {
+        String stanza = "pf" + STANZAS.incrementAndGet();
+        Path conf = setup(stanza, 8);
+        push(conf, 6);
+        Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
+        Files.createDirectories(pgdata.resolve("pg_wal"));
+        Path plan = plan(stanza, 6, pgdata);
+        // segment 4 deleted, segment 2 replaced under forged metadata: both planned
+        var s3 = TestCloud.s3();
+        String bucket = TestCloud.cloud().bucket();
+        s3.deleteObject(d -> d.bucket(bucket).key(stanza + "/wal/0000000100000000/" + Segments.name(4) + ".zst"));
+        String k2 = stanza + "/wal/0000000100000000/" + Segments.name(2) + ".zst";
+        byte[] other = Segments.segment(7, 3);
+        Map<String, String> meta = new java.util.HashMap<>(s3.headObject(h -> h.bucket(bucket).key(k2)).metadata());
+        meta.put(ArchivePushCommand.META_SHA256, PlanFixture.sha(other));
+        s3.putObject(p -> p.bucket(bucket).key(k2).metadata(meta),
+                RequestBody.fromBytes(com.github.luben.zstd.Zstd.compress(other, 1)));
+        PrefetchSpool spool = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of(stanza)).orElseThrow();
+        assertEquals(0, Shim.run(new ArchiveGetCommand(Map.of(), inProcess(Map.of())), Segments.name(0),
+                pgdata.resolve("pg_wal/RECOVERYXLOG").toString(), "--config", conf.toString(), "--plan", plan.toString())
+                .code());
+        WalSegmentName three = WalSegmentName.parse(Segments.name(3), WalSegmentSize.ofBytes(Segments.SIZE));
+        for (int i = 0; i < 250 && !(spool.has(three) && log.toString(StandardCharsets.UTF_8).contains(Segments.name(4))); i++) {
+            Thread.sleep(20);
+        }
+        assertTrue(spool.has(three), "an intact planned segment is prefetched");
+        assertFalse(spool.has(three.previous()), "the forged segment 2 is not in the spool");
+        assertTrue(spool.missingUntil(Segments.name(4)).isEmpty(), "a planned segment is never marked missing");
+        String l = log.toString(StandardCharsets.UTF_8);
+        assertTrue(l.contains("prefetch of " + Segments.name(2) + " failed") && l.contains("the plan says"), l);
+        assertTrue(l.contains("prefetch of " + Segments.name(4) + " failed"), l);
+        // and the launcher, with the plan, sends the ask for it to Java, which aborts recovery
+        assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(4), "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString(), "--plan", plan.toString()));
+        Shim.Run r = Shim.run(new ArchiveGetCommand(Map.of(), inProcess(Map.of())), Segments.name(4),
+                pgdata.resolve("pg_wal/RECOVERYXLOG").toString(), "--config", conf.toString(), "--plan", plan.toString());
+        assertEquals(ExitCodes.ABORT_RECOVERY, r.code(), r.err());
     }
 
     @Test

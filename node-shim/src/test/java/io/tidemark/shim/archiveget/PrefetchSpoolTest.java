@@ -104,11 +104,12 @@ class PrefetchSpoolTest {
     void missingMarkersHoldTheirExpiryAndGoWithTheSpool() throws IOException {
         PrefetchSpool s = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of("main")).orElseThrow();
         Instant until = Instant.ofEpochSecond(Instant.now().getEpochSecond() + 2);
-        s.noteMissing("00000002.history", until);
-        s.noteMissing("000000010000000000000009", until);
+        s.noteMissing("00000002.history", until, Path.of("/d/tidemark-restore-plan.json"));
+        s.noteMissing("000000010000000000000009", until, Path.of("/d/tidemark-restore-plan.json"));
         assertEquals(Optional.of(until), s.missingUntil("00000002.history"));
-        // the launcher reads this exact form: decimal epoch seconds on one line
-        assertEquals(until.getEpochSecond() + "\n", Files.readString(s.dir().resolve(".missing.00000002.history")));
+        // the launcher reads this exact form: decimal epoch seconds and the plan file on one line
+        assertEquals(until.getEpochSecond() + " /d/tidemark-restore-plan.json\n",
+                Files.readString(s.dir().resolve(".missing.00000002.history")));
         s.clearMissing("00000002.history");
         assertEquals(Optional.empty(), s.missingUntil("00000002.history"));
         s.put(seg("000000010000000000000008"), new byte[] {1});

@@ -221,7 +221,8 @@ class RestoreChecksTest {
                 + "recovery_target_timeline = 'latest'\nrecovery_target_xid = '1234'\n", out);
         assertEquals("'/my dir/it''s'", RecoveryConfig.shellQuote("/my dir/it's").replace("'\\''", "''"));
         assertEquals("/a/100%%/b", RecoveryConfig.shellQuote("/a/100%/b"));
-        assertTrue(RecoveryConfig.restoreCommand("tidemark", Path.of("/e/t.conf"), MAIN).endsWith("--stanza main %f %p"));
+        assertTrue(RecoveryConfig.restoreCommand("tidemark", Path.of("/e/t.conf"), MAIN, Path.of("/d/tidemark-restore-plan.json"))
+                .endsWith("--stanza main --plan /d/tidemark-restore-plan.json %f %p"));
     }
 
     // ------------------------------------------------------------ delta

@@ -130,7 +130,7 @@ class RestoreCloudTest {
         assertTrue(auto.contains("work_mem = '64MB'"), auto);
         assertFalse(auto.contains("'old'") || auto.contains("/old/"), auto);
         assertTrue(auto.contains("restore_command = 'tidemark archive-get --config " + conf.toAbsolutePath() + " --stanza "
-                + stanza + " %f %p'"), auto);
+                + stanza + " --plan " + pgdata.resolve("tidemark-restore-plan.json") + " %f %p'"), auto);
         assertTrue(auto.contains("recovery_target_time = '2026-11-21 07:00:00.000000+00'"), auto);
         assertTrue(auto.contains("recovery_target_inclusive = 'on'"), auto);
         assertTrue(r.out().contains("restore done: backup " + f.label), r.out());
@@ -158,12 +158,18 @@ class RestoreCloudTest {
         java.util.List<String> started = new java.util.ArrayList<>();
         Path pgdata = dir.resolve("pgdata");
         Shim.Run r = Shim.run(new RestoreCommand(Map.of(), Clock.systemUTC(), 10, 1,
-                (c, spool, after) -> started.add(after + " " + spool.dir())), "--config", conf.toString(),
-                "--pgdata", pgdata.toString());
+                (c, spool, after, plan) -> started.add(after + " " + spool.dir() + " " + plan.orElseThrow())),
+                "--config", conf.toString(), "--pgdata", pgdata.toString());
         assertEquals(0, r.code(), r.err() + r.out());
         Path prefetchDir = dir.resolve("spool").resolve(stanza).resolve("prefetch");
         // the backup starts in segment 2: the window begins after segment 1
-        assertEquals(java.util.List.of("000000010000000000000001 " + prefetchDir), started);
+        Path planFile = pgdata.resolve(io.tidemark.shim.archiveget.WalPlan.FILE_NAME);
+        assertEquals(java.util.List.of("000000010000000000000001 " + prefetchDir + " " + planFile), started);
+        // the prefetcher and archive-get read the signed plan restore left, private to its owner
+        assertTrue(Files.readString(planFile).contains("\"document\""), "the signed envelope");
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(planFile)));
+        assertTrue(Files.readString(pgdata.resolve("postgresql.auto.conf")).contains(" --plan " + planFile + " %f %p"));
         assertEquals("000000010000000000000001", Files.readString(prefetchDir.resolve(".requested")).strip());
         assertTrue(Files.readString(prefetchDir.resolve(".generation")).strip().length() == 36, "a new generation");
         assertTrue(r.out().contains("prefetching WAL from 000000010000000000000002"), r.out());
@@ -172,7 +178,7 @@ class RestoreCloudTest {
         Path off = config(stanza);
         started.clear();
         Shim.Run r2 = Shim.run(new RestoreCommand(Map.of(), Clock.systemUTC(), 10, 1,
-                (c, spool, after) -> started.add(after.toString())), "--config", off.toString(),
+                (c, spool, after, plan) -> started.add(after.toString())), "--config", off.toString(),
                 "--pgdata", dir.resolve("pgdata2").toString());
         assertEquals(0, r2.code(), r2.err() + r2.out());
         assertEquals(java.util.List.of(), started);

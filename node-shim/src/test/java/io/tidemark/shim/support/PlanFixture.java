@@ -8,6 +8,8 @@ import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.paths.SafeRelativePath;
 import io.tidemark.events.plan.PlanFile;
+import io.tidemark.events.plan.PlanWal;
+import io.tidemark.events.plan.PlanWalRange;
 import io.tidemark.events.plan.RecoveryRequest;
 import io.tidemark.events.plan.RestorePlan;
 import io.tidemark.events.plan.RestorePlanJson;
@@ -61,6 +63,10 @@ public final class PlanFixture {
     public final Set<String> keys = new LinkedHashSet<>();
     public final List<SafeRelativePath> directories = new ArrayList<>();
     public final List<ManifestTablespace> tablespaces = new ArrayList<>();
+    /** WAL files the plan lists, and the segments it promises (both empty unless a test sets them). */
+    public final List<PlanWal> wal = new ArrayList<>();
+    public final List<PlanWalRange> walRanges = new ArrayList<>();
+    public WalSegmentSize walSegmentSize = WalSegmentSize.DEFAULT;
     public RecoveryRequest request = new RecoveryRequest(RestoreTarget.of("time", "2026-11-21T07:00:00Z"), false,
             new TimelineTarget.Latest(), TargetAction.PROMOTE);
     public String systemIdentifier = SYSID;
@@ -145,10 +151,10 @@ public final class PlanFixture {
     public RestorePlan plan(String planId) {
         Optional<String> map = tablespaces.isEmpty() ? Optional.empty() : Optional.of(tablespaces.stream()
                 .map(t -> t.oid() + " " + t.location() + "\n").reduce("", String::concat));
-        return new RestorePlan(1, planId, StanzaName.of(stanza), systemIdentifier, 150018, WalSegmentSize.DEFAULT,
+        return new RestorePlan(1, planId, StanzaName.of(stanza), systemIdentifier, 150018, walSegmentSize,
                 createdAt, expiresAt, request, TimelineId.of(1), label, List.of(label), Lsn.parse("0/2000028"),
-                Lsn.parse("0/2000100"), TimelineId.of(1), backupLabelFile(), map, tablespaces, directories, files, List.of(),
-                request.settings(), "test plan");
+                Lsn.parse("0/2000100"), TimelineId.of(1), backupLabelFile(), map, tablespaces, directories, files, wal,
+                request.settings(), "test plan", walRanges);
     }
 
     public ObjectNode envelope(String planId) {

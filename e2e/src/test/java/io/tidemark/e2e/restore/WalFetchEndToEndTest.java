@@ -1,0 +1,340 @@
+package io.tidemark.e2e.restore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.e2e.CloudFixture;
+import io.tidemark.e2e.ShimInstall;
+import io.tidemark.e2e.ShimProcess;
+import io.tidemark.e2e.Waits;
+import io.tidemark.functions.runtime.AwsClients;
+import io.tidemark.testkit.CommandFailedException;
+import io.tidemark.testkit.PgCluster;
+import io.tidemark.testkit.PgTest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * Issue 12, WAL fetch end to end: a PostgreSQL 15 cluster archived through the packaged shim
+ * into the real local cloud, {@code tidemark restore} as a user runs it, and recovery through
+ * {@code tidemark archive-get --plan}. A WAL object the plan needs, deleted or with one byte
+ * changed in the store after the restore, makes PostgreSQL abort recovery (never promote short);
+ * put back, the same data directory recovers every row. A streaming standby whose
+ * restore_command is archive-get gets the archived segment, not its own partly streamed copy.
+ *
+ * <p>Data: table t, a full backup, then four batches of 250 rows, each in its own segment.
+ */
+@PgTest
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class WalFetchEndToEndTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String STANZA = "main";
+    private static final int ROWS = 1000;
+
+    private static Path work;
+    private static CloudFixture cloud;
+    private static Path conf;
+    private static PgCluster pg;
+    /** The segment each batch of rows was written into. */
+    private static final List<String> batchSegments = new ArrayList<>();
+    private static final List<PgCluster> clusters = new ArrayList<>();
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        work = Files.createTempDirectory(Path.of("/tmp"), "tidemark-walfetch-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        cloud = new CloudFixture(work.resolve("cloud")).start();
+        conf = cloud.nodeConfig(work.resolve("node"), "archive-get.prefetch=4\narchive-get.outage-wait=120\n");
+        String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
+        pg = PgCluster.builder().dataChecksums(true)
+                .setting("archive_mode", "on").setting("archive_command", push)
+                .setting("wal_level", "replica").setting("max_wal_senders", "4")
+                .build().start();
+        clusters.add(pg);
+        ok(shim("stanza-create"));
+        pg.sql("create table t(id int primary key)");
+        ok(shim("backup", "--type", "full"));
+        Waits.until(() -> info().path("backups").size() > 0
+                && "valid".equals(info().path("backups").get(0).path("status").asText()), Duration.ofMinutes(2),
+                "the full backup to be valid");
+        for (int b = 0; b < 4; b++) {
+            pg.sql("insert into t select generate_series(" + (b * 250 + 1) + ", " + (b + 1) * 250 + ")");
+            batchSegments.add(pg.switchWal());
+        }
+        String last = batchSegments.getLast();
+        Waits.archived(pg, last, Duration.ofMinutes(2));
+        Waits.until(() -> info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+                Duration.ofMinutes(2), "the catalog to list " + last);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        for (PgCluster c : clusters) {
+            c.close();
+        }
+        if (cloud != null) {
+            cloud.close();
+        }
+        io.tidemark.testkit.FileTrees.deleteQuietly(work);
+    }
+
+    @Test
+    @Order(1)
+    void aDeletedWalObjectAbortsRecoveryAndPutBackRecoversEveryRow() throws Exception {
+        String seg = batchSegments.get(1);
+        PgCluster c = restored();
+        String key = walKey(seg);
+        byte[] original = object(key);
+        Map<String, String> meta = metadata(key);
+        s3(aws -> aws.s3().deleteObject(d -> d.bucket(bucket()).key(key)));
+        try {
+            assertAbortsRecovery(c, seg, key, "missing from the archive");
+        } finally {
+            s3(aws -> aws.s3().putObject(p -> p.bucket(bucket()).key(key).metadata(meta), RequestBody.fromBytes(original)));
+        }
+        startAndAwaitPromotion(c);
+        assertEquals(ROWS, count(c), "the same data directory, with the object back, recovers every row");
+    }
+
+    @Test
+    @Order(2)
+    void aWalObjectWithOneByteChangedAbortsRecovery() throws Exception {
+        String seg = batchSegments.get(2);
+        PgCluster c = restored();
+        String key = walKey(seg);
+        byte[] original = object(key);
+        Map<String, String> meta = metadata(key);
+        byte[] damaged = original.clone();
+        damaged[damaged.length / 2] ^= 0x01;
+        // the object's own metadata kept: bit rot in the store, not a new upload
+        s3(aws -> aws.s3().putObject(p -> p.bucket(bucket()).key(key).metadata(meta), RequestBody.fromBytes(damaged)));
+        try {
+            assertAbortsRecovery(c, seg, key, "damaged");
+        } finally {
+            s3(aws -> aws.s3().putObject(p -> p.bucket(bucket()).key(key).metadata(meta), RequestBody.fromBytes(original)));
+        }
+    }
+
+    @Test
+    @Order(4)
+    void anS3OutageDuringRecoveryIsWaitedOut() throws Exception {
+        PgCluster c = restored();
+        cloud.stop(); // S3, DynamoDB and the API: gone for 30 s while PostgreSQL recovers
+        CompletableFuture<Void> back = CompletableFuture.runAsync(() -> {
+            try {
+                Thread.sleep(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            cloud.start();
+        });
+        String log;
+        try {
+            log = startAndAwaitOutcome(c);
+        } finally {
+            back.join();
+        }
+        assertTrue(log.contains("database system is ready to accept connections"), log);
+        assertEquals(ROWS, count(c), "recovery waited for S3 and went on to the end");
+        assertTrue(log.contains("tidemark archive-get: waiting for the archive to fetch"), log);
+        assertFalse(log.contains("ABORTING RECOVERY"), log);
+    }
+
+    @Test
+    @Order(3)
+    void aStreamingStandbyWithArchiveGetGetsTheArchivedSegmentNotItsPartlyStreamedCopy() throws Exception {
+        String restore = ShimInstall.get().launcher() + " archive-get --config " + conf + " --stanza " + STANZA + " %f %p";
+        PgCluster standby = PgCluster.builder().emptyDataDir()
+                .setting("restore_command", restore).setting("hot_standby", "on")
+                .setting("wal_retrieve_retry_interval", "1s")
+                .startTimeout(Duration.ofMinutes(2)).build();
+        clusters.add(standby);
+        standby.run(List.of(pg.bin("pg_basebackup").toString(), "-D", standby.dataDir().toString(), "-R", "-X", "stream",
+                "-c", "fast", "-h", pg.socketDir().toString(), "-p", String.valueOf(pg.port()), "-U", "postgres"));
+        standby.start();
+        Waits.until(() -> standby.sql("select count(*) from pg_stat_wal_receiver where status = 'streaming'").equals("1"),
+                Duration.ofMinutes(2), "the standby to stream\n" + standby.logContext());
+        pg.sql("create table s(id int primary key)");
+        pg.sql("insert into s select generate_series(1, 1000)");
+        String segment = pg.currentWalFile();
+        Waits.until(() -> standby.sql("select count(*) from s").equals("1000"), Duration.ofMinutes(1), "streamed rows");
+        // the prefetcher an earlier archive-get started has left (it idles out after 60 s): from now on
+        // every ask is answered by the launcher's fast path or a fresh JVM
+        Waits.until(() -> !prefetcherRunning(), Duration.ofMinutes(3), "the prefetcher to leave");
+        // streaming breaks; the primary writes the rest of the segment and archives it
+        standby.sql("alter system set primary_conninfo = 'host=" + pg.socketDir() + " port=1 user=postgres'");
+        standby.sql("select pg_reload_conf()");
+        Waits.until(() -> standby.sql("select count(*) from pg_stat_wal_receiver").equals("0")
+                || standby.sql("select count(*) from pg_stat_wal_receiver where status = 'streaming'").equals("0"),
+                Duration.ofMinutes(1), "streaming to stop");
+        pg.sql("insert into s select generate_series(1001, 2000)");
+        assertEquals(segment, pg.switchWal(), "the second thousand rows went into the same segment");
+        Waits.archived(pg, segment, Duration.ofMinutes(2));
+        // only the archived, complete segment has rows 1001..2000: the standby must fetch it
+        Waits.until(() -> standby.sql("select count(*) from s").equals("2000"), Duration.ofMinutes(2),
+                "the standby to replay the archived " + segment + "\n" + standby.logContext());
+        standby.sql("select pg_promote()");
+        Waits.until(() -> standby.sql("select pg_is_in_recovery()").equals("f"), Duration.ofMinutes(1), "promotion");
+        assertEquals("2000", standby.sql("select count(*) from s"), "the promoted standby has every row the archive holds");
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /**
+     * {@code tidemark restore} (latest) into a new, stopped cluster owned by the postgres user.
+     * hot_standby off: nothing can be read from it before recovery has finished.
+     */
+    private static PgCluster restored() throws Exception {
+        PgCluster c = PgCluster.builder().emptyDataDir().setting("archive_mode", "off").setting("hot_standby", "off")
+                .startTimeout(Duration.ofMinutes(3)).build();
+        clusters.add(c);
+        ShimProcess.Result r = shim("restore", "--pgdata", c.dataDir().toString());
+        ok(r);
+        assertTrue(Files.readString(c.dataDir().resolve("postgresql.auto.conf"))
+                .contains("--plan " + c.dataDir().resolve("tidemark-restore-plan.json")), "restore_command names the plan");
+        try (Stream<Path> s = Files.walk(c.dataDir())) {
+            s.forEach(c.runAs()::giveOwnership);
+        }
+        return c;
+    }
+
+    /** PostgreSQL does not start: recovery aborted with our line and its FATAL, and nothing was promoted. */
+    private static void assertAbortsRecovery(PgCluster c, String seg, String key, String why) throws Exception {
+        String log = startAndAwaitOutcome(c);
+        assertTrue(log.contains("tidemark archive-get: ABORTING RECOVERY: " + seg + " (" + key + "): " + why), log);
+        assertTrue(log.contains("FATAL:  could not restore file \"" + seg + "\" from archive: child process exited with"
+                + " exit code 200"), log);
+        assertTrue(log.contains("database system is shut down"), log);
+        assertFalse(log.contains("database system is ready to accept connections"), log);
+        assertFalse(log.contains("selected new timeline ID"), "never promoted: " + log);
+        assertTrue(Files.exists(c.dataDir().resolve("recovery.signal")), "still a recovery to finish");
+    }
+
+    private static void startAndAwaitPromotion(PgCluster c) throws Exception {
+        String log = startAndAwaitOutcome(c);
+        assertTrue(log.contains("database system is ready to accept connections"), log);
+    }
+
+    /**
+     * Starts {@code c} and waits until recovery ended either way: promoted (ready to accept
+     * connections) or the server stopped. {@code pg_ctl start -w} says "started" as soon as the
+     * server is in recovery, so only the log tells. Returns the log written since the start.
+     */
+    private static String startAndAwaitOutcome(PgCluster c) throws Exception {
+        long from = Files.exists(c.logFile()) ? Files.size(c.logFile()) : 0;
+        try {
+            c.start();
+        } catch (CommandFailedException e) {
+            // the server stopped before pg_ctl saw it come up: the log says why
+        }
+        Waits.until(() -> {
+            String l = logSince(c, from);
+            return l.contains("database system is ready to accept connections") || l.contains("database system is shut down");
+        }, Duration.ofMinutes(4), "recovery to end\n" + c.logContext());
+        String log = logSince(c, from);
+        if (log.contains("database system is shut down")) {
+            c.stop(); // the postmaster is gone: let the testkit know
+        }
+        return log;
+    }
+
+    private static String logSince(PgCluster c, long from) {
+        try {
+            byte[] all = Files.readAllBytes(c.logFile());
+            return new String(all, (int) Math.min(from, all.length), (int) Math.max(0, all.length - from),
+                    StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    private static int count(PgCluster c) {
+        return Integer.parseInt(c.sql("select count(*) from t"));
+    }
+
+    /** A prefetcher of this node's configuration is running (any user). */
+    private static boolean prefetcherRunning() {
+        return ProcessHandle.allProcesses().anyMatch(p -> p.info().commandLine()
+                .map(l -> l.contains("archive-get-prefetch") && l.contains(conf.toString())).orElse(false));
+    }
+
+    private static String walKey(String segment) throws Exception {
+        List<String> keys = new ArrayList<>();
+        s3(aws -> {
+            for (S3Object o : aws.s3().listObjectsV2Paginator(b -> b.bucket(bucket()).prefix(STANZA + "/wal/")).contents()) {
+                if (o.key().substring(o.key().lastIndexOf('/') + 1).startsWith(segment + ".")) {
+                    keys.add(o.key());
+                }
+            }
+        });
+        assertEquals(1, keys.size(), "one object for " + segment + ": " + keys);
+        return keys.getFirst();
+    }
+
+    private static byte[] object(String key) throws Exception {
+        byte[][] out = new byte[1][];
+        s3(aws -> out[0] = aws.s3().getObjectAsBytes(b -> b.bucket(bucket()).key(key)).asByteArray());
+        return out[0];
+    }
+
+    private static Map<String, String> metadata(String key) throws Exception {
+        List<Map<String, String>> out = new ArrayList<>();
+        s3(aws -> out.add(aws.s3().headObject(b -> b.bucket(bucket()).key(key)).metadata()));
+        return out.getFirst();
+    }
+
+    private interface WithAws {
+        void run(AwsClients aws) throws Exception;
+    }
+
+    private static void s3(WithAws body) throws Exception {
+        try (AwsClients aws = AwsClients.create(cloud.cloud().functionConfig())) {
+            body.run(aws);
+        }
+    }
+
+    private static String bucket() {
+        return cloud.cloud().bucket();
+    }
+
+    private static JsonNode info() {
+        ShimProcess.Result r = shim("info", "--output", "json");
+        ok(r);
+        try {
+            return JSON.readTree(r.out());
+        } catch (Exception e) {
+            throw new AssertionError("info is not JSON: " + r.out(), e);
+        }
+    }
+
+    private static void ok(ShimProcess.Result r) {
+        assertEquals(0, r.code(), r.toString());
+    }
+
+    private static ShimProcess.Result shim(String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--config", conf.toString(), "--stanza", STANZA));
+        return ShimProcess.run(work, Map.of("PGHOST", "127.0.0.1", "PGPORT", Integer.toString(pg.port()), "PGUSER",
+                "postgres", "PGDATA", pg.dataDir().toString()), all.toArray(String[]::new));
+    }
+}

@@ -1,0 +1,122 @@
+package io.tidemark.shim.archiveget;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.plan.PlanWal;
+import io.tidemark.events.plan.PlanWalRange;
+import io.tidemark.events.plan.RestorePlan;
+import io.tidemark.events.wal.WalSegmentSize;
+import io.tidemark.shim.cli.CommandFailure;
+import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.restore.PlanVerifier;
+import io.tidemark.shim.restore.RestoreCommand;
+import io.tidemark.shim.restore.RestoreRefused;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The signed restore plan as WAL fetch sees it: which file names recovery needs and, for those
+ * the plan lists, the key, size and SHA-256 they must have. {@code tidemark restore} leaves the
+ * verified envelope in the data directory ({@link #FILE_NAME}, mode 600) and names it with
+ * {@code --plan} on restore_command; archive-get and the prefetcher verify its signature again
+ * with {@code plan.publicKey}, but not its expiry: recovery may outlast it.
+ */
+public final class WalPlan {
+    /** The plan file restore writes into the data directory. */
+    public static final String FILE_NAME = "tidemark-restore-plan.json";
+
+    private final RestorePlan plan;
+    private final Path file;
+    private final Map<String, PlanWal> byName = new HashMap<>();
+
+    WalPlan(RestorePlan plan, Path file) {
+        this.plan = plan;
+        this.file = file;
+        plan.wal().forEach(w -> byName.put(w.name(), w));
+    }
+
+    /** What the plan says of one file name. */
+    public sealed interface Need permits Listed, Promised, Unplanned {
+    }
+
+    /** Listed with its key, stored size and SHA-256: served only when it matches them. */
+    public record Listed(PlanWal wal) implements Need {
+    }
+
+    /** A segment inside the plan's WAL ranges but beyond its capped list: it must exist. */
+    public record Promised(String name) implements Need {
+    }
+
+    /** Not part of the plan (a newer timeline's history, the segment after the end): may be absent. */
+    public record Unplanned(String name) implements Need {
+    }
+
+    /**
+     * Reads and verifies the plan file.
+     *
+     * @throws AbortRecovery when it cannot be read or verified: recovery cannot tell which WAL it needs
+     */
+    public static WalPlan load(Path file, ShimConfig config) {
+        JsonNode envelope;
+        try {
+            envelope = new ObjectMapper().readTree(Files.readAllBytes(file));
+        } catch (NoSuchFileException e) {
+            throw new AbortRecovery("restore plan " + file + " does not exist; it lists the WAL this recovery needs"
+                    + " (written by tidemark restore)");
+        } catch (IOException e) {
+            throw new AbortRecovery("cannot read restore plan " + file + ": " + e.getMessage()
+                    + " (it must belong to the user PostgreSQL runs as)");
+        }
+        try {
+            RestorePlan plan = PlanVerifier.verifyAnyAge(envelope, RestoreCommand.publicKey(config), config.stanza());
+            return new WalPlan(plan, file);
+        } catch (RestoreRefused | CommandFailure e) {
+            throw new AbortRecovery("restore plan " + file + ": " + e.getMessage());
+        }
+    }
+
+    public RestorePlan plan() {
+        return plan;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public WalSegmentSize segmentSize() {
+        return plan.walSegmentSize();
+    }
+
+    public Need need(String fileName) {
+        PlanWal w = byName.get(fileName);
+        if (w != null) {
+            return new Listed(w);
+        }
+        for (PlanWalRange r : plan.walRanges()) {
+            if (r.holds(fileName)) {
+                return new Promised(fileName);
+            }
+        }
+        return new Unplanned(fileName);
+    }
+
+    /** Whether the plan needs {@code fileName}: then "not archived" is never an answer for it. */
+    public boolean needs(String fileName) {
+        return !(need(fileName) instanceof Unplanned);
+    }
+
+    /** Where restore leaves the plan for {@code pgdata}. */
+    public static Path fileIn(Path pgdata) {
+        return pgdata.toAbsolutePath().normalize().resolve(FILE_NAME);
+    }
+
+    /** The plan of {@code file} when one is named, else empty (plan-less mode: a standby's restore_command). */
+    public static Optional<WalPlan> loadIfNamed(Optional<Path> file, ShimConfig config) {
+        return file.map(f -> load(f, config));
+    }
+}
