@@ -163,12 +163,17 @@ class WalFetchEndToEndTest {
     @Test
     @Order(3)
     void aStreamingStandbyWithArchiveGetGetsTheArchivedSegmentNotItsPartlyStreamedCopy() throws Exception {
-        String restore = ShimInstall.get().launcher() + " archive-get --config " + conf + " --stanza " + STANZA + " %f %p";
+        // the standby's own node configuration, its spool owned by the user PostgreSQL runs as (as on a
+        // real node): the launcher's fast path answers only from a spool that user owns
+        Path standbyConf = cloud.nodeConfig(work.resolve("standby-node"), "archive-get.prefetch=4\n");
+        String restore = ShimInstall.get().launcher() + " archive-get --config " + standbyConf + " --stanza " + STANZA
+                + " %f %p";
         PgCluster standby = PgCluster.builder().emptyDataDir()
                 .setting("restore_command", restore).setting("hot_standby", "on")
                 .setting("wal_retrieve_retry_interval", "1s")
                 .startTimeout(Duration.ofMinutes(2)).build();
         clusters.add(standby);
+        standby.runAs().giveOwnership(work.resolve("standby-node/spool"));
         standby.run(List.of(pg.bin("pg_basebackup").toString(), "-D", standby.dataDir().toString(), "-R", "-X", "stream",
                 "-c", "fast", "-h", pg.socketDir().toString(), "-p", String.valueOf(pg.port()), "-U", "postgres"));
         standby.start();
@@ -180,7 +185,7 @@ class WalFetchEndToEndTest {
         Waits.until(() -> standby.sql("select count(*) from s").equals("1000"), Duration.ofMinutes(1), "streamed rows");
         // the prefetcher an earlier archive-get started has left (it idles out after 60 s): from now on
         // every ask is answered by the launcher's fast path or a fresh JVM
-        Waits.until(() -> !prefetcherRunning(), Duration.ofMinutes(3), "the prefetcher to leave");
+        Waits.until(() -> !prefetcherRunning(standbyConf), Duration.ofMinutes(3), "the prefetcher to leave");
         // streaming breaks; the primary writes the rest of the segment and archives it
         standby.sql("alter system set primary_conninfo = 'host=" + pg.socketDir() + " port=1 user=postgres'");
         standby.sql("select pg_reload_conf()");
@@ -193,6 +198,9 @@ class WalFetchEndToEndTest {
         // only the archived, complete segment has rows 1001..2000: the standby must fetch it
         Waits.until(() -> standby.sql("select count(*) from s").equals("2000"), Duration.ofMinutes(2),
                 "the standby to replay the archived " + segment + "\n" + standby.logContext());
+        // the segment came through restore_command (not the pg_wal copy), after the fast path had seen it
+        assertTrue(Files.readString(standby.logFile()).contains("restored log file \"" + segment + "\" from archive"),
+                standby.logContext());
         standby.sql("select pg_promote()");
         Waits.until(() -> standby.sql("select pg_is_in_recovery()").equals("f"), Duration.ofMinutes(1), "promotion");
         assertEquals("2000", standby.sql("select count(*) from s"), "the promoted standby has every row the archive holds");
@@ -272,10 +280,10 @@ class WalFetchEndToEndTest {
         return Integer.parseInt(c.sql("select count(*) from t"));
     }
 
-    /** A prefetcher of this node's configuration is running (any user). */
-    private static boolean prefetcherRunning() {
+    /** A prefetcher of the node configuration {@code nodeConf} is running (any user). */
+    private static boolean prefetcherRunning(Path nodeConf) {
         return ProcessHandle.allProcesses().anyMatch(p -> p.info().commandLine()
-                .map(l -> l.contains("archive-get-prefetch") && l.contains(conf.toString())).orElse(false));
+                .map(l -> l.contains("archive-get-prefetch") && l.contains(nodeConf.toString())).orElse(false));
     }
 
     private static String walKey(String segment) throws Exception {

@@ -43,7 +43,9 @@ import java.util.Set;
  * {@link ExitCodes#ABORT_RECOVERY}, so PostgreSQL aborts recovery instead of promoting a cluster
  * short of its target. While S3 is unreachable (network, 5xx, throttling) it waits and retries,
  * up to {@code archive-get.outage-wait}, then aborts the same way. Names the plan does not need
- * (a newer timeline's history, the segment after the end) answer exit 1 quietly when absent.
+ * (a newer timeline's history, the segment after the end) answer exit 1 quietly when absent;
+ * every other failure with {@code --plan} (configuration, usage, an unwritable target, a damaged
+ * object of any name) aborts recovery too.
  *
  * <p>Without a plan (a standby's restore_command): segments under the configured compression
  * first, then the other extensions, checked against the SHA-256 in the object's metadata. Exit 0:
@@ -85,6 +87,8 @@ public final class ArchiveGetCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
+        // with a plan, no failure may read as "not available" (1..125): PostgreSQL would end recovery early
+        boolean planned = args.stream().anyMatch(s -> s.equals("--" + PLAN) || s.startsWith("--" + PLAN + "="));
         try {
             Arguments a = Arguments.parse(args, VALUED, Set.of());
             List<String> pos = a.requirePositionals(2, "the WAL file name and the destination path (%f %p)");
@@ -139,10 +143,11 @@ public final class ArchiveGetCommand implements Command {
         } catch (AbortRecovery e) {
             err.println("tidemark archive-get: ABORTING RECOVERY: " + e.getMessage());
             return ExitCodes.ABORT_RECOVERY;
-        } catch (StorageException e) {
-            err.println("tidemark archive-get: " + e.getMessage());
-            return ExitCodes.GET_ERROR;
-        } catch (UsageException | CommandFailure e) {
+        } catch (StorageException | UsageException | CommandFailure e) {
+            if (planned) {
+                err.println("tidemark archive-get: ABORTING RECOVERY: " + e.getMessage());
+                return ExitCodes.ABORT_RECOVERY;
+            }
             err.println("tidemark archive-get: " + e.getMessage());
             return ExitCodes.GET_ERROR;
         }

@@ -208,6 +208,12 @@ class ArchiveGetPlanCloudTest {
         Shim.Run gone = get(conf, Segments.name(0));
         assertEquals(ExitCodes.ABORT_RECOVERY, gone.code(), gone.err());
         assertTrue(gone.err().contains("does not exist"), gone.err());
+        // with --plan, nothing else may look like "not available" either: an unreadable configuration
+        Shim.Run noConf = Shim.run(new ArchiveGetCommand(Map.of()), Segments.name(0), "pg_wal/RECOVERYXLOG", "--config",
+                dir.resolve("missing.conf").toString(), "--plan", plan.toString());
+        assertEquals(ExitCodes.ABORT_RECOVERY, noConf.code(), noConf.err());
+        assertTrue(noConf.err().startsWith("tidemark archive-get: ABORTING RECOVERY: ") && noConf.err().contains("missing.conf"),
+                noConf.err());
     }
 
     @Test
