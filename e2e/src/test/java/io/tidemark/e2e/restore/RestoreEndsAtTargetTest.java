@@ -242,7 +242,9 @@ class RestoreEndsAtTargetTest {
 
     /**
      * One byte of a WAL object changed (its size unchanged, so the pre-check passes): archive-get
-     * refuses the segment, recovery's WAL ends early, and PostgreSQL must refuse to finish.
+     * checks it against the plan and aborts recovery (exit 200), and {@code --wait} says so with
+     * the server's lines. That the pinned end alone also stops a restore_command that does not
+     * know the plan is WalFetchEndToEndTest's {@code thePinnedEndStopsRecoveryWithoutThePlan}.
      */
     private void failsWithSegmentDamaged(Path plan, String key, String target) throws Exception {
         Stored original = s3Get(key);
@@ -258,7 +260,11 @@ class RestoreEndsAtTargetTest {
             assertNotEquals(0, r.code(), r.toString());
             assertTrue(r.err().contains("recovery FAILED: the server stopped before recovery ended"), r.toString());
             assertTrue(r.err().contains("target " + target), r.toString());
-            assertTrue(r.err().contains("recovery ended before configured recovery target was reached"), r.toString());
+            String segment = key.substring(key.lastIndexOf('/') + 1, key.indexOf('.', key.lastIndexOf('/')));
+            assertTrue(r.err().contains("tidemark archive-get: ABORTING RECOVERY: " + segment + " (" + key + "): damaged"),
+                    r.toString());
+            assertTrue(r.err().contains("FATAL:  could not restore file \"" + segment + "\" from archive: child process"
+                    + " exited with exit code 200"), r.toString());
             assertFalse(serverAnswers(), "no promoted cluster short of the target");
         } finally {
             s3Put(key, original);

@@ -206,6 +206,39 @@ class WalFetchEndToEndTest {
         assertEquals("2000", standby.sql("select count(*) from s"), "the promoted standby has every row the archive holds");
     }
 
+    /**
+     * The second line of defence: a restore_command that does not know the plan (a user's own, or
+     * an older shim) answers a damaged last segment with an error PostgreSQL reads as "not
+     * available". The plan pinned latest as an explicit LSN target, so PostgreSQL itself refuses to
+     * finish short of it instead of promoting.
+     */
+    @Test
+    @Order(5)
+    void thePinnedEndStopsRecoveryWithoutThePlan() throws Exception {
+        String seg = batchSegments.getLast();
+        PgCluster c = restored();
+        Path auto = c.dataDir().resolve("postgresql.auto.conf");
+        String plan = " --plan " + c.dataDir().resolve("tidemark-restore-plan.json");
+        String text = Files.readString(auto);
+        assertTrue(text.contains("recovery_target_lsn = "), "latest is pinned: " + text);
+        Files.writeString(auto, text.replace(plan, ""));
+        String key = walKey(seg);
+        byte[] original = object(key);
+        Map<String, String> meta = metadata(key);
+        byte[] damaged = original.clone();
+        damaged[damaged.length / 2] ^= 0x01;
+        s3(aws -> aws.s3().putObject(p -> p.bucket(bucket()).key(key).metadata(meta), RequestBody.fromBytes(damaged)));
+        try {
+            String log = startAndAwaitOutcome(c);
+            assertFalse(log.contains("ABORTING RECOVERY"), "archive-get ran without the plan: " + log);
+            assertTrue(log.contains("FATAL:  recovery ended before configured recovery target was reached"), log);
+            assertFalse(log.contains("database system is ready to accept connections"), log);
+            assertFalse(log.contains("selected new timeline ID"), "never promoted: " + log);
+        } finally {
+            s3(aws -> aws.s3().putObject(p -> p.bucket(bucket()).key(key).metadata(meta), RequestBody.fromBytes(original)));
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /**
