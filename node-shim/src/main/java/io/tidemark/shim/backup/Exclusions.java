@@ -32,7 +32,9 @@ public final class Exclusions {
     /** Top-level files left out. */
     static final Set<String> TOP_FILES_EXCLUDED = Set.of("postmaster.pid", "postmaster.opts", "backup_label",
             "tablespace_map", "backup_manifest", "backup_label.old", "tablespace_map.old", "recovery.signal",
-            "standby.signal", "postgresql.auto.conf.tmp", "current_logfiles.tmp");
+            "standby.signal", "postgresql.auto.conf.tmp", "current_logfiles.tmp",
+            // the plan a restore left for archive-get: it belongs to that restore, not to this cluster
+            io.tidemark.shim.archiveget.WalPlan.FILE_NAME);
 
     private static final Pattern TEMP_RELATION = Pattern.compile("t[0-9]+_[0-9]+(_(fsm|vm|init))?(\\.[0-9]+)?");
     private static final Pattern RELATION_FORK = Pattern.compile("([0-9]+)(_(fsm|vm|init))?(\\.[0-9]+)?");

@@ -35,7 +35,7 @@ class DataDirWalkerTest {
         Path pg = tmp.resolve("data");
         for (String f : List.of("PG_VERSION", "postgresql.conf", "postgresql.auto.conf", "postmaster.pid", "postmaster.opts",
                 "backup_label", "backup_label.old", "tablespace_map", "standby.signal", "recovery.signal", "backup_manifest",
-                "current_logfiles.tmp", "global/pg_control", "global/1262", "global/pg_internal.init",
+                "current_logfiles.tmp", "tidemark-restore-plan.json", "global/pg_control", "global/1262", "global/pg_internal.init",
                 "base/1/1259", "base/1/1259_fsm", "base/1/1259_vm", "base/1/pg_internal.init", "base/1/PG_VERSION",
                 "base/5/16384", "base/5/16384.1", "base/5/16384_fsm", "base/5/16384_vm", "base/5/16384_init",
                 "base/5/16390", "base/5/16390_init", "base/5/16391", "base/5/16391.1", "base/5/16391_fsm", "base/5/t3_16400", "base/5/t3_16400_fsm", "base/5/t12_16401.1",
