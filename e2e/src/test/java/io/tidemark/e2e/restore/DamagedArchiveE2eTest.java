@@ -81,6 +81,7 @@ class DamagedArchiveE2eTest {
 
     private static Path work;
     private static CloudFixture cloud;
+    private static AwsClients aws;
     private static Path conf;
     private static PgCluster source;
     private static PgCluster primary;
@@ -151,9 +152,11 @@ class DamagedArchiveE2eTest {
 
     @BeforeAll
     static void setUp() throws Exception {
+        long t0 = System.nanoTime();
         work = Files.createTempDirectory(Path.of("/tmp"), "tidemark-damaged-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(work.resolve("cloud")).start();
+        aws = AwsClients.create(cloud.cloud().functionConfig());
         Assumptions.assumeTrue(Files.isDirectory(storeFile(STANZA).getParent()),
                 "objects are local files (no external storage): bit rot is done in the store's files");
         // retries=1: a damaged download is tried twice, not five times with pauses up to 4 s
@@ -171,6 +174,7 @@ class DamagedArchiveE2eTest {
         ok(shim("stanza-create"));
         source.sql("create table t(id int primary key)");
         ok(shim("backup", "--type", "full"));
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)));
         Waits.until(() -> "valid".equals(info().path("backups").path(0).path("status").asText()), Duration.ofMinutes(2),
                 "the full backup to be valid");
         source.sql("insert into t select generate_series(1, 100)");
@@ -178,6 +182,7 @@ class DamagedArchiveE2eTest {
         source.sql("insert into t select generate_series(101, 150)");
         String tl1 = source.switchWal();
         Waits.archived(source, tl1, Duration.ofMinutes(2));
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)));
         Waits.until(() -> info().path("timelines").path(0).path("lastSegment").asText().compareTo(tl1) >= 0,
                 Duration.ofMinutes(2), "the catalog to index " + tl1);
 
@@ -209,11 +214,13 @@ class DamagedArchiveE2eTest {
         primary.sql("insert into t select generate_series(401, 500)");
         String last = primary.switchWal();
         Waits.archived(primary, last, Duration.ofMinutes(2));
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)));
         Waits.until(() -> info().path("timelines").size() == 2
                 && info().path("timelines").path(1).path("lastSegment").asText().equals(last), Duration.ofMinutes(2),
                 "the catalog to index " + last + " on timeline 2");
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)));
         baseline = catalogShape();
+        System.out.printf("set up in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
     }
 
     @AfterEach
@@ -231,6 +238,9 @@ class DamagedArchiveE2eTest {
             if (c != null) {
                 c.close();
             }
+        }
+        if (aws != null) {
+            aws.close();
         }
         if (cloud != null) {
             cloud.close();
@@ -279,7 +289,9 @@ class DamagedArchiveE2eTest {
             neverPromotedShort(c, r);
             assertRefused(c, key, r);
 
+            long t1 = System.nanoTime();
             ShimProcess.Result v = shim("verify");
+            System.out.printf("%s: verify in %d ms%n", c, (System.nanoTime() - t1) / 1_000_000);
             assertEquals(1, v.code(), c + ": verify must fail\n" + v);
             assertTrue(v.out().contains(key), c + ": verify names " + key + "\n" + v.out());
 
@@ -296,10 +308,12 @@ class DamagedArchiveE2eTest {
                 s3Put(e.getKey(), e.getValue());
             }
         }
+        long t2 = System.nanoTime();
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)));
         Waits.until(() -> catalogShape().equals(baseline), Duration.ofSeconds(30),
                 c + ": the catalog to be whole again after the original bytes were put back: " + catalogShape()
                         + " vs " + baseline);
+        System.out.printf("%s: repaired in %d ms%n", c, (System.nanoTime() - t2) / 1_000_000);
     }
 
     // ---------------------------------------------------------------- the outcomes
@@ -353,9 +367,7 @@ class DamagedArchiveE2eTest {
     private static void damage(String key, Damage d, Stored original) throws Exception {
         switch (d) {
             case DELETED -> {
-                try (AwsClients aws = AwsClients.create(cloud.cloud().functionConfig())) {
-                    aws.s3().deleteObject(b -> b.bucket(cloud.cloud().bucket()).key(key));
-                }
+                aws.s3().deleteObject(b -> b.bucket(cloud.cloud().bucket()).key(key));
                 assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)), "the removal event handled");
             }
             case TRUNCATED -> Files.write(storeFile(key), Arrays.copyOf(original.bytes(), original.bytes().length / 2),
@@ -485,17 +497,13 @@ class DamagedArchiveE2eTest {
     }
 
     private static Stored s3Get(String key) {
-        try (AwsClients aws = AwsClients.create(cloud.cloud().functionConfig())) {
-            var o = aws.s3().getObjectAsBytes(b -> b.bucket(cloud.cloud().bucket()).key(key));
-            return new Stored(o.asByteArray(), o.response().metadata());
-        }
+        var o = aws.s3().getObjectAsBytes(b -> b.bucket(cloud.cloud().bucket()).key(key));
+        return new Stored(o.asByteArray(), o.response().metadata());
     }
 
     private static void s3Put(String key, Stored o) {
-        try (AwsClients aws = AwsClients.create(cloud.cloud().functionConfig())) {
-            aws.s3().putObject(b -> b.bucket(cloud.cloud().bucket()).key(key).metadata(o.metadata()),
-                    RequestBody.fromBytes(o.bytes()));
-        }
+        aws.s3().putObject(b -> b.bucket(cloud.cloud().bucket()).key(key).metadata(o.metadata()),
+                RequestBody.fromBytes(o.bytes()));
     }
 
     private static JsonNode info() {
