@@ -295,8 +295,14 @@ class DamagedArchiveE2eTest {
             assertEquals(1, v.code(), c + ": verify must fail\n" + v);
             assertTrue(v.out().contains(key), c + ": verify names " + key + "\n" + v.out());
 
+            // Bit rot verify found is lost for the planner too: a fresh plan is refused now. (Deleted
+            // objects and manifests were refused by the planner already.) Not for latest: with an object
+            // of the path lost, the planner moves latest back to the end of the WAL still contiguous
+            // before it (a plan, not a refusal: 0 or 150 rows here instead of 500). Those restores were
+            // seen to abort only because PostgreSQL reads ahead into the damaged segment or probes the
+            // damaged history file; with the object deleted instead they promote short with exit 0.
+            // Reported on issue 12 as an open bug, not asserted here.
             if (c.damage != Damage.DELETED && c.kind != Kind.MANIFEST && c.target != Target.LATEST) {
-                // bit rot verify found is lost for the planner too: a fresh plan is refused now
                 ShimProcess.Result again = restore(c.target);
                 neverPromotedShort(c, again);
                 assertNotEquals(0, again.code(), again.toString());
@@ -331,7 +337,7 @@ class DamagedArchiveE2eTest {
     private static void assertRefused(Case c, String key, ShimProcess.Result r) throws Exception {
         assertNotEquals(0, r.code(), c + ": " + r);
         String text = r.out() + r.err();
-        Path pgdata = pgdataOf(r);
+        Path pgdata = started.getLast(); // the directory restore(...) was given
         switch (c.outcome) {
             case PLANNER -> {
                 assertTrue(r.err().contains("target not reachable: "), c + ": " + r);
@@ -370,8 +376,10 @@ class DamagedArchiveE2eTest {
                 aws.s3().deleteObject(b -> b.bucket(cloud.cloud().bucket()).key(key));
                 assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)), "the removal event handled");
             }
-            case TRUNCATED -> Files.write(storeFile(key), Arrays.copyOf(original.bytes(), original.bytes().length / 2),
-                    StandardOpenOption.TRUNCATE_EXISTING);
+            // the last KiB cut off (half of a small object): verify reports every bundled file past the cut,
+            // so a bundle cut in half costs seconds of problem items
+            case TRUNCATED -> Files.write(storeFile(key), Arrays.copyOf(original.bytes(),
+                    Math.max(original.bytes().length / 2, original.bytes().length - 1024)), StandardOpenOption.TRUNCATE_EXISTING);
             case BYTE_CHANGED -> {
                 byte[] b = original.bytes().clone();
                 b[b.length / 2] ^= 0x01;
@@ -456,10 +464,6 @@ class DamagedArchiveE2eTest {
         List<String> args = new ArrayList<>(List.of("restore", "--pgdata", dir.toString(), "--wait", "--wait-timeout", "120"));
         args.addAll(target.flags());
         return shim(args.toArray(String[]::new));
-    }
-
-    private static Path pgdataOf(ShimProcess.Result r) {
-        return started.getLast();
     }
 
     private static JsonNode document(Path plan) throws Exception {
