@@ -131,7 +131,7 @@ final class RestoreWait {
         Long stale = pidFile(pgdata).flatMap(l -> l.isEmpty() ? Optional.empty() : parseLong(l.get(0))).orElse(null);
         run(exec, List.of(bin.resolve("pg_ctl").toString(), "-D", pgdata.toString(), "-l", log.toString(), "-W", "start"), 120,
                 "pg_ctl start");
-        Outcome outcome = await(exec, bin, pgdata, stale);
+        Outcome outcome = await(exec, bin, pgdata, stale, log, logStart);
         return report(plan, outcome, log, logStart, out, err);
     }
 
@@ -149,7 +149,7 @@ final class RestoreWait {
     }
 
     /** Polls the server until recovery ends one way or another, or the time runs out. */
-    private Outcome await(Exec exec, Path bin, Path pgdata, Long stale) {
+    private Outcome await(Exec exec, Path bin, Path pgdata, Long stale, Path log, long logStart) {
         Instant deadline = clock.instant().plus(options.timeout());
         Instant noPidBy = clock.instant().plusSeconds(60);
         Lsn lastSeen = null;
@@ -162,8 +162,11 @@ final class RestoreWait {
                         .filter(p -> !p.equals(stale)).orElse(null);
             }
             boolean alive = postmaster != null && ProcessHandle.of(postmaster).map(ProcessHandle::isAlive).orElse(false);
-            if (!alive && (postmaster != null || clock.instant().isAfter(noPidBy))) {
-                // gone (it exited, or was killed), or it never got as far as writing postmaster.pid
+            if (!alive && (postmaster != null || clock.instant().isAfter(noPidBy)
+                    || (pid.isEmpty() && shutDownSince(log, logStart)))) {
+                // gone (it exited, or was killed), or it never got as far as writing postmaster.pid; or it
+                // came and went between two polls (recovery aborted at its first file, e.g. the timeline
+                // history): its pid was never seen, but the log says it shut down
                 return stopped(exec, bin, pgdata);
             }
             String status = pid.filter(l -> l.size() >= 8).map(l -> l.get(7).trim()).orElse("");
@@ -190,6 +193,24 @@ final class RestoreWait {
                 Thread.currentThread().interrupt();
                 throw new RestoreRefused("--wait: interrupted");
             }
+        }
+    }
+
+    /** The server log written since {@code from} says the postmaster shut down. */
+    private static boolean shutDownSince(Path log, long from) {
+        try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(log)) {
+            long size = ch.size();
+            if (size <= from) {
+                return false;
+            }
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) Math.min(size - from, 1 << 20));
+            ch.position(Math.max(from, size - buf.capacity()));
+            while (buf.hasRemaining() && ch.read(buf) > 0) {
+                // read the tail
+            }
+            return new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8).contains("database system is shut down");
+        } catch (IOException e) {
+            return false;
         }
     }
 
