@@ -8,10 +8,6 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,100 +26,47 @@ final class InProcessVerifyDispatch implements VerifyDispatch, BackgroundWork {
     static final int ATTEMPTS = 3;
     private static final Logger LOG = LoggerFactory.getLogger(InProcessVerifyDispatch.class);
 
-    private final Object lock = new Object();
+    private final InProcessInvocations invocations = new InProcessInvocations("the verify dispatch");
     private VerifyHandler handler;
     private String region;
-    private ExecutorService executor;
-    private int pending;
 
     @Override
     public void start(FunctionConfig config) {
-        synchronized (lock) {
-            if (handler != null) {
-                throw new IllegalStateException("the verify dispatch is already started");
-            }
-            handler = new VerifyHandler(config, this);
-            region = config.region();
-            AtomicInteger n = new AtomicInteger();
-            executor = Executors.newFixedThreadPool(THREADS, r -> {
-                Thread t = new Thread(r, "verify-" + n.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
-        }
+        invocations.start("verify", THREADS);
+        handler = new VerifyHandler(config, this);
+        region = config.region();
     }
 
     @Override
     public void dispatch(VerifyEvent event) {
-        synchronized (lock) {
-            if (executor == null) {
-                throw new IllegalStateException("the verify dispatch is not started (or already closed)");
-            }
-            pending++;
-            executor.submit(() -> run(event));
-        }
+        invocations.submit(() -> run(event));
     }
 
     private void run(VerifyEvent event) {
         byte[] json = event.json();
-        try {
-            for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
-                try {
-                    ByteArrayOutputStream out = new ByteArrayOutputStream();
-                    handler.handleRequest(new ByteArrayInputStream(json), out,
-                            new LocalLambdaContext("verify", region, Duration.ofMinutes(15)));
-                    LOG.debug("verify {}: {}", new String(json, StandardCharsets.UTF_8),
-                            out.toString(StandardCharsets.UTF_8));
-                    return;
-                } catch (Exception e) {
-                    LOG.warn("verify invocation {} failed (attempt {} of {})", new String(json, StandardCharsets.UTF_8),
-                            attempt, ATTEMPTS, e);
-                }
-            }
-        } finally {
-            synchronized (lock) {
-                pending--;
-                lock.notifyAll();
+        for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+            try {
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                handler.handleRequest(new ByteArrayInputStream(json), out,
+                        new LocalLambdaContext("verify", region, Duration.ofMinutes(15)));
+                LOG.debug("verify {}: {}", new String(json, StandardCharsets.UTF_8), out.toString(StandardCharsets.UTF_8));
+                return;
+            } catch (Exception e) {
+                LOG.warn("verify invocation {} failed (attempt {} of {})", new String(json, StandardCharsets.UTF_8),
+                        attempt, ATTEMPTS, e);
             }
         }
     }
 
     @Override
     public boolean awaitIdle(Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (lock) {
-            while (pending > 0) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                TimeUnit.NANOSECONDS.timedWait(lock, left);
-            }
-            return true;
-        }
+        return invocations.awaitIdle(timeout);
     }
 
     @Override
     public void close() {
-        ExecutorService e;
-        VerifyHandler h;
-        synchronized (lock) {
-            e = executor;
-            h = handler;
-            executor = null;
+        if (invocations.close()) {
+            handler.close();
         }
-        if (e == null) {
-            return;
-        }
-        e.shutdown();
-        try {
-            if (!e.awaitTermination(30, TimeUnit.SECONDS)) {
-                e.shutdownNow();
-            }
-        } catch (InterruptedException ex) {
-            e.shutdownNow();
-            Thread.currentThread().interrupt();
-        }
-        h.close();
     }
 }

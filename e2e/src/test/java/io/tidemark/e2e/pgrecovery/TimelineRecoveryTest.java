@@ -1,5 +1,6 @@
 package io.tidemark.e2e.pgrecovery;
 
+import static io.tidemark.e2e.StanzaCli.ok;
 import static io.tidemark.e2e.pgrecovery.RecoveryKit.count;
 import static io.tidemark.e2e.pgrecovery.RecoveryKit.timeline;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -269,9 +270,5 @@ class TimelineRecoveryTest {
 
     private static ShimProcess.Result shim(PgCluster pg, String... args) {
         return RecoveryKit.shim(work, conf, STANZA, pg, args);
-    }
-
-    private static void ok(ShimProcess.Result r) {
-        assertEquals(0, r.code(), r.toString());
     }
 }

@@ -1,14 +1,15 @@
 package io.tidemark.e2e.restore;
 
+import static io.tidemark.e2e.StanzaCli.ok;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimInstall;
 import io.tidemark.e2e.ShimProcess;
+import io.tidemark.e2e.StanzaCli;
 import io.tidemark.e2e.Waits;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.testkit.PgCluster;
@@ -19,7 +20,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,13 +35,13 @@ import org.junit.jupiter.api.Test;
  */
 @PgTest
 class LostWalEndToEndTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String STANZA = "main";
 
     private static Path work;
     private static CloudFixture cloud;
     private static Path conf;
     private static PgCluster pg;
+    private static StanzaCli cli;
     private static final List<PgCluster> restored = new ArrayList<>();
 
     @BeforeAll
@@ -52,11 +52,12 @@ class LostWalEndToEndTest {
         conf = cloud.nodeConfig(work.resolve("node"), "");
         String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
         pg = PgCluster.builder().setting("archive_mode", "on").setting("archive_command", push).build().start();
+        cli = new StanzaCli(work, conf, STANZA, pg);
         ok(shim("stanza-create"));
         pg.sql("create table t(id int primary key)");
         ok(shim("backup", "--type", "full"));
-        Waits.until(() -> info().path("backups").size() == 1
-                && info().path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
+        Waits.until(() -> cli.info().path("backups").size() == 1
+                && cli.info().path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
                 "the full backup to be valid");
     }
 
@@ -85,8 +86,8 @@ class LostWalEndToEndTest {
         String time300 = pg.sql("select clock_timestamp()");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(2));
-        Waits.until(() -> info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0
-                && info().path("timelines").get(0).path("gaps").isEmpty(), Duration.ofMinutes(2),
+        Waits.until(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0
+                && cli.info().path("timelines").get(0).path("gaps").isEmpty(), Duration.ofMinutes(2),
                 "the catalog to hold every segment through " + last);
         assertTrue(first.compareTo(middle) < 0 && middle.compareTo(last) < 0, first + " " + middle + " " + last);
 
@@ -97,10 +98,10 @@ class LostWalEndToEndTest {
                     .findFirst().orElseThrow(() -> new AssertionError("no object for " + middle));
             aws.s3().deleteObject(b -> b.bucket(cloud.cloud().bucket()).key(key));
         }
-        Waits.until(() -> info().path("lostObjects").size() == 1, Duration.ofMinutes(1),
+        Waits.until(() -> cli.info().path("lostObjects").size() == 1, Duration.ofMinutes(1),
                 "the catalog to mark " + middle + " missing");
 
-        JsonNode doc = info();
+        JsonNode doc = cli.info();
         JsonNode t1 = doc.path("timelines").get(0);
         assertEquals(middle, t1.path("gaps").get(0).path("start").asText(), doc.toString());
         assertEquals(middle, t1.path("lostWal").get(0).path("start").asText(), doc.toString());
@@ -137,28 +138,7 @@ class LostWalEndToEndTest {
         assertEquals("100", c.sql("select count(*) from t"));
     }
 
-    private static JsonNode info() {
-        ShimProcess.Result r = shim("info", "--output", "json");
-        ok(r);
-        try {
-            return JSON.readTree(r.out());
-        } catch (Exception e) {
-            throw new AssertionError("info is not JSON: " + r.out(), e);
-        }
-    }
-
-    private static void ok(ShimProcess.Result r) {
-        assertEquals(0, r.code(), r.toString());
-    }
-
-    private static Map<String, String> env() {
-        return Map.of("PGHOST", "127.0.0.1", "PGPORT", Integer.toString(pg.port()), "PGUSER", "postgres",
-                "PGDATA", pg.dataDir().toString());
-    }
-
     private static ShimProcess.Result shim(String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--config", conf.toString(), "--stanza", STANZA));
-        return ShimProcess.run(work, env(), all.toArray(String[]::new));
+        return cli.run(args);
     }
 }

@@ -1,5 +1,6 @@
 package io.tidemark.e2e.restore;
 
+import static io.tidemark.e2e.StanzaCli.ok;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -11,6 +12,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimInstall;
 import io.tidemark.e2e.ShimProcess;
+import io.tidemark.e2e.StanzaCli;
 import io.tidemark.e2e.Waits;
 import io.tidemark.events.sign.EcKeys;
 import io.tidemark.events.sign.LocalSigner;
@@ -25,7 +27,6 @@ import java.security.KeyPair;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -55,6 +56,7 @@ class PitrEndToEndTest {
     private static CloudFixture cloud;
     private static Path conf;
     private static PgCluster pg;
+    private static StanzaCli cli;
     private static String fullLabel;
     private static String diffLabel;
     private static String incrLabel;
@@ -76,6 +78,7 @@ class PitrEndToEndTest {
                 .setting("archive_mode", "on").setting("archive_command", push)
                 .setting("track_commit_timestamp", "on")
                 .build().start();
+        cli = new StanzaCli(work, conf, STANZA, pg);
         ok(shim("stanza-create"));
         pg.sql("create table t(id int primary key)");
         beforeBackup = pg.sql("select clock_timestamp()");
@@ -169,7 +172,7 @@ class PitrEndToEndTest {
         Files.writeString(tampered, text.replace("rp-200", "rp-201"));
         refused(shim("restore", "--pgdata", freshDir("tampered").toString(), "--plan-file", tampered.toString()), "signature");
 
-        refused(ShimProcess.run(work, env(), "restore", "--config", conf.toString(), "--stanza", "other",
+        refused(ShimProcess.run(work, cli.env(), "restore", "--config", conf.toString(), "--stanza", "other",
                 "--pgdata", freshDir("foreign").toString(), "--plan-file", plan.toString()), "stanza");
 
         // A correctly signed plan (local-cloud's own key) that smuggles a path out of PGDATA.
@@ -287,13 +290,13 @@ class PitrEndToEndTest {
         ShimProcess.Result r = shim("backup", "--type", type);
         ok(r);
         waitUntil(() -> backupsWith(type, "valid") > 0, Duration.ofMinutes(2), type + " backup to be valid");
-        JsonNode backups = info().get("backups");
+        JsonNode backups = cli.info().get("backups");
         return backups.get(backups.size() - 1).get("label").asText();
     }
 
     private static int backupsWith(String type, String status) {
         int n = 0;
-        for (JsonNode b : info().path("backups")) {
+        for (JsonNode b : cli.info().path("backups")) {
             if (b.path("type").asText().equals(type) && b.path("status").asText().equals(status)) {
                 n++;
             }
@@ -302,19 +305,9 @@ class PitrEndToEndTest {
     }
 
     private static boolean latestWindowCovers(String segment) {
-        JsonNode latest = info().path("window").path("latest");
-        return !latest.isMissingNode() && !latest.isNull() && info().path("timelines").get(0).path("lastSegment").asText()
-                .compareTo(segment) >= 0;
-    }
-
-    private static JsonNode info() {
-        ShimProcess.Result r = shim("info", "--output", "json");
-        ok(r);
-        try {
-            return JSON.readTree(r.out());
-        } catch (Exception e) {
-            throw new AssertionError("info is not JSON: " + r.out(), e);
-        }
+        JsonNode latest = cli.info().path("window").path("latest");
+        return !latest.isMissingNode() && !latest.isNull()
+                && cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(segment) >= 0;
     }
 
     private static String publicKey() throws Exception {
@@ -352,19 +345,8 @@ class PitrEndToEndTest {
         assertTrue((r.out() + r.err()).contains(why), "expected '" + why + "' in: " + r);
     }
 
-    private static void ok(ShimProcess.Result r) {
-        assertEquals(0, r.code(), r.toString());
-    }
-
-    private static Map<String, String> env() {
-        return Map.of("PGHOST", "127.0.0.1", "PGPORT", Integer.toString(pg.port()), "PGUSER", "postgres",
-                "PGDATA", pg.dataDir().toString());
-    }
-
     private static ShimProcess.Result shim(String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--config", conf.toString(), "--stanza", STANZA));
-        return ShimProcess.run(work, env(), all.toArray(String[]::new));
+        return cli.run(args);
     }
 
     private static void waitArchived(String segment) throws InterruptedException {

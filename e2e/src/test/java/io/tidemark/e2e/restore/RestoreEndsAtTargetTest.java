@@ -1,5 +1,6 @@
 package io.tidemark.e2e.restore;
 
+import static io.tidemark.e2e.StanzaCli.ok;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -11,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimInstall;
 import io.tidemark.e2e.ShimProcess;
+import io.tidemark.e2e.StanzaCli;
 import io.tidemark.e2e.Waits;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.testkit.PgCluster;
@@ -56,6 +58,7 @@ class RestoreEndsAtTargetTest {
     private static CloudFixture cloud;
     private static Path conf;
     private static PgCluster pg;
+    private static StanzaCli cli;
     /** The port every restored cluster listens on (the source's postgresql.conf says so; the source itself runs elsewhere). */
     private static int restoredPort;
     private static String t200;
@@ -78,6 +81,7 @@ class RestoreEndsAtTargetTest {
                 .setting("archive_mode", "on")
                 .setting("port", Integer.toString(restoredPort))
                 .build();
+        cli = new StanzaCli(work, conf, STANZA, pg);
         // restored clusters inherit this configuration: only the source itself archives into the stanza
         // (archive_command runs in the data directory; elsewhere it reports success without pushing)
         String archive = "test \"$(pwd -P)\" != '" + pg.dataDir().toRealPath() + "' || " + push;
@@ -87,8 +91,8 @@ class RestoreEndsAtTargetTest {
         ok(shim("stanza-create"));
         pg.sql("create table t(id int primary key)");
         ok(shim("backup", "--type", "full"));
-        Waits.until(() -> info().path("backups").size() > 0
-                && info().path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
+        Waits.until(() -> cli.info().path("backups").size() > 0
+                && cli.info().path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
                 "the full backup to be valid");
         pg.sql("insert into t select generate_series(1, 100)");
         pg.switchWal();
@@ -103,7 +107,7 @@ class RestoreEndsAtTargetTest {
         pg.sql("insert into t select generate_series(301, 400)");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(2));
-        Waits.until(() -> info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+        Waits.until(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to reach " + last);
     }
 
@@ -339,28 +343,7 @@ class RestoreEndsAtTargetTest {
         return null;
     }
 
-    private static JsonNode info() {
-        ShimProcess.Result r = shim("info", "--output", "json");
-        ok(r);
-        try {
-            return JSON.readTree(r.out());
-        } catch (Exception e) {
-            throw new AssertionError("info is not JSON: " + r.out(), e);
-        }
-    }
-
-    private static void ok(ShimProcess.Result r) {
-        assertEquals(0, r.code(), r.toString());
-    }
-
-    private static Map<String, String> env() {
-        return Map.of("PGHOST", "127.0.0.1", "PGPORT", Integer.toString(pg.port()), "PGUSER", "postgres",
-                "PGDATA", pg.dataDir().toString());
-    }
-
     private static ShimProcess.Result shim(String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--config", conf.toString(), "--stanza", STANZA));
-        return ShimProcess.run(work, env(), all.toArray(String[]::new));
+        return cli.run(args);
     }
 }

@@ -1,15 +1,15 @@
 package io.tidemark.e2e.restore;
 
+import static io.tidemark.e2e.StanzaCli.ok;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimInstall;
 import io.tidemark.e2e.ShimProcess;
+import io.tidemark.e2e.StanzaCli;
 import io.tidemark.e2e.Waits;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.testkit.CommandFailedException;
@@ -47,7 +47,6 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 @PgTest
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WalFetchEndToEndTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String STANZA = "main";
     private static final int ROWS = 1000;
 
@@ -55,6 +54,7 @@ class WalFetchEndToEndTest {
     private static CloudFixture cloud;
     private static Path conf;
     private static PgCluster pg;
+    private static StanzaCli cli;
     /** The segment each batch of rows was written into. */
     private static final List<String> batchSegments = new ArrayList<>();
     private static final List<PgCluster> clusters = new ArrayList<>();
@@ -70,12 +70,13 @@ class WalFetchEndToEndTest {
                 .setting("archive_mode", "on").setting("archive_command", push)
                 .setting("wal_level", "replica").setting("max_wal_senders", "4")
                 .build().start();
+        cli = new StanzaCli(work, conf, STANZA, pg);
         clusters.add(pg);
         ok(shim("stanza-create"));
         pg.sql("create table t(id int primary key)");
         ok(shim("backup", "--type", "full"));
-        Waits.until(() -> info().path("backups").size() > 0
-                && "valid".equals(info().path("backups").get(0).path("status").asText()), Duration.ofMinutes(2),
+        Waits.until(() -> cli.info().path("backups").size() > 0
+                && "valid".equals(cli.info().path("backups").get(0).path("status").asText()), Duration.ofMinutes(2),
                 "the full backup to be valid");
         for (int b = 0; b < 4; b++) {
             pg.sql("insert into t select generate_series(" + (b * 250 + 1) + ", " + (b + 1) * 250 + ")");
@@ -83,7 +84,7 @@ class WalFetchEndToEndTest {
         }
         String last = batchSegments.getLast();
         Waits.archived(pg, last, Duration.ofMinutes(2));
-        Waits.until(() -> info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+        Waits.until(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to list " + last);
     }
 
@@ -358,24 +359,7 @@ class WalFetchEndToEndTest {
         return cloud.cloud().bucket();
     }
 
-    private static JsonNode info() {
-        ShimProcess.Result r = shim("info", "--output", "json");
-        ok(r);
-        try {
-            return JSON.readTree(r.out());
-        } catch (Exception e) {
-            throw new AssertionError("info is not JSON: " + r.out(), e);
-        }
-    }
-
-    private static void ok(ShimProcess.Result r) {
-        assertEquals(0, r.code(), r.toString());
-    }
-
     private static ShimProcess.Result shim(String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--config", conf.toString(), "--stanza", STANZA));
-        return ShimProcess.run(work, Map.of("PGHOST", "127.0.0.1", "PGPORT", Integer.toString(pg.port()), "PGUSER",
-                "postgres", "PGDATA", pg.dataDir().toString()), all.toArray(String[]::new));
+        return cli.run(args);
     }
 }

@@ -1,5 +1,6 @@
 package io.tidemark.e2e.retain;
 
+import static io.tidemark.e2e.StanzaCli.ok;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -10,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimInstall;
 import io.tidemark.e2e.ShimProcess;
+import io.tidemark.e2e.StanzaCli;
 import io.tidemark.e2e.Waits;
 import io.tidemark.events.wal.Lsn;
 import io.tidemark.events.wal.TimelineId;
@@ -60,6 +62,7 @@ class RetentionE2eTest {
     private static ObjectStore bucket;
     private static Path conf;
     private static PgCluster pg;
+    private static StanzaCli cli;
     private static final List<String> fulls = new ArrayList<>();
     private static final List<JsonNode> entries = new ArrayList<>();
     private static String t100;
@@ -78,6 +81,7 @@ class RetentionE2eTest {
         conf = cloud.nodeConfig(work.resolve("node"), "");
         String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
         pg = PgCluster.builder().setting("archive_mode", "on").setting("archive_command", push).build().start();
+        cli = new StanzaCli(work, conf, STANZA, pg);
         ok(shim("stanza-create"));
         pg.sql("create table t(id int primary key)");
         fullBackup();
@@ -92,10 +96,10 @@ class RetentionE2eTest {
         pg.sql("insert into t select generate_series(201, 300)");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(2));
-        waitUntil(() -> info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+        waitUntil(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to index " + last);
         assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)), "the runs after each backup to finish");
-        for (JsonNode b : info().path("backups")) {
+        for (JsonNode b : cli.info().path("backups")) {
             entries.add(b);
         }
         assertEquals(fulls, entries.stream().map(b -> b.path("label").asText()).toList(), "all three kept so far");
@@ -119,7 +123,7 @@ class RetentionE2eTest {
     @Test
     @Order(1)
     void theScheduledRunRemovesTheOldestFullAndTheWalOnlyItNeeded() throws Exception {
-        long segmentSize = info().path("walSegmentSize").asLong();
+        long segmentSize = cli.info().path("walSegmentSize").asLong();
         WalSegmentSize size = WalSegmentSize.ofBytes(segmentSize);
         String firstNeeded = segmentOf(entries.get(1).path("startLsn").asText(), size);
         String oldest = segmentOf(entries.get(0).path("startLsn").asText(), size);
@@ -143,7 +147,7 @@ class RetentionE2eTest {
         // the removal events of retention's own deletes have reached the indexer: nothing is lost
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)), "S3 events still pending");
         // catalog (through tidemark info): two backups, the window and WAL ranges start at full 2
-        JsonNode info = info();
+        JsonNode info = cli.info();
         assertEquals(0, info.path("lostObjects").size(), info.toString());
         assertEquals(0, info.path("timelines").get(0).path("gaps").size(), info.toString());
         assertEquals(fulls.subList(1, 3), info.path("backups").findValuesAsText("label"));
@@ -219,10 +223,10 @@ class RetentionE2eTest {
         ShimProcess.Result r = shim("backup", "--type", "full");
         ok(r);
         int before = fulls.size();
-        waitUntil(() -> info().path("backups").size() > before
-                && info().path("backups").get(before).path("status").asText().equals("valid"),
+        waitUntil(() -> cli.info().path("backups").size() > before
+                && cli.info().path("backups").get(before).path("status").asText().equals("valid"),
                 Duration.ofMinutes(2), "full backup " + (before + 1) + " to be valid");
-        fulls.add(info().path("backups").get(before).path("label").asText());
+        fulls.add(cli.info().path("backups").get(before).path("label").asText());
     }
 
     private static PgCluster restore(String... args) throws Exception {
@@ -243,29 +247,8 @@ class RetentionE2eTest {
         return c;
     }
 
-    private static JsonNode info() {
-        ShimProcess.Result r = shim("info", "--output", "json");
-        ok(r);
-        try {
-            return JSON.readTree(r.out());
-        } catch (Exception e) {
-            throw new AssertionError("info is not JSON: " + r.out(), e);
-        }
-    }
-
-    private static void ok(ShimProcess.Result r) {
-        assertEquals(0, r.code(), r.toString());
-    }
-
-    private static Map<String, String> env() {
-        return Map.of("PGHOST", "127.0.0.1", "PGPORT", Integer.toString(pg.port()), "PGUSER", "postgres",
-                "PGDATA", pg.dataDir().toString());
-    }
-
     private static ShimProcess.Result shim(String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--config", conf.toString(), "--stanza", STANZA));
-        return ShimProcess.run(work, env(), all.toArray(String[]::new));
+        return cli.run(args);
     }
 
     private static void waitUntil(java.util.function.BooleanSupplier condition, Duration timeout, String what) {

@@ -1,5 +1,6 @@
 package io.tidemark.e2e.verify;
 
+import static io.tidemark.e2e.StanzaCli.ok;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimInstall;
 import io.tidemark.e2e.ShimProcess;
+import io.tidemark.e2e.StanzaCli;
 import io.tidemark.e2e.Waits;
 import io.tidemark.functions.aws.S3ObjectStore;
 import io.tidemark.functions.catalog.ObjectStore;
@@ -22,7 +24,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,6 +50,7 @@ class VerifyE2eTest {
     private static ObjectStore bucket;
     private static Path conf;
     private static PgCluster pg;
+    private static StanzaCli cli;
     private static JsonNode backup;
 
     @BeforeAll
@@ -61,17 +63,18 @@ class VerifyE2eTest {
         conf = cloud.nodeConfig(work.resolve("node"), "");
         String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
         pg = PgCluster.builder().setting("archive_mode", "on").setting("archive_command", push).build().start();
+        cli = new StanzaCli(work, conf, STANZA, pg);
         ok(shim("stanza-create"));
         pg.sql("create table t(id int primary key)");
         ok(shim("backup", "--type", "full"));
-        Waits.until(() -> info().path("backups").size() == 1
-                && info().path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
+        Waits.until(() -> cli.info().path("backups").size() == 1
+                && cli.info().path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
                 "the full backup to be valid");
-        backup = info().path("backups").get(0);
+        backup = cli.info().path("backups").get(0);
         pg.sql("insert into t select generate_series(1, 1000)");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(2));
-        Waits.until(() -> info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+        Waits.until(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to index " + last);
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)));
     }
@@ -133,7 +136,7 @@ class VerifyE2eTest {
 
         // verify marked it damaged: no archived WAL range holds it any more (a gap, or the range starts
         // after it), and info says the last run found problems.
-        JsonNode doc = info();
+        JsonNode doc = cli.info();
         String damaged = segmentOf(startSegment);
         for (JsonNode range : doc.path("timelines").get(0).path("walRanges")) {
             assertFalse(range.path("start").asText().compareTo(damaged) <= 0
@@ -144,34 +147,13 @@ class VerifyE2eTest {
     }
 
     private static String segmentOf(String lsn) {
-        long size = info().path("walSegmentSize").asLong();
+        long size = cli.info().path("walSegmentSize").asLong();
         long value = io.tidemark.events.wal.Lsn.parse(lsn).value();
         return io.tidemark.events.wal.WalSegmentName.of(io.tidemark.events.wal.TimelineId.FIRST, value / size,
                 io.tidemark.events.wal.WalSegmentSize.ofBytes(size)).toString();
     }
 
-    private static JsonNode info() {
-        ShimProcess.Result r = shim("info", "--output", "json");
-        ok(r);
-        try {
-            return JSON.readTree(r.out());
-        } catch (Exception e) {
-            throw new AssertionError("info is not JSON: " + r.out(), e);
-        }
-    }
-
-    private static void ok(ShimProcess.Result r) {
-        assertEquals(0, r.code(), r.toString());
-    }
-
-    private static Map<String, String> env() {
-        return Map.of("PGHOST", "127.0.0.1", "PGPORT", Integer.toString(pg.port()), "PGUSER", "postgres",
-                "PGDATA", pg.dataDir().toString());
-    }
-
     private static ShimProcess.Result shim(String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--config", conf.toString(), "--stanza", STANZA));
-        return ShimProcess.run(work, env(), all.toArray(String[]::new));
+        return cli.run(args);
     }
 }

@@ -1,5 +1,6 @@
 package io.tidemark.e2e.verify;
 
+import static io.tidemark.e2e.StanzaCli.ok;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimInstall;
 import io.tidemark.e2e.ShimProcess;
+import io.tidemark.e2e.StanzaCli;
 import io.tidemark.e2e.Waits;
 import io.tidemark.testkit.PgCluster;
 import io.tidemark.testkit.PgTest;
@@ -15,9 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -38,6 +37,7 @@ class VerifyTimelineE2eTest {
     private static CloudFixture cloud;
     private static Path conf;
     private static PgCluster pg;
+    private static StanzaCli cli;
     private static PgCluster promoted;
 
     @BeforeAll
@@ -48,24 +48,25 @@ class VerifyTimelineE2eTest {
         conf = cloud.nodeConfig(work.resolve("node"), "");
         String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
         pg = PgCluster.builder().setting("archive_mode", "on").setting("archive_command", push).build().start();
-        ok(shim(pg, "stanza-create"));
+        cli = new StanzaCli(work, conf, STANZA, pg);
+        ok(shim("stanza-create"));
         pg.sql("create table t(id int primary key)");
-        ok(shim(pg, "backup", "--type", "full"));
-        Waits.until(() -> info().path("backups").size() == 1
-                && info().path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
+        ok(shim("backup", "--type", "full"));
+        Waits.until(() -> cli.info().path("backups").size() == 1
+                && cli.info().path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
                 "the full backup to be valid");
         pg.sql("insert into t select generate_series(1, 100)");
         pg.sql("select pg_create_restore_point('rp-100')");
         pg.sql("insert into t select generate_series(101, 200)");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(2));
-        Waits.until(() -> info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+        Waits.until(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to index " + last);
 
         // A point-in-time restore that promotes onto timeline 2 and archives it.
         promoted = PgCluster.builder().emptyDataDir().setting("archive_mode", "on")
                 .startTimeout(Duration.ofMinutes(3)).build();
-        ShimProcess.Result r = shim(pg, "restore", "--pgdata", promoted.dataDir().toString(), "--target-name", "rp-100");
+        ShimProcess.Result r = shim("restore", "--pgdata", promoted.dataDir().toString(), "--target-name", "rp-100");
         assertEquals(0, r.code(), r.toString());
         try (Stream<Path> s = Files.walk(promoted.dataDir())) {
             s.forEach(promoted.runAs()::giveOwnership);
@@ -77,8 +78,8 @@ class VerifyTimelineE2eTest {
         promoted.sql("insert into t select generate_series(1001, 1100)");
         String tl2 = promoted.switchWal();
         Waits.archived(promoted, tl2, Duration.ofMinutes(2));
-        Waits.until(() -> info().path("timelines").size() == 2
-                && info().path("timelines").get(1).path("lastSegment").asText().equals(tl2), Duration.ofMinutes(2),
+        Waits.until(() -> cli.info().path("timelines").size() == 2
+                && cli.info().path("timelines").get(1).path("lastSegment").asText().equals(tl2), Duration.ofMinutes(2),
                 "the catalog to index " + tl2 + " on timeline 2");
         // Timeline 1 goes on after the branch.
         pg.sql("insert into t select generate_series(201, 300)");
@@ -103,7 +104,7 @@ class VerifyTimelineE2eTest {
 
     @Test
     void twoTimelinesAsPostgresqlArchivesThemVerifyClean() throws Exception {
-        ShimProcess.Result r = shim(pg, "verify", "--output", "json");
+        ShimProcess.Result r = shim("verify", "--output", "json");
         JsonNode run = JSON.readTree(r.out());
         assertEquals(0, r.code(), r + "\n" + run.path("problems"));
         assertEquals(0, run.path("problemCount").asLong(), run.toString());
@@ -112,25 +113,7 @@ class VerifyTimelineE2eTest {
         assertTrue(run.path("checked").asLong() >= 6, run.toString());
     }
 
-    private static JsonNode info() {
-        ShimProcess.Result r = shim(pg, "info", "--output", "json");
-        ok(r);
-        try {
-            return JSON.readTree(r.out());
-        } catch (Exception e) {
-            throw new AssertionError("info is not JSON: " + r.out(), e);
-        }
-    }
-
-    private static void ok(ShimProcess.Result r) {
-        assertEquals(0, r.code(), r.toString());
-    }
-
-    private static ShimProcess.Result shim(PgCluster c, String... args) {
-        List<String> all = new ArrayList<>(List.of(args));
-        all.addAll(List.of("--config", conf.toString(), "--stanza", STANZA));
-        Map<String, String> env = Map.of("PGHOST", "127.0.0.1", "PGPORT", Integer.toString(c.port()), "PGUSER",
-                "postgres", "PGDATA", c.dataDir().toString());
-        return ShimProcess.run(work, env, all.toArray(String[]::new));
+    private static ShimProcess.Result shim(String... args) {
+        return cli.run(args);
     }
 }
