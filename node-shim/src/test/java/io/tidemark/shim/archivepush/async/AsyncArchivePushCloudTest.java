@@ -201,8 +201,11 @@ class AsyncArchivePushCloudTest {
         assertEquals(List.of(Segments.name(0), Segments.name(1)), spool.dropped().stream().map(ArchiveSpool.Dropped::file).toList());
         assertEquals(new SpoolStatus.Done(true), spool.status(Segments.name(0)));
         assertFalse(spool.status(Segments.name(2)) instanceof SpoolStatus.Done, "within the limit: kept for S3");
-        String l = log.toString(StandardCharsets.UTF_8);
-        assertTrue(l.contains("WARNING: archive-push.queue-max=" + 3 * Segments.SIZE + " exceeded") && l.contains("DROPPED 2"), l);
+        // the worker records the drops, then logs its warning: wait for the line, it may trail the records
+        await(() -> {
+            String l = log.toString(StandardCharsets.UTF_8);
+            return l.contains("WARNING: archive-push.queue-max=" + 3 * Segments.SIZE + " exceeded") && l.contains("DROPPED 2");
+        }, "the worker's warning about the two dropped segments; " + log);
         Shim.Run r = Shim.run(new ArchivePushCommand(Map.of(), (c, s, p) -> { }), "pg_wal/" + Segments.name(0),
                 "--config", conf.toString(), "--pgdata", dir.resolve("pgdata").toString());
         assertEquals(0, r.code());
