@@ -384,7 +384,7 @@ class DamagedArchiveE2eTest {
     }
 
     /** Deletes {@code key} through S3 (the removal event marks it missing), runs {@code body}, puts it back. */
-    private static void withDeleted(String key, Body body) throws Exception {
+    private void withDeleted(String key, Body body) throws Exception {
         Stored original = s3Get(key);
         try {
             damage(key, Damage.DELETED, original);
