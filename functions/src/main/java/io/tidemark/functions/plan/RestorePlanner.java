@@ -74,7 +74,10 @@ import java.util.UUID;
  * timeline's path, and the WAL is followed from its start segment as far as it is contiguous
  * ({@link WindowCalculator}). Then, by target type:
  * <ul>
- *   <li>{@code latest}: any such backup; WAL to the end of the contiguous range;</li>
+ *   <li>{@code latest}: any such backup whose contiguous WAL ends where the archive ends; WAL to
+ *       that end. When archived WAL continues past a gap (a lost or never-archived segment on the
+ *       path, or the next timeline's history file lost), the newest point cannot be reached:
+ *       refused with what is lost and the nearest point before the gap ({@link LatestGap});</li>
  *   <li>{@code immediate}: any such backup; WAL to the segment of its stop LSN;</li>
  *   <li>{@code lsn} L: stop LSN &lt;= L &lt; end of the contiguous WAL;</li>
  *   <li>{@code time} T: stop time &lt;= T, and a commit with time &gt; T (inclusive) or &gt;= T
