@@ -91,6 +91,9 @@ class DamagedArchiveE2eTest {
     private static String xid400;
     private static JsonNode latestPlan;
     private static JsonNode baseline;
+    /** Timeline 1's insert position before and after the commit of rows 1-100 (what a target LSN there holds). */
+    private static String lsnBefore100;
+    private static String lsnAfter100;
     private static final List<Path> started = new ArrayList<>();
 
     enum Target {
@@ -177,7 +180,9 @@ class DamagedArchiveE2eTest {
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)));
         Waits.until(() -> "valid".equals(info().path("backups").path(0).path("status").asText()), Duration.ofMinutes(2),
                 "the full backup to be valid");
+        lsnBefore100 = source.sql("select pg_current_wal_insert_lsn()");
         source.sql("insert into t select generate_series(1, 100)");
+        lsnAfter100 = source.sql("select pg_current_wal_insert_lsn()");
         source.sql("select pg_create_restore_point('branch')");
         source.sql("insert into t select generate_series(101, 150)");
         String tl1 = source.switchWal();
@@ -296,13 +301,9 @@ class DamagedArchiveE2eTest {
             assertTrue(v.out().contains(key), c + ": verify names " + key + "\n" + v.out());
 
             // Bit rot verify found is lost for the planner too: a fresh plan is refused now. (Deleted
-            // objects and manifests were refused by the planner already.) Not for latest: with an object
-            // of the path lost, the planner moves latest back to the end of the WAL still contiguous
-            // before it (a plan, not a refusal: 0 or 150 rows here instead of 500). Those restores were
-            // seen to abort only because PostgreSQL reads ahead into the damaged segment or probes the
-            // damaged history file; with the object deleted instead they promote short with exit 0.
-            // Reported on issue 12 as an open bug, not asserted here.
-            if (c.damage != Damage.DELETED && c.kind != Kind.MANIFEST && c.target != Target.LATEST) {
+            // objects and manifests were refused by the planner already.) latest included: with a
+            // segment or the history file of its path damaged, archived WAL continues past the loss.
+            if (c.damage != Damage.DELETED && c.kind != Kind.MANIFEST) {
                 ShimProcess.Result again = restore(c.target);
                 neverPromotedShort(c, again);
                 assertNotEquals(0, again.code(), again.toString());
@@ -320,6 +321,96 @@ class DamagedArchiveE2eTest {
                 c + ": the catalog to be whole again after the original bytes were put back: " + catalogShape()
                         + " vs " + baseline);
         System.out.printf("%s: repaired in %d ms%n", c, (System.nanoTime() - t2) / 1_000_000);
+    }
+
+    /**
+     * The first segment of timeline 2 deleted: {@code latest} (500 rows) cannot be reached, and the
+     * planner says so instead of planning the WAL before the gap (which promoted with 0 rows, exit
+     * 0). The refusal names the segment, where archived WAL continues and the nearest point with
+     * the option that restores to it; that option, given explicitly, restores exactly that point.
+     */
+    @Test
+    @Order(3)
+    void latestIsRefusedWhenASegmentOfItsPathIsDeletedAndTheNamedPointRestores() throws Exception {
+        String key = keyOf(Kind.WAL);
+        withDeleted(key, () -> {
+            ShimProcess.Result r = restore(Target.LATEST);
+            System.out.printf("latest with %s deleted:%n%s%n", key, r);
+            refusedAtTheGap(r);
+            String err = r.err();
+            assertTrue(err.contains(name(key).replace(".zst", "") + " is missing (deleted from the bucket"), err);
+            assertTrue(err.contains("archived WAL continues at 00000002"), err);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("--target-lsn ([0-9A-F]+/[0-9A-F]+)").matcher(err);
+            assertTrue(m.find(), err);
+            String lsn = m.group(1);
+
+            // accepting the loss: exactly that point, promoted, with the rows committed before it
+            ShimProcess.Result explicit = shim("restore", "--pgdata", newDir().toString(), "--wait", "--wait-timeout",
+                    "120", "--target-lsn", lsn);
+            System.out.printf("--target-lsn %s:%n%s%n", lsn, explicit);
+            assertEquals(0, explicit.code(), explicit.toString());
+            int expected;
+            if (compareLsn(lsn, lsnAfter100) >= 0) {
+                expected = 100;
+            } else if (compareLsn(lsn, lsnBefore100) < 0) {
+                expected = 0;
+            } else {
+                throw new AssertionError("the nearest point " + lsn + " lies inside the commit of rows 1-100 ("
+                        + lsnBefore100 + ".." + lsnAfter100 + ")");
+            }
+            assertEquals(expected, count(), explicit.out());
+        });
+    }
+
+    /**
+     * Timeline 2's history file deleted: {@code latest} must not fall back to timeline 1 (150 rows,
+     * and the promoted cluster would take timeline id 2 again). Refused, naming the history file.
+     */
+    @Test
+    @Order(4)
+    void latestIsRefusedWhenTheNewerTimelinesHistoryIsDeleted() throws Exception {
+        String key = keyOf(Kind.HISTORY);
+        withDeleted(key, () -> {
+            ShimProcess.Result r = restore(Target.LATEST);
+            System.out.printf("latest with %s deleted:%n%s%n", key, r);
+            refusedAtTheGap(r);
+            assertTrue(r.err().contains("00000002.history is missing (deleted from the bucket"), r.err());
+            assertTrue(r.err().contains("--target-timeline 1"), r.err());
+        });
+    }
+
+    interface Body {
+        void run() throws Exception;
+    }
+
+    /** Deletes {@code key} through S3 (the removal event marks it missing), runs {@code body}, puts it back. */
+    private void withDeleted(String key, Body body) throws Exception {
+        Stored original = s3Get(key);
+        try {
+            damage(key, Damage.DELETED, original);
+            body.run();
+        } finally {
+            stopRestored();
+            s3Put(key, original);
+        }
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)));
+        Waits.until(() -> catalogShape().equals(baseline), Duration.ofSeconds(30),
+                key + ": the catalog to be whole again after the original bytes were put back: " + catalogShape());
+    }
+
+    /** Refused by the planner for latest: the nearest point printed, nothing written, no server. */
+    private static void refusedAtTheGap(ShimProcess.Result r) throws Exception {
+        assertNotEquals(0, r.code(), r.toString());
+        assertTrue(r.err().contains("target not reachable: target latest"), r.toString());
+        assertTrue(r.err().contains("latest cannot be reached: "), r.toString());
+        assertTrue(r.err().contains("nearest reachable point before: "), r.toString());
+        assertTrue(r.err().contains("to accept the loss"), r.toString());
+        assertFalse(Files.exists(started.getLast()), "nothing written\n" + r);
+        assertFalse(serverAnswers(), "no server answers\n" + r);
+    }
+
+    private static int compareLsn(String a, String b) {
+        return io.tidemark.events.wal.Lsn.parse(a).compareTo(io.tidemark.events.wal.Lsn.parse(b));
     }
 
     // ---------------------------------------------------------------- the outcomes
@@ -459,11 +550,17 @@ class DamagedArchiveE2eTest {
 
     /** {@code tidemark restore --wait} to {@code target}, into a new directory. */
     private static ShimProcess.Result restore(Target target) {
-        Path dir = work.resolve("restored-" + System.nanoTime());
-        started.add(dir);
+        Path dir = newDir();
         List<String> args = new ArrayList<>(List.of("restore", "--pgdata", dir.toString(), "--wait", "--wait-timeout", "120"));
         args.addAll(target.flags());
         return shim(args.toArray(String[]::new));
+    }
+
+    /** A new directory to restore into (stopped after each test). */
+    private static Path newDir() {
+        Path dir = work.resolve("restored-" + System.nanoTime());
+        started.add(dir);
+        return dir;
     }
 
     private static JsonNode document(Path plan) throws Exception {

@@ -74,7 +74,10 @@ import java.util.UUID;
  * timeline's path, and the WAL is followed from its start segment as far as it is contiguous
  * ({@link WindowCalculator}). Then, by target type:
  * <ul>
- *   <li>{@code latest}: any such backup; WAL to the end of the contiguous range;</li>
+ *   <li>{@code latest}: any such backup whose contiguous WAL ends where the archive ends; WAL to
+ *       that end. When archived WAL continues past a gap (a lost or never-archived segment on the
+ *       path, or the next timeline's history file lost), the newest point cannot be reached:
+ *       refused with what is lost and the nearest point before the gap ({@link LatestGap});</li>
  *   <li>{@code immediate}: any such backup; WAL to the segment of its stop LSN;</li>
  *   <li>{@code lsn} L: stop LSN &lt;= L &lt; end of the contiguous WAL;</li>
  *   <li>{@code time} T: stop time &lt;= T, and a commit with time &gt; T (inclusive) or &gt;= T
@@ -244,9 +247,14 @@ public final class RestorePlanner {
         if (candidates.isEmpty()) {
             why = "the stanza has no valid backup";
         }
-        throw unreachable(calc, backups, r, targets.targetLsn(r),
+        TargetUnreachableException e = unreachable(calc, backups, r, targets.targetLsn(r),
                 "target " + describe(r) + " is not reachable: " + why
                         + (reasons.isEmpty() ? "" : " (" + String.join("; ", reasons.subList(0, Math.min(5, reasons.size()))) + ")"));
+        if (targets.nearestBeforeGap().isPresent()) {
+            // latest refused at a gap: nothing is reachable after it, the end before it is the nearest point
+            throw new TargetUnreachableException(e.getMessage(), e.window(), targets.nearestBeforeGap().get(), null);
+        }
+        throw e;
     }
 
     private static TimelineId resolveTimeline(WindowCalculator calc, TimelineTarget t, WindowBackup b) {
@@ -443,10 +451,18 @@ public final class RestorePlanner {
         private List<RestorePointHit> restorePoints;
         private final Map<Long, Optional<XidHit>> xids = new HashMap<>();
         private String why;
+        /** For {@code latest} refused because archived WAL continues past a gap: the end before the gap. */
+        private WindowPoint nearest;
+        private final LatestGap latestGap;
 
         Targets(StanzaMeta meta, WindowCalculator calc) {
             this.meta = meta;
             this.calc = calc;
+            this.latestGap = new LatestGap(store, Keys.pk(meta.stanza()), calc);
+        }
+
+        Optional<WindowPoint> nearestBeforeGap() {
+            return Optional.ofNullable(nearest);
         }
 
         Optional<String> why(RecoveryRequest r) {
@@ -473,6 +489,15 @@ public final class RestorePlanner {
             return switch (r.target()) {
                 case RestoreTarget.Latest l -> {
                     Lsn pin = lastCompleteRecord(reach.path(), e);
+                    Optional<String> gap = latestGap.check(reach, pin, r.timeline() instanceof TimelineTarget.Latest);
+                    if (gap.isPresent()) {
+                        // the backup reaching furthest says it (the newest is asked first)
+                        if (nearest == null || end.lsn().isAfter(nearest.lsn())) {
+                            why = gap.get();
+                            nearest = end;
+                        }
+                        yield Optional.empty();
+                    }
                     yield Optional.of(new Stop(e, "latest: all WAL contiguous from the backup, to "
                             + end.lsn() + (end.time() == null ? "" : " (last commit " + end.time() + ")")
                             + (pin == null ? "; not pinned: the index has no record positions for its last segment"

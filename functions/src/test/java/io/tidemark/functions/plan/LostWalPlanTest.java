@@ -2,6 +2,7 @@ package io.tidemark.functions.plan;
 
 import static io.tidemark.functions.plan.PlanFixture.at;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +15,7 @@ import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.functions.catalog.CatalogService;
 import io.tidemark.functions.catalog.Keys;
 import io.tidemark.functions.catalog.StanzaView;
+import io.tidemark.functions.index.LostObjects;
 import io.tidemark.functions.index.TestWal;
 import io.tidemark.functions.index.WalIndexer;
 import io.tidemark.functions.validate.TestBackup;
@@ -146,6 +148,120 @@ class LostWalPlanTest {
         d.validator.validate(full.manifestKey(), java.time.Instant.parse(entry.manifestEventTime()).plusSeconds(60));
         assertEquals("valid", status(d, full));
         assertEquals(diff.manifest.label(), d.plan("{}").plan().backupLabel());
+    }
+
+    /** The LSN the refusal tells the user to restore to explicitly. */
+    static String suggestedLsn(TargetUnreachableException e) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("--target-lsn (\\S+)").matcher(e.getMessage());
+        assertTrue(m.find(), e.getMessage());
+        return m.group(1);
+    }
+
+    @Test
+    void latestIsRefusedWhenASegmentOnItsWayIsDeletedAndNamesTheNearestPoint() {
+        PlanFixture f = new PlanFixture();
+        f.archive(1, 5, 14, Map.of());
+        f.backup(1, 1, 5, 6, at(6.5));
+        f.objects.delete(key(11));
+        f.indexer.removed(key(11), "ObjectRemoved:Delete", "00F1");
+
+        TargetUnreachableException e = assertThrows(TargetUnreachableException.class, () -> f.plan("{}"));
+        String m = e.getMessage();
+        assertTrue(m.contains("the WAL of timeline 1 breaks off after 00000001000000000000000A"), m);
+        assertTrue(m.contains("00000001000000000000000B is missing (deleted from the bucket (ObjectRemoved:Delete))"), m);
+        assertTrue(m.contains("archived WAL continues at 00000001000000000000000C"), m);
+        assertEquals(at(10), e.before().time());
+        assertEquals(TimelineId.FIRST, e.before().timeline());
+        assertNull(e.after());
+        assertTrue(m.contains("LSN " + e.before().lsn() + " on timeline 1 (last commit " + at(10) + ")"), m);
+        // the same with the timeline asked for by number: the WAL on its path is what counts
+        assertThrows(TargetUnreachableException.class, () -> f.plan("{\"timeline\":\"1\"}"));
+
+        // accepting the loss: the explicit LSN plans the WAL before the gap, pinned where latest would have stopped
+        String lsn = suggestedLsn(e);
+        RestorePlanner.Created c = f.plan("{\"target\":{\"type\":\"lsn\",\"value\":\"" + lsn + "\"}}");
+        assertEquals(RestorePlannerTest.segments(1, 5, 10), RestorePlannerTest.walNames(c.plan()));
+        assertEquals(lsn, c.plan().recoverySettings().get("recovery_target_lsn"));
+
+        // uploaded again: latest is whole again
+        f.archive(1, 11, 11, Map.of());
+        assertEquals(RestorePlannerTest.segments(1, 5, 14), RestorePlannerTest.walNames(f.plan("{}").plan()));
+    }
+
+    @Test
+    void latestIsRefusedWhenItsLastSegmentIsLostEvenWithNothingAfterIt() {
+        PlanFixture f = new PlanFixture();
+        f.archive(1, 5, 14, Map.of());
+        f.backup(1, 1, 5, 6, at(6.5));
+        new LostObjects(f.catalog, Clock.fixed(f.now, ZoneOffset.UTC)).markLost(PlanFixture.STANZA, key(14), "damaged",
+                "sha256 of the content is 00ff, the catalog recorded 1234");
+        TargetUnreachableException e = assertThrows(TargetUnreachableException.class, () -> f.plan("{}"));
+        String m = e.getMessage();
+        assertTrue(m.contains("00000001000000000000000E is damaged (sha256 of the content is 00ff, the catalog recorded 1234)"),
+                m);
+        assertFalse(m.contains("continues at"), m);
+        assertEquals(at(13), e.before().time());
+    }
+
+    @Test
+    void aPlainEndIsTheEndAndLostWalOffThePathDoesNotCount() {
+        PlanFixture t = new PlanFixture();
+        t.archive(1, 5, 11, Map.of()); // the old primary went on to segment 11 on timeline 1
+        t.history(2, "1\t" + io.tidemark.events.wal.Lsn.of(10L * TestWal.SIZE.bytes() + 0x28)
+                + "\tno recovery target specified\n");
+        t.archive(2, 10, 12, Map.of());
+        t.backup(1, 1, 5, 6, at(6.5));
+        // timeline 1's own segment 11 is not on timeline 2's path
+        t.objects.delete(key(11));
+        t.indexer.removed(key(11), "ObjectRemoved:Delete", "00F1");
+        RestorePlanner.Created c = t.plan("{}");
+        assertEquals(2, c.plan().timeline().value());
+        assertEquals(RestorePlannerTest.segments(2, 12, 12), RestorePlannerTest.walNames(c.plan()).subList(
+                RestorePlannerTest.walNames(c.plan()).size() - 1, RestorePlannerTest.walNames(c.plan()).size()));
+        // but staying on timeline 1, it is: refused there
+        TargetUnreachableException e = assertThrows(TargetUnreachableException.class,
+                () -> t.plan("{\"timeline\":\"current\"}"));
+        assertTrue(e.getMessage().contains("00000001000000000000000B is missing"), e.getMessage());
+    }
+
+    @Test
+    void latestNeverFallsBackToAnOlderTimelineWhenTheNewerOnesHistoryIsLost() {
+        PlanFixture t = new PlanFixture();
+        t.archive(1, 5, 11, Map.of());
+        t.history(2, "1\t" + io.tidemark.events.wal.Lsn.of(10L * TestWal.SIZE.bytes() + 0x28)
+                + "\tno recovery target specified\n");
+        t.archive(2, 10, 12, Map.of());
+        t.backup(1, 1, 5, 6, at(6.5));
+        assertEquals(2, t.plan("{}").plan().timeline().value());
+        String historyKey = StorageLayout.historyKey(PlanFixture.STANZA, TimelineId.of(2));
+        t.objects.delete(historyKey);
+        assertEquals(WalIndexer.Outcome.LOST, t.indexer.removed(historyKey, "ObjectRemoved:Delete", "00F2"));
+
+        TargetUnreachableException e = assertThrows(TargetUnreachableException.class, () -> t.plan("{}"));
+        String m = e.getMessage();
+        assertTrue(m.contains("timeline 2 follows timeline 1 but its history file 00000002.history is missing"
+                + " (deleted from the bucket (ObjectRemoved:Delete))"), m);
+        assertTrue(m.contains("its WAL is archived from 00000002000000000000000A"), m);
+        assertTrue(m.contains(" --target-timeline 1"), m);
+        assertEquals(TimelineId.FIRST, e.before().timeline());
+        assertEquals(at(11), e.before().time());
+        // asked for timeline 1 explicitly (current: the backup's), latest there is its own end
+        assertEquals(1, t.plan("{\"timeline\":\"current\"}").plan().timeline().value());
+        // the explicit point the refusal names
+        String lsn = suggestedLsn(e);
+        RestorePlanner.Created c = t.plan("{\"target\":{\"type\":\"lsn\",\"value\":\"" + lsn
+                + "\"},\"timeline\":\"1\"}");
+        assertEquals(RestorePlannerTest.segments(1, 5, 11), RestorePlannerTest.walNames(c.plan()));
+
+        // damaged (verify's finding) says so too
+        t.history(2, "1\t" + io.tidemark.events.wal.Lsn.of(10L * TestWal.SIZE.bytes() + 0x28)
+                + "\tno recovery target specified\n");
+        assertEquals(2, t.plan("{}").plan().timeline().value());
+        new LostObjects(t.catalog, Clock.fixed(t.now, ZoneOffset.UTC)).markLost(PlanFixture.STANZA, historyKey,
+                "damaged", "size 20, the catalog recorded 42");
+        TargetUnreachableException d = assertThrows(TargetUnreachableException.class, () -> t.plan("{}"));
+        assertTrue(d.getMessage().contains("00000002.history is damaged (size 20, the catalog recorded 42)"),
+                d.getMessage());
     }
 
     static String status(PlanFixture f, TestBackup b) {

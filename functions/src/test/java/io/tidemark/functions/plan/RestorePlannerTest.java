@@ -125,14 +125,35 @@ class RestorePlannerTest {
     }
 
     @Test
-    void latestPinsTheEndOfTheContiguousWalNotOfWalAfterAGap() {
+    void latestPinsTheEndOfTheArchivedWal() {
+        // a plain end: nothing archived after segment 11 is no gap, latest is that end
         PlanFixture g = new PlanFixture();
-        g.archive(1, 5, 14, Map.of(8L, "before-drop"), 12);
+        g.archive(1, 5, 11, Map.of(8L, "before-drop"));
         g.backup(2, 1, 9, 10, at(10.5));
         RestorePlan p = g.plan("{\"target\":{\"type\":\"latest\"},\"action\":\"pause\"}").plan();
         assertEquals(segments(1, 9, 11), walNames(p));
         assertEquals(switchRecordOf(11).toString(), p.recoverySettings().get("recovery_target_lsn"));
         assertEquals("pause", p.recoverySettings().get("recovery_target_action"));
+    }
+
+    @Test
+    void latestIsRefusedWhenArchivedWalContinuesAfterASegmentThatWasNeverArchived() {
+        // archive_command failed for segment 12 only: 13 and 14 are archived, latest cannot reach them
+        PlanFixture g = new PlanFixture();
+        g.archive(1, 5, 14, Map.of(8L, "before-drop"), 12);
+        g.backup(2, 1, 9, 10, at(10.5));
+        TargetUnreachableException e = assertThrows(TargetUnreachableException.class,
+                () -> g.plan("{\"target\":{\"type\":\"latest\"}}"));
+        String m = e.getMessage();
+        assertTrue(m.contains("segment(s) from " + segments(1, 12, 12).getFirst() + " were never archived"), m);
+        assertTrue(m.contains("archived WAL continues at " + segments(1, 13, 13).getFirst()), m);
+        assertTrue(m.contains("--target-lsn " + switchRecordOf(11)), m);
+        assertEquals(at(11), e.before().time());
+        assertNull(e.after());
+        // the explicit target the refusal names restores the same WAL latest would have stopped at
+        RestorePlan p = g.plan("{\"target\":{\"type\":\"lsn\",\"value\":\"" + switchRecordOf(11) + "\"}}").plan();
+        assertEquals(segments(1, 9, 11), walNames(p));
+        assertEquals(switchRecordOf(11).toString(), p.recoverySettings().get("recovery_target_lsn"));
     }
 
     @Test
