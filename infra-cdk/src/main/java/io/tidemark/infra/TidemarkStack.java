@@ -346,7 +346,19 @@ public class TidemarkStack extends Stack {
                 .actions(List.of("s3:GetObjectAttributes"))
                 .resources(objectArns(prefixes(stanzas, "/backup/*")))
                 .build());
-        allowRead(catalogApi, prefixes(stanzas, "/stanza.json"));
+        // PUT /stanzas/{stanza} (stanza-create) writes S/stanza.json for the nodes to read; the
+        // function reads no object.
+        catalogApi.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("WriteStanzaDocument")
+                .actions(List.of("s3:PutObject"))
+                .resources(objectArns(prefixes(stanzas, "/stanza.json")))
+                .build());
+        catalogApi.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("EncryptStanzaDocumentThroughS3")
+                .actions(List.of("kms:GenerateDataKey"))
+                .resources(List.of(dataKey.getKeyArn()))
+                .conditions(Map.of("StringEquals", Map.of("kms:ViaService", "s3." + getRegion() + ".amazonaws.com")))
+                .build());
         // Presigned URLs act with the planner's permissions: it needs read on what it signs.
         allowRead(planner, prefixes(stanzas, "/*"));
         planner.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
@@ -700,13 +712,13 @@ public class TidemarkStack extends Stack {
     }
 
     private void allowTable(TidemarkFunction f, boolean delete) {
-        List<String> actions = new ArrayList<>(List.of(
-                "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
-                "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"));
+        // What DynamoDbCatalogStore calls: GetItem, conditional PutItem, Query (and DeleteItem,
+        // retention only). No Scan: every read on a request path is a Query on a key range; no
+        // batch or update calls exist in the functions.
+        List<String> actions = new ArrayList<>(List.of("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"));
         if (delete) {
             actions.add("dynamodb:DeleteItem");
         }
-        // No Scan: every read on a request path is a Query on a key range.
         f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
                 .sid("CatalogTable")
                 .actions(actions)
@@ -717,7 +729,7 @@ public class TidemarkStack extends Stack {
     private void allowTableRead(TidemarkFunction f) {
         f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
                 .sid("CatalogTableRead")
-                .actions(List.of("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"))
+                .actions(List.of("dynamodb:GetItem", "dynamodb:Query"))
                 .resources(List.of(table.getTableArn()))
                 .build());
     }

@@ -280,7 +280,7 @@ class TidemarkStackTest {
                 granted.addAll(actions(st));
             }
         }
-        assertEquals(new TreeSet<>(List.of("cloudwatch:PutMetricData", "dynamodb:BatchGetItem", "dynamodb:GetItem",
+        assertEquals(new TreeSet<>(List.of("cloudwatch:PutMetricData", "dynamodb:GetItem",
                 "dynamodb:Query", "kms:Decrypt", "logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject",
                 "s3:GetObjectRetention", "s3:ListBucket")), granted);
         // retention reads Object Lock dates too (HEAD shows them only with this permission)
@@ -653,16 +653,21 @@ class TidemarkStackTest {
         for (JsonNode st : statements(identityPolicies().get(
                 synth.logicalId(synth.stack.functions().get("CatalogApi").role().getNode().tryFindChild("DefaultPolicy")))
                 .path("PolicyDocument"))) {
-            if (actions(st).contains("s3:GetObject")) {
-                for (String r : resourcesOf(st)) {
-                    assertTrue(r.contains("/stanza.json\""), "catalog API reads stanza.json only: " + r);
+            // stanza-create (PUT /stanzas/S) writes S/stanza.json; the function reads no object.
+            assertFalse(actions(st).contains("s3:GetObject"), st.toString());
+            if (actions(st).contains("s3:PutObject")) {
+                assertEquals(List.of("s3:PutObject"), actions(st));
+                List<String> rs = resourcesOf(st);
+                assertEquals(2, rs.size(), rs.toString());
+                for (String r : rs) {
+                    assertTrue(r.endsWith("/stanza.json\"]]}"), "catalog API writes stanza.json only: " + r);
                 }
             }
         }
-        // No function may put objects: only nodes write the archive.
+        // Only nodes write the archive (and the catalog API the stanza documents).
         Set<String> writers = rolesGranted(st -> actions(st).contains("s3:PutObject"));
-        for (String fn : List.of("WalIndex", "ManifestValidate", "CatalogApi", "RestorePlan", "BackupScheduler", "Retention",
-                "ExpireApi")) {
+        for (String fn : List.of("WalIndex", "ManifestValidate", "RestorePlan", "BackupScheduler", "Retention",
+                "ExpireApi", "Verify", "VerifyApi")) {
             assertFalse(writers.contains(roleId(fn)), fn + " may not write archive objects");
         }
         // Function roles carry no AWS managed policy.
