@@ -340,7 +340,6 @@ public class TidemarkStack extends Stack {
         allowRead(indexer, prefixes(stanzas, "/wal/*"), prefixes(stanzas, "/stanza.json"),
                 prefixes(stanzas, "/backup/*/manifest.json"));
         allowRead(validator, prefixes(stanzas, "/*"));
-        allowList(validator, prefixes(stanzas, "/backup/*"));
         validator.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
                 .sid("ReadChecksumsWithoutDownloading")
                 .actions(List.of("s3:GetObjectAttributes"))
@@ -376,7 +375,6 @@ public class TidemarkStack extends Stack {
             q.grantSendMessages(scheduler.role());
         }
         allowRead(retention, prefixes(stanzas, "/*"));
-        allowList(retention, prefixes(stanzas, "/*"));
         // The bucket is versioned: DeleteObject (no version id) only adds a delete marker; the
         // data stays a noncurrent version until the lifecycle rule expires it (never before an
         // Object Lock retain-until). No DeleteObjectVersion: nobody destroys versions at once.
@@ -389,8 +387,16 @@ public class TidemarkStack extends Stack {
         // Read-only: HEADs (s3:GetObject), listings of backup prefixes, catalog reads.
         allowTableRead(expireApi);
         allowRead(expireApi, prefixes(stanzas, "/*"));
-        allowList(expireApi, prefixes(stanzas, "/*"));
         allowLockRead(expireApi, stanzas);
+
+        // Every function that reads objects decides on "not there" (a gone WAL successor, a missing
+        // backup file, a lost object): S3 answers a GET or HEAD of a missing key with 404 only to a
+        // caller allowed s3:ListBucket on the bucket, to anyone else with 403 AccessDenied. The
+        // grant is on the bucket without an s3:prefix condition: that check carries no prefix.
+        // These functions read every stanza's objects anyway; the bucket holds nothing else.
+        for (TidemarkFunction reader : List.of(indexer, validator, planner, retention, expireApi, verify)) {
+            allowList(reader);
+        }
 
         // Defence in depth: whatever an identity policy says, only the retention function can
         // delete archive objects, and nobody deletes object versions (lifecycle does).
@@ -756,11 +762,12 @@ public class TidemarkStack extends Stack {
         allowDecrypt(f.role());
     }
 
-    private void allowList(TidemarkFunction f, List<String> prefixPatterns) {
+    /** Listing (retention, the dry run) and 404 rather than 403 for a missing key (every reader). */
+    private void allowList(TidemarkFunction f) {
         f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("ListArchiveToTellMissingObjects")
                 .actions(List.of("s3:ListBucket"))
                 .resources(List.of(bucket.getBucketArn()))
-                .conditions(Map.of("StringLike", Map.of("s3:prefix", prefixPatterns)))
                 .build());
     }
 

@@ -180,6 +180,22 @@ class StackAccessTemplateTest {
                 AccessRequest.of("lambda:InvokeFunction", STACK.functionInvokeArn("Retention"))));
     }
 
+    /**
+     * S3 answers a GET/HEAD of a missing key with 404 only to a caller allowed s3:ListBucket on
+     * the bucket (the check carries no s3:prefix), else 403: every function that reads objects
+     * decides on "not there", and so has it; a node learns about its own stanza only by listing it.
+     */
+    @Test
+    void functionsThatReadObjectsCanTellAMissingOneFromADeniedOne() {
+        for (String fn : java.util.List.of("WalIndex", "ManifestValidate", "RestorePlan", "Retention", "ExpireApi", "Verify")) {
+            allowed(list(STACK.function(fn), null));
+        }
+        for (String fn : java.util.List.of("CatalogApi", "BackupScheduler", "VerifyApi")) {
+            deniedImplicitly(list(STACK.function(fn), null));
+        }
+        deniedImplicitly(list(STACK.node("main"), null));
+    }
+
     @Test
     void onlyThePlannerSignsAndOnlyWithEcdsaSha256() {
         Principal planner = STACK.function("RestorePlan");
