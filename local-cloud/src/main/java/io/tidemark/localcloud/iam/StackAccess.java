@@ -224,6 +224,18 @@ public final class StackAccess implements AccessPolicy, StackIdentities {
         return new Decision.Denied(false, "no statement allows " + request.action() + " on " + request.resource());
     }
 
+    /**
+     * Whether S3 tells {@code principal} that a key it may read is missing (404 NoSuchKey) rather
+     * than 403 AccessDenied: only a caller allowed {@code s3:ListBucket} on the bucket learns that
+     * a key does not exist. Judged without {@code s3:prefix} (that check carries none), with the
+     * request's other keys ({@code aws:SecureTransport}).
+     */
+    public boolean seesMissingKeys(Principal principal, Map<String, String> context) {
+        Map<String, String> c = new HashMap<>(context);
+        c.keySet().removeIf(k -> k.equalsIgnoreCase("s3:prefix"));
+        return decide(principal, new AccessRequest("s3:ListBucket", bucketArn(), c)).allowed();
+    }
+
     private static Decision explicitDeny(Statement s, AccessRequest request) {
         return new Decision.Denied(true, "explicit deny in " + s.label() + ": " + request.action() + " on "
                 + request.resource());

@@ -1,6 +1,8 @@
 package io.tidemark.localcloud.iam;
 
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /**
@@ -15,6 +17,9 @@ final class Wildcards {
     private static final String STANZA = "[A-Za-z0-9][A-Za-z0-9_.-]{0,62}";
 
     private final String placeholder;
+    /** Compiled patterns: a policy has a few hundred strings, every request matches against them. */
+    private final Map<String, Pattern> withWildcards = new ConcurrentHashMap<>();
+    private final Map<String, Pattern> literal = new ConcurrentHashMap<>();
 
     Wildcards(String placeholder) {
         this.placeholder = placeholder;
@@ -36,6 +41,10 @@ final class Wildcards {
     }
 
     private Pattern compile(String pattern, boolean wildcards) {
+        return (wildcards ? withWildcards : literal).computeIfAbsent(pattern, p -> build(p, wildcards));
+    }
+
+    private Pattern build(String pattern, boolean wildcards) {
         StringBuilder re = new StringBuilder();
         StringBuilder literal = new StringBuilder();
         int i = 0;

@@ -194,6 +194,10 @@ class StackAccessTemplateTest {
             deniedImplicitly(list(STACK.function(fn), null));
         }
         deniedImplicitly(list(STACK.node("main"), null));
+        Map<String, String> tls = Map.of("aws:SecureTransport", "true", "s3:prefix", "main/");
+        assertTrue(STACK.seesMissingKeys(STACK.function("Verify"), tls));
+        assertFalse(STACK.seesMissingKeys(STACK.node("main"), tls));
+        assertFalse(STACK.seesMissingKeys(STACK.function("Verify"), Map.of("aws:SecureTransport", "false")));
     }
 
     @Test
@@ -252,6 +256,21 @@ class StackAccessTemplateTest {
                 Map.of("aws:SourceArn", source))));
         deniedImplicitly(STACK.decide(apigw, new AccessRequest("lambda:InvokeFunction", STACK.functionInvokeArn("Retention"),
                 Map.of("aws:SourceArn", source))));
+    }
+
+    @Test
+    void s3NotifiesTheIndexerAndValidatorOfThisBucketInThisAccountOnly() {
+        Principal s3 = STACK.service("s3.amazonaws.com");
+        Map<String, String> fromBucket = Map.of("aws:SourceArn", STACK.bucketArn(), "aws:SourceAccount", "000000000000");
+        allowed(STACK.decide(s3, new AccessRequest("lambda:InvokeFunction", STACK.functionInvokeArn("WalIndex"), fromBucket)));
+        allowed(STACK.decide(s3, new AccessRequest("lambda:InvokeFunction", STACK.functionInvokeArn("ManifestValidate"),
+                fromBucket)));
+        deniedImplicitly(STACK.decide(s3, new AccessRequest("lambda:InvokeFunction", STACK.functionInvokeArn("Retention"),
+                fromBucket)));
+        deniedImplicitly(STACK.decide(s3, new AccessRequest("lambda:InvokeFunction", STACK.functionInvokeArn("WalIndex"),
+                Map.of("aws:SourceArn", STACK.bucketArn()))));
+        deniedImplicitly(STACK.decide(s3, new AccessRequest("lambda:InvokeFunction", STACK.functionInvokeArn("WalIndex"),
+                Map.of("aws:SourceArn", "arn:aws:s3:::another-bucket", "aws:SourceAccount", "000000000000"))));
     }
 
     @Test
