@@ -389,15 +389,6 @@ public class TidemarkStack extends Stack {
         allowRead(expireApi, prefixes(stanzas, "/*"));
         allowLockRead(expireApi, stanzas);
 
-        // Every function that reads objects decides on "not there" (a gone WAL successor, a missing
-        // backup file, a lost object): S3 answers a GET or HEAD of a missing key with 404 only to a
-        // caller allowed s3:ListBucket on the bucket, to anyone else with 403 AccessDenied. The
-        // grant is on the bucket without an s3:prefix condition: that check carries no prefix.
-        // These functions read every stanza's objects anyway; the bucket holds nothing else.
-        for (TidemarkFunction reader : List.of(indexer, validator, planner, retention, expireApi, verify)) {
-            allowList(reader);
-        }
-
         // Defence in depth: whatever an identity policy says, only the retention function can
         // delete archive objects, and nobody deletes object versions (lifecycle does).
         bucket.addToResourcePolicy(PolicyStatement.Builder.create()
@@ -749,27 +740,32 @@ public class TidemarkStack extends Stack {
                 .build());
     }
 
+    /**
+     * GetObject (and HEAD) on the key patterns, and s3:ListBucket of the same patterns: S3 answers
+     * a GET or HEAD of a missing key with 404 only to a caller that may list that key (the check
+     * is s3:ListBucket with s3:prefix = the key), to anyone else with 403 AccessDenied. Every
+     * reader decides on "not there" (a WAL successor not yet archived, a missing backup file, an
+     * object verify finds lost); retention and the dry run also list these prefixes.
+     */
     @SafeVarargs
     private void allowRead(TidemarkFunction f, List<String>... keyPatterns) {
-        List<String> arns = new ArrayList<>();
+        List<String> patterns = new ArrayList<>();
         for (List<String> p : keyPatterns) {
-            arns.addAll(objectArns(p));
+            patterns.addAll(p);
         }
         f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
                 .actions(List.of("s3:GetObject"))
-                .resources(arns)
+                .resources(objectArns(patterns))
+                .build());
+        f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("ListWhatItReads")
+                .actions(List.of("s3:ListBucket"))
+                .resources(List.of(bucket.getBucketArn()))
+                .conditions(Map.of("StringLike", Map.of("s3:prefix", patterns)))
                 .build());
         allowDecrypt(f.role());
     }
 
-    /** Listing (retention, the dry run) and 404 rather than 403 for a missing key (every reader). */
-    private void allowList(TidemarkFunction f) {
-        f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
-                .sid("ListArchiveToTellMissingObjects")
-                .actions(List.of("s3:ListBucket"))
-                .resources(List.of(bucket.getBucketArn()))
-                .build());
-    }
 
     private void allowDecrypt(software.amazon.awscdk.services.iam.IRole role) {
         role.addToPrincipalPolicy(PolicyStatement.Builder.create()

@@ -225,14 +225,16 @@ public final class StackAccess implements AccessPolicy, StackIdentities {
     }
 
     /**
-     * Whether S3 tells {@code principal} that a key it may read is missing (404 NoSuchKey) rather
-     * than 403 AccessDenied: only a caller allowed {@code s3:ListBucket} on the bucket learns that
-     * a key does not exist. Judged without {@code s3:prefix} (that check carries none), with the
+     * Whether S3 tells {@code principal} that {@code key} is missing (404 NoSuchKey) rather than
+     * 403 AccessDenied: only a caller that may list that key learns it does not exist. AWS judges
+     * this as {@code s3:ListBucket} on the bucket with {@code s3:prefix} set to the key (Ceph RGW
+     * does the same since its fix "consult s3:prefix when deciding between 403/404"), with the
      * request's other keys ({@code aws:SecureTransport}).
      */
-    public boolean seesMissingKeys(Principal principal, Map<String, String> context) {
+    public boolean seesMissingKeys(Principal principal, String key, Map<String, String> context) {
         Map<String, String> c = new HashMap<>(context);
         c.keySet().removeIf(k -> k.equalsIgnoreCase("s3:prefix"));
+        c.put("s3:prefix", key);
         return decide(principal, new AccessRequest("s3:ListBucket", bucketArn(), c)).allowed();
     }
 

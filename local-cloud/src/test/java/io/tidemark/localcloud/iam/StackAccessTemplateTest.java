@@ -181,23 +181,31 @@ class StackAccessTemplateTest {
     }
 
     /**
-     * S3 answers a GET/HEAD of a missing key with 404 only to a caller allowed s3:ListBucket on
-     * the bucket (the check carries no s3:prefix), else 403: every function that reads objects
-     * decides on "not there", and so has it; a node learns about its own stanza only by listing it.
+     * S3 answers a GET/HEAD of a missing key with 404 only to a caller that may list that key
+     * (s3:ListBucket with s3:prefix = the key), else 403: every function that reads objects
+     * decides on "not there", and so may list what it reads; a node its own stanza.
      */
     @Test
-    void functionsThatReadObjectsCanTellAMissingOneFromADeniedOne() {
+    void readersCanTellAMissingObjectFromADeniedOne() {
+        Map<String, String> tls = Map.of("aws:SecureTransport", "true");
+        String wal = "main/wal/0000000100000000/000000010000000000000002.zst";
         for (String fn : java.util.List.of("WalIndex", "ManifestValidate", "RestorePlan", "Retention", "ExpireApi", "Verify")) {
-            allowed(list(STACK.function(fn), null));
+            assertTrue(STACK.seesMissingKeys(STACK.function(fn), wal, tls), fn);
+            deniedImplicitly(list(STACK.function(fn), null)); // no listing of the whole bucket
         }
+        assertFalse(STACK.seesMissingKeys(STACK.function("WalIndex"), "main/backup/20261206-010000F/pg_data/PG_VERSION", tls));
+        assertTrue(STACK.seesMissingKeys(STACK.function("Verify"), "main/backup/20261206-010000F/pg_data/PG_VERSION", tls));
         for (String fn : java.util.List.of("CatalogApi", "BackupScheduler", "VerifyApi")) {
-            deniedImplicitly(list(STACK.function(fn), null));
+            assertFalse(STACK.seesMissingKeys(STACK.function(fn), wal, tls), fn);
         }
-        deniedImplicitly(list(STACK.node("main"), null));
-        Map<String, String> tls = Map.of("aws:SecureTransport", "true", "s3:prefix", "main/");
-        assertTrue(STACK.seesMissingKeys(STACK.function("Verify"), tls));
-        assertFalse(STACK.seesMissingKeys(STACK.node("main"), tls));
-        assertFalse(STACK.seesMissingKeys(STACK.function("Verify"), Map.of("aws:SecureTransport", "false")));
+        assertTrue(STACK.seesMissingKeys(STACK.node("main"), wal, tls));
+        assertTrue(STACK.seesMissingKeys(STACK.node("main"), "main/wal/00000002.history", Map.of("aws:SecureTransport", "true",
+                "s3:prefix", "ignored/")));
+        assertFalse(STACK.seesMissingKeys(STACK.node("reports"), wal, tls));
+        assertFalse(STACK.seesMissingKeys(STACK.function("Verify"), wal, Map.of("aws:SecureTransport", "false")));
+        // listing what it reads: retention's listings of a stanza's backups
+        allowed(list(STACK.function("Retention"), "main/backup/"));
+        deniedImplicitly(list(STACK.function("WalIndex"), "main/backup/"));
     }
 
     @Test
