@@ -1,7 +1,5 @@
 package io.tidemark.localcloud.iam;
 
-import java.util.Objects;
-
 /**
  * Where local-cloud deploys the stack: the region, and the local names of what the template
  * leaves to CloudFormation (the archive bucket, the catalog table, the REST API's id). The account
@@ -18,6 +16,5 @@ public record LocalAccount(String region, String bucket, String table, String ap
                 throw new IllegalArgumentException("LocalAccount." + f[0] + " must not be blank");
             }
         }
-        Objects.requireNonNull(region);
     }
 }
