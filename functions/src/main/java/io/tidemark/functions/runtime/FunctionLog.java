@@ -110,6 +110,14 @@ public final class FunctionLog {
         return json;
     }
 
+    /**
+     * A handler writing each record as one JSON line to {@code out}, as in Lambda: for hosts that
+     * run the functions in process (a test attaches it to see what a function would log).
+     */
+    public static Handler jsonHandler(PrintStream out) {
+        return new JsonLineHandler(out);
+    }
+
     /** Lambda's level names (TRACE, DEBUG, INFO, WARN, ERROR, FATAL) as java.util.logging levels. */
     static Level level(String lambdaLevel) {
         if (lambdaLevel == null) {
