@@ -166,6 +166,7 @@ class StanzaMetricsLocalCloudTest {
     @Test
     void theArchiveLagGrowsWhileNoWalArrivesAndDropsWhenItDoes() throws Exception {
         String stanza = "idle";
+        Instant created = Instant.now();
         createStanza(stanza);
         uploadWal(stanza, 0);
         f.quiesce();
@@ -183,7 +184,11 @@ class StanzaMetricsLocalCloudTest {
             assertTrue(after.get(i) >= after.get(i - 1), "the lag never shrinks while nothing arrives: " + after);
         }
         // The same run publishes the backup age: none valid, so the age of the stanza.
-        assertFalse(points(TidemarkMetric.LAST_VALID_BACKUP_AGE, stanza, "stanza-metrics").isEmpty());
+        List<LocalMetrics.DataPoint> age = points(TidemarkMetric.LAST_VALID_BACKUP_AGE, stanza, "stanza-metrics");
+        assertFalse(age.isEmpty());
+        long sinceCreated = Duration.between(created, Instant.now()).toSeconds();
+        assertTrue(age.getLast().value() >= 3 && age.getLast().value() <= sinceCreated + 1,
+                age.getLast() + ", the stanza is " + sinceCreated + " s old");
 
         // A segment arrives: the indexer's lag is back near zero, and so is the schedule's next one.
         int before = points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics").size();
