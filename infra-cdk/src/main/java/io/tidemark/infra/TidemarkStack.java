@@ -524,16 +524,21 @@ public class TidemarkStack extends Stack {
 
         // ---- alarms -----------------------------------------------------------------------
         SnsAction toTopic = new SnsAction(alarmTopic);
+        // One lag period spans the threshold (whole minutes, as CloudWatch periods are): a period
+        // without any data point means no segment arrived (and no scheduled publisher ran) for
+        // that long, which is lag above the threshold too.
+        int lagPeriodSeconds = (config.archiveLagAlarmSeconds() + 59) / 60 * 60;
         for (StanzaConfig s : config.stanzas()) {
             Alarm lag = Alarm.Builder.create(this, "ArchiveLagAlarm-" + s.name())
                     .alarmDescription("Tidemark: WAL of stanza " + s.name() + " is archived more than "
-                            + config.archiveLagAlarmSeconds() + " s behind")
-                    .metric(customMetric(ARCHIVE_LAG_METRIC, s.name(), Duration.minutes(5)))
+                            + config.archiveLagAlarmSeconds() + " s behind, or nothing reports its lag")
+                    .metric(customMetric(ARCHIVE_LAG_METRIC, s.name(), Duration.seconds(lagPeriodSeconds)))
                     .threshold(config.archiveLagAlarmSeconds())
                     .comparisonOperator(ComparisonOperator.GREATER_THAN_THRESHOLD)
                     .evaluationPeriods(1)
-                    // An idle cluster writes no WAL: no data is not lag.
-                    .treatMissingData(TreatMissingData.NOT_BREACHING)
+                    // Silence is a stopped archiver (the indexer publishes per segment) or a stopped
+                    // publisher; a fully idle cluster looks the same (docs/deploy.md, Metrics and alarms).
+                    .treatMissingData(TreatMissingData.BREACHING)
                     .build();
             lag.addAlarmAction(toTopic);
             Alarm age = Alarm.Builder.create(this, "BackupAgeAlarm-" + s.name())

@@ -35,7 +35,7 @@ class AlarmMetricsTest {
 
     /** What the alarm on each metric does with missing data (docs/deploy.md says why). */
     static final Map<TidemarkMetric, String> MISSING_DATA = Map.of(
-            TidemarkMetric.ARCHIVE_LAG, "notBreaching",
+            TidemarkMetric.ARCHIVE_LAG, "breaching",
             TidemarkMetric.LAST_VALID_BACKUP_AGE, "breaching",
             TidemarkMetric.VERIFY_PROBLEMS, "ignore",
             TidemarkMetric.LAST_CLEAN_VERIFY_AGE, "breaching");
@@ -48,6 +48,7 @@ class AlarmMetricsTest {
         Map<String, Object> ctx = new HashMap<>();
         ctx.put("stanzas", STANZAS);
         ctx.put("verifySchedule", "cron(0 4 * * ? *)"); // with it, the verify alarms exist too
+        ctx.put("archiveLagAlarmSeconds", 290); // not whole minutes: the lag period rounds up
         synth = Synth.of(ctx);
     }
 
@@ -79,6 +80,12 @@ class AlarmMetricsTest {
             String stanza = dimensions.get(TidemarkMetric.DIMENSION).asText();
             assertTrue(STANZAS.contains(stanza), id + " watches stanza " + stanza);
             assertEquals(MISSING_DATA.get(metric), p.path("TreatMissingData").asText(), id + ": missing data");
+            if (metric == TidemarkMetric.ARCHIVE_LAG) {
+                // Missing data is breaching: one period without a point must mean lag above the threshold.
+                assertTrue(p.path("Period").asInt() >= p.path("Threshold").asDouble()
+                        && p.path("Period").asInt() % 60 == 0, id + ": period " + p.path("Period")
+                        + " for a threshold of " + p.path("Threshold"));
+            }
             watchedPerStanza.computeIfAbsent(stanza, s -> EnumSet.noneOf(TidemarkMetric.class)).add(metric);
         });
         // And the other way round: each stanza has an alarm on each metric the functions publish.

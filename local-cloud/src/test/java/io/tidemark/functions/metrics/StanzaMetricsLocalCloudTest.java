@@ -173,33 +173,34 @@ class StanzaMetricsLocalCloudTest {
         Instant archived = Instant.now();
         assertFalse(points(TidemarkMetric.ARCHIVE_LAG, stanza, "wal-indexer").isEmpty());
 
-        // No WAL now: the scheduled publisher's lag climbs past 3 s.
-        await("the scheduled lag of 'idle' reaches 3 s", Duration.ofSeconds(20), () ->
-                points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics").stream().anyMatch(p -> p.value() >= 3));
+        // No WAL now: the scheduled publisher's lag climbs past 5 s.
+        await("the scheduled lag of 'idle' reaches 5 s", Duration.ofSeconds(30), () ->
+                points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics").stream().anyMatch(p -> p.value() >= 5));
         List<LocalMetrics.DataPoint> scheduled = points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics");
         List<Double> after = new ArrayList<>();
         scheduled.stream().filter(p -> !p.timestamp().isBefore(archived)).forEach(p -> after.add(p.value()));
-        assertTrue(after.size() >= 3, "at least three scheduled points since the segment: " + scheduled);
+        assertTrue(after.size() >= 2, "scheduled points since the segment: " + scheduled);
         for (int i = 1; i < after.size(); i++) {
             assertTrue(after.get(i) >= after.get(i - 1), "the lag never shrinks while nothing arrives: " + after);
         }
+        assertTrue(after.getLast() > after.getFirst(), "the lag grows while nothing arrives: " + after);
         // The same run publishes the backup age: none valid, so the age of the stanza.
         List<LocalMetrics.DataPoint> age = points(TidemarkMetric.LAST_VALID_BACKUP_AGE, stanza, "stanza-metrics");
         assertFalse(age.isEmpty());
         long sinceCreated = Duration.between(created, Instant.now()).toSeconds();
-        assertTrue(age.getLast().value() >= 3 && age.getLast().value() <= sinceCreated + 1,
+        assertTrue(age.getLast().value() >= 5 && age.getLast().value() <= sinceCreated + 1,
                 age.getLast() + ", the stanza is " + sinceCreated + " s old");
 
         // A segment arrives: the indexer's lag is back near zero, and so is the schedule's next one.
-        int before = points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics").size();
         uploadWal(stanza, 1);
         f.quiesce();
         List<LocalMetrics.DataPoint> indexed = points(TidemarkMetric.ARCHIVE_LAG, stanza, "wal-indexer");
-        assertTrue(indexed.getLast().value() <= 1, String.valueOf(indexed));
-        await("a scheduled point after the new segment", Duration.ofSeconds(10), () ->
-                points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics").size() > before + 1);
-        assertTrue(points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics").getLast().value() <= 2,
-                String.valueOf(points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics")));
+        assertTrue(indexed.getLast().value() < 5, String.valueOf(indexed));
+        int indexedAt = points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics").size();
+        await("a scheduled point after the new segment was indexed", Duration.ofSeconds(10), () ->
+                points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics").size() > indexedAt);
+        List<LocalMetrics.DataPoint> latest = points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics");
+        assertTrue(latest.get(indexedAt).value() < 5, String.valueOf(latest));
     }
 
     @Test
