@@ -95,6 +95,40 @@ class FunctionLogTest {
     }
 
     @Test
+    void installedAsInLambdaEveryRecordIsOneJsonLineAtTheLevelLambdaGives() throws Exception {
+        Logger root = java.util.logging.LogManager.getLogManager().getLogger("");
+        Handler[] before = root.getHandlers();
+        Level rootLevel = root.getLevel();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            FunctionLog.install(new PrintStream(out, true, StandardCharsets.UTF_8), FunctionLog.level("WARN"));
+            assertEquals(1, root.getHandlers().length, "the console handler is replaced");
+            System.Logger log = System.getLogger("io.tidemark.functions.other");
+            try (FunctionLog.Invocation i = FunctionLog.begin(context("Retention", "r-9"))) {
+                FunctionLog.stanza("main");
+                log.log(System.Logger.Level.INFO, "filtered at WARN");
+                log.log(System.Logger.Level.WARNING, "kept");
+            }
+        } finally {
+            for (Handler h : root.getHandlers()) {
+                root.removeHandler(h);
+            }
+            for (Handler h : before) {
+                root.addHandler(h);
+            }
+            root.setLevel(rootLevel);
+        }
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertEquals(1, text.strip().split("\n").length, text);
+        JsonNode l = MAPPER.readTree(text);
+        assertEquals("kept", l.get("message").asText());
+        assertEquals("WARN", l.get("level").asText());
+        assertEquals("Retention", l.get("function").asText());
+        assertEquals("r-9", l.get("requestId").asText());
+        assertEquals("main", l.get("stanza").asText());
+    }
+
+    @Test
     void levelsUseLambdasNames() {
         assertEquals("DEBUG", JsonLogFormatter.level(Level.FINE));
         assertEquals("TRACE", JsonLogFormatter.level(Level.FINEST));
