@@ -51,6 +51,12 @@ import io.tidemark.functions.verify.VerifyHandler;
  *       ({@link InProcessVerifyDispatch}, where AWS uses asynchronous invokes). The daily run is a
  *       schedule of {@code DIR/schedules.json} naming the scheduled function {@code verify} with
  *       {@code {"stanza": ...}}.</li>
+ *   <li>metrics: the functions that publish metrics (indexer, validator, verify, {@code stanza-metrics})
+ *       write their embedded-metric lines into the cloud's {@link LocalMetrics} instead of standard
+ *       output; {@code stanza-metrics} ({@link StanzaMetricsHandler}) is a scheduled function (a
+ *       {@code DIR/schedules.json} entry with {@code {"stanza": ...}}, every minute or so) that publishes
+ *       a stanza's archive lag and backup age; {@code GET /local/metrics} lists what was collected
+ *       ({@link LocalMetricsHandler}, local-cloud only).</li>
  * </ul>
  * Handlers get their {@link io.tidemark.functions.runtime.FunctionConfig} from local-cloud (local
  * endpoints, bucket, table, static credentials), exactly as Lambda would from its environment.

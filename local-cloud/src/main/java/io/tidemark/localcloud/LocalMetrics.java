@@ -48,7 +48,7 @@ public final class LocalMetrics {
     public record Rejected(String function, String line, String why) {
     }
 
-    private final List<DataPoint> points = new ArrayList<>();
+    private final java.util.ArrayDeque<DataPoint> points = new java.util.ArrayDeque<>();
     private final List<Rejected> rejected = new ArrayList<>();
 
     /** The publisher function {@code function} gets: EMF lines into this collector. */
@@ -73,7 +73,7 @@ public final class LocalMetrics {
         synchronized (this) {
             points.addAll(extracted);
             while (points.size() > MAX_POINTS) {
-                points.removeFirst();
+                points.pollFirst();
             }
         }
     }
