@@ -1,5 +1,6 @@
 package io.tidemark.infra;
 
+import io.tidemark.events.metrics.TidemarkMetric;
 import io.tidemark.infra.TidemarkConfig.BackupSchedule;
 import io.tidemark.infra.TidemarkConfig.StanzaConfig;
 import java.util.ArrayList;
@@ -87,14 +88,16 @@ public class TidemarkStack extends Stack {
     public static final String ALIAS = "live";
     /** The stage of the REST API. */
     public static final String API_STAGE = "v1";
-    /** Namespace and dimension of the custom metrics the functions publish. */
-    public static final String METRIC_NAMESPACE = "Tidemark";
-    public static final String METRIC_DIMENSION = "Stanza";
-    public static final String ARCHIVE_LAG_METRIC = "ArchiveLagSeconds";
-    public static final String BACKUP_AGE_METRIC = "LastValidBackupAgeSeconds";
-    /** Published by the verify function (embedded metric format in its log) after each full run. */
-    public static final String VERIFY_PROBLEMS_METRIC = "VerifyProblems";
-    public static final String VERIFY_CLEAN_AGE_METRIC = "LastCleanVerifyAgeSeconds";
+    /**
+     * Namespace, dimension and names of the custom metrics the functions publish: one definition,
+     * {@link TidemarkMetric}, which the functions render (embedded metric format) and the alarms watch.
+     */
+    public static final String METRIC_NAMESPACE = TidemarkMetric.NAMESPACE;
+    public static final String METRIC_DIMENSION = TidemarkMetric.DIMENSION;
+    public static final String ARCHIVE_LAG_METRIC = TidemarkMetric.ARCHIVE_LAG.metricName();
+    public static final String BACKUP_AGE_METRIC = TidemarkMetric.LAST_VALID_BACKUP_AGE.metricName();
+    public static final String VERIFY_PROBLEMS_METRIC = TidemarkMetric.VERIFY_PROBLEMS.metricName();
+    public static final String VERIFY_CLEAN_AGE_METRIC = TidemarkMetric.LAST_CLEAN_VERIFY_AGE.metricName();
     /** The TTL attribute of the catalog table (epoch seconds). */
     public static final String TTL_ATTRIBUTE = "expiresAt";
 
@@ -530,16 +533,21 @@ public class TidemarkStack extends Stack {
 
         // ---- alarms -----------------------------------------------------------------------
         SnsAction toTopic = new SnsAction(alarmTopic);
+        // One lag period spans the threshold (whole minutes, as CloudWatch periods are): a period
+        // without any data point means no segment arrived (and no scheduled publisher ran) for
+        // that long, which is lag above the threshold too.
+        int lagPeriodSeconds = (config.archiveLagAlarmSeconds() + 59) / 60 * 60;
         for (StanzaConfig s : config.stanzas()) {
             Alarm lag = Alarm.Builder.create(this, "ArchiveLagAlarm-" + s.name())
                     .alarmDescription("Tidemark: WAL of stanza " + s.name() + " is archived more than "
-                            + config.archiveLagAlarmSeconds() + " s behind")
-                    .metric(customMetric(ARCHIVE_LAG_METRIC, s.name(), Duration.minutes(5)))
+                            + config.archiveLagAlarmSeconds() + " s behind, or nothing reports its lag")
+                    .metric(customMetric(ARCHIVE_LAG_METRIC, s.name(), Duration.seconds(lagPeriodSeconds)))
                     .threshold(config.archiveLagAlarmSeconds())
                     .comparisonOperator(ComparisonOperator.GREATER_THAN_THRESHOLD)
                     .evaluationPeriods(1)
-                    // An idle cluster writes no WAL: no data is not lag.
-                    .treatMissingData(TreatMissingData.NOT_BREACHING)
+                    // Silence is a stopped archiver (the indexer publishes per segment) or a stopped
+                    // publisher; a fully idle cluster looks the same (docs/deploy.md, Metrics and alarms).
+                    .treatMissingData(TreatMissingData.BREACHING)
                     .build();
             lag.addAlarmAction(toTopic);
             Alarm age = Alarm.Builder.create(this, "BackupAgeAlarm-" + s.name())

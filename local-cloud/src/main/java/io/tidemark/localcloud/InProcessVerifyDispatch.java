@@ -27,13 +27,19 @@ final class InProcessVerifyDispatch implements VerifyDispatch, BackgroundWork {
     private static final Logger LOG = LoggerFactory.getLogger(InProcessVerifyDispatch.class);
 
     private final InProcessInvocations invocations = new InProcessInvocations("the verify dispatch");
+    private final io.tidemark.functions.metrics.MetricsPublisher metrics;
     private VerifyHandler handler;
     private String region;
+
+    /** @param metrics where the verify function's metrics go (the local cloud's collector) */
+    InProcessVerifyDispatch(io.tidemark.functions.metrics.MetricsPublisher metrics) {
+        this.metrics = metrics;
+    }
 
     @Override
     public void start(FunctionConfig config) {
         invocations.start("verify", THREADS);
-        handler = new VerifyHandler(config, this);
+        handler = new VerifyHandler(config, this, metrics);
         region = config.region();
     }
 

@@ -89,6 +89,7 @@ public final class LocalCloud implements AutoCloseable {
     private final List<RequestStreamHandler> handlers = new ArrayList<>();
     private final List<BackgroundWork> background;
     private final List<BackgroundWork> startedBackground = new ArrayList<>();
+    private final LocalMetrics metrics;
     private boolean closed;
 
     private LocalCloud(Builder b, Path dir) {
@@ -101,6 +102,7 @@ public final class LocalCloud implements AutoCloseable {
         this.tls = b.tls;
         this.external = b.external;
         this.background = List.copyOf(b.background);
+        this.metrics = b.metrics;
     }
 
     /**
@@ -454,6 +456,11 @@ public final class LocalCloud implements AutoCloseable {
         return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
     }
 
+    /** What the functions published as metrics (embedded metric format), as CloudWatch would extract it. */
+    public LocalMetrics metrics() {
+        return metrics;
+    }
+
     /** S3 events that a function still failed on after the last retry. */
     public List<FailedEvent> failedEvents() {
         return dispatcher.failures();
@@ -529,9 +536,15 @@ public final class LocalCloud implements AutoCloseable {
         private final Map<String, HandlerFactory> scheduledFunctions = new LinkedHashMap<>();
         private final List<LocalSchedule> schedules = new ArrayList<>();
         private final List<BackgroundWork> background = new ArrayList<>();
+        private final LocalMetrics metrics = new LocalMetrics();
         private int unnamed;
 
         private Builder() {
+        }
+
+        /** The collector of the cloud being built: functions registered on this builder publish into it. */
+        public LocalMetrics metrics() {
+            return metrics;
         }
 
         /** Where everything is kept (required): {@code s3/}, {@code dynamodb/}, credentials, tidemark.conf. */

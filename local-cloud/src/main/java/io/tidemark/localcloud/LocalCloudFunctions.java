@@ -2,6 +2,7 @@ package io.tidemark.localcloud;
 
 import io.tidemark.functions.api.CatalogApiHandler;
 import io.tidemark.functions.index.WalIndexHandler;
+import io.tidemark.functions.metrics.StanzaMetricsHandler;
 import io.tidemark.functions.plan.RestorePlanHandler;
 import io.tidemark.functions.schedule.BackupSchedulerHandler;
 import io.tidemark.functions.retain.ExpireApiHandler;
@@ -50,6 +51,12 @@ import io.tidemark.functions.verify.VerifyHandler;
  *       ({@link InProcessVerifyDispatch}, where AWS uses asynchronous invokes). The daily run is a
  *       schedule of {@code DIR/schedules.json} naming the scheduled function {@code verify} with
  *       {@code {"stanza": ...}}.</li>
+ *   <li>metrics: the functions that publish metrics (indexer, validator, verify, {@code stanza-metrics})
+ *       write their embedded-metric lines into the cloud's {@link LocalMetrics} instead of standard
+ *       output; {@code stanza-metrics} ({@link StanzaMetricsHandler}) is a scheduled function (a
+ *       {@code DIR/schedules.json} entry with {@code {"stanza": ...}}, every minute or so) that publishes
+ *       a stanza's archive lag and backup age; {@code GET /local/metrics} lists what was collected
+ *       ({@link LocalMetricsHandler}, local-cloud only).</li>
  * </ul>
  * Handlers get their {@link io.tidemark.functions.runtime.FunctionConfig} from local-cloud (local
  * endpoints, bucket, table, static credentials), exactly as Lambda would from its environment.
@@ -67,18 +74,27 @@ public final class LocalCloudFunctions {
     /** The verify function as a scheduled function: the daily run is an entry of {@code DIR/schedules.json}. */
     public static final String VERIFY = "verify";
 
+    /**
+     * The scheduled publisher of each stanza's archive lag and backup age: a schedule of
+     * {@code DIR/schedules.json} naming it with {@code {"stanza": ...}}, every minute or so.
+     */
+    public static final String STANZA_METRICS = "stanza-metrics";
+
     public static LocalCloud.Builder register(LocalCloud.Builder builder) {
+        // Every function publishes its metrics (EMF) into the cloud's collector, not standard output.
+        LocalMetrics metrics = builder.metrics();
         LocalJobQueues queues = new LocalJobQueues();
         // One verify "function" per local cloud: the API starts runs on it, runs fan out on it.
-        InProcessVerifyDispatch verify = new InProcessVerifyDispatch();
+        InProcessVerifyDispatch verify = new InProcessVerifyDispatch(metrics.publisher(VERIFY));
         // One retention "function" per local cloud, invoked by both (as both invoke one alias in AWS).
         InProcessRetentionTrigger retention = new InProcessRetentionTrigger();
         return builder
                 .background(retention)
                 .background(verify)
-                .onObjectCreatedAndRemoved("wal-indexer", null, null, config -> new WalIndexHandler(config, retention))
+                .onObjectCreatedAndRemoved("wal-indexer", null, null, config -> new WalIndexHandler(config, retention, metrics.publisher("wal-indexer")))
                 .onObjectCreated("manifest-validator", null, "/manifest.json",
-                        config -> new ManifestValidateHandler(config, retention))
+                        config -> new ManifestValidateHandler(config, retention,
+                                metrics.publisher("manifest-validator")))
                 .route("expire", "POST", ExpireApiHandler.RESOURCE, ExpireApiHandler::new)
                 .route("verify-start", "POST", VerifyApiHandler.START_RESOURCE, c -> new VerifyApiHandler(c, verify))
                 .route("verify-run", "GET", VerifyApiHandler.RUN_RESOURCE, c -> new VerifyApiHandler(c, verify))
@@ -99,6 +115,8 @@ public final class LocalCloudFunctions {
                 .route("job-queue-delete", "POST", LocalJobQueueHandler.DELETE, c -> new LocalJobQueueHandler(queues))
                 .scheduledFunction(BACKUP_SCHEDULER, c -> new BackupSchedulerHandler(c, queues))
                 .scheduledFunction(RETENTION, io.tidemark.functions.retain.RetentionHandler::new)
-                .scheduledFunction(VERIFY, c -> new VerifyHandler(c, verify));
+                .scheduledFunction(VERIFY, c -> new VerifyHandler(c, verify, metrics.publisher(VERIFY)))
+                .scheduledFunction(STANZA_METRICS, c -> new StanzaMetricsHandler(c, metrics.publisher(STANZA_METRICS)))
+                .route("metrics-list", "GET", LocalMetricsHandler.RESOURCE, c -> new LocalMetricsHandler(metrics));
     }
 }

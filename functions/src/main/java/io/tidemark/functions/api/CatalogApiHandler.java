@@ -115,7 +115,7 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) {
-        ApiGatewayProxy.serve(input, output, this::handle, "catalog request");
+        ApiGatewayProxy.serve(input, output, context, this::handle, "catalog request");
     }
 
     ApiGatewayProxy.Response handle(ApiGatewayProxy.Request request) {

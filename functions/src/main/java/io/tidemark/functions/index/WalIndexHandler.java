@@ -9,7 +9,10 @@ import io.tidemark.functions.aws.LambdaRetentionTrigger;
 import io.tidemark.functions.aws.S3ObjectStore;
 import io.tidemark.functions.retain.RetentionTrigger;
 import io.tidemark.functions.runtime.AwsClients;
+import io.tidemark.functions.metrics.EmfMetrics;
+import io.tidemark.functions.metrics.MetricsPublisher;
 import io.tidemark.functions.runtime.FunctionConfig;
+import io.tidemark.functions.runtime.FunctionLog;
 import io.tidemark.functions.runtime.ObjectCreatedEvents;
 import io.tidemark.functions.runtime.PrimingEvents;
 import io.tidemark.functions.runtime.S3EventNotification;
@@ -55,10 +58,15 @@ public final class WalIndexHandler implements RequestStreamHandler, AutoCloseabl
      *                  ({@link LambdaRetentionTrigger#FUNCTION}, none when unset)
      */
     public WalIndexHandler(FunctionConfig config, RetentionTrigger retention) {
-        this(AwsClients.create(config), retention);
+        this(config, retention, EmfMetrics.standardOut());
     }
 
-    private WalIndexHandler(AwsClients aws, RetentionTrigger retention) {
+    /** @param metrics where archive lag and backup age go (local-cloud: its collector) */
+    public WalIndexHandler(FunctionConfig config, RetentionTrigger retention, MetricsPublisher metrics) {
+        this(AwsClients.create(config), retention, metrics);
+    }
+
+    private WalIndexHandler(AwsClients aws, RetentionTrigger retention, MetricsPublisher metrics) {
         this.aws = aws;
         this.bucket = aws.config().bucket();
         S3ObjectStore objects = new S3ObjectStore(aws.s3(), bucket);
@@ -66,8 +74,8 @@ public final class WalIndexHandler implements RequestStreamHandler, AutoCloseabl
         // Resuming a backup that waited for WAL re-checks WAL and its chain only (catalog reads,
         // a HEAD of an earlier manifest at most): no object is downloaded here.
         BackupValidator validator = new BackupValidator(objects, catalog, 1,
-                retention != null ? retention : LambdaRetentionTrigger.fromConfig(aws.config(), aws));
-        this.indexer = new WalIndexer(objects, catalog, validator::walArchived);
+                retention != null ? retention : LambdaRetentionTrigger.fromConfig(aws.config(), aws), metrics);
+        this.indexer = new WalIndexer(objects, catalog, validator::walArchived, metrics);
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 
@@ -91,9 +99,11 @@ public final class WalIndexHandler implements RequestStreamHandler, AutoCloseabl
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
-        S3EventNotification event = S3EventNotification.parse(input);
-        output.write(ObjectCreatedEvents.process(event, bucket, "indexes", WalIndexer.Outcome.class, indexer::index,
-                indexer::removed));
+        try (FunctionLog.Invocation log = FunctionLog.begin(context)) {
+            S3EventNotification event = S3EventNotification.parse(input);
+            output.write(ObjectCreatedEvents.process(event, bucket, "indexes", WalIndexer.Outcome.class,
+                    indexer::index, indexer::removed));
+        }
     }
 
     @Override

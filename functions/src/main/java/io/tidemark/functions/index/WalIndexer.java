@@ -76,6 +76,7 @@ public final class WalIndexer {
     private final SegmentListener listener;
     private final io.tidemark.functions.window.WindowService windows;
     private final LostObjects lost;
+    private final io.tidemark.functions.metrics.StanzaHealth health;
 
     /**
      * Told after a segment was stored as archived (the backup validator resumes backups waiting
@@ -91,6 +92,13 @@ public final class WalIndexer {
     }
 
     public WalIndexer(ObjectStore objects, CatalogStore catalog, SegmentListener listener) {
+        this(objects, catalog, listener, io.tidemark.functions.metrics.MetricsPublisher.NONE);
+    }
+
+    /** @param metrics gets the stanza's archive lag after each archived segment */
+    public WalIndexer(ObjectStore objects, CatalogStore catalog, SegmentListener listener,
+                      io.tidemark.functions.metrics.MetricsPublisher metrics) {
+        this.health = new io.tidemark.functions.metrics.StanzaHealth(catalog, metrics, java.time.Clock.systemUTC());
         this.objects = objects;
         this.catalog = catalog;
         this.merger = new ItemMerger(catalog);
@@ -257,6 +265,11 @@ public final class WalIndexer {
         // The timeline aggregate is stored: now the window (store, then compute from the sources).
         windows.refresh(meta);
         listener.archived(meta, segment);
+        try {
+            health.publishArchiveLag(meta);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "could not publish the archive lag of stanza " + meta.stanza() + ": " + e);
+        }
         return last.pendingTail() ? Outcome.SEGMENT_PENDING_TAIL : Outcome.SEGMENT_ARCHIVED;
     }
 

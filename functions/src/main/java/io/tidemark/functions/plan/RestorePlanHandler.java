@@ -148,7 +148,7 @@ public final class RestorePlanHandler implements RequestStreamHandler, AutoClose
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) {
-        ApiGatewayProxy.serve(input, output, this::handle, "restore plan request");
+        ApiGatewayProxy.serve(input, output, context, this::handle, "restore plan request");
     }
 
     ApiGatewayProxy.Response handle(ApiGatewayProxy.Request request) {

@@ -58,7 +58,7 @@ public final class ExpireApiHandler implements RequestStreamHandler, AutoCloseab
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) {
-        ApiGatewayProxy.serve(input, output, this::handle, "expire request");
+        ApiGatewayProxy.serve(input, output, context, this::handle, "expire request");
     }
 
     ApiGatewayProxy.Response handle(ApiGatewayProxy.Request request) {

@@ -68,9 +68,13 @@ public final class RetentionHandler implements RequestStreamHandler, AutoCloseab
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
-        RetentionRequest request = RetentionRequest.parse(input.readAllBytes(), null);
-        RetentionService.Result result = service.run(request.stanza(), request.policy(), request.dryRun());
-        output.write(RetentionJson.result(result).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        try (io.tidemark.functions.runtime.FunctionLog.Invocation log =
+                     io.tidemark.functions.runtime.FunctionLog.begin(context)) {
+            RetentionRequest request = RetentionRequest.parse(input.readAllBytes(), null);
+            io.tidemark.functions.runtime.FunctionLog.stanza(String.valueOf(request.stanza()));
+            RetentionService.Result result = service.run(request.stanza(), request.policy(), request.dryRun());
+            output.write(RetentionJson.result(result).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
     }
 
     @Override

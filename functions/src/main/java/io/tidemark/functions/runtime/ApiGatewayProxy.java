@@ -202,9 +202,27 @@ public final class ApiGatewayProxy {
      */
     public static void serve(InputStream input, OutputStream output,
                              java.util.function.Function<Request, Response> handler, String what) {
+        serve(input, output, null, handler, what);
+    }
+
+    /**
+     * As {@link #serve(InputStream, OutputStream, java.util.function.Function, String)}, with the
+     * invocation's log context ({@link FunctionLog}: request id, and the path's {@code {stanza}}).
+     */
+    public static void serve(InputStream input, OutputStream output, com.amazonaws.services.lambda.runtime.Context context,
+                             java.util.function.Function<Request, Response> handler, String what) {
+        try (FunctionLog.Invocation log = FunctionLog.begin(context)) {
+            answer(input, output, handler, what);
+        }
+    }
+
+    private static void answer(InputStream input, OutputStream output,
+                               java.util.function.Function<Request, Response> handler, String what) {
         Response response;
         try {
-            response = handler.apply(readRequest(input));
+            Request request = readRequest(input);
+            request.pathParameter("stanza").ifPresent(FunctionLog::stanza);
+            response = handler.apply(request);
         } catch (RuntimeException e) {
             System.getLogger(ApiGatewayProxy.class.getName()).log(System.Logger.Level.ERROR, what + " failed", e);
             response = Response.message(500, "internal error");

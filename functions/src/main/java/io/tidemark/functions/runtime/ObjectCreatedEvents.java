@@ -62,6 +62,9 @@ public final class ObjectCreatedEvents {
                         + bucket));
                 continue;
             }
+            // The stanza is the key's first path segment (<stanza>/wal/..., <stanza>/backup/...).
+            int slash = r.key() == null ? -1 : r.key().indexOf('/');
+            FunctionLog.stanza(slash > 0 ? r.key().substring(0, slash) : null);
             try {
                 O o = r.isObjectCreated() ? created.apply(r.key(), r.eventTime(), r.sequencer())
                         : removed.apply(r.key(), r.eventName(), r.sequencer());

@@ -66,6 +66,8 @@ public final class SnapStartHooks implements Resource {
 
     /** Registers hooks for {@code aws} and {@code hotPath} with the JVM's global CRaC context. */
     public static SnapStartHooks register(AwsClients aws, HotPath hotPath) {
+        // Every handler registers here at cold start: the one place to make its log JSON in Lambda.
+        FunctionLog.installInLambda();
         return register(Core.getGlobalContext(), aws, hotPath);
     }
 

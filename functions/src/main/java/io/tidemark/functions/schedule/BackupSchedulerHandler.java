@@ -8,6 +8,7 @@ import io.tidemark.functions.aws.SqsJobDelivery;
 import io.tidemark.functions.job.JobDelivery;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.functions.runtime.FunctionConfig;
+import io.tidemark.functions.runtime.FunctionLog;
 import io.tidemark.functions.runtime.SnapStartHooks;
 import java.io.IOException;
 import java.io.InputStream;
@@ -62,7 +63,14 @@ public final class BackupSchedulerHandler implements RequestStreamHandler, AutoC
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
+        try (FunctionLog.Invocation log = FunctionLog.begin(context)) {
+            schedule(input, output);
+        }
+    }
+
+    private void schedule(InputStream input, OutputStream output) throws IOException {
         ScheduleInput in = ScheduleInput.parse(input.readAllBytes());
+        FunctionLog.stanza(String.valueOf(in.stanza()));
         BackupScheduler.Scheduled s = scheduler.schedule(in);
         System.getLogger(BackupSchedulerHandler.class.getName()).log(System.Logger.Level.INFO,
                 "stanza " + in.stanza() + ": job " + s.job().id() + " (" + s.decision().type() + ": "

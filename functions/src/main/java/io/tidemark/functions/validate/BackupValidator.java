@@ -90,6 +90,7 @@ public final class BackupValidator {
     private final io.tidemark.functions.window.WindowService windows;
 
     private final io.tidemark.functions.retain.RetentionTrigger retention;
+    private final io.tidemark.functions.metrics.StanzaHealth health;
 
     public BackupValidator(ObjectStore objects, CatalogStore catalog, int parallelism) {
         this(objects, catalog, parallelism, io.tidemark.functions.retain.RetentionTrigger.NONE);
@@ -98,7 +99,15 @@ public final class BackupValidator {
     /** @param retention started (not awaited) whenever a backup is concluded {@code valid} */
     public BackupValidator(ObjectStore objects, CatalogStore catalog, int parallelism,
                            io.tidemark.functions.retain.RetentionTrigger retention) {
+        this(objects, catalog, parallelism, retention, io.tidemark.functions.metrics.MetricsPublisher.NONE);
+    }
+
+    /** @param metrics gets the age of the newest valid backup whenever a backup is concluded {@code valid} */
+    public BackupValidator(ObjectStore objects, CatalogStore catalog, int parallelism,
+                           io.tidemark.functions.retain.RetentionTrigger retention,
+                           io.tidemark.functions.metrics.MetricsPublisher metrics) {
         this.retention = retention;
+        this.health = new io.tidemark.functions.metrics.StanzaHealth(catalog, metrics, java.time.Clock.systemUTC());
         this.objects = objects;
         this.catalog = catalog;
         this.merger = new ItemMerger(catalog);
@@ -288,6 +297,11 @@ public final class BackupValidator {
                 retention.backupValid(meta.stanza(), entry.label());
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, "could not start retention after backup " + entry.label(), e);
+            }
+            try {
+                health.publishBackupAge(meta);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "could not publish the backup age of stanza " + meta.stanza() + ": " + e);
             }
         }
         return entry;

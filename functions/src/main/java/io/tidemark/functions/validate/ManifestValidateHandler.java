@@ -9,7 +9,10 @@ import io.tidemark.functions.aws.LambdaRetentionTrigger;
 import io.tidemark.functions.aws.S3ObjectStore;
 import io.tidemark.functions.retain.RetentionTrigger;
 import io.tidemark.functions.runtime.AwsClients;
+import io.tidemark.functions.metrics.EmfMetrics;
+import io.tidemark.functions.metrics.MetricsPublisher;
 import io.tidemark.functions.runtime.FunctionConfig;
+import io.tidemark.functions.runtime.FunctionLog;
 import io.tidemark.functions.runtime.ObjectCreatedEvents;
 import io.tidemark.functions.runtime.PrimingEvents;
 import io.tidemark.functions.runtime.S3EventNotification;
@@ -54,12 +57,17 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
      *                  ({@link LambdaRetentionTrigger#FUNCTION}, none when unset)
      */
     public ManifestValidateHandler(FunctionConfig config, RetentionTrigger retention) {
+        this(config, retention, EmfMetrics.standardOut());
+    }
+
+    /** @param metrics where the backup age goes (local-cloud: its collector) */
+    public ManifestValidateHandler(FunctionConfig config, RetentionTrigger retention, MetricsPublisher metrics) {
         this.aws = AwsClients.create(config);
         this.bucket = config.bucket();
         int parallelism = config.setting(PARALLELISM).map(Integer::parseInt).orElse(DEFAULT_PARALLELISM);
         this.validator = new BackupValidator(new S3ObjectStore(aws.s3(), bucket),
                 new DynamoDbCatalogStore(aws.dynamoDb(), config.table()), parallelism,
-                retention != null ? retention : LambdaRetentionTrigger.fromConfig(config, aws));
+                retention != null ? retention : LambdaRetentionTrigger.fromConfig(config, aws), metrics);
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 
@@ -86,8 +94,11 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
-        S3EventNotification event = S3EventNotification.parse(input);
-        output.write(ObjectCreatedEvents.process(event, bucket, "validates", BackupValidator.Outcome.class, validator::validate));
+        try (FunctionLog.Invocation log = FunctionLog.begin(context)) {
+            S3EventNotification event = S3EventNotification.parse(input);
+            output.write(ObjectCreatedEvents.process(event, bucket, "validates", BackupValidator.Outcome.class,
+                    validator::validate));
+        }
     }
 
     @Override

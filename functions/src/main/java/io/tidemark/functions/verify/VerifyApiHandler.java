@@ -52,7 +52,8 @@ public final class VerifyApiHandler implements RequestStreamHandler, AutoCloseab
     /** @param dispatch how a run's plan is started; null: the verify function named in the configuration */
     public VerifyApiHandler(FunctionConfig config, VerifyDispatch dispatch) {
         this.aws = AwsClients.create(config);
-        this.service = VerifyHandler.service(config, aws, dispatch);
+        this.service = VerifyHandler.service(config, aws, dispatch,
+                io.tidemark.functions.metrics.EmfMetrics.standardOut());
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 
@@ -71,7 +72,7 @@ public final class VerifyApiHandler implements RequestStreamHandler, AutoCloseab
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) {
-        ApiGatewayProxy.serve(input, output, this::handle, "verify request");
+        ApiGatewayProxy.serve(input, output, context, this::handle, "verify request");
     }
 
     ApiGatewayProxy.Response handle(ApiGatewayProxy.Request request) {

@@ -6,7 +6,10 @@ import io.tidemark.functions.aws.DynamoDbCatalogStore;
 import io.tidemark.functions.aws.SqsVerifyDispatch;
 import io.tidemark.functions.aws.S3ObjectStore;
 import io.tidemark.functions.runtime.AwsClients;
+import io.tidemark.functions.metrics.EmfMetrics;
+import io.tidemark.functions.metrics.MetricsPublisher;
 import io.tidemark.functions.runtime.FunctionConfig;
+import io.tidemark.functions.runtime.FunctionLog;
 import io.tidemark.functions.runtime.SnapStartHooks;
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,17 +51,23 @@ public final class VerifyHandler implements RequestStreamHandler, AutoCloseable 
 
     /** @param dispatch how batches are started; null: {@link SqsVerifyDispatch#fromConfig} */
     public VerifyHandler(FunctionConfig config, VerifyDispatch dispatch) {
+        this(config, dispatch, EmfMetrics.standardOut());
+    }
+
+    /** @param metrics where each whole-stanza run's metrics go (local-cloud: its collector) */
+    public VerifyHandler(FunctionConfig config, VerifyDispatch dispatch, MetricsPublisher metrics) {
         this.aws = AwsClients.create(config);
-        this.service = service(config, aws, dispatch);
+        this.service = service(config, aws, dispatch, metrics);
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 
-    static VerifyService service(FunctionConfig config, AwsClients aws, VerifyDispatch dispatch) {
+    static VerifyService service(FunctionConfig config, AwsClients aws, VerifyDispatch dispatch,
+                                 MetricsPublisher metrics) {
         int parallelism = config.setting(PARALLELISM).map(Integer::parseInt).orElse(DEFAULT_PARALLELISM);
         return new VerifyService(new DynamoDbCatalogStore(aws.dynamoDb(), config.table()),
                 new S3ObjectStore(aws.s3(), config.bucket()),
                 dispatch != null ? dispatch : SqsVerifyDispatch.fromConfig(config, aws), Clock.systemUTC(),
-                parallelism, System.out::println);
+                parallelism, metrics);
     }
 
     /** SnapStart priming: parse a batch event and render a run (no S3 or DynamoDB call). */
@@ -73,6 +82,12 @@ public final class VerifyHandler implements RequestStreamHandler, AutoCloseable 
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
+        try (FunctionLog.Invocation log = FunctionLog.begin(context)) {
+            handleEvent(input, output);
+        }
+    }
+
+    private void handleEvent(InputStream input, OutputStream output) throws IOException {
         byte[] bytes = input.readAllBytes();
         com.fasterxml.jackson.databind.JsonNode root;
         try {
@@ -93,6 +108,7 @@ public final class VerifyHandler implements RequestStreamHandler, AutoCloseable 
     }
 
     private String handle(VerifyEvent event) {
+        FunctionLog.stanza(event.stanza().value());
         return switch (event) {
             case VerifyEvent.Start s -> VerifyJson.run(service.startAndPlan(s.stanza(), s.backup()), List.of())
                     .toString();

@@ -7,6 +7,7 @@ import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.layout.StorageLayout;
+import io.tidemark.events.metrics.TidemarkMetric;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.functions.catalog.BackupEntry;
@@ -21,6 +22,7 @@ import io.tidemark.functions.catalog.StanzaMeta;
 import io.tidemark.functions.catalog.UnknownStanzaException;
 import io.tidemark.functions.index.LoadedObject;
 import io.tidemark.functions.index.LostObjects;
+import io.tidemark.functions.metrics.MetricsPublisher;
 import io.tidemark.functions.validate.BackupValidator;
 import io.tidemark.functions.validate.ObjectVerifier;
 import java.lang.System.Logger.Level;
@@ -43,7 +45,6 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Consumer;
 
 /**
  * {@code verify}: checks every object of a stanza against what the catalog and the manifests
@@ -93,22 +94,22 @@ public final class VerifyService {
     private final VerifyDispatch dispatch;
     private final Clock clock;
     private final ItemMerger merger;
-    private final Consumer<String> metricLines;
+    private final MetricsPublisher metrics;
     private final LostObjects lost;
     private final int batchObjects;
 
     /**
      * @param parallelism objects downloaded and hashed at once by one batch
-     * @param metricLines where the CloudWatch embedded-metric lines go (the function's log)
+     * @param metrics where the problems and the age of the last clean run go after each whole-stanza run
      */
     public VerifyService(CatalogStore catalog, ObjectStore objects, VerifyDispatch dispatch, Clock clock,
-                         int parallelism, Consumer<String> metricLines) {
-        this(catalog, objects, dispatch, clock, parallelism, metricLines, BATCH_OBJECTS);
+                         int parallelism, MetricsPublisher metrics) {
+        this(catalog, objects, dispatch, clock, parallelism, metrics, BATCH_OBJECTS);
     }
 
     /** @param batchObjects at most this many objects per batch (tests use small batches to see the fan-out) */
     VerifyService(CatalogStore catalog, ObjectStore objects, VerifyDispatch dispatch, Clock clock, int parallelism,
-                  Consumer<String> metricLines, int batchObjects) {
+                  MetricsPublisher metrics, int batchObjects) {
         this.batchObjects = batchObjects;
         this.catalog = catalog;
         this.objects = objects;
@@ -116,7 +117,7 @@ public final class VerifyService {
         this.dispatch = dispatch;
         this.clock = clock;
         this.merger = new ItemMerger(catalog);
-        this.metricLines = metricLines;
+        this.metrics = metrics;
         this.lost = new LostObjects(catalog, clock);
     }
 
@@ -563,7 +564,8 @@ public final class VerifyService {
         if (run.backup() == null) {
             Instant cleanSince = last.string("lastCleanAt").map(Instant::parse).orElse(meta.createdAt());
             long age = Math.max(0, Duration.between(cleanSince, run.finishedAt()).toSeconds());
-            metricLines.accept(VerifyMetrics.line(meta.stanza(), run.problems(), age, run.finishedAt()));
+            metrics.publish(meta.stanza(), run.finishedAt(), Map.of(TidemarkMetric.VERIFY_PROBLEMS, run.problems(),
+                    TidemarkMetric.LAST_CLEAN_VERIFY_AGE, age));
         }
     }
 

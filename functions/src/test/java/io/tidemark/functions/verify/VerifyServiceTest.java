@@ -80,7 +80,7 @@ class VerifyServiceTest {
     }
 
     VerifyService service(int batchObjects) {
-        return new VerifyService(catalog, objects, queue::add, Clock.fixed(NOW, ZoneOffset.UTC), 3, metrics::add,
+        return new VerifyService(catalog, objects, queue::add, Clock.fixed(NOW, ZoneOffset.UTC), 3, new io.tidemark.functions.metrics.EmfMetrics(metrics::add),
                 batchObjects);
     }
 
@@ -135,8 +135,8 @@ class VerifyServiceTest {
         assertEquals(List.of(), service.problems(STANZA, run.id(), 100));
         assertEquals(1, metrics.size(), "the metric once per run: " + metrics);
         JsonNode line = new ObjectMapper().readTree(metrics.get(0));
-        assertEquals(0, line.path(VerifyMetrics.PROBLEMS).asLong());
-        assertEquals(0, line.path(VerifyMetrics.CLEAN_AGE).asLong());
+        assertEquals(0, line.path(io.tidemark.events.metrics.TidemarkMetric.VERIFY_PROBLEMS.metricName()).asLong());
+        assertEquals(0, line.path(io.tidemark.events.metrics.TidemarkMetric.LAST_CLEAN_VERIFY_AGE.metricName()).asLong());
         assertEquals("main", line.path("Stanza").asText());
         assertEquals("Tidemark", line.path("_aws").path("CloudWatchMetrics").get(0).path("Namespace").asText());
         assertEquals(run.id(), VerifyService.last(catalog, STANZA).orElseThrow().string("lastCleanRun").orElseThrow());
@@ -272,7 +272,7 @@ class VerifyServiceTest {
                 throw new IllegalStateException("queue unreachable");
             }
             queue.add(e);
-        }, Clock.fixed(NOW, ZoneOffset.UTC), 3, metrics::add, 2);
+        }, Clock.fixed(NOW, ZoneOffset.UTC), 3, new io.tidemark.functions.metrics.EmfMetrics(metrics::add), 2);
         VerifyRun started = broken.start(STANZA, null);
         VerifyEvent.Plan plan = (VerifyEvent.Plan) queue.poll();
         broken.plan(plan.stanza(), plan.run());

@@ -1,0 +1,254 @@
+package io.tidemark.functions.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tidemark.events.layout.Compression;
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.events.metrics.TidemarkMetric;
+import io.tidemark.functions.CloudFixture;
+import io.tidemark.functions.aws.S3ObjectStore;
+import io.tidemark.functions.index.TestWal;
+import io.tidemark.functions.runtime.FunctionLog;
+import io.tidemark.functions.validate.TestBackup;
+import io.tidemark.localcloud.LocalMetrics;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The metrics the stack's alarms watch, emitted by the real handlers on real S3 events and
+ * schedules in the local cloud, collected as CloudWatch would extract them from the functions'
+ * embedded-metric lines: archive lag per archived segment (indexer), backup age per valid backup
+ * (validator), verify's two after a whole-stanza run, and both health metrics from the scheduled
+ * publisher, which keeps the lag growing while no WAL arrives. Also: function log lines are JSON
+ * with function, request id and stanza.
+ */
+@Tag("localcloud")
+class StanzaMetricsLocalCloudTest {
+
+    @TempDir
+    static Path dir;
+    static CloudFixture f;
+    static S3ObjectStore bucket;
+    static final TestWal WAL = new TestWal(4, Set.of(1));
+
+    @BeforeAll
+    static void start() throws Exception {
+        // The scheduled publisher as an operator configures it: every second for "idle" (the stack
+        // would say every minute), and a schedule for a stanza nobody created, run by hand.
+        Files.writeString(dir.resolve("schedules.json"), "{\"schedules\": ["
+                + "{\"name\": \"metrics-idle\", \"function\": \"stanza-metrics\", \"every\": \"1s\","
+                + " \"input\": {\"stanza\": \"idle\"}},"
+                + "{\"name\": \"metrics-ghost\", \"function\": \"stanza-metrics\", \"dailyAt\": \"03:00\","
+                + " \"input\": {\"stanza\": \"ghost\"}}]}");
+        f = new CloudFixture(dir);
+        bucket = new S3ObjectStore(f.aws.s3(), f.cloud.bucket());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (f != null) {
+            f.close();
+        }
+    }
+
+    static void createStanza(String stanza) throws Exception {
+        CloudFixture.Answer a = f.call("PUT", "/stanzas/" + stanza,
+                CloudFixture.stanzaBody(TestWal.SYSTEM_ID_TEXT, TestWal.SIZE.bytes()));
+        assertEquals(200, a.status(), String.valueOf(a.json()));
+    }
+
+    static void uploadWal(String stanza, int... indexes) {
+        for (int i : indexes) {
+            byte[] raw = WAL.segments.get(i);
+            f.put(WAL.key(StanzaName.of(stanza), i, Compression.ZSTD), TestWal.compress(Compression.ZSTD, raw),
+                    Map.of("sha256", TestWal.sha256(raw)));
+        }
+    }
+
+    static List<LocalMetrics.DataPoint> points(TidemarkMetric m, String stanza) {
+        return f.cloud.metrics().of(TidemarkMetric.NAMESPACE, m.metricName(), Map.of(TidemarkMetric.DIMENSION, stanza));
+    }
+
+    static List<LocalMetrics.DataPoint> points(TidemarkMetric m, String stanza, String function) {
+        return points(m, stanza).stream().filter(p -> p.function().equals(function)).toList();
+    }
+
+    /** Polls {@code condition} until it holds (a condition awaited, not a fixed sleep). */
+    static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within " + timeout + ": " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    @Test
+    void everyMetricAnAlarmWatchesIsEmittedWithTheStanzaDimensionAndASensibleValue() throws Exception {
+        String stanza = "main";
+        createStanza(stanza);
+        Instant beforeWal = Instant.now();
+        uploadWal(stanza, 0, 1, 2, 3);
+        f.quiesce();
+        long walSeconds = Duration.between(beforeWal, Instant.now()).toSeconds() + 1;
+        List<LocalMetrics.DataPoint> lag = points(TidemarkMetric.ARCHIVE_LAG, stanza, "wal-indexer");
+        assertFalse(lag.isEmpty(), "the indexer published no archive lag: " + f.cloud.metrics().all());
+        for (LocalMetrics.DataPoint p : lag) {
+            // The newest segment arrived during the upload: the lag is at most the upload's duration.
+            assertTrue(p.value() >= 0 && p.value() <= walSeconds, p.toString());
+            assertEquals("Seconds", p.unit());
+        }
+
+        TestBackup b = TestBackup.full(StanzaName.of(stanza), TestBackup.fullLabel(1), TestBackup.files("m"));
+        Instant beforeBackup = Instant.now();
+        b.upload(bucket);
+        f.quiesce();
+        Instant afterBackup = Instant.now();
+        JsonNode doc = f.call("GET", "/stanzas/" + stanza, null).json();
+        JsonNode backup = doc.get("backups").get(0);
+        assertEquals("valid", backup.get("status").asText(), doc.toString());
+        Instant stop = Instant.parse(backup.get("stopTime").asText());
+        List<LocalMetrics.DataPoint> age = points(TidemarkMetric.LAST_VALID_BACKUP_AGE, stanza, "manifest-validator");
+        assertEquals(1, age.size(), "one valid backup, one data point: " + age);
+        // The age of the backup's stop time when the validator published it.
+        assertTrue(age.get(0).value() >= Duration.between(stop, beforeBackup).toSeconds()
+                && age.get(0).value() <= Duration.between(stop, afterBackup).toSeconds() + 1,
+                age.get(0) + " for a backup stopped at " + stop);
+
+        CloudFixture.Answer started = f.call("POST", "/stanzas/" + stanza + "/verify", "{}");
+        assertEquals(202, started.status(), String.valueOf(started.json()));
+        f.quiesce();
+        List<LocalMetrics.DataPoint> problems = points(TidemarkMetric.VERIFY_PROBLEMS, stanza, "verify");
+        assertEquals(1, problems.size(), String.valueOf(problems));
+        assertEquals(0, problems.get(0).value());
+        List<LocalMetrics.DataPoint> clean = points(TidemarkMetric.LAST_CLEAN_VERIFY_AGE, stanza, "verify");
+        assertEquals(1, clean.size(), String.valueOf(clean));
+        assertEquals(0, clean.get(0).value(), "a clean run: its own age");
+
+        // Every metric the alarms watch (AlarmMetricsTest: every alarm watches one of these) was seen.
+        for (TidemarkMetric m : TidemarkMetric.values()) {
+            assertFalse(points(m, stanza).isEmpty(), m + " was never emitted for " + stanza);
+        }
+        assertEquals(List.of(), f.cloud.metrics().rejected(), "every line was valid EMF");
+
+        // The read-only listing over the local API.
+        CloudFixture.Answer listed = f.call("GET", "/local/metrics?stanza=" + stanza + "&name=VerifyProblems", null);
+        assertEquals(200, listed.status());
+        assertEquals(1, listed.json().get("points").size(), listed.json().toString());
+        JsonNode point = listed.json().get("points").get(0);
+        assertEquals("Tidemark", point.get("namespace").asText());
+        assertEquals(stanza, point.get("dimensions").get("Stanza").asText());
+        assertEquals("verify", point.get("function").asText());
+    }
+
+    @Test
+    void theArchiveLagGrowsWhileNoWalArrivesAndDropsWhenItDoes() throws Exception {
+        String stanza = "idle";
+        Instant created = Instant.now();
+        createStanza(stanza);
+        uploadWal(stanza, 0);
+        f.quiesce();
+        Instant archived = Instant.now();
+        assertFalse(points(TidemarkMetric.ARCHIVE_LAG, stanza, "wal-indexer").isEmpty());
+
+        // No WAL now: the scheduled publisher's lag climbs past 5 s.
+        await("the scheduled lag of 'idle' reaches 5 s", Duration.ofSeconds(30), () ->
+                points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics").stream().anyMatch(p -> p.value() >= 5));
+        List<LocalMetrics.DataPoint> scheduled = points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics");
+        List<Double> after = new ArrayList<>();
+        scheduled.stream().filter(p -> !p.timestamp().isBefore(archived)).forEach(p -> after.add(p.value()));
+        assertTrue(after.size() >= 2, "scheduled points since the segment: " + scheduled);
+        for (int i = 1; i < after.size(); i++) {
+            assertTrue(after.get(i) >= after.get(i - 1), "the lag never shrinks while nothing arrives: " + after);
+        }
+        assertTrue(after.getLast() > after.getFirst(), "the lag grows while nothing arrives: " + after);
+        // The same run publishes the backup age: none valid, so the age of the stanza.
+        List<LocalMetrics.DataPoint> age = points(TidemarkMetric.LAST_VALID_BACKUP_AGE, stanza, "stanza-metrics");
+        assertFalse(age.isEmpty());
+        long sinceCreated = Duration.between(created, Instant.now()).toSeconds();
+        assertTrue(age.getLast().value() >= 5 && age.getLast().value() <= sinceCreated + 1,
+                age.getLast() + ", the stanza is " + sinceCreated + " s old");
+
+        // A segment arrives: the indexer's lag is back near zero, and so is the schedule's next one.
+        uploadWal(stanza, 1);
+        f.quiesce();
+        List<LocalMetrics.DataPoint> indexed = points(TidemarkMetric.ARCHIVE_LAG, stanza, "wal-indexer");
+        assertTrue(indexed.getLast().value() < 5, String.valueOf(indexed));
+        int indexedAt = points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics").size();
+        await("a scheduled point after the new segment was indexed", Duration.ofSeconds(10), () ->
+                points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics").size() > indexedAt);
+        List<LocalMetrics.DataPoint> latest = points(TidemarkMetric.ARCHIVE_LAG, stanza, "stanza-metrics");
+        assertTrue(latest.get(indexedAt).value() < 5, String.valueOf(latest));
+    }
+
+    @Test
+    void aScheduleForAStanzaNobodyCreatedPublishesNothing() throws Exception {
+        String answer = f.cloud.runSchedule("metrics-ghost");
+        JsonNode out = CloudFixture.MAPPER.readTree(answer);
+        assertFalse(out.get("published").asBoolean(), answer);
+        assertEquals("no stanza 'ghost'", out.get("reason").asText());
+        for (TidemarkMetric m : TidemarkMetric.values()) {
+            assertEquals(List.of(), points(m, "ghost"));
+        }
+    }
+
+    @Test
+    void functionLogLinesAreJsonWithFunctionRequestIdAndStanza() throws Exception {
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        Handler json = FunctionLog.jsonHandler(new PrintStream(buffer, true, StandardCharsets.UTF_8));
+        json.setLevel(Level.ALL);
+        Logger functions = Logger.getLogger("io.tidemark.functions");
+        Level previous = functions.getLevel();
+        functions.addHandler(json);
+        functions.setLevel(Level.FINE);
+        try {
+            createStanza("logs");
+            uploadWal("logs", 0, 1);
+            f.quiesce();
+        } finally {
+            functions.removeHandler(json);
+            functions.setLevel(previous);
+        }
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : buffer.toString(StandardCharsets.UTF_8).split("\n")) {
+            lines.add(CloudFixture.MAPPER.readTree(line)); // every line is one JSON object
+        }
+        assertFalse(lines.isEmpty());
+        for (JsonNode l : lines) {
+            assertTrue(l.path("level").isTextual() && l.path("message").isTextual() && l.path("timestamp").isTextual(),
+                    l.toString());
+        }
+        List<JsonNode> indexer = lines.stream().filter(l -> "wal-indexer".equals(l.path("function").asText())
+                && "logs".equals(l.path("stanza").asText())).toList();
+        assertFalse(indexer.isEmpty(), "no indexer line for stanza logs among " + lines);
+        for (JsonNode l : indexer) {
+            assertTrue(l.path("requestId").asText().matches("[0-9a-f-]{36}"), l.toString());
+        }
+        // One invocation per object (stanza.json, two segments), each with its own request id.
+        assertEquals(3, indexer.stream().map(l -> l.path("requestId").asText()).distinct().count(), indexer.toString());
+        assertEquals(2, indexer.stream().filter(l -> l.path("message").asText().contains("/wal/"))
+                .map(l -> l.path("requestId").asText()).distinct().count(), indexer.toString());
+    }
+}
