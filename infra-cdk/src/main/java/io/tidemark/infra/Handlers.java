@@ -15,6 +15,7 @@ public final class Handlers {
     public static final String EXPIRE_API = "io.tidemark.functions.retain.ExpireApiHandler";
     public static final String VERIFY = "io.tidemark.functions.verify.VerifyHandler";
     public static final String VERIFY_API = "io.tidemark.functions.verify.VerifyApiHandler";
+    public static final String STANZA_METRICS = "io.tidemark.functions.metrics.StanzaMetricsHandler";
 
     private Handlers() {
     }

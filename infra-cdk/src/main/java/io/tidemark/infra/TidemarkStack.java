@@ -304,6 +304,10 @@ public class TidemarkStack extends Stack {
                 2048, Duration.minutes(15), "Verifies every archived object of a stanza (daily, or on demand)");
         TidemarkFunction verifyApi = function("VerifyApi", Handlers.VERIFY_API, code, verifyEnv,
                 512, Duration.seconds(29), "POST /stanzas/{stanza}/verify, GET /stanzas/{stanza}/verify/{runId}");
+        // Publishes each stanza's archive lag and backup age on a schedule, so both keep growing
+        // while no WAL arrives and no backup is validated (the alarms watch them).
+        TidemarkFunction stanzaMetrics = function("StanzaMetrics", Handlers.STANZA_METRICS, code, common,
+                512, Duration.seconds(60), "Publishes a stanza's archive lag and last valid backup age");
         verifyQueue.grantSendMessages(verify.role());
         verifyQueue.grantSendMessages(verifyApi.role());
         verify.alias().addEventSource(software.amazon.awscdk.services.lambda.eventsources.SqsEventSource.Builder
@@ -389,6 +393,7 @@ public class TidemarkStack extends Stack {
         allowLockRead(retention, stanzas);
         // Read-only: HEADs (s3:GetObject), listings of backup prefixes, catalog reads.
         allowTableRead(expireApi);
+        allowTableRead(stanzaMetrics);
         allowRead(expireApi, prefixes(stanzas, "/*"));
         allowLockRead(expireApi, stanzas);
 
@@ -448,6 +453,13 @@ public class TidemarkStack extends Stack {
                             software.amazon.awscdk.TimeZone.of(s.timezone())))
                     .target(scheduleTarget(verify, Map.of("stanza", s.name())))
                     .build());
+            // Every 5 minutes: three reports within the lag alarm's default period (15 min
+            // threshold), and 8,640 invocations a month per stanza.
+            Schedule.Builder.create(this, "StanzaMetricsSchedule-" + s.name())
+                    .description("Tidemark: archive lag and backup age of stanza " + s.name())
+                    .schedule(ScheduleExpression.rate(Duration.minutes(5)))
+                    .target(scheduleTarget(functions.get("StanzaMetrics"), Map.of("stanza", s.name())))
+                    .build();
             Schedule.Builder.create(this, "RetentionSchedule-" + s.name())
                     .description("Tidemark: daily retention of stanza " + s.name())
                     .schedule(ScheduleExpression.expression("cron(30 3 * * ? *)",

@@ -80,8 +80,8 @@ class CdkCliSynthTest {
                 functions++;
             }
         }
-        assertEquals(9, functions, "one per handler: indexer, validator, catalog API, planner, scheduler, retention, expire API,"
-                + " verify, verify API");
+        assertEquals(10, functions, "one per handler: indexer, validator, catalog API, planner, scheduler, retention, expire API,"
+                + " verify, verify API, stanza metrics");
         assertTrue(t.path("Outputs").has("NodePolicyArnreports"));
         assertTrue(Files.isRegularFile(out.resolve("AwsSolutions-TidemarkStack-NagReport.csv")), "cdk-nag ran");
     }

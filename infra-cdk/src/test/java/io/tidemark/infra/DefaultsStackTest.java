@@ -47,8 +47,9 @@ class DefaultsStackTest {
         List<String> expressions = new ArrayList<>();
         synth.ofType("AWS::Scheduler::Schedule").values()
                 .forEach(s -> expressions.add(s.path("Properties").path("ScheduleExpression").asText()));
-        // One daily backup schedule whose type the scheduler's policy decides, the daily retention and verify.
-        assertEquals(List.of("cron(0 1 * * ? *)", "cron(0 4 * * ? *)", "cron(30 3 * * ? *)"),
+        // One daily backup schedule whose type the scheduler's policy decides, the daily retention and
+        // verify, the stanza metrics every 5 minutes.
+        assertEquals(List.of("cron(0 1 * * ? *)", "cron(0 4 * * ? *)", "cron(30 3 * * ? *)", "rate(5 minutes)"),
                 expressions.stream().sorted().toList());
     }
 

@@ -46,7 +46,7 @@ class TidemarkStackTest {
 
     static final List<String> HANDLERS = List.of(Handlers.WAL_INDEX, Handlers.MANIFEST_VALIDATE,
             Handlers.CATALOG_API, Handlers.RESTORE_PLAN, Handlers.BACKUP_SCHEDULER, Handlers.RETENTION,
-            Handlers.EXPIRE_API, Handlers.VERIFY, Handlers.VERIFY_API);
+            Handlers.EXPIRE_API, Handlers.VERIFY, Handlers.VERIFY_API, Handlers.STANZA_METRICS);
 
     @BeforeAll
     static void synthesize() {
@@ -372,12 +372,21 @@ class TidemarkStackTest {
         Map<String, JsonNode> schedules = synth.ofType("AWS::Scheduler::Schedule");
         Map<String, JsonNode> byInput = new HashMap<>();
         String failureQueue = synth.logicalId(synth.stack.asyncFailureQueue());
+        String metrics = ref(aliasIds.get(Handlers.STANZA_METRICS)).toString();
+        List<String> metricsSchedules = new ArrayList<>();
         for (JsonNode s : schedules.values()) {
             JsonNode target = s.path("Properties").path("Target");
             assertTrue(aliasRefs().contains(target.path("Arn").toString()), "schedule target is an alias: " + target);
             assertEquals(failureQueue, target.path("DeadLetterConfig").path("Arn").path("Fn::GetAtt").get(0).asText());
+            if (target.path("Arn").toString().equals(metrics)) {
+                // the stanza-metrics publisher: same input as verify's, so kept apart
+                metricsSchedules.add(target.path("Input").asText() + " " + s.path("Properties").path("ScheduleExpression").asText());
+                continue;
+            }
             byInput.put(target.path("Input").asText(), s.path("Properties"));
         }
+        assertEquals(List.of("{\"stanza\":\"main\"} rate(5 minutes)", "{\"stanza\":\"reports\"} rate(5 minutes)"),
+                metricsSchedules.stream().sorted().toList());
         String scheduler = ref(aliasIds.get(Handlers.BACKUP_SCHEDULER)).toString();
         String retention = ref(aliasIds.get(Handlers.RETENTION)).toString();
         Map<String, String[]> expected = new LinkedHashMap<>();
@@ -387,8 +396,8 @@ class TidemarkStackTest {
                 new String[] {"cron(0 2 ? * SAT *)", "Europe/Berlin", scheduler});
         expected.put("{\"stanza\":\"reports\",\"type\":\"incr\",\"fullIntervalDays\":7}",
                 new String[] {"rate(6 hours)", "Europe/Berlin", scheduler});
-        assertEquals(expected.size() + 4, schedules.size(),
-                "backup schedules + one retention and one verify schedule per stanza");
+        assertEquals(expected.size() + 6, schedules.size(),
+                "backup schedules + one retention, one verify and one stanza-metrics schedule per stanza");
         expected.forEach((input, want) -> {
             JsonNode p = byInput.get(input);
             assertNotNull(p, "schedule with input " + input + " among " + byInput.keySet());

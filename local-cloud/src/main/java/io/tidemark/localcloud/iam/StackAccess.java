@@ -81,7 +81,7 @@ public final class StackAccess implements AccessPolicy, StackIdentities {
     public static final String TEMPLATE = "/io/tidemark/localcloud/iam/stack-template.json";
     /** The stack names of the functions. */
     public static final List<String> FUNCTIONS = List.of("WalIndex", "ManifestValidate", "CatalogApi", "RestorePlan",
-            "BackupScheduler", "Retention", "ExpireApi", "Verify", "VerifyApi");
+            "BackupScheduler", "Retention", "ExpireApi", "Verify", "VerifyApi", "StanzaMetrics");
 
     private static final Pattern STANZA = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
     private static final Pattern HASH = Pattern.compile("[0-9A-F]{8}$");
