@@ -106,27 +106,26 @@ public final class CredentialSource {
      *                          next try (an endpoint that is down, a chain that worked before)
      */
     public AwsCredentials current() {
-        return switch (origin) {
-            case Fixed f -> f.keys();
-            case Endpoint e -> {
-                try {
-                    SessionKeys k = e.endpoint().current();
-                    yield new AwsCredentials(k.accessKeyId(), k.secretAccessKey(), k.sessionToken());
-                } catch (CredentialsUnavailable u) {
-                    throw new StorageException("no AWS credentials: " + u.getMessage(), u, true);
-                }
+        // instanceof, not a pattern switch: its bootstrap would cost a cold archive-push JVM time
+        if (origin instanceof Fixed f) {
+            return f.keys();
+        }
+        if (origin instanceof Endpoint e) {
+            try {
+                SessionKeys k = e.endpoint().current();
+                return new AwsCredentials(k.accessKeyId(), k.secretAccessKey(), k.sessionToken());
+            } catch (CredentialsUnavailable u) {
+                throw new StorageException("no AWS credentials: " + u.getMessage(), u, true);
             }
-            case SdkChain c -> {
-                try {
-                    yield SdkCredentials.resolve();
-                } catch (RuntimeException x) {
-                    // Never worked in this process: nothing is configured, and waiting will not help.
-                    throw new StorageException("no AWS credentials: set s3.accessKeyId and s3.secretAccessKey or"
-                            + " credentials.uri in the configuration, or run with an instance role (" + x.getMessage() + ")",
-                            x, SdkCredentials.worked());
-                }
-            }
-        };
+        }
+        try {
+            return SdkCredentials.resolve();
+        } catch (RuntimeException x) {
+            // Never worked in this process: nothing is configured, and waiting will not help.
+            throw new StorageException("no AWS credentials: set s3.accessKeyId and s3.secretAccessKey or"
+                    + " credentials.uri in the configuration, or run with an instance role (" + x.getMessage() + ")",
+                    x, SdkCredentials.worked());
+        }
     }
 
     /**
