@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Test;
  * only {@code credentials.uri} naming local-cloud's node endpoint ({@code /credentials/node/main}),
  * whose session keys rotate and expire. The agent hosts the archive worker (as the postgres user),
  * a steady WAL stream is archived through at least five rotations with no failed push, and a
- * backup taken meanwhile completes and is valid.
+ * backup taken meanwhile, which outlives the keys it started with, completes and is valid.
  *
  * <p>Skipped (with the reason) while local-cloud serves no credentials endpoint
  * ({@code LocalCloud.nodeCredentialsUri}, with enforcement on); nothing else in it depends on how
@@ -65,7 +65,7 @@ class RotatingCredentialsE2eTest {
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(cloudDir).start();
         endpoint = nodeCredentialsUri(cloud, "main");
-        Assumptions.assumeTrue(endpoint != null && keyOf(endpoint) != null, "local-cloud serves no node credentials"
+        Assumptions.assumeTrue(endpoint != null && served(endpoint) != null, "local-cloud serves no node credentials"
                 + (endpoint == null ? "" : " at " + endpoint) + " (issue 13: the endpoint comes with local-cloud's enforcement)");
         conf = withoutKeys(cloud.nodeConfig(nodeDir.resolve("main"), "credentials.uri=" + endpoint + "\n"
                 + "archive-push.async=true\narchive-push.process=2\narchive-push.timeout=60\n"));
@@ -104,8 +104,12 @@ class RotatingCredentialsE2eTest {
         return file;
     }
 
-    /** The access key id the endpoint hands out now, or null when it does not answer with keys. */
-    static String keyOf(URI uri) {
+    /** What the endpoint hands out: a key and when it expires. */
+    record Served(String accessKeyId, Instant expiration) {
+    }
+
+    /** The keys the endpoint hands out now, or null when it does not answer with keys. */
+    static Served served(URI uri) {
         try {
             HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET().build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -113,7 +117,8 @@ class RotatingCredentialsE2eTest {
                 return null;
             }
             JsonNode n = JSON.readTree(r.body());
-            return n.path("AccessKeyId").isTextual() ? n.path("AccessKeyId").asText() : null;
+            return n.path("AccessKeyId").isTextual() && n.path("Expiration").isTextual()
+                    ? new Served(n.path("AccessKeyId").asText(), Instant.parse(n.path("Expiration").asText())) : null;
         } catch (IOException e) {
             return null;
         } catch (InterruptedException e) {
@@ -142,7 +147,9 @@ class RotatingCredentialsE2eTest {
             Waits.until(() -> read(out).contains("archive-push worker running"), Duration.ofMinutes(1),
                     "the agent did not start its archive worker: " + read(out));
             pg.sql("create table soak (id bigint, v text)");
-            Set<String> keys = new LinkedHashSet<>(List.of(keyOf(endpoint)));
+            // enough data that the backup outlives the keys it starts with (seconds-long test lifetimes)
+            pg.sql("create table bulk as select g as id, md5(g::text) as v from generate_series(1, 2000000) g");
+            Set<String> keys = new LinkedHashSet<>(List.of(served(endpoint).accessKeyId()));
             Instant deadline = Instant.now().plus(Duration.ofMinutes(Long.getLong("tidemark.e2e.rotationSoakMinutes", 30)));
             String last = pg.currentWalFile();
             int segments = 0;
@@ -151,9 +158,9 @@ class RotatingCredentialsE2eTest {
                 pg.sql("insert into soak select g, md5(g::text) from generate_series(1, 20000) g");
                 last = pg.switchWal();
                 segments++;
-                String k = keyOf(endpoint);
+                Served k = served(endpoint);
                 assertTrue(k != null, "the credentials endpoint stopped answering");
-                keys.add(k);
+                keys.add(k.accessKeyId());
                 if (keys.size() == 3 && backup == null) {
                     // mid-soak: a backup whose keys rotate under it
                     backup = BackupRun.start();
@@ -168,6 +175,9 @@ class RotatingCredentialsE2eTest {
             System.out.printf("%d segments archived through %d keys%n", segments, keys.size());
             assertTrue(backup != null, "the backup started");
             String label = backup.finish();
+            assertTrue(backup.ended().isAfter(backup.keysAtStart().expiration()), "the backup (" + backup.started() + " to "
+                    + backup.ended() + ") did not outlive the keys it started with (valid until "
+                    + backup.keysAtStart().expiration() + "): shorten the fixture's credential lifetime");
             Waits.until(() -> "valid".equals(statusOf(label)), Duration.ofMinutes(2),
                     "backup " + label + " did not become valid: " + statusOf(label));
         } finally {
@@ -177,11 +187,21 @@ class RotatingCredentialsE2eTest {
     }
 
     /** A {@code tidemark backup} running in the background. */
-    record BackupRun(Thread thread, ShimProcess.Result[] result) {
+    record BackupRun(Thread thread, ShimProcess.Result[] result, Instant started, Served keysAtStart, Instant[] end) {
         static BackupRun start() {
             ShimProcess.Result[] r = new ShimProcess.Result[1];
-            Thread t = Thread.ofPlatform().start(() -> r[0] = shim("backup", "--type", "full"));
-            return new BackupRun(t, r);
+            Instant[] end = new Instant[1];
+            Instant started = Instant.now();
+            Served keys = served(endpoint);
+            Thread t = Thread.ofPlatform().start(() -> {
+                r[0] = shim("backup", "--type", "full", "--process-max", "1");
+                end[0] = Instant.now();
+            });
+            return new BackupRun(t, r, started, keys, end);
+        }
+
+        Instant ended() {
+            return end[0];
         }
 
         String finish() throws InterruptedException {
