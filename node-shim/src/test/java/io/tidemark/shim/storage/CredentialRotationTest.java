@@ -111,6 +111,31 @@ class CredentialRotationTest {
         assertTrue(aws.accepted().stream().allMatch(a -> a.service().equals("execute-api")));
     }
 
+    /**
+     * Keys the service already holds for expired (clock skew, or expiry in flight) are refused
+     * with ExpiredToken: the request is retried, the reader drops them, and the retry signs with
+     * the endpoint's next keys.
+     */
+    @Test
+    void keysRefusedAsExpiredAreDroppedAndTheRetrySignsWithNewOnes() {
+        // a minute's lifetime: without dropping them, the reader would keep the refused keys ~30 s
+        try (RotatingCredentials minute = new RotatingCredentials(Duration.ofSeconds(1), Duration.ofSeconds(60))) {
+            RotatingCredentials.Issued poisoned = minute.newest();
+            try (SigningStandIn skewed = new SigningStandIn(id -> id.equals(poisoned.accessKeyId())
+                    ? java.util.Optional.of(new SigningStandIn.Key(poisoned.secret(), poisoned.token(), Instant.EPOCH))
+                    : minute.lookup(id));
+                 ObjectStore store = new RetryingObjectStore(new HttpObjectStore(skewed.endpoint(), "tidemark", true,
+                         "us-east-1", CredentialSource.endpoint(minute.uri())), Retry.of(3))) {
+                store.put("main/after-refusal", new byte[] {1, 2, 3}, Map.of());
+                assertTrue(!skewed.refused().isEmpty(), "the first attempt was signed with the refused keys");
+                assertTrue(skewed.refused().stream().allMatch(r -> r.startsWith("ExpiredToken: key " + poisoned.accessKeyId())),
+                        skewed.refused().toString());
+                assertEquals(1, skewed.accepted().size());
+                assertTrue(!skewed.accepted().get(0).accessKeyId().equals(poisoned.accessKeyId()));
+            }
+        }
+    }
+
     /** The control: keys resolved once, as the shim did before, die with their session. */
     @Test
     void keysResolvedOnceAreRefusedWhenTheyExpire() throws Exception {
