@@ -67,7 +67,14 @@ public final class SigV4UrlSigner implements UrlSigner {
     }
 
     /** URLs for many keys with one credential lookup and one signing key. */
+    @Override
     public Map<String, String> presignAll(Iterable<String> keys, Duration ttl) {
+        return sign(keys, ttl).urls();
+    }
+
+    /** As {@link #presignAll}, with the expiration of the session keys that signed (asked anew each call). */
+    @Override
+    public Signed sign(Iterable<String> keys, Duration ttl) {
         AwsCredentials c = credentials.resolveCredentials();
         var now = clock.instant();
         String date = DATE.format(now);
@@ -103,7 +110,7 @@ public final class SigV4UrlSigner implements UrlSigner {
             String signature = HEX.formatHex(hmac(signingKey, toSign));
             out.put(key, scheme + "://" + host + path + "?" + canonicalQuery + "&X-Amz-Signature=" + signature);
         }
-        return out;
+        return new Signed(out, c.expirationTime());
     }
 
     /** AWS URI encoding: unreserved characters stay, everything else %XX; '/' stays in paths. */

@@ -358,14 +358,15 @@ public final class RestorePlanner {
                 c.backup().label().toString(), c.path().target().value(), describe(r),
                 sha256(CanonicalJson.canonicalize(document)), List.copyOf(keys)));
         mark("record");
-        Instant urlsExpireAt = now.plus(settings.urlTtl());
-        Map<String, String> urls = presign(keys);
+        UrlSigner.Signed signed = presign(keys);
+        // a URL dies with the session keys that signed it: the node renews them by then
+        Instant urlsExpireAt = signed.validUntil(now.plus(settings.urlTtl()));
         mark("presign");
-        return new Created(plan, envelope, urls, urlsExpireAt);
+        return new Created(plan, envelope, signed.urls(), urlsExpireAt);
     }
 
-    private Map<String, String> presign(Iterable<String> keys) {
-        return urlSigner.presignAll(keys, settings.urlTtl());
+    private UrlSigner.Signed presign(Iterable<String> keys) {
+        return urlSigner.sign(keys, settings.urlTtl());
     }
 
     private record WalListing(List<PlanWal> segments, boolean truncated, String lastListed, String lastNeeded) {
@@ -798,7 +799,8 @@ public final class RestorePlanner {
             throw new CatalogException(CatalogException.Kind.FORBIDDEN, "restore plan " + planId
                     + " was created by another principal");
         }
-        return new Renewed(planId, presign(rec.keys()), now.truncatedTo(ChronoUnit.MILLIS).plus(settings.urlTtl()));
+        UrlSigner.Signed signed = presign(rec.keys());
+        return new Renewed(planId, signed.urls(), signed.validUntil(now.truncatedTo(ChronoUnit.MILLIS).plus(settings.urlTtl())));
     }
 
     /** Two caller ARNs name the same principal: an assumed role's sessions count as the role. */

@@ -15,4 +15,20 @@ public interface UrlSigner {
         }
         return out;
     }
+
+    /**
+     * URLs for many keys, and when the keys that signed them expire if they are session keys: a
+     * URL stops working then, whatever its own lifetime says.
+     */
+    default Signed sign(Iterable<String> keys, Duration ttl) {
+        return new Signed(presignAll(keys, ttl), java.util.Optional.empty());
+    }
+
+    /** Presigned URLs by object key, and the signing keys' expiration when known. */
+    record Signed(java.util.Map<String, String> urls, java.util.Optional<java.time.Instant> keysExpireAt) {
+        /** The earlier of {@code requested} and the keys' expiration. */
+        public java.time.Instant validUntil(java.time.Instant requested) {
+            return keysExpireAt.filter(k -> k.isBefore(requested)).orElse(requested);
+        }
+    }
 }

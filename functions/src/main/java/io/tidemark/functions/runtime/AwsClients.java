@@ -26,8 +26,9 @@ import software.amazon.awssdk.services.s3.presigner.S3Presigner;
  *
  * <p>All clients use the configured region, the endpoint overrides when set, one shared
  * {@link UrlConnectionHttpClient} (small and fast to start; no Apache or Netty client in the
- * deployment package), and either the static credentials of the configuration (local-cloud) or
- * the default AWS credentials chain (the function's execution role in Lambda).
+ * deployment package), and one credentials provider: the static keys of the configuration, a
+ * credentials endpoint ({@value FunctionConfig#CREDENTIALS_URI}: local-cloud's per-function role),
+ * or the default AWS chain (the execution role in Lambda); the last two renew session keys.
  */
 public final class AwsClients implements AutoCloseable {
 
@@ -107,15 +108,19 @@ public final class AwsClients implements AutoCloseable {
     }
 
     /**
-     * Static credentials when configured (local-cloud); otherwise the default chain, built anew
-     * by {@link #renewCredentials()} (in Lambda it resolves the execution role's credentials
-     * from the container credentials endpoint: under SnapStart there are no credentials in
-     * environment variables).
+     * Static credentials when configured (local-cloud without rotation); else the endpoint of
+     * {@value FunctionConfig#CREDENTIALS_URI}; else the default chain (in Lambda: the execution
+     * role's session keys from the environment, or from the container credentials endpoint under
+     * SnapStart). The last two are refreshing providers that every client asks per request, built
+     * anew by {@link #renewCredentials()} after a snapshot restore.
      */
     static AwsCredentialsProvider credentialsProvider(FunctionConfig config) {
-        return config.credentials()
-                .<AwsCredentialsProvider>map(c -> StaticCredentialsProvider.create(
-                        AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey())))
+        if (config.credentials().isPresent()) {
+            FunctionConfig.StaticCredentials c = config.credentials().get();
+            return StaticCredentialsProvider.create(AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey()));
+        }
+        return config.credentialsUri()
+                .map(uri -> new RenewableCredentials(() -> new EndpointCredentials(uri)))
                 .orElseGet(() -> new RenewableCredentials(() -> DefaultCredentialsProvider.builder().build()));
     }
 

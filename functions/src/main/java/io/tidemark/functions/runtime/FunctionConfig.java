@@ -30,7 +30,13 @@ import java.util.regex.Pattern;
  * <tr><td>{@value #DYNAMODB_ENDPOINT}</td><td>no</td><td>DynamoDB endpoint override</td></tr>
  * <tr><td>{@value #S3_PATH_STYLE}</td><td>no (false)</td><td>path-style S3 addressing</td></tr>
  * <tr><td>{@value #ACCESS_KEY_ID}, {@value #SECRET_ACCESS_KEY}</td><td>no, both or neither</td>
- *     <td>static credentials (local-cloud); absent means the default AWS chain</td></tr>
+ *     <td>static credentials (local-cloud without rotation); absent means the default AWS chain</td></tr>
+ * <tr><td>{@value #CREDENTIALS_URI}</td><td>no; excludes the static credentials</td>
+ *     <td>full http(s) URI of a container-credentials endpoint ({@code {"AccessKeyId",
+ *     "SecretAccessKey", "Token", "Expiration"}}): the function's role credentials, renewed before
+ *     they expire (local-cloud's per-function endpoint). Absent: the default AWS chain, which in
+ *     Lambda reads the role's session keys from the environment (or the container endpoint under
+ *     SnapStart)</td></tr>
  * </table>
  *
  * <p>Further {@code TIDEMARK_*} settings (signing key, retention defaults, ...) are kept as they
@@ -49,6 +55,8 @@ public final class FunctionConfig {
     public static final String S3_CA_FILE = "TIDEMARK_S3_CA_FILE";
     public static final String ACCESS_KEY_ID = "TIDEMARK_ACCESS_KEY_ID";
     public static final String SECRET_ACCESS_KEY = "TIDEMARK_SECRET_ACCESS_KEY";
+    /** A container-credentials endpoint (full URI) the function's credentials come from. */
+    public static final String CREDENTIALS_URI = "TIDEMARK_CREDENTIALS_URI";
     /** KMS endpoint override (tests, LocalStack); the planner signs with KMS only in AWS. */
     public static final String KMS_ENDPOINT = "TIDEMARK_KMS_ENDPOINT";
     /** SQS endpoint override (tests, LocalStack); the backup scheduler delivers jobs with SQS only in AWS. */
@@ -160,6 +168,11 @@ public final class FunctionConfig {
             problems.add(ACCESS_KEY_ID + " and " + SECRET_ACCESS_KEY + " must be set together (or neither)");
         }
 
+        URI credentialsUri = endpoint(env, CREDENTIALS_URI, problems);
+        if (credentialsUri != null && credentials != null) {
+            problems.add(CREDENTIALS_URI + " and " + ACCESS_KEY_ID + " exclude each other: keep one source of credentials");
+        }
+
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(
                     "invalid Tidemark function configuration: " + String.join("; ", problems));
@@ -227,7 +240,12 @@ public final class FunctionConfig {
         return s3PathStyle;
     }
 
-    /** Static credentials when configured (local-cloud); empty means the default AWS chain. */
+    /** The credentials endpoint when {@value #CREDENTIALS_URI} is set. */
+    public Optional<URI> credentialsUri() {
+        return setting(CREDENTIALS_URI).map(URI::create);
+    }
+
+    /** Static credentials when configured (local-cloud); empty means the endpoint or the default AWS chain. */
     public Optional<StaticCredentials> credentials() {
         return Optional.ofNullable(credentials);
     }
@@ -274,7 +292,8 @@ public final class FunctionConfig {
     public String toString() {
         return "FunctionConfig[bucket=" + bucket + ", table=" + table + ", region=" + region
                 + ", s3Endpoint=" + s3Endpoint + ", dynamoDbEndpoint=" + dynamoDbEndpoint
-                + ", s3PathStyle=" + s3PathStyle + ", credentials=" + (credentials == null ? "default chain" : credentials)
+                + ", s3PathStyle=" + s3PathStyle + ", credentials=" + (credentials != null ? credentials
+                : credentialsUri().map(u -> "endpoint " + u).orElse("default chain"))
                 + "]";
     }
 }

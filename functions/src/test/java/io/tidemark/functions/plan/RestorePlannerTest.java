@@ -24,6 +24,7 @@ import io.tidemark.functions.catalog.StanzaView;
 import io.tidemark.functions.validate.TestBackup;
 import io.tidemark.functions.window.WindowPoint;
 import java.time.Clock;
+import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
@@ -107,6 +108,31 @@ class RestorePlannerTest {
                 (k, t) -> k, Clock.fixed(p.expiresAt(), ZoneOffset.UTC), RestorePlanner.Settings.DEFAULT);
         assertEquals(CatalogException.Kind.GONE, assertThrows(CatalogException.class,
                 () -> later.renew(p.planId(), null, null)).kind());
+    }
+
+    @Test
+    void urlsExpireNoLaterThanTheSessionKeysThatSignedThem() {
+        RestorePlan p = f.plan("{}").plan();
+        Instant keysExpire = f.now.plusSeconds(7 * 60);
+        UrlSigner sessionSigner = new UrlSigner() {
+            @Override
+            public String presignGet(String key, java.time.Duration ttl) {
+                return "https://s3.test/" + key;
+            }
+
+            @Override
+            public Signed sign(Iterable<String> keys, java.time.Duration ttl) {
+                return new Signed(presignAll(keys, ttl), java.util.Optional.of(keysExpire));
+            }
+        };
+        RestorePlanner session = new RestorePlanner(f.catalog, f.objects, new io.tidemark.events.sign.LocalSigner(f.keys),
+                sessionSigner, Clock.fixed(f.now, ZoneOffset.UTC), RestorePlanner.Settings.DEFAULT);
+        // the default URL lifetime is longer than the keys' seven minutes: the keys win
+        assertTrue(f.now.plus(RestorePlanner.Settings.DEFAULT.urlTtl()).isAfter(keysExpire));
+        assertEquals(keysExpire, session.create("main", PlanRequest.parse(new byte[0]), null).urlsExpireAt());
+        assertEquals(keysExpire, session.renew(p.planId(), null, null).urlsExpireAt());
+        // long-term keys (no expiration): the URL lifetime
+        assertEquals(f.now.plus(RestorePlanner.Settings.DEFAULT.urlTtl()), f.planner.renew(p.planId(), null, null).urlsExpireAt());
     }
 
     /** Where the fixture's segment {@code seg} of timeline 1 has its switch record (its last record). */

@@ -79,6 +79,26 @@ class FunctionConfigTest {
     }
 
     @Test
+    void aCredentialsEndpointIsOneSourceOfCredentials() {
+        Map<String, String> env = new HashMap<>(Map.of("TIDEMARK_BUCKET", "tidemark", "TIDEMARK_TABLE", "tidemark",
+                "TIDEMARK_REGION", "us-east-1", "TIDEMARK_CREDENTIALS_URI", "http://127.0.0.1:9851/credentials/function/WalIndex"));
+        FunctionConfig c = FunctionConfig.of(env);
+        assertEquals(Optional.of(URI.create("http://127.0.0.1:9851/credentials/function/WalIndex")), c.credentialsUri());
+        assertTrue(c.credentials().isEmpty());
+        assertEquals(c, FunctionConfig.of(c.toEnvironment()));
+        assertTrue(c.toString().contains("credentials=endpoint http://127.0.0.1:9851/"), c.toString());
+        env.put("TIDEMARK_ACCESS_KEY_ID", "AKID");
+        env.put("TIDEMARK_SECRET_ACCESS_KEY", "s");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> FunctionConfig.of(env)).getMessage()
+                .contains("TIDEMARK_CREDENTIALS_URI and TIDEMARK_ACCESS_KEY_ID exclude each other"));
+        env.remove("TIDEMARK_ACCESS_KEY_ID");
+        env.remove("TIDEMARK_SECRET_ACCESS_KEY");
+        env.put("TIDEMARK_CREDENTIALS_URI", "file:/tmp/creds");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> FunctionConfig.of(env)).getMessage()
+                .contains("TIDEMARK_CREDENTIALS_URI='file:/tmp/creds' must be an absolute http(s) URI"));
+    }
+
+    @Test
     void shortBucketNamesAreRejected() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FunctionConfig.of(Map.of(
                 "TIDEMARK_BUCKET", "tm", "TIDEMARK_TABLE", "tidemark", "TIDEMARK_REGION", "us-east-1")));

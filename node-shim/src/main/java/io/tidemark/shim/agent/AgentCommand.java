@@ -76,7 +76,7 @@ public final class AgentCommand implements Command {
 
         AgentCounters counters = new AgentCounters();
         String holder = BackupCommand.holder();
-        JobSource source = a.option(QUEUE_URL).<JobSource>map(u -> new SqsJobSource(config, u))
+        JobSource source = a.option(QUEUE_URL).<JobSource>map(u -> new SqsJobSource(config, env, u))
                 .orElseGet(() -> new LocalQueueSource(api.get(), config.stanza()));
         JobLoop jobs = new JobLoop(source, api, config.stanza(), pg, new BackupRunner(env, backupArgs), holder, counters,
                 out, Clock.systemUTC());

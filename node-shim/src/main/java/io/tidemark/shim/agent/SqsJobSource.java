@@ -5,11 +5,9 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import io.tidemark.shim.storage.CredentialSource;
+import io.tidemark.shim.storage.SdkCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.sqs.SqsClient;
@@ -20,20 +18,18 @@ import software.amazon.awssdk.services.sqs.model.ReceiveMessageResponse;
 /**
  * The stanza's SQS job queue (stack output {@code JobQueueUrl-<stanza>}), received from with the
  * node's own credentials: the node policy allows ReceiveMessage, DeleteMessage and
- * ChangeMessageVisibility on that queue only. The SDK's default chain refreshes an instance
- * role's credentials by itself, which a process running for months needs.
+ * ChangeMessageVisibility on that queue only, asked of the same {@link CredentialSource} as
+ * every other request (refreshing sources renew keys while the agent runs for months).
  */
 public final class SqsJobSource implements JobSource {
 
     private final SqsClient sqs;
     private final String queueUrl;
 
-    public SqsJobSource(ShimConfig config, String queueUrl) {
+    public SqsJobSource(ShimConfig config, java.util.Map<String, String> env, String queueUrl) {
         this.queueUrl = queueUrl;
-        AwsCredentialsProvider credentials = config.keys().<AwsCredentialsProvider>map(k -> StaticCredentialsProvider.create(
-                k.sessionToken() == null ? AwsBasicCredentials.create(k.accessKeyId(), k.secretAccessKey())
-                        : AwsSessionCredentials.create(k.accessKeyId(), k.secretAccessKey(), k.sessionToken())))
-                .orElseGet(() -> DefaultCredentialsProvider.builder().build());
+        // a provider asked per request (CredentialSource): the agent polls for months
+        AwsCredentialsProvider credentials = SdkCredentials.provider(CredentialSource.of(config, env));
         this.sqs = SqsClient.builder()
                 .region(Region.of(regionOf(queueUrl).orElse(config.apiRegion())))
                 .credentialsProvider(credentials)

@@ -21,9 +21,10 @@ import java.util.regex.Pattern;
 
 /**
  * The catalog API as the node sees it (API Gateway with AWS_IAM auth, or the local API): JSON
- * over HTTP, signed with SigV4 for service {@code execute-api} whenever credentials exist (the
- * local API ignores the signature). Network failures and 5xx answers are retried a bounded
- * number of times.
+ * over HTTP, signed with SigV4 for service {@code execute-api} with the keys the
+ * {@link CredentialSource} gives for each call (unsigned only when no source is configured and the
+ * AWS default chain finds none). Network failures, 5xx answers, keys that could not be had and
+ * keys refused as expired are retried a bounded number of times.
  */
 public final class CatalogApi {
     private static final int CONNECT_TIMEOUT_MS = 5_000;
@@ -166,7 +167,8 @@ public final class CatalogApi {
         if (body != null) {
             h.put("Content-Type", "application/json");
         }
-        Optional<AwsCredentials> creds = credentials.get();
+        // asked per call: keys of the moment, never a copy kept from an earlier call
+        Optional<AwsCredentials> creds = credentials.forApi();
         if (creds.isPresent()) {
             SigV4.sign(method, uri, h, SigV4.hex(SigV4.sha256(body == null ? new byte[0] : body)), creds.get(), region,
                     "execute-api", Instant.now(), false);
@@ -193,6 +195,13 @@ public final class CatalogApi {
                 try (in) {
                     text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
                 }
+            }
+            if (status == 403 && creds.isPresent() && text.contains("security token included in the request is expired")) {
+                // API Gateway's answer to keys that ran out in flight: new ones on the retry
+                credentials.refused(creds.get());
+                throw new StorageException(method + " " + uri + ": HTTP 403: " + new Response(status, text).message()
+                        + " (keys " + creds.get().accessKeyId() + " from " + credentials.describe() + ")", null,
+                        credentials.refreshing());
             }
             if (status >= 500 || status == 429) {
                 throw new StorageException(method + " " + uri + ": HTTP " + status + ": "

@@ -31,7 +31,8 @@ import java.util.concurrent.Future;
  * read, check against the stanza document, compress, SHA-256, create the object with
  * {@code If-None-Match: *}, and on a conflict compare checksums. Shared by the synchronous
  * {@code archive-push} (one file per JVM) and the asynchronous worker (many files, several
- * threads: the stanza document, the credentials and the store are resolved once and shared).
+ * threads: the stanza document, the credential source and the store are built once and shared;
+ * the source hands out the keys of the moment for each request, so the worker outlives sessions).
  * Every failure is a {@link CommandFailure} whose message says which file and why.
  */
 public final class WalPusher implements AutoCloseable {

@@ -29,9 +29,12 @@ import java.util.TreeSet;
  * s3.region          required
  * s3.bucket          required
  * s3.pathStyle       true|false (default false)
- * s3.accessKeyId     static credentials (both or neither); without them the AWS SDK's
- * s3.secretAccessKey default chain is used (instance role, environment, profile)
+ * s3.accessKeyId     static credentials (both or neither); without them and without
+ * s3.secretAccessKey credentials.uri: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, else the AWS SDK's
+ *                    default chain (instance role, profile, container), re-resolved per request
  * s3.sessionToken    optional, with static credentials
+ * credentials.uri    full http(s) URI of a container-credentials endpoint (session keys that
+ *                    rotate; fetched again before they expire); excludes s3.accessKeyId
  * s3.caFile          PEM certificates to trust (only them) for an HTTPS endpoint with a private CA,
  *                    e.g. local-cloud --tls
  * s3.client          http (default: built-in SigV4 client) | sdk (the AWS SDK's S3Client)
@@ -68,6 +71,7 @@ public record ShimConfig(
         String bucket,
         boolean pathStyle,
         Optional<StaticKeys> keys,
+        Optional<URI> credentialsUri,
         String s3Client,
         Optional<URI> apiUrl,
         String apiRegion,
@@ -110,7 +114,7 @@ public record ShimConfig(
     }
 
     private static final Set<String> KNOWN = Set.of("s3.endpoint", "s3.region", "s3.bucket", "s3.pathStyle",
-            "s3.accessKeyId", "s3.secretAccessKey", "s3.sessionToken", "s3.client", "s3.caFile", "api.url", "api.region",
+            "s3.accessKeyId", "s3.secretAccessKey", "s3.sessionToken", "credentials.uri", "s3.client", "s3.caFile", "api.url", "api.region",
             "stanza", "compress-type", "compress-level", "spool.dir", "retries",
             "dynamodb.endpoint", "dynamodb.table", "plan.publicKey", "archive-get.prefetch", "archive-get.spool-max-mb",
             "archive-get.outage-wait",
@@ -175,6 +179,11 @@ public record ShimConfig(
         }
         Optional<StaticKeys> keys = id == null ? Optional.empty()
                 : Optional.of(new StaticKeys(id, secret, value(p, "s3.sessionToken")));
+        Optional<URI> credentialsUri = Optional.ofNullable(value(p, "credentials.uri"))
+                .map(v -> url(file, "credentials.uri", v));
+        if (credentialsUri.isPresent() && keys.isPresent()) {
+            throw invalid(file, "credentials.uri and s3.accessKeyId exclude each other: keep one source of credentials");
+        }
         String client = Optional.ofNullable(value(p, "s3.client")).orElse("http");
         if (!client.equals("http") && !client.equals("sdk")) {
             throw invalid(file, "s3.client must be http or sdk, got '" + client + "'");
@@ -196,7 +205,7 @@ public record ShimConfig(
                 Optional.ofNullable(value(p, "archive-get.spool-max-mb")).orElse("256"), 1, 1 << 20);
         int outageWait = integer(file, "archive-get.outage-wait",
                 Optional.ofNullable(value(p, "archive-get.outage-wait")).orElse("600"), 0, 7 * 24 * 3600);
-        return new ShimConfig(file, stanza, endpoint, region, bucket, pathStyle, keys, client, api, apiRegion,
+        return new ShimConfig(file, stanza, endpoint, region, bucket, pathStyle, keys, credentialsUri, client, api, apiRegion,
                 compression, level, spool, retries, planKey, prefetch, spoolMax, ca, asyncPush(file, p), outageWait,
                 integer(file, "backup.lease-ttl", Optional.ofNullable(value(p, "backup.lease-ttl"))
                         .orElse(String.valueOf(DEFAULT_BACKUP_LEASE_TTL)), 10, 12 * 3600));

@@ -44,8 +44,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * fsynced, renamed. Files of one bundle that lie close together are fetched with one ranged GET.
  *
  * <p>Failures: network errors, 5xx/429 and checksum mismatches are retried with growing pauses
- * (a retry asks only for the files of the range not yet written); 403 renews the URLs
- * ({@link PlanUrls}); 404 fails at once. The first file that still fails fails the whole run.
+ * (a retry asks only for the files of the range not yet written); 403 and 400 ExpiredToken (a URL
+ * signed with session keys that have since expired) renew the URLs ({@link PlanUrls}); 404 fails at once. The first file that still fails fails the whole run.
  */
 final class Downloader {
     static final int CONNECT_TIMEOUT_MS = 10_000;
@@ -278,6 +278,14 @@ final class Downloader {
             int status = c.getResponseCode();
             if (status == 403) {
                 throw new Denied(lease.generation(), "S3 refused the download URL of " + key + " (HTTP 403" + errorCode(c) + ")");
+            }
+            if (status == 400) {
+                // a URL signed with session keys dies with them: S3 answers 400 ExpiredToken
+                String code = errorCode(c);
+                if (code.equals(" ExpiredToken")) {
+                    throw new Denied(lease.generation(), "S3 refused the download URL of " + key + " (HTTP 400" + code + ")");
+                }
+                throw new RestoreRefused("GET " + key + " failed: HTTP 400" + code);
             }
             if (status == 404) {
                 throw new RestoreRefused("object " + key + " is missing from the repository (HTTP 404" + errorCode(c)

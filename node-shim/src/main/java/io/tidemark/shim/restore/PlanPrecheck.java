@@ -25,7 +25,8 @@ import javax.net.ssl.SSLContext;
  * expects. One ranged GET of the first byte per object through its presigned URL (a presigned URL
  * allows only GET; {@code bytes=0-0} answers 206 with the total size in {@code Content-Range}),
  * {@link #IN_FLIGHT} at a time over one client's keep-alive connections, so that 10,000 objects
- * take seconds. 403 renews the URLs ({@link PlanUrls}), 5xx, 429 and network errors are retried
+ * take seconds. 403 and 400 (S3's ExpiredToken when the planner's session keys ran out) renew the
+ * URLs ({@link PlanUrls}), 5xx, 429 and network errors are retried
  * with growing pauses; what still fails is reported with the objects that are missing or have
  * the wrong size.
  */
@@ -113,7 +114,8 @@ final class PlanPrecheck {
                 continue;
             }
             int status = r.statusCode();
-            if (status == 403 && ++denied <= 3) {
+            // 403: URL refused; 400 (ExpiredToken): the planner's session keys ran out; both renew
+            if ((status == 403 || status == 400) && ++denied <= 3) {
                 urls.denied(lease.generation());
                 continue;
             }

@@ -153,9 +153,22 @@ public final class HttpObjectStore implements ObjectStore {
 
     private Response send(String method, String key, Map<String, String> headers, byte[] body, String payloadHash) {
         URI uri = objectUri(key);
-        SigV4.sign(method, uri, headers, payloadHash, credentials.require(), region, "s3", Instant.now(), true);
+        // asked per request: a long-lived process signs with the keys of the moment (CredentialSource)
+        AwsCredentials keys = credentials.current();
+        SigV4.sign(method, uri, headers, payloadHash, keys, region, "s3", Instant.now(), true);
         try {
             Http1Client.Response r = http.send(method, uri, headers, body);
+            if (r.status() == 400 || r.status() == 403) {
+                String text = new String(r.body(), StandardCharsets.UTF_8);
+                if (text.contains("<Code>ExpiredToken</Code>")) {
+                    // the keys ran out between the source's answer and S3's check (or clocks
+                    // differ): new keys on the retry
+                    credentials.refused(keys);
+                    throw new StorageException(describe(method, key, new Response(r.status(), -1, Map.of(), r.body()))
+                            + " (keys " + keys.accessKeyId() + " from " + credentials.describe() + ")", null,
+                            credentials.refreshing());
+                }
+            }
             Map<String, String> meta = new TreeMap<>();
             r.headers().forEach((name, value) -> {
                 if (name.startsWith("x-amz-meta-")) {

@@ -1,22 +1,62 @@
 package io.tidemark.shim.storage;
 
-import java.util.Optional;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 
-/** The AWS SDK's default credentials chain; its own class so the SDK loads only when it is needed. */
-final class SdkCredentials {
+/**
+ * The AWS SDK's side of {@link CredentialSource}; its own class so the SDK loads only when it is
+ * needed. The default chain is one provider for the whole process, built on first use and never
+ * closed: it caches what it resolved and refreshes session credentials before they expire (an
+ * instance role's every few hours), which a closed-and-rebuilt provider per use would not.
+ */
+public final class SdkCredentials {
+    private static volatile boolean worked;
+
     private SdkCredentials() {
     }
 
-    static Optional<AwsCredentials> defaultChain() {
-        try (DefaultCredentialsProvider p = DefaultCredentialsProvider.builder().build()) {
-            AwsCredentialsIdentity c = p.resolveCredentials();
-            String token = c instanceof AwsSessionCredentials s ? s.sessionToken() : null;
-            return Optional.of(new AwsCredentials(c.accessKeyId(), c.secretAccessKey(), token));
+    private static final class Chain {
+        static final DefaultCredentialsProvider PROVIDER = DefaultCredentialsProvider.builder().build();
+    }
+
+    /** The chain's current keys. */
+    static AwsCredentials resolve() {
+        try {
+            AwsCredentialsIdentity c = Chain.PROVIDER.resolveCredentials();
+            worked = true;
+            return new AwsCredentials(c.accessKeyId(), c.secretAccessKey(),
+                    c instanceof AwsSessionCredentials s ? s.sessionToken() : null);
         } catch (RuntimeException e) {
             throw new IllegalStateException("the AWS default credentials chain found none: " + e.getMessage(), e);
         }
+    }
+
+    /** Whether the chain has resolved credentials in this process. */
+    static boolean worked() {
+        return worked;
+    }
+
+    /**
+     * A provider for an SDK client ({@code s3.client=sdk}, SQS) that asks {@code source} on every
+     * request: the chain's own provider when that is the source, else an adapter.
+     */
+    public static AwsCredentialsProvider provider(CredentialSource source) {
+        if (source.origin() instanceof CredentialSource.SdkChain) {
+            return Chain.PROVIDER;
+        }
+        return () -> {
+            AwsCredentials c;
+            try {
+                c = source.current();
+            } catch (StorageException e) {
+                throw SdkClientException.builder().message(e.getMessage()).cause(e).build();
+            }
+            return c.sessionToken() == null ? AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey())
+                    : AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken());
+        };
     }
 }

@@ -5,11 +5,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.sync.RequestBody;
@@ -31,19 +27,22 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 public final class SdkObjectStore implements ObjectStore {
     private final S3Client s3;
     private final String bucket;
+    private final CredentialSource credentials;
 
     public SdkObjectStore(Optional<URI> endpoint, String bucket, boolean pathStyle, String region,
-                          Optional<AwsCredentials> credentials, int retries) {
+                          CredentialSource credentials, int retries) {
         this(endpoint, bucket, pathStyle, region, credentials, retries, Optional.empty());
     }
 
+    /**
+     * The client gets a provider, not keys: it asks {@code credentials} for every request
+     * (the chain's own refreshing provider, or an adapter to the endpoint or fixed keys).
+     */
     public SdkObjectStore(Optional<URI> endpoint, String bucket, boolean pathStyle, String region,
-                          Optional<AwsCredentials> credentials, int retries, Optional<java.nio.file.Path> caFile) {
+                          CredentialSource credentials, int retries, Optional<java.nio.file.Path> caFile) {
         this.bucket = bucket;
-        AwsCredentialsProvider provider = credentials.<AwsCredentialsProvider>map(c -> StaticCredentialsProvider.create(
-                        c.sessionToken() == null ? AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey())
-                                : AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken())))
-                .orElseGet(() -> DefaultCredentialsProvider.builder().build());
+        this.credentials = credentials;
+        AwsCredentialsProvider provider = SdkCredentials.provider(credentials);
         S3ClientBuilder b = S3Client.builder()
                 .region(Region.of(region))
                 .credentialsProvider(provider)
@@ -136,9 +135,11 @@ public final class SdkObjectStore implements ObjectStore {
         return out;
     }
 
-    private static StorageException failure(String method, String key, S3Exception e) {
+    private StorageException failure(String method, String key, S3Exception e) {
         String code = e.awsErrorDetails() == null ? "" : " " + e.awsErrorDetails().errorCode();
-        boolean retryable = e.statusCode() >= 500 || e.statusCode() == 429 || e.statusCode() == 409;
+        // ExpiredToken: keys that ran out in flight; a refreshing source has new ones for the retry
+        boolean retryable = e.statusCode() >= 500 || e.statusCode() == 429 || e.statusCode() == 409
+                || (code.equals(" ExpiredToken") && credentials.refreshing());
         return new StorageException("S3 " + method + " " + key + " failed: HTTP " + e.statusCode() + code
                 + ": " + e.getMessage(), e, retryable);
     }

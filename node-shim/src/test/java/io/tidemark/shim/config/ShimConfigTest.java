@@ -74,6 +74,10 @@ class ShimConfigTest {
         assertEquals("https://s3.eu-west-1.amazonaws.com", aws.effectiveS3Endpoint().toString());
         assertFalse(aws.pathStyle());
         assertTrue(aws.keys().isEmpty());
+        assertTrue(aws.credentialsUri().isEmpty());
+        ShimConfig endpoint = load(Map.of(), "--config", file("ep.conf", "s3.region=eu-west-1\ns3.bucket=b-1\n"
+                + "credentials.uri=http://127.0.0.1:9851/credentials/node/main\n").toString(), "--stanza", "main");
+        assertEquals("http://127.0.0.1:9851/credentials/node/main", endpoint.credentialsUri().orElseThrow().toString());
     }
 
     @Test
@@ -113,6 +117,10 @@ class ShimConfigTest {
             {"badbool.conf", BASE + "s3.pathStyle=yes\n", "s3.pathStyle must be true or false"},
             {"badbucket.conf", BASE.replace("s3.bucket=tidemark", "s3.bucket=Bad_Bucket"), "not a valid bucket name"},
             {"badclient.conf", BASE + "s3.client=curl\n", "s3.client must be http or sdk"},
+            {"badcreds.conf", BASE.replace("s3.accessKeyId=AK\ns3.secretAccessKey=SK\n", "") + "credentials.uri=file:/x\n",
+                "credentials.uri must be an http(s) URL"},
+            {"twocreds.conf", BASE + "credentials.uri=http://127.0.0.1:9/credentials\n",
+                "credentials.uri and s3.accessKeyId exclude each other"},
         };
         for (String[] c : cases) {
             Path f = c[1] == null ? dir.resolve(c[0]) : file(c[0], c[1]);

@@ -29,7 +29,7 @@ class TlsEndpointTest {
             for (ObjectStore store : new ObjectStore[] {
                     new HttpObjectStore(cloud.s3Endpoint(), cloud.bucket(), true, cloud.region(), creds, Optional.of(ca)),
                     new SdkObjectStore(Optional.of(cloud.s3Endpoint()), cloud.bucket(), true, cloud.region(),
-                            Optional.of(creds.require()), 0, Optional.of(ca))}) {
+                            creds, 0, Optional.of(ca))}) {
                 String key = "main/tls/" + store.getClass().getSimpleName();
                 assertEquals(ObjectStore.PutOutcome.CREATED, store.putIfAbsent(key, body, Map.of("sha256", "x")));
                 assertArrayEquals(body, store.get(key).orElseThrow().data());
