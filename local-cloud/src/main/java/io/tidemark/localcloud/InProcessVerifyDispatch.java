@@ -31,6 +31,11 @@ final class InProcessVerifyDispatch implements VerifyDispatch, BackgroundWork {
     private String region;
 
     @Override
+    public String functionName() {
+        return LocalCloudFunctions.VERIFY;
+    }
+
+    @Override
     public void start(FunctionConfig config) {
         invocations.start("verify", THREADS);
         handler = new VerifyHandler(config, this);

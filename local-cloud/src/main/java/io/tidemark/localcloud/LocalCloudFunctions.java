@@ -99,6 +99,30 @@ public final class LocalCloudFunctions {
                 .route("job-queue-delete", "POST", LocalJobQueueHandler.DELETE, c -> new LocalJobQueueHandler(queues))
                 .scheduledFunction(BACKUP_SCHEDULER, c -> new BackupSchedulerHandler(c, queues))
                 .scheduledFunction(RETENTION, io.tidemark.functions.retain.RetentionHandler::new)
-                .scheduledFunction(VERIFY, c -> new VerifyHandler(c, verify));
+                .scheduledFunction(VERIFY, c -> new VerifyHandler(c, verify))
+                // the role each runs as when local-cloud enforces IAM: the stack's function names
+                .functionRole("wal-indexer", "WalIndex")
+                .functionRole("manifest-validator", "ManifestValidate")
+                .functionRole("expire", "ExpireApi")
+                .functionRole("verify-start", "VerifyApi")
+                .functionRole("verify-run", "VerifyApi")
+                .functionRole("catalog-put", "CatalogApi")
+                .functionRole("catalog-get", "CatalogApi")
+                .functionRole("lease-acquire", "CatalogApi")
+                .functionRole("lease-renew", "CatalogApi")
+                .functionRole("lease-release", "CatalogApi")
+                .functionRole("plan-create", "RestorePlan")
+                .functionRole("plan-urls", "RestorePlan")
+                .functionRole("jobs-list", "CatalogApi")
+                .functionRole("job-claim", "CatalogApi")
+                .functionRole("job-pass", "CatalogApi")
+                .functionRole("job-report", "CatalogApi")
+                // in-memory stand-ins for SQS: the API gate judges their callers as SQS would
+                .functionRole("job-queue-receive", LocalCloud.NO_ROLE)
+                .functionRole("job-queue-visibility", LocalCloud.NO_ROLE)
+                .functionRole("job-queue-delete", LocalCloud.NO_ROLE)
+                .functionRole(BACKUP_SCHEDULER, "BackupScheduler")
+                .functionRole(RETENTION, "Retention")
+                .functionRole(VERIFY, "Verify");
     }
 }

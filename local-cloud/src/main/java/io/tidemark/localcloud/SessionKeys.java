@@ -1,0 +1,181 @@
+package io.tidemark.localcloud;
+
+import io.tidemark.localcloud.iam.Principal;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The keys local-cloud hands out and recognizes: per principal a session key ({@code ASIA...},
+ * secret, session token) that is replaced every {@code rotation} and valid for {@code lifetime}
+ * from its issue, as an instance profile or a Lambda role session is; plus long-lived static keys
+ * (an IAM user's, e.g. the operator's {@code DIR/credentials.properties}). Every enforcement point
+ * asks {@link #check} who a key belongs to and whether it may still be used.
+ *
+ * <p>Keys are kept after they expire so that a late caller is told its token expired (AWS's
+ * {@code ExpiredToken}) rather than that the key does not exist.
+ */
+final class SessionKeys {
+
+    /** Production-like defaults: a new key every 45 minutes, each valid 60 minutes. */
+    static final Duration DEFAULT_ROTATION = Duration.ofMinutes(45);
+    static final Duration DEFAULT_LIFETIME = Duration.ofMinutes(60);
+
+    private static final String KEY_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    private static final String SECRET_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    /** One key: a session key has a token and an expiration; a static key has neither. */
+    record Key(Principal principal, String accessKeyId, String secretAccessKey, String sessionToken,
+            Instant issued, Instant expiration) {
+        Key {
+            Objects.requireNonNull(principal, "principal");
+            Objects.requireNonNull(accessKeyId, "accessKeyId");
+            Objects.requireNonNull(secretAccessKey, "secretAccessKey");
+        }
+
+        boolean isSession() {
+            return sessionToken != null;
+        }
+
+        @Override
+        public String toString() {
+            return "Key[" + principal.name() + ", " + accessKeyId + ", expires " + expiration + "]";
+        }
+    }
+
+    /** What a presented key (and token) amounts to. */
+    sealed interface Check {
+        /** The key exists, is not expired, and the token (if a session key) matches. */
+        record Valid(Key key) implements Check {
+        }
+
+        /** No such key was ever issued here. */
+        record Unknown(String accessKeyId) implements Check {
+        }
+
+        /** A session key past its expiration. */
+        record Expired(Key key) implements Check {
+        }
+
+        /** A session key presented without its token or with another one (or a static key with a token). */
+        record BadToken(Key key) implements Check {
+        }
+    }
+
+    private final Duration rotation;
+    private final Duration lifetime;
+    private final Clock clock;
+    private final SecureRandom random = new SecureRandom();
+    private final Map<String, Key> byAccessKey = new ConcurrentHashMap<>();
+    private final Map<String, Key> current = new HashMap<>();
+
+    SessionKeys(Duration rotation, Duration lifetime, Clock clock) {
+        if (rotation.isNegative() || rotation.isZero()) {
+            throw new IllegalArgumentException("credential rotation must be positive: " + rotation);
+        }
+        if (lifetime.compareTo(rotation) <= 0) {
+            throw new IllegalArgumentException("credential lifetime (" + lifetime
+                    + ") must be longer than the rotation period (" + rotation
+                    + "), else a caller could be handed a key that dies before the next one exists");
+        }
+        this.rotation = rotation;
+        this.lifetime = lifetime;
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    Duration rotation() {
+        return rotation;
+    }
+
+    Duration lifetime() {
+        return lifetime;
+    }
+
+    Instant now() {
+        return clock.instant();
+    }
+
+    /** Registers a long-lived key (an IAM user's access key): no token, never expires. */
+    void addStatic(Principal principal, String accessKeyId, String secretAccessKey) {
+        byAccessKey.put(accessKeyId, new Key(principal, accessKeyId, secretAccessKey, null, null, null));
+    }
+
+    /** The principal's session key of this rotation period, minting a new one when the period is over. */
+    synchronized Key current(Principal principal) {
+        Instant now = clock.instant();
+        Key k = current.get(principal.arn());
+        if (k == null || !now.isBefore(k.issued().plus(rotation))) {
+            k = new Key(principal, "ASIA" + randomString(KEY_CHARS, 16), randomString(SECRET_CHARS, 40),
+                    randomString(SECRET_CHARS, 120), now, now.plus(lifetime));
+            current.put(principal.arn(), k);
+            byAccessKey.put(k.accessKeyId(), k);
+        }
+        return k;
+    }
+
+    /** Who {@code accessKeyId} is and whether it may be used with {@code sessionToken} (null: none sent). */
+    Check check(String accessKeyId, String sessionToken) {
+        Key k = accessKeyId == null ? null : byAccessKey.get(accessKeyId);
+        if (k == null) {
+            return new Check.Unknown(accessKeyId);
+        }
+        if (!k.isSession()) {
+            return sessionToken == null ? new Check.Valid(k) : new Check.BadToken(k);
+        }
+        if (!clock.instant().isBefore(k.expiration())) {
+            return new Check.Expired(k);
+        }
+        if (sessionToken == null || !MessageDigest.isEqual(sessionToken.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                k.sessionToken().getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+            return new Check.BadToken(k);
+        }
+        return new Check.Valid(k);
+    }
+
+    /** The secret of a known key (expired or not), for signature checks that need it first. */
+    Key find(String accessKeyId) {
+        return accessKeyId == null ? null : byAccessKey.get(accessKeyId);
+    }
+
+    /**
+     * The {@code Expiration} the credentials endpoint serves for {@code key}.
+     *
+     * <p>Why not simply the key's expiration: the SDK's {@code ContainerCredentialsProvider}
+     * (2.40.x) caches what it fetched with a stale time of Expiration - 1 min (from then every call
+     * blocks to refresh) and a prefetch time of min(now + 1 h, Expiration - 15 min), which its
+     * {@code CachedSupplier} moves later by a random jitter of up to (stale - 1 min) - prefetch,
+     * i.e. up to 13 minutes; a fetched value whose stale time is already past is logged as a
+     * warning and kept one second. So the client's refresh falls somewhere in [Expiration - 15 min,
+     * Expiration - 1 min], and at the latest at Expiration - 1 min.
+     *
+     * <p>We serve Expiration = expiry + 1 min - margin, margin = min(1 min, (lifetime - rotation) / 2):
+     * the SDK's last-moment (blocking) refresh then comes {@code margin} before the key really
+     * dies, and that is after the next rotation (margin &lt;= lifetime - rotation), so the refresh
+     * always yields a new key, never the dying one. With the defaults (rotate 45 min, live 60 min)
+     * margin is 1 min and the served Expiration is the real one, as AWS serves it: a client
+     * prefetches between the rotation (minute 45) and minute 58, and surely by minute 59. With
+     * test settings in seconds the SDK's minute-sized windows cannot fit between two rotations:
+     * the prefetch time is always past, so a client asks the endpoint on each call (one caller at
+     * a time; a local GET), still getting the same key until the next rotation, and is never
+     * handed a key with less than lifetime - rotation left.
+     */
+    Instant servedExpiration(Key key) {
+        Duration slack = lifetime.minus(rotation).dividedBy(2);
+        Duration margin = slack.compareTo(Duration.ofMinutes(1)) < 0 ? slack : Duration.ofMinutes(1);
+        return key.expiration().plus(Duration.ofMinutes(1)).minus(margin);
+    }
+
+    private String randomString(String alphabet, int length) {
+        StringBuilder sb = new StringBuilder(length);
+        for (int i = 0; i < length; i++) {
+            sb.append(alphabet.charAt(random.nextInt(alphabet.length())));
+        }
+        return sb.toString();
+    }
+}
