@@ -37,6 +37,7 @@ final class S3KeyFilter implements Filter {
     private static final Pattern V4_HEADER = Pattern.compile("AWS4-HMAC-SHA256\\s+Credential=([^/,\\s]+)/");
     private static final Pattern V2_HEADER = Pattern.compile("AWS\\s+([^:\\s]+):");
     private static final ThreadLocal<String> METHOD = new ThreadLocal<>();
+    private static final String TOKEN_HEADER = "x-amz-security-token";
 
     private final Enforcement enforcement;
 
@@ -77,7 +78,7 @@ final class S3KeyFilter implements Filter {
         HttpServletResponse res = (HttpServletResponse) response;
         String accessKey = accessKey(req);
         if (accessKey != null) {
-            String token = req.getHeader("x-amz-security-token");
+            String token = req.getHeader(TOKEN_HEADER);
             if (token == null) {
                 token = query(req, "X-Amz-Security-Token");
             }
@@ -97,9 +98,33 @@ final class S3KeyFilter implements Filter {
         }
         METHOD.set(req.getMethod());
         try {
-            chain.doFilter(request, response);
+            chain.doFilter(req.getHeader(TOKEN_HEADER) == null ? request : new TokenHidden(req), response);
         } finally {
             METHOD.remove();
+        }
+    }
+
+    /**
+     * The request without {@code x-amz-security-token} among its header names: S3Proxy 4.0.0 answers
+     * 501 NotImplemented to any x-amz-* header it does not know, and it knows no session tokens.
+     * The header's value stays readable by name, which is how S3Proxy's SigV4 check reads the
+     * signed headers, so the signature still covers the token. (SigV2 lists headers by name and
+     * would then miss it; SDK v2 clients sign with SigV4.)
+     */
+    private static final class TokenHidden extends jakarta.servlet.http.HttpServletRequestWrapper {
+        TokenHidden(HttpServletRequest request) {
+            super(request);
+        }
+
+        @Override
+        public java.util.Enumeration<String> getHeaderNames() {
+            java.util.List<String> names = new java.util.ArrayList<>();
+            for (String n : java.util.Collections.list(super.getHeaderNames())) {
+                if (!n.equalsIgnoreCase(TOKEN_HEADER)) {
+                    names.add(n);
+                }
+            }
+            return java.util.Collections.enumeration(names);
         }
     }
 

@@ -144,31 +144,25 @@ final class SessionKeys {
     }
 
     /**
-     * The {@code Expiration} the credentials endpoint serves for {@code key}.
+     * The {@code Expiration} the credentials endpoint serves for {@code key}: its real expiry.
      *
-     * <p>Why not simply the key's expiration: the SDK's {@code ContainerCredentialsProvider}
-     * (2.40.x) caches what it fetched with a stale time of Expiration - 1 min (from then every call
-     * blocks to refresh) and a prefetch time of min(now + 1 h, Expiration - 15 min), which its
+     * <p>How clients refresh on it. The SDK's {@code ContainerCredentialsProvider} (2.40.17, read
+     * from its bytecode) caches a fetch with stale time = Expiration - 1 min (from then each call
+     * blocks to refresh) and prefetch time = min(now + 1 h, Expiration - 15 min), which its
      * {@code CachedSupplier} moves later by a random jitter of up to (stale - 1 min) - prefetch,
-     * i.e. up to 13 minutes; a fetched value whose stale time is already past is logged as a
-     * warning and kept one second. So the client's refresh falls somewhere in [Expiration - 15 min,
-     * Expiration - 1 min], and at the latest at Expiration - 1 min.
-     *
-     * <p>We serve Expiration = expiry + 1 min - margin, margin = min(1 min, (lifetime - rotation) / 2):
-     * the SDK's last-moment (blocking) refresh then comes {@code margin} before the key really
-     * dies, and that is after the next rotation (margin &lt;= lifetime - rotation), so the refresh
-     * always yields a new key, never the dying one. With the defaults (rotate 45 min, live 60 min)
-     * margin is 1 min and the served Expiration is the real one, as AWS serves it: a client
-     * prefetches between the rotation (minute 45) and minute 58, and surely by minute 59. With
-     * test settings in seconds the SDK's minute-sized windows cannot fit between two rotations:
-     * the prefetch time is always past, so a client asks the endpoint on each call (one caller at
-     * a time; a local GET), still getting the same key until the next rotation, and is never
-     * handed a key with less than lifetime - rotation left.
+     * i.e. up to 13 minutes; a fetch whose stale time is already past is logged as a warning and
+     * kept for one second. With the defaults (new key every 45 min, valid 60) it therefore
+     * prefetches somewhere between minute 45 (just after the next rotation: it gets the new key)
+     * and minute 58, surely by 59, and never on every call. With test periods in seconds no
+     * Expiration can fit its minute-sized windows between two rotations (it would refresh on every
+     * call, warning each time), so we do not bend the served value to it: a later Expiration than
+     * the real one would keep other clients on a dead key. Tidemark's own clients
+     * ({@code credentials.uri}, {@code TIDEMARK_CREDENTIALS_URI}) renew at Expiration - min(5 min,
+     * half the remaining life), which falls after the next rotation whenever lifetime &gt;= 2 x
+     * rotation (true for the defaults and for test settings such as 2 s / 6 s).
      */
     Instant servedExpiration(Key key) {
-        Duration slack = lifetime.minus(rotation).dividedBy(2);
-        Duration margin = slack.compareTo(Duration.ofMinutes(1)) < 0 ? slack : Duration.ofMinutes(1);
-        return key.expiration().plus(Duration.ofMinutes(1)).minus(margin);
+        return key.expiration();
     }
 
     private String randomString(String alphabet, int length) {
