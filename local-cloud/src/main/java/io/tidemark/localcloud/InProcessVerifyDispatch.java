@@ -27,8 +27,18 @@ final class InProcessVerifyDispatch implements VerifyDispatch, BackgroundWork {
     private static final Logger LOG = LoggerFactory.getLogger(InProcessVerifyDispatch.class);
 
     private final InProcessInvocations invocations = new InProcessInvocations("the verify dispatch");
+    private final InProcessCallGate gate;
     private VerifyHandler handler;
     private String region;
+
+    InProcessVerifyDispatch() {
+        this(new InProcessCallGate());
+    }
+
+    /** The batches a run fans out into are sent as the Verify function, judged by {@code gate}. */
+    InProcessVerifyDispatch(InProcessCallGate gate) {
+        this.gate = gate;
+    }
 
     @Override
     public String functionName() {
@@ -38,7 +48,7 @@ final class InProcessVerifyDispatch implements VerifyDispatch, BackgroundWork {
     @Override
     public void start(FunctionConfig config) {
         invocations.start("verify", THREADS);
-        handler = new VerifyHandler(config, this);
+        handler = new VerifyHandler(config, gate.verify(this, "Verify"));
         region = config.region();
     }
 

@@ -326,6 +326,9 @@ public final class LocalCloud implements AutoCloseable {
         keys.addStatic(identities.operator(), credentials.accessKeyId(), credentials.secretAccessKey());
         enforcement = new Enforcement(policy, identities, keys);
         credentialsEndpoint = CredentialsEndpoint.start(host, b.credentialsPort, enforcement);
+        for (InProcessCallGate g : b.callGates) {
+            g.bind(enforcement);
+        }
         LOG.info("local-cloud enforces IAM: credentials at {} (new key every {}, each valid {})",
                 credentialsEndpoint.base().resolve(CredentialsEndpoint.PREFIX), b.rotation, b.lifetime);
     }
@@ -648,6 +651,7 @@ public final class LocalCloud implements AutoCloseable {
         private Duration rotation = SessionKeys.DEFAULT_ROTATION;
         private Duration lifetime = SessionKeys.DEFAULT_LIFETIME;
         private int credentialsPort;
+        private final List<InProcessCallGate> callGates = new ArrayList<>();
 
         private Builder() {
         }
@@ -851,6 +855,12 @@ public final class LocalCloud implements AutoCloseable {
         /** Port of the credentials endpoint (with enforcement); 0 (the default) takes any free port. */
         public Builder credentialsPort(int port) {
             this.credentialsPort = checkPort(port);
+            return this;
+        }
+
+        /** Judges in-process calls between functions once enforcement is known (LocalCloudFunctions). */
+        Builder inProcessCallGate(InProcessCallGate gate) {
+            callGates.add(Objects.requireNonNull(gate, "gate"));
             return this;
         }
 

@@ -69,19 +69,24 @@ public final class LocalCloudFunctions {
 
     public static LocalCloud.Builder register(LocalCloud.Builder builder) {
         LocalJobQueues queues = new LocalJobQueues();
+        // Calls between functions are judged by the caller's role when the cloud enforces IAM.
+        InProcessCallGate gate = new InProcessCallGate();
         // One verify "function" per local cloud: the API starts runs on it, runs fan out on it.
-        InProcessVerifyDispatch verify = new InProcessVerifyDispatch();
+        InProcessVerifyDispatch verify = new InProcessVerifyDispatch(gate);
         // One retention "function" per local cloud, invoked by both (as both invoke one alias in AWS).
         InProcessRetentionTrigger retention = new InProcessRetentionTrigger();
         return builder
+                .inProcessCallGate(gate)
                 .background(retention)
                 .background(verify)
-                .onObjectCreatedAndRemoved("wal-indexer", null, null, config -> new WalIndexHandler(config, retention))
+                .onObjectCreatedAndRemoved("wal-indexer", null, null, config -> new WalIndexHandler(config, gate.retention(retention, "WalIndex")))
                 .onObjectCreated("manifest-validator", null, "/manifest.json",
-                        config -> new ManifestValidateHandler(config, retention))
+                        config -> new ManifestValidateHandler(config, gate.retention(retention, "ManifestValidate")))
                 .route("expire", "POST", ExpireApiHandler.RESOURCE, ExpireApiHandler::new)
-                .route("verify-start", "POST", VerifyApiHandler.START_RESOURCE, c -> new VerifyApiHandler(c, verify))
-                .route("verify-run", "GET", VerifyApiHandler.RUN_RESOURCE, c -> new VerifyApiHandler(c, verify))
+                .route("verify-start", "POST", VerifyApiHandler.START_RESOURCE,
+                        c -> new VerifyApiHandler(c, gate.verify(verify, "VerifyApi")))
+                .route("verify-run", "GET", VerifyApiHandler.RUN_RESOURCE,
+                        c -> new VerifyApiHandler(c, gate.verify(verify, "VerifyApi")))
                 .route("catalog-put", "PUT", "/stanzas/{stanza}", CatalogApiHandler::new)
                 .route("catalog-get", "GET", "/stanzas/{stanza}", CatalogApiHandler::new)
                 .route("lease-acquire", "POST", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
@@ -97,9 +102,9 @@ public final class LocalCloudFunctions {
                 .route("job-queue-visibility", "POST", LocalJobQueueHandler.VISIBILITY,
                         c -> new LocalJobQueueHandler(queues))
                 .route("job-queue-delete", "POST", LocalJobQueueHandler.DELETE, c -> new LocalJobQueueHandler(queues))
-                .scheduledFunction(BACKUP_SCHEDULER, c -> new BackupSchedulerHandler(c, queues))
+                .scheduledFunction(BACKUP_SCHEDULER, c -> new BackupSchedulerHandler(c, gate.jobs(queues, "BackupScheduler")))
                 .scheduledFunction(RETENTION, io.tidemark.functions.retain.RetentionHandler::new)
-                .scheduledFunction(VERIFY, c -> new VerifyHandler(c, verify))
+                .scheduledFunction(VERIFY, c -> new VerifyHandler(c, gate.verify(verify, "Verify")))
                 // the role each runs as when local-cloud enforces IAM: the stack's function names
                 .functionRole("wal-indexer", "WalIndex")
                 .functionRole("manifest-validator", "ManifestValidate")
