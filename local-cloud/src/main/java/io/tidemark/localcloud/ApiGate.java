@@ -71,9 +71,13 @@ final class ApiGate {
             case SigV4Verifier.Result.Ok ok -> {
                 Principal p = ok.key().principal();
                 Decision d = enforcement.judge(p, request);
-                // API Gateway's IAM denial carries "Message" (capital M), unlike its other errors
+                // API Gateway's IAM denial names the caller as it sees it (the assumed-role ARN) and
+                // carries "Message" (capital M), unlike its other errors
                 yield d.allowed() ? new Verdict.Pass(ok.key())
-                        : refuse("Message", Enforcement.notAuthorized(p, request, d), "AccessDeniedException");
+                        : refuse("Message", "User: " + identity(ok.key(), null, null).userArn()
+                                + " is not authorized to perform: " + request.action() + " on resource: "
+                                + request.resource() + (d instanceof Decision.Denied x && x.explicit()
+                                        ? " with an explicit deny" : ""), "AccessDeniedException");
             }
         };
     }

@@ -30,10 +30,13 @@ import org.gaul.s3proxy.blobstore.options.PutOptions;
  * throws S3Proxy's {@link HttpResponseException} with status 403, which S3Proxy answers as S3's
  * {@code 403 AccessDenied} (checked in S3ProxyHandlerJetty of 4.0.0: 403 maps to ACCESS_DENIED).
  *
- * <p>S3Proxy also reads objects inside writes (a conditional PUT asks whether the key exists;
- * multipart uploads keep {@code .s3proxy-mpu-stub-*} objects): those reads are part of the write
- * and are not judged again, as AWS authorizes a conditional PutObject by s3:PutObject alone. The
- * HTTP method of the request, which {@link S3KeyFilter} notes for this thread, tells them apart.
+ * <p>S3Proxy also reads objects inside writes (a conditional PUT asks whether the key exists):
+ * those reads are part of the write and are not judged again, as AWS authorizes a conditional
+ * PutObject by s3:PutObject alone. Multipart uploads keep {@code .s3proxy-mpu-stub-<uploadId>}
+ * objects: writing one is judged as s3:PutObject on the request's key, removing one (which
+ * S3Proxy does before it aborts) as s3:AbortMultipartUpload on it when the request is a DELETE,
+ * so a refused abort leaves the upload whole. The HTTP method and key of the request, which
+ * {@link S3KeyFilter} notes for this thread, tell these apart.
  */
 final class EnforcingBlobStore extends ForwardingBlobStore {
 
@@ -57,7 +60,19 @@ final class EnforcingBlobStore extends ForwardingBlobStore {
 
     private void object(String action, String key) {
         if (key.startsWith(STUB_PREFIX)) {
-            return; // S3Proxy's own bookkeeping inside a multipart upload
+            // S3Proxy's own bookkeeping of a multipart upload: judged as the request on its object
+            String requestKey = S3KeyFilter.currentKey();
+            if (action.equals("s3:GetObject") || action.equals("s3:ListMultipartUploadParts")) {
+                return; // reading the stub is part of whichever upload step the request is
+            }
+            if (requestKey == null) {
+                throw new HttpResponseException(principal.name() + " may not touch " + key, new HttpResponse(403));
+            }
+            String as = action.equals("s3:DeleteObject")
+                    ? ("DELETE".equals(S3KeyFilter.currentMethod()) ? "s3:AbortMultipartUpload" : "s3:PutObject")
+                    : action;
+            check(as, enforcement.identities().objectArn(requestKey), Map.of());
+            return;
         }
         check(action, enforcement.identities().objectArn(key), Map.of());
     }
@@ -102,7 +117,9 @@ final class EnforcingBlobStore extends ForwardingBlobStore {
 
     @Override
     public ContainerAccess getContainerAccess(String container) {
-        bucket("s3:GetBucketAcl");
+        if (!insideWrite()) {
+            bucket("s3:GetBucketAcl");
+        }
         return super.getContainerAccess(container);
     }
 
@@ -185,7 +202,9 @@ final class EnforcingBlobStore extends ForwardingBlobStore {
 
     @Override
     public BlobAccess getBlobAccess(String container, String name) {
-        object("s3:GetObjectAcl", name);
+        if (!insideWrite()) {
+            object("s3:GetObjectAcl", name); // a completing multipart upload reads its ACL: part of the write
+        }
         return super.getBlobAccess(container, name);
     }
 

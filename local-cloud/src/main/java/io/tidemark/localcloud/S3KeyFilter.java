@@ -36,7 +36,7 @@ final class S3KeyFilter implements Filter {
 
     private static final Pattern V4_HEADER = Pattern.compile("AWS4-HMAC-SHA256\\s+Credential=([^/,\\s]+)/");
     private static final Pattern V2_HEADER = Pattern.compile("AWS\\s+([^:\\s]+):");
-    private static final ThreadLocal<String> METHOD = new ThreadLocal<>();
+    private static final ThreadLocal<String[]> REQUEST = new ThreadLocal<>();
     private static final String TOKEN_HEADER = "x-amz-security-token";
 
     private final Enforcement enforcement;
@@ -68,7 +68,14 @@ final class S3KeyFilter implements Filter {
 
     /** The HTTP method of the S3 request this thread is serving, or null. */
     static String currentMethod() {
-        return METHOD.get();
+        String[] r = REQUEST.get();
+        return r == null ? null : r[0];
+    }
+
+    /** The object key of the S3 request this thread is serving (path-style), or null. */
+    static String currentKey() {
+        String[] r = REQUEST.get();
+        return r == null ? null : r[1];
     }
 
     @Override
@@ -96,11 +103,11 @@ final class S3KeyFilter implements Filter {
                 return;
             }
         }
-        METHOD.set(req.getMethod());
+        REQUEST.set(new String[] {req.getMethod(), objectKey(req)});
         try {
             chain.doFilter(req.getHeader(TOKEN_HEADER) == null ? request : new TokenHidden(req), response);
         } finally {
-            METHOD.remove();
+            REQUEST.remove();
         }
     }
 
@@ -167,15 +174,19 @@ final class S3KeyFilter implements Filter {
     }
 
     private String resource(HttpServletRequest req) {
+        String key = objectKey(req);
+        return key == null ? enforcement.identities().bucketArn() : enforcement.identities().objectArn(key);
+    }
+
+    /** The key of a path-style object request ({@code /bucket/key}), or null for a bucket request. */
+    private static String objectKey(HttpServletRequest req) {
         String path = req.getRequestURI();
-        // path-style: /bucket/key
         String rest = path.startsWith("/") ? path.substring(1) : path;
         int slash = rest.indexOf('/');
         if (slash < 0 || slash == rest.length() - 1) {
-            return enforcement.identities().bucketArn();
+            return null;
         }
-        return enforcement.identities().objectArn(java.net.URLDecoder.decode(
-                rest.substring(slash + 1).replace("+", "%2B"), StandardCharsets.UTF_8));
+        return java.net.URLDecoder.decode(rest.substring(slash + 1).replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 
     private static void error(HttpServletRequest req, HttpServletResponse res, int status, String code, String message)

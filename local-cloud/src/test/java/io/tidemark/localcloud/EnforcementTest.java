@@ -196,6 +196,41 @@ class EnforcementTest {
     }
 
     @Test
+    void multipartUploadsAreJudgedAsPutObjectAndAbortAsAbortMultipartUpload() throws Exception {
+        try (S3Client s3 = s3(nodeProvider("main"))) {
+            String id = s3.createMultipartUpload(b -> b.bucket("tidemark").key("main/backup/base.tar")).uploadId();
+            String eTag = s3.uploadPart(b -> b.bucket("tidemark").key("main/backup/base.tar").uploadId(id).partNumber(1),
+                    RequestBody.fromString("part one")).eTag();
+            s3.completeMultipartUpload(b -> b.bucket("tidemark").key("main/backup/base.tar").uploadId(id)
+                    .multipartUpload(m -> m.parts(p -> p.partNumber(1).eTag(eTag))));
+            assertEquals("part one", s3.getObjectAsBytes(b -> b.bucket("tidemark").key("main/backup/base.tar"))
+                    .asUtf8String());
+            String second = s3.createMultipartUpload(b -> b.bucket("tidemark").key("main/backup/aborted")).uploadId();
+            s3.abortMultipartUpload(b -> b.bucket("tidemark").key("main/backup/aborted").uploadId(second));
+
+            S3Exception create = assertThrows(S3Exception.class,
+                    () -> s3.createMultipartUpload(b -> b.bucket("tidemark").key("other/backup/base.tar")));
+            assertEquals("AccessDenied", create.awsErrorDetails().errorCode());
+        }
+        // an upload the operator started under another stanza: the node may neither add to it nor abort it
+        try (S3Client operator = s3(StaticCredentialsProvider.create(software.amazon.awssdk.auth.credentials
+                .AwsBasicCredentials.create(cloud.credentials().accessKeyId(), cloud.credentials().secretAccessKey())));
+             S3Client s3 = s3(nodeProvider("main"))) {
+            String id = operator.createMultipartUpload(b -> b.bucket("tidemark").key("other/backup/op.tar")).uploadId();
+            S3Exception part = assertThrows(S3Exception.class, () -> s3.uploadPart(
+                    b -> b.bucket("tidemark").key("other/backup/op.tar").uploadId(id).partNumber(1),
+                    RequestBody.fromString("x")));
+            assertEquals("AccessDenied", part.awsErrorDetails().errorCode());
+            S3Exception abort = assertThrows(S3Exception.class, () -> s3.abortMultipartUpload(
+                    b -> b.bucket("tidemark").key("other/backup/op.tar").uploadId(id)));
+            assertEquals("AccessDenied", abort.awsErrorDetails().errorCode());
+            assertTrue(cloud.denials().stream().anyMatch(d -> d.action().equals("s3:AbortMultipartUpload")
+                    && d.resource().endsWith("/other/backup/op.tar")), cloud.denials().toString());
+            operator.abortMultipartUpload(b -> b.bucket("tidemark").key("other/backup/op.tar").uploadId(id));
+        }
+    }
+
+    @Test
     void theOperatorsStaticKeyIsStillBoundByExplicitDenies() {
         try (S3Client s3 = s3(StaticCredentialsProvider.create(software.amazon.awssdk.auth.credentials.AwsBasicCredentials
                 .create(cloud.credentials().accessKeyId(), cloud.credentials().secretAccessKey())))) {
@@ -351,9 +386,10 @@ class EnforcementTest {
 
         Answer denied = api("GET", "/stanzas/other/echo", null, creds, null);
         assertEquals(403, denied.status());
-        assertTrue(MAPPER.readTree(denied.body()).path("Message").asText().contains(
-                "is not authorized to perform: execute-api:Invoke on resource: "
-                        + policy.executeApiArn("GET", "/stanzas/other/echo")), denied.body());
+        assertEquals("User: arn:aws:sts::000000000000:assumed-role/TidemarkNode-main/node-main"
+                + " is not authorized to perform: execute-api:Invoke on resource: "
+                + policy.executeApiArn("GET", "/stanzas/other/echo"),
+                MAPPER.readTree(denied.body()).path("Message").asText(), denied.body());
 
         Answer unsigned = unsigned("GET", "/stanzas/main/echo");
         assertEquals(403, unsigned.status());
