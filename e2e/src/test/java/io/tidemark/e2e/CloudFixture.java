@@ -31,6 +31,12 @@ public final class CloudFixture implements AutoCloseable {
     private LocalCloud cloud;
     private ExternalStorage storage;
     private final java.util.Map<String, String> settings;
+    // IAM enforcement (off unless enforce(...) is called); the credentials port survives restarts
+    private io.tidemark.localcloud.iam.AccessPolicy policy;
+    private io.tidemark.localcloud.iam.StackIdentities identities;
+    private java.time.Duration rotation;
+    private java.time.Duration lifetime;
+    private int credentialsPort;
 
     public CloudFixture(Path dir) {
         this(dir, java.util.Map.of());
@@ -57,7 +63,16 @@ public final class CloudFixture implements AutoCloseable {
         }
         LocalCloudFunctions.register(builder);
         settings.forEach(builder::functionSetting);
+        if (policy != null) {
+            builder.enforce(policy, identities).credentialsPort(credentialsPort);
+            if (rotation != null) {
+                builder.credentialRotation(rotation, lifetime);
+            }
+        }
         cloud = builder.start();
+        if (cloud.enforcing()) {
+            credentialsPort = cloud.operatorCredentialsUri().getPort();
+        }
         if (storage != null) {
             LocalCloud current = cloud;
             storage.deliverEvents(cloud.bucket(), current::deliverS3Event);
@@ -90,6 +105,31 @@ public final class CloudFixture implements AutoCloseable {
 
     public LocalCloud cloud() {
         return cloud;
+    }
+
+    /**
+     * Makes the cloud enforce IAM (from the next {@link #start()}): {@code policy} judges every
+     * call, each principal reads session keys that rotate every {@code rotation} and live
+     * {@code lifetime} (null: local-cloud's defaults).
+     */
+    public CloudFixture enforce(io.tidemark.localcloud.iam.AccessPolicy policy,
+            io.tidemark.localcloud.iam.StackIdentities identities, java.time.Duration rotation,
+            java.time.Duration lifetime) {
+        this.policy = policy;
+        this.identities = identities;
+        this.rotation = rotation;
+        this.lifetime = lifetime;
+        return this;
+    }
+
+    /**
+     * {@link #nodeConfig(Path, String)} for a node of {@code stanza}: adds {@code stanza=} and, when
+     * the cloud enforces IAM, {@code credentials.uri} naming the stanza's node credentials (the
+     * node's role), since tidemark.conf then holds no key.
+     */
+    public Path nodeConfig(Path nodeDir, String stanza, String extraLines) {
+        String credentials = cloud.enforcing() ? "credentials.uri=" + cloud.nodeCredentialsUri(stanza) + "\n" : "";
+        return nodeConfig(nodeDir, "stanza=" + stanza + "\n" + credentials + extraLines);
     }
 
     /**

@@ -508,7 +508,11 @@ public final class LocalCloud implements AutoCloseable {
         return planKey;
     }
 
-    /** The configuration the functions were built with; also right for test clients. */
+    /**
+     * The configuration the functions were built with; also right for test clients. With
+     * enforcement it carries the operator's static key pair (each function got its own role's
+     * endpoint instead), so a client built from it acts as the operator.
+     */
     public FunctionConfig functionConfig() {
         return functionConfig;
     }
