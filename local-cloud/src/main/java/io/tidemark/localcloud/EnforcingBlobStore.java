@@ -10,6 +10,7 @@ import org.gaul.s3proxy.blobstore.BlobStore;
 import org.gaul.s3proxy.blobstore.ForwardingBlobStore;
 import org.gaul.s3proxy.blobstore.HttpResponse;
 import org.gaul.s3proxy.blobstore.HttpResponseException;
+import org.gaul.s3proxy.blobstore.KeyNotFoundException;
 import org.gaul.s3proxy.blobstore.domain.Blob;
 import org.gaul.s3proxy.blobstore.domain.BlobAccess;
 import org.gaul.s3proxy.blobstore.domain.BlobMetadata;
@@ -171,18 +172,51 @@ final class EnforcingBlobStore extends ForwardingBlobStore {
 
     @Override
     public BlobMetadata blobMetadata(String container, String name) {
-        if (!insideWrite()) {
-            object("s3:GetObject", name); // HeadObject is authorized as s3:GetObject
+        if (insideWrite()) {
+            return super.blobMetadata(container, name);
         }
-        return super.blobMetadata(container, name);
+        object("s3:GetObject", name); // HeadObject is authorized as s3:GetObject
+        BlobMetadata m;
+        try {
+            m = super.blobMetadata(container, name);
+        } catch (KeyNotFoundException e) {
+            missing(name);
+            throw e;
+        }
+        if (m == null) {
+            missing(name);
+        }
+        return m;
     }
 
     @Override
     public Blob getBlob(String container, String name, GetOptions options) {
-        if (!insideWrite()) {
-            object("s3:GetObject", name);
+        if (insideWrite()) {
+            return super.getBlob(container, name, options);
         }
-        return super.getBlob(container, name, options);
+        object("s3:GetObject", name);
+        Blob b;
+        try {
+            b = super.getBlob(container, name, options);
+        } catch (KeyNotFoundException e) {
+            missing(name);
+            throw e;
+        }
+        if (b == null) {
+            missing(name);
+        }
+        return b;
+    }
+
+    /**
+     * A GET or HEAD of a key that does not exist: AWS answers 404 NoSuchKey only to a caller that
+     * may also list it (s3:ListBucket, judged here with s3:prefix = the key), else 403 AccessDenied,
+     * so that a caller learns nothing about keys it cannot list.
+     */
+    private void missing(String name) {
+        if (!name.startsWith(STUB_PREFIX)) {
+            check("s3:ListBucket", enforcement.identities().bucketArn(), Map.of("s3:prefix", name));
+        }
     }
 
     @Override

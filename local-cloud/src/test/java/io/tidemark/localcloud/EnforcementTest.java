@@ -179,6 +179,12 @@ class EnforcementTest {
                     () -> s3.headObject(b -> b.bucket("tidemark").key("other/x")));
             assertEquals(403, head.statusCode());
 
+            // a missing key: 404 only to a caller that may list it, else 403 (as S3 answers)
+            S3Exception listable = assertThrows(S3Exception.class,
+                    () -> s3.getObjectAsBytes(b -> b.bucket("tidemark").key("main/wal/missing")));
+            assertEquals(404, listable.statusCode());
+            assertEquals("NoSuchKey", listable.awsErrorDetails().errorCode());
+
             List<Denial> denials = cloud.denials().subList(before, cloud.denials().size());
             assertTrue(denials.stream().anyMatch(d -> d.principal().startsWith("node/main")
                     && d.action().equals("s3:PutObject")
@@ -227,6 +233,24 @@ class EnforcementTest {
             assertTrue(cloud.denials().stream().anyMatch(d -> d.action().equals("s3:AbortMultipartUpload")
                     && d.resource().endsWith("/other/backup/op.tar")), cloud.denials().toString());
             operator.abortMultipartUpload(b -> b.bucket("tidemark").key("other/backup/op.tar").uploadId(id));
+        }
+    }
+
+    @Test
+    void aMissingKeyIsAccessDeniedToACallerThatMayNotListIt() throws Exception {
+        // CatalogApi may read main/stanza.json but may not list: S3 tells it nothing about absence
+        policy.allow("function/CatalogApi", "s3:GetObject", "arn:aws:s3:::tidemark/main/stanza.json");
+        try (S3Client s3 = s3(functionProvider("CatalogApi"))) {
+            S3Exception get = assertThrows(S3Exception.class,
+                    () -> s3.getObjectAsBytes(b -> b.bucket("tidemark").key("main/stanza.json")));
+            assertEquals(403, get.statusCode());
+            assertEquals("AccessDenied", get.awsErrorDetails().errorCode());
+            S3Exception head = assertThrows(S3Exception.class,
+                    () -> s3.headObject(b -> b.bucket("tidemark").key("main/stanza.json")));
+            assertEquals(403, head.statusCode());
+            assertTrue(cloud.denials().stream().anyMatch(d -> d.action().equals("s3:ListBucket")
+                    && d.principal().startsWith("function/CatalogApi") && d.reason().contains("main/stanza.json")),
+                    cloud.denials().toString());
         }
     }
 
