@@ -174,7 +174,7 @@ public final class LocalCloud implements AutoCloseable {
                 (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000, (t4 - t3) / 1_000_000);
 
         for (BackgroundWork w : background) {
-            w.start(w.functionName() == null ? functionConfig : configFor(w.functionName()));
+            w.start(configFor(w.functionName()));
             startedBackground.add(w);
         }
         List<S3EventDispatcher.Target> targets = new ArrayList<>();
@@ -335,13 +335,14 @@ public final class LocalCloud implements AutoCloseable {
 
     /**
      * The configuration of local function {@code name}: without enforcement the shared one (static
-     * keys); with it, no keys but {@value #CREDENTIALS_URI_SETTING} naming its role's credentials.
+     * keys); with it, no keys but {@value #CREDENTIALS_URI_SETTING} naming its role's credentials
+     * (none at all for background work that names no function).
      */
     private FunctionConfig configFor(String name) {
         if (enforcement == null) {
             return functionConfig;
         }
-        String stackName = functionRoles.get(name);
+        String stackName = name == null ? NO_ROLE : functionRoles.get(name);
         if (stackName == null) {
             throw new LocalCloudException("function " + name + " has no role: with enforcement every function "
                     + "needs functionRole(\"" + name + "\", <stack function name>) (roles known: "

@@ -18,11 +18,11 @@ import java.util.regex.Pattern;
 import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.http.SdkHttpFullRequest;
 import software.amazon.awssdk.http.SdkHttpMethod;
-import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
-import software.amazon.awssdk.http.auth.spi.signer.HttpSigner;
-import software.amazon.awssdk.http.auth.spi.signer.SignedRequest;
-import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
-import software.amazon.awssdk.identity.spi.AwsSessionCredentialsIdentity;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+import software.amazon.awssdk.auth.signer.Aws4Signer;
+import software.amazon.awssdk.auth.signer.params.Aws4SignerParams;
+import software.amazon.awssdk.regions.Region;
 
 /**
  * Checks the SigV4 {@code Authorization} header of a request to DynamoDB or the API, as AWS
@@ -31,14 +31,20 @@ import software.amazon.awssdk.identity.spi.AwsSessionCredentialsIdentity;
  *
  * <p>Why recomputing with the SDK's own signer is sound: a SigV4 signature is a deterministic
  * function of (secret, date, region, service, method, canonical path, canonical query, the signed
- * headers and their values, payload hash). We hand {@link AwsV4HttpSigner} exactly those inputs as
+ * headers and their values, payload hash). We hand the SDK's signer exactly those inputs as
  * received — the method, the raw path and query, only the headers the client listed in
  * {@code SignedHeaders}, the body, and a clock fixed at the request's {@code x-amz-date} — with the
- * secret we issued for the key. It then computes what any SDK client holding that secret computes
- * for that request, so equal signatures prove the sender had the secret and that none of the
- * signed parts changed; we write no canonicalization of our own to get subtly wrong. The one
- * difference from AWS: a client that signed a header the SDK never signs ({@code user-agent},
- * {@code expect}, ...) would be refused here; neither the SDK nor the shim signs those.
+ * secret we issued for the key. It then computes what a client holding that secret computes for
+ * that request, so equal signatures prove the sender had the secret and that none of the signed
+ * parts changed; we write no canonicalization of our own to get subtly wrong. The one difference
+ * from AWS: a client that signed a header the SDK never signs ({@code user-agent}, {@code expect},
+ * ...) would be refused here; neither the SDK nor the shim signs those.
+ *
+ * <p>Which signer: the SDK's current {@code AwsV4HttpSigner} always adds and signs
+ * {@code x-amz-content-sha256}, so it cannot recompute a valid signature from a client that did
+ * not sign that header (the shim's API client does not; API Gateway and DynamoDB do not require
+ * it). The SDK's older {@code Aws4Signer} signs exactly the headers it is given, which is what a
+ * verifier needs; it is deprecated for signing, not removed, and computes the same SigV4.
  */
 final class SigV4Verifier {
 
@@ -48,7 +54,6 @@ final class SigV4Verifier {
     private static final Pattern SIGNATURE = Pattern.compile("Signature=([0-9a-f]{64})");
     private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
     private static final Duration MAX_SKEW = Duration.ofMinutes(15);
-    private static final AwsV4HttpSigner SIGNER = AwsV4HttpSigner.create();
 
     /** The outcome: a key whose signature is good, or why the request is refused. */
     sealed interface Result {
@@ -152,22 +157,30 @@ final class SigV4Verifier {
             }
             request.putHeader(name, values);
         }
-        AwsCredentialsIdentity identity = key.isSession()
-                ? AwsSessionCredentialsIdentity.create(key.accessKeyId(), key.secretAccessKey(), key.sessionToken())
-                : AwsCredentialsIdentity.create(key.accessKeyId(), key.secretAccessKey());
-        SignedRequest signed = SIGNER.sign(r -> r.identity(identity)
-                .request(request.build())
-                .payload(ContentStreamProvider.fromByteArrayUnsafe(body))
-                .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, service)
-                .putProperty(AwsV4HttpSigner.REGION_NAME, region)
-                .putProperty(HttpSigner.SIGNING_CLOCK, Clock.fixed(signedAt, ZoneOffset.UTC)));
-        String expected = signed.request().firstMatchingHeader("Authorization")
+        String expected = sign(request.contentStreamProvider(ContentStreamProvider.fromByteArrayUnsafe(body)).build(),
+                key, service, region, signedAt)
                 .map(SIGNATURE::matcher).filter(Matcher::find).map(x -> x.group(1)).orElse("");
         if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII),
                 signature.getBytes(StandardCharsets.US_ASCII))) {
             return new Result.BadSignature(key, accessKeyId, "signature mismatch");
         }
         return new Result.Ok(key);
+    }
+
+    @SuppressWarnings("deprecation") // Aws4Signer: see the class comment for why this signer
+    private static java.util.Optional<String> sign(SdkHttpFullRequest request, SessionKeys.Key key, String service,
+            String region, Instant signedAt) {
+        software.amazon.awssdk.auth.credentials.AwsCredentials credentials = key.isSession()
+                ? AwsSessionCredentials.create(key.accessKeyId(), key.secretAccessKey(), key.sessionToken())
+                : AwsBasicCredentials.create(key.accessKeyId(), key.secretAccessKey());
+        Aws4SignerParams params = Aws4SignerParams.builder()
+                .awsCredentials(credentials)
+                .signingName(service)
+                .signingRegion(Region.of(region))
+                .signingClockOverride(Clock.fixed(signedAt, ZoneOffset.UTC))
+                .doubleUrlEncode(true)
+                .build();
+        return Aws4Signer.create().sign(request, params).firstMatchingHeader("Authorization");
     }
 
     private static String decode(String s) {

@@ -424,6 +424,11 @@ class EnforcementTest {
         assertTrue(MAPPER.readTree(wrong.body()).path("message").asText().startsWith("The request signature we calculated"),
                 wrong.body());
 
+        // a client that signs only the headers it sends (as the shim's API client does: no
+        // x-amz-content-sha256) is accepted: its signature is valid SigV4
+        Answer minimal = minimallySigned("POST", "/stanzas/main/echo", "{\"b\":2}", creds);
+        assertEquals(200, minimal.status(), minimal.body());
+
         // the local stand-in for SQS is judged as sqs:ReceiveMessage on the stanza's job queue
         assertEquals(200, api("POST", "/stanzas/main/job-queue/receive", "{}", creds, null).status());
         assertEquals(403, api("POST", "/stanzas/other/job-queue/receive", "{}", creds, null).status());
@@ -586,6 +591,63 @@ class EnforcementTest {
             HttpResponse<String> r = client.send(http.build(), HttpResponse.BodyHandlers.ofString());
             return new Answer(r.statusCode(), r.body());
         }
+    }
+
+    /**
+     * SigV4 by the specification's steps with the fewest headers (accept, content-type, host,
+     * x-amz-date, x-amz-security-token), as a non-SDK client signs; test code, to show the
+     * verifier accepts any valid signature, not only the SDK's choice of headers.
+     */
+    private static Answer minimallySigned(String method, String path, String body, JsonNode creds) throws Exception {
+        URI uri = cloud.apiUrl().resolve(path);
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        String amzDate = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+                .withZone(java.time.ZoneOffset.UTC).format(Instant.now());
+        String date = amzDate.substring(0, 8);
+        java.util.TreeMap<String, String> headers = new java.util.TreeMap<>();
+        headers.put("accept", "application/json");
+        headers.put("content-type", "application/json");
+        headers.put("host", uri.getHost() + ":" + uri.getPort());
+        headers.put("x-amz-date", amzDate);
+        headers.put("x-amz-security-token", creds.path("Token").asText());
+        StringBuilder canonicalHeaders = new StringBuilder();
+        headers.forEach((k, v) -> canonicalHeaders.append(k).append(':').append(v).append('\n'));
+        String signedHeaders = String.join(";", headers.keySet());
+        String canonical = method + "\n" + path + "\n\n" + canonicalHeaders + "\n" + signedHeaders + "\n" + hex(sha256(bytes));
+        String scope = date + "/us-east-1/execute-api/aws4_request";
+        String toSign = "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n"
+                + hex(sha256(canonical.getBytes(StandardCharsets.UTF_8)));
+        byte[] k = hmac(("AWS4" + creds.path("SecretAccessKey").asText()).getBytes(StandardCharsets.UTF_8), date);
+        for (String part : new String[] {"us-east-1", "execute-api", "aws4_request"}) {
+            k = hmac(k, part);
+        }
+        String authorization = "AWS4-HMAC-SHA256 Credential=" + creds.path("AccessKeyId").asText() + "/" + scope
+                + ", SignedHeaders=" + signedHeaders + ", Signature=" + hex(hmac(k, toSign));
+        HttpRequest.Builder http = HttpRequest.newBuilder(uri).method(method, HttpRequest.BodyPublishers.ofByteArray(bytes))
+                .header("Authorization", authorization);
+        headers.forEach((n, v) -> {
+            if (!n.equals("host")) {
+                http.header(n, v);
+            }
+        });
+        try (HttpClient client = HttpClient.newHttpClient()) {
+            HttpResponse<String> r = client.send(http.build(), HttpResponse.BodyHandlers.ofString());
+            return new Answer(r.statusCode(), r.body());
+        }
+    }
+
+    private static byte[] sha256(byte[] b) throws Exception {
+        return java.security.MessageDigest.getInstance("SHA-256").digest(b);
+    }
+
+    private static byte[] hmac(byte[] key, String data) throws Exception {
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+        return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String hex(byte[] b) {
+        return java.util.HexFormat.of().formatHex(b);
     }
 
     /** As AwsClients does: no Expect: 100-continue (aws-sdk-java-v2#6670 with the URL connection client). */
