@@ -322,6 +322,11 @@ public final class LocalCloud implements AutoCloseable {
 
     private void startEnforcement(Builder b) {
         SessionKeys keys = new SessionKeys(b.rotation, b.lifetime, java.time.Clock.systemUTC());
+        try {
+            keys.persistIn(dir.resolve(SESSION_KEYS_FILE));
+        } catch (IOException | RuntimeException e) {
+            throw new LocalCloudException("cannot read or write " + dir.resolve(SESSION_KEYS_FILE) + ": " + e.getMessage(), e);
+        }
         // the operator is an IAM user: its long-lived key pair is DIR/credentials.properties
         keys.addStatic(identities.operator(), credentials.accessKeyId(), credentials.secretAccessKey());
         enforcement = new Enforcement(policy, identities, keys);
@@ -620,6 +625,9 @@ public final class LocalCloud implements AutoCloseable {
             LOG.warn("error while stopping {}: {}", c.getClass().getSimpleName(), e.toString());
         }
     }
+
+    /** The session keys issued so far (with enforcement), kept across restarts: {@code DIR/session-keys.tsv}. */
+    static final String SESSION_KEYS_FILE = "session-keys.tsv";
 
     /** The function setting that names a function's credentials endpoint (read by AwsClients). */
     public static final String CREDENTIALS_URI_SETTING = "TIDEMARK_CREDENTIALS_URI";

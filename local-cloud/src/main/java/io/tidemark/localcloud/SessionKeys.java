@@ -1,7 +1,17 @@
 package io.tidemark.localcloud;
 
 import io.tidemark.localcloud.iam.Principal;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -74,6 +84,7 @@ final class SessionKeys {
     private final SecureRandom random = new SecureRandom();
     private final Map<String, Key> byAccessKey = new ConcurrentHashMap<>();
     private final Map<String, Key> current = new HashMap<>();
+    private Path file;
 
     SessionKeys(Duration rotation, Duration lifetime, Clock clock) {
         if (rotation.isNegative() || rotation.isZero()) {
@@ -101,6 +112,65 @@ final class SessionKeys {
         return clock.instant();
     }
 
+    /**
+     * Keeps the session keys in {@code file} (mode 600, one key a line) and takes back those a
+     * previous run on the same directory issued, so that a restarted local cloud still honours
+     * the keys its clients hold (they were issued for their lifetime, restart or not) and says
+     * {@code ExpiredToken}, not "unknown key", for those that have since expired. Keys expired
+     * for longer than a lifetime are dropped.
+     */
+    synchronized void persistIn(Path file) throws IOException {
+        Instant now = clock.instant();
+        List<String> kept = new ArrayList<>();
+        if (Files.exists(file)) {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                String[] f = line.split("\t");
+                if (f.length != 7) {
+                    continue; // a line cut short by a crash
+                }
+                Key k = new Key(new Principal(f[1], f[2]), f[0], f[3], f[4], Instant.ofEpochMilli(Long.parseLong(f[5])),
+                        Instant.ofEpochMilli(Long.parseLong(f[6])));
+                if (k.expiration().plus(lifetime).isBefore(now)) {
+                    continue;
+                }
+                byAccessKey.put(k.accessKeyId(), k);
+                Key cur = current.get(k.principal().arn());
+                if (cur == null || k.issued().isAfter(cur.issued())) {
+                    current.put(k.principal().arn(), k);
+                }
+                kept.add(line);
+            }
+        }
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, ownerOnly());
+        Files.write(tmp, kept, StandardCharsets.UTF_8);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        this.file = file;
+    }
+
+    private static FileAttribute<?>[] ownerOnly() {
+        try {
+            return new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))};
+        } catch (UnsupportedOperationException e) {
+            return new FileAttribute<?>[0];
+        }
+    }
+
+    private void save(Key k) {
+        if (file == null) {
+            return;
+        }
+        String line = String.join("\t", k.accessKeyId(), k.principal().name(), k.principal().arn(), k.secretAccessKey(),
+                k.sessionToken(), Long.toString(k.issued().toEpochMilli()), Long.toString(k.expiration().toEpochMilli()));
+        try {
+            Files.writeString(file, line + "\n", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            // the key still works in this run; only a restart would forget it
+            throw new LocalCloudException("cannot record a session key in " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Registers a long-lived key (an IAM user's access key): no token, never expires. */
     void addStatic(Principal principal, String accessKeyId, String secretAccessKey) {
         byAccessKey.put(accessKeyId, new Key(principal, accessKeyId, secretAccessKey, null, null, null));
@@ -113,6 +183,7 @@ final class SessionKeys {
         if (k == null || !now.isBefore(k.issued().plus(rotation))) {
             k = new Key(principal, "ASIA" + randomString(KEY_CHARS, 16), randomString(SECRET_CHARS, 40),
                     randomString(SECRET_CHARS, 120), now, now.plus(lifetime));
+            save(k);
             current.put(principal.arn(), k);
             byAccessKey.put(k.accessKeyId(), k);
         }

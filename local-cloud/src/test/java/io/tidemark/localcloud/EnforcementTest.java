@@ -442,6 +442,32 @@ class EnforcementTest {
                 MAPPER.readTree(expired.body()).path("message").asText());
     }
 
+    @Test
+    void aRestartedCloudHonoursTheKeysItIssuedBefore(@TempDir Path other) throws Exception {
+        RulesPolicy p = new RulesPolicy(LocalCloud.DEFAULT_BUCKET, LocalCloud.DEFAULT_TABLE)
+                .allow("node/main", "s3:PutObject", "arn:aws:s3:::tidemark/main/*");
+        JsonNode creds;
+        LocalCloud first = LocalCloud.builder().dir(other).enforce(p, p)
+                .credentialRotation(Duration.ofMinutes(1), Duration.ofMinutes(2)).start();
+        try {
+            creds = fetch(first.nodeCredentialsUri("main"));
+        } finally {
+            first.close();
+        }
+        try (LocalCloud second = LocalCloud.builder().dir(other).enforce(p, p)
+                .credentialRotation(Duration.ofMinutes(1), Duration.ofMinutes(2)).start();
+             S3Client s3 = S3Client.builder().endpointOverride(second.s3Endpoint()).region(Region.US_EAST_1)
+                     .forcePathStyle(true).credentialsProvider(staticSession(creds))
+                     .httpClient(UrlConnectionHttpClient.create())
+                     .overrideConfiguration(o -> o.addExecutionInterceptor(new NoExpectContinue())).build()) {
+            s3.putObject(b -> b.bucket("tidemark").key("main/after-restart"), RequestBody.fromString("x"));
+            // and within the rotation period it still hands out that key
+            assertEquals(creds.path("AccessKeyId"), fetch(second.nodeCredentialsUri("main")).path("AccessKeyId"));
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(other.resolve(LocalCloud.SESSION_KEYS_FILE))));
+        }
+    }
+
     // ---- wiring ----
 
     @Test
