@@ -123,6 +123,48 @@ public final class CloudFixture implements AutoCloseable {
     }
 
     /**
+     * A call to the local API as the operator, as a test or an operator's tool makes it: signed
+     * (SigV4, service execute-api, the operator's static key pair) when the cloud enforces IAM,
+     * plain otherwise (the unenforced API checks no signature).
+     */
+    public java.net.http.HttpResponse<String> api(String method, String path, String body)
+            throws IOException, InterruptedException {
+        java.net.URI uri = java.net.URI.create(cloud.apiUrl() + path);
+        byte[] bytes = body == null ? new byte[0] : body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.net.http.HttpRequest.Builder request = java.net.http.HttpRequest.newBuilder(uri).method(method,
+                body == null ? java.net.http.HttpRequest.BodyPublishers.noBody()
+                        : java.net.http.HttpRequest.BodyPublishers.ofByteArray(bytes));
+        if (body != null) {
+            request.header("Content-Type", "application/json");
+        }
+        if (cloud.enforcing()) {
+            software.amazon.awssdk.http.SdkHttpFullRequest.Builder unsigned = software.amazon.awssdk.http.SdkHttpFullRequest
+                    .builder().method(software.amazon.awssdk.http.SdkHttpMethod.fromValue(method)).uri(uri);
+            if (body != null) {
+                unsigned.putHeader("Content-Type", "application/json");
+            }
+            software.amazon.awssdk.http.auth.spi.signer.SignedRequest signed =
+                    software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner.create().sign(r -> r
+                            .identity(software.amazon.awssdk.identity.spi.AwsCredentialsIdentity.create(
+                                    cloud.credentials().accessKeyId(), cloud.credentials().secretAccessKey()))
+                            .request(unsigned.build())
+                            .payload(software.amazon.awssdk.http.ContentStreamProvider.fromByteArray(bytes))
+                            .putProperty(software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner.SERVICE_SIGNING_NAME,
+                                    "execute-api")
+                            .putProperty(software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner.REGION_NAME,
+                                    cloud.region()));
+            signed.request().forEachHeader((name, values) -> {
+                if (!name.equalsIgnoreCase("Host") && !name.equalsIgnoreCase("Content-Type")) {
+                    values.forEach(v -> request.header(name, v));
+                }
+            });
+        }
+        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+            return http.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    /**
      * {@link #nodeConfig(Path, String)} for a node of {@code stanza}: adds {@code stanza=} and, when
      * the cloud enforces IAM, {@code credentials.uri} naming the stanza's node credentials (the
      * node's role), since tidemark.conf then holds no key.
