@@ -31,6 +31,12 @@ public final class CloudFixture implements AutoCloseable {
     private LocalCloud cloud;
     private ExternalStorage storage;
     private final java.util.Map<String, String> settings;
+    // IAM enforcement (off unless enforce(...) is called); the credentials port survives restarts
+    private io.tidemark.localcloud.iam.AccessPolicy policy;
+    private io.tidemark.localcloud.iam.StackIdentities identities;
+    private java.time.Duration rotation;
+    private java.time.Duration lifetime;
+    private int credentialsPort;
 
     public CloudFixture(Path dir) {
         this(dir, java.util.Map.of());
@@ -57,7 +63,16 @@ public final class CloudFixture implements AutoCloseable {
         }
         LocalCloudFunctions.register(builder);
         settings.forEach(builder::functionSetting);
+        if (policy != null) {
+            builder.enforce(policy, identities).credentialsPort(credentialsPort);
+            if (rotation != null) {
+                builder.credentialRotation(rotation, lifetime);
+            }
+        }
         cloud = builder.start();
+        if (cloud.enforcing()) {
+            credentialsPort = cloud.operatorCredentialsUri().getPort();
+        }
         if (storage != null) {
             LocalCloud current = cloud;
             storage.deliverEvents(cloud.bucket(), current::deliverS3Event);
@@ -90,6 +105,73 @@ public final class CloudFixture implements AutoCloseable {
 
     public LocalCloud cloud() {
         return cloud;
+    }
+
+    /**
+     * Makes the cloud enforce IAM (from the next {@link #start()}): {@code policy} judges every
+     * call, each principal reads session keys that rotate every {@code rotation} and live
+     * {@code lifetime} (null: local-cloud's defaults).
+     */
+    public CloudFixture enforce(io.tidemark.localcloud.iam.AccessPolicy policy,
+            io.tidemark.localcloud.iam.StackIdentities identities, java.time.Duration rotation,
+            java.time.Duration lifetime) {
+        this.policy = policy;
+        this.identities = identities;
+        this.rotation = rotation;
+        this.lifetime = lifetime;
+        return this;
+    }
+
+    /**
+     * A call to the local API as the operator, as a test or an operator's tool makes it: signed
+     * (SigV4, service execute-api, the operator's static key pair) when the cloud enforces IAM,
+     * plain otherwise (the unenforced API checks no signature).
+     */
+    public java.net.http.HttpResponse<String> api(String method, String path, String body)
+            throws IOException, InterruptedException {
+        java.net.URI uri = java.net.URI.create(cloud.apiUrl() + path);
+        byte[] bytes = body == null ? new byte[0] : body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.net.http.HttpRequest.Builder request = java.net.http.HttpRequest.newBuilder(uri).method(method,
+                body == null ? java.net.http.HttpRequest.BodyPublishers.noBody()
+                        : java.net.http.HttpRequest.BodyPublishers.ofByteArray(bytes));
+        if (body != null) {
+            request.header("Content-Type", "application/json");
+        }
+        if (cloud.enforcing()) {
+            software.amazon.awssdk.http.SdkHttpFullRequest.Builder unsigned = software.amazon.awssdk.http.SdkHttpFullRequest
+                    .builder().method(software.amazon.awssdk.http.SdkHttpMethod.fromValue(method)).uri(uri);
+            if (body != null) {
+                unsigned.putHeader("Content-Type", "application/json");
+            }
+            software.amazon.awssdk.http.auth.spi.signer.SignedRequest signed =
+                    software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner.create().sign(r -> r
+                            .identity(software.amazon.awssdk.identity.spi.AwsCredentialsIdentity.create(
+                                    cloud.credentials().accessKeyId(), cloud.credentials().secretAccessKey()))
+                            .request(unsigned.build())
+                            .payload(software.amazon.awssdk.http.ContentStreamProvider.fromByteArray(bytes))
+                            .putProperty(software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner.SERVICE_SIGNING_NAME,
+                                    "execute-api")
+                            .putProperty(software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner.REGION_NAME,
+                                    cloud.region()));
+            signed.request().forEachHeader((name, values) -> {
+                if (!name.equalsIgnoreCase("Host") && !name.equalsIgnoreCase("Content-Type")) {
+                    values.forEach(v -> request.header(name, v));
+                }
+            });
+        }
+        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+            return http.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    /**
+     * {@link #nodeConfig(Path, String)} for a node of {@code stanza}: adds {@code stanza=} and, when
+     * the cloud enforces IAM, {@code credentials.uri} naming the stanza's node credentials (the
+     * node's role), since tidemark.conf then holds no key.
+     */
+    public Path nodeConfig(Path nodeDir, String stanza, String extraLines) {
+        String credentials = cloud.enforcing() ? "credentials.uri=" + cloud.nodeCredentialsUri(stanza) + "\n" : "";
+        return nodeConfig(nodeDir, "stanza=" + stanza + "\n" + credentials + extraLines);
     }
 
     /**

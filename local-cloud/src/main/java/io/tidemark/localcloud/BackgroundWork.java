@@ -12,6 +12,14 @@ import java.time.Duration;
  */
 public interface BackgroundWork extends AutoCloseable {
 
+    /**
+     * The local function name whose role this work runs as (its configuration then carries that
+     * role's credentials when local-cloud enforces IAM); null for work that calls no AWS service.
+     */
+    default String functionName() {
+        return null;
+    }
+
     /** Called once, before any function is built. */
     void start(FunctionConfig config);
 

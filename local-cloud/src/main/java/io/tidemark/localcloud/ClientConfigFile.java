@@ -41,8 +41,12 @@ final class ClientConfigFile {
         m.put(S3_REGION, cloud.region());
         m.put(S3_BUCKET, cloud.bucket());
         m.put(S3_PATH_STYLE, "true");
-        m.put(S3_ACCESS_KEY_ID, cloud.credentials().accessKeyId());
-        m.put(S3_SECRET_ACCESS_KEY, cloud.credentials().secretAccessKey());
+        if (!cloud.enforcing()) {
+            // with enforcement no key goes to clients: each node reads its stanza's role credentials
+            // from credentials.uri (LocalCloud#nodeCredentialsUri), which its own config adds
+            m.put(S3_ACCESS_KEY_ID, cloud.credentials().accessKeyId());
+            m.put(S3_SECRET_ACCESS_KEY, cloud.credentials().secretAccessKey());
+        }
         cloud.s3CaFile().ifPresent(ca -> m.put(S3_CA_FILE, ca.toString()));
         m.put(API_URL, cloud.apiUrl().toString());
         m.put(DYNAMODB_ENDPOINT, cloud.dynamoDbEndpoint().toString());
@@ -52,6 +56,11 @@ final class ClientConfigFile {
     }
 
     static Path write(Path dir, Map<String, String> entries) throws IOException {
+        return write(dir, entries, null);
+    }
+
+    /** As above; {@code credentialsBase} (with enforcement) is noted for node configs. */
+    static Path write(Path dir, Map<String, String> entries, java.net.URI credentialsBase) throws IOException {
         Path file = dir.resolve(FILE_NAME);
         Path tmp = Files.createTempFile(dir, ".tidemark", ".conf.tmp");
         try {
@@ -65,8 +74,15 @@ final class ClientConfigFile {
                 w.write("# Written by `tidemark local-cloud` each time it starts; edits are lost.\n");
                 w.write("# s3.* and api.url are what a node needs; dynamodb.* is for tools and tests\n");
                 w.write("# (nodes never talk to the catalog directly). Keep this file private: it holds\n");
-                w.write("# the local secret key. IAM authorization of the API is not emulated locally.\n");
+                w.write(credentialsBase == null
+                        ? "# the local secret key. IAM is not enforced (LocalCloud.Builder.enforce turns it on).\n"
+                        : "# nothing secret, yet the endpoints are local-only.\n");
                 w.write("# plan.publicKey verifies restore plans (base64 DER of DIR/plan-key.pem's public key).\n");
+                if (credentialsBase != null) {
+                    w.write("# IAM is enforced: this file holds no key. A node of stanza S adds\n");
+                    w.write("#   credentials.uri=" + credentialsBase + "node/S\n");
+                    w.write("# (its role's session credentials); the operator's are at " + credentialsBase + "operator\n");
+                }
                 for (Map.Entry<String, String> e : entries.entrySet()) {
                     w.write(e.getKey() + "=" + escape(e.getValue()) + "\n");
                 }

@@ -27,6 +27,11 @@ final class InProcessRetentionTrigger implements RetentionTrigger, BackgroundWor
     private String region;
 
     @Override
+    public String functionName() {
+        return LocalCloudFunctions.RETENTION;
+    }
+
+    @Override
     public void start(FunctionConfig config) {
         // runs are serialized on one thread here; in AWS they may overlap (every step is idempotent)
         invocations.start("retention", 1);

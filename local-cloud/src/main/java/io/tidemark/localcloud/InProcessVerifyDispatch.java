@@ -28,18 +28,28 @@ final class InProcessVerifyDispatch implements VerifyDispatch, BackgroundWork {
 
     private final InProcessInvocations invocations = new InProcessInvocations("the verify dispatch");
     private final io.tidemark.functions.metrics.MetricsPublisher metrics;
+    private final InProcessCallGate gate;
     private VerifyHandler handler;
     private String region;
 
-    /** @param metrics where the verify function's metrics go (the local cloud's collector) */
-    InProcessVerifyDispatch(io.tidemark.functions.metrics.MetricsPublisher metrics) {
+    /**
+     * @param metrics where the verify function's metrics go (the local cloud's collector)
+     * @param gate    judges the batches a run fans out into, sent as the Verify function
+     */
+    InProcessVerifyDispatch(io.tidemark.functions.metrics.MetricsPublisher metrics, InProcessCallGate gate) {
         this.metrics = metrics;
+        this.gate = gate;
+    }
+
+    @Override
+    public String functionName() {
+        return LocalCloudFunctions.VERIFY;
     }
 
     @Override
     public void start(FunctionConfig config) {
         invocations.start("verify", THREADS);
-        handler = new VerifyHandler(config, this, metrics);
+        handler = new VerifyHandler(config, gate.verify(this, "Verify"), metrics);
         region = config.region();
     }
 

@@ -35,7 +35,11 @@ import org.slf4j.LoggerFactory;
  * integration event (resource template, path parameters, query, headers, body) for the function
  * of the matching route, and the function's proxy response becomes the HTTP response.
  *
- * <p>Not emulated: IAM (SigV4) authorization, so {@code requestContext.identity.userArn} is null;
+ * <p>With enforcement on ({@link ApiGate}), each request must carry a valid SigV4 signature of a
+ * key local-cloud issued and be allowed {@code execute-api:Invoke}, and
+ * {@code requestContext.identity} names the caller as API Gateway does for IAM authorization;
+ * without it, requests are not authenticated and {@code requestContext.identity.userArn} is null.
+ * Not emulated:
  * stages in the URL (the local API has no {@code /prod} prefix); binary media type settings (a
  * body that is not UTF-8 text is passed base64-encoded); the 29 s integration timeout. An unknown
  * route answers 404 {@code {"message":"Not Found"}}; a function that fails or answers something
@@ -57,16 +61,24 @@ final class LocalApi implements AutoCloseable {
     private final List<Route> routes;
     private final String region;
     private final URI url;
+    private final ApiGate gate;
 
-    private LocalApi(HttpServer server, ExecutorService executor, List<Route> routes, String region, URI url) {
+    private LocalApi(HttpServer server, ExecutorService executor, List<Route> routes, String region, URI url,
+            ApiGate gate) {
         this.server = server;
         this.executor = executor;
         this.routes = routes;
         this.region = region;
         this.url = url;
+        this.gate = gate;
     }
 
     static LocalApi start(String host, int port, String region, List<Route> routes) {
+        return start(host, port, region, routes, null);
+    }
+
+    /** As above; with {@code gate}, every request is authenticated and authorized first. */
+    static LocalApi start(String host, int port, String region, List<Route> routes, ApiGate gate) {
         List<Route> ordered = new ArrayList<>(routes);
         ordered.sort(Comparator.comparing(Route::template, RouteTemplate::compareSpecificity));
         HttpServer server;
@@ -86,7 +98,7 @@ final class LocalApi implements AutoCloseable {
         });
         server.setExecutor(executor);
         URI url = URI.create("http://" + host + ":" + server.getAddress().getPort());
-        LocalApi api = new LocalApi(server, executor, List.copyOf(ordered), region, url);
+        LocalApi api = new LocalApi(server, executor, List.copyOf(ordered), region, url, gate);
         server.createContext("/", api::handle);
         server.start();
         return api;
@@ -130,7 +142,16 @@ final class LocalApi implements AutoCloseable {
             return ApiGatewayProxy.Response.message(404, "Not Found")
                     .withHeader("x-amzn-ErrorType", "NotFoundException");
         }
-        ApiGatewayProxy.Request event = toEvent(exchange, method, route, pathParameters, body);
+        SessionKeys.Key caller = null;
+        if (gate != null) {
+            ApiGate.Verdict verdict = gate.check(method, rawPath, exchange.getRequestURI().getRawQuery(),
+                    route.template().template(), pathParameters, exchange.getRequestHeaders(), body, decodePath(rawPath));
+            if (verdict instanceof ApiGate.Verdict.Refuse refuse) {
+                return refuse.response();
+            }
+            caller = ((ApiGate.Verdict.Pass) verdict).key();
+        }
+        ApiGatewayProxy.Request event = toEvent(exchange, method, route, pathParameters, body, caller);
         LocalLambdaContext context = new LocalLambdaContext(route.functionName(), region, FUNCTION_TIMEOUT);
         byte[] out;
         try {
@@ -155,7 +176,7 @@ final class LocalApi implements AutoCloseable {
     }
 
     private ApiGatewayProxy.Request toEvent(HttpExchange exchange, String method, Route route,
-            Map<String, String> pathParameters, byte[] body) {
+            Map<String, String> pathParameters, byte[] body, SessionKeys.Key caller) {
         Map<String, String> headers = new LinkedHashMap<>();
         Map<String, List<String>> multiHeaders = new LinkedHashMap<>();
         exchange.getRequestHeaders().forEach((name, values) -> {
@@ -185,8 +206,9 @@ final class LocalApi implements AutoCloseable {
         boolean base64 = body.length != 0 && text == null;
         String sourceIp = exchange.getRemoteAddress() == null
                 ? "127.0.0.1" : exchange.getRemoteAddress().getAddress().getHostAddress();
-        ApiGatewayProxy.Identity identity = new ApiGatewayProxy.Identity(
-                sourceIp, header(headers, "User-Agent"), null, null, null, null, null);
+        ApiGatewayProxy.Identity identity = caller != null
+                ? ApiGate.identity(caller, sourceIp, header(headers, "User-Agent"))
+                : new ApiGatewayProxy.Identity(sourceIp, header(headers, "User-Agent"), null, null, null, null, null);
         ApiGatewayProxy.RequestContext context = new ApiGatewayProxy.RequestContext(
                 LocalLambdaContext.ACCOUNT_ID, "local", "local", STAGE, UUID.randomUUID().toString(),
                 route.template().template(), method, "/" + STAGE + path, exchange.getProtocol(),

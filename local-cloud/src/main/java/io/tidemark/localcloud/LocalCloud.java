@@ -3,6 +3,8 @@ package io.tidemark.localcloud;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.functions.runtime.FunctionConfig;
+import io.tidemark.localcloud.iam.AccessPolicy;
+import io.tidemark.localcloud.iam.StackIdentities;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.channels.FileChannel;
@@ -91,6 +93,13 @@ public final class LocalCloud implements AutoCloseable {
     private final List<BackgroundWork> startedBackground = new ArrayList<>();
     private final LocalMetrics metrics;
     private boolean closed;
+    // IAM enforcement (null when off): see Builder.enforce
+    private final AccessPolicy policy;
+    private final StackIdentities identities;
+    private final Map<String, String> functionRoles;
+    private Enforcement enforcement;
+    private CredentialsEndpoint credentialsEndpoint;
+    private DynamoDbGate dynamoDbGate;
 
     private LocalCloud(Builder b, Path dir) {
         this.dir = dir;
@@ -103,6 +112,9 @@ public final class LocalCloud implements AutoCloseable {
         this.external = b.external;
         this.background = List.copyOf(b.background);
         this.metrics = b.metrics;
+        this.policy = b.policy;
+        this.identities = b.identities;
+        this.functionRoles = Map.copyOf(b.functionRoles);
     }
 
     /**
@@ -130,18 +142,30 @@ public final class LocalCloud implements AutoCloseable {
             throw new LocalCloudException("cannot write to " + dir + ": " + e.getMessage(), e);
         }
         dispatcher = new S3EventDispatcher(region, b.retryDelays, S3_FUNCTION_TIMEOUT);
+        if (policy != null) {
+            startEnforcement(b);
+        }
         long t1 = System.nanoTime();
         if (external == null) {
-            dynamoDb = LocalDynamoDb.start(dir.resolve("dynamodb"), host, b.dynamoDbPort);
+            // with enforcement DynamoDB Local listens on a port of its own, behind the gate
+            dynamoDb = LocalDynamoDb.start(dir.resolve("dynamodb"), host, enforcement == null ? b.dynamoDbPort : 0);
+            if (enforcement != null) {
+                dynamoDbGate = DynamoDbGate.start(host, b.dynamoDbPort, dynamoDb.endpoint(), enforcement);
+            }
         }
         long t2 = System.nanoTime();
         tlsFiles = tls ? LocalTls.ensure(dir, host) : null;
         if (external == null) {
-            s3 = LocalS3.start(dir.resolve("s3"), host, b.s3Port, bucket, credentials, dispatcher, tlsFiles);
+            s3 = LocalS3.start(dir.resolve("s3"), host, b.s3Port, bucket, credentials, dispatcher, tlsFiles, enforcement);
         }
         long t3 = System.nanoTime();
         functionConfig = FunctionConfig.of(functionEnvironment());
-        try (AwsClients aws = AwsClients.create(functionConfig)) {
+        // Creating the table is the deployment's doing (CloudFormation), not a principal's call.
+        Map<String, String> setup = functionEnvironment();
+        if (dynamoDbGate != null) {
+            setup.put(FunctionConfig.DYNAMODB_ENDPOINT, dynamoDb.endpoint().toString());
+        }
+        try (AwsClients aws = AwsClients.create(FunctionConfig.of(setup))) {
             ensureTable(aws.dynamoDb());
             if (external != null) {
                 ensureBucket(aws);
@@ -152,7 +176,7 @@ public final class LocalCloud implements AutoCloseable {
                 (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000, (t4 - t3) / 1_000_000);
 
         for (BackgroundWork w : background) {
-            w.start(functionConfig);
+            w.start(configFor(w.functionName()));
             startedBackground.add(w);
         }
         List<S3EventDispatcher.Target> targets = new ArrayList<>();
@@ -164,12 +188,13 @@ public final class LocalCloud implements AutoCloseable {
             routes.add(new LocalApi.Route(r.method(), r.template(), r.name(), instantiate(r.name(), r.factory())));
         }
         dispatcher.activate(targets);
-        api = LocalApi.start(host, b.apiPort, region, routes);
+        api = LocalApi.start(host, b.apiPort, region, routes, enforcement == null ? null : new ApiGate(enforcement));
         startScheduler(b);
 
         if (b.writeConfigFile) {
             try {
-                configFile = ClientConfigFile.write(dir, ClientConfigFile.entries(this));
+                configFile = ClientConfigFile.write(dir, ClientConfigFile.entries(this), credentialsEndpoint == null
+                        ? null : credentialsEndpoint.base().resolve(CredentialsEndpoint.PREFIX));
             } catch (IOException e) {
                 throw new LocalCloudException("cannot write " + dir.resolve(ClientConfigFile.FILE_NAME) + ": "
                         + e.getMessage(), e);
@@ -297,10 +322,52 @@ public final class LocalCloud implements AutoCloseable {
         }
     }
 
+    private void startEnforcement(Builder b) {
+        SessionKeys keys = new SessionKeys(b.rotation, b.lifetime, java.time.Clock.systemUTC());
+        try {
+            keys.persistIn(dir.resolve(SESSION_KEYS_FILE));
+        } catch (IOException | RuntimeException e) {
+            throw new LocalCloudException("cannot read or write " + dir.resolve(SESSION_KEYS_FILE) + ": " + e.getMessage(), e);
+        }
+        // the operator is an IAM user: its long-lived key pair is DIR/credentials.properties
+        keys.addStatic(identities.operator(), credentials.accessKeyId(), credentials.secretAccessKey());
+        enforcement = new Enforcement(policy, identities, keys);
+        credentialsEndpoint = CredentialsEndpoint.start(host, b.credentialsPort, enforcement);
+        for (InProcessCallGate g : b.callGates) {
+            g.bind(enforcement);
+        }
+        LOG.info("local-cloud enforces IAM: credentials at {} (new key every {}, each valid {})",
+                credentialsEndpoint.base().resolve(CredentialsEndpoint.PREFIX), b.rotation, b.lifetime);
+    }
+
+    /**
+     * The configuration of local function {@code name}: without enforcement the shared one (static
+     * keys); with it, no keys but {@code TIDEMARK_CREDENTIALS_URI} naming its role's credentials
+     * (none at all for background work that names no function).
+     */
+    private FunctionConfig configFor(String name) {
+        if (enforcement == null) {
+            return functionConfig;
+        }
+        String stackName = name == null ? NO_ROLE : functionRoles.get(name);
+        if (stackName == null) {
+            throw new LocalCloudException("function " + name + " has no role: with enforcement every function "
+                    + "needs functionRole(\"" + name + "\", <stack function name>) (roles known: "
+                    + new java.util.TreeMap<>(functionRoles) + ")");
+        }
+        Map<String, String> env = functionEnvironment();
+        env.remove(FunctionConfig.ACCESS_KEY_ID);
+        env.remove(FunctionConfig.SECRET_ACCESS_KEY);
+        if (!stackName.equals(NO_ROLE)) {
+            env.put(FunctionConfig.CREDENTIALS_URI, credentialsEndpoint.function(stackName).toString());
+        }
+        return FunctionConfig.of(env);
+    }
+
     private RequestStreamHandler instantiate(String name, HandlerFactory factory) {
         RequestStreamHandler handler;
         try {
-            handler = factory.create(functionConfig);
+            handler = factory.create(configFor(name));
         } catch (Exception e) {
             throw new LocalCloudException("function " + name + " failed to initialize: " + e, e);
         }
@@ -341,7 +408,54 @@ public final class LocalCloud implements AutoCloseable {
     }
 
     public URI dynamoDbEndpoint() {
-        return external != null ? external.dynamoDb() : dynamoDb.endpoint();
+        return external != null ? external.dynamoDb() : dynamoDbGate != null ? dynamoDbGate.endpoint() : dynamoDb.endpoint();
+    }
+
+    /** Whether this cloud enforces IAM ({@link Builder#enforce}). */
+    public boolean enforcing() {
+        return enforcement != null;
+    }
+
+    /**
+     * Every call refused so far (policy denials, expired or unknown keys, bad signatures), oldest
+     * first; each was also logged as one line. Empty without enforcement.
+     */
+    public List<Denial> denials() {
+        return enforcement == null ? List.of() : enforcement.denials();
+    }
+
+    /** Where a node of {@code stanza} gets its role's session credentials (shim key {@code credentials.uri}). */
+    public URI nodeCredentialsUri(String stanza) {
+        return requireEnforcement().node(stanza);
+    }
+
+    /** Where a function's role credentials are served, by stack function name (WalIndex, CatalogApi, ...). */
+    public URI functionCredentialsUri(String stackFunctionName) {
+        return requireEnforcement().function(stackFunctionName);
+    }
+
+    /** The operator's session credentials (it also has the static key pair of {@link #credentials()}). */
+    public URI operatorCredentialsUri() {
+        return requireEnforcement().operator();
+    }
+
+    private CredentialsEndpoint requireEnforcement() {
+        if (credentialsEndpoint == null) {
+            throw new IllegalStateException("this local cloud does not enforce IAM: no credentials endpoint");
+        }
+        return credentialsEndpoint;
+    }
+
+    /**
+     * The bucket's objects behind S3's back, with no key and no policy: for tests and fault
+     * injection that simulate bit rot or an attacker with root on the storage host. No product
+     * component gets this. Only for local-cloud's own S3.
+     */
+    public RawStorage rawStorage() {
+        if (s3 == null) {
+            throw new IllegalStateException("raw storage exists only for local-cloud's own S3, not external storage");
+        }
+        return new RawStorage(s3.store(), bucket);
     }
 
     private void ensureBucket(AwsClients aws) {
@@ -402,7 +516,11 @@ public final class LocalCloud implements AutoCloseable {
         return planKey;
     }
 
-    /** The configuration the functions were built with; also right for test clients. */
+    /**
+     * The configuration the functions were built with; also right for test clients. With
+     * enforcement it carries the operator's static key pair (each function got its own role's
+     * endpoint instead), so a client built from it acts as the operator.
+     */
     public FunctionConfig functionConfig() {
         return functionConfig;
     }
@@ -491,7 +609,9 @@ public final class LocalCloud implements AutoCloseable {
             }
         }
         closeQuietly(s3);
+        closeQuietly(dynamoDbGate);
         closeQuietly(dynamoDb);
+        closeQuietly(credentialsEndpoint);
         if (lock != null) {
             try {
                 lock.release();
@@ -512,6 +632,12 @@ public final class LocalCloud implements AutoCloseable {
             LOG.warn("error while stopping {}: {}", c.getClass().getSimpleName(), e.toString());
         }
     }
+
+    /** The session keys issued so far (with enforcement), kept across restarts: {@code DIR/session-keys.tsv}. */
+    static final String SESSION_KEYS_FILE = "session-keys.tsv";
+
+    /** {@link Builder#functionRole} value of a local-only function that calls no AWS service. */
+    public static final String NO_ROLE = "-";
 
     private record RouteSpec(String name, String method, RouteTemplate template, HandlerFactory factory) {
     }
@@ -538,6 +664,13 @@ public final class LocalCloud implements AutoCloseable {
         private final List<BackgroundWork> background = new ArrayList<>();
         private final LocalMetrics metrics = new LocalMetrics();
         private int unnamed;
+        private AccessPolicy policy;
+        private StackIdentities identities;
+        private final Map<String, String> functionRoles = new LinkedHashMap<>();
+        private Duration rotation = SessionKeys.DEFAULT_ROTATION;
+        private Duration lifetime = SessionKeys.DEFAULT_LIFETIME;
+        private int credentialsPort;
+        private final List<InProcessCallGate> callGates = new ArrayList<>();
 
         private Builder() {
         }
@@ -701,6 +834,57 @@ public final class LocalCloud implements AutoCloseable {
         /** A schedule in addition to those of {@code DIR/schedules.json}. */
         public Builder schedule(LocalSchedule schedule) {
             schedules.add(Objects.requireNonNull(schedule, "schedule"));
+            return this;
+        }
+
+        /**
+         * Enforce IAM as the deployed stack would: every S3, DynamoDB and API call is authenticated
+         * (a key local-cloud issued, unexpired, with its session token, a good signature) and judged
+         * by {@code policy} as the key's principal from {@code identities}; refusals get AWS's
+         * errors and are logged and kept ({@link LocalCloud#denials()}). Functions then get no static
+         * keys but their role's session credentials from the credentials endpoint (see
+         * {@link #functionRole}); the static key pair of {@code DIR/credentials.properties} becomes the
+         * operator's (an IAM user's) key.
+         */
+        public Builder enforce(AccessPolicy policy, StackIdentities identities) {
+            this.policy = Objects.requireNonNull(policy, "policy");
+            this.identities = Objects.requireNonNull(identities, "identities");
+            return this;
+        }
+
+        /**
+         * The role a local function runs as under enforcement: the stack's function name (WalIndex,
+         * CatalogApi, ...), or {@link LocalCloud#NO_ROLE} for a local stand-in that calls no AWS service.
+         */
+        public Builder functionRole(String localName, String stackFunctionName) {
+            functionRoles.put(checkName(localName), Objects.requireNonNull(stackFunctionName, "stackFunctionName"));
+            return this;
+        }
+
+        /**
+         * How often each principal gets a new session key, and how long each key is valid (defaults
+         * 45 and 60 minutes, like an instance profile's); tests use seconds. Lifetime must exceed rotation.
+         */
+        public Builder credentialRotation(Duration rotation, Duration lifetime) {
+            if (Objects.requireNonNull(lifetime, "lifetime").compareTo(Objects.requireNonNull(rotation, "rotation")) <= 0
+                    || rotation.isNegative() || rotation.isZero()) {
+                throw new IllegalArgumentException("credential rotation must be positive and shorter than the lifetime: "
+                        + rotation + ", " + lifetime);
+            }
+            this.rotation = rotation;
+            this.lifetime = lifetime;
+            return this;
+        }
+
+        /** Port of the credentials endpoint (with enforcement); 0 (the default) takes any free port. */
+        public Builder credentialsPort(int port) {
+            this.credentialsPort = checkPort(port);
+            return this;
+        }
+
+        /** Judges in-process calls between functions once enforcement is known (LocalCloudFunctions). */
+        Builder inProcessCallGate(InProcessCallGate gate) {
+            callGates.add(Objects.requireNonNull(gate, "gate"));
             return this;
         }
 

@@ -84,20 +84,26 @@ public final class LocalCloudFunctions {
         // Every function publishes its metrics (EMF) into the cloud's collector, not standard output.
         LocalMetrics metrics = builder.metrics();
         LocalJobQueues queues = new LocalJobQueues();
+        // Calls between functions are judged by the caller's role when the cloud enforces IAM.
+        InProcessCallGate gate = new InProcessCallGate();
         // One verify "function" per local cloud: the API starts runs on it, runs fan out on it.
-        InProcessVerifyDispatch verify = new InProcessVerifyDispatch(metrics.publisher(VERIFY));
+        InProcessVerifyDispatch verify = new InProcessVerifyDispatch(metrics.publisher(VERIFY), gate);
         // One retention "function" per local cloud, invoked by both (as both invoke one alias in AWS).
         InProcessRetentionTrigger retention = new InProcessRetentionTrigger();
         return builder
+                .inProcessCallGate(gate)
                 .background(retention)
                 .background(verify)
-                .onObjectCreatedAndRemoved("wal-indexer", null, null, config -> new WalIndexHandler(config, retention, metrics.publisher("wal-indexer")))
+                .onObjectCreatedAndRemoved("wal-indexer", null, null, config -> new WalIndexHandler(config,
+                        gate.retention(retention, "WalIndex"), metrics.publisher("wal-indexer")))
                 .onObjectCreated("manifest-validator", null, "/manifest.json",
-                        config -> new ManifestValidateHandler(config, retention,
+                        config -> new ManifestValidateHandler(config, gate.retention(retention, "ManifestValidate"),
                                 metrics.publisher("manifest-validator")))
                 .route("expire", "POST", ExpireApiHandler.RESOURCE, ExpireApiHandler::new)
-                .route("verify-start", "POST", VerifyApiHandler.START_RESOURCE, c -> new VerifyApiHandler(c, verify))
-                .route("verify-run", "GET", VerifyApiHandler.RUN_RESOURCE, c -> new VerifyApiHandler(c, verify))
+                .route("verify-start", "POST", VerifyApiHandler.START_RESOURCE,
+                        c -> new VerifyApiHandler(c, gate.verify(verify, "VerifyApi")))
+                .route("verify-run", "GET", VerifyApiHandler.RUN_RESOURCE,
+                        c -> new VerifyApiHandler(c, gate.verify(verify, "VerifyApi")))
                 .route("catalog-put", "PUT", "/stanzas/{stanza}", CatalogApiHandler::new)
                 .route("catalog-get", "GET", "/stanzas/{stanza}", CatalogApiHandler::new)
                 .route("lease-acquire", "POST", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
@@ -113,10 +119,37 @@ public final class LocalCloudFunctions {
                 .route("job-queue-visibility", "POST", LocalJobQueueHandler.VISIBILITY,
                         c -> new LocalJobQueueHandler(queues))
                 .route("job-queue-delete", "POST", LocalJobQueueHandler.DELETE, c -> new LocalJobQueueHandler(queues))
-                .scheduledFunction(BACKUP_SCHEDULER, c -> new BackupSchedulerHandler(c, queues))
+                .scheduledFunction(BACKUP_SCHEDULER, c -> new BackupSchedulerHandler(c, gate.jobs(queues, "BackupScheduler")))
                 .scheduledFunction(RETENTION, io.tidemark.functions.retain.RetentionHandler::new)
-                .scheduledFunction(VERIFY, c -> new VerifyHandler(c, verify, metrics.publisher(VERIFY)))
+                .scheduledFunction(VERIFY, c -> new VerifyHandler(c, gate.verify(verify, "Verify"), metrics.publisher(VERIFY)))
                 .scheduledFunction(STANZA_METRICS, c -> new StanzaMetricsHandler(c, metrics.publisher(STANZA_METRICS)))
-                .route("metrics-list", "GET", LocalMetricsHandler.RESOURCE, c -> new LocalMetricsHandler(metrics));
+                // local only: the operator (or anyone allowed execute-api:Invoke on it) lists what was published
+                .route("metrics-list", "GET", LocalMetricsHandler.RESOURCE, c -> new LocalMetricsHandler(metrics))
+                // the role each runs as when local-cloud enforces IAM: the stack's function names
+                .functionRole("wal-indexer", "WalIndex")
+                .functionRole("manifest-validator", "ManifestValidate")
+                .functionRole("expire", "ExpireApi")
+                .functionRole("verify-start", "VerifyApi")
+                .functionRole("verify-run", "VerifyApi")
+                .functionRole("catalog-put", "CatalogApi")
+                .functionRole("catalog-get", "CatalogApi")
+                .functionRole("lease-acquire", "CatalogApi")
+                .functionRole("lease-renew", "CatalogApi")
+                .functionRole("lease-release", "CatalogApi")
+                .functionRole("plan-create", "RestorePlan")
+                .functionRole("plan-urls", "RestorePlan")
+                .functionRole("jobs-list", "CatalogApi")
+                .functionRole("job-claim", "CatalogApi")
+                .functionRole("job-pass", "CatalogApi")
+                .functionRole("job-report", "CatalogApi")
+                // in-memory stand-ins for SQS: the API gate judges their callers as SQS would
+                .functionRole("job-queue-receive", LocalCloud.NO_ROLE)
+                .functionRole("job-queue-visibility", LocalCloud.NO_ROLE)
+                .functionRole("job-queue-delete", LocalCloud.NO_ROLE)
+                .functionRole(BACKUP_SCHEDULER, "BackupScheduler")
+                .functionRole(RETENTION, "Retention")
+                .functionRole(VERIFY, "Verify")
+                .functionRole(STANZA_METRICS, "StanzaMetrics")
+                .functionRole("metrics-list", LocalCloud.NO_ROLE);
     }
 }

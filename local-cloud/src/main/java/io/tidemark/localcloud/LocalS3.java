@@ -2,7 +2,10 @@ package io.tidemark.localcloud;
 
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import org.gaul.s3proxy.AccessGrant;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.BlobStores;
 import org.gaul.s3proxy.S3Proxy;
@@ -28,6 +31,16 @@ final class LocalS3 implements AutoCloseable {
 
     static LocalS3 start(Path baseDir, String host, int port, String bucket, LocalCredentials credentials,
             S3EventDispatcher dispatcher, LocalTls tls) {
+        return start(baseDir, host, port, bucket, credentials, dispatcher, tls, null);
+    }
+
+    /**
+     * As above; with {@code enforcement}, every key local-cloud issued is accepted with its own
+     * secret and each request is judged as the key's principal ({@link EnforcingBlobStore}), after
+     * {@link S3KeyFilter} refused unknown, expired and token-less keys.
+     */
+    static LocalS3 start(Path baseDir, String host, int port, String bucket, LocalCredentials credentials,
+            S3EventDispatcher dispatcher, LocalTls tls, Enforcement enforcement) {
         Properties props = new Properties();
         props.setProperty("jclouds.filesystem.basedir", baseDir.toAbsolutePath().toString());
         BlobStore base = BlobStores.create("filesystem-nio2", props);
@@ -47,6 +60,18 @@ final class LocalS3 implements AutoCloseable {
                     .keyStore(tls.keyStore().toString(), tls.password());
         }
         S3Proxy proxy = builder.build();
+        if (enforcement != null) {
+            S3KeyFilter.install(proxy, enforcement);
+            Map<String, BlobStore> perPrincipal = new ConcurrentHashMap<>();
+            proxy.setBlobStoreLocator((identity, container, blob) -> {
+                SessionKeys.Key key = enforcement.keys().find(identity);
+                if (key == null) {
+                    return null; // S3Proxy answers AccessDenied (the filter already answered InvalidAccessKeyId)
+                }
+                return new AccessGrant(key.secretAccessKey(), perPrincipal.computeIfAbsent(key.principal().arn(),
+                        arn -> new EnforcingBlobStore(store, key.principal(), enforcement)));
+            });
+        }
         try {
             proxy.start();
         } catch (Exception e) {
