@@ -46,7 +46,7 @@ class ArchiveEndToEndTest {
         nodeDir = Files.createTempDirectory(Path.of("/tmp"), "tidemark-e2e-node",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(cloudDir).start();
-        conf = cloud.nodeConfig(nodeDir, "");
+        conf = cloud.nodeConfig(nodeDir, STANZA, "");
         String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
         pg = PgCluster.builder()
                 .setting("archive_mode", "on")

@@ -75,7 +75,7 @@ class AsyncArchiveEndToEndTest {
 
     /** A cluster, its configuration (async on, plus {@code extra}), its stanza, and its launch log. */
     static Node node(String stanza, String extra) throws IOException {
-        Path conf = cloud.nodeConfig(nodeDir.resolve(stanza), "archive-push.async=true\narchive-push.process=2\n"
+        Path conf = cloud.nodeConfig(nodeDir.resolve(stanza), stanza, "archive-push.async=true\narchive-push.process=2\n"
                 + "retries=0\narchive-push.timeout=20\n" + extra);
         // the spool of the stanza belongs to the user PostgreSQL runs archive_command as
         Path stanzaSpool = Files.createDirectories(nodeDir.resolve(stanza).resolve("spool").resolve(stanza));

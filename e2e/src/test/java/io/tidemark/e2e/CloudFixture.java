@@ -38,6 +38,14 @@ public final class CloudFixture implements AutoCloseable {
     private java.time.Duration lifetime;
     private int credentialsPort;
 
+    /**
+     * Session keys of every principal change every minute and die after two: every test that
+     * spans more than a minute or two runs through rotations, and one that keeps a key dies.
+     */
+    static final java.time.Duration DEFAULT_ROTATION = java.time.Duration.ofSeconds(
+            Long.getLong("tidemark.e2e.rotationSeconds", 60));
+    static final java.time.Duration DEFAULT_LIFETIME = DEFAULT_ROTATION.multipliedBy(2);
+
     public CloudFixture(Path dir) {
         this(dir, java.util.Map.of());
     }
@@ -63,6 +71,13 @@ public final class CloudFixture implements AutoCloseable {
         }
         LocalCloudFunctions.register(builder);
         settings.forEach(builder::functionSetting);
+        if (policy == null && storage == null) {
+            // Under the stack's IAM by default, as in AWS (the external S3 has its own users and keys)
+            io.tidemark.localcloud.iam.StackAccess access = io.tidemark.localcloud.iam.StackAccess.load(
+                    new io.tidemark.localcloud.iam.LocalAccount(LocalCloud.DEFAULT_REGION, LocalCloud.DEFAULT_BUCKET,
+                            LocalCloud.DEFAULT_TABLE, "local"));
+            enforce(access, access, DEFAULT_ROTATION, DEFAULT_LIFETIME);
+        }
         if (policy != null) {
             builder.enforce(policy, identities).credentialsPort(credentialsPort);
             if (rotation != null) {
@@ -202,6 +217,16 @@ public final class CloudFixture implements AutoCloseable {
             storage.close();
             storage = null;
         }
+    }
+
+    /**
+     * The product's functions' AWS clients as the stack function {@code stackFunctionName}'s role
+     * (under enforcement; the unenforced cloud's one key otherwise): what a test uses to act as
+     * that function would, e.g. delete an object as the retention function (the only principal
+     * the bucket policy lets delete), so the removal event flows as it would in AWS.
+     */
+    public io.tidemark.functions.runtime.AwsClients clientsAs(String stackFunctionName) {
+        return io.tidemark.functions.runtime.AwsClients.create(cloud.functionConfigAs(stackFunctionName));
     }
 
     /** The WAL file names (without compression extension) in the bucket under {@code <stanza>/wal/}. */

@@ -27,7 +27,6 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -38,10 +37,8 @@ import org.junit.jupiter.api.Test;
  * a steady WAL stream is archived through at least five rotations with no failed push, and a
  * backup taken meanwhile, which outlives the keys it started with, completes and is valid.
  *
- * <p>Skipped (with the reason) while local-cloud serves no credentials endpoint
- * ({@code LocalCloud.nodeCredentialsUri}, with enforcement on); nothing else in it depends on how
- * local-cloud rotates: the rotations are counted by watching the endpoint's keys, so a fixture
- * with seconds-long periods (e.g. {@code credentialRotation(2 s, 6 s)}) makes it a one-minute soak.
+ * <p>The cloud enforces the stack's IAM with keys that rotate every 2 s and live 6 s; the rotations
+ * are counted by watching the endpoint's keys, so this is a one-minute soak.
  * {@code -Dtidemark.e2e.rotationSoakMinutes} bounds the soak (default 30).
  */
 @PgTest
@@ -63,12 +60,16 @@ class RotatingCredentialsE2eTest {
         cloudDir = Files.createTempDirectory("tidemark-e2e-cloud");
         nodeDir = Files.createTempDirectory(Path.of("/tmp"), "tidemark-e2e-creds",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
-        cloud = new CloudFixture(cloudDir).start();
-        endpoint = nodeCredentialsUri(cloud, "main");
-        Assumptions.assumeTrue(endpoint != null && served(endpoint) != null, "local-cloud serves no node credentials"
-                + (endpoint == null ? "" : " at " + endpoint) + " (issue 13: the endpoint comes with local-cloud's enforcement)");
-        conf = withoutKeys(cloud.nodeConfig(nodeDir.resolve("main"), "credentials.uri=" + endpoint + "\n"
-                + "archive-push.async=true\narchive-push.process=2\narchive-push.timeout=60\n"));
+        // keys change every 2 s and die after 6 s: a one-minute soak crosses many rotations
+        io.tidemark.localcloud.iam.StackAccess access = io.tidemark.localcloud.iam.StackAccess.load(
+                new io.tidemark.localcloud.iam.LocalAccount(io.tidemark.localcloud.LocalCloud.DEFAULT_REGION,
+                        io.tidemark.localcloud.LocalCloud.DEFAULT_BUCKET, io.tidemark.localcloud.LocalCloud.DEFAULT_TABLE,
+                        "local"));
+        cloud = new CloudFixture(cloudDir).enforce(access, access, Duration.ofSeconds(2), Duration.ofSeconds(6)).start();
+        endpoint = cloud.cloud().nodeCredentialsUri("main");
+        conf = cloud.nodeConfig(nodeDir.resolve("main"), "main",
+                "archive-push.async=true\narchive-push.process=2\narchive-push.timeout=60\n");
+        assertFalse(Files.readString(conf).contains("s3.accessKeyId"), "the endpoint is the node's only key source");
         Path spool = Files.createDirectories(nodeDir.resolve("main").resolve("spool").resolve("main"));
         Files.setPosixFilePermissions(spool, PosixFilePermissions.fromString("rwx------"));
         RunAs.detect().giveOwnership(spool);
@@ -80,28 +81,6 @@ class RotatingCredentialsE2eTest {
                 .build().start();
         ShimProcess.Result created = shim("stanza-create");
         assertEquals(0, created.code(), created.toString());
-    }
-
-    /**
-     * {@code LocalCloud.nodeCredentialsUri(stanza)} when this local-cloud has it and enforcement is
-     * on, else null. Looked up by name so that this test compiles before that method exists.
-     */
-    static URI nodeCredentialsUri(CloudFixture cloud, String stanza) {
-        try {
-            return (URI) cloud.cloud().getClass().getMethod("nodeCredentialsUri", String.class).invoke(cloud.cloud(), stanza);
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return null;
-        }
-    }
-
-    /** The configuration local-cloud writes, with its static keys removed: the endpoint is the only source. */
-    static Path withoutKeys(Path file) throws IOException {
-        List<String> kept = Files.readAllLines(file).stream()
-                .filter(l -> !l.startsWith("s3.accessKeyId") && !l.startsWith("s3.secretAccessKey")
-                        && !l.startsWith("s3.sessionToken"))
-                .toList();
-        Files.write(file, kept);
-        return file;
     }
 
     /** What the endpoint hands out: a key and when it expires. */

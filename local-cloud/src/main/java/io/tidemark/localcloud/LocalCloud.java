@@ -355,6 +355,19 @@ public final class LocalCloud implements AutoCloseable {
                     + "needs functionRole(\"" + name + "\", <stack function name>) (roles known: "
                     + new java.util.TreeMap<>(functionRoles) + ")");
         }
+        return roleConfig(stackName);
+    }
+
+    /**
+     * The functions' configuration acting as the stack function {@code stackFunctionName}'s role
+     * (its session credentials, no static key), for tests that act as that function would; without
+     * enforcement the shared configuration.
+     */
+    public FunctionConfig functionConfigAs(String stackFunctionName) {
+        return enforcement == null ? functionConfig : roleConfig(stackFunctionName);
+    }
+
+    private FunctionConfig roleConfig(String stackName) {
         Map<String, String> env = functionEnvironment();
         env.remove(FunctionConfig.ACCESS_KEY_ID);
         env.remove(FunctionConfig.SECRET_ACCESS_KEY);

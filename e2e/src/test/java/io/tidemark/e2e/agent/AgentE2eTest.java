@@ -67,7 +67,7 @@ class AgentE2eTest {
         dir = Files.createTempDirectory(Path.of("/tmp"), "tidemark-e2e-agent-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(dir.resolve("cloud")).start();
-        conf = cloud.nodeConfig(dir.resolve("node"), "stanza=main\n");
+        conf = cloud.nodeConfig(dir.resolve("node"), "main", "");
         primary = PgCluster.builder().dataChecksums(true)
                 .setting("archive_mode", "on")
                 .setting("archive_command", ShimInstall.get().launcher() + " archive-push %p --config " + conf)
@@ -121,8 +121,8 @@ class AgentE2eTest {
     }
 
     private JsonNode stanzaDoc() throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(cloud.cloud().apiUrl() + "/stanzas/main"))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        // signed as the operator: the API enforces IAM
+        HttpResponse<String> r = cloud.api("GET", "/stanzas/main", null);
         assertEquals(200, r.statusCode(), r.body());
         return JSON.readTree(r.body());
     }

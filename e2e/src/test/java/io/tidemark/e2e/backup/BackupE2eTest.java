@@ -74,7 +74,7 @@ class BackupE2eTest {
         dir = Files.createTempDirectory(Path.of("/tmp"), "tidemark-e2e-backup-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(dir.resolve("cloud")).start();
-        conf = cloud.nodeConfig(dir.resolve("node"), "stanza=main\n");
+        conf = cloud.nodeConfig(dir.resolve("node"), "main", "");
         String launcher = ShimInstall.get().launcher().toString();
         primary = PgCluster.builder().dataChecksums(true)
                 .setting("archive_mode", "on")
@@ -140,8 +140,8 @@ class BackupE2eTest {
     }
 
     private JsonNode stanzaDoc() throws IOException, InterruptedException {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(cloud.cloud().apiUrl() + "/stanzas/main")).GET()
-                .build(), HttpResponse.BodyHandlers.ofString());
+        // signed as the operator: the API enforces IAM
+        HttpResponse<String> r = cloud.api("GET", "/stanzas/main", null);
         assertEquals(200, r.statusCode(), r.body());
         return JSON.readTree(r.body());
     }
@@ -243,9 +243,7 @@ class BackupE2eTest {
     @Order(2)
     void aSecondBackupWhileOneHoldsTheLeaseIsRefused() throws Exception {
         String body = "{\"holder\":\"other-host:4242\",\"label\":\"20200101-000000F\",\"ttlSeconds\":60}";
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(cloud.cloud().apiUrl() + "/stanzas/main/backup-lease"))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json").build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = cloud.api("POST", "/stanzas/main/backup-lease", body);
         assertEquals(200, r.statusCode(), r.body());
         String leaseId = JSON.readTree(r.body()).path("leaseId").asText();
         try {
@@ -253,8 +251,7 @@ class BackupE2eTest {
             assertEquals(1, b.code(), b.toString());
             assertTrue(b.err().contains("is running on other-host:4242"), b.toString());
         } finally {
-            http.send(HttpRequest.newBuilder(URI.create(cloud.cloud().apiUrl() + "/stanzas/main/backup-lease?leaseId=" + leaseId))
-                    .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+            cloud.api("DELETE", "/stanzas/main/backup-lease?leaseId=" + leaseId, null);
         }
     }
 

@@ -97,7 +97,7 @@ class CrashE2eTest {
                 {"schedules": [{"name": "main-full", "function": "backup-scheduler", "every": "1d",
                                 "input": {"stanza": "main", "type": "full"}}]}""");
         cloud = new CloudFixture(dir.resolve("cloud")).start();
-        conf = cloud.nodeConfig(dir.resolve("node"), "stanza=main\narchive-push.async=true\narchive-push.process=2\n");
+        conf = cloud.nodeConfig(dir.resolve("node"), "main", "archive-push.async=true\narchive-push.process=2\n");
         // the spool belongs to the postgres user, who runs every command here (as an operator installs it)
         runAs.giveOwnership(dir.resolve("node/spool"));
         Path stanzaSpool = Files.createDirectories(dir.resolve("node/spool/main"));
@@ -363,8 +363,8 @@ class CrashE2eTest {
     }
 
     private JsonNode stanzaDoc() throws IOException, InterruptedException {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(cloud.cloud().apiUrl() + "/stanzas/main")).GET()
-                .build(), HttpResponse.BodyHandlers.ofString());
+        // signed as the operator: the API enforces IAM
+        HttpResponse<String> r = cloud.api("GET", "/stanzas/main", null);
         assertEquals(200, r.statusCode(), r.body());
         return JSON.readTree(r.body());
     }

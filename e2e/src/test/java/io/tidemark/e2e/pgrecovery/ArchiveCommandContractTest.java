@@ -62,7 +62,7 @@ class ArchiveCommandContractTest {
         work = Files.createTempDirectory(Path.of("/tmp"), "tidemark-pgrec-ac-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(work.resolve("cloud")).start();
-        conf = cloud.nodeConfig(work.resolve("node"), "archive-get.prefetch=0\n");
+        conf = cloud.nodeConfig(work.resolve("node"), STANZA, "archive-get.prefetch=0\n");
         goodConf = Files.readString(conf);
         primary = track(PgCluster.builder()
                 .setting("archive_mode", "on")
@@ -215,6 +215,8 @@ class ArchiveCommandContractTest {
     @Test
     @Order(4)
     void aWalSwitchRightAfterAnOverwrittenContrecordIsArchivedAndReplayed() throws Exception {
+        // a node of its own stanza: node roles are per stanza
+        Path conf = cloud.nodeConfig(work.resolve("node-contrecord"), CONTREC_STANZA, "archive-get.prefetch=0\n");
         PgCluster c = track(PgCluster.builder().walSegmentSizeMb(1)
                 .setting("archive_mode", "on")
                 .setting("archive_command", RecoveryKit.archiveCommand(conf, CONTREC_STANZA))

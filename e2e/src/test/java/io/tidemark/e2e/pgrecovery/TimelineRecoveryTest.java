@@ -67,7 +67,7 @@ class TimelineRecoveryTest {
         work = Files.createTempDirectory(Path.of("/tmp"), "tidemark-pgrec-tl-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(work.resolve("cloud")).start();
-        conf = cloud.nodeConfig(work.resolve("node"), "");
+        conf = cloud.nodeConfig(work.resolve("node"), STANZA, "");
         primary = track(PgCluster.builder()
                 .setting("archive_mode", "on")
                 .setting("archive_command", RecoveryKit.archiveCommand(conf, STANZA))

@@ -163,7 +163,7 @@ class DamagedArchiveE2eTest {
         Assumptions.assumeTrue(Files.isDirectory(storeFile(STANZA).getParent()),
                 "objects are local files (no external storage): bit rot is done in the store's files");
         // retries=1: a damaged download is tried twice, not five times with pauses up to 4 s
-        conf = cloud.nodeConfig(work.resolve("node"), "retries=1\n");
+        conf = cloud.nodeConfig(work.resolve("node"), STANZA, "retries=1\n");
         try (ServerSocket s = new ServerSocket(0)) {
             restoredPort = s.getLocalPort();
         }
@@ -464,7 +464,10 @@ class DamagedArchiveE2eTest {
     private static void damage(String key, Damage d, Stored original) throws Exception {
         switch (d) {
             case DELETED -> {
-                aws.s3().deleteObject(b -> b.bucket(cloud.cloud().bucket()).key(key));
+                // as the retention function: the only principal the bucket policy lets delete
+                try (AwsClients retention = cloud.clientsAs("Retention")) {
+                    retention.s3().deleteObject(b -> b.bucket(cloud.cloud().bucket()).key(key));
+                }
                 assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)), "the removal event handled");
             }
             // the last KiB cut off (half of a small object): verify reports every bundled file past the cut,

@@ -49,7 +49,7 @@ class LostWalEndToEndTest {
         work = Files.createTempDirectory(Path.of("/tmp"), "tidemark-lost-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(work.resolve("cloud")).start();
-        conf = cloud.nodeConfig(work.resolve("node"), "");
+        conf = cloud.nodeConfig(work.resolve("node"), STANZA, "");
         String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
         pg = PgCluster.builder().setting("archive_mode", "on").setting("archive_command", push).build().start();
         cli = new StanzaCli(work, conf, STANZA, pg);
@@ -91,8 +91,9 @@ class LostWalEndToEndTest {
                 "the catalog to hold every segment through " + last);
         assertTrue(first.compareTo(middle) < 0 && middle.compareTo(last) < 0, first + " " + middle + " " + last);
 
-        // one WAL object in the middle disappears from the bucket
-        try (AwsClients aws = AwsClients.create(cloud.cloud().functionConfig())) {
+        // one WAL object in the middle disappears from the bucket (deleted as the retention function,
+        // the only principal the bucket policy lets delete)
+        try (AwsClients aws = cloud.clientsAs("Retention")) {
             String key = aws.s3().listObjectsV2Paginator(b -> b.bucket(cloud.cloud().bucket()).prefix(STANZA + "/wal/"))
                     .contents().stream().map(o -> o.key()).filter(k -> k.contains("/" + middle + "."))
                     .findFirst().orElseThrow(() -> new AssertionError("no object for " + middle));

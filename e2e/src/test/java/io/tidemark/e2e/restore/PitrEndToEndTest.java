@@ -72,7 +72,7 @@ class PitrEndToEndTest {
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloudDir = work.resolve("cloud");
         cloud = new CloudFixture(cloudDir).start();
-        conf = cloud.nodeConfig(work.resolve("node"), "archive-get.prefetch=4\n");
+        conf = cloud.nodeConfig(work.resolve("node"), STANZA, "archive-get.prefetch=4\n");
         String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
         pg = PgCluster.builder().dataChecksums(true)
                 .setting("archive_mode", "on").setting("archive_command", push)

@@ -72,7 +72,7 @@ class RestoreEndsAtTargetTest {
         work = Files.createTempDirectory(Path.of("/tmp"), "tidemark-end-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(work.resolve("cloud")).start();
-        conf = cloud.nodeConfig(work.resolve("node"), "");
+        conf = cloud.nodeConfig(work.resolve("node"), STANZA, "");
         try (ServerSocket s = new ServerSocket(0)) {
             restoredPort = s.getLocalPort();
         }
@@ -208,7 +208,8 @@ class RestoreEndsAtTargetTest {
 
     private void refusedWhileGone(String key, Path plan) throws Exception {
         Stored original = s3Get(key);
-        try (AwsClients aws = AwsClients.create(cloud.cloud().functionConfig())) {
+        // as the retention function: the only principal the bucket policy lets delete
+        try (AwsClients aws = cloud.clientsAs("Retention")) {
             aws.s3().deleteObject(b -> b.bucket(cloud.cloud().bucket()).key(key));
         }
         try {

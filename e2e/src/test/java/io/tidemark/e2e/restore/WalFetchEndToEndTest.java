@@ -64,7 +64,7 @@ class WalFetchEndToEndTest {
         work = Files.createTempDirectory(Path.of("/tmp"), "tidemark-walfetch-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(work.resolve("cloud")).start();
-        conf = cloud.nodeConfig(work.resolve("node"), "archive-get.prefetch=4\narchive-get.outage-wait=120\n");
+        conf = cloud.nodeConfig(work.resolve("node"), STANZA, "archive-get.prefetch=4\narchive-get.outage-wait=120\n");
         String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
         pg = PgCluster.builder().dataChecksums(true)
                 .setting("archive_mode", "on").setting("archive_command", push)
@@ -107,7 +107,10 @@ class WalFetchEndToEndTest {
         String key = walKey(seg);
         byte[] original = object(key);
         Map<String, String> meta = metadata(key);
-        s3(aws -> aws.s3().deleteObject(d -> d.bucket(bucket()).key(key)));
+        // as the retention function: the only principal the bucket policy lets delete
+        try (AwsClients aws = cloud.clientsAs("Retention")) {
+            aws.s3().deleteObject(d -> d.bucket(bucket()).key(key));
+        }
         try {
             assertAbortsRecovery(c, seg, key, "missing from the archive");
         } finally {
@@ -166,7 +169,7 @@ class WalFetchEndToEndTest {
     void aStreamingStandbyWithArchiveGetGetsTheArchivedSegmentNotItsPartlyStreamedCopy() throws Exception {
         // the standby's own node configuration, its spool owned by the user PostgreSQL runs as (as on a
         // real node): the launcher's fast path answers only from a spool that user owns
-        Path standbyConf = cloud.nodeConfig(work.resolve("standby-node"), "archive-get.prefetch=4\n");
+        Path standbyConf = cloud.nodeConfig(work.resolve("standby-node"), STANZA, "archive-get.prefetch=4\n");
         String restore = ShimInstall.get().launcher() + " archive-get --config " + standbyConf + " --stanza " + STANZA
                 + " %f %p";
         PgCluster standby = PgCluster.builder().emptyDataDir()

@@ -78,7 +78,7 @@ class RetentionE2eTest {
                 Map.of("TIDEMARK_RETENTION_POLICIES", "{\"main\":{\"fullType\":\"count\",\"full\":9}}")).start();
         aws = AwsClients.create(cloud.cloud().functionConfig());
         bucket = new S3ObjectStore(aws.s3(), cloud.cloud().bucket());
-        conf = cloud.nodeConfig(work.resolve("node"), "");
+        conf = cloud.nodeConfig(work.resolve("node"), STANZA, "");
         String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
         pg = PgCluster.builder().setting("archive_mode", "on").setting("archive_command", push).build().start();
         cli = new StanzaCli(work, conf, STANZA, pg);

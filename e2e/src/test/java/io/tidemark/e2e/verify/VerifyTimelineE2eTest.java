@@ -45,7 +45,7 @@ class VerifyTimelineE2eTest {
         work = Files.createTempDirectory(Path.of("/tmp"), "tidemark-verify-tl-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(work.resolve("cloud")).start();
-        conf = cloud.nodeConfig(work.resolve("node"), "");
+        conf = cloud.nodeConfig(work.resolve("node"), STANZA, "");
         String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
         pg = PgCluster.builder().setting("archive_mode", "on").setting("archive_command", push).build().start();
         cli = new StanzaCli(work, conf, STANZA, pg);
