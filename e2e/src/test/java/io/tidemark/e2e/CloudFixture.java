@@ -113,6 +113,12 @@ public final class CloudFixture implements AutoCloseable {
     /** Stops local-cloud (API, functions, and its own S3 and DynamoDB); external storage stays up. */
     public void stop() {
         if (cloud != null) {
+            // every refusal of this run in the test's output, to read next to what the test expected
+            java.util.List<io.tidemark.localcloud.Denial> denials = cloud.denials();
+            if (!denials.isEmpty()) {
+                System.out.println("local-cloud refused " + denials.size() + " call(s):");
+                denials.forEach(d -> System.out.println("  " + d));
+            }
             cloud.close();
             cloud = null;
         }

@@ -200,7 +200,8 @@ class RetentionE2eTest {
     // ---------------------------------------------------------------- helpers
 
     private static JsonNode invokeRetention(String event) throws Exception {
-        try (RetentionHandler h = new RetentionHandler(cloud.cloud().functionConfig())) {
+        // as the retention function runs in AWS: its own role, the only one the bucket policy lets delete
+        try (RetentionHandler h = new RetentionHandler(cloud.cloud().functionConfigAs("Retention"))) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             h.handleRequest(new ByteArrayInputStream(event.getBytes(StandardCharsets.UTF_8)), out, null);
             return JSON.readTree(out.toByteArray());
