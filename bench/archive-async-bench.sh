@@ -31,7 +31,7 @@ one() {
   trap "as_pg '$bindir/pg_ctl' -D '$work/data' -m immediate stop >/dev/null 2>&1 || true; [ -n \"\${KEEP:-}\" ] || rm -rf '$work'" EXIT
   as_pg mkdir -m 700 "$work/spool"
   as_pg "$bindir/initdb" -D "$work/data" >/dev/null
-  local real stanza=bench$$x$RANDOM
+  local real uri stanza=bench$$x$RANDOM
   case "$tool" in
     pgbackrest)
       cat > "$work/pgbackrest.conf" <<CONF
@@ -55,8 +55,11 @@ CONF
       real="pgbackrest --config=$work/pgbackrest.conf --stanza=main archive-push %p"
       ;;
     tidemark)
-      grep -v '^spool.dir=' "$conf" > "$work/tidemark.conf"
-      printf 'spool.dir=%s\narchive-push.async=true\narchive-push.process=%s\n' "$work/spool" "$process" >> "$work/tidemark.conf"
+      grep -v '^spool.dir=\|^credentials.uri=' "$conf" > "$work/tidemark.conf"
+      # a node of this run's stanza: its node role's keys (the cloud's conf names stanza main's)
+      uri=$(sed -n 's/^credentials.uri=//p' "$conf")
+      printf 'spool.dir=%s\narchive-push.async=true\narchive-push.process=%s\ncredentials.uri=%s\n' \
+        "$work/spool" "$process" "${uri%/*}/$stanza" >> "$work/tidemark.conf"
       chown postgres "$work/tidemark.conf" 2>/dev/null || true
       real="$root/bin/tidemark archive-push --config $work/tidemark.conf --stanza $stanza %p"
       ;;

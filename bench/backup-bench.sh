@@ -23,7 +23,7 @@ trap cleanup EXIT
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 . "$root/bench/lib.sh"
-bench_start_cloud "$work"
+bench_start_cloud "$work" "$stanza"
 
 [ "$(id -u)" = 0 ] && chown postgres "$work"
 as_pg "$bindir/initdb" -D "$work/data" -k >/dev/null

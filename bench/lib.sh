@@ -1,11 +1,13 @@
 # Sourced by the side-by-side benchmarks: a TLS local cloud and pgBackRest pointed at it.
 
-# bench_start_cloud WORK: starts `tidemark local-cloud --tls` under WORK/cloud, waits until it is
-# ready, and writes WORK/tidemark.conf (with a spool the postgres user owns) for the node side.
+# bench_start_cloud WORK [STANZA]: starts `tidemark local-cloud --tls` under WORK/cloud, waits until
+# it is ready, and writes WORK/tidemark.conf (with a spool the postgres user owns) for the node side:
+# a node of STANZA (default main), whose role's rotating keys come from its credentials.uri.
 # Sets cloud_pid and conf.
 bench_start_cloud() {
-  local work=$1
-  "$root/bin/tidemark" local-cloud --dir "$work/cloud" --tls --s3-port 0 --api-port 0 --dynamodb-port 0 > "$work/cloud.log" 2>&1 &
+  local work=$1 stanza=${2:-main}
+  "$root/bin/tidemark" local-cloud --dir "$work/cloud" --tls --s3-port 0 --api-port 0 --dynamodb-port 0 \
+    --credentials-port 0 --stanza "$stanza" > "$work/cloud.log" 2>&1 &
   cloud_pid=$!
   for _ in $(seq 1 120); do grep -q ready "$work/cloud.log" && break; sleep 0.5; done
   grep -q ready "$work/cloud.log" || { cat "$work/cloud.log"; exit 1; }
@@ -20,8 +22,12 @@ bench_start_cloud() {
 
 # bench_pgbackrest_s3_repo CONF PATH: the [global] repository lines that point pgBackRest at the
 # S3 endpoint of a local cloud's tidemark.conf (path style, its CA), under repository path PATH.
+# pgBackRest signs with the operator's long-lived key pair (DIR/credentials.properties of the cloud
+# in WORK/cloud): it reads no credentials endpoint. The bucket policy still refuses it any delete
+# (only the retention function deletes), so pgBackRest's expire cannot run against it.
 bench_pgbackrest_s3_repo() {
-  local c=$1 endpoint
+  local c=$1 endpoint keys
+  keys="$(dirname "$c")/cloud/credentials.properties"
   endpoint=$(sed -n 's/^s3.endpoint=//p' "$c")
   cat <<CONF
 repo1-type=s3
@@ -31,8 +37,8 @@ repo1-storage-port=${endpoint##*:}
 repo1-s3-uri-style=path
 repo1-s3-bucket=$(sed -n 's/^s3.bucket=//p' "$c")
 repo1-s3-region=$(sed -n 's/^s3.region=//p' "$c")
-repo1-s3-key=$(sed -n 's/^s3.accessKeyId=//p' "$c")
-repo1-s3-key-secret=$(sed -n 's/^s3.secretAccessKey=//p' "$c")
+repo1-s3-key=$(sed -n 's/^accessKeyId=//p' "$keys")
+repo1-s3-key-secret=$(sed -n 's/^secretAccessKey=//p' "$keys")
 repo1-storage-ca-file=$(sed -n 's/^s3.caFile=//p' "$c")
 CONF
 }

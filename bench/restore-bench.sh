@@ -33,7 +33,7 @@ psql_() { as_pg "$bindir/psql" -X -h 127.0.0.1 -p "$1" -At -v ON_ERROR_STOP=1 -d
 secs() { echo "scale=1; ($2 - $1)/1000" | bc; }
 
 . "$root/bench/lib.sh"
-bench_start_cloud "$work"
+bench_start_cloud "$work" "$stanza"
 cat > "$work/pgbackrest.conf" <<CONF
 [global]
 $(bench_pgbackrest_s3_repo "$conf" /pgbackrest)

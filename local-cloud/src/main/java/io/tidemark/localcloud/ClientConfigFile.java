@@ -42,10 +42,13 @@ final class ClientConfigFile {
         m.put(S3_BUCKET, cloud.bucket());
         m.put(S3_PATH_STYLE, "true");
         if (!cloud.enforcing()) {
-            // with enforcement no key goes to clients: each node reads its stanza's role credentials
-            // from credentials.uri (LocalCloud#nodeCredentialsUri), which its own config adds
             m.put(S3_ACCESS_KEY_ID, cloud.credentials().accessKeyId());
             m.put(S3_SECRET_ACCESS_KEY, cloud.credentials().secretAccessKey());
+        } else if (cloud.nodeStanza() != null) {
+            // with enforcement no key goes to clients: a node reads its stanza's role credentials
+            // from credentials.uri; this file is a node config for the stanza local-cloud was told of
+            m.put("stanza", cloud.nodeStanza());
+            m.put("credentials.uri", cloud.nodeCredentialsUri(cloud.nodeStanza()).toString());
         }
         cloud.s3CaFile().ifPresent(ca -> m.put(S3_CA_FILE, ca.toString()));
         m.put(API_URL, cloud.apiUrl().toString());

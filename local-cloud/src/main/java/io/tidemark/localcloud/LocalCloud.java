@@ -100,6 +100,7 @@ public final class LocalCloud implements AutoCloseable {
     private Enforcement enforcement;
     private CredentialsEndpoint credentialsEndpoint;
     private DynamoDbGate dynamoDbGate;
+    private final String nodeStanza;
 
     private LocalCloud(Builder b, Path dir) {
         this.dir = dir;
@@ -112,6 +113,7 @@ public final class LocalCloud implements AutoCloseable {
         this.external = b.external;
         this.background = List.copyOf(b.background);
         this.metrics = b.metrics;
+        this.nodeStanza = b.nodeStanza;
         this.policy = b.policy;
         this.identities = b.identities;
         this.functionRoles = Map.copyOf(b.functionRoles);
@@ -437,6 +439,11 @@ public final class LocalCloud implements AutoCloseable {
         return enforcement == null ? List.of() : enforcement.denials();
     }
 
+    /** The stanza whose node credentials tidemark.conf names (with enforcement), or null. */
+    public String nodeStanza() {
+        return nodeStanza;
+    }
+
     /** Where a node of {@code stanza} gets its role's session credentials (shim key {@code credentials.uri}). */
     public URI nodeCredentialsUri(String stanza) {
         return requireEnforcement().node(stanza);
@@ -676,6 +683,7 @@ public final class LocalCloud implements AutoCloseable {
         private final List<LocalSchedule> schedules = new ArrayList<>();
         private final List<BackgroundWork> background = new ArrayList<>();
         private final LocalMetrics metrics = new LocalMetrics();
+        private String nodeStanza;
         private int unnamed;
         private AccessPolicy policy;
         private StackIdentities identities;
@@ -904,6 +912,15 @@ public final class LocalCloud implements AutoCloseable {
         /** Adds background work shared by the functions ({@link BackgroundWork}); started before them. */
         public Builder background(BackgroundWork work) {
             background.add(Objects.requireNonNull(work, "work"));
+            return this;
+        }
+
+        /**
+         * With enforcement: tidemark.conf becomes the configuration of a node of {@code stanza}
+         * ({@code stanza=} and {@code credentials.uri} of that stanza's node role).
+         */
+        public Builder nodeStanza(String stanza) {
+            this.nodeStanza = io.tidemark.events.layout.StanzaName.of(Objects.requireNonNull(stanza, "stanza")).value();
             return this;
         }
 

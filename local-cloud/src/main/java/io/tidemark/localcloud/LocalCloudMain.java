@@ -24,9 +24,12 @@ public final class LocalCloudMain {
     public static final int DEFAULT_S3_PORT = 9850;
     public static final int DEFAULT_API_PORT = 9851;
     public static final int DEFAULT_DYNAMODB_PORT = 9852;
+    public static final int DEFAULT_CREDENTIALS_PORT = 9853;
+    /** The stanza whose node credentials tidemark.conf names, unless --stanza says otherwise. */
+    public static final String DEFAULT_STANZA = "main";
 
     static final String USAGE = "usage: tidemark local-cloud --dir DIR [--s3-port N] [--api-port N] "
-            + "[--dynamodb-port N] [--host ADDRESS] [--tls]";
+            + "[--dynamodb-port N] [--credentials-port N] [--host ADDRESS] [--stanza NAME] [--tls]";
 
     private LocalCloudMain() {
     }
@@ -41,7 +44,8 @@ public final class LocalCloudMain {
     }
 
     /** Parsed command line. */
-    record Options(Path dir, String host, int s3Port, int apiPort, int dynamoDbPort, boolean tls) {
+    record Options(Path dir, String host, int s3Port, int apiPort, int dynamoDbPort, int credentialsPort,
+            String stanza, boolean tls) {
     }
 
     static final class UsageException extends Exception {
@@ -58,6 +62,8 @@ public final class LocalCloudMain {
         int s3 = DEFAULT_S3_PORT;
         int api = DEFAULT_API_PORT;
         int dynamo = DEFAULT_DYNAMODB_PORT;
+        int credentials = DEFAULT_CREDENTIALS_PORT;
+        String stanza = DEFAULT_STANZA;
         boolean tls = false;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
@@ -70,7 +76,8 @@ public final class LocalCloudMain {
             switch (arg) {
                 case "-h", "--help" -> throw new UsageException("");
                 case "--tls" -> tls = true;
-                case "--dir", "--s3-port", "--api-port", "--dynamodb-port", "--host" -> {
+                case "--dir", "--s3-port", "--api-port", "--dynamodb-port", "--credentials-port", "--host",
+                        "--stanza" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
                             throw new UsageException(arg + " needs a value");
@@ -82,6 +89,8 @@ public final class LocalCloudMain {
                         case "--host" -> host = value;
                         case "--s3-port" -> s3 = port(arg, value);
                         case "--api-port" -> api = port(arg, value);
+                        case "--credentials-port" -> credentials = port(arg, value);
+                        case "--stanza" -> stanza = value;
                         default -> dynamo = port(arg, value);
                     }
                 }
@@ -91,7 +100,7 @@ public final class LocalCloudMain {
         if (dir == null) {
             throw new UsageException("--dir DIR is required");
         }
-        return new Options(dir, host, s3, api, dynamo, tls);
+        return new Options(dir, host, s3, api, dynamo, credentials, stanza, tls);
     }
 
     private static int port(String option, String value) throws UsageException {
@@ -106,7 +115,14 @@ public final class LocalCloudMain {
         throw new UsageException(option + " must be a port number 0-65535, not '" + value + "'");
     }
 
+    /**
+     * Always under the stack's IAM (the template infra-cdk synthesizes): every component gets its
+     * own principal's rotating session keys, nobody a key that may do everything.
+     */
     static LocalCloud start(Options o) {
+        io.tidemark.localcloud.iam.StackAccess access = io.tidemark.localcloud.iam.StackAccess.load(
+                new io.tidemark.localcloud.iam.LocalAccount(LocalCloud.DEFAULT_REGION, LocalCloud.DEFAULT_BUCKET,
+                        LocalCloud.DEFAULT_TABLE, "local"));
         return LocalCloudFunctions.register(LocalCloud.builder())
                 .dir(o.dir())
                 .host(o.host())
@@ -114,6 +130,9 @@ public final class LocalCloudMain {
                 .apiPort(o.apiPort())
                 .dynamoDbPort(o.dynamoDbPort())
                 .tls(o.tls())
+                .enforce(access, access)
+                .credentialsPort(o.credentialsPort())
+                .nodeStanza(o.stanza())
                 .start();
     }
 

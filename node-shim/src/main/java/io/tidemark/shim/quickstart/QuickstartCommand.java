@@ -179,7 +179,9 @@ public final class QuickstartCommand implements Command {
         Path dir = work.resolve("cloud");
         Path log = work.resolve("local-cloud.log");
         ProcessBuilder pb = new ProcessBuilder(repoLauncher.toString(), "local-cloud", "--dir", dir.toString(),
-                "--s3-port", "0", "--api-port", "0", "--dynamodb-port", "0")
+                "--s3-port", "0", "--api-port", "0", "--dynamodb-port", "0", "--credentials-port", "0",
+                // tidemark.conf is then a node config of this stanza: its node role's credentials.uri
+                "--stanza", STANZA)
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         cloud = pb.start();
         waitFor(Duration.ofSeconds(90), "the local cloud to start", () -> {
