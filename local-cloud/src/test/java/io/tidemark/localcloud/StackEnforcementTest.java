@@ -1,0 +1,209 @@
+package io.tidemark.localcloud;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.localcloud.iam.LocalAccount;
+import io.tidemark.localcloud.iam.StackAccess;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.ContentStreamProvider;
+import software.amazon.awssdk.http.SdkHttpFullRequest;
+import software.amazon.awssdk.http.SdkHttpMethod;
+import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+
+/**
+ * Each principal's refused calls, judged by the policies of the template infra-cdk synthesizes
+ * (the real {@link StackAccess}, not a hand-made policy) in a local cloud with the product's
+ * functions: a node cannot delete, cannot read or list another stanza, cannot call the API (the
+ * planner included) for another stanza; a function cannot touch what its role does not name;
+ * only the retention function deletes. Every refusal is AWS's error and is recorded with
+ * principal, action and resource.
+ */
+@Tag("localcloud")
+class StackEnforcementTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path dir;
+
+    static LocalCloud cloud;
+
+    @BeforeAll
+    static void start() {
+        StackAccess access = StackAccess.load(new LocalAccount(LocalCloud.DEFAULT_REGION, LocalCloud.DEFAULT_BUCKET,
+                LocalCloud.DEFAULT_TABLE, "local"));
+        cloud = LocalCloudFunctions.register(LocalCloud.builder()).dir(dir).enforce(access, access).start();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cloud != null) {
+            cloud.close();
+        }
+    }
+
+    @Test
+    void aNodeWritesAndReadsItsStanzaButNeverDeletesNorTouchesAnotherStanza() throws Exception {
+        try (S3Client node = s3(session(cloud.nodeCredentialsUri("main")))) {
+            node.putObject(b -> b.bucket(cloud.bucket()).key("main/wal/probe"), RequestBody.fromString("x"));
+            assertEquals("x", node.getObjectAsBytes(b -> b.bucket(cloud.bucket()).key("main/wal/probe")).asUtf8String());
+            node.listObjectsV2(b -> b.bucket(cloud.bucket()).prefix("main/wal/"));
+
+            assertDenied(() -> node.deleteObject(b -> b.bucket(cloud.bucket()).key("main/wal/probe")),
+                    "node/main", "s3:DeleteObject", "arn:aws:s3:::tidemark/main/wal/probe");
+            assertDenied(() -> node.getObject(b -> b.bucket(cloud.bucket()).key("other/wal/probe")),
+                    "node/main", "s3:GetObject", "arn:aws:s3:::tidemark/other/wal/probe");
+            assertDenied(() -> node.putObject(b -> b.bucket(cloud.bucket()).key("other/wal/probe"), RequestBody.fromString("x")),
+                    "node/main", "s3:PutObject", "arn:aws:s3:::tidemark/other/wal/probe");
+            assertDenied(() -> node.listObjectsV2(b -> b.bucket(cloud.bucket()).prefix("other/")),
+                    "node/main", "s3:ListBucket", "arn:aws:s3:::tidemark");
+        }
+    }
+
+    @Test
+    void aNodeCallsTheApiOnlyForItsOwnStanza() throws Exception {
+        AwsSessionCredentials node = session(cloud.nodeCredentialsUri("main")).resolveCredentials() instanceof
+                AwsSessionCredentials s ? s : null;
+        // allowed through to the function: the stanza does not exist yet, which the function answers
+        HttpResponse<String> own = api("GET", "/stanzas/main", null, node);
+        assertEquals(404, own.statusCode(), own.body());
+
+        HttpResponse<String> other = api("GET", "/stanzas/other", null, node);
+        assertEquals(403, other.statusCode(), other.body());
+        assertTrue(JSON.readTree(other.body()).path("Message").asText().contains(
+                "is not authorized to perform: execute-api:Invoke on resource: "), other.body());
+        // the planner of another stanza
+        HttpResponse<String> plan = api("POST", "/stanzas/other/restore-plans", "{\"target\":{\"type\":\"latest\"}}", node);
+        assertEquals(403, plan.statusCode(), plan.body());
+        assertTrue(cloud.denials().stream().anyMatch(d -> d.principal().startsWith("node/main")
+                && d.action().equals("execute-api:Invoke") && d.resource().endsWith("/POST/stanzas/other/restore-plans")),
+                cloud.denials().toString());
+    }
+
+    @Test
+    void functionsTouchOnlyWhatTheirRolesName() throws Exception {
+        String bucket = cloud.bucket();
+        try (S3Client catalog = s3(session(cloud.functionCredentialsUri("CatalogApi")));
+                S3Client indexer = s3(session(cloud.functionCredentialsUri("WalIndex")));
+                S3Client retention = s3(session(cloud.functionCredentialsUri("Retention")))) {
+            // stanza-create's only object: the catalog function may write it, and nothing else
+            catalog.putObject(b -> b.bucket(bucket).key("fn/stanza.json"), RequestBody.fromString("{}"));
+            assertDenied(() -> catalog.putObject(b -> b.bucket(bucket).key("fn/wal/000000010000000000000001"),
+                    RequestBody.fromString("x")), "function/CatalogApi", "s3:PutObject",
+                    "arn:aws:s3:::tidemark/fn/wal/000000010000000000000001");
+            assertDenied(() -> catalog.getObject(b -> b.bucket(bucket).key("fn/stanza.json")),
+                    "function/CatalogApi", "s3:GetObject", "arn:aws:s3:::tidemark/fn/stanza.json");
+
+            // the indexer reads WAL, never writes or deletes it; the bucket policy's explicit deny
+            // leaves deleting to the retention function alone
+            assertDenied(() -> indexer.putObject(b -> b.bucket(bucket).key("fn/wal/x"), RequestBody.fromString("x")),
+                    "function/WalIndex", "s3:PutObject", "arn:aws:s3:::tidemark/fn/wal/x");
+            assertDenied(() -> indexer.deleteObject(b -> b.bucket(bucket).key("fn/stanza.json")),
+                    "function/WalIndex", "s3:DeleteObject", "arn:aws:s3:::tidemark/fn/stanza.json");
+            retention.deleteObject(b -> b.bucket(bucket).key("fn/stanza.json"));
+        }
+        // only retention deletes catalog items
+        try (DynamoDbClient indexer = dynamo(session(cloud.functionCredentialsUri("WalIndex")))) {
+            Map<String, AttributeValue> key = Map.of("PK", AttributeValue.fromS("STANZA#fn"), "SK", AttributeValue.fromS("X"));
+            indexer.getItem(b -> b.tableName(cloud.table()).key(key));
+            DynamoDbException e = assertThrows(DynamoDbException.class,
+                    () -> indexer.deleteItem(b -> b.tableName(cloud.table()).key(key)));
+            assertEquals("AccessDeniedException", e.awsErrorDetails().errorCode(), e.toString());
+        }
+    }
+
+    @Test
+    void theOperatorAdministersButTheBucketPolicyStillForbidsDeletes() {
+        try (S3Client operator = s3(StaticCredentialsProvider.create(software.amazon.awssdk.auth.credentials.AwsBasicCredentials
+                .create(cloud.credentials().accessKeyId(), cloud.credentials().secretAccessKey())))) {
+            operator.putObject(b -> b.bucket(cloud.bucket()).key("ops/file"), RequestBody.fromString("x"));
+            operator.listObjectsV2(b -> b.bucket(cloud.bucket()));
+            assertDenied(() -> operator.deleteObject(b -> b.bucket(cloud.bucket()).key("ops/file")),
+                    "operator", "s3:DeleteObject", "arn:aws:s3:::tidemark/ops/file");
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static void assertDenied(org.junit.jupiter.api.function.Executable call, String principal, String action,
+            String resource) {
+        S3Exception e = assertThrows(S3Exception.class, call);
+        assertEquals(403, e.statusCode(), e.toString());
+        assertEquals("AccessDenied", e.awsErrorDetails().errorCode(), e.toString());
+        assertTrue(cloud.denials().stream().anyMatch(d -> (d.principal().equals(principal) || d.principal().startsWith(principal + " (")) && d.action().equals(action)
+                && d.resource().equals(resource)), principal + " " + action + " " + resource + " recorded among "
+                        + cloud.denials());
+    }
+
+    /** The principal's current session keys from its credentials endpoint. */
+    private static AwsCredentialsProvider session(URI endpoint) throws IOException, InterruptedException {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            JsonNode c = JSON.readTree(http.send(HttpRequest.newBuilder(endpoint).build(),
+                    HttpResponse.BodyHandlers.ofString()).body());
+            return StaticCredentialsProvider.create(AwsSessionCredentials.create(c.path("AccessKeyId").asText(),
+                    c.path("SecretAccessKey").asText(), c.path("Token").asText()));
+        }
+    }
+
+    private static S3Client s3(AwsCredentialsProvider credentials) {
+        return S3Client.builder().endpointOverride(cloud.s3Endpoint()).region(Region.US_EAST_1).forcePathStyle(true)
+                .credentialsProvider(credentials).httpClient(UrlConnectionHttpClient.create()).build();
+    }
+
+    private static DynamoDbClient dynamo(AwsCredentialsProvider credentials) {
+        return DynamoDbClient.builder().endpointOverride(cloud.dynamoDbEndpoint()).region(Region.US_EAST_1)
+                .credentialsProvider(credentials).httpClient(UrlConnectionHttpClient.create()).build();
+    }
+
+    /** A call to the local API signed (SigV4, execute-api) with {@code keys}. */
+    private static HttpResponse<String> api(String method, String path, String body, AwsSessionCredentials keys)
+            throws Exception {
+        URI uri = cloud.apiUrl().resolve(path);
+        byte[] bytes = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+        SdkHttpFullRequest.Builder request = SdkHttpFullRequest.builder().method(SdkHttpMethod.fromValue(method)).uri(uri);
+        if (body != null) {
+            request.putHeader("Content-Type", "application/json");
+        }
+        var signed = AwsV4HttpSigner.create().sign(r -> r.identity(keys).request(request.build())
+                .payload(ContentStreamProvider.fromByteArray(bytes))
+                .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "execute-api")
+                .putProperty(AwsV4HttpSigner.REGION_NAME, cloud.region()));
+        HttpRequest.Builder http = HttpRequest.newBuilder(uri).method(method, body == null
+                ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(bytes));
+        signed.request().forEachHeader((name, values) -> {
+            if (!name.equalsIgnoreCase("Host")) {
+                values.forEach(v -> http.header(name, v));
+            }
+        });
+        try (HttpClient client = HttpClient.newHttpClient()) {
+            return client.send(http.build(), HttpResponse.BodyHandlers.ofString());
+        }
+    }
+}
