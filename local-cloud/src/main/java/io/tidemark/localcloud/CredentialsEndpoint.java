@@ -1,18 +1,13 @@
 package io.tidemark.localcloud;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.tidemark.localcloud.iam.Principal;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /**
@@ -28,38 +23,20 @@ final class CredentialsEndpoint implements AutoCloseable {
     static final String PREFIX = "/credentials/";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
-    private final HttpServer server;
-    private final ExecutorService executor;
+    private final LocalHttpServer http;
     private final Enforcement enforcement;
     private final URI base;
 
-    private CredentialsEndpoint(HttpServer server, ExecutorService executor, Enforcement enforcement, URI base) {
-        this.server = server;
-        this.executor = executor;
+    private CredentialsEndpoint(LocalHttpServer http, Enforcement enforcement, URI base) {
+        this.http = http;
         this.enforcement = enforcement;
         this.base = base;
     }
 
     static CredentialsEndpoint start(String host, int port, Enforcement enforcement) {
-        HttpServer server;
-        try {
-            server = HttpServer.create(new InetSocketAddress(host, port), 32);
-        } catch (IOException e) {
-            if (Ports.isBindFailure(e)) {
-                throw Ports.inUse("credentials", host, port, e);
-            }
-            throw new LocalCloudException("cannot start the credentials endpoint on " + host + ":" + port + ": " + e, e);
-        }
-        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "tidemark-credentials");
-            t.setDaemon(true);
-            return t;
-        });
-        server.setExecutor(executor);
-        URI base = URI.create("http://" + host + ":" + server.getAddress().getPort());
-        CredentialsEndpoint endpoint = new CredentialsEndpoint(server, executor, enforcement, base);
-        server.createContext("/", endpoint::handle);
-        server.start();
+        LocalHttpServer http = LocalHttpServer.bind("credentials", "the credentials endpoint", host, port, 32, 2);
+        CredentialsEndpoint endpoint = new CredentialsEndpoint(http, enforcement, http.uri());
+        http.start(endpoint::handle);
         return endpoint;
     }
 
@@ -164,12 +141,6 @@ final class CredentialsEndpoint implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdown();
-        try {
-            executor.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        http.close();
     }
 }

@@ -3,13 +3,11 @@ package io.tidemark.localcloud;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.tidemark.localcloud.iam.AccessRequest;
 import io.tidemark.localcloud.iam.Decision;
 import io.tidemark.localcloud.iam.Principal;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,10 +22,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,16 +44,14 @@ final class DynamoDbGate implements AutoCloseable {
     private static final Set<String> NOT_FORWARDED = Set.of("host", "connection", "content-length", "expect",
             "upgrade", "transfer-encoding", "keep-alive");
 
-    private final HttpServer server;
-    private final ExecutorService executor;
+    private final LocalHttpServer http;
     private final HttpClient client;
     private final URI inner;
     private final Enforcement enforcement;
     private final URI endpoint;
 
-    private DynamoDbGate(HttpServer server, ExecutorService executor, URI inner, Enforcement enforcement, URI endpoint) {
-        this.server = server;
-        this.executor = executor;
+    private DynamoDbGate(LocalHttpServer http, URI inner, Enforcement enforcement, URI endpoint) {
+        this.http = http;
         this.inner = inner;
         this.enforcement = enforcement;
         this.endpoint = endpoint;
@@ -67,26 +59,9 @@ final class DynamoDbGate implements AutoCloseable {
     }
 
     static DynamoDbGate start(String host, int port, URI inner, Enforcement enforcement) {
-        HttpServer server;
-        try {
-            server = HttpServer.create(new InetSocketAddress(host, port), 64);
-        } catch (IOException e) {
-            if (Ports.isBindFailure(e)) {
-                throw Ports.inUse("DynamoDB", host, port, e);
-            }
-            throw new LocalCloudException("cannot start the DynamoDB endpoint on " + host + ":" + port + ": " + e, e);
-        }
-        AtomicInteger n = new AtomicInteger();
-        ExecutorService executor = Executors.newFixedThreadPool(16, r -> {
-            Thread t = new Thread(r, "tidemark-dynamodb-gate-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        server.setExecutor(executor);
-        URI endpoint = URI.create("http://" + host + ":" + server.getAddress().getPort());
-        DynamoDbGate gate = new DynamoDbGate(server, executor, inner, enforcement, endpoint);
-        server.createContext("/", gate::handle);
-        server.start();
+        LocalHttpServer http = LocalHttpServer.bind("DynamoDB", "the DynamoDB endpoint", host, port, 64, 16);
+        DynamoDbGate gate = new DynamoDbGate(http, inner, enforcement, http.uri());
+        http.start(gate::handle);
         return gate;
     }
 
@@ -257,13 +232,7 @@ final class DynamoDbGate implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdown();
-        try {
-            executor.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        http.close();
         client.close();
     }
 }

@@ -3,11 +3,9 @@ package io.tidemark.localcloud;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.sun.net.httpserver.Headers;
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.tidemark.functions.runtime.ApiGatewayProxy;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.ByteBuffer;
@@ -23,10 +21,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,17 +50,15 @@ final class LocalApi implements AutoCloseable {
     record Route(String method, RouteTemplate template, String functionName, RequestStreamHandler handler) {
     }
 
-    private final HttpServer server;
-    private final ExecutorService executor;
+    private final LocalHttpServer http;
     private final List<Route> routes;
     private final String region;
     private final URI url;
     private final ApiGate gate;
 
-    private LocalApi(HttpServer server, ExecutorService executor, List<Route> routes, String region, URI url,
+    private LocalApi(LocalHttpServer http, List<Route> routes, String region, URI url,
             ApiGate gate) {
-        this.server = server;
-        this.executor = executor;
+        this.http = http;
         this.routes = routes;
         this.region = region;
         this.url = url;
@@ -81,26 +73,10 @@ final class LocalApi implements AutoCloseable {
     static LocalApi start(String host, int port, String region, List<Route> routes, ApiGate gate) {
         List<Route> ordered = new ArrayList<>(routes);
         ordered.sort(Comparator.comparing(Route::template, RouteTemplate::compareSpecificity));
-        HttpServer server;
-        try {
-            server = HttpServer.create(new InetSocketAddress(host, port), 64);
-        } catch (IOException e) {
-            if (Ports.isBindFailure(e)) {
-                throw Ports.inUse("API", host, port, e);
-            }
-            throw new LocalCloudException("cannot start the local API on " + host + ":" + port + ": " + e, e);
-        }
-        AtomicInteger n = new AtomicInteger();
-        ExecutorService executor = Executors.newFixedThreadPool(8, r -> {
-            Thread t = new Thread(r, "tidemark-api-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        server.setExecutor(executor);
-        URI url = URI.create("http://" + host + ":" + server.getAddress().getPort());
-        LocalApi api = new LocalApi(server, executor, List.copyOf(ordered), region, url, gate);
-        server.createContext("/", api::handle);
-        server.start();
+        LocalHttpServer http = LocalHttpServer.bind("API", "the local API", host, port, 64, 8);
+        URI url = http.uri();
+        LocalApi api = new LocalApi(http, List.copyOf(ordered), region, url, gate);
+        http.start(api::handle);
         return api;
     }
 
@@ -312,12 +288,6 @@ final class LocalApi implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdown();
-        try {
-            executor.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        http.close();
     }
 }
