@@ -21,7 +21,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  *
  * <p>With {@code -Dtidemark.e2e.storage=localstack} (profile {@code localstack}) S3 and DynamoDB
  * are LocalStack's ({@link ExternalStorage}): local-cloud then runs only the API and the
- * functions, and LocalStack's S3 notifications reach the functions through an SQS queue.
+ * functions, and LocalStack's S3 notifications reach the functions through an SQS queue. With
+ * {@code -Dtidemark.e2e.storage=rgw} S3 is Ceph RGW's ({@code e2e.rgw.RgwStorage}), DynamoDB stays
+ * local-cloud's, and RGW pushes its notifications over HTTP to a receiver in this JVM.
  */
 public final class CloudFixture implements AutoCloseable {
     private final Path dir;
@@ -50,7 +52,9 @@ public final class CloudFixture implements AutoCloseable {
                 storage.start();
             }
         }
-        if (storage != null) {
+        if (storage != null && storage.dynamoDbEndpoint() == null) {
+            builder.externalS3(storage.s3Endpoint(), storage.s3Credentials()).dynamoDbPort(dynamoPort);
+        } else if (storage != null) {
             builder.externalStorage(storage.s3Endpoint(), storage.dynamoDbEndpoint());
         } else {
             builder.s3Port(s3Port).dynamoDbPort(dynamoPort);
@@ -83,8 +87,22 @@ public final class CloudFixture implements AutoCloseable {
     /** Stops local-cloud (API, functions, and its own S3 and DynamoDB); external storage stays up. */
     public void stop() {
         if (cloud != null) {
+            if (storage != null) {
+                storage.pauseDelivery();
+            }
             cloud.close();
             cloud = null;
+        }
+    }
+
+    /**
+     * Aborts the calling test (JUnit assumption) when the selected external storage lacks
+     * {@code semantic}, with its one-line reason naming the difference from AWS.
+     */
+    public void assumeStorageHas(ExternalStorage.Semantic semantic) {
+        ExternalStorage s = storage != null ? storage : ExternalStorage.selected();
+        if (s != null) {
+            s.lacks(semantic).ifPresent(reason -> org.junit.jupiter.api.Assumptions.abort(reason));
         }
     }
 

@@ -6,10 +6,11 @@ import java.util.ServiceLoader;
 import java.util.function.Function;
 
 /**
- * S3 and DynamoDB run by something else (LocalStack), for the end-to-end tests to run against
- * instead of local-cloud's S3Proxy and DynamoDB Local. Chosen with the system property
- * {@value #PROPERTY}; the implementation is found through {@link ServiceLoader}, so this module
- * needs no container library: {@code e2e-localstack} (profile {@code localstack}) brings it.
+ * S3 and DynamoDB run by something else (LocalStack), or S3 alone (Ceph RGW, {@code rgw}), for
+ * the end-to-end tests to run against instead of local-cloud's S3Proxy and DynamoDB Local.
+ * Chosen with the system property {@value #PROPERTY}; the implementation is found through
+ * {@link ServiceLoader}, so this module needs no container library: {@code e2e-localstack}
+ * (profile {@code localstack}) brings LocalStack's; RGW's lives here ({@code e2e.rgw}).
  */
 public interface ExternalStorage extends AutoCloseable {
 
@@ -26,7 +27,39 @@ public interface ExternalStorage extends AutoCloseable {
 
     URI s3Endpoint();
 
+    /** Null when this storage is S3 only: local-cloud then runs DynamoDB Local itself. */
     URI dynamoDbEndpoint();
+
+    /**
+     * The key pair this storage's S3 accepts, for local-cloud, its functions and the nodes; null
+     * when it accepts any (LocalStack).
+     */
+    default io.tidemark.localcloud.LocalCredentials s3Credentials() {
+        return null;
+    }
+
+    /**
+     * Whether this storage's S3 lacks a semantic a test relies on; {@code Optional.of(reason)}
+     * names the difference from AWS for the test to skip with. Empty by default.
+     */
+    default java.util.Optional<String> lacks(Semantic semantic) {
+        return java.util.Optional.empty();
+    }
+
+    /** S3 semantics that some implementations lack and some tests rely on. */
+    enum Semantic {
+        /** An S3 outage a test can cause by stopping local-cloud (its own S3 stops with it). */
+        S3_STOPS_WITH_LOCAL_CLOUD,
+        /** {@code If-None-Match: *} refuses to overwrite an existing object (412). */
+        CONDITIONAL_CREATE
+    }
+
+    /**
+     * Local-cloud is about to stop: hold the notifications that arrive until
+     * {@link #deliverEvents} names the next one (the storage keeps them; none is lost).
+     */
+    default void pauseDelivery() {
+    }
 
     /**
      * Sends the bucket's ObjectCreated notifications to {@code deliver} (S3 event JSON in, number

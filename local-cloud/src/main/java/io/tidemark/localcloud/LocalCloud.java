@@ -108,7 +108,12 @@ public final class LocalCloud implements AutoCloseable {
      * S3Proxy nor DynamoDB Local, creates the bucket and table there, and its functions get the
      * S3 events that whoever watches that storage hands to {@link #deliverS3Event(byte[])}.
      */
-    private record ExternalStorage(URI s3, URI dynamoDb) {
+    private record ExternalStorage(URI s3, URI dynamoDb, LocalCredentials s3Credentials) {
+    }
+
+    /** Whether DynamoDB Local runs here (always, unless external storage brings its own DynamoDB). */
+    private boolean ownDynamoDb() {
+        return external == null || external.dynamoDb() == null;
     }
 
     public static Builder builder() {
@@ -120,7 +125,8 @@ public final class LocalCloud implements AutoCloseable {
         prepareDirectory();
         lockDirectory();
         try {
-            credentials = LocalCredentials.loadOrCreate(dir);
+            credentials = external != null && external.s3Credentials() != null
+                    ? external.s3Credentials() : LocalCredentials.loadOrCreate(dir);
             planKey = LocalPlanKey.loadOrCreate(dir);
             Files.createDirectories(dir.resolve("s3"));
             Files.createDirectories(dir.resolve("dynamodb"));
@@ -129,7 +135,7 @@ public final class LocalCloud implements AutoCloseable {
         }
         dispatcher = new S3EventDispatcher(region, b.retryDelays, S3_FUNCTION_TIMEOUT);
         long t1 = System.nanoTime();
-        if (external == null) {
+        if (ownDynamoDb()) {
             dynamoDb = LocalDynamoDb.start(dir.resolve("dynamodb"), host, b.dynamoDbPort);
         }
         long t2 = System.nanoTime();
@@ -339,7 +345,7 @@ public final class LocalCloud implements AutoCloseable {
     }
 
     public URI dynamoDbEndpoint() {
-        return external != null ? external.dynamoDb() : dynamoDb.endpoint();
+        return ownDynamoDb() ? dynamoDb.endpoint() : external.dynamoDb();
     }
 
     private void ensureBucket(AwsClients aws) {
@@ -557,7 +563,19 @@ public final class LocalCloud implements AutoCloseable {
          */
         public Builder externalStorage(URI s3Endpoint, URI dynamoDbEndpoint) {
             this.external = new ExternalStorage(Objects.requireNonNull(s3Endpoint, "s3Endpoint"),
-                    Objects.requireNonNull(dynamoDbEndpoint, "dynamoDbEndpoint"));
+                    Objects.requireNonNull(dynamoDbEndpoint, "dynamoDbEndpoint"), null);
+            return this;
+        }
+
+        /**
+         * Use S3 at this endpoint (Ceph RGW), which knows only its own users, instead of S3Proxy:
+         * the functions, tidemark.conf and {@link LocalCloud#credentials()} carry {@code s3Credentials}
+         * rather than the directory's generated pair. DynamoDB Local still runs here. S3 events
+         * arrive through {@link LocalCloud#deliverS3Event(byte[])}. Not with TLS.
+         */
+        public Builder externalS3(URI s3Endpoint, LocalCredentials s3Credentials) {
+            this.external = new ExternalStorage(Objects.requireNonNull(s3Endpoint, "s3Endpoint"), null,
+                    Objects.requireNonNull(s3Credentials, "s3Credentials"));
             return this;
         }
 
