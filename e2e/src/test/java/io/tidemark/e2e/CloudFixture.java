@@ -51,6 +51,8 @@ public final class CloudFixture implements AutoCloseable {
             if (storage != null) {
                 storage.start();
             }
+        } else {
+            storage.startWithLocalCloud();
         }
         if (storage != null && storage.dynamoDbEndpoint() == null) {
             builder.externalS3(storage.s3Endpoint(), storage.s3Credentials()).dynamoDbPort(dynamoPort);
@@ -84,25 +86,17 @@ public final class CloudFixture implements AutoCloseable {
         return cloud.awaitQuiescent(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
     }
 
-    /** Stops local-cloud (API, functions, and its own S3 and DynamoDB); external storage stays up. */
+    /**
+     * Stops local-cloud (API, functions, and its own S3 and DynamoDB). External storage stays up,
+     * except Ceph RGW's gateway, which stops with it (an S3 outage) and starts again with {@link #start()}.
+     */
     public void stop() {
         if (cloud != null) {
             if (storage != null) {
-                storage.pauseDelivery();
+                storage.stopWithLocalCloud();
             }
             cloud.close();
             cloud = null;
-        }
-    }
-
-    /**
-     * Aborts the calling test (JUnit assumption) when the selected external storage lacks
-     * {@code semantic}, with its one-line reason naming the difference from AWS.
-     */
-    public void assumeStorageHas(ExternalStorage.Semantic semantic) {
-        ExternalStorage s = storage != null ? storage : ExternalStorage.selected();
-        if (s != null) {
-            s.lacks(semantic).ifPresent(reason -> org.junit.jupiter.api.Assumptions.abort(reason));
         }
     }
 

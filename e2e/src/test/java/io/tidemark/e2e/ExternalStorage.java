@@ -39,26 +39,15 @@ public interface ExternalStorage extends AutoCloseable {
     }
 
     /**
-     * Whether this storage's S3 lacks a semantic a test relies on; {@code Optional.of(reason)}
-     * names the difference from AWS for the test to skip with. Empty by default.
+     * Local-cloud is about to stop (a test's outage): hold the notifications that arrive until
+     * {@link #deliverEvents} names the next local-cloud (none is lost), and stop S3 where this
+     * storage can, so that the outage is an S3 outage as with local-cloud's own S3.
      */
-    default java.util.Optional<String> lacks(Semantic semantic) {
-        return java.util.Optional.empty();
+    default void stopWithLocalCloud() {
     }
 
-    /** S3 semantics that some implementations lack and some tests rely on. */
-    enum Semantic {
-        /** An S3 outage a test can cause by stopping local-cloud (its own S3 stops with it). */
-        S3_STOPS_WITH_LOCAL_CLOUD,
-        /** {@code If-None-Match: *} refuses to overwrite an existing object (412). */
-        CONDITIONAL_CREATE
-    }
-
-    /**
-     * Local-cloud is about to stop: hold the notifications that arrive until
-     * {@link #deliverEvents} names the next one (the storage keeps them; none is lost).
-     */
-    default void pauseDelivery() {
+    /** Local-cloud is about to start again: S3 comes back first. */
+    default void startWithLocalCloud() {
     }
 
     /**

@@ -45,6 +45,7 @@ public final class RgwCluster implements AutoCloseable {
     private final Path dir;
     private final URI endpoint;
     private final List<Process> daemons = new ArrayList<>();
+    private Process gateway;
     private Duration startTime;
     private boolean closed;
 
@@ -150,7 +151,40 @@ public final class RgwCluster implements AutoCloseable {
         run("ceph", "-c", conf().toString(), "osd", "new", osdUuid, "0");
         run("ceph-osd", "-c", conf().toString(), "-i", "0", "--mkfs", "--osd-uuid", osdUuid);
         daemon("osd", "ceph-osd", "-f", "-c", conf().toString(), "-i", "0");
+        startGateway();
+    }
+
+    /**
+     * Stops radosgw alone (an S3 outage: connections are refused); the data, users, topics and
+     * queued notifications stay in the cluster. {@link #startGateway()} ends the outage.
+     */
+    public synchronized void stopGateway() {
+        if (gateway == null) {
+            return;
+        }
+        daemons.remove(gateway);
+        gateway.destroy();
+        try {
+            if (!gateway.waitFor(10, TimeUnit.SECONDS)) {
+                gateway.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            gateway.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+        gateway = null;
+    }
+
+    /** Starts radosgw (again) on the same port and waits until S3 answers. */
+    public synchronized void startGateway() {
+        if (gateway != null) {
+            return;
+        }
         daemon("rgw", "radosgw", "-f", "-c", conf().toString(), "-n", "client.rgw");
+        gateway = daemons.getLast();
+        if (startTime != null) {
+            awaitS3();
+        }
     }
 
     /** Polls an anonymous {@code GET /} until radosgw answers 200 (it lists no buckets). */
@@ -261,7 +295,8 @@ public final class RgwCluster implements AutoCloseable {
     private void daemon(String name, String... command) {
         try {
             daemons.add(new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("log").resolve(name + ".out").toFile()).start());
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("log").resolve(name + ".out").toFile()))
+                    .start());
         } catch (IOException e) {
             throw new IllegalStateException("cannot start " + command[0] + ": " + e.getMessage(), e);
         }
