@@ -49,8 +49,10 @@ public final class RgwStorage implements ExternalStorage {
     private RgwCluster cluster;
     private LocalCredentials credentials;
     private HttpServer receiver;
+    private java.util.concurrent.ExecutorService receiverThreads;
     private volatile Function<byte[], Integer> deliver;
     private String bucket;
+    private String topicArn;
     private final AtomicInteger inFlight = new AtomicInteger();
     /** Per key, the events handed over. */
     private final java.util.Map<String, Delivered> delivered = new ConcurrentHashMap<>();
@@ -100,6 +102,7 @@ public final class RgwStorage implements ExternalStorage {
         credentials = new LocalCredentials("TMRGW" + Long.toString(random.nextLong() & Long.MAX_VALUE, 36).toUpperCase(),
                 java.util.HexFormat.of().formatHex(random.generateSeed(20)));
         cluster.createUser("tidemark", credentials.accessKeyId(), credentials.secretAccessKey());
+        startReceiver();
     }
 
     @Override
@@ -120,21 +123,10 @@ public final class RgwStorage implements ExternalStorage {
     @Override
     public void deliverEvents(String bucket, Function<byte[], Integer> deliver) {
         this.deliver = deliver;
-        if (receiver != null) {
-            return; // a restarted local-cloud: topic, notification and receiver stay
+        if (this.bucket != null) {
+            return; // a restarted local-cloud: the bucket's notification stays
         }
         this.bucket = bucket;
-        try {
-            receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot start the RGW event receiver: " + e.getMessage(), e);
-        }
-        receiver.createContext("/", this::receive);
-        receiver.setExecutor(Executors.newFixedThreadPool(2, Thread.ofPlatform().daemon().name("rgw-events-", 0)
-                .factory()));
-        receiver.start();
-        URI pushTo = URI.create("http://127.0.0.1:" + receiver.getAddress().getPort() + "/");
-        String topicArn = RgwTopics.createPersistent(cluster.endpoint(), credentials, REGION, TOPIC, pushTo);
         try (S3Client s3 = s3()) {
             s3.putBucketVersioning(b -> b.bucket(bucket).versioningConfiguration(v -> v
                     .status(BucketVersioningStatus.ENABLED)));
@@ -142,6 +134,25 @@ public final class RgwStorage implements ExternalStorage {
                     .topicConfigurations(t -> t.id(TOPIC).topicArn(topicArn)
                             .events(Event.S3_OBJECT_CREATED, Event.S3_OBJECT_REMOVED))));
         }
+    }
+
+    /**
+     * The receiver and the persistent topic pushing to it. Made at start because radosgw looks for
+     * new persistent queues only every 30 s: the first events wait for that, which then overlaps
+     * with local-cloud's and the test's set-up.
+     */
+    private void startReceiver() {
+        try {
+            receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start the RGW event receiver: " + e.getMessage(), e);
+        }
+        receiver.createContext("/", this::receive);
+        receiverThreads = Executors.newFixedThreadPool(2, Thread.ofPlatform().daemon().name("rgw-events-", 0).factory());
+        receiver.setExecutor(receiverThreads);
+        receiver.start();
+        URI pushTo = URI.create("http://127.0.0.1:" + receiver.getAddress().getPort() + "/");
+        topicArn = RgwTopics.createPersistent(cluster.endpoint(), credentials, REGION, TOPIC, pushTo);
     }
 
     private void receive(HttpExchange exchange) throws IOException {
@@ -180,7 +191,12 @@ public final class RgwStorage implements ExternalStorage {
         deliver = null;
         // a push already in a handler finishes with the old local-cloud before it closes
         while (inFlight.get() > 0) {
-            Thread.onSpinWait();
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 
@@ -238,6 +254,16 @@ public final class RgwStorage implements ExternalStorage {
     public void stopWithLocalCloud() {
         holdDelivery();
         cluster.stopGateway();
+        releaseQueue();
+    }
+
+    /**
+     * Frees the persistent topic's queue (an object named after the topic in the log pool's
+     * {@code notif} namespace) from the lock of a killed gateway, so the next one pushes its
+     * events as soon as it looks for queues (every 30 s) instead of after the lock expires.
+     */
+    private void releaseQueue() {
+        cluster.breakLocks("default.rgw.log", "notif", TOPIC);
     }
 
     @Override
@@ -254,7 +280,7 @@ public final class RgwStorage implements ExternalStorage {
      */
     @Override
     public boolean awaitDelivered(Duration timeout) throws InterruptedException {
-        if (receiver == null) {
+        if (bucket == null) {
             return true;
         }
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -325,6 +351,7 @@ public final class RgwStorage implements ExternalStorage {
         }
         if (receiver != null) {
             receiver.stop(0);
+            receiverThreads.shutdownNow();
             receiver = null;
         }
         if (cluster != null) {

@@ -175,6 +175,33 @@ public final class RgwCluster implements AutoCloseable {
         gateway = null;
     }
 
+    /**
+     * Breaks every lock on a RADOS object ({@code rados lock break}). radosgw keeps a lock on each
+     * persistent notification queue it serves and renews it; after a gateway is killed its
+     * successor waits for the lock to expire (up to about two minutes) before it pushes that
+     * queue's events again.
+     */
+    public void breakLocks(String pool, String namespace, String object) {
+        String[] base = {"rados", "-c", conf().toString(), "-n", "client.admin", "-p", pool, "-N", namespace};
+        String locks = output(concat(base, "lock", "list", object));
+        java.util.regex.Matcher name = java.util.regex.Pattern.compile("\\{\"name\":\"([^\"]+)\"\\}").matcher(locks);
+        while (name.find()) {
+            String info = output(concat(base, "lock", "info", object, name.group(1)));
+            java.util.regex.Matcher locker = java.util.regex.Pattern
+                    .compile("\"name\":\"([^\"]+)\",\"cookie\":\"([^\"]*)\"").matcher(info);
+            while (locker.find()) {
+                run(concat(base, "lock", "break", object, name.group(1), locker.group(1),
+                        "--lock-cookie", locker.group(2)));
+            }
+        }
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     /** Starts radosgw (again) on the same port and waits until S3 answers. */
     public synchronized void startGateway() {
         if (gateway != null) {
@@ -315,6 +342,22 @@ public final class RgwCluster implements AutoCloseable {
                 throw new IllegalStateException("Ceph RGW setup: " + command[0] + " " + command[command.length - 1]
                         + " exited with " + p.exitValue() + ": " + tail(out));
             }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot run " + command[0] + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted running " + command[0], e);
+        }
+    }
+
+    private String output(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IllegalStateException("Ceph RGW: " + String.join(" ", command) + " failed: " + out);
+            }
+            return out;
         } catch (IOException e) {
             throw new IllegalStateException("cannot run " + command[0] + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
