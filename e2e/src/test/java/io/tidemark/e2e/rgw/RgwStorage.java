@@ -31,12 +31,13 @@ import software.amazon.awssdk.services.s3.model.ObjectVersion;
  * Ceph RGW as the e2e tests' S3 ({@code -Dtidemark.e2e.storage=rgw}); DynamoDB stays local-cloud's
  * DynamoDB Local. The bucket is versioned, as the stack's is. Its ObjectCreated and ObjectRemoved
  * notifications go to a persistent RGW topic whose push endpoint is a small HTTP receiver in this
- * JVM, which hands each event, as RGW sent it, to local-cloud's real handlers. A persistent topic
- * keeps an event and pushes it again until the receiver answers 200, so events raised while
- * local-cloud is stopped (the receiver answers 503) reach the next one.
+ * JVM, which hands each event to local-cloud's real handlers. A persistent topic keeps an event
+ * and pushes it again until the receiver answers 200, so events raised while local-cloud is
+ * stopped (the receiver answers 503) reach the next one.
  *
  * <p>RGW's events are AWS-shaped with {@code eventSource} {@code ceph:s3} and an empty
- * {@code awsRegion}; the product's parser reads neither, so they go through unchanged.
+ * {@code awsRegion}; the product's parser reads neither, so those stay. The key and the
+ * sequencer, which the handlers do read, are put in AWS's form ({@link #awsShaped}).
  */
 public final class RgwStorage implements ExternalStorage {
 
