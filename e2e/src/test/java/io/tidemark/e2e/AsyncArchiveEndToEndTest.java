@@ -146,7 +146,7 @@ class AsyncArchiveEndToEndTest {
         pg.sql("create table burst as select g as id, md5(g::text) as v from generate_series(1, 3300000) g");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(5));
-        assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)));
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)));
         assertEquals(List.of(), cloud.cloud().failedEvents());
 
         long segments = Waits.segmentNumber(last) - Waits.segmentNumber(first) + 1;
@@ -212,7 +212,7 @@ class AsyncArchiveEndToEndTest {
 
         cloud.start();
         Waits.archived(pg, last, Duration.ofMinutes(5));
-        assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)));
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)));
         JsonNode timeline = timeline(main);
         assertEquals(1, timeline.get("walRanges").size(), timeline.toString());
         assertEquals(0, timeline.get("gaps").size(), timeline.toString());
@@ -239,7 +239,7 @@ class AsyncArchiveEndToEndTest {
         pg.sql("create table c as select g from generate_series(1, 10000) g");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(5));
-        assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)));
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)));
 
         String log = Files.readString(dropper.spool().resolve("worker.log"));
         assertTrue(log.contains("WARNING: archive-push.queue-max=33554432 exceeded") && log.contains("WITHOUT ARCHIVING"), log);

@@ -21,7 +21,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  *
  * <p>With {@code -Dtidemark.e2e.storage=localstack} (profile {@code localstack}) S3 and DynamoDB
  * are LocalStack's ({@link ExternalStorage}): local-cloud then runs only the API and the
- * functions, and LocalStack's S3 notifications reach the functions through an SQS queue.
+ * functions, and LocalStack's S3 notifications reach the functions through an SQS queue. With
+ * {@code -Dtidemark.e2e.storage=rgw} S3 is Ceph RGW's ({@code e2e.rgw.RgwStorage}), DynamoDB stays
+ * local-cloud's, and RGW pushes its notifications over HTTP to a receiver in this JVM.
  */
 public final class CloudFixture implements AutoCloseable {
     private final Path dir;
@@ -63,8 +65,12 @@ public final class CloudFixture implements AutoCloseable {
             if (storage != null) {
                 storage.start();
             }
+        } else {
+            storage.startWithLocalCloud();
         }
-        if (storage != null) {
+        if (storage != null && storage.dynamoDbEndpoint() == null) {
+            builder.externalS3(storage.s3Endpoint(), storage.s3Credentials()).dynamoDbPort(dynamoPort);
+        } else if (storage != null) {
             builder.externalStorage(storage.s3Endpoint(), storage.dynamoDbEndpoint());
         } else {
             builder.s3Port(s3Port).dynamoDbPort(dynamoPort);
@@ -110,7 +116,10 @@ public final class CloudFixture implements AutoCloseable {
         return cloud.awaitQuiescent(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
     }
 
-    /** Stops local-cloud (API, functions, and its own S3 and DynamoDB); external storage stays up. */
+    /**
+     * Stops local-cloud (API, functions, and its own S3 and DynamoDB). External storage stays up,
+     * except Ceph RGW's gateway, which stops with it (an S3 outage) and starts again with {@link #start()}.
+     */
     public void stop() {
         if (cloud != null) {
             // every refusal of this run in the test's output, to read next to what the test expected
@@ -118,6 +127,9 @@ public final class CloudFixture implements AutoCloseable {
             if (!denials.isEmpty()) {
                 System.out.println("local-cloud refused " + denials.size() + " call(s):");
                 denials.forEach(d -> System.out.println("  " + d));
+            }
+            if (storage != null) {
+                storage.stopWithLocalCloud();
             }
             cloud.close();
             cloud = null;

@@ -6,10 +6,11 @@ import java.util.ServiceLoader;
 import java.util.function.Function;
 
 /**
- * S3 and DynamoDB run by something else (LocalStack), for the end-to-end tests to run against
- * instead of local-cloud's S3Proxy and DynamoDB Local. Chosen with the system property
- * {@value #PROPERTY}; the implementation is found through {@link ServiceLoader}, so this module
- * needs no container library: {@code e2e-localstack} (profile {@code localstack}) brings it.
+ * S3 and DynamoDB run by something else (LocalStack), or S3 alone (Ceph RGW, {@code rgw}), for
+ * the end-to-end tests to run against instead of local-cloud's S3Proxy and DynamoDB Local.
+ * Chosen with the system property {@value #PROPERTY}; the implementation is found through
+ * {@link ServiceLoader}, so this module needs no container library: {@code e2e-localstack}
+ * (profile {@code localstack}) brings LocalStack's; RGW's lives here ({@code e2e.rgw}).
  */
 public interface ExternalStorage extends AutoCloseable {
 
@@ -26,7 +27,28 @@ public interface ExternalStorage extends AutoCloseable {
 
     URI s3Endpoint();
 
+    /** Null when this storage is S3 only: local-cloud then runs DynamoDB Local itself. */
     URI dynamoDbEndpoint();
+
+    /**
+     * The key pair this storage's S3 accepts, for local-cloud, its functions and the nodes; null
+     * when it accepts any (LocalStack).
+     */
+    default io.tidemark.localcloud.LocalCredentials s3Credentials() {
+        return null;
+    }
+
+    /**
+     * Local-cloud is about to stop (a test's outage): hold the notifications that arrive until
+     * {@link #deliverEvents} names the next local-cloud (none is lost), and stop S3 where this
+     * storage can, so that the outage is an S3 outage as with local-cloud's own S3.
+     */
+    default void stopWithLocalCloud() {
+    }
+
+    /** Local-cloud is about to start again: S3 comes back first. */
+    default void startWithLocalCloud() {
+    }
 
     /**
      * Sends the bucket's ObjectCreated notifications to {@code deliver} (S3 event JSON in, number

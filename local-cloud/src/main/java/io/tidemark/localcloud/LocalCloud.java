@@ -124,7 +124,12 @@ public final class LocalCloud implements AutoCloseable {
      * S3Proxy nor DynamoDB Local, creates the bucket and table there, and its functions get the
      * S3 events that whoever watches that storage hands to {@link #deliverS3Event(byte[])}.
      */
-    private record ExternalStorage(URI s3, URI dynamoDb) {
+    private record ExternalStorage(URI s3, URI dynamoDb, LocalCredentials s3Credentials) {
+    }
+
+    /** Whether DynamoDB Local runs here (always, unless external storage brings its own DynamoDB). */
+    private boolean ownDynamoDb() {
+        return external == null || external.dynamoDb() == null;
     }
 
     public static Builder builder() {
@@ -136,7 +141,8 @@ public final class LocalCloud implements AutoCloseable {
         prepareDirectory();
         lockDirectory();
         try {
-            credentials = LocalCredentials.loadOrCreate(dir);
+            credentials = external != null && external.s3Credentials() != null
+                    ? external.s3Credentials() : LocalCredentials.loadOrCreate(dir);
             planKey = LocalPlanKey.loadOrCreate(dir);
             Files.createDirectories(dir.resolve("s3"));
             Files.createDirectories(dir.resolve("dynamodb"));
@@ -148,7 +154,7 @@ public final class LocalCloud implements AutoCloseable {
             startEnforcement(b);
         }
         long t1 = System.nanoTime();
-        if (external == null) {
+        if (ownDynamoDb()) {
             // with enforcement DynamoDB Local listens on a port of its own, behind the gate
             dynamoDb = LocalDynamoDb.start(dir.resolve("dynamodb"), host, enforcement == null ? b.dynamoDbPort : 0);
             if (enforcement != null) {
@@ -423,7 +429,7 @@ public final class LocalCloud implements AutoCloseable {
     }
 
     public URI dynamoDbEndpoint() {
-        return external != null ? external.dynamoDb() : dynamoDbGate != null ? dynamoDbGate.endpoint() : dynamoDb.endpoint();
+        return !ownDynamoDb() ? external.dynamoDb() : dynamoDbGate != null ? dynamoDbGate.endpoint() : dynamoDb.endpoint();
     }
 
     /** Whether this cloud enforces IAM ({@link Builder#enforce}). */
@@ -724,7 +730,19 @@ public final class LocalCloud implements AutoCloseable {
          */
         public Builder externalStorage(URI s3Endpoint, URI dynamoDbEndpoint) {
             this.external = new ExternalStorage(Objects.requireNonNull(s3Endpoint, "s3Endpoint"),
-                    Objects.requireNonNull(dynamoDbEndpoint, "dynamoDbEndpoint"));
+                    Objects.requireNonNull(dynamoDbEndpoint, "dynamoDbEndpoint"), null);
+            return this;
+        }
+
+        /**
+         * Use S3 at this endpoint (Ceph RGW), which knows only its own users, instead of S3Proxy:
+         * the functions, tidemark.conf and {@link LocalCloud#credentials()} carry {@code s3Credentials}
+         * rather than the directory's generated pair. DynamoDB Local still runs here. S3 events
+         * arrive through {@link LocalCloud#deliverS3Event(byte[])}. Not with TLS.
+         */
+        public Builder externalS3(URI s3Endpoint, LocalCredentials s3Credentials) {
+            this.external = new ExternalStorage(Objects.requireNonNull(s3Endpoint, "s3Endpoint"), null,
+                    Objects.requireNonNull(s3Credentials, "s3Credentials"));
             return this;
         }
 
@@ -931,6 +949,11 @@ public final class LocalCloud implements AutoCloseable {
             }
             if (external != null && tls) {
                 throw new IllegalStateException("TLS is for local-cloud's own S3; external storage brings its own endpoints");
+            }
+            if (external != null && policy != null) {
+                // its S3 knows its own users and keys, not the session keys local-cloud issues
+                throw new IllegalStateException("IAM enforcement judges local-cloud's own S3 and DynamoDB;"
+                        + " external storage enforces its own users and policies");
             }
             LocalCloud cloud = new LocalCloud(this, dir.toAbsolutePath().normalize());
             try {

@@ -66,4 +66,28 @@ class LocalCloudExternalStorageTest {
                     "local-cloud's own S3 raises its own events");
         }
     }
+
+    @Test
+    void externalS3WithItsOwnKeysKeepsDynamoDbLocalHere(@TempDir Path dir) throws Exception {
+        try (LocalCloud storage = LocalCloud.builder().dir(dir.resolve("storage")).start()) {
+            // S3 that knows only its own users (Ceph RGW): this cloud must sign with that key pair
+            LocalCredentials s3Keys = storage.credentials();
+            try (LocalCloud cloud = LocalCloud.builder().dir(dir.resolve("functions")).bucket("rgw-archive")
+                    .externalS3(storage.s3Endpoint(), s3Keys)
+                    .start()) {
+                assertEquals(storage.s3Endpoint(), cloud.s3Endpoint());
+                assertEquals(s3Keys, cloud.credentials());
+                assertTrue(!Files.exists(dir.resolve("functions").resolve(LocalCredentials.FILE_NAME)),
+                        "no key pair of its own is generated");
+                assertTrue(!cloud.dynamoDbEndpoint().equals(storage.dynamoDbEndpoint()), "DynamoDB Local runs here");
+                assertEquals(s3Keys.accessKeyId(), cloud.clientConfig().get("s3.accessKeyId"));
+                try (AwsClients aws = AwsClients.create(cloud.functionConfig())) {
+                    aws.s3().putObject(b -> b.bucket("rgw-archive").key("main/wal/x"), RequestBody.fromString("x"));
+                    assertEquals("tidemark", aws.dynamoDb().describeTable(b -> b.tableName(cloud.table())).table().tableName());
+                }
+                assertEquals(1, cloud.deliverS3Event(PrimingEvents.objectCreated(cloud.region(), "rgw-archive",
+                        "main/wal/x")));
+            }
+        }
+    }
 }

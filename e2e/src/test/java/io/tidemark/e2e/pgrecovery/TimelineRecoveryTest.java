@@ -177,6 +177,9 @@ class TimelineRecoveryTest {
     @Test
     @Order(2)
     void aRestoreToAPointBeforeTheBranchWritesAHistoryGoingBackWhichIsArchivedAndRestoredFrom() throws Exception {
+        // S3 events are asynchronous (on AWS and RGW; S3Proxy's arrive at once): the planner needs
+        // 00000002.history indexed
+        awaitWindowOn(2);
         PgCluster r3 = restore(true, "--target-timeline", "2", "--target-name", "rp-100");
         assertEquals(100, count(r3, "t"));
         assertEquals(3, timeline(r3));

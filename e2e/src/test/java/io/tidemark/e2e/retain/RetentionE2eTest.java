@@ -98,7 +98,7 @@ class RetentionE2eTest {
         Waits.archived(pg, last, Duration.ofMinutes(2));
         waitUntil(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to index " + last);
-        assertTrue(cloud.cloud().awaitQuiescent(Duration.ofMinutes(2)), "the runs after each backup to finish");
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)), "the runs after each backup to finish");
         for (JsonNode b : cli.info().path("backups")) {
             entries.add(b);
         }
