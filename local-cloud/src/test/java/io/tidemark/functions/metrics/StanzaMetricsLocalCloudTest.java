@@ -131,11 +131,16 @@ class StanzaMetricsLocalCloudTest {
         assertEquals("valid", backup.get("status").asText(), doc.toString());
         Instant stop = Instant.parse(backup.get("stopTime").asText());
         List<LocalMetrics.DataPoint> age = points(TidemarkMetric.LAST_VALID_BACKUP_AGE, stanza, "manifest-validator");
-        assertEquals(1, age.size(), "one valid backup, one data point: " + age);
-        // The age of the backup's stop time when the validator published it.
-        assertTrue(age.get(0).value() >= Duration.between(stop, beforeBackup).toSeconds()
-                && age.get(0).value() <= Duration.between(stop, afterBackup).toSeconds() + 1,
-                age.get(0) + " for a backup stopped at " + stop);
+        // One valid backup: at least one data point, and every one is that backup's age when published.
+        // S3 events are at least once (a PUT the client retried, an invocation retried after a
+        // storage error): the validator then concludes the same backup again and publishes it again,
+        // harmless to an alarm on the Maximum. Seen once (two points 93 ms apart) in a full-suite run.
+        assertFalse(age.isEmpty(), "the validator published no backup age: " + f.cloud.metrics().all());
+        for (LocalMetrics.DataPoint p : age) {
+            assertTrue(p.value() >= Duration.between(stop, beforeBackup).toSeconds()
+                    && p.value() <= Duration.between(stop, afterBackup).toSeconds() + 1,
+                    p + " for a backup stopped at " + stop + " (all: " + age + ")");
+        }
 
         CloudFixture.Answer started = f.call("POST", "/stanzas/" + stanza + "/verify", "{}");
         assertEquals(202, started.status(), String.valueOf(started.json()));
