@@ -63,8 +63,8 @@ import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 class EnforcementTest {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static final Duration ROTATION = Duration.ofSeconds(2);
-    private static final Duration LIFETIME = Duration.ofSeconds(6);
+    private static final Duration ROTATION = Duration.ofSeconds(1);
+    private static final Duration LIFETIME = Duration.ofSeconds(3);
 
     @TempDir
     static Path dir;

@@ -169,7 +169,9 @@ class WalFetchEndToEndTest {
     void aStreamingStandbyWithArchiveGetGetsTheArchivedSegmentNotItsPartlyStreamedCopy() throws Exception {
         // the standby's own node configuration, its spool owned by the user PostgreSQL runs as (as on a
         // real node): the launcher's fast path answers only from a spool that user owns
-        Path standbyConf = cloud.nodeConfig(work.resolve("standby-node"), STANZA, "archive-get.prefetch=4\n");
+        Path standbyConf = cloud.nodeConfig(work.resolve("standby-node"), STANZA,
+                // its prefetcher leaves after 5 s idle (default 60): the test waits for that
+                "archive-get.prefetch=4\narchive-get.prefetch-idle=5\n");
         String restore = ShimInstall.get().launcher() + " archive-get --config " + standbyConf + " --stanza " + STANZA
                 + " %f %p";
         PgCluster standby = PgCluster.builder().emptyDataDir()
@@ -187,7 +189,7 @@ class WalFetchEndToEndTest {
         pg.sql("insert into s select generate_series(1, 1000)");
         String segment = pg.currentWalFile();
         Waits.until(() -> standby.sql("select count(*) from s").equals("1000"), Duration.ofMinutes(1), "streamed rows");
-        // the prefetcher an earlier archive-get started has left (it idles out after 60 s): from now on
+        // the prefetcher an earlier archive-get started has left (it idles out after 5 s here): from now on
         // every ask is answered by the launcher's fast path or a fresh JVM
         Waits.until(() -> !prefetcherRunning(standbyConf), Duration.ofMinutes(3), "the prefetcher to leave");
         // streaming breaks; the primary writes the rest of the segment and archives it

@@ -29,7 +29,6 @@ import java.util.Set;
  * it. Output goes to the spool's {@code prefetch.log}.
  */
 public final class PrefetchCommand implements Command {
-    public static final Duration IDLE = Duration.ofSeconds(60);
     private final Map<String, String> env;
 
     public PrefetchCommand() {
@@ -60,7 +59,8 @@ public final class PrefetchCommand implements Command {
             return ExitCodes.FAILED;
         }
         try (ObjectStore store = Stores.open(config, CredentialSource.of(config, env))) {
-            new Prefetcher(config, store, spool.get(), size, IDLE, err, plan).run(start);
+            new Prefetcher(config, store, spool.get(), size, Duration.ofSeconds(config.prefetchIdleSeconds()), err, plan)
+                    .run(start);
         }
         return ExitCodes.OK;
     }

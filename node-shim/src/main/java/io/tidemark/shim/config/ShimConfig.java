@@ -51,6 +51,8 @@ import java.util.TreeSet;
  * archive-get.spool-max-mb    bound of the prefetch spool in MB (default 256)
  * archive-get.outage-wait     seconds archive-get keeps retrying a WAL file a restore plan needs
  *                             while S3 is unreachable, before it aborts recovery (default 600)
+ * archive-get.prefetch-idle   seconds a prefetcher stays with nothing asked of it before it exits
+ *                             (default 60)
  * archive-push.async          true|false (default false): a worker pushes ready WAL ahead of PostgreSQL
  * archive-push.process        parallel uploads of the async worker (default 2; 1..32)
  * archive-push.queue-max      bytes of unpushed WAL beyond which the worker DROPS the oldest
@@ -85,9 +87,11 @@ public record ShimConfig(
         Optional<Path> s3CaFile,
         AsyncPush asyncPush,
         int outageWaitSeconds,
-        int backupLeaseTtl) {
+        int backupLeaseTtl,
+        int prefetchIdleSeconds) {
 
     public static final int DEFAULT_BACKUP_LEASE_TTL = 60;
+    public static final int DEFAULT_PREFETCH_IDLE = 60;
 
     /**
      * The asynchronous archive-push settings ({@code archive-push.*}).
@@ -117,7 +121,7 @@ public record ShimConfig(
             "s3.accessKeyId", "s3.secretAccessKey", "s3.sessionToken", "credentials.uri", "s3.client", "s3.caFile", "api.url", "api.region",
             "stanza", "compress-type", "compress-level", "spool.dir", "retries",
             "dynamodb.endpoint", "dynamodb.table", "plan.publicKey", "archive-get.prefetch", "archive-get.spool-max-mb",
-            "archive-get.outage-wait",
+            "archive-get.outage-wait", "archive-get.prefetch-idle",
             "archive-push.async", "archive-push.process", "archive-push.queue-max", "archive-push.timeout",
             "backup.lease-ttl");
 
@@ -208,7 +212,9 @@ public record ShimConfig(
         return new ShimConfig(file, stanza, endpoint, region, bucket, pathStyle, keys, credentialsUri, client, api, apiRegion,
                 compression, level, spool, retries, planKey, prefetch, spoolMax, ca, asyncPush(file, p), outageWait,
                 integer(file, "backup.lease-ttl", Optional.ofNullable(value(p, "backup.lease-ttl"))
-                        .orElse(String.valueOf(DEFAULT_BACKUP_LEASE_TTL)), 10, 12 * 3600));
+                        .orElse(String.valueOf(DEFAULT_BACKUP_LEASE_TTL)), 10, 12 * 3600),
+                integer(file, "archive-get.prefetch-idle", Optional.ofNullable(value(p, "archive-get.prefetch-idle"))
+                        .orElse(String.valueOf(DEFAULT_PREFETCH_IDLE)), 1, 24 * 3600));
     }
 
     static AsyncPush asyncPush(Path file, Properties p) {

@@ -520,7 +520,7 @@ public final class RestoreCommand implements Command {
                 + plan.request().timeline().text() + ")" + (plan.reachability().isEmpty() ? "" : "; " + plan.reachability()));
         out.println("  recovery.signal and postgresql.auto.conf written; restore_command uses "
                 + RecoveryConfig.launcher(env) + " archive-get" + (prefetching
-                ? "; prefetching WAL from " + firstSegment(plan) + " (for " + PrefetchCommand.IDLE.toSeconds()
+                ? "; prefetching WAL from " + firstSegment(plan) + " (for " + config.prefetchIdleSeconds()
                 + " s unless recovery starts asking)" : ""));
         if (waiting) {
             return ExitCodes.OK;
