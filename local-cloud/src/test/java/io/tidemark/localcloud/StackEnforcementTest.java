@@ -172,9 +172,24 @@ class StackEnforcementTest {
         }
     }
 
+    /**
+     * Without {@code Expect: 100-continue}, as the product's clients (AwsClients): with it the URL
+     * connection client fails writing the body of a PUT refused before it was read, instead of
+     * reporting the 403.
+     */
     private static S3Client s3(AwsCredentialsProvider credentials) {
         return S3Client.builder().endpointOverride(cloud.s3Endpoint()).region(Region.US_EAST_1).forcePathStyle(true)
-                .credentialsProvider(credentials).httpClient(UrlConnectionHttpClient.create()).build();
+                .credentialsProvider(credentials).httpClient(UrlConnectionHttpClient.create())
+                .overrideConfiguration(o -> o.addExecutionInterceptor(new software.amazon.awssdk.core.interceptor
+                        .ExecutionInterceptor() {
+                    @Override
+                    public software.amazon.awssdk.http.SdkHttpRequest modifyHttpRequest(
+                            software.amazon.awssdk.core.interceptor.Context.ModifyHttpRequest context,
+                            software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                        return context.httpRequest().toBuilder().removeHeader("Expect").build();
+                    }
+                }))
+                .build();
     }
 
     private static DynamoDbClient dynamo(AwsCredentialsProvider credentials) {
