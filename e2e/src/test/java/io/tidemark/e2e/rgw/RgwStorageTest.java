@@ -94,7 +94,9 @@ class RgwStorageTest {
                 .versionId();
         String marker = s3.deleteObject(b -> b.bucket(BUCKET).key("main/wal/a b+c")).versionId();
 
-        assertTrue(storage.awaitDelivered(Duration.ofSeconds(30)), "RGW events not delivered");
+        // the first events of a class can wait up to 30 s for radosgw to find the new persistent
+        // queue (it looks every 30 s), then for the push: a 30 s wait was too short (seen in CI)
+        assertTrue(storage.awaitDelivered(Duration.ofMinutes(2)), "RGW events not delivered");
         assertEquals(2, RECEIVED.size(), RECEIVED.toString());
         System.out.println("RGW events: " + RECEIVED);
         // RGW pushes a persistent topic's events concurrently: in any order, as S3 may
@@ -125,7 +127,7 @@ class RgwStorageTest {
         s3.completeMultipartUpload(b -> b.bucket(BUCKET).key(key).uploadId(upload)
                 .multipartUpload(m -> m.parts(p -> p.partNumber(1).eTag(etag))));
 
-        assertTrue(storage.awaitDelivered(Duration.ofSeconds(30)), "RGW events not delivered");
+        assertTrue(storage.awaitDelivered(Duration.ofMinutes(2)), "RGW events not delivered");
         assertEquals(1, RECEIVED.size(), RECEIVED.toString());
         assertEquals("ObjectCreated:CompleteMultipartUpload", RECEIVED.get(0).eventName());
         assertEquals(key, RECEIVED.get(0).key());
@@ -143,7 +145,7 @@ class RgwStorageTest {
                 .versionId();
         assertTrue(!first.equals(second), first);
 
-        assertTrue(storage.awaitDelivered(Duration.ofSeconds(30)), "RGW events not delivered");
+        assertTrue(storage.awaitDelivered(Duration.ofMinutes(2)), "RGW events not delivered");
         assertEquals(java.util.Set.of(first, second), RECEIVED.stream().map(S3EventNotification.Record::versionId)
                 .collect(java.util.stream.Collectors.toSet()));
         assertEquals(2, RECEIVED.size(), RECEIVED.toString());
