@@ -79,9 +79,7 @@ public final class CloudFixture implements AutoCloseable {
         settings.forEach(builder::functionSetting);
         if (policy == null && storage == null) {
             // Under the stack's IAM by default, as in AWS (the external S3 has its own users and keys)
-            io.tidemark.localcloud.iam.StackAccess access = io.tidemark.localcloud.iam.StackAccess.load(
-                    new io.tidemark.localcloud.iam.LocalAccount(LocalCloud.DEFAULT_REGION, LocalCloud.DEFAULT_BUCKET,
-                            LocalCloud.DEFAULT_TABLE, "local"));
+            io.tidemark.localcloud.iam.StackAccess access = LocalCloud.defaultStackAccess();
             enforce(access, access, DEFAULT_ROTATION, DEFAULT_LIFETIME);
         }
         if (policy != null) {

@@ -132,6 +132,15 @@ public final class LocalCloud implements AutoCloseable {
         return external == null || external.dynamoDb() == null;
     }
 
+    /**
+     * The deployed stack's IAM (the synthesized template) for a local cloud with the default
+     * region, bucket and table: what {@code tidemark local-cloud} and the end-to-end tests enforce.
+     */
+    public static io.tidemark.localcloud.iam.StackAccess defaultStackAccess() {
+        return io.tidemark.localcloud.iam.StackAccess.load(new io.tidemark.localcloud.iam.LocalAccount(
+                DEFAULT_REGION, DEFAULT_BUCKET, DEFAULT_TABLE, "local"));
+    }
+
     public static Builder builder() {
         return new Builder();
     }

@@ -120,9 +120,7 @@ public final class LocalCloudMain {
      * own principal's rotating session keys, nobody a key that may do everything.
      */
     static LocalCloud start(Options o) {
-        io.tidemark.localcloud.iam.StackAccess access = io.tidemark.localcloud.iam.StackAccess.load(
-                new io.tidemark.localcloud.iam.LocalAccount(LocalCloud.DEFAULT_REGION, LocalCloud.DEFAULT_BUCKET,
-                        LocalCloud.DEFAULT_TABLE, "local"));
+        io.tidemark.localcloud.iam.StackAccess access = LocalCloud.defaultStackAccess();
         return LocalCloudFunctions.register(LocalCloud.builder())
                 .dir(o.dir())
                 .host(o.host())

@@ -677,7 +677,7 @@ class EnforcementTest {
     }
 
     /** As AwsClients does: no Expect: 100-continue (aws-sdk-java-v2#6670 with the URL connection client). */
-    private static final class NoExpectContinue implements ExecutionInterceptor {
+    static final class NoExpectContinue implements ExecutionInterceptor {
         @Override
         public SdkHttpRequest modifyHttpRequest(Context.ModifyHttpRequest context, ExecutionAttributes attributes) {
             return context.httpRequest().toBuilder().removeHeader("Expect").build();

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tidemark.localcloud.iam.LocalAccount;
 import io.tidemark.localcloud.iam.StackAccess;
 import java.io.IOException;
 import java.net.URI;
@@ -57,8 +56,7 @@ class StackEnforcementTest {
 
     @BeforeAll
     static void start() {
-        StackAccess access = StackAccess.load(new LocalAccount(LocalCloud.DEFAULT_REGION, LocalCloud.DEFAULT_BUCKET,
-                LocalCloud.DEFAULT_TABLE, "local"));
+        StackAccess access = LocalCloud.defaultStackAccess();
         cloud = LocalCloudFunctions.register(LocalCloud.builder()).dir(dir).enforce(access, access).start();
     }
 
@@ -180,15 +178,7 @@ class StackEnforcementTest {
     private static S3Client s3(AwsCredentialsProvider credentials) {
         return S3Client.builder().endpointOverride(cloud.s3Endpoint()).region(Region.US_EAST_1).forcePathStyle(true)
                 .credentialsProvider(credentials).httpClient(UrlConnectionHttpClient.create())
-                .overrideConfiguration(o -> o.addExecutionInterceptor(new software.amazon.awssdk.core.interceptor
-                        .ExecutionInterceptor() {
-                    @Override
-                    public software.amazon.awssdk.http.SdkHttpRequest modifyHttpRequest(
-                            software.amazon.awssdk.core.interceptor.Context.ModifyHttpRequest context,
-                            software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
-                        return context.httpRequest().toBuilder().removeHeader("Expect").build();
-                    }
-                }))
+                .overrideConfiguration(o -> o.addExecutionInterceptor(new EnforcementTest.NoExpectContinue()))
                 .build();
     }
 
