@@ -37,7 +37,7 @@ import org.junit.jupiter.api.Test;
  * a steady WAL stream is archived through at least five rotations with no failed push, and a
  * backup taken meanwhile, which outlives the keys it started with, completes and is valid.
  *
- * <p>The cloud enforces the stack's IAM with keys that rotate every 2 s and live 6 s; the rotations
+ * <p>The cloud enforces the stack's IAM with keys that rotate every second and live 3 s; the rotations
  * are counted by watching the endpoint's keys, so this is a one-minute soak.
  * {@code -Dtidemark.e2e.rotationSoakMinutes} bounds the soak (default 30).
  */
@@ -63,12 +63,10 @@ class RotatingCredentialsE2eTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty(ExternalStorage.PROPERTY, "").isBlank(),
                 "rotation soak skipped: it needs local-cloud's own S3, which honours the session keys local-cloud"
                         + " issues (" + ExternalStorage.PROPERTY + " is set)");
-        // keys change every 2 s and die after 6 s: a one-minute soak crosses many rotations
-        io.tidemark.localcloud.iam.StackAccess access = io.tidemark.localcloud.iam.StackAccess.load(
-                new io.tidemark.localcloud.iam.LocalAccount(io.tidemark.localcloud.LocalCloud.DEFAULT_REGION,
-                        io.tidemark.localcloud.LocalCloud.DEFAULT_BUCKET, io.tidemark.localcloud.LocalCloud.DEFAULT_TABLE,
-                        "local"));
-        cloud = new CloudFixture(cloudDir).enforce(access, access, Duration.ofSeconds(2), Duration.ofSeconds(6)).start();
+        // keys change every second and die after 3 s: the soak crosses many rotations, and the backup
+        // (about 4 s on an idle machine) outlives the keys it started with even when nothing slows it
+        io.tidemark.localcloud.iam.StackAccess access = io.tidemark.localcloud.LocalCloud.defaultStackAccess();
+        cloud = new CloudFixture(cloudDir).enforce(access, access, Duration.ofSeconds(1), Duration.ofSeconds(3)).start();
         endpoint = cloud.cloud().nodeCredentialsUri("main");
         conf = cloud.nodeConfig(nodeDir.resolve("main"), "main",
                 "archive-push.async=true\narchive-push.process=2\narchive-push.timeout=60\n");
