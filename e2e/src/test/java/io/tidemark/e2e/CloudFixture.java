@@ -218,7 +218,13 @@ public final class CloudFixture implements AutoCloseable {
             String text = Files.readString(cloud.configFile()) + "\nspool.dir=" + spool + "\n" + extraLines;
             Files.writeString(conf, text);
             Files.setPosixFilePermissions(nodeDir, PosixFilePermissions.fromString("rwxr-xr-x"));
-            Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rw-r--r--"));
+            if (text.contains("s3.secretAccessKey")) {
+                // static keys: the shim refuses a file others can read; the postgres user owns it
+                Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rw-------"));
+                io.tidemark.testkit.RunAs.detect().giveOwnership(conf);
+            } else {
+                Files.setPosixFilePermissions(conf, PosixFilePermissions.fromString("rw-r--r--"));
+            }
             Files.setPosixFilePermissions(spool, PosixFilePermissions.fromString("rwxrwxrwx"));
             return conf;
         } catch (IOException e) {

@@ -94,10 +94,13 @@ public final class Main {
                           --target-name N | --target-immediate] [--target-exclusive]
                           [--target-timeline latest|current|N] [--target-action promote|pause|shutdown]
                           [--backup LABEL] [--delta] [--plan-file F] [--process-max N]
-                          [--tablespace-map OID=DIR ...] [--wait [--wait-timeout S] [--owner USER]]
+                          [--tablespace-map OID=DIR ...] [--keep-config-commands]
+                          [--wait [--wait-timeout S] [--owner USER]]
                                    restore the data directory from a signed restore plan
                                    (no target: latest) and write the recovery configuration;
-                                   --wait starts PostgreSQL and waits for the target
+                                   commands in the backup's configuration are commented out
+                                   unless --keep-config-commands; --wait starts PostgreSQL
+                                   and waits for the target
                   agent [--queue-url URL] [--metrics-port N] [--metrics-address A]
                                    long-running: runs the stanza's scheduled backups on the primary
                                    (replicas leave them), serves Prometheus metrics (port 9854)

@@ -36,8 +36,8 @@ import java.util.concurrent.Future;
  * Every failure is a {@link CommandFailure} whose message says which file and why.
  */
 public final class WalPusher implements AutoCloseable {
-    /** What happened to a file that is now archived. */
-    public record Pushed(WalFileName wal, String key, boolean alreadyThere, long rawBytes) {
+    /** What happened to a file that is now archived; {@code sha256} of its raw bytes (the async .ok records it). */
+    public record Pushed(WalFileName wal, String key, boolean alreadyThere, long rawBytes, String sha256) {
     }
 
     /** Files from this size on are compressed and hashed while they are checked. */
@@ -129,7 +129,7 @@ public final class WalPusher implements AutoCloseable {
         ObjectStore s = store();
         for (int attempt = 0; ; attempt++) {
             if (s.putIfAbsent(key, body, meta) == ObjectStore.PutOutcome.CREATED) {
-                return new Pushed(wal, key, false, raw.length);
+                return new Pushed(wal, key, false, raw.length, sha);
             }
             Optional<ObjectStore.Head> existing = s.head(key);
             if (existing.isEmpty()) {
@@ -140,7 +140,7 @@ public final class WalPusher implements AutoCloseable {
             }
             String theirs = existing.get().metadata().get(ArchivePushCommand.META_SHA256);
             if (sha.equals(theirs)) {
-                return new Pushed(wal, key, true, raw.length);
+                return new Pushed(wal, key, true, raw.length, sha);
             }
             throw new CommandFailure(ExitCodes.FAILED, wal.fileName() + " is already archived with different content;"
                     + " refusing to overwrite (" + key + " has sha256 " + (theirs == null ? "unknown" : theirs)

@@ -149,7 +149,29 @@ public record ShimConfig(
         } catch (IOException | IllegalArgumentException e) {
             throw invalid(file, "cannot read it: " + e.getMessage());
         }
-        return of(file, p, a.option(CommonOptions.STANZA).orElse(null), env);
+        ShimConfig c = of(file, p, a.option(CommonOptions.STANZA).orElse(null), env);
+        if (c.keys().isPresent()) {
+            requirePrivate(file);
+        }
+        return c;
+    }
+
+    /**
+     * A file with static keys that group or others can read hands them to every local user (and
+     * to whoever compromises one): refused, with the command that fixes it.
+     */
+    static void requirePrivate(Path file) {
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> perms;
+        try {
+            perms = Files.getPosixFilePermissions(file);
+        } catch (IOException | UnsupportedOperationException e) {
+            return; // not a POSIX file system: nothing to check
+        }
+        if (perms.stream().anyMatch(x -> x.name().startsWith("GROUP_") || x.name().startsWith("OTHERS_"))) {
+            throw invalid(file, "holds static keys (s3.accessKeyId, s3.secretAccessKey) and group or others can access it ("
+                    + java.nio.file.attribute.PosixFilePermissions.toString(perms) + "): run chmod 600 " + file
+                    + " (owned by the user the shim runs as), or use credentials.uri or the instance's role instead");
+        }
     }
 
     /** Builds from loaded properties; {@code stanzaOption} wins over the file's {@code stanza}. */
@@ -196,8 +218,7 @@ public record ShimConfig(
         String apiRegion = Optional.ofNullable(value(p, "api.region")).orElse(region);
         Compression compression = compression(file, Optional.ofNullable(value(p, "compress-type")).orElse("zst"));
         int level = compressLevel(file, compression, value(p, "compress-level"));
-        Path spool = Optional.ofNullable(value(p, "spool.dir")).map(Path::of)
-                .orElseGet(() -> Path.of(System.getProperty("java.io.tmpdir"), "tidemark-" + System.getProperty("user.name")));
+        Path spool = Optional.ofNullable(value(p, "spool.dir")).map(Path::of).orElseGet(ShimConfig::defaultSpoolDir);
         int retries = integer(file, "retries", Optional.ofNullable(value(p, "retries")).orElse("3"), 0, 10);
         Optional<Path> ca = Optional.ofNullable(value(p, "s3.caFile")).map(Path::of);
         if (ca.isPresent() && !java.nio.file.Files.isReadable(ca.get())) {
@@ -246,6 +267,11 @@ public record ShimConfig(
             throw invalid(file, key + " is too large: '" + v + "'");
         }
         return n << shift;
+    }
+
+    /** The spool when {@code spool.dir} is not set: {@code $TMPDIR/tidemark-<user>}. */
+    public static Path defaultSpoolDir() {
+        return Path.of(System.getProperty("java.io.tmpdir"), "tidemark-" + System.getProperty("user.name"));
     }
 
     /** The API URL, or a failure naming the missing key. */

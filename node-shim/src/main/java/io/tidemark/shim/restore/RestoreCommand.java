@@ -3,6 +3,7 @@ package io.tidemark.shim.restore;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.backup.ManifestTablespace;
 import io.tidemark.events.paths.SafeRelativePath;
 import io.tidemark.events.plan.PlanFile;
 import io.tidemark.events.plan.RecoveryRequest;
@@ -27,6 +28,7 @@ import io.tidemark.shim.cli.UsageException;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.pg.PgOptions;
+import io.tidemark.shim.spool.SpoolDirs;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.Retry;
 import java.io.IOException;
@@ -65,7 +67,8 @@ import java.util.concurrent.Future;
 public final class RestoreCommand implements Command {
     static final Set<String> VALUED = CommonOptions.valuedPlus("target-time", "target-xid", "target-lsn", "target-name",
             "target-timeline", "target-action", "backup", "plan-file", "process-max", "wait-timeout", "owner");
-    static final Set<String> FLAGS = Set.of("target-immediate", "target-exclusive", "delta", "wait");
+    static final Set<String> FLAGS = Set.of("target-immediate", "target-exclusive", "delta", "wait",
+            "keep-config-commands");
     /** Files of a backup that restore never writes from the file list: its own, or those a running or recovering server owns. */
     static final Set<String> NOT_RESTORED = Set.of("postmaster.pid", "postmaster.opts", "recovery.signal", "standby.signal",
             "recovery.conf", "backup_label", "tablespace_map", WalPlan.FILE_NAME);
@@ -103,7 +106,7 @@ public final class RestoreCommand implements Command {
 
     /** What the command line asked for. */
     record Options(Path pgdata, RecoveryRequest request, Optional<String> backup, Optional<Path> planFile, boolean delta,
-                   int processMax, Map<Long, Path> tablespaceMap) {
+                   int processMax, Map<Long, Path> tablespaceMap, boolean keepConfigCommands) {
     }
 
     /** A planner answer: the signed envelope, the URLs, and the text as received. */
@@ -215,7 +218,7 @@ public final class RestoreCommand implements Command {
             throw new UsageException("--process-max must be 1 to 64, got '" + a.option("process-max").orElse("") + "'");
         }
         return new Options(pgdata.toAbsolutePath().normalize(), request, a.option("backup"), a.option("plan-file").map(Path::of),
-                a.flag("delta"), processMax, tsMap);
+                a.flag("delta"), processMax, tsMap, a.flag("keep-config-commands"));
     }
 
     public static PublicKey publicKey(ShimConfig config) {
@@ -366,6 +369,7 @@ public final class RestoreCommand implements Command {
     static Prepared prepare(RestorePlan plan, Path pgdata, Map<Long, Path> tsMap, boolean delta) {
         DataDirCheck.check(pgdata, plan, delta);
         RestoreLayout layout = RestoreLayout.of(pgdata, plan.tablespaces(), tsMap);
+        refuseUnmappedTablespaces(plan, layout.pgdata(), tsMap);
         if (plan.tablespaceMap().isPresent()) {
             Set<Long> inMap = new TreeSet<>(RestoreLayout.mapOids(plan.tablespaceMap().get()));
             if (!inMap.equals(new TreeSet<>(layout.tablespaces().keySet()))) {
@@ -427,6 +431,42 @@ public final class RestoreCommand implements Command {
         return new Prepared(layout, files, dirs, links, notes);
     }
 
+    /**
+     * A tablespace location comes from the backup's manifest, which the source node wrote: a
+     * compromised node can name any directory of the restore host there. So each location is
+     * used only when the operator named it ({@code --tablespace-map}) or when this host is shown
+     * to be the one the backup came from: PGDATA holds the same cluster (its pg_control's system
+     * identifier is the plan's; only with {@code --delta}, as PGDATA must otherwise be empty) and
+     * its {@code pg_tblspc/<oid>} link already points at that very location. Refused before
+     * anything is written, naming every tablespace to map.
+     */
+    static void refuseUnmappedTablespaces(RestorePlan plan, Path pgdata, Map<Long, Path> tsMap) {
+        boolean sameCluster = DataDirCheck.systemIdentifier(pgdata).map(plan.systemIdentifier()::equals).orElse(false);
+        List<String> unmapped = new ArrayList<>();
+        for (ManifestTablespace t : plan.tablespaces()) {
+            if (tsMap.containsKey(t.oid()) || (sameCluster && linksTo(pgdata.resolve("pg_tblspc").resolve(Long.toString(t.oid())),
+                    t.location()))) {
+                continue;
+            }
+            unmapped.add("--tablespace-map " + t.oid() + "=DIR (tablespace " + t.name() + ", at " + t.location()
+                    + " on the backup's host)");
+        }
+        if (!unmapped.isEmpty()) {
+            throw new RestoreRefused("the backup has " + unmapped.size() + " tablespace(s) whose location comes from the"
+                    + " backup's manifest, and this data directory does not show this host as the one that took it"
+                    + " (same cluster with the same tablespace links, under --delta): name where each goes on this host: "
+                    + String.join(", ", unmapped) + ". Nothing was written");
+        }
+    }
+
+    private static boolean linksTo(Path link, String location) {
+        try {
+            return Files.isSymbolicLink(link) && Files.readSymbolicLink(link).equals(Path.of(location));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     private static void refuseFileAncestor(SafeRelativePath p, Set<String> filePaths) {
         String s = p.path();
         for (int i = s.indexOf('/'); i >= 0; i = s.indexOf('/', i + 1)) {
@@ -467,7 +507,7 @@ public final class RestoreCommand implements Command {
                 + "; into " + pgdata + (o.delta() ? " (delta)" : ""));
         p.notes().forEach(n -> out.println("note: " + n));
         if (o.planFile().isEmpty()) {
-            savePlan(config, plan, response).ifPresent(f -> out.println("plan saved: " + f + " (run it again with --plan-file)"));
+            out.println("plan saved: " + savePlan(config, plan, response, out) + " (run it again with --plan-file)");
         }
         PlanUrls urls = new PlanUrls(plan.planId(), response.urls(), renewer(config), clock);
         // before anything is written into PGDATA: every object the plan reads is there, with its size
@@ -477,6 +517,7 @@ public final class RestoreCommand implements Command {
         long started = System.nanoTime();
         int kept;
         boolean prefetching = false;
+        List<ConfigCommands.Found> commands;
         Progress progress = new Progress(out, Progress.stdoutIsTerminal(), progressEverySeconds, p.files().size(), totalBytes);
         try {
             layoutTree(p, o.delta());
@@ -501,7 +542,7 @@ public final class RestoreCommand implements Command {
             // pg_control last: until it exists, a half-restored directory cannot be started
             d.run(Downloader.units(control));
             Trace.mark("files downloaded");
-            writeRecoveryFiles(config, plan, p, pgdata);
+            commands = writeRecoveryFiles(config, plan, p, pgdata, o.keepConfigCommands());
             syncDirectories(p);
         } catch (IOException | RuntimeException e) {
             progress.close();
@@ -522,6 +563,7 @@ public final class RestoreCommand implements Command {
                 + RecoveryConfig.launcher(env) + " archive-get" + (prefetching
                 ? "; prefetching WAL from " + firstSegment(plan) + " (for " + config.prefetchIdleSeconds()
                 + " s unless recovery starts asking)" : ""));
+        reportCommands(commands, o.keepConfigCommands(), out);
         if (waiting) {
             return ExitCodes.OK;
         }
@@ -589,15 +631,44 @@ public final class RestoreCommand implements Command {
         return t;
     }
 
-    private static Optional<Path> savePlan(ShimConfig config, RestorePlan plan, PlanResponse response) {
+    /**
+     * Saves the planner's answer (it holds presigned URLs: read access to the backup until they
+     * expire) as {@code <spool.dir>/<stanza>/restore-plans/<planId>.json}, mode 600, in
+     * directories that only this user can enter ({@link SpoolDirs#privateProblem}). A spool another
+     * user made (as archive-push run by postgres makes its stanza's, when root restores), or one
+     * reached through a symbolic link, is not used: the plan goes to this user's own default spool
+     * ({@code $TMPDIR/tidemark-<user>}) instead, with a note; when that is not private either, the
+     * restore is refused before anything is written.
+     */
+    static Path savePlan(ShimConfig config, RestorePlan plan, PlanResponse response, PrintStream out) {
+        Optional<String> problem = planDirProblem(config.spoolDir(), config);
+        Path spool = config.spoolDir();
+        if (problem.isPresent()) {
+            Path own = ShimConfig.defaultSpoolDir();
+            Optional<String> again = own.equals(spool) ? problem : planDirProblem(own, config);
+            if (again.isPresent()) {
+                throw new RestoreRefused("cannot keep the restore plan privately: " + again.get() + " (or set spool.dir in "
+                        + config.file() + "). Nothing was written");
+            }
+            out.println("note: not saving the plan under " + spool + ": " + problem.get() + "; saving it under " + own);
+            spool = own;
+        }
+        Path f = spool.resolve(config.stanza().value()).resolve("restore-plans").resolve(plan.planId() + ".json");
         try {
-            Path dir = config.spoolDir().resolve(config.stanza().value()).resolve("restore-plans");
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            Path f = dir.resolve(plan.planId() + ".json");
             AtomicFile.write(f, response.text().getBytes(StandardCharsets.UTF_8));
-            return Optional.of(f);
+            Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
+            return f;
         } catch (IOException | UnsupportedOperationException e) {
-            return Optional.empty();
+            throw new RestoreRefused("cannot save the restore plan as " + f + ": " + e.getMessage() + ". Nothing was written", e);
+        }
+    }
+
+    private static Optional<String> planDirProblem(Path spool, ShimConfig config) {
+        Path stanzaDir = spool.resolve(config.stanza().value());
+        try {
+            return SpoolDirs.privateProblem(spool, List.of(stanzaDir, stanzaDir.resolve("restore-plans")));
+        } catch (IOException | UnsupportedOperationException e) {
+            return Optional.of("cannot use " + stanzaDir + ": " + e.getMessage());
         }
     }
 
@@ -727,7 +798,25 @@ public final class RestoreCommand implements Command {
         }
     }
 
-    private void writeRecoveryFiles(ShimConfig config, RestorePlan plan, Prepared p, Path pgdata) throws IOException {
+    /** The commands found in the restored configuration: disabled (the default), or kept as the operator asked. */
+    private static void reportCommands(List<ConfigCommands.Found> commands, boolean keep, PrintStream out) {
+        if (commands.isEmpty()) {
+            return;
+        }
+        out.println(keep ? "  WARNING: kept " + commands.size() + " command setting(s) from the backup's configuration"
+                + " (--keep-config-commands); the restored server runs them on this host:"
+                : "  disabled " + commands.size() + " command setting(s) from the backup's configuration (commented out;"
+                + " a compromised source could have set them; keep them with --keep-config-commands):");
+        commands.forEach(c -> out.println("    " + c));
+    }
+
+    /** Writes backup_label, tablespace_map, the recovery settings and recovery.signal; returns the config commands found. */
+    private List<ConfigCommands.Found> writeRecoveryFiles(ShimConfig config, RestorePlan plan, Prepared p, Path pgdata,
+                                                          boolean keepCommands) throws IOException {
+        List<Path> roots = new ArrayList<>(List.of(pgdata));
+        p.layout().tablespaces().values().forEach(t -> roots.add(t.location()));
+        // before the recovery block is appended: restore's own restore_command is never a finding
+        List<ConfigCommands.Found> commands = ConfigCommands.disable(pgdata, roots, keepCommands);
         AtomicFile.write(pgdata.resolve("backup_label"), plan.backupLabelFile().getBytes(StandardCharsets.UTF_8));
         Path map = pgdata.resolve("tablespace_map");
         if (!p.layout().tablespaces().isEmpty()) {
@@ -752,6 +841,7 @@ public final class RestoreCommand implements Command {
                 Files.setPosixFilePermissions(x, PosixFilePermissions.fromString("rw-------"));
             }
         }
+        return commands;
     }
 
     private static void syncDirectories(Prepared p) throws IOException {

@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
  * For each WAL file the worker handled it holds {@code <file>.ok} (archived: S3 confirmed it, or
  * queue-max dropped it) or {@code <file>.error} (the last attempt's message), each written
  * atomically (temp file, fsync, rename), so whatever is visible is complete: {@code bin/tidemark}
- * answers PostgreSQL from {@code .ok} without a JVM. {@code <file>.dropped} records a file that
+ * answers PostgreSQL from {@code .ok} without a JVM, and both answer only when the size and
+ * SHA-256 the record holds are those of the file PostgreSQL asks about ({@link #answer}). {@code <file>.dropped} records a file that
  * was let go without being archived (kept: {@code info} reports it). Also {@code .lock} (held by
  * the one running worker) and {@code worker.log}. The worker removes {@code .ok} and
  * {@code .error} once PostgreSQL no longer has the file's {@code .ready}: PostgreSQL owns
@@ -113,9 +114,58 @@ public final class ArchiveSpool {
         }
     }
 
-    /** Records {@code walFile} as archived (S3 confirmed it); clears an earlier error. */
-    public void markOk(String walFile) throws IOException {
-        AtomicFile.write(path(walFile, OK), ("archived " + Instant.now() + "\n").getBytes(StandardCharsets.UTF_8));
+    /**
+     * What PostgreSQL's call for {@code file} (its {@code %p}) may be answered with: as
+     * {@link #status}, but a {@code .ok} counts only when it was written for this very content:
+     * the size and SHA-256 it records (of what was pushed) match the file now in pg_wal (for a
+     * dropped file, which was never read whole, the size). A record for other content under the
+     * same name (a leftover of another cluster or timeline that reused the spool, or a planted
+     * one) is removed, and the file is pending: the worker pushes what is there now.
+     */
+    public SpoolStatus answer(Path file) {
+        String name = file.getFileName().toString();
+        Path ok = path(name, OK);
+        String record;
+        try {
+            record = Files.isRegularFile(ok, LinkOption.NOFOLLOW_LINKS) ? Files.readString(ok, StandardCharsets.UTF_8) : null;
+        } catch (NoSuchFileException e) {
+            record = null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (record != null && !recordMatches(record, file)) {
+            try {
+                Files.deleteIfExists(ok);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return status(name);
+    }
+
+    /** Whether a {@code .ok} record ({@code archived <time> <bytes> <sha256>} or {@code dropped <time> <bytes>}) is for {@code file}. */
+    static boolean recordMatches(String record, Path file) {
+        String[] w = record.strip().split(" ");
+        try {
+            if (w.length == 4 && w[0].equals("archived") && w[3].matches("[0-9a-f]{64}")) {
+                long size = Long.parseLong(w[2]);
+                return Files.size(file) == size && size <= Integer.MAX_VALUE
+                        && io.tidemark.shim.storage.SigV4.hex(io.tidemark.shim.storage.SigV4.sha256(Files.readAllBytes(file)))
+                        .equals(w[3]);
+            }
+            if (w.length == 3 && w[0].equals(DROPPED_MARK)) {
+                return Files.size(file) == Long.parseLong(w[2]);
+            }
+        } catch (IOException | NumberFormatException e) {
+            return false;
+        }
+        return false;
+    }
+
+    /** Records {@code walFile} as archived (S3 confirmed it holds these {@code bytes} with this SHA-256); clears an earlier error. */
+    public void markOk(String walFile, long bytes, String sha256) throws IOException {
+        AtomicFile.write(path(walFile, OK), ("archived " + Instant.now() + " " + bytes + " " + sha256 + "\n")
+                .getBytes(StandardCharsets.UTF_8));
         Files.deleteIfExists(path(walFile, ERROR));
     }
 
@@ -141,7 +191,8 @@ public final class ArchiveSpool {
     public void markDropped(String walFile, long bytes, String reason) throws IOException {
         String record = Instant.now() + " " + bytes + " " + reason.replace('\n', ' ') + "\n";
         AtomicFile.write(path(walFile, DROPPED), record.getBytes(StandardCharsets.UTF_8));
-        AtomicFile.write(path(walFile, OK), (DROPPED_MARK + " " + Instant.now() + "\n").getBytes(StandardCharsets.UTF_8));
+        AtomicFile.write(path(walFile, OK), (DROPPED_MARK + " " + Instant.now() + " " + bytes + "\n")
+                .getBytes(StandardCharsets.UTF_8));
         Files.deleteIfExists(path(walFile, ERROR));
     }
 

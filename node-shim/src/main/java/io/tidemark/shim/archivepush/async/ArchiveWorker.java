@@ -231,8 +231,8 @@ public final class ArchiveWorker implements AutoCloseable {
 
     private void pushOne(String name, Path file) {
         try {
-            pusher.push(file);
-            spool.markOk(name);
+            WalPusher.Pushed p = pusher.push(file);
+            spool.markOk(name, p.rawBytes(), p.sha256());
             pushed.incrementAndGet();
             lastPushed = name;
             lastPushedAt = Instant.now();

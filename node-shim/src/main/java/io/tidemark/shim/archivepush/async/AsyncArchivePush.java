@@ -56,7 +56,7 @@ public final class AsyncArchivePush {
         }
         ArchiveSpool spool = opened.get();
         Instant deadline = Instant.now().plusSeconds(config.asyncPush().timeoutSeconds());
-        SpoolStatus s = spool.status(name);
+        SpoolStatus s = spool.answer(file);
         if (answered(spool, name, s, err)) {
             return s instanceof SpoolStatus.Done ? ExitCodes.OK : ExitCodes.FAILED;
         }
@@ -65,7 +65,7 @@ public final class AsyncArchivePush {
             return pushHere(file, err);
         }
         while (Instant.now().isBefore(deadline)) {
-            s = spool.status(name);
+            s = spool.answer(file);
             if (answered(spool, name, s, err)) {
                 return s instanceof SpoolStatus.Done ? ExitCodes.OK : ExitCodes.FAILED;
             }
