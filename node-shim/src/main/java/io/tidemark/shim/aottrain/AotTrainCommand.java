@@ -63,6 +63,8 @@ public final class AotTrainCommand implements Command {
                 Files.writeString(conf, "s3.endpoint=" + base + "\ns3.region=us-east-1\ns3.bucket=train\ns3.pathStyle=true\n"
                         + "s3.accessKeyId=AKTRAIN\ns3.secretAccessKey=train\napi.url=" + base + "\nstanza=train\n"
                         + "compress-type=" + compressions[v] + "\nspool.dir=" + spool + "\nretries=0\n");
+                // static keys: the shim refuses a configuration others can read
+                Files.setPosixFilePermissions(conf, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
                 for (int seg = 0; seg < 2; seg++) {
                     long segNo = (v + 1) * 4L + seg;
                     String name = "00000001" + hex8(segNo >>> 8) + hex8(segNo & 0xFF);

@@ -38,7 +38,27 @@ class ShimConfigTest {
     private Path file(String name, String text) throws IOException {
         Path f = dir.resolve(name);
         Files.writeString(f, text);
+        Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         return f;
+    }
+
+    @Test
+    void aFileWithStaticKeysThatOthersCanReadIsRefusedWithTheChmodToRun() throws IOException {
+        Path f = file("keys.conf", BASE);
+        for (String mode : List.of("rw-r--r--", "rw-r-----", "rw----r--", "rw--w----")) {
+            Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString(mode));
+            CommandFailure e = assertThrows(CommandFailure.class, () -> load(Map.of(), "--config", f.toString(),
+                    "--stanza", "main"), mode);
+            assertEquals(ExitCodes.FAILED, e.exitCode());
+            assertTrue(e.getMessage().contains("holds static keys") && e.getMessage().contains("chmod 600 " + f),
+                    e.getMessage());
+        }
+        Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        assertTrue(load(Map.of(), "--config", f.toString(), "--stanza", "main").keys().isPresent(), "owner-only: accepted");
+        // without keys, a readable file is fine (it holds no secret)
+        Path open = file("open.conf", "s3.region=us-east-1\ns3.bucket=tidemark\n");
+        Files.setPosixFilePermissions(open, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        assertFalse(load(Map.of(), "--config", open.toString(), "--stanza", "main").keys().isPresent());
     }
 
     private static ShimConfig load(Map<String, String> env, String... args) {

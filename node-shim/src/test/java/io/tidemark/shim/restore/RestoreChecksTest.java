@@ -166,19 +166,20 @@ class RestoreChecksTest {
         PlanFixture f = fixture();
         f.tablespaces.add(new ManifestTablespace(16400, "ts", dir.resolve("ts").toString()));
         f.file("pg_tblspc/16400/PG_15_202209061/1/2", new byte[10], Compression.NONE);
-        RestoreCommand.Prepared ok = RestoreCommand.prepare(f.plan(ID), pgdata, Map.of(), false);
+        Map<Long, Path> mapped = Map.of(16400L, dir.resolve("ts"));
+        RestoreCommand.Prepared ok = RestoreCommand.prepare(f.plan(ID), pgdata, mapped, false);
         assertEquals(dir.resolve("ts/PG_15_202209061/1/2"), ok.files().get(2).target());
 
         // a file beside the version directory, and a file where the link goes
         PlanFixture beside = fixture();
         beside.tablespaces.add(new ManifestTablespace(16400, "ts", dir.resolve("ts").toString()));
         beside.file("pg_tblspc/16400/evil", new byte[1], Compression.NONE);
-        assertTrue(refused(() -> RestoreCommand.prepare(beside.plan(ID), pgdata, Map.of(), false)).getMessage()
+        assertTrue(refused(() -> RestoreCommand.prepare(beside.plan(ID), pgdata, mapped, false)).getMessage()
                 .contains("PG_<version>_<catalog>"));
         PlanFixture onLink = fixture();
         onLink.tablespaces.add(new ManifestTablespace(16400, "ts", dir.resolve("ts").toString()));
         onLink.file("pg_tblspc/16400", new byte[1], Compression.NONE);
-        assertTrue(refused(() -> RestoreCommand.prepare(onLink.plan(ID), pgdata, Map.of(), false)).getMessage()
+        assertTrue(refused(() -> RestoreCommand.prepare(onLink.plan(ID), pgdata, mapped, false)).getMessage()
                 .contains("is the link of tablespace 16400"));
 
         // locations: not normalized, root, inside PGDATA, overlapping, unknown override
@@ -200,7 +201,7 @@ class RestoreChecksTest {
         Path outside = Files.createDirectories(dir.resolve("outside"));
         Files.createDirectories(dir.resolve("ts/PG_15_202209061"));
         Files.createSymbolicLink(dir.resolve("ts/PG_15_202209061/1"), outside);
-        RestoreRefused planted = refused(() -> RestoreCommand.prepare(f.plan(ID), pgdata, Map.of(), true));
+        RestoreRefused planted = refused(() -> RestoreCommand.prepare(f.plan(ID), pgdata, mapped, true));
         assertTrue(planted.getMessage().contains("is a symbolic link"), planted.getMessage());
         try (Stream<Path> s = Files.list(outside)) {
             assertEquals(0, s.count());

@@ -65,6 +65,21 @@ class ArchivePushFastPathTest {
         return ArchiveSpool.open(spoolDir, StanzaName.of(stanza)).orElseThrow();
     }
 
+    /** Writes {@code pg_wal/<name>} (below the test's working directory) unless it exists. */
+    private Path segment(String name, String content) throws IOException {
+        Path f = Files.createDirectories(dir.resolve("pg_wal")).resolve(name);
+        if (!Files.exists(f)) {
+            Files.writeString(f, content);
+        }
+        return f;
+    }
+
+    /** What the worker records once S3 confirmed the file: its size and SHA-256. */
+    private void pushed(ArchiveSpool s, String name) throws IOException {
+        byte[] b = Files.readAllBytes(segment(name, "segment " + name));
+        s.markOk(name, b.length, io.tidemark.shim.storage.SigV4.hex(io.tidemark.shim.storage.SigV4.sha256(b)));
+    }
+
     private Run run(Map<String, String> env, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("bash", launcher.toString(), "archive-push"));
         cmd.addAll(List.of(args));
@@ -81,7 +96,7 @@ class ArchivePushFastPathTest {
     @Test
     void aFileTheWorkerArchivedIsAnsweredWithoutAJvm() throws Exception {
         Path c = conf(base("main") + "archive-push.async = true\n");
-        spool("main").markOk(SEG);
+        pushed(spool("main"), SEG);
         Run r = run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG);
         assertEquals(new Run(0, ""), r);
         assertEquals("fast archive-push " + SEG + "\n", Files.readString(launchLog));
@@ -94,7 +109,7 @@ class ArchivePushFastPathTest {
     void everyOtherFileGoesToTheJvm() throws Exception {
         Path c = conf(base("main") + "archive-push.async=true\n");
         ArchiveSpool s = spool("main");
-        s.markOk(SEG);
+        pushed(s, SEG);
         s.markError("00000001000000000000002B", "S3 said no");
         assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/00000001000000000000002B").fellThrough(), "an error");
         assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/00000001000000000000002C").fellThrough(), "not done");
@@ -110,7 +125,7 @@ class ArchivePushFastPathTest {
 
     @Test
     void theConfigurationDecidesAndAnythingUnusualFallsThrough() throws Exception {
-        spool("main").markOk(SEG);
+        pushed(spool("main"), SEG);
         for (String conf : List.of(
                 base("main"),                                            // async off by default
                 base("main") + "archive-push.async=false\n",
@@ -122,6 +137,27 @@ class ArchivePushFastPathTest {
         }
         assertEquals(0, run(Map.of(), "--config", conf(base("main") + "archive-push.async=false\narchive-push.async=true\n")
                 .toString(), "pg_wal/" + SEG).code());
+    }
+
+    @Test
+    void aRecordForOtherContentUnderTheSameNameIsNotAnAnswer() throws Exception {
+        Path c = conf(base("main") + "archive-push.async=true\n");
+        ArchiveSpool s = spool("main");
+        pushed(s, SEG);
+        assertEquals(0, run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG).code(), "the content that was pushed");
+        // the same name, the same size, one byte changed: the record is not for this file
+        Path wal = dir.resolve("pg_wal").resolve(SEG);
+        byte[] b = Files.readAllBytes(wal);
+        b[0] ^= 1;
+        Files.write(wal, b);
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG).fellThrough(), "other bytes");
+        Files.write(wal, java.util.Arrays.copyOf(b, b.length + 1));
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG).fellThrough(), "other size");
+        Files.delete(wal);
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG).fellThrough(), "no file");
+        Files.writeString(s.dir().resolve(SEG + ".ok"), "archived 2026-12-06T10:00:00Z\n");
+        segment(SEG, "x");
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG).fellThrough(), "a record without size and checksum");
     }
 
     @Test
@@ -138,7 +174,7 @@ class ArchivePushFastPathTest {
     @Test
     void aDroppedFileIsAnsweredWithALoudWarning() throws Exception {
         Path c = conf(base("main") + "archive-push.async=true\n");
-        spool("main").markDropped(SEG, 16 << 20, "archive-push.queue-max=0 exceeded");
+        spool("main").markDropped(SEG, Files.size(segment(SEG, "a dropped segment")), "archive-push.queue-max=0 exceeded");
         Run r = run(Map.of(), "--config", c.toString(), "pg_wal/" + SEG);
         assertEquals(0, r.code());
         assertTrue(r.err().contains("WARNING: " + SEG + " was NOT archived: dropped by archive-push.queue-max"), r.err());
@@ -155,7 +191,7 @@ class ArchivePushFastPathTest {
         Thread pusher = new Thread(() -> {
             try {
                 Thread.sleep(400);
-                s.markOk(SEG);
+                pushed(s, SEG);
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }

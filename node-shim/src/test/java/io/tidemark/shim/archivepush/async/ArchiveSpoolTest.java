@@ -20,6 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("unit")
 class ArchiveSpoolTest {
     private static final String SEG = "000000010000000000000007";
+    /** SHA-256 of "abc". */
+    private static final String ABC = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
     @TempDir
     Path dir;
@@ -53,7 +55,7 @@ class ArchiveSpoolTest {
         s.clearError(SEG);
         assertInstanceOf(SpoolStatus.Pending.class, s.status(SEG));
         s.markError(SEG, "again");
-        s.markOk(SEG);
+        s.markOk(SEG, 3, ABC);
         assertEquals(new SpoolStatus.Done(false), s.status(SEG));
         assertFalse(Files.exists(s.dir().resolve(SEG + ".error")), "done clears the old error");
         assertTrue(Files.readString(s.dir().resolve(SEG + ".ok")).startsWith("archived "), "the launcher reads this word");
@@ -82,8 +84,8 @@ class ArchiveSpoolTest {
         ArchiveSpool s = spool();
         String other = "000000010000000000000008";
         String history = "00000002.history";
-        s.markOk(SEG);
-        s.markOk(other);
+        s.markOk(SEG, 3, ABC);
+        s.markOk(other, 3, ABC);
         s.markError(history, "x");
         Files.writeString(s.dir().resolve("notes.ok"), "not ours");
         assertEquals(2, s.cleanup(Set.of(other)));
@@ -96,7 +98,7 @@ class ArchiveSpoolTest {
     void aWorkerStartingAfterAKilledOneClearsItsErrorsAndDeadTempFilesButKeepsWhatWasArchived() throws Exception {
         ArchiveSpool s = spool();
         String other = "000000010000000000000008";
-        s.markOk(SEG);
+        s.markOk(SEG, 3, ABC);
         s.markError(other, "S3 unreachable");
         // what kill -9 leaves mid-write: a temp file named after the dead process, and one of a live process
         Process dead = new ProcessBuilder("true").start();
@@ -110,6 +112,29 @@ class ArchiveSpoolTest {
         assertEquals(new SpoolStatus.Done(false), s.status(SEG), "an archived file stays archived");
         assertFalse(Files.exists(deadTemp));
         assertTrue(Files.exists(liveTemp), "a live writer's temp file is its own");
+    }
+
+    @Test
+    void anOkAnswersOnlyForTheContentThatWasPushed() throws Exception {
+        ArchiveSpool s = spool();
+        Path wal = Files.createDirectories(dir.resolve("pg_wal")).resolve(SEG);
+        Files.writeString(wal, "abc");
+        s.markOk(SEG, 3, ABC);
+        assertEquals(new SpoolStatus.Done(false), s.answer(wal), "the pushed content");
+        // same name and size, other bytes: not what was pushed
+        Files.writeString(wal, "abd");
+        assertInstanceOf(SpoolStatus.Pending.class, s.answer(wal));
+        assertFalse(Files.exists(s.dir().resolve(SEG + ".ok")), "the record of other content is removed: the worker pushes this one");
+        // other size; and a record of the old format (a name only)
+        s.markOk(SEG, 4, ABC);
+        assertInstanceOf(SpoolStatus.Pending.class, s.answer(wal));
+        Files.writeString(s.dir().resolve(SEG + ".ok"), "archived 2026-12-06T10:00:00Z\n");
+        assertInstanceOf(SpoolStatus.Pending.class, s.answer(wal));
+        // a dropped file: its size
+        s.markDropped(SEG, 3, "archive-push.queue-max=0 exceeded");
+        assertEquals(new SpoolStatus.Done(true), s.answer(wal));
+        Files.writeString(wal, "abcd");
+        assertInstanceOf(SpoolStatus.Pending.class, s.answer(wal));
     }
 
     @Test
