@@ -67,7 +67,8 @@ public final class ConfigCommands {
         }
         List<Found> found = new ArrayList<>();
         Set<Path> seen = new LinkedHashSet<>();
-        Deque<Path> todo = new ArrayDeque<>(List.of(pgdata.resolve("postgresql.conf"), pgdata.resolve("postgresql.auto.conf")));
+        Path auto = pgdata.resolve("postgresql.auto.conf");
+        Deque<Path> todo = new ArrayDeque<>(List.of(pgdata.resolve("postgresql.conf"), auto));
         while (!todo.isEmpty()) {
             Path f = todo.removeFirst();
             Optional<Path> real = restored(f, realRoots);
@@ -82,6 +83,9 @@ public final class ConfigCommands {
                     continue;
                 }
                 String key = m.group(1).toLowerCase(Locale.ROOT);
+                if (key.equals("restore_command") && f.equals(auto)) {
+                    continue; // replaced by restore's own (RecoveryConfig drops it): not the backup's to keep
+                }
                 if (SETTINGS.contains(key)) {
                     found.add(new Found(f, i + 1, key, lines.get(i)));
                     if (!keep) {
