@@ -230,6 +230,9 @@ class TimelineRecoveryTest {
                 .build();
         track(c);
         List<String> all = new ArrayList<>(List.of("restore", "--pgdata", c.dataDir().toString()));
+        if (archive) {
+            all.add("--keep-config-commands"); // the restored cluster archives with the source's archive_command
+        }
         all.addAll(List.of(args));
         ShimProcess.Result r = shim(primary, all.toArray(String[]::new));
         assertEquals(0, r.code(), r.toString());

@@ -193,7 +193,8 @@ class DamagedArchiveE2eTest {
 
         // the point-in-time restore that makes timeline 2 (and its history file)
         primary = PgCluster.builder().emptyDataDir().startTimeout(Duration.ofMinutes(3)).build();
-        ok(shim("restore", "--pgdata", primary.dataDir().toString(), "--target-name", "branch"));
+        // it archives timeline 2 with the source's archive_command: kept on purpose
+        ok(shim("restore", "--pgdata", primary.dataDir().toString(), "--target-name", "branch", "--keep-config-commands"));
         try (Stream<Path> s = Files.walk(primary.dataDir())) {
             s.forEach(primary.runAs()::giveOwnership);
         }

@@ -276,6 +276,72 @@ class RestoreEndsAtTargetTest {
         }
     }
 
+    // ---------------------------------------------------------------- the backup's commands stay behind
+
+    /**
+     * Issue 14: a compromised source sets archive_command with ALTER SYSTEM before a backup; the
+     * restored server must not run it on the restore host. Here the command pushes on the source
+     * (its own data directory) and writes a marker anywhere else. Restored by default, the server
+     * promotes with archive_command empty (PostgreSQL's SHOW says so) and leaves its history file
+     * .ready: the marker never appears. Restored with --keep-config-commands, the server runs it.
+     */
+    @Test
+    @Order(7)
+    void anArchiveCommandSetBeforeTheBackupIsNotRunByTheRestoredServerUnlessKept() throws Exception {
+        Path markers = Files.createDirectories(work.resolve("markers"));
+        Files.setPosixFilePermissions(markers, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path marker = markers.resolve("archive-command-ran");
+        String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
+        String command = "if test \"$(pwd -P)\" = '" + pg.dataDir().toRealPath() + "'; then " + push + "; else touch '"
+                + marker + "'; fi";
+        pg.sql("alter system set archive_command = '" + command.replace("'", "''") + "'");
+        pg.sql("select pg_reload_conf()");
+        int before = cli.info().path("backups").size();
+        ok(shim("backup", "--type", "full"));
+        Waits.until(() -> cli.info().path("backups").size() > before && cli.info().path("backups")
+                        .get(cli.info().path("backups").size() - 1).path("status").asText().equals("valid"),
+                Duration.ofMinutes(2), "the backup taken after ALTER SYSTEM to be valid");
+        String last = pg.switchWal();
+        Waits.archived(pg, last, Duration.ofMinutes(2));
+        Waits.until(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+                Duration.ofMinutes(2), "the catalog to reach " + last);
+
+        Restore restored = restoreAndWait();
+        ok(restored.result());
+        Path dir = started.get(started.size() - 1);
+        String out = restored.result().out();
+        assertTrue(out.contains("archive_command in " + dir.resolve("postgresql.auto.conf") + ":"), out);
+        assertTrue(out.contains("(commented out;"), out);
+        assertEquals("", sqlOnRestored("show archive_command"), "PostgreSQL runs no archive_command");
+        Waits.until(() -> readyHistory(dir), Duration.ofMinutes(1), "the promoted server's history file to wait as .ready");
+        assertEquals("0", sqlOnRestored("select archived_count + failed_count from pg_stat_archiver"));
+        assertFalse(Files.exists(marker), "the source's archive_command never ran on the restore host");
+        stopRestored();
+
+        Restore kept = restoreAndWait("--keep-config-commands");
+        ok(kept.result());
+        assertTrue(kept.result().out().contains("WARNING: kept "), kept.result().out());
+        Waits.until(() -> Files.exists(marker), Duration.ofMinutes(1), "the kept archive_command to run");
+        pg.sql("alter system reset archive_command");
+        pg.sql("select pg_reload_conf()");
+    }
+
+    private static boolean readyHistory(Path pgdata) {
+        try (var s = Files.list(pgdata.resolve("pg_wal/archive_status"))) {
+            return s.anyMatch(p -> p.getFileName().toString().matches("[0-9A-F]{8}\\.history\\.ready"));
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    private static String sqlOnRestored(String query) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + restoredPort + "/postgres?user=postgres");
+             ResultSet rs = c.createStatement().executeQuery(query)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     record Restore(ShimProcess.Result result, Path plan) {

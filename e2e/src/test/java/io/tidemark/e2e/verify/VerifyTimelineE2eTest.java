@@ -66,7 +66,8 @@ class VerifyTimelineE2eTest {
         // A point-in-time restore that promotes onto timeline 2 and archives it.
         promoted = PgCluster.builder().emptyDataDir().setting("archive_mode", "on")
                 .startTimeout(Duration.ofMinutes(3)).build();
-        ShimProcess.Result r = shim("restore", "--pgdata", promoted.dataDir().toString(), "--target-name", "rp-100");
+        ShimProcess.Result r = shim("restore", "--pgdata", promoted.dataDir().toString(), "--target-name", "rp-100",
+                "--keep-config-commands"); // it archives with the source's archive_command
         assertEquals(0, r.code(), r.toString());
         try (Stream<Path> s = Files.walk(promoted.dataDir())) {
             s.forEach(promoted.runAs()::giveOwnership);
