@@ -297,7 +297,7 @@ class RestoreEndsAtTargetTest {
         pg.sql("alter system set archive_command = '" + command.replace("'", "''") + "'");
         pg.sql("select pg_reload_conf()");
         int before = cli.info().path("backups").size();
-        ok(shim("backup", "--type", "full"));
+        ok(shim("backup", "--type", "incr")); // it copies the changed postgresql.auto.conf
         Waits.until(() -> cli.info().path("backups").size() > before && cli.info().path("backups")
                         .get(cli.info().path("backups").size() - 1).path("status").asText().equals("valid"),
                 Duration.ofMinutes(2), "the backup taken after ALTER SYSTEM to be valid");

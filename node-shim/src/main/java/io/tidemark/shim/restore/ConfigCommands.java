@@ -75,7 +75,9 @@ public final class ConfigCommands {
             if (real.isEmpty() || !seen.add(real.get())) {
                 continue;
             }
-            List<String> lines = new ArrayList<>(List.of(Files.readString(real.get(), StandardCharsets.UTF_8).split("\n", -1)));
+            // bytes as they are (ISO-8859-1 maps each byte to one char and back): any encoding, even a binary file, survives
+            List<String> lines = new ArrayList<>(List.of(Files.readString(real.get(), StandardCharsets.ISO_8859_1)
+                    .split("\n", -1)));
             boolean changed = false;
             for (int i = 0; i < lines.size(); i++) {
                 Matcher m = LINE.matcher(lines.get(i));
@@ -105,7 +107,7 @@ public final class ConfigCommands {
                 }
             }
             if (changed) {
-                AtomicFile.write(real.get(), String.join("\n", lines).getBytes(StandardCharsets.UTF_8));
+                AtomicFile.write(real.get(), String.join("\n", lines).getBytes(StandardCharsets.ISO_8859_1));
                 Files.setPosixFilePermissions(real.get(), PosixFilePermissions.fromString("rw-------"));
             }
         }

@@ -294,6 +294,20 @@ class RestoreChecksTest {
         assertEquals(java.util.Optional.of("a.conf"), ConfigCommands.value("a.conf # c"));
     }
 
+    @Test
+    void anIncludedFileThatIsNotTextIsReadAndKeptByteForByte() throws IOException {
+        Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
+        Files.writeString(pgdata.resolve("postgresql.conf"), "include 'global.bin'\n");
+        byte[] binary = {(byte) 0xff, (byte) 0xfe, '\n', 'a', 'r', 'c', 'h', 'i', 'v', 'e', '_', 'l', 'i', 'b', 'r', 'a', 'r', 'y',
+                '=', 'x', '\n', (byte) 0xc3, (byte) 0x28};
+        Files.write(pgdata.resolve("global.bin"), binary);
+        List<ConfigCommands.Found> found = ConfigCommands.disable(pgdata, List.of(pgdata), false);
+        assertEquals(List.of("archive_library"), found.stream().map(ConfigCommands.Found::setting).toList());
+        byte[] after = Files.readAllBytes(pgdata.resolve("global.bin"));
+        assertEquals((byte) 0xff, after[0]);
+        assertEquals((byte) 0x28, after[after.length - 1], "other bytes unchanged");
+    }
+
     // ------------------------------------------------------------ recovery settings
 
     @Test
