@@ -280,6 +280,7 @@ public class TidemarkStack extends Stack {
         Map<String, String> planEnv = new LinkedHashMap<>(common);
         planEnv.put("TIDEMARK_PLAN_KEY_ID", planKey.getKeyArn());
         planEnv.put("TIDEMARK_PLAN_URL_TTL_MINUTES", Integer.toString(config.planUrlTtlMinutes()));
+        planEnv.put("TIDEMARK_PLAN_TTL_MINUTES", Integer.toString(config.planTtlMinutes()));
         TidemarkFunction planner = function("RestorePlan", Handlers.RESTORE_PLAN, code, planEnv,
                 // Presigns one URL per file and segment (HMAC-bound, thousands per plan).
                 1024, Duration.seconds(29), "POST /stanzas/{stanza}/restore-plans, GET /restore-plans/{id}/urls");
@@ -308,6 +309,12 @@ public class TidemarkStack extends Stack {
         // while no WAL arrives and no backup is validated (the alarms watch them).
         TidemarkFunction stanzaMetrics = function("StanzaMetrics", Handlers.STANZA_METRICS, code, common,
                 512, Duration.seconds(60), "Publishes a stanza's archive lag and last valid backup age");
+        // The S3-triggered functions each get a share of the account's concurrency of their own:
+        // a flood of objects (a node pushing junk, a backlog after an outage) is throttled there
+        // (Lambda retries throttled S3 events for up to 6 h, maxEventAge) and cannot take the
+        // concurrency the API functions (planner, catalog) need, nor be starved by them.
+        reserveConcurrency(indexer, config.indexerConcurrency());
+        reserveConcurrency(validator, config.validatorConcurrency());
         verifyQueue.grantSendMessages(verify.role());
         verifyQueue.grantSendMessages(verifyApi.role());
         verify.alias().addEventSource(software.amazon.awscdk.services.lambda.eventsources.SqsEventSource.Builder
@@ -372,6 +379,16 @@ public class TidemarkStack extends Stack {
                 .actions(List.of("kms:Sign"))
                 .resources(List.of(planKey.getKeyArn()))
                 .conditions(Map.of("StringEquals", Map.of("kms:SigningAlgorithm", "ECDSA_SHA_256")))
+                .build());
+        // The key policy itself refuses kms:Sign to every principal but the planner's role: no
+        // identity policy (an administrator's "*", another function, a node) can sign a plan.
+        planKey.addToResourcePolicy(PolicyStatement.Builder.create()
+                .sid("OnlyThePlannerSigns")
+                .effect(Effect.DENY)
+                .principals(List.of(new AnyPrincipal()))
+                .actions(List.of("kms:Sign"))
+                .resources(List.of("*"))
+                .conditions(Map.of("ArnNotEquals", Map.of("aws:PrincipalArn", planner.role().getRoleArn())))
                 .build());
         planner.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
                 .sid("ReadPlanPublicKey")
@@ -695,6 +712,11 @@ public class TidemarkStack extends Stack {
         TidemarkFunction f = new TidemarkFunction(fn, role, alias);
         functions.put(name, f);
         return f;
+    }
+
+    private static void reserveConcurrency(TidemarkFunction f, int executions) {
+        ((software.amazon.awscdk.services.lambda.CfnFunction) f.function().getNode().getDefaultChild())
+                .setReservedConcurrentExecutions(executions);
     }
 
     private LambdaInvoke scheduleTarget(TidemarkFunction target, Map<String, Object> input) {

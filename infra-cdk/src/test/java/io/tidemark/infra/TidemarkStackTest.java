@@ -62,6 +62,8 @@ class TidemarkStackTest {
         ctx.put("stanzas", List.of("main", reports));
         ctx.put("objectLock", Map.of("mode", "GOVERNANCE", "days", 30));
         ctx.put("planUrlTtlMinutes", 45);
+        ctx.put("planTtlMinutes", 30);
+        ctx.put("indexerReservedConcurrency", 30);
         ctx.put("abortIncompleteMultipartDays", 5);
         synth = Synth.of(ctx);
 
@@ -219,6 +221,7 @@ class TidemarkStackTest {
         JsonNode planEnv = props(functionIds.get(Handlers.RESTORE_PLAN)).path("Environment").path("Variables");
         assertEquals(planKeyId, planEnv.path("TIDEMARK_PLAN_KEY_ID").path("Fn::GetAtt").get(0).asText());
         assertEquals("45", planEnv.path("TIDEMARK_PLAN_URL_TTL_MINUTES").asText());
+        assertEquals("30", planEnv.path("TIDEMARK_PLAN_TTL_MINUTES").asText());
         assertEquals(900, props(functionIds.get(Handlers.RETENTION)).path("Timeout").asInt());
         assertEquals(29, props(functionIds.get(Handlers.CATALOG_API)).path("Timeout").asInt());
         assertEquals(29, props(functionIds.get(Handlers.EXPIRE_API)).path("Timeout").asInt());
@@ -636,6 +639,36 @@ class TidemarkStackTest {
                 if (actions(st).contains("kms:Sign")) {
                     assertEquals(planKeyId, st.path("Resource").path("Fn::GetAtt").get(0).asText());
                 }
+            }
+        }
+    }
+
+    @Test
+    void thePlanKeyPolicyDeniesSigningToEveryoneButThePlannerRole() {
+        JsonNode policy = props(planKeyId).path("KeyPolicy");
+        List<JsonNode> denies = new ArrayList<>();
+        for (JsonNode st : statements(policy)) {
+            if (st.path("Effect").asText().equals("Deny")) {
+                denies.add(st);
+            }
+        }
+        assertEquals(1, denies.size(), policy.toString());
+        JsonNode deny = denies.get(0);
+        assertEquals("*", deny.path("Principal").path("AWS").asText(), deny.toString());
+        assertEquals(List.of("kms:Sign"), actions(deny));
+        JsonNode except = deny.path("Condition").path("ArnNotEquals").path("aws:PrincipalArn");
+        assertEquals(roleId("RestorePlan"), except.path("Fn::GetAtt").get(0).asText(), deny.toString());
+        assertEquals("Arn", except.path("Fn::GetAtt").get(1).asText());
+    }
+
+    @Test
+    void theS3TriggeredFunctionsHaveReservedConcurrency() {
+        // the indexer's from the context, the validator's default; no other function reserves any
+        assertEquals(30, props(functionIds.get(Handlers.WAL_INDEX)).path("ReservedConcurrentExecutions").asInt());
+        assertEquals(5, props(functionIds.get(Handlers.MANIFEST_VALIDATE)).path("ReservedConcurrentExecutions").asInt());
+        for (String handler : HANDLERS) {
+            if (!handler.equals(Handlers.WAL_INDEX) && !handler.equals(Handlers.MANIFEST_VALIDATE)) {
+                assertTrue(props(functionIds.get(handler)).path("ReservedConcurrentExecutions").isMissingNode(), handler);
             }
         }
     }

@@ -117,7 +117,7 @@ class StackAccessTemplateTest {
         Principal main = STACK.node("main");
         deniedImplicitly(kms(main, "kms:Decrypt", STACK.dataKeyArn(), Map.of()));
         deniedImplicitly(kms(main, "kms:Decrypt", STACK.dataKeyArn(), Map.of("kms:ViaService", "sqs." + REGION + ".amazonaws.com")));
-        deniedImplicitly(kms(main, "kms:Sign", STACK.planKeyArn(), Map.of("kms:SigningAlgorithm", "ECDSA_SHA_256")));
+        deniedExplicitly(kms(main, "kms:Sign", STACK.planKeyArn(), Map.of("kms:SigningAlgorithm", "ECDSA_SHA_256")));
     }
 
     @Test
@@ -215,8 +215,24 @@ class StackAccessTemplateTest {
         deniedImplicitly(kms(planner, "kms:Sign", STACK.planKeyArn(), Map.of("kms:SigningAlgorithm", "ECDSA_SHA_384")));
         deniedImplicitly(kms(planner, "kms:Sign", STACK.planKeyArn(), Map.of()));
         deniedImplicitly(kms(planner, "kms:Sign", STACK.dataKeyArn(), Map.of("kms:SigningAlgorithm", "ECDSA_SHA_256")));
-        deniedImplicitly(kms(STACK.function("CatalogApi"), "kms:Sign", STACK.planKeyArn(),
+        deniedExplicitly(kms(STACK.function("CatalogApi"), "kms:Sign", STACK.planKeyArn(),
                 Map.of("kms:SigningAlgorithm", "ECDSA_SHA_256")));
+    }
+
+    @Test
+    void thePlanKeyPolicyLetsNoOtherFunctionNodeOrOperatorSign() {
+        Map<String, String> ecdsa = Map.of("kms:SigningAlgorithm", "ECDSA_SHA_256");
+        allowed(kms(STACK.function("RestorePlan"), "kms:Sign", STACK.planKeyArn(), ecdsa));
+        for (String fn : StackAccess.FUNCTIONS) {
+            if (!fn.equals("RestorePlan")) {
+                Decision.Denied d = deniedExplicitly(kms(STACK.function(fn), "kms:Sign", STACK.planKeyArn(), ecdsa));
+                assertTrue(d.why().contains("OnlyThePlannerSigns"), fn + ": " + d.why());
+            }
+        }
+        for (Principal p : new Principal[] {STACK.node("main"), STACK.node("reports"), STACK.operator()}) {
+            Decision.Denied d = deniedExplicitly(kms(p, "kms:Sign", STACK.planKeyArn(), ecdsa));
+            assertTrue(d.why().contains("OnlyThePlannerSigns"), p + ": " + d.why());
+        }
     }
 
     @Test
@@ -234,8 +250,11 @@ class StackAccessTemplateTest {
         allowed(s3(op, "s3:GetObject", "main/stanza.json"));
         allowed(s3(op, "s3:PutObject", "anything"));
         allowed(STACK.decide(op, AccessRequest.of("dynamodb:Scan", STACK.tableArn())));
-        // the key policies delegate to IAM: the administrator policy counts
-        allowed(kms(op, "kms:Sign", STACK.planKeyArn(), Map.of()));
+        // the key policies delegate to IAM (the administrator policy counts), but for kms:Sign on
+        // the plan key, which the key policy denies to everyone but the planner
+        allowed(kms(op, "kms:GetPublicKey", STACK.planKeyArn(), Map.of()));
+        assertTrue(deniedExplicitly(kms(op, "kms:Sign", STACK.planKeyArn(), Map.of())).why()
+                .contains("OnlyThePlannerSigns"));
         allowed(api(op, "POST", "/stanzas/reports/restore-plans"));
     }
 
