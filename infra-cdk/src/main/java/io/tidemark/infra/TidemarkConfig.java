@@ -32,6 +32,8 @@ import java.util.regex.Pattern;
  *     or {@code off}; only chosen when the bucket is created</td></tr>
  * <tr><td>{@value #PLAN_URL_TTL_MINUTES}</td><td>60</td><td>lifetime of presigned URLs in a plan</td></tr>
  * <tr><td>{@value #PLAN_TTL_MINUTES}</td><td>60</td><td>lifetime of a restore plan (a restore must start within it)</td></tr>
+ * <tr><td>{@value #API_STANZA_RATE}</td><td>10</td><td>API requests per second of one stanza's key (usage plan)</td></tr>
+ * <tr><td>{@value #API_STANZA_BURST}</td><td>20</td><td>API burst of one stanza's key</td></tr>
  * <tr><td>{@value #INDEXER_CONCURRENCY}</td><td>20</td><td>reserved concurrency of the WAL indexer</td></tr>
  * <tr><td>{@value #VALIDATOR_CONCURRENCY}</td><td>5</td><td>reserved concurrency of the manifest validator</td></tr>
  * <tr><td>{@value #ABORT_MULTIPART_DAYS}</td><td>3</td><td>lifecycle: abort incomplete multipart uploads</td></tr>
@@ -54,6 +56,8 @@ public record TidemarkConfig(
         int planTtlMinutes,
         int indexerConcurrency,
         int validatorConcurrency,
+        int apiStanzaRateLimit,
+        int apiStanzaBurstLimit,
         int abortIncompleteMultipartDays,
         int noncurrentVersionDays,
         int archiveLagAlarmSeconds,
@@ -67,6 +71,11 @@ public record TidemarkConfig(
     public static final String PLAN_URL_TTL_MINUTES = "planUrlTtlMinutes";
     public static final String PLAN_TTL_MINUTES = "planTtlMinutes";
     public static final String INDEXER_CONCURRENCY = "indexerReservedConcurrency";
+    public static final String API_STANZA_RATE = "apiStanzaRateLimit";
+    public static final String API_STANZA_BURST = "apiStanzaBurstLimit";
+    /** The API stage's own throttle (all stanzas together); one stanza's key gets at most half of it. */
+    public static final int API_STAGE_RATE = 50;
+    public static final int API_STAGE_BURST = 100;
     public static final String VALIDATOR_CONCURRENCY = "validatorReservedConcurrency";
     public static final String ABORT_MULTIPART_DAYS = "abortIncompleteMultipartDays";
     public static final String NONCURRENT_VERSION_DAYS = "noncurrentVersionDays";
@@ -181,6 +190,8 @@ public record TidemarkConfig(
         int planTtl = intSetting(context, PLAN_TTL_MINUTES, 60, 5, 1440, problems);
         int indexerConcurrency = intSetting(context, INDEXER_CONCURRENCY, 20, 1, 1000, problems);
         int validatorConcurrency = intSetting(context, VALIDATOR_CONCURRENCY, 5, 1, 1000, problems);
+        int apiRate = intSetting(context, API_STANZA_RATE, 10, 1, API_STAGE_RATE / 2, problems);
+        int apiBurst = intSetting(context, API_STANZA_BURST, 20, 1, API_STAGE_BURST / 2, problems);
         int abortDays = intSetting(context, ABORT_MULTIPART_DAYS, 3, 1, 365, problems);
         int noncurrentDays = intSetting(context, NONCURRENT_VERSION_DAYS, 30, 1, 3650, problems);
         int lag = intSetting(context, ARCHIVE_LAG_ALARM_SECONDS, 900, 60, 86_400, problems);
@@ -217,7 +228,7 @@ public record TidemarkConfig(
             throw new IllegalArgumentException("invalid Tidemark CDK context: " + String.join("; ", problems));
         }
         return new TidemarkConfig(List.copyOf(stanzas), objectLock, ttl, planTtl, indexerConcurrency,
-                validatorConcurrency, abortDays, noncurrentDays, lag, verifySchedule,
+                validatorConcurrency, apiRate, apiBurst, abortDays, noncurrentDays, lag, verifySchedule,
                 verifyAge, email, jar);
     }
 

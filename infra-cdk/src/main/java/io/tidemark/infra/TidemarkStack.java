@@ -113,6 +113,7 @@ public class TidemarkStack extends Stack {
     private final Queue verifyQueue;
     private final Queue verifyDeadLetters;
     private final Map<String, ManagedPolicy> nodePolicies = new LinkedHashMap<>();
+    private final Map<String, software.amazon.awscdk.services.apigateway.IApiKey> apiKeys = new LinkedHashMap<>();
     private final Map<String, TidemarkFunction> functions = new LinkedHashMap<>();
     private final RestApi api;
 
@@ -498,7 +499,11 @@ public class TidemarkStack extends Stack {
                 .cloudWatchRoleRemovalPolicy(RemovalPolicy.RETAIN)
                 .defaultMethodOptions(MethodOptions.builder()
                         .authorizationType(AuthorizationType.IAM)
+                        .apiKeyRequired(true)
                         .build())
+                // Every call names its stanza's API key (x-api-key): the key picks the usage plan
+                // whose throttle the call counts against, IAM still decides what it may do.
+                .apiKeySourceType(software.amazon.awscdk.services.apigateway.ApiKeySourceType.HEADER)
                 .deployOptions(StageOptions.builder()
                         .stageName(API_STAGE)
                         .accessLogDestination(new LogGroupLogDestination(accessLog))
@@ -506,8 +511,8 @@ public class TidemarkStack extends Stack {
                         .loggingLevel(MethodLoggingLevel.ERROR)
                         .dataTraceEnabled(false)
                         .metricsEnabled(true)
-                        .throttlingRateLimit(50)
-                        .throttlingBurstLimit(100)
+                        .throttlingRateLimit(TidemarkConfig.API_STAGE_RATE)
+                        .throttlingBurstLimit(TidemarkConfig.API_STAGE_BURST)
                         .build())
                 .build();
         RequestValidator validatorOfRequests = api.addRequestValidator("RequestValidator",
@@ -554,6 +559,28 @@ public class TidemarkStack extends Stack {
         }
         api.getRoot().addResource("restore-plans").addResource("{id}").addResource("urls")
                 .addMethod("GET", planIntegration, methodOptions(validatorOfRequests, "method.request.path.id"));
+
+        // One usage plan and API key per stanza: API Gateway throttles each key on its own, so a
+        // node flooding the API spends its stanza's share of the stage's rate, never another's.
+        // (IAM cannot throttle, and method throttles apply to a path template, every stanza at once.)
+        for (String stanza : stanzas) {
+            software.amazon.awscdk.services.apigateway.IApiKey key = api.addApiKey("ApiKey-" + stanza,
+                    software.amazon.awscdk.services.apigateway.ApiKeyOptions.builder()
+                            .description("Tidemark: API calls of the nodes of stanza " + stanza + " (x-api-key)")
+                            .build());
+            software.amazon.awscdk.services.apigateway.UsagePlan plan = api.addUsagePlan("UsagePlan-" + stanza,
+                    software.amazon.awscdk.services.apigateway.UsagePlanProps.builder()
+                            .description("Tidemark: the API throttle of stanza " + stanza)
+                            .throttle(software.amazon.awscdk.services.apigateway.ThrottleSettings.builder()
+                                    .rateLimit(config.apiStanzaRateLimit())
+                                    .burstLimit(config.apiStanzaBurstLimit())
+                                    .build())
+                            .apiStages(List.of(software.amazon.awscdk.services.apigateway.UsagePlanPerApiStage.builder()
+                                    .api(api).stage(api.getDeploymentStage()).build()))
+                            .build());
+            plan.addApiKey(key);
+            apiKeys.put(stanza, key);
+        }
 
         // ---- node policies (one per stanza) ---------------------------------------------------
         for (String stanza : stanzas) {
@@ -665,6 +692,8 @@ public class TidemarkStack extends Stack {
                     "Attach to the instance role of every node of stanza " + stanza);
             output("JobQueueUrl-" + stanza, jobQueues.get(stanza).getQueueUrl(),
                     "Backup jobs for the nodes of stanza " + stanza);
+            output("ApiKeyId-" + stanza, apiKeys.get(stanza).getKeyId(), "The API key of stanza " + stanza
+                    + " (api.key in its nodes' tidemark.conf: aws apigateway get-api-key --include-value --api-key ID)");
         }
     }
 
@@ -735,6 +764,7 @@ public class TidemarkStack extends Stack {
         }
         return MethodOptions.builder()
                 .authorizationType(AuthorizationType.IAM)
+                .apiKeyRequired(true)
                 .requestValidator(validator)
                 .requestParameters(required)
                 .build();

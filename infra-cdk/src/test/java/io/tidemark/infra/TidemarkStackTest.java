@@ -516,6 +516,40 @@ class TidemarkStackTest {
         assertEquals(100, settings.path("ThrottlingBurstLimit").asInt());
     }
 
+    @Test
+    void eachStanzaHasItsOwnApiKeyAndThrottleAndEveryMethodRequiresAKey() {
+        synth.ofType("AWS::ApiGateway::Method").forEach((id, m) ->
+                assertTrue(m.path("Properties").path("ApiKeyRequired").asBoolean(), id + " requires an API key"));
+        JsonNode restApi = synth.ofType("AWS::ApiGateway::RestApi").values().iterator().next().path("Properties");
+        assertEquals("HEADER", restApi.path("ApiKeySourceType").asText());
+        String stageId = synth.ofType("AWS::ApiGateway::Stage").keySet().iterator().next();
+        Map<String, JsonNode> plans = synth.ofType("AWS::ApiGateway::UsagePlan");
+        Map<String, JsonNode> keys = synth.ofType("AWS::ApiGateway::ApiKey");
+        assertEquals(2, plans.size(), "one usage plan per stanza");
+        assertEquals(2, keys.size(), "one key per stanza");
+        Set<String> described = new TreeSet<>();
+        plans.forEach((planId, plan) -> {
+            JsonNode p = plan.path("Properties");
+            assertEquals(10.0, p.path("Throttle").path("RateLimit").asDouble(), planId);
+            assertEquals(20, p.path("Throttle").path("BurstLimit").asInt(), planId);
+            assertEquals(stageId, p.path("ApiStages").get(0).path("Stage").path("Ref").asText(), planId);
+            described.add(p.path("Description").asText());
+            // exactly one key, its own
+            List<String> planKeys = new ArrayList<>();
+            synth.ofType("AWS::ApiGateway::UsagePlanKey").values().forEach(k -> {
+                if (k.path("Properties").path("UsagePlanId").path("Ref").asText().equals(planId)) {
+                    planKeys.add(k.path("Properties").path("KeyId").path("Ref").asText());
+                }
+            });
+            assertEquals(1, planKeys.size(), planId + " " + planKeys);
+            assertTrue(keys.containsKey(planKeys.get(0)));
+        });
+        assertEquals(Set.of("Tidemark: the API throttle of stanza main", "Tidemark: the API throttle of stanza reports"),
+                described);
+        // a stanza's share stays below the stage's throttle, which all stanzas share
+        assertTrue(10 * 2 <= TidemarkConfig.API_STAGE_RATE);
+    }
+
     // ---- queues -------------------------------------------------------------------------------
 
     @Test
@@ -781,6 +815,10 @@ class TidemarkStackTest {
         assertEquals(2, queues);
         assertEquals(ref(synth.logicalId(synth.stack.nodePolicies().get("main"))), outputs.path("NodePolicyArnmain").path("Value"));
         assertEquals(ref(synth.logicalId(synth.stack.jobQueues().get("reports"))), outputs.path("JobQueueUrlreports").path("Value"));
+        for (String stanza : List.of("main", "reports")) {
+            String keyRef = outputs.path("ApiKeyId" + stanza).path("Value").path("Ref").asText();
+            assertTrue(synth.ofType("AWS::ApiGateway::ApiKey").containsKey(keyRef), stanza + ": " + keyRef);
+        }
     }
 
     // ---- cdk-nag ----------------------------------------------------------------------------------
