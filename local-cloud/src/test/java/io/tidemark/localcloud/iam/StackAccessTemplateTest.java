@@ -236,6 +236,23 @@ class StackAccessTemplateTest {
     }
 
     @Test
+    void noFunctionOrNodeCanLiftOrBypassObjectLock() {
+        String key = "main/backup/20261206-010000F/manifest.json";
+        java.util.List<Principal> principals = new java.util.ArrayList<>();
+        StackAccess.FUNCTIONS.forEach(fn -> principals.add(STACK.function(fn)));
+        principals.add(STACK.node("main"));
+        for (Principal p : principals) {
+            for (String action : new String[] {"s3:BypassGovernanceRetention", "s3:PutObjectRetention",
+                    "s3:PutObjectLegalHold", "s3:PutBucketObjectLockConfiguration", "s3:DeleteObjectVersion"}) {
+                Decision d = action.equals("s3:PutBucketObjectLockConfiguration")
+                        ? STACK.decide(p, new AccessRequest(action, STACK.bucketArn(), Map.of("aws:SecureTransport", "true")))
+                        : s3(p, action, key);
+                assertFalse(d.allowed(), p + " " + action + ": " + d);
+            }
+        }
+    }
+
+    @Test
     void metricsOnlyInTheTidemarkNamespace() {
         Principal verify = STACK.function("Verify");
         allowed(STACK.decide(verify, new AccessRequest("cloudwatch:PutMetricData", "*", Map.of("cloudwatch:namespace", "Tidemark"))));
