@@ -222,15 +222,25 @@ public final class WalIndexer {
      * any object that cannot be trusted. Empty when the size is acceptable (or the object is gone).
      */
     private Optional<Outcome> refuseOversized(StorageKey parsed, Instant eventTime, String sequencer, long eventSize) {
-        StanzaMeta meta = requireMeta(switch (parsed) {
-            case StorageKey.WalObject w -> w.stanza();
-            case StorageKey.HistoryObject h -> h.stanza();
+        StanzaMeta meta;
+        String key;
+        Compression compression;
+        boolean segmentSized;
+        switch (parsed) {
+            case StorageKey.WalObject w -> {
+                meta = requireMeta(w.stanza());
+                key = w.key();
+                compression = w.compression();
+                segmentSized = w.name() instanceof WalFileName.Segment || w.name() instanceof WalFileName.Partial;
+            }
+            case StorageKey.HistoryObject h -> {
+                meta = requireMeta(h.stanza());
+                key = h.key();
+                compression = Compression.NONE;
+                segmentSized = false;
+            }
             default -> throw new IllegalArgumentException(parsed.toString());
-        });
-        String key = parsed instanceof StorageKey.WalObject w ? w.key() : ((StorageKey.HistoryObject) parsed).key();
-        Compression compression = parsed instanceof StorageKey.WalObject w ? w.compression() : Compression.NONE;
-        boolean segmentSized = parsed instanceof StorageKey.WalObject w
-                && (w.name() instanceof WalFileName.Segment || w.name() instanceof WalFileName.Partial);
+        }
         long limit = Decompression.maxStoredSize(compression, segmentSized ? meta.walSegmentSize().bytes() : MAX_SMALL_FILE);
         long size = eventSize;
         if (size < 0) {
