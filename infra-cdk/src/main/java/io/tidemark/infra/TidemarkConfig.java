@@ -28,8 +28,14 @@ import java.util.regex.Pattern;
  * <tr><td>{@value #STANZAS}</td><td>required</td><td>list of stanza names, or of objects
  *     {@code {"name", "backups": [{"schedule", "type", "fullIntervalDays"}], "timezone", "retention": {...},
  *     "maxBackupAgeHours"}}</td></tr>
- * <tr><td>{@value #OBJECT_LOCK}</td><td>off</td><td>{@code {"mode": "GOVERNANCE"|"COMPLIANCE", "days": N}}</td></tr>
+ * <tr><td>{@value #OBJECT_LOCK}</td><td>GOVERNANCE, 7 days</td><td>{@code {"mode": "GOVERNANCE"|"COMPLIANCE", "days": N}},
+ *     or {@code off}; only chosen when the bucket is created</td></tr>
  * <tr><td>{@value #PLAN_URL_TTL_MINUTES}</td><td>60</td><td>lifetime of presigned URLs in a plan</td></tr>
+ * <tr><td>{@value #PLAN_TTL_MINUTES}</td><td>60</td><td>lifetime of a restore plan (a restore must start within it)</td></tr>
+ * <tr><td>{@value #API_STANZA_RATE}</td><td>10</td><td>API requests per second of one stanza's key (usage plan)</td></tr>
+ * <tr><td>{@value #API_STANZA_BURST}</td><td>20</td><td>API burst of one stanza's key</td></tr>
+ * <tr><td>{@value #INDEXER_CONCURRENCY}</td><td>20</td><td>reserved concurrency of the WAL indexer</td></tr>
+ * <tr><td>{@value #VALIDATOR_CONCURRENCY}</td><td>5</td><td>reserved concurrency of the manifest validator</td></tr>
  * <tr><td>{@value #ABORT_MULTIPART_DAYS}</td><td>3</td><td>lifecycle: abort incomplete multipart uploads</td></tr>
  * <tr><td>{@value #NONCURRENT_VERSION_DAYS}</td><td>30</td><td>lifecycle: expire noncurrent versions</td></tr>
  * <tr><td>{@value #ARCHIVE_LAG_ALARM_SECONDS}</td><td>900</td><td>archive lag alarm threshold</td></tr>
@@ -47,6 +53,11 @@ public record TidemarkConfig(
         List<StanzaConfig> stanzas,
         Optional<ObjectLock> objectLock,
         int planUrlTtlMinutes,
+        int planTtlMinutes,
+        int indexerConcurrency,
+        int validatorConcurrency,
+        int apiStanzaRateLimit,
+        int apiStanzaBurstLimit,
         int abortIncompleteMultipartDays,
         int noncurrentVersionDays,
         int archiveLagAlarmSeconds,
@@ -58,6 +69,14 @@ public record TidemarkConfig(
     public static final String STANZAS = "stanzas";
     public static final String OBJECT_LOCK = "objectLock";
     public static final String PLAN_URL_TTL_MINUTES = "planUrlTtlMinutes";
+    public static final String PLAN_TTL_MINUTES = "planTtlMinutes";
+    public static final String INDEXER_CONCURRENCY = "indexerReservedConcurrency";
+    public static final String API_STANZA_RATE = "apiStanzaRateLimit";
+    public static final String API_STANZA_BURST = "apiStanzaBurstLimit";
+    /** The API stage's own throttle (all stanzas together); one stanza's key gets at most half of it. */
+    public static final int API_STAGE_RATE = 50;
+    public static final int API_STAGE_BURST = 100;
+    public static final String VALIDATOR_CONCURRENCY = "validatorReservedConcurrency";
     public static final String ABORT_MULTIPART_DAYS = "abortIncompleteMultipartDays";
     public static final String NONCURRENT_VERSION_DAYS = "noncurrentVersionDays";
     public static final String ARCHIVE_LAG_ALARM_SECONDS = "archiveLagAlarmSeconds";
@@ -147,6 +166,15 @@ public record TidemarkConfig(
     }
 
     /**
+     * Object Lock when the context says nothing: governance mode, 7 days. Every version of every
+     * object outlives a compromise of up to a week (no node, function or operator without
+     * {@code s3:BypassGovernanceRetention} can remove it sooner), and the default retention
+     * (two weekly fulls) never wants to remove anything younger: an expired full is at least
+     * 14 days old and WAL below the oldest kept full at least 7. See docs/deploy.md.
+     */
+    public static final ObjectLock DEFAULT_OBJECT_LOCK = new ObjectLock("GOVERNANCE", 7);
+
+    /**
      * Reads the configuration.
      *
      * @param context a context lookup ({@code node::tryGetContext}); values may be JSON values
@@ -159,6 +187,11 @@ public record TidemarkConfig(
         List<StanzaConfig> stanzas = stanzas(json(context.apply(STANZAS), STANZAS, problems), problems);
         Optional<ObjectLock> objectLock = objectLock(json(context.apply(OBJECT_LOCK), OBJECT_LOCK, problems), problems);
         int ttl = intSetting(context, PLAN_URL_TTL_MINUTES, 60, 1, 720, problems);
+        int planTtl = intSetting(context, PLAN_TTL_MINUTES, 60, 5, 1440, problems);
+        int indexerConcurrency = intSetting(context, INDEXER_CONCURRENCY, 20, 1, 1000, problems);
+        int validatorConcurrency = intSetting(context, VALIDATOR_CONCURRENCY, 5, 1, 1000, problems);
+        int apiRate = intSetting(context, API_STANZA_RATE, 10, 1, API_STAGE_RATE / 2, problems);
+        int apiBurst = intSetting(context, API_STANZA_BURST, 20, 1, API_STAGE_BURST / 2, problems);
         int abortDays = intSetting(context, ABORT_MULTIPART_DAYS, 3, 1, 365, problems);
         int noncurrentDays = intSetting(context, NONCURRENT_VERSION_DAYS, 30, 1, 3650, problems);
         int lag = intSetting(context, ARCHIVE_LAG_ALARM_SECONDS, 900, 60, 86_400, problems);
@@ -194,7 +227,8 @@ public record TidemarkConfig(
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid Tidemark CDK context: " + String.join("; ", problems));
         }
-        return new TidemarkConfig(List.copyOf(stanzas), objectLock, ttl, abortDays, noncurrentDays, lag, verifySchedule,
+        return new TidemarkConfig(List.copyOf(stanzas), objectLock, ttl, planTtl, indexerConcurrency,
+                validatorConcurrency, apiRate, apiBurst, abortDays, noncurrentDays, lag, verifySchedule,
                 verifyAge, email, jar);
     }
 
@@ -383,11 +417,15 @@ public record TidemarkConfig(
     }
 
     private static Optional<ObjectLock> objectLock(JsonNode node, List<String> problems) {
-        if (node == null || node.isNull() || (node.isTextual() && node.asText().equalsIgnoreCase("off"))) {
+        if (node == null || node.isNull()) {
+            return Optional.of(DEFAULT_OBJECT_LOCK);
+        }
+        if (node.isTextual() && node.asText().equalsIgnoreCase("off")) {
             return Optional.empty();
         }
         if (!(node instanceof ObjectNode)) {
-            problems.add(OBJECT_LOCK + " must be {\"mode\": \"GOVERNANCE\"|\"COMPLIANCE\", \"days\": N} or absent");
+            problems.add(OBJECT_LOCK + " must be {\"mode\": \"GOVERNANCE\"|\"COMPLIANCE\", \"days\": N}, off, or absent"
+                    + " (governance, " + DEFAULT_OBJECT_LOCK.days() + " days)");
             return Optional.empty();
         }
         String mode = node.path("mode").asText("").toUpperCase(Locale.ROOT);

@@ -113,6 +113,7 @@ public class TidemarkStack extends Stack {
     private final Queue verifyQueue;
     private final Queue verifyDeadLetters;
     private final Map<String, ManagedPolicy> nodePolicies = new LinkedHashMap<>();
+    private final Map<String, software.amazon.awscdk.services.apigateway.IApiKey> apiKeys = new LinkedHashMap<>();
     private final Map<String, TidemarkFunction> functions = new LinkedHashMap<>();
     private final RestApi api;
 
@@ -280,6 +281,7 @@ public class TidemarkStack extends Stack {
         Map<String, String> planEnv = new LinkedHashMap<>(common);
         planEnv.put("TIDEMARK_PLAN_KEY_ID", planKey.getKeyArn());
         planEnv.put("TIDEMARK_PLAN_URL_TTL_MINUTES", Integer.toString(config.planUrlTtlMinutes()));
+        planEnv.put("TIDEMARK_PLAN_TTL_MINUTES", Integer.toString(config.planTtlMinutes()));
         TidemarkFunction planner = function("RestorePlan", Handlers.RESTORE_PLAN, code, planEnv,
                 // Presigns one URL per file and segment (HMAC-bound, thousands per plan).
                 1024, Duration.seconds(29), "POST /stanzas/{stanza}/restore-plans, GET /restore-plans/{id}/urls");
@@ -308,6 +310,12 @@ public class TidemarkStack extends Stack {
         // while no WAL arrives and no backup is validated (the alarms watch them).
         TidemarkFunction stanzaMetrics = function("StanzaMetrics", Handlers.STANZA_METRICS, code, common,
                 512, Duration.seconds(60), "Publishes a stanza's archive lag and last valid backup age");
+        // The S3-triggered functions each get a share of the account's concurrency of their own:
+        // a flood of objects (a node pushing junk, a backlog after an outage) is throttled there
+        // (Lambda retries throttled S3 events for up to 6 h, maxEventAge) and cannot take the
+        // concurrency the API functions (planner, catalog) need, nor be starved by them.
+        reserveConcurrency(indexer, config.indexerConcurrency());
+        reserveConcurrency(validator, config.validatorConcurrency());
         verifyQueue.grantSendMessages(verify.role());
         verifyQueue.grantSendMessages(verifyApi.role());
         verify.alias().addEventSource(software.amazon.awscdk.services.lambda.eventsources.SqsEventSource.Builder
@@ -372,6 +380,16 @@ public class TidemarkStack extends Stack {
                 .actions(List.of("kms:Sign"))
                 .resources(List.of(planKey.getKeyArn()))
                 .conditions(Map.of("StringEquals", Map.of("kms:SigningAlgorithm", "ECDSA_SHA_256")))
+                .build());
+        // The key policy itself refuses kms:Sign to every principal but the planner's role: no
+        // identity policy (an administrator's "*", another function, a node) can sign a plan.
+        planKey.addToResourcePolicy(PolicyStatement.Builder.create()
+                .sid("OnlyThePlannerSigns")
+                .effect(Effect.DENY)
+                .principals(List.of(new AnyPrincipal()))
+                .actions(List.of("kms:Sign"))
+                .resources(List.of("*"))
+                .conditions(Map.of("ArnNotEquals", Map.of("aws:PrincipalArn", planner.role().getRoleArn())))
                 .build());
         planner.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
                 .sid("ReadPlanPublicKey")
@@ -481,7 +499,11 @@ public class TidemarkStack extends Stack {
                 .cloudWatchRoleRemovalPolicy(RemovalPolicy.RETAIN)
                 .defaultMethodOptions(MethodOptions.builder()
                         .authorizationType(AuthorizationType.IAM)
+                        .apiKeyRequired(true)
                         .build())
+                // Every call names its stanza's API key (x-api-key): the key picks the usage plan
+                // whose throttle the call counts against, IAM still decides what it may do.
+                .apiKeySourceType(software.amazon.awscdk.services.apigateway.ApiKeySourceType.HEADER)
                 .deployOptions(StageOptions.builder()
                         .stageName(API_STAGE)
                         .accessLogDestination(new LogGroupLogDestination(accessLog))
@@ -489,8 +511,8 @@ public class TidemarkStack extends Stack {
                         .loggingLevel(MethodLoggingLevel.ERROR)
                         .dataTraceEnabled(false)
                         .metricsEnabled(true)
-                        .throttlingRateLimit(50)
-                        .throttlingBurstLimit(100)
+                        .throttlingRateLimit(TidemarkConfig.API_STAGE_RATE)
+                        .throttlingBurstLimit(TidemarkConfig.API_STAGE_BURST)
                         .build())
                 .build();
         RequestValidator validatorOfRequests = api.addRequestValidator("RequestValidator",
@@ -537,6 +559,28 @@ public class TidemarkStack extends Stack {
         }
         api.getRoot().addResource("restore-plans").addResource("{id}").addResource("urls")
                 .addMethod("GET", planIntegration, methodOptions(validatorOfRequests, "method.request.path.id"));
+
+        // One usage plan and API key per stanza: API Gateway throttles each key on its own, so a
+        // node flooding the API spends its stanza's share of the stage's rate, never another's.
+        // (IAM cannot throttle, and method throttles apply to a path template, every stanza at once.)
+        for (String stanza : stanzas) {
+            software.amazon.awscdk.services.apigateway.IApiKey key = api.addApiKey("ApiKey-" + stanza,
+                    software.amazon.awscdk.services.apigateway.ApiKeyOptions.builder()
+                            .description("Tidemark: API calls of the nodes of stanza " + stanza + " (x-api-key)")
+                            .build());
+            software.amazon.awscdk.services.apigateway.UsagePlan plan = api.addUsagePlan("UsagePlan-" + stanza,
+                    software.amazon.awscdk.services.apigateway.UsagePlanProps.builder()
+                            .description("Tidemark: the API throttle of stanza " + stanza)
+                            .throttle(software.amazon.awscdk.services.apigateway.ThrottleSettings.builder()
+                                    .rateLimit(config.apiStanzaRateLimit())
+                                    .burstLimit(config.apiStanzaBurstLimit())
+                                    .build())
+                            .apiStages(List.of(software.amazon.awscdk.services.apigateway.UsagePlanPerApiStage.builder()
+                                    .api(api).stage(api.getDeploymentStage()).build()))
+                            .build());
+            plan.addApiKey(key);
+            apiKeys.put(stanza, key);
+        }
 
         // ---- node policies (one per stanza) ---------------------------------------------------
         for (String stanza : stanzas) {
@@ -648,6 +692,8 @@ public class TidemarkStack extends Stack {
                     "Attach to the instance role of every node of stanza " + stanza);
             output("JobQueueUrl-" + stanza, jobQueues.get(stanza).getQueueUrl(),
                     "Backup jobs for the nodes of stanza " + stanza);
+            output("ApiKeyId-" + stanza, apiKeys.get(stanza).getKeyId(), "The API key of stanza " + stanza
+                    + " (api.key in its nodes' tidemark.conf: aws apigateway get-api-key --include-value --api-key ID)");
         }
     }
 
@@ -697,6 +743,11 @@ public class TidemarkStack extends Stack {
         return f;
     }
 
+    private static void reserveConcurrency(TidemarkFunction f, int executions) {
+        ((software.amazon.awscdk.services.lambda.CfnFunction) f.function().getNode().getDefaultChild())
+                .setReservedConcurrentExecutions(executions);
+    }
+
     private LambdaInvoke scheduleTarget(TidemarkFunction target, Map<String, Object> input) {
         return LambdaInvoke.Builder.create(target.alias())
                 .input(ScheduleTargetInput.fromObject(input))
@@ -713,6 +764,7 @@ public class TidemarkStack extends Stack {
         }
         return MethodOptions.builder()
                 .authorizationType(AuthorizationType.IAM)
+                .apiKeyRequired(true)
                 .requestValidator(validator)
                 .requestParameters(required)
                 .build();

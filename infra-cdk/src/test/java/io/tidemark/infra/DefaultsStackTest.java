@@ -16,7 +16,7 @@ import software.amazon.awscdk.assertions.Match;
 
 /**
  * A second synthesis with the smallest context ({@code -c stanzas=main} as a string, as the CLI
- * passes it): defaults, no Object Lock, an alarm e-mail, and cdk-nag still clean.
+ * passes it): defaults (Object Lock in governance mode for 7 days), an alarm e-mail, and cdk-nag still clean.
  */
 @Tag("unit")
 class DefaultsStackTest {
@@ -29,11 +29,38 @@ class DefaultsStackTest {
     }
 
     @Test
-    void noObjectLockUnlessConfigured() {
+    void objectLockInGovernanceModeForSevenDaysByDefault() {
         String bucket = synth.logicalId(synth.stack.bucket());
         JsonNode p = synth.resources().path(bucket).path("Properties");
+        assertTrue(p.path("ObjectLockEnabled").asBoolean());
+        JsonNode retention = p.path("ObjectLockConfiguration").path("Rule").path("DefaultRetention");
+        assertEquals("GOVERNANCE", retention.path("Mode").asText());
+        assertEquals(7, retention.path("Days").asInt());
+    }
+
+    @Test
+    void objectLockCanBeTurnedOff() {
+        Synth off = Synth.of(Map.of("stanzas", "main", "objectLock", "off"));
+        JsonNode p = off.resources().path(off.logicalId(off.stack.bucket())).path("Properties");
         assertTrue(p.path("ObjectLockEnabled").isMissingNode());
         assertTrue(p.path("ObjectLockConfiguration").isMissingNode());
+    }
+
+    @Test
+    void plansLiveOneHourAndTheS3FunctionsReserveConcurrencyByDefault() {
+        synth.ofType("AWS::Lambda::Function").values().forEach(fn -> {
+            JsonNode p = fn.path("Properties");
+            String handler = p.path("Handler").asText();
+            if (handler.equals(Handlers.RESTORE_PLAN)) {
+                assertEquals("60", p.path("Environment").path("Variables").path("TIDEMARK_PLAN_TTL_MINUTES").asText());
+            }
+            if (handler.equals(Handlers.WAL_INDEX)) {
+                assertEquals(20, p.path("ReservedConcurrentExecutions").asInt());
+            }
+            if (handler.equals(Handlers.MANIFEST_VALIDATE)) {
+                assertEquals(5, p.path("ReservedConcurrentExecutions").asInt());
+            }
+        });
     }
 
     @Test

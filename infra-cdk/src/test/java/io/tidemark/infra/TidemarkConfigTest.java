@@ -35,8 +35,11 @@ class TidemarkConfigTest {
         assertEquals(TidemarkConfig.DEFAULT_RETENTION, c.stanzas().get(0).retention());
         assertEquals("UTC", c.stanzas().get(0).timezone());
         assertEquals(26, c.stanzas().get(0).maxBackupAgeHours());
-        assertEquals(Optional.empty(), c.objectLock());
+        assertEquals(Optional.of(new ObjectLock("GOVERNANCE", 7)), c.objectLock());
         assertEquals(60, c.planUrlTtlMinutes());
+        assertEquals(60, c.planTtlMinutes());
+        assertEquals(20, c.indexerConcurrency());
+        assertEquals(5, c.validatorConcurrency());
         assertEquals(3, c.abortIncompleteMultipartDays());
         assertEquals(30, c.noncurrentVersionDays());
         assertEquals(900, c.archiveLagAlarmSeconds());

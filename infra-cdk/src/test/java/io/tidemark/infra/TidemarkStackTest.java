@@ -62,6 +62,8 @@ class TidemarkStackTest {
         ctx.put("stanzas", List.of("main", reports));
         ctx.put("objectLock", Map.of("mode", "GOVERNANCE", "days", 30));
         ctx.put("planUrlTtlMinutes", 45);
+        ctx.put("planTtlMinutes", 30);
+        ctx.put("indexerReservedConcurrency", 30);
         ctx.put("abortIncompleteMultipartDays", 5);
         synth = Synth.of(ctx);
 
@@ -219,6 +221,7 @@ class TidemarkStackTest {
         JsonNode planEnv = props(functionIds.get(Handlers.RESTORE_PLAN)).path("Environment").path("Variables");
         assertEquals(planKeyId, planEnv.path("TIDEMARK_PLAN_KEY_ID").path("Fn::GetAtt").get(0).asText());
         assertEquals("45", planEnv.path("TIDEMARK_PLAN_URL_TTL_MINUTES").asText());
+        assertEquals("30", planEnv.path("TIDEMARK_PLAN_TTL_MINUTES").asText());
         assertEquals(900, props(functionIds.get(Handlers.RETENTION)).path("Timeout").asInt());
         assertEquals(29, props(functionIds.get(Handlers.CATALOG_API)).path("Timeout").asInt());
         assertEquals(29, props(functionIds.get(Handlers.EXPIRE_API)).path("Timeout").asInt());
@@ -513,6 +516,40 @@ class TidemarkStackTest {
         assertEquals(100, settings.path("ThrottlingBurstLimit").asInt());
     }
 
+    @Test
+    void eachStanzaHasItsOwnApiKeyAndThrottleAndEveryMethodRequiresAKey() {
+        synth.ofType("AWS::ApiGateway::Method").forEach((id, m) ->
+                assertTrue(m.path("Properties").path("ApiKeyRequired").asBoolean(), id + " requires an API key"));
+        JsonNode restApi = synth.ofType("AWS::ApiGateway::RestApi").values().iterator().next().path("Properties");
+        assertEquals("HEADER", restApi.path("ApiKeySourceType").asText());
+        String stageId = synth.ofType("AWS::ApiGateway::Stage").keySet().iterator().next();
+        Map<String, JsonNode> plans = synth.ofType("AWS::ApiGateway::UsagePlan");
+        Map<String, JsonNode> keys = synth.ofType("AWS::ApiGateway::ApiKey");
+        assertEquals(2, plans.size(), "one usage plan per stanza");
+        assertEquals(2, keys.size(), "one key per stanza");
+        Set<String> described = new TreeSet<>();
+        plans.forEach((planId, plan) -> {
+            JsonNode p = plan.path("Properties");
+            assertEquals(10.0, p.path("Throttle").path("RateLimit").asDouble(), planId);
+            assertEquals(20, p.path("Throttle").path("BurstLimit").asInt(), planId);
+            assertEquals(stageId, p.path("ApiStages").get(0).path("Stage").path("Ref").asText(), planId);
+            described.add(p.path("Description").asText());
+            // exactly one key, its own
+            List<String> planKeys = new ArrayList<>();
+            synth.ofType("AWS::ApiGateway::UsagePlanKey").values().forEach(k -> {
+                if (k.path("Properties").path("UsagePlanId").path("Ref").asText().equals(planId)) {
+                    planKeys.add(k.path("Properties").path("KeyId").path("Ref").asText());
+                }
+            });
+            assertEquals(1, planKeys.size(), planId + " " + planKeys);
+            assertTrue(keys.containsKey(planKeys.get(0)));
+        });
+        assertEquals(Set.of("Tidemark: the API throttle of stanza main", "Tidemark: the API throttle of stanza reports"),
+                described);
+        // a stanza's share stays below the stage's throttle, which all stanzas share
+        assertTrue(10 * 2 <= TidemarkConfig.API_STAGE_RATE);
+    }
+
     // ---- queues -------------------------------------------------------------------------------
 
     @Test
@@ -641,6 +678,36 @@ class TidemarkStackTest {
     }
 
     @Test
+    void thePlanKeyPolicyDeniesSigningToEveryoneButThePlannerRole() {
+        JsonNode policy = props(planKeyId).path("KeyPolicy");
+        List<JsonNode> denies = new ArrayList<>();
+        for (JsonNode st : statements(policy)) {
+            if (st.path("Effect").asText().equals("Deny")) {
+                denies.add(st);
+            }
+        }
+        assertEquals(1, denies.size(), policy.toString());
+        JsonNode deny = denies.get(0);
+        assertEquals("*", deny.path("Principal").path("AWS").asText(), deny.toString());
+        assertEquals(List.of("kms:Sign"), actions(deny));
+        JsonNode except = deny.path("Condition").path("ArnNotEquals").path("aws:PrincipalArn");
+        assertEquals(roleId("RestorePlan"), except.path("Fn::GetAtt").get(0).asText(), deny.toString());
+        assertEquals("Arn", except.path("Fn::GetAtt").get(1).asText());
+    }
+
+    @Test
+    void theS3TriggeredFunctionsHaveReservedConcurrency() {
+        // the indexer's from the context, the validator's default; no other function reserves any
+        assertEquals(30, props(functionIds.get(Handlers.WAL_INDEX)).path("ReservedConcurrentExecutions").asInt());
+        assertEquals(5, props(functionIds.get(Handlers.MANIFEST_VALIDATE)).path("ReservedConcurrentExecutions").asInt());
+        for (String handler : HANDLERS) {
+            if (!handler.equals(Handlers.WAL_INDEX) && !handler.equals(Handlers.MANIFEST_VALIDATE)) {
+                assertTrue(props(functionIds.get(handler)).path("ReservedConcurrentExecutions").isMissingNode(), handler);
+            }
+        }
+    }
+
+    @Test
     void leastPrivilegePerFunction() {
         // No one scans the catalog; object reads stay within the prefixes each function needs.
         assertTrue(rolesGranted(st -> actions(st).contains("dynamodb:Scan")).isEmpty());
@@ -748,6 +815,10 @@ class TidemarkStackTest {
         assertEquals(2, queues);
         assertEquals(ref(synth.logicalId(synth.stack.nodePolicies().get("main"))), outputs.path("NodePolicyArnmain").path("Value"));
         assertEquals(ref(synth.logicalId(synth.stack.jobQueues().get("reports"))), outputs.path("JobQueueUrlreports").path("Value"));
+        for (String stanza : List.of("main", "reports")) {
+            String keyRef = outputs.path("ApiKeyId" + stanza).path("Value").path("Ref").asText();
+            assertTrue(synth.ofType("AWS::ApiGateway::ApiKey").containsKey(keyRef), stanza + ": " + keyRef);
+        }
     }
 
     // ---- cdk-nag ----------------------------------------------------------------------------------

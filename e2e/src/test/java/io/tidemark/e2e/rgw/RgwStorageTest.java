@@ -152,6 +152,43 @@ class RgwStorageTest {
         System.out.println("RGW events: " + RECEIVED);
     }
 
+    /**
+     * Object Lock on RGW, as the stack deploys it (governance default retention): the shim's own
+     * PUT (its default client, CRC-32C in {@code x-amz-checksum-crc32c}) is accepted, the functions'
+     * HEAD shows the retain-until date retention plans around, the locked version cannot be
+     * deleted, and retention's delete (no version id) only hides it behind a marker.
+     */
+    @Test
+    @Order(5)
+    void aLockedObjectCannotBeDeletedAndShowsTheDateRetentionPlansAround() throws Exception {
+        String bucket = "rgw-lock-test";
+        s3.createBucket(b -> b.bucket(bucket).objectLockEnabledForBucket(true));
+        s3.putObjectLockConfiguration(b -> b.bucket(bucket).objectLockConfiguration(c -> c
+                .objectLockEnabled(software.amazon.awssdk.services.s3.model.ObjectLockEnabled.ENABLED)
+                .rule(r -> r.defaultRetention(d -> d.mode(
+                        software.amazon.awssdk.services.s3.model.ObjectLockRetentionMode.GOVERNANCE).days(1)))));
+        String key = "main/backup/20261206-000000F/manifest.json";
+        io.tidemark.shim.storage.HttpObjectStore shim = new io.tidemark.shim.storage.HttpObjectStore(
+                storage.s3Endpoint(), bucket, true, "us-east-1", io.tidemark.shim.storage.CredentialSource.fixed(
+                        new io.tidemark.shim.storage.AwsCredentials(storage.s3Credentials().accessKeyId(),
+                                storage.s3Credentials().secretAccessKey(), null)));
+        shim.put(key, "{\"manifest\": true}".getBytes(java.nio.charset.StandardCharsets.UTF_8), java.util.Map.of());
+
+        java.time.Instant until = new io.tidemark.functions.aws.S3ObjectStore(s3, bucket).head(key).orElseThrow()
+                .retainUntil();
+        assertTrue(until != null && until.isAfter(java.time.Instant.now().plus(Duration.ofHours(23))), String.valueOf(until));
+
+        String version = s3.headObject(b -> b.bucket(bucket).key(key)).versionId();
+        software.amazon.awssdk.services.s3.model.S3Exception refused = org.junit.jupiter.api.Assertions.assertThrows(
+                software.amazon.awssdk.services.s3.model.S3Exception.class,
+                () -> s3.deleteObject(b -> b.bucket(bucket).key(key).versionId(version)));
+        assertEquals(403, refused.statusCode(), refused.toString());
+
+        s3.deleteObject(b -> b.bucket(bucket).key(key));
+        assertTrue(s3.listObjectVersions(b -> b.bucket(bucket).prefix(key)).versions().stream()
+                .anyMatch(v -> v.versionId().equals(version)), "the locked version stays behind the delete marker");
+    }
+
     @Test
     @Order(4)
     void eventsRaisedWhileDeliveryIsPausedAreKeptAndArriveLater() throws Exception {

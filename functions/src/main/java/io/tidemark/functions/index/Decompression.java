@@ -19,6 +19,16 @@ public final class Decompression {
     }
 
     /**
+     * The most bytes an object holding {@code rawBytes} of content can take stored with
+     * {@code compression}: the content itself when raw; otherwise the content plus the codec's
+     * worst-case expansion of incompressible data (zstd: 1/256 plus block headers; an LZ4 frame:
+     * 1/255 plus block and frame headers), bounded here by 1/128 plus 64 KiB.
+     */
+    public static long maxStoredSize(Compression compression, long rawBytes) {
+        return compression == Compression.NONE ? rawBytes : rawBytes + rawBytes / 128 + 65_536;
+    }
+
+    /**
      * The raw content of {@code stored}.
      *
      * @throws IOException when the data is not a valid stream of that kind or decompresses to more than {@code maxBytes}

@@ -63,6 +63,8 @@ public final class WalIndexer {
     public enum Outcome {
         IGNORED, MISSING, SEGMENT_ARCHIVED, SEGMENT_PENDING_TAIL, SEGMENT_CORRUPT, SEGMENT_INVALID,
         PARTIAL, HISTORY, BACKUP_HISTORY, REJECTED,
+        /** Larger than an object of its kind can be: refused without reading it (marked corrupt). */
+        OVERSIZED,
         /** A removal event: the object is gone and the catalog now says so. */
         LOST,
         /** A removal event that changed nothing (written again since, retention's own, unknown to the catalog). */
@@ -121,12 +123,26 @@ public final class WalIndexer {
      * catalog item that a later removal of the key marked lost is not brought back by this event.
      */
     public Outcome index(String key, Instant eventTime, String sequencer) {
+        return index(key, eventTime, sequencer, -1);
+    }
+
+    /**
+     * As {@link #index(String, Instant, String)}, with the object's size from the event (-1: unknown,
+     * then a HEAD asks): an object larger than its kind can be stored is refused before any GET.
+     */
+    public Outcome index(String key, Instant eventTime, String sequencer, long size) {
         StorageKey parsed;
         try {
             parsed = StorageLayout.parse(key, stanza -> requireMeta(stanza).walSegmentSize());
         } catch (StorageKeyException e) {
             LOG.log(Level.INFO, "ignoring object: {0}", e.getMessage());
             return Outcome.IGNORED;
+        }
+        if (parsed instanceof StorageKey.WalObject || parsed instanceof StorageKey.HistoryObject) {
+            Optional<Outcome> refused = refuseOversized(parsed, eventTime, sequencer, size);
+            if (refused.isPresent()) {
+                return refused.get();
+            }
         }
         return switch (parsed) {
             case StorageKey.WalObject w -> {
@@ -197,6 +213,70 @@ public final class WalIndexer {
             return Outcome.IGNORED;
         }
         return changed ? Outcome.LOST : Outcome.REMOVAL_IGNORED;
+    }
+
+    /**
+     * Refuses an object larger than its kind can be stored (a segment or .partial: the segment
+     * size plus the compression's worst-case framing; history and backup history files: 1 MiB
+     * plus framing) before anything reads it: its item is written corrupt with the reason, as for
+     * any object that cannot be trusted. Empty when the size is acceptable (or the object is gone).
+     */
+    private Optional<Outcome> refuseOversized(StorageKey parsed, Instant eventTime, String sequencer, long eventSize) {
+        StanzaMeta meta;
+        String key;
+        Compression compression;
+        boolean segmentSized;
+        switch (parsed) {
+            case StorageKey.WalObject w -> {
+                meta = requireMeta(w.stanza());
+                key = w.key();
+                compression = w.compression();
+                segmentSized = w.name() instanceof WalFileName.Segment || w.name() instanceof WalFileName.Partial;
+            }
+            case StorageKey.HistoryObject h -> {
+                meta = requireMeta(h.stanza());
+                key = h.key();
+                compression = Compression.NONE;
+                segmentSized = false;
+            }
+            default -> throw new IllegalArgumentException(parsed.toString());
+        }
+        long limit = Decompression.maxStoredSize(compression, segmentSized ? meta.walSegmentSize().bytes() : MAX_SMALL_FILE);
+        long size = eventSize;
+        if (size < 0) {
+            Optional<ObjectStore.ObjectInfo> head = objects.head(key);
+            if (head.isEmpty()) {
+                return Optional.empty(); // gone: the kind's own path says MISSING
+            }
+            size = head.get().size();
+        }
+        if (size <= limit) {
+            return Optional.empty();
+        }
+        String problem = "object is " + size + " bytes, more than the " + limit + " bytes an object of its kind can"
+                + " take (" + (segmentSized ? "a " + meta.walSegmentSize().bytes() + "-byte segment" : "1 MiB")
+                + " plus " + compression.extension() + " framing): refused without reading it";
+        Instant at = eventTime != null ? eventTime : Instant.now();
+        LoadedObject o = new LoadedObject(key, compression, size, null, null, problem, at);
+        String pk = Keys.pk(meta.stanza());
+        Item item = switch (parsed) {
+            case StorageKey.WalObject w -> switch (w.name()) {
+                case WalFileName.Segment s -> IndexItems.segment(pk, Keys.wal(s.segment()), s.segment(), o,
+                        IndexItems.CORRUPT, problem, null, false, at);
+                case WalFileName.Partial p -> IndexItems.partial(pk, Keys.partial(p.segment()), p.fileName(),
+                        p.segment(), o, IndexItems.CORRUPT, problem, null, at);
+                case WalFileName.BackupHistory b -> IndexItems.backupHistory(pk, Keys.backupHistory(b), b.fileName(), o,
+                        IndexItems.CORRUPT, problem, null, at);
+                case WalFileName.History h -> throw new IllegalStateException("history as WAL object: " + key);
+            };
+            case StorageKey.HistoryObject h -> IndexItems.history(pk, Keys.history(h.timeline()), h.timeline().value(),
+                    o, IndexItems.CORRUPT, problem, null, at);
+            default -> throw new IllegalArgumentException(parsed.toString());
+        };
+        Item candidate = sequenced(item, sequencer);
+        merger.merge(pk, item.sk(), cur -> IndexItems.join(cur, candidate));
+        LOG.log(Level.WARNING, "{0} refused: {1}", key, problem);
+        return Optional.of(Outcome.OVERSIZED);
     }
 
     private static String removalReason(String eventName) {

@@ -40,7 +40,8 @@ import java.util.Map;
  *
  * <p>Settings: {@value #PLAN_KEY_ID} (KMS key: signs with KMS) or {@value #PLAN_PRIVATE_KEY_FILE}
  * (a PEM file with the private and public key, local-cloud); {@value #URL_TTL_MINUTES} (default 60);
- * {@value #PLAN_TTL_HOURS} (default 24); {@value #MAX_WAL} (WAL segments listed in a plan, default 1000).
+ * {@value #PLAN_TTL_MINUTES} (default 60: a restore must start within it); {@value #PLAN_RENEWAL_HOURS}
+ * (default 24: URL renewal for a running restore after that); {@value #MAX_WAL} (WAL segments listed in a plan, default 1000).
  */
 public final class RestorePlanHandler implements RequestStreamHandler, AutoCloseable {
 
@@ -50,7 +51,8 @@ public final class RestorePlanHandler implements RequestStreamHandler, AutoClose
     public static final String PLAN_KEY_ID = "TIDEMARK_PLAN_KEY_ID";
     public static final String PLAN_PRIVATE_KEY_FILE = "TIDEMARK_PLAN_PRIVATE_KEY_FILE";
     public static final String URL_TTL_MINUTES = "TIDEMARK_PLAN_URL_TTL_MINUTES";
-    public static final String PLAN_TTL_HOURS = "TIDEMARK_PLAN_TTL_HOURS";
+    public static final String PLAN_TTL_MINUTES = "TIDEMARK_PLAN_TTL_MINUTES";
+    public static final String PLAN_RENEWAL_HOURS = "TIDEMARK_PLAN_RENEWAL_HOURS";
     public static final String MAX_WAL = "TIDEMARK_PLAN_MAX_WAL";
 
     public static final String CREATE_RESOURCE = "/stanzas/{stanza}/restore-plans";
@@ -128,7 +130,8 @@ public final class RestorePlanHandler implements RequestStreamHandler, AutoClose
         RestorePlanner.Settings d = RestorePlanner.Settings.DEFAULT;
         return new RestorePlanner.Settings(
                 Duration.ofMinutes(positive(config, URL_TTL_MINUTES, d.urlTtl().toMinutes())),
-                Duration.ofHours(positive(config, PLAN_TTL_HOURS, d.planTtl().toHours())),
+                Duration.ofMinutes(positive(config, PLAN_TTL_MINUTES, d.planTtl().toMinutes())),
+                Duration.ofHours(positive(config, PLAN_RENEWAL_HOURS, d.renewalWindow().toHours())),
                 (int) positive(config, MAX_WAL, d.maxWal()), d.maxXidScans());
     }
 

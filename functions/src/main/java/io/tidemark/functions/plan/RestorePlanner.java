@@ -102,9 +102,19 @@ import java.util.UUID;
  */
 public final class RestorePlanner {
 
-    /** Tunables, from the function's settings. */
-    public record Settings(Duration urlTtl, Duration planTtl, int maxWal, int maxXidScans) {
-        public static final Settings DEFAULT = new Settings(Duration.ofMinutes(60), Duration.ofHours(24), 1000, 8);
+    /**
+     * Tunables, from the function's settings. {@code planTtl} is the signed plan's lifetime: a
+     * restore must start before it ends (the shim refuses an expired plan, so a plan file kept or
+     * stolen is useless an hour later). {@code renewalWindow}: how long after that the principal
+     * that asked may still renew the URLs of a restore already running (a large download).
+     */
+    public record Settings(Duration urlTtl, Duration planTtl, Duration renewalWindow, int maxWal, int maxXidScans) {
+        public static final Settings DEFAULT = new Settings(Duration.ofMinutes(60), Duration.ofMinutes(60),
+                Duration.ofHours(24), 1000, 8);
+
+        public Settings(Duration urlTtl, Duration planTtl, int maxWal, int maxXidScans) {
+            this(urlTtl, planTtl, DEFAULT.renewalWindow(), maxWal, maxXidScans);
+        }
     }
 
     /** A signed plan and its download URLs. */
@@ -777,8 +787,10 @@ public final class RestorePlanner {
 
     /**
      * Fresh URLs for a stored plan. 404: unknown (or {@code stanza} given and not the plan's); 410:
-     * expired; 403: the request carries a caller identity and the plan was created by another
-     * principal (IAM cannot scope this route to a stanza; the id itself is an unguessable UUID).
+     * expired; 403: the plan is bound to the principal that asked for it (its {@code createdBy})
+     * and the caller is another principal, or the request names no caller at all (IAM cannot
+     * scope this route to a stanza, and an id can leak through logs or a saved plan file). Only
+     * a plan created without any caller identity (local-cloud without enforcement) is unbound.
      */
     public Renewed renew(String planId, String caller, String stanza) {
         if (planId == null || !planId.matches("[0-9a-f-]{8,64}")) {
@@ -791,13 +803,17 @@ public final class RestorePlanner {
                     + stanza + "'");
         }
         Instant now = clock.instant();
-        if (!now.isBefore(rec.planExpiresAt())) {
+        Instant renewableUntil = rec.planExpiresAt().plus(settings.renewalWindow());
+        if (!now.isBefore(renewableUntil)) {
             throw new CatalogException(CatalogException.Kind.GONE, "restore plan " + planId + " expired at "
-                    + rec.planExpiresAt() + "; ask for a new plan");
+                    + rec.planExpiresAt() + " and its URLs could be renewed until " + renewableUntil
+                    + "; ask for a new plan");
         }
-        if (caller != null && rec.createdBy() != null && !samePrincipal(caller, rec.createdBy())) {
+        if (rec.createdBy() != null && (caller == null || !samePrincipal(caller, rec.createdBy()))) {
             throw new CatalogException(CatalogException.Kind.FORBIDDEN, "restore plan " + planId
-                    + " was created by another principal");
+                    + " is bound to the principal that asked for it, and "
+                    + (caller == null ? "this request names no caller" : principal(caller) + " is not that principal")
+                    + ": ask for a plan of your own");
         }
         UrlSigner.Signed signed = presign(rec.keys());
         return new Renewed(planId, signed.urls(), signed.validUntil(now.truncatedTo(ChronoUnit.MILLIS).plus(settings.urlTtl())));

@@ -81,7 +81,15 @@ public final class BackupValidator {
     static final Duration FINISHED_WAIT_TTL = Duration.ofDays(2);
 
     /** What one manifest event led to. */
-    public enum Outcome { IGNORED, MISSING, VALID, INVALID, WAITING_WAL, VALIDATING }
+    public enum Outcome { IGNORED, MISSING, VALID, INVALID, WAITING_WAL, VALIDATING,
+        /** The manifest is larger than {@link #MAX_MANIFEST_BYTES}: invalid, never read. */
+        OVERSIZED }
+
+    /**
+     * The largest manifest read: about 200,000 file entries, far beyond a real cluster's file count,
+     * and small enough to parse within the function's memory.
+     */
+    public static final long MAX_MANIFEST_BYTES = 64L << 20;
 
     private final ObjectStore objects;
     private final CatalogStore catalog;
@@ -123,6 +131,15 @@ public final class BackupValidator {
      * {@link UnknownStanzaException}.
      */
     public Outcome validate(String key, Instant eventTime) {
+        return validate(key, eventTime, -1);
+    }
+
+    /**
+     * As {@link #validate(String, Instant)}, with the manifest's size from the event (-1: unknown,
+     * then a HEAD asks): a manifest over {@link #MAX_MANIFEST_BYTES} makes the backup invalid
+     * without being downloaded.
+     */
+    public Outcome validate(String key, Instant eventTime, long size) {
         StorageKey parsed;
         try {
             parsed = StorageLayout.parse(key, stanza -> WalSegmentSize.DEFAULT);
@@ -136,6 +153,10 @@ public final class BackupValidator {
         }
         StanzaMeta meta = catalog.get(Keys.pk(mo.stanza()), Keys.META).map(StanzaMeta::fromItem)
                 .orElseThrow(() -> new UnknownStanzaException(mo.stanza()));
+        long manifestSize = size >= 0 ? size : objects.head(key).map(ObjectStore.ObjectInfo::size).orElse(-1L);
+        if (manifestSize > MAX_MANIFEST_BYTES) {
+            return refuseOversized(meta, mo, key, eventTime, manifestSize);
+        }
         Optional<ObjectStore.StoredObject> stored = objects.get(key);
         if (stored.isEmpty()) {
             LOG.log(Level.WARNING, "{0} is no longer in the bucket: nothing to validate", key);
@@ -189,6 +210,20 @@ public final class BackupValidator {
             reasons.add("the objects were not checked: the manifest does not belong under this key");
         }
         return outcome(conclude(meta, facts, BackupEntry.capped(reasons)));
+    }
+
+    private Outcome refuseOversized(StanzaMeta meta, StorageKey.ManifestObject mo, String key, Instant eventTime,
+            long size) {
+        Instant at = eventTime != null ? eventTime : Instant.now();
+        BackupLabelName label = mo.label();
+        BackupEntry base = new BackupEntry(label.toString(), label.type().name().toLowerCase(Locale.ROOT), null, null,
+                null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+                null, null, key, null, at.toString(), null, null);
+        String problem = "manifest " + key + " is " + size + " bytes, more than the " + MAX_MANIFEST_BYTES
+                + " a manifest may have: refused without reading it";
+        LOG.log(Level.WARNING, problem);
+        conclude(meta, base, List.of(problem));
+        return Outcome.OVERSIZED;
     }
 
     private static Outcome outcome(BackupEntry e) {

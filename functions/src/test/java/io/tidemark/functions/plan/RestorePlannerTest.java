@@ -83,7 +83,7 @@ class RestorePlannerTest {
                 "recovery_target_inclusive", "on", "recovery_target_action", "promote"), p.recoverySettings());
         assertEquals(io.tidemark.events.plan.RestoreTarget.Latest.class, p.request().target().getClass());
         assertTrue(p.reachability().contains("pinned to the record at " + switchRecordOf(14)), p.reachability());
-        assertEquals(f.now.plusSeconds(24 * 3600), p.expiresAt());
+        assertEquals(f.now.plusSeconds(3600), p.expiresAt());
         // every distinct key has a URL: files (two single objects and a bundle) and WAL
         assertEquals(3 + 6, c.urls().size());
         assertTrue(c.urls().keySet().containsAll(p.wal().stream().map(PlanWal::key).toList()));
@@ -104,8 +104,13 @@ class RestorePlannerTest {
                 () -> f.planner.renew("00000000-0000-0000-0000-000000000000", null, null)).kind());
         assertEquals(CatalogException.Kind.NOT_FOUND, assertThrows(CatalogException.class,
                 () -> f.planner.renew(p.planId(), null, "other")).kind());
-        RestorePlanner later = new RestorePlanner(f.catalog, f.objects, new io.tidemark.events.sign.LocalSigner(f.keys),
+        // past its lifetime a plan cannot start a restore, but a running one may renew for the window
+        RestorePlanner running = new RestorePlanner(f.catalog, f.objects, new io.tidemark.events.sign.LocalSigner(f.keys),
                 (k, t) -> k, Clock.fixed(p.expiresAt(), ZoneOffset.UTC), RestorePlanner.Settings.DEFAULT);
+        assertEquals(p.planId(), running.renew(p.planId(), null, null).planId());
+        RestorePlanner later = new RestorePlanner(f.catalog, f.objects, new io.tidemark.events.sign.LocalSigner(f.keys),
+                (k, t) -> k, Clock.fixed(p.expiresAt().plus(RestorePlanner.Settings.DEFAULT.renewalWindow()),
+                ZoneOffset.UTC), RestorePlanner.Settings.DEFAULT);
         assertEquals(CatalogException.Kind.GONE, assertThrows(CatalogException.class,
                 () -> later.renew(p.planId(), null, null)).kind());
     }
@@ -237,8 +242,21 @@ class RestorePlannerTest {
         RestorePlan p = f.planner.create("main", PlanRequest.parse(new byte[0]), role).plan();
         assertEquals(p.planId(), f.planner.renew(p.planId(), "arn:aws:sts::123456789012:assumed-role/tidemark-main/i-2",
                 null).planId());
-        assertEquals(CatalogException.Kind.FORBIDDEN, assertThrows(CatalogException.class, () -> f.planner.renew(
-                p.planId(), "arn:aws:sts::123456789012:assumed-role/tidemark-other/i-1", null)).kind());
+        CatalogException other = assertThrows(CatalogException.class, () -> f.planner.renew(
+                p.planId(), "arn:aws:sts::123456789012:assumed-role/tidemark-other/i-1", null));
+        assertEquals(CatalogException.Kind.FORBIDDEN, other.kind());
+        assertEquals("restore plan " + p.planId() + " is bound to the principal that asked for it, and"
+                + " 123456789012:role/tidemark-other is not that principal: ask for a plan of your own", other.getMessage());
+        // a bound plan is never renewed for a request that names no caller
+        CatalogException anonymous = assertThrows(CatalogException.class, () -> f.planner.renew(p.planId(), null, null));
+        assertEquals(CatalogException.Kind.FORBIDDEN, anonymous.kind());
+        assertTrue(anonymous.getMessage().contains("this request names no caller"), anonymous.getMessage());
+    }
+
+    @Test
+    void aPlanLivesOneHourByDefault() {
+        RestorePlan p = f.planner.create("main", PlanRequest.parse(new byte[0]), null).plan();
+        assertEquals(java.time.Duration.ofHours(1), java.time.Duration.between(p.createdAt(), p.expiresAt()));
     }
 
     @Test

@@ -261,6 +261,68 @@ class WalIndexLocalCloudTest {
         }
     }
 
+    /**
+     * The real handlers on a real S3 event of a real, intact segment, whose size is rewritten to
+     * 1.5 GB: the indexer marks the segment corrupt and the validator (the same event under a
+     * manifest key) the backup invalid, both without reading the object: had either read it, the
+     * segment would be archived and the manifest an unparsable "{}"-less body.
+     */
+    @Test
+    void anEventNamingAHugeObjectIsRefusedWithoutReadingIt() throws Exception {
+        createStanza("huge");
+        TestWal wal = new TestWal(1, Set.of());
+        String key = upload("huge", wal, 0);
+        f.quiesce();
+        byte[] recorded = f.events.stream().filter(e -> S3EventNotification.parse(e).records().get(0).key().equals(key))
+                .findFirst().orElseThrow();
+        long realSize = S3EventNotification.parse(recorded).records().get(0).size();
+        String json = new String(recorded, StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"size\":" + realSize), json);
+        String huge = json.replace("\"size\":" + realSize, "\"size\":1610612736");
+
+        String table = "huge-" + System.nanoTime();
+        DynamoDbCatalogStore fresh = freshTable(table);
+        String pk = Keys.pk(StanzaName.of("huge"));
+        assertTrue(fresh.put(store(f.cloud.table()).get(pk, Keys.META).orElseThrow(), null));
+        Map<String, String> env = new HashMap<>(f.cloud.functionConfig().toEnvironment());
+        env.put(FunctionConfig.TABLE, table);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (WalIndexHandler handler = new WalIndexHandler(FunctionConfig.of(env))) {
+            handler.handleRequest(new ByteArrayInputStream(huge.getBytes(StandardCharsets.UTF_8)), out, null);
+        }
+        assertEquals("{\"OVERSIZED\":1}", out.toString(StandardCharsets.UTF_8));
+        Item item = fresh.get(pk, Keys.wal(wal.name(0))).orElseThrow();
+        assertEquals("corrupt", item.string("status").orElseThrow());
+        assertTrue(item.string("problem").orElseThrow().contains("refused without reading it"), item.toString());
+        // the live catalog, fed the true size, archived the very same object
+        assertEquals("archived", store(f.cloud.table()).get(pk, Keys.wal(wal.name(0))).orElseThrow()
+                .string("status").orElseThrow());
+
+        String manifest = "huge/backup/20260301-020000F/manifest.json";
+        ByteArrayOutputStream answer = new ByteArrayOutputStream();
+        try (io.tidemark.functions.validate.ManifestValidateHandler validator =
+                new io.tidemark.functions.validate.ManifestValidateHandler(FunctionConfig.of(env))) {
+            validator.handleRequest(new ByteArrayInputStream(huge.replace(key, manifest)
+                    .getBytes(StandardCharsets.UTF_8)), answer, null);
+        }
+        // the manifest is not even in the bucket: a GET would have answered MISSING
+        assertEquals("{\"OVERSIZED\":1}", answer.toString(StandardCharsets.UTF_8));
+        Item backup = fresh.get(pk, Keys.backup(io.tidemark.events.layout.BackupLabelName.parse("20260301-020000F"))).orElseThrow();
+        assertEquals("invalid", backup.string("status").orElseThrow(), backup.toString());
+    }
+
+    private static DynamoDbCatalogStore freshTable(String table) {
+        f.aws.dynamoDb().createTable(r -> r.tableName(table)
+                .billingMode(BillingMode.PAY_PER_REQUEST)
+                .attributeDefinitions(
+                        AttributeDefinition.builder().attributeName("PK").attributeType(ScalarAttributeType.S).build(),
+                        AttributeDefinition.builder().attributeName("SK").attributeType(ScalarAttributeType.S).build())
+                .keySchema(
+                        KeySchemaElement.builder().attributeName("PK").keyType(KeyType.HASH).build(),
+                        KeySchemaElement.builder().attributeName("SK").keyType(KeyType.RANGE).build()));
+        return store(table);
+    }
+
     private static void invoke(WalIndexHandler handler, byte[] event) throws Exception {
         handler.handleRequest(new ByteArrayInputStream(event), new ByteArrayOutputStream(), null);
     }

@@ -117,7 +117,7 @@ class StackAccessTemplateTest {
         Principal main = STACK.node("main");
         deniedImplicitly(kms(main, "kms:Decrypt", STACK.dataKeyArn(), Map.of()));
         deniedImplicitly(kms(main, "kms:Decrypt", STACK.dataKeyArn(), Map.of("kms:ViaService", "sqs." + REGION + ".amazonaws.com")));
-        deniedImplicitly(kms(main, "kms:Sign", STACK.planKeyArn(), Map.of("kms:SigningAlgorithm", "ECDSA_SHA_256")));
+        deniedExplicitly(kms(main, "kms:Sign", STACK.planKeyArn(), Map.of("kms:SigningAlgorithm", "ECDSA_SHA_256")));
     }
 
     @Test
@@ -215,8 +215,41 @@ class StackAccessTemplateTest {
         deniedImplicitly(kms(planner, "kms:Sign", STACK.planKeyArn(), Map.of("kms:SigningAlgorithm", "ECDSA_SHA_384")));
         deniedImplicitly(kms(planner, "kms:Sign", STACK.planKeyArn(), Map.of()));
         deniedImplicitly(kms(planner, "kms:Sign", STACK.dataKeyArn(), Map.of("kms:SigningAlgorithm", "ECDSA_SHA_256")));
-        deniedImplicitly(kms(STACK.function("CatalogApi"), "kms:Sign", STACK.planKeyArn(),
+        deniedExplicitly(kms(STACK.function("CatalogApi"), "kms:Sign", STACK.planKeyArn(),
                 Map.of("kms:SigningAlgorithm", "ECDSA_SHA_256")));
+    }
+
+    @Test
+    void thePlanKeyPolicyLetsNoOtherFunctionNodeOrOperatorSign() {
+        Map<String, String> ecdsa = Map.of("kms:SigningAlgorithm", "ECDSA_SHA_256");
+        allowed(kms(STACK.function("RestorePlan"), "kms:Sign", STACK.planKeyArn(), ecdsa));
+        for (String fn : StackAccess.FUNCTIONS) {
+            if (!fn.equals("RestorePlan")) {
+                Decision.Denied d = deniedExplicitly(kms(STACK.function(fn), "kms:Sign", STACK.planKeyArn(), ecdsa));
+                assertTrue(d.why().contains("OnlyThePlannerSigns"), fn + ": " + d.why());
+            }
+        }
+        for (Principal p : new Principal[] {STACK.node("main"), STACK.node("reports"), STACK.operator()}) {
+            Decision.Denied d = deniedExplicitly(kms(p, "kms:Sign", STACK.planKeyArn(), ecdsa));
+            assertTrue(d.why().contains("OnlyThePlannerSigns"), p + ": " + d.why());
+        }
+    }
+
+    @Test
+    void noFunctionOrNodeCanLiftOrBypassObjectLock() {
+        String key = "main/backup/20261206-010000F/manifest.json";
+        java.util.List<Principal> principals = new java.util.ArrayList<>();
+        StackAccess.FUNCTIONS.forEach(fn -> principals.add(STACK.function(fn)));
+        principals.add(STACK.node("main"));
+        for (Principal p : principals) {
+            for (String action : new String[] {"s3:BypassGovernanceRetention", "s3:PutObjectRetention",
+                    "s3:PutObjectLegalHold", "s3:PutBucketObjectLockConfiguration", "s3:DeleteObjectVersion"}) {
+                Decision d = action.equals("s3:PutBucketObjectLockConfiguration")
+                        ? STACK.decide(p, new AccessRequest(action, STACK.bucketArn(), Map.of("aws:SecureTransport", "true")))
+                        : s3(p, action, key);
+                assertFalse(d.allowed(), p + " " + action + ": " + d);
+            }
+        }
     }
 
     @Test
@@ -234,8 +267,11 @@ class StackAccessTemplateTest {
         allowed(s3(op, "s3:GetObject", "main/stanza.json"));
         allowed(s3(op, "s3:PutObject", "anything"));
         allowed(STACK.decide(op, AccessRequest.of("dynamodb:Scan", STACK.tableArn())));
-        // the key policies delegate to IAM: the administrator policy counts
-        allowed(kms(op, "kms:Sign", STACK.planKeyArn(), Map.of()));
+        // the key policies delegate to IAM (the administrator policy counts), but for kms:Sign on
+        // the plan key, which the key policy denies to everyone but the planner
+        allowed(kms(op, "kms:GetPublicKey", STACK.planKeyArn(), Map.of()));
+        assertTrue(deniedExplicitly(kms(op, "kms:Sign", STACK.planKeyArn(), Map.of())).why()
+                .contains("OnlyThePlannerSigns"));
         allowed(api(op, "POST", "/stanzas/reports/restore-plans"));
     }
 

@@ -65,7 +65,7 @@ public final class AgentCommand implements Command {
         ShimConfig config = ShimConfig.load(a, env);
         PgOptions pg = PgOptions.from(a, env);
         Supplier<CatalogApi> api = () -> new CatalogApi(config.requireApiUrl(), config.apiRegion(),
-                CredentialSource.of(config, env), Retry.of(config.retries()));
+                CredentialSource.of(config, env), Retry.of(config.retries()), config.apiKey());
         // The backup gets the agent's own options: the same configuration file, stanza and PostgreSQL.
         List<String> backupArgs = new ArrayList<>();
         for (String o : List.of(CommonOptions.CONFIG, CommonOptions.PGDATA, CommonOptions.PG_HOST,

@@ -35,6 +35,8 @@ public final class CatalogApi {
     private final String region;
     private final CredentialSource credentials;
     private final Retry retry;
+    /** The stanza's API Gateway key (x-api-key): its usage plan throttles this node's calls. */
+    private final Optional<String> apiKey;
 
     /** An answer: the status and the body text. */
     public record Response(int status, String body) {
@@ -49,10 +51,16 @@ public final class CatalogApi {
     }
 
     public CatalogApi(URI base, String region, CredentialSource credentials, Retry retry) {
+        this(base, region, credentials, retry, Optional.empty());
+    }
+
+    /** @param apiKey sent as {@code x-api-key} with every call (the stack requires one per stanza) */
+    public CatalogApi(URI base, String region, CredentialSource credentials, Retry retry, Optional<String> apiKey) {
         this.base = base;
         this.region = region;
         this.credentials = credentials;
         this.retry = retry;
+        this.apiKey = apiKey;
     }
 
     /** {@code PUT /stanzas/{stanza}} with the cluster's identity. */
@@ -167,6 +175,7 @@ public final class CatalogApi {
         if (body != null) {
             h.put("Content-Type", "application/json");
         }
+        apiKey.ifPresent(k -> h.put("x-api-key", k));
         // asked per call: keys of the moment, never a copy kept from an earlier call
         Optional<AwsCredentials> creds = credentials.forApi();
         if (creds.isPresent()) {

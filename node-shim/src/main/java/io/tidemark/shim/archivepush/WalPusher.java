@@ -54,7 +54,7 @@ public final class WalPusher implements AutoCloseable {
         this.config = config;
         this.credentials = CredentialSource.of(config, env);
         this.api = config.apiUrl()
-                .map(u -> new CatalogApi(u, config.apiRegion(), credentials, Retry.of(config.retries())))
+                .map(u -> new CatalogApi(u, config.apiRegion(), credentials, Retry.of(config.retries()), config.apiKey()))
                 .orElse(null);
         this.stanzas = new StanzaResolver(new StanzaCache(config.spoolDir()), api);
     }

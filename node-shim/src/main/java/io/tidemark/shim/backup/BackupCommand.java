@@ -108,7 +108,8 @@ public final class BackupCommand implements Command {
         ShimConfig config = ShimConfig.load(a, env);
         PgOptions pg = PgOptions.from(a, env);
         CredentialSource credentials = CredentialSource.of(config, env);
-        CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), credentials, Retry.of(config.retries()));
+        CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), credentials, Retry.of(config.retries()),
+                config.apiKey());
 
         Connection c;
         try {

@@ -40,6 +40,8 @@ import java.util.TreeSet;
  * s3.client          http (default: built-in SigV4 client) | sdk (the AWS SDK's S3Client)
  * api.url            the catalog API (API Gateway stage URL, or the local API)
  * api.region         region used to sign API calls; default s3.region
+ * api.key            the stanza's API Gateway key, sent as x-api-key (the stack's output
+ *                    ApiKeyId-&lt;stanza&gt; names it; its usage plan throttles this stanza's calls)
  * stanza             default stanza when --stanza is absent
  * compress-type      zst (default) | lz4 | none
  * compress-level     zst: 1..19 (default 1: on WAL as small as 3 and twice as fast); lz4: 1 fast (default), 2..17 high compression
@@ -88,7 +90,8 @@ public record ShimConfig(
         AsyncPush asyncPush,
         int outageWaitSeconds,
         int backupLeaseTtl,
-        int prefetchIdleSeconds) {
+        int prefetchIdleSeconds,
+        Optional<String> apiKey) {
 
     public static final int DEFAULT_BACKUP_LEASE_TTL = 60;
     public static final int DEFAULT_PREFETCH_IDLE = 60;
@@ -118,7 +121,7 @@ public record ShimConfig(
     }
 
     private static final Set<String> KNOWN = Set.of("s3.endpoint", "s3.region", "s3.bucket", "s3.pathStyle",
-            "s3.accessKeyId", "s3.secretAccessKey", "s3.sessionToken", "credentials.uri", "s3.client", "s3.caFile", "api.url", "api.region",
+            "s3.accessKeyId", "s3.secretAccessKey", "s3.sessionToken", "credentials.uri", "s3.client", "s3.caFile", "api.url", "api.region", "api.key",
             "stanza", "compress-type", "compress-level", "spool.dir", "retries",
             "dynamodb.endpoint", "dynamodb.table", "plan.publicKey", "archive-get.prefetch", "archive-get.spool-max-mb",
             "archive-get.outage-wait", "archive-get.prefetch-idle",
@@ -235,7 +238,8 @@ public record ShimConfig(
                 integer(file, "backup.lease-ttl", Optional.ofNullable(value(p, "backup.lease-ttl"))
                         .orElse(String.valueOf(DEFAULT_BACKUP_LEASE_TTL)), 10, 12 * 3600),
                 integer(file, "archive-get.prefetch-idle", Optional.ofNullable(value(p, "archive-get.prefetch-idle"))
-                        .orElse(String.valueOf(DEFAULT_PREFETCH_IDLE)), 1, 24 * 3600));
+                        .orElse(String.valueOf(DEFAULT_PREFETCH_IDLE)), 1, 24 * 3600),
+                Optional.ofNullable(value(p, "api.key")));
     }
 
     static AsyncPush asyncPush(Path file, Properties p) {

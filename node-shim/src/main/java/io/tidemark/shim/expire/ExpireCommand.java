@@ -69,7 +69,7 @@ public final class ExpireCommand implements Command {
         }
         ShimConfig config = ShimConfig.load(a, env);
         CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
-                Retry.of(config.retries()));
+                Retry.of(config.retries()), config.apiKey());
         CatalogApi.Response r;
         try {
             r = api.postExpire(config.stanza(), body.toString());

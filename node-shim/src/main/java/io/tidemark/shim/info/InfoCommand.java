@@ -63,7 +63,7 @@ public final class InfoCommand implements Command {
         ShimConfig config = ShimConfig.load(a, env);
         PgOptions pg = PgOptions.from(a, env);
         CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
-                Retry.of(config.retries()));
+                Retry.of(config.retries()), config.apiKey());
         CatalogApi.Response r;
         try {
             r = api.getStanza(config.stanza());

@@ -329,7 +329,7 @@ public final class RestoreCommand implements Command {
 
     private CatalogApi api(ShimConfig config) {
         return new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
-                Retry.of(config.retries()));
+                Retry.of(config.retries()), config.apiKey());
     }
 
     private PlanUrls.Renewer renewer(ShimConfig config) {

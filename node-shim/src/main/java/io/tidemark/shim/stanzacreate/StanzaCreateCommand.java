@@ -48,7 +48,7 @@ public final class StanzaCreateCommand implements Command {
         ShimConfig config = ShimConfig.load(a, env);
         PgOptions pg = PgOptions.from(a, env);
         CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
-                Retry.of(config.retries()));
+                Retry.of(config.retries()), config.apiKey());
         PgConnector.ClusterFacts facts;
         try (Connection c = PgConnector.connect(pg, 10)) {
             facts = PgConnector.facts(c);

@@ -67,7 +67,7 @@ public final class VerifyCommand implements Command {
         ShimConfig config = ShimConfig.load(a, env);
         StanzaName stanza = config.stanza();
         CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
-                Retry.of(config.retries()));
+                Retry.of(config.retries()), config.apiKey());
 
         String path = "POST /stanzas/" + stanza + "/verify";
         JsonNode run = answer(path, call(() -> api.postVerify(stanza, body.toString())), 202, mapper);
