@@ -406,15 +406,11 @@ public final class BackupCommand implements Command {
                 throw new CommandFailure(ExitCodes.FAILED, "the backup lease was lost (" + lease.lost()
                         + "); the manifest was not uploaded");
             }
-            byte[] manifestBytes = ManifestJson.write(manifest);
-            if (CreateOnly.byBytes(store, StorageLayout.manifestKey(stanza, label), manifestBytes,
-                    Map.of("sha256", CreateOnly.sha256(manifestBytes))) instanceof CreateOnly.Result.Different d) {
+            try {
+                storeManifest(store, api, stanza, label, ManifestJson.write(manifest));
+            } catch (CommandFailure f) {
                 closeQuietly(record);
-                throw new CommandFailure(ExitCodes.FAILED, "backup " + label + " already has a different manifest;"
-                        + " refusing to replace " + d.key() + " (the archive's sha256 " + d.existingSha256()
-                        + ", this run's " + d.newSha256() + "): the backup that is there stays as the cloud validated"
-                        + " it; run the backup again for a new label, and check the archive (tidemark verify); "
-                        + ConflictReport.send(api, stanza, d));
+                throw f;
             }
             onUploaded.accept(manifest);
             try {
@@ -627,6 +623,22 @@ public final class BackupCommand implements Command {
                 out.add(new ManifestTablespace(t.oid(), names.get(t.oid()), t.location().toString()));
             }
             return out;
+        }
+    }
+
+    /**
+     * Creates the manifest, last: its arrival makes the cloud validate the backup. The same bytes
+     * already there is success (an earlier attempt's); a different manifest is never replaced:
+     * the command fails with the key and both checksums, and the cloud is told.
+     */
+    static void storeManifest(ObjectStore store, CatalogApi api, StanzaName stanza, BackupLabelName label, byte[] manifest) {
+        if (CreateOnly.byBytes(store, StorageLayout.manifestKey(stanza, label), manifest,
+                Map.of("sha256", CreateOnly.sha256(manifest))) instanceof CreateOnly.Result.Different d) {
+            throw new CommandFailure(ExitCodes.FAILED, "backup " + label + " already has a different manifest;"
+                    + " refusing to replace " + d.key() + " (the archive's sha256 " + d.existingSha256()
+                    + ", this run's " + d.newSha256() + "): the backup that is there stays as the cloud validated"
+                    + " it; run the backup again for a new label, and check the archive (tidemark verify); "
+                    + ConflictReport.send(api, stanza, d));
         }
     }
 
