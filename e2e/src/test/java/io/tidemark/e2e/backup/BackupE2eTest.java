@@ -311,8 +311,11 @@ class BackupE2eTest {
         assertTrue(m.find() && Integer.parseInt(m.group(1)) > 0, "unchanged copies are reused: " + lastOutput);
         awaitStatus(resumed, "valid");
 
-        // Nothing the first run stored was replaced (the bucket policy would refuse it too)...
-        for (Map.Entry<String, String> e : before.entrySet()) {
+        // Nothing the first run stored was replaced (the bucket policy would refuse it too)... except
+        // on Ceph RGW, which ignores If-None-Match on a versioned bucket (docs/testing.md): there the
+        // node cannot keep itself from replacing, and only the object versions remain.
+        boolean createOnlyStorage = !"rgw".equals(System.getProperty(io.tidemark.e2e.ExternalStorage.PROPERTY, ""));
+        for (Map.Entry<String, String> e : createOnlyStorage ? before.entrySet() : Set.<Map.Entry<String, String>>of()) {
             assertEquals(e.getValue(), io.tidemark.shim.storage.CreateOnly.sha256(store.get(e.getKey()).orElseThrow().data()),
                     e.getKey() + " was replaced by the resumed run");
         }
@@ -321,8 +324,8 @@ class BackupE2eTest {
         List<ManifestFile> moved = manifest.files().stream().filter(f -> f.bundle().isPresent()
                 && before.containsKey(StorageLayout.isKeySafe(f.path())
                         ? StorageLayout.backupFileKey(STANZA, resumed, f.path(), manifest.compression()) : "")).toList();
-        assertFalse(moved.isEmpty(), "a changed file whose single key was taken is stored in a spare bundle: "
-                + manifest.files());
+        assertTrue(!createOnlyStorage || !moved.isEmpty(), "a changed file whose single key was taken is stored in a"
+                + " spare bundle: " + manifest.files());
         // ...and the backup restores to the data it was taken of.
         assertEquals(atResume, restoreAndRead(resumed));
     }
