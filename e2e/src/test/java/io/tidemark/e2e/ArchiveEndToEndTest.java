@@ -166,4 +166,45 @@ class ArchiveEndToEndTest {
         assertTrue(!inS3.contains("00000001000000000000007A") && !inS3.contains("00000001000000000000007B"));
     }
 
+
+    /**
+     * A second, different body for a segment already archived (a compromised node or a second
+     * cluster): archive-push refuses it with one line naming the key and both checksums, the
+     * cloud hears of it (HistoryConflicts), and the archive keeps the first body. Not on Ceph RGW,
+     * which ignores If-None-Match on a versioned bucket (docs/testing.md).
+     */
+    @Test
+    @Order(4)
+    void aDifferentBodyForAnArchivedSegmentIsRefusedReportedAndKeepsTheFirst() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty(ExternalStorage.PROPERTY, "").isEmpty(),
+                "create-only needs S3 that honours If-None-Match");
+        pg.sql("create table conflict_probe as select g from generate_series(1, 1000) g");
+        String seg = pg.switchWal();
+        Waits.archived(pg, seg, Duration.ofMinutes(2));
+        byte[] original = Files.readAllBytes(pg.walDir().resolve(seg));
+        byte[] forged = original.clone();
+        forged[forged.length - 1] ^= 1; // deep inside the segment: archive-push's checks pass
+        Path other = nodeDir.resolve("pg_wal_forged");
+        Files.createDirectories(other);
+        Files.write(other.resolve(seg), forged);
+
+        ShimProcess.Result r = shim("archive-push", other.resolve(seg).toString());
+        assertEquals(1, r.code(), r.toString());
+        String key = STANZA + "/wal/" + seg.substring(0, 16) + "/" + seg + ".zst";
+        assertTrue(r.err().contains(seg + " is already archived with different content; refusing to replace " + key),
+                r.toString());
+        assertTrue(r.err().contains("the archive's sha256 " + io.tidemark.shim.storage.CreateOnly.sha256(original))
+                && r.err().contains("this file's " + io.tidemark.shim.storage.CreateOnly.sha256(forged)), r.toString());
+        assertTrue(r.err().contains("; reported to the cloud"), r.toString());
+        assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+        List<io.tidemark.localcloud.LocalMetrics.DataPoint> points = cloud.cloud().metrics().of("Tidemark",
+                "HistoryConflicts", Map.of("Stanza", STANZA));
+        assertEquals(1, points.size(), cloud.cloud().metrics().all().toString());
+
+        // the archive still holds the first body
+        Path fetched = nodeDir.resolve("fetched-" + seg);
+        ShimProcess.Result get = shim("archive-get", seg, fetched.toString());
+        assertEquals(0, get.code(), get.toString());
+        assertTrue(java.util.Arrays.equals(original, Files.readAllBytes(fetched)), "the archived segment was replaced");
+    }
 }

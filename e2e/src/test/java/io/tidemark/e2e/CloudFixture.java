@@ -251,6 +251,44 @@ public final class CloudFixture implements AutoCloseable {
         return io.tidemark.functions.runtime.AwsClients.create(cloud.functionConfigAs(stackFunctionName));
     }
 
+    /**
+     * Replaces (or creates) {@code key} with no condition, as the bucket's owner could behind the
+     * bucket policy (which refuses every principal a PUT without If-None-Match under a stanza):
+     * local-cloud's raw storage, or the external storage's own key (RGW, with no bucket policy).
+     * What a test uses to model damage or an attacker who got past IAM.
+     */
+    public void overwrite(String key, byte[] body, java.util.Map<String, String> metadata) {
+        if (storage == null) {
+            cloud.rawStorage().write(key, body, metadata);
+            return;
+        }
+        LocalCloud c = cloud;
+        try (S3Client s3 = S3Client.builder().endpointOverride(c.s3Endpoint()).region(Region.of(c.region()))
+                .forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
+                        c.credentials().accessKeyId(), c.credentials().secretAccessKey())))
+                .build()) {
+            s3.putObject(b -> b.bucket(c.bucket()).key(key).metadata(metadata),
+                    software.amazon.awssdk.core.sync.RequestBody.fromBytes(body));
+        }
+    }
+
+    /** Every key under {@code prefix}, as the bucket's owner lists them. */
+    public Set<String> objectKeys(String prefix) {
+        LocalCloud c = cloud;
+        try (S3Client s3 = S3Client.builder().endpointOverride(c.s3Endpoint()).region(Region.of(c.region()))
+                .forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
+                        c.credentials().accessKeyId(), c.credentials().secretAccessKey())))
+                .build()) {
+            Set<String> keys = new HashSet<>();
+            for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(c.bucket()).prefix(prefix)).contents()) {
+                keys.add(o.key());
+            }
+            return keys;
+        }
+    }
+
     /** The WAL file names (without compression extension) in the bucket under {@code <stanza>/wal/}. */
     public Set<String> walObjectNames(String stanza) {
         LocalCloud c = cloud;

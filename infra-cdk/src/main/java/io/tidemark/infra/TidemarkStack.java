@@ -97,6 +97,7 @@ public class TidemarkStack extends Stack {
     public static final String ARCHIVE_LAG_METRIC = TidemarkMetric.ARCHIVE_LAG.metricName();
     public static final String BACKUP_AGE_METRIC = TidemarkMetric.LAST_VALID_BACKUP_AGE.metricName();
     public static final String VERIFY_PROBLEMS_METRIC = TidemarkMetric.VERIFY_PROBLEMS.metricName();
+    public static final String HISTORY_CONFLICTS_METRIC = TidemarkMetric.HISTORY_CONFLICTS.metricName();
     public static final String VERIFY_CLEAN_AGE_METRIC = TidemarkMetric.LAST_CLEAN_VERIFY_AGE.metricName();
     /** The TTL attribute of the catalog table (epoch seconds). */
     public static final String TTL_ATTRIBUTE = "expiresAt";
@@ -433,6 +434,33 @@ public class TidemarkStack extends Stack {
                 .resources(List.of(bucket.arnForObjects("*")))
                 .build());
 
+        // History is create-only: under a stanza's prefix nobody but the catalog function (stanza.json,
+        // which stanza-create rewrites) writes an object without If-None-Match, so a node (whatever
+        // role carries its policy) can add objects but never replace one. s3:ObjectCreationOperation
+        // is false for CreateMultipartUpload and UploadPart, which take no conditional header; the
+        // CompleteMultipartUpload that makes the object is judged here like a PutObject.
+        bucket.addToResourcePolicy(PolicyStatement.Builder.create()
+                .sid("DenyOverwritesUnderStanzas")
+                .effect(Effect.DENY)
+                .principals(List.of(new AnyPrincipal()))
+                .actions(List.of("s3:PutObject"))
+                .resources(objectArns(prefixes(stanzas, "/*")))
+                .conditions(Map.of(
+                        "Null", Map.of("s3:if-none-match", "true"),
+                        "Bool", Map.of("s3:ObjectCreationOperation", "true"),
+                        "ArnNotEquals", Map.of("aws:PrincipalArn", catalogApi.role().getRoleArn())))
+                .build());
+        // Object Lock settings of an object are the cloud's: no node shortens or lifts a retention,
+        // sets a legal hold, or bypasses governance mode (only the retention function could be given that).
+        bucket.addToResourcePolicy(PolicyStatement.Builder.create()
+                .sid("DenyLockChangesExceptRetentionFunction")
+                .effect(Effect.DENY)
+                .principals(List.of(new AnyPrincipal()))
+                .actions(List.of("s3:PutObjectRetention", "s3:PutObjectLegalHold", "s3:BypassGovernanceRetention"))
+                .resources(List.of(bucket.arnForObjects("*")))
+                .conditions(Map.of("ArnNotEquals", Map.of("aws:PrincipalArn", retention.role().getRoleArn())))
+                .build());
+
         // ---- S3 notifications -> aliases ------------------------------------------------------
         for (String stanza : stanzas) {
             bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(indexer.alias()),
@@ -557,6 +585,8 @@ public class TidemarkStack extends Stack {
         for (String action : List.of("claim", "pass", "report")) {
             jobRes.addResource(action).addMethod("POST", catalogIntegration, jobParams);
         }
+        // A node's report of an object it refused to replace (logged, metric HistoryConflicts).
+        stanzaRes.addResource("conflicts").addMethod("POST", catalogIntegration, stanzaParam);
         api.getRoot().addResource("restore-plans").addResource("{id}").addResource("urls")
                 .addMethod("GET", planIntegration, methodOptions(validatorOfRequests, "method.request.path.id"));
 
@@ -617,6 +647,20 @@ public class TidemarkStack extends Stack {
                     .treatMissingData(TreatMissingData.BREACHING)
                     .build();
             age.addAlarmAction(toTopic);
+        }
+        for (StanzaConfig s : config.stanzas()) {
+            // Any conflict is an alarm: something tried to replace history (a node reported a refused
+            // re-push, or the cloud saw a second, different object); no data is no conflict.
+            Alarm conflicts = Alarm.Builder.create(this, "HistoryConflictsAlarm-" + s.name())
+                    .alarmDescription("Tidemark: an object or manifest of stanza " + s.name() + " was about to be"
+                            + " replaced by different content (the catalog function's log names the key)")
+                    .metric(customMetric(HISTORY_CONFLICTS_METRIC, s.name(), Duration.minutes(5)))
+                    .threshold(1)
+                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                    .evaluationPeriods(1)
+                    .treatMissingData(TreatMissingData.NOT_BREACHING)
+                    .build();
+            conflicts.addAlarmAction(toTopic);
         }
         if (config.verifySchedule().isPresent()) {
             for (StanzaConfig s : config.stanzas()) {
@@ -903,6 +947,8 @@ public class TidemarkStack extends Stack {
                         api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/jobs/*/claim", API_STAGE),
                         api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/jobs/*/pass", API_STAGE),
                         api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/jobs/*/report", API_STAGE),
+                        // a refused re-push, reported (tidemark archive-push, backup)
+                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/conflicts", API_STAGE),
                         // Plan ids are not stanza-scoped in the path: the planner checks the
                         // caller may read the plan's stanza.
                         api.arnForExecuteApi("GET", "/restore-plans/*/urls", API_STAGE)))

@@ -465,7 +465,7 @@ class TidemarkStackTest {
         String apiId = synth.logicalId(synth.stack.api());
         Set<String> routes = new TreeSet<>();
         Map<String, JsonNode> methods = synth.ofType("AWS::ApiGateway::Method");
-        assertEquals(14, methods.size());
+        assertEquals(15, methods.size());
         for (JsonNode m : methods.values()) {
             JsonNode p = m.path("Properties");
             assertEquals("AWS_IAM", p.path("AuthorizationType").asText(), p.toString());
@@ -489,6 +489,7 @@ class TidemarkStackTest {
                 "POST /stanzas/{stanza}/jobs/{jobId}/claim -> " + Handlers.CATALOG_API,
                 "POST /stanzas/{stanza}/jobs/{jobId}/pass -> " + Handlers.CATALOG_API,
                 "POST /stanzas/{stanza}/jobs/{jobId}/report -> " + Handlers.CATALOG_API,
+                "POST /stanzas/{stanza}/conflicts -> " + Handlers.CATALOG_API,
                 "POST /stanzas/{stanza}/verify -> " + Handlers.VERIFY_API,
                 "GET /stanzas/{stanza}/verify/{runId} -> " + Handlers.VERIFY_API,
                 "GET /restore-plans/{id}/urls -> " + Handlers.RESTORE_PLAN)), routes);
@@ -781,7 +782,8 @@ class TidemarkStackTest {
         assertEquals(new TreeSet<>(List.of("ArchiveLagSeconds/main/900", "ArchiveLagSeconds/reports/900",
                 "LastValidBackupAgeSeconds/main/93600", "LastValidBackupAgeSeconds/reports/28800",
                 "VerifyProblems/main/1", "VerifyProblems/reports/1", "LastCleanVerifyAgeSeconds/main/172800",
-                "LastCleanVerifyAgeSeconds/reports/172800")), custom);
+                "LastCleanVerifyAgeSeconds/reports/172800", "HistoryConflicts/main/1", "HistoryConflicts/reports/1")),
+                custom);
         assertEquals(new TreeSet<>(functionIds.values()), errorFunctions);
         Set<String> expectedDlqs = new TreeSet<>();
         expectedDlqs.add(synth.logicalId(synth.stack.asyncFailureQueue()));

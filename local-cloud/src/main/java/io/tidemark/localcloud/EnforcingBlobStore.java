@@ -37,7 +37,8 @@ import org.gaul.s3proxy.blobstore.options.PutOptions;
  * objects: writing one is judged as s3:PutObject on the request's key, removing one (which
  * S3Proxy does before it aborts) as s3:AbortMultipartUpload on it when the request is a DELETE,
  * so a refused abort leaves the upload whole. The HTTP method and key of the request, which
- * {@link S3KeyFilter} notes for this thread, tell these apart.
+ * {@link S3KeyFilter} notes for this thread, tell these apart; writes carry the request's
+ * {@code s3:if-none-match} and {@code s3:ObjectCreationOperation} the filter read from it.
  */
 final class EnforcingBlobStore extends ForwardingBlobStore {
 
@@ -72,10 +73,20 @@ final class EnforcingBlobStore extends ForwardingBlobStore {
             String as = action.equals("s3:DeleteObject")
                     ? ("DELETE".equals(S3KeyFilter.currentMethod()) ? "s3:AbortMultipartUpload" : "s3:PutObject")
                     : action;
-            check(as, enforcement.identities().objectArn(requestKey), Map.of());
+            check(as, enforcement.identities().objectArn(requestKey), context(as));
             return;
         }
-        check(action, enforcement.identities().objectArn(key), Map.of());
+        check(action, enforcement.identities().objectArn(key), context(action));
+    }
+
+    /**
+     * A write is judged with the request's {@code s3:if-none-match} and
+     * {@code s3:ObjectCreationOperation} ({@link S3KeyFilter#writeContext}), so that the bucket
+     * policy's create-only rule holds here as in AWS: a node's PUT without {@code If-None-Match}
+     * over its stanza is 403, with it S3Proxy's own check answers 412 when the key exists.
+     */
+    private static Map<String, String> context(String action) {
+        return action.equals("s3:PutObject") ? S3KeyFilter.writeContext() : Map.of();
     }
 
     private void bucket(String action) {

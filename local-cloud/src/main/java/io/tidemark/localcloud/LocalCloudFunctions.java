@@ -115,6 +115,8 @@ public final class LocalCloudFunctions {
                 .route("job-claim", "POST", CatalogApiHandler.JOB_CLAIM_RESOURCE, CatalogApiHandler::new)
                 .route("job-pass", "POST", CatalogApiHandler.JOB_PASS_RESOURCE, CatalogApiHandler::new)
                 .route("job-report", "POST", CatalogApiHandler.JOB_REPORT_RESOURCE, CatalogApiHandler::new)
+                .route("conflict-report", "POST", CatalogApiHandler.CONFLICTS_RESOURCE,
+                        c -> new CatalogApiHandler(c, metrics.publisher("catalog")))
                 .route("job-queue-receive", "POST", LocalJobQueueHandler.RECEIVE, c -> new LocalJobQueueHandler(queues))
                 .route("job-queue-visibility", "POST", LocalJobQueueHandler.VISIBILITY,
                         c -> new LocalJobQueueHandler(queues))
@@ -140,6 +142,7 @@ public final class LocalCloudFunctions {
                 .functionRole("plan-urls", "RestorePlan")
                 .functionRole("jobs-list", "CatalogApi")
                 .functionRole("job-claim", "CatalogApi")
+                .functionRole("conflict-report", "CatalogApi")
                 .functionRole("job-pass", "CatalogApi")
                 .functionRole("job-report", "CatalogApi")
                 // in-memory stand-ins for SQS: the API gate judges their callers as SQS would

@@ -31,7 +31,13 @@ public final class RawStorage {
 
     /** Replaces (or creates) the object {@code key} with {@code bytes}. */
     public void write(String key, byte[] bytes) {
-        Blob blob = Blob.builder(key).payload(new ByteArrayInputStream(bytes)).contentLength(bytes.length).build();
+        write(key, bytes, java.util.Map.of());
+    }
+
+    /** Replaces (or creates) the object {@code key} with {@code bytes} and this user metadata (names without x-amz-meta-). */
+    public void write(String key, byte[] bytes, java.util.Map<String, String> metadata) {
+        Blob blob = Blob.builder(key).payload(new ByteArrayInputStream(bytes)).contentLength(bytes.length)
+                .userMetadata(metadata).build();
         store.putBlob(bucket, blob, PutOptions.NONE);
     }
 

@@ -37,6 +37,8 @@ final class S3KeyFilter implements Filter {
     private static final Pattern V4_HEADER = Pattern.compile("AWS4-HMAC-SHA256\\s+Credential=([^/,\\s]+)/");
     private static final Pattern V2_HEADER = Pattern.compile("AWS\\s+([^:\\s]+):");
     private static final ThreadLocal<String[]> REQUEST = new ThreadLocal<>();
+    /** Condition keys of a write, from the request as the client sent it (see {@link #writeContext}). */
+    private static final ThreadLocal<java.util.Map<String, String>> WRITE_CONTEXT = new ThreadLocal<>();
     private static final String TOKEN_HEADER = "x-amz-security-token";
 
     private final Enforcement enforcement;
@@ -78,6 +80,32 @@ final class S3KeyFilter implements Filter {
         return r == null ? null : r[1];
     }
 
+    /**
+     * The condition keys AWS sets on a write (s3:PutObject) of the request this thread serves:
+     * {@code s3:if-none-match} with the {@code If-None-Match} header's value when the request has
+     * one (absent otherwise), and {@code s3:ObjectCreationOperation}, {@code "true"} for the calls
+     * that make an object (PutObject, CopyObject, CompleteMultipartUpload: {@code POST ?uploadId=})
+     * and {@code "false"} for CreateMultipartUpload ({@code POST ?uploads}) and UploadPart
+     * ({@code PUT ?partNumber=&uploadId=}), which take no conditional header. S3Proxy hands the blob
+     * store no request headers, so this filter, which sees the request first, reads them.
+     */
+    static java.util.Map<String, String> writeContext() {
+        java.util.Map<String, String> c = WRITE_CONTEXT.get();
+        // no request seen (never for S3Proxy's own threads today): judged as an unconditional create
+        return c == null ? java.util.Map.of("s3:ObjectCreationOperation", "true") : c;
+    }
+
+    static java.util.Map<String, String> writeContext(String method, String ifNoneMatch, boolean uploads,
+            boolean uploadId) {
+        java.util.Map<String, String> c = new java.util.HashMap<>();
+        if (ifNoneMatch != null) {
+            c.put("s3:if-none-match", ifNoneMatch);
+        }
+        boolean creates = method.equals("PUT") ? !uploadId : method.equals("POST") && uploadId && !uploads;
+        c.put("s3:ObjectCreationOperation", Boolean.toString(creates));
+        return java.util.Map.copyOf(c);
+    }
+
     @Override
     public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
             throws IOException, ServletException {
@@ -104,10 +132,13 @@ final class S3KeyFilter implements Filter {
             }
         }
         REQUEST.set(new String[] {req.getMethod(), objectKey(req)});
+        WRITE_CONTEXT.set(writeContext(req.getMethod(), req.getHeader("If-None-Match"), query(req, "uploads") != null,
+                query(req, "uploadId") != null));
         try {
             chain.doFilter(req.getHeader(TOKEN_HEADER) == null ? request : new TokenHidden(req), response);
         } finally {
             REQUEST.remove();
+            WRITE_CONTEXT.remove();
         }
     }
 

@@ -70,7 +70,7 @@ class StackEnforcementTest {
     @Test
     void aNodeWritesAndReadsItsStanzaButNeverDeletesNorTouchesAnotherStanza() throws Exception {
         try (S3Client node = s3(session(cloud.nodeCredentialsUri("main")))) {
-            node.putObject(b -> b.bucket(cloud.bucket()).key("main/wal/probe"), RequestBody.fromString("x"));
+            node.putObject(b -> b.bucket(cloud.bucket()).key("main/wal/probe").ifNoneMatch("*"), RequestBody.fromString("x"));
             assertEquals("x", node.getObjectAsBytes(b -> b.bucket(cloud.bucket()).key("main/wal/probe")).asUtf8String());
             node.listObjectsV2(b -> b.bucket(cloud.bucket()).prefix("main/wal/"));
 
@@ -78,10 +78,49 @@ class StackEnforcementTest {
                     "node/main", "s3:DeleteObject", "arn:aws:s3:::tidemark/main/wal/probe");
             assertDenied(() -> node.getObject(b -> b.bucket(cloud.bucket()).key("other/wal/probe")),
                     "node/main", "s3:GetObject", "arn:aws:s3:::tidemark/other/wal/probe");
-            assertDenied(() -> node.putObject(b -> b.bucket(cloud.bucket()).key("other/wal/probe"), RequestBody.fromString("x")),
+            assertDenied(() -> node.putObject(b -> b.bucket(cloud.bucket()).key("other/wal/probe").ifNoneMatch("*"),
+                    RequestBody.fromString("x")),
                     "node/main", "s3:PutObject", "arn:aws:s3:::tidemark/other/wal/probe");
             assertDenied(() -> node.listObjectsV2(b -> b.bucket(cloud.bucket()).prefix("other/")),
                     "node/main", "s3:ListBucket", "arn:aws:s3:::tidemark");
+        }
+    }
+
+    @Test
+    void aNodeCreatesObjectsButCannotReplaceOne() throws Exception {
+        String key = "main/wal/0000000100000000/000000010000000000000009.zst";
+        try (S3Client node = s3(session(cloud.nodeCredentialsUri("main")))) {
+            node.putObject(b -> b.bucket(cloud.bucket()).key(key).ifNoneMatch("*"), RequestBody.fromString("original"));
+            // without If-None-Match: the bucket policy's explicit deny, whether or not the key exists
+            assertDenied(() -> node.putObject(b -> b.bucket(cloud.bucket()).key(key), RequestBody.fromString("forged")),
+                    "node/main", "s3:PutObject", "arn:aws:s3:::tidemark/" + key);
+            assertDenied(() -> node.putObject(b -> b.bucket(cloud.bucket()).key("main/wal/new"), RequestBody.fromString("x")),
+                    "node/main", "s3:PutObject", "arn:aws:s3:::tidemark/main/wal/new");
+            // with it: allowed, and S3 refuses to replace what exists
+            S3Exception e = assertThrows(S3Exception.class, () -> node.putObject(
+                    b -> b.bucket(cloud.bucket()).key(key).ifNoneMatch("*"), RequestBody.fromString("forged")));
+            assertEquals(412, e.statusCode(), e.toString());
+            assertEquals("original", node.getObjectAsBytes(b -> b.bucket(cloud.bucket()).key(key)).asUtf8String());
+            // a multipart upload: the parts need no header, the completion does
+            String mpu = "main/backup/20261206-010000F/data/base/1/1.raw";
+            String id = node.createMultipartUpload(b -> b.bucket(cloud.bucket()).key(mpu)).uploadId();
+            String etag = node.uploadPart(b -> b.bucket(cloud.bucket()).key(mpu).uploadId(id).partNumber(1),
+                    RequestBody.fromString("part")).eTag();
+            // S3Proxy answers a completion 200 at once and reports the outcome in the body (S3 may do
+            // the same): the refusal arrives as an error there, and is recorded as the policy's
+            assertThrows(S3Exception.class, () -> node.completeMultipartUpload(b -> b.bucket(cloud.bucket()).key(mpu)
+                    .uploadId(id).multipartUpload(u -> u.parts(p -> p.partNumber(1).eTag(etag)))));
+            assertTrue(cloud.denials().stream().anyMatch(d -> d.principal().startsWith("node/main")
+                    && d.action().equals("s3:PutObject") && d.resource().equals("arn:aws:s3:::tidemark/" + mpu)
+                    && d.reason().contains("DenyOverwritesUnderStanzas")), cloud.denials().toString());
+            node.completeMultipartUpload(b -> b.bucket(cloud.bucket()).key(mpu).uploadId(id).ifNoneMatch("*")
+                    .multipartUpload(u -> u.parts(p -> p.partNumber(1).eTag(etag))));
+            assertEquals("part", node.getObjectAsBytes(b -> b.bucket(cloud.bucket()).key(mpu)).asUtf8String());
+        }
+        // the catalog function still rewrites the stanza document (stanza-create again)
+        try (S3Client catalog = s3(session(cloud.functionCredentialsUri("CatalogApi")))) {
+            catalog.putObject(b -> b.bucket(cloud.bucket()).key("main/stanza.json"), RequestBody.fromString("{}"));
+            catalog.putObject(b -> b.bucket(cloud.bucket()).key("main/stanza.json"), RequestBody.fromString("{\"a\":1}"));
         }
     }
 
@@ -141,7 +180,10 @@ class StackEnforcementTest {
     void theOperatorAdministersButTheBucketPolicyStillForbidsDeletes() {
         try (S3Client operator = s3(StaticCredentialsProvider.create(software.amazon.awssdk.auth.credentials.AwsBasicCredentials
                 .create(cloud.credentials().accessKeyId(), cloud.credentials().secretAccessKey())))) {
-            operator.putObject(b -> b.bucket(cloud.bucket()).key("ops/file"), RequestBody.fromString("x"));
+            operator.putObject(b -> b.bucket(cloud.bucket()).key("ops/file").ifNoneMatch("*"), RequestBody.fromString("x"));
+            // nor may it replace an object under a stanza's prefix (every prefix is one here)
+            assertDenied(() -> operator.putObject(b -> b.bucket(cloud.bucket()).key("ops/file"), RequestBody.fromString("y")),
+                    "operator", "s3:PutObject", "arn:aws:s3:::tidemark/ops/file");
             operator.listObjectsV2(b -> b.bucket(cloud.bucket()));
             assertDenied(() -> operator.deleteObject(b -> b.bucket(cloud.bucket()).key("ops/file")),
                     "operator", "s3:DeleteObject", "arn:aws:s3:::tidemark/ops/file");

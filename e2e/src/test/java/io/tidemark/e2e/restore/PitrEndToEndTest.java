@@ -34,7 +34,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import software.amazon.awssdk.core.sync.RequestBody;
 
 /**
  * Issue 5 end to end: real backups and WAL from a PostgreSQL 15 cluster archived through the
@@ -213,14 +212,14 @@ class PitrEndToEndTest {
             byte[] original = aws.s3().getObjectAsBytes(b -> b.bucket(cloud.cloud().bucket()).key(damaged)).asByteArray();
             byte[] stored = original.clone();
             stored[stored.length / 2] ^= 0x01;
-            aws.s3().putObject(b -> b.bucket(cloud.cloud().bucket()).key(damaged), RequestBody.fromBytes(stored));
+            cloud.overwrite(damaged, stored, java.util.Map.of()); // behind the bucket policy (create-only for every principal)
             try {
                 Path dir = freshDir("corrupt");
                 ShimProcess.Result r = shim("restore", "--pgdata", dir.toString(), "--target-immediate", "--backup", fullLabel);
                 refused(r, "SHA-256");
                 assertFalse(Files.exists(dir.resolve("global/pg_control")), "a failed restore cannot be started");
             } finally {
-                aws.s3().putObject(b -> b.bucket(cloud.cloud().bucket()).key(damaged), RequestBody.fromBytes(original));
+                cloud.overwrite(damaged, original, java.util.Map.of());
             }
         }
     }

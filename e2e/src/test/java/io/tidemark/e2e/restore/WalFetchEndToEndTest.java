@@ -31,7 +31,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
@@ -114,7 +113,7 @@ class WalFetchEndToEndTest {
         try {
             assertAbortsRecovery(c, seg, key, "missing from the archive");
         } finally {
-            s3(aws -> aws.s3().putObject(p -> p.bucket(bucket()).key(key).metadata(meta), RequestBody.fromBytes(original)));
+            cloud.overwrite(key, original, meta);
         }
         startAndAwaitPromotion(c);
         assertEquals(ROWS, count(c), "the same data directory, with the object back, recovers every row");
@@ -131,11 +130,11 @@ class WalFetchEndToEndTest {
         byte[] damaged = original.clone();
         damaged[damaged.length / 2] ^= 0x01;
         // the object's own metadata kept: bit rot in the store, not a new upload
-        s3(aws -> aws.s3().putObject(p -> p.bucket(bucket()).key(key).metadata(meta), RequestBody.fromBytes(damaged)));
+        cloud.overwrite(key, damaged, meta);
         try {
             assertAbortsRecovery(c, seg, key, "damaged");
         } finally {
-            s3(aws -> aws.s3().putObject(p -> p.bucket(bucket()).key(key).metadata(meta), RequestBody.fromBytes(original)));
+            cloud.overwrite(key, original, meta);
         }
     }
 
@@ -233,7 +232,7 @@ class WalFetchEndToEndTest {
         Map<String, String> meta = metadata(key);
         byte[] damaged = original.clone();
         damaged[damaged.length / 2] ^= 0x01;
-        s3(aws -> aws.s3().putObject(p -> p.bucket(bucket()).key(key).metadata(meta), RequestBody.fromBytes(damaged)));
+        cloud.overwrite(key, damaged, meta);
         try {
             String log = startAndAwaitOutcome(c);
             assertFalse(log.contains("ABORTING RECOVERY"), "archive-get ran without the plan: " + log);
@@ -241,7 +240,7 @@ class WalFetchEndToEndTest {
             assertFalse(log.contains("database system is ready to accept connections"), log);
             assertFalse(log.contains("selected new timeline ID"), "never promoted: " + log);
         } finally {
-            s3(aws -> aws.s3().putObject(p -> p.bucket(bucket()).key(key).metadata(meta), RequestBody.fromBytes(original)));
+            cloud.overwrite(key, original, meta);
         }
     }
 

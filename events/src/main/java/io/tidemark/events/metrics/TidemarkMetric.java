@@ -23,7 +23,13 @@ public enum TidemarkMetric {
     /** Problems the newest whole-stanza verify run found (0: clean). */
     VERIFY_PROBLEMS("VerifyProblems", Unit.COUNT),
     /** Seconds since the last clean whole-stanza verify run (since the stanza was created when none). */
-    LAST_CLEAN_VERIFY_AGE("LastCleanVerifyAgeSeconds", Unit.SECONDS);
+    LAST_CLEAN_VERIFY_AGE("LastCleanVerifyAgeSeconds", Unit.SECONDS),
+    /**
+     * A second, different object or manifest for something already accepted: one per conflict,
+     * whether the cloud saw it or a node refused to replace an object and reported it
+     * ({@code POST /stanzas/{stanza}/conflicts}). Any value is an alarm.
+     */
+    HISTORY_CONFLICTS("HistoryConflicts", Unit.COUNT);
 
     public static final String NAMESPACE = "Tidemark";
     public static final String DIMENSION = "Stanza";

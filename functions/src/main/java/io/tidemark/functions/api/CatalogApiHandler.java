@@ -12,7 +12,10 @@ import io.tidemark.functions.verify.VerifyJson;
 import io.tidemark.functions.verify.VerifyService;
 import io.tidemark.functions.job.JobConflictException;
 import io.tidemark.functions.job.JobService;
+import io.tidemark.events.metrics.TidemarkMetric;
 import io.tidemark.functions.lease.BackupLeaseService;
+import io.tidemark.functions.metrics.EmfMetrics;
+import io.tidemark.functions.metrics.MetricsPublisher;
 import io.tidemark.functions.lease.LeaseConflictException;
 import io.tidemark.functions.runtime.ApiGatewayProxy;
 import io.tidemark.functions.runtime.AwsClients;
@@ -39,6 +42,8 @@ import java.util.Locale;
  *   <li>{@code POST /stanzas/{stanza}/jobs/{jobId}/claim}, {@code .../pass}, {@code .../report}: a node
  *       claims a job (200, 409 with the job when someone else has it or it is over), a replica records
  *       that it left it for the primary, the claimer reports the result (see {@link JobService}).</li>
+ *   <li>{@code POST /stanzas/{stanza}/conflicts}: a node refused to replace an object holding other
+ *       content; logged and published as HistoryConflicts (202, 400).</li>
  * </ul>
  * The stanza document ({@code GET /stanzas/{stanza}}) carries the newest jobs as {@code jobs}, and
  * the newest finished verify run as {@code verify} (the verify routes are {@code VerifyApiHandler}'s).
@@ -54,6 +59,7 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
     private final CatalogStore store;
     private final Clock clock;
     private final SnapStartHooks snapStart;
+    private final MetricsPublisher metrics;
 
     /** The resource of the lease routes. */
     public static final String LEASE_RESOURCE = "/stanzas/{stanza}/backup-lease";
@@ -62,12 +68,22 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
     public static final String JOB_CLAIM_RESOURCE = "/stanzas/{stanza}/jobs/{jobId}/claim";
     public static final String JOB_PASS_RESOURCE = "/stanzas/{stanza}/jobs/{jobId}/pass";
     public static final String JOB_REPORT_RESOURCE = "/stanzas/{stanza}/jobs/{jobId}/report";
+    /** A node's report of an object it refused to replace (docs/node-shim.md, "Conflicts"). */
+    public static final String CONFLICTS_RESOURCE = "/stanzas/{stanza}/conflicts";
+
+    private static final System.Logger LOG = System.getLogger(CatalogApiHandler.class.getName());
 
     public CatalogApiHandler() {
         this(FunctionConfig.fromEnvironment());
     }
 
     public CatalogApiHandler(FunctionConfig config) {
+        this(config, EmfMetrics.standardOut());
+    }
+
+    /** @param metrics where conflict reports go (local-cloud: its collector) */
+    public CatalogApiHandler(FunctionConfig config, MetricsPublisher metrics) {
+        this.metrics = metrics;
         this.aws = AwsClients.create(config);
         DynamoDbCatalogStore store = new DynamoDbCatalogStore(aws.dynamoDb(), config.table());
         this.service = new CatalogService(store, new S3ObjectStore(aws.s3(), config.bucket()), Clock.systemUTC());
@@ -86,6 +102,13 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
     /** For tests: a handler over any services; {@code store} (may be null) answers the last verify run. */
     CatalogApiHandler(CatalogService service, BackupLeaseService leases, JobService jobs, CatalogStore store,
                       Clock clock) {
+        this(service, leases, jobs, store, clock, MetricsPublisher.NONE);
+    }
+
+    /** For tests: as above, with the publisher conflict reports go to. */
+    CatalogApiHandler(CatalogService service, BackupLeaseService leases, JobService jobs, CatalogStore store,
+                      Clock clock, MetricsPublisher metrics) {
+        this.metrics = metrics;
         this.aws = null;
         this.service = service;
         this.leases = leases;
@@ -126,6 +149,9 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         }
         if (LEASE_RESOURCE.equals(request.resource())) {
             return lease(method, stanza, request);
+        }
+        if (CONFLICTS_RESOURCE.equals(request.resource())) {
+            return conflict(method, stanza, request);
         }
         if (request.resource() != null && request.resource().startsWith(JOBS_RESOURCE)) {
             return job(method, stanza, request);
@@ -181,6 +207,29 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
                     .toString());
         } catch (CatalogException e) {
             return error(e);
+        }
+    }
+
+    /**
+     * {@code POST /stanzas/{stanza}/conflicts} with {@code key}, {@code existingSha256},
+     * {@code newSha256}: a node refused to replace {@code key} (an object of this stanza) holding
+     * other content. One log line and one HistoryConflicts data point; nothing is stored, and the
+     * node's word changes nothing in the catalog (a node cannot use it to steer anything).
+     */
+    private ApiGatewayProxy.Response conflict(String method, String stanza, ApiGatewayProxy.Request request) {
+        if (!method.equals("POST")) {
+            return ApiGatewayProxy.Response.message(405, "method " + method + " is not allowed on " + CONFLICTS_RESOURCE)
+                    .withHeader("Allow", "POST");
+        }
+        try {
+            ConflictReport r = ConflictReport.parse(StanzaName.of(stanza), request.bodyBytes());
+            LOG.log(System.Logger.Level.WARNING, "history conflict reported by a node of stanza " + stanza + ": "
+                    + r.key() + " holds sha256 " + r.existingSha256() + ", the node refused to replace it with "
+                    + r.newSha256());
+            metrics.publish(StanzaName.of(stanza), clock.instant(), Map.of(TidemarkMetric.HISTORY_CONFLICTS, 1L));
+            return ApiGatewayProxy.Response.json(202, "{\"reported\":true}");
+        } catch (IllegalArgumentException e) {
+            return ApiGatewayProxy.Response.message(400, e.getMessage());
         }
     }
 

@@ -174,6 +174,42 @@ class CatalogApiHandlerTest {
     }
 
     @Test
+    void aRefusedRePushReportedByANodeIsLoggedAsAHistoryConflictMetric() {
+        List<String> points = new java.util.ArrayList<>();
+        CatalogApiHandler h = new CatalogApiHandler(new CatalogService(store, objects, CLOCK),
+                new io.tidemark.functions.lease.BackupLeaseService(store, CLOCK),
+                new io.tidemark.functions.job.JobService(store, CLOCK), null, CLOCK,
+                (stanza, at, values) -> values.forEach((m, v) -> points.add(stanza + " " + m.metricName() + " " + v)));
+        java.util.function.BiFunction<String, String, ApiGatewayProxy.Response> post = (method, body) -> {
+            ApiGatewayProxy.Request req = new ApiGatewayProxy.Request(CatalogApiHandler.CONFLICTS_RESOURCE,
+                    "/stanzas/main/conflicts", method, Map.of("Content-Type", "application/json"), null, null, null,
+                    Map.of("stanza", "main"), null, null, body, false);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            h.handleRequest(new ByteArrayInputStream(ApiGatewayProxy.writeRequest(req)), out, null);
+            return ApiGatewayProxy.readResponse(out.toByteArray());
+        };
+        String key = "main/wal/0000000100000000/000000010000000000000003.zst";
+        ApiGatewayProxy.Response ok = post.apply("POST", "{\"key\":\"" + key + "\",\"existingSha256\":\""
+                + "a".repeat(64) + "\",\"newSha256\":\"" + "b".repeat(64) + "\"}");
+        assertEquals(202, ok.statusCode(), ok.body());
+        assertEquals(List.of("main HistoryConflicts 1"), points);
+
+        // untrusted input: another stanza's key, a key outside the alphabet (log lines), bad checksums
+        for (String bad : List.of(
+                "{\"key\":\"other/wal/x\",\"existingSha256\":\"unknown\",\"newSha256\":\"" + "b".repeat(64) + "\"}",
+                "{\"key\":\"main/x\\nforged log line\",\"existingSha256\":\"unknown\",\"newSha256\":\""
+                        + "b".repeat(64) + "\"}",
+                "{\"key\":\"" + key + "\",\"existingSha256\":\"zz\",\"newSha256\":\"" + "b".repeat(64) + "\"}",
+                "{\"key\":\"" + key + "\",\"existingSha256\":\"unknown\"}",
+                "not json")) {
+            ApiGatewayProxy.Response r = post.apply("POST", bad);
+            assertEquals(400, r.statusCode(), bad + " -> " + r.body());
+        }
+        assertEquals(1, points.size(), "refused reports publish nothing");
+        assertEquals(405, post.apply("GET", null).statusCode());
+    }
+
+    @Test
     void aConflictNamesTheLeaseAndItsHolderSoThatItsHostCanTakeItOver() throws Exception {
         call("PUT", "main", BODY);
         String identity = "\"identity\":{\"host\":\"db1/m/4026531836\",\"bootId\":\"0f4f1c2e-7d1a\",\"pid\":%d,"

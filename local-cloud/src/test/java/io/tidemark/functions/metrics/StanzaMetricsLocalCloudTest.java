@@ -152,6 +152,15 @@ class StanzaMetricsLocalCloudTest {
         assertEquals(1, clean.size(), String.valueOf(clean));
         assertEquals(0, clean.get(0).value(), "a clean run: its own age");
 
+        // A node's report of a re-push it refused (archive-push, backup): one HistoryConflicts point.
+        CloudFixture.Answer reported = f.call("POST", "/stanzas/" + stanza + "/conflicts", "{\"key\":\"" + stanza
+                + "/wal/0000000100000000/000000010000000000000001.zst\",\"existingSha256\":\"" + "a".repeat(64)
+                + "\",\"newSha256\":\"" + "b".repeat(64) + "\"}");
+        assertEquals(202, reported.status(), String.valueOf(reported.json()));
+        List<LocalMetrics.DataPoint> conflicts = points(TidemarkMetric.HISTORY_CONFLICTS, stanza, "catalog");
+        assertEquals(1, conflicts.size(), String.valueOf(conflicts));
+        assertEquals(1, conflicts.get(0).value());
+
         // Every metric the alarms watch (AlarmMetricsTest: every alarm watches one of these) was seen.
         for (TidemarkMetric m : TidemarkMetric.values()) {
             assertFalse(points(m, stanza).isEmpty(), m + " was never emitted for " + stanza);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -76,8 +77,54 @@ class StackAccessTemplateTest {
         assertTrue(d.why().contains("DenyDeleteExceptRetentionFunction"), d.why());
         assertTrue(d.why().contains("s3:DeleteObject"), d.why());
         deniedExplicitly(s3(main, "s3:DeleteObjectVersion", "main/stanza.json"));
-        deniedImplicitly(s3(main, "s3:PutObjectRetention", "main/stanza.json"));
+        deniedExplicitly(s3(main, "s3:PutObjectRetention", "main/stanza.json"));
         deniedImplicitly(STACK.decide(main, AccessRequest.of("dynamodb:DeleteItem", STACK.tableArn())));
+    }
+
+    private static Decision put(Principal p, String key, boolean creates, boolean ifNoneMatch) {
+        Map<String, String> ctx = new HashMap<>(Map.of("aws:SecureTransport", "true",
+                "s3:ObjectCreationOperation", Boolean.toString(creates)));
+        if (ifNoneMatch) {
+            ctx.put("s3:if-none-match", "*");
+        }
+        return STACK.decide(p, new AccessRequest("s3:PutObject", STACK.objectArn(key), ctx));
+    }
+
+    @Test
+    void aNodeCreatesObjectsButNeverReplacesOne() {
+        Principal main = STACK.node("main");
+        for (String key : List.of("main/wal/0000000100000000/000000010000000000000001.zst", "main/wal/00000002.history",
+                "main/backup/20261206-010000F/manifest.json", "main/backup/20261206-010000F/bundle/0.zst",
+                "main/stanza.json")) {
+            allowed(put(main, key, true, true));
+            Decision.Denied d = deniedExplicitly(put(main, key, true, false));
+            assertTrue(d.why().contains("DenyOverwritesUnderStanzas"), d.why());
+            // CreateMultipartUpload and UploadPart take no conditional header (their completion does)
+            allowed(put(main, key, false, false));
+        }
+        // the operator is bound by the bucket policy too; the catalog function rewrites stanza.json
+        deniedExplicitly(put(STACK.operator(), "main/wal/00000002.history", true, false));
+        allowed(put(STACK.operator(), "top-level-object", true, false));
+        allowed(put(STACK.function("CatalogApi"), "main/stanza.json", true, false));
+    }
+
+    @Test
+    void nobodyButRetentionTouchesObjectLockSettings() {
+        for (Principal p : List.of(STACK.node("main"), STACK.operator(), STACK.function("CatalogApi"),
+                STACK.function("ManifestValidate"))) {
+            for (String action : List.of("s3:PutObjectRetention", "s3:PutObjectLegalHold", "s3:BypassGovernanceRetention")) {
+                Decision.Denied d = deniedExplicitly(s3(p, action, "main/backup/20261206-010000F/manifest.json"));
+                assertTrue(d.why().contains("DenyLockChangesExceptRetentionFunction"), d.why());
+            }
+        }
+    }
+
+    @Test
+    void aNodeReportsConflictsOnlyForItsOwnStanza() {
+        Principal main = STACK.node("main");
+        allowed(api(main, "POST", "/stanzas/main/conflicts"));
+        deniedImplicitly(api(main, "POST", "/stanzas/reports/conflicts"));
+        deniedImplicitly(api(main, "GET", "/stanzas/main/conflicts"));
     }
 
     @Test

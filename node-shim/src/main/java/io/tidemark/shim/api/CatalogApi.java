@@ -68,6 +68,15 @@ public final class CatalogApi {
         return call("PUT", "/stanzas/" + stanza, json);
     }
 
+    /**
+     * {@code POST /stanzas/{stanza}/conflicts}: tells the cloud that this node refused to replace
+     * an object holding other content ({@code key}, {@code existingSha256}, {@code newSha256}); the
+     * catalog function logs it and publishes HistoryConflicts, which an alarm watches.
+     */
+    public Response reportConflict(StanzaName stanza, String json) {
+        return call("POST", "/stanzas/" + stanza + "/conflicts", json);
+    }
+
     /** {@code GET /stanzas/{stanza}}. */
     public Response getStanza(StanzaName stanza) {
         return call("GET", "/stanzas/" + stanza, null);

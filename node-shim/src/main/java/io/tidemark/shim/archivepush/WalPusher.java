@@ -5,6 +5,7 @@ import io.tidemark.events.layout.StorageLayout;
 import io.tidemark.events.wal.WalFileName;
 import io.tidemark.shim.api.ApiException;
 import io.tidemark.shim.api.CatalogApi;
+import io.tidemark.shim.api.ConflictReport;
 import io.tidemark.shim.api.StanzaCache;
 import io.tidemark.shim.api.StanzaDoc;
 import io.tidemark.shim.api.StanzaResolver;
@@ -13,6 +14,7 @@ import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.Trace;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.storage.Codec;
+import io.tidemark.shim.storage.CreateOnly;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.ObjectStore;
 import io.tidemark.shim.storage.Retry;
@@ -126,26 +128,24 @@ public final class WalPusher implements AutoCloseable {
         Map<String, String> meta = Map.of(ArchivePushCommand.META_SHA256, sha,
                 ArchivePushCommand.META_RAW_SIZE, String.valueOf(raw.length),
                 ArchivePushCommand.META_COMPRESSION, compression.extension());
-        ObjectStore s = store();
-        for (int attempt = 0; ; attempt++) {
-            if (s.putIfAbsent(key, body, meta) == ObjectStore.PutOutcome.CREATED) {
-                return new Pushed(wal, key, false, raw.length, sha);
-            }
-            Optional<ObjectStore.Head> existing = s.head(key);
-            if (existing.isEmpty()) {
-                if (attempt < 2) {
-                    continue; // removed between our PUT and HEAD: create it again
-                }
-                throw new CommandFailure(ExitCodes.FAILED, key + " keeps appearing and disappearing; not archived");
-            }
-            String theirs = existing.get().metadata().get(ArchivePushCommand.META_SHA256);
-            if (sha.equals(theirs)) {
-                return new Pushed(wal, key, true, raw.length, sha);
-            }
-            throw new CommandFailure(ExitCodes.FAILED, wal.fileName() + " is already archived with different content;"
-                    + " refusing to overwrite (" + key + " has sha256 " + (theirs == null ? "unknown" : theirs)
-                    + ", this file " + sha + ")");
-        }
+        CreateOnly.Result r = CreateOnly.byMetadata(store(), key, body, meta, ArchivePushCommand.META_SHA256, sha);
+        return switch (r) {
+            case CreateOnly.Result.Created c -> new Pushed(wal, key, false, raw.length, sha);
+            case CreateOnly.Result.Identical i -> new Pushed(wal, key, true, raw.length, sha);
+            case CreateOnly.Result.Different d -> throw new CommandFailure(ExitCodes.FAILED, conflictMessage(wal, d)
+                    + "; " + ConflictReport.send(api, config.stanza(), d));
+        };
+    }
+
+    /**
+     * One line: what, where, both checksums, and what to do. The object is never replaced: the
+     * archive keeps what it accepted first (docs/node-shim.md, "Conflicts").
+     */
+    static String conflictMessage(WalFileName wal, CreateOnly.Result.Different d) {
+        return wal.fileName() + " is already archived with different content; refusing to replace " + d.key()
+                + " (the archive's sha256 " + d.existingSha256() + ", this file's " + d.newSha256() + "): if another"
+                + " cluster archives into this stanza, give each its own stanza; otherwise keep both copies and"
+                + " check the archive (tidemark verify) before anything else";
     }
 
     private synchronized ObjectStore store() {

@@ -19,6 +19,7 @@ import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.shim.Command;
 import io.tidemark.shim.api.ApiException;
 import io.tidemark.shim.api.CatalogApi;
+import io.tidemark.shim.api.ConflictReport;
 import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
@@ -27,6 +28,7 @@ import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.pg.PgConnector;
 import io.tidemark.shim.pg.PgOptions;
+import io.tidemark.shim.storage.CreateOnly;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.ObjectStore;
 import io.tidemark.shim.storage.Retry;
@@ -296,20 +298,20 @@ public final class BackupCommand implements Command {
                 Map<SafeRelativePath, SourceFile> byPath = new HashMap<>();
                 toStore.forEach(f -> byPath.put(f.path(), f));
                 Set<SafeRelativePath> taken = new HashSet<>();
+                // Reused only when the file's time is safely before the read that stored it (the
+                // mtime margin, as for incrementals): a write in the same clock tick keeps the time.
                 List<ManifestFile> singleCandidates = new ArrayList<>();
-                for (ManifestFile r : p.files().values()) {
+                for (ResumeRecord.StoredFile stored : p.files().values()) {
+                    ManifestFile r = stored.file();
                     SourceFile f = byPath.get(r.path());
-                    if (f != null && f.size() == r.size() && f.mtime().equals(r.mtime()) && !BackupPlanner.bundled(f)) {
+                    if (f != null && BackupPlanner.reusable(f, r, stored.readAt()) && !BackupPlanner.bundled(f)) {
                         singleCandidates.add(r);
                     }
                 }
+                nextBundleId = p.firstUnusedBundleId();
                 List<ResumeRecord.StoredBundle> bundleCandidates = new ArrayList<>();
                 for (ResumeRecord.StoredBundle b : p.bundles().values()) {
-                    nextBundleId = Math.max(nextBundleId, b.bundle().id() + 1);
-                    boolean all = b.files().stream().allMatch(r -> {
-                        SourceFile f = byPath.get(r.path());
-                        return f != null && f.size() == r.size() && f.mtime().equals(r.mtime());
-                    });
+                    boolean all = b.files().stream().allMatch(r -> BackupPlanner.reusable(byPath.get(r.path()), r, b.readAt()));
                     if (all) {
                         bundleCandidates.add(b);
                     }
@@ -334,6 +336,10 @@ public final class BackupCommand implements Command {
                 }
                 toStore.removeIf(f -> taken.contains(f.path()));
                 out.println("resuming backup " + label + ": " + reused.size() + " files already uploaded");
+                if (toStore.stream().anyMatch(f -> p.files().containsKey(f.path()))) {
+                    out.println("  files changed since, or modified too recently to trust their time, are read again;"
+                            + " where the earlier copy's key is taken they are stored under a new bundle id");
+                }
             }
 
             List<SourceFile> singles = new ArrayList<>();
@@ -345,13 +351,16 @@ public final class BackupCommand implements Command {
 
             long totalBytes = toStore.stream().mapToLong(SourceFile::size).sum();
             FileCopier copier = new FileCopier(compression, config.compressLevel(), dataChecksums, startLsn.value());
-            BackupCopier.Stored stored;
             boolean recordOk = usableSpool(resumeFile.getParent());
             ResumeRecord record = openRecord(resumeFile, label, sel, previous.isPresent(), recordOk);
+            int firstSpareId = nextBundleId + bundles.size();
+            BackupCopier copierRun;
             try (Progress progress = new Progress(toStore.size(), totalBytes, err, terminal, System::nanoTime).start()) {
-                stored = new BackupCopier(store, stanza, label, compression, copier, record, progress, processMax,
+                record.plannedBundles(firstSpareId);
+                copierRun = new BackupCopier(store, stanza, label, compression, copier, record, progress, processMax,
                         interruptAfter(), () -> lease.lost() == null ? null : "the backup lease was lost: "
-                        + lease.lost()).run(singles, bundles);
+                        + lease.lost(), firstSpareId);
+                copierRun.run(singles, bundles);
             } catch (IOException e) {
                 closeQuietly(record);
                 throw new CommandFailure(ExitCodes.FAILED, e.getMessage() + "; running the backup again resumes it", e);
@@ -366,12 +375,21 @@ public final class BackupCommand implements Command {
             // backup_label and tablespace_map as pg_backup_stop returned them, as files of the backup.
             List<ManifestFile> files = new ArrayList<>(referenced);
             files.addAll(reused);
-            files.addAll(stored.files());
-            files.add(putSmall(label, compression, "backup_label", stop.labelFile(), stopTime));
-            stop.tablespaceMap().ifPresent(m -> files.add(putSmall(label, compression, "tablespace_map", m, stopTime)));
+            try {
+                putSmall(copierRun, "backup_label", stop.labelFile(), stopTime);
+                if (stop.tablespaceMap().isPresent()) {
+                    putSmall(copierRun, "tablespace_map", stop.tablespaceMap().get(), stopTime);
+                }
+            } catch (IOException e) {
+                closeQuietly(record);
+                throw new CommandFailure(ExitCodes.FAILED, e.getMessage() + "; running the backup again resumes it", e);
+            }
+            // what the copier stored, the small files included (one of them may have gone to a spare bundle)
+            BackupCopier.Stored all = copierRun.stored();
+            files.addAll(all.files());
             files.sort(Comparator.comparing(ManifestFile::path));
             List<ManifestBundle> allBundles = new ArrayList<>(reusedBundles);
-            allBundles.addAll(stored.bundles());
+            allBundles.addAll(all.bundles());
             allBundles.sort(Comparator.comparingInt(ManifestBundle::id));
             List<SafeRelativePath> dirs = new ArrayList<>(walk.directories());
             dirs.sort(Comparator.naturalOrder());
@@ -389,7 +407,12 @@ public final class BackupCommand implements Command {
                 throw new CommandFailure(ExitCodes.FAILED, "the backup lease was lost (" + lease.lost()
                         + "); the manifest was not uploaded");
             }
-            store.put(StorageLayout.manifestKey(stanza, label), ManifestJson.write(manifest), Map.of());
+            try {
+                storeManifest(store, api, stanza, label, ManifestJson.write(manifest));
+            } catch (CommandFailure f) {
+                closeQuietly(record);
+                throw f;
+            }
             onUploaded.accept(manifest);
             try {
                 record.delete();
@@ -406,16 +429,13 @@ public final class BackupCommand implements Command {
             return ExitCodes.OK;
         }
 
-        private ManifestFile putSmall(BackupLabelName label, Compression compression, String name, String content, Instant mtime) {
+        private ManifestFile putSmall(BackupCopier copier, String name, String content, Instant mtime) throws IOException {
             byte[] raw = content.getBytes(StandardCharsets.UTF_8);
-            byte[] stored = io.tidemark.shim.storage.Codec.compress(compression, config.compressLevel(), raw);
+            byte[] stored = io.tidemark.shim.storage.Codec.compress(config.compression(), config.compressLevel(), raw);
             String sha = FileCopier.hex(FileCopier.sha256().digest(raw));
             String storedSha = FileCopier.hex(FileCopier.sha256().digest(stored));
-            SafeRelativePath path = SafeRelativePath.of(name);
-            store.put(StorageLayout.backupFileKey(stanza, label, path, compression), stored,
-                    BackupCopier.metadata(sha, storedSha, raw.length));
-            return new ManifestFile(path, raw.length, sha, mtime, label, OptionalInt.empty(), 0, stored.length, storedSha,
-                    List.of());
+            return copier.store(SafeRelativePath.of(name), mtime, new FileCopier.Copy(raw.length, sha, stored, storedSha,
+                    List.of()), Instant.now());
         }
 
         private ResumeRecord openRecord(Path file, BackupLabelName label, BackupSelection sel, boolean append, boolean ok) {
@@ -604,6 +624,22 @@ public final class BackupCommand implements Command {
                 out.add(new ManifestTablespace(t.oid(), names.get(t.oid()), t.location().toString()));
             }
             return out;
+        }
+    }
+
+    /**
+     * Creates the manifest, last: its arrival makes the cloud validate the backup. The same bytes
+     * already there is success (an earlier attempt's); a different manifest is never replaced:
+     * the command fails with the key and both checksums, and the cloud is told.
+     */
+    static void storeManifest(ObjectStore store, CatalogApi api, StanzaName stanza, BackupLabelName label, byte[] manifest) {
+        if (CreateOnly.byBytes(store, StorageLayout.manifestKey(stanza, label), manifest,
+                Map.of("sha256", CreateOnly.sha256(manifest))) instanceof CreateOnly.Result.Different d) {
+            throw new CommandFailure(ExitCodes.FAILED, "backup " + label + " already has a different manifest;"
+                    + " refusing to replace " + d.key() + " (the archive's sha256 " + d.existingSha256()
+                    + ", this run's " + d.newSha256() + "): the backup that is there stays as the cloud validated"
+                    + " it; run the backup again for a new label, and check the archive (tidemark verify); "
+                    + ConflictReport.send(api, stanza, d));
         }
     }
 

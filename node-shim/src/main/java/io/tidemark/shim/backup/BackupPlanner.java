@@ -45,6 +45,16 @@ public final class BackupPlanner {
                 && storedByStart != null && file.mtime().isBefore(storedByStart.minusSeconds(MTIME_MARGIN_SECONDS));
     }
 
+    /**
+     * Whether a resumed run can reuse the copy an interrupted run stored of {@code file}, read at
+     * {@code readAt}: same size and modification time, and that time safely before the read
+     * ({@link #MTIME_MARGIN_SECONDS}), so no write after the read can have kept the time.
+     */
+    public static boolean reusable(SourceFile file, ManifestFile stored, Instant readAt) {
+        return file != null && stored != null && stored.size() == file.size() && stored.mtime().equals(file.mtime())
+                && readAt.isAfter(Instant.MIN) && file.mtime().isBefore(readAt.minusSeconds(MTIME_MARGIN_SECONDS));
+    }
+
     /** With checksum delta: same size, modification time and SHA-256 (read now). */
     public static boolean unchangedByChecksum(SourceFile file, ManifestFile earlier, String sha256Now) {
         return earlier != null && earlier.size() == file.size() && earlier.mtime().equals(file.mtime())

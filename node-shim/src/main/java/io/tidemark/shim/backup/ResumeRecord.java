@@ -28,9 +28,10 @@ import java.util.OptionalInt;
  * so that a run after an interruption can reuse the label and skip what is already stored.
  *
  * <p>JSON lines, appended and flushed after each stored object: a header ({@code label},
- * {@code type}, {@code prior}), then one line per single object ({@code kind=file}) or bundle
- * ({@code kind=bundle}, with its files), each with size, modification time, SHA-256 and stored
- * SHA-256. A later line for the same path or bundle wins; a torn last line is ignored. Deleted
+ * {@code type}, {@code prior}), a {@code kind=plan} line per run (the bundle ids it may use), then
+ * one line per single object ({@code kind=file}) or bundle ({@code kind=bundle}, with its files),
+ * each with size, modification time, SHA-256, stored SHA-256 and {@code readAt} (when the file
+ * was read: a resumed run reuses a copy only when the file's time is safely before it). A later line for the same path or bundle wins; a torn last line is ignored. Deleted
  * once the manifest is stored. A cache of facts that are checked again before use (size and
  * modification time of the file, {@code stored-sha256} of the object by HEAD): a damaged or
  * foreign record costs a re-upload, never a wrong backup.
@@ -40,11 +41,26 @@ final class ResumeRecord implements AutoCloseable {
 
     /** A previous run's record. */
     record Previous(BackupLabelName label, String type, Optional<BackupLabelName> prior,
-                    Map<SafeRelativePath, ManifestFile> files, Map<Integer, StoredBundle> bundles) {
+                    Map<SafeRelativePath, StoredFile> files, Map<Integer, StoredBundle> bundles, int plannedBundles) {
+        /** The first bundle id no earlier run of this label planned or used. */
+        int firstUnusedBundleId() {
+            int next = plannedBundles;
+            for (int id : bundles.keySet()) {
+                next = Math.max(next, id + 1);
+            }
+            return next;
+        }
     }
 
-    /** A stored bundle and the files in it. */
-    record StoredBundle(ManifestBundle bundle, List<ManifestFile> files) {
+    /**
+     * A stored single object, and when its file was read (a line without it, from an older shim,
+     * reads as {@link Instant#MIN}: never reused).
+     */
+    record StoredFile(ManifestFile file, Instant readAt) {
+    }
+
+    /** A stored bundle, the files in it, and when they were read. */
+    record StoredBundle(ManifestBundle bundle, List<ManifestFile> files, Instant readAt) {
     }
 
     private final Path file;
@@ -53,6 +69,10 @@ final class ResumeRecord implements AutoCloseable {
     private ResumeRecord(Path file, BufferedWriter writer) {
         this.file = file;
         this.writer = writer;
+    }
+
+    Path file() {
+        return file;
     }
 
     static Path fileFor(Path stanzaSpool) {
@@ -73,15 +93,16 @@ final class ResumeRecord implements AutoCloseable {
             BackupLabelName label = BackupLabelName.parse(h.path("label").asText());
             Optional<BackupLabelName> prior = h.path("prior").isTextual()
                     ? Optional.of(BackupLabelName.parse(h.path("prior").asText())) : Optional.empty();
-            Map<SafeRelativePath, ManifestFile> files = new LinkedHashMap<>();
+            Map<SafeRelativePath, StoredFile> files = new LinkedHashMap<>();
             Map<Integer, StoredBundle> bundles = new LinkedHashMap<>();
+            int planned = 0;
             for (String line : lines.subList(1, lines.size())) {
                 JsonNode n;
                 try {
                     n = MAPPER.readTree(line);
                     if ("file".equals(n.path("kind").asText())) {
                         ManifestFile f = file(n, label, OptionalInt.empty(), 0);
-                        files.put(f.path(), f);
+                        files.put(f.path(), new StoredFile(f, readAt(n)));
                     } else if ("bundle".equals(n.path("kind").asText())) {
                         int id = n.path("id").asInt();
                         List<ManifestFile> in = new ArrayList<>();
@@ -89,16 +110,22 @@ final class ResumeRecord implements AutoCloseable {
                             in.add(file(fn, label, OptionalInt.of(id), fn.path("offset").asLong()));
                         }
                         bundles.put(id, new StoredBundle(new ManifestBundle(id, n.path("storedSize").asLong(),
-                                n.path("storedSha256").asText()), in));
+                                n.path("storedSha256").asText()), in, readAt(n)));
+                    } else if ("plan".equals(n.path("kind").asText())) {
+                        planned = Math.max(planned, n.path("bundlesBelow").asInt());
                     }
                 } catch (IOException | RuntimeException torn) {
                     // a line cut by the interruption: ignore it
                 }
             }
-            return Optional.of(new Previous(label, h.path("type").asText(), prior, files, bundles));
+            return Optional.of(new Previous(label, h.path("type").asText(), prior, files, bundles, planned));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
+    }
+
+    private static Instant readAt(JsonNode n) {
+        return n.path("readAt").isTextual() ? Instant.parse(n.path("readAt").asText()) : Instant.MIN;
     }
 
     private static ManifestFile file(JsonNode n, BackupLabelName label, OptionalInt bundle, long offset) {
@@ -144,14 +171,23 @@ final class ResumeRecord implements AutoCloseable {
         }
     }
 
-    synchronized void storedFile(ManifestFile f) throws IOException {
-        ObjectNode n = fileJson(f).put("kind", "file");
+    /**
+     * Before any object is written: the bundle ids this run plans are below {@code bundlesBelow}, so
+     * that a later run of the label never plans one of them again (a bundle stored but not yet
+     * noted when the run was killed would hold other bytes under that key).
+     */
+    synchronized void plannedBundles(int bundlesBelow) throws IOException {
+        line(MAPPER.createObjectNode().put("kind", "plan").put("bundlesBelow", bundlesBelow));
+    }
+
+    synchronized void storedFile(ManifestFile f, Instant readAt) throws IOException {
+        ObjectNode n = fileJson(f).put("kind", "file").put("readAt", readAt.toString());
         line(n);
     }
 
-    synchronized void storedBundle(ManifestBundle b, List<ManifestFile> files) throws IOException {
+    synchronized void storedBundle(ManifestBundle b, List<ManifestFile> files, Instant readAt) throws IOException {
         ObjectNode n = MAPPER.createObjectNode().put("kind", "bundle").put("id", b.id()).put("storedSize", b.storedSize())
-                .put("storedSha256", b.storedSha256());
+                .put("storedSha256", b.storedSha256()).put("readAt", readAt.toString());
         ArrayNode a = n.putArray("files");
         files.forEach(f -> a.add(fileJson(f).put("offset", f.bundleOffset())));
         line(n);

@@ -97,19 +97,6 @@ public final class HttpObjectStore implements ObjectStore {
         };
     }
 
-    @Override
-    public void put(String key, byte[] body, Map<String, String> metadata) {
-        Map<String, String> h = new LinkedHashMap<>();
-        h.put("Content-Type", "application/octet-stream");
-        h.put("x-amz-checksum-crc32c", crc32c(body));
-        h.put("x-amz-content-sha256", SigV4.UNSIGNED_PAYLOAD);
-        metadata.forEach((k, v) -> h.put("x-amz-meta-" + k, v));
-        Response r = send("PUT", key, h, body, SigV4.UNSIGNED_PAYLOAD);
-        if (r.status != 200) {
-            throw failure("PUT", key, r);
-        }
-    }
-
     /** Base64 of the big-endian CRC-32C, as S3's {@code x-amz-checksum-crc32c} wants it. */
     public static String crc32c(byte[] body) {
         CRC32C crc = new CRC32C();

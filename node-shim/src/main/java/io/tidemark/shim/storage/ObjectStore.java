@@ -23,17 +23,14 @@ public interface ObjectStore extends AutoCloseable {
     }
 
     /**
-     * Creates {@code key} unless it exists ({@code If-None-Match: *}), with the body's CRC-32C as
+     * The only write there is: the node never replaces an object (the bucket policy refuses a
+     * node's PUT without {@code If-None-Match}; docs/security.md). {@link CreateOnly} says what an
+     * existing object means.
+     *
+     * <p>Creates {@code key} unless it exists ({@code If-None-Match: *}), with the body's CRC-32C as
      * S3 additional checksum (verified by S3); returns only after S3 confirmed.
      */
     PutOutcome putIfAbsent(String key, byte[] body, Map<String, String> metadata);
-
-    /**
-     * Creates or replaces {@code key} (no condition), with the body's CRC-32C as S3 additional
-     * checksum; returns only after S3 confirmed. For objects one writer owns, such as the files
-     * of a backup under its label (a resumed backup may replace what an interrupted run left).
-     */
-    void put(String key, byte[] body, Map<String, String> metadata);
 
     Optional<Head> head(String key);
 

@@ -22,14 +22,6 @@ public final class RetryingObjectStore implements ObjectStore {
     }
 
     @Override
-    public void put(String key, byte[] body, Map<String, String> metadata) {
-        retry.run(() -> {
-            store.put(key, body, metadata);
-            return null;
-        });
-    }
-
-    @Override
     public Optional<Head> head(String key) {
         return retry.run(() -> store.head(key));
     }

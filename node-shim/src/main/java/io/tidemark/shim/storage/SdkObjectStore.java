@@ -81,21 +81,6 @@ public final class SdkObjectStore implements ObjectStore {
     }
 
     @Override
-    public void put(String key, byte[] body, Map<String, String> metadata) {
-        String crc = HttpObjectStore.crc32c(body);
-        try {
-            s3.putObject(r -> r.bucket(bucket).key(key).metadata(metadata)
-                            .contentType("application/octet-stream")
-                            .checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(crc),
-                    RequestBody.fromBytes(body));
-        } catch (S3Exception e) {
-            throw failure("PUT", key, e);
-        } catch (SdkClientException e) {
-            throw new StorageException("S3 PUT " + key + " failed: " + e.getMessage(), e, true);
-        }
-    }
-
-    @Override
     public Optional<Head> head(String key) {
         try {
             HeadObjectResponse r = s3.headObject(h -> h.bucket(bucket).key(key));

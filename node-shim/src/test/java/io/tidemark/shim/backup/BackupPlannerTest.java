@@ -47,6 +47,22 @@ class BackupPlannerTest {
     }
 
     @Test
+    void aResumedBackupReusesACopyOnlyWhenTheFileIsUnchangedAndItsTimeSafelyBeforeTheRead() {
+        Instant readAt = FULL_START.plusSeconds(30);
+        Instant old = readAt.minusSeconds(3600);
+        ManifestFile copy = stored("base/5/16384", 8192, old);
+        assertTrue(BackupPlanner.reusable(src("base/5/16384", 8192, old), copy, readAt));
+        assertFalse(BackupPlanner.reusable(src("base/5/16384", 8192, old.plusSeconds(1)), copy, readAt), "mtime changed");
+        assertFalse(BackupPlanner.reusable(src("base/5/16384", 8193, old), copy, readAt), "size changed");
+        assertFalse(BackupPlanner.reusable(null, copy, readAt), "the file is gone");
+        // modified within the margin before the read: a later write in the same tick would keep size and time
+        Instant recent = readAt.minusMillis(1500);
+        assertFalse(BackupPlanner.reusable(src("base/5/16385", 8192, recent), stored("base/5/16385", 8192, recent), readAt));
+        // a record line without the read time (an older shim) is never trusted
+        assertFalse(BackupPlanner.reusable(src("base/5/16384", 8192, old), copy, Instant.MIN));
+    }
+
+    @Test
     void checksumDeltaAlsoComparesTheContent() {
         Instant old = FULL_START.minusSeconds(3600);
         ManifestFile earlier = stored("base/5/16384", 8192, old);

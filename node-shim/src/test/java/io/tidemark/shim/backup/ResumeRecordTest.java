@@ -23,6 +23,8 @@ class ResumeRecordTest {
     @TempDir
     Path tmp;
 
+    private static final Instant READ_AT = Instant.parse("2024-01-01T10:05:00Z");
+
     @Test
     void aRecordReadsBackWhatWasStoredAndIgnoresATornLine() throws Exception {
         BackupLabelName label = BackupLabelName.parse("20240101-000000F_20240102-000000I");
@@ -33,8 +35,9 @@ class ResumeRecordTest {
         ManifestFile inBundle = new ManifestFile(SafeRelativePath.of("base/5/16384_fsm"), 24576, "c".repeat(64),
                 Instant.parse("2024-01-01T10:00:00Z"), label, OptionalInt.of(2), 77, 40, "d".repeat(64), List.of());
         try (ResumeRecord r = ResumeRecord.open(file, label, "incr", Optional.of(prior), false)) {
-            r.storedFile(single);
-            r.storedBundle(new ManifestBundle(2, 117, "e".repeat(64)), List.of(inBundle));
+            r.plannedBundles(5);
+            r.storedFile(single, READ_AT);
+            r.storedBundle(new ManifestBundle(2, 117, "e".repeat(64)), List.of(inBundle), READ_AT);
         }
         Files.writeString(file, "{\"kind\":\"file\",\"path\":\"base/5/1", StandardOpenOption.APPEND);
 
@@ -42,7 +45,9 @@ class ResumeRecordTest {
         assertEquals(label, p.label());
         assertEquals("incr", p.type());
         assertEquals(Optional.of(prior), p.prior());
-        assertEquals(single, p.files().get(single.path()));
+        assertEquals(new ResumeRecord.StoredFile(single, READ_AT), p.files().get(single.path()));
+        assertEquals(READ_AT, p.bundles().get(2).readAt());
+        assertEquals(5, p.firstUnusedBundleId(), "ids the interrupted run planned are never planned again");
         assertEquals(1, p.files().size());
         assertEquals(new ManifestBundle(2, 117, "e".repeat(64)), p.bundles().get(2).bundle());
         assertEquals(List.of(inBundle), p.bundles().get(2).files());
@@ -51,9 +56,9 @@ class ResumeRecordTest {
         ManifestFile later = new ManifestFile(SafeRelativePath.of("base/5/16390"), 8192, "f".repeat(64),
                 Instant.parse("2024-01-01T10:00:00Z"), label, OptionalInt.empty(), 0, 50, "0".repeat(64), List.of());
         try (ResumeRecord r = ResumeRecord.open(file, label, "incr", Optional.of(prior), true)) {
-            r.storedFile(later);
+            r.storedFile(later, READ_AT);
         }
-        assertEquals(later, ResumeRecord.read(file).orElseThrow().files().get(later.path()),
+        assertEquals(later, ResumeRecord.read(file).orElseThrow().files().get(later.path()).file(),
                 "the first line after a torn one is kept");
         // the record goes once the backup is complete
         try (ResumeRecord r = ResumeRecord.open(file, label, "incr", Optional.of(prior), true)) {

@@ -126,7 +126,7 @@ class CredentialRotationTest {
                     : minute.lookup(id));
                  ObjectStore store = new RetryingObjectStore(new HttpObjectStore(skewed.endpoint(), "tidemark", true,
                          "us-east-1", CredentialSource.endpoint(minute.uri())), Retry.of(3))) {
-                store.put("main/after-refusal", new byte[] {1, 2, 3}, Map.of());
+                store.putIfAbsent("main/after-refusal", new byte[] {1, 2, 3}, Map.of());
                 assertTrue(!skewed.refused().isEmpty(), "the first attempt was signed with the refused keys");
                 assertTrue(skewed.refused().stream().allMatch(r -> r.startsWith("ExpiredToken: key " + poisoned.accessKeyId())),
                         skewed.refused().toString());
@@ -148,9 +148,9 @@ class CredentialRotationTest {
             assertEquals("S3 HEAD main/a failed: HTTP 403", e.getMessage(), "the stand-in checks signatures");
         }
         try (HttpObjectStore store = new HttpObjectStore(aws.endpoint(), "tidemark", true, "us-east-1", once)) {
-            store.put("main/a", new byte[] {1}, Map.of());
+            store.putIfAbsent("main/a", new byte[] {1}, Map.of());
             Thread.sleep(Math.max(0, Duration.between(Instant.now(), k.expiration()).toMillis() + 50));
-            StorageException e = assertThrows(StorageException.class, () -> store.put("main/b", new byte[] {2}, Map.of()));
+            StorageException e = assertThrows(StorageException.class, () -> store.putIfAbsent("main/b", new byte[] {2}, Map.of()));
             assertEquals("S3 PUT main/b failed: HTTP 400 ExpiredToken: The provided token has expired. (keys "
                     + k.accessKeyId() + " from fixed keys)", e.getMessage());
             assertTrue(!e.retryable(), "fixed keys do not get better by retrying");
