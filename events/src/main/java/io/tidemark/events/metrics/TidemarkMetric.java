@@ -23,7 +23,25 @@ public enum TidemarkMetric {
     /** Problems the newest whole-stanza verify run found (0: clean). */
     VERIFY_PROBLEMS("VerifyProblems", Unit.COUNT),
     /** Seconds since the last clean whole-stanza verify run (since the stanza was created when none). */
-    LAST_CLEAN_VERIFY_AGE("LastCleanVerifyAgeSeconds", Unit.SECONDS);
+    LAST_CLEAN_VERIFY_AGE("LastCleanVerifyAgeSeconds", Unit.SECONDS),
+    /**
+     * Backup manifests the validator refused because they cannot be true: times that disagree
+     * with each other or with the S3 event time, a full without the files PostgreSQL needs, a
+     * backup_label that does not match the manifest. One data point of 1 per refused manifest.
+     */
+    MANIFESTS_REFUSED("ManifestsRefused", Unit.COUNT),
+    /** Backups a retention run removed (0 when it removed none); one data point per run. */
+    BACKUPS_EXPIRED("BackupsExpired", Unit.COUNT),
+    /**
+     * Full backups a retention run would have removed but held back because the run reached its
+     * cap; an operator's confirmed run removes them. One data point per run (0: nothing held).
+     */
+    BACKUPS_HELD_BACK("BackupsHeldBack", Unit.COUNT),
+    /**
+     * WAL segments indexed with a commit time further ahead of the segment's S3 event time than
+     * the allowed skew; their times are not used for the window or time targets.
+     */
+    FUTURE_WAL_TIMES("FutureWalTimes", Unit.COUNT);
 
     public static final String NAMESPACE = "Tidemark";
     public static final String DIMENSION = "Stanza";

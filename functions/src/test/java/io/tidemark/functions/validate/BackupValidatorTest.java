@@ -120,7 +120,8 @@ class BackupValidatorTest {
         assertEquals("diff", d.type());
         assertEquals(FULL.toString(), d.prior());
         assertEquals(List.of(FULL.toString()), d.references());
-        assertEquals(40_000L, d.deltaSize());
+        // the changed relation and the diff's own backup_label
+        assertEquals(40_000L + diff.raw.get("backup_label").length, d.deltaSize());
 
         Map<String, byte[]> changedAgain = new TreeMap<>(changed);
         changedAgain.put("PG_VERSION", "15\n\n".getBytes());
