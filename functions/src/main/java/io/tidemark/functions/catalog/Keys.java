@@ -57,6 +57,8 @@ public final class Keys {
     public static final String EXPIRED_PREFIX = "EXPIRED#";
     public static final String VERIFY_PREFIX = "VERIFY#";
     public static final String VERIFY_LAST = "VERIFYLAST";
+    /** What the latest real retention run did (expired, held back by the cap): {@code RetentionService}. */
+    public static final String RETENTION_LAST = "RETENTIONLAST";
 
     private Keys() {
     }

@@ -128,7 +128,7 @@ class BackupValidatorTest {
         TestBackup incr = TestBackup.child(diff, TestBackup.childLabel(FULL, BackupLabelName.Type.INCR, 2),
                 changedAgain);
         incr.upload(objects);
-        BackupEntry i = validate(incr, T1.plusSeconds(2));
+        BackupEntry i = validate(incr, T2.plusSeconds(60)); // uploaded after its label's start (03:00)
         assertEquals(BackupEntry.VALID, i.status(), i.reasons().toString());
         assertEquals(diff.manifest.label().toString(), i.prior());
         assertEquals(List.of(FULL.toString(), diff.manifest.label().toString()), i.references());
