@@ -109,6 +109,15 @@ public final class RetentionPlanner {
      *                  (the minimum age still does)
      */
     public RetentionPlan plan(RetentionView view, RetentionPolicy policy, Instant now, boolean confirmed) {
+        return plan(view, policy, now, confirmed, Set.of());
+    }
+
+    /**
+     * @param heldBefore fulls an earlier run's cap held back: they stay held (a re-run, or the run
+     *                   after the next backup, does not take the next bite) until a confirmed run
+     */
+    public RetentionPlan plan(RetentionView view, RetentionPolicy policy, Instant now, boolean confirmed,
+                              Set<String> heldBefore) {
         Map<String, RetentionView.Backup> byLabel = new TreeMap<>();
         view.backups().forEach(b -> byLabel.put(b.entry().label(), b));
         // Age and order come from the cloud's clock (acceptedAt), never from the node's label or times.
@@ -149,7 +158,7 @@ public final class RetentionPlanner {
                 keep.put(label, "not restorable (" + e.status() + "), newer than the oldest kept full: kept for inspection");
             }
         }
-        List<String> heldBack = confirmed ? List.of() : holdBeyondCap(byLabel, keep, accepted, notes);
+        List<String> heldBack = confirmed ? List.of() : holdBeyondCap(byLabel, keep, accepted, heldBefore, notes);
         List<Deletion> deletions = new ArrayList<>();
         // Newest first: a dependent's label sorts after everything it needs (same full, later start).
         List<String> newestFirst = new ArrayList<>(byLabel.keySet());
@@ -219,16 +228,22 @@ public final class RetentionPlanner {
      * operator confirms a run. Returns the held fulls' labels.
      */
     private List<String> holdBeyondCap(Map<String, RetentionView.Backup> byLabel, Map<String, String> keep,
-                                       Comparator<String> accepted, List<String> notes) {
+                                       Comparator<String> accepted, Set<String> heldBefore, List<String> notes) {
         List<String> due = byLabel.keySet().stream().filter(l -> !keep.containsKey(l))
                 .filter(l -> BackupLabelName.parse(l).isFull()).sorted(accepted).toList();
-        if (due.size() <= floors.maxFullsPerRun()) {
+        List<String> stillHeld = due.stream().filter(heldBefore::contains).toList();
+        List<String> rest = due.stream().filter(l -> !heldBefore.contains(l)).toList();
+        if (rest.size() <= floors.maxFullsPerRun() && stillHeld.isEmpty()) {
             return List.of();
         }
-        List<String> held = due.subList(floors.maxFullsPerRun(), due.size());
+        List<String> held = new ArrayList<>(stillHeld);
+        if (rest.size() > floors.maxFullsPerRun()) {
+            held.addAll(rest.subList(floors.maxFullsPerRun(), rest.size()));
+        }
         String why = "held back: a run expires at most " + floors.maxFullsPerRun() + " fulls without an operator's "
                 + "confirmation, " + due.size() + " were due";
-        held.forEach(l -> keep.put(l, why));
+        held.forEach(l -> keep.put(l, heldBefore.contains(l)
+                ? "held back by an earlier run's cap until an operator confirms a run" : why));
         Set<String> heldSet = Set.copyOf(held);
         for (String l : byLabel.keySet()) {
             String full = BackupLabelName.parse(l).full().toString();
@@ -236,7 +251,7 @@ public final class RetentionPlanner {
                 keep.put(l, "held back with its full " + full);
             }
         }
-        notes.add("cap reached: " + due.size() + " fulls were due, " + floors.maxFullsPerRun() + " expire now, "
+        notes.add("cap reached: " + due.size() + " fulls were due, " + (due.size() - held.size()) + " expire now, "
                 + held.size() + " held back (" + String.join(", ", held) + ") until an operator confirms a run "
                 + "({\"stanza\": ..., \"confirm\": true} to the retention function)");
         return List.copyOf(held);

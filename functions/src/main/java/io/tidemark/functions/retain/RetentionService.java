@@ -113,7 +113,9 @@ public final class RetentionService {
                 .orElseThrow(() -> new UnknownStanzaException(stanza));
         Instant now = clock.instant();
         View v = read(meta, now);
-        RetentionPlan plan = planner.plan(v.view(), p, now, confirmed);
+        Set<String> heldBefore = Set.copyOf(last(catalog, stanza).map(i -> i.list("heldBack")).orElse(List.of())
+                .stream().map(String::valueOf).toList());
+        RetentionPlan plan = planner.plan(v.view(), p, now, confirmed, heldBefore);
         // Object Lock: keep locked backups (and what they need), then stop WAL below a locked segment.
         Map<String, Instant> locks = new HashMap<>();
         for (BackupDeletion d : plan.backupDeletions()) {
@@ -122,7 +124,7 @@ public final class RetentionService {
                     .ifPresent(u -> locks.put(d.label().toString(), u));
         }
         if (!locks.isEmpty()) {
-            plan = planner.plan(withLocks(v.view(), locks, Map.of()), p, now, confirmed);
+            plan = planner.plan(withLocks(v.view(), locks, Map.of()), p, now, confirmed, heldBefore);
         }
         Map<Deletion, List<Item>> walItems = new HashMap<>();
         Map<TimelineId, Long> walLocks = new TreeMap<>();
@@ -132,7 +134,7 @@ public final class RetentionService {
             lowestLocked(items, now).ifPresent(seg -> walLocks.put(w.timeline(), seg));
         }
         if (!walLocks.isEmpty()) {
-            plan = planner.plan(withLocks(v.view(), locks, walLocks), p, now, confirmed);
+            plan = planner.plan(withLocks(v.view(), locks, walLocks), p, now, confirmed, heldBefore);
             walItems.clear();
             for (WalDeletion w : plan.walDeletions()) {
                 walItems.put(w, walItems(meta, w));

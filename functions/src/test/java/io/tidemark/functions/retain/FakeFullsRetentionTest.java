@@ -116,4 +116,59 @@ class FakeFullsRetentionTest {
                 && b.label().fullStart().getYear() < 2031), r.plan().deletions().toString());
         assertEquals(30 - 9, walObjects(), r.plan().deletions().toString());
     }
+
+    /**
+     * Fakes the validator cannot tell from real ones (a whole file set, plausible times, WAL that
+     * is archived): the floors bound the damage. Within the minimum age nothing of theirs pushes
+     * a full out; later a run expires at most the cap, says so, and the rest waits for an
+     * operator's confirmed run.
+     */
+    @Test
+    void plausibleFakesTakeNoYoungFullAndNoMoreThanTheCapWithoutConfirmation() {
+        history();
+        for (int i = 0; i < 2; i++) {
+            LocalDateTime labelled = LocalDateTime.ofInstant(PlanFixture.at(150 + i), ZoneOffset.UTC);
+            TestBackup b = fake(labelled, 27 + i, TestBackup.files("fake" + i), PlanFixture.at(200 + i));
+            assertEquals(BackupEntry.VALID, entry(b).status(), entry(b).reasons().toString());
+        }
+        RetentionPlanner floors = new RetentionPlanner(RetentionPlanner.DEFAULT_ORPHAN_AGE,
+                RetentionPlanner.Floors.DEFAULT);
+
+        // An hour after: every full is younger than 24 h, nothing goes.
+        RetentionService early = new RetentionService(f.objects, f.catalog, floors,
+                Clock.fixed(PlanFixture.at(3600), ZoneOffset.UTC), StanzaPolicies.NONE, metrics);
+        RetentionService.Result r1 = early.run(PlanFixture.STANZA, countTwo, false);
+        assertTrue(r1.plan().backupDeletions().isEmpty(), r1.plan().deletions().toString());
+        assertTrue(r1.plan().kept().stream().filter(k -> k.reason().startsWith("younger than the minimum age"))
+                .count() >= 3, r1.plan().kept().toString());
+
+        // Two days later: count 2 keeps the two fakes; of the three real fulls due, two go, one is held.
+        Clock later = Clock.fixed(PlanFixture.at(2 * 86400), ZoneOffset.UTC);
+        RetentionService service = new RetentionService(f.objects, f.catalog, floors, later, StanzaPolicies.NONE,
+                metrics);
+        published.clear();
+        RetentionService.Result r2 = service.run(PlanFixture.STANZA, countTwo, false);
+        assertEquals(List.of(real.get(1).manifest.label(), real.get(0).manifest.label()),
+                r2.plan().backupDeletions().stream().map(RetentionPlan.BackupDeletion::label).toList());
+        assertEquals(List.of(real.get(2).manifest.label().toString()), r2.plan().heldBack(), r2.plan().kept().toString());
+        assertTrue(f.objects.contains(real.get(2).manifestKey()));
+        assertTrue(r2.plan().notes().stream().anyMatch(n -> n.startsWith("cap reached: 3 fulls were due")),
+                r2.plan().notes().toString());
+        // WAL from the held full's start stays
+        assertEquals(30 - 19, walObjects());
+        assertEquals(2, published.stream().filter("BackupsExpired"::equals).count(), published.toString());
+        assertEquals(1, published.stream().filter("BackupsHeldBack"::equals).count(), published.toString());
+        var last = RetentionService.last(f.catalog, PlanFixture.STANZA).orElseThrow();
+        assertEquals(List.of(real.get(2).manifest.label().toString()), last.list("heldBack"));
+
+        // A re-run (the daily one, or one after the next backup) holds it still; the operator's confirmed run expires it.
+        assertEquals(List.of(real.get(2).manifest.label().toString()),
+                service.run(PlanFixture.STANZA, countTwo, false).plan().heldBack());
+        assertTrue(f.objects.contains(real.get(2).manifestKey()));
+        RetentionService.Result r3 = service.run(PlanFixture.STANZA, countTwo, false, true);
+        assertEquals(List.of(real.get(2).manifest.label()),
+                r3.plan().backupDeletions().stream().map(RetentionPlan.BackupDeletion::label).toList());
+        assertTrue(r3.plan().heldBack().isEmpty());
+        assertTrue(!f.objects.contains(real.get(2).manifestKey()));
+    }
 }
