@@ -39,6 +39,12 @@ import java.util.regex.Pattern;
  * <tr><td>{@value #VERIFY_ALARM_AGE_HOURS}</td><td>48</td><td>alarm when the last clean verify of a
  *     stanza is older (only with the schedule on)</td></tr>
  * <tr><td>{@value #ALARM_EMAIL}</td><td>none</td><td>e-mail subscribed to the alarm topic</td></tr>
+ * <tr><td>{@value #RETENTION_MIN_FULL_AGE_HOURS}</td><td>24</td><td>retention never expires a full
+ *     the cloud accepted less than this many hours ago (0: no floor)</td></tr>
+ * <tr><td>{@value #RETENTION_MAX_FULLS_PER_RUN}</td><td>2</td><td>a retention run expires at most this
+ *     many fulls unless an operator confirms it</td></tr>
+ * <tr><td>{@value #MANIFEST_SKEW_MINUTES}</td><td>10</td><td>how far a node's backup times may be ahead
+ *     of the manifest's S3 event time</td></tr>
  * <tr><td>{@value #FUNCTIONS_JAR}</td><td>{@value #DEFAULT_FUNCTIONS_JAR}</td><td>the Lambda package,
  *     relative to the directory the app runs in ({@code infra-cdk/})</td></tr>
  * </table>
@@ -53,7 +59,20 @@ public record TidemarkConfig(
         Optional<String> verifySchedule,
         int verifyAlarmAgeHours,
         Optional<String> alarmEmail,
-        Path functionsJar) {
+        Path functionsJar,
+        Guards guards) {
+
+    /**
+     * What a compromised node cannot talk retention past (docs/retention.md#floors,
+     * docs/backup-validation.md#refused-manifests).
+     */
+    public record Guards(int minFullAgeHours, int maxFullsPerRun, int manifestSkewMinutes) {
+        public static final Guards DEFAULT = new Guards(24, 2, 10);
+    }
+
+    public static final String RETENTION_MIN_FULL_AGE_HOURS = "retentionMinFullAgeHours";
+    public static final String RETENTION_MAX_FULLS_PER_RUN = "retentionMaxFullsPerRun";
+    public static final String MANIFEST_SKEW_MINUTES = "manifestSkewMinutes";
 
     public static final String STANZAS = "stanzas";
     public static final String OBJECT_LOCK = "objectLock";
@@ -175,6 +194,10 @@ public record TidemarkConfig(
             }
         }
         int verifyAge = intSetting(context, VERIFY_ALARM_AGE_HOURS, 48, 1, 8760, problems);
+        Guards guards = new Guards(
+                intSetting(context, RETENTION_MIN_FULL_AGE_HOURS, Guards.DEFAULT.minFullAgeHours(), 0, 8760, problems),
+                intSetting(context, RETENTION_MAX_FULLS_PER_RUN, Guards.DEFAULT.maxFullsPerRun(), 1, 9999, problems),
+                intSetting(context, MANIFEST_SKEW_MINUTES, Guards.DEFAULT.manifestSkewMinutes(), 0, 1440, problems));
 
         Optional<String> email = Optional.empty();
         Object emailValue = context.apply(ALARM_EMAIL);
@@ -195,7 +218,7 @@ public record TidemarkConfig(
             throw new IllegalArgumentException("invalid Tidemark CDK context: " + String.join("; ", problems));
         }
         return new TidemarkConfig(List.copyOf(stanzas), objectLock, ttl, abortDays, noncurrentDays, lag, verifySchedule,
-                verifyAge, email, jar);
+                verifyAge, email, jar, guards);
     }
 
     /** The stanza names, in the configured order. */

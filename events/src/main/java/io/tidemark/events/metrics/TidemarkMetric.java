@@ -36,12 +36,7 @@ public enum TidemarkMetric {
      * Full backups a retention run would have removed but held back because the run reached its
      * cap; an operator's confirmed run removes them. One data point per run (0: nothing held).
      */
-    BACKUPS_HELD_BACK("BackupsHeldBack", Unit.COUNT),
-    /**
-     * WAL segments indexed with a commit time further ahead of the segment's S3 event time than
-     * the allowed skew; their times are not used for the window or time targets.
-     */
-    FUTURE_WAL_TIMES("FutureWalTimes", Unit.COUNT);
+    BACKUPS_HELD_BACK("BackupsHeldBack", Unit.COUNT);
 
     public static final String NAMESPACE = "Tidemark";
     public static final String DIMENSION = "Stanza";

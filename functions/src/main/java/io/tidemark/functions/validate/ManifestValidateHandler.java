@@ -37,6 +37,8 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
 
     public static final String PARALLELISM = "TIDEMARK_VALIDATE_PARALLELISM";
     public static final int DEFAULT_PARALLELISM = 8;
+    /** How many minutes a node's backup times may be ahead of the manifest's S3 event time (default 10). */
+    public static final String SKEW_MINUTES = "TIDEMARK_MANIFEST_SKEW_MINUTES";
 
     private final AwsClients aws;
     private final String bucket;
@@ -67,7 +69,9 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
         int parallelism = config.setting(PARALLELISM).map(Integer::parseInt).orElse(DEFAULT_PARALLELISM);
         this.validator = new BackupValidator(new S3ObjectStore(aws.s3(), bucket),
                 new DynamoDbCatalogStore(aws.dynamoDb(), config.table()), parallelism,
-                retention != null ? retention : LambdaRetentionTrigger.fromConfig(config, aws), metrics);
+                retention != null ? retention : LambdaRetentionTrigger.fromConfig(config, aws), metrics,
+                config.setting(SKEW_MINUTES).map(m -> java.time.Duration.ofMinutes(Long.parseLong(m)))
+                        .orElse(ManifestPlausibility.DEFAULT_SKEW));
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 

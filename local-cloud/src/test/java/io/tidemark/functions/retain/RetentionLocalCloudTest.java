@@ -59,7 +59,9 @@ class RetentionLocalCloudTest {
     @BeforeAll
     static void start() {
         f = new CloudFixture(dir, LocalCloudFunctions.register(LocalCloud.builder())
-                .functionSetting(StanzaPolicies.SETTING, "{\"sched\":{\"fullType\":\"count\",\"full\":9,\"diff\":6}}"));
+                .functionSetting(StanzaPolicies.SETTING, "{\"sched\":{\"fullType\":\"count\",\"full\":9,\"diff\":6}}")
+                // these backups are seconds old: no minimum age, so the policy alone decides
+                .functionSetting(RetentionHandler.MIN_FULL_AGE_HOURS, "0"));
         bucket = new S3ObjectStore(f.aws.s3(), f.cloud.bucket());
         catalog = new DynamoDbCatalogStore(f.aws.dynamoDb(), f.cloud.table());
     }

@@ -88,6 +88,8 @@ class ExpireCommandTest {
             cloud = LocalCloudFunctions.register(LocalCloud.builder())
                     .dir(java.nio.file.Files.createTempDirectory("tidemark-expire-cloud"))
                     .functionSetting(StanzaPolicies.SETTING, "{\"shim\":{\"fullType\":\"count\",\"full\":9}}")
+                    // these backups are seconds old: no minimum age, so the policy alone decides
+                    .functionSetting(io.tidemark.functions.retain.RetentionHandler.MIN_FULL_AGE_HOURS, "0")
                     .start();
             aws = AwsClients.create(cloud.functionConfig());
             bucket = new S3ObjectStore(aws.s3(), cloud.bucket());
