@@ -43,8 +43,8 @@ import java.util.regex.Pattern;
  *     the cloud accepted less than this many hours ago (0: no floor)</td></tr>
  * <tr><td>{@value #RETENTION_MAX_FULLS_PER_RUN}</td><td>2</td><td>a retention run expires at most this
  *     many fulls unless an operator confirms it</td></tr>
- * <tr><td>{@value #MANIFEST_SKEW_MINUTES}</td><td>10</td><td>how far a node's backup times may be ahead
- *     of the manifest's S3 event time</td></tr>
+ * <tr><td>{@value #CLOCK_SKEW_MINUTES}</td><td>10</td><td>how far a node's times (a backup's, a
+ *     commit's) may be ahead of the S3 event time of the object that carries them</td></tr>
  * <tr><td>{@value #FUNCTIONS_JAR}</td><td>{@value #DEFAULT_FUNCTIONS_JAR}</td><td>the Lambda package,
  *     relative to the directory the app runs in ({@code infra-cdk/})</td></tr>
  * </table>
@@ -66,13 +66,13 @@ public record TidemarkConfig(
      * What a compromised node cannot talk retention past (docs/retention.md#floors,
      * docs/backup-validation.md#refused-manifests).
      */
-    public record Guards(int minFullAgeHours, int maxFullsPerRun, int manifestSkewMinutes) {
+    public record Guards(int minFullAgeHours, int maxFullsPerRun, int clockSkewMinutes) {
         public static final Guards DEFAULT = new Guards(24, 2, 10);
     }
 
     public static final String RETENTION_MIN_FULL_AGE_HOURS = "retentionMinFullAgeHours";
     public static final String RETENTION_MAX_FULLS_PER_RUN = "retentionMaxFullsPerRun";
-    public static final String MANIFEST_SKEW_MINUTES = "manifestSkewMinutes";
+    public static final String CLOCK_SKEW_MINUTES = "clockSkewMinutes";
 
     public static final String STANZAS = "stanzas";
     public static final String OBJECT_LOCK = "objectLock";
@@ -197,7 +197,7 @@ public record TidemarkConfig(
         Guards guards = new Guards(
                 intSetting(context, RETENTION_MIN_FULL_AGE_HOURS, Guards.DEFAULT.minFullAgeHours(), 0, 8760, problems),
                 intSetting(context, RETENTION_MAX_FULLS_PER_RUN, Guards.DEFAULT.maxFullsPerRun(), 1, 9999, problems),
-                intSetting(context, MANIFEST_SKEW_MINUTES, Guards.DEFAULT.manifestSkewMinutes(), 0, 1440, problems));
+                intSetting(context, CLOCK_SKEW_MINUTES, Guards.DEFAULT.clockSkewMinutes(), 0, 1440, problems));
 
         Optional<String> email = Optional.empty();
         Object emailValue = context.apply(ALARM_EMAIL);

@@ -274,8 +274,10 @@ public class TidemarkStack extends Stack {
         TidemarkFunction validator = function("ManifestValidate", Handlers.MANIFEST_VALIDATE, code, common,
                 // Checks every file of a backup (HEAD with checksum, thousands of files): long.
                 1024, Duration.minutes(15), "Validates a backup when its manifest arrives");
-        validator.function().addEnvironment("TIDEMARK_MANIFEST_SKEW_MINUTES",
-                String.valueOf(config.guards().manifestSkewMinutes()));
+        validator.function().addEnvironment("TIDEMARK_CLOCK_SKEW_MINUTES",
+                String.valueOf(config.guards().clockSkewMinutes()));
+        indexer.function().addEnvironment("TIDEMARK_CLOCK_SKEW_MINUTES",
+                String.valueOf(config.guards().clockSkewMinutes()));
         TidemarkFunction catalogApi = function("CatalogApi", Handlers.CATALOG_API, code, common,
                 // API Gateway's integration timeout is 29 s.
                 512, Duration.seconds(29), "GET/PUT /stanzas/{stanza}, POST/PUT/DELETE /stanzas/{stanza}/backup-lease");

@@ -36,7 +36,12 @@ public enum TidemarkMetric {
      * Full backups a retention run would have removed but held back because the run reached its
      * cap; an operator's confirmed run removes them. One data point per run (0: nothing held).
      */
-    BACKUPS_HELD_BACK("BackupsHeldBack", Unit.COUNT);
+    BACKUPS_HELD_BACK("BackupsHeldBack", Unit.COUNT),
+    /**
+     * WAL segments indexed with commit times later than the segment's S3 event time plus the
+     * allowed skew; those times are not used for the window or time targets. 1 per flagged segment.
+     */
+    FUTURE_WAL_TIMES("FutureWalTimes", Unit.COUNT);
 
     public static final String NAMESPACE = "Tidemark";
     public static final String DIMENSION = "Stanza";

@@ -59,6 +59,8 @@ public final class Keys {
     public static final String VERIFY_LAST = "VERIFYLAST";
     /** What the latest real retention run did (expired, held back by the cap): {@code RetentionService}. */
     public static final String RETENTION_LAST = "RETENTIONLAST";
+    /** WAL segments whose commit times were ahead of their arrival: the indexer's {@code FutureCommitTimes}. */
+    public static final String FUTURE_WAL_TIMES = "FUTUREWALTIMES";
 
     private Keys() {
     }

@@ -202,8 +202,12 @@ public final class RetentionService {
                     String.join(", ", plan.heldBack()));
         }
         recordRun(meta, now, plan, expired, confirmed);
-        metrics.publish(stanza, now, Map.of(TidemarkMetric.BACKUPS_EXPIRED, expired,
-                TidemarkMetric.BACKUPS_HELD_BACK, (long) plan.heldBack().size()));
+        try {
+            metrics.publish(stanza, now, Map.of(TidemarkMetric.BACKUPS_EXPIRED, expired,
+                    TidemarkMetric.BACKUPS_HELD_BACK, (long) plan.heldBack().size()));
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "could not publish the retention metrics of stanza " + stanza + ": " + e);
+        }
         return new Result(stanza.value(), false, plan, bytes, counts[0], counts[1], meta.walSegmentSize());
     }
 

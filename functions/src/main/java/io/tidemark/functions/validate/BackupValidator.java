@@ -108,7 +108,7 @@ public final class BackupValidator {
     public BackupValidator(ObjectStore objects, CatalogStore catalog, int parallelism,
                            io.tidemark.functions.retain.RetentionTrigger retention,
                            io.tidemark.functions.metrics.MetricsPublisher metrics) {
-        this(objects, catalog, parallelism, retention, metrics, ManifestPlausibility.DEFAULT_SKEW);
+        this(objects, catalog, parallelism, retention, metrics, io.tidemark.functions.catalog.CloudClock.DEFAULT_SKEW);
     }
 
     /**
@@ -200,7 +200,11 @@ public final class BackupValidator {
         if (!refused.isEmpty()) {
             // The cloud's clock and PostgreSQL's needs say this cannot be a real backup.
             LOG.log(Level.WARNING, "refused manifest {0}: {1}", key, String.join("; ", refused));
-            metrics.publish(mo.stanza(), at, Map.of(io.tidemark.events.metrics.TidemarkMetric.MANIFESTS_REFUSED, 1L));
+            try {
+                metrics.publish(mo.stanza(), at, Map.of(io.tidemark.events.metrics.TidemarkMetric.MANIFESTS_REFUSED, 1L));
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "could not publish ManifestsRefused of stanza " + mo.stanza() + ": " + e);
+            }
             reasons.addAll(refused);
         }
         if (identity) {

@@ -38,8 +38,6 @@ public final class ManifestPlausibility {
     /** Every reason starts with this: the manifest was refused, not found damaged. */
     public static final String PREFIX = "refused: ";
 
-    /** How far ahead of the cloud's clock a node's clock may be. */
-    public static final Duration DEFAULT_SKEW = Duration.ofMinutes(10);
 
     static final long PG_CONTROL_SIZE = 8192;
     static final long PG_VERSION_MAX_SIZE = 16;

@@ -37,8 +37,6 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
 
     public static final String PARALLELISM = "TIDEMARK_VALIDATE_PARALLELISM";
     public static final int DEFAULT_PARALLELISM = 8;
-    /** How many minutes a node's backup times may be ahead of the manifest's S3 event time (default 10). */
-    public static final String SKEW_MINUTES = "TIDEMARK_MANIFEST_SKEW_MINUTES";
 
     private final AwsClients aws;
     private final String bucket;
@@ -70,8 +68,8 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
         this.validator = new BackupValidator(new S3ObjectStore(aws.s3(), bucket),
                 new DynamoDbCatalogStore(aws.dynamoDb(), config.table()), parallelism,
                 retention != null ? retention : LambdaRetentionTrigger.fromConfig(config, aws), metrics,
-                config.setting(SKEW_MINUTES).map(m -> java.time.Duration.ofMinutes(Long.parseLong(m)))
-                        .orElse(ManifestPlausibility.DEFAULT_SKEW));
+                io.tidemark.functions.catalog.CloudClock.skew(
+                        config.setting(io.tidemark.functions.catalog.CloudClock.SKEW_SETTING)));
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 
