@@ -57,6 +57,12 @@ public final class TestBackup {
         return BackupLabelName.full(LocalDateTime.of(2026, 3, day, 1, 0, 0));
     }
 
+    /** The label the shim gives a full backup started at {@code start} (UTC, whole seconds). */
+    public static BackupLabelName fullLabelAt(Instant start) {
+        return BackupLabelName.full(LocalDateTime.ofInstant(start.truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+                java.time.ZoneOffset.UTC));
+    }
+
     public static BackupLabelName childLabel(BackupLabelName full, BackupLabelName.Type type, int hour) {
         return BackupLabelName.childOf(full, type, full.fullStart().plusHours(hour));
     }

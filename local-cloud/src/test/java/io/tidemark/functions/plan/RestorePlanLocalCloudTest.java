@@ -104,8 +104,7 @@ class RestorePlanLocalCloudTest {
         }
         f.quiesce();
         // labelled at its start (30 s before it stops), as the shim names backups
-        BackupLabelName label = BackupLabelName.full(java.time.LocalDateTime.ofInstant(at(6.5).minusSeconds(30),
-                java.time.ZoneOffset.UTC));
+        BackupLabelName label = TestBackup.fullLabelAt(at(6.5).minusSeconds(30));
         int size = TestWal.SIZE.bytes();
         backup = TestBackup.build(STANZA, label, null, TestBackup.files("p"), Lsn.of(5L * size + 0x28),
                 Lsn.of(6L * size + 0x100), TimelineId.FIRST, at(6.5));
