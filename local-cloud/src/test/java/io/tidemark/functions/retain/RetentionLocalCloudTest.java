@@ -94,7 +94,9 @@ class RetentionLocalCloudTest {
     }
 
     static JsonNode invoke(String event) throws Exception {
-        try (RetentionHandler h = new RetentionHandler(f.cloud.functionConfig())) {
+        // its metrics into the cloud's collector, as local-cloud's scheduled retention function
+        try (RetentionHandler h = new RetentionHandler(f.cloud.functionConfig(),
+                f.cloud.metrics().publisher(LocalCloudFunctions.RETENTION))) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             h.handleRequest(new ByteArrayInputStream(event.getBytes(StandardCharsets.UTF_8)), out, null);
             return CloudFixture.MAPPER.readTree(out.toByteArray());
@@ -170,6 +172,11 @@ class RetentionLocalCloudTest {
         assertEquals("00000001000000000000000A",
                 doc.path("timelines").get(0).path("walRanges").get(0).path("start").asText(), doc.toString());
         assertEquals(2, doc.path("backups").size());
+        // what the run did, for tidemark info; and its BackupsExpired in the cloud's metrics
+        assertEquals(1, doc.path("retention").path("backupsExpired").asLong(), doc.toString());
+        assertEquals(0, doc.path("retention").path("heldBack").size(), doc.toString());
+        assertTrue(f.cloud.metrics().of("Tidemark", "BackupsExpired", java.util.Map.of("Stanza", "sched")).stream()
+                .anyMatch(p -> p.value() == 1), f.cloud.metrics().all().toString());
         // the planner refuses what went and still plans inside the window
         assertEquals(422, planStatus("sched", at(5.5)));
         assertEquals(201, planStatus("sched", at(15.5)));
