@@ -389,6 +389,7 @@ public final class WalIndexer {
         }
         Item resolved = IndexItems.segment(pk, sk, previous, o, IndexItems.ARCHIVED, null, joined, false, at);
         merger.merge(pk, sk, cur -> IndexItems.join(cur, resolved));
+        futureTimes.record(meta, previous, joined, at);
         addLookups(meta, previous, joined);
         addToTimeline(meta, previous, joined, at);
     }
