@@ -45,6 +45,12 @@ import java.util.regex.Pattern;
  * <tr><td>{@value #VERIFY_ALARM_AGE_HOURS}</td><td>48</td><td>alarm when the last clean verify of a
  *     stanza is older (only with the schedule on)</td></tr>
  * <tr><td>{@value #ALARM_EMAIL}</td><td>none</td><td>e-mail subscribed to the alarm topic</td></tr>
+ * <tr><td>{@value #RETENTION_MIN_FULL_AGE_HOURS}</td><td>24</td><td>retention never expires a full
+ *     the cloud accepted less than this many hours ago (0: no floor)</td></tr>
+ * <tr><td>{@value #RETENTION_MAX_FULLS_PER_RUN}</td><td>2</td><td>a retention run expires at most this
+ *     many fulls unless an operator confirms it</td></tr>
+ * <tr><td>{@value #CLOCK_SKEW_MINUTES}</td><td>10</td><td>how far a node's times (a backup's, a
+ *     commit's) may be ahead of the S3 event time of the object that carries them</td></tr>
  * <tr><td>{@value #FUNCTIONS_JAR}</td><td>{@value #DEFAULT_FUNCTIONS_JAR}</td><td>the Lambda package,
  *     relative to the directory the app runs in ({@code infra-cdk/})</td></tr>
  * </table>
@@ -64,7 +70,20 @@ public record TidemarkConfig(
         Optional<String> verifySchedule,
         int verifyAlarmAgeHours,
         Optional<String> alarmEmail,
-        Path functionsJar) {
+        Path functionsJar,
+        Guards guards) {
+
+    /**
+     * What a compromised node cannot talk retention past (docs/retention.md#floors,
+     * docs/backup-validation.md#refused-manifests).
+     */
+    public record Guards(int minFullAgeHours, int maxFullsPerRun, int clockSkewMinutes) {
+        public static final Guards DEFAULT = new Guards(24, 2, 10);
+    }
+
+    public static final String RETENTION_MIN_FULL_AGE_HOURS = "retentionMinFullAgeHours";
+    public static final String RETENTION_MAX_FULLS_PER_RUN = "retentionMaxFullsPerRun";
+    public static final String CLOCK_SKEW_MINUTES = "clockSkewMinutes";
 
     public static final String STANZAS = "stanzas";
     public static final String OBJECT_LOCK = "objectLock";
@@ -208,6 +227,10 @@ public record TidemarkConfig(
             }
         }
         int verifyAge = intSetting(context, VERIFY_ALARM_AGE_HOURS, 48, 1, 8760, problems);
+        Guards guards = new Guards(
+                intSetting(context, RETENTION_MIN_FULL_AGE_HOURS, Guards.DEFAULT.minFullAgeHours(), 0, 8760, problems),
+                intSetting(context, RETENTION_MAX_FULLS_PER_RUN, Guards.DEFAULT.maxFullsPerRun(), 1, 9999, problems),
+                intSetting(context, CLOCK_SKEW_MINUTES, Guards.DEFAULT.clockSkewMinutes(), 0, 1440, problems));
 
         Optional<String> email = Optional.empty();
         Object emailValue = context.apply(ALARM_EMAIL);
@@ -229,7 +252,7 @@ public record TidemarkConfig(
         }
         return new TidemarkConfig(List.copyOf(stanzas), objectLock, ttl, planTtl, indexerConcurrency,
                 validatorConcurrency, apiRate, apiBurst, abortDays, noncurrentDays, lag, verifySchedule,
-                verifyAge, email, jar);
+                verifyAge, email, jar, guards);
     }
 
     /** The stanza names, in the configured order. */

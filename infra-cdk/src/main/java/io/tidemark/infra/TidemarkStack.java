@@ -276,6 +276,10 @@ public class TidemarkStack extends Stack {
         TidemarkFunction validator = function("ManifestValidate", Handlers.MANIFEST_VALIDATE, code, common,
                 // Checks every file of a backup (HEAD with checksum, thousands of files): long.
                 1024, Duration.minutes(15), "Validates a backup when its manifest arrives");
+        validator.function().addEnvironment("TIDEMARK_CLOCK_SKEW_MINUTES",
+                String.valueOf(config.guards().clockSkewMinutes()));
+        indexer.function().addEnvironment("TIDEMARK_CLOCK_SKEW_MINUTES",
+                String.valueOf(config.guards().clockSkewMinutes()));
         TidemarkFunction catalogApi = function("CatalogApi", Handlers.CATALOG_API, code, common,
                 // API Gateway's integration timeout is 29 s.
                 512, Duration.seconds(29), "GET/PUT /stanzas/{stanza}, POST/PUT/DELETE /stanzas/{stanza}/backup-lease");
@@ -293,6 +297,8 @@ public class TidemarkStack extends Stack {
         // Each stanza's policy, for runs whose event names none (after a valid backup, the dry run).
         Map<String, String> retentionEnv = new LinkedHashMap<>(common);
         retentionEnv.put("TIDEMARK_RETENTION_POLICIES", retentionPoliciesJson());
+        retentionEnv.put("TIDEMARK_RETENTION_MIN_FULL_AGE_HOURS", String.valueOf(config.guards().minFullAgeHours()));
+        retentionEnv.put("TIDEMARK_RETENTION_MAX_FULLS_PER_RUN", String.valueOf(config.guards().maxFullsPerRun()));
         TidemarkFunction retention = function("Retention", Handlers.RETENTION, code, retentionEnv,
                 1024, Duration.minutes(15), "Expires backups and WAL by the stanza's retention policy");
         // The dry run behind POST /stanzas/{stanza}/expire: the same planning, read-only rights.
@@ -647,6 +653,18 @@ public class TidemarkStack extends Stack {
                     .treatMissingData(TreatMissingData.BREACHING)
                     .build();
             age.addAlarmAction(toTopic);
+            // Any refused manifest: a node uploaded a backup whose times or files cannot be true.
+            Alarm refused = Alarm.Builder.create(this, "ManifestsRefusedAlarm-" + s.name())
+                    .alarmDescription("Tidemark: the validator refused a backup manifest of stanza " + s.name()
+                            + " (times ahead of the cloud's clock, or a full without the files PostgreSQL needs;"
+                            + " tidemark info lists the reasons)")
+                    .metric(customMetric(TidemarkMetric.MANIFESTS_REFUSED.metricName(), s.name(), Duration.minutes(5)))
+                    .threshold(1)
+                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                    .evaluationPeriods(1)
+                    .treatMissingData(TreatMissingData.NOT_BREACHING)
+                    .build();
+            refused.addAlarmAction(toTopic);
         }
         for (StanzaConfig s : config.stanzas()) {
             // Any conflict is an alarm: something tried to replace history (a node reported a refused

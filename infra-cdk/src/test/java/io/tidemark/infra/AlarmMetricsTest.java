@@ -40,7 +40,12 @@ class AlarmMetricsTest {
             TidemarkMetric.VERIFY_PROBLEMS, "ignore",
             TidemarkMetric.LAST_CLEAN_VERIFY_AGE, "breaching",
             // no report is no conflict
-            TidemarkMetric.HISTORY_CONFLICTS, "notBreaching");
+            TidemarkMetric.HISTORY_CONFLICTS, "notBreaching",
+            TidemarkMetric.MANIFESTS_REFUSED, "notBreaching");
+
+    /** Published for dashboards and logs, watched by no alarm (the issue asks for none). */
+    static final java.util.Set<TidemarkMetric> NOT_ALARMED = java.util.EnumSet.of(TidemarkMetric.BACKUPS_EXPIRED,
+            TidemarkMetric.BACKUPS_HELD_BACK, TidemarkMetric.FUTURE_WAL_TIMES);
 
     static Synth synth;
     static final List<String> STANZAS = List.of("main", "reports");
@@ -92,7 +97,9 @@ class AlarmMetricsTest {
         });
         // And the other way round: each stanza has an alarm on each metric the functions publish.
         for (String stanza : STANZAS) {
-            assertEquals(EnumSet.allOf(TidemarkMetric.class), watchedPerStanza.get(stanza), "alarms of stanza " + stanza);
+            EnumSet<TidemarkMetric> alarmed = EnumSet.allOf(TidemarkMetric.class);
+            alarmed.removeAll(NOT_ALARMED);
+            assertEquals(alarmed, watchedPerStanza.get(stanza), "alarms of stanza " + stanza);
         }
     }
 }

@@ -48,6 +48,16 @@ class TidemarkConfigTest {
     }
 
     @Test
+    void retentionFloorsAndClockSkew() {
+        assertEquals(TidemarkConfig.Guards.DEFAULT, read(Map.of("stanzas", List.of("main"))).guards());
+        assertEquals(new TidemarkConfig.Guards(0, 5, 2), read(Map.of("stanzas", "main", "retentionMinFullAgeHours", "0",
+                "retentionMaxFullsPerRun", 5, "clockSkewMinutes", "2")).guards());
+        String msg = problems(Map.of("stanzas", "main", "retentionMaxFullsPerRun", 0, "clockSkewMinutes", -1));
+        assertTrue(msg.contains("retentionMaxFullsPerRun=0 is outside 1..9999"), msg);
+        assertTrue(msg.contains("clockSkewMinutes=-1 is outside 0..1440"), msg);
+    }
+
+    @Test
     void verifyRunsDailyUnlessSwitchedOff() {
         TidemarkConfig c = read(Map.of("stanzas", List.of("main")));
         assertEquals(Optional.of(TidemarkConfig.DEFAULT_VERIFY_SCHEDULE), c.verifySchedule());

@@ -262,6 +262,13 @@ class TidemarkStackTest {
             assertEquals("{\"main\":{\"fullType\":\"count\",\"full\":2,\"diff\":6},"
                     + "\"reports\":{\"fullType\":\"time\",\"full\":35,\"diff\":0}}",
                     env.path("TIDEMARK_RETENTION_POLICIES").asText(), handler);
+            // the floors (defaults: docs/retention.md#floors)
+            assertEquals("24", env.path("TIDEMARK_RETENTION_MIN_FULL_AGE_HOURS").asText(), handler);
+            assertEquals("2", env.path("TIDEMARK_RETENTION_MAX_FULLS_PER_RUN").asText(), handler);
+        }
+        for (String handler : List.of(Handlers.MANIFEST_VALIDATE, Handlers.WAL_INDEX)) {
+            JsonNode env = props(functionIds.get(handler)).path("Environment").path("Variables");
+            assertEquals("10", env.path("TIDEMARK_CLOCK_SKEW_MINUTES").asText(), handler);
         }
     }
 
@@ -782,7 +789,8 @@ class TidemarkStackTest {
         assertEquals(new TreeSet<>(List.of("ArchiveLagSeconds/main/900", "ArchiveLagSeconds/reports/900",
                 "LastValidBackupAgeSeconds/main/93600", "LastValidBackupAgeSeconds/reports/28800",
                 "VerifyProblems/main/1", "VerifyProblems/reports/1", "LastCleanVerifyAgeSeconds/main/172800",
-                "LastCleanVerifyAgeSeconds/reports/172800", "HistoryConflicts/main/1", "HistoryConflicts/reports/1")),
+                "LastCleanVerifyAgeSeconds/reports/172800", "HistoryConflicts/main/1", "HistoryConflicts/reports/1",
+                "ManifestsRefused/main/1", "ManifestsRefused/reports/1")),
                 custom);
         assertEquals(new TreeSet<>(functionIds.values()), errorFunctions);
         Set<String> expectedDlqs = new TreeSet<>();

@@ -24,6 +24,12 @@ final class InProcessRetentionTrigger implements RetentionTrigger, BackgroundWor
 
     private final InProcessInvocations invocations = new InProcessInvocations("the retention trigger");
     private RetentionHandler handler;
+    private final io.tidemark.functions.metrics.MetricsPublisher metrics;
+
+    /** @param metrics the cloud's collector, where the runs' BackupsExpired and BackupsHeldBack go */
+    InProcessRetentionTrigger(io.tidemark.functions.metrics.MetricsPublisher metrics) {
+        this.metrics = metrics;
+    }
     private String region;
 
     @Override
@@ -35,7 +41,7 @@ final class InProcessRetentionTrigger implements RetentionTrigger, BackgroundWor
     public void start(FunctionConfig config) {
         // runs are serialized on one thread here; in AWS they may overlap (every step is idempotent)
         invocations.start("retention", 1);
-        handler = new RetentionHandler(config);
+        handler = new RetentionHandler(config, metrics);
         region = config.region();
     }
 

@@ -89,7 +89,7 @@ public final class LocalCloudFunctions {
         // One verify "function" per local cloud: the API starts runs on it, runs fan out on it.
         InProcessVerifyDispatch verify = new InProcessVerifyDispatch(metrics.publisher(VERIFY), gate);
         // One retention "function" per local cloud, invoked by both (as both invoke one alias in AWS).
-        InProcessRetentionTrigger retention = new InProcessRetentionTrigger();
+        InProcessRetentionTrigger retention = new InProcessRetentionTrigger(metrics.publisher(RETENTION));
         return builder
                 .inProcessCallGate(gate)
                 .background(retention)
@@ -122,7 +122,8 @@ public final class LocalCloudFunctions {
                         c -> new LocalJobQueueHandler(queues))
                 .route("job-queue-delete", "POST", LocalJobQueueHandler.DELETE, c -> new LocalJobQueueHandler(queues))
                 .scheduledFunction(BACKUP_SCHEDULER, c -> new BackupSchedulerHandler(c, gate.jobs(queues, "BackupScheduler")))
-                .scheduledFunction(RETENTION, io.tidemark.functions.retain.RetentionHandler::new)
+                .scheduledFunction(RETENTION, c -> new io.tidemark.functions.retain.RetentionHandler(c,
+                        metrics.publisher(RETENTION)))
                 .scheduledFunction(VERIFY, c -> new VerifyHandler(c, gate.verify(verify, "Verify"), metrics.publisher(VERIFY)))
                 .scheduledFunction(STANZA_METRICS, c -> new StanzaMetricsHandler(c, metrics.publisher(STANZA_METRICS)))
                 // local only: the operator (or anyone allowed execute-api:Invoke on it) lists what was published

@@ -75,7 +75,9 @@ class RetentionE2eTest {
         work = Files.createTempDirectory(Path.of("/tmp"), "tidemark-retain-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(work.resolve("cloud"),
-                Map.of("TIDEMARK_RETENTION_POLICIES", "{\"main\":{\"fullType\":\"count\",\"full\":9}}")).start();
+                // the fulls are seconds old: no minimum age, so the policy alone decides
+                Map.of("TIDEMARK_RETENTION_POLICIES", "{\"main\":{\"fullType\":\"count\",\"full\":9}}",
+                        "TIDEMARK_RETENTION_MIN_FULL_AGE_HOURS", "0")).start();
         aws = AwsClients.create(cloud.cloud().functionConfig());
         bucket = new S3ObjectStore(aws.s3(), cloud.cloud().bucket());
         conf = cloud.nodeConfig(work.resolve("node"), STANZA, "");

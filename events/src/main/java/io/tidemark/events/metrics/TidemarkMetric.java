@@ -29,7 +29,25 @@ public enum TidemarkMetric {
      * whether the cloud saw it or a node refused to replace an object and reported it
      * ({@code POST /stanzas/{stanza}/conflicts}). Any value is an alarm.
      */
-    HISTORY_CONFLICTS("HistoryConflicts", Unit.COUNT);
+    HISTORY_CONFLICTS("HistoryConflicts", Unit.COUNT),
+    /**
+     * Backup manifests the validator refused because they cannot be true: times that disagree
+     * with each other or with the S3 event time, a full without the files PostgreSQL needs, a
+     * backup_label that does not match the manifest. One data point of 1 per refused manifest.
+     */
+    MANIFESTS_REFUSED("ManifestsRefused", Unit.COUNT),
+    /** Backups a retention run removed (0 when it removed none); one data point per run. */
+    BACKUPS_EXPIRED("BackupsExpired", Unit.COUNT),
+    /**
+     * Full backups a retention run would have removed but held back because the run reached its
+     * cap; an operator's confirmed run removes them. One data point per run (0: nothing held).
+     */
+    BACKUPS_HELD_BACK("BackupsHeldBack", Unit.COUNT),
+    /**
+     * WAL segments indexed with commit times later than the segment's S3 event time plus the
+     * allowed skew; those times are not used for the window or time targets. 1 per flagged segment.
+     */
+    FUTURE_WAL_TIMES("FutureWalTimes", Unit.COUNT);
 
     public static final String NAMESPACE = "Tidemark";
     public static final String DIMENSION = "Stanza";

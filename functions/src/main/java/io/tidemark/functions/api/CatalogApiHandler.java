@@ -174,6 +174,12 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         if (store != null) {
             // The newest finished verify run and the last clean one (tidemark info); absent: never verified.
             VerifyService.last(store, StanzaName.of(stanza)).ifPresent(v -> doc.set("verify", VerifyJson.last(v)));
+            // What retention did last (fulls the cap holds), and WAL with commit times ahead of arrival.
+            io.tidemark.functions.retain.RetentionService.last(store, StanzaName.of(stanza))
+                    .ifPresent(r -> doc.set("retention", CatalogJson.retention(r)));
+            store.get(io.tidemark.functions.catalog.Keys.pk(StanzaName.of(stanza)),
+                    io.tidemark.functions.catalog.Keys.FUTURE_WAL_TIMES)
+                    .ifPresent(w -> doc.set("futureWalTimes", CatalogJson.futureWalTimes(w)));
         }
         return doc.toString();
     }

@@ -78,6 +78,27 @@ public final class CatalogJson {
     }
 
     /** One entry of {@code backups[]}: the catalog's BACKUP item as the shim's {@code info} shows it. */
+    /** {@code FUTUREWALTIMES}: segments whose commit times were ahead of their arrival (catalog.md). */
+    static ObjectNode futureWalTimes(io.tidemark.functions.catalog.Item i) {
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("count", i.number("count").orElse(0L));
+        var segments = n.putArray("segments");
+        i.list("segments").forEach(s -> segments.add(String.valueOf(s)));
+        return n;
+    }
+
+    /** {@code RETENTIONLAST}: what the latest real retention run did (retention.md#floors). */
+    static ObjectNode retention(io.tidemark.functions.catalog.Item i) {
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("at", i.string("at").orElse(null));
+        n.put("policy", i.string("policy").orElse(null));
+        n.put("backupsExpired", i.number("backupsExpired").orElse(0L));
+        n.put("confirmed", i.flag("confirmed"));
+        var held = n.putArray("heldBack");
+        i.list("heldBack").forEach(s -> held.add(String.valueOf(s)));
+        return n;
+    }
+
     static ObjectNode backup(BackupEntry b) {
         ObjectNode n = MAPPER.createObjectNode();
         n.put("label", b.label());

@@ -115,6 +115,17 @@ public record BackupEntry(
         return Instant.parse(manifestEventTime);
     }
 
+    /**
+     * When the cloud accepted this backup: the S3 event time of its manifest upload, the cloud's
+     * clock (stored as {@code acceptedAt}). Retention orders and ages backups by it, never by the
+     * label or the times the node wrote. Items written before {@code acceptedAt} existed carry the
+     * same time as {@code manifestEventTime}, which this reads (so they need no migration). Null
+     * when the item has neither.
+     */
+    public Instant acceptedAt() {
+        return manifestEventTime == null ? null : Instant.parse(manifestEventTime);
+    }
+
     public Map<String, Object> attributes() {
         Map<String, Object> a = new TreeMap<>();
         a.put("kind", "backup");
@@ -144,6 +155,7 @@ public record BackupEntry(
         a.put("manifestKey", manifestKey);
         a.put("manifestSha256", manifestSha256);
         a.put("manifestEventTime", manifestEventTime);
+        a.put("acceptedAt", manifestEventTime);
         a.put("missingWal", missingWal);
         a.put("waitingFor", waitingFor);
         return a;

@@ -17,7 +17,7 @@ import java.util.Locale;
  *      PARTIAL#&lt;TTTTTTTT&gt;#&lt;segno, 16 hex&gt;      one .partial segment
  *      HISTORY#&lt;TTTTTTTT&gt;                     one timeline .history file
  *      BACKUPHIST#&lt;segment&gt;.&lt;offset&gt;.backup   one backup history file
- *      BACKUP#&lt;label&gt;                         one base backup and its validation status
+ *      BACKUP#&lt;label&gt;                         one base backup, its validation status, acceptedAt
  *      WAIT#&lt;label&gt;                           a backup waiting for WAL or for an earlier backup
  *      LEASE#backup                             who runs a backup of the stanza now
  *      WINDOW                                   the recovery window (small: written after every segment)
@@ -32,6 +32,8 @@ import java.util.Locale;
  *      VERIFY#&lt;id&gt;#B#&lt;nnnnnn&gt;                 one batch of a run: the objects it checks
  *      VERIFY#&lt;id&gt;#P#&lt;nnnnnn&gt;#&lt;nnnnnn&gt;        one problem a run found (batch, index)
  *      VERIFYLAST                               the newest finished verify run and the last clean one
+ *      RETENTIONLAST                            the latest real retention run: expired, fulls held by the cap
+ *      FUTUREWALTIMES                           WAL segments whose commit times were ahead of their arrival
  * </pre>
  * Sort keys of one kind sort by timeline then segment number (fixed-width upper-case hex), so a
  * key range is a WAL range.
@@ -57,6 +59,10 @@ public final class Keys {
     public static final String EXPIRED_PREFIX = "EXPIRED#";
     public static final String VERIFY_PREFIX = "VERIFY#";
     public static final String VERIFY_LAST = "VERIFYLAST";
+    /** What the latest real retention run did (expired, held back by the cap): {@code RetentionService}. */
+    public static final String RETENTION_LAST = "RETENTIONLAST";
+    /** WAL segments whose commit times were ahead of their arrival: the indexer's {@code FutureCommitTimes}. */
+    public static final String FUTURE_WAL_TIMES = "FUTUREWALTIMES";
 
     private Keys() {
     }

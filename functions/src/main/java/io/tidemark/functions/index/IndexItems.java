@@ -208,6 +208,7 @@ final class IndexItems {
             a.put("segmentNumber", segment.segmentNumber());
             a.put("maxCommitTime", maxCommit.toString());
             a.put("firstCommitTime", text(s.firstCommitTime()));
+            a.put(FutureCommitTimes.ATTRIBUTE, futureCommitTimes(s));
             out.add(Item.of(pk, io.tidemark.functions.catalog.Keys.commitTime(segment, micros(maxCommit)), a));
         }
         if (maxXid != null) {
@@ -230,6 +231,12 @@ final class IndexItems {
         }
         Item a = existing.get().without(Item.REV);
         return a.hashExcluding().compareTo(candidate.hashExcluding()) >= 0 ? a : candidate;
+    }
+
+    /** Commits whose time was later than the segment's arrival (dropped), or null (no attribute) when none. */
+    private static Long futureCommitTimes(WalSegmentSummary s) {
+        long n = FutureCommitTimes.count(s);
+        return n == 0 ? null : n;
     }
 
     static long micros(Instant t) {
@@ -256,6 +263,7 @@ final class IndexItems {
         a.put("aborts", s.aborts());
         a.put("firstCommitTime", text(s.firstCommitTime()));
         a.put("lastCommitTime", text(s.lastCommitTime()));
+        a.put(FutureCommitTimes.ATTRIBUTE, futureCommitTimes(s));
         a.put("checkpoints", (long) s.checkpoints().size());
         a.put("firstRecordLsn", text(s.firstRecordLsn()));
         a.put("lastRecordLsn", text(s.lastRecordLsn()));

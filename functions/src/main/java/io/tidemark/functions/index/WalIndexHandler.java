@@ -74,8 +74,12 @@ public final class WalIndexHandler implements RequestStreamHandler, AutoCloseabl
         // Resuming a backup that waited for WAL re-checks WAL and its chain only (catalog reads,
         // a HEAD of an earlier manifest at most): no object is downloaded here.
         BackupValidator validator = new BackupValidator(objects, catalog, 1,
-                retention != null ? retention : LambdaRetentionTrigger.fromConfig(aws.config(), aws), metrics);
-        this.indexer = new WalIndexer(objects, catalog, validator::walArchived, metrics);
+                retention != null ? retention : LambdaRetentionTrigger.fromConfig(aws.config(), aws), metrics,
+                io.tidemark.functions.catalog.CloudClock.skew(aws.config().setting(
+                        io.tidemark.functions.catalog.CloudClock.SKEW_SETTING)));
+        this.indexer = new WalIndexer(objects, catalog, validator::walArchived, metrics,
+                io.tidemark.functions.catalog.CloudClock.skew(aws.config().setting(
+                        io.tidemark.functions.catalog.CloudClock.SKEW_SETTING)));
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 

@@ -79,6 +79,7 @@ public final class WalIndexer {
     private final io.tidemark.functions.window.WindowService windows;
     private final LostObjects lost;
     private final io.tidemark.functions.metrics.StanzaHealth health;
+    private final FutureCommitTimes futureTimes;
 
     /**
      * Told after a segment was stored as archived (the backup validator resumes backups waiting
@@ -100,6 +101,13 @@ public final class WalIndexer {
     /** @param metrics gets the stanza's archive lag after each archived segment */
     public WalIndexer(ObjectStore objects, CatalogStore catalog, SegmentListener listener,
                       io.tidemark.functions.metrics.MetricsPublisher metrics) {
+        this(objects, catalog, listener, metrics, io.tidemark.functions.catalog.CloudClock.DEFAULT_SKEW);
+    }
+
+    /** @param skew how far a commit time may be ahead of its segment's S3 event time ({@link FutureCommitTimes}) */
+    public WalIndexer(ObjectStore objects, CatalogStore catalog, SegmentListener listener,
+                      io.tidemark.functions.metrics.MetricsPublisher metrics, java.time.Duration skew) {
+        this.futureTimes = new FutureCommitTimes(skew, new ItemMerger(catalog), metrics);
         this.health = new io.tidemark.functions.metrics.StanzaHealth(catalog, metrics, java.time.Clock.systemUTC());
         this.objects = objects;
         this.catalog = catalog;
@@ -330,6 +338,7 @@ public final class WalIndexer {
                     last.item().string("problem").orElse(""));
             return o.ok() ? Outcome.SEGMENT_INVALID : Outcome.SEGMENT_CORRUPT;
         }
+        futureTimes.record(meta, segment, last.summary(), at);
         addLookups(meta, segment, first.summary());
         addToTimeline(meta, segment, first.summary(), at);
         if (last != first) {
@@ -368,7 +377,7 @@ public final class WalIndexer {
             return new Evaluated(IndexItems.segment(pk, sk, segment, o, IndexItems.CORRUPT, o.problem(), null, false, at),
                     null, false, false);
         }
-        WalSegmentSummary alone = WalScanner.scan(o.raw(), o.raw().length, segment.toString(), null);
+        WalSegmentSummary alone = futureTimes.clip(WalScanner.scan(o.raw(), o.raw().length, segment.toString(), null), at);
         String problem = problem(meta, alone, true);
         if (problem != null) {
             return new Evaluated(IndexItems.segment(pk, sk, segment, o, IndexItems.INVALID, problem, alone, false, at),
@@ -377,8 +386,8 @@ public final class WalIndexer {
         if (alone.continuesAt() != null) {
             Optional<LoadedObject> next = findNext(meta, segment);
             if (next.isPresent()) {
-                WalSegmentSummary joined = WalScanner.scan(o.raw(), o.raw().length, segment.toString(),
-                        next.get().raw());
+                WalSegmentSummary joined = futureTimes.clip(WalScanner.scan(o.raw(), o.raw().length,
+                        segment.toString(), next.get().raw()), at);
                 if (problem(meta, joined, true) == null && joined.continuesAt() == null) {
                     return new Evaluated(IndexItems.segment(pk, sk, segment, o, IndexItems.ARCHIVED, null, joined,
                             false, at), joined, true, false);
@@ -451,7 +460,8 @@ public final class WalIndexer {
             return;
         }
         LoadedObject o = loaded.get();
-        WalSegmentSummary joined = WalScanner.scan(o.raw(), o.raw().length, previous.toString(), currentRaw);
+        WalSegmentSummary joined = futureTimes.clip(WalScanner.scan(o.raw(), o.raw().length, previous.toString(),
+                currentRaw), at);
         if (problem(meta, joined, true) != null || joined.continuesAt() != null) {
             LOG.log(Level.WARNING, "{0}: its last record does not verify with the next segment: {1}", previous,
                     joined.stopDetail());
@@ -459,6 +469,7 @@ public final class WalIndexer {
         }
         Item resolved = IndexItems.segment(pk, sk, previous, o, IndexItems.ARCHIVED, null, joined, false, at);
         merger.merge(pk, sk, cur -> IndexItems.join(cur, resolved));
+        futureTimes.record(meta, previous, joined, at);
         addLookups(meta, previous, joined);
         addToTimeline(meta, previous, joined, at);
     }

@@ -38,7 +38,7 @@ public final class ExpireApiHandler implements RequestStreamHandler, AutoCloseab
 
     public ExpireApiHandler(FunctionConfig config) {
         this.aws = AwsClients.create(config);
-        this.service = RetentionHandler.service(config, aws);
+        this.service = RetentionHandler.service(config, aws, io.tidemark.functions.metrics.MetricsPublisher.NONE);
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 
@@ -80,7 +80,7 @@ public final class ExpireApiHandler implements RequestStreamHandler, AutoCloseab
             return ApiGatewayProxy.Response.message(400, ONLY_DRY_RUN);
         }
         try {
-            return ApiGatewayProxy.Response.json(200, RetentionJson.result(service.run(r.stanza(), r.policy(), true)).toString());
+            return ApiGatewayProxy.Response.json(200, RetentionJson.result(service.run(r.stanza(), r.policy(), true, r.confirm())).toString());
         } catch (UnknownStanzaException e) {
             return ApiGatewayProxy.Response.message(404, "no stanza '" + r.stanza().value() + "'; run tidemark stanza-create");
         }

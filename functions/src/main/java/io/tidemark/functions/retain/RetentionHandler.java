@@ -26,6 +26,10 @@ import java.time.Duration;
 public final class RetentionHandler implements RequestStreamHandler, AutoCloseable {
 
     public static final String ORPHAN_AGE_HOURS = "TIDEMARK_RETENTION_ORPHAN_AGE_HOURS";
+    /** Floor: a full younger than this many hours (since the cloud accepted it) is never expired; default 24. */
+    public static final String MIN_FULL_AGE_HOURS = "TIDEMARK_RETENTION_MIN_FULL_AGE_HOURS";
+    /** Floor: at most this many fulls expire in one run unless an operator confirms it; default 2. */
+    public static final String MAX_FULLS_PER_RUN = "TIDEMARK_RETENTION_MAX_FULLS_PER_RUN";
 
     /** What priming parses: a schedule event of the shape EventBridge Scheduler delivers. */
     static final byte[] PRIMING_EVENT = ("{\"stanza\": \"priming\", \"retention\": {\"fullType\": \"count\", "
@@ -41,8 +45,13 @@ public final class RetentionHandler implements RequestStreamHandler, AutoCloseab
     }
 
     public RetentionHandler(FunctionConfig config) {
+        this(config, io.tidemark.functions.metrics.EmfMetrics.standardOut());
+    }
+
+    /** @param metrics where BackupsExpired and BackupsHeldBack go (local-cloud: its collector) */
+    public RetentionHandler(FunctionConfig config, io.tidemark.functions.metrics.MetricsPublisher metrics) {
         this.aws = AwsClients.create(config);
-        this.service = service(config, aws);
+        this.service = service(config, aws, metrics);
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 
@@ -58,12 +67,26 @@ public final class RetentionHandler implements RequestStreamHandler, AutoCloseab
         return snapStart;
     }
 
-    static RetentionService service(FunctionConfig config, AwsClients aws) {
+    static RetentionService service(FunctionConfig config, AwsClients aws,
+                                    io.tidemark.functions.metrics.MetricsPublisher metrics) {
         Duration orphanAge = config.setting(ORPHAN_AGE_HOURS).map(h -> Duration.ofHours(Long.parseLong(h)))
                 .orElse(RetentionPlanner.DEFAULT_ORPHAN_AGE);
         return new RetentionService(new S3ObjectStore(aws.s3(), config.bucket()),
-                new DynamoDbCatalogStore(aws.dynamoDb(), config.table()), new RetentionPlanner(orphanAge),
-                Clock.systemUTC(), StanzaPolicies.parse(config.setting(StanzaPolicies.SETTING).orElse(null)));
+                new DynamoDbCatalogStore(aws.dynamoDb(), config.table()), new RetentionPlanner(orphanAge, floors(config)),
+                Clock.systemUTC(), StanzaPolicies.parse(config.setting(StanzaPolicies.SETTING).orElse(null)), metrics);
+    }
+
+    /** The floors from {@value #MIN_FULL_AGE_HOURS} and {@value #MAX_FULLS_PER_RUN}; a bad value names the setting. */
+    static RetentionPlanner.Floors floors(FunctionConfig config) {
+        RetentionPlanner.Floors d = RetentionPlanner.Floors.DEFAULT;
+        try {
+            Duration age = config.setting(MIN_FULL_AGE_HOURS).map(h -> Duration.ofHours(Long.parseLong(h)))
+                    .orElse(d.minFullAge());
+            int cap = config.setting(MAX_FULLS_PER_RUN).map(Integer::parseInt).orElse(d.maxFullsPerRun());
+            return new RetentionPlanner.Floors(age, cap);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(MIN_FULL_AGE_HOURS + "/" + MAX_FULLS_PER_RUN + ": " + e.getMessage(), e);
+        }
     }
 
     @Override
@@ -72,7 +95,8 @@ public final class RetentionHandler implements RequestStreamHandler, AutoCloseab
                      io.tidemark.functions.runtime.FunctionLog.begin(context)) {
             RetentionRequest request = RetentionRequest.parse(input.readAllBytes(), null);
             io.tidemark.functions.runtime.FunctionLog.stanza(String.valueOf(request.stanza()));
-            RetentionService.Result result = service.run(request.stanza(), request.policy(), request.dryRun());
+            RetentionService.Result result = service.run(request.stanza(), request.policy(), request.dryRun(),
+                    request.confirm());
             output.write(RetentionJson.result(result).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
     }

@@ -66,6 +66,8 @@ public final class RetentionJson {
         for (RetentionPlan.Kept k : plan.kept()) {
             kept.addObject().put("label", k.label()).put("reason", k.reason());
         }
+        ArrayNode held = n.putArray("heldBack");
+        plan.heldBack().forEach(held::add);
         ArrayNode notes = n.putArray("notes");
         plan.notes().forEach(notes::add);
         n.set("windowBefore", WindowJson.window(plan.windowBefore()));

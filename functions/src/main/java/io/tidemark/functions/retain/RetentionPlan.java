@@ -15,11 +15,15 @@ import java.util.List;
  * @param notes        why WAL was held back, and other things an operator should know
  * @param windowBefore the window from the backups valid now
  * @param windowAfter  the window from the kept backups and the WAL left after the run
+ * @param heldBack     fulls the policy would expire but the cap on fulls per run holds back until
+ *                     an operator confirms a run (also in {@code kept}, with that reason)
  */
 public record RetentionPlan(RetentionPolicy policy, Instant now, List<Deletion> deletions, List<Kept> kept,
-                            List<String> notes, RecoveryWindow windowBefore, RecoveryWindow windowAfter) {
+                            List<String> notes, RecoveryWindow windowBefore, RecoveryWindow windowAfter,
+                            List<String> heldBack) {
 
     public RetentionPlan {
+        heldBack = List.copyOf(heldBack);
         deletions = List.copyOf(deletions);
         kept = List.copyOf(kept);
         notes = List.copyOf(notes);

@@ -61,22 +61,68 @@ public final class RetentionPlanner {
     /** How old a backup prefix without a catalog item must be before it counts as abandoned. */
     public static final Duration DEFAULT_ORPHAN_AGE = Duration.ofHours(6);
 
-    private final Duration orphanAge;
+    /**
+     * What no policy and no node can take below: a full younger than {@code minFullAge} (by the
+     * time the cloud accepted it) is never expired, and one run expires at most
+     * {@code maxFullsPerRun} fulls (with their differentials and incrementals) unless an operator
+     * confirmed it. See {@code docs/retention.md#floors}.
+     */
+    public record Floors(Duration minFullAge, int maxFullsPerRun) {
+        /** 24 hours and 2 fulls per run: see docs/retention.md for why. */
+        public static final Floors DEFAULT = new Floors(Duration.ofHours(24), 2);
+        /** No floors: what the policy says goes at once (tests of the policy rules alone). */
+        public static final Floors NONE = new Floors(Duration.ZERO, Integer.MAX_VALUE);
 
-    public RetentionPlanner() {
-        this(DEFAULT_ORPHAN_AGE);
+        public Floors {
+            if (minFullAge == null || minFullAge.isNegative()) {
+                throw new IllegalArgumentException("the minimum age of a full must not be negative: " + minFullAge);
+            }
+            if (maxFullsPerRun < 1) {
+                throw new IllegalArgumentException("the fulls one run may expire must be at least 1, got "
+                        + maxFullsPerRun);
+            }
+        }
     }
 
-    public RetentionPlanner(Duration orphanAge) {
+    private final Duration orphanAge;
+    private final Floors floors;
+
+    /** Default orphan age, no floors (the policy's rules alone). */
+    public RetentionPlanner() {
+        this(DEFAULT_ORPHAN_AGE, Floors.NONE);
+    }
+
+    public RetentionPlanner(Duration orphanAge, Floors floors) {
         if (orphanAge.isNegative()) {
             throw new IllegalArgumentException("orphan age must not be negative: " + orphanAge);
         }
         this.orphanAge = orphanAge;
+        this.floors = floors;
     }
 
     public RetentionPlan plan(RetentionView view, RetentionPolicy policy, Instant now) {
+        return plan(view, policy, now, false);
+    }
+
+    /**
+     * @param confirmed an operator confirmed this run: the cap on fulls per run does not apply
+     *                  (the minimum age still does)
+     */
+    public RetentionPlan plan(RetentionView view, RetentionPolicy policy, Instant now, boolean confirmed) {
+        return plan(view, policy, now, confirmed, Set.of());
+    }
+
+    /**
+     * @param heldBefore fulls an earlier run's cap held back: they stay held (a re-run, or the run
+     *                   after the next backup, does not take the next bite) until a confirmed run
+     */
+    public RetentionPlan plan(RetentionView view, RetentionPolicy policy, Instant now, boolean confirmed,
+                              Set<String> heldBefore) {
         Map<String, RetentionView.Backup> byLabel = new TreeMap<>();
         view.backups().forEach(b -> byLabel.put(b.entry().label(), b));
+        // Age and order come from the cloud's clock (acceptedAt), never from the node's label or times.
+        Comparator<String> accepted = Comparator.comparing((String l) -> acceptedAt(byLabel, l))
+                .thenComparing(Comparator.naturalOrder());
         List<WindowBackup> valid = new ArrayList<>();
         view.backups().forEach(b -> WindowBackup.of(b.entry()).ifPresent(valid::add));
         List<WindowBackup> restorable = WindowCalculator.withCompleteChains(valid);
@@ -85,7 +131,8 @@ public final class RetentionPlanner {
 
         Map<String, String> keep = new LinkedHashMap<>();
         List<String> notes = new ArrayList<>();
-        keepByPolicy(restorable, policy, now, keep);
+        keepByPolicy(restorable, policy, now, keep, accepted, l -> acceptedAt(byLabel, l));
+        keepYoungFulls(byLabel, now, keep);
         WindowCalculator before = new WindowCalculator(view.segmentSize(),
                 ExpiredWal.clipAll(view.timelines(), view.expiredThrough()), view.facts());
         RecoveryWindow windowBefore = before.compute(restorable);
@@ -94,12 +141,12 @@ public final class RetentionPlanner {
         closeOverNeeds(byLabel, keep);
 
         String oldestKeptFull = keep.keySet().stream().map(BackupLabelName::parse).filter(BackupLabelName::isFull)
-                .map(BackupLabelName::toString).min(Comparator.naturalOrder()).orElse(null);
+                .map(BackupLabelName::toString).min(accepted).orElse(null);
         // Unrestorable backups newer than the oldest kept full stay for inspection, unless something
         // they need goes (then they go first). Oldest first, so that what they need is decided.
         for (String label : byLabel.keySet()) {
             if (keep.containsKey(label) || restorableByLabel.containsKey(label)
-                    || oldestKeptFull == null || label.compareTo(oldestKeptFull) < 0) {
+                    || oldestKeptFull == null || accepted.compare(label, oldestKeptFull) < 0) {
                 continue;
             }
             BackupEntry e = byLabel.get(label).entry();
@@ -111,6 +158,7 @@ public final class RetentionPlanner {
                 keep.put(label, "not restorable (" + e.status() + "), newer than the oldest kept full: kept for inspection");
             }
         }
+        List<String> heldBack = confirmed ? List.of() : holdBeyondCap(byLabel, keep, accepted, heldBefore, notes);
         List<Deletion> deletions = new ArrayList<>();
         // Newest first: a dependent's label sorts after everything it needs (same full, later start).
         List<String> newestFirst = new ArrayList<>(byLabel.keySet());
@@ -150,13 +198,72 @@ public final class RetentionPlanner {
         List<Kept> kept = keep.entrySet().stream().filter(en -> byLabel.containsKey(en.getKey()))
                 .sorted(Map.Entry.comparingByKey()).map(en -> new Kept(en.getKey(), en.getValue())).toList();
         return new RetentionPlan(policy, now, deletions, kept, notes, windowBefore,
-                afterCalc.compute(keptRestorable));
+                afterCalc.compute(keptRestorable), heldBack);
+    }
+
+    private static Instant acceptedAt(Map<String, RetentionView.Backup> byLabel, String label) {
+        RetentionView.Backup b = byLabel.get(label);
+        Instant t = b == null ? null : b.entry().acceptedAt();
+        return t == null ? Instant.EPOCH : t;
+    }
+
+    /** Floor 1: a full the cloud accepted less than the minimum age ago stays, whatever its status. */
+    private void keepYoungFulls(Map<String, RetentionView.Backup> byLabel, Instant now, Map<String, String> keep) {
+        if (floors.minFullAge().isZero()) {
+            return;
+        }
+        Instant limit = now.minus(floors.minFullAge());
+        for (RetentionView.Backup b : byLabel.values()) {
+            Instant at = b.entry().acceptedAt();
+            if (b.label().isFull() && at != null && at.isAfter(limit)) {
+                keep.putIfAbsent(b.entry().label(), "younger than the minimum age of a full (" + floors.minFullAge()
+                        + "): accepted at " + at);
+            }
+        }
+    }
+
+    /**
+     * Floor 2: at most {@code maxFullsPerRun} fulls go in one run, the oldest accepted first; the
+     * rest (with the differentials and incrementals of their chains) are held back until an
+     * operator confirms a run. Returns the held fulls' labels.
+     */
+    private List<String> holdBeyondCap(Map<String, RetentionView.Backup> byLabel, Map<String, String> keep,
+                                       Comparator<String> accepted, Set<String> heldBefore, List<String> notes) {
+        List<String> due = byLabel.keySet().stream().filter(l -> !keep.containsKey(l))
+                .filter(l -> BackupLabelName.parse(l).isFull()).sorted(accepted).toList();
+        List<String> stillHeld = due.stream().filter(heldBefore::contains).toList();
+        List<String> rest = due.stream().filter(l -> !heldBefore.contains(l)).toList();
+        if (rest.size() <= floors.maxFullsPerRun() && stillHeld.isEmpty()) {
+            return List.of();
+        }
+        List<String> held = new ArrayList<>(stillHeld);
+        if (rest.size() > floors.maxFullsPerRun()) {
+            held.addAll(rest.subList(floors.maxFullsPerRun(), rest.size()));
+        }
+        String why = "held back: a run expires at most " + floors.maxFullsPerRun() + " fulls without an operator's "
+                + "confirmation, " + due.size() + " were due";
+        held.forEach(l -> keep.put(l, heldBefore.contains(l)
+                ? "held back by an earlier run's cap until an operator confirms a run" : why));
+        Set<String> heldSet = Set.copyOf(held);
+        for (String l : byLabel.keySet()) {
+            String full = BackupLabelName.parse(l).full().toString();
+            if (!keep.containsKey(l) && heldSet.contains(full)) {
+                keep.put(l, "held back with its full " + full);
+            }
+        }
+        notes.add("cap reached: " + due.size() + " fulls were due, " + (due.size() - held.size()) + " expire now, "
+                + held.size() + " held back (" + String.join(", ", held) + ") until an operator confirms a run "
+                + "({\"stanza\": ..., \"confirm\": true} to the retention function)");
+        return List.copyOf(held);
     }
 
     private static void keepByPolicy(List<WindowBackup> restorable, RetentionPolicy policy, Instant now,
-                                     Map<String, String> keep) {
+                                     Map<String, String> keep, Comparator<String> accepted,
+                                     java.util.function.Function<String, Instant> acceptedAt) {
+        Comparator<WindowBackup> newestFirst = Comparator.comparing((WindowBackup b) -> b.label().toString(), accepted)
+                .reversed();
         List<WindowBackup> fulls = restorable.stream().filter(b -> b.label().isFull())
-                .sorted(Comparator.comparing(WindowBackup::label).reversed()).toList();
+                .sorted(newestFirst).toList();
         if (fulls.isEmpty()) {
             return;
         }
@@ -170,10 +277,11 @@ public final class RetentionPlanner {
             case FullRetention.ByAge a -> {
                 Instant horizon = now.minus(Duration.ofDays(a.days()));
                 for (WindowBackup f : fulls) {
-                    boolean anchor = !f.stopTime().isAfter(horizon);
+                    // Accepted (hence consistent) at or before the horizon: it restores to every point after.
+                    boolean anchor = !acceptedAt.apply(f.label().toString()).isAfter(horizon);
                     keep.putIfAbsent(f.label().toString(), anchor
-                            ? "the newest full consistent at or before " + horizon + " (start of the " + a.days() + "-day window)"
-                            : "consistent within the last " + a.days() + " days");
+                            ? "the newest full accepted at or before " + horizon + " (start of the " + a.days() + "-day window)"
+                            : "accepted within the last " + a.days() + " days");
                     if (anchor) {
                         break;
                     }
@@ -183,7 +291,7 @@ public final class RetentionPlanner {
         Set<String> keptFulls = Set.copyOf(keep.keySet());
         List<WindowBackup> diffs = restorable.stream()
                 .filter(b -> b.label().type() == BackupLabelName.Type.DIFF && keptFulls.contains(b.label().full().toString()))
-                .sorted(Comparator.comparing(WindowBackup::label).reversed()).toList();
+                .sorted(newestFirst).toList();
         for (int i = 0; i < Math.min(policy.diff(), diffs.size()); i++) {
             keep.putIfAbsent(diffs.get(i).label().toString(), "diff " + (i + 1) + " of " + policy.diff() + " kept by count");
         }

@@ -8,12 +8,16 @@ import java.util.Map;
 
 /**
  * The retention function's input (the daily schedule's and the validator's):
- * {@code {"stanza": "main", "retention": {"fullType": "count"|"time", "full": N, "diff": N}, "dryRun": false}}.
- * {@code retention} and {@code dryRun} are optional; the API's body is the same without {@code stanza}.
+ * {@code {"stanza": "main", "retention": {"fullType": "count"|"time", "full": N, "diff": N}, "dryRun": false,
+ * "confirm": false}}. {@code retention}, {@code dryRun} and {@code confirm} are optional; the API's body
+ * is the same without {@code stanza}.
  *
- * @param policy null when the input gave none (the service then takes the default)
+ * @param policy  null when the input gave none (the service then takes the default)
+ * @param confirm an operator confirms this run: it may expire more fulls than the cap per run. Only
+ *                an operator's own invocation of the retention function can delete with it: the
+ *                API nodes call only previews
  */
-public record RetentionRequest(StanzaName stanza, RetentionPolicy policy, boolean dryRun) {
+public record RetentionRequest(StanzaName stanza, RetentionPolicy policy, boolean dryRun, boolean confirm) {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -29,8 +33,8 @@ public record RetentionRequest(StanzaName stanza, RetentionPolicy policy, boolea
             throw new IllegalArgumentException("the input must be a JSON object");
         }
         root.fieldNames().forEachRemaining(f -> {
-            if (!f.equals("stanza") && !f.equals("retention") && !f.equals("dryRun")) {
-                throw new IllegalArgumentException(f + ": unknown field (expected stanza, retention, dryRun)");
+            if (!f.equals("stanza") && !f.equals("retention") && !f.equals("dryRun") && !f.equals("confirm")) {
+                throw new IllegalArgumentException(f + ": unknown field (expected stanza, retention, dryRun, confirm)");
             }
         });
         String name = stanza;
@@ -59,6 +63,10 @@ public record RetentionRequest(StanzaName stanza, RetentionPolicy policy, boolea
         if (d != null && !d.isBoolean()) {
             throw new IllegalArgumentException("dryRun: must be true or false");
         }
-        return new RetentionRequest(stanzaName, policy, d != null && d.asBoolean());
+        JsonNode c = root.get("confirm");
+        if (c != null && !c.isBoolean()) {
+            throw new IllegalArgumentException("confirm: must be true or false");
+        }
+        return new RetentionRequest(stanzaName, policy, d != null && d.asBoolean(), c != null && c.asBoolean());
     }
 }

@@ -22,6 +22,8 @@ import io.tidemark.functions.retain.RetentionPlan.Deletion;
 import io.tidemark.functions.retain.RetentionPlan.OrphanDeletion;
 import io.tidemark.functions.retain.RetentionPlan.WalDeletion;
 import io.tidemark.functions.window.WindowService;
+import io.tidemark.events.metrics.TidemarkMetric;
+import io.tidemark.functions.metrics.MetricsPublisher;
 import java.lang.System.Logger.Level;
 import java.lang.System.Logger;
 import java.time.Clock;
@@ -62,6 +64,7 @@ public final class RetentionService {
     private final WindowService windows;
     private final ItemMerger merger;
     private final StanzaPolicies policies;
+    private final MetricsPublisher metrics;
 
     public RetentionService(ObjectStore objects, CatalogStore catalog, RetentionPlanner planner, Clock clock) {
         this(objects, catalog, planner, clock, StanzaPolicies.NONE);
@@ -70,6 +73,13 @@ public final class RetentionService {
     /** @param policies each stanza's configured policy, for runs whose event names none */
     public RetentionService(ObjectStore objects, CatalogStore catalog, RetentionPlanner planner, Clock clock,
                             StanzaPolicies policies) {
+        this(objects, catalog, planner, clock, policies, MetricsPublisher.NONE);
+    }
+
+    /** @param metrics where each real run's BackupsExpired and BackupsHeldBack go */
+    public RetentionService(ObjectStore objects, CatalogStore catalog, RetentionPlanner planner, Clock clock,
+                            StanzaPolicies policies, MetricsPublisher metrics) {
+        this.metrics = metrics;
         this.policies = policies;
         this.objects = objects;
         this.catalog = catalog;
@@ -89,13 +99,23 @@ public final class RetentionService {
      * @throws UnknownStanzaException when the stanza has no META item
      */
     public Result run(StanzaName stanza, RetentionPolicy policy, boolean dryRun) {
+        return run(stanza, policy, dryRun, false);
+    }
+
+    /**
+     * @param confirmed an operator confirmed this run: it may expire more fulls than the cap
+     *                  ({@link RetentionPlanner.Floors#maxFullsPerRun()}), this once
+     */
+    public Result run(StanzaName stanza, RetentionPolicy policy, boolean dryRun, boolean confirmed) {
         RetentionPolicy p = policy == null ? policies.of(stanza) : policy;
         String pk = Keys.pk(stanza);
         StanzaMeta meta = catalog.get(pk, Keys.META).map(StanzaMeta::fromItem)
                 .orElseThrow(() -> new UnknownStanzaException(stanza));
         Instant now = clock.instant();
         View v = read(meta, now);
-        RetentionPlan plan = planner.plan(v.view(), p, now);
+        Set<String> heldBefore = Set.copyOf(last(catalog, stanza).map(i -> i.list("heldBack")).orElse(List.of())
+                .stream().map(String::valueOf).toList());
+        RetentionPlan plan = planner.plan(v.view(), p, now, confirmed, heldBefore);
         // Object Lock: keep locked backups (and what they need), then stop WAL below a locked segment.
         Map<String, Instant> locks = new HashMap<>();
         for (BackupDeletion d : plan.backupDeletions()) {
@@ -104,7 +124,7 @@ public final class RetentionService {
                     .ifPresent(u -> locks.put(d.label().toString(), u));
         }
         if (!locks.isEmpty()) {
-            plan = planner.plan(withLocks(v.view(), locks, Map.of()), p, now);
+            plan = planner.plan(withLocks(v.view(), locks, Map.of()), p, now, confirmed, heldBefore);
         }
         Map<Deletion, List<Item>> walItems = new HashMap<>();
         Map<TimelineId, Long> walLocks = new TreeMap<>();
@@ -114,7 +134,7 @@ public final class RetentionService {
             lowestLocked(items, now).ifPresent(seg -> walLocks.put(w.timeline(), seg));
         }
         if (!walLocks.isEmpty()) {
-            plan = planner.plan(withLocks(v.view(), locks, walLocks), p, now);
+            plan = planner.plan(withLocks(v.view(), locks, walLocks), p, now, confirmed, heldBefore);
             walItems.clear();
             for (WalDeletion w : plan.walDeletions()) {
                 walItems.put(w, walItems(meta, w));
@@ -132,6 +152,7 @@ public final class RetentionService {
             return new Result(stanza.value(), true, plan, bytes, 0, 0, meta.walSegmentSize());
         }
         long[] counts = new long[2];
+        long expired = 0;
         boolean backupsGone = false;
         for (Deletion d : plan.deletions()) {
             switch (d) {
@@ -144,6 +165,9 @@ public final class RetentionService {
                     deleteItem(pk, Keys.waiting(b.label()), counts);
                     deleteItem(pk, Keys.backup(b.label()), counts);
                     backupsGone = true;
+                    expired++;
+                    LOG.log(Level.INFO, "retention of stanza {0}: expired backup {1} ({2}, {3} bytes): {4}",
+                            stanza, b.label(), b.status(), b.storedSize(), b.reason());
                 }
                 case OrphanDeletion o -> {
                     if (backupsGone) {
@@ -151,6 +175,8 @@ public final class RetentionService {
                         backupsGone = false;
                     }
                     deletePrefix(StorageLayout.backupPrefix(stanza, o.label()), null, counts);
+                    LOG.log(Level.INFO, "retention of stanza {0}: removed abandoned prefix of {1} ({2} objects): {3}",
+                            stanza, o.label(), o.objects(), o.reason());
                 }
                 case WalDeletion w -> {
                     if (backupsGone) {
@@ -158,6 +184,10 @@ public final class RetentionService {
                         backupsGone = false;
                     }
                     deleteWal(meta, w, walItems.get(w), counts);
+                    LOG.log(Level.INFO, "retention of stanza {0}: expired WAL of timeline {1} from {2} through {3} "
+                            + "({4} segments): {5}", stanza, w.timeline().value(),
+                            WalSegmentName.of(w.timeline(), w.from(), meta.walSegmentSize()),
+                            WalSegmentName.of(w.timeline(), w.through(), meta.walSegmentSize()), w.segments(), w.reason());
                 }
             }
         }
@@ -166,10 +196,44 @@ public final class RetentionService {
         }
         LOG.log(Level.INFO, "retention of stanza {0} ({1}): {2} deletions, {3} objects and {4} items removed",
                 stanza, p, plan.deletions().size(), counts[0], counts[1]);
+        if (!plan.heldBack().isEmpty()) {
+            LOG.log(Level.WARNING, "retention of stanza {0}: {1} fulls held back by the cap on fulls per run ({2}); "
+                    + "an operator confirms a run to expire them", stanza, plan.heldBack().size(),
+                    String.join(", ", plan.heldBack()));
+        }
+        recordRun(meta, now, plan, expired, confirmed);
+        try {
+            metrics.publish(stanza, now, Map.of(TidemarkMetric.BACKUPS_EXPIRED, expired,
+                    TidemarkMetric.BACKUPS_HELD_BACK, (long) plan.heldBack().size()));
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "could not publish the retention metrics of stanza " + stanza + ": " + e);
+        }
         return new Result(stanza.value(), false, plan, bytes, counts[0], counts[1], meta.walSegmentSize());
     }
 
     private record View(RetentionView view, List<BackupEntry> entries) {
+    }
+
+    /**
+     * {@code RETENTIONLAST}: what the latest real run did, for {@code GET /stanzas/{stanza}} and
+     * {@code tidemark info} (above all, fulls the cap held back).
+     */
+    private void recordRun(StanzaMeta meta, Instant now, RetentionPlan plan, long expired, boolean confirmed) {
+        String pk = Keys.pk(meta.stanza());
+        Map<String, Object> a = new TreeMap<>();
+        a.put("kind", "retention");
+        a.put("at", now.toString());
+        a.put("policy", plan.policy().toString());
+        a.put("backupsExpired", expired);
+        a.put("heldBack", plan.heldBack());
+        a.put("confirmed", confirmed);
+        a.put("notes", BackupEntry.capped(plan.notes()));
+        merger.merge(pk, Keys.RETENTION_LAST, cur -> Item.of(pk, Keys.RETENTION_LAST, a));
+    }
+
+    /** The latest real run's record, if retention ever ran for the stanza. */
+    public static Optional<Item> last(CatalogStore catalog, StanzaName stanza) {
+        return catalog.get(Keys.pk(stanza), Keys.RETENTION_LAST);
     }
 
     private View read(StanzaMeta meta, Instant now) {

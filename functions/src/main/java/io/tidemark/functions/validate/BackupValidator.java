@@ -99,6 +99,8 @@ public final class BackupValidator {
 
     private final io.tidemark.functions.retain.RetentionTrigger retention;
     private final io.tidemark.functions.metrics.StanzaHealth health;
+    private final io.tidemark.functions.metrics.MetricsPublisher metrics;
+    private final Duration skew;
 
     public BackupValidator(ObjectStore objects, CatalogStore catalog, int parallelism) {
         this(objects, catalog, parallelism, io.tidemark.functions.retain.RetentionTrigger.NONE);
@@ -114,6 +116,18 @@ public final class BackupValidator {
     public BackupValidator(ObjectStore objects, CatalogStore catalog, int parallelism,
                            io.tidemark.functions.retain.RetentionTrigger retention,
                            io.tidemark.functions.metrics.MetricsPublisher metrics) {
+        this(objects, catalog, parallelism, retention, metrics, io.tidemark.functions.catalog.CloudClock.DEFAULT_SKEW);
+    }
+
+    /**
+     * @param skew how far ahead of the manifest's S3 event time a node's times may be
+     *             ({@link ManifestPlausibility}); refusals go to {@code metrics} as ManifestsRefused
+     */
+    public BackupValidator(ObjectStore objects, CatalogStore catalog, int parallelism,
+                           io.tidemark.functions.retain.RetentionTrigger retention,
+                           io.tidemark.functions.metrics.MetricsPublisher metrics, Duration skew) {
+        this.skew = skew;
+        this.metrics = metrics;
         this.retention = retention;
         this.health = new io.tidemark.functions.metrics.StanzaHealth(catalog, metrics, java.time.Clock.systemUTC());
         this.objects = objects;
@@ -202,6 +216,17 @@ public final class BackupValidator {
         if (!m.walSegmentSize().equals(meta.walSegmentSize())) {
             reasons.add("the backup has WAL segments of " + m.walSegmentSize().bytes() + " bytes, the stanza "
                     + meta.walSegmentSize().bytes());
+        }
+        List<String> refused = ManifestPlausibility.check(m, at, skew);
+        if (!refused.isEmpty()) {
+            // The cloud's clock and PostgreSQL's needs say this cannot be a real backup.
+            LOG.log(Level.WARNING, "refused manifest {0}: {1}", key, String.join("; ", refused));
+            try {
+                metrics.publish(mo.stanza(), at, Map.of(io.tidemark.events.metrics.TidemarkMetric.MANIFESTS_REFUSED, 1L));
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "could not publish ManifestsRefused of stanza " + mo.stanza() + ": " + e);
+            }
+            reasons.addAll(refused);
         }
         if (identity) {
             reasons.addAll(verifier.verify(m));
@@ -519,6 +544,10 @@ public final class BackupValidator {
         int c = a.compareTo(b);
         if (c == 0) {
             c = Integer.compare(rank.applyAsInt(cur), rank.applyAsInt(candidate));
+        }
+        if (c == 0) {
+            // Waiting for WAL: fewer segments missing is further along (WAL only arrives).
+            c = Integer.compare(candidate.list("missingWal").size(), cur.list("missingWal").size());
         }
         if (c == 0) {
             c = cur.hashExcluding().compareTo(candidate.hashExcluding());

@@ -67,7 +67,9 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
         int parallelism = config.setting(PARALLELISM).map(Integer::parseInt).orElse(DEFAULT_PARALLELISM);
         this.validator = new BackupValidator(new S3ObjectStore(aws.s3(), bucket),
                 new DynamoDbCatalogStore(aws.dynamoDb(), config.table()), parallelism,
-                retention != null ? retention : LambdaRetentionTrigger.fromConfig(config, aws), metrics);
+                retention != null ? retention : LambdaRetentionTrigger.fromConfig(config, aws), metrics,
+                io.tidemark.functions.catalog.CloudClock.skew(
+                        config.setting(io.tidemark.functions.catalog.CloudClock.SKEW_SETTING)));
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 

@@ -46,7 +46,8 @@ final class IndexFixture {
 
     /** The event time of object {@code i} in these tests: fixed per object, as S3 repeats an event's time. */
     static Instant eventTime(int i) {
-        return Instant.parse("2026-05-02T00:00:00Z").plusSeconds(i);
+        // after TestWal's commits (T0 + i s): a segment arrives after the commits it records
+        return Instant.ofEpochSecond(TestWal.T0 / 1_000_000L).plusSeconds(100 + i);
     }
 
     List<Item> items() {

@@ -126,6 +126,54 @@ class RetentionPlannerPropertyTest {
         return new History(view, policy, time(last).plusSeconds(3600L * r.nextInt(100)));
     }
 
+    /**
+     * The floors on random histories: no full younger than the minimum age (by acceptedAt) goes,
+     * at most the cap of fulls goes unless confirmed, and the floors only ever keep more (backups
+     * and WAL) than the policy alone.
+     */
+    @Property(tries = 300)
+    void theFloorsOnlyKeepMore(@ForAll long seed) {
+        History h = history(seed);
+        Random r = new Random(seed * 31 + 7);
+        RetentionPlanner.Floors floors = new RetentionPlanner.Floors(java.time.Duration.ofHours(r.nextInt(150)),
+                1 + r.nextInt(3));
+        RetentionPlanner planner = new RetentionPlanner(RetentionPlanner.DEFAULT_ORPHAN_AGE, floors);
+        RetentionPlan plan = planner.plan(h.view(), h.policy(), h.now());
+        RetentionPlan policyAlone = new RetentionPlanner().plan(h.view(), h.policy(), h.now());
+        Map<String, BackupEntry> all = new HashMap<>();
+        h.view().backups().forEach(b -> all.put(b.entry().label(), b.entry()));
+
+        Instant limit = h.now().minus(floors.minFullAge());
+        List<BackupDeletion> fulls = plan.backupDeletions().stream().filter(d -> d.label().isFull()).toList();
+        for (BackupDeletion d : fulls) {
+            assertFalse(all.get(d.label().toString()).acceptedAt().isAfter(limit), d + " is younger than " + floors);
+        }
+        assertTrue(fulls.size() <= floors.maxFullsPerRun(), fulls + " exceeds " + floors);
+        Set<String> kept = new HashSet<>();
+        plan.kept().forEach(k -> kept.add(k.label()));
+        assertTrue(kept.containsAll(plan.heldBack()), plan.heldBack() + " not kept: " + plan.kept());
+
+        Set<String> alone = new HashSet<>();
+        policyAlone.backupDeletions().forEach(d -> alone.add(d.label().toString()));
+        for (BackupDeletion d : plan.backupDeletions()) {
+            assertTrue(alone.contains(d.label().toString()), d + " goes only with floors " + floors);
+        }
+        Map<TimelineId, Long> aloneThrough = new HashMap<>();
+        policyAlone.walDeletions().forEach(w -> aloneThrough.put(w.timeline(), w.through()));
+        for (WalDeletion w : plan.walDeletions()) {
+            assertTrue(aloneThrough.containsKey(w.timeline()) && w.through() <= aloneThrough.get(w.timeline()),
+                    w + " beyond the policy alone's " + aloneThrough);
+        }
+
+        // Confirmed, the cap is lifted and the minimum age still holds.
+        RetentionPlan confirmed = planner.plan(h.view(), h.policy(), h.now(), true);
+        assertTrue(confirmed.heldBack().isEmpty());
+        for (BackupDeletion d : confirmed.backupDeletions()) {
+            assertFalse(d.label().isFull() && all.get(d.label().toString()).acceptedAt().isAfter(limit), d.toString());
+        }
+        assertTrue(confirmed.backupDeletions().size() >= plan.backupDeletions().size());
+    }
+
     @Property(tries = 400)
     void noSafetyRuleIsBroken(@ForAll long seed) {
         History h = history(seed);

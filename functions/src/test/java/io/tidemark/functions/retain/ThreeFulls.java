@@ -54,7 +54,8 @@ public final class ThreeFulls {
         List<BackupLabelName> labels = new ArrayList<>();
         long[][] spans = {{2, 3}, {10, 11}, {20, 21}};
         for (int i = 0; i < 3; i++) {
-            BackupLabelName label = TestBackup.fullLabel(i + 1);
+            // Labelled at its start (30 s before it stops), as the shim names backups.
+            BackupLabelName label = TestBackup.fullLabelAt(at(spans[i][1]).minusSeconds(30));
             TestBackup.build(stanza, label, null, TestBackup.files(stanza.value() + i),
                     Lsn.of(spans[i][0] * SIZE + 0x28), Lsn.of(spans[i][1] * SIZE + 0x100), TimelineId.FIRST,
                     at(spans[i][1])).upload(bucket);

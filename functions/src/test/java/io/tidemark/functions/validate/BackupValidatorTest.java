@@ -120,14 +120,15 @@ class BackupValidatorTest {
         assertEquals("diff", d.type());
         assertEquals(FULL.toString(), d.prior());
         assertEquals(List.of(FULL.toString()), d.references());
-        assertEquals(40_000L, d.deltaSize());
+        // the changed relation and the diff's own backup_label
+        assertEquals(40_000L + diff.raw.get("backup_label").length, d.deltaSize());
 
         Map<String, byte[]> changedAgain = new TreeMap<>(changed);
         changedAgain.put("PG_VERSION", "15\n\n".getBytes());
         TestBackup incr = TestBackup.child(diff, TestBackup.childLabel(FULL, BackupLabelName.Type.INCR, 2),
                 changedAgain);
         incr.upload(objects);
-        BackupEntry i = validate(incr, T1.plusSeconds(2));
+        BackupEntry i = validate(incr, T2.plusSeconds(60)); // uploaded after its label's start (03:00)
         assertEquals(BackupEntry.VALID, i.status(), i.reasons().toString());
         assertEquals(diff.manifest.label().toString(), i.prior());
         assertEquals(List.of(FULL.toString(), diff.manifest.label().toString()), i.references());

@@ -57,6 +57,12 @@ public final class TestBackup {
         return BackupLabelName.full(LocalDateTime.of(2026, 3, day, 1, 0, 0));
     }
 
+    /** The label the shim gives a full backup started at {@code start} (UTC, whole seconds). */
+    public static BackupLabelName fullLabelAt(Instant start) {
+        return BackupLabelName.full(LocalDateTime.ofInstant(start.truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+                java.time.ZoneOffset.UTC));
+    }
+
     public static BackupLabelName childLabel(BackupLabelName full, BackupLabelName.Type type, int hour) {
         return BackupLabelName.childOf(full, type, full.fullStart().plusHours(hour));
     }
@@ -72,7 +78,8 @@ public final class TestBackup {
         return f;
     }
 
-    public static final Set<String> BUNDLED = Set.of("PG_VERSION", "base/1/1259_fsm", "postgresql.auto.conf");
+    public static final Set<String> BUNDLED = Set.of("PG_VERSION", "base/1/1259_fsm", "postgresql.auto.conf",
+            "backup_label");
 
     public static TestBackup full(StanzaName stanza, BackupLabelName label, Map<String, byte[]> content) {
         return build(stanza, label, null, content, START, STOP);
@@ -86,13 +93,34 @@ public final class TestBackup {
     public static TestBackup build(StanzaName stanza, BackupLabelName label, TestBackup prior,
                                    Map<String, byte[]> content, Lsn start, Lsn stop) {
         return build(stanza, label, prior, content, start, stop, TimelineId.FIRST,
-                Instant.parse("2026-03-01T01:00:00Z").plusSeconds(30));
+                label.start().toInstant(java.time.ZoneOffset.UTC).plusSeconds(30));
+    }
+
+    /**
+     * The backup_label text pg_backup_stop returns for a backup from {@code start} on
+     * {@code timeline}, begun at {@code startTime} (log_timezone UTC).
+     */
+    public static String backupLabel(Lsn start, TimelineId timeline, Instant startTime) {
+        return "START WAL LOCATION: " + start + " (file "
+                + io.tidemark.events.wal.WalSegmentName.containing(timeline, start, TestWal.SIZE) + ")\n"
+                + "CHECKPOINT LOCATION: " + Lsn.of(start.value() + 0x38) + "\n"
+                + "BACKUP METHOD: streamed\n"
+                + "BACKUP FROM: primary\n"
+                + "START TIME: " + java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss")
+                        .withZone(java.time.ZoneOffset.UTC).format(startTime) + " UTC\n"
+                + "LABEL: tidemark\n"
+                + "START TIMELINE: " + timeline.value() + "\n";
     }
 
     /** As above, on {@code timeline}, stopped at {@code stopTime} (started 30 s before). */
     public static TestBackup build(StanzaName stanza, BackupLabelName label, TestBackup prior,
                                    Map<String, byte[]> content, Lsn start, Lsn stop, TimelineId timeline,
                                    Instant stopTime) {
+        Instant startTime = stopTime.minusSeconds(30);
+        String labelText = backupLabel(start, timeline, startTime);
+        content = new TreeMap<>(content);
+        // As the shim does: pg_backup_stop's label is a file of the backup too.
+        content.putIfAbsent("backup_label", labelText.getBytes(StandardCharsets.UTF_8));
         Map<String, byte[]> objects = new LinkedHashMap<>();
         List<ManifestFile> files = new ArrayList<>();
         ByteArrayOutputStream bundle = new ByteArrayOutputStream();
@@ -127,12 +155,11 @@ public final class TestBackup {
             objects.put(StorageLayout.bundleKey(stanza, label, 0, Compression.ZSTD), b);
             bundles.add(new ManifestBundle(0, b.length, TestWal.sha256(b)));
         }
-        Instant startTime = stopTime.minusSeconds(30);
         BackupManifest m = new BackupManifest(BackupManifest.FORMAT_VERSION, stanza, label,
                 prior == null ? Optional.empty() : Optional.of(prior.manifest.label()),
                 TestWal.SYSTEM_ID_TEXT, 150004, TestWal.SIZE, timeline, start, stop,
                 startTime, startTime.plusSeconds(30), false, true, Compression.ZSTD,
-                "START WAL LOCATION: " + start + " (file 000000010000000000000005)\n", Optional.empty(),
+                labelText, Optional.empty(),
                 List.of(), List.of(SafeRelativePath.of("base/1")), bundles, files);
         return new TestBackup(stanza, m, objects, content);
     }

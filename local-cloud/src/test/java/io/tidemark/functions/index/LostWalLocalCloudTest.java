@@ -99,7 +99,9 @@ class LostWalLocalCloudTest {
         }
         f.quiesce();
         int size = TestWal.SIZE.bytes();
-        TestBackup backup = TestBackup.build(STANZA, TestBackup.fullLabel(2), null, TestBackup.files("p"),
+        // labelled at its start (30 s before it stops), as the shim names backups
+        TestBackup backup = TestBackup.build(STANZA, TestBackup.fullLabelAt(at(6.5).minusSeconds(30)), null,
+                TestBackup.files("p"),
                 Lsn.of(5L * size + 0x28), Lsn.of(6L * size + 0x100), TimelineId.FIRST, at(6.5));
         backup.upload(bucket);
         f.quiesce();

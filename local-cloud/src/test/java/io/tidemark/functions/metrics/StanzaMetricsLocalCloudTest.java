@@ -161,8 +161,24 @@ class StanzaMetricsLocalCloudTest {
         assertEquals(1, conflicts.size(), String.valueOf(conflicts));
         assertEquals(1, conflicts.get(0).value());
 
-        // Every metric the alarms watch (AlarmMetricsTest: every alarm watches one of these) was seen.
+        // A manifest that cannot be true (labelled a year after it was uploaded): refused, alarmed.
+        java.time.LocalDateTime future = java.time.LocalDateTime.now(java.time.ZoneOffset.UTC).plusYears(1)
+                .withNano(0);
+        TestBackup fake = TestBackup.build(StanzaName.of(stanza), io.tidemark.events.layout.BackupLabelName.full(future),
+                null, TestBackup.files("f"), TestBackup.START, TestBackup.STOP, io.tidemark.events.wal.TimelineId.FIRST,
+                future.toInstant(java.time.ZoneOffset.UTC).plusSeconds(30));
+        fake.upload(bucket);
+        f.quiesce();
+        List<LocalMetrics.DataPoint> refused = points(TidemarkMetric.MANIFESTS_REFUSED, stanza, "manifest-validator");
+        assertFalse(refused.isEmpty(), "no ManifestsRefused: " + f.cloud.metrics().all());
+        refused.forEach(p -> assertEquals(1, p.value(), p.toString()));
+
+        // Every metric the alarms watch (AlarmMetricsTest: every alarm watches one of these) was seen;
+        // FutureWalTimes (no alarm) only when a segment carries commit times ahead of its arrival.
         for (TidemarkMetric m : TidemarkMetric.values()) {
+            if (m == TidemarkMetric.FUTURE_WAL_TIMES) {
+                continue;
+            }
             assertFalse(points(m, stanza).isEmpty(), m + " was never emitted for " + stanza);
         }
         assertEquals(List.of(), f.cloud.metrics().rejected(), "every line was valid EMF");

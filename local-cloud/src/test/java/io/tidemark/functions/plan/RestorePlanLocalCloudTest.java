@@ -103,7 +103,8 @@ class RestorePlanLocalCloudTest {
             f.put(key, z, Map.of("sha256", TestWal.sha256(raw)));
         }
         f.quiesce();
-        BackupLabelName label = TestBackup.fullLabel(2);
+        // labelled at its start (30 s before it stops), as the shim names backups
+        BackupLabelName label = TestBackup.fullLabelAt(at(6.5).minusSeconds(30));
         int size = TestWal.SIZE.bytes();
         backup = TestBackup.build(STANZA, label, null, TestBackup.files("p"), Lsn.of(5L * size + 0x28),
                 Lsn.of(6L * size + 0x100), TimelineId.FIRST, at(6.5));

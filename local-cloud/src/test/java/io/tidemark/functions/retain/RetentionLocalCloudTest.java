@@ -59,7 +59,9 @@ class RetentionLocalCloudTest {
     @BeforeAll
     static void start() {
         f = new CloudFixture(dir, LocalCloudFunctions.register(LocalCloud.builder())
-                .functionSetting(StanzaPolicies.SETTING, "{\"sched\":{\"fullType\":\"count\",\"full\":9,\"diff\":6}}"));
+                .functionSetting(StanzaPolicies.SETTING, "{\"sched\":{\"fullType\":\"count\",\"full\":9,\"diff\":6}}")
+                // these backups are seconds old: no minimum age, so the policy alone decides
+                .functionSetting(RetentionHandler.MIN_FULL_AGE_HOURS, "0"));
         bucket = new S3ObjectStore(f.aws.s3(), f.cloud.bucket());
         catalog = new DynamoDbCatalogStore(f.aws.dynamoDb(), f.cloud.table());
     }
@@ -92,7 +94,9 @@ class RetentionLocalCloudTest {
     }
 
     static JsonNode invoke(String event) throws Exception {
-        try (RetentionHandler h = new RetentionHandler(f.cloud.functionConfig())) {
+        // its metrics into the cloud's collector, as local-cloud's scheduled retention function
+        try (RetentionHandler h = new RetentionHandler(f.cloud.functionConfig(),
+                f.cloud.metrics().publisher(LocalCloudFunctions.RETENTION))) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             h.handleRequest(new ByteArrayInputStream(event.getBytes(StandardCharsets.UTF_8)), out, null);
             return CloudFixture.MAPPER.readTree(out.toByteArray());
@@ -168,6 +172,11 @@ class RetentionLocalCloudTest {
         assertEquals("00000001000000000000000A",
                 doc.path("timelines").get(0).path("walRanges").get(0).path("start").asText(), doc.toString());
         assertEquals(2, doc.path("backups").size());
+        // what the run did, for tidemark info; and its BackupsExpired in the cloud's metrics
+        assertEquals(1, doc.path("retention").path("backupsExpired").asLong(), doc.toString());
+        assertEquals(0, doc.path("retention").path("heldBack").size(), doc.toString());
+        assertTrue(f.cloud.metrics().of("Tidemark", "BackupsExpired", java.util.Map.of("Stanza", "sched")).stream()
+                .anyMatch(p -> p.value() == 1), f.cloud.metrics().all().toString());
         // the planner refuses what went and still plans inside the window
         assertEquals(422, planStatus("sched", at(5.5)));
         assertEquals(201, planStatus("sched", at(15.5)));
@@ -196,6 +205,51 @@ class RetentionLocalCloudTest {
                 .path("time").asText());
     }
 
+    /**
+     * Issue 14's attack through the real functions on real S3 events: a node uploads two fulls
+     * labelled in 2031 with almost no files, on archived WAL near the end; then the daily
+     * schedule's event. Before, the fakes were valid, their validation started retention at once,
+     * and count 2 kept them and removed every real full and the WAL below segment 27.
+     */
+    @Test
+    void fakeFullsLabelledInTheFutureAreRefusedAndTheScheduleRunRemovesOnlyWhatThePolicySays() throws Exception {
+        List<BackupLabelName> fulls = stanzaWithThreeFulls("attack");
+        StanzaName stanza = StanzaName.of("attack");
+        for (int i = 0; i < 2; i++) {
+            java.time.LocalDateTime labelled = java.time.LocalDateTime.of(2031, 1, 1 + i, 0, 0);
+            java.util.Map<String, byte[]> almostNothing = new java.util.TreeMap<>();
+            almostNothing.put("PG_VERSION", "15\n".getBytes(StandardCharsets.UTF_8));
+            io.tidemark.functions.validate.TestBackup.build(stanza, BackupLabelName.full(labelled), null, almostNothing,
+                    io.tidemark.events.wal.Lsn.of((27L + i) * SIZE + 0x28),
+                    io.tidemark.events.wal.Lsn.of((28L + i) * SIZE + 0x100), TimelineId.FIRST,
+                    labelled.toInstant(java.time.ZoneOffset.UTC).plusSeconds(30)).upload(bucket);
+            f.quiesce();
+        }
+        JsonNode doc = f.call("GET", "/stanzas/attack", null).json();
+        int refused = 0;
+        for (JsonNode b : doc.path("backups")) {
+            if (b.path("label").asText().startsWith("2031")) {
+                assertEquals("invalid", b.path("status").asText(), b.toString());
+                assertTrue(b.path("reasons").toString().contains("refused: the backup stops at"), b.toString());
+                refused++;
+            }
+        }
+        assertEquals(2, refused, doc.toString());
+        // one data point per refusal (an S3 event delivered twice would refuse, and count, twice)
+        assertTrue(f.cloud.metrics().of("Tidemark", "ManifestsRefused", java.util.Map.of("Stanza", "attack"))
+                .size() >= 2, f.cloud.metrics().all().toString());
+
+        JsonNode run = invoke("{\"stanza\":\"attack\",\"retention\":" + COUNT_TWO + "}");
+        // the run after the third real backup already removed the first (count 2); nothing else goes
+        for (BackupLabelName real : fulls.subList(1, 3)) {
+            assertTrue(catalog.get(Keys.pk(stanza), Keys.backup(real)).isPresent(), real + ": " + run);
+            assertFalse(keys(StorageLayout.backupPrefix(stanza, real)).isEmpty(), real + ": " + run);
+        }
+        assertEquals(21, keys(StorageLayout.timelineWalPrefix(stanza, TimelineId.FIRST)).size(), run.toString());
+        assertEquals(at(11).toString(), f.call("GET", "/stanzas/attack", null).json().path("window").path("earliest")
+                .path("time").asText());
+    }
+
     @Test
     void badEventsFailWithAMessageAndDeleteNothing() throws Exception {
         for (String[] c : new String[][]{
@@ -219,6 +273,11 @@ class RetentionLocalCloudTest {
         CloudFixture.Answer refused = f.call("POST", "/stanzas/preview/expire", "{}");
         assertEquals(400, refused.status());
         assertTrue(refused.json().path("message").asText().contains("Nodes may not delete"), refused.json().toString());
+        // nor confirm: a confirmation from the API nodes call would confirm nothing
+        assertEquals(400, f.call("POST", "/stanzas/preview/expire", "{\"confirm\":true}").status());
+        CloudFixture.Answer preview = f.call("POST", "/stanzas/preview/expire", "{\"dryRun\":true,\"confirm\":true}");
+        assertEquals(200, preview.status(), String.valueOf(preview.json()));
+        assertTrue(preview.json().path("dryRun").asBoolean());
         assertEquals(404, f.call("POST", "/stanzas/nosuch/expire", "{\"dryRun\":true}").status());
         assertEquals(400, f.call("POST", "/stanzas/preview/expire", "{\"dryRun\":\"yes\"}").status());
     }

@@ -24,7 +24,7 @@ import java.util.Set;
 
 /**
  * {@code tidemark expire --dry-run [--output text|json] [--retention-full-type count|time]
- * [--retention-full N] [--retention-diff N]}: what retention would remove now (backups, WAL
+ * [--retention-full N] [--retention-diff N] [--confirm]}: what retention would remove now (backups, WAL
  * ranges, sizes), what it keeps and why, and the recovery window after, from
  * {@code POST /stanzas/{stanza}/expire}.
  *
@@ -33,13 +33,16 @@ import java.util.Set;
  * valid backup. So {@code expire} without {@code --dry-run} is refused here, before any call.
  * Without the retention options the cloud uses the stanza's configured policy; with any of them,
  * the preview is for that policy (fields not given take the defaults: count 2, diff 6).
+ * {@code --confirm} previews a run an operator confirmed: beyond the cap on fulls per run
+ * (docs/retention.md#floors). Only the operator's own invocation of the retention function can
+ * confirm a real run.
  */
 public final class ExpireCommand implements Command {
 
     static final String NOT_HERE = "retention runs in the cloud, not on nodes: daily (the stanza's retention "
             + "schedule) and after each valid backup; nodes may not delete from the archive. Use --dry-run to "
             + "see what it would remove now; to run it at once, invoke the retention function with the "
-            + "operator's rights (see docs/retention.md)";
+            + "operator's rights (see docs/retention.md; with \"confirm\": true to go beyond the cap on fulls per run)";
 
     private static final Set<String> OWN = Set.of("output", "retention-full-type", "retention-full", "retention-diff");
 
@@ -55,7 +58,8 @@ public final class ExpireCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
-        Arguments a = Arguments.parse(args, CommonOptions.valuedPlus(OWN.toArray(String[]::new)), Set.of("dry-run"));
+        Arguments a = Arguments.parse(args, CommonOptions.valuedPlus(OWN.toArray(String[]::new)),
+                Set.of("dry-run", "confirm"));
         a.requirePositionals(0, "no arguments besides options");
         OutputFormat format = OutputFormat.parse(a.option("output").orElse("text"));
         ObjectMapper mapper = new ObjectMapper();
@@ -63,6 +67,9 @@ public final class ExpireCommand implements Command {
         ObjectNode retention = retention(a, mapper);
         if (retention != null) {
             body.set("retention", retention);
+        }
+        if (a.flag("confirm")) {
+            body.put("confirm", true);
         }
         if (!a.flag("dry-run")) {
             throw new CommandFailure(ExitCodes.USAGE, NOT_HERE);

@@ -44,6 +44,14 @@ final class ExpireText {
                 out.println("  " + k.path("label").asText() + "  " + k.path("reason").asText(""));
             }
         }
+        JsonNode held = doc.path("heldBack");
+        if (held.isArray() && !held.isEmpty()) {
+            out.println();
+            out.println("held back by the cap on fulls per run (an operator confirms a run to expire them)");
+            for (JsonNode l : held) {
+                out.println("  " + l.asText());
+            }
+        }
         JsonNode notes = doc.path("notes");
         if (!notes.isEmpty()) {
             out.println();

@@ -95,6 +95,7 @@ final class InfoText {
                     + " in the WAL archive: point-in-time recovery cannot cross " + (gaps == 1 ? "it" : "them") + ".");
         }
         printLost(doc.path("lostObjects"), out);
+        printRetention(doc.path("retention"), doc.path("futureWalTimes"), out);
         JsonNode dropped = doc.path("droppedWal");
         if (!dropped.isEmpty()) {
             out.println();
@@ -166,6 +167,31 @@ final class InfoText {
                 + " (tidemark verify lists them)"));
         out.println("last clean verify  " + (v.path("lastCleanAt").isTextual() ? v.path("lastCleanAt").asText()
                 : "never"));
+    }
+
+    /**
+     * Warnings from the cloud's guards: fulls retention's cap holds until an operator confirms a
+     * run (docs/retention.md#floors), and WAL whose commit times were ahead of its arrival, not
+     * used for the window (docs/catalog.md#future-commit-times).
+     */
+    private static void printRetention(JsonNode retention, JsonNode future, PrintStream out) {
+        JsonNode held = retention.path("heldBack");
+        if (held.isArray() && !held.isEmpty()) {
+            StringBuilder labels = new StringBuilder();
+            held.forEach(l -> labels.append(labels.isEmpty() ? "" : ", ").append(l.asText()));
+            out.println();
+            out.println("WARNING: retention (run at " + text(retention.path("at")) + ") HELD BACK " + held.size()
+                    + " full backup" + (held.size() == 1 ? "" : "s") + " beyond its cap per run: " + labels
+                    + "; an operator confirms with the retention function and {\"confirm\": true}");
+        }
+        if (future.path("count").asLong() > 0) {
+            JsonNode segs = future.path("segments");
+            out.println();
+            out.println("WARNING: " + future.path("count").asLong() + " WAL segment"
+                    + (future.path("count").asLong() == 1 ? " has" : "s have")
+                    + " commit times ahead of their arrival in the bucket (newest " + segs.path(0).asText("?")
+                    + "): those times are not used for the recovery window or time targets");
+        }
     }
 
     /** The newest scheduled backup jobs, newest first: state, type, who ran it or why not. */

@@ -88,6 +88,10 @@ class ExpireCommandTest {
             cloud = LocalCloudFunctions.register(LocalCloud.builder())
                     .dir(java.nio.file.Files.createTempDirectory("tidemark-expire-cloud"))
                     .functionSetting(StanzaPolicies.SETTING, "{\"shim\":{\"fullType\":\"count\",\"full\":9}}")
+                    // these backups are seconds old: no minimum age, so the policy alone decides
+                    .functionSetting(io.tidemark.functions.retain.RetentionHandler.MIN_FULL_AGE_HOURS, "0")
+                    // one full per run: count 1 would take two
+                    .functionSetting(io.tidemark.functions.retain.RetentionHandler.MAX_FULLS_PER_RUN, "1")
                     .start();
             aws = AwsClients.create(cloud.functionConfig());
             bucket = new S3ObjectStore(aws.s3(), cloud.bucket());
@@ -156,6 +160,29 @@ class ExpireCommandTest {
             assertTrue(out.contains("  " + fulls.get(2) + "  the newest valid full"), out);
             assertTrue(out.contains("recovery window now   " + ThreeFulls.at(3)), out);
             assertTrue(out.contains("recovery window after " + ThreeFulls.at(11)), out);
+        }
+
+        @Test
+        void theCapHoldsAFullBackAndAConfirmedRunIsPreviewedWithConfirm() throws IOException {
+            Shim.Run r = Shim.run(new ExpireCommand(Map.of()), "--dry-run", "--config", config("shim").toString(),
+                    "--retention-full", "1");
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.out().contains("would remove\n  backup  " + fulls.get(0) + " (valid)"), r.out());
+            assertTrue(r.out().contains("held back by the cap on fulls per run (an operator confirms a run to expire "
+                    + "them)\n  " + fulls.get(1)), r.out());
+            assertTrue(r.out().contains("cap reached: 2 fulls were due, 1 expire now, 1 held back"), r.out());
+            Shim.Run c = Shim.run(new ExpireCommand(Map.of()), "--dry-run", "--confirm", "--output", "json",
+                    "--config", config("shim").toString(), "--retention-full", "1");
+            assertEquals(0, c.code(), c.err());
+            JsonNode j = new ObjectMapper().readTree(c.out());
+            assertEquals(0, j.path("heldBack").size(), j.toString());
+            assertEquals(List.of(fulls.get(1).toString(), fulls.get(0).toString()),
+                    java.util.stream.StreamSupport.stream(j.path("deletions").spliterator(), false)
+                            .filter(d -> d.path("kind").asText().equals("backup")).map(d -> d.path("label").asText())
+                            .toList());
+            // without --dry-run, --confirm is refused like any deletion from a node
+            Shim.Run refused = Shim.run(new ExpireCommand(Map.of()), "--confirm", "--config", config("shim").toString());
+            assertEquals(ExitCodes.USAGE, refused.code());
         }
 
         @Test
