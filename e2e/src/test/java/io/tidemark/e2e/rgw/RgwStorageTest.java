@@ -172,7 +172,8 @@ class RgwStorageTest {
                 storage.s3Endpoint(), bucket, true, "us-east-1", io.tidemark.shim.storage.CredentialSource.fixed(
                         new io.tidemark.shim.storage.AwsCredentials(storage.s3Credentials().accessKeyId(),
                                 storage.s3Credentials().secretAccessKey(), null)));
-        shim.put(key, "{\"manifest\": true}".getBytes(java.nio.charset.StandardCharsets.UTF_8), java.util.Map.of());
+        assertEquals(io.tidemark.shim.storage.ObjectStore.PutOutcome.CREATED, shim.putIfAbsent(key,
+                "{\"manifest\": true}".getBytes(java.nio.charset.StandardCharsets.UTF_8), java.util.Map.of()));
 
         java.time.Instant until = new io.tidemark.functions.aws.S3ObjectStore(s3, bucket).head(key).orElseThrow()
                 .retainUntil();
