@@ -23,7 +23,13 @@ public enum TidemarkMetric {
     /** Problems the newest whole-stanza verify run found (0: clean). */
     VERIFY_PROBLEMS("VerifyProblems", Unit.COUNT),
     /** Seconds since the last clean whole-stanza verify run (since the stanza was created when none). */
-    LAST_CLEAN_VERIFY_AGE("LastCleanVerifyAgeSeconds", Unit.SECONDS);
+    LAST_CLEAN_VERIFY_AGE("LastCleanVerifyAgeSeconds", Unit.SECONDS),
+    /**
+     * Objects or manifests that arrived for something the cloud had already accepted with other
+     * content (a WAL segment, history file or backup label written a second time, differently), or a
+     * refused re-push the shim reports: the catalog kept the original; each one is counted.
+     */
+    HISTORY_CONFLICTS("HistoryConflicts", Unit.COUNT);
 
     public static final String NAMESPACE = "Tidemark";
     public static final String DIMENSION = "Stanza";

@@ -1,15 +1,11 @@
 package io.tidemark.functions.plan;
 
-import com.github.luben.zstd.Zstd;
 import io.tidemark.functions.catalog.CatalogStore;
 import io.tidemark.functions.catalog.Item;
 import io.tidemark.functions.catalog.Keys;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,7 +22,7 @@ import java.util.TreeMap;
  */
 public final class PlanRecords {
 
-    static final int CHUNK = 300_000;
+    static final int CHUNK = io.tidemark.functions.catalog.PackedLines.CHUNK;
     static final Duration KEEP_AFTER_EXPIRY = Duration.ofDays(7);
 
     private final CatalogStore store;
@@ -111,18 +107,10 @@ public final class PlanRecords {
     }
 
     static String pack(List<String> keys) {
-        byte[] raw = String.join("\n", keys).getBytes(StandardCharsets.UTF_8);
-        return Base64.getEncoder().encodeToString(Zstd.compress(raw, 3));
+        return io.tidemark.functions.catalog.PackedLines.pack(keys);
     }
 
     static List<String> unpack(String packed) {
-        if (packed.isEmpty()) {
-            return List.of();
-        }
-        byte[] z = Base64.getDecoder().decode(packed);
-        long size = Zstd.getFrameContentSize(z);
-        byte[] raw = Zstd.decompress(z, (int) size);
-        String s = new String(raw, StandardCharsets.UTF_8);
-        return s.isEmpty() ? List.of() : Arrays.asList(s.split("\n"));
+        return io.tidemark.functions.catalog.PackedLines.unpack(packed);
     }
 }

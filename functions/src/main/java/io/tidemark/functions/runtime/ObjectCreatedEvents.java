@@ -26,6 +26,14 @@ public final class ObjectCreatedEvents {
         O apply(String key, Instant eventTime, String sequencer);
     }
 
+    /**
+     * The service call for one created object, with the event's sequencer and the version id S3 gave
+     * the object (either null when the event has none: an unversioned bucket).
+     */
+    public interface VersionedAction<O extends Enum<O>> {
+        O apply(String key, Instant eventTime, String sequencer, String versionId);
+    }
+
     /** The service call for one removed or expired object: the event's name and sequencer. */
     public interface RemovedAction<O extends Enum<O>> {
         O apply(String key, String eventName, String sequencer);
@@ -47,6 +55,14 @@ public final class ObjectCreatedEvents {
     public static <O extends Enum<O>> byte[] process(S3EventNotification event, String bucket, String verb,
                                                      Class<O> outcomes, SequencedAction<O> created,
                                                      RemovedAction<O> removed) {
+        return processVersioned(event, bucket, verb, outcomes,
+                (key, time, sequencer, version) -> created.apply(key, time, sequencer), removed);
+    }
+
+    /** As {@link #process(S3EventNotification, String, String, Class, SequencedAction, RemovedAction)}, with version ids. */
+    public static <O extends Enum<O>> byte[] processVersioned(S3EventNotification event, String bucket, String verb,
+                                                              Class<O> outcomes, VersionedAction<O> created,
+                                                              RemovedAction<O> removed) {
         Map<O, Integer> counts = new EnumMap<>(outcomes);
         List<RuntimeException> failures = new ArrayList<>();
         if (event.testEvent()) {
@@ -66,7 +82,8 @@ public final class ObjectCreatedEvents {
             int slash = r.key() == null ? -1 : r.key().indexOf('/');
             FunctionLog.stanza(slash > 0 ? r.key().substring(0, slash) : null);
             try {
-                O o = r.isObjectCreated() ? created.apply(r.key(), r.eventTime(), r.sequencer())
+                O o = r.isObjectCreated() ? created.apply(r.key(), r.eventTime(), r.sequencer(),
+                        io.tidemark.functions.catalog.ObjectStore.versionOrNull(r.versionId()))
                         : removed.apply(r.key(), r.eventName(), r.sequencer());
                 counts.merge(o, 1, Integer::sum);
                 LOG.log(System.Logger.Level.DEBUG, "{0} {1}: {2}", r.eventName(), r.key(), o);

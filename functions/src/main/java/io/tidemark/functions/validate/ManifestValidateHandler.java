@@ -96,8 +96,8 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
         try (FunctionLog.Invocation log = FunctionLog.begin(context)) {
             S3EventNotification event = S3EventNotification.parse(input);
-            output.write(ObjectCreatedEvents.process(event, bucket, "validates", BackupValidator.Outcome.class,
-                    validator::validate));
+            output.write(ObjectCreatedEvents.processVersioned(event, bucket, "validates", BackupValidator.Outcome.class,
+                    (key, time, sequencer, version) -> validator.validate(key, time, version), null));
         }
     }
 
