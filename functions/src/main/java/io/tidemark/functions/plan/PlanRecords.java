@@ -106,6 +106,26 @@ public final class PlanRecords {
                 i.string("target").orElse(null), i.string("documentSha256").orElse(null), unpack(packed.toString())));
     }
 
+    /**
+     * A plan's objects as the record keeps them: one line each, the key, then a tab and the version
+     * id when the plan names one (keys hold no tab: only {@code [0-9A-Za-z/_.-]}).
+     */
+    static List<String> objectLines(Map<String, String> versionsByKey) {
+        List<String> out = new ArrayList<>();
+        versionsByKey.forEach((k, v) -> out.add(v == null ? k : k + "\t" + v));
+        return out;
+    }
+
+    /** The inverse of {@link #objectLines}: version by key (null: the current object). */
+    static Map<String, String> objectVersions(List<String> lines) {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String l : lines) {
+            int tab = l.indexOf('\t');
+            out.put(tab < 0 ? l : l.substring(0, tab), tab < 0 ? null : l.substring(tab + 1));
+        }
+        return out;
+    }
+
     static String pack(List<String> keys) {
         return io.tidemark.functions.catalog.PackedLines.pack(keys);
     }
