@@ -97,6 +97,7 @@ public class TidemarkStack extends Stack {
     public static final String ARCHIVE_LAG_METRIC = TidemarkMetric.ARCHIVE_LAG.metricName();
     public static final String BACKUP_AGE_METRIC = TidemarkMetric.LAST_VALID_BACKUP_AGE.metricName();
     public static final String VERIFY_PROBLEMS_METRIC = TidemarkMetric.VERIFY_PROBLEMS.metricName();
+    public static final String HISTORY_CONFLICTS_METRIC = TidemarkMetric.HISTORY_CONFLICTS.metricName();
     public static final String VERIFY_CLEAN_AGE_METRIC = TidemarkMetric.LAST_CLEAN_VERIFY_AGE.metricName();
     /** The TTL attribute of the catalog table (epoch seconds). */
     public static final String TTL_ATTRIBUTE = "expiresAt";
@@ -573,6 +574,18 @@ public class TidemarkStack extends Stack {
                     .treatMissingData(TreatMissingData.BREACHING)
                     .build();
             age.addAlarmAction(toTopic);
+            // Any conflict is worth a look: something wrote other content for what the cloud had
+            // accepted (a WAL file, a backup label); the catalog kept the original.
+            Alarm conflicts = Alarm.Builder.create(this, "HistoryConflictsAlarm-" + s.name())
+                    .alarmDescription("Tidemark: a second, different object or manifest arrived for something stanza "
+                            + s.name() + " had accepted (the indexer's and validator's logs name it); the original was kept")
+                    .metric(customMetric(HISTORY_CONFLICTS_METRIC, s.name(), Duration.minutes(5)))
+                    .threshold(1)
+                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                    .evaluationPeriods(1)
+                    .treatMissingData(TreatMissingData.NOT_BREACHING)
+                    .build();
+            conflicts.addAlarmAction(toTopic);
         }
         if (config.verifySchedule().isPresent()) {
             for (StanzaConfig s : config.stanzas()) {
@@ -774,7 +787,8 @@ public class TidemarkStack extends Stack {
             patterns.addAll(p);
         }
         f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
-                .actions(List.of("s3:GetObject"))
+                // GetObjectVersion: a GET naming a version (the catalog's pinned one) needs it
+                .actions(List.of("s3:GetObject", "s3:GetObjectVersion"))
                 .resources(objectArns(patterns))
                 .build());
         f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
@@ -813,7 +827,8 @@ public class TidemarkStack extends Stack {
                 .build());
         statements.add(PolicyStatement.Builder.create()
                 .sid("ReadOwnStanza")
-                .actions(List.of("s3:GetObject"))
+                // GetObjectVersion: archive-get reads the version its restore plan names
+                .actions(List.of("s3:GetObject", "s3:GetObjectVersion"))
                 .resources(List.of(bucket.arnForObjects(stanza + "/*")))
                 .build());
         statements.add(PolicyStatement.Builder.create()

@@ -38,7 +38,8 @@ class AlarmMetricsTest {
             TidemarkMetric.ARCHIVE_LAG, "breaching",
             TidemarkMetric.LAST_VALID_BACKUP_AGE, "breaching",
             TidemarkMetric.VERIFY_PROBLEMS, "ignore",
-            TidemarkMetric.LAST_CLEAN_VERIFY_AGE, "breaching");
+            TidemarkMetric.LAST_CLEAN_VERIFY_AGE, "breaching",
+            TidemarkMetric.HISTORY_CONFLICTS, "notBreaching");
 
     static Synth synth;
     static final List<String> STANZAS = List.of("main", "reports");

@@ -170,9 +170,18 @@ class WalFetchEndToEndTest {
         try {
             Waits.until(() -> conflicts() > before, Duration.ofMinutes(2), "the indexer to refuse the overwrite");
             PgCluster c = restored();
-            String planned = Files.readString(c.dataDir().resolve("tidemark-restore-plan.json"));
-            assertTrue(planned.contains("\"versionId\""), "the plan names versions: " + planned.substring(0,
-                    Math.min(400, planned.length())));
+            // every object of the plan named in its version: restore downloaded the files through
+            // presigned URLs that name them, archive-get reads the WAL in them
+            com.fasterxml.jackson.databind.JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(c.dataDir().resolve("tidemark-restore-plan.json").toFile()).get("document");
+            List<com.fasterxml.jackson.databind.JsonNode> objects = new ArrayList<>();
+            doc.get("files").forEach(objects::add);
+            doc.get("wal").forEach(objects::add);
+            assertTrue(doc.get("files").size() > 0 && doc.get("wal").size() > 0, doc.toString());
+            for (com.fasterxml.jackson.databind.JsonNode o : objects) {
+                assertTrue(o.hasNonNull("versionId"), "no version: " + o);
+            }
+            assertTrue(doc.get("wal").findValues("key").stream().anyMatch(k -> k.asText().equals(key)), "plans " + key);
             startAndAwaitPromotion(c);
             assertEquals(ROWS, count(c), "the version the catalog accepted, not the overwrite");
         } finally {
