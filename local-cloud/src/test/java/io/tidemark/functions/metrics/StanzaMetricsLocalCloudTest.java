@@ -152,6 +152,17 @@ class StanzaMetricsLocalCloudTest {
         assertEquals(1, clean.size(), String.valueOf(clean));
         assertEquals(0, clean.get(0).value(), "a clean run: its own age");
 
+        // A second, different manifest for the validated label: refused, one conflict counted.
+        TestBackup other = TestBackup.full(StanzaName.of(stanza), TestBackup.fullLabel(1), TestBackup.files("n"));
+        other.uploadManifest(bucket, other.manifestBytes());
+        f.quiesce();
+        List<LocalMetrics.DataPoint> conflicts = points(TidemarkMetric.HISTORY_CONFLICTS, stanza, "manifest-validator");
+        assertEquals(1, conflicts.size(), String.valueOf(conflicts));
+        assertEquals(1, conflicts.get(0).value());
+        assertEquals("Count", conflicts.get(0).unit());
+        assertEquals("valid", f.call("GET", "/stanzas/" + stanza, null).json().get("backups").get(0).get("status")
+                .asText());
+
         // Every metric the alarms watch (AlarmMetricsTest: every alarm watches one of these) was seen.
         for (TidemarkMetric m : TidemarkMetric.values()) {
             assertFalse(points(m, stanza).isEmpty(), m + " was never emitted for " + stanza);
