@@ -671,7 +671,8 @@ public class TidemarkStack extends Stack {
             // re-push, or the cloud saw a second, different object); no data is no conflict.
             Alarm conflicts = Alarm.Builder.create(this, "HistoryConflictsAlarm-" + s.name())
                     .alarmDescription("Tidemark: an object or manifest of stanza " + s.name() + " was about to be"
-                            + " replaced by different content (the catalog function's log names the key)")
+                            + " replaced by different content (the catalog function's, indexer's or validator's log"
+                            + " names the key); the original was kept")
                     .metric(customMetric(HISTORY_CONFLICTS_METRIC, s.name(), Duration.minutes(5)))
                     .threshold(1)
                     .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
@@ -888,7 +889,8 @@ public class TidemarkStack extends Stack {
             patterns.addAll(p);
         }
         f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
-                .actions(List.of("s3:GetObject"))
+                // GetObjectVersion: a GET naming a version (the catalog's pinned one) needs it
+                .actions(List.of("s3:GetObject", "s3:GetObjectVersion"))
                 .resources(objectArns(patterns))
                 .build());
         f.role().addToPrincipalPolicy(PolicyStatement.Builder.create()
@@ -927,7 +929,8 @@ public class TidemarkStack extends Stack {
                 .build());
         statements.add(PolicyStatement.Builder.create()
                 .sid("ReadOwnStanza")
-                .actions(List.of("s3:GetObject"))
+                // GetObjectVersion: archive-get reads the version its restore plan names
+                .actions(List.of("s3:GetObject", "s3:GetObjectVersion"))
                 .resources(List.of(bucket.arnForObjects(stanza + "/*")))
                 .build());
         statements.add(PolicyStatement.Builder.create()

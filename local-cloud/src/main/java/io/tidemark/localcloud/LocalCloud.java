@@ -532,7 +532,7 @@ public final class LocalCloud implements AutoCloseable {
             }
             dispatcher.objectEvent(new S3EventJson.ObjectEvent(r.eventName(), r.eventTime(), r.bucket(), r.key(),
                     r.size(), r.eTag(), r.sequencer() != null ? r.sequencer() : dispatcher.nextSequencer(),
-                    "external", r.sourceIpAddress()));
+                    "external", r.sourceIpAddress(), r.versionId()));
             n++;
         }
         return n;

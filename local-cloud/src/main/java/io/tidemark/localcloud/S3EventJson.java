@@ -29,7 +29,14 @@ final class S3EventJson {
             String eTag,
             String sequencer,
             String requestId,
-            String sourceIp) {
+            String sourceIp,
+            String versionId) {
+
+        /** Without a version id: local-cloud's own S3 (S3Proxy's filesystem store) keeps no versions. */
+        ObjectEvent(String eventName, Instant eventTime, String bucket, String key, long size, String eTag,
+                    String sequencer, String requestId, String sourceIp) {
+            this(eventName, eventTime, bucket, key, size, eTag, sequencer, requestId, sourceIp, null);
+        }
 
         boolean isRemoval() {
             return eventName.startsWith("ObjectRemoved:") || eventName.startsWith("LifecycleExpiration:");
@@ -66,6 +73,9 @@ final class S3EventJson {
         }
         if (e.eTag() != null) {
             object.put("eTag", e.eTag());
+        }
+        if (e.versionId() != null && !e.versionId().isEmpty()) {
+            object.put("versionId", e.versionId()); // external versioned storage: the version the event is about
         }
         object.put("sequencer", e.sequencer());
         try {

@@ -332,7 +332,7 @@ class BackupE2eTest {
 
     @Test
     @Order(5)
-    void damageInS3MakesTheBackupInvalid() throws Exception {
+    void damageInS3IsFoundByVerifyNotByUploadingTheManifestAgain() throws Exception {
         BackupLabelName full = taken.get(0);
         ManualRestore reader = new ManualRestore(store, STANZA);
         BackupManifest m = reader.manifest(full);
@@ -343,10 +343,18 @@ class BackupE2eTest {
         byte[] changed = object.data().clone();
         changed[changed.length / 2] ^= 1;
         cloud.overwrite(key, changed, object.metadata());
+        // the same manifest uploaded again: a label is validated once, so it changes nothing...
         String manifestKey = StorageLayout.manifestKey(STANZA, full);
+        String before = stanzaDoc().path("backups").toString();
         cloud.overwrite(manifestKey, store.get(manifestKey).orElseThrow().data(), Map.of());
-        JsonNode entry = awaitStatus(full, "invalid");
-        assertTrue(entry.path("reasons").toString().contains(victim.path().path()), entry.toString());
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)));
+        assertEquals(before, stanzaDoc().path("backups").toString(), "the same manifest again is a no-op");
+        // ...and verify is what finds the damage: the backup is damaged, the file named
+        ShimProcess.Result v = shim(primary, "verify", "--backup", full.toString());
+        assertEquals(1, v.code(), v.toString());
+        assertTrue(v.out().contains(key), v.toString());
+        JsonNode entry = awaitStatus(full, "damaged");
+        assertTrue(entry.path("reasons").toString().contains(key), entry.toString());
 
         // A manifest naming a path outside the data directory.
         ObjectNode evil = (ObjectNode) JSON.readTree(store.get(manifestKey).orElseThrow().data());

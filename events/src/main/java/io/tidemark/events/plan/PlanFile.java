@@ -13,11 +13,19 @@ import io.tidemark.events.paths.SafeRelativePath;
  * @param storedSize   stored (compressed) bytes to read from {@code bundleOffset}
  * @param storedSha256 SHA-256 of those stored bytes, lower-case hex
  * @param sha256       SHA-256 of the restored file, lower-case hex
+ * @param versionId    the S3 version of {@code key} the validator checked (null: the store keeps no
+ *                     versions); presigned URLs read that version
  */
 public record PlanFile(SafeRelativePath path, long size, String sha256, BackupLabelName backup, String key,
                        Compression compression, boolean bundled, long bundleOffset, long storedSize,
-                       String storedSha256) {
+                       String storedSha256, String versionId) {
+    public PlanFile(SafeRelativePath path, long size, String sha256, BackupLabelName backup, String key,
+                    Compression compression, boolean bundled, long bundleOffset, long storedSize, String storedSha256) {
+        this(path, size, sha256, backup, key, compression, bundled, bundleOffset, storedSize, storedSha256, null);
+    }
+
     public PlanFile {
+        PlanChecks.require(versionId == null || !versionId.isBlank(), path + ": blank versionId");
         PlanChecks.require(path != null && backup != null && key != null && compression != null, "plan file fields missing");
         PlanChecks.requireSha(sha256, path + ": sha256");
         PlanChecks.requireSha(storedSha256, path + ": storedSha256");

@@ -61,15 +61,21 @@ public final class RestorePlanJson {
         p.directories().forEach(d -> dirs.add(d.path()));
         ArrayNode files = o.putArray("files");
         for (PlanFile f : p.files()) {
-            files.addObject().put("path", f.path().path()).put("size", f.size()).put("sha256", f.sha256())
+            ObjectNode fo = files.addObject().put("path", f.path().path()).put("size", f.size()).put("sha256", f.sha256())
                     .put("backup", f.backup().toString()).put("key", f.key()).put("compression", f.compression().extension())
                     .put("bundled", f.bundled()).put("bundleOffset", f.bundleOffset()).put("storedSize", f.storedSize())
                     .put("storedSha256", f.storedSha256());
+            if (f.versionId() != null) {
+                fo.put("versionId", f.versionId()); // only with versioning: other plans stay as they were
+            }
         }
         ArrayNode wal = o.putArray("wal");
         for (PlanWal w : p.wal()) {
-            wal.addObject().put("name", w.name()).put("key", w.key()).put("compression", w.compression().extension())
-                    .put("sha256", w.sha256()).put("storedSize", w.storedSize());
+            ObjectNode wo = wal.addObject().put("name", w.name()).put("key", w.key())
+                    .put("compression", w.compression().extension()).put("sha256", w.sha256()).put("storedSize", w.storedSize());
+            if (w.versionId() != null) {
+                wo.put("versionId", w.versionId());
+            }
         }
         ObjectNode settings = o.putObject("recoverySettings");
         new java.util.TreeMap<>(p.recoverySettings()).forEach(settings::put);
@@ -109,12 +115,13 @@ public final class RestorePlanJson {
                 String at = "/files/" + i++;
                 files.add(new PlanFile(path(text(f, "path"), at + "/path"), num(f, "size"), text(f, "sha256"),
                         BackupLabelName.parse(text(f, "backup")), text(f, "key"), Compression.fromExtension(text(f, "compression")),
-                        bool(f, "bundled"), num(f, "bundleOffset"), num(f, "storedSize"), text(f, "storedSha256")));
+                        bool(f, "bundled"), num(f, "bundleOffset"), num(f, "storedSize"), text(f, "storedSha256"),
+                        f.has("versionId") ? text(f, "versionId") : null));
             }
             List<PlanWal> wal = new ArrayList<>();
             for (JsonNode w : array(o, "wal")) {
                 wal.add(new PlanWal(text(w, "name"), text(w, "key"), Compression.fromExtension(text(w, "compression")),
-                        text(w, "sha256"), num(w, "storedSize")));
+                        text(w, "sha256"), num(w, "storedSize"), w.has("versionId") ? text(w, "versionId") : null));
             }
             List<PlanWalRange> ranges = new ArrayList<>();
             if (o.has("walRanges")) {

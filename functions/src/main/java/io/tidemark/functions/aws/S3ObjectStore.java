@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
@@ -31,15 +32,30 @@ public final class S3ObjectStore implements ObjectStore {
 
     @Override
     public Optional<StoredObject> get(String key) {
+        return get(key, null);
+    }
+
+    /** GET of one version ({@code versionId} null: the current one); a version that is not there reads as absent. */
+    @Override
+    public Optional<StoredObject> get(String key, String versionId) {
         return ifExists(() -> {
-            ResponseBytes<GetObjectResponse> r = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key));
-            return new StoredObject(r.asByteArray(), lower(r.response().metadata()), r.response().lastModified());
+            ResponseBytes<GetObjectResponse> r = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key).versionId(versionId));
+            return new StoredObject(r.asByteArray(), lower(r.response().metadata()), r.response().lastModified(),
+                    r.response().versionId());
         });
     }
 
     @Override
     public Optional<InputStream> open(String key) {
         return ifExists(() -> s3.getObject(b -> b.bucket(bucket).key(key)));
+    }
+
+    @Override
+    public Optional<OpenedObject> openVersion(String key) {
+        return ifExists(() -> {
+            ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket).key(key));
+            return new OpenedObject(in, ObjectStore.versionOrNull(in.response().versionId()));
+        });
     }
 
     @Override

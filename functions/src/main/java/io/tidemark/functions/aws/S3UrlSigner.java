@@ -19,4 +19,12 @@ public final class S3UrlSigner implements UrlSigner {
         return presigner.presignGetObject(p -> p.signatureDuration(ttl)
                 .getObjectRequest(g -> g.bucket(bucket).key(key))).url().toString();
     }
+
+    @Override
+    public Signed signVersions(java.util.Map<String, String> versionsByKey, Duration ttl) {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        versionsByKey.forEach((key, version) -> out.put(key, presigner.presignGetObject(p -> p.signatureDuration(ttl)
+                .getObjectRequest(g -> g.bucket(bucket).key(key).versionId(version))).url().toString()));
+        return new Signed(out, java.util.Optional.empty());
+    }
 }

@@ -75,6 +75,18 @@ public final class SigV4UrlSigner implements UrlSigner {
     /** As {@link #presignAll}, with the expiration of the session keys that signed (asked anew each call). */
     @Override
     public Signed sign(Iterable<String> keys, Duration ttl) {
+        Map<String, String> current = new java.util.LinkedHashMap<>();
+        keys.forEach(k -> current.put(k, null));
+        return signVersions(current, ttl);
+    }
+
+    /**
+     * As {@link #sign}, each URL naming its object's version ({@code versionId} in the signed query
+     * string; none for a null version).
+     */
+    @Override
+    public Signed signVersions(Map<String, String> versionsByKey, Duration ttl) {
+        Iterable<String> keys = versionsByKey.keySet();
         AwsCredentials c = credentials.resolveCredentials();
         var now = clock.instant();
         String date = DATE.format(now);
@@ -105,10 +117,13 @@ public final class SigV4UrlSigner implements UrlSigner {
         }
         for (String key : keys) {
             String path = pathPrefix + "/" + encode(key, false);
-            String canonicalRequest = "GET\n" + path + "\n" + canonicalQuery + headerPart;
+            String version = versionsByKey.get(key);
+            // canonical query parameters sort by name: versionId (lower case) comes after every X-Amz-*
+            String signedQuery = version == null ? canonicalQuery : canonicalQuery + "&versionId=" + encode(version, true);
+            String canonicalRequest = "GET\n" + path + "\n" + signedQuery + headerPart;
             String toSign = prefix + HEX.formatHex(sha.digest(canonicalRequest.getBytes(StandardCharsets.UTF_8)));
             String signature = HEX.formatHex(hmac(signingKey, toSign));
-            out.put(key, scheme + "://" + host + path + "?" + canonicalQuery + "&X-Amz-Signature=" + signature);
+            out.put(key, scheme + "://" + host + path + "?" + signedQuery + "&X-Amz-Signature=" + signature);
         }
         return new Signed(out, c.expirationTime());
     }

@@ -13,6 +13,18 @@ public interface ObjectStore {
     /** The object's bytes and user metadata; empty when there is no such object. */
     Optional<StoredObject> get(String key);
 
+    /**
+     * One version of the object: {@code versionId} null reads the current one. Empty when there is no
+     * such object (or version). A store without versioning has no other version to give.
+     */
+    default Optional<StoredObject> get(String key, String versionId) {
+        if (versionId == null) {
+            return get(key);
+        }
+        throw new UnsupportedOperationException("this store keeps no versions: cannot read version " + versionId
+                + " of " + key);
+    }
+
     /** The object's size and user metadata, without its bytes; empty when there is no such object. */
     Optional<ObjectInfo> head(String key);
 
@@ -22,6 +34,26 @@ public interface ObjectStore {
      */
     default Optional<InputStream> open(String key) {
         return get(key).map(o -> new ByteArrayInputStream(o.content()));
+    }
+
+    /**
+     * As {@link #open(String)}, with the version id of what is being read (null when the store keeps
+     * no versions): the validator records which version of each backup object it checked.
+     */
+    default Optional<OpenedObject> openVersion(String key) {
+        return open(key).map(in -> new OpenedObject(in, null));
+    }
+
+    /** A stream of an object's bytes and the version it reads (null: the store keeps no versions). */
+    record OpenedObject(InputStream content, String versionId) {
+    }
+
+    /**
+     * An S3 version id as the domain keeps it: null for none (absent, blank, or S3's {@code "null"}
+     * of an object written while the bucket was not versioned; reading without a version id then reads it).
+     */
+    static String versionOrNull(String versionId) {
+        return versionId == null || versionId.isBlank() || "null".equals(versionId) ? null : versionId;
     }
 
     /**
@@ -62,9 +94,15 @@ public interface ObjectStore {
     record ListedObject(String key, long size, Instant lastModified) {
     }
 
-    record StoredObject(byte[] content, Map<String, String> metadata, Instant lastModified) {
+    /** @param versionId the S3 version read (null: the store keeps no versions) */
+    record StoredObject(byte[] content, Map<String, String> metadata, Instant lastModified, String versionId) {
         public StoredObject {
             metadata = Map.copyOf(metadata);
+            versionId = versionOrNull(versionId);
+        }
+
+        public StoredObject(byte[] content, Map<String, String> metadata, Instant lastModified) {
+            this(content, metadata, lastModified, null);
         }
     }
 }

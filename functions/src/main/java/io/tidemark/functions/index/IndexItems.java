@@ -32,7 +32,16 @@ import java.util.TreeMap;
  * by {@link LostObjects}) is not replaced by a version indexed from an event that is not later than
  * the one that lost it (by the S3 {@linkplain S3Sequencer sequencer} of the object's key): a late or
  * repeated ObjectCreated event does not bring back what a later delete removed, while a new upload of
- * the key (a later sequencer) is indexed like any object.
+ * the key (a later sequencer) with the content that was accepted is indexed like any object.
+ *
+ * <h2>Accepted once</h2>
+ * {@code sha256} is the hash the cloud computed from the bytes it read, and {@code versionId} the S3
+ * version it read them from. Once an item holds content the catalog {@linkplain #accepted accepted}
+ * (archived, or archived and then lost), a candidate with another {@code sha256} is a second,
+ * different object for the same WAL file: {@link #conflicts} says so and {@link #join} keeps the
+ * original item (its version, its ranges, the plans that name it). An identical re-upload joins
+ * like a repeated event and keeps the original version id. This is the one place where order
+ * matters: the content accepted first stays.
  */
 final class IndexItems {
 
@@ -46,6 +55,9 @@ final class IndexItems {
     static final String DAMAGED = "damaged";
     /** The S3 sequencer of the latest event applied to the item's key, when known. */
     static final String SEQUENCER = "sequencer";
+    /** The S3 version the item's content was read from; absent when the store keeps no versions. */
+    static final String VERSION_ID = "versionId";
+    static final String SHA256 = "sha256";
 
     private IndexItems() {
     }
@@ -64,23 +76,49 @@ final class IndexItems {
         return MISSING.equals(status) || DAMAGED.equals(status);
     }
 
+    /** Whether the item holds content the catalog accepted: archived, or archived and since lost. */
+    static boolean accepted(Item item) {
+        return rank(item) > 0 || isLost(item);
+    }
+
+    /**
+     * Whether {@code candidate} is other content for an object whose item already holds accepted
+     * content: a different cloud-computed SHA-256 (or none, bytes that do not even decompress).
+     */
+    static boolean conflicts(Optional<Item> existing, Item candidate) {
+        if (existing.isEmpty() || !accepted(existing.get())) {
+            return false;
+        }
+        String accepted = existing.get().string(SHA256).orElse(null);
+        return accepted != null && !accepted.equals(candidate.string(SHA256).orElse(null));
+    }
+
     static Item join(Optional<Item> existing, Item candidate) {
         if (existing.isEmpty()) {
             return candidate;
         }
         Item a = existing.get().without(Item.REV);
         Item b = candidate.without(Item.REV);
+        if (conflicts(existing, candidate)) {
+            return a; // accepted once: a different body for the same file never replaces it
+        }
         String sa = a.string(SEQUENCER).orElse(null);
         String sb = b.string(SEQUENCER).orElse(null);
         if (isLost(a)) {
-            // Lost after the event that indexed the candidate: stays lost. A later upload replaces it.
+            // Lost after the event that indexed the candidate: stays lost. A later upload (of the
+            // same content: anything else conflicts above) replaces it, with its own version.
             return sa != null && sb != null && S3Sequencer.compare(sb, sa) <= 0 ? a : b;
         }
         int c = Integer.compare(rank(a), rank(b));
         if (c == 0) {
-            c = a.hashExcluding(ARCHIVED_AT, SEQUENCER).compareTo(b.hashExcluding(ARCHIVED_AT, SEQUENCER));
+            c = a.hashExcluding(ARCHIVED_AT, SEQUENCER, VERSION_ID).compareTo(b.hashExcluding(ARCHIVED_AT, SEQUENCER,
+                    VERSION_ID));
         }
         Item winner = c >= 0 ? a : b;
+        if (a.string(VERSION_ID).isPresent() && a.string(SHA256).equals(b.string(SHA256))) {
+            // the same bytes uploaded again: the version first read stays the one plans name
+            winner = winner.with(VERSION_ID, a.string(VERSION_ID).get());
+        }
         return winner.with(ARCHIVED_AT, min(a.string(ARCHIVED_AT).orElse(null), b.string(ARCHIVED_AT).orElse(null)))
                 .with(SEQUENCER, S3Sequencer.max(sa, sb));
     }
@@ -103,7 +141,8 @@ final class IndexItems {
         a.put("key", o.key());
         a.put("compression", o.compression().extension());
         a.put("storedSize", o.storedSize());
-        a.put("sha256", o.sha256());
+        a.put(SHA256, o.sha256());
+        a.put(VERSION_ID, o.versionId());
         a.put("status", status);
         a.put("problem", problem);
         a.put(ARCHIVED_AT, archivedAt.toString());

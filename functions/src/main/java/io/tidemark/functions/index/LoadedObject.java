@@ -16,7 +16,7 @@ import java.util.Optional;
  * cannot be trusted ({@link #raw()} is then null when it could not even be decompressed).
  */
 public record LoadedObject(String key, Compression compression, long storedSize, byte[] raw, String sha256,
-        String problem, Instant lastModified) {
+        String problem, Instant lastModified, String versionId) {
 
     public boolean ok() {
         return problem == null;
@@ -29,7 +29,17 @@ public record LoadedObject(String key, Compression compression, long storedSize,
      */
     public static Optional<LoadedObject> load(ObjectStore store, String key, Compression compression, int maxBytes,
             int exactSize) {
-        Optional<ObjectStore.StoredObject> o = store.get(key);
+        return load(store, key, null, compression, maxBytes, exactSize);
+    }
+
+    /**
+     * Loads version {@code versionId} of {@code key} (null: the current one); empty when it does not
+     * exist. {@link #sha256()} is always the hash of the bytes read (null only when they do not
+     * decompress), never the object's metadata: a metadata that disagrees is a {@link #problem()}.
+     */
+    public static Optional<LoadedObject> load(ObjectStore store, String key, String versionId, Compression compression,
+            int maxBytes, int exactSize) {
+        Optional<ObjectStore.StoredObject> o = store.get(key, versionId);
         if (o.isEmpty()) {
             return Optional.empty();
         }
@@ -40,7 +50,8 @@ public record LoadedObject(String key, Compression compression, long storedSize,
             raw = Decompression.decompress(compression, content, maxBytes);
         } catch (IOException e) {
             return Optional.of(new LoadedObject(key, compression, content.length, null, null,
-                    "cannot decompress (" + compression.extension() + "): " + e.getMessage(), stored.lastModified()));
+                    "cannot decompress (" + compression.extension() + "): " + e.getMessage(), stored.lastModified(),
+                    version(stored, versionId)));
         }
         String actual = sha256(raw);
         String expected = stored.metadata().get(ObjectStore.SHA256);
@@ -53,7 +64,12 @@ public record LoadedObject(String key, Compression compression, long storedSize,
             problem = "content is " + raw.length + " bytes, a segment is " + exactSize;
         }
         return Optional.of(new LoadedObject(key, compression, content.length, raw, actual, problem,
-                stored.lastModified()));
+                stored.lastModified(), version(stored, versionId)));
+    }
+
+    /** The version read: what S3 said it returned, else the one asked for. */
+    private static String version(ObjectStore.StoredObject stored, String asked) {
+        return stored.versionId() != null ? stored.versionId() : ObjectStore.versionOrNull(asked);
     }
 
     static String sha256(byte[] bytes) {

@@ -105,7 +105,7 @@ public final class WalIndexHandler implements RequestStreamHandler, AutoCloseabl
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
         try (FunctionLog.Invocation log = FunctionLog.begin(context)) {
             S3EventNotification event = S3EventNotification.parse(input);
-            output.write(ObjectCreatedEvents.processSized(event, bucket, "indexes", WalIndexer.Outcome.class,
+            output.write(ObjectCreatedEvents.processObjects(event, bucket, "indexes", WalIndexer.Outcome.class,
                     indexer::index, indexer::removed));
         }
     }

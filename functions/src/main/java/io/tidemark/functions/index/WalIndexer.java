@@ -65,6 +65,11 @@ public final class WalIndexer {
         PARTIAL, HISTORY, BACKUP_HISTORY, REJECTED,
         /** Larger than an object of its kind can be: refused without reading it (marked corrupt). */
         OVERSIZED,
+        /**
+         * Other content for a file the catalog had accepted (a different cloud-computed SHA-256): the
+         * original stays, the upload is logged and counted ({@code HistoryConflicts}).
+         */
+        CONFLICT,
         /** A removal event: the object is gone and the catalog now says so. */
         LOST,
         /** A removal event that changed nothing (written again since, retention's own, unknown to the catalog). */
@@ -80,6 +85,7 @@ public final class WalIndexer {
     private final LostObjects lost;
     private final io.tidemark.functions.metrics.StanzaHealth health;
     private final FutureCommitTimes futureTimes;
+    private final io.tidemark.functions.metrics.MetricsPublisher metrics;
 
     /**
      * Told after a segment was stored as archived (the backup validator resumes backups waiting
@@ -109,6 +115,7 @@ public final class WalIndexer {
                       io.tidemark.functions.metrics.MetricsPublisher metrics, java.time.Duration skew) {
         this.futureTimes = new FutureCommitTimes(skew, new ItemMerger(catalog), metrics);
         this.health = new io.tidemark.functions.metrics.StanzaHealth(catalog, metrics, java.time.Clock.systemUTC());
+        this.metrics = metrics;
         this.objects = objects;
         this.catalog = catalog;
         this.merger = new ItemMerger(catalog);
@@ -131,14 +138,26 @@ public final class WalIndexer {
      * catalog item that a later removal of the key marked lost is not brought back by this event.
      */
     public Outcome index(String key, Instant eventTime, String sequencer) {
-        return index(key, eventTime, sequencer, -1);
+        return index(key, eventTime, sequencer, null, -1);
+    }
+
+    /** As {@link #index(String, Instant, String, String, long)} with the object's size from the event. */
+    public Outcome index(String key, Instant eventTime, String sequencer, long size) {
+        return index(key, eventTime, sequencer, null, size);
+    }
+
+    /** As {@link #index(String, Instant, String, String, long)} reading version {@code versionId}. */
+    public Outcome index(String key, Instant eventTime, String sequencer, String versionId) {
+        return index(key, eventTime, sequencer, versionId, -1);
     }
 
     /**
-     * As {@link #index(String, Instant, String)}, with the object's size from the event (-1: unknown,
-     * then a HEAD asks): an object larger than its kind can be stored is refused before any GET.
+     * As {@link #index(String, Instant, String)}, reading version {@code versionId} of the object
+     * (the event's; null: the current one, when the event names none) with the object's size from
+     * the event (-1: unknown, then a HEAD asks): an object larger than its kind can be stored is
+     * refused before any GET. The item records the version read and the SHA-256 of its bytes.
      */
-    public Outcome index(String key, Instant eventTime, String sequencer, long size) {
+    public Outcome index(String key, Instant eventTime, String sequencer, String versionId, long size) {
         StorageKey parsed;
         try {
             parsed = StorageLayout.parse(key, stanza -> requireMeta(stanza).walSegmentSize());
@@ -156,13 +175,13 @@ public final class WalIndexer {
             case StorageKey.WalObject w -> {
                 StanzaMeta meta = requireMeta(w.stanza());
                 yield switch (w.name()) {
-                    case WalFileName.Segment s -> indexSegment(meta, w, s.segment(), eventTime, sequencer);
-                    case WalFileName.Partial p -> indexPartial(meta, w, p, eventTime, sequencer);
-                    case WalFileName.BackupHistory b -> indexBackupHistory(meta, w, b, eventTime, sequencer);
+                    case WalFileName.Segment s -> indexSegment(meta, w, s.segment(), eventTime, sequencer, versionId);
+                    case WalFileName.Partial p -> indexPartial(meta, w, p, eventTime, sequencer, versionId);
+                    case WalFileName.BackupHistory b -> indexBackupHistory(meta, w, b, eventTime, sequencer, versionId);
                     case WalFileName.History h -> throw new IllegalStateException("history as WAL object: " + key);
                 };
             }
-            case StorageKey.HistoryObject h -> indexHistory(requireMeta(h.stanza()), h, eventTime, sequencer);
+            case StorageKey.HistoryObject h -> indexHistory(requireMeta(h.stanza()), h, eventTime, sequencer, versionId);
             default -> {
                 LOG.log(Level.DEBUG, "ignoring {0}: not a WAL object", key);
                 yield Outcome.IGNORED;
@@ -311,9 +330,9 @@ public final class WalIndexer {
     // ---- segments -------------------------------------------------------------------------------
 
     private Outcome indexSegment(StanzaMeta meta, StorageKey.WalObject w, WalSegmentName segment, Instant eventTime,
-            String sequencer) {
+            String sequencer, String versionId) {
         int size = meta.walSegmentSize().bytes();
-        Optional<LoadedObject> loaded = LoadedObject.load(objects, w.key(), w.compression(), size, size);
+        Optional<LoadedObject> loaded = LoadedObject.load(objects, w.key(), versionId, w.compression(), size, size);
         if (loaded.isEmpty()) {
             LOG.log(Level.WARNING, "{0} is no longer in the bucket: nothing to index", w.key());
             return Outcome.MISSING;
@@ -323,13 +342,17 @@ public final class WalIndexer {
         String pk = Keys.pk(meta.stanza());
 
         Evaluated first = evaluate(meta, segment, o, at);
-        merger.merge(pk, Keys.wal(segment), cur -> IndexItems.join(cur, sequenced(first.item(), sequencer)));
+        if (mergeObject(meta, Keys.wal(segment), sequenced(first.item(), sequencer))) {
+            return Outcome.CONFLICT;
+        }
         Evaluated last = first;
         if (first.pendingTail()) {
             // Stored, now look again: N+1 may have been indexed in between (and missed our item).
             Evaluated again = evaluate(meta, segment, o, at);
             if (!again.pendingTail()) {
-                merger.merge(pk, Keys.wal(segment), cur -> IndexItems.join(cur, sequenced(again.item(), sequencer)));
+                if (mergeObject(meta, Keys.wal(segment), sequenced(again.item(), sequencer))) {
+                    return Outcome.CONFLICT;
+                }
                 last = again;
             }
         }
@@ -360,6 +383,36 @@ public final class WalIndexer {
             LOG.log(Level.WARNING, "could not publish the archive lag of stanza " + meta.stanza() + ": " + e);
         }
         return last.pendingTail() ? Outcome.SEGMENT_PENDING_TAIL : Outcome.SEGMENT_ARCHIVED;
+    }
+
+    /**
+     * Joins {@code candidate} into the object's item; true (and nothing else done) when the item had
+     * accepted other content: the original stays, one line is logged and {@code HistoryConflicts} counted.
+     */
+    private boolean mergeObject(StanzaMeta meta, String sk, Item candidate) {
+        String pk = Keys.pk(meta.stanza());
+        Item[] original = {null};
+        merger.merge(pk, sk, cur -> {
+            original[0] = IndexItems.conflicts(cur, candidate) ? cur.get() : null;
+            return IndexItems.join(cur, candidate);
+        });
+        if (original[0] == null) {
+            return false;
+        }
+        Item o = original[0];
+        LOG.log(Level.WARNING, "{0}: REFUSED a second, different upload: the catalog accepted SHA-256 {1}{2}, the new"
+                + " upload{3} has SHA-256 {4}; the original stays in the catalog, restores use it",
+                candidate.string("key").orElse(sk), o.string(IndexItems.SHA256).orElse("?"),
+                o.string(IndexItems.VERSION_ID).map(v -> " (version " + v + ")").orElse(""),
+                candidate.string(IndexItems.VERSION_ID).map(v -> " (version " + v + ")").orElse(""),
+                candidate.string(IndexItems.SHA256).orElse("none: it does not decompress"));
+        try {
+            metrics.publish(meta.stanza(), java.time.Instant.now(),
+                    Map.of(io.tidemark.events.metrics.TidemarkMetric.HISTORY_CONFLICTS, 1L));
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "could not publish a history conflict of stanza " + meta.stanza() + ": " + e);
+        }
+        return true;
     }
 
     private static Item sequenced(Item item, String sequencer) {
@@ -429,6 +482,16 @@ public final class WalIndexer {
             return Optional.empty();
         }
         int size = meta.walSegmentSize().bytes();
+        // N+1 as the catalog accepted it (its version, its bytes), when it did: a later, different
+        // upload of N+1 must not finish N's last record.
+        Optional<Item> accepted = catalog.get(Keys.pk(meta.stanza()), Keys.wal(next)).filter(IndexItems::accepted);
+        if (accepted.isPresent()) {
+            Item i = accepted.get();
+            Compression c = Compression.fromExtension(i.string("compression").orElseThrow());
+            Optional<LoadedObject> o = LoadedObject.load(objects, i.string("key").orElseThrow(),
+                    i.string(IndexItems.VERSION_ID).orElse(null), c, size, size);
+            return o.filter(l -> l.ok() && l.sha256().equals(i.string(IndexItems.SHA256).orElse(null)));
+        }
         for (Compression c : NEXT_SEGMENT_ORDER) {
             String key = StorageLayout.walKey(meta.stanza(), new WalFileName.Segment(next), c);
             if (objects.head(key).isEmpty()) {
@@ -454,9 +517,11 @@ public final class WalIndexer {
         Compression c = Compression.fromExtension(item.get().string("compression").orElseThrow());
         Instant at = Instant.parse(item.get().string(IndexItems.ARCHIVED_AT).orElseThrow());
         int size = meta.walSegmentSize().bytes();
-        Optional<LoadedObject> loaded = LoadedObject.load(objects, key, c, size, size);
-        if (loaded.isEmpty() || !loaded.get().ok()) {
-            LOG.log(Level.WARNING, "{0} was pending its last record but cannot be read again", key);
+        Optional<LoadedObject> loaded = LoadedObject.load(objects, key,
+                item.get().string(IndexItems.VERSION_ID).orElse(null), c, size, size);
+        if (loaded.isEmpty() || !loaded.get().ok()
+                || !loaded.get().sha256().equals(item.get().string(IndexItems.SHA256).orElse(null))) {
+            LOG.log(Level.WARNING, "{0} was pending its last record but cannot be read again as it was accepted", key);
             return;
         }
         LoadedObject o = loaded.get();
@@ -511,9 +576,9 @@ public final class WalIndexer {
     // ---- .partial, .history, .backup ---------------------------------------------------------
 
     private Outcome indexPartial(StanzaMeta meta, StorageKey.WalObject w, WalFileName.Partial p, Instant eventTime,
-            String sequencer) {
+            String sequencer, String versionId) {
         int size = meta.walSegmentSize().bytes();
-        Optional<LoadedObject> loaded = LoadedObject.load(objects, w.key(), w.compression(), size, size);
+        Optional<LoadedObject> loaded = LoadedObject.load(objects, w.key(), versionId, w.compression(), size, size);
         if (loaded.isEmpty()) {
             return Outcome.MISSING;
         }
@@ -534,7 +599,9 @@ public final class WalIndexer {
                     archived ? IndexItems.ARCHIVED : IndexItems.INVALID, problem, s, at);
         }
         Item candidate = sequenced(item, sequencer);
-        merger.merge(pk, sk, cur -> IndexItems.join(cur, candidate));
+        if (mergeObject(meta, sk, candidate)) {
+            return Outcome.CONFLICT;
+        }
         if (archived) {
             updateTimeline(meta, p.timeline(), t -> stillLost(pk, sk) ? t : t.withPartial(p.fileName()));
             return Outcome.PARTIAL;
@@ -542,8 +609,10 @@ public final class WalIndexer {
         return Outcome.REJECTED;
     }
 
-    private Outcome indexHistory(StanzaMeta meta, StorageKey.HistoryObject h, Instant eventTime, String sequencer) {
-        Optional<LoadedObject> loaded = LoadedObject.load(objects, h.key(), Compression.NONE, MAX_SMALL_FILE, -1);
+    private Outcome indexHistory(StanzaMeta meta, StorageKey.HistoryObject h, Instant eventTime, String sequencer,
+            String versionId) {
+        Optional<LoadedObject> loaded = LoadedObject.load(objects, h.key(), versionId, Compression.NONE, MAX_SMALL_FILE,
+                -1);
         if (loaded.isEmpty()) {
             return Outcome.MISSING;
         }
@@ -565,7 +634,9 @@ public final class WalIndexer {
         }
         Item item = sequenced(IndexItems.history(pk, sk, h.timeline().value(), o, status, problem, history, at),
                 sequencer);
-        merger.merge(pk, sk, cur -> IndexItems.join(cur, item));
+        if (mergeObject(meta, sk, item)) {
+            return Outcome.CONFLICT;
+        }
         if (history == null) {
             LOG.log(Level.WARNING, "{0} is {1}: {2}", h.key(), status, problem);
             return Outcome.REJECTED;
@@ -577,8 +648,9 @@ public final class WalIndexer {
     }
 
     private Outcome indexBackupHistory(StanzaMeta meta, StorageKey.WalObject w, WalFileName.BackupHistory b,
-            Instant eventTime, String sequencer) {
-        Optional<LoadedObject> loaded = LoadedObject.load(objects, w.key(), w.compression(), MAX_SMALL_FILE, -1);
+            Instant eventTime, String sequencer, String versionId) {
+        Optional<LoadedObject> loaded = LoadedObject.load(objects, w.key(), versionId, w.compression(), MAX_SMALL_FILE,
+                -1);
         if (loaded.isEmpty()) {
             return Outcome.MISSING;
         }
@@ -599,7 +671,9 @@ public final class WalIndexer {
             }
         }
         Item item = sequenced(IndexItems.backupHistory(pk, sk, b.fileName(), o, status, problem, label, at), sequencer);
-        merger.merge(pk, sk, cur -> IndexItems.join(cur, item));
+        if (mergeObject(meta, sk, item)) {
+            return Outcome.CONFLICT;
+        }
         return label == null ? Outcome.REJECTED : Outcome.BACKUP_HISTORY;
     }
 }

@@ -1,15 +1,11 @@
 package io.tidemark.functions.plan;
 
-import com.github.luben.zstd.Zstd;
 import io.tidemark.functions.catalog.CatalogStore;
 import io.tidemark.functions.catalog.Item;
 import io.tidemark.functions.catalog.Keys;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,7 +22,7 @@ import java.util.TreeMap;
  */
 public final class PlanRecords {
 
-    static final int CHUNK = 300_000;
+    static final int CHUNK = io.tidemark.functions.catalog.PackedLines.CHUNK;
     static final Duration KEEP_AFTER_EXPIRY = Duration.ofDays(7);
 
     private final CatalogStore store;
@@ -110,19 +106,31 @@ public final class PlanRecords {
                 i.string("target").orElse(null), i.string("documentSha256").orElse(null), unpack(packed.toString())));
     }
 
+    /**
+     * A plan's objects as the record keeps them: one line each, the key, then a tab and the version
+     * id when the plan names one (keys hold no tab: only {@code [0-9A-Za-z/_.-]}).
+     */
+    static List<String> objectLines(Map<String, String> versionsByKey) {
+        List<String> out = new ArrayList<>();
+        versionsByKey.forEach((k, v) -> out.add(v == null ? k : k + "\t" + v));
+        return out;
+    }
+
+    /** The inverse of {@link #objectLines}: version by key (null: the current object). */
+    static Map<String, String> objectVersions(List<String> lines) {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String l : lines) {
+            int tab = l.indexOf('\t');
+            out.put(tab < 0 ? l : l.substring(0, tab), tab < 0 ? null : l.substring(tab + 1));
+        }
+        return out;
+    }
+
     static String pack(List<String> keys) {
-        byte[] raw = String.join("\n", keys).getBytes(StandardCharsets.UTF_8);
-        return Base64.getEncoder().encodeToString(Zstd.compress(raw, 3));
+        return io.tidemark.functions.catalog.PackedLines.pack(keys);
     }
 
     static List<String> unpack(String packed) {
-        if (packed.isEmpty()) {
-            return List.of();
-        }
-        byte[] z = Base64.getDecoder().decode(packed);
-        long size = Zstd.getFrameContentSize(z);
-        byte[] raw = Zstd.decompress(z, (int) size);
-        String s = new String(raw, StandardCharsets.UTF_8);
-        return s.isEmpty() ? List.of() : Arrays.asList(s.split("\n"));
+        return io.tidemark.functions.catalog.PackedLines.unpack(packed);
     }
 }

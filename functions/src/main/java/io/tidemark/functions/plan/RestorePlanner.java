@@ -304,8 +304,11 @@ public final class RestorePlanner {
             }
         }
         BackupEntry self = chain.get(b.label().toString());
+        // the version of the manifest that was validated (a later upload of the key is not that backup)
+        String manifestVersion = store.get(pk, Keys.backup(b.label()))
+                .flatMap(i -> i.string(io.tidemark.functions.validate.BackupValidator.MANIFEST_VERSION_ID)).orElse(null);
         Optional<ObjectStore.StoredObject> o = objects.get(self.manifestKey() != null ? self.manifestKey()
-                : StorageLayout.manifestKey(meta.stanza(), b.label()));
+                : StorageLayout.manifestKey(meta.stanza(), b.label()), manifestVersion);
         if (o.isEmpty() || (self.manifestSha256() != null && !self.manifestSha256().equals(sha256(o.get().content())))) {
             reasons.add(b.label() + ": its manifest is missing or changed since it was validated");
             return Optional.empty();
@@ -327,6 +330,12 @@ public final class RestorePlanner {
         for (BackupEntry e : c.chain()) {
             compressionOf.put(e.label(), Compression.fromExtension(e.compression() == null ? "zst" : e.compression()));
         }
+        // the versions the validator checked, per backup of the chain (none: the store keeps no versions)
+        Map<String, String> objectVersions = new HashMap<>();
+        io.tidemark.functions.catalog.ObjectVersions recorded = new io.tidemark.functions.catalog.ObjectVersions(store);
+        for (BackupEntry e : c.chain()) {
+            objectVersions.putAll(recorded.get(pk, BackupLabelName.parse(e.label())));
+        }
         List<PlanFile> files = new ArrayList<>();
         for (ManifestFile f : c.manifest().files()) {
             BackupLabelName ref = f.reference();
@@ -334,7 +343,7 @@ public final class RestorePlanner {
             String key = f.isBundled() ? StorageLayout.bundleKey(stanza, ref, f.bundle().getAsInt(), comp)
                     : StorageLayout.backupFileKey(stanza, ref, f.path(), comp);
             files.add(new PlanFile(f.path(), f.size(), f.sha256(), ref, key, comp, f.isBundled(), f.bundleOffset(),
-                    f.storedSize(), f.storedSha256()));
+                    f.storedSize(), f.storedSha256(), objectVersions.get(key)));
         }
         mark("files");
         WalListing listing = listWal(meta, c.path(), c.reach().startSegment(), c.stop().lastSegment());
@@ -361,12 +370,12 @@ public final class RestorePlanner {
         ObjectNode envelope = SignedEnvelope.sign(document, signer);
         mark("sign");
 
-        Set<String> keys = new LinkedHashSet<>();
-        files.forEach(f -> keys.add(f.key()));
-        wal.forEach(w -> keys.add(w.key()));
+        Map<String, String> keys = new java.util.LinkedHashMap<>();
+        files.forEach(f -> keys.put(f.key(), f.versionId()));
+        wal.forEach(w -> keys.put(w.key(), w.versionId()));
         records.put(pk, new PlanRecords.Record(planId, stanza.value(), now, plan.expiresAt(), caller,
                 c.backup().label().toString(), c.path().target().value(), describe(r),
-                sha256(CanonicalJson.canonicalize(document)), List.copyOf(keys)));
+                sha256(CanonicalJson.canonicalize(document)), PlanRecords.objectLines(keys)));
         mark("record");
         UrlSigner.Signed signed = presign(keys);
         // a URL dies with the session keys that signed it: the node renews them by then
@@ -375,8 +384,9 @@ public final class RestorePlanner {
         return new Created(plan, envelope, signed.urls(), urlsExpireAt);
     }
 
-    private UrlSigner.Signed presign(Iterable<String> keys) {
-        return urlSigner.sign(keys, settings.urlTtl());
+    /** URLs of {@code versionsByKey}, each naming its version when it has one. */
+    private UrlSigner.Signed presign(Map<String, String> versionsByKey) {
+        return urlSigner.signVersions(versionsByKey, settings.urlTtl());
     }
 
     private record WalListing(List<PlanWal> segments, boolean truncated, String lastListed, String lastNeeded) {
@@ -393,7 +403,7 @@ public final class RestorePlanner {
             long hi = Math.min(last, p.lastSegment());
             List<Item> items = store.queryBetween(pk, Keys.wal(WalSegmentName.of(p.timeline(), lo, size)),
                     Keys.wal(WalSegmentName.of(p.timeline(), hi, size)),
-                    List.of("segment", "status", "key", "compression", "sha256", "storedSize"));
+                    List.of("segment", "status", "key", "compression", "sha256", "storedSize", "versionId"));
             long expect = lo;
             for (Item i : items) {
                 WalSegmentName name = WalSegmentName.parse(i.string("segment").orElseThrow(), size);
@@ -404,7 +414,7 @@ public final class RestorePlanner {
                 expect++;
                 out.add(new PlanWal(name.toString(), i.string("key").orElseThrow(),
                         Compression.fromExtension(i.string("compression").orElseThrow()), i.string("sha256").orElseThrow(),
-                        i.number("storedSize").orElse(0L)));
+                        i.number("storedSize").orElse(0L), i.string("versionId").orElse(null)));
             }
             if (expect != hi + 1) {
                 throw new IllegalStateException("WAL of timeline " + p.timeline() + " from segment " + lo + " to " + hi
@@ -448,7 +458,7 @@ public final class RestorePlanner {
             }
             Item i = h.get();
             out.add(new PlanWal(t.hex() + ".history", i.string("key").orElseThrow(), Compression.NONE,
-                    i.string("sha256").orElseThrow(), i.number("storedSize").orElse(0L)));
+                    i.string("sha256").orElseThrow(), i.number("storedSize").orElse(0L), i.string("versionId").orElse(null)));
         }
         return out;
     }
@@ -815,7 +825,7 @@ public final class RestorePlanner {
                     + (caller == null ? "this request names no caller" : principal(caller) + " is not that principal")
                     + ": ask for a plan of your own");
         }
-        UrlSigner.Signed signed = presign(rec.keys());
+        UrlSigner.Signed signed = presign(PlanRecords.objectVersions(rec.keys()));
         return new Renewed(planId, signed.urls(), signed.validUntil(now.truncatedTo(ChronoUnit.MILLIS).plus(settings.urlTtl())));
     }
 

@@ -24,6 +24,17 @@ public interface UrlSigner {
         return new Signed(presignAll(keys, ttl), java.util.Optional.empty());
     }
 
+    /**
+     * URLs for many objects, each for the version its key maps to (a null version: the current
+     * object), by key: a URL that names a version reads that version, whatever was written since.
+     */
+    default Signed signVersions(java.util.Map<String, String> versionsByKey, Duration ttl) {
+        if (versionsByKey.values().stream().anyMatch(java.util.Objects::nonNull)) {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot sign URLs of object versions");
+        }
+        return sign(versionsByKey.keySet(), ttl);
+    }
+
     /** Presigned URLs by object key, and the signing keys' expiration when known. */
     record Signed(java.util.Map<String, String> urls, java.util.Optional<java.time.Instant> keysExpireAt) {
         /** The earlier of {@code requested} and the keys' expiration. */

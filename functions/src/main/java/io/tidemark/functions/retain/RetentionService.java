@@ -162,6 +162,10 @@ public final class RetentionService {
                             cur -> cur.orElse(item).with(BackupEntry.EXPIRING, true)));
                     deletePrefix(StorageLayout.backupPrefix(stanza, b.label()),
                             StorageLayout.manifestKey(stanza, b.label()), counts);
+                    // the version ids of its objects go with it (before BACKUP#: a re-run still finds them)
+                    for (String sk : new io.tidemark.functions.catalog.ObjectVersions(catalog).sortKeys(pk, b.label())) {
+                        catalog.delete(pk, sk);
+                    }
                     deleteItem(pk, Keys.waiting(b.label()), counts);
                     deleteItem(pk, Keys.backup(b.label()), counts);
                     backupsGone = true;

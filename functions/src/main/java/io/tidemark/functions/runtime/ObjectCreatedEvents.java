@@ -27,12 +27,13 @@ public final class ObjectCreatedEvents {
     }
 
     /**
-     * The service call for one created object, with the event's sequencer (null when absent) and
-     * the object's size as the event reports it (-1: none), so that a service can refuse an
-     * object too large for its kind before reading it.
+     * The service call for one created object, with the event's sequencer, the version id S3 gave
+     * the object (either null when the event has none: an unversioned bucket) and the object's size
+     * as the event reports it (-1: none), so that a service reads the version it was told about and
+     * can refuse an object too large for its kind before reading it.
      */
-    public interface SizedAction<O extends Enum<O>> {
-        O apply(String key, Instant eventTime, String sequencer, long size);
+    public interface ObjectAction<O extends Enum<O>> {
+        O apply(String key, Instant eventTime, String sequencer, String versionId, long size);
     }
 
     /** The service call for one removed or expired object: the event's name and sequencer. */
@@ -56,14 +57,14 @@ public final class ObjectCreatedEvents {
     public static <O extends Enum<O>> byte[] process(S3EventNotification event, String bucket, String verb,
                                                      Class<O> outcomes, SequencedAction<O> created,
                                                      RemovedAction<O> removed) {
-        return processSized(event, bucket, verb, outcomes, (key, time, sequencer, size)
-                -> created.apply(key, time, sequencer), removed);
+        return processObjects(event, bucket, verb, outcomes,
+                (key, time, sequencer, version, size) -> created.apply(key, time, sequencer), removed);
     }
 
-    /** As above, with the event's object size for each created object. */
-    public static <O extends Enum<O>> byte[] processSized(S3EventNotification event, String bucket, String verb,
-                                                     Class<O> outcomes, SizedAction<O> created,
-                                                     RemovedAction<O> removed) {
+    /** As {@link #process(S3EventNotification, String, String, Class, SequencedAction, RemovedAction)}, with version ids and sizes. */
+    public static <O extends Enum<O>> byte[] processObjects(S3EventNotification event, String bucket, String verb,
+                                                            Class<O> outcomes, ObjectAction<O> created,
+                                                            RemovedAction<O> removed) {
         Map<O, Integer> counts = new EnumMap<>(outcomes);
         List<RuntimeException> failures = new ArrayList<>();
         if (event.testEvent()) {
@@ -83,7 +84,8 @@ public final class ObjectCreatedEvents {
             int slash = r.key() == null ? -1 : r.key().indexOf('/');
             FunctionLog.stanza(slash > 0 ? r.key().substring(0, slash) : null);
             try {
-                O o = r.isObjectCreated() ? created.apply(r.key(), r.eventTime(), r.sequencer(), r.size())
+                O o = r.isObjectCreated() ? created.apply(r.key(), r.eventTime(), r.sequencer(),
+                        io.tidemark.functions.catalog.ObjectStore.versionOrNull(r.versionId()), r.size())
                         : removed.apply(r.key(), r.eventName(), r.sequencer());
                 counts.merge(o, 1, Integer::sum);
                 LOG.log(System.Logger.Level.DEBUG, "{0} {1}: {2}", r.eventName(), r.key(), o);

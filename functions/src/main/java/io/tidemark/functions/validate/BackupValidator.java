@@ -21,6 +21,7 @@ import io.tidemark.functions.catalog.Item;
 import io.tidemark.functions.catalog.ItemMerger;
 import io.tidemark.functions.catalog.Keys;
 import io.tidemark.functions.catalog.ObjectStore;
+import io.tidemark.functions.catalog.ObjectVersions;
 import io.tidemark.functions.catalog.StanzaMeta;
 import io.tidemark.functions.catalog.UnknownStanzaException;
 import java.lang.System.Logger.Level;
@@ -72,6 +73,15 @@ import java.util.function.ToIntFunction;
  * wall clock. Items are joined ({@link #joinBackup}): a later manifest event wins; for the same
  * event the further status wins ({@code validating} &lt; {@code waiting-wal} &lt; {@code valid}
  * &lt; {@code invalid}). The same event twice, or a resume racing a validation, leaves the same item.
+ *
+ * <h2>Validated once, pinned to versions</h2>
+ * The manifest is read in the version its event names ({@code manifestVersionId} on the item), and
+ * every object the backup stores is read once, its version recorded ({@link ObjectVersions}): plans
+ * of the backup name those versions. A label is validated once: a manifest event for a label that
+ * already has a {@code BACKUP#} item with another manifest SHA-256 is refused (the item stays as it
+ * is; one line is logged and {@code HistoryConflicts} counted, outcome {@link Outcome#CONFLICT}); the
+ * same manifest uploaded again is a no-op ({@link Outcome#UNCHANGED}), except after the backup was
+ * marked lost (its objects deleted or damaged): then the same bytes are validated afresh.
  */
 public final class BackupValidator {
 
@@ -81,15 +91,24 @@ public final class BackupValidator {
     static final Duration FINISHED_WAIT_TTL = Duration.ofDays(2);
 
     /** What one manifest event led to. */
-    public enum Outcome { IGNORED, MISSING, VALID, INVALID, WAITING_WAL, VALIDATING,
+    public enum Outcome {
+        IGNORED, MISSING, VALID, INVALID, WAITING_WAL, VALIDATING,
         /** The manifest is larger than {@link #MAX_MANIFEST_BYTES}: invalid, never read. */
-        OVERSIZED }
+        OVERSIZED,
+        /** A different manifest for a label already validated (or being validated): refused, alarmed. */
+        CONFLICT,
+        /** The same manifest uploaded again for a label already validated: nothing to do. */
+        UNCHANGED
+    }
 
     /**
      * The largest manifest read: about 200,000 file entries, far beyond a real cluster's file count,
      * and small enough to parse within the function's memory.
      */
     public static final long MAX_MANIFEST_BYTES = 64L << 20;
+
+    /** The S3 version of the manifest that was validated (absent: the store keeps no versions). */
+    public static final String MANIFEST_VERSION_ID = "manifestVersionId";
 
     private final ObjectStore objects;
     private final CatalogStore catalog;
@@ -101,6 +120,7 @@ public final class BackupValidator {
     private final io.tidemark.functions.metrics.StanzaHealth health;
     private final io.tidemark.functions.metrics.MetricsPublisher metrics;
     private final Duration skew;
+    private final ObjectVersions versions;
 
     public BackupValidator(ObjectStore objects, CatalogStore catalog, int parallelism) {
         this(objects, catalog, parallelism, io.tidemark.functions.retain.RetentionTrigger.NONE);
@@ -130,6 +150,8 @@ public final class BackupValidator {
         this.metrics = metrics;
         this.retention = retention;
         this.health = new io.tidemark.functions.metrics.StanzaHealth(catalog, metrics, java.time.Clock.systemUTC());
+        this.metrics = metrics;
+        this.versions = new ObjectVersions(catalog);
         this.objects = objects;
         this.catalog = catalog;
         this.merger = new ItemMerger(catalog);
@@ -145,15 +167,25 @@ public final class BackupValidator {
      * {@link UnknownStanzaException}.
      */
     public Outcome validate(String key, Instant eventTime) {
-        return validate(key, eventTime, -1);
+        return validate(key, eventTime, null, -1);
+    }
+
+    /** As {@link #validate(String, Instant, String, long)} with the manifest's size from the event. */
+    public Outcome validate(String key, Instant eventTime, long size) {
+        return validate(key, eventTime, null, size);
+    }
+
+    /** As {@link #validate(String, Instant, String, long)} reading version {@code versionId}. */
+    public Outcome validate(String key, Instant eventTime, String versionId) {
+        return validate(key, eventTime, versionId, -1);
     }
 
     /**
-     * As {@link #validate(String, Instant)}, with the manifest's size from the event (-1: unknown,
-     * then a HEAD asks): a manifest over {@link #MAX_MANIFEST_BYTES} makes the backup invalid
-     * without being downloaded.
+     * As {@link #validate(String, Instant)}, reading version {@code versionId} of the manifest (the
+     * event's; null: the current one) with its size from the event (-1: unknown, then a HEAD asks):
+     * a manifest over {@link #MAX_MANIFEST_BYTES} makes the backup invalid without being downloaded.
      */
-    public Outcome validate(String key, Instant eventTime, long size) {
+    public Outcome validate(String key, Instant eventTime, String versionId, long size) {
         StorageKey parsed;
         try {
             parsed = StorageLayout.parse(key, stanza -> WalSegmentSize.DEFAULT);
@@ -171,28 +203,33 @@ public final class BackupValidator {
         if (manifestSize > MAX_MANIFEST_BYTES) {
             return refuseOversized(meta, mo, key, eventTime, manifestSize);
         }
-        Optional<ObjectStore.StoredObject> stored = objects.get(key);
+        Optional<ObjectStore.StoredObject> stored = objects.get(key, versionId);
         if (stored.isEmpty()) {
             LOG.log(Level.WARNING, "{0} is no longer in the bucket: nothing to validate", key);
             return Outcome.MISSING;
         }
         byte[] content = stored.get().content();
+        String version = stored.get().versionId() != null ? stored.get().versionId() : versionId;
         Instant at = eventTime != null ? eventTime : stored.get().lastModified();
         BackupLabelName label = mo.label();
         BackupEntry base = new BackupEntry(label.toString(), label.type().name().toLowerCase(Locale.ROOT), null, null,
                 null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
                 null, null, key, ObjectVerifier.sha256Hex(content), at.toString(), null, null);
 
-        // Visible while the objects are hashed (and known to later backups of the chain).
+        // Visible while the objects are hashed (and known to later backups of the chain). Written
+        // only if the label has no other manifest: the check and the write are one conditional write.
         BackupEntry marker = base.withOutcome(BackupEntry.VALIDATING,
                 List.of("checking the manifest and every object it stores"), at.toString(), List.of(), List.of());
-        mergeBackup(meta.stanza(), marker);
+        Admission admission = admit(meta.stanza(), marker, version);
+        if (admission != Admission.VALIDATE) {
+            return admission == Admission.CONFLICT ? Outcome.CONFLICT : Outcome.UNCHANGED;
+        }
 
         BackupManifest m;
         try {
             m = ManifestJson.read(content);
         } catch (ManifestException e) {
-            return outcome(conclude(meta, base, List.of("manifest " + key + ": " + e.getMessage())));
+            return outcome(conclude(meta, base, List.of("manifest " + key + ": " + e.getMessage()), version));
         }
         BackupEntry facts = facts(base, m);
         List<String> reasons = new ArrayList<>();
@@ -229,12 +266,72 @@ public final class BackupValidator {
             reasons.addAll(refused);
         }
         if (identity) {
-            reasons.addAll(verifier.verify(m));
-            reasons.addAll(checkReferencedFiles(m));
+            ObjectVerifier.Checked checked = verifier.check(m);
+            reasons.addAll(checked.reasons());
+            reasons.addAll(checkReferencedFiles(meta, m));
+            Map<String, String> read = new java.util.TreeMap<>(checked.versions());
+            if (version != null) {
+                read.put(key, version);
+            }
+            if (!read.isEmpty()) {
+                // stored before the verdict: a plan of a valid backup always finds its versions
+                versions.put(Keys.pk(meta.stanza()), label, read);
+            }
         } else {
             reasons.add("the objects were not checked: the manifest does not belong under this key");
         }
-        return outcome(conclude(meta, facts, BackupEntry.capped(reasons)));
+        return outcome(conclude(meta, facts, BackupEntry.capped(reasons), version));
+    }
+
+    /** What to do with a manifest event, decided against the label's {@code BACKUP#} item. */
+    private enum Admission { VALIDATE, UNCHANGED, CONFLICT }
+
+    /**
+     * Stores the {@code validating} marker unless the label already has a manifest: the same event
+     * again (or the same bytes after the backup was marked lost) is validated again; the same bytes
+     * uploaded again are {@link Admission#UNCHANGED}; other bytes are a {@link Admission#CONFLICT}.
+     */
+    private Admission admit(StanzaName stanza, BackupEntry marker, String version) {
+        String pk = Keys.pk(stanza);
+        String sk = Keys.backup(BackupLabelName.parse(marker.label()));
+        Item candidate = marker.toItem(pk, sk).with(MANIFEST_VERSION_ID, version);
+        Admission[] decided = {Admission.VALIDATE};
+        Item[] existing = {null};
+        merger.merge(pk, sk, cur -> {
+            decided[0] = cur.isEmpty() ? Admission.VALIDATE : admission(cur.get(), marker);
+            existing[0] = cur.orElse(null);
+            return decided[0] == Admission.VALIDATE ? joinBackup(cur, candidate) : cur.get().without(Item.REV);
+        });
+        if (decided[0] == Admission.CONFLICT) {
+            Item e = existing[0];
+            LOG.log(Level.WARNING, "{0}: REFUSED a second, different manifest for backup {1}: the catalog holds the"
+                    + " manifest with SHA-256 {2}{3} ({4}), the new upload{5} has SHA-256 {6}; a label is validated once",
+                    marker.manifestKey(), marker.label(), e.string("manifestSha256").orElse("?"),
+                    e.string(MANIFEST_VERSION_ID).map(v -> " (version " + v + ")").orElse(""),
+                    e.string("status").orElse("?"), version == null ? "" : " (version " + version + ")",
+                    marker.manifestSha256());
+            try {
+                metrics.publish(stanza, Instant.now(),
+                        Map.of(io.tidemark.events.metrics.TidemarkMetric.HISTORY_CONFLICTS, 1L));
+            } catch (RuntimeException ex) {
+                LOG.log(Level.WARNING, "could not publish a history conflict of stanza " + stanza + ": " + ex);
+            }
+        } else if (decided[0] == Admission.UNCHANGED) {
+            LOG.log(Level.INFO, "{0}: the same manifest again; backup {1} stays {2}", marker.manifestKey(),
+                    marker.label(), existing[0].string("status").orElse("?"));
+        }
+        return decided[0];
+    }
+
+    private static Admission admission(Item current, BackupEntry marker) {
+        String sha = current.string("manifestSha256").orElse(null);
+        if (sha == null || !sha.equals(marker.manifestSha256())) {
+            return Admission.CONFLICT;
+        }
+        String status = current.string("status").orElse("");
+        boolean sameEvent = marker.manifestEventTime().equals(current.string("manifestEventTime").orElse(null));
+        boolean lost = BackupEntry.MISSING.equals(status) || BackupEntry.DAMAGED.equals(status);
+        return sameEvent || lost ? Admission.VALIDATE : Admission.UNCHANGED;
     }
 
     private Outcome refuseOversized(StanzaMeta meta, StorageKey.ManifestObject mo, String key, Instant eventTime,
@@ -287,7 +384,7 @@ public final class BackupValidator {
      * reference is that backup) with the same content and storage: that copy is what a restore
      * of this backup downloads.
      */
-    private List<String> checkReferencedFiles(BackupManifest m) {
+    private List<String> checkReferencedFiles(StanzaMeta meta, BackupManifest m) {
         Map<BackupLabelName, List<ManifestFile>> byReference = new HashMap<>();
         for (ManifestFile f : m.files()) {
             if (!f.reference().equals(m.label())) {
@@ -297,7 +394,10 @@ public final class BackupValidator {
         List<String> reasons = new ArrayList<>();
         for (BackupLabelName ref : new TreeSet<>(byReference.keySet())) {
             String key = StorageLayout.manifestKey(m.stanza(), ref);
-            Optional<ObjectStore.StoredObject> o = objects.get(key);
+            // the version of the earlier manifest that was validated, when it was recorded
+            String refVersion = catalog.get(Keys.pk(meta.stanza()), Keys.backup(ref))
+                    .flatMap(i -> i.string(MANIFEST_VERSION_ID)).orElse(null);
+            Optional<ObjectStore.StoredObject> o = objects.get(key, refVersion);
             if (o.isEmpty()) {
                 continue; // the chain check says the backup does not exist
             }
@@ -334,13 +434,13 @@ public final class BackupValidator {
      * {@code BACKUP#} and {@code WAIT#} items, looks once more when waiting (store-then-check),
      * and resumes the backups that waited for this one once it is final.
      */
-    private BackupEntry conclude(StanzaMeta meta, BackupEntry facts, List<String> problems) {
+    private BackupEntry conclude(StanzaMeta meta, BackupEntry facts, List<String> problems, String manifestVersion) {
         BackupEntry entry = evaluate(meta, facts, problems);
-        store(meta, entry);
+        store(meta, entry, manifestVersion);
         if (entry.isWaiting()) {
             BackupEntry again = evaluate(meta, facts, problems);
             if (!again.equals(entry)) {
-                store(meta, again);
+                store(meta, again, manifestVersion);
                 entry = again;
             }
         }
@@ -491,11 +591,11 @@ public final class BackupValidator {
 
     // ---- items -----------------------------------------------------------------------------------
 
-    private void store(StanzaMeta meta, BackupEntry entry) {
+    private void store(StanzaMeta meta, BackupEntry entry, String manifestVersion) {
         StanzaName stanza = meta.stanza();
         String pk = Keys.pk(stanza);
         BackupLabelName label = BackupLabelName.parse(entry.label());
-        mergeBackup(stanza, entry);
+        mergeBackup(stanza, entry, manifestVersion);
         String waitSk = Keys.waiting(label);
         if (entry.isWaiting()) {
             Map<String, Object> a = entry.attributes();
@@ -518,16 +618,25 @@ public final class BackupValidator {
         }
     }
 
-    private void mergeBackup(StanzaName stanza, BackupEntry entry) {
+    /** @param manifestVersion null: not known here (a resumed validation): the stored item's stays */
+    private void mergeBackup(StanzaName stanza, BackupEntry entry, String manifestVersion) {
         String pk = Keys.pk(stanza);
         String sk = Keys.backup(BackupLabelName.parse(entry.label()));
-        Item candidate = entry.toItem(pk, sk);
+        Item candidate = entry.toItem(pk, sk).with(MANIFEST_VERSION_ID, manifestVersion);
         merger.merge(pk, sk, cur -> joinBackup(cur, candidate));
     }
 
-    /** The join of two {@code BACKUP#} items: later manifest event, then further status, then larger hash. */
+    /**
+     * The join of two {@code BACKUP#} items: later manifest event, then further status, then larger
+     * hash; the manifest's version id stays when the winner does not carry it for the same manifest.
+     */
     static Item joinBackup(Optional<Item> current, Item candidate) {
-        return join(current, candidate, i -> BackupEntry.rank(i.string("status").orElse(null)));
+        Item winner = join(current, candidate, i -> BackupEntry.rank(i.string("status").orElse(null)));
+        if (current.isPresent() && winner.string(MANIFEST_VERSION_ID).isEmpty()
+                && current.get().string("manifestSha256").equals(winner.string("manifestSha256"))) {
+            winner = winner.with(MANIFEST_VERSION_ID, current.get().string(MANIFEST_VERSION_ID).orElse(null));
+        }
+        return winner;
     }
 
     private static int waitRank(Item i) {
@@ -590,7 +699,7 @@ public final class BackupValidator {
     private BackupEntry resume(StanzaMeta meta, Item wait) {
         BackupEntry facts = BackupEntry.fromItem(wait).withOutcome(null, List.of(), null, List.of(), List.of());
         LOG.log(Level.INFO, "resuming the validation of backup {0} of stanza {1}", facts.label(), meta.stanza());
-        return conclude(meta, facts, List.of());
+        return conclude(meta, facts, List.of(), null);
     }
 
     /** The stored entry of a backup, for tests and callers. */

@@ -98,8 +98,8 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
         try (FunctionLog.Invocation log = FunctionLog.begin(context)) {
             S3EventNotification event = S3EventNotification.parse(input);
-            output.write(ObjectCreatedEvents.processSized(event, bucket, "validates", BackupValidator.Outcome.class,
-                    (key, time, sequencer, size) -> validator.validate(key, time, size), null));
+            output.write(ObjectCreatedEvents.processObjects(event, bucket, "validates", BackupValidator.Outcome.class,
+                    (key, time, sequencer, version, size) -> validator.validate(key, time, version, size), null));
         }
     }
 

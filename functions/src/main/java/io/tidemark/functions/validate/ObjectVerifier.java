@@ -71,8 +71,20 @@ public final class ObjectVerifier {
         this.parallelism = parallelism;
     }
 
+    /**
+     * What the validator learned about a backup's own objects: every problem, in manifest order, and
+     * the S3 version id of each object it read (by key; none when the store keeps no versions).
+     */
+    record Checked(List<String> reasons, java.util.Map<String, String> versions) {
+    }
+
     /** Every problem with the objects {@code m} stores itself, in manifest order (files, then bundles). */
     List<String> verify(BackupManifest m) {
+        return check(m).reasons();
+    }
+
+    /** As {@link #verify}, with the version id of every object read: the versions plans of this backup name. */
+    Checked check(BackupManifest m) {
         List<String> reasons = new ArrayList<>();
         for (ManifestFile f : m.files()) {
             if (f.reference().equals(m.label()) && !f.isBundled() && !StorageLayout.isKeySafe(f.path())) {
@@ -80,10 +92,16 @@ public final class ObjectVerifier {
                         + " bundled, but the manifest stores it as a single object");
             }
         }
-        for (ObjectProblem p : verifyParts(storedParts(m))) {
+        java.util.Map<String, String> versions = new java.util.concurrent.ConcurrentHashMap<>();
+        List<StoredPart> parts = storedParts(m);
+        List<Callable<List<ObjectProblem>>> tasks = new ArrayList<>();
+        for (StoredPart p : parts) {
+            tasks.add(() -> verifyObject(p, versions));
+        }
+        for (ObjectProblem p : inParallel(tasks)) {
             reasons.add(p.message());
         }
-        return reasons;
+        return new Checked(reasons, new java.util.TreeMap<>(versions));
     }
 
     /**
@@ -116,7 +134,7 @@ public final class ObjectVerifier {
     public List<ObjectProblem> verifyParts(List<StoredPart> parts) {
         List<Callable<List<ObjectProblem>>> tasks = new ArrayList<>();
         for (StoredPart p : parts) {
-            tasks.add(() -> verifyObject(p));
+            tasks.add(() -> verifyObject(p, new java.util.HashMap<>()));
         }
         return inParallel(tasks);
     }
@@ -155,14 +173,17 @@ public final class ObjectVerifier {
         }
     }
 
-    /** One stored object: its size and hash, and the hash of each slice (bundled files, sorted by offset). */
-    private List<ObjectProblem> verifyObject(StoredPart part) {
+    /**
+     * One stored object: its size and hash, and the hash of each slice (bundled files, sorted by
+     * offset); the version read goes into {@code versions} (when the store keeps versions).
+     */
+    private List<ObjectProblem> verifyObject(StoredPart part, java.util.Map<String, String> versions) {
         String what = part.what();
         String key = part.key();
         long expectedSize = part.storedSize();
         String expectedSha = part.storedSha256();
         List<ManifestFile> slices = part.slices();
-        Optional<InputStream> opened = objects.open(key);
+        Optional<ObjectStore.OpenedObject> opened = objects.openVersion(key);
         if (opened.isEmpty()) {
             return List.of(new ObjectProblem(key, Kind.MISSING, expectedSize + " bytes, SHA-256 " + expectedSha,
                     "no such object", what + ": " + key + " is missing"));
@@ -171,7 +192,10 @@ public final class ObjectVerifier {
         int count = slices.size();
         MessageDigest[] digests = new MessageDigest[count];
         long size = 0;
-        try (InputStream in = opened.get()) {
+        if (opened.get().versionId() != null) {
+            versions.put(key, opened.get().versionId());
+        }
+        try (InputStream in = opened.get().content()) {
             byte[] buf = new byte[BUFFER];
             int first = 0; // slices before this one ended before the current position
             for (int r; (r = in.read(buf)) > 0; ) {

@@ -400,7 +400,7 @@ public final class VerifyService {
 
     private List<Checked> checkItems(StanzaMeta meta, VerifyBatch.CatalogItems c) {
         List<Item> items = catalog.queryBetween(Keys.pk(meta.stanza()), c.fromSk(), c.toSk(),
-                List.of("key", "compression", "storedSize", "sha256", "status", "problem", "segment"));
+                List.of("key", "compression", "storedSize", "sha256", "status", "problem", "segment", "versionId"));
         List<Callable<List<Checked>>> tasks = new ArrayList<>();
         for (Item i : items) {
             if (i.string("key").isPresent()) {
@@ -421,7 +421,13 @@ public final class VerifyService {
         String sha = i.string("sha256").orElse(null);
         String status = i.string("status").orElse("?");
         // A history or backup history file is far smaller than a segment: the segment bounds both.
-        Optional<LoadedObject> loaded = LoadedObject.load(objects, key, compression, segmentSize.bytes(), -1);
+        // The version the catalog accepted (what restores read), when it recorded one; that version
+        // gone, the current object, which serves a restore only with the same content (archive-get).
+        String version = i.string("versionId").orElse(null);
+        Optional<LoadedObject> loaded = LoadedObject.load(objects, key, version, compression, segmentSize.bytes(), -1);
+        if (loaded.isEmpty() && version != null) {
+            loaded = LoadedObject.load(objects, key, compression, segmentSize.bytes(), -1);
+        }
         if (loaded.isEmpty()) {
             return new Checked(0, List.of(new VerifyProblem(key, VerifyProblem.Check.MISSING,
                     size + " bytes" + (sha == null ? "" : ", content SHA-256 " + sha), "no such object")));

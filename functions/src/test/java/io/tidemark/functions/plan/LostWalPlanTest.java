@@ -104,7 +104,8 @@ class LostWalPlanTest {
         PlanFixture whole = new PlanFixture();
         whole.archive(1, 5, 14, Map.of());
         whole.backup(1, 1, 5, 6, at(6.5));
-        f.archive(1, 9, 14, Map.of(), 10, 11, 12, 13, 14);
+        // (the same bytes: generated from segment 5 as the first time; other bytes would be refused)
+        f.archive(1, 5, 14, Map.of(), 5, 6, 7, 8, 10, 11, 12, 13, 14);
         assertEquals(view(whole).window(), view(f).window());
         assertEquals(view(whole).timelines().getFirst().ranges(), view(f).timelines().getFirst().ranges());
         f.plan("{\"target\":{\"type\":\"time\",\"value\":\"" + at(12) + "\"}}");
@@ -184,7 +185,7 @@ class LostWalPlanTest {
         assertEquals(lsn, c.plan().recoverySettings().get("recovery_target_lsn"));
 
         // uploaded again: latest is whole again
-        f.archive(1, 11, 11, Map.of());
+        f.archive(1, 5, 14, Map.of(), 5, 6, 7, 8, 9, 10, 12, 13, 14); // segment 11, its original bytes
         assertEquals(RestorePlannerTest.segments(1, 5, 14), RestorePlannerTest.walNames(f.plan("{}").plan()));
     }
 

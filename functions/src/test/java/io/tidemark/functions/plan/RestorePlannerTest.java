@@ -20,7 +20,10 @@ import io.tidemark.events.sign.SignedEnvelope;
 import io.tidemark.events.wal.Lsn;
 import io.tidemark.functions.catalog.CatalogException;
 import io.tidemark.functions.catalog.CatalogService;
+import io.tidemark.functions.catalog.Item;
+import io.tidemark.functions.catalog.Keys;
 import io.tidemark.functions.catalog.StanzaView;
+import io.tidemark.functions.index.TestWal;
 import io.tidemark.functions.validate.TestBackup;
 import io.tidemark.functions.window.WindowPoint;
 import java.time.Clock;
@@ -234,6 +237,54 @@ class RestorePlannerTest {
         RestorePlan p = f.plan("{\"target\":{\"type\":\"name\",\"value\":\"before-drop\"}}").plan();
         assertEquals(Map.of("recovery_target_name", "before-drop", "recovery_target_timeline", "1",
                 "recovery_target_action", "promote"), p.recoverySettings());
+    }
+
+    @Test
+    void plansNameTheVersionsTheCatalogRecordedAndTheirUrlsAndRenewalsReadThem() {
+        // what the indexer and the validator record on versioned S3 (the in-memory bucket keeps none)
+        RestorePlan before = f.plan("{}").plan();
+        PlanWal w = before.wal().getFirst();
+        String pk = Keys.pk(f.meta.stanza());
+        String sk = Keys.wal(io.tidemark.events.wal.WalSegmentName.parse(w.name(), TestWal.SIZE));
+        Item item = f.catalog.get(pk, sk).orElseThrow();
+        assertTrue(f.catalog.put(item.with("versionId", "wal-v1").withRevision(), item.revision()));
+        io.tidemark.events.plan.PlanFile file = before.files().getFirst();
+        new io.tidemark.functions.catalog.ObjectVersions(f.catalog).put(pk, file.backup(), Map.of(file.key(), "file-v1"));
+
+        List<Map<String, String>> signed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        UrlSigner recording = new UrlSigner() {
+            @Override
+            public String presignGet(String key, java.time.Duration ttl) {
+                throw new AssertionError("every URL is signed with its version");
+            }
+
+            @Override
+            public Signed signVersions(Map<String, String> versionsByKey, java.time.Duration ttl) {
+                signed.add(new java.util.HashMap<>(versionsByKey));
+                Map<String, String> urls = new java.util.LinkedHashMap<>();
+                versionsByKey.forEach((k, v) -> urls.put(k, "https://s3.test/" + k + (v == null ? "" : "?versionId=" + v)));
+                return new Signed(urls, java.util.Optional.empty());
+            }
+        };
+        RestorePlanner planner = new RestorePlanner(f.catalog, f.objects, new io.tidemark.events.sign.LocalSigner(f.keys),
+                recording, java.time.Clock.fixed(f.now, java.time.ZoneOffset.UTC), RestorePlanner.Settings.DEFAULT);
+        RestorePlanner.Created c = planner.create("main", PlanRequest.parse(new byte[0]), null);
+        PlanWal pinned = c.plan().wal().stream().filter(x -> x.name().equals(w.name())).findFirst().orElseThrow();
+        assertEquals("wal-v1", pinned.versionId());
+        assertEquals(w.sha256(), pinned.sha256());
+        assertEquals("file-v1", c.plan().files().stream().filter(x -> x.key().equals(file.key())).findFirst()
+                .orElseThrow().versionId());
+        assertEquals("https://s3.test/" + w.key() + "?versionId=wal-v1", c.urls().get(w.key()));
+        // the signed document carries them: what the shim reads
+        RestorePlan read = io.tidemark.events.plan.RestorePlanJson.read(c.envelope().get("document"));
+        assertEquals("wal-v1", read.wal().stream().filter(x -> x.name().equals(w.name())).findFirst().orElseThrow()
+                .versionId());
+
+        planner.renew(c.plan().planId(), null, null);
+        assertEquals(2, signed.size());
+        assertEquals(signed.get(0), signed.get(1), "renewed URLs name the same versions");
+        assertEquals("wal-v1", signed.get(1).get(w.key()));
+        assertEquals("file-v1", signed.get(1).get(file.key()));
     }
 
     @Test

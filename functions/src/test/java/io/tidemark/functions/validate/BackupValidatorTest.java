@@ -313,18 +313,53 @@ class BackupValidatorTest {
     }
 
     @Test
-    void aLaterManifestEventSupersedesAnEarlierOne() {
+    void theSameManifestUploadedAgainIsANoOpUntilTheBackupIsLost() {
         archive(0, 1, 2, 3);
         TestBackup b = uploadedFull();
         assertEquals(BackupEntry.VALID, validate(b, T2).status());
+        Item validated = catalog.get(Keys.pk(STANZA), Keys.backup(FULL)).orElseThrow().without(Item.REV);
         String key = StorageLayout.backupFileKey(STANZA, FULL, SafeRelativePath.of("base/1/1259"), Compression.ZSTD);
         objects.delete(key);
         // A late redelivery of an older event does not override the newer result...
         assertEquals(BackupEntry.VALID, validate(b, T1).status());
-        // ...a new upload of the manifest does.
-        BackupEntry e = validate(b, T2.plusSeconds(1));
+        // ...and a new upload of the same manifest is not validated again (nor made younger)...
+        assertEquals(BackupValidator.Outcome.UNCHANGED, validator.validate(b.manifestKey(), T2.plusSeconds(1)));
+        assertEquals(validated, catalog.get(Keys.pk(STANZA), Keys.backup(FULL)).orElseThrow().without(Item.REV));
+        // ...until the backup was found lost: then the same bytes are validated afresh.
+        new io.tidemark.functions.index.LostObjects(catalog, java.time.Clock.systemUTC())
+                .markLost(STANZA, key, io.tidemark.functions.index.LostObjects.MISSING, "deleted");
+        BackupEntry e = validate(b, T2.plusSeconds(2));
         assertEquals(BackupEntry.INVALID, e.status());
         assertReason(e, "file base/1/1259", "missing");
+    }
+
+    @Test
+    void aDifferentManifestForALabelAlreadyValidatedOrBeingValidatedIsRefusedAndCounted() {
+        List<Map<io.tidemark.events.metrics.TidemarkMetric, Long>> published = new java.util.concurrent.CopyOnWriteArrayList<>();
+        validator = new BackupValidator(objects, catalog, 3, io.tidemark.functions.retain.RetentionTrigger.NONE,
+                (stanza, at, values) -> published.add(values));
+        archive(0, 1, 2, 3);
+        TestBackup b = uploadedFull();
+        assertEquals(BackupEntry.VALID, validate(b, T1).status());
+        Item validated = catalog.get(Keys.pk(STANZA), Keys.backup(FULL)).orElseThrow().without(Item.REV);
+
+        TestBackup other = TestBackup.full(STANZA, FULL, TestBackup.files("z"));
+        other.upload(objects); // its own files too: on its own it would be valid
+        assertEquals(BackupValidator.Outcome.CONFLICT, validator.validate(other.manifestKey(), T2));
+        assertEquals(validated, catalog.get(Keys.pk(STANZA), Keys.backup(FULL)).orElseThrow().without(Item.REV));
+        assertEquals(List.of(Map.of(io.tidemark.events.metrics.TidemarkMetric.HISTORY_CONFLICTS, 1L)),
+                published.stream().filter(m -> m.containsKey(io.tidemark.events.metrics.TidemarkMetric.HISTORY_CONFLICTS))
+                        .toList());
+
+        // being validated (its marker stored, its objects not yet hashed): refused the same way
+        BackupLabelName second = TestBackup.fullLabel(2);
+        catalog.put(Item.of(Keys.pk(STANZA), Keys.backup(second), Map.of("label", second.toString(), "status",
+                BackupEntry.VALIDATING, "manifestSha256", "0".repeat(64), "manifestEventTime", T1.toString()))
+                .withRevision(), null);
+        TestBackup late = TestBackup.full(STANZA, second, TestBackup.files("y"));
+        late.upload(objects);
+        assertEquals(BackupValidator.Outcome.CONFLICT, validator.validate(late.manifestKey(), T2));
+        assertEquals(BackupEntry.VALIDATING, entry(second).status());
     }
 
     @Test

@@ -173,6 +173,17 @@ class StanzaMetricsLocalCloudTest {
         assertFalse(refused.isEmpty(), "no ManifestsRefused: " + f.cloud.metrics().all());
         refused.forEach(p -> assertEquals(1, p.value(), p.toString()));
 
+        // A second, different manifest for the validated label: refused, one conflict counted.
+        TestBackup other = TestBackup.full(StanzaName.of(stanza), TestBackup.fullLabel(1), TestBackup.files("n"));
+        other.uploadManifest(bucket, other.manifestBytes());
+        f.quiesce();
+        List<LocalMetrics.DataPoint> seen = points(TidemarkMetric.HISTORY_CONFLICTS, stanza, "manifest-validator");
+        assertEquals(1, seen.size(), String.valueOf(seen));
+        assertEquals(1, seen.get(0).value());
+        assertEquals("Count", seen.get(0).unit());
+        assertEquals("valid", f.call("GET", "/stanzas/" + stanza, null).json().get("backups").get(0).get("status")
+                .asText());
+
         // Every metric the alarms watch (AlarmMetricsTest: every alarm watches one of these) was seen;
         // FutureWalTimes (no alarm) only when a segment carries commit times ahead of its arrival.
         for (TidemarkMetric m : TidemarkMetric.values()) {

@@ -102,28 +102,34 @@ class BackupValidationLocalCloudTest {
         assertEquals(b.manifest.storedSize(), valid.get("storedSize").asLong());
         assertEquals(0, valid.get("reasons").size());
 
-        // One byte changed after upload, through the S3 API, metadata untouched.
-        String key = StorageLayout.backupFileKey(StanzaName.of("main"), label, SafeRelativePath.of("base/1/1259"),
-                Compression.ZSTD);
-        byte[] original = b.objects.get(key);
-        byte[] changed = original.clone();
-        changed[100] ^= 1;
-        f.put(key, changed, Map.of("sha256", TestWal.sha256(original), "stored-sha256", TestWal.sha256(original)));
-        b.uploadManifest(bucket, b.manifestBytes());
-        JsonNode invalid = backup("main", label);
-        assertEquals("invalid", invalid.get("status").asText(), invalid.toString());
-        assertReason(invalid, "file base/1/1259", key, "SHA-256 " + TestWal.sha256(changed));
-
-        // Repaired: valid again on the next manifest event; then an object removed.
-        f.put(key, original, Map.of());
-        b.uploadManifest(bucket, b.manifestBytes());
-        assertEquals("valid", backup("main", label).get("status").asText());
+        // Removed after validation: the removal event marks the backup missing; the same manifest
+        // uploaded again validates it afresh (a label is otherwise validated once) and says why.
         String bundle = StorageLayout.bundleKey(StanzaName.of("main"), label, 0, Compression.ZSTD);
         f.aws.s3().deleteObject(r -> r.bucket(f.cloud.bucket()).key(bundle));
+        assertEquals("missing", backup("main", label).get("status").asText());
         b.uploadManifest(bucket, b.manifestBytes());
         JsonNode gone = backup("main", label);
         assertEquals("invalid", gone.get("status").asText(), gone.toString());
         assertReason(gone, "bundle 0", bundle, "missing");
+
+        // One byte changed after upload, through the S3 API, metadata untouched, before the manifest.
+        BackupLabelName other = TestBackup.fullLabel(4);
+        TestBackup c = TestBackup.full(StanzaName.of("main"), other, TestBackup.files("c"));
+        c.uploadObjects(bucket);
+        String key = StorageLayout.backupFileKey(StanzaName.of("main"), other, SafeRelativePath.of("base/1/1259"),
+                Compression.ZSTD);
+        byte[] original = c.objects.get(key);
+        byte[] changed = original.clone();
+        changed[100] ^= 1;
+        f.put(key, changed, Map.of("sha256", TestWal.sha256(original), "stored-sha256", TestWal.sha256(original)));
+        c.uploadManifest(bucket, c.manifestBytes());
+        JsonNode invalid = backup("main", other);
+        assertEquals("invalid", invalid.get("status").asText(), invalid.toString());
+        assertReason(invalid, "file base/1/1259", key, "SHA-256 " + TestWal.sha256(changed));
+        // repaired, the same manifest again: not validated again (validated once; only a lost backup is)
+        f.put(key, original, Map.of());
+        c.uploadManifest(bucket, c.manifestBytes());
+        assertEquals("invalid", backup("main", other).get("status").asText());
 
         // A manifest with a ../ path.
         BackupLabelName evil = TestBackup.fullLabel(2);

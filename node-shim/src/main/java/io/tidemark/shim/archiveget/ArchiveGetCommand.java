@@ -218,8 +218,13 @@ public final class ArchiveGetCommand implements Command {
     static byte[] fetchListed(ObjectStore store, WalPlan plan, PlanWal w, WalFileName name) {
         String at = w.name() + " (" + w.key() + "): ";
         String needs = "; restore plan " + plan.plan().planId() + " lists it";
-        ObjectStore.Fetched f = store.get(w.key())
-                .orElseThrow(() -> new AbortRecovery(at + "missing from the archive" + needs));
+        // the version the cloud accepted, when the plan names one: a later upload of the key is not
+        // read. If that version is gone (expired), the current object serves only with the same bytes:
+        // the SHA-256 below decides, never the object's metadata.
+        Optional<ObjectStore.Fetched> pinned = store.get(w.key(), w.versionId());
+        ObjectStore.Fetched f = (pinned.isEmpty() && w.versionId() != null ? store.get(w.key()) : pinned)
+                .orElseThrow(() -> new AbortRecovery(at + "missing from the archive" + (w.versionId() == null ? ""
+                        : " (version " + w.versionId() + " and any other)") + needs));
         byte[] stored = f.data();
         if (w.storedSize() > 0 && stored.length != w.storedSize()) {
             throw new AbortRecovery(at + "damaged: the object is " + stored.length + " bytes, the plan says "
@@ -237,6 +242,8 @@ public final class ArchiveGetCommand implements Command {
         }
         String actual = SigV4.hex(SigV4.sha256(raw));
         if (!actual.equals(w.sha256())) {
+            // the plan's SHA-256 is the cloud's, computed from the bytes it accepted: whatever the
+            // object's own metadata says, other content (damaged or replaced) is never served
             throw new AbortRecovery(at + "damaged: SHA-256 of its content is " + actual + ", the plan says "
                     + w.sha256() + needs);
         }

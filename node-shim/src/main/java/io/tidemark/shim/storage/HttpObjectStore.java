@@ -119,7 +119,13 @@ public final class HttpObjectStore implements ObjectStore {
 
     @Override
     public Optional<Fetched> get(String key) {
-        Response r = send("GET", key, headersForRead(), null, SigV4.EMPTY_SHA256);
+        return get(key, null);
+    }
+
+    @Override
+    public Optional<Fetched> get(String key, String versionId) {
+        Response r = send("GET", key, versionId == null ? null : "versionId=" + SigV4.encode(versionId), headersForRead(),
+                null, SigV4.EMPTY_SHA256);
         if (r.status == 404) {
             return Optional.empty();
         }
@@ -139,7 +145,14 @@ public final class HttpObjectStore implements ObjectStore {
     }
 
     private Response send(String method, String key, Map<String, String> headers, byte[] body, String payloadHash) {
-        URI uri = objectUri(key);
+        return send(method, key, null, headers, body, payloadHash);
+    }
+
+    /** @param rawQuery the encoded query string (null: none), signed with the request */
+    private Response send(String method, String key, String rawQuery, Map<String, String> headers, byte[] body,
+                          String payloadHash) {
+        URI base = objectUri(key);
+        URI uri = rawQuery == null ? base : URI.create(base + "?" + rawQuery);
         // asked per request: a long-lived process signs with the keys of the moment (CredentialSource)
         AwsCredentials keys = credentials.current();
         SigV4.sign(method, uri, headers, payloadHash, keys, region, "s3", Instant.now(), true);

@@ -36,6 +36,18 @@ public interface ObjectStore extends AutoCloseable {
 
     Optional<Fetched> get(String key);
 
+    /**
+     * Version {@code versionId} of {@code key} (null: the current object); empty when there is no such
+     * version. A restore plan names the version the cloud accepted: a later upload of the key is
+     * not read.
+     */
+    default Optional<Fetched> get(String key, String versionId) {
+        if (versionId == null) {
+            return get(key);
+        }
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot read object versions");
+    }
+
     @Override
     default void close() {
     }

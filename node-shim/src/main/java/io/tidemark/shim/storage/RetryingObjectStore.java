@@ -32,6 +32,11 @@ public final class RetryingObjectStore implements ObjectStore {
     }
 
     @Override
+    public Optional<Fetched> get(String key, String versionId) {
+        return retry.run(() -> store.get(key, versionId));
+    }
+
+    @Override
     public void close() {
         store.close();
     }

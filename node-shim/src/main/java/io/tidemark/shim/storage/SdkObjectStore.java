@@ -99,8 +99,13 @@ public final class SdkObjectStore implements ObjectStore {
 
     @Override
     public Optional<Fetched> get(String key) {
+        return get(key, null);
+    }
+
+    @Override
+    public Optional<Fetched> get(String key, String versionId) {
         try {
-            ResponseBytes<GetObjectResponse> r = s3.getObjectAsBytes(g -> g.bucket(bucket).key(key));
+            ResponseBytes<GetObjectResponse> r = s3.getObjectAsBytes(g -> g.bucket(bucket).key(key).versionId(versionId));
             return Optional.of(new Fetched(r.asByteArray(), lower(r.response().metadata())));
         } catch (NoSuchKeyException e) {
             return Optional.empty();
