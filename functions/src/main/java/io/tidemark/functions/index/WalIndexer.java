@@ -284,7 +284,7 @@ public final class WalIndexer {
                 + " take (" + (segmentSized ? "a " + meta.walSegmentSize().bytes() + "-byte segment" : "1 MiB")
                 + " plus " + compression.extension() + " framing): refused without reading it";
         Instant at = eventTime != null ? eventTime : Instant.now();
-        LoadedObject o = new LoadedObject(key, compression, size, null, null, problem, at);
+        LoadedObject o = new LoadedObject(key, compression, size, null, null, problem, at, null);
         String pk = Keys.pk(meta.stanza());
         Item item = switch (parsed) {
             case StorageKey.WalObject w -> switch (w.name()) {
@@ -301,7 +301,9 @@ public final class WalIndexer {
             default -> throw new IllegalArgumentException(parsed.toString());
         };
         Item candidate = sequenced(item, sequencer);
-        merger.merge(pk, item.sk(), cur -> IndexItems.join(cur, candidate));
+        if (mergeObject(meta, item.sk(), candidate)) {
+            return Optional.of(Outcome.CONFLICT); // an accepted object's key: the original stays
+        }
         LOG.log(Level.WARNING, "{0} refused: {1}", key, problem);
         return Optional.of(Outcome.OVERSIZED);
     }

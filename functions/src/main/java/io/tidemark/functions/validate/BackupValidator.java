@@ -150,7 +150,6 @@ public final class BackupValidator {
         this.metrics = metrics;
         this.retention = retention;
         this.health = new io.tidemark.functions.metrics.StanzaHealth(catalog, metrics, java.time.Clock.systemUTC());
-        this.metrics = metrics;
         this.versions = new ObjectVersions(catalog);
         this.objects = objects;
         this.catalog = catalog;
@@ -344,7 +343,15 @@ public final class BackupValidator {
         String problem = "manifest " + key + " is " + size + " bytes, more than the " + MAX_MANIFEST_BYTES
                 + " a manifest may have: refused without reading it";
         LOG.log(Level.WARNING, problem);
-        conclude(meta, base, List.of(problem));
+        // A label is judged once: an oversized upload under the key of an accepted manifest (S3 without
+        // our bucket policy lets a node overwrite) is a conflict, never a verdict over the first one.
+        BackupEntry marker = base.withOutcome(BackupEntry.VALIDATING, List.of(problem), at.toString(), List.of(),
+                List.of());
+        Admission admission = admit(meta.stanza(), marker, null);
+        if (admission != Admission.VALIDATE) {
+            return admission == Admission.CONFLICT ? Outcome.CONFLICT : Outcome.UNCHANGED;
+        }
+        conclude(meta, base, List.of(problem), null);
         return Outcome.OVERSIZED;
     }
 
