@@ -292,7 +292,7 @@ class TidemarkStackTest {
         }
         assertEquals(new TreeSet<>(List.of("cloudwatch:PutMetricData", "dynamodb:GetItem",
                 "dynamodb:Query", "kms:Decrypt", "logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject",
-                "s3:GetObjectRetention", "s3:ListBucket")), granted);
+                "s3:GetObjectRetention", "s3:GetObjectVersion", "s3:ListBucket")), granted);
         // retention reads Object Lock dates too (HEAD shows them only with this permission)
         assertEquals(Set.of(roleId("Retention"), roleId("ExpireApi")),
                 rolesGranted(st -> actions(st).contains("s3:GetObjectRetention")));

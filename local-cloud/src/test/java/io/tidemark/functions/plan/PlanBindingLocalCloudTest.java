@@ -74,7 +74,18 @@ class PlanBindingLocalCloudTest {
         // the node archives WAL 5..7 and a full backup of 5..6, with its own credentials
         try (S3Client s3 = S3Client.builder().endpointOverride(cloud.s3Endpoint()).region(Region.of(cloud.region()))
                 .forcePathStyle(true).httpClient(UrlConnectionHttpClient.create())
-                .credentialsProvider(() -> node).build()) {
+                .credentialsProvider(() -> node)
+                // a node may only create objects (the bucket policy refuses its unconditional PUTs)
+                .overrideConfiguration(o -> o.addExecutionInterceptor(new software.amazon.awssdk.core.interceptor.ExecutionInterceptor() {
+                    @Override
+                    public software.amazon.awssdk.core.SdkRequest modifyRequest(
+                            software.amazon.awssdk.core.interceptor.Context.ModifyRequest context,
+                            software.amazon.awssdk.core.interceptor.ExecutionAttributes attributes) {
+                        return context.request() instanceof software.amazon.awssdk.services.s3.model.PutObjectRequest p
+                                ? p.toBuilder().ifNoneMatch("*").build() : context.request();
+                    }
+                }))
+                .build()) {
             S3ObjectStore bucket = new S3ObjectStore(s3, cloud.bucket());
             SyntheticWal w = SyntheticWal.pg15OneMb();
             for (long s = 5; s <= 7; s++) {
@@ -91,7 +102,7 @@ class PlanBindingLocalCloudTest {
             }
             quiesce();
             int size = TestWal.SIZE.bytes();
-            BackupLabelName label = TestBackup.fullLabel(2);
+            BackupLabelName label = TestBackup.fullLabelAt(T0.plusMillis(6500).minusSeconds(30)); // labelled at its start
             TestBackup.build(STANZA, label, null, TestBackup.files("b"), Lsn.of(5L * size + 0x28),
                     Lsn.of(6L * size + 0x100), TimelineId.FIRST, T0.plusMillis(6500)).upload(bucket);
             quiesce();
