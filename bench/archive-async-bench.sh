@@ -55,11 +55,13 @@ CONF
       real="pgbackrest --config=$work/pgbackrest.conf --stanza=main archive-push %p"
       ;;
     tidemark)
-      grep -v '^spool.dir=\|^credentials.uri=' "$conf" > "$work/tidemark.conf"
-      # a node of this run's stanza: its node role's keys (the cloud's conf names stanza main's)
+      grep -v '^spool.dir=\|^credentials.uri=\|^api.key=' "$conf" > "$work/tidemark.conf"
+      # a node of this run's stanza: its node role's keys and its API key (the cloud's conf names
+      # stanza main's; the credentials endpoint serves any stanza's API key)
       uri=$(sed -n 's/^credentials.uri=//p' "$conf")
-      printf 'spool.dir=%s\narchive-push.async=true\narchive-push.process=%s\ncredentials.uri=%s\n' \
-        "$work/spool" "$process" "${uri%/*}/$stanza" >> "$work/tidemark.conf"
+      apikey=$(curl -fsS "${uri%/node/*}/api-key/$stanza" | sed -n 's/.*"value":"\([^"]*\)".*/\1/p')
+      printf 'spool.dir=%s\narchive-push.async=true\narchive-push.process=%s\ncredentials.uri=%s\napi.key=%s\n' \
+        "$work/spool" "$process" "${uri%/*}/$stanza" "$apikey" >> "$work/tidemark.conf"
       chown postgres "$work/tidemark.conf" 2>/dev/null || true
       real="$root/bin/tidemark archive-push --config $work/tidemark.conf --stanza $stanza %p"
       ;;

@@ -155,10 +155,26 @@ public final class CloudFixture implements AutoCloseable {
 
     /**
      * A call to the local API as the operator, as a test or an operator's tool makes it: signed
-     * (SigV4, service execute-api, the operator's static key pair) when the cloud enforces IAM,
-     * plain otherwise (the unenforced API checks no signature).
+     * (SigV4, service execute-api, the operator's static key pair) and carrying the API key of the
+     * stanza the path names ({@code /stanzas/<stanza>/...}; the stack has one key per stanza and
+     * the operator uses that stanza's) when the cloud enforces IAM, plain otherwise (the
+     * unenforced API checks no signature and no key).
      */
     public java.net.http.HttpResponse<String> api(String method, String path, String body)
+            throws IOException, InterruptedException {
+        String apiKey = null;
+        if (cloud.enforcing()) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^/stanzas/([^/?]+)").matcher(path);
+            if (!m.find()) {
+                throw new IllegalArgumentException(path + " names no stanza: pass the API key to use");
+            }
+            apiKey = cloud.apiKey(m.group(1));
+        }
+        return api(method, path, body, apiKey);
+    }
+
+    /** As above with {@code apiKey} as {@code x-api-key} (none when null). */
+    public java.net.http.HttpResponse<String> api(String method, String path, String body, String apiKey)
             throws IOException, InterruptedException {
         java.net.URI uri = java.net.URI.create(cloud.apiUrl() + path);
         byte[] bytes = body == null ? new byte[0] : body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -167,6 +183,9 @@ public final class CloudFixture implements AutoCloseable {
                         : java.net.http.HttpRequest.BodyPublishers.ofByteArray(bytes));
         if (body != null) {
             request.header("Content-Type", "application/json");
+        }
+        if (apiKey != null) {
+            request.header("x-api-key", apiKey);
         }
         if (cloud.enforcing()) {
             software.amazon.awssdk.http.SdkHttpFullRequest.Builder unsigned = software.amazon.awssdk.http.SdkHttpFullRequest
@@ -198,10 +217,11 @@ public final class CloudFixture implements AutoCloseable {
     /**
      * {@link #nodeConfig(Path, String)} for a node of {@code stanza}: adds {@code stanza=} and, when
      * the cloud enforces IAM, {@code credentials.uri} naming the stanza's node credentials (the
-     * node's role), since tidemark.conf then holds no key.
+     * node's role), since tidemark.conf then holds no key, and the stanza's {@code api.key}.
      */
     public Path nodeConfig(Path nodeDir, String stanza, String extraLines) {
-        String credentials = cloud.enforcing() ? "credentials.uri=" + cloud.nodeCredentialsUri(stanza) + "\n" : "";
+        String credentials = cloud.enforcing() ? "credentials.uri=" + cloud.nodeCredentialsUri(stanza) + "\n"
+                + "api.key=" + cloud.apiKey(stanza) + "\n" : "";
         return nodeConfig(nodeDir, "stanza=" + stanza + "\n" + credentials + extraLines);
     }
 

@@ -15,6 +15,12 @@ import java.util.Map;
  * JSON body. The local-only routes that stand in for SQS ({@link LocalJobQueueHandler}) are judged
  * as the SQS calls they replace ({@code sqs:ReceiveMessage}, {@code sqs:ChangeMessageVisibility},
  * {@code sqs:DeleteMessage} on the stanza's job queue), since a node calls SQS directly in AWS.
+ *
+ * <p>Before the signature, as API Gateway does for a method with {@code ApiKeyRequired}
+ * ({@link ApiKeyRules}: every method of the stack): the {@code x-api-key} header must name a key
+ * local-cloud issued (any stanza's: the key picks a usage plan, IAM then decides), else 403
+ * {@code {"message":"Forbidden"}}; and the key's token bucket must have a token, else 429
+ * {@code {"message":"Too Many Requests"}}.
  */
 final class ApiGate {
 
@@ -24,9 +30,11 @@ final class ApiGate {
             LocalJobQueueHandler.DELETE, "sqs:DeleteMessage");
 
     private final Enforcement enforcement;
+    private final LocalApiKeys apiKeys;
 
-    ApiGate(Enforcement enforcement) {
+    ApiGate(Enforcement enforcement, LocalApiKeys apiKeys) {
         this.enforcement = enforcement;
+        this.apiKeys = apiKeys;
     }
 
     /** The caller, allowed; or the response that refuses the request. */
@@ -44,6 +52,18 @@ final class ApiGate {
         AccessRequest request = sqs != null
                 ? AccessRequest.of(sqs, enforcement.identities().jobQueueArn(pathParameters.get("stanza")))
                 : AccessRequest.of("execute-api:Invoke", enforcement.identities().executeApiArn(method, path));
+        if (sqs == null && apiKeys.rules().requiresKey(method, resourceTemplate)) {
+            String key = header(headers, "x-api-key");
+            if (apiKeys.stanzaOf(key).isEmpty()) {
+                enforcement.refuse("anonymous", request.action(), request.resource(), key == null
+                        ? "no x-api-key header (the method requires an API key)" : "an x-api-key this API never issued");
+                return respond(403, "message", "Forbidden", "ForbiddenException");
+            }
+            if (!apiKeys.take(key)) {
+                // the usage plan's throttle: not a denial, the caller retries
+                return respond(429, "message", "Too Many Requests", "TooManyRequestsException");
+            }
+        }
         SigV4Verifier.Result result = SigV4Verifier.verify(enforcement.keys(), "execute-api", method, rawPath,
                 rawQuery, headers, body);
         return switch (result) {
@@ -82,8 +102,21 @@ final class ApiGate {
         };
     }
 
+    private static String header(Map<String, List<String>> headers, String name) {
+        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+            if (e.getKey() != null && e.getKey().equalsIgnoreCase(name) && !e.getValue().isEmpty()) {
+                return e.getValue().get(e.getValue().size() - 1);
+            }
+        }
+        return null;
+    }
+
     private static Verdict refuse(String field, String message, String errorType) {
-        return new Verdict.Refuse(new ApiGatewayProxy.Response(403,
+        return respond(403, field, message, errorType);
+    }
+
+    private static Verdict respond(int status, String field, String message, String errorType) {
+        return new Verdict.Refuse(new ApiGatewayProxy.Response(status,
                 Map.of("Content-Type", "application/json", "x-amzn-ErrorType", errorType), null,
                 "{\"" + field + "\":\"" + message.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}", false));
     }

@@ -28,6 +28,7 @@ final class ClientConfigFile {
     static final String S3_SECRET_ACCESS_KEY = "s3.secretAccessKey";
     static final String S3_CA_FILE = "s3.caFile";
     static final String API_URL = "api.url";
+    static final String API_KEY = "api.key";
     static final String DYNAMODB_ENDPOINT = "dynamodb.endpoint";
     static final String DYNAMODB_TABLE = "dynamodb.table";
     static final String PLAN_PUBLIC_KEY = "plan.publicKey";
@@ -49,6 +50,8 @@ final class ClientConfigFile {
             // from credentials.uri; this file is a node config for the stanza local-cloud was told of
             m.put("stanza", cloud.nodeStanza());
             m.put("credentials.uri", cloud.nodeCredentialsUri(cloud.nodeStanza()).toString());
+            // the stanza's API key: API Gateway (and the local API gate) refuses a call without one
+            m.put(API_KEY, cloud.apiKey(cloud.nodeStanza()));
         }
         cloud.s3CaFile().ifPresent(ca -> m.put(S3_CA_FILE, ca.toString()));
         m.put(API_URL, cloud.apiUrl().toString());
@@ -79,11 +82,12 @@ final class ClientConfigFile {
                 w.write("# (nodes never talk to the catalog directly). Keep this file private: it holds\n");
                 w.write(credentialsBase == null
                         ? "# the local secret key. IAM is not enforced (LocalCloud.Builder.enforce turns it on).\n"
-                        : "# nothing secret, yet the endpoints are local-only.\n");
+                        : "# no AWS key, only the API key of the stanza it names (api.key).\n");
                 w.write("# plan.publicKey verifies restore plans (base64 DER of DIR/plan-key.pem's public key).\n");
                 if (credentialsBase != null) {
-                    w.write("# IAM is enforced: this file holds no key. A node of stanza S adds\n");
+                    w.write("# IAM is enforced: this file holds no AWS key. A node of stanza S adds\n");
                     w.write("#   credentials.uri=" + credentialsBase + "node/S\n");
+                    w.write("#   api.key=<the value at " + credentialsBase + "api-key/S>\n");
                     w.write("# (its role's session credentials); the operator's are at " + credentialsBase + "operator\n");
                 }
                 for (Map.Entry<String, String> e : entries.entrySet()) {

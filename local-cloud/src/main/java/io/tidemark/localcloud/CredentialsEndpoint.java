@@ -17,25 +17,33 @@ import java.util.regex.Pattern;
  * SDK's {@code ContainerCredentialsProvider} reads ({@code AccessKeyId}, {@code SecretAccessKey},
  * {@code Token}, {@code Expiration}). Plain HTTP on the local host, as the real endpoints are
  * link-local. An unknown path answers 404; a principal the stack does not define, 404 naming it.
+ *
+ * <p>Also {@code GET /credentials/api-key/<stanza>}: the stanza's API key ({@code {"stanza": ..,
+ * "value": ..}}), issued on first request, what an operator puts into the stanza's nodes'
+ * {@code api.key} (in AWS: {@code aws apigateway get-api-key --include-value} on the stack's
+ * {@code ApiKeyId-<stanza>} output).
  */
 final class CredentialsEndpoint implements AutoCloseable {
 
     static final String PREFIX = "/credentials/";
+    private static final String API_KEY = "api-key/";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
     private final LocalHttpServer http;
     private final Enforcement enforcement;
+    private final LocalApiKeys apiKeys;
     private final URI base;
 
-    private CredentialsEndpoint(LocalHttpServer http, Enforcement enforcement, URI base) {
+    private CredentialsEndpoint(LocalHttpServer http, Enforcement enforcement, LocalApiKeys apiKeys, URI base) {
         this.http = http;
         this.enforcement = enforcement;
+        this.apiKeys = apiKeys;
         this.base = base;
     }
 
-    static CredentialsEndpoint start(String host, int port, Enforcement enforcement) {
+    static CredentialsEndpoint start(String host, int port, Enforcement enforcement, LocalApiKeys apiKeys) {
         LocalHttpServer http = LocalHttpServer.bind("credentials", "the credentials endpoint", host, port, 32, 2);
-        CredentialsEndpoint endpoint = new CredentialsEndpoint(http, enforcement, http.uri());
+        CredentialsEndpoint endpoint = new CredentialsEndpoint(http, enforcement, apiKeys, http.uri());
         http.start(endpoint::handle);
         return endpoint;
     }
@@ -48,6 +56,11 @@ final class CredentialsEndpoint implements AutoCloseable {
     /** {@code http://HOST:PORT/credentials/node/<stanza>} */
     URI node(String stanza) {
         return base.resolve(PREFIX + "node/" + stanza);
+    }
+
+    /** {@code http://HOST:PORT/credentials/api-key/<stanza>} */
+    URI apiKey(String stanza) {
+        return base.resolve(PREFIX + API_KEY + stanza);
     }
 
     URI operator() {
@@ -65,6 +78,18 @@ final class CredentialsEndpoint implements AutoCloseable {
                 return;
             }
             String path = exchange.getRequestURI().getPath();
+            if (path.startsWith(PREFIX + API_KEY)) {
+                String stanza = path.substring((PREFIX + API_KEY).length());
+                String key;
+                try {
+                    key = apiKeys.keyOf(stanza);
+                } catch (IllegalArgumentException e) {
+                    send(exchange, 404, "{\"message\":\"" + json(path + ": " + e.getMessage()) + "\"}");
+                    return;
+                }
+                send(exchange, 200, "{\"stanza\":\"" + json(stanza) + "\",\"value\":\"" + key + "\"}");
+                return;
+            }
             Principal principal;
             try {
                 principal = principal(path);
@@ -74,7 +99,7 @@ final class CredentialsEndpoint implements AutoCloseable {
             }
             if (principal == null) {
                 send(exchange, 404, "{\"message\":\"" + json("no credentials at " + path
-                        + " (try /credentials/function/<StackName>, /credentials/node/<stanza>, /credentials/operator)")
+                        + " (try /credentials/function/<StackName>, /credentials/node/<stanza>, /credentials/operator, /credentials/api-key/<stanza>)")
                         + "\"}");
                 return;
             }

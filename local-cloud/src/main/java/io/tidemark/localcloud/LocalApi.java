@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * integration event (resource template, path parameters, query, headers, body) for the function
  * of the matching route, and the function's proxy response becomes the HTTP response.
  *
- * <p>With enforcement on ({@link ApiGate}), each request must carry a valid SigV4 signature of a
+ * <p>With enforcement on ({@link ApiGate}), each request to a method the stack marks
+ * {@code ApiKeyRequired} must carry an issued {@code x-api-key} within its throttle, and each must carry a valid SigV4 signature of a
  * key local-cloud issued and be allowed {@code execute-api:Invoke}, and
  * {@code requestContext.identity} names the caller as API Gateway does for IAM authorization;
  * without it, requests are not authenticated and {@code requestContext.identity.userArn} is null.

@@ -100,6 +100,7 @@ public final class LocalCloud implements AutoCloseable {
     private Enforcement enforcement;
     private CredentialsEndpoint credentialsEndpoint;
     private DynamoDbGate dynamoDbGate;
+    private LocalApiKeys apiKeys;
     private final String nodeStanza;
 
     private LocalCloud(Builder b, Path dir) {
@@ -205,7 +206,7 @@ public final class LocalCloud implements AutoCloseable {
             routes.add(new LocalApi.Route(r.method(), r.template(), r.name(), instantiate(r.name(), r.factory())));
         }
         dispatcher.activate(targets);
-        api = LocalApi.start(host, b.apiPort, region, routes, enforcement == null ? null : new ApiGate(enforcement));
+        api = LocalApi.start(host, b.apiPort, region, routes, enforcement == null ? null : new ApiGate(enforcement, apiKeys));
         startScheduler(b);
 
         if (b.writeConfigFile) {
@@ -349,7 +350,12 @@ public final class LocalCloud implements AutoCloseable {
         // the operator is an IAM user: its long-lived key pair is DIR/credentials.properties
         keys.addStatic(identities.operator(), credentials.accessKeyId(), credentials.secretAccessKey());
         enforcement = new Enforcement(policy, identities, keys);
-        credentialsEndpoint = CredentialsEndpoint.start(host, b.credentialsPort, enforcement);
+        try {
+            apiKeys = LocalApiKeys.loadOrCreate(dir, b.apiKeyRules != null ? b.apiKeyRules : ApiKeyRules.ofStack());
+        } catch (IOException | RuntimeException e) {
+            throw new LocalCloudException("cannot read " + dir.resolve(LocalApiKeys.FILE_NAME) + ": " + e.getMessage(), e);
+        }
+        credentialsEndpoint = CredentialsEndpoint.start(host, b.credentialsPort, enforcement, apiKeys);
         for (InProcessCallGate g : b.callGates) {
             g.bind(enforcement);
         }
@@ -462,6 +468,17 @@ public final class LocalCloud implements AutoCloseable {
     /** Where a node of {@code stanza} gets its role's session credentials (shim key {@code credentials.uri}). */
     public URI nodeCredentialsUri(String stanza) {
         return requireEnforcement().node(stanza);
+    }
+
+    /**
+     * The API key of {@code stanza} (its nodes' {@code api.key}, sent as {@code x-api-key}), issued
+     * on first use and kept in {@code DIR/api-keys.properties}; also served at
+     * {@code GET <credentials endpoint>/credentials/api-key/<stanza>}. Only with enforcement, whose
+     * API gate requires it.
+     */
+    public String apiKey(String stanza) {
+        requireEnforcement();
+        return apiKeys.keyOf(stanza);
     }
 
     /** Where a function's role credentials are served, by stack function name (WalIndex, CatalogApi, ...). */
@@ -699,6 +716,7 @@ public final class LocalCloud implements AutoCloseable {
         private final List<BackgroundWork> background = new ArrayList<>();
         private final LocalMetrics metrics = new LocalMetrics();
         private String nodeStanza;
+        private ApiKeyRules apiKeyRules;
         private int unnamed;
         private AccessPolicy policy;
         private StackIdentities identities;
@@ -946,6 +964,15 @@ public final class LocalCloud implements AutoCloseable {
          * With enforcement: tidemark.conf becomes the configuration of a node of {@code stanza}
          * ({@code stanza=} and {@code credentials.uri} of that stanza's node role).
          */
+        /**
+         * With enforcement: which API methods require a key and each key's throttle; the stack's
+         * ({@link ApiKeyRules#ofStack()}) unless set (tests of the gate use small ones).
+         */
+        public Builder apiKeyRules(ApiKeyRules rules) {
+            this.apiKeyRules = Objects.requireNonNull(rules, "rules");
+            return this;
+        }
+
         public Builder nodeStanza(String stanza) {
             this.nodeStanza = io.tidemark.events.layout.StanzaName.of(Objects.requireNonNull(stanza, "stanza")).value();
             return this;

@@ -140,6 +140,17 @@ class LocalCloudLifecycleTest {
                 + cloudDir.toAbsolutePath().normalize().resolve("tidemark.conf") + System.lineSeparator(),
                 out.toString(StandardCharsets.UTF_8));
         assertEquals("", err.toString(StandardCharsets.UTF_8));
+        // the node config it writes carries stanza main's API key, the one it keeps for main
+        java.util.Properties conf = new java.util.Properties();
+        java.util.Properties keys = new java.util.Properties();
+        try (var in = java.nio.file.Files.newBufferedReader(cloudDir.resolve("tidemark.conf"));
+                var k = java.nio.file.Files.newBufferedReader(cloudDir.resolve("api-keys.properties"))) {
+            conf.load(in);
+            keys.load(k);
+        }
+        assertEquals("main", conf.getProperty("stanza"));
+        assertEquals(keys.getProperty("main"), conf.getProperty("api.key"));
+        assertTrue(conf.getProperty("api.key").matches("[A-Za-z0-9]{40}"), conf.toString());
 
         try (ServerSocket busy = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             int port = busy.getLocalPort();

@@ -145,6 +145,70 @@ class StackEnforcementTest {
     }
 
     @Test
+    void everyStackMethodNeedsAnIssuedApiKeyBeforeIamAndAnyStanzasKeyPasses() throws Exception {
+        AwsSessionCredentials node = (AwsSessionCredentials) session(cloud.nodeCredentialsUri("main")).resolveCredentials();
+        // the stack marks every method ApiKeyRequired: the committed template says so
+        assertTrue(ApiKeyRules.ofStack().requiresKey("GET", "/stanzas/{stanza}"));
+        assertTrue(ApiKeyRules.ofStack().requiresKey("GET", "/restore-plans/{id}/urls"));
+        int denials = cloud.denials().size();
+        for (String key : new String[] {null, "not-a-key-this-api-issued-0123456789"}) {
+            HttpResponse<String> r = api("GET", "/stanzas/main", null, node, key);
+            assertEquals(403, r.statusCode(), r.body());
+            assertEquals("{\"message\":\"Forbidden\"}", r.body());
+            assertEquals("ForbiddenException", r.headers().firstValue("x-amzn-ErrorType").orElse(null));
+        }
+        assertEquals(denials + 2, cloud.denials().size(), cloud.denials().toString());
+        // a key only picks the usage plan: another stanza's key passes, IAM then judges the caller
+        HttpResponse<String> otherKey = api("GET", "/stanzas/main", null, node, cloud.apiKey("keyed-other"));
+        assertEquals(404, otherKey.statusCode(), otherKey.body());
+        // the operator reads a stanza's key at the credentials endpoint: the same key, kept in DIR
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            URI at = cloud.operatorCredentialsUri().resolve("/credentials/api-key/main");
+            JsonNode served = JSON.readTree(http.send(HttpRequest.newBuilder(at).build(),
+                    HttpResponse.BodyHandlers.ofString()).body());
+            assertEquals(cloud.apiKey("main"), served.path("value").asText(), served.toString());
+        }
+        assertTrue(java.nio.file.Files.readString(dir.resolve("api-keys.properties"))
+                .contains("main=" + cloud.apiKey("main")));
+    }
+
+    @Test
+    void aKeyOverItsBurstGetsTooManyRequestsAndAnotherStanzasKeyDoesNot() throws Exception {
+        ApiKeyRules rules = ApiKeyRules.ofStack();
+        String flooder = cloud.apiKey("flooder");
+        // unsigned calls with a valid key: counted by the key's bucket, then refused by the
+        // signature check (cheap, and the bucket is what is tested). More than the burst plus
+        // what the rate refills while they are sent gives at least one 429.
+        int sent = rules.burstLimit() * 3;
+        int throttled = 0;
+        long t0 = System.nanoTime();
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            for (int i = 0; i < sent; i++) {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(cloud.apiUrl().resolve("/stanzas/flooder"))
+                        .header("x-api-key", flooder).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 429) {
+                    assertEquals("{\"message\":\"Too Many Requests\"}", r.body());
+                    throttled++;
+                } else {
+                    assertEquals(403, r.statusCode(), r.body());
+                    assertTrue(r.body().contains("Missing Authentication Token"), r.body());
+                }
+            }
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        // never more let through than the burst plus the refill
+        assertTrue(sent - throttled <= rules.burstLimit() + Math.ceil(seconds * rules.rateLimit()) + 1,
+                sent - throttled + " passed in " + seconds + " s");
+        if (seconds < (sent - rules.burstLimit()) / rules.rateLimit()) {
+            assertTrue(throttled > 0, "no 429 for " + sent + " calls in " + seconds + " s");
+        }
+        // another stanza's key has its own bucket
+        AwsSessionCredentials node = (AwsSessionCredentials) session(cloud.nodeCredentialsUri("main")).resolveCredentials();
+        HttpResponse<String> own = api("GET", "/stanzas/main", null, node, cloud.apiKey("main"));
+        assertEquals(404, own.statusCode(), own.body());
+    }
+
+    @Test
     void functionsTouchOnlyWhatTheirRolesName() throws Exception {
         String bucket = cloud.bucket();
         try (S3Client catalog = s3(session(cloud.functionCredentialsUri("CatalogApi")));
@@ -229,9 +293,15 @@ class StackEnforcementTest {
                 .credentialsProvider(credentials).httpClient(UrlConnectionHttpClient.create()).build();
     }
 
-    /** A call to the local API signed (SigV4, execute-api) with {@code keys}. */
+    /** A call to the local API signed (SigV4, execute-api) with {@code keys}, carrying stanza main's API key. */
     private static HttpResponse<String> api(String method, String path, String body, AwsSessionCredentials keys)
             throws Exception {
+        return api(method, path, body, keys, cloud.apiKey("main"));
+    }
+
+    /** As above with {@code apiKey} as {@code x-api-key} (none when null). */
+    private static HttpResponse<String> api(String method, String path, String body, AwsSessionCredentials keys,
+            String apiKey) throws Exception {
         URI uri = cloud.apiUrl().resolve(path);
         byte[] bytes = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
         SdkHttpFullRequest.Builder request = SdkHttpFullRequest.builder().method(SdkHttpMethod.fromValue(method)).uri(uri);
@@ -244,6 +314,9 @@ class StackEnforcementTest {
                 .putProperty(AwsV4HttpSigner.REGION_NAME, cloud.region()));
         HttpRequest.Builder http = HttpRequest.newBuilder(uri).method(method, body == null
                 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(bytes));
+        if (apiKey != null) {
+            http.header("x-api-key", apiKey);
+        }
         signed.request().forEachHeader((name, values) -> {
             if (!name.equalsIgnoreCase("Host")) {
                 values.forEach(v -> http.header(name, v));

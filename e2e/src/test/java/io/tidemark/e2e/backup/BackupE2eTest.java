@@ -256,6 +256,21 @@ class BackupE2eTest {
     }
 
     @Test
+    @Order(2)
+    void withoutItsApiKeyANodeIsForbiddenAndTheShimSaysToSetApiKey() throws Exception {
+        // the stack requires an API key on every method; the local cloud plays by that rule
+        Path keyless = conf.resolveSibling("keyless.conf");
+        java.nio.file.Files.writeString(keyless, java.nio.file.Files.readString(conf).replaceAll("(?m)^api\\.key=.*$", ""));
+        ShimProcess.Result r = ShimProcess.run(dir, Map.of(), "info", "--config", keyless.toString());
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.err().contains("HTTP 403: Forbidden: API Gateway refused the API key (x-api-key): none was sent;"
+                + " set api.key in tidemark.conf"), r.toString());
+        HttpResponse<String> raw = cloud.api("GET", "/stanzas/main", null, null);
+        assertEquals(403, raw.statusCode(), raw.body());
+        assertEquals("{\"message\":\"Forbidden\"}", raw.body());
+    }
+
+    @Test
     @Order(3)
     void aReplicaSkipsUnlessAskedAndBacksUpFromStandby() throws Exception {
         try (PgCluster replica = PgCluster.builder().emptyDataDir().build()) {

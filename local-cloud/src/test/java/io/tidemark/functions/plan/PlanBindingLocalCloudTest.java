@@ -135,7 +135,7 @@ class PlanBindingLocalCloudTest {
         assertEquals(planId, JSON.readTree(own.body()).path("planId").asText());
 
         // a node of another stanza: IAM lets it reach the route, the planner refuses the plan
-        HttpResponse<String> other = api("GET", urls, null, keys(cloud.nodeCredentialsUri("other")));
+        HttpResponse<String> other = api("GET", urls, null, keys(cloud.nodeCredentialsUri("other")), cloud.apiKey("other"));
         assertEquals(403, other.statusCode(), other.body());
         assertEquals("restore plan " + planId + " is bound to the principal that asked for it, and "
                 + "000000000000:role/tidemark-node-other is not that principal: ask for a plan of your own",
@@ -166,8 +166,14 @@ class PlanBindingLocalCloudTest {
         }
     }
 
-    /** A call to the local API signed (SigV4, execute-api) with {@code keys}, as the shim signs it. */
+    /** A call to the local API signed (SigV4, execute-api) with {@code keys}, as the shim signs it, with stanza bound's API key. */
     static HttpResponse<String> api(String method, String path, String body, AwsSessionCredentials keys)
+            throws Exception {
+        return api(method, path, body, keys, cloud.apiKey("bound"));
+    }
+
+    /** As above with {@code apiKey} as {@code x-api-key}. */
+    static HttpResponse<String> api(String method, String path, String body, AwsSessionCredentials keys, String apiKey)
             throws Exception {
         URI uri = cloud.apiUrl().resolve(path);
         byte[] bytes = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
@@ -180,7 +186,8 @@ class PlanBindingLocalCloudTest {
                 .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "execute-api")
                 .putProperty(AwsV4HttpSigner.REGION_NAME, cloud.region()));
         HttpRequest.Builder http = HttpRequest.newBuilder(uri).method(method, body == null
-                ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(bytes));
+                ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(bytes))
+                .header("x-api-key", apiKey);
         signed.request().forEachHeader((name, values) -> {
             if (!name.equalsIgnoreCase("Host")) {
                 values.forEach(v -> http.header(name, v));

@@ -221,6 +221,13 @@ public final class CatalogApi {
                         + " (keys " + creds.get().accessKeyId() + " from " + credentials.describe() + ")", null,
                         credentials.refreshing());
             }
+            if (status == 403 && "Forbidden".equals(new Response(status, text).message())) {
+                // API Gateway's answer to a call whose API key is missing or not one of the API's
+                text = "{\"message\":\"Forbidden: API Gateway refused the API key (x-api-key): " + (apiKey.isEmpty()
+                        ? "none was sent; set api.key in tidemark.conf to this stanza's key"
+                        : "api.key in tidemark.conf is not a key of this API; set it to this stanza's key")
+                        + " (stack output ApiKeyId-<stanza>: aws apigateway get-api-key --include-value --api-key ID)\"}";
+            }
             if (status >= 500 || status == 429) {
                 throw new StorageException(method + " " + uri + ": HTTP " + status + ": "
                         + new Response(status, text).message(), null, true);
