@@ -96,7 +96,7 @@ class PinnedHistoryCloudTest {
         }
         quiesce();
         int size = TestWal.SIZE.bytes();
-        backup = TestBackup.build(STANZA, TestBackup.fullLabel(2), null, TestBackup.files("p"), Lsn.of(5L * size + 0x28),
+        backup = TestBackup.build(STANZA, TestBackup.fullLabelAt(T0.plusMillis(6500).minusSeconds(30)), null, TestBackup.files("p"), Lsn.of(5L * size + 0x28),
                 Lsn.of(6L * size + 0x100), TimelineId.FIRST, T0.plusMillis(6500));
         backup.upload(bucket);
         quiesce();
