@@ -63,7 +63,7 @@ class LostWalEndToEndTest {
 
     @AfterAll
     static void tearDown() {
-        restored.forEach(PgCluster::close);
+        PgCluster.closeAll(restored);
         if (pg != null) {
             pg.close();
         }

@@ -110,10 +110,9 @@ class PitrEndToEndTest {
 
     @AfterAll
     static void tearDown() {
-        restored.forEach(PgCluster::close);
-        if (pg != null) {
-            pg.close();
-        }
+        List<PgCluster> all = new ArrayList<>(restored);
+        all.add(pg);
+        PgCluster.closeAll(all);
         if (cloud != null) {
             cloud.close();
         }

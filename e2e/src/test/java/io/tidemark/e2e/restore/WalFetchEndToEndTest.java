@@ -90,9 +90,7 @@ class WalFetchEndToEndTest {
 
     @AfterAll
     static void tearDown() {
-        for (PgCluster c : clusters) {
-            c.close();
-        }
+        PgCluster.closeAll(clusters);
         if (cloud != null) {
             cloud.close();
         }

@@ -107,7 +107,7 @@ class RetentionE2eTest {
 
     @AfterAll
     static void tearDown() {
-        restored.forEach(PgCluster::close);
+        PgCluster.closeAll(restored);
         if (pg != null) {
             pg.close();
         }
