@@ -312,7 +312,7 @@ class PitrEndToEndTest {
 
     private static int backupsWith(String type, String status) {
         int n = 0;
-        for (JsonNode b : cli.info().path("backups")) {
+        for (JsonNode b : cloud.stanzaDocument(STANZA).path("backups")) {
             if (b.path("type").asText().equals(type) && b.path("status").asText().equals(status)) {
                 n++;
             }
@@ -321,9 +321,10 @@ class PitrEndToEndTest {
     }
 
     private static boolean latestWindowCovers(String segment) {
-        JsonNode latest = cli.info().path("window").path("latest");
+        JsonNode doc = cloud.stanzaDocument(STANZA);
+        JsonNode latest = doc.path("window").path("latest");
         return !latest.isMissingNode() && !latest.isNull()
-                && cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(segment) >= 0;
+                && doc.path("timelines").get(0).path("lastSegment").asText().compareTo(segment) >= 0;
     }
 
     private static String publicKey() throws Exception {

@@ -75,8 +75,8 @@ class WalFetchEndToEndTest {
         ok(shim("stanza-create"));
         pg.sql("create table t(id int primary key)");
         ok(shim("backup", "--type", "full"));
-        Waits.until(() -> cli.info().path("backups").size() > 0
-                && "valid".equals(cli.info().path("backups").get(0).path("status").asText()), Duration.ofMinutes(2),
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("backups").size() > 0
+                && "valid".equals(cloud.stanzaDocument(STANZA).path("backups").get(0).path("status").asText()), Duration.ofMinutes(2),
                 "the full backup to be valid");
         for (int b = 0; b < 4; b++) {
             pg.sql("insert into t select generate_series(" + (b * 250 + 1) + ", " + (b + 1) * 250 + ")");
@@ -84,7 +84,7 @@ class WalFetchEndToEndTest {
         }
         String last = batchSegments.getLast();
         Waits.archived(pg, last, Duration.ofMinutes(2));
-        Waits.until(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to list " + last);
     }
 
