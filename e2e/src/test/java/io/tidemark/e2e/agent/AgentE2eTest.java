@@ -120,11 +120,8 @@ class AgentE2eTest {
         return AgentProcess.start(name, dir, env, args.toArray(String[]::new));
     }
 
-    private JsonNode stanzaDoc() throws Exception {
-        // signed as the operator: the API enforces IAM
-        HttpResponse<String> r = cloud.api("GET", "/stanzas/main", null);
-        assertEquals(200, r.statusCode(), r.body());
-        return JSON.readTree(r.body());
+    private JsonNode stanzaDoc() {
+        return cloud.stanzaDocument("main");
     }
 
     private JsonNode awaitJob(Predicate<JsonNode> ok, String what, Duration timeout) throws Exception {
