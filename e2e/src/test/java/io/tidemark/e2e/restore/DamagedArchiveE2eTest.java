@@ -178,8 +178,8 @@ class DamagedArchiveE2eTest {
         source.sql("create table t(id int primary key)");
         ok(shim("backup", "--type", "full"));
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)));
-        Waits.until(() -> "valid".equals(cloud.stanzaDocument(STANZA).path("backups").path(0).path("status").asText()), Duration.ofMinutes(2),
-                "the full backup to be valid");
+        Waits.until(() -> "valid".equals(cloud.stanzaDocument(STANZA).path("backups").path(0).path("status").asText()),
+                Duration.ofMinutes(2), "the full backup to be valid");
         lsnBefore100 = source.sql("select pg_current_wal_insert_lsn()");
         source.sql("insert into t select generate_series(1, 100)");
         lsnAfter100 = source.sql("select pg_current_wal_insert_lsn()");
