@@ -331,7 +331,7 @@ class AsyncArchiveEndToEndTest {
 
     @AfterAll
     static void stop() {
-        clusters.forEach(PgCluster::close);
+        PgCluster.closeAll(clusters);
         if (cloud != null) {
             cloud.close();
         }

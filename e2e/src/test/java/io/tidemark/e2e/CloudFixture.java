@@ -215,6 +215,27 @@ public final class CloudFixture implements AutoCloseable {
     }
 
     /**
+     * The catalog's document of {@code stanza} ({@code GET /stanzas/{stanza}} as the operator): what
+     * {@code tidemark info --output json} prints, without {@code archiveLag} and {@code droppedWal}.
+     * For polling the catalog in a wait: no shim JVM per poll (a test that shows what info
+     * prints still runs info).
+     */
+    public com.fasterxml.jackson.databind.JsonNode stanzaDocument(String stanza) {
+        try {
+            java.net.http.HttpResponse<String> r = api("GET", "/stanzas/" + stanza, null);
+            if (r.statusCode() != 200) {
+                throw new AssertionError("GET /stanzas/" + stanza + ": HTTP " + r.statusCode() + ": " + r.body());
+            }
+            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted reading the stanza document", e);
+        }
+    }
+
+    /**
      * {@link #nodeConfig(Path, String)} for a node of {@code stanza}: adds {@code stanza=} and, when
      * the cloud enforces IAM, {@code credentials.uri} naming the stanza's node credentials (the
      * node's role), since tidemark.conf then holds no key, and the stanza's {@code api.key}.

@@ -23,7 +23,6 @@ import io.tidemark.shim.storage.Stores;
 import io.tidemark.testkit.FileTrees;
 import io.tidemark.testkit.PgCluster;
 import io.tidemark.testkit.PgTest;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -139,11 +138,8 @@ class BackupE2eTest {
                 );
     }
 
-    private JsonNode stanzaDoc() throws IOException, InterruptedException {
-        // signed as the operator: the API enforces IAM
-        HttpResponse<String> r = cloud.api("GET", "/stanzas/main", null);
-        assertEquals(200, r.statusCode(), r.body());
-        return JSON.readTree(r.body());
+    private JsonNode stanzaDoc() {
+        return cloud.stanzaDocument(STANZA.toString());
     }
 
     private JsonNode awaitStatus(BackupLabelName label, String status) throws Exception {

@@ -82,7 +82,7 @@ class TimelineRecoveryTest {
 
     @AfterAll
     static void tearDown() {
-        clusters.forEach(PgCluster::close);
+        PgCluster.closeAll(clusters);
         if (cloud != null) {
             cloud.close();
         }

@@ -177,8 +177,8 @@ class DamagedArchiveE2eTest {
         source.sql("create table t(id int primary key)");
         ok(shim("backup", "--type", "full"));
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)));
-        Waits.until(() -> "valid".equals(info().path("backups").path(0).path("status").asText()), Duration.ofMinutes(2),
-                "the full backup to be valid");
+        Waits.until(() -> "valid".equals(cloud.stanzaDocument(STANZA).path("backups").path(0).path("status").asText()),
+                Duration.ofMinutes(2), "the full backup to be valid");
         lsnBefore100 = source.sql("select pg_current_wal_insert_lsn()");
         source.sql("insert into t select generate_series(1, 100)");
         lsnAfter100 = source.sql("select pg_current_wal_insert_lsn()");
@@ -187,7 +187,7 @@ class DamagedArchiveE2eTest {
         String tl1 = source.switchWal();
         Waits.archived(source, tl1, Duration.ofMinutes(2));
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)));
-        Waits.until(() -> info().path("timelines").path(0).path("lastSegment").asText().compareTo(tl1) >= 0,
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("timelines").path(0).path("lastSegment").asText().compareTo(tl1) >= 0,
                 Duration.ofMinutes(2), "the catalog to index " + tl1);
 
         // the point-in-time restore that makes timeline 2 (and its history file)
@@ -220,8 +220,8 @@ class DamagedArchiveE2eTest {
         String last = primary.switchWal();
         Waits.archived(primary, last, Duration.ofMinutes(2));
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)));
-        Waits.until(() -> info().path("timelines").size() == 2
-                && info().path("timelines").path(1).path("lastSegment").asText().equals(last), Duration.ofMinutes(2),
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("timelines").size() == 2
+                && cloud.stanzaDocument(STANZA).path("timelines").path(1).path("lastSegment").asText().equals(last), Duration.ofMinutes(2),
                 "the catalog to index " + last + " on timeline 2");
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(1)));
         baseline = catalogShape();

@@ -56,14 +56,14 @@ class LostWalEndToEndTest {
         ok(shim("stanza-create"));
         pg.sql("create table t(id int primary key)");
         ok(shim("backup", "--type", "full"));
-        Waits.until(() -> cli.info().path("backups").size() == 1
-                && cli.info().path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("backups").size() == 1
+                && cloud.stanzaDocument(STANZA).path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
                 "the full backup to be valid");
     }
 
     @AfterAll
     static void tearDown() {
-        restored.forEach(PgCluster::close);
+        PgCluster.closeAll(restored);
         if (pg != null) {
             pg.close();
         }
@@ -86,8 +86,8 @@ class LostWalEndToEndTest {
         String time300 = pg.sql("select clock_timestamp()");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(2));
-        Waits.until(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0
-                && cli.info().path("timelines").get(0).path("gaps").isEmpty(), Duration.ofMinutes(2),
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0
+                && cloud.stanzaDocument(STANZA).path("timelines").get(0).path("gaps").isEmpty(), Duration.ofMinutes(2),
                 "the catalog to hold every segment through " + last);
         assertTrue(first.compareTo(middle) < 0 && middle.compareTo(last) < 0, first + " " + middle + " " + last);
 
@@ -99,7 +99,7 @@ class LostWalEndToEndTest {
                     .findFirst().orElseThrow(() -> new AssertionError("no object for " + middle));
             aws.s3().deleteObject(b -> b.bucket(cloud.cloud().bucket()).key(key));
         }
-        Waits.until(() -> cli.info().path("lostObjects").size() == 1, Duration.ofMinutes(1),
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("lostObjects").size() == 1, Duration.ofMinutes(1),
                 "the catalog to mark " + middle + " missing");
 
         JsonNode doc = cli.info();

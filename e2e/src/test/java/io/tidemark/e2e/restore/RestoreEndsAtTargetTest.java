@@ -90,8 +90,8 @@ class RestoreEndsAtTargetTest {
         ok(shim("stanza-create"));
         pg.sql("create table t(id int primary key)");
         ok(shim("backup", "--type", "full"));
-        Waits.until(() -> cli.info().path("backups").size() > 0
-                && cli.info().path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("backups").size() > 0
+                && cloud.stanzaDocument(STANZA).path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
                 "the full backup to be valid");
         pg.sql("insert into t select generate_series(1, 100)");
         pg.switchWal();
@@ -106,7 +106,7 @@ class RestoreEndsAtTargetTest {
         pg.sql("insert into t select generate_series(301, 400)");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(2));
-        Waits.until(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to reach " + last);
     }
 

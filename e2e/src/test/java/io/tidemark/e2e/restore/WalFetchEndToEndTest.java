@@ -75,8 +75,8 @@ class WalFetchEndToEndTest {
         ok(shim("stanza-create"));
         pg.sql("create table t(id int primary key)");
         ok(shim("backup", "--type", "full"));
-        Waits.until(() -> cli.info().path("backups").size() > 0
-                && "valid".equals(cli.info().path("backups").get(0).path("status").asText()), Duration.ofMinutes(2),
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("backups").size() > 0
+                && "valid".equals(cloud.stanzaDocument(STANZA).path("backups").get(0).path("status").asText()), Duration.ofMinutes(2),
                 "the full backup to be valid");
         for (int b = 0; b < 4; b++) {
             pg.sql("insert into t select generate_series(" + (b * 250 + 1) + ", " + (b + 1) * 250 + ")");
@@ -84,15 +84,13 @@ class WalFetchEndToEndTest {
         }
         String last = batchSegments.getLast();
         Waits.archived(pg, last, Duration.ofMinutes(2));
-        Waits.until(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to list " + last);
     }
 
     @AfterAll
     static void tearDown() {
-        for (PgCluster c : clusters) {
-            c.close();
-        }
+        PgCluster.closeAll(clusters);
         if (cloud != null) {
             cloud.close();
         }
@@ -204,14 +202,18 @@ class WalFetchEndToEndTest {
     @Order(4)
     void anS3OutageDuringRecoveryIsWaitedOut() throws Exception {
         PgCluster c = restored();
-        cloud.stop(); // S3, DynamoDB and the API: gone for 30 s while PostgreSQL recovers
+        long from = Files.exists(c.logFile()) ? Files.size(c.logFile()) : 0;
+        // S3, DynamoDB and the API: gone while PostgreSQL recovers, until archive-get has found the
+        // archive unreachable (after its S3 client's own retries) and says it waits; no fixed outage
+        // length, which only made the test wait
+        cloud.stop();
         CompletableFuture<Void> back = CompletableFuture.runAsync(() -> {
             try {
-                Thread.sleep(30_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                Waits.until(() -> logSince(c, from).contains("tidemark archive-get: waiting for the archive to fetch"),
+                        Duration.ofMinutes(2), "archive-get to wait for the archive\n" + c.logContext());
+            } finally {
+                cloud.start();
             }
-            cloud.start();
         });
         String log;
         try {
@@ -221,7 +223,10 @@ class WalFetchEndToEndTest {
         }
         assertTrue(log.contains("database system is ready to accept connections"), log);
         assertEquals(ROWS, count(c), "recovery waited for S3 and went on to the end");
-        assertTrue(log.contains("tidemark archive-get: waiting for the archive to fetch"), log);
+        int waiting = log.indexOf("tidemark archive-get: waiting for the archive to fetch");
+        assertTrue(waiting >= 0, log);
+        assertTrue(log.indexOf("tidemark archive-get: the archive answers again; ", waiting) > waiting,
+                "the same wait ended when S3 came back: " + log);
         assertFalse(log.contains("ABORTING RECOVERY"), log);
     }
 

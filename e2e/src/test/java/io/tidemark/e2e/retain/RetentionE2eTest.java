@@ -98,7 +98,7 @@ class RetentionE2eTest {
         pg.sql("insert into t select generate_series(201, 300)");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(2));
-        waitUntil(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+        waitUntil(() -> cloud.stanzaDocument(STANZA).path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to index " + last);
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)), "the runs after each backup to finish");
         for (JsonNode b : cli.info().path("backups")) {
@@ -109,7 +109,7 @@ class RetentionE2eTest {
 
     @AfterAll
     static void tearDown() {
-        restored.forEach(PgCluster::close);
+        PgCluster.closeAll(restored);
         if (pg != null) {
             pg.close();
         }
@@ -226,8 +226,8 @@ class RetentionE2eTest {
         ShimProcess.Result r = shim("backup", "--type", "full");
         ok(r);
         int before = fulls.size();
-        waitUntil(() -> cli.info().path("backups").size() > before
-                && cli.info().path("backups").get(before).path("status").asText().equals("valid"),
+        waitUntil(() -> cloud.stanzaDocument(STANZA).path("backups").size() > before
+                && cloud.stanzaDocument(STANZA).path("backups").get(before).path("status").asText().equals("valid"),
                 Duration.ofMinutes(2), "full backup " + (before + 1) + " to be valid");
         fulls.add(cli.info().path("backups").get(before).path("label").asText());
     }

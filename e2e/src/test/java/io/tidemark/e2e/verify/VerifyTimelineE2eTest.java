@@ -52,15 +52,15 @@ class VerifyTimelineE2eTest {
         ok(shim("stanza-create"));
         pg.sql("create table t(id int primary key)");
         ok(shim("backup", "--type", "full"));
-        Waits.until(() -> cli.info().path("backups").size() == 1
-                && cli.info().path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("backups").size() == 1
+                && cloud.stanzaDocument(STANZA).path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
                 "the full backup to be valid");
         pg.sql("insert into t select generate_series(1, 100)");
         pg.sql("select pg_create_restore_point('rp-100')");
         pg.sql("insert into t select generate_series(101, 200)");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(2));
-        Waits.until(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to index " + last);
 
         // A point-in-time restore that promotes onto timeline 2 and archives it.
@@ -79,8 +79,8 @@ class VerifyTimelineE2eTest {
         promoted.sql("insert into t select generate_series(1001, 1100)");
         String tl2 = promoted.switchWal();
         Waits.archived(promoted, tl2, Duration.ofMinutes(2));
-        Waits.until(() -> cli.info().path("timelines").size() == 2
-                && cli.info().path("timelines").get(1).path("lastSegment").asText().equals(tl2), Duration.ofMinutes(2),
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("timelines").size() == 2
+                && cloud.stanzaDocument(STANZA).path("timelines").get(1).path("lastSegment").asText().equals(tl2), Duration.ofMinutes(2),
                 "the catalog to index " + tl2 + " on timeline 2");
         // Timeline 1 goes on after the branch.
         pg.sql("insert into t select generate_series(201, 300)");
