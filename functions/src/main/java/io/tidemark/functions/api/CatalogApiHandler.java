@@ -232,7 +232,7 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
             LOG.log(System.Logger.Level.WARNING, "history conflict reported by a node of stanza " + stanza + ": "
                     + r.key() + " holds sha256 " + r.existingSha256() + ", the node refused to replace it with "
                     + r.newSha256());
-            metrics.publish(StanzaName.of(stanza), clock.instant(), Map.of(TidemarkMetric.HISTORY_CONFLICTS, 1L));
+            metrics.count(StanzaName.of(stanza), clock.instant(), TidemarkMetric.HISTORY_CONFLICTS);
             return ApiGatewayProxy.Response.json(202, "{\"reported\":true}");
         } catch (IllegalArgumentException e) {
             return ApiGatewayProxy.Response.message(400, e.getMessage());

@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -109,10 +108,6 @@ final class FutureCommitTimes {
             a.put("segments", listed.subList(0, Math.min(listed.size(), BackupEntry.MAX_LISTED)));
             return Item.of(pk, Keys.FUTURE_WAL_TIMES, a);
         });
-        try {
-            metrics.publish(meta.stanza(), at, Map.of(TidemarkMetric.FUTURE_WAL_TIMES, 1L));
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "could not publish FutureWalTimes of stanza " + meta.stanza() + ": " + e);
-        }
+        metrics.count(meta.stanza(), at, TidemarkMetric.FUTURE_WAL_TIMES);
     }
 }

@@ -408,12 +408,7 @@ public final class WalIndexer {
                 o.string(IndexItems.VERSION_ID).map(v -> " (version " + v + ")").orElse(""),
                 candidate.string(IndexItems.VERSION_ID).map(v -> " (version " + v + ")").orElse(""),
                 candidate.string(IndexItems.SHA256).orElse("none: it does not decompress"));
-        try {
-            metrics.publish(meta.stanza(), java.time.Instant.now(),
-                    Map.of(io.tidemark.events.metrics.TidemarkMetric.HISTORY_CONFLICTS, 1L));
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "could not publish a history conflict of stanza " + meta.stanza() + ": " + e);
-        }
+        metrics.count(meta.stanza(), java.time.Instant.now(), io.tidemark.events.metrics.TidemarkMetric.HISTORY_CONFLICTS);
         return true;
     }
 

@@ -21,4 +21,17 @@ public interface MetricsPublisher {
      * Never throws for a metrics problem: losing a data point must not fail the work it describes.
      */
     void publish(StanzaName stanza, Instant at, Map<TidemarkMetric, Long> values);
+
+    /**
+     * One occurrence of an event metric (a conflict, a refused manifest, a flagged segment): a data
+     * point of 1. A publisher that breaks its promise not to throw is logged, never propagated.
+     */
+    default void count(StanzaName stanza, Instant at, TidemarkMetric metric) {
+        try {
+            publish(stanza, at, Map.of(metric, 1L));
+        } catch (RuntimeException e) {
+            System.getLogger(MetricsPublisher.class.getName()).log(System.Logger.Level.WARNING,
+                    "could not publish " + metric.metricName() + " of stanza " + stanza + ": " + e);
+        }
+    }
 }

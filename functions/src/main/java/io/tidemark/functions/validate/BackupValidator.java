@@ -257,11 +257,7 @@ public final class BackupValidator {
         if (!refused.isEmpty()) {
             // The cloud's clock and PostgreSQL's needs say this cannot be a real backup.
             LOG.log(Level.WARNING, "refused manifest {0}: {1}", key, String.join("; ", refused));
-            try {
-                metrics.publish(mo.stanza(), at, Map.of(io.tidemark.events.metrics.TidemarkMetric.MANIFESTS_REFUSED, 1L));
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "could not publish ManifestsRefused of stanza " + mo.stanza() + ": " + e);
-            }
+            metrics.count(mo.stanza(), at, io.tidemark.events.metrics.TidemarkMetric.MANIFESTS_REFUSED);
             reasons.addAll(refused);
         }
         if (identity) {
@@ -309,12 +305,7 @@ public final class BackupValidator {
                     e.string(MANIFEST_VERSION_ID).map(v -> " (version " + v + ")").orElse(""),
                     e.string("status").orElse("?"), version == null ? "" : " (version " + version + ")",
                     marker.manifestSha256());
-            try {
-                metrics.publish(stanza, Instant.now(),
-                        Map.of(io.tidemark.events.metrics.TidemarkMetric.HISTORY_CONFLICTS, 1L));
-            } catch (RuntimeException ex) {
-                LOG.log(Level.WARNING, "could not publish a history conflict of stanza " + stanza + ": " + ex);
-            }
+            metrics.count(stanza, Instant.now(), io.tidemark.events.metrics.TidemarkMetric.HISTORY_CONFLICTS);
         } else if (decided[0] == Admission.UNCHANGED) {
             LOG.log(Level.INFO, "{0}: the same manifest again; backup {1} stays {2}", marker.manifestKey(),
                     marker.label(), existing[0].string("status").orElse("?"));
