@@ -60,8 +60,8 @@ final class LocalS3 implements AutoCloseable {
                     .keyStore(tls.keyStore().toString(), tls.password());
         }
         S3Proxy proxy = builder.build();
+        S3KeyFilter.install(proxy, enforcement); // without enforcement: logs 5xx and drains bodies
         if (enforcement != null) {
-            S3KeyFilter.install(proxy, enforcement);
             Map<String, BlobStore> perPrincipal = new ConcurrentHashMap<>();
             proxy.setBlobStoreLocator((identity, container, blob) -> {
                 SessionKeys.Key key = enforcement.keys().find(identity);

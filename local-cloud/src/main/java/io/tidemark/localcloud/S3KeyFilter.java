@@ -28,11 +28,17 @@ import org.gaul.shaded.org.eclipse.jetty.server.Server;
  * S3Proxy with the key's secret (the {@link org.gaul.s3proxy.BlobStoreLocator}), and each
  * operation by {@link EnforcingBlobStore}.
  *
+ * <p>Installed without enforcement too, for what every request needs: a body S3Proxy started
+ * reading is read to its end before the answer goes out (see {@link BodySeen#drain}), and a 5xx
+ * answer or a failure is logged.
+ *
  * <p>S3Proxy 4.0.0 has no hook for this: its Jetty server (shaded) is a private field, and we add
  * this servlet filter to its servlet context before it starts. Pinned to that version's layout;
  * {@link #install} fails loudly if it changes.
  */
 final class S3KeyFilter implements Filter {
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(S3KeyFilter.class);
 
     private static final Pattern V4_HEADER = Pattern.compile("AWS4-HMAC-SHA256\\s+Credential=([^/,\\s]+)/");
     private static final Pattern V2_HEADER = Pattern.compile("AWS\\s+([^:\\s]+):");
@@ -111,7 +117,7 @@ final class S3KeyFilter implements Filter {
             throws IOException, ServletException {
         HttpServletRequest req = (HttpServletRequest) request;
         HttpServletResponse res = (HttpServletResponse) response;
-        String accessKey = accessKey(req);
+        String accessKey = enforcement == null ? null : accessKey(req);
         if (accessKey != null) {
             String token = req.getHeader(TOKEN_HEADER);
             if (token == null) {
@@ -134,8 +140,18 @@ final class S3KeyFilter implements Filter {
         REQUEST.set(new String[] {req.getMethod(), objectKey(req)});
         WRITE_CONTEXT.set(writeContext(req.getMethod(), req.getHeader("If-None-Match"), query(req, "uploads") != null,
                 query(req, "uploadId") != null));
+        BodySeen seen = new BodySeen(req);
         try {
-            chain.doFilter(req.getHeader(TOKEN_HEADER) == null ? request : new TokenHidden(req), response);
+            chain.doFilter(seen, response);
+            seen.drain();
+            if (res.getStatus() >= 500) {
+                // a client retries a 5xx, and a retried create-only PUT whose first attempt did
+                // store the object gets 412: say here what the first attempt got, and why
+                LOG.warn("S3 {} {} answered {}", req.getMethod(), req.getRequestURI(), res.getStatus());
+            }
+        } catch (IOException | ServletException | RuntimeException e) {
+            LOG.warn("S3 {} {} failed: {}", req.getMethod(), req.getRequestURI(), e.toString(), e);
+            throw e;
         } finally {
             REQUEST.remove();
             WRITE_CONTEXT.remove();
@@ -149,20 +165,55 @@ final class S3KeyFilter implements Filter {
      * signed headers, so the signature still covers the token. (SigV2 lists headers by name and
      * would then miss it; SDK v2 clients sign with SigV4.)
      */
-    private static final class TokenHidden extends jakarta.servlet.http.HttpServletRequestWrapper {
-        TokenHidden(HttpServletRequest request) {
+    private static final class BodySeen extends jakarta.servlet.http.HttpServletRequestWrapper {
+        private final boolean hideToken;
+        private jakarta.servlet.ServletInputStream body;
+
+        BodySeen(HttpServletRequest request) {
             super(request);
+            this.hideToken = request.getHeader(TOKEN_HEADER) != null;
         }
 
         @Override
         public java.util.Enumeration<String> getHeaderNames() {
             java.util.List<String> names = new java.util.ArrayList<>();
             for (String n : java.util.Collections.list(super.getHeaderNames())) {
-                if (!n.equalsIgnoreCase(TOKEN_HEADER)) {
+                if (!hideToken || !n.equalsIgnoreCase(TOKEN_HEADER)) {
                     names.add(n);
                 }
             }
             return java.util.Collections.enumeration(names);
+        }
+
+        @Override
+        public jakarta.servlet.ServletInputStream getInputStream() throws IOException {
+            body = super.getInputStream();
+            return body;
+        }
+
+        /**
+         * Reads what S3Proxy left of a body it started reading. S3Proxy 4.0.0 stops reading an
+         * {@code aws-chunked} body (the SDK's default for PutObject since it sends a checksum
+         * trailer) after the last data chunk, before the final chunk and trailer; Jetty then
+         * closes a {@code Connection: close} connection with those bytes unread, the kernel
+         * answers them with a reset, and the client sees "Error writing request body to server"
+         * for a PUT that was stored. Its retry finds the object: a duplicate event, or 412 for a
+         * conditional create. S3 reads the whole body before it answers; so does this. A body
+         * S3Proxy never started (a refusal before the client sent it, after {@code Expect:
+         * 100-continue}) is left alone: reading it would ask the client for a body nobody wants.
+         */
+        void drain() {
+            if (body == null) {
+                return;
+            }
+            try {
+                byte[] buffer = new byte[8192];
+                while (body.read(buffer) >= 0) {
+                    // discard: the bytes were already judged (S3Proxy checks the chunk signatures it reads)
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("S3 request body not drained: {}", e.toString());
+            }
         }
     }
 
