@@ -301,21 +301,30 @@ public final class BackupCommand implements Command {
                 // Reused only when the file's time is safely before the read that stored it (the
                 // mtime margin, as for incrementals): a write in the same clock tick keeps the time.
                 List<ManifestFile> singleCandidates = new ArrayList<>();
+                // why stored copies are not reused, for the operator (and for a test that expects some to be)
+                Map<BackupPlanner.ResumeCheck, Integer> why = new java.util.EnumMap<>(BackupPlanner.ResumeCheck.class);
                 for (ResumeRecord.StoredFile stored : p.files().values()) {
                     ManifestFile r = stored.file();
                     SourceFile f = byPath.get(r.path());
-                    if (f != null && BackupPlanner.reusable(f, r, stored.readAt()) && !BackupPlanner.bundled(f)) {
+                    BackupPlanner.ResumeCheck check = BackupPlanner.resumeCheck(f, r, stored.readAt());
+                    if (check == BackupPlanner.ResumeCheck.REUSABLE && !BackupPlanner.bundled(f)) {
                         singleCandidates.add(r);
+                    } else {
+                        why.merge(check, 1, Integer::sum);
                     }
                 }
                 nextBundleId = p.firstUnusedBundleId();
                 List<ResumeRecord.StoredBundle> bundleCandidates = new ArrayList<>();
                 for (ResumeRecord.StoredBundle b : p.bundles().values()) {
-                    boolean all = b.files().stream().allMatch(r -> BackupPlanner.reusable(byPath.get(r.path()), r, b.readAt()));
-                    if (all) {
+                    List<BackupPlanner.ResumeCheck> checks = b.files().stream()
+                            .map(r -> BackupPlanner.resumeCheck(byPath.get(r.path()), r, b.readAt())).toList();
+                    if (checks.stream().allMatch(c -> c == BackupPlanner.ResumeCheck.REUSABLE)) {
                         bundleCandidates.add(b);
+                    } else {
+                        checks.forEach(c -> why.merge(c, 1, Integer::sum));
                     }
                 }
+                int storedCopyDiffers = 0;
                 Map<SafeRelativePath, Optional<String>> heads = parallel(singleCandidates.stream()
                         .map(r -> byPath.get(r.path())).toList(), f -> storedSha(
                         StorageLayout.backupFileKey(stanza, label, f.path(), compression)));
@@ -323,6 +332,8 @@ public final class BackupCommand implements Command {
                     if (heads.get(r.path()).map(r.storedSha256()::equals).orElse(false)) {
                         reused.add(r);
                         taken.add(r.path());
+                    } else {
+                        storedCopyDiffers++;
                     }
                 }
                 for (ResumeRecord.StoredBundle b : bundleCandidates) {
@@ -332,10 +343,13 @@ public final class BackupCommand implements Command {
                         reusedBundles.add(b.bundle());
                         reused.addAll(b.files());
                         b.files().forEach(r -> taken.add(r.path()));
+                    } else if (free) {
+                        storedCopyDiffers += b.files().size();
                     }
                 }
                 toStore.removeIf(f -> taken.contains(f.path()));
-                out.println("resuming backup " + label + ": " + reused.size() + " files already uploaded");
+                out.println("resuming backup " + label + ": " + reused.size() + " files already uploaded"
+                        + resumeReport(why, storedCopyDiffers));
                 if (toStore.stream().anyMatch(f -> p.files().containsKey(f.path()))) {
                     out.println("  files changed since, or modified too recently to trust their time, are read again;"
                             + " where the earlier copy's key is taken they are stored under a new bundle id");
@@ -653,6 +667,27 @@ public final class BackupCommand implements Command {
         } catch (IOException | UnsupportedOperationException e) {
             return false;
         }
+    }
+
+    /** ", read again: 3 changed since, 1 modified within 2 s of its earlier read, ..." or "". */
+    static String resumeReport(Map<BackupPlanner.ResumeCheck, Integer> why, int storedCopyDiffers) {
+        List<String> parts = new ArrayList<>();
+        int changed = why.getOrDefault(BackupPlanner.ResumeCheck.CHANGED, 0);
+        int recent = why.getOrDefault(BackupPlanner.ResumeCheck.TOO_RECENT, 0);
+        if (changed > 0) {
+            parts.add(changed + " changed since");
+        }
+        if (recent > 0) {
+            parts.add(recent + " modified within " + BackupPlanner.MTIME_MARGIN_SECONDS + " s of the earlier read");
+        }
+        int mates = why.getOrDefault(BackupPlanner.ResumeCheck.REUSABLE, 0);
+        if (mates > 0) {
+            parts.add(mates + " unchanged but stored in a bundle with such files");
+        }
+        if (storedCopyDiffers > 0) {
+            parts.add(storedCopyDiffers + " whose stored copy is missing or not the one recorded");
+        }
+        return parts.isEmpty() ? "" : "; read again: " + String.join(", ", parts);
     }
 
     private static void closeQuietly(ResumeRecord r) {

@@ -51,8 +51,24 @@ public final class BackupPlanner {
      * ({@link #MTIME_MARGIN_SECONDS}), so no write after the read can have kept the time.
      */
     public static boolean reusable(SourceFile file, ManifestFile stored, Instant readAt) {
-        return file != null && stored != null && stored.size() == file.size() && stored.mtime().equals(file.mtime())
-                && readAt.isAfter(Instant.MIN) && file.mtime().isBefore(readAt.minusSeconds(MTIME_MARGIN_SECONDS));
+        return resumeCheck(file, stored, readAt) == ResumeCheck.REUSABLE;
+    }
+
+    /** Why a stored copy is or is not reusable, for {@link #reusable} and for the resume report. */
+    public enum ResumeCheck {
+        REUSABLE,
+        /** Gone, or another size or modification time than when it was read. */
+        CHANGED,
+        /** Same size and time, but that time is within the margin before the read: cannot be trusted. */
+        TOO_RECENT
+    }
+
+    public static ResumeCheck resumeCheck(SourceFile file, ManifestFile stored, Instant readAt) {
+        if (file == null || stored == null || stored.size() != file.size() || !stored.mtime().equals(file.mtime())) {
+            return ResumeCheck.CHANGED;
+        }
+        return readAt.isAfter(Instant.MIN) && file.mtime().isBefore(readAt.minusSeconds(MTIME_MARGIN_SECONDS))
+                ? ResumeCheck.REUSABLE : ResumeCheck.TOO_RECENT;
     }
 
     /** With checksum delta: same size, modification time and SHA-256 (read now). */

@@ -60,6 +60,25 @@ class BackupPlannerTest {
         assertFalse(BackupPlanner.reusable(src("base/5/16385", 8192, recent), stored("base/5/16385", 8192, recent), readAt));
         // a record line without the read time (an older shim) is never trusted
         assertFalse(BackupPlanner.reusable(src("base/5/16384", 8192, old), copy, Instant.MIN));
+        // and the resume report says which reason it was
+        assertEquals(BackupPlanner.ResumeCheck.CHANGED, BackupPlanner.resumeCheck(null, copy, readAt));
+        assertEquals(BackupPlanner.ResumeCheck.CHANGED,
+                BackupPlanner.resumeCheck(src("base/5/16384", 8193, old), copy, readAt));
+        assertEquals(BackupPlanner.ResumeCheck.TOO_RECENT, BackupPlanner.resumeCheck(src("base/5/16385", 8192, recent),
+                stored("base/5/16385", 8192, recent), readAt));
+        assertEquals(BackupPlanner.ResumeCheck.REUSABLE, BackupPlanner.resumeCheck(src("base/5/16384", 8192, old), copy, readAt));
+    }
+
+    @Test
+    void theResumeLineSaysWhyCopiesAreReadAgain() {
+        java.util.Map<BackupPlanner.ResumeCheck, Integer> why = new java.util.EnumMap<>(BackupPlanner.ResumeCheck.class);
+        assertEquals("", BackupCommand.resumeReport(why, 0));
+        why.put(BackupPlanner.ResumeCheck.CHANGED, 2);
+        why.put(BackupPlanner.ResumeCheck.TOO_RECENT, 1);
+        why.put(BackupPlanner.ResumeCheck.REUSABLE, 40);
+        assertEquals("; read again: 2 changed since, 1 modified within 2 s of the earlier read, 40 unchanged but"
+                + " stored in a bundle with such files, 3 whose stored copy is missing or not the one recorded",
+                BackupCommand.resumeReport(why, 3));
     }
 
     @Test
