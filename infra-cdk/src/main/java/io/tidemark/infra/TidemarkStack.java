@@ -4,6 +4,8 @@ import io.tidemark.events.metrics.TidemarkMetric;
 import io.tidemark.infra.TidemarkConfig.BackupSchedule;
 import io.tidemark.infra.TidemarkConfig.StanzaConfig;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,12 +18,13 @@ import software.amazon.awscdk.StackProps;
 import software.amazon.awscdk.services.apigateway.AccessLogFormat;
 import software.amazon.awscdk.services.apigateway.AuthorizationType;
 import software.amazon.awscdk.services.apigateway.EndpointType;
+import io.tidemark.events.api.ApiFunction;
+import io.tidemark.events.api.ApiRoute;
 import software.amazon.awscdk.services.apigateway.LambdaIntegration;
 import software.amazon.awscdk.services.apigateway.LogGroupLogDestination;
 import software.amazon.awscdk.services.apigateway.MethodLoggingLevel;
 import software.amazon.awscdk.services.apigateway.MethodOptions;
 import software.amazon.awscdk.services.apigateway.RequestValidator;
-import software.amazon.awscdk.services.apigateway.Resource;
 import software.amazon.awscdk.services.apigateway.RestApi;
 import software.amazon.awscdk.services.apigateway.StageOptions;
 import software.amazon.awscdk.services.cloudwatch.Alarm;
@@ -280,14 +283,14 @@ public class TidemarkStack extends Stack {
                 String.valueOf(config.guards().clockSkewMinutes()));
         indexer.function().addEnvironment("TIDEMARK_CLOCK_SKEW_MINUTES",
                 String.valueOf(config.guards().clockSkewMinutes()));
-        TidemarkFunction catalogApi = function("CatalogApi", Handlers.CATALOG_API, code, common,
+        TidemarkFunction catalogApi = function(ApiFunction.CATALOG_API.stackName(), Handlers.CATALOG_API, code, common,
                 // API Gateway's integration timeout is 29 s.
                 512, Duration.seconds(29), "GET/PUT /stanzas/{stanza}, POST/PUT/DELETE /stanzas/{stanza}/backup-lease");
         Map<String, String> planEnv = new LinkedHashMap<>(common);
         planEnv.put("TIDEMARK_PLAN_KEY_ID", planKey.getKeyArn());
         planEnv.put("TIDEMARK_PLAN_URL_TTL_MINUTES", Integer.toString(config.planUrlTtlMinutes()));
         planEnv.put("TIDEMARK_PLAN_TTL_MINUTES", Integer.toString(config.planTtlMinutes()));
-        TidemarkFunction planner = function("RestorePlan", Handlers.RESTORE_PLAN, code, planEnv,
+        TidemarkFunction planner = function(ApiFunction.RESTORE_PLAN.stackName(), Handlers.RESTORE_PLAN, code, planEnv,
                 // Presigns one URL per file and segment (HMAC-bound, thousands per plan).
                 1024, Duration.seconds(29), "POST /stanzas/{stanza}/restore-plans, GET /restore-plans/{id}/urls");
         Map<String, String> schedulerEnv = new LinkedHashMap<>(common);
@@ -302,7 +305,7 @@ public class TidemarkStack extends Stack {
         TidemarkFunction retention = function("Retention", Handlers.RETENTION, code, retentionEnv,
                 1024, Duration.minutes(15), "Expires backups and WAL by the stanza's retention policy");
         // The dry run behind POST /stanzas/{stanza}/expire: the same planning, read-only rights.
-        TidemarkFunction expireApi = function("ExpireApi", Handlers.EXPIRE_API, code, retentionEnv,
+        TidemarkFunction expireApi = function(ApiFunction.EXPIRE_API.stackName(), Handlers.EXPIRE_API, code, retentionEnv,
                 1024, Duration.seconds(29), "POST /stanzas/{stanza}/expire: what retention would remove (dry run)");
         // verify: the function checks (plans, batches, the final checks); the API function starts runs
         // and reads them. Both send to the verify queue, the function's event source.
@@ -311,7 +314,7 @@ public class TidemarkStack extends Stack {
         TidemarkFunction verify = function("Verify", Handlers.VERIFY, code, verifyEnv,
                 // Downloads, decompresses and hashes up to 8 objects at once (16 MB segments, GB files).
                 2048, Duration.minutes(15), "Verifies every archived object of a stanza (daily, or on demand)");
-        TidemarkFunction verifyApi = function("VerifyApi", Handlers.VERIFY_API, code, verifyEnv,
+        TidemarkFunction verifyApi = function(ApiFunction.VERIFY_API.stackName(), Handlers.VERIFY_API, code, verifyEnv,
                 512, Duration.seconds(29), "POST /stanzas/{stanza}/verify, GET /stanzas/{stanza}/verify/{runId}");
         // Publishes each stanza's archive lag and backup age on a schedule, so both keep growing
         // while no WAL arrives and no backup is validated (the alarms watch them).
@@ -554,47 +557,15 @@ public class TidemarkStack extends Stack {
                         .validateRequestParameters(true)
                         .validateRequestBody(true)
                         .build());
-        LambdaIntegration catalogIntegration = LambdaIntegration.Builder.create(catalogApi.alias())
-                .proxy(true).build();
-        LambdaIntegration planIntegration = LambdaIntegration.Builder.create(planner.alias())
-                .proxy(true).build();
-        LambdaIntegration expireIntegration = LambdaIntegration.Builder.create(expireApi.alias())
-                .proxy(true).build();
-        LambdaIntegration verifyIntegration = LambdaIntegration.Builder.create(verifyApi.alias())
-                .proxy(true).build();
-
-        Resource stanzasRes = api.getRoot().addResource("stanzas");
-        Resource stanzaRes = stanzasRes.addResource("{stanza}");
-        MethodOptions stanzaParam = methodOptions(validatorOfRequests, "method.request.path.stanza");
-        stanzaRes.addMethod("GET", catalogIntegration, stanzaParam);
-        stanzaRes.addMethod("PUT", catalogIntegration, stanzaParam);
-        stanzaRes.addResource("restore-plans").addMethod("POST", planIntegration, stanzaParam);
-        // Retention preview only (tidemark expire --dry-run): the function refuses anything else.
-        stanzaRes.addResource("expire").addMethod("POST", expireIntegration, stanzaParam);
-        // verify: start a run (202 with its id), then read its state, progress and problems.
-        Resource verifyRes = stanzaRes.addResource("verify");
-        verifyRes.addMethod("POST", verifyIntegration, stanzaParam);
-        verifyRes.addResource("{runId}").addMethod("GET", verifyIntegration, methodOptions(validatorOfRequests,
-                "method.request.path.stanza", "method.request.path.runId"));
-        // One backup per stanza at a time: acquire, heartbeat, release (the catalog function).
-        Resource leaseRes = stanzaRes.addResource("backup-lease");
-        leaseRes.addMethod("POST", catalogIntegration, stanzaParam);
-        leaseRes.addMethod("PUT", catalogIntegration, stanzaParam);
-        leaseRes.addMethod("DELETE", catalogIntegration, methodOptions(validatorOfRequests,
-                "method.request.path.stanza", "method.request.querystring.leaseId"));
-        // Scheduled backup jobs: list (info, metrics), and claim / pass / report by the node agents.
-        Resource jobsRes = stanzaRes.addResource("jobs");
-        jobsRes.addMethod("GET", catalogIntegration, stanzaParam);
-        Resource jobRes = jobsRes.addResource("{jobId}");
-        MethodOptions jobParams = methodOptions(validatorOfRequests, "method.request.path.stanza",
-                "method.request.path.jobId");
-        for (String action : List.of("claim", "pass", "report")) {
-            jobRes.addResource(action).addMethod("POST", catalogIntegration, jobParams);
+        // Every method of the API, from the one table (events ApiRoute): each a proxy to the live
+        // alias of its function, IAM-authorized, with the stanza's API key, its parameters validated.
+        Map<ApiFunction, LambdaIntegration> integrations = new EnumMap<>(ApiFunction.class);
+        for (ApiRoute route : ApiRoute.values()) {
+            LambdaIntegration integration = integrations.computeIfAbsent(route.function(), f ->
+                    LambdaIntegration.Builder.create(functions.get(f.stackName()).alias()).proxy(true).build());
+            api.getRoot().resourceForPath(route.template()).addMethod(route.method(), integration,
+                    methodOptions(validatorOfRequests, route));
         }
-        // A node's report of an object it refused to replace (logged, metric HistoryConflicts).
-        stanzaRes.addResource("conflicts").addMethod("POST", catalogIntegration, stanzaParam);
-        api.getRoot().addResource("restore-plans").addResource("{id}").addResource("urls")
-                .addMethod("GET", planIntegration, methodOptions(validatorOfRequests, "method.request.path.id"));
 
         // One usage plan and API key per stanza: API Gateway throttles each key on its own, so a
         // node flooding the API spends its stanza's share of the stage's rate, never another's.
@@ -820,14 +791,14 @@ public class TidemarkStack extends Stack {
                 .build();
     }
 
-    private static MethodOptions methodOptions(RequestValidator validator, String... requiredParameters) {
+    private static MethodOptions methodOptions(RequestValidator validator, ApiRoute route) {
         Map<String, Boolean> required = new LinkedHashMap<>();
-        for (String p : requiredParameters) {
+        for (String p : route.requiredRequestParameters()) {
             required.put(p, true);
         }
         return MethodOptions.builder()
-                .authorizationType(AuthorizationType.IAM)
-                .apiKeyRequired(true)
+                .authorizationType(route.iamAuthorized() ? AuthorizationType.IAM : AuthorizationType.NONE)
+                .apiKeyRequired(route.apiKeyRequired())
                 .requestValidator(validator)
                 .requestParameters(required)
                 .build();
@@ -953,26 +924,11 @@ public class TidemarkStack extends Stack {
         statements.add(PolicyStatement.Builder.create()
                 .sid("CallApiForOwnStanza")
                 .actions(List.of("execute-api:Invoke"))
-                .resources(List.of(
-                        api.arnForExecuteApi("GET", "/stanzas/" + stanza, API_STAGE),
-                        api.arnForExecuteApi("PUT", "/stanzas/" + stanza, API_STAGE),
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/restore-plans", API_STAGE),
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/expire", API_STAGE),
-                        // tidemark verify: start a run, then read it
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/verify", API_STAGE),
-                        api.arnForExecuteApi("GET", "/stanzas/" + stanza + "/verify/*", API_STAGE),
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
-                        api.arnForExecuteApi("PUT", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
-                        api.arnForExecuteApi("DELETE", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
-                        api.arnForExecuteApi("GET", "/stanzas/" + stanza + "/jobs", API_STAGE),
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/jobs/*/claim", API_STAGE),
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/jobs/*/pass", API_STAGE),
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/jobs/*/report", API_STAGE),
-                        // a refused re-push, reported (tidemark archive-push, backup)
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/conflicts", API_STAGE),
-                        // Plan ids are not stanza-scoped in the path: the planner checks the
-                        // caller may read the plan's stanza.
-                        api.arnForExecuteApi("GET", "/restore-plans/*/urls", API_STAGE)))
+                // every method of the table, this stanza's own; ids (plans, jobs, runs) wildcards:
+                // plan ids are not stanza-scoped in the path, the planner checks the plan's stanza.
+                .resources(Arrays.stream(ApiRoute.values())
+                        .map(r -> api.arnForExecuteApi(r.method(), r.grantPath(stanza), API_STAGE))
+                        .toList())
                 .build());
         statements.add(PolicyStatement.Builder.create()
                 .sid("ReceiveOwnJobs")
