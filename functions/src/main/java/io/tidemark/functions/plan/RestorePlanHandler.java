@@ -2,10 +2,11 @@ package io.tidemark.functions.plan;
 
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tidemark.events.api.ApiFunction;
 import io.tidemark.events.api.ApiRoute;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.sign.DocumentSigner;
 import io.tidemark.functions.aws.DynamoDbCatalogStore;
 import io.tidemark.functions.aws.KmsSigner;
@@ -48,7 +49,7 @@ import java.util.Map;
 public final class RestorePlanHandler implements RequestStreamHandler, AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(RestorePlanHandler.class.getName());
-    private static final JsonMapper MAPPER = JsonMapper.builder().build();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     public static final String PLAN_KEY_ID = "TIDEMARK_PLAN_KEY_ID";
     public static final String PLAN_PRIVATE_KEY_FILE = "TIDEMARK_PLAN_PRIVATE_KEY_FILE";

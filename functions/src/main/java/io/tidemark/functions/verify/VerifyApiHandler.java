@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.events.api.ApiFunction;
 import io.tidemark.events.api.ApiRoute;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.functions.catalog.CatalogException;
@@ -36,7 +37,7 @@ import java.util.Map;
 public final class VerifyApiHandler implements RequestStreamHandler, AutoCloseable {
 
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     private final AwsClients aws;
     private final VerifyService service;
