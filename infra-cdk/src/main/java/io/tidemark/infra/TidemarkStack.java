@@ -5,7 +5,6 @@ import io.tidemark.infra.TidemarkConfig.BackupSchedule;
 import io.tidemark.infra.TidemarkConfig.StanzaConfig;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,23 +14,9 @@ import software.amazon.awscdk.Duration;
 import software.amazon.awscdk.RemovalPolicy;
 import software.amazon.awscdk.Stack;
 import software.amazon.awscdk.StackProps;
-import software.amazon.awscdk.services.apigateway.AccessLogFormat;
-import software.amazon.awscdk.services.apigateway.AuthorizationType;
-import software.amazon.awscdk.services.apigateway.EndpointType;
 import io.tidemark.events.api.ApiFunction;
 import io.tidemark.events.api.ApiRoute;
-import software.amazon.awscdk.services.apigateway.LambdaIntegration;
-import software.amazon.awscdk.services.apigateway.LogGroupLogDestination;
-import software.amazon.awscdk.services.apigateway.MethodLoggingLevel;
-import software.amazon.awscdk.services.apigateway.MethodOptions;
-import software.amazon.awscdk.services.apigateway.RequestValidator;
 import software.amazon.awscdk.services.apigateway.RestApi;
-import software.amazon.awscdk.services.apigateway.StageOptions;
-import software.amazon.awscdk.services.cloudwatch.Alarm;
-import software.amazon.awscdk.services.cloudwatch.ComparisonOperator;
-import software.amazon.awscdk.services.cloudwatch.Metric;
-import software.amazon.awscdk.services.cloudwatch.TreatMissingData;
-import software.amazon.awscdk.services.cloudwatch.actions.SnsAction;
 import software.amazon.awscdk.services.dynamodb.Attribute;
 import software.amazon.awscdk.services.dynamodb.AttributeType;
 import software.amazon.awscdk.services.dynamodb.BillingMode;
@@ -524,70 +509,9 @@ public class TidemarkStack extends Stack {
         }
 
         // ---- API --------------------------------------------------------------------------
-        LogGroup accessLog = LogGroup.Builder.create(this, "ApiAccessLog")
-                .retention(RetentionDays.THREE_MONTHS)
-                .removalPolicy(RemovalPolicy.RETAIN)
-                .build();
-        api = RestApi.Builder.create(this, "Api")
-                .restApiName("tidemark")
-                .description("Tidemark catalog and restore plans (IAM auth)")
-                .endpointTypes(List.of(EndpointType.REGIONAL))
-                .cloudWatchRole(true)
-                .cloudWatchRoleRemovalPolicy(RemovalPolicy.RETAIN)
-                .defaultMethodOptions(MethodOptions.builder()
-                        .authorizationType(AuthorizationType.IAM)
-                        .apiKeyRequired(true)
-                        .build())
-                // Every call names its stanza's API key (x-api-key): the key picks the usage plan
-                // whose throttle the call counts against, IAM still decides what it may do.
-                .apiKeySourceType(software.amazon.awscdk.services.apigateway.ApiKeySourceType.HEADER)
-                .deployOptions(StageOptions.builder()
-                        .stageName(API_STAGE)
-                        .accessLogDestination(new LogGroupLogDestination(accessLog))
-                        .accessLogFormat(AccessLogFormat.jsonWithStandardFields())
-                        .loggingLevel(MethodLoggingLevel.ERROR)
-                        .dataTraceEnabled(false)
-                        .metricsEnabled(true)
-                        .throttlingRateLimit(TidemarkConfig.API_STAGE_RATE)
-                        .throttlingBurstLimit(TidemarkConfig.API_STAGE_BURST)
-                        .build())
-                .build();
-        RequestValidator validatorOfRequests = api.addRequestValidator("RequestValidator",
-                software.amazon.awscdk.services.apigateway.RequestValidatorOptions.builder()
-                        .validateRequestParameters(true)
-                        .validateRequestBody(true)
-                        .build());
-        // Every method of the API, from the one table (events ApiRoute): each a proxy to the live
-        // alias of its function, IAM-authorized, with the stanza's API key, its parameters validated.
-        Map<ApiFunction, LambdaIntegration> integrations = new EnumMap<>(ApiFunction.class);
-        for (ApiRoute route : ApiRoute.values()) {
-            LambdaIntegration integration = integrations.computeIfAbsent(route.function(), f ->
-                    LambdaIntegration.Builder.create(functions.get(f.stackName()).alias()).proxy(true).build());
-            api.getRoot().resourceForPath(route.template()).addMethod(route.method(), integration,
-                    methodOptions(validatorOfRequests, route));
-        }
-
-        // One usage plan and API key per stanza: API Gateway throttles each key on its own, so a
-        // node flooding the API spends its stanza's share of the stage's rate, never another's.
-        // (IAM cannot throttle, and method throttles apply to a path template, every stanza at once.)
-        for (String stanza : stanzas) {
-            software.amazon.awscdk.services.apigateway.IApiKey key = api.addApiKey("ApiKey-" + stanza,
-                    software.amazon.awscdk.services.apigateway.ApiKeyOptions.builder()
-                            .description("Tidemark: API calls of the nodes of stanza " + stanza + " (x-api-key)")
-                            .build());
-            software.amazon.awscdk.services.apigateway.UsagePlan plan = api.addUsagePlan("UsagePlan-" + stanza,
-                    software.amazon.awscdk.services.apigateway.UsagePlanProps.builder()
-                            .description("Tidemark: the API throttle of stanza " + stanza)
-                            .throttle(software.amazon.awscdk.services.apigateway.ThrottleSettings.builder()
-                                    .rateLimit(config.apiStanzaRateLimit())
-                                    .burstLimit(config.apiStanzaBurstLimit())
-                                    .build())
-                            .apiStages(List.of(software.amazon.awscdk.services.apigateway.UsagePlanPerApiStage.builder()
-                                    .api(api).stage(api.getDeploymentStage()).build()))
-                            .build());
-            plan.addApiKey(key);
-            apiKeys.put(stanza, key);
-        }
+        StackApi built = StackApi.build(this, config, stanzas, functions);
+        api = built.api();
+        apiKeys.putAll(built.apiKeys());
 
         // ---- node policies (one per stanza) ---------------------------------------------------
         for (String stanza : stanzas) {
@@ -595,119 +519,11 @@ public class TidemarkStack extends Stack {
         }
 
         // ---- alarms -----------------------------------------------------------------------
-        SnsAction toTopic = new SnsAction(alarmTopic);
-        // One lag period spans the threshold (whole minutes, as CloudWatch periods are): a period
-        // without any data point means no segment arrived (and no scheduled publisher ran) for
-        // that long, which is lag above the threshold too.
-        int lagPeriodSeconds = (config.archiveLagAlarmSeconds() + 59) / 60 * 60;
-        for (StanzaConfig s : config.stanzas()) {
-            Alarm lag = Alarm.Builder.create(this, "ArchiveLagAlarm-" + s.name())
-                    .alarmDescription("Tidemark: WAL of stanza " + s.name() + " is archived more than "
-                            + config.archiveLagAlarmSeconds() + " s behind, or nothing reports its lag")
-                    .metric(customMetric(ARCHIVE_LAG_METRIC, s.name(), Duration.seconds(lagPeriodSeconds)))
-                    .threshold(config.archiveLagAlarmSeconds())
-                    .comparisonOperator(ComparisonOperator.GREATER_THAN_THRESHOLD)
-                    .evaluationPeriods(1)
-                    // Silence is a stopped archiver (the indexer publishes per segment) or a stopped
-                    // publisher; a fully idle cluster looks the same (docs/deploy.md, Metrics and alarms).
-                    .treatMissingData(TreatMissingData.BREACHING)
-                    .build();
-            lag.addAlarmAction(toTopic);
-            Alarm age = Alarm.Builder.create(this, "BackupAgeAlarm-" + s.name())
-                    .alarmDescription("Tidemark: the newest valid backup of stanza " + s.name()
-                            + " is older than " + s.maxBackupAgeHours() + " h, or nothing reports its age")
-                    .metric(customMetric(BACKUP_AGE_METRIC, s.name(), Duration.hours(1)))
-                    .threshold(s.maxBackupAgeHours() * 3600.0)
-                    .comparisonOperator(ComparisonOperator.GREATER_THAN_THRESHOLD)
-                    .evaluationPeriods(1)
-                    // Silence is a failure here: no valid backup, or nothing publishing the metric.
-                    .treatMissingData(TreatMissingData.BREACHING)
-                    .build();
-            age.addAlarmAction(toTopic);
-            // Any refused manifest: a node uploaded a backup whose times or files cannot be true.
-            Alarm refused = Alarm.Builder.create(this, "ManifestsRefusedAlarm-" + s.name())
-                    .alarmDescription("Tidemark: the validator refused a backup manifest of stanza " + s.name()
-                            + " (times ahead of the cloud's clock, or a full without the files PostgreSQL needs;"
-                            + " tidemark info lists the reasons)")
-                    .metric(customMetric(TidemarkMetric.MANIFESTS_REFUSED.metricName(), s.name(), Duration.minutes(5)))
-                    .threshold(1)
-                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
-                    .evaluationPeriods(1)
-                    .treatMissingData(TreatMissingData.NOT_BREACHING)
-                    .build();
-            refused.addAlarmAction(toTopic);
-        }
-        for (StanzaConfig s : config.stanzas()) {
-            // Any conflict is an alarm: something tried to replace history (a node reported a refused
-            // re-push, or the cloud saw a second, different object); no data is no conflict.
-            Alarm conflicts = Alarm.Builder.create(this, "HistoryConflictsAlarm-" + s.name())
-                    .alarmDescription("Tidemark: an object or manifest of stanza " + s.name() + " was about to be"
-                            + " replaced by different content (the catalog function's, indexer's or validator's log"
-                            + " names the key); the original was kept")
-                    .metric(customMetric(HISTORY_CONFLICTS_METRIC, s.name(), Duration.minutes(5)))
-                    .threshold(1)
-                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
-                    .evaluationPeriods(1)
-                    .treatMissingData(TreatMissingData.NOT_BREACHING)
-                    .build();
-            conflicts.addAlarmAction(toTopic);
-        }
-        if (config.verifySchedule().isPresent()) {
-            for (StanzaConfig s : config.stanzas()) {
-                // Stays in alarm until a clean run reports 0 (no data between the daily runs keeps the state).
-                Alarm problems = Alarm.Builder.create(this, "VerifyProblemsAlarm-" + s.name())
-                        .alarmDescription("Tidemark: verify found missing or damaged objects, WAL gaps or broken"
-                                + " backup chains in stanza " + s.name() + " (tidemark verify lists them)")
-                        .metric(customMetric(VERIFY_PROBLEMS_METRIC, s.name(), Duration.hours(1)))
-                        .threshold(1)
-                        .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
-                        .evaluationPeriods(1)
-                        .treatMissingData(TreatMissingData.IGNORE)
-                        .build();
-                problems.addAlarmAction(toTopic);
-                // No clean full run for too long, or no run at all (no data: breaching).
-                Alarm clean = Alarm.Builder.create(this, "VerifyAgeAlarm-" + s.name())
-                        .alarmDescription("Tidemark: stanza " + s.name() + " has not been verified clean for more than "
-                                + config.verifyAlarmAgeHours() + " hours")
-                        .metric(customMetric(VERIFY_CLEAN_AGE_METRIC, s.name(), Duration.days(1)))
-                        .threshold(config.verifyAlarmAgeHours() * 3600.0)
-                        .comparisonOperator(ComparisonOperator.GREATER_THAN_THRESHOLD)
-                        .evaluationPeriods(2)
-                        .treatMissingData(TreatMissingData.BREACHING)
-                        .build();
-                clean.addAlarmAction(toTopic);
-            }
-        }
-        for (Map.Entry<String, TidemarkFunction> e : functions.entrySet()) {
-            Alarm errors = Alarm.Builder.create(this, "ErrorsAlarm-" + e.getKey())
-                    .alarmDescription("Tidemark: function " + e.getKey() + " reported errors")
-                    .metric(e.getValue().function().metricErrors(
-                            software.amazon.awscdk.services.cloudwatch.MetricOptions.builder()
-                                    .period(Duration.minutes(5)).statistic("Sum").build()))
-                    .threshold(1)
-                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
-                    .evaluationPeriods(1)
-                    .treatMissingData(TreatMissingData.NOT_BREACHING)
-                    .build();
-            errors.addAlarmAction(toTopic);
-        }
         Map<String, Queue> dlqs = new LinkedHashMap<>();
         dlqs.put("AsyncFailures", asyncFailures);
         dlqs.put("VerifyDeadLetters", verifyDeadLetters);
         jobDeadLetterQueues.forEach((stanza, q) -> dlqs.put("JobDeadLetters-" + stanza, q));
-        dlqs.forEach((name, q) -> {
-            Alarm depth = Alarm.Builder.create(this, "DlqDepthAlarm-" + name)
-                    .alarmDescription("Tidemark: messages waiting in dead-letter queue " + name)
-                    .metric(q.metricApproximateNumberOfMessagesVisible(
-                            software.amazon.awscdk.services.cloudwatch.MetricOptions.builder()
-                                    .period(Duration.minutes(5)).statistic("Maximum").build()))
-                    .threshold(1)
-                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
-                    .evaluationPeriods(1)
-                    .treatMissingData(TreatMissingData.NOT_BREACHING)
-                    .build();
-            depth.addAlarmAction(toTopic);
-        });
+        StackAlarms.add(this, config, alarmTopic, functions, dlqs);
 
         // ---- outputs ----------------------------------------------------------------------
         output("BucketName", bucket.getBucketName(), "The archive bucket (repo) for the tidemark shim");
@@ -788,29 +604,6 @@ public class TidemarkStack extends Stack {
                 .retryAttempts(3)
                 .maxEventAge(Duration.hours(1))
                 .deadLetterQueue(asyncFailures)
-                .build();
-    }
-
-    private static MethodOptions methodOptions(RequestValidator validator, ApiRoute route) {
-        Map<String, Boolean> required = new LinkedHashMap<>();
-        for (String p : route.requiredRequestParameters()) {
-            required.put(p, true);
-        }
-        return MethodOptions.builder()
-                .authorizationType(route.iamAuthorized() ? AuthorizationType.IAM : AuthorizationType.NONE)
-                .apiKeyRequired(route.apiKeyRequired())
-                .requestValidator(validator)
-                .requestParameters(required)
-                .build();
-    }
-
-    private Metric customMetric(String name, String stanza, Duration period) {
-        return Metric.Builder.create()
-                .namespace(METRIC_NAMESPACE)
-                .metricName(name)
-                .dimensionsMap(Map.of(METRIC_DIMENSION, stanza))
-                .statistic("Maximum")
-                .period(period)
                 .build();
     }
 
