@@ -17,12 +17,7 @@ import software.amazon.awscdk.StackProps;
 import io.tidemark.events.api.ApiFunction;
 import io.tidemark.events.api.ApiRoute;
 import software.amazon.awscdk.services.apigateway.RestApi;
-import software.amazon.awscdk.services.dynamodb.Attribute;
-import software.amazon.awscdk.services.dynamodb.AttributeType;
-import software.amazon.awscdk.services.dynamodb.BillingMode;
-import software.amazon.awscdk.services.dynamodb.PointInTimeRecoverySpecification;
 import software.amazon.awscdk.services.dynamodb.Table;
-import software.amazon.awscdk.services.dynamodb.TableEncryption;
 import software.amazon.awscdk.services.iam.AnyPrincipal;
 import software.amazon.awscdk.services.iam.Effect;
 import software.amazon.awscdk.services.iam.ManagedPolicy;
@@ -42,14 +37,9 @@ import software.amazon.awscdk.services.lambda.SnapStartConf;
 import software.amazon.awscdk.services.lambda.destinations.SqsDestination;
 import software.amazon.awscdk.services.logs.LogGroup;
 import software.amazon.awscdk.services.logs.RetentionDays;
-import software.amazon.awscdk.services.s3.BlockPublicAccess;
 import software.amazon.awscdk.services.s3.Bucket;
-import software.amazon.awscdk.services.s3.BucketEncryption;
 import software.amazon.awscdk.services.s3.EventType;
-import software.amazon.awscdk.services.s3.LifecycleRule;
 import software.amazon.awscdk.services.s3.NotificationKeyFilter;
-import software.amazon.awscdk.services.s3.ObjectLockRetention;
-import software.amazon.awscdk.services.s3.ObjectOwnership;
 import software.amazon.awscdk.services.s3.notifications.LambdaDestination;
 import software.amazon.awscdk.services.scheduler.Schedule;
 import software.amazon.awscdk.services.scheduler.ScheduleExpression;
@@ -57,9 +47,7 @@ import software.amazon.awscdk.services.scheduler.ScheduleTargetInput;
 import software.amazon.awscdk.services.scheduler.targets.LambdaInvoke;
 import software.amazon.awscdk.services.sns.Topic;
 import software.amazon.awscdk.services.sns.subscriptions.EmailSubscription;
-import software.amazon.awscdk.services.sqs.DeadLetterQueue;
 import software.amazon.awscdk.services.sqs.Queue;
-import software.amazon.awscdk.services.sqs.QueueEncryption;
 import software.constructs.Construct;
 
 /**
@@ -137,111 +125,17 @@ public class TidemarkStack extends Stack {
                 .build();
 
         // ---- storage ----------------------------------------------------------------------
-        Bucket accessLogs = Bucket.Builder.create(this, "AccessLogBucket")
-                // S3 server access log delivery supports SSE-S3 only.
-                .encryption(BucketEncryption.S3_MANAGED)
-                .blockPublicAccess(BlockPublicAccess.BLOCK_ALL)
-                .enforceSsl(true)
-                .objectOwnership(ObjectOwnership.BUCKET_OWNER_ENFORCED)
-                .lifecycleRules(List.of(LifecycleRule.builder()
-                        .id("expire-access-logs")
-                        .expiration(Duration.days(90))
-                        .abortIncompleteMultipartUploadAfter(Duration.days(1))
-                        .build()))
-                .removalPolicy(RemovalPolicy.RETAIN)
-                .build();
-
-        Bucket.Builder bucketBuilder = Bucket.Builder.create(this, "ArchiveBucket")
-                .encryption(BucketEncryption.KMS)
-                .encryptionKey(dataKey)
-                .bucketKeyEnabled(true)
-                .blockPublicAccess(BlockPublicAccess.BLOCK_ALL)
-                .enforceSsl(true)
-                .minimumTlsVersion(1.2)
-                .versioned(true)
-                .objectOwnership(ObjectOwnership.BUCKET_OWNER_ENFORCED)
-                .serverAccessLogsBucket(accessLogs)
-                .serverAccessLogsPrefix("archive/")
-                .lifecycleRules(List.of(
-                        LifecycleRule.builder()
-                                .id("abort-incomplete-multipart-uploads")
-                                .abortIncompleteMultipartUploadAfter(
-                                        Duration.days(config.abortIncompleteMultipartDays()))
-                                .build(),
-                        LifecycleRule.builder()
-                                // Retention deletes leave a noncurrent version behind (versioning);
-                                // this is what actually frees the storage, after a grace period.
-                                .id("expire-noncurrent-versions")
-                                .noncurrentVersionExpiration(Duration.days(config.noncurrentVersionDays()))
-                                .expiredObjectDeleteMarker(true)
-                                .build()))
-                // Backups outlive the stack: deleting the stack never deletes the archive.
-                .removalPolicy(RemovalPolicy.RETAIN);
-        config.objectLock().ifPresent(lock -> bucketBuilder
-                .objectLockEnabled(true)
-                .objectLockDefaultRetention(lock.mode().equals("COMPLIANCE")
-                        ? ObjectLockRetention.compliance(Duration.days(lock.days()))
-                        : ObjectLockRetention.governance(Duration.days(lock.days()))));
-        bucket = bucketBuilder.build();
-
-        table = Table.Builder.create(this, "CatalogTable")
-                .partitionKey(Attribute.builder().name("PK").type(AttributeType.STRING).build())
-                .sortKey(Attribute.builder().name("SK").type(AttributeType.STRING).build())
-                .billingMode(BillingMode.PAY_PER_REQUEST)
-                .pointInTimeRecoverySpecification(PointInTimeRecoverySpecification.builder()
-                        .pointInTimeRecoveryEnabled(true)
-                        .build())
-                .timeToLiveAttribute(TTL_ATTRIBUTE)
-                .encryption(TableEncryption.AWS_MANAGED)
-                .deletionProtection(true)
-                .removalPolicy(RemovalPolicy.RETAIN)
-                .build();
+        StackStorage storage = StackStorage.build(this, config, dataKey);
+        bucket = storage.bucket();
+        table = storage.table();
 
         // ---- queues -----------------------------------------------------------------------
-        // Failed asynchronous invocations (S3 notifications, schedules) of every function, and
-        // schedules that could not invoke their target at all.
-        asyncFailures = Queue.Builder.create(this, "AsyncFailureQueue")
-                .encryption(QueueEncryption.SQS_MANAGED)
-                .enforceSsl(true)
-                .retentionPeriod(Duration.days(14))
-                .build();
-
-        // One job queue per stanza: IAM can scope a node to its own queue (it cannot filter
-        // ReceiveMessage by message attribute), and no node ever sees or holds another
-        // stanza's job.
-        for (String stanza : stanzas) {
-            Queue dlq = Queue.Builder.create(this, "JobDeadLetterQueue-" + stanza)
-                    .encryption(QueueEncryption.SQS_MANAGED)
-                    .enforceSsl(true)
-                    .retentionPeriod(Duration.days(14))
-                    .build();
-            Queue queue = Queue.Builder.create(this, "JobQueue-" + stanza)
-                    .encryption(QueueEncryption.SQS_MANAGED)
-                    .enforceSsl(true)
-                    // The agent extends the visibility while a backup runs (ChangeMessageVisibility).
-                    .visibilityTimeout(Duration.minutes(15))
-                    .retentionPeriod(Duration.days(1))
-                    .deadLetterQueue(DeadLetterQueue.builder().queue(dlq).maxReceiveCount(5).build())
-                    .build();
-            jobQueues.put(stanza, queue);
-            jobDeadLetterQueues.put(stanza, dlq);
-        }
-
-        // The fan-out of verify runs: one message per plan and per batch, consumed by the verify
-        // function a bounded number at a time (the runs' counters are one item each).
-        verifyDeadLetters = Queue.Builder.create(this, "VerifyDeadLetterQueue")
-                .encryption(QueueEncryption.SQS_MANAGED)
-                .enforceSsl(true)
-                .retentionPeriod(Duration.days(14))
-                .build();
-        verifyQueue = Queue.Builder.create(this, "VerifyQueue")
-                .encryption(QueueEncryption.SQS_MANAGED)
-                .enforceSsl(true)
-                // At least the function's timeout (15 min): a batch still running is not handed out twice.
-                .visibilityTimeout(Duration.minutes(16))
-                .retentionPeriod(Duration.days(1))
-                .deadLetterQueue(DeadLetterQueue.builder().queue(verifyDeadLetters).maxReceiveCount(3).build())
-                .build();
+        StackQueues queues = StackQueues.build(this, stanzas);
+        asyncFailures = queues.asyncFailures();
+        jobQueues.putAll(queues.jobQueues());
+        jobDeadLetterQueues.putAll(queues.jobDeadLetterQueues());
+        verifyQueue = queues.verifyQueue();
+        verifyDeadLetters = queues.verifyDeadLetters();
 
         alarmTopic = Topic.Builder.create(this, "AlarmTopic")
                 .displayName("Tidemark alarms")
