@@ -25,51 +25,60 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
  */
 public final class Json {
 
-    private static final ObjectMapper DEFAULT = JsonMapper.builder().build();
+    // Each configuration in a holder of its own: a short-lived command (archive-get, a JVM per
+    // call) builds only the mapper it uses, not all four.
+    private static final class Default {
+        static final ObjectMapper MAPPER = JsonMapper.builder().build();
+        static final ObjectWriter PRETTY = MAPPER.writerWithDefaultPrettyPrinter();
+    }
 
-    private static final ObjectMapper STRICT = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
+    private static final class Strict {
+        static final ObjectMapper MAPPER = JsonMapper.builder()
+                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .build();
+    }
 
-    private static final ObjectMapper LENIENT = JsonMapper.builder()
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .build();
+    private static final class Lenient {
+        static final ObjectMapper MAPPER = JsonMapper.builder()
+                .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .build();
+    }
 
-    private static final ObjectMapper CANONICAL = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
-
-    private static final ObjectWriter PRETTY = DEFAULT.writerWithDefaultPrettyPrinter();
+    private static final class Canonical {
+        static final ObjectMapper MAPPER = JsonMapper.builder()
+                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+                .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .build();
+    }
 
     private Json() {
     }
 
     /** Jackson's defaults. */
     public static ObjectMapper mapper() {
-        return DEFAULT;
+        return Default.MAPPER;
     }
 
     /** Duplicate keys and trailing tokens refused. */
     public static ObjectMapper strict() {
-        return STRICT;
+        return Strict.MAPPER;
     }
 
     /** Unknown properties ignored (AWS event shapes). */
     public static ObjectMapper lenient() {
-        return LENIENT;
+        return Lenient.MAPPER;
     }
 
     /** The configuration behind {@link CanonicalJson}; use CanonicalJson for signed documents. */
     static ObjectMapper canonical() {
-        return CANONICAL;
+        return Canonical.MAPPER;
     }
 
     /** The defaults, indented (output meant for people: {@code --output json}, config files). */
     public static ObjectWriter pretty() {
-        return PRETTY;
+        return Default.PRETTY;
     }
 }
