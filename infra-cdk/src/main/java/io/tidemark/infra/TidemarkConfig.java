@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -129,7 +130,7 @@ public record TidemarkConfig(
     private static final Pattern RATE = Pattern.compile("rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)");
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
     private static final Set<String> BACKUP_TYPES = Set.of("full", "diff", "incr");
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = Json.mapper();
 
     /** One stanza (PostgreSQL cluster). */
     public record StanzaConfig(String name, List<BackupSchedule> backups, String timezone, Retention retention,

@@ -4,6 +4,7 @@ import io.tidemark.events.metrics.TidemarkMetric;
 import io.tidemark.infra.TidemarkConfig.BackupSchedule;
 import io.tidemark.infra.TidemarkConfig.StanzaConfig;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,28 +14,10 @@ import software.amazon.awscdk.Duration;
 import software.amazon.awscdk.RemovalPolicy;
 import software.amazon.awscdk.Stack;
 import software.amazon.awscdk.StackProps;
-import software.amazon.awscdk.services.apigateway.AccessLogFormat;
-import software.amazon.awscdk.services.apigateway.AuthorizationType;
-import software.amazon.awscdk.services.apigateway.EndpointType;
-import software.amazon.awscdk.services.apigateway.LambdaIntegration;
-import software.amazon.awscdk.services.apigateway.LogGroupLogDestination;
-import software.amazon.awscdk.services.apigateway.MethodLoggingLevel;
-import software.amazon.awscdk.services.apigateway.MethodOptions;
-import software.amazon.awscdk.services.apigateway.RequestValidator;
-import software.amazon.awscdk.services.apigateway.Resource;
+import io.tidemark.events.api.ApiFunction;
+import io.tidemark.events.api.ApiRoute;
 import software.amazon.awscdk.services.apigateway.RestApi;
-import software.amazon.awscdk.services.apigateway.StageOptions;
-import software.amazon.awscdk.services.cloudwatch.Alarm;
-import software.amazon.awscdk.services.cloudwatch.ComparisonOperator;
-import software.amazon.awscdk.services.cloudwatch.Metric;
-import software.amazon.awscdk.services.cloudwatch.TreatMissingData;
-import software.amazon.awscdk.services.cloudwatch.actions.SnsAction;
-import software.amazon.awscdk.services.dynamodb.Attribute;
-import software.amazon.awscdk.services.dynamodb.AttributeType;
-import software.amazon.awscdk.services.dynamodb.BillingMode;
-import software.amazon.awscdk.services.dynamodb.PointInTimeRecoverySpecification;
 import software.amazon.awscdk.services.dynamodb.Table;
-import software.amazon.awscdk.services.dynamodb.TableEncryption;
 import software.amazon.awscdk.services.iam.AnyPrincipal;
 import software.amazon.awscdk.services.iam.Effect;
 import software.amazon.awscdk.services.iam.ManagedPolicy;
@@ -54,14 +37,9 @@ import software.amazon.awscdk.services.lambda.SnapStartConf;
 import software.amazon.awscdk.services.lambda.destinations.SqsDestination;
 import software.amazon.awscdk.services.logs.LogGroup;
 import software.amazon.awscdk.services.logs.RetentionDays;
-import software.amazon.awscdk.services.s3.BlockPublicAccess;
 import software.amazon.awscdk.services.s3.Bucket;
-import software.amazon.awscdk.services.s3.BucketEncryption;
 import software.amazon.awscdk.services.s3.EventType;
-import software.amazon.awscdk.services.s3.LifecycleRule;
 import software.amazon.awscdk.services.s3.NotificationKeyFilter;
-import software.amazon.awscdk.services.s3.ObjectLockRetention;
-import software.amazon.awscdk.services.s3.ObjectOwnership;
 import software.amazon.awscdk.services.s3.notifications.LambdaDestination;
 import software.amazon.awscdk.services.scheduler.Schedule;
 import software.amazon.awscdk.services.scheduler.ScheduleExpression;
@@ -69,9 +47,7 @@ import software.amazon.awscdk.services.scheduler.ScheduleTargetInput;
 import software.amazon.awscdk.services.scheduler.targets.LambdaInvoke;
 import software.amazon.awscdk.services.sns.Topic;
 import software.amazon.awscdk.services.sns.subscriptions.EmailSubscription;
-import software.amazon.awscdk.services.sqs.DeadLetterQueue;
 import software.amazon.awscdk.services.sqs.Queue;
-import software.amazon.awscdk.services.sqs.QueueEncryption;
 import software.constructs.Construct;
 
 /**
@@ -149,111 +125,17 @@ public class TidemarkStack extends Stack {
                 .build();
 
         // ---- storage ----------------------------------------------------------------------
-        Bucket accessLogs = Bucket.Builder.create(this, "AccessLogBucket")
-                // S3 server access log delivery supports SSE-S3 only.
-                .encryption(BucketEncryption.S3_MANAGED)
-                .blockPublicAccess(BlockPublicAccess.BLOCK_ALL)
-                .enforceSsl(true)
-                .objectOwnership(ObjectOwnership.BUCKET_OWNER_ENFORCED)
-                .lifecycleRules(List.of(LifecycleRule.builder()
-                        .id("expire-access-logs")
-                        .expiration(Duration.days(90))
-                        .abortIncompleteMultipartUploadAfter(Duration.days(1))
-                        .build()))
-                .removalPolicy(RemovalPolicy.RETAIN)
-                .build();
-
-        Bucket.Builder bucketBuilder = Bucket.Builder.create(this, "ArchiveBucket")
-                .encryption(BucketEncryption.KMS)
-                .encryptionKey(dataKey)
-                .bucketKeyEnabled(true)
-                .blockPublicAccess(BlockPublicAccess.BLOCK_ALL)
-                .enforceSsl(true)
-                .minimumTlsVersion(1.2)
-                .versioned(true)
-                .objectOwnership(ObjectOwnership.BUCKET_OWNER_ENFORCED)
-                .serverAccessLogsBucket(accessLogs)
-                .serverAccessLogsPrefix("archive/")
-                .lifecycleRules(List.of(
-                        LifecycleRule.builder()
-                                .id("abort-incomplete-multipart-uploads")
-                                .abortIncompleteMultipartUploadAfter(
-                                        Duration.days(config.abortIncompleteMultipartDays()))
-                                .build(),
-                        LifecycleRule.builder()
-                                // Retention deletes leave a noncurrent version behind (versioning);
-                                // this is what actually frees the storage, after a grace period.
-                                .id("expire-noncurrent-versions")
-                                .noncurrentVersionExpiration(Duration.days(config.noncurrentVersionDays()))
-                                .expiredObjectDeleteMarker(true)
-                                .build()))
-                // Backups outlive the stack: deleting the stack never deletes the archive.
-                .removalPolicy(RemovalPolicy.RETAIN);
-        config.objectLock().ifPresent(lock -> bucketBuilder
-                .objectLockEnabled(true)
-                .objectLockDefaultRetention(lock.mode().equals("COMPLIANCE")
-                        ? ObjectLockRetention.compliance(Duration.days(lock.days()))
-                        : ObjectLockRetention.governance(Duration.days(lock.days()))));
-        bucket = bucketBuilder.build();
-
-        table = Table.Builder.create(this, "CatalogTable")
-                .partitionKey(Attribute.builder().name("PK").type(AttributeType.STRING).build())
-                .sortKey(Attribute.builder().name("SK").type(AttributeType.STRING).build())
-                .billingMode(BillingMode.PAY_PER_REQUEST)
-                .pointInTimeRecoverySpecification(PointInTimeRecoverySpecification.builder()
-                        .pointInTimeRecoveryEnabled(true)
-                        .build())
-                .timeToLiveAttribute(TTL_ATTRIBUTE)
-                .encryption(TableEncryption.AWS_MANAGED)
-                .deletionProtection(true)
-                .removalPolicy(RemovalPolicy.RETAIN)
-                .build();
+        StackStorage storage = StackStorage.build(this, config, dataKey);
+        bucket = storage.bucket();
+        table = storage.table();
 
         // ---- queues -----------------------------------------------------------------------
-        // Failed asynchronous invocations (S3 notifications, schedules) of every function, and
-        // schedules that could not invoke their target at all.
-        asyncFailures = Queue.Builder.create(this, "AsyncFailureQueue")
-                .encryption(QueueEncryption.SQS_MANAGED)
-                .enforceSsl(true)
-                .retentionPeriod(Duration.days(14))
-                .build();
-
-        // One job queue per stanza: IAM can scope a node to its own queue (it cannot filter
-        // ReceiveMessage by message attribute), and no node ever sees or holds another
-        // stanza's job.
-        for (String stanza : stanzas) {
-            Queue dlq = Queue.Builder.create(this, "JobDeadLetterQueue-" + stanza)
-                    .encryption(QueueEncryption.SQS_MANAGED)
-                    .enforceSsl(true)
-                    .retentionPeriod(Duration.days(14))
-                    .build();
-            Queue queue = Queue.Builder.create(this, "JobQueue-" + stanza)
-                    .encryption(QueueEncryption.SQS_MANAGED)
-                    .enforceSsl(true)
-                    // The agent extends the visibility while a backup runs (ChangeMessageVisibility).
-                    .visibilityTimeout(Duration.minutes(15))
-                    .retentionPeriod(Duration.days(1))
-                    .deadLetterQueue(DeadLetterQueue.builder().queue(dlq).maxReceiveCount(5).build())
-                    .build();
-            jobQueues.put(stanza, queue);
-            jobDeadLetterQueues.put(stanza, dlq);
-        }
-
-        // The fan-out of verify runs: one message per plan and per batch, consumed by the verify
-        // function a bounded number at a time (the runs' counters are one item each).
-        verifyDeadLetters = Queue.Builder.create(this, "VerifyDeadLetterQueue")
-                .encryption(QueueEncryption.SQS_MANAGED)
-                .enforceSsl(true)
-                .retentionPeriod(Duration.days(14))
-                .build();
-        verifyQueue = Queue.Builder.create(this, "VerifyQueue")
-                .encryption(QueueEncryption.SQS_MANAGED)
-                .enforceSsl(true)
-                // At least the function's timeout (15 min): a batch still running is not handed out twice.
-                .visibilityTimeout(Duration.minutes(16))
-                .retentionPeriod(Duration.days(1))
-                .deadLetterQueue(DeadLetterQueue.builder().queue(verifyDeadLetters).maxReceiveCount(3).build())
-                .build();
+        StackQueues queues = StackQueues.build(this, stanzas);
+        asyncFailures = queues.asyncFailures();
+        jobQueues.putAll(queues.jobQueues());
+        jobDeadLetterQueues.putAll(queues.jobDeadLetterQueues());
+        verifyQueue = queues.verifyQueue();
+        verifyDeadLetters = queues.verifyDeadLetters();
 
         alarmTopic = Topic.Builder.create(this, "AlarmTopic")
                 .displayName("Tidemark alarms")
@@ -280,14 +162,14 @@ public class TidemarkStack extends Stack {
                 String.valueOf(config.guards().clockSkewMinutes()));
         indexer.function().addEnvironment("TIDEMARK_CLOCK_SKEW_MINUTES",
                 String.valueOf(config.guards().clockSkewMinutes()));
-        TidemarkFunction catalogApi = function("CatalogApi", Handlers.CATALOG_API, code, common,
+        TidemarkFunction catalogApi = function(ApiFunction.CATALOG_API.stackName(), Handlers.CATALOG_API, code, common,
                 // API Gateway's integration timeout is 29 s.
                 512, Duration.seconds(29), "GET/PUT /stanzas/{stanza}, POST/PUT/DELETE /stanzas/{stanza}/backup-lease");
         Map<String, String> planEnv = new LinkedHashMap<>(common);
         planEnv.put("TIDEMARK_PLAN_KEY_ID", planKey.getKeyArn());
         planEnv.put("TIDEMARK_PLAN_URL_TTL_MINUTES", Integer.toString(config.planUrlTtlMinutes()));
         planEnv.put("TIDEMARK_PLAN_TTL_MINUTES", Integer.toString(config.planTtlMinutes()));
-        TidemarkFunction planner = function("RestorePlan", Handlers.RESTORE_PLAN, code, planEnv,
+        TidemarkFunction planner = function(ApiFunction.RESTORE_PLAN.stackName(), Handlers.RESTORE_PLAN, code, planEnv,
                 // Presigns one URL per file and segment (HMAC-bound, thousands per plan).
                 1024, Duration.seconds(29), "POST /stanzas/{stanza}/restore-plans, GET /restore-plans/{id}/urls");
         Map<String, String> schedulerEnv = new LinkedHashMap<>(common);
@@ -302,7 +184,7 @@ public class TidemarkStack extends Stack {
         TidemarkFunction retention = function("Retention", Handlers.RETENTION, code, retentionEnv,
                 1024, Duration.minutes(15), "Expires backups and WAL by the stanza's retention policy");
         // The dry run behind POST /stanzas/{stanza}/expire: the same planning, read-only rights.
-        TidemarkFunction expireApi = function("ExpireApi", Handlers.EXPIRE_API, code, retentionEnv,
+        TidemarkFunction expireApi = function(ApiFunction.EXPIRE_API.stackName(), Handlers.EXPIRE_API, code, retentionEnv,
                 1024, Duration.seconds(29), "POST /stanzas/{stanza}/expire: what retention would remove (dry run)");
         // verify: the function checks (plans, batches, the final checks); the API function starts runs
         // and reads them. Both send to the verify queue, the function's event source.
@@ -311,7 +193,7 @@ public class TidemarkStack extends Stack {
         TidemarkFunction verify = function("Verify", Handlers.VERIFY, code, verifyEnv,
                 // Downloads, decompresses and hashes up to 8 objects at once (16 MB segments, GB files).
                 2048, Duration.minutes(15), "Verifies every archived object of a stanza (daily, or on demand)");
-        TidemarkFunction verifyApi = function("VerifyApi", Handlers.VERIFY_API, code, verifyEnv,
+        TidemarkFunction verifyApi = function(ApiFunction.VERIFY_API.stackName(), Handlers.VERIFY_API, code, verifyEnv,
                 512, Duration.seconds(29), "POST /stanzas/{stanza}/verify, GET /stanzas/{stanza}/verify/{runId}");
         // Publishes each stanza's archive lag and backup age on a schedule, so both keep growing
         // while no WAL arrives and no backup is validated (the alarms watch them).
@@ -521,102 +403,9 @@ public class TidemarkStack extends Stack {
         }
 
         // ---- API --------------------------------------------------------------------------
-        LogGroup accessLog = LogGroup.Builder.create(this, "ApiAccessLog")
-                .retention(RetentionDays.THREE_MONTHS)
-                .removalPolicy(RemovalPolicy.RETAIN)
-                .build();
-        api = RestApi.Builder.create(this, "Api")
-                .restApiName("tidemark")
-                .description("Tidemark catalog and restore plans (IAM auth)")
-                .endpointTypes(List.of(EndpointType.REGIONAL))
-                .cloudWatchRole(true)
-                .cloudWatchRoleRemovalPolicy(RemovalPolicy.RETAIN)
-                .defaultMethodOptions(MethodOptions.builder()
-                        .authorizationType(AuthorizationType.IAM)
-                        .apiKeyRequired(true)
-                        .build())
-                // Every call names its stanza's API key (x-api-key): the key picks the usage plan
-                // whose throttle the call counts against, IAM still decides what it may do.
-                .apiKeySourceType(software.amazon.awscdk.services.apigateway.ApiKeySourceType.HEADER)
-                .deployOptions(StageOptions.builder()
-                        .stageName(API_STAGE)
-                        .accessLogDestination(new LogGroupLogDestination(accessLog))
-                        .accessLogFormat(AccessLogFormat.jsonWithStandardFields())
-                        .loggingLevel(MethodLoggingLevel.ERROR)
-                        .dataTraceEnabled(false)
-                        .metricsEnabled(true)
-                        .throttlingRateLimit(TidemarkConfig.API_STAGE_RATE)
-                        .throttlingBurstLimit(TidemarkConfig.API_STAGE_BURST)
-                        .build())
-                .build();
-        RequestValidator validatorOfRequests = api.addRequestValidator("RequestValidator",
-                software.amazon.awscdk.services.apigateway.RequestValidatorOptions.builder()
-                        .validateRequestParameters(true)
-                        .validateRequestBody(true)
-                        .build());
-        LambdaIntegration catalogIntegration = LambdaIntegration.Builder.create(catalogApi.alias())
-                .proxy(true).build();
-        LambdaIntegration planIntegration = LambdaIntegration.Builder.create(planner.alias())
-                .proxy(true).build();
-        LambdaIntegration expireIntegration = LambdaIntegration.Builder.create(expireApi.alias())
-                .proxy(true).build();
-        LambdaIntegration verifyIntegration = LambdaIntegration.Builder.create(verifyApi.alias())
-                .proxy(true).build();
-
-        Resource stanzasRes = api.getRoot().addResource("stanzas");
-        Resource stanzaRes = stanzasRes.addResource("{stanza}");
-        MethodOptions stanzaParam = methodOptions(validatorOfRequests, "method.request.path.stanza");
-        stanzaRes.addMethod("GET", catalogIntegration, stanzaParam);
-        stanzaRes.addMethod("PUT", catalogIntegration, stanzaParam);
-        stanzaRes.addResource("restore-plans").addMethod("POST", planIntegration, stanzaParam);
-        // Retention preview only (tidemark expire --dry-run): the function refuses anything else.
-        stanzaRes.addResource("expire").addMethod("POST", expireIntegration, stanzaParam);
-        // verify: start a run (202 with its id), then read its state, progress and problems.
-        Resource verifyRes = stanzaRes.addResource("verify");
-        verifyRes.addMethod("POST", verifyIntegration, stanzaParam);
-        verifyRes.addResource("{runId}").addMethod("GET", verifyIntegration, methodOptions(validatorOfRequests,
-                "method.request.path.stanza", "method.request.path.runId"));
-        // One backup per stanza at a time: acquire, heartbeat, release (the catalog function).
-        Resource leaseRes = stanzaRes.addResource("backup-lease");
-        leaseRes.addMethod("POST", catalogIntegration, stanzaParam);
-        leaseRes.addMethod("PUT", catalogIntegration, stanzaParam);
-        leaseRes.addMethod("DELETE", catalogIntegration, methodOptions(validatorOfRequests,
-                "method.request.path.stanza", "method.request.querystring.leaseId"));
-        // Scheduled backup jobs: list (info, metrics), and claim / pass / report by the node agents.
-        Resource jobsRes = stanzaRes.addResource("jobs");
-        jobsRes.addMethod("GET", catalogIntegration, stanzaParam);
-        Resource jobRes = jobsRes.addResource("{jobId}");
-        MethodOptions jobParams = methodOptions(validatorOfRequests, "method.request.path.stanza",
-                "method.request.path.jobId");
-        for (String action : List.of("claim", "pass", "report")) {
-            jobRes.addResource(action).addMethod("POST", catalogIntegration, jobParams);
-        }
-        // A node's report of an object it refused to replace (logged, metric HistoryConflicts).
-        stanzaRes.addResource("conflicts").addMethod("POST", catalogIntegration, stanzaParam);
-        api.getRoot().addResource("restore-plans").addResource("{id}").addResource("urls")
-                .addMethod("GET", planIntegration, methodOptions(validatorOfRequests, "method.request.path.id"));
-
-        // One usage plan and API key per stanza: API Gateway throttles each key on its own, so a
-        // node flooding the API spends its stanza's share of the stage's rate, never another's.
-        // (IAM cannot throttle, and method throttles apply to a path template, every stanza at once.)
-        for (String stanza : stanzas) {
-            software.amazon.awscdk.services.apigateway.IApiKey key = api.addApiKey("ApiKey-" + stanza,
-                    software.amazon.awscdk.services.apigateway.ApiKeyOptions.builder()
-                            .description("Tidemark: API calls of the nodes of stanza " + stanza + " (x-api-key)")
-                            .build());
-            software.amazon.awscdk.services.apigateway.UsagePlan plan = api.addUsagePlan("UsagePlan-" + stanza,
-                    software.amazon.awscdk.services.apigateway.UsagePlanProps.builder()
-                            .description("Tidemark: the API throttle of stanza " + stanza)
-                            .throttle(software.amazon.awscdk.services.apigateway.ThrottleSettings.builder()
-                                    .rateLimit(config.apiStanzaRateLimit())
-                                    .burstLimit(config.apiStanzaBurstLimit())
-                                    .build())
-                            .apiStages(List.of(software.amazon.awscdk.services.apigateway.UsagePlanPerApiStage.builder()
-                                    .api(api).stage(api.getDeploymentStage()).build()))
-                            .build());
-            plan.addApiKey(key);
-            apiKeys.put(stanza, key);
-        }
+        StackApi built = StackApi.build(this, config, stanzas, functions);
+        api = built.api();
+        apiKeys.putAll(built.apiKeys());
 
         // ---- node policies (one per stanza) ---------------------------------------------------
         for (String stanza : stanzas) {
@@ -624,119 +413,11 @@ public class TidemarkStack extends Stack {
         }
 
         // ---- alarms -----------------------------------------------------------------------
-        SnsAction toTopic = new SnsAction(alarmTopic);
-        // One lag period spans the threshold (whole minutes, as CloudWatch periods are): a period
-        // without any data point means no segment arrived (and no scheduled publisher ran) for
-        // that long, which is lag above the threshold too.
-        int lagPeriodSeconds = (config.archiveLagAlarmSeconds() + 59) / 60 * 60;
-        for (StanzaConfig s : config.stanzas()) {
-            Alarm lag = Alarm.Builder.create(this, "ArchiveLagAlarm-" + s.name())
-                    .alarmDescription("Tidemark: WAL of stanza " + s.name() + " is archived more than "
-                            + config.archiveLagAlarmSeconds() + " s behind, or nothing reports its lag")
-                    .metric(customMetric(ARCHIVE_LAG_METRIC, s.name(), Duration.seconds(lagPeriodSeconds)))
-                    .threshold(config.archiveLagAlarmSeconds())
-                    .comparisonOperator(ComparisonOperator.GREATER_THAN_THRESHOLD)
-                    .evaluationPeriods(1)
-                    // Silence is a stopped archiver (the indexer publishes per segment) or a stopped
-                    // publisher; a fully idle cluster looks the same (docs/deploy.md, Metrics and alarms).
-                    .treatMissingData(TreatMissingData.BREACHING)
-                    .build();
-            lag.addAlarmAction(toTopic);
-            Alarm age = Alarm.Builder.create(this, "BackupAgeAlarm-" + s.name())
-                    .alarmDescription("Tidemark: the newest valid backup of stanza " + s.name()
-                            + " is older than " + s.maxBackupAgeHours() + " h, or nothing reports its age")
-                    .metric(customMetric(BACKUP_AGE_METRIC, s.name(), Duration.hours(1)))
-                    .threshold(s.maxBackupAgeHours() * 3600.0)
-                    .comparisonOperator(ComparisonOperator.GREATER_THAN_THRESHOLD)
-                    .evaluationPeriods(1)
-                    // Silence is a failure here: no valid backup, or nothing publishing the metric.
-                    .treatMissingData(TreatMissingData.BREACHING)
-                    .build();
-            age.addAlarmAction(toTopic);
-            // Any refused manifest: a node uploaded a backup whose times or files cannot be true.
-            Alarm refused = Alarm.Builder.create(this, "ManifestsRefusedAlarm-" + s.name())
-                    .alarmDescription("Tidemark: the validator refused a backup manifest of stanza " + s.name()
-                            + " (times ahead of the cloud's clock, or a full without the files PostgreSQL needs;"
-                            + " tidemark info lists the reasons)")
-                    .metric(customMetric(TidemarkMetric.MANIFESTS_REFUSED.metricName(), s.name(), Duration.minutes(5)))
-                    .threshold(1)
-                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
-                    .evaluationPeriods(1)
-                    .treatMissingData(TreatMissingData.NOT_BREACHING)
-                    .build();
-            refused.addAlarmAction(toTopic);
-        }
-        for (StanzaConfig s : config.stanzas()) {
-            // Any conflict is an alarm: something tried to replace history (a node reported a refused
-            // re-push, or the cloud saw a second, different object); no data is no conflict.
-            Alarm conflicts = Alarm.Builder.create(this, "HistoryConflictsAlarm-" + s.name())
-                    .alarmDescription("Tidemark: an object or manifest of stanza " + s.name() + " was about to be"
-                            + " replaced by different content (the catalog function's, indexer's or validator's log"
-                            + " names the key); the original was kept")
-                    .metric(customMetric(HISTORY_CONFLICTS_METRIC, s.name(), Duration.minutes(5)))
-                    .threshold(1)
-                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
-                    .evaluationPeriods(1)
-                    .treatMissingData(TreatMissingData.NOT_BREACHING)
-                    .build();
-            conflicts.addAlarmAction(toTopic);
-        }
-        if (config.verifySchedule().isPresent()) {
-            for (StanzaConfig s : config.stanzas()) {
-                // Stays in alarm until a clean run reports 0 (no data between the daily runs keeps the state).
-                Alarm problems = Alarm.Builder.create(this, "VerifyProblemsAlarm-" + s.name())
-                        .alarmDescription("Tidemark: verify found missing or damaged objects, WAL gaps or broken"
-                                + " backup chains in stanza " + s.name() + " (tidemark verify lists them)")
-                        .metric(customMetric(VERIFY_PROBLEMS_METRIC, s.name(), Duration.hours(1)))
-                        .threshold(1)
-                        .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
-                        .evaluationPeriods(1)
-                        .treatMissingData(TreatMissingData.IGNORE)
-                        .build();
-                problems.addAlarmAction(toTopic);
-                // No clean full run for too long, or no run at all (no data: breaching).
-                Alarm clean = Alarm.Builder.create(this, "VerifyAgeAlarm-" + s.name())
-                        .alarmDescription("Tidemark: stanza " + s.name() + " has not been verified clean for more than "
-                                + config.verifyAlarmAgeHours() + " hours")
-                        .metric(customMetric(VERIFY_CLEAN_AGE_METRIC, s.name(), Duration.days(1)))
-                        .threshold(config.verifyAlarmAgeHours() * 3600.0)
-                        .comparisonOperator(ComparisonOperator.GREATER_THAN_THRESHOLD)
-                        .evaluationPeriods(2)
-                        .treatMissingData(TreatMissingData.BREACHING)
-                        .build();
-                clean.addAlarmAction(toTopic);
-            }
-        }
-        for (Map.Entry<String, TidemarkFunction> e : functions.entrySet()) {
-            Alarm errors = Alarm.Builder.create(this, "ErrorsAlarm-" + e.getKey())
-                    .alarmDescription("Tidemark: function " + e.getKey() + " reported errors")
-                    .metric(e.getValue().function().metricErrors(
-                            software.amazon.awscdk.services.cloudwatch.MetricOptions.builder()
-                                    .period(Duration.minutes(5)).statistic("Sum").build()))
-                    .threshold(1)
-                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
-                    .evaluationPeriods(1)
-                    .treatMissingData(TreatMissingData.NOT_BREACHING)
-                    .build();
-            errors.addAlarmAction(toTopic);
-        }
         Map<String, Queue> dlqs = new LinkedHashMap<>();
         dlqs.put("AsyncFailures", asyncFailures);
         dlqs.put("VerifyDeadLetters", verifyDeadLetters);
         jobDeadLetterQueues.forEach((stanza, q) -> dlqs.put("JobDeadLetters-" + stanza, q));
-        dlqs.forEach((name, q) -> {
-            Alarm depth = Alarm.Builder.create(this, "DlqDepthAlarm-" + name)
-                    .alarmDescription("Tidemark: messages waiting in dead-letter queue " + name)
-                    .metric(q.metricApproximateNumberOfMessagesVisible(
-                            software.amazon.awscdk.services.cloudwatch.MetricOptions.builder()
-                                    .period(Duration.minutes(5)).statistic("Maximum").build()))
-                    .threshold(1)
-                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
-                    .evaluationPeriods(1)
-                    .treatMissingData(TreatMissingData.NOT_BREACHING)
-                    .build();
-            depth.addAlarmAction(toTopic);
-        });
+        StackAlarms.add(this, config, alarmTopic, functions, dlqs);
 
         // ---- outputs ----------------------------------------------------------------------
         output("BucketName", bucket.getBucketName(), "The archive bucket (repo) for the tidemark shim");
@@ -817,29 +498,6 @@ public class TidemarkStack extends Stack {
                 .retryAttempts(3)
                 .maxEventAge(Duration.hours(1))
                 .deadLetterQueue(asyncFailures)
-                .build();
-    }
-
-    private static MethodOptions methodOptions(RequestValidator validator, String... requiredParameters) {
-        Map<String, Boolean> required = new LinkedHashMap<>();
-        for (String p : requiredParameters) {
-            required.put(p, true);
-        }
-        return MethodOptions.builder()
-                .authorizationType(AuthorizationType.IAM)
-                .apiKeyRequired(true)
-                .requestValidator(validator)
-                .requestParameters(required)
-                .build();
-    }
-
-    private Metric customMetric(String name, String stanza, Duration period) {
-        return Metric.Builder.create()
-                .namespace(METRIC_NAMESPACE)
-                .metricName(name)
-                .dimensionsMap(Map.of(METRIC_DIMENSION, stanza))
-                .statistic("Maximum")
-                .period(period)
                 .build();
     }
 
@@ -953,26 +611,11 @@ public class TidemarkStack extends Stack {
         statements.add(PolicyStatement.Builder.create()
                 .sid("CallApiForOwnStanza")
                 .actions(List.of("execute-api:Invoke"))
-                .resources(List.of(
-                        api.arnForExecuteApi("GET", "/stanzas/" + stanza, API_STAGE),
-                        api.arnForExecuteApi("PUT", "/stanzas/" + stanza, API_STAGE),
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/restore-plans", API_STAGE),
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/expire", API_STAGE),
-                        // tidemark verify: start a run, then read it
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/verify", API_STAGE),
-                        api.arnForExecuteApi("GET", "/stanzas/" + stanza + "/verify/*", API_STAGE),
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
-                        api.arnForExecuteApi("PUT", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
-                        api.arnForExecuteApi("DELETE", "/stanzas/" + stanza + "/backup-lease", API_STAGE),
-                        api.arnForExecuteApi("GET", "/stanzas/" + stanza + "/jobs", API_STAGE),
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/jobs/*/claim", API_STAGE),
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/jobs/*/pass", API_STAGE),
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/jobs/*/report", API_STAGE),
-                        // a refused re-push, reported (tidemark archive-push, backup)
-                        api.arnForExecuteApi("POST", "/stanzas/" + stanza + "/conflicts", API_STAGE),
-                        // Plan ids are not stanza-scoped in the path: the planner checks the
-                        // caller may read the plan's stanza.
-                        api.arnForExecuteApi("GET", "/restore-plans/*/urls", API_STAGE)))
+                // every method of the table, this stanza's own; ids (plans, jobs, runs) wildcards:
+                // plan ids are not stanza-scoped in the path, the planner checks the plan's stanza.
+                .resources(Arrays.stream(ApiRoute.values())
+                        .map(r -> api.arnForExecuteApi(r.method(), r.grantPath(stanza), API_STAGE))
+                        .toList())
                 .build());
         statements.add(PolicyStatement.Builder.create()
                 .sid("ReceiveOwnJobs")

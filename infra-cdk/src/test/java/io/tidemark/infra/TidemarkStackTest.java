@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.tidemark.events.api.ApiRoute;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -500,6 +501,45 @@ class TidemarkStackTest {
                 "POST /stanzas/{stanza}/verify -> " + Handlers.VERIFY_API,
                 "GET /stanzas/{stanza}/verify/{runId} -> " + Handlers.VERIFY_API,
                 "GET /restore-plans/{id}/urls -> " + Handlers.RESTORE_PLAN)), routes);
+    }
+
+    /** The stack's API is the route table (events ApiRoute), method for method, and nothing else. */
+    @Test
+    void apiMethodsAreTheRouteTable() {
+        Map<String, JsonNode> resources = synth.ofType("AWS::ApiGateway::Resource");
+        String apiId = synth.logicalId(synth.stack.api());
+        Set<String> synthesized = new TreeSet<>();
+        for (JsonNode m : synth.ofType("AWS::ApiGateway::Method").values()) {
+            JsonNode p = m.path("Properties");
+            String uri = p.path("Integration").path("Uri").toString();
+            String handler = aliasIds.entrySet().stream().filter(e -> uri.contains(ref(e.getValue()).toString()))
+                    .map(Map.Entry::getKey).findFirst().orElse("no alias");
+            List<String> parameters = new ArrayList<>();
+            p.path("RequestParameters").fields().forEachRemaining(e -> parameters.add(e.getKey() + "=" + e.getValue()));
+            synthesized.add(p.path("HttpMethod").asText() + " " + pathOf(p.path("ResourceId"), resources, apiId)
+                    + " -> " + handler + " auth " + p.path("AuthorizationType").asText() + " key "
+                    + p.path("ApiKeyRequired").asBoolean(false) + " " + parameters);
+        }
+        Set<String> table = new TreeSet<>();
+        for (ApiRoute r : ApiRoute.values()) {
+            table.add(r.method() + " " + r.template() + " -> " + r.function().handlerClass() + " auth "
+                    + (r.iamAuthorized() ? "AWS_IAM" : "NONE") + " key " + r.apiKeyRequired() + " "
+                    + r.requiredRequestParameters().stream().map(q -> q + "=true").toList());
+        }
+        assertEquals(table, synthesized);
+    }
+
+    /** Each node may call every method of the table for its own stanza, and no other stanza's. */
+    @Test
+    void nodesMayInvokeEveryRouteOfTheTableForTheirStanza() {
+        for (String stanza : List.of("main", "reports")) {
+            String policy = synth.resources().path(synth.logicalId(synth.stack.nodePolicies().get(stanza)))
+                    .toString();
+            assertTrue(policy.contains("execute-api:Invoke"), policy);
+            for (ApiRoute r : ApiRoute.values()) {
+                assertTrue(policy.contains("/v1/" + r.method() + r.grantPath(stanza) + "\""), stanza + " may call " + r);
+            }
+        }
     }
 
     private static String pathOf(JsonNode resourceId, Map<String, JsonNode> resources, String apiId) {

@@ -1,7 +1,7 @@
 package io.tidemark.localcloud;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.localcloud.iam.StackAccess;
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,7 +38,7 @@ public record ApiKeyRules(Set<String> keyRequired, double rateLimit, int burstLi
             if (in == null) {
                 throw new IllegalStateException("resource " + StackAccess.TEMPLATE + " is missing from local-cloud's jar");
             }
-            return of(new ObjectMapper().readTree(in));
+            return of(Json.mapper().readTree(in));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + StackAccess.TEMPLATE, e);
         }

@@ -3,6 +3,7 @@ package io.tidemark.localcloud;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
+import io.tidemark.events.json.Json;
 import io.tidemark.localcloud.iam.AccessRequest;
 import io.tidemark.localcloud.iam.Decision;
 import io.tidemark.localcloud.iam.Principal;
@@ -38,7 +39,7 @@ import org.slf4j.LoggerFactory;
 final class DynamoDbGate implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(DynamoDbGate.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = Json.mapper();
     private static final String TARGET_PREFIX = "DynamoDB_20120810.";
     /** Headers java.net.http sets itself. */
     private static final Set<String> NOT_FORWARDED = Set.of("host", "connection", "content-length", "expect",

@@ -1,5 +1,6 @@
 package io.tidemark.localcloud;
 
+import io.tidemark.events.api.ApiRoute;
 import io.tidemark.functions.api.CatalogApiHandler;
 import io.tidemark.functions.index.WalIndexHandler;
 import io.tidemark.functions.metrics.StanzaMetricsHandler;
@@ -12,7 +13,9 @@ import io.tidemark.functions.verify.VerifyHandler;
 
 /**
  * The one place where the product functions are wired into local-cloud, mirroring what the
- * CDK app configures in AWS: S3 notifications and API routes.
+ * CDK app configures in AWS: S3 notifications and API routes. The API routes are the table the
+ * stack is built from ({@link ApiRoute}): each served by its function (named
+ * {@link ApiRoute#localName()} here), running as the stack's function of that name.
  *
  * <ul>
  *   <li>{@code wal-indexer} ({@link WalIndexHandler}): ObjectCreated, and ObjectRemoved (a WAL,
@@ -66,7 +69,7 @@ public final class LocalCloudFunctions {
     private LocalCloudFunctions() {
     }
 
-    /** Adds the Tidemark functions to {@code builder}; returns it. */
+    /** The backup scheduler as a scheduled function (an entry of {@code DIR/schedules.json}). */
     public static final String BACKUP_SCHEDULER = "backup-scheduler";
     /** The retention function as a scheduled function: the daily run is an entry of {@code DIR/schedules.json}. */
     public static final String RETENTION = "retention";
@@ -80,6 +83,7 @@ public final class LocalCloudFunctions {
      */
     public static final String STANZA_METRICS = "stanza-metrics";
 
+    /** Adds the Tidemark functions to {@code builder}; returns it. */
     public static LocalCloud.Builder register(LocalCloud.Builder builder) {
         // Every function publishes its metrics (EMF) into the cloud's collector, not standard output.
         LocalMetrics metrics = builder.metrics();
@@ -90,6 +94,18 @@ public final class LocalCloudFunctions {
         InProcessVerifyDispatch verify = new InProcessVerifyDispatch(metrics.publisher(VERIFY), gate);
         // One retention "function" per local cloud, invoked by both (as both invoke one alias in AWS).
         InProcessRetentionTrigger retention = new InProcessRetentionTrigger(metrics.publisher(RETENTION));
+        // Every method of the stack's API (events ApiRoute), served by its function, which runs as
+        // the stack's function of that name; one instance per route, as local-cloud instantiates.
+        for (ApiRoute route : ApiRoute.values()) {
+            HandlerFactory factory = switch (route.function()) {
+                case CATALOG_API -> c -> new CatalogApiHandler(c, metrics.publisher("catalog"));
+                case RESTORE_PLAN -> RestorePlanHandler::new;
+                case EXPIRE_API -> ExpireApiHandler::new;
+                case VERIFY_API -> c -> new VerifyApiHandler(c, gate.verify(verify, route.function().stackName()));
+            };
+            builder.route(route.localName(), route.method(), route.template(), factory)
+                    .functionRole(route.localName(), route.function().stackName());
+        }
         return builder
                 .inProcessCallGate(gate)
                 .background(retention)
@@ -99,24 +115,6 @@ public final class LocalCloudFunctions {
                 .onObjectCreated("manifest-validator", null, "/manifest.json",
                         config -> new ManifestValidateHandler(config, gate.retention(retention, "ManifestValidate"),
                                 metrics.publisher("manifest-validator")))
-                .route("expire", "POST", ExpireApiHandler.RESOURCE, ExpireApiHandler::new)
-                .route("verify-start", "POST", VerifyApiHandler.START_RESOURCE,
-                        c -> new VerifyApiHandler(c, gate.verify(verify, "VerifyApi")))
-                .route("verify-run", "GET", VerifyApiHandler.RUN_RESOURCE,
-                        c -> new VerifyApiHandler(c, gate.verify(verify, "VerifyApi")))
-                .route("catalog-put", "PUT", "/stanzas/{stanza}", CatalogApiHandler::new)
-                .route("catalog-get", "GET", "/stanzas/{stanza}", CatalogApiHandler::new)
-                .route("lease-acquire", "POST", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
-                .route("lease-renew", "PUT", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
-                .route("lease-release", "DELETE", CatalogApiHandler.LEASE_RESOURCE, CatalogApiHandler::new)
-                .route("plan-create", "POST", RestorePlanHandler.CREATE_RESOURCE, RestorePlanHandler::new)
-                .route("plan-urls", "GET", RestorePlanHandler.URLS_RESOURCE, RestorePlanHandler::new)
-                .route("jobs-list", "GET", CatalogApiHandler.JOBS_RESOURCE, CatalogApiHandler::new)
-                .route("job-claim", "POST", CatalogApiHandler.JOB_CLAIM_RESOURCE, CatalogApiHandler::new)
-                .route("job-pass", "POST", CatalogApiHandler.JOB_PASS_RESOURCE, CatalogApiHandler::new)
-                .route("job-report", "POST", CatalogApiHandler.JOB_REPORT_RESOURCE, CatalogApiHandler::new)
-                .route("conflict-report", "POST", CatalogApiHandler.CONFLICTS_RESOURCE,
-                        c -> new CatalogApiHandler(c, metrics.publisher("catalog")))
                 .route("job-queue-receive", "POST", LocalJobQueueHandler.RECEIVE, c -> new LocalJobQueueHandler(queues))
                 .route("job-queue-visibility", "POST", LocalJobQueueHandler.VISIBILITY,
                         c -> new LocalJobQueueHandler(queues))
@@ -131,21 +129,6 @@ public final class LocalCloudFunctions {
                 // the role each runs as when local-cloud enforces IAM: the stack's function names
                 .functionRole("wal-indexer", "WalIndex")
                 .functionRole("manifest-validator", "ManifestValidate")
-                .functionRole("expire", "ExpireApi")
-                .functionRole("verify-start", "VerifyApi")
-                .functionRole("verify-run", "VerifyApi")
-                .functionRole("catalog-put", "CatalogApi")
-                .functionRole("catalog-get", "CatalogApi")
-                .functionRole("lease-acquire", "CatalogApi")
-                .functionRole("lease-renew", "CatalogApi")
-                .functionRole("lease-release", "CatalogApi")
-                .functionRole("plan-create", "RestorePlan")
-                .functionRole("plan-urls", "RestorePlan")
-                .functionRole("jobs-list", "CatalogApi")
-                .functionRole("job-claim", "CatalogApi")
-                .functionRole("conflict-report", "CatalogApi")
-                .functionRole("job-pass", "CatalogApi")
-                .functionRole("job-report", "CatalogApi")
                 // in-memory stand-ins for SQS: the API gate judges their callers as SQS would
                 .functionRole("job-queue-receive", LocalCloud.NO_ROLE)
                 .functionRole("job-queue-visibility", LocalCloud.NO_ROLE)

@@ -4,6 +4,7 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.functions.runtime.ApiGatewayProxy;
 import java.io.IOException;
@@ -31,7 +32,7 @@ final class LocalJobQueueHandler implements ConcurrentHandler {
     static final String RECEIVE = "/stanzas/{stanza}/job-queue/receive";
     static final String VISIBILITY = "/stanzas/{stanza}/job-queue/visibility";
     static final String DELETE = "/stanzas/{stanza}/job-queue/delete";
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     private final LocalJobQueues queues;
 

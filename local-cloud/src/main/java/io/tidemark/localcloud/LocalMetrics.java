@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import io.tidemark.functions.metrics.EmfMetrics;
 import io.tidemark.functions.metrics.MetricsPublisher;
 import java.io.IOException;
@@ -34,7 +35,7 @@ public final class LocalMetrics {
 
     static final int MAX_POINTS = 100_000;
     private static final Logger LOG = LoggerFactory.getLogger(LocalMetrics.class);
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     /** One extracted data point. */
     public record DataPoint(String function, String namespace, String name, String unit,

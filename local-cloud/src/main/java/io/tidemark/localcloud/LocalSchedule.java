@@ -2,6 +2,7 @@ package io.tidemark.localcloud;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.json.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,7 +40,7 @@ public record LocalSchedule(String name, String function, Timing timing, String 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     private static final Pattern SHORT_DURATION = Pattern.compile("([0-9]{1,9})([smhd])");
     private static final Set<String> FIELDS = Set.of("name", "function", "every", "firstAfter", "dailyAt", "input");
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     /** When a schedule fires. */
     public sealed interface Timing {

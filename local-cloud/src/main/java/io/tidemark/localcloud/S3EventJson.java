@@ -2,6 +2,7 @@ package io.tidemark.localcloud;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import io.tidemark.functions.runtime.S3EventNotification;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -15,7 +16,7 @@ import java.time.temporal.ChronoUnit;
  */
 final class S3EventJson {
 
-    static final ObjectMapper MAPPER = new ObjectMapper();
+    static final ObjectMapper MAPPER = Json.mapper();
     private static final DateTimeFormatter EVENT_TIME =
             DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
 

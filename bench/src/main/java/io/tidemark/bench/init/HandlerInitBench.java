@@ -1,5 +1,6 @@
 package io.tidemark.bench.init;
 
+import io.tidemark.events.api.ApiRoute;
 import io.tidemark.functions.api.CatalogApiHandler;
 import io.tidemark.functions.index.WalIndexHandler;
 import io.tidemark.functions.plan.RestorePlanHandler;
@@ -66,13 +67,13 @@ public final class HandlerInitBench {
                     new Case(CatalogApiHandler.class.getName(), PrimingEvents.apiRequest("GET", "/stanzas/{stanza}",
                             "/stanzas/main", Map.of("stanza", "main"), null)),
                     new Case(RestorePlanHandler.class.getName(), PrimingEvents.apiRequest("POST",
-                            RestorePlanHandler.CREATE_RESOURCE, "/stanzas/main/restore-plans", Map.of("stanza", "main"),
+                            ApiRoute.PLAN_CREATE.template(), "/stanzas/main/restore-plans", Map.of("stanza", "main"),
                             "{\"target\": {\"type\": \"latest\"}}")),
                     new Case(RetentionHandler.class.getName(), "{\"stanza\": \"main\", \"dryRun\": true}"
                             .getBytes(StandardCharsets.UTF_8)),
                     // (BackupSchedulerHandler delivers to SQS, which this machine does not have: its
                     // invocation fails by design when delivery fails, so it is not measured here.)
-                    new Case(ExpireApiHandler.class.getName(), PrimingEvents.apiRequest("POST", ExpireApiHandler.RESOURCE,
+                    new Case(ExpireApiHandler.class.getName(), PrimingEvents.apiRequest("POST", ApiRoute.EXPIRE.template(),
                             "/stanzas/main/expire", Map.of("stanza", "main"), "{\"dryRun\": true}")));
             Map<String, String> env = new LinkedHashMap<>(cloud.functionConfig().toEnvironment());
             env.put("AWS_REGION", region);

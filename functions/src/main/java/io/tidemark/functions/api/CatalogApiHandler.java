@@ -2,6 +2,8 @@ package io.tidemark.functions.api;
 
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+import io.tidemark.events.api.ApiFunction;
+import io.tidemark.events.api.ApiRoute;
 import io.tidemark.functions.aws.DynamoDbCatalogStore;
 import io.tidemark.functions.aws.S3ObjectStore;
 import io.tidemark.functions.catalog.CatalogException;
@@ -27,6 +29,7 @@ import java.util.Map;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Clock;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -60,16 +63,6 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
     private final Clock clock;
     private final SnapStartHooks snapStart;
     private final MetricsPublisher metrics;
-
-    /** The resource of the lease routes. */
-    public static final String LEASE_RESOURCE = "/stanzas/{stanza}/backup-lease";
-    /** The resources of the job routes. */
-    public static final String JOBS_RESOURCE = "/stanzas/{stanza}/jobs";
-    public static final String JOB_CLAIM_RESOURCE = "/stanzas/{stanza}/jobs/{jobId}/claim";
-    public static final String JOB_PASS_RESOURCE = "/stanzas/{stanza}/jobs/{jobId}/pass";
-    public static final String JOB_REPORT_RESOURCE = "/stanzas/{stanza}/jobs/{jobId}/report";
-    /** A node's report of an object it refused to replace (docs/node-shim.md, "Conflicts"). */
-    public static final String CONFLICTS_RESOURCE = "/stanzas/{stanza}/conflicts";
 
     private static final System.Logger LOG = System.getLogger(CatalogApiHandler.class.getName());
 
@@ -124,7 +117,8 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
      * made without the catalog: no DynamoDB or S3 call.
      */
     void prime() {
-        for (String resource : new String[] {"/stanzas/{stanza}", LEASE_RESOURCE, JOBS_RESOURCE, JOB_CLAIM_RESOURCE}) {
+        for (ApiRoute route : List.of(ApiRoute.CATALOG_GET, ApiRoute.LEASE_ACQUIRE, ApiRoute.JOBS_LIST, ApiRoute.JOB_CLAIM)) {
+            String resource = route.template();
             String path = resource.replace("{stanza}", "priming").replace("{jobId}", "priming");
             handleRequest(new ByteArrayInputStream(PrimingEvents.apiRequest("PATCH", resource, path,
                     Map.of("stanza", "priming", "jobId", "priming"), "{\"holder\": \"priming\"}")),
@@ -147,22 +141,35 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         if (stanza == null) {
             return ApiGatewayProxy.Response.message(400, "the path has no {stanza}");
         }
-        if (LEASE_RESOURCE.equals(request.resource())) {
-            return lease(method, stanza, request);
+        ApiRoute route = ApiRoute.find(method, request.resource())
+                .filter(r -> r.function() == ApiFunction.CATALOG_API).orElse(null);
+        if (route == null) {
+            return ApiGatewayProxy.Response.notRouted(method, request.resource());
         }
-        if (CONFLICTS_RESOURCE.equals(request.resource())) {
-            return conflict(method, stanza, request);
-        }
-        if (request.resource() != null && request.resource().startsWith(JOBS_RESOURCE)) {
-            return job(method, stanza, request);
-        }
+        String jobId = request.pathParameter("jobId").orElse(null);
         try {
-            return switch (method) {
-                case "PUT" -> ok(CatalogJson.created(service.createStanza(stanza, request.bodyBytes())).toString());
-                case "GET" -> ok(stanzaDocument(stanza));
-                default -> ApiGatewayProxy.Response.message(405, "method " + method + " is not allowed on /stanzas/{stanza}")
-                        .withHeader("Allow", "GET, PUT");
+            return switch (route) {
+                case CATALOG_PUT -> ok(CatalogJson.created(service.createStanza(stanza, request.bodyBytes())).toString());
+                case CATALOG_GET -> ok(stanzaDocument(stanza));
+                case LEASE_ACQUIRE -> ok(LeaseJson.acquired(leases.acquire(stanza, request.bodyBytes())).toString());
+                case LEASE_RENEW -> ok(LeaseJson.renewed(leases.heartbeat(stanza, request.bodyBytes())).toString());
+                case LEASE_RELEASE -> ok(LeaseJson.released(
+                        leases.release(stanza, request.queryParameter("leaseId").orElse(null))).toString());
+                case JOBS_LIST -> ok(JobJson.list(jobs.recent(stanza, limit(request)), clock.instant()).toString());
+                case JOB_CLAIM -> ok(JobJson.job(jobs.claim(stanza, jobId, request.bodyBytes()), clock.instant())
+                        .toString());
+                case JOB_PASS -> ok(JobJson.job(jobs.pass(stanza, jobId, request.bodyBytes()), clock.instant())
+                        .toString());
+                case JOB_REPORT -> ok(JobJson.job(jobs.report(stanza, jobId, request.bodyBytes()), clock.instant())
+                        .toString());
+                case CONFLICT_REPORT -> conflict(stanza, request);
+                default -> ApiGatewayProxy.Response.notRouted(method, request.resource());
             };
+        } catch (LeaseConflictException e) {
+            return ApiGatewayProxy.Response.json(409, LeaseJson.conflict(e).toString());
+        } catch (JobConflictException e) {
+            return ApiGatewayProxy.Response.json(409, JobJson.conflict(e.getMessage(), e.job(), clock.instant())
+                    .toString());
         } catch (CatalogException e) {
             return error(e);
         }
@@ -184,49 +191,13 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         return doc.toString();
     }
 
-    private ApiGatewayProxy.Response job(String method, String stanza, ApiGatewayProxy.Request request) {
-        String resource = request.resource();
-        String id = request.pathParameter("jobId").orElse(null);
-        try {
-            if (JOBS_RESOURCE.equals(resource)) {
-                if (!method.equals("GET")) {
-                    return ApiGatewayProxy.Response.message(405, "method " + method + " is not allowed on "
-                            + JOBS_RESOURCE).withHeader("Allow", "GET");
-                }
-                return ok(JobJson.list(jobs.recent(stanza, limit(request)), clock.instant()).toString());
-            }
-            if (!method.equals("POST")) {
-                return ApiGatewayProxy.Response.message(405, "method " + method + " is not allowed on " + resource)
-                        .withHeader("Allow", "POST");
-            }
-            return switch (resource) {
-                case JOB_CLAIM_RESOURCE -> ok(JobJson.job(jobs.claim(stanza, id, request.bodyBytes()), clock.instant())
-                        .toString());
-                case JOB_PASS_RESOURCE -> ok(JobJson.job(jobs.pass(stanza, id, request.bodyBytes()), clock.instant())
-                        .toString());
-                case JOB_REPORT_RESOURCE -> ok(JobJson.job(jobs.report(stanza, id, request.bodyBytes()),
-                        clock.instant()).toString());
-                default -> ApiGatewayProxy.Response.message(404, "no route " + resource);
-            };
-        } catch (JobConflictException e) {
-            return ApiGatewayProxy.Response.json(409, JobJson.conflict(e.getMessage(), e.job(), clock.instant())
-                    .toString());
-        } catch (CatalogException e) {
-            return error(e);
-        }
-    }
-
     /**
      * {@code POST /stanzas/{stanza}/conflicts} with {@code key}, {@code existingSha256},
      * {@code newSha256}: a node refused to replace {@code key} (an object of this stanza) holding
      * other content. One log line and one HistoryConflicts data point; nothing is stored, and the
      * node's word changes nothing in the catalog (a node cannot use it to steer anything).
      */
-    private ApiGatewayProxy.Response conflict(String method, String stanza, ApiGatewayProxy.Request request) {
-        if (!method.equals("POST")) {
-            return ApiGatewayProxy.Response.message(405, "method " + method + " is not allowed on " + CONFLICTS_RESOURCE)
-                    .withHeader("Allow", "POST");
-        }
+    private ApiGatewayProxy.Response conflict(String stanza, ApiGatewayProxy.Request request) {
         try {
             ConflictReport r = ConflictReport.parse(StanzaName.of(stanza), request.bodyBytes());
             LOG.log(System.Logger.Level.WARNING, "history conflict reported by a node of stanza " + stanza + ": "
@@ -249,23 +220,6 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         } catch (NumberFormatException e) {
             throw CatalogException.badRequest("limit must be an integer from 1 to " + JobService.MAX_LIST + ", not '"
                     + text + "'");
-        }
-    }
-
-    private ApiGatewayProxy.Response lease(String method, String stanza, ApiGatewayProxy.Request request) {
-        try {
-            return switch (method) {
-                case "POST" -> ok(LeaseJson.acquired(leases.acquire(stanza, request.bodyBytes())).toString());
-                case "PUT" -> ok(LeaseJson.renewed(leases.heartbeat(stanza, request.bodyBytes())).toString());
-                case "DELETE" -> ok(LeaseJson.released(
-                        leases.release(stanza, request.queryParameter("leaseId").orElse(null))).toString());
-                default -> ApiGatewayProxy.Response.message(405, "method " + method + " is not allowed on "
-                        + LEASE_RESOURCE).withHeader("Allow", "POST, PUT, DELETE");
-            };
-        } catch (LeaseConflictException e) {
-            return ApiGatewayProxy.Response.json(409, LeaseJson.conflict(e).toString());
-        } catch (CatalogException e) {
-            return error(e);
         }
     }
 

@@ -1,9 +1,9 @@
 package io.tidemark.functions.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.wal.TimelineId;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
@@ -19,7 +19,7 @@ import java.util.List;
 /** The JSON bodies of the catalog API (the contract the node shim is coded against). */
 public final class CatalogJson {
 
-    static final ObjectMapper MAPPER = JsonMapper.builder().build();
+    static final ObjectMapper MAPPER = Json.mapper();
 
     private CatalogJson() {
     }

@@ -2,6 +2,7 @@ package io.tidemark.functions.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.layout.StorageLayout;
 import java.io.IOException;
@@ -13,7 +14,7 @@ import java.util.regex.Pattern;
  * existing object that carries none).
  */
 record ConflictReport(String key, String existingSha256, String newSha256) {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
     /** The alphabet of every key Tidemark writes (StorageLayout): nothing else reaches the log. */
     private static final Pattern KEY = Pattern.compile("[0-9A-Za-z/_.-]+");

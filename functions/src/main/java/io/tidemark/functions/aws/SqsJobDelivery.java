@@ -1,7 +1,7 @@
 package io.tidemark.functions.aws;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.functions.job.Job;
 import io.tidemark.functions.job.JobDelivery;
 import io.tidemark.functions.job.JobMessage;
@@ -41,7 +41,7 @@ public final class SqsJobDelivery implements JobDelivery {
         }
         JsonNode n;
         try {
-            n = JsonMapper.builder().build().readTree(json);
+            n = Json.mapper().readTree(json);
         } catch (IOException e) {
             throw new IllegalArgumentException("TIDEMARK_JOB_QUEUES is not JSON: " + e.getMessage());
         }

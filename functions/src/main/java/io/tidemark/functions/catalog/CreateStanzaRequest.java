@@ -1,11 +1,9 @@
 package io.tidemark.functions.catalog;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.wal.WalSegmentSize;
 import java.io.IOException;
 
@@ -22,10 +20,7 @@ public record CreateStanzaRequest(String systemIdentifier, int pgVersion, int pg
     public static final int MIN_PG_VERSION = 13;
     public static final int MAX_PG_VERSION = 17;
 
-    private static final ObjectMapper STRICT = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
+    private static final ObjectMapper STRICT = Json.strict();
 
     public static CreateStanzaRequest parse(byte[] body) {
         if (body == null || body.length == 0) {

@@ -2,7 +2,7 @@ package io.tidemark.functions.catalog;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.StanzaName;
 import java.io.IOException;
 
@@ -12,7 +12,7 @@ import java.io.IOException;
  * object (400), each with a message that says what is wrong.
  */
 public final class StanzaRequests {
-    private static final ObjectMapper MAPPER = JsonMapper.builder().build();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     private StanzaRequests() {
     }

@@ -3,6 +3,7 @@ package io.tidemark.functions.metrics;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.metrics.TidemarkMetric;
 import java.io.PrintStream;
@@ -33,7 +34,7 @@ import java.util.function.Consumer;
  */
 public final class EmfMetrics implements MetricsPublisher {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
     private static final System.Logger LOG = System.getLogger(EmfMetrics.class.getName());
 
     private final Consumer<String> lines;

@@ -5,6 +5,7 @@ import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.metrics.TidemarkMetric;
 import io.tidemark.functions.aws.DynamoDbCatalogStore;
@@ -33,7 +34,7 @@ import java.util.Optional;
  */
 public final class StanzaMetricsHandler implements RequestStreamHandler, AutoCloseable {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
     private static final System.Logger LOG = System.getLogger(StanzaMetricsHandler.class.getName());
 
     private final AwsClients aws;

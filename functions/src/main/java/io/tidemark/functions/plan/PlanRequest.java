@@ -1,7 +1,8 @@
 package io.tidemark.functions.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.plan.RecoveryRequest;
 import io.tidemark.events.plan.RestoreTarget;
@@ -20,7 +21,7 @@ import java.util.Optional;
  */
 public record PlanRequest(RecoveryRequest recovery, Optional<BackupLabelName> backup) {
 
-    private static final JsonMapper MAPPER = JsonMapper.builder().build();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     public static PlanRequest parse(byte[] body) {
         JsonNode n;

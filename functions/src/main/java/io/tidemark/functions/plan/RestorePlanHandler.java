@@ -2,8 +2,11 @@ package io.tidemark.functions.plan;
 
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.api.ApiFunction;
+import io.tidemark.events.api.ApiRoute;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.sign.DocumentSigner;
 import io.tidemark.functions.aws.DynamoDbCatalogStore;
 import io.tidemark.functions.aws.KmsSigner;
@@ -46,7 +49,7 @@ import java.util.Map;
 public final class RestorePlanHandler implements RequestStreamHandler, AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(RestorePlanHandler.class.getName());
-    private static final JsonMapper MAPPER = JsonMapper.builder().build();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     public static final String PLAN_KEY_ID = "TIDEMARK_PLAN_KEY_ID";
     public static final String PLAN_PRIVATE_KEY_FILE = "TIDEMARK_PLAN_PRIVATE_KEY_FILE";
@@ -55,8 +58,6 @@ public final class RestorePlanHandler implements RequestStreamHandler, AutoClose
     public static final String PLAN_RENEWAL_HOURS = "TIDEMARK_PLAN_RENEWAL_HOURS";
     public static final String MAX_WAL = "TIDEMARK_PLAN_MAX_WAL";
 
-    public static final String CREATE_RESOURCE = "/stanzas/{stanza}/restore-plans";
-    public static final String URLS_RESOURCE = "/restore-plans/{id}/urls";
 
     private final AwsClients aws;
     private final RestorePlanner planner;
@@ -95,7 +96,8 @@ public final class RestorePlanHandler implements RequestStreamHandler, AutoClose
      * into the snapshot.
      */
     void prime() {
-        for (String resource : List.of(CREATE_RESOURCE, URLS_RESOURCE)) {
+        for (ApiRoute route : List.of(ApiRoute.PLAN_CREATE, ApiRoute.PLAN_URLS)) {
+            String resource = route.template();
             String path = resource.replace("{stanza}", "priming").replace("{id}", "priming");
             handleRequest(new ByteArrayInputStream(PrimingEvents.apiRequest("PATCH", resource, path,
                     Map.of("stanza", "priming", "id", "priming"), null)), OutputStream.nullOutputStream(), null);
@@ -158,12 +160,14 @@ public final class RestorePlanHandler implements RequestStreamHandler, AutoClose
         String method = request.httpMethod() == null ? "" : request.httpMethod().toUpperCase(Locale.ROOT);
         String caller = request.requestContext() == null || request.requestContext().identity() == null ? null
                 : request.requestContext().identity().userArn();
+        String resource = request.resource() == null ? ApiRoute.PLAN_CREATE.template() : request.resource();
+        ApiRoute route = ApiRoute.find(method, resource).filter(r -> r.function() == ApiFunction.RESTORE_PLAN)
+                .orElse(null);
+        if (route == null) {
+            return ApiGatewayProxy.Response.notRouted(method, resource);
+        }
         try {
-            if (URLS_RESOURCE.equals(request.resource())) {
-                if (!method.equals("GET")) {
-                    return ApiGatewayProxy.Response.message(405, "method " + method + " is not allowed on " + URLS_RESOURCE)
-                            .withHeader("Allow", "GET");
-                }
+            if (route == ApiRoute.PLAN_URLS) {
                 RestorePlanner.Renewed r = planner.renew(request.pathParameter("id").orElse(null), caller,
                         request.queryParameter("stanza").orElse(null));
                 ObjectNode n = MAPPER.createObjectNode();
@@ -171,10 +175,6 @@ public final class RestorePlanHandler implements RequestStreamHandler, AutoClose
                 n.set("urls", MAPPER.valueToTree(r.urls()));
                 n.put("urlsExpireAt", r.urlsExpireAt().toString());
                 return ApiGatewayProxy.Response.json(200, n.toString());
-            }
-            if (!method.equals("POST")) {
-                return ApiGatewayProxy.Response.message(405, "method " + method + " is not allowed on " + CREATE_RESOURCE)
-                        .withHeader("Allow", "POST");
             }
             String stanza = request.pathParameter("stanza").orElse(null);
             if (stanza == null) {

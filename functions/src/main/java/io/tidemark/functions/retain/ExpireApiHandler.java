@@ -2,6 +2,7 @@ package io.tidemark.functions.retain;
 
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+import io.tidemark.events.api.ApiRoute;
 import io.tidemark.functions.catalog.UnknownStanzaException;
 import io.tidemark.functions.runtime.ApiGatewayProxy;
 import io.tidemark.functions.runtime.AwsClients;
@@ -22,7 +23,6 @@ import java.io.OutputStream;
  */
 public final class ExpireApiHandler implements RequestStreamHandler, AutoCloseable {
 
-    public static final String RESOURCE = "/stanzas/{stanza}/expire";
 
     static final String ONLY_DRY_RUN = "this API only previews retention: send {\"dryRun\": true}. Nodes may not "
             + "delete; retention runs daily and after each validated backup, or now by invoking the retention "
@@ -47,7 +47,7 @@ public final class ExpireApiHandler implements RequestStreamHandler, AutoCloseab
      * the answer is a 405 made without S3 or DynamoDB.
      */
     void prime() {
-        handleRequest(new java.io.ByteArrayInputStream(PrimingEvents.apiRequest("PATCH", RESOURCE,
+        handleRequest(new java.io.ByteArrayInputStream(PrimingEvents.apiRequest("PATCH", ApiRoute.EXPIRE.template(),
                 "/stanzas/priming/expire", java.util.Map.of("stanza", "priming"), "{\"dryRun\": true}")),
                 OutputStream.nullOutputStream(), null);
     }
@@ -62,9 +62,9 @@ public final class ExpireApiHandler implements RequestStreamHandler, AutoCloseab
     }
 
     ApiGatewayProxy.Response handle(ApiGatewayProxy.Request request) {
-        if (!"POST".equalsIgnoreCase(request.httpMethod())) {
-            return ApiGatewayProxy.Response.message(405, "method " + request.httpMethod() + " is not allowed on "
-                    + RESOURCE).withHeader("Allow", "POST");
+        String resource = request.resource() == null ? ApiRoute.EXPIRE.template() : request.resource();
+        if (ApiRoute.find(request.httpMethod(), resource).orElse(null) != ApiRoute.EXPIRE) {
+            return ApiGatewayProxy.Response.notRouted(request.httpMethod(), resource);
         }
         String stanza = request.pathParameter("stanza").orElse(null);
         if (stanza == null) {

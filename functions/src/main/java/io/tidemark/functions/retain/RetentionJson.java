@@ -3,6 +3,7 @@ package io.tidemark.functions.retain;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.functions.retain.RetentionPlan.BackupDeletion;
 import io.tidemark.functions.retain.RetentionPlan.Deletion;
@@ -16,7 +17,7 @@ import io.tidemark.functions.window.WindowJson;
  */
 public final class RetentionJson {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     private RetentionJson() {
     }

@@ -2,6 +2,7 @@ package io.tidemark.functions.retain;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.StanzaName;
 import java.io.IOException;
 import java.util.Map;
@@ -19,7 +20,7 @@ import java.util.Map;
  */
 public record RetentionRequest(StanzaName stanza, RetentionPolicy policy, boolean dryRun, boolean confirm) {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     /** Parses an event; {@code stanza} null means it must be in the JSON. */
     public static RetentionRequest parse(byte[] json, String stanza) {

@@ -2,6 +2,7 @@ package io.tidemark.functions.retain;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.StanzaName;
 import java.io.IOException;
 import java.util.LinkedHashMap;
@@ -21,7 +22,7 @@ public record StanzaPolicies(Map<String, RetentionPolicy> byStanza) {
 
     public static final StanzaPolicies NONE = new StanzaPolicies(Map.of());
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     public StanzaPolicies {
         byStanza = Map.copyOf(byStanza);

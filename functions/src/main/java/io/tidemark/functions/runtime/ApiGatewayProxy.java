@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.api.ApiRoute;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -120,6 +121,19 @@ public final class ApiGatewayProxy {
         public static Response message(int statusCode, String message) {
             ObjectNode node = RuntimeJson.MAPPER.createObjectNode().put("message", message);
             return json(statusCode, node.toString());
+        }
+
+        /**
+         * The answer to a call no route of the API table serves ({@code ApiRoute}): 405 with the
+         * methods the resource has ({@code Allow}) when it is a resource of the API, else 404. API
+         * Gateway answers these itself; a handler meets them only when called directly.
+         */
+        public static Response notRouted(String method, String resource) {
+            String allow = ApiRoute.allowedOn(resource);
+            if (allow.isEmpty()) {
+                return message(404, "no route " + resource);
+            }
+            return message(405, "method " + method + " is not allowed on " + resource).withHeader("Allow", allow);
         }
 
         /** A binary body, base64-encoded as the proxy integration requires. */

@@ -1,15 +1,12 @@
 package io.tidemark.functions.runtime;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.tidemark.events.json.Json;
 
 /** The Jackson mapper for AWS event shapes: lenient on input (AWS adds fields), plain on output. */
 final class RuntimeJson {
 
-    static final ObjectMapper MAPPER = JsonMapper.builder()
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .build();
+    static final ObjectMapper MAPPER = Json.lenient();
 
     private RuntimeJson() {
     }

@@ -2,7 +2,7 @@ package io.tidemark.functions.schedule;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.StanzaName;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -27,7 +27,7 @@ public record ScheduleInput(StanzaName stanza, Optional<String> type, int fullIn
     public static final int DEFAULT_DEADLINE_MINUTES = 60;
     static final Set<String> TYPES = Set.of("full", "diff", "incr");
     private static final Set<String> FIELDS = Set.of("stanza", "type", "fullIntervalDays", "deadlineMinutes");
-    private static final ObjectMapper MAPPER = JsonMapper.builder().build();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     public ScheduleInput {
         if (fullIntervalDays < 1 || fullIntervalDays > 366) {

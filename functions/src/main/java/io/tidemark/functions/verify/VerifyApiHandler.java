@@ -4,6 +4,9 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.api.ApiFunction;
+import io.tidemark.events.api.ApiRoute;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.functions.catalog.CatalogException;
@@ -17,6 +20,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -32,10 +36,8 @@ import java.util.Map;
  */
 public final class VerifyApiHandler implements RequestStreamHandler, AutoCloseable {
 
-    public static final String START_RESOURCE = "/stanzas/{stanza}/verify";
-    public static final String RUN_RESOURCE = "/stanzas/{stanza}/verify/{runId}";
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     private final AwsClients aws;
     private final VerifyService service;
@@ -59,7 +61,8 @@ public final class VerifyApiHandler implements RequestStreamHandler, AutoCloseab
 
     /** SnapStart priming: a request with a method no route serves (a 405 made without S3 or DynamoDB). */
     void prime() {
-        for (String resource : new String[] {START_RESOURCE, RUN_RESOURCE}) {
+        for (ApiRoute route : List.of(ApiRoute.VERIFY_START, ApiRoute.VERIFY_RUN)) {
+            String resource = route.template();
             handleRequest(new ByteArrayInputStream(PrimingEvents.apiRequest("PATCH", resource,
                     resource.replace("{stanza}", "priming").replace("{runId}", "priming"),
                     Map.of("stanza", "priming", "runId", "priming"), "{}")), OutputStream.nullOutputStream(), null);
@@ -77,11 +80,11 @@ public final class VerifyApiHandler implements RequestStreamHandler, AutoCloseab
 
     ApiGatewayProxy.Response handle(ApiGatewayProxy.Request request) {
         String method = request.httpMethod() == null ? "" : request.httpMethod().toUpperCase(Locale.ROOT);
-        String resource = request.resource() == null ? START_RESOURCE : request.resource();
-        String allow = RUN_RESOURCE.equals(resource) ? "GET" : "POST";
-        if (!method.equals(allow)) {
-            return ApiGatewayProxy.Response.message(405, "method " + method + " is not allowed on " + resource)
-                    .withHeader("Allow", allow);
+        String resource = request.resource() == null ? ApiRoute.VERIFY_START.template() : request.resource();
+        ApiRoute route = ApiRoute.find(method, resource).filter(r -> r.function() == ApiFunction.VERIFY_API)
+                .orElse(null);
+        if (route == null) {
+            return ApiGatewayProxy.Response.notRouted(method, resource);
         }
         StanzaName stanza;
         try {
@@ -90,7 +93,7 @@ public final class VerifyApiHandler implements RequestStreamHandler, AutoCloseab
             return ApiGatewayProxy.Response.message(400, "stanza: " + e.getMessage());
         }
         try {
-            if (RUN_RESOURCE.equals(resource)) {
+            if (route == ApiRoute.VERIFY_RUN) {
                 String id = request.pathParameter("runId").orElse("");
                 int limit = limit(request.queryParameter("limit").orElse(null));
                 return service.run(stanza, id)

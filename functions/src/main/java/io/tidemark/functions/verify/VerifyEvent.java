@@ -3,6 +3,7 @@ package io.tidemark.functions.verify;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.StanzaName;
 import java.io.IOException;
@@ -31,7 +32,7 @@ public sealed interface VerifyEvent {
 
     StanzaName stanza();
 
-    ObjectMapper MAPPER = new ObjectMapper();
+    ObjectMapper MAPPER = Json.mapper();
     Set<String> FIELDS = Set.of("stanza", "backup", "run", "step", "batch");
 
     default byte[] json() {

@@ -3,6 +3,7 @@ package io.tidemark.functions.verify;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import io.tidemark.functions.catalog.Item;
 import java.util.List;
 
@@ -12,7 +13,7 @@ import java.util.List;
  */
 public final class VerifyJson {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     private VerifyJson() {
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.api.ApiRoute;
 import io.tidemark.events.json.CanonicalJson;
 import io.tidemark.functions.catalog.CatalogService;
 import io.tidemark.functions.catalog.InMemoryCatalogStore;
@@ -165,7 +166,7 @@ class CatalogApiHandlerTest {
     }
 
     private ApiGatewayProxy.Response lease(String method, String body, Map<String, String> query) {
-        ApiGatewayProxy.Request req = new ApiGatewayProxy.Request(CatalogApiHandler.LEASE_RESOURCE,
+        ApiGatewayProxy.Request req = new ApiGatewayProxy.Request(ApiRoute.LEASE_ACQUIRE.template(),
                 "/stanzas/main/backup-lease", method, Map.of("Content-Type", "application/json"), null, query, null,
                 Map.of("stanza", "main"), null, null, body, false);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -181,7 +182,7 @@ class CatalogApiHandlerTest {
                 new io.tidemark.functions.job.JobService(store, CLOCK), null, CLOCK,
                 (stanza, at, values) -> values.forEach((m, v) -> points.add(stanza + " " + m.metricName() + " " + v)));
         java.util.function.BiFunction<String, String, ApiGatewayProxy.Response> post = (method, body) -> {
-            ApiGatewayProxy.Request req = new ApiGatewayProxy.Request(CatalogApiHandler.CONFLICTS_RESOURCE,
+            ApiGatewayProxy.Request req = new ApiGatewayProxy.Request(ApiRoute.CONFLICT_REPORT.template(),
                     "/stanzas/main/conflicts", method, Map.of("Content-Type", "application/json"), null, null, null,
                     Map.of("stanza", "main"), null, null, body, false);
             ByteArrayOutputStream out = new ByteArrayOutputStream();

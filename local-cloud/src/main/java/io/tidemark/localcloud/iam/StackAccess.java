@@ -1,9 +1,9 @@
 package io.tidemark.localcloud.iam;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -156,7 +156,7 @@ public final class StackAccess implements AccessPolicy, StackIdentities {
             if (in == null) {
                 throw new IllegalStateException("resource " + TEMPLATE + " is missing from local-cloud's jar");
             }
-            return of(account, new ObjectMapper().readTree(in));
+            return of(account, Json.mapper().readTree(in));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + TEMPLATE, e);
         }

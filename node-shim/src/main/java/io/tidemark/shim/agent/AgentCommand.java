@@ -83,11 +83,8 @@ public final class AgentCommand implements Command {
         StanzaSnapshot snapshot = new StanzaSnapshot(api, config.stanza(), pg, env, Clock.systemUTC());
         MetricsServer metrics;
         try {
-            metrics = new MetricsServer(address, port, () -> {
-                StanzaSnapshot.Read r = snapshot.get();
-                return MetricsText.render(config.stanza().value(), r.doc(), r.lag(), r.error(), counters,
-                        Clock.systemUTC().instant());
-            });
+            metrics = new MetricsServer(address, port, new AgentMetrics(config.stanza().value(),
+                    catalogErrorsTo(snapshot, err), counters, Clock.systemUTC()::instant));
         } catch (IOException e) {
             throw new CommandFailure(ExitCodes.FAILED, "cannot serve metrics on " + address + ":" + port + ": "
                     + e.getMessage() + " (another agent running? choose --metrics-port)", e);
@@ -110,6 +107,22 @@ public final class AgentCommand implements Command {
                 + "; metrics on " + metrics.url() + archiving);
         out.flush();
         return runUntilStopped(services, jobs, source, out, err);
+    }
+
+    /** The snapshot the metrics read, telling {@code err} when the catalog cannot be read (once per new error). */
+    private static java.util.function.Supplier<StanzaSnapshot.Read> catalogErrorsTo(StanzaSnapshot snapshot,
+                                                                                    PrintStream err) {
+        AtomicReference<String> told = new AtomicReference<>();
+        return () -> {
+            StanzaSnapshot.Read r = snapshot.get();
+            String was = told.getAndSet(r.error());
+            if (r.error() != null && !r.error().equals(was)) {
+                err.println("tidemark agent: metrics: cannot read the stanza from the catalog"
+                        + " (tidemark_catalog_up 0): " + r.error());
+                err.flush();
+            }
+            return r;
+        };
     }
 
     private static int runUntilStopped(List<AgentService> services, JobLoop jobs, JobSource source, PrintStream out,

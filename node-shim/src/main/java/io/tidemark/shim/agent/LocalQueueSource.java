@@ -2,6 +2,7 @@ package io.tidemark.shim.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.shim.api.ApiException;
 import io.tidemark.shim.api.CatalogApi;
@@ -15,7 +16,7 @@ import java.util.Optional;
  */
 public record LocalQueueSource(CatalogApi api, StanzaName stanza) implements JobSource {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     @Override
     public Optional<ReceivedJob> receive(Duration wait, Duration visibility) {

@@ -8,21 +8,21 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
-import java.util.function.Supplier;
 
 /**
- * {@code GET /metrics} in the Prometheus text format, on the JDK's own HTTP server (no further
- * dependency). Bound when constructed, so a busy port fails the agent at start with a clear message.
+ * {@code GET /metrics} in the Prometheus text format ({@link AgentMetrics}, client_java's
+ * exposition), on the JDK's own HTTP server. Bound when constructed, so a busy port fails the
+ * agent at start with a clear message.
  */
 final class MetricsServer implements AgentService {
 
-    static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+    private static final String TEXT = "text/plain; charset=utf-8";
 
     private final HttpServer server;
-    private final Supplier<String> metrics;
+    private final AgentMetrics metrics;
     private final CountDownLatch stopped = new CountDownLatch(1);
 
-    MetricsServer(String address, int port, Supplier<String> metrics) throws IOException {
+    MetricsServer(String address, int port, AgentMetrics metrics) throws IOException {
         this.metrics = metrics;
         this.server = HttpServer.create(new InetSocketAddress(address, port), 16);
         server.setExecutor(Executors.newSingleThreadExecutor(r -> {
@@ -31,7 +31,7 @@ final class MetricsServer implements AgentService {
             return t;
         }));
         server.createContext("/metrics", this::serve);
-        server.createContext("/", ex -> answer(ex, 404, "not found: the metrics are at /metrics\n"));
+        server.createContext("/", ex -> answer(ex, 404, TEXT, "not found: the metrics are at /metrics\n"));
     }
 
     int port() {
@@ -44,23 +44,23 @@ final class MetricsServer implements AgentService {
 
     private void serve(HttpExchange ex) throws IOException {
         if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
-            answer(ex, 405, "only GET\n");
+            answer(ex, 405, TEXT, "only GET\n");
             return;
         }
         String body;
         try {
-            body = metrics.get();
+            body = metrics.scrape();
         } catch (RuntimeException e) {
-            answer(ex, 500, "# metrics failed: " + e + "\n");
+            answer(ex, 500, TEXT, "metrics failed: " + e + "\n");
             return;
         }
-        answer(ex, 200, body);
+        answer(ex, 200, metrics.contentType(), body);
     }
 
-    private static void answer(HttpExchange ex, int status, String body) throws IOException {
+    private static void answer(HttpExchange ex, int status, String contentType, String body) throws IOException {
         try (ex) {
             byte[] b = body.getBytes(StandardCharsets.UTF_8);
-            ex.getResponseHeaders().set("Content-Type", CONTENT_TYPE);
+            ex.getResponseHeaders().set("Content-Type", contentType);
             boolean head = ex.getRequestMethod().equals("HEAD");
             ex.sendResponseHeaders(status, head ? -1 : b.length);
             if (!head) {

@@ -2,6 +2,7 @@ package io.tidemark.shim.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.shim.api.CatalogApi;
 import io.tidemark.shim.info.InfoCommand;
 import io.tidemark.shim.pg.PgOptions;
@@ -18,7 +19,7 @@ import java.util.function.Supplier;
 final class StanzaSnapshot {
 
     static final Duration MAX_AGE = Duration.ofSeconds(5);
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     record Read(JsonNode doc, InfoCommand.Lag lag, String error, Instant at) {
     }

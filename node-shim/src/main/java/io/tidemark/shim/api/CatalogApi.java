@@ -1,5 +1,6 @@
 package io.tidemark.shim.api;
 
+import io.tidemark.events.api.ApiRoute;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.shim.storage.AwsCredentials;
 import io.tidemark.shim.storage.CredentialSource;
@@ -65,7 +66,7 @@ public final class CatalogApi {
 
     /** {@code PUT /stanzas/{stanza}} with the cluster's identity. */
     public Response putStanza(StanzaName stanza, String json) {
-        return call("PUT", "/stanzas/" + stanza, json);
+        return call(ApiRoute.CATALOG_PUT, json, stanza);
     }
 
     /**
@@ -74,68 +75,68 @@ public final class CatalogApi {
      * catalog function logs it and publishes HistoryConflicts, which an alarm watches.
      */
     public Response reportConflict(StanzaName stanza, String json) {
-        return call("POST", "/stanzas/" + stanza + "/conflicts", json);
+        return call(ApiRoute.CONFLICT_REPORT, json, stanza);
     }
 
     /** {@code GET /stanzas/{stanza}}. */
     public Response getStanza(StanzaName stanza) {
-        return call("GET", "/stanzas/" + stanza, null);
+        return call(ApiRoute.CATALOG_GET, null, stanza);
     }
 
     /** {@code POST /stanzas/{stanza}/backup-lease}: acquire (200 with the lease, 409 with who holds it). */
     public Response acquireBackupLease(StanzaName stanza, String json) {
-        return call("POST", "/stanzas/" + stanza + "/backup-lease", json);
+        return call(ApiRoute.LEASE_ACQUIRE, json, stanza);
     }
 
     /** {@code PUT /stanzas/{stanza}/backup-lease}: heartbeat. */
     public Response renewBackupLease(StanzaName stanza, String json) {
-        return call("PUT", "/stanzas/" + stanza + "/backup-lease", json);
+        return call(ApiRoute.LEASE_RENEW, json, stanza);
     }
 
     /** {@code DELETE /stanzas/{stanza}/backup-lease?leaseId=}: release (idempotent). */
     public Response releaseBackupLease(StanzaName stanza, String leaseId) {
-        return call("DELETE", "/stanzas/" + stanza + "/backup-lease?leaseId="
+        return call(ApiRoute.LEASE_RELEASE.method(), ApiRoute.LEASE_RELEASE.path(stanza) + "?leaseId="
                 + java.net.URLEncoder.encode(leaseId, StandardCharsets.UTF_8), null);
     }
 
     /** {@code POST /stanzas/{stanza}/expire}: a retention preview ({@code {"dryRun": true}}). */
     public Response postExpire(StanzaName stanza, String json) {
-        return call("POST", "/stanzas/" + stanza + "/expire", json);
+        return call(ApiRoute.EXPIRE, json, stanza);
     }
 
     /** {@code POST /stanzas/{stanza}/verify}: starts a verify run ({@code {}} or {@code {"backup": LABEL}}); 202. */
     public Response postVerify(StanzaName stanza, String json) {
-        return call("POST", "/stanzas/" + stanza + "/verify", json);
+        return call(ApiRoute.VERIFY_START, json, stanza);
     }
 
     /** {@code GET /stanzas/{stanza}/verify/{runId}}: the run's state, progress and problems. */
     public Response verifyRun(StanzaName stanza, String runId) {
-        return call("GET", "/stanzas/" + stanza + "/verify/" + runId, null);
+        return call(ApiRoute.VERIFY_RUN, null, stanza, runId);
     }
 
     /** {@code POST /stanzas/{stanza}/restore-plans}: asks the planner for a signed restore plan. */
     public Response postRestorePlan(StanzaName stanza, String json) {
-        return call("POST", "/stanzas/" + stanza + "/restore-plans", json);
+        return call(ApiRoute.PLAN_CREATE, json, stanza);
     }
 
     /** {@code GET /restore-plans/{id}/urls}: fresh presigned URLs for a plan's objects. */
     public Response restorePlanUrls(String planId) {
-        return call("GET", "/restore-plans/" + planId + "/urls", null);
+        return call(ApiRoute.PLAN_URLS, null, planId);
     }
 
     /** {@code POST /stanzas/{stanza}/jobs/{jobId}/claim}: 200 with the job when this holder runs it, 409 otherwise. */
     public Response claimJob(StanzaName stanza, String jobId, String json) {
-        return call("POST", "/stanzas/" + stanza + "/jobs/" + jobId + "/claim", json);
+        return call(ApiRoute.JOB_CLAIM, json, stanza, jobId);
     }
 
     /** {@code POST /stanzas/{stanza}/jobs/{jobId}/pass}: a replica records that it left the job for the primary. */
     public Response passJob(StanzaName stanza, String jobId, String json) {
-        return call("POST", "/stanzas/" + stanza + "/jobs/" + jobId + "/pass", json);
+        return call(ApiRoute.JOB_PASS, json, stanza, jobId);
     }
 
     /** {@code POST /stanzas/{stanza}/jobs/{jobId}/report}: done (label, sizes, duration) or failed (error). */
     public Response reportJob(StanzaName stanza, String jobId, String json) {
-        return call("POST", "/stanzas/" + stanza + "/jobs/" + jobId + "/report", json);
+        return call(ApiRoute.JOB_REPORT, json, stanza, jobId);
     }
 
     /** {@code POST /stanzas/{stanza}/job-queue/<action>}: local-cloud's stand-in for the stanza's SQS queue. */
@@ -157,6 +158,11 @@ public final class CatalogApi {
         } catch (IllegalArgumentException e) {
             throw new ApiException(r.status(), "GET /stanzas/" + stanza + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A method of the API table ({@link ApiRoute}), its path built from {@code pathValues}. */
+    private Response call(ApiRoute route, String json, Object... pathValues) {
+        return call(route.method(), route.path(pathValues), json);
     }
 
     private Response call(String method, String path, String json) {

@@ -1,6 +1,7 @@
 package io.tidemark.shim.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.shim.storage.CreateOnly;
 
@@ -10,7 +11,7 @@ import io.tidemark.shim.storage.CreateOnly;
  * whether or not the report arrived; the report's fate is added to that message).
  */
 public final class ConflictReport {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     private ConflictReport() {
     }

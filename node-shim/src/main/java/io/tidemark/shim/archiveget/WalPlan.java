@@ -1,7 +1,7 @@
 package io.tidemark.shim.archiveget;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.plan.PlanWal;
 import io.tidemark.events.plan.PlanWalRange;
 import io.tidemark.events.plan.RestorePlan;
@@ -64,7 +64,7 @@ public final class WalPlan {
     public static WalPlan load(Path file, ShimConfig config) {
         JsonNode envelope;
         try {
-            envelope = new ObjectMapper().readTree(Files.readAllBytes(file));
+            envelope = Json.mapper().readTree(Files.readAllBytes(file));
         } catch (NoSuchFileException e) {
             throw new AbortRecovery("restore plan " + file + " does not exist; it lists the WAL this recovery needs"
                     + " (written by tidemark restore)");

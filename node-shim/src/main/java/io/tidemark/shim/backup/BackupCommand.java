@@ -9,6 +9,7 @@ import io.tidemark.events.backup.ManifestException;
 import io.tidemark.events.backup.ManifestFile;
 import io.tidemark.events.backup.ManifestJson;
 import io.tidemark.events.backup.ManifestTablespace;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StanzaName;
@@ -75,7 +76,7 @@ public final class BackupCommand implements Command {
     /** How long to wait after the upload for the validation verdict (it is not required). */
     static final long VALIDATION_WAIT_MS = 6_000;
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     private final Map<String, String> env;
     private final boolean terminal;

@@ -3,6 +3,7 @@ package io.tidemark.shim.backup;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.shim.api.ApiException;
@@ -32,7 +33,7 @@ import java.util.function.LongSupplier;
  * renewal for most of a TTL) or was taken over, {@link #lost()} says why and the copy stops.
  */
 final class LeaseKeeper implements AutoCloseable {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     private final CatalogApi api;
     private final StanzaName stanza;

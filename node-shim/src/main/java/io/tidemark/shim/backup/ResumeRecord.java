@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tidemark.events.backup.ManifestBundle;
 import io.tidemark.events.backup.ManifestFile;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.paths.SafeRelativePath;
 import java.io.BufferedWriter;
@@ -37,7 +38,7 @@ import java.util.OptionalInt;
  * foreign record costs a re-upload, never a wrong backup.
  */
 final class ResumeRecord implements AutoCloseable {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     /** A previous run's record. */
     record Previous(BackupLabelName label, String type, Optional<BackupLabelName> prior,

@@ -1,14 +1,14 @@
 package io.tidemark.shim.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
+import io.tidemark.events.json.Json;
 import java.io.IOException;
 import java.io.PrintStream;
 
 /** {@code --output json}: the document, indented, on one stream; a failure to write it is a command failure. */
 public final class JsonOutput {
-    private static final ObjectWriter PRETTY = new ObjectMapper().writerWithDefaultPrettyPrinter();
+    private static final ObjectWriter PRETTY = Json.pretty();
 
     private JsonOutput() {
     }

@@ -3,6 +3,7 @@ package io.tidemark.shim.expire;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import io.tidemark.shim.Command;
 import io.tidemark.shim.api.ApiException;
 import io.tidemark.shim.api.CatalogApi;
@@ -62,7 +63,7 @@ public final class ExpireCommand implements Command {
                 Set.of("dry-run", "confirm"));
         a.requirePositionals(0, "no arguments besides options");
         OutputFormat format = OutputFormat.parse(a.option("output").orElse("text"));
-        ObjectMapper mapper = new ObjectMapper();
+        ObjectMapper mapper = Json.mapper();
         ObjectNode body = mapper.createObjectNode().put("dryRun", true);
         ObjectNode retention = retention(a, mapper);
         if (retention != null) {

@@ -3,6 +3,7 @@ package io.tidemark.shim.info;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.wal.Lsn;
 import io.tidemark.shim.Command;
 import io.tidemark.shim.api.ApiException;
@@ -78,7 +79,7 @@ public final class InfoCommand implements Command {
             throw new CommandFailure(ExitCodes.FAILED, "GET /stanzas/" + config.stanza() + ": HTTP " + r.status() + ": "
                     + r.message());
         }
-        ObjectMapper mapper = new ObjectMapper();
+        ObjectMapper mapper = Json.mapper();
         ObjectNode doc;
         try {
             JsonNode j = mapper.readTree(r.body());

@@ -2,6 +2,7 @@ package io.tidemark.shim.quickstart;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.shim.Command;
 import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.ExitCodes;
@@ -32,7 +33,7 @@ import java.util.stream.Stream;
  */
 public final class QuickstartCommand implements Command {
     private static final String STANZA = "demo";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = Json.mapper();
 
     private PrintStream out;
     private Exec exec;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tidemark.events.backup.ManifestTablespace;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.paths.SafeRelativePath;
 import io.tidemark.events.plan.PlanFile;
 import io.tidemark.events.plan.RecoveryRequest;
@@ -73,7 +74,7 @@ public final class RestoreCommand implements Command {
     static final Set<String> NOT_RESTORED = Set.of("postmaster.pid", "postmaster.opts", "recovery.signal", "standby.signal",
             "recovery.conf", "backup_label", "tablespace_map", WalPlan.FILE_NAME);
     static final String PG_CONTROL = "global/pg_control";
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.mapper();
 
     private final Map<String, String> env;
     private final Clock clock;

@@ -1,7 +1,7 @@
 package io.tidemark.shim.stanzacreate;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.json.Json;
 import io.tidemark.shim.Command;
 import io.tidemark.shim.api.ApiException;
 import io.tidemark.shim.api.CatalogApi;
@@ -75,7 +75,7 @@ public final class StanzaCreateCommand implements Command {
         boolean created;
         StanzaDoc doc;
         try {
-            JsonNode j = new ObjectMapper().readTree(r.body());
+            JsonNode j = Json.mapper().readTree(r.body());
             created = j.path("created").asBoolean(false);
             doc = StanzaDoc.parse(r.body());
         } catch (IOException | IllegalArgumentException e) {

@@ -3,6 +3,7 @@ package io.tidemark.shim.verify;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tidemark.events.json.Json;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.shim.Command;
@@ -54,7 +55,7 @@ public final class VerifyCommand implements Command {
         Arguments a = Arguments.parse(args, CommonOptions.valuedPlus(OWN.toArray(String[]::new)), Set.of());
         a.requirePositionals(0, "no arguments besides options");
         OutputFormat format = OutputFormat.parse(a.option("output").orElse("text"));
-        ObjectMapper mapper = new ObjectMapper();
+        ObjectMapper mapper = Json.mapper();
         ObjectNode body = mapper.createObjectNode();
         a.option("backup").ifPresent(l -> {
             try {
