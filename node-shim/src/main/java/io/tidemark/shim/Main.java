@@ -3,6 +3,7 @@ package io.tidemark.shim;
 import io.tidemark.shim.cli.Cli;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.PlainLine;
 import io.tidemark.shim.cli.UsageException;
 import io.tidemark.shim.cli.Version;
 import io.tidemark.shim.config.CommonOptions;
@@ -34,6 +35,9 @@ public final class Main {
         @CommandLine.Mixin
         CommonOptions global = new CommonOptions();
     }
+
+    /** The commands PostgreSQL starts once per WAL file: their plain command lines skip picocli's start-up. */
+    private static final java.util.Set<String> PER_SEGMENT = java.util.Set.of("archive-push", "archive-get");
 
     public static void main(String[] args) {
         List<String> list = Arrays.asList(args);
@@ -72,6 +76,9 @@ public final class Main {
             err.println("tidemark: unknown command '" + name + "' (see tidemark --help)");
             return ExitCodes.USAGE;
         }
+        if (PER_SEGMENT.contains(name) && PlainLine.bind(command, args, at)) {
+            return call(name, command, out, err); // PostgreSQL's plain line: no picocli to load (PlainLine)
+        }
         CommandLine top = Cli.line(new Tidemark());
         CommandLine sub = Cli.line(command);
         top.addSubcommand(name, sub);
@@ -90,6 +97,10 @@ public final class Main {
             out.println(Version.line());
             return ExitCodes.OK;
         }
+        return call(name, command, out, err);
+    }
+
+    private static int call(String name, Command command, PrintStream out, PrintStream err) {
         try {
             return command.call(out, err);
         } catch (UsageException e) {

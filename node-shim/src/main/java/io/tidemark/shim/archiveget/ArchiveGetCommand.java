@@ -83,10 +83,10 @@ public final class ArchiveGetCommand implements Command {
     @CommandLine.Mixin
     private CommonOptions common = new CommonOptions();
 
-    @CommandLine.Parameters(index = "0", paramLabel = "WAL_NAME", description = "the WAL file PostgreSQL asks for (%f)")
+    @CommandLine.Parameters(index = "0", paramLabel = "WAL_NAME", description = "the WAL file PostgreSQL asks for (%%f)")
     private String walName;
 
-    @CommandLine.Parameters(index = "1", paramLabel = "DEST_PATH", description = "where to write it (%p)")
+    @CommandLine.Parameters(index = "1", paramLabel = "DEST_PATH", description = "where to write it (%%p)")
     private String destPath;
 
     @CommandLine.Option(names = "--plan", paramLabel = "FILE",

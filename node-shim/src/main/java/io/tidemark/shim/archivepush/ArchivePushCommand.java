@@ -39,7 +39,7 @@ public final class ArchivePushCommand implements Command {
     @CommandLine.Mixin
     private CommonOptions common = new CommonOptions();
 
-    @CommandLine.Parameters(index = "0", paramLabel = "WAL_PATH", description = "the WAL file to archive (%p)")
+    @CommandLine.Parameters(index = "0", paramLabel = "WAL_PATH", description = "the WAL file to archive (%%p)")
     private String given;
 
     public ArchivePushCommand() {

@@ -129,4 +129,62 @@ class CommandLineTest {
         assertTrue(r.err().startsWith(prefix), r.err());
         assertTrue(r.err().contains(naming), r.err());
     }
+
+    @Test
+    void postgresPlainLineBindsWithoutPicocliExactlyAsPicocliWould() throws Exception {
+        for (List<String> line : List.of(
+                List.of("archive-push", "pg_wal/000000010000000000000001", "--config", "/c", "--stanza=main"),
+                List.of("--stanza=main", "--config", "/c", "archive-push", "pg_wal/000000010000000000000001"),
+                List.of("--pgdata=/d", "archive-push", "--pg-port", "5433", "pg_wal/000000010000000000000001"))) {
+            assertSameBinding(line, () -> new io.tidemark.shim.archivepush.ArchivePushCommand(java.util.Map.of()));
+        }
+        for (List<String> line : List.of(
+                List.of("archive-get", "000000010000000000000001", "pg_wal/RECOVERYXLOG", "--config=/c", "--plan", "p"),
+                List.of("--config", "/c", "archive-get", "00000002.history", "pg_wal/RECOVERYHISTORY"))) {
+            assertSameBinding(line, () -> new io.tidemark.shim.archiveget.ArchiveGetCommand(java.util.Map.of()));
+        }
+        // anything else is left to picocli
+        for (List<String> line : List.of(
+                List.of("archive-push", "--help"),
+                List.of("archive-push", "x", "--bogus", "1"),
+                List.of("archive-push", "x", "--stanza", "a", "--stanza", "b"),
+                List.of("archive-push", "x", "--config"),
+                List.of("archive-push", "x", "y"),
+                List.of("archive-push"),
+                List.of("x", "archive-push"),
+                List.of("--plan", "p", "archive-get", "000000010000000000000001", "pg_wal/RECOVERYXLOG"))) {
+            Object c = line.contains("archive-get") ? new io.tidemark.shim.archiveget.ArchiveGetCommand(java.util.Map.of())
+                    : new io.tidemark.shim.archivepush.ArchivePushCommand(java.util.Map.of());
+            int at = line.indexOf(line.contains("archive-get") ? "archive-get" : "archive-push");
+            assertFalse(PlainLine.bind(c, line, at), line.toString());
+        }
+    }
+
+    private static void assertSameBinding(List<String> line, java.util.function.Supplier<Object> make) throws Exception {
+        int at = Cli.commandIndex(line);
+        Object plain = make.get();
+        assertTrue(PlainLine.bind(plain, line, at), line.toString());
+        List<String> rest = new java.util.ArrayList<>(line);
+        rest.remove(at);
+        Object parsed = make.get();
+        Cli.parse(parsed, rest);
+        assertEquals(values(parsed), values(plain), line.toString());
+    }
+
+    /** Every String field of the command and of its mixins, by name. */
+    private static java.util.Map<String, Object> values(Object o) throws Exception {
+        java.util.Map<String, Object> m = new java.util.TreeMap<>();
+        for (java.lang.reflect.Field f : o.getClass().getDeclaredFields()) {
+            if (java.lang.reflect.Modifier.isStatic(f.getModifiers())) {
+                continue;
+            }
+            f.setAccessible(true);
+            if (f.isAnnotationPresent(picocli.CommandLine.Mixin.class)) {
+                values(f.get(o)).forEach((k, v) -> m.put(f.getName() + "." + k, v));
+            } else if (f.getType() == String.class) {
+                m.put(f.getName(), f.get(o));
+            }
+        }
+        return m;
+    }
 }
