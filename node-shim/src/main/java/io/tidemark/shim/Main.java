@@ -76,7 +76,7 @@ public final class Main {
             err.println("tidemark: unknown command '" + name + "' (see tidemark --help)");
             return ExitCodes.USAGE;
         }
-        if (PER_SEGMENT.contains(name) && PlainLine.bind(command, args, at)) {
+        if (PER_SEGMENT.contains(name) && command instanceof PlainLine.Bindable b && PlainLine.bind(b, args, at)) {
             return call(name, command, out, err); // PostgreSQL's plain line: no picocli to load (PlainLine)
         }
         CommandLine top = Cli.line(new Tidemark());

@@ -58,7 +58,7 @@ import picocli.CommandLine;
 @CommandLine.Command(name = "archive-get", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
         description = {"restore_command: fetch, verify and write one WAL file.",
                 "Exit 1 silently when it is not archived, 3 on errors, 200 (abort recovery) when a planned file is missing or damaged."})
-public final class ArchiveGetCommand implements Command {
+public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.PlainLine.Bindable {
     private final Map<String, String> env;
     private final PrefetchCommand.Starter prefetch;
 
@@ -120,6 +120,35 @@ public final class ArchiveGetCommand implements Command {
         }
         err.println("tidemark archive-get: " + message);
         return ExitCodes.GET_ERROR;
+    }
+
+    @Override
+    public boolean bindOption(String name, String value) {
+        if (name.equals("--" + PLAN)) {
+            if (planOption != null) {
+                return false;
+            }
+            planOption = value;
+            return true;
+        }
+        return common.bindOption(name, value);
+    }
+
+    @Override
+    public boolean bindArgument(int index, String value) {
+        switch (index) {
+            case 0 -> walName = value;
+            case 1 -> destPath = value;
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public int arguments() {
+        return 2;
     }
 
     @Override

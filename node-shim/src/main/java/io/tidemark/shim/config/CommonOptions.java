@@ -36,6 +36,60 @@ public final class CommonOptions {
     @Option(names = "--pg-user", paramLabel = "USER", description = "PostgreSQL user (else $PGUSER, the OS user)")
     String pgUser;
 
+    /** Whether {@code --name} is one of these options (the ones that may stand before a command's name). */
+    public static boolean isCommon(String name) {
+        return switch (name) {
+            case "--config", "--stanza", "--pgdata", "--pg-host", "--pg-port", "--pg-user" -> true;
+            default -> false;
+        };
+    }
+
+    /** {@link io.tidemark.shim.cli.PlainLine}: sets a common option unless it is already set; false when it is not one. */
+    public boolean bindOption(String name, String value) {
+        switch (name) {
+            case "--config" -> {
+                if (config != null) {
+                    return false;
+                }
+                config = value;
+            }
+            case "--stanza" -> {
+                if (stanza != null) {
+                    return false;
+                }
+                stanza = value;
+            }
+            case "--pgdata" -> {
+                if (pgdata != null) {
+                    return false;
+                }
+                pgdata = value;
+            }
+            case "--pg-host" -> {
+                if (pgHost != null) {
+                    return false;
+                }
+                pgHost = value;
+            }
+            case "--pg-port" -> {
+                if (pgPort != null) {
+                    return false;
+                }
+                pgPort = value;
+            }
+            case "--pg-user" -> {
+                if (pgUser != null) {
+                    return false;
+                }
+                pgUser = value;
+            }
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The options as a command line would give them (tests, and code that builds a configuration). */
     public static CommonOptions parse(String... args) {
         CommonOptions o = new CommonOptions();

@@ -143,6 +143,17 @@ class CommandLineTest {
                 List.of("--config", "/c", "archive-get", "00000002.history", "pg_wal/RECOVERYHISTORY"))) {
             assertSameBinding(line, () -> new io.tidemark.shim.archiveget.ArchiveGetCommand(java.util.Map.of()));
         }
+        // every String option picocli declares for them binds on the plain path too, and no other
+        for (PlainLine.Bindable c : List.of(new io.tidemark.shim.archivepush.ArchivePushCommand(java.util.Map.of()),
+                new io.tidemark.shim.archiveget.ArchiveGetCommand(java.util.Map.of()))) {
+            picocli.CommandLine.Model.CommandSpec spec = Cli.line(c).getCommandSpec();
+            for (picocli.CommandLine.Model.OptionSpec o : spec.options()) {
+                boolean plain = o.type() == String.class;
+                assertEquals(plain, c.bindOption(o.longestName(), "v"), o.longestName());
+            }
+            assertFalse(c.bindOption("--no-such", "v"));
+            assertEquals(spec.positionalParameters().size(), c.arguments());
+        }
         // anything else is left to picocli
         for (List<String> line : List.of(
                 List.of("archive-push", "--help"),
@@ -153,20 +164,21 @@ class CommandLineTest {
                 List.of("archive-push"),
                 List.of("x", "archive-push"),
                 List.of("--plan", "p", "archive-get", "000000010000000000000001", "pg_wal/RECOVERYXLOG"))) {
-            Object c = line.contains("archive-get") ? new io.tidemark.shim.archiveget.ArchiveGetCommand(java.util.Map.of())
+            PlainLine.Bindable c = line.contains("archive-get") ? new io.tidemark.shim.archiveget.ArchiveGetCommand(java.util.Map.of())
                     : new io.tidemark.shim.archivepush.ArchivePushCommand(java.util.Map.of());
             int at = line.indexOf(line.contains("archive-get") ? "archive-get" : "archive-push");
             assertFalse(PlainLine.bind(c, line, at), line.toString());
         }
     }
 
-    private static void assertSameBinding(List<String> line, java.util.function.Supplier<Object> make) throws Exception {
+    private static void assertSameBinding(List<String> line, java.util.function.Supplier<PlainLine.Bindable> make)
+            throws Exception {
         int at = Cli.commandIndex(line);
-        Object plain = make.get();
+        PlainLine.Bindable plain = make.get();
         assertTrue(PlainLine.bind(plain, line, at), line.toString());
         List<String> rest = new java.util.ArrayList<>(line);
         rest.remove(at);
-        Object parsed = make.get();
+        PlainLine.Bindable parsed = make.get();
         Cli.parse(parsed, rest);
         assertEquals(values(parsed), values(plain), line.toString());
     }
