@@ -36,8 +36,12 @@ public final class Main {
         CommonOptions global = new CommonOptions();
     }
 
-    /** The commands PostgreSQL starts once per WAL file: their plain command lines skip picocli's start-up. */
-    private static final java.util.Set<String> PER_SEGMENT = java.util.Set.of("archive-push", "archive-get");
+    /**
+     * The commands PostgreSQL starts once per WAL file: their plain command lines skip picocli's
+     * start-up; so does the AOT caches' training run, whose classes go into those caches (every
+     * class in a cache is loaded and linked at each start).
+     */
+    private static final java.util.Set<String> PLAIN_LINE = java.util.Set.of("archive-push", "archive-get", "aot-train");
 
     public static void main(String[] args) {
         List<String> list = Arrays.asList(args);
@@ -45,7 +49,7 @@ public final class Main {
         System.out.flush();
         System.err.flush();
         io.tidemark.shim.cli.Trace.mark("exit");
-        int at = Cli.commandIndex(list);
+        int at = PlainLine.commandIndex(list);
         String name = at < 0 ? "" : args[at];
         if (name.equals("archive-push") || name.equals("archive-get")) {
             // PostgreSQL waits for these once per WAL file. System.exit would first look for a
@@ -66,9 +70,9 @@ public final class Main {
 
     /** @param commands the command of a name, or null when there is none (the AOT trainer passes its own) */
     public static int run(List<String> args, PrintStream out, PrintStream err, Function<String, Command> commands) {
-        int at = Cli.commandIndex(args);
+        int at = PlainLine.commandIndex(args);
         if (at < 0 || args.get(at).equals("help")) {
-            return withoutCommand(at < 0 ? args : List.of("--help"), out, err);
+            return WithPicocli.withoutCommand(at < 0 ? args : List.of("--help"), out, err);
         }
         String name = args.get(at);
         Command command = commands.apply(name);
@@ -76,28 +80,10 @@ public final class Main {
             err.println("tidemark: unknown command '" + name + "' (see tidemark --help)");
             return ExitCodes.USAGE;
         }
-        if (PER_SEGMENT.contains(name) && command instanceof PlainLine.Bindable b && PlainLine.bind(b, args, at)) {
+        if (PLAIN_LINE.contains(name) && command instanceof PlainLine.Bindable b && PlainLine.bind(b, args, at)) {
             return call(name, command, out, err); // PostgreSQL's plain line: no picocli to load (PlainLine)
         }
-        CommandLine top = Cli.line(new Tidemark());
-        CommandLine sub = Cli.line(command);
-        top.addSubcommand(name, sub);
-        try {
-            moveGlobalOptions(top.parseArgs(args.toArray(String[]::new)), name);
-        } catch (CommandLine.ParameterException e) {
-            return command.usageError(name, args, Cli.usage(e), err);
-        } catch (UsageException e) {
-            return command.usageError(name, args, e, err);
-        }
-        if (top.isUsageHelpRequested() || sub.isUsageHelpRequested()) {
-            sub.usage(out);
-            return ExitCodes.OK;
-        }
-        if (top.isVersionHelpRequested() || sub.isVersionHelpRequested()) {
-            out.println(Version.line());
-            return ExitCodes.OK;
-        }
-        return call(name, command, out, err);
+        return WithPicocli.run(name, command, args, out, err);
     }
 
     private static int call(String name, Command command, PrintStream out, PrintStream err) {
@@ -113,44 +99,72 @@ public final class Main {
     }
 
     /**
-     * The common options given before the command name go to the command's own (its
-     * CommonOptions mixin); one it does not take, or one given on both sides, is a usage error.
+     * The command line through picocli. A class of its own: Main's per-segment path (PlainLine)
+     * must not load picocli's classes, and verifying a method that catches one of its exceptions would.
      */
-    private static void moveGlobalOptions(CommandLine.ParseResult parsed, String name) {
-        CommandLine.ParseResult sub = parsed.subcommand();
-        for (OptionSpec global : parsed.matchedOptions()) {
-            OptionSpec own = sub.commandSpec().findOption(global.longestName());
-            if (own == null) {
-                throw new UsageException(name + " takes no " + global.longestName());
+    private static final class WithPicocli {
+        static int run(String name, Command command, List<String> args, PrintStream out, PrintStream err) {
+            CommandLine top = Cli.line(new Tidemark());
+            CommandLine sub = Cli.line(command);
+            top.addSubcommand(name, sub);
+            try {
+                moveGlobalOptions(top.parseArgs(args.toArray(String[]::new)), name);
+            } catch (CommandLine.ParameterException e) {
+                return command.usageError(name, args, Cli.usage(e), err);
+            } catch (UsageException e) {
+                return command.usageError(name, args, e, err);
             }
-            if (sub.hasMatchedOption(own)) {
-                throw new UsageException("option " + global.longestName() + " given twice (before and after " + name + ")");
+            if (top.isUsageHelpRequested() || sub.isUsageHelpRequested()) {
+                sub.usage(out);
+                return ExitCodes.OK;
             }
-            own.setValue(global.getValue());
+            if (top.isVersionHelpRequested() || sub.isVersionHelpRequested()) {
+                out.println(Version.line());
+                return ExitCodes.OK;
+            }
+            return call(name, command, out, err);
         }
-    }
 
-    /** No command: {@code --help} and {@code --version} answer; anything else is bad usage, with the help. */
-    private static int withoutCommand(List<String> args, PrintStream out, PrintStream err) {
-        CommandLine top = Cli.line(new Tidemark());
-        for (String n : Commands.NAMES) {
-            top.addSubcommand(n, Cli.line(Commands.named(n)));
+        /**
+         * The common options given before the command name go to the command's own (its
+         * CommonOptions mixin); one it does not take, or one given on both sides, is a usage error.
+         */
+        private static void moveGlobalOptions(CommandLine.ParseResult parsed, String name) {
+            CommandLine.ParseResult sub = parsed.subcommand();
+            for (OptionSpec global : parsed.matchedOptions()) {
+                OptionSpec own = sub.commandSpec().findOption(global.longestName());
+                if (own == null) {
+                    throw new UsageException(name + " takes no " + global.longestName());
+                }
+                if (sub.hasMatchedOption(own)) {
+                    throw new UsageException("option " + global.longestName() + " given twice (before and after " + name + ")");
+                }
+                own.setValue(global.getValue());
+            }
         }
-        try {
-            top.parseArgs(args.toArray(String[]::new));
-        } catch (CommandLine.ParameterException e) {
-            err.println("tidemark: " + Cli.usage(e).getMessage() + " (see tidemark --help)");
+
+        /** No command: {@code --help} and {@code --version} answer; anything else is bad usage, with the help. */
+        private static int withoutCommand(List<String> args, PrintStream out, PrintStream err) {
+            CommandLine top = Cli.line(new Tidemark());
+            for (String n : Commands.NAMES) {
+                top.addSubcommand(n, Cli.line(Commands.named(n)));
+            }
+            try {
+                top.parseArgs(args.toArray(String[]::new));
+            } catch (CommandLine.ParameterException e) {
+                err.println("tidemark: " + Cli.usage(e).getMessage() + " (see tidemark --help)");
+                return ExitCodes.USAGE;
+            }
+            if (top.isVersionHelpRequested()) {
+                out.println(Version.line());
+                return ExitCodes.OK;
+            }
+            top.usage(out);
+            if (top.isUsageHelpRequested()) {
+                return ExitCodes.OK;
+            }
+            err.println("tidemark: no command given");
             return ExitCodes.USAGE;
         }
-        if (top.isVersionHelpRequested()) {
-            out.println(Version.line());
-            return ExitCodes.OK;
-        }
-        top.usage(out);
-        if (top.isUsageHelpRequested()) {
-            return ExitCodes.OK;
-        }
-        err.println("tidemark: no command given");
-        return ExitCodes.USAGE;
     }
 }

@@ -36,9 +36,28 @@ import io.tidemark.shim.Main;
 @CommandLine.Command(name = "aot-train", hidden = true, mixinStandardHelpOptions = true,
         versionProvider = io.tidemark.shim.cli.Version.class,
         description = "(build) a training run for the JVM's AOT cache of archive-push or archive-get")
-public final class AotTrainCommand implements Command {
+public final class AotTrainCommand implements Command, io.tidemark.shim.cli.PlainLine.Bindable {
     @CommandLine.Parameters(index = "0", arity = "0..1", paramLabel = "push|get", description = "which command's cache")
     private String which;
+
+    @Override
+    public boolean bindOption(String name, String value) {
+        return false;
+    }
+
+    @Override
+    public boolean bindArgument(int index, String value) {
+        if (index != 0) {
+            return false;
+        }
+        which = value;
+        return true;
+    }
+
+    @Override
+    public int arguments() {
+        return 1;
+    }
 
     @Override
     public int call(PrintStream out, PrintStream err) {

@@ -53,30 +53,6 @@ public final class Cli {
         return command.call(out, err);
     }
 
-    /** The options that may stand before the command and take a value as the next argument. */
-    private static final java.util.Set<String> GLOBAL_VALUED = java.util.Set.of("--config", "--stanza", "--pgdata",
-            "--pg-host", "--pg-port", "--pg-user");
-
-    /**
-     * Where the command's name is in a whole command line: the first argument that is neither an
-     * option nor the value of a global option before it ({@code --stanza main archive-push});
-     * -1 when there is none. bin/tidemark finds it the same way.
-     */
-    public static int commandIndex(List<String> args) {
-        for (int i = 0; i < args.size(); i++) {
-            String a = args.get(i);
-            if (a.equals("--")) {
-                return i + 1 < args.size() ? i + 1 : -1;
-            }
-            if (GLOBAL_VALUED.contains(a)) {
-                i++;
-            } else if (!a.startsWith("-")) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
     /** picocli's message, on one line, without its "Error: " prefix (the caller names the command). */
     public static UsageException usage(CommandLine.ParameterException e) {
         String m = String.valueOf(e.getMessage()).replace('\n', ' ').strip();

@@ -67,4 +67,29 @@ public final class PlainLine {
         }
         return next == command.arguments();
     }
+
+    /** The options that may stand before the command and take a value as the next argument. */
+    private static final java.util.Set<String> GLOBAL_VALUED = java.util.Set.of("--config", "--stanza", "--pgdata",
+            "--pg-host", "--pg-port", "--pg-user");
+
+    /**
+     * Where the command's name is in a whole command line: the first argument that is neither an
+     * option nor the value of a global option before it ({@code --stanza main archive-push});
+     * -1 when there is none. bin/tidemark finds it the same way. Here, not in Cli: the
+     * per-segment path must not load picocli's classes.
+     */
+    public static int commandIndex(List<String> args) {
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("--")) {
+                return i + 1 < args.size() ? i + 1 : -1;
+            }
+            if (GLOBAL_VALUED.contains(a)) {
+                i++;
+            } else if (!a.startsWith("-")) {
+                return i;
+            }
+        }
+        return -1;
+    }
 }

@@ -173,7 +173,7 @@ class CommandLineTest {
 
     private static void assertSameBinding(List<String> line, java.util.function.Supplier<PlainLine.Bindable> make)
             throws Exception {
-        int at = Cli.commandIndex(line);
+        int at = PlainLine.commandIndex(line);
         PlainLine.Bindable plain = make.get();
         assertTrue(PlainLine.bind(plain, line, at), line.toString());
         List<String> rest = new java.util.ArrayList<>(line);
