@@ -1,5 +1,6 @@
 package io.tidemark.shim.backup;
 
+import io.tidemark.shim.cli.Progress;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.events.backup.BackupLabel;
@@ -71,6 +72,8 @@ import picocli.CommandLine;
                 "A standby skips unless --from-standby."})
 public final class BackupCommand implements Command {
     static final int DEFAULT_PROCESS_MAX = 2;
+    /** Without a terminal (logs), a progress line this often. */
+    static final long PROGRESS_PLAIN_MS = 5_000;
     /** How long to wait after the upload for the validation verdict (it is not required). */
     static final long VALIDATION_WAIT_MS = 6_000;
 
@@ -365,7 +368,7 @@ public final class BackupCommand implements Command {
             ResumeRecord record = openRecord(resumeFile, label, sel, previous.isPresent(), recordOk);
             int firstSpareId = nextBundleId + bundles.size();
             BackupCopier copierRun;
-            try (Progress progress = new Progress(toStore.size(), totalBytes, err, terminal, System::nanoTime).start()) {
+            try (Progress progress = Progress.ofFiles(toStore.size(), totalBytes, err, terminal, PROGRESS_PLAIN_MS, System::nanoTime).start()) {
                 record.plannedBundles(firstSpareId);
                 copierRun = new BackupCopier(store, stanza, label, compression, copier, record, progress, processMax,
                         interruptAfter(), () -> lease.lost() == null ? null : "the backup lease was lost: "

@@ -1,5 +1,6 @@
 package io.tidemark.shim.restore;
 
+import io.tidemark.shim.cli.Progress;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -565,7 +566,8 @@ public final class RestoreCommand implements Command {
         int kept;
         boolean prefetching = false;
         List<ConfigCommands.Found> commands;
-        Progress progress = new Progress(out, Progress.stdoutIsTerminal(), progressEverySeconds, p.files().size(), totalBytes);
+        Progress progress = Progress.ofFiles(p.files().size(), totalBytes, out, Progress.stdoutIsTerminal(),
+                progressEverySeconds * 1000, System::nanoTime);
         try {
             layoutTree(p, o.delta());
             Trace.mark("directories");
@@ -595,7 +597,7 @@ public final class RestoreCommand implements Command {
             progress.close();
             String why = e instanceof IOException ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.getMessage();
             throw new CommandFailure(ExitCodes.FAILED, "restore FAILED: " + why + "\n  " + pgdata + " holds an incomplete"
-                    + " restore (" + progress.files() + " of " + p.files().size() + " files written; no global/pg_control or"
+                    + " restore (" + progress.items() + " of " + p.files().size() + " files written; no global/pg_control or"
                     + " recovery configuration until every file is verified): it cannot be started. Run the restore"
                     + " again, with --delta to keep the files already written.", e);
         }
