@@ -38,13 +38,10 @@ import java.util.Optional;
  * through {@code api.url}. See docs/agent.md.
  */
 @CommandLine.Command(name = "agent", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
-        description = {"Long-running: runs the stanza's scheduled backups on the primary (replicas leave them)",
-                "and serves Prometheus metrics."})
+        description = {"Run the stanza's scheduled backups and serve Prometheus metrics (long-running).",
+                "Backups run on the primary; replicas leave them."})
 public final class AgentCommand implements Command {
 
-    static final String QUEUE_URL = "queue-url";
-    static final String METRICS_PORT = "metrics-port";
-    static final String METRICS_ADDRESS = "metrics-address";
     public static final int DEFAULT_METRICS_PORT = 9854;
     static final String DEFAULT_METRICS_ADDRESS = "127.0.0.1";
     /** How long SIGTERM waits for the services to end (a backup in progress is reported failed after it). */

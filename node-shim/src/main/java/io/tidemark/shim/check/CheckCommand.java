@@ -34,8 +34,9 @@ import picocli.CommandLine;
  * with a last line naming the failed steps. See docs/node-shim.md.
  */
 @CommandLine.Command(name = "check", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
-        description = {"Check the whole archiving path: PostgreSQL, the API and credentials, the stanza against this",
-                "cluster, archive_command, and a forced WAL switch archived and indexed by the cloud in time."})
+        description = {"Check the whole archiving path, one line per step.",
+                "PostgreSQL, the API and credentials, the stanza against this cluster, archive_command,",
+                "and a forced WAL switch archived and indexed by the cloud in time."})
 public final class CheckCommand implements Command {
     static final long DEFAULT_ARCHIVE_TIMEOUT_SECONDS = 60;
     private static final long POLL_MS = 500;

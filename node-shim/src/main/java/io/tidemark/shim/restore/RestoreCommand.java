@@ -67,8 +67,8 @@ import picocli.CommandLine;
  */
 @CommandLine.Command(name = "restore", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
         sortOptions = false,
-        description = {"Restore the data directory from a signed restore plan (no target: latest) and write the",
-                "recovery configuration; --wait starts PostgreSQL and waits for the target."})
+        description = {"Restore the data directory from a signed restore plan.",
+                "No target: latest. Writes the recovery configuration; --wait starts PostgreSQL and waits for the target."})
 public final class RestoreCommand implements Command {
     /** Files of a backup that restore never writes from the file list: its own, or those a running or recovering server owns. */
     static final Set<String> NOT_RESTORED = Set.of("postmaster.pid", "postmaster.opts", "recovery.signal", "standby.signal",

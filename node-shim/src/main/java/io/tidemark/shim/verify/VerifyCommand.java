@@ -34,8 +34,8 @@ import picocli.CommandLine;
  * (default {@value #DEFAULT_TIMEOUT_SECONDS} s; the run goes on in the cloud and its id is printed).
  */
 @CommandLine.Command(name = "verify", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
-        description = {"Check every archived object of the stanza (or one backup and its chain) in the cloud:",
-                "size, SHA-256, WAL continuity, backup chains. Exit 0 only when clean."})
+        description = {"Check every archived object of the stanza in the cloud.",
+                "Or one backup and its chain: size, SHA-256, WAL continuity, backup chains. Exit 0 only when clean."})
 public final class VerifyCommand implements Command {
 
     static final long DEFAULT_TIMEOUT_SECONDS = 3600;

@@ -23,8 +23,8 @@ import picocli.CommandLine;
  * error: its summary says where the damage starts and why the walk stopped there.
  */
 @CommandLine.Command(name = "wal-summary", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
-        description = {"Summarise one WAL segment: records, commits, aborts, restore points, checkpoints,",
-                "where and why it ends."})
+        description = {"Summarise one WAL segment.",
+                "Records, commits, aborts, restore points, checkpoints, where and why it ends."})
 public final class WalSummaryCommand implements Command {
     @CommandLine.Parameters(index = "0", paramLabel = "FILE", description = "one WAL segment file")
     private Path file;

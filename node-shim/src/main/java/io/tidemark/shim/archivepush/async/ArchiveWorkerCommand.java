@@ -28,7 +28,6 @@ import picocli.CommandLine;
         description = {"The asynchronous archive-push worker in the foreground (archive-push starts one itself).",
                 "Leaves after --idle-exit seconds without work, or when the server stops."})
 public final class ArchiveWorkerCommand implements Command {
-    static final String IDLE_EXIT = "idle-exit";
     static final Duration DEFAULT_IDLE = Duration.ofSeconds(60);
     private final Map<String, String> env;
 
