@@ -207,4 +207,59 @@ class ArchiveEndToEndTest {
         assertEquals(0, get.code(), get.toString());
         assertTrue(java.util.Arrays.equals(original, Files.readAllBytes(fetched)), "the archived segment was replaced");
     }
+
+    /**
+     * {@code tidemark check} on this primary: every step ok, the forced WAL switch archived and
+     * indexed; then a stanza registered by another cluster (another system identifier) and an
+     * archive_command that is not the shim, each named as the broken step, exit 1.
+     */
+    @Test
+    @Order(5)
+    void checkPassesEndToEndAndNamesTheBrokenStep() throws Exception {
+        ShimProcess.Result ok = shim("check", "--archive-timeout", "120");
+        assertEquals(0, ok.code(), ok.toString());
+        for (String step : List.of("postgresql", "api", "stanza", "archive_command", "wal-archived")) {
+            assertTrue(ok.out().contains(step + ": ok ("), step + ": " + ok);
+        }
+        String switched = ok.out().lines().filter(l -> l.startsWith("wal-archived: ok")).findFirst().orElseThrow()
+                .replaceAll(".*ok \\(([0-9A-F]{24}) .*", "$1");
+        JsonNode timeline = JSON.readTree(shim("info", "--output", "json").out()).get("timelines").get(0);
+        assertTrue(timeline.get("lastSegment").asText().compareTo(switched) >= 0, switched + " vs " + timeline);
+
+        // a stanza of another cluster: registered with another system identifier
+        var put = cloud.api("PUT", "/stanzas/other", "{\"systemIdentifier\":\"42\",\"pgVersion\":15,"
+                + "\"pgVersionNum\":150000,\"walSegmentSize\":16777216}");
+        assertTrue(put.statusCode() / 100 == 2, put.body());
+        Path otherNode = nodeDir.resolve("other-node");
+        Path otherConf = cloud.nodeConfig(otherNode, "other", "");
+        ShimProcess.Result other = ShimProcess.run(nodeDir, Map.of("PGHOST", "127.0.0.1", "PGPORT",
+                Integer.toString(pg.port()), "PGUSER", "postgres"), "check", "--config", otherConf.toString());
+        assertEquals(1, other.code(), other.toString());
+        assertTrue(other.out().contains("api: ok"), other.toString());
+        assertTrue(other.out().contains("stanza: FAILED: stanza other belongs to another cluster: system identifier 42 in the cloud, "
+                + Long.toUnsignedString(pg.systemIdentifier()) + " here"), other.toString());
+        assertTrue(other.out().contains("archive_command: FAILED: ") && other.out().contains("archives to stanza 'main', not 'other'"),
+                other.toString());
+        assertTrue(other.out().contains("wal-archived: skipped"), other.toString());
+        assertEquals("tidemark check: FAILED: stanza, archive_command, wal-archived", other.err().strip());
+
+        // archive_command not the shim: named, and no WAL switch is forced into a command that would lose it
+        pg.sql("alter system set archive_command = 'cp %p /dev/null'");
+        pg.sql("select pg_reload_conf()");
+        try {
+            Waits.until(() -> pg.sql("show archive_command").equals("cp %p /dev/null"), Duration.ofSeconds(30),
+                    "the new archive_command was not loaded");
+            String before = pg.currentWalFile();
+            ShimProcess.Result wrong = shim("check");
+            assertEquals(1, wrong.code(), wrong.toString());
+            assertTrue(wrong.out().contains("stanza: ok"), wrong.toString());
+            assertTrue(wrong.out().contains("archive_command: FAILED: archive_command 'cp %p /dev/null' does not run tidemark archive-push"),
+                    wrong.toString());
+            assertEquals("tidemark check: FAILED: archive_command, wal-archived", wrong.err().strip());
+            assertEquals(before, pg.currentWalFile(), "check switched WAL although the command would not archive it");
+        } finally {
+            pg.sql("alter system reset archive_command");
+            pg.sql("select pg_reload_conf()");
+        }
+    }
 }

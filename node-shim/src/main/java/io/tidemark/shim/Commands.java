@@ -10,9 +10,15 @@ import io.tidemark.shim.quickstart.QuickstartCommand;
 import io.tidemark.shim.restore.RestoreCommand;
 import io.tidemark.shim.stanzacreate.StanzaCreateCommand;
 import io.tidemark.shim.walsummary.WalSummaryCommand;
+import java.util.List;
 
 /** The command table. A switch, not a registry, so only the chosen command's classes load. */
 final class Commands {
+    /** Every command, in the order {@code tidemark --help} lists them (hidden ones are not listed). */
+    static final List<String> NAMES = List.of("stanza-create", "check", "archive-push", "archive-push-worker",
+            "archive-get", "archive-get-prefetch", "backup", "info", "verify", "expire", "restore", "agent",
+            "wal-summary", "quickstart", "aot-train");
+
     private Commands() {
     }
 
@@ -25,6 +31,7 @@ final class Commands {
             case "archive-get-prefetch" -> new io.tidemark.shim.archiveget.PrefetchCommand();
             case "archive-push-worker" -> new io.tidemark.shim.archivepush.async.ArchiveWorkerCommand();
             case "stanza-create" -> new StanzaCreateCommand();
+            case "check" -> new io.tidemark.shim.check.CheckCommand();
             case "info" -> new InfoCommand();
             case "expire" -> new ExpireCommand();
             case "verify" -> new io.tidemark.shim.verify.VerifyCommand();

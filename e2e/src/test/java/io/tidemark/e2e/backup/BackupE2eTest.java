@@ -15,7 +15,6 @@ import io.tidemark.events.backup.ManifestFile;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.layout.StorageLayout;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.ObjectStore;
@@ -84,7 +83,7 @@ class BackupE2eTest {
         primary.runAs().giveOwnership(tablespaceDir);
         ShimProcess.Result r = shim(primary, "stanza-create");
         assertEquals(0, r.code(), r.toString());
-        ShimConfig config = ShimConfig.load(Arguments.parse(List.of("--config", conf.toString()), Set.of("config"), Set.of()),
+        ShimConfig config = ShimConfig.load(io.tidemark.shim.config.CommonOptions.parse("--config", conf.toString()),
                 Map.of());
         store = Stores.open(config, CredentialSource.of(config, Map.of()));
     }

@@ -16,7 +16,6 @@ import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.layout.StorageLayout;
 import io.tidemark.events.paths.SafeRelativePath;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.storage.Codec;
 import io.tidemark.shim.storage.CredentialSource;
@@ -114,7 +113,7 @@ class CrashE2eTest {
         Done created = run("stanza-create", "--config", conf.toString(), "--pg-port", String.valueOf(primary.port()),
                 "--pg-user", "postgres");
         assertEquals(0, created.code(), created.toString());
-        ShimConfig config = ShimConfig.load(Arguments.parse(List.of("--config", conf.toString()), Set.of("config"), Set.of()),
+        ShimConfig config = ShimConfig.load(io.tidemark.shim.config.CommonOptions.parse("--config", conf.toString()),
                 Map.of());
         store = Stores.open(config, CredentialSource.of(config, Map.of()));
         compression = config.compression();

@@ -6,7 +6,6 @@ import io.tidemark.shim.archivepush.WalPusher;
 import io.tidemark.shim.archivepush.async.ArchiveSpool;
 import io.tidemark.shim.archivepush.async.ArchiveWorker;
 import io.tidemark.shim.backup.BackupCommand;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.UsageException;
@@ -24,6 +23,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
+import picocli.CommandLine;
+import java.util.Optional;
 
 /**
  * {@code tidemark agent [--queue-url URL] [--metrics-port N] [--metrics-address A]}: the long-running
@@ -36,17 +37,29 @@ import java.util.function.Supplier;
  * Jobs come from the SQS queue given by {@code --queue-url} (AWS), else from the local cloud's queue
  * through {@code api.url}. See docs/agent.md.
  */
+@CommandLine.Command(name = "agent", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
+        description = {"Run the stanza's scheduled backups and serve Prometheus metrics (long-running).",
+                "Backups run on the primary; replicas leave them."})
 public final class AgentCommand implements Command {
 
-    static final String QUEUE_URL = "queue-url";
-    static final String METRICS_PORT = "metrics-port";
-    static final String METRICS_ADDRESS = "metrics-address";
     public static final int DEFAULT_METRICS_PORT = 9854;
     static final String DEFAULT_METRICS_ADDRESS = "127.0.0.1";
     /** How long SIGTERM waits for the services to end (a backup in progress is reported failed after it). */
     static final long STOP_GRACE_MS = 20_000;
 
     private final Map<String, String> env;
+
+    @CommandLine.Mixin
+    private CommonOptions common = new CommonOptions();
+
+    @CommandLine.Option(names = "--queue-url", paramLabel = "URL", description = "the stanza's SQS job queue (else the local cloud's queue)")
+    private String queueUrl;
+
+    @CommandLine.Option(names = "--metrics-port", paramLabel = "N", description = "Prometheus metrics port (default 9854)")
+    private String metricsPort;
+
+    @CommandLine.Option(names = "--metrics-address", paramLabel = "A", description = "address the metrics server binds (default 127.0.0.1)")
+    private String metricsAddress = DEFAULT_METRICS_ADDRESS;
 
     public AgentCommand() {
         this(System.getenv());
@@ -57,26 +70,20 @@ public final class AgentCommand implements Command {
     }
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        Arguments a = Arguments.parse(args, CommonOptions.valuedPlus(QUEUE_URL, METRICS_PORT, METRICS_ADDRESS), Set.of());
-        a.requirePositionals(0, "no arguments besides options");
-        int port = a.option(METRICS_PORT).map(AgentCommand::port).orElse(DEFAULT_METRICS_PORT);
-        String address = a.option(METRICS_ADDRESS).orElse(DEFAULT_METRICS_ADDRESS);
-        ShimConfig config = ShimConfig.load(a, env);
-        PgOptions pg = PgOptions.from(a, env);
+    public int call(PrintStream out, PrintStream err) {
+        int port = Optional.ofNullable(metricsPort).map(AgentCommand::port).orElse(DEFAULT_METRICS_PORT);
+        String address = metricsAddress;
+        ShimConfig config = ShimConfig.load(common, env);
+        PgOptions pg = PgOptions.from(common, env);
         Supplier<CatalogApi> api = () -> new CatalogApi(config.requireApiUrl(), config.apiRegion(),
                 CredentialSource.of(config, env), Retry.of(config.retries()), config.apiKey());
         // The backup gets the agent's own options: the same configuration file, stanza and PostgreSQL.
-        List<String> backupArgs = new ArrayList<>();
-        for (String o : List.of(CommonOptions.CONFIG, CommonOptions.PGDATA, CommonOptions.PG_HOST,
-                CommonOptions.PG_PORT, CommonOptions.PG_USER)) {
-            a.option(o).ifPresent(v -> backupArgs.addAll(List.of("--" + o, v)));
-        }
-        backupArgs.addAll(List.of("--" + CommonOptions.STANZA, config.stanza().value()));
+        List<String> backupArgs = new ArrayList<>(common.argumentsWithoutStanza());
+        backupArgs.addAll(List.of("--stanza", config.stanza().value()));
 
         AgentCounters counters = new AgentCounters();
         String holder = BackupCommand.holder();
-        JobSource source = a.option(QUEUE_URL).<JobSource>map(u -> new SqsJobSource(config, env, u))
+        JobSource source = Optional.ofNullable(queueUrl).<JobSource>map(u -> new SqsJobSource(config, env, u))
                 .orElseGet(() -> new LocalQueueSource(api.get(), config.stanza()));
         JobLoop jobs = new JobLoop(source, api, config.stanza(), pg, new BackupRunner(env, backupArgs), holder, counters,
                 out, Clock.systemUTC());

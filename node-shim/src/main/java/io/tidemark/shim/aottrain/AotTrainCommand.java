@@ -20,6 +20,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import picocli.CommandLine;
+import io.tidemark.shim.Main;
 
 /**
  * {@code tidemark aot-train push|get}: a training run for one of the JVM's AOT caches
@@ -31,14 +33,38 @@ import java.util.Map;
  * this class avoids formatters, streams and regular expressions for the same reason. Synthetic
  * 16 MB segments; touches nothing outside a temp directory; needs no network.
  */
-public final class AotTrainCommand implements Command {
+@CommandLine.Command(name = "aot-train", hidden = true, mixinStandardHelpOptions = true,
+        versionProvider = io.tidemark.shim.cli.Version.class,
+        description = "(build) a training run for the JVM's AOT cache of archive-push or archive-get")
+public final class AotTrainCommand implements Command, io.tidemark.shim.cli.PlainLine.Bindable {
+    @CommandLine.Parameters(index = "0", arity = "0..1", paramLabel = "push|get", description = "which command's cache")
+    private String which;
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        if (args.size() != 1 || !(args.get(0).equals("push") || args.get(0).equals("get"))) {
+    public boolean bindOption(String name, String value) {
+        return false;
+    }
+
+    @Override
+    public boolean bindArgument(int index, String value) {
+        if (index != 0) {
+            return false;
+        }
+        which = value;
+        return true;
+    }
+
+    @Override
+    public int arguments() {
+        return 1;
+    }
+
+    @Override
+    public int call(PrintStream out, PrintStream err) {
+        if (!("push".equals(which) || "get".equals(which))) {
             throw new UsageException("usage: tidemark aot-train push|get");
         }
-        boolean get = args.get(0).equals("get");
+        boolean get = which.equals("get");
         Path dir = null;
         Process server = null;
         try {
@@ -70,15 +96,18 @@ public final class AotTrainCommand implements Command {
                     String name = "00000001" + hex8(segNo >>> 8) + hex8(segNo & 0xFF);
                     Path f = wal.resolve(name);
                     Files.write(f, segment(segNo));
-                    List<String> push = List.of(f.toString(), "--config", conf.toString());
-                    expect(new ArchivePushCommand(Map.of()).run(push, devNull(), devNull()), "archive-push " + name);
+                    // through Main, as bin/tidemark runs them: the command line's parsing is trained too
+                    List<String> push = List.of("archive-push", f.toString(), "--config", conf.toString());
+                    expect(Main.run(push, devNull(), devNull(), n -> new ArchivePushCommand(Map.of())),
+                            "archive-push " + name);
                     if (seg == 0) {
-                        expect(new ArchivePushCommand(Map.of()).run(push, devNull(), devNull()), "repeated archive-push");
+                        expect(Main.run(push, devNull(), devNull(), n -> new ArchivePushCommand(Map.of())),
+                                "repeated archive-push");
                     }
                     if (get) {
-                        expect(new ArchiveGetCommand(Map.of(), (c, s, after, plan) -> { }).run(List.of(name,
-                                dir.resolve("RECOVERYXLOG").toString(), "--config", conf.toString()), devNull(), devNull()),
-                                "archive-get " + name);
+                        expect(Main.run(List.of("archive-get", name, dir.resolve("RECOVERYXLOG").toString(), "--config",
+                                conf.toString()), devNull(), devNull(),
+                                n -> new ArchiveGetCommand(Map.of(), (c, s, after, plan) -> { })), "archive-get " + name);
                     }
                 }
             }

@@ -10,7 +10,6 @@ import io.tidemark.shim.Command;
 import io.tidemark.shim.api.StanzaCache;
 import io.tidemark.shim.api.StanzaDoc;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.UsageException;
@@ -31,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import picocli.CommandLine;
 
 /**
  * {@code tidemark archive-get [--plan FILE] %f %p}: PostgreSQL's {@code restore_command}. Fetches
@@ -55,7 +55,10 @@ import java.util.Set;
  * <p>Needs no catalog API: keys depend only on the file name (or come from the plan), so restores
  * work with S3 alone. The segment size comes from the plan, else from the cached stanza document.
  */
-public final class ArchiveGetCommand implements Command {
+@CommandLine.Command(name = "archive-get", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
+        description = {"restore_command: fetch, verify and write one WAL file.",
+                "Exit 1 silently when it is not archived, 3 on errors, 200 (abort recovery) when a planned file is missing or damaged."})
+public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.PlainLine.Bindable {
     private final Map<String, String> env;
     private final PrefetchCommand.Starter prefetch;
 
@@ -76,7 +79,19 @@ public final class ArchiveGetCommand implements Command {
     static final String TIMELINE_ONE_HISTORY = "00000001.history";
     /** {@code --plan FILE}: the signed restore plan restore left in the data directory ({@link WalPlan}). */
     public static final String PLAN = "plan";
-    static final Set<String> VALUED = CommonOptions.valuedPlus(PLAN);
+
+    @CommandLine.Mixin
+    private CommonOptions common = new CommonOptions();
+
+    @CommandLine.Parameters(index = "0", paramLabel = "WAL_NAME", description = "the WAL file PostgreSQL asks for (%%f)")
+    private String walName;
+
+    @CommandLine.Parameters(index = "1", paramLabel = "DEST_PATH", description = "where to write it (%%p)")
+    private String destPath;
+
+    @CommandLine.Option(names = "--plan", paramLabel = "FILE",
+            description = "the signed restore plan restore left in the data directory: a missing or damaged planned file aborts recovery")
+    private String planOption;
 
     /** The file is not archived: exit 1 without a word. */
     static final class NotFound extends RuntimeException {
@@ -85,27 +100,76 @@ public final class ArchiveGetCommand implements Command {
         }
     }
 
+    /**
+     * A bad command line is never the quiet "not archived" (1): exit 3, and with {@code --plan}
+     * abort recovery (a status 1..125 would end it early, short of the target).
+     */
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
+    public int usageError(String name, List<String> args, UsageException e, PrintStream err) {
+        return failed(planned(args), e.getMessage(), err);
+    }
+
+    private static boolean planned(List<String> args) {
+        return args.stream().anyMatch(s -> s.equals("--" + PLAN) || s.startsWith("--" + PLAN + "="));
+    }
+
+    private static int failed(boolean planned, String message, PrintStream err) {
+        if (planned) {
+            err.println("tidemark archive-get: ABORTING RECOVERY: " + message);
+            return ExitCodes.ABORT_RECOVERY;
+        }
+        err.println("tidemark archive-get: " + message);
+        return ExitCodes.GET_ERROR;
+    }
+
+    @Override
+    public boolean bindOption(String name, String value) {
+        if (name.equals("--" + PLAN)) {
+            if (planOption != null) {
+                return false;
+            }
+            planOption = value;
+            return true;
+        }
+        return common.bindOption(name, value);
+    }
+
+    @Override
+    public boolean bindArgument(int index, String value) {
+        switch (index) {
+            case 0 -> walName = value;
+            case 1 -> destPath = value;
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public int arguments() {
+        return 2;
+    }
+
+    @Override
+    public int call(PrintStream out, PrintStream err) {
         // with a plan, no failure may read as "not available" (1..125): PostgreSQL would end recovery early
-        boolean planned = args.stream().anyMatch(s -> s.equals("--" + PLAN) || s.startsWith("--" + PLAN + "="));
+        boolean planned = planOption != null;
         try {
-            Arguments a = Arguments.parse(args, VALUED, Set.of());
-            List<String> pos = a.requirePositionals(2, "the WAL file name and the destination path (%f %p)");
-            ShimConfig config = ShimConfig.load(a, env);
-            PgOptions pg = PgOptions.from(a, env);
-            Path target = resolve(pos.get(1), pg.pgdata());
-            if (pos.get(0).equals(TIMELINE_ONE_HISTORY)) {
+            ShimConfig config = ShimConfig.load(common, env);
+            PgOptions pg = PgOptions.from(common, env);
+            Path target = resolve(destPath, pg.pgdata());
+            if (walName.equals(TIMELINE_ONE_HISTORY)) {
                 throw new NotFound(); // PostgreSQL asks for the parent's history at promotion; timeline 1 has none
             }
-            Optional<Path> planFile = a.option(PLAN).map(f -> resolve(f, pg.pgdata()));
+            Optional<Path> planFile = Optional.ofNullable(planOption).map(f -> resolve(f, pg.pgdata()));
             Optional<WalPlan> plan = WalPlan.loadIfNamed(planFile, config);
             WalSegmentSize size = plan.isPresent() ? plan.get().segmentSize()
                     : new StanzaCache(config.spoolDir()).read(config.stanza())
                     .map(StanzaDoc::walSegmentSize).orElse(WalSegmentSize.ofBytes(WalSegmentSize.MIN_BYTES));
             WalFileName name;
             try {
-                name = WalFileName.parse(pos.get(0), size);
+                name = WalFileName.parse(walName, size);
             } catch (IllegalArgumentException e) {
                 throw new CommandFailure(ExitCodes.GET_ERROR, e.getMessage());
             }
@@ -144,12 +208,7 @@ public final class ArchiveGetCommand implements Command {
             err.println("tidemark archive-get: ABORTING RECOVERY: " + e.getMessage());
             return ExitCodes.ABORT_RECOVERY;
         } catch (StorageException | UsageException | CommandFailure e) {
-            if (planned) {
-                err.println("tidemark archive-get: ABORTING RECOVERY: " + e.getMessage());
-                return ExitCodes.ABORT_RECOVERY;
-            }
-            err.println("tidemark archive-get: " + e.getMessage());
-            return ExitCodes.GET_ERROR;
+            return failed(planned, e.getMessage(), err);
         }
     }
 

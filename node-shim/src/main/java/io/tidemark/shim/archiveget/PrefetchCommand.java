@@ -3,7 +3,6 @@ package io.tidemark.shim.archiveget;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.shim.Command;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
@@ -21,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import picocli.CommandLine;
 
 /**
  * {@code tidemark archive-get-prefetch --config F --stanza S [--plan FILE] SEGMENT SEGMENT_BYTES}
@@ -28,8 +28,23 @@ import java.util.Set;
  * {@code --plan}, the restore plan archive-get was given: what it prefetches is verified against
  * it. Output goes to the spool's {@code prefetch.log}.
  */
+@CommandLine.Command(name = "archive-get-prefetch", hidden = true, mixinStandardHelpOptions = true,
+        versionProvider = io.tidemark.shim.cli.Version.class,
+        description = "(internal) the detached WAL prefetcher archive-get starts")
 public final class PrefetchCommand implements Command {
     private final Map<String, String> env;
+
+    @CommandLine.Mixin
+    private CommonOptions common = new CommonOptions();
+
+    @CommandLine.Option(names = "--plan", paramLabel = "FILE", description = "the restore plan archive-get was given")
+    private String planOption;
+
+    @CommandLine.Parameters(index = "0", paramLabel = "SEGMENT", description = "the segment to prefetch after")
+    private String after;
+
+    @CommandLine.Parameters(index = "1", paramLabel = "SEGMENT_BYTES", description = "the WAL segment size in bytes")
+    private long segmentBytes;
 
     public PrefetchCommand() {
         this(System.getenv());
@@ -40,12 +55,10 @@ public final class PrefetchCommand implements Command {
     }
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        Arguments a = Arguments.parse(args, ArchiveGetCommand.VALUED, Set.of());
-        List<String> pos = a.requirePositionals(2, "the segment to prefetch after and the segment size in bytes");
-        ShimConfig config = ShimConfig.load(a, env);
-        WalSegmentSize size = WalSegmentSize.ofBytes(Long.parseLong(pos.get(1)));
-        WalSegmentName start = WalSegmentName.parse(pos.get(0), size);
+    public int call(PrintStream out, PrintStream err) {
+        ShimConfig config = ShimConfig.load(common, env);
+        WalSegmentSize size = WalSegmentSize.ofBytes(segmentBytes);
+        WalSegmentName start = WalSegmentName.parse(after, size);
         Optional<PrefetchSpool> spool = PrefetchSpool.open(config.spoolDir(), config.stanza());
         if (spool.isEmpty()) {
             err.println(Instant.now() + " prefetch spool under " + config.spoolDir() + " is not usable");
@@ -53,7 +66,7 @@ public final class PrefetchCommand implements Command {
         }
         Optional<WalPlan> plan;
         try {
-            plan = WalPlan.loadIfNamed(a.option(ArchiveGetCommand.PLAN).map(Path::of), config);
+            plan = WalPlan.loadIfNamed(Optional.ofNullable(planOption).map(Path::of), config);
         } catch (AbortRecovery e) {
             err.println(Instant.now() + " not prefetching: " + e.getMessage());
             return ExitCodes.FAILED;

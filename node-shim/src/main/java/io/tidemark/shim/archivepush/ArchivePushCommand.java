@@ -2,7 +2,6 @@ package io.tidemark.shim.archivepush;
 
 import io.tidemark.shim.Command;
 import io.tidemark.shim.archivepush.async.AsyncArchivePush;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.Trace;
 import io.tidemark.shim.config.CommonOptions;
@@ -14,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import picocli.CommandLine;
 
 /**
  * {@code tidemark archive-push %p}: PostgreSQL's {@code archive_command}. Checks the file
@@ -24,7 +24,10 @@ import java.util.Set;
  * The work itself is {@link WalPusher}'s; with {@code archive-push.async=true} the answer comes
  * from the asynchronous worker's spool instead ({@link AsyncArchivePush}).
  */
-public final class ArchivePushCommand implements Command {
+@CommandLine.Command(name = "archive-push", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
+        description = {"archive_command: check, compress and upload one WAL file (exit 0 only once it is in S3).",
+                "With archive-push.async=true the answer comes from the asynchronous worker's spool."})
+public final class ArchivePushCommand implements Command, io.tidemark.shim.cli.PlainLine.Bindable {
     /** User metadata on every WAL object: hex SHA-256 and size of the raw (uncompressed) bytes. */
     public static final String META_SHA256 = "sha256";
     public static final String META_RAW_SIZE = "raw-size";
@@ -32,6 +35,12 @@ public final class ArchivePushCommand implements Command {
 
     private final Map<String, String> env;
     private final AsyncArchivePush.Starter starter;
+
+    @CommandLine.Mixin
+    private CommonOptions common = new CommonOptions();
+
+    @CommandLine.Parameters(index = "0", paramLabel = "WAL_PATH", description = "the WAL file to archive (%%p)")
+    private String given;
 
     public ArchivePushCommand() {
         this(System.getenv());
@@ -48,13 +57,30 @@ public final class ArchivePushCommand implements Command {
     }
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
+    public boolean bindOption(String name, String value) {
+        return common.bindOption(name, value);
+    }
+
+    @Override
+    public boolean bindArgument(int index, String value) {
+        if (index != 0) {
+            return false;
+        }
+        given = value;
+        return true;
+    }
+
+    @Override
+    public int arguments() {
+        return 1;
+    }
+
+    @Override
+    public int call(PrintStream out, PrintStream err) {
         Trace.mark("main");
         Sha256.prepareInBackground();
-        Arguments a = Arguments.parse(args, CommonOptions.VALUED, Set.of());
-        String given = a.requirePositionals(1, "the WAL file to archive (%p)").get(0);
-        ShimConfig config = ShimConfig.load(a, env);
-        PgOptions pg = PgOptions.from(a, env);
+        ShimConfig config = ShimConfig.load(common, env);
+        PgOptions pg = PgOptions.from(common, env);
         Path file = resolve(given, pg.pgdata());
         if (config.asyncPush().enabled()) {
             return new AsyncArchivePush(config, env, starter).run(file, err);

@@ -1,5 +1,6 @@
 package io.tidemark.shim.backup;
 
+import io.tidemark.shim.cli.Progress;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.events.backup.BackupLabel;
@@ -21,7 +22,6 @@ import io.tidemark.shim.Command;
 import io.tidemark.shim.api.ApiException;
 import io.tidemark.shim.api.CatalogApi;
 import io.tidemark.shim.api.ConflictReport;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.UsageException;
@@ -61,18 +61,20 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import picocli.CommandLine;
 
 /**
  * {@code tidemark backup [--type full|diff|incr] [--from-standby] [--process-max N] [--checksum-delta]}:
  * a base backup of the running cluster straight to S3, validated by the cloud once its manifest
  * (uploaded last) arrives. See docs/backup.md.
  */
+@CommandLine.Command(name = "backup", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
+        description = {"Base backup straight to S3 (default incr; full when no valid full exists).",
+                "A standby skips unless --from-standby."})
 public final class BackupCommand implements Command {
-    static final String TYPE = "type";
-    static final String PROCESS_MAX = "process-max";
-    static final String FROM_STANDBY = "from-standby";
-    static final String CHECKSUM_DELTA = "checksum-delta";
     static final int DEFAULT_PROCESS_MAX = 2;
+    /** Without a terminal (logs), a progress line this often. */
+    static final long PROGRESS_PLAIN_MS = 5_000;
     /** How long to wait after the upload for the validation verdict (it is not required). */
     static final long VALIDATION_WAIT_MS = 6_000;
 
@@ -81,6 +83,21 @@ public final class BackupCommand implements Command {
     private final Map<String, String> env;
     private final boolean terminal;
     private final java.util.function.Consumer<BackupManifest> onUploaded;
+
+    @CommandLine.Mixin
+    private CommonOptions common = new CommonOptions();
+
+    @CommandLine.Option(names = "--type", paramLabel = "full|diff|incr", description = "backup type (default incr)")
+    private String typeOption;
+
+    @CommandLine.Option(names = "--process-max", paramLabel = "N", description = "parallel copies (default 2)")
+    private String processMaxOption;
+
+    @CommandLine.Option(names = "--from-standby", description = "back up this node when it is a standby")
+    private boolean fromStandby;
+
+    @CommandLine.Option(names = "--checksum-delta", description = "reference an unchanged-looking file of the prior backup only when its SHA-256 matches")
+    private boolean checksumDelta;
 
     public BackupCommand() {
         this(System.getenv(), System.console() != null);
@@ -101,15 +118,11 @@ public final class BackupCommand implements Command {
     }
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        Arguments a = Arguments.parse(args, CommonOptions.valuedPlus(TYPE, PROCESS_MAX), Set.of(FROM_STANDBY, CHECKSUM_DELTA));
-        a.requirePositionals(0, "no arguments besides options");
-        Optional<BackupLabelName.Type> type = a.option(TYPE).map(BackupCommand::type);
-        int processMax = a.option(PROCESS_MAX).map(BackupCommand::processMax).orElse(DEFAULT_PROCESS_MAX);
-        boolean fromStandby = a.flag(FROM_STANDBY);
-        boolean checksumDelta = a.flag(CHECKSUM_DELTA);
-        ShimConfig config = ShimConfig.load(a, env);
-        PgOptions pg = PgOptions.from(a, env);
+    public int call(PrintStream out, PrintStream err) {
+        Optional<BackupLabelName.Type> type = Optional.ofNullable(typeOption).map(BackupCommand::type);
+        int processMax = Optional.ofNullable(processMaxOption).map(BackupCommand::processMax).orElse(DEFAULT_PROCESS_MAX);
+        ShimConfig config = ShimConfig.load(common, env);
+        PgOptions pg = PgOptions.from(common, env);
         CredentialSource credentials = CredentialSource.of(config, env);
         CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), credentials, Retry.of(config.retries()),
                 config.apiKey());
@@ -370,7 +383,7 @@ public final class BackupCommand implements Command {
             ResumeRecord record = openRecord(resumeFile, label, sel, previous.isPresent(), recordOk);
             int firstSpareId = nextBundleId + bundles.size();
             BackupCopier copierRun;
-            try (Progress progress = new Progress(toStore.size(), totalBytes, err, terminal, System::nanoTime).start()) {
+            try (Progress progress = Progress.ofFiles(toStore.size(), totalBytes, err, terminal, PROGRESS_PLAIN_MS, System::nanoTime).start()) {
                 record.plannedBundles(firstSpareId);
                 copierRun = new BackupCopier(store, stanza, label, compression, copier, record, progress, processMax,
                         interruptAfter(), () -> lease.lost() == null ? null : "the backup lease was lost: "

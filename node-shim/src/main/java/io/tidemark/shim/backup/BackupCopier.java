@@ -1,5 +1,6 @@
 package io.tidemark.shim.backup;
 
+import io.tidemark.shim.cli.Progress;
 import io.tidemark.events.backup.ManifestBundle;
 import io.tidemark.events.backup.ManifestFile;
 import io.tidemark.events.layout.BackupLabelName;
@@ -121,11 +122,11 @@ final class BackupCopier {
             Instant readAt = Instant.now();
             Optional<FileCopier.Copy> c = copier.copy(f);
             if (c.isEmpty()) {
-                progress.fileDone(f.size());
+                progress.done(f.size());
                 return;
             }
             store(f.path(), f.mtime(), c.get(), readAt);
-            progress.fileDone(f.size());
+            progress.done(f.size());
             interruptForTest();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot back up " + f.path() + ": " + e.getMessage(), e);
@@ -178,7 +179,7 @@ final class BackupCopier {
                 interruptForTest();
             }
             for (SourceFile f : b.files()) {
-                progress.fileDone(f.size());
+                progress.done(f.size());
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot back up bundle " + b.id() + ": " + e.getMessage(), e);

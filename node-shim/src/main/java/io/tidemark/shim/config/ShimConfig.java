@@ -2,7 +2,6 @@ package io.tidemark.shim.config;
 
 import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StanzaName;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.UsageException;
@@ -135,8 +134,8 @@ public record ShimConfig(
      * @throws UsageException  neither the option nor the variable names a file; no stanza anywhere
      * @throws CommandFailure  the file is missing, unreadable or invalid (exit 1)
      */
-    public static ShimConfig load(Arguments a, Map<String, String> env) {
-        String name = a.option(CommonOptions.CONFIG).orElseGet(() -> {
+    public static ShimConfig load(CommonOptions a, Map<String, String> env) {
+        String name = a.config().orElseGet(() -> {
             String e = env.get(CommonOptions.CONFIG_ENV);
             return e == null || e.isBlank() ? null : e;
         });
@@ -152,7 +151,7 @@ public record ShimConfig(
         } catch (IOException | IllegalArgumentException e) {
             throw invalid(file, "cannot read it: " + e.getMessage());
         }
-        ShimConfig c = of(file, p, a.option(CommonOptions.STANZA).orElse(null), env);
+        ShimConfig c = of(file, p, a.stanza().orElse(null), env);
         if (c.keys().isPresent()) {
             requirePrivate(file);
         }

@@ -7,7 +7,6 @@ import io.tidemark.events.json.Json;
 import io.tidemark.shim.Command;
 import io.tidemark.shim.api.ApiException;
 import io.tidemark.shim.api.CatalogApi;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.JsonOutput;
@@ -22,6 +21,7 @@ import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import picocli.CommandLine;
 
 /**
  * {@code tidemark expire --dry-run [--output text|json] [--retention-full-type count|time]
@@ -38,6 +38,9 @@ import java.util.Set;
  * (docs/retention.md#floors). Only the operator's own invocation of the retention function can
  * confirm a real run.
  */
+@CommandLine.Command(name = "expire", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
+        description = {"Preview retention (--dry-run): the backups and WAL it would remove now and the recovery window after.",
+                "Retention itself runs in the cloud, daily and after each valid backup."})
 public final class ExpireCommand implements Command {
 
     static final String NOT_HERE = "retention runs in the cloud, not on nodes: daily (the stanza's retention "
@@ -45,9 +48,29 @@ public final class ExpireCommand implements Command {
             + "see what it would remove now; to run it at once, invoke the retention function with the "
             + "operator's rights (see docs/retention.md; with \"confirm\": true to go beyond the cap on fulls per run)";
 
-    private static final Set<String> OWN = Set.of("output", "retention-full-type", "retention-full", "retention-diff");
 
     private final Map<String, String> env;
+
+    @CommandLine.Mixin
+    private CommonOptions common = new CommonOptions();
+
+    @CommandLine.Option(names = "--dry-run", description = "show what retention would remove (the only mode on a node)")
+    private boolean dryRun;
+
+    @CommandLine.Option(names = "--confirm", description = "allow the preview to go beyond the cap on fulls per run")
+    private boolean confirm;
+
+    @CommandLine.Option(names = "--output", paramLabel = "text|json", description = "text (default) or json")
+    private String output = "text";
+
+    @CommandLine.Option(names = "--retention-full-type", paramLabel = "count|time", description = "override the stanza's policy for the preview")
+    private String fullType;
+
+    @CommandLine.Option(names = "--retention-full", paramLabel = "N", description = "fulls (count) or days (time) to keep")
+    private String full;
+
+    @CommandLine.Option(names = "--retention-diff", paramLabel = "N", description = "differential backups to keep")
+    private String diff;
 
     public ExpireCommand() {
         this(System.getenv());
@@ -58,24 +81,21 @@ public final class ExpireCommand implements Command {
     }
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        Arguments a = Arguments.parse(args, CommonOptions.valuedPlus(OWN.toArray(String[]::new)),
-                Set.of("dry-run", "confirm"));
-        a.requirePositionals(0, "no arguments besides options");
-        OutputFormat format = OutputFormat.parse(a.option("output").orElse("text"));
+    public int call(PrintStream out, PrintStream err) {
+        OutputFormat format = OutputFormat.parse(output);
         ObjectMapper mapper = Json.mapper();
         ObjectNode body = mapper.createObjectNode().put("dryRun", true);
-        ObjectNode retention = retention(a, mapper);
+        ObjectNode retention = retention(fullType, full, diff, mapper);
         if (retention != null) {
             body.set("retention", retention);
         }
-        if (a.flag("confirm")) {
+        if (confirm) {
             body.put("confirm", true);
         }
-        if (!a.flag("dry-run")) {
+        if (!dryRun) {
             throw new CommandFailure(ExitCodes.USAGE, NOT_HERE);
         }
-        ShimConfig config = ShimConfig.load(a, env);
+        ShimConfig config = ShimConfig.load(common, env);
         CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
                 Retry.of(config.retries()), config.apiKey());
         CatalogApi.Response r;
@@ -110,20 +130,19 @@ public final class ExpireCommand implements Command {
     }
 
     /** The {@code retention} object of the request, or null when no retention option is given. */
-    static ObjectNode retention(Arguments a, ObjectMapper mapper) {
-        if (a.option("retention-full-type").isEmpty() && a.option("retention-full").isEmpty()
-                && a.option("retention-diff").isEmpty()) {
+    static ObjectNode retention(String fullType, String full, String diff, ObjectMapper mapper) {
+        if (fullType == null && full == null && diff == null) {
             return null;
         }
         ObjectNode r = mapper.createObjectNode();
-        a.option("retention-full-type").ifPresent(t -> {
+        java.util.Optional.ofNullable(fullType).ifPresent(t -> {
             if (!t.equals("count") && !t.equals("time")) {
                 throw new UsageException("--retention-full-type must be count or time, got '" + t + "'");
             }
             r.put("fullType", t);
         });
-        a.option("retention-full").ifPresent(v -> r.put("full", number("--retention-full", v, 1)));
-        a.option("retention-diff").ifPresent(v -> r.put("diff", number("--retention-diff", v, 0)));
+        java.util.Optional.ofNullable(full).ifPresent(v -> r.put("full", number("--retention-full", v, 1)));
+        java.util.Optional.ofNullable(diff).ifPresent(v -> r.put("diff", number("--retention-diff", v, 0)));
         return r;
     }
 

@@ -9,7 +9,6 @@ import io.tidemark.shim.Command;
 import io.tidemark.shim.api.ApiException;
 import io.tidemark.shim.api.CatalogApi;
 import io.tidemark.shim.archivepush.async.ArchiveSpool;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.JsonOutput;
@@ -31,6 +30,7 @@ import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import picocli.CommandLine;
 
 /**
  * {@code tidemark info [--output text|json]}: the catalog's view of the stanza
@@ -39,9 +39,17 @@ import java.util.Set;
  * and that segment's end when PostgreSQL is reachable with the PG options and is this stanza's
  * cluster (else null).
  */
+@CommandLine.Command(name = "info", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
+        description = "The stanza's archived WAL per timeline, gaps, archive lag, backups and recovery window.")
 public final class InfoCommand implements Command {
     private final Map<String, String> env;
     private final Clock clock;
+
+    @CommandLine.Mixin
+    private CommonOptions common = new CommonOptions();
+
+    @CommandLine.Option(names = "--output", paramLabel = "text|json", description = "text (default) or json")
+    private String output = "text";
 
     public InfoCommand() {
         this(System.getenv(), Clock.systemUTC());
@@ -57,12 +65,10 @@ public final class InfoCommand implements Command {
     }
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        Arguments a = Arguments.parse(args, CommonOptions.valuedPlus("output"), Set.of());
-        a.requirePositionals(0, "no arguments besides options");
-        OutputFormat format = OutputFormat.parse(a.option("output").orElse("text"));
-        ShimConfig config = ShimConfig.load(a, env);
-        PgOptions pg = PgOptions.from(a, env);
+    public int call(PrintStream out, PrintStream err) {
+        OutputFormat format = OutputFormat.parse(output);
+        ShimConfig config = ShimConfig.load(common, env);
+        PgOptions pg = PgOptions.from(common, env);
         CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
                 Retry.of(config.retries()), config.apiKey());
         CatalogApi.Response r;

@@ -1,6 +1,5 @@
 package io.tidemark.shim.pg;
 
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.UsageException;
 import io.tidemark.shim.config.CommonOptions;
 import java.nio.file.Files;
@@ -21,15 +20,15 @@ public record PgOptions(Path pgdata, String host, int port, String user, String 
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 5432;
 
-    public static PgOptions from(Arguments a, Map<String, String> env) {
-        Path pgdata = a.option(CommonOptions.PGDATA).or(() -> nonEmpty(env.get("PGDATA"))).map(Path::of).orElse(null);
-        String host = a.option(CommonOptions.PG_HOST).or(() -> nonEmpty(env.get("PGHOST"))).orElse(DEFAULT_HOST);
+    public static PgOptions from(CommonOptions a, Map<String, String> env) {
+        Path pgdata = a.pgdata().or(() -> nonEmpty(env.get("PGDATA"))).map(Path::of).orElse(null);
+        String host = a.pgHost().or(() -> nonEmpty(env.get("PGHOST"))).orElse(DEFAULT_HOST);
         boolean socket = false;
         if (host.startsWith("/") || Files.isDirectory(Path.of(host))) {
             host = DEFAULT_HOST;
             socket = true;
         }
-        String portText = a.option(CommonOptions.PG_PORT).or(() -> nonEmpty(env.get("PGPORT")))
+        String portText = a.pgPort().or(() -> nonEmpty(env.get("PGPORT")))
                 .orElse(String.valueOf(DEFAULT_PORT));
         int port;
         try {
@@ -40,7 +39,7 @@ public record PgOptions(Path pgdata, String host, int port, String user, String 
         if (port < 1 || port > 65535) {
             throw new UsageException("PostgreSQL port must be 1..65535, got '" + portText + "'");
         }
-        String user = a.option(CommonOptions.PG_USER).or(() -> nonEmpty(env.get("PGUSER")))
+        String user = a.pgUser().or(() -> nonEmpty(env.get("PGUSER")))
                 .orElse(System.getProperty("user.name"));
         String database = nonEmpty(env.get("PGDATABASE")).orElse("postgres");
         return new PgOptions(pgdata, host, port, user, database, env.get("PGPASSWORD"), socket);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.events.json.Json;
 import io.tidemark.shim.Command;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.ExitCodes;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -23,6 +22,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
+import picocli.CommandLine;
 
 /**
  * {@code tidemark quickstart}: the whole product on one machine in about a minute. It starts the
@@ -31,7 +31,11 @@ import java.util.stream.Stream;
  * restored cluster and shows the table is back. Everything lives in a temp dir that is removed
  * at the end ({@code --keep} leaves it for a look around).
  */
+@CommandLine.Command(name = "quickstart", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
+        description = "The end-to-end demo on a throwaway cluster: local cloud, archiving, backup, a mistake, a point-in-time restore.")
 public final class QuickstartCommand implements Command {
+    @CommandLine.Option(names = "--keep", description = "leave the demo's temp directory for a look around")
+    private boolean keep;
     private static final String STANZA = "demo";
     private static final ObjectMapper JSON = Json.mapper();
 
@@ -46,9 +50,8 @@ public final class QuickstartCommand implements Command {
     private final List<Path> clusters = new ArrayList<>();
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        Arguments a = Arguments.parse(args, Set.of(), Set.of("keep"));
-        boolean keep = a.flag("keep");
+    public int call(PrintStream out, PrintStream err) {
+        boolean keep = this.keep;
         this.out = out;
         var pgBin = PgBinDir.find();
         if (pgBin.isEmpty()) {

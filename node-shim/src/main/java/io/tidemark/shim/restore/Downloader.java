@@ -1,5 +1,6 @@
 package io.tidemark.shim.restore;
 
+import io.tidemark.shim.cli.Progress;
 import io.tidemark.events.plan.PlanFile;
 import io.tidemark.shim.storage.Codec;
 import java.io.BufferedInputStream;

@@ -1,5 +1,6 @@
 package io.tidemark.shim.restore;
 
+import io.tidemark.shim.cli.Progress;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -169,7 +170,7 @@ final class PlanPrecheck {
         List<PlanObjects.Expected> objects = PlanObjects.of(files.stream().map(Downloader.Item::file).toList(), plan).objects();
         long started = System.nanoTime();
         List<Problem> problems;
-        try (Progress progress = Progress.counting(out, tty, progressEverySeconds, objects.size(), "checked", "objects")) {
+        try (Progress progress = Progress.counting(objects.size(), "objects checked", out, tty, progressEverySeconds * 1000)) {
             progress.start();
             problems = new PlanPrecheck(urls, retries, firstPauseMs, tls).check(objects, n -> progress.done(0));
         }

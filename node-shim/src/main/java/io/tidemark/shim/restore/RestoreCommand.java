@@ -1,5 +1,6 @@
 package io.tidemark.shim.restore;
 
+import io.tidemark.shim.cli.Progress;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -21,7 +22,6 @@ import io.tidemark.shim.archiveget.AtomicFile;
 import io.tidemark.shim.archiveget.PrefetchCommand;
 import io.tidemark.shim.archiveget.PrefetchSpool;
 import io.tidemark.shim.archiveget.WalPlan;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.Trace;
@@ -59,17 +59,18 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import picocli.CommandLine;
 
 /**
  * {@code tidemark restore}: asks the planner for a signed plan (or reads a saved one), verifies
  * it, proves every path safe, then restores the data directory from presigned URLs and writes
  * the recovery configuration. See docs/restore.md for the order of checks and what is written.
  */
+@CommandLine.Command(name = "restore", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
+        sortOptions = false,
+        description = {"Restore the data directory from a signed restore plan.",
+                "No target: latest. Writes the recovery configuration; --wait starts PostgreSQL and waits for the target."})
 public final class RestoreCommand implements Command {
-    static final Set<String> VALUED = CommonOptions.valuedPlus("target-time", "target-xid", "target-lsn", "target-name",
-            "target-timeline", "target-action", "backup", "plan-file", "process-max", "wait-timeout", "owner");
-    static final Set<String> FLAGS = Set.of("target-immediate", "target-exclusive", "delta", "wait",
-            "keep-config-commands");
     /** Files of a backup that restore never writes from the file list: its own, or those a running or recovering server owns. */
     static final Set<String> NOT_RESTORED = Set.of("postmaster.pid", "postmaster.opts", "recovery.signal", "standby.signal",
             "recovery.conf", "backup_label", "tablespace_map", WalPlan.FILE_NAME);
@@ -81,6 +82,83 @@ public final class RestoreCommand implements Command {
     private final long firstRetryPauseMs;
     private final long progressEverySeconds;
     private final PrefetchCommand.Starter prefetch;
+    @CommandLine.Mixin
+    private CommonOptions common = new CommonOptions();
+
+    /** At most one target, declared: picocli refuses a second one ("... are mutually exclusive"). */
+    @CommandLine.ArgGroup(exclusive = true, multiplicity = "0..1", heading = "Recovery target (at most one; none: latest)%n")
+    private Target target;
+
+    static final class Target {
+        @CommandLine.Option(names = "--target-time", paramLabel = "TIME", required = true,
+                description = "a time stamp with zone, e.g. '2026-11-21 07:00:00+00'")
+        String time;
+
+        @CommandLine.Option(names = "--target-xid", paramLabel = "XID", required = true, description = "a transaction id")
+        String xid;
+
+        @CommandLine.Option(names = "--target-lsn", paramLabel = "LSN", required = true, description = "a WAL position X/X")
+        String lsn;
+
+        @CommandLine.Option(names = "--target-name", paramLabel = "NAME", required = true, description = "a restore point's name")
+        String name;
+
+        @CommandLine.Option(names = "--target-immediate", required = true, description = "the end of the backup (consistency)")
+        boolean immediate;
+
+        RestoreTarget toTarget() {
+            if (immediate) {
+                return RestoreTarget.of("immediate", null);
+            }
+            if (time != null) {
+                return RestoreTarget.of("time", time);
+            }
+            if (xid != null) {
+                return RestoreTarget.of("xid", xid);
+            }
+            if (lsn != null) {
+                return RestoreTarget.of("lsn", lsn);
+            }
+            return RestoreTarget.of("name", name);
+        }
+    }
+
+    @CommandLine.Option(names = "--target-exclusive", description = "stop just before the target, not after it")
+    private boolean targetExclusive;
+
+    @CommandLine.Option(names = "--target-timeline", paramLabel = "latest|current|N", description = "timeline to follow (default latest)")
+    private String targetTimeline = "latest";
+
+    @CommandLine.Option(names = "--target-action", paramLabel = "promote|pause|shutdown", description = "at the target (default promote)")
+    private String targetAction = "promote";
+
+    @CommandLine.Option(names = "--backup", paramLabel = "LABEL", description = "restore from this backup")
+    private String backup;
+
+    @CommandLine.Option(names = "--plan-file", paramLabel = "F", description = "a restore plan saved earlier instead of asking the planner")
+    private Path planFileOption;
+
+    @CommandLine.Option(names = "--delta", description = "restore into a non-empty data directory, rewriting only what differs")
+    private boolean delta;
+
+    @CommandLine.Option(names = "--process-max", paramLabel = "N", description = "parallel downloads (1 to 64, default 4)")
+    private String processMaxOption = "4";
+
+    @CommandLine.Option(names = "--tablespace-map", paramLabel = "OID=DIR", description = "restore tablespace OID to DIR (repeatable)")
+    private List<String> tablespaceMapOptions = new ArrayList<>();
+
+    @CommandLine.Option(names = "--keep-config-commands", description = "keep the commands in the backup's configuration (else commented out)")
+    private boolean keepConfigCommands;
+
+    @CommandLine.Option(names = "--wait", description = "start PostgreSQL, wait for the target, report the LSN and time reached")
+    private boolean waitOption;
+
+    @CommandLine.Option(names = "--wait-timeout", paramLabel = "S", description = "with --wait: seconds to wait (default 3600)")
+    private String waitTimeout;
+
+    @CommandLine.Option(names = "--owner", paramLabel = "USER", description = "with --wait as root: the user that runs PostgreSQL (default postgres)")
+    private String owner;
+
     /** --wait: this command starts the server itself, so it does not tell people how to. */
     private boolean waiting;
     /** --wait run as root: PGDATA goes to another user, whose archive-get cannot use root's prefetch spool. */
@@ -115,19 +193,13 @@ public final class RestoreCommand implements Command {
     }
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
+    public int call(PrintStream out, PrintStream err) {
         try {
-            List<String> rest = new ArrayList<>();
-            Map<Long, Path> tsMap = tablespaceMapOptions(args, rest);
-            Arguments a = Arguments.parse(rest, VALUED, FLAGS);
-            if (!a.positionals().isEmpty()) {
-                throw new UsageException("unexpected argument '" + a.positionals().get(0) + "'");
-            }
-            Options o = options(a, tsMap);
-            RestoreWait.Options wait = RestoreWait.Options.from(a);
+            Options o = options();
+            RestoreWait.Options wait = waitOptions();
             waiting = wait.enabled();
             handedOver = waiting && "root".equals(System.getProperty("user.name")) && !wait.owner().equals("root");
-            ShimConfig config = ShimConfig.load(a, env);
+            ShimConfig config = ShimConfig.load(common, env);
             PublicKey key = publicKey(config);
             Trace.mark("options and config");
             PlanResponse response = o.planFile().isPresent() ? readPlanFile(o.planFile().get())
@@ -147,23 +219,15 @@ public final class RestoreCommand implements Command {
         }
     }
 
-    /** Pulls every {@code --tablespace-map OID=DIR} (repeatable) out of the arguments. */
-    static Map<Long, Path> tablespaceMapOptions(List<String> args, List<String> rest) {
+    /** The --wait options as given (checked by {@link RestoreWait.Options#of}). */
+    RestoreWait.Options waitOptions() {
+        return RestoreWait.Options.of(waitOption, waitTimeout, owner);
+    }
+
+    /** The values of every {@code --tablespace-map OID=DIR} (repeatable), checked. */
+    static Map<Long, Path> tablespaceMap(List<String> values) {
         Map<Long, Path> map = new LinkedHashMap<>();
-        for (int i = 0; i < args.size(); i++) {
-            String s = args.get(i);
-            String v;
-            if (s.equals("--tablespace-map")) {
-                if (i + 1 >= args.size()) {
-                    throw new UsageException("option --tablespace-map needs a value");
-                }
-                v = args.get(++i);
-            } else if (s.startsWith("--tablespace-map=")) {
-                v = s.substring("--tablespace-map=".length());
-            } else {
-                rest.add(s);
-                continue;
-            }
+        for (String v : values) {
             int eq = v.indexOf('=');
             if (eq < 1 || !v.substring(0, eq).matches("[0-9]{1,10}") || eq == v.length() - 1) {
                 throw new UsageException("--tablespace-map takes OID=DIR, got '" + v + "'");
@@ -179,47 +243,31 @@ public final class RestoreCommand implements Command {
         return map;
     }
 
-    Options options(Arguments a, Map<Long, Path> tsMap) {
-        Path pgdata = PgOptions.from(a, env).pgdata();
+    Options options() {
+        Map<Long, Path> tsMap = tablespaceMap(tablespaceMapOptions);
+        Path pgdata = PgOptions.from(common, env).pgdata();
         if (pgdata == null) {
             throw new UsageException("no data directory: give --pgdata DIR or set PGDATA");
         }
-        List<String> targets = new ArrayList<>();
-        for (String t : List.of("target-time", "target-xid", "target-lsn", "target-name")) {
-            a.option(t).ifPresent(v -> targets.add(t));
-        }
-        if (a.flag("target-immediate")) {
-            targets.add("target-immediate");
-        }
-        if (targets.size() > 1) {
-            throw new UsageException("give at most one target, got --" + String.join(", --", targets));
-        }
         RecoveryRequest request;
         try {
-            RestoreTarget target = targets.isEmpty() ? RestoreTarget.of("latest", null) : switch (targets.get(0)) {
-                case "target-immediate" -> RestoreTarget.of("immediate", null);
-                case "target-time" -> RestoreTarget.of("time", a.option("target-time").get());
-                case "target-xid" -> RestoreTarget.of("xid", a.option("target-xid").get());
-                case "target-lsn" -> RestoreTarget.of("lsn", a.option("target-lsn").get());
-                default -> RestoreTarget.of("name", a.option("target-name").get());
-            };
-            request = new RecoveryRequest(target, a.flag("target-exclusive"),
-                    TimelineTarget.parse(a.option("target-timeline").orElse("latest")),
-                    TargetAction.parse(a.option("target-action").orElse("promote")));
+            RestoreTarget t = target == null ? RestoreTarget.of("latest", null) : target.toTarget();
+            request = new RecoveryRequest(t, targetExclusive, TimelineTarget.parse(targetTimeline),
+                    TargetAction.parse(targetAction));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
         int processMax;
         try {
-            processMax = Integer.parseInt(a.option("process-max").orElse("4"));
+            processMax = Integer.parseInt(processMaxOption);
         } catch (NumberFormatException e) {
             processMax = -1;
         }
         if (processMax < 1 || processMax > 64) {
-            throw new UsageException("--process-max must be 1 to 64, got '" + a.option("process-max").orElse("") + "'");
+            throw new UsageException("--process-max must be 1 to 64, got '" + processMaxOption + "'");
         }
-        return new Options(pgdata.toAbsolutePath().normalize(), request, a.option("backup"), a.option("plan-file").map(Path::of),
-                a.flag("delta"), processMax, tsMap, a.flag("keep-config-commands"));
+        return new Options(pgdata.toAbsolutePath().normalize(), request, Optional.ofNullable(backup),
+                Optional.ofNullable(planFileOption), delta, processMax, tsMap, keepConfigCommands);
     }
 
     public static PublicKey publicKey(ShimConfig config) {
@@ -519,7 +567,8 @@ public final class RestoreCommand implements Command {
         int kept;
         boolean prefetching = false;
         List<ConfigCommands.Found> commands;
-        Progress progress = new Progress(out, Progress.stdoutIsTerminal(), progressEverySeconds, p.files().size(), totalBytes);
+        Progress progress = Progress.ofFiles(p.files().size(), totalBytes, out, Progress.stdoutIsTerminal(),
+                progressEverySeconds * 1000, System::nanoTime);
         try {
             layoutTree(p, o.delta());
             Trace.mark("directories");
@@ -549,7 +598,7 @@ public final class RestoreCommand implements Command {
             progress.close();
             String why = e instanceof IOException ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.getMessage();
             throw new CommandFailure(ExitCodes.FAILED, "restore FAILED: " + why + "\n  " + pgdata + " holds an incomplete"
-                    + " restore (" + progress.files() + " of " + p.files().size() + " files written; no global/pg_control or"
+                    + " restore (" + progress.items() + " of " + p.files().size() + " files written; no global/pg_control or"
                     + " recovery configuration until every file is verified): it cannot be started. Run the restore"
                     + " again, with --delta to keep the files already written.", e);
         }

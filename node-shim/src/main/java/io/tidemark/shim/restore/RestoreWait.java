@@ -4,7 +4,6 @@ import io.tidemark.events.plan.RestorePlan;
 import io.tidemark.events.plan.RestoreTarget;
 import io.tidemark.events.plan.TargetAction;
 import io.tidemark.events.wal.Lsn;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.UsageException;
 import io.tidemark.shim.quickstart.Exec;
@@ -34,8 +33,6 @@ import java.util.Set;
  * it ended: running when promoted or paused (or still recovering at the timeout).
  */
 final class RestoreWait {
-    static final Set<String> VALUED = Set.of("wait-timeout", "owner");
-    static final Set<String> FLAGS = Set.of("wait");
     static final Duration DEFAULT_TIMEOUT = Duration.ofHours(1);
     private static final long POLL_MS = 500;
     /** Server log lines worth showing: why recovery ended, and every error. */
@@ -45,10 +42,9 @@ final class RestoreWait {
 
     /** What the command line asked for. */
     record Options(boolean enabled, Duration timeout, String owner) {
-        static Options from(Arguments a) {
-            boolean on = a.flag("wait");
-            Optional<String> t = a.option("wait-timeout");
-            Optional<String> owner = a.option("owner");
+        static Options of(boolean on, String timeout, String ownerOption) {
+            Optional<String> t = Optional.ofNullable(timeout);
+            Optional<String> owner = Optional.ofNullable(ownerOption);
             if (!on && (t.isPresent() || owner.isPresent())) {
                 throw new UsageException("--wait-timeout and --owner apply only with --wait");
             }

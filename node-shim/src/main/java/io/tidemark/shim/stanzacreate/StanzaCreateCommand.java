@@ -7,7 +7,6 @@ import io.tidemark.shim.api.ApiException;
 import io.tidemark.shim.api.CatalogApi;
 import io.tidemark.shim.api.StanzaCache;
 import io.tidemark.shim.api.StanzaDoc;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.config.CommonOptions;
@@ -23,6 +22,7 @@ import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import picocli.CommandLine;
 
 /**
  * {@code tidemark stanza-create}: registers this cluster (system identifier, PostgreSQL version,
@@ -30,8 +30,13 @@ import java.util.Set;
  * the stanza document in the spool for archive-push. Running it again on the same cluster is a
  * no-op (exit 0); the catalog refuses (409, exit 1) a stanza that belongs to another cluster.
  */
+@CommandLine.Command(name = "stanza-create", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
+        description = "Register this cluster (system identifier, version, segment size) as the stanza in the catalog.")
 public final class StanzaCreateCommand implements Command {
     private final Map<String, String> env;
+
+    @CommandLine.Mixin
+    private CommonOptions common = new CommonOptions();
 
     public StanzaCreateCommand() {
         this(System.getenv());
@@ -42,11 +47,9 @@ public final class StanzaCreateCommand implements Command {
     }
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        Arguments a = Arguments.parse(args, CommonOptions.VALUED, Set.of());
-        a.requirePositionals(0, "no arguments besides options");
-        ShimConfig config = ShimConfig.load(a, env);
-        PgOptions pg = PgOptions.from(a, env);
+    public int call(PrintStream out, PrintStream err) {
+        ShimConfig config = ShimConfig.load(common, env);
+        PgOptions pg = PgOptions.from(common, env);
         CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
                 Retry.of(config.retries()), config.apiKey());
         PgConnector.ClusterFacts facts;

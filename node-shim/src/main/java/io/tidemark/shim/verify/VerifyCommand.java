@@ -9,7 +9,6 @@ import io.tidemark.events.layout.StanzaName;
 import io.tidemark.shim.Command;
 import io.tidemark.shim.api.ApiException;
 import io.tidemark.shim.api.CatalogApi;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.JsonOutput;
@@ -25,6 +24,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import picocli.CommandLine;
 
 /**
  * {@code tidemark verify [--backup LABEL] [--output text|json] [--timeout SECONDS]}: starts a verify
@@ -34,13 +34,27 @@ import java.util.Set;
  * without a problem; 1 when it found problems, failed, or did not finish within the timeout
  * (default {@value #DEFAULT_TIMEOUT_SECONDS} s; the run goes on in the cloud and its id is printed).
  */
+@CommandLine.Command(name = "verify", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
+        description = {"Check every archived object of the stanza in the cloud.",
+                "Or one backup and its chain: size, SHA-256, WAL continuity, backup chains. Exit 0 only when clean."})
 public final class VerifyCommand implements Command {
 
     static final long DEFAULT_TIMEOUT_SECONDS = 3600;
     static final Duration POLL = Duration.ofSeconds(1);
-    private static final Set<String> OWN = Set.of("output", "backup", "timeout");
 
     private final Map<String, String> env;
+
+    @CommandLine.Mixin
+    private CommonOptions common = new CommonOptions();
+
+    @CommandLine.Option(names = "--output", paramLabel = "text|json", description = "text (default) or json")
+    private String output = "text";
+
+    @CommandLine.Option(names = "--backup", paramLabel = "LABEL", description = "verify this backup and its chain only")
+    private String backup;
+
+    @CommandLine.Option(names = "--timeout", paramLabel = "SECONDS", description = "how long to wait for the run")
+    private String timeoutOption;
 
     public VerifyCommand() {
         this(System.getenv());
@@ -51,21 +65,19 @@ public final class VerifyCommand implements Command {
     }
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        Arguments a = Arguments.parse(args, CommonOptions.valuedPlus(OWN.toArray(String[]::new)), Set.of());
-        a.requirePositionals(0, "no arguments besides options");
-        OutputFormat format = OutputFormat.parse(a.option("output").orElse("text"));
+    public int call(PrintStream out, PrintStream err) {
+        OutputFormat format = OutputFormat.parse(output);
         ObjectMapper mapper = Json.mapper();
         ObjectNode body = mapper.createObjectNode();
-        a.option("backup").ifPresent(l -> {
+        java.util.Optional.ofNullable(backup).ifPresent(l -> {
             try {
                 body.put("backup", BackupLabelName.parse(l).toString());
             } catch (IllegalArgumentException e) {
                 throw new UsageException("--backup: " + e.getMessage());
             }
         });
-        long timeout = a.option("timeout").map(VerifyCommand::seconds).orElse(DEFAULT_TIMEOUT_SECONDS);
-        ShimConfig config = ShimConfig.load(a, env);
+        long timeout = java.util.Optional.ofNullable(timeoutOption).map(VerifyCommand::seconds).orElse(DEFAULT_TIMEOUT_SECONDS);
+        ShimConfig config = ShimConfig.load(common, env);
         StanzaName stanza = config.stanza();
         CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
                 Retry.of(config.retries()), config.apiKey());

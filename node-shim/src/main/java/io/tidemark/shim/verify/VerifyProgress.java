@@ -5,7 +5,8 @@ import java.io.PrintStream;
 
 /**
  * Progress of a verify run on stderr: objects checked of those planned, batches, problems so far.
- * On a terminal one line redrawn with {@code \r} at each poll; otherwise a plain line whenever the
+ * On a terminal one line redrawn with {@code \r} at each poll, with the bar of the other long
+ * commands ({@link io.tidemark.shim.cli.Progress#bar}); otherwise a plain line whenever the
  * figures changed, at most every {@link #PLAIN_INTERVAL_NANOS} (logs stay short).
  */
 final class VerifyProgress {
@@ -37,7 +38,9 @@ final class VerifyProgress {
     void show(JsonNode run) {
         String line = "verify " + run.path("id").asText() + ": " + summary(run);
         if (terminal) {
-            err.print("\r" + line + "   ");
+            String bar = "planning".equals(run.path("state").asText()) ? ""
+                    : io.tidemark.shim.cli.Progress.bar(run.path("checked").asLong(), run.path("objects").asLong()) + " ";
+            err.print("\r" + bar + line + "   ");
             err.flush();
             drawn = true;
             return;

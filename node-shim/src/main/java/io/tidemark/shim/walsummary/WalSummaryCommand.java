@@ -5,7 +5,6 @@ import io.tidemark.events.wal.scan.WalScanner;
 import io.tidemark.events.wal.scan.WalSegmentSummary;
 import io.tidemark.events.wal.scan.WalSummaryJson;
 import io.tidemark.shim.Command;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.OutputFormat;
@@ -16,32 +15,45 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
+import picocli.CommandLine;
 
 /**
  * {@code tidemark wal-summary FILE}: what one WAL segment holds. Refuses, with one line, a file
  * that is compressed, not WAL, or not exactly one segment long; a damaged segment is not an
  * error: its summary says where the damage starts and why the walk stopped there.
  */
+@CommandLine.Command(name = "wal-summary", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
+        description = {"Summarise one WAL segment.",
+                "Records, commits, aborts, restore points, checkpoints, where and why it ends."})
 public final class WalSummaryCommand implements Command {
+    @CommandLine.Parameters(index = "0", paramLabel = "FILE", description = "one WAL segment file")
+    private Path file;
+
+    @CommandLine.Option(names = "--output", paramLabel = "text|json", description = "text (default) or json")
+    private String output = "text";
+
+    @CommandLine.Option(names = "--next", paramLabel = "FILE", description = "the next segment, to finish a record that runs into it")
+    private Path nextFile;
+
+    @CommandLine.Option(names = "--transactions", description = "list every commit and abort")
+    private boolean transactions;
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        Arguments a = Arguments.parse(args, Set.of("output", "next"), Set.of("transactions"));
-        Path file = Path.of(a.requirePositionals(1, "one WAL segment file").get(0));
-        OutputFormat format = OutputFormat.parse(a.option("output").orElse("text"));
+    public int call(PrintStream out, PrintStream err) {
+        OutputFormat format = OutputFormat.parse(output);
         byte[] data = read(file);
         String compressed = SegmentFileCheck.compression(data);
         if (compressed != null) {
             throw new CommandFailure(ExitCodes.FAILED, file + " is " + compressed
                     + "-compressed; decompress it first (wal-summary reads raw segments)");
         }
-        byte[] next = a.option("next").map(n -> read(Path.of(n))).orElse(null);
+        byte[] next = nextFile == null ? null : read(nextFile);
         WalSegmentSummary summary = WalScanner.scan(data, data.length, segmentNameOf(file), next);
         SegmentFileCheck.requireSegment(file, data.length, summary);
         if (format == OutputFormat.JSON) {
-            out.println(WalSummaryJson.pretty(WalSummaryJson.toJson(summary, a.flag("transactions"))));
+            out.println(WalSummaryJson.pretty(WalSummaryJson.toJson(summary, transactions)));
         } else {
-            TextSummary.print(summary, a.flag("transactions"), out);
+            TextSummary.print(summary, transactions, out);
         }
         return ExitCodes.OK;
     }

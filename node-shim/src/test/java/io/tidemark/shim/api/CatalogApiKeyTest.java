@@ -49,8 +49,7 @@ class CatalogApiKeyTest {
             URI base = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
             Path conf = dir.resolve("tidemark.conf");
             Files.writeString(conf, "stanza=main\ns3.region=us-east-1\ns3.bucket=tidemark\napi.url=" + base + "\napi.key=k3y-of-main\n");
-            ShimConfig config = ShimConfig.load(io.tidemark.shim.cli.Arguments.parse(List.of("--config", conf.toString()),
-                    io.tidemark.shim.config.CommonOptions.VALUED, java.util.Set.of()), Map.of());
+            ShimConfig config = ShimConfig.load(io.tidemark.shim.config.CommonOptions.parse("--config", conf.toString()), Map.of());
             assertEquals(Optional.of("k3y-of-main"), config.apiKey());
             CredentialSource keys = CredentialSource.fixed(new AwsCredentials("AKIDEXAMPLE", "secret", null));
             new CatalogApi(base, "us-east-1", keys, Retry.of(0), config.apiKey()).getStanza(StanzaName.of("main"));
@@ -66,8 +65,7 @@ class CatalogApiKeyTest {
     void withoutApiKeyTheConfigHasNone() throws Exception {
         Path conf = dir.resolve("plain.conf");
         Files.writeString(conf, "stanza=main\ns3.region=us-east-1\ns3.bucket=tidemark\n");
-        ShimConfig config = ShimConfig.load(io.tidemark.shim.cli.Arguments.parse(List.of("--config", conf.toString()),
-                io.tidemark.shim.config.CommonOptions.VALUED, java.util.Set.of()), Map.of());
+        ShimConfig config = ShimConfig.load(io.tidemark.shim.config.CommonOptions.parse("--config", conf.toString()), Map.of());
         assertNull(config.apiKey().orElse(null));
     }
 }

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.layout.StorageLayout;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.config.ShimConfig;
@@ -41,8 +40,7 @@ class ManifestCreateOnlyTest {
     void aDifferentManifestForALabelIsRefusedAndTheFirstStays() throws Exception {
         StanzaName stanza = StanzaName.of("m" + UUID.randomUUID().toString().substring(0, 8));
         Path conf = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", stanza.value()));
-        ShimConfig config = ShimConfig.load(Arguments.parse(List.of("--config", conf.toString()), Set.of("config"),
-                Set.of()), Map.of());
+        ShimConfig config = ShimConfig.load(io.tidemark.shim.config.CommonOptions.parse("--config", conf.toString()), Map.of());
         BackupLabelName label = BackupLabelName.parse("20261206-010000F");
         String key = StorageLayout.manifestKey(stanza, label);
         byte[] first = "{\"label\":\"20261206-010000F\",\"files\":[]}".getBytes(StandardCharsets.UTF_8);

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tidemark.events.layout.Compression;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.UsageException;
@@ -62,7 +61,7 @@ class ShimConfigTest {
     }
 
     private static ShimConfig load(Map<String, String> env, String... args) {
-        return ShimConfig.load(Arguments.parse(List.of(args), CommonOptions.VALUED, java.util.Set.of()), env);
+        return ShimConfig.load(io.tidemark.shim.config.CommonOptions.parse(args), env);
     }
 
     @Test

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.UsageException;
 import io.tidemark.shim.config.CommonOptions;
 import java.nio.file.Path;
@@ -22,7 +21,7 @@ class PgOptionsTest {
     Path dir;
 
     private static PgOptions of(Map<String, String> env, String... args) {
-        return PgOptions.from(Arguments.parse(List.of(args), CommonOptions.VALUED, Set.of()), env);
+        return PgOptions.from(io.tidemark.shim.config.CommonOptions.parse(args), env);
     }
 
     @Test

@@ -110,8 +110,8 @@ class ExpiredPresignedUrlTest {
             items.add(new Downloader.Item(f, dir.resolve("file" + i++)));
         }
         PlanUrls urls = staleUrls();
-        try (Progress progress = new Progress(new PrintStream(java.io.OutputStream.nullOutputStream()), false, 3600,
-                items.size(), 0)) {
+        try (io.tidemark.shim.cli.Progress progress = io.tidemark.shim.cli.Progress.ofFiles(items.size(), 0,
+                new PrintStream(java.io.OutputStream.nullOutputStream()), false, 3_600_000, System::nanoTime)) {
             new Downloader(urls, 3, 1, 10, progress).run(Downloader.units(items));
         }
         i = 0;

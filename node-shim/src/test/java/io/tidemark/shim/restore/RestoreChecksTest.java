@@ -363,12 +363,11 @@ class RestoreChecksTest {
 
     @Test
     void optionsAreChecked() {
-        assertEquals(Map.of(16400L, Path.of("/ts")), RestoreCommand.tablespaceMapOptions(List.of("--tablespace-map",
-                "16400=/ts", "--delta"), new java.util.ArrayList<>()));
+        assertEquals(Map.of(16400L, Path.of("/ts")), RestoreCommand.tablespaceMap(List.of("16400=/ts")));
+        assertThrows(io.tidemark.shim.cli.UsageException.class, () -> RestoreCommand.tablespaceMap(List.of("x")));
+        assertThrows(io.tidemark.shim.cli.UsageException.class, () -> RestoreCommand.tablespaceMap(List.of("1=rel")));
         assertThrows(io.tidemark.shim.cli.UsageException.class,
-                () -> RestoreCommand.tablespaceMapOptions(List.of("--tablespace-map=x"), new java.util.ArrayList<>()));
-        assertThrows(io.tidemark.shim.cli.UsageException.class,
-                () -> RestoreCommand.tablespaceMapOptions(List.of("--tablespace-map=1=rel"), new java.util.ArrayList<>()));
+                () -> RestoreCommand.tablespaceMap(List.of("16400=/a", "16400=/b")), "the same OID twice");
         assertEquals("{\"target\":{\"type\":\"latest\",\"value\":null},\"exclusive\":false,\"timeline\":\"latest\","
                 + "\"action\":\"promote\",\"backup\":null}", RestoreCommand.requestBody(
                 io.tidemark.events.plan.RecoveryRequest.latest(), java.util.Optional.empty()));

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tidemark.shim.cli.Arguments;
+import io.tidemark.shim.cli.Cli;
 import io.tidemark.shim.cli.UsageException;
 import java.time.Duration;
 import java.util.List;
@@ -15,7 +15,9 @@ import org.junit.jupiter.api.Test;
 @Tag("unit")
 class RestoreWaitOptionsTest {
     static RestoreWait.Options parse(String... args) {
-        return RestoreWait.Options.from(Arguments.parse(List.of(args), RestoreCommand.VALUED, RestoreCommand.FLAGS));
+        RestoreCommand c = new RestoreCommand();
+        Cli.parse(c, List.of(args));
+        return c.waitOptions();
     }
 
     @Test

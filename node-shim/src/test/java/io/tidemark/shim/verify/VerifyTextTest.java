@@ -76,6 +76,7 @@ class VerifyTextTest {
         t.end();
         String drawn = tty.toString(StandardCharsets.UTF_8);
         assertEquals(2, drawn.split("\r", -1).length - 1, drawn);
+        assertTrue(drawn.startsWith("\r[######..................]  25% verify r: 250 of 1000"), drawn);
         assertTrue(drawn.endsWith("\n"), drawn);
     }
 }

@@ -2,7 +2,6 @@ package io.tidemark.shim.archivepush.async;
 
 import io.tidemark.shim.Command;
 import io.tidemark.shim.archivepush.WalPusher;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.UsageException;
@@ -16,6 +15,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import picocli.CommandLine;
 
 /**
  * {@code tidemark archive-push-worker --pgdata DIR [--idle-exit SECONDS]}: runs the
@@ -23,10 +23,19 @@ import java.util.Set;
  * killed) or the server stops. archive-push starts it detached when none runs; an operator may
  * run it by hand (or under systemd) instead. Exit 0 when it ran or another worker already runs.
  */
+@CommandLine.Command(name = "archive-push-worker", mixinStandardHelpOptions = true,
+        versionProvider = io.tidemark.shim.cli.Version.class,
+        description = {"The asynchronous archive-push worker in the foreground (archive-push starts one itself).",
+                "Leaves after --idle-exit seconds without work, or when the server stops."})
 public final class ArchiveWorkerCommand implements Command {
-    static final String IDLE_EXIT = "idle-exit";
     static final Duration DEFAULT_IDLE = Duration.ofSeconds(60);
     private final Map<String, String> env;
+
+    @CommandLine.Mixin
+    private CommonOptions common = new CommonOptions();
+
+    @CommandLine.Option(names = "--idle-exit", paramLabel = "SECONDS", description = "leave after this long idle (default 60; 0 = never)")
+    private String idleExit;
 
     public ArchiveWorkerCommand() {
         this(System.getenv());
@@ -37,18 +46,16 @@ public final class ArchiveWorkerCommand implements Command {
     }
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        Arguments a = Arguments.parse(args, CommonOptions.valuedPlus(IDLE_EXIT), Set.of());
-        a.requirePositionals(0, "options only");
-        ShimConfig config = ShimConfig.load(a, env);
-        Path pgdata = PgOptions.from(a, env).pgdata();
+    public int call(PrintStream out, PrintStream err) {
+        ShimConfig config = ShimConfig.load(common, env);
+        Path pgdata = PgOptions.from(common, env).pgdata();
         if (pgdata == null) {
             throw new UsageException("no data directory: give --pgdata DIR or set PGDATA");
         }
         if (!Files.isDirectory(pgdata.resolve("pg_wal"))) {
             throw new CommandFailure(ExitCodes.FAILED, pgdata + " is not a PostgreSQL data directory (no pg_wal)");
         }
-        Duration idle = idle(a.option(IDLE_EXIT).orElse(null));
+        Duration idle = idle(idleExit);
         ArchiveSpool spool = ArchiveSpool.open(config.spoolDir(), config.stanza()).orElseThrow(() -> new CommandFailure(
                 ExitCodes.FAILED, "the archive spool under " + config.spoolDir() + " cannot be used: its "
                 + config.stanza() + "/archive directory must be a directory owned by " + System.getProperty("user.name")));

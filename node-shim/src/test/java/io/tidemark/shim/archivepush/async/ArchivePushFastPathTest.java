@@ -81,7 +81,14 @@ class ArchivePushFastPathTest {
     }
 
     private Run run(Map<String, String> env, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("bash", launcher.toString(), "archive-push"));
+        List<String> all = new ArrayList<>(List.of("archive-push"));
+        all.addAll(List.of(args));
+        return launch(env, all.toArray(String[]::new));
+    }
+
+    /** The launcher with exactly these arguments (the command's name among them). */
+    private Run launch(Map<String, String> env, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("bash", launcher.toString()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
         pb.environment().remove("TIDEMARK_CONFIG");
@@ -103,6 +110,13 @@ class ArchivePushFastPathTest {
         // the option forms PostgreSQL's archive_command may use
         assertEquals(0, run(Map.of(), "--config=" + c, "--stanza=main", "--pgdata", dir.toString(), dir + "/pg_wal/" + SEG).code());
         assertEquals(0, run(Map.of("TIDEMARK_CONFIG", c.toString()), "--pg-port", "5433", "pg_wal/" + SEG).code());
+        // common options before the command, as pgBackRest allows: answered by the fast path too
+        assertEquals(new Run(0, ""), launch(Map.of(), "--stanza=main", "--config", c.toString(), "archive-push", "pg_wal/" + SEG));
+        assertEquals(new Run(0, ""), launch(Map.of(), "--config=" + c, "archive-push", "--stanza", "main", "pg_wal/" + SEG));
+        assertEquals(List.of("fast"), Files.readAllLines(launchLog).stream().map(l -> l.split(" ")[0]).distinct().toList());
+        assertEquals(5, Files.readAllLines(launchLog).size());
+        assertTrue(launch(Map.of(), "--stanza", "other", "--config", c.toString(), "archive-push", "pg_wal/" + SEG)
+                .fellThrough(), "the stanza before the command counts: another stanza's spool");
     }
 
     @Test

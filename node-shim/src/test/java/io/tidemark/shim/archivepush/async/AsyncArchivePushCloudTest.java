@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
 import io.tidemark.shim.archivepush.WalPusher;
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.support.FakeCatalog;
@@ -69,7 +68,7 @@ class AsyncArchivePushCloudTest {
     }
 
     private static ShimConfig load(Path conf) {
-        return ShimConfig.load(Arguments.parse(List.of("--config", conf.toString()), CommonOptions.VALUED, Set.of()), Map.of());
+        return ShimConfig.load(io.tidemark.shim.config.CommonOptions.parse("--config", conf.toString()), Map.of());
     }
 
     /** Segments 0..n-1 written and marked ready, as PostgreSQL does. */

@@ -1,4 +1,4 @@
-package io.tidemark.shim.backup;
+package io.tidemark.shim.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,13 +37,36 @@ class ProgressTest {
     void terminalRedrawsOneLine() {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         long[] now = {0};
-        try (Progress p = new Progress(2, 100, new PrintStream(b, true, StandardCharsets.UTF_8), true, () -> now[0])) {
-            p.fileDone(50);
-            p.fileDone(50);
+        try (Progress p = Progress.ofFiles(2, 100, new PrintStream(b, true, StandardCharsets.UTF_8), true, 5_000,
+                () -> now[0])) {
+            p.done(50);
+            p.done(50);
             now[0] = 1_000_000_000L;
         }
         String s = b.toString(StandardCharsets.UTF_8);
         assertTrue(s.startsWith("\r[########################] 100% 2/2 files"), s);
         assertTrue(s.endsWith(System.lineSeparator()), s);
+    }
+
+    @Test
+    void aCountHasTheSameBarAndPercent() {
+        assertEquals("progress:  12% 1200/10000 objects checked", Progress.formatCount(1200, 10000, "objects checked", false));
+        assertEquals("[######..................]  25% 1/4 objects checked", Progress.formatCount(1, 4, "objects checked", true));
+        assertEquals("progress: 100% 0/0 objects checked", Progress.formatCount(0, 0, "objects checked", false));
+    }
+
+    @Test
+    void withoutATerminalAPlainLineAtTheIntervalAndNothingAtClose() throws Exception {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(b, true, StandardCharsets.UTF_8);
+        try (Progress p = Progress.ofFiles(1, 10, out, false, 50, System::nanoTime).start()) {
+            p.done(10);
+            long deadline = System.nanoTime() + 10_000_000_000L; // awaits the condition, polled
+            while (!b.toString(StandardCharsets.UTF_8).contains("progress: 100% 1/1 files") && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+        }
+        String s = b.toString(StandardCharsets.UTF_8);
+        assertTrue(!s.contains("\r") && !s.contains("["), s);
     }
 }
