@@ -54,7 +54,18 @@ public final class ShimInstall {
             if (Files.isDirectory(repo.resolve("node-shim/target/native"))) {
                 copyTree(repo.resolve("node-shim/target/native"), dir.resolve("node-shim/target/native"));
             }
-            Files.copy(jar, dir.resolve("node-shim/target/tidemark-node-shim.jar"));
+            Files.copy(jar, dir.resolve("node-shim/target/tidemark-node-shim.jar"), StandardCopyOption.COPY_ATTRIBUTES);
+            // The AOT caches `package` trains on JDK 25+ (docs/startup.md), as an installed shim has
+            // them: without them every archive-push and archive-get PostgreSQL starts in these tests
+            // would run a slower JVM start than users get. The JVM accepts a cache whose jar moved
+            // with its lib directory; the launcher uses one only when it is newer than the jar, so
+            // both keep their build times.
+            for (String aot : new String[] {"tidemark-push.aot", "tidemark-get.aot"}) {
+                Path cache = repo.resolve("node-shim/target").resolve(aot);
+                if (Files.isRegularFile(cache)) {
+                    Files.copy(cache, dir.resolve("node-shim/target").resolve(aot), StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
             makeReadable(dir);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));
             return new ShimInstall(dir);
