@@ -8,7 +8,6 @@ import io.tidemark.shim.cli.Trace;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.pg.PgOptions;
-import io.tidemark.shim.storage.Sha256;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
@@ -50,7 +49,6 @@ public final class ArchivePushCommand implements Command {
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
         Trace.mark("main");
-        Sha256.prepareInBackground();
         Arguments a = Arguments.parse(args, CommonOptions.VALUED, Set.of());
         String given = a.requirePositionals(1, "the WAL file to archive (%p)").get(0);
         ShimConfig config = ShimConfig.load(a, env);
