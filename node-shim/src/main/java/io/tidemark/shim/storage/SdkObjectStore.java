@@ -48,6 +48,7 @@ public final class SdkObjectStore implements ObjectStore {
     static final int MAX_CONNECTIONS = 64;
 
     private final S3Client s3;
+    private final SdkHttpClient http;
     private final String bucket;
     private final CredentialSource credentials;
     private final SdkCredentials.Tracked provider;
@@ -71,6 +72,7 @@ public final class SdkObjectStore implements ObjectStore {
         this.credentials = credentials;
         this.provider = SdkCredentials.tracked(credentials);
         this.retries = retries;
+        this.http = httpClient(caFile);
         S3ClientBuilder b = S3Client.builder()
                 .region(Region.of(region))
                 .credentialsProvider(provider)
@@ -81,7 +83,7 @@ public final class SdkObjectStore implements ObjectStore {
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build())
                 .overrideConfiguration(o -> o.retryStrategy(retryStrategy(retries)))
-                .httpClient(httpClient(caFile));
+                .httpClient(http);
         endpoint.ifPresent(b::endpointOverride);
         this.s3 = b.build();
     }
@@ -270,5 +272,6 @@ public final class SdkObjectStore implements ObjectStore {
     @Override
     public void close() {
         s3.close();
+        http.close(); // given to the client, so not closed by it
     }
 }
