@@ -20,7 +20,9 @@ public final class Main {
         // The AWS SDK logs through SLF4J and the shim ships no backend: without this, SLF4J warns
         // on stderr (PostgreSQL's log, for archive-push) in every process that loads the SDK.
         if (System.getProperty("slf4j.provider") == null) {
-            System.setProperty("slf4j.provider", "org.slf4j.helpers.NOP_SLF4JServiceProvider");
+            System.setProperty("slf4j.provider", "org.slf4j.helpers.NOP_FallbackServiceProvider");
+            // and no "attempting to load provider" notice for choosing it
+            System.setProperty("slf4j.internal.verbosity", "WARN");
         }
         int code = run(Arrays.asList(args), System.out, System.err);
         System.out.flush();
