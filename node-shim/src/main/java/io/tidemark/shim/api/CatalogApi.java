@@ -31,7 +31,9 @@ public final class CatalogApi {
     private static final int CONNECT_TIMEOUT_MS = 5_000;
     private static final int READ_TIMEOUT_MS = 30_000;
     private static final class Shared {
+        // the JVM's proxy settings (https.proxyHost, http.nonProxyHosts ...), as the S3 client's
         static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .proxy(java.net.ProxySelector.getDefault())
                 .connectTimeout(Duration.ofMillis(CONNECT_TIMEOUT_MS)).build();
     }
 

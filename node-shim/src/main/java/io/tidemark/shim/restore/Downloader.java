@@ -124,6 +124,7 @@ final class Downloader {
      */
     static HttpClient httpClient(javax.net.ssl.SSLContext tls) {
         HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .proxy(java.net.ProxySelector.getDefault()) // the JVM's proxy settings, as the S3 client's
                 .connectTimeout(java.time.Duration.ofMillis(CONNECT_TIMEOUT_MS))
                 .followRedirects(HttpClient.Redirect.NEVER);
         if (tls != null) {
