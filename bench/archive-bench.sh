@@ -3,7 +3,7 @@
 #
 #   bench/archive-bench.sh pgbackrest            pgBackRest 2.45, archive-push sync, lz4, posix repo
 #   bench/archive-bench.sh pgbackrest-s3 CONF    the same to the S3 endpoint of CONF (a local-cloud --tls)
-#   bench/archive-bench.sh tidemark CONF         tidemark archive-push sync (zstd default) to the
+#   bench/archive-bench.sh tidemark CONF         tidemark archive-push sync (archive-push.async=false, zstd) to the
 #                                                local cloud whose tidemark.conf is CONF
 #
 # A throwaway cluster (16 MB segments) runs CREATE TABLE AS over generate_series, producing about
@@ -67,8 +67,18 @@ CONF
     ;;
   tidemark)
     [ -n "$conf" ] || { echo "tidemark needs the local cloud's tidemark.conf" >&2; exit 2; }
-    cp "$conf" "$work/tidemark.conf"; chown postgres "$work/tidemark.conf"
     stanza="bench$$"
+    # synchronous (the default is asynchronous), as a node of this run's stanza: its node role's
+    # keys and API key (the local cloud enforces the stack's IAM; its conf names stanza main's)
+    grep -v '^spool.dir=\|^credentials.uri=\|^api.key=\|^archive-push.async=' "$conf" > "$work/tidemark.conf"
+    uri=$(sed -n 's/^credentials.uri=//p' "$conf")
+    if [ -n "$uri" ]; then
+      apikey=$(curl -fsS "${uri%/node/*}/api-key/$stanza" | sed -n 's/.*"value":"\([^"]*\)".*/\1/p')
+      printf 'credentials.uri=%s\napi.key=%s\n' "${uri%/*}/$stanza" "$apikey" >> "$work/tidemark.conf"
+    fi
+    mkdir -p "$work/spool"; chown postgres "$work/spool"
+    printf 'spool.dir=%s\narchive-push.async=false\n' "$work/spool" >> "$work/tidemark.conf"
+    chown postgres "$work/tidemark.conf"
     real="$root/bin/tidemark archive-push --config $work/tidemark.conf --stanza $stanza %p"
     ;;
   *) echo "unknown tool $tool" >&2; exit 2 ;;

@@ -44,6 +44,13 @@ public final class Main {
     private static final java.util.Set<String> PLAIN_LINE = java.util.Set.of("archive-push", "archive-get", "aot-train");
 
     public static void main(String[] args) {
+        // The AWS SDK logs through SLF4J and the shim ships no backend: without this, SLF4J warns
+        // on stderr (PostgreSQL's log, for archive-push) in every process that loads the SDK.
+        if (System.getProperty("slf4j.provider") == null) {
+            System.setProperty("slf4j.provider", "org.slf4j.helpers.NOP_FallbackServiceProvider");
+            // and no "attempting to load provider" notice for choosing it
+            System.setProperty("slf4j.internal.verbosity", "WARN");
+        }
         List<String> list = Arrays.asList(args);
         int code = run(list, System.out, System.err);
         System.out.flush();

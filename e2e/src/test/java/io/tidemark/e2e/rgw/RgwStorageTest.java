@@ -168,10 +168,10 @@ class RgwStorageTest {
                 .rule(r -> r.defaultRetention(d -> d.mode(
                         software.amazon.awssdk.services.s3.model.ObjectLockRetentionMode.GOVERNANCE).days(1)))));
         String key = "main/backup/20261206-000000F/manifest.json";
-        io.tidemark.shim.storage.HttpObjectStore shim = new io.tidemark.shim.storage.HttpObjectStore(
-                storage.s3Endpoint(), bucket, true, "us-east-1", io.tidemark.shim.storage.CredentialSource.fixed(
-                        new io.tidemark.shim.storage.AwsCredentials(storage.s3Credentials().accessKeyId(),
-                                storage.s3Credentials().secretAccessKey(), null)));
+        io.tidemark.shim.storage.SdkObjectStore shim = new io.tidemark.shim.storage.SdkObjectStore(
+                java.util.Optional.of(storage.s3Endpoint()), bucket, true, "us-east-1",
+                io.tidemark.shim.storage.CredentialSource.fixed(new io.tidemark.shim.storage.AwsCredentials(
+                        storage.s3Credentials().accessKeyId(), storage.s3Credentials().secretAccessKey(), null)), 3);
         assertEquals(io.tidemark.shim.storage.ObjectStore.PutOutcome.CREATED, shim.putIfAbsent(key,
                 "{\"manifest\": true}".getBytes(java.nio.charset.StandardCharsets.UTF_8), java.util.Map.of()));
 

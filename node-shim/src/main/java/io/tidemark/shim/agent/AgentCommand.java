@@ -98,11 +98,11 @@ public final class AgentCommand implements Command {
         }
         List<AgentService> services = new ArrayList<>(List.of(jobs, metrics));
         String archiving = "";
-        if (config.asyncPush().enabled()) {
-            if (pg.pgdata() == null) {
-                throw new UsageException("archive-push.async is on: the agent runs the archive worker and needs"
-                        + " --pgdata (or PGDATA)");
-            }
+        if (config.asyncPush().enabled() && pg.pgdata() == null) {
+            // asynchronous archiving is the default: without a data directory the agent leaves the
+            // worker to archive-push, which starts a detached one for the cluster that calls it
+            archiving = "; no archive-push worker (no --pgdata: archive-push starts its own)";
+        } else if (config.asyncPush().enabled()) {
             ArchiveSpool spool = ArchiveSpool.open(config.spoolDir(), config.stanza()).orElseThrow(() ->
                     new CommandFailure(ExitCodes.FAILED, "the archive spool under " + config.spoolDir()
                             + " is not usable (not a directory owned by this user?)"));

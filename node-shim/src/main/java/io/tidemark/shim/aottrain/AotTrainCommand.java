@@ -88,7 +88,7 @@ public final class AotTrainCommand implements Command, io.tidemark.shim.cli.Plai
                 Path conf = dir.resolve(compressions[v] + ".conf");
                 Files.writeString(conf, "s3.endpoint=" + base + "\ns3.region=us-east-1\ns3.bucket=train\ns3.pathStyle=true\n"
                         + "s3.accessKeyId=AKTRAIN\ns3.secretAccessKey=train\napi.url=" + base + "\nstanza=train\n"
-                        + "compress-type=" + compressions[v] + "\nspool.dir=" + spool + "\nretries=0\n");
+                        + "compress-type=" + compressions[v] + "\nspool.dir=" + spool + "\nretries=0\narchive-push.async=false\n");
                 // static keys: the shim refuses a configuration others can read
                 Files.setPosixFilePermissions(conf, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
                 for (int seg = 0; seg < 2; seg++) {

@@ -5,15 +5,14 @@ import io.tidemark.events.layout.StanzaName;
 import io.tidemark.shim.storage.AwsCredentials;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.Retry;
-import io.tidemark.shim.storage.SigV4;
 import io.tidemark.shim.storage.StorageException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.HttpURLConnection;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -24,12 +23,21 @@ import java.util.regex.Pattern;
  * The catalog API as the node sees it (API Gateway with AWS_IAM auth, or the local API): JSON
  * over HTTP, signed with SigV4 for service {@code execute-api} with the keys the
  * {@link CredentialSource} gives for each call (unsigned only when no source is configured and the
- * AWS default chain finds none). Network failures, 5xx answers, keys that could not be had and
- * keys refused as expired are retried a bounded number of times.
+ * AWS default chain finds none; the AWS SDK's SigV4 signer). Network failures, 5xx answers, keys
+ * that could not be had and keys refused as expired are retried a bounded number of times. One
+ * HTTP client per process: calls reuse its pooled connections (a backup's lease heartbeats, the
+ * agent's job polls and a restore's URL renewals used to open one connection each).
  */
 public final class CatalogApi {
     private static final int CONNECT_TIMEOUT_MS = 5_000;
     private static final int READ_TIMEOUT_MS = 30_000;
+    private static final class Shared {
+        // the JVM's proxy settings (https.proxyHost, http.nonProxyHosts ...), as the S3 client's
+        static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .proxy(java.net.ProxySelector.getDefault())
+                .connectTimeout(Duration.ofMillis(CONNECT_TIMEOUT_MS)).build();
+    }
+
     private static final Pattern MESSAGE = Pattern.compile("\"message\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
 
     private final URI base;
@@ -193,33 +201,14 @@ public final class CatalogApi {
         apiKey.ifPresent(k -> h.put("x-api-key", k));
         // asked per call: keys of the moment, never a copy kept from an earlier call
         Optional<AwsCredentials> creds = credentials.forApi();
-        if (creds.isPresent()) {
-            SigV4.sign(method, uri, h, SigV4.hex(SigV4.sha256(body == null ? new byte[0] : body)), creds.get(), region,
-                    "execute-api", Instant.now(), false);
-        }
-        HttpURLConnection c = null;
+        creds.ifPresent(c -> h.putAll(ApiSigner.sign(method, uri, h, body, c, region)));
+        HttpRequest.Builder rb = HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(readTimeoutMs))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        h.forEach(rb::header);
         try {
-            c = (HttpURLConnection) uri.toURL().openConnection();
-            c.setRequestMethod(method);
-            c.setConnectTimeout(CONNECT_TIMEOUT_MS);
-            c.setReadTimeout(readTimeoutMs);
-            c.setUseCaches(false);
-            h.forEach(c::setRequestProperty);
-            if (body != null) {
-                c.setDoOutput(true);
-                c.setFixedLengthStreamingMode(body.length);
-                try (OutputStream out = c.getOutputStream()) {
-                    out.write(body);
-                }
-            }
-            int status = c.getResponseCode();
-            InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
-            String text = "";
-            if (in != null) {
-                try (in) {
-                    text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-                }
-            }
+            HttpResponse<String> r = Shared.HTTP.send(rb.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            int status = r.statusCode();
+            String text = r.body() == null ? "" : r.body();
             if (status == 403 && creds.isPresent() && text.contains("security token included in the request is expired")) {
                 // API Gateway's answer to keys that ran out in flight: new ones on the retry
                 credentials.refused(creds.get());
@@ -242,10 +231,9 @@ public final class CatalogApi {
         } catch (IOException e) {
             throw new StorageException("cannot reach the catalog API at " + uri + ": " + e.getClass().getSimpleName()
                     + (e.getMessage() == null ? "" : ": " + e.getMessage()), e, true);
-        } finally {
-            if (c != null) {
-                c.disconnect();
-            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException("interrupted calling the catalog API at " + uri, e, false);
         }
     }
 }

@@ -19,7 +19,7 @@ import io.tidemark.shim.pg.PgOptions;
 import io.tidemark.shim.storage.Codec;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.ObjectStore;
-import io.tidemark.shim.storage.SigV4;
+import io.tidemark.shim.storage.CreateOnly;
 import io.tidemark.shim.storage.StorageException;
 import io.tidemark.shim.storage.Stores;
 import java.io.IOException;
@@ -299,7 +299,7 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
             throw new AbortRecovery(at + "damaged: it holds " + raw.length + " bytes, not a " + plan.segmentSize()
                     + " segment" + needs);
         }
-        String actual = SigV4.hex(SigV4.sha256(raw));
+        String actual = CreateOnly.sha256(raw);
         if (!actual.equals(w.sha256())) {
             // the plan's SHA-256 is the cloud's, computed from the bytes it accepted: whatever the
             // object's own metadata says, other content (damaged or replaced) is never served
@@ -334,7 +334,7 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
         } catch (IOException e) {
             throw new CommandFailure(ExitCodes.GET_ERROR, key + " is damaged: " + e.getMessage());
         }
-        String actual = SigV4.hex(SigV4.sha256(raw));
+        String actual = CreateOnly.sha256(raw);
         if (!actual.equals(expected)) {
             throw new CommandFailure(ExitCodes.GET_ERROR, key + " is damaged: SHA-256 of its content is " + actual
                     + ", archived as " + expected);

@@ -7,7 +7,6 @@ import io.tidemark.shim.cli.Trace;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.pg.PgOptions;
-import io.tidemark.shim.storage.Sha256;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
@@ -78,7 +77,6 @@ public final class ArchivePushCommand implements Command, io.tidemark.shim.cli.P
     @Override
     public int call(PrintStream out, PrintStream err) {
         Trace.mark("main");
-        Sha256.prepareInBackground();
         ShimConfig config = ShimConfig.load(common, env);
         PgOptions pg = PgOptions.from(common, env);
         Path file = resolve(given, pg.pgdata());

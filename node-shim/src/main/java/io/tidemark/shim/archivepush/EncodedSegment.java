@@ -2,7 +2,7 @@ package io.tidemark.shim.archivepush;
 
 import io.tidemark.events.layout.Compression;
 import io.tidemark.shim.storage.Codec;
-import io.tidemark.shim.storage.SigV4;
+import io.tidemark.shim.storage.CreateOnly;
 import java.util.concurrent.Future;
 
 /**
@@ -31,7 +31,7 @@ final class EncodedSegment {
     /** Starts compressing and hashing the {@code rawSize} bytes that {@code raw} is reading. */
     static EncodedSegment start(Compression compression, int level, int rawSize, Future<byte[]> raw) {
         Future<String> sha = Background.start("tidemark-sha256",
-                () -> SigV4.hex(SigV4.sha256(Background.await(raw, "reading"))));
+                () -> CreateOnly.sha256(Background.await(raw, "reading")));
         Future<byte[]> body = Background.start("tidemark-compress", () -> {
             byte[] buffer = Codec.outputBuffer(compression, rawSize); // while the file is still being read
             return Codec.compress(compression, level, Background.await(raw, "reading"), buffer);

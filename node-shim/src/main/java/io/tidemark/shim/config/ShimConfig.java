@@ -36,7 +36,6 @@ import java.util.TreeSet;
  *                    rotate; fetched again before they expire); excludes s3.accessKeyId
  * s3.caFile          PEM certificates to trust (only them) for an HTTPS endpoint with a private CA,
  *                    e.g. local-cloud --tls
- * s3.client          http (default: built-in SigV4 client) | sdk (the AWS SDK's S3Client)
  * api.url            the catalog API (API Gateway stage URL, or the local API)
  * api.region         region used to sign API calls; default s3.region
  * api.key            the stanza's API Gateway key, sent as x-api-key (the stack's output
@@ -54,7 +53,8 @@ import java.util.TreeSet;
  *                             while S3 is unreachable, before it aborts recovery (default 600)
  * archive-get.prefetch-idle   seconds a prefetcher stays with nothing asked of it before it exits
  *                             (default 60)
- * archive-push.async          true|false (default false): a worker pushes ready WAL ahead of PostgreSQL
+ * archive-push.async          true|false (default true): a worker pushes ready WAL ahead of PostgreSQL,
+ *                             which is answered from the spool; false: each call pushes its file itself
  * archive-push.process        parallel uploads of the async worker (default 2; 1..32)
  * archive-push.queue-max      bytes of unpushed WAL beyond which the worker DROPS the oldest
  *                             (unset: never drop); suffixes kB, MB, GB accepted
@@ -75,7 +75,6 @@ public record ShimConfig(
         boolean pathStyle,
         Optional<StaticKeys> keys,
         Optional<URI> credentialsUri,
-        String s3Client,
         Optional<URI> apiUrl,
         String apiRegion,
         Compression compression,
@@ -212,9 +211,9 @@ public record ShimConfig(
         if (credentialsUri.isPresent() && keys.isPresent()) {
             throw invalid(file, "credentials.uri and s3.accessKeyId exclude each other: keep one source of credentials");
         }
-        String client = Optional.ofNullable(value(p, "s3.client")).orElse("http");
-        if (!client.equals("http") && !client.equals("sdk")) {
-            throw invalid(file, "s3.client must be http or sdk, got '" + client + "'");
+        if (value(p, "s3.client") != null) {
+            // the built-in client is gone: say so rather than refuse the key as unknown
+            throw invalid(file, "s3.client is no longer a setting (the AWS SDK's S3 client is the only one): remove it");
         }
         Optional<URI> api = Optional.ofNullable(value(p, "api.url")).map(v -> url(file, "api.url", v));
         String apiRegion = Optional.ofNullable(value(p, "api.region")).orElse(region);
@@ -232,7 +231,7 @@ public record ShimConfig(
                 Optional.ofNullable(value(p, "archive-get.spool-max-mb")).orElse("256"), 1, 1 << 20);
         int outageWait = integer(file, "archive-get.outage-wait",
                 Optional.ofNullable(value(p, "archive-get.outage-wait")).orElse("600"), 0, 7 * 24 * 3600);
-        return new ShimConfig(file, stanza, endpoint, region, bucket, pathStyle, keys, credentialsUri, client, api, apiRegion,
+        return new ShimConfig(file, stanza, endpoint, region, bucket, pathStyle, keys, credentialsUri, api, apiRegion,
                 compression, level, spool, retries, planKey, prefetch, spoolMax, ca, asyncPush(file, p), outageWait,
                 integer(file, "backup.lease-ttl", Optional.ofNullable(value(p, "backup.lease-ttl"))
                         .orElse(String.valueOf(DEFAULT_BACKUP_LEASE_TTL)), 10, 12 * 3600),
@@ -242,7 +241,7 @@ public record ShimConfig(
     }
 
     static AsyncPush asyncPush(Path file, Properties p) {
-        boolean on = bool(file, p, "archive-push.async", false);
+        boolean on = bool(file, p, "archive-push.async", true);
         int process = integer(file, "archive-push.process",
                 Optional.ofNullable(value(p, "archive-push.process")).orElse("2"), 1, 32);
         String q = value(p, "archive-push.queue-max");

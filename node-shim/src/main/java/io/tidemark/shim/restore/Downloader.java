@@ -9,8 +9,10 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.HttpURLConnection;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -113,15 +115,33 @@ final class Downloader {
     private final AtomicBoolean failed = new AtomicBoolean();
     final AtomicInteger requests = new AtomicInteger();
 
-    private javax.net.ssl.SSLSocketFactory tls; // null: the JDK's default trust
+    private HttpClient http;
 
-    /** Trust only the certificates of a private CA (s3.caFile) for HTTPS URLs. */
-    Downloader trusting(javax.net.ssl.SSLSocketFactory factory) {
-        this.tls = factory;
+    /**
+     * The HTTP client of a restore, shared by the pre-check and the downloads so that requests
+     * reuse its pooled connections (one connection per request cost a TCP and TLS handshake for
+     * each file). HTTP/1.1: S3 speaks nothing else. {@code tls} null: the JDK's default trust;
+     * otherwise only the certificates of a private CA (s3.caFile).
+     */
+    static HttpClient httpClient(javax.net.ssl.SSLContext tls) {
+        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .proxy(java.net.ProxySelector.getDefault()) // the JVM's proxy settings, as the S3 client's
+                .connectTimeout(java.time.Duration.ofMillis(CONNECT_TIMEOUT_MS))
+                .followRedirects(HttpClient.Redirect.NEVER);
+        if (tls != null) {
+            b.sslContext(tls);
+        }
+        return b.build();
+    }
+
+    /** Downloads through {@code client} (default: one of its own with the JDK's trust). */
+    Downloader using(HttpClient client) {
+        this.http = client;
         return this;
     }
 
     Downloader(PlanUrls urls, int parallel, int retries, long firstPauseMs, Progress progress) {
+        this.http = httpClient(null);
         this.urls = urls;
         this.parallel = parallel;
         this.retries = retries;
@@ -265,38 +285,35 @@ final class Downloader {
             return;
         }
         PlanUrls.Lease lease = urls.url(key);
-        HttpURLConnection c = null;
+        HttpResponse<InputStream> r;
         try {
             requests.incrementAndGet();
-            c = (HttpURLConnection) URI.create(lease.url()).toURL().openConnection();
-            if (tls != null && c instanceof javax.net.ssl.HttpsURLConnection https) {
-                https.setSSLSocketFactory(tls);
-            }
-            c.setConnectTimeout(CONNECT_TIMEOUT_MS);
-            c.setReadTimeout(READ_TIMEOUT_MS);
-            c.setUseCaches(false);
-            c.setRequestProperty("Range", "bytes=" + start + "-" + (end - 1));
-            int status = c.getResponseCode();
+            r = http.send(HttpRequest.newBuilder(URI.create(lease.url()))
+                    .timeout(java.time.Duration.ofMillis(READ_TIMEOUT_MS))
+                    .header("Range", "bytes=" + start + "-" + (end - 1))
+                    .GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+            int status = r.statusCode();
             if (status == 403) {
-                throw new Denied(lease.generation(), "S3 refused the download URL of " + key + " (HTTP 403" + errorCode(c) + ")");
+                throw new Denied(lease.generation(), "S3 refused the download URL of " + key + " (HTTP 403" + errorCode(r) + ")");
             }
             if (status == 400) {
                 // a URL signed with session keys dies with them: S3 answers 400 ExpiredToken
-                String code = errorCode(c);
+                String code = errorCode(r);
                 if (code.equals(" ExpiredToken")) {
                     throw new Denied(lease.generation(), "S3 refused the download URL of " + key + " (HTTP 400" + code + ")");
                 }
                 throw new RestoreRefused("GET " + key + " failed: HTTP 400" + code);
             }
             if (status == 404) {
-                throw new RestoreRefused("object " + key + " is missing from the repository (HTTP 404" + errorCode(c)
+                throw new RestoreRefused("object " + key + " is missing from the repository (HTTP 404" + errorCode(r)
                         + "): the backup is damaged");
             }
             if (status == 416) {
+                discard(r);
                 throw new Mismatch("object " + key + " is shorter than the plan says (no bytes " + start + "-" + (end - 1) + ")");
             }
             if (status != 200 && status != 206) {
-                String detail = errorCode(c);
+                String detail = errorCode(r);
                 if (status >= 400 && status < 500 && status != 408 && status != 429) {
                     throw new RestoreRefused("GET " + key + " failed: HTTP " + status + detail);
                 }
@@ -306,12 +323,13 @@ final class Downloader {
             if (status == 200) {
                 skip = start;
             } else {
-                String range = c.getHeaderField("Content-Range");
+                String range = r.headers().firstValue("Content-Range").orElse(null);
                 if (range == null || !range.startsWith("bytes " + start + "-")) {
+                    discard(r);
                     throw new Retryable("GET " + key + ": asked for bytes from " + start + ", got Content-Range " + range);
                 }
             }
-            try (InputStream in = new BufferedInputStream(c.getInputStream(), BUFFER)) {
+            try (InputStream in = new BufferedInputStream(r.body(), BUFFER)) {
                 skipFully(in, skip);
                 long pos = start;
                 while (!remaining.isEmpty()) {
@@ -321,22 +339,28 @@ final class Downloader {
                     pos = i.end();
                     progress.done(remaining.remove(0).file().size());
                 }
+                // the rest of a 200 (whole object) answer is not needed: closing drops the connection
             }
         } catch (IOException e) {
             throw new Retryable("GET " + key + ": " + e.getClass().getSimpleName()
                     + (e.getMessage() == null ? "" : ": " + e.getMessage()));
-        } finally {
-            if (c != null) {
-                c.disconnect();
-            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RestoreRefused("interrupted");
         }
     }
 
-    private static String errorCode(HttpURLConnection c) {
-        try (InputStream e = c.getErrorStream()) {
-            if (e == null) {
-                return "";
-            }
+    /** An answer whose body is not read: closing it gives up its connection (rare error paths). */
+    private static void discard(HttpResponse<InputStream> r) {
+        try {
+            r.body().close();
+        } catch (IOException e) {
+            // nothing to keep
+        }
+    }
+
+    private static String errorCode(HttpResponse<InputStream> r) {
+        try (InputStream e = r.body()) {
             String body = new String(e.readNBytes(4096), java.nio.charset.StandardCharsets.UTF_8);
             java.util.regex.Matcher m = java.util.regex.Pattern.compile("<Code>([^<]*)</Code>").matcher(body);
             return m.find() ? " " + m.group(1) : "";

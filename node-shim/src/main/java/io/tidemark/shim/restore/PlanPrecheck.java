@@ -19,7 +19,6 @@ import java.util.concurrent.Semaphore;
 import java.util.function.LongConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.net.ssl.SSLContext;
 
 /**
  * Before anything is written into PGDATA: every object of the plan exists with the size the plan
@@ -47,17 +46,12 @@ final class PlanPrecheck {
     private final long firstPauseMs;
     private final HttpClient client;
 
-    PlanPrecheck(PlanUrls urls, int retries, long firstPauseMs, SSLContext tls) {
+    /** @param client the restore's HTTP client ({@link Downloader#httpClient}), shared with the downloads */
+    PlanPrecheck(PlanUrls urls, int retries, long firstPauseMs, HttpClient client) {
         this.urls = urls;
         this.retries = retries;
         this.firstPauseMs = firstPauseMs;
-        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofMillis(Downloader.CONNECT_TIMEOUT_MS))
-                .followRedirects(HttpClient.Redirect.NEVER);
-        if (tls != null) {
-            b.sslContext(tls);
-        }
-        this.client = b.build();
+        this.client = client;
     }
 
     /** Checks every object; {@code checked} hears of each one done. The problems in key order, none when all is well. */
@@ -92,8 +86,6 @@ final class PlanPrecheck {
             }
             problems.sort(Comparator.comparing(p -> p.object().key()));
             return problems;
-        } finally {
-            client.shutdownNow();
         }
     }
 
@@ -166,13 +158,13 @@ final class PlanPrecheck {
      * WAL, prints how long it took, and refuses (listing what is wrong) before anything is written.
      */
     static void require(io.tidemark.events.plan.RestorePlan plan, List<Downloader.Item> files, PlanUrls urls, int retries,
-                        long firstPauseMs, SSLContext tls, java.io.PrintStream out, boolean tty, long progressEverySeconds) {
+                        long firstPauseMs, HttpClient client, java.io.PrintStream out, boolean tty, long progressEverySeconds) {
         List<PlanObjects.Expected> objects = PlanObjects.of(files.stream().map(Downloader.Item::file).toList(), plan).objects();
         long started = System.nanoTime();
         List<Problem> problems;
         try (Progress progress = Progress.counting(objects.size(), "objects checked", out, tty, progressEverySeconds * 1000)) {
             progress.start();
-            problems = new PlanPrecheck(urls, retries, firstPauseMs, tls).check(objects, n -> progress.done(0));
+            problems = new PlanPrecheck(urls, retries, firstPauseMs, client).check(objects, n -> progress.done(0));
         }
         if (!problems.isEmpty()) {
             throw new RestoreRefused(refusal(problems, objects.size(), 50));

@@ -559,9 +559,11 @@ public final class RestoreCommand implements Command {
             out.println("plan saved: " + savePlan(config, plan, response, out) + " (run it again with --plan-file)");
         }
         PlanUrls urls = new PlanUrls(plan.planId(), response.urls(), renewer(config), clock);
+        // one HTTP client for the whole restore: the pre-check and the downloads reuse its connections
+        java.net.http.HttpClient http = Downloader.httpClient(
+                config.s3CaFile().map(io.tidemark.events.tls.PemTrust::sslContext).orElse(null));
         // before anything is written into PGDATA: every object the plan reads is there, with its size
-        PlanPrecheck.require(plan, p.files(), urls, Math.max(config.retries(), 1), firstRetryPauseMs,
-                config.s3CaFile().map(io.tidemark.events.tls.PemTrust::sslContext).orElse(null), out,
+        PlanPrecheck.require(plan, p.files(), urls, Math.max(config.retries(), 1), firstRetryPauseMs, http, out,
                 Progress.stdoutIsTerminal(), progressEverySeconds);
         long started = System.nanoTime();
         int kept;
@@ -580,8 +582,7 @@ public final class RestoreCommand implements Command {
             kept = p.files().size() - fetch.size();
             progress.start();
             Downloader d = new Downloader(urls, o.processMax(), Math.max(config.retries(), 1), firstRetryPauseMs, progress)
-                    .trusting(config.s3CaFile().map(ca -> io.tidemark.events.tls.PemTrust.sslContext(ca).getSocketFactory())
-                            .orElse(null));
+                    .using(http);
             List<Downloader.Item> control = fetch.stream().filter(i -> i.file().path().path().equals(PG_CONTROL)).toList();
             List<Downloader.Item> version = fetch.stream().filter(i -> i.file().path().path().equals("PG_VERSION")).toList();
             List<Downloader.Item> others = fetch.stream().filter(i -> !i.file().path().path().equals(PG_CONTROL)

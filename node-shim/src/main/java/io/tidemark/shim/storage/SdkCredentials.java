@@ -41,22 +41,61 @@ public final class SdkCredentials {
     }
 
     /**
-     * A provider for an SDK client ({@code s3.client=sdk}, SQS) that asks {@code source} on every
-     * request: the chain's own provider when that is the source, else an adapter.
+     * A provider for an SDK client (S3, SQS) that asks {@code source} on every request: the
+     * chain's own provider when that is the source, else an adapter.
      */
     public static AwsCredentialsProvider provider(CredentialSource source) {
         if (source.origin() instanceof CredentialSource.SdkChain) {
             return Chain.PROVIDER;
         }
-        return () -> {
+        return tracked(source);
+    }
+
+    /**
+     * An adapter that remembers the keys it handed out last, so that a request S3 refused with
+     * {@code ExpiredToken} can tell the source which keys to drop before the retry signs again.
+     */
+    static Tracked tracked(CredentialSource source) {
+        return new Tracked(source);
+    }
+
+    /** See {@link #tracked}. */
+    static final class Tracked implements AwsCredentialsProvider {
+        private final CredentialSource source;
+        private volatile AwsCredentials last;
+
+        private Tracked(CredentialSource source) {
+            this.source = source;
+        }
+
+        @Override
+        public software.amazon.awssdk.auth.credentials.AwsCredentials resolveCredentials() {
+            if (source.origin() instanceof CredentialSource.SdkChain) {
+                return Chain.PROVIDER.resolveCredentials();
+            }
             AwsCredentials c;
             try {
                 c = source.current();
             } catch (StorageException e) {
                 throw SdkClientException.builder().message(e.getMessage()).cause(e).build();
             }
+            last = c;
             return c.sessionToken() == null ? AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey())
                     : AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken());
-        };
+        }
+
+        /** The keys handed out last were refused as expired. */
+        void refusedLast() {
+            AwsCredentials c = last;
+            if (c != null) {
+                source.refused(c);
+            }
+        }
+
+        /** For messages: the access key id handed out last. */
+        String lastKeyId() {
+            AwsCredentials c = last;
+            return c == null ? "(none)" : c.accessKeyId();
+        }
     }
 }

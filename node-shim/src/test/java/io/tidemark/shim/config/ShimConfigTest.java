@@ -82,7 +82,6 @@ class ShimConfigTest {
         ShimConfig c = load(Map.of(), "--config", file("a.conf", BASE).toString(), "--stanza", "main");
         assertEquals(Compression.ZSTD, c.compression());
         assertEquals(1, c.compressLevel());
-        assertEquals("http", c.s3Client());
         assertEquals(3, c.retries());
         assertTrue(c.pathStyle());
         assertEquals("us-east-1", c.apiRegion());
@@ -135,7 +134,7 @@ class ShimConfigTest {
             {"badurl.conf", BASE + "api.url=ftp://x\n", "api.url must be an http(s) URL"},
             {"badbool.conf", BASE + "s3.pathStyle=yes\n", "s3.pathStyle must be true or false"},
             {"badbucket.conf", BASE.replace("s3.bucket=tidemark", "s3.bucket=Bad_Bucket"), "not a valid bucket name"},
-            {"badclient.conf", BASE + "s3.client=curl\n", "s3.client must be http or sdk"},
+            {"oldclient.conf", BASE + "s3.client=http\n", "s3.client is no longer a setting"},
             {"badcreds.conf", BASE.replace("s3.accessKeyId=AK\ns3.secretAccessKey=SK\n", "") + "credentials.uri=file:/x\n",
                 "credentials.uri must be an http(s) URL"},
             {"twocreds.conf", BASE + "credentials.uri=http://127.0.0.1:9/credentials\n",
@@ -168,9 +167,11 @@ class ShimConfigTest {
     }
 
     @Test
-    void asyncArchivePushIsOffByDefaultAndQueueMaxOnlyWhenSet() throws IOException {
+    void asyncArchivePushIsOnByDefaultAndQueueMaxOnlyWhenSet() throws IOException {
         ShimConfig d = load(Map.of(), "--config", file("d.conf", BASE + "stanza=s\n").toString());
-        assertFalse(d.asyncPush().enabled());
+        assertTrue(d.asyncPush().enabled());
+        assertFalse(load(Map.of(), "--config", file("sync.conf", BASE + "stanza=s\narchive-push.async=false\n").toString())
+                .asyncPush().enabled(), "synchronous when configured");
         assertEquals(2, d.asyncPush().process());
         assertTrue(d.asyncPush().queueMax().isEmpty(), "no limit unless the operator sets one: WAL is never dropped");
         assertEquals(60, d.asyncPush().timeoutSeconds());

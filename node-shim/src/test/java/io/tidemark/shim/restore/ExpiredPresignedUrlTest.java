@@ -92,7 +92,7 @@ class ExpiredPresignedUrlTest {
     void thePrecheckRenewsUrlsWhoseKeysExpired() throws Exception {
         List<PlanObjects.Expected> expected = new ArrayList<>();
         objects.forEach((k, v) -> expected.add(new PlanObjects.Expected(k, v.length, false, "file " + k)));
-        List<PlanPrecheck.Problem> problems = new PlanPrecheck(staleUrls(), 3, 10, null).check(expected, n -> { });
+        List<PlanPrecheck.Problem> problems = new PlanPrecheck(staleUrls(), 3, 10, Downloader.httpClient(null)).check(expected, n -> { });
         assertEquals(List.of(), problems);
         assertEquals(1, renewals.get(), "one renewal for every request refused with the old keys");
         assertTrue(s3.refused().stream().anyMatch(r -> r.startsWith("ExpiredToken")), s3.refused().toString());

@@ -96,7 +96,7 @@ class PlanPrecheckTest {
         AtomicLong checked = new AtomicLong();
         long t0 = System.nanoTime();
         List<PlanPrecheck.Problem> problems = new PlanPrecheck(urls(objects.stream().map(PlanObjects.Expected::key).toList(),
-                renewals), 3, 10, null).check(objects, checked::addAndGet);
+                renewals), 3, 10, Downloader.httpClient(null)).check(objects, checked::addAndGet);
         double secs = (System.nanoTime() - t0) / 1e9;
         assertEquals(objects.size(), checked.get());
         assertEquals(List.of(
@@ -121,7 +121,7 @@ class PlanPrecheckTest {
         AtomicLong renewals = new AtomicLong();
         List<PlanObjects.Expected> objects = List.of(new PlanObjects.Expected("a", 10, false, "file a"),
                 new PlanObjects.Expected("b", 0, false, "history file b"));
-        List<PlanPrecheck.Problem> problems = new PlanPrecheck(urls(List.of("a", "b"), renewals), 3, 10, null)
+        List<PlanPrecheck.Problem> problems = new PlanPrecheck(urls(List.of("a", "b"), renewals), 3, 10, Downloader.httpClient(null))
                 .check(objects, n -> { });
         assertEquals(List.of(), problems);
         assertEquals(1, renewals.get(), "one renewal for every thread that saw a 403 of generation 0");

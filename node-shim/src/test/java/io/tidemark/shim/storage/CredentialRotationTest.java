@@ -48,13 +48,12 @@ class CredentialRotationTest {
         rotating.close();
     }
 
-    ShimConfig config(String client) {
+    ShimConfig config() {
         Properties p = new Properties();
         p.setProperty("s3.endpoint", aws.endpoint().toString());
         p.setProperty("s3.region", "us-east-1");
         p.setProperty("s3.bucket", "tidemark");
         p.setProperty("s3.pathStyle", "true");
-        p.setProperty("s3.client", client);
         p.setProperty("credentials.uri", rotating.uri().toString());
         p.setProperty("api.url", aws.endpoint().toString());
         p.setProperty("retries", "0");
@@ -75,11 +74,12 @@ class CredentialRotationTest {
         return n;
     }
 
-    void storeKeepsWorking(String client) {
-        try (ObjectStore store = Stores.open(config(client), CredentialSource.of(config(client), Map.of()))) {
+    @Test
+    void theStoreAsksItsSourceForEveryRequest() {
+        try (ObjectStore store = Stores.open(config(), CredentialSource.of(config(), Map.of()))) {
             int[] i = {0};
             int steps = throughRotations(() -> {
-                String key = "main/wal/" + client + "-" + i[0]++;
+                String key = "main/wal/" + i[0]++;
                 byte[] body = ("segment " + key).getBytes(StandardCharsets.UTF_8);
                 assertEquals(ObjectStore.PutOutcome.CREATED, store.putIfAbsent(key, body, Map.of("sha256", "x")));
                 assertEquals(body.length, store.head(key).orElseThrow().size());
@@ -92,18 +92,8 @@ class CredentialRotationTest {
     }
 
     @Test
-    void theHttpStoreSignsEveryRequestWithTheKeysOfTheMoment() {
-        storeKeepsWorking("http");
-    }
-
-    @Test
-    void theSdkStoreAsksItsProviderForEveryRequest() {
-        storeKeepsWorking("sdk");
-    }
-
-    @Test
     void theCatalogApiSignsEveryCallWithTheKeysOfTheMoment() {
-        ShimConfig c = config("http");
+        ShimConfig c = config();
         CatalogApi api = new CatalogApi(c.requireApiUrl(), c.apiRegion(), CredentialSource.of(c, Map.of()), Retry.of(0));
         throughRotations(() -> assertEquals(200, api.getStanza(StanzaName.of("main")).status()));
         assertEquals(java.util.List.of(), aws.refused());
@@ -124,8 +114,7 @@ class CredentialRotationTest {
             try (SigningStandIn skewed = new SigningStandIn(id -> id.equals(poisoned.accessKeyId())
                     ? java.util.Optional.of(new SigningStandIn.Key(poisoned.secret(), poisoned.token(), Instant.EPOCH))
                     : minute.lookup(id));
-                 ObjectStore store = new RetryingObjectStore(new HttpObjectStore(skewed.endpoint(), "tidemark", true,
-                         "us-east-1", CredentialSource.endpoint(minute.uri())), Retry.of(3))) {
+                 ObjectStore store = sdkStore(skewed.endpoint(), CredentialSource.endpoint(minute.uri()), 3)) {
                 store.putIfAbsent("main/after-refusal", new byte[] {1, 2, 3}, Map.of());
                 assertTrue(!skewed.refused().isEmpty(), "the first attempt was signed with the refused keys");
                 assertTrue(skewed.refused().stream().allMatch(r -> r.startsWith("ExpiredToken: key " + poisoned.accessKeyId())),
@@ -141,13 +130,13 @@ class CredentialRotationTest {
     void keysResolvedOnceAreRefusedWhenTheyExpire() throws Exception {
         RotatingCredentials.Issued k = rotating.newest();
         CredentialSource once = CredentialSource.fixed(new AwsCredentials(k.accessKeyId(), k.secret(), k.token()));
-        ShimConfig c = config("http");
+        ShimConfig c = config();
         CredentialSource wrongSecret = CredentialSource.fixed(new AwsCredentials(k.accessKeyId(), "not" + k.secret(), k.token()));
-        try (HttpObjectStore store = new HttpObjectStore(aws.endpoint(), "tidemark", true, "us-east-1", wrongSecret)) {
+        try (ObjectStore store = sdkStore(aws.endpoint(), wrongSecret, 0)) {
             StorageException e = assertThrows(StorageException.class, () -> store.head("main/a"));
             assertEquals("S3 HEAD main/a failed: HTTP 403", e.getMessage(), "the stand-in checks signatures");
         }
-        try (HttpObjectStore store = new HttpObjectStore(aws.endpoint(), "tidemark", true, "us-east-1", once)) {
+        try (ObjectStore store = sdkStore(aws.endpoint(), once, 0)) {
             store.putIfAbsent("main/a", new byte[] {1}, Map.of());
             Thread.sleep(Math.max(0, Duration.between(Instant.now(), k.expiration()).toMillis() + 50));
             StorageException e = assertThrows(StorageException.class, () -> store.putIfAbsent("main/b", new byte[] {2}, Map.of()));
@@ -164,17 +153,19 @@ class CredentialRotationTest {
     void anEndpointThatIsDownFailsTheRequestRetryablyAndTheNextRequestRecovers() {
         rotating.down();
         CredentialSource source = CredentialSource.endpoint(rotating.uri());
-        try (ObjectStore store = new RetryingObjectStore(new HttpObjectStore(aws.endpoint(), "tidemark", true, "us-east-1",
-                source), new Retry(2, Duration.ofMillis(10)))) {
+        try (ObjectStore store = sdkStore(aws.endpoint(), source, 2)) {
             StorageException e = assertThrows(StorageException.class, () -> store.head("main/x"));
             assertTrue(e.retryable());
             assertTrue(e.getMessage().startsWith("no AWS credentials: cannot read credentials from " + rotating.uri()
                     + ": ConnectException"), e.getMessage());
-            assertTrue(e.getMessage().endsWith("(after 3 attempts)"), e.getMessage());
             assertEquals(0, aws.accepted().size() + aws.refused().size(), "nothing unsigned was sent");
             rotating.up();
             assertTrue(store.head("main/x").isEmpty());
             assertEquals(1, aws.accepted().size());
         }
+    }
+
+    private static ObjectStore sdkStore(java.net.URI endpoint, CredentialSource source, int retries) {
+        return new SdkObjectStore(java.util.Optional.of(endpoint), "tidemark", true, "us-east-1", source, retries);
     }
 }

@@ -97,6 +97,9 @@ public final class TestCloud {
         if (!extra.containsKey("archive-get.prefetch")) {
             sb.append("archive-get.prefetch=0\n"); // no detached prefetcher processes from tests unless asked for
         }
+        if (!extra.containsKey("archive-push.async")) {
+            sb.append("archive-push.async=false\n"); // nor detached archive workers: these tests push in-process
+        }
         try {
             Path f = Files.createTempFile(dir, "tidemark", ".conf");
             Files.writeString(f, sb.toString());

@@ -150,7 +150,7 @@ public final class ArchiveSpool {
             if (w.length == 4 && w[0].equals("archived") && w[3].matches("[0-9a-f]{64}")) {
                 long size = Long.parseLong(w[2]);
                 return Files.size(file) == size && size <= Integer.MAX_VALUE
-                        && io.tidemark.shim.storage.SigV4.hex(io.tidemark.shim.storage.SigV4.sha256(Files.readAllBytes(file)))
+                        && io.tidemark.shim.storage.CreateOnly.sha256(Files.readAllBytes(file))
                         .equals(w[3]);
             }
             if (w.length == 3 && w[0].equals(DROPPED_MARK)) {

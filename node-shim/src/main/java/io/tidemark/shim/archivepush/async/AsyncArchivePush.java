@@ -22,7 +22,8 @@ import java.util.Optional;
  * next call waits for a new attempt), else makes sure a worker runs (starting a detached one
  * when none holds the lock) and waits up to {@code archive-push.timeout} for the file's outcome.
  * When no worker can be started, or none took the lock in {@link #WORKER_START}, it pushes the
- * file itself, synchronously, as archive-push without async would.
+ * file itself, synchronously, as archive-push without async would; so it does for a file
+ * PostgreSQL has not marked ready ({@code archive_status/<file>.ready}), which no worker would see.
  */
 public final class AsyncArchivePush {
     static final Duration WORKER_START = Duration.ofSeconds(15);
@@ -59,6 +60,11 @@ public final class AsyncArchivePush {
         SpoolStatus s = spool.answer(file);
         if (answered(spool, name, s, err)) {
             return s instanceof SpoolStatus.Done ? ExitCodes.OK : ExitCodes.FAILED;
+        }
+        if (!java.nio.file.Files.exists(pgWal.resolve("archive_status").resolve(name + ".ready"))) {
+            // not a file PostgreSQL is asking for (no .ready beside it, e.g. a copy pushed by
+            // hand): no worker would ever see it, so it is pushed here
+            return pushHere(file, err);
         }
         Path pgdata = pgWal.getParent();
         if (!ensureWorker(spool, pgdata, err)) {

@@ -77,7 +77,7 @@ class ArchivePushFastPathTest {
     /** What the worker records once S3 confirmed the file: its size and SHA-256. */
     private void pushed(ArchiveSpool s, String name) throws IOException {
         byte[] b = Files.readAllBytes(segment(name, "segment " + name));
-        s.markOk(name, b.length, io.tidemark.shim.storage.SigV4.hex(io.tidemark.shim.storage.SigV4.sha256(b)));
+        s.markOk(name, b.length, io.tidemark.shim.storage.CreateOnly.sha256(b));
     }
 
     private Run run(Map<String, String> env, String... args) throws Exception {
@@ -141,16 +141,18 @@ class ArchivePushFastPathTest {
     void theConfigurationDecidesAndAnythingUnusualFallsThrough() throws Exception {
         pushed(spool("main"), SEG);
         for (String conf : List.of(
-                base("main"),                                            // async off by default
                 base("main") + "archive-push.async=false\n",
+                base("main") + "archive-push.async  false\n",            // the space separator: still off
                 base("main") + "archive-push.async=true\narchive-push.async=false\n", // the last one wins, as in Java
                 base("main") + "archive-push.async=tru\\\n e\n",          // a continuation line: Java's business
-                base("main") + "archive-push.async true\n",              // the other separator: Java's business
                 base("ma\\u0069n") + "archive-push.async=true\n")) {     // an escape
             assertTrue(run(Map.of(), "--config", conf(conf).toString(), "pg_wal/" + SEG).fellThrough(), conf);
         }
         assertEquals(0, run(Map.of(), "--config", conf(base("main") + "archive-push.async=false\narchive-push.async=true\n")
                 .toString(), "pg_wal/" + SEG).code());
+        assertEquals(0, run(Map.of(), "--config", conf(base("main")).toString(), "pg_wal/" + SEG).code(), "async by default");
+        assertEquals(0, run(Map.of(), "--config", conf(base("main") + "archive-push.async true\n").toString(),
+                "pg_wal/" + SEG).code(), "the space separator, as Java reads it");
     }
 
     @Test
