@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tidemark.shim.cli.Arguments;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.support.TestCloud;
 import java.io.IOException;
@@ -44,8 +43,7 @@ class LostAnswerPutTest {
             String stanza = "lost" + UUID.randomUUID().toString().substring(0, 8);
             Path conf = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", stanza, "s3.endpoint", proxy.endpoint(),
                     "retries", "2"));
-            ShimConfig config = ShimConfig.load(Arguments.parse(List.of("--config", conf.toString()), Set.of("config"),
-                    Set.of()), Map.of());
+            ShimConfig config = ShimConfig.load(io.tidemark.shim.config.CommonOptions.parse("--config", conf.toString()), Map.of());
             String key = stanza + "/wal/0000000100000000/000000010000000000000001.zst";
             byte[] body = "a segment".getBytes(StandardCharsets.UTF_8);
             try (ObjectStore store = Stores.open(config, CredentialSource.of(config, Map.of()))) {
