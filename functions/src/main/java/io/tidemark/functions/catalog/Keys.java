@@ -63,8 +63,15 @@ public final class Keys {
     public static final String RETENTION_LAST = "RETENTIONLAST";
     /** WAL segments whose commit times were ahead of their arrival: the indexer's {@code FutureCommitTimes}. */
     public static final String FUTURE_WAL_TIMES = "FUTUREWALTIMES";
+    /** Uploads refused because the catalog had accepted other content for their key: {@code RefusedUploads}. */
+    public static final String REFUSED_PREFIX = "REFUSED#";
 
     private Keys() {
+    }
+
+    /** The record of one refused upload ({@code identity}) for the item {@code sk}. */
+    public static String refused(String sk, String identity) {
+        return REFUSED_PREFIX + sk + "#" + identity;
     }
 
     public static String pk(StanzaName stanza) {

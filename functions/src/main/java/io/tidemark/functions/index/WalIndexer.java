@@ -17,6 +17,7 @@ import io.tidemark.functions.catalog.Item;
 import io.tidemark.functions.catalog.ItemMerger;
 import io.tidemark.functions.catalog.Keys;
 import io.tidemark.functions.catalog.ObjectStore;
+import io.tidemark.functions.catalog.RefusedUploads;
 import io.tidemark.functions.catalog.StanzaMeta;
 import io.tidemark.functions.catalog.TimelineAggregate;
 import io.tidemark.functions.catalog.UnknownStanzaException;
@@ -79,6 +80,7 @@ public final class WalIndexer {
     private final ObjectStore objects;
     private final CatalogStore catalog;
     private final ItemMerger merger;
+    private final RefusedUploads refusals;
     private final Map<StanzaName, StanzaMeta> metaCache = new ConcurrentHashMap<>();
     private final SegmentListener listener;
     private final io.tidemark.functions.window.WindowService windows;
@@ -119,6 +121,7 @@ public final class WalIndexer {
         this.objects = objects;
         this.catalog = catalog;
         this.merger = new ItemMerger(catalog);
+        this.refusals = new RefusedUploads(catalog);
         this.listener = listener;
         this.windows = new io.tidemark.functions.window.WindowService(catalog);
         this.lost = new LostObjects(catalog, java.time.Clock.systemUTC());
@@ -402,9 +405,17 @@ public final class WalIndexer {
             return false;
         }
         Item o = original[0];
+        String key = candidate.string("key").orElse(sk);
+        RefusedUploads.Upload upload = new RefusedUploads.Upload(key, candidate.string(IndexItems.VERSION_ID).orElse(null),
+                candidate.string(IndexItems.SEQUENCER).orElse(null), candidate.string(IndexItems.SHA256).orElse(null));
+        if (!refusals.firstRefusal(pk, sk, upload, o.string(IndexItems.SHA256).orElse(null), java.time.Instant.now())) {
+            LOG.log(Level.INFO, "{0}: the refused upload{1} delivered again: already counted", key,
+                    upload.versionId() == null ? "" : " (version " + upload.versionId() + ")");
+            return true;
+        }
         LOG.log(Level.WARNING, "{0}: REFUSED a second, different upload: the catalog accepted SHA-256 {1}{2}, the new"
                 + " upload{3} has SHA-256 {4}; the original stays in the catalog, restores use it",
-                candidate.string("key").orElse(sk), o.string(IndexItems.SHA256).orElse("?"),
+                key, o.string(IndexItems.SHA256).orElse("?"),
                 o.string(IndexItems.VERSION_ID).map(v -> " (version " + v + ")").orElse(""),
                 candidate.string(IndexItems.VERSION_ID).map(v -> " (version " + v + ")").orElse(""),
                 candidate.string(IndexItems.SHA256).orElse("none: it does not decompress"));

@@ -22,6 +22,7 @@ import io.tidemark.functions.catalog.ItemMerger;
 import io.tidemark.functions.catalog.Keys;
 import io.tidemark.functions.catalog.ObjectStore;
 import io.tidemark.functions.catalog.ObjectVersions;
+import io.tidemark.functions.catalog.RefusedUploads;
 import io.tidemark.functions.catalog.StanzaMeta;
 import io.tidemark.functions.catalog.UnknownStanzaException;
 import java.lang.System.Logger.Level;
@@ -113,6 +114,7 @@ public final class BackupValidator {
     private final ObjectStore objects;
     private final CatalogStore catalog;
     private final ItemMerger merger;
+    private final RefusedUploads refusals;
     private final ObjectVerifier verifier;
     private final io.tidemark.functions.window.WindowService windows;
 
@@ -154,6 +156,7 @@ public final class BackupValidator {
         this.objects = objects;
         this.catalog = catalog;
         this.merger = new ItemMerger(catalog);
+        this.refusals = new RefusedUploads(catalog);
         this.verifier = new ObjectVerifier(objects, parallelism);
         this.windows = new io.tidemark.functions.window.WindowService(catalog);
     }
@@ -299,6 +302,13 @@ public final class BackupValidator {
         });
         if (decided[0] == Admission.CONFLICT) {
             Item e = existing[0];
+            RefusedUploads.Upload upload = new RefusedUploads.Upload(marker.manifestKey(), version, null,
+                    marker.manifestSha256());
+            if (!refusals.firstRefusal(pk, sk, upload, e.string("manifestSha256").orElse(null), Instant.now())) {
+                LOG.log(Level.INFO, "{0}: the refused manifest{1} delivered again: already counted", marker.manifestKey(),
+                        version == null ? "" : " (version " + version + ")");
+                return decided[0];
+            }
             LOG.log(Level.WARNING, "{0}: REFUSED a second, different manifest for backup {1}: the catalog holds the"
                     + " manifest with SHA-256 {2}{3} ({4}), the new upload{5} has SHA-256 {6}; a label is validated once",
                     marker.manifestKey(), marker.label(), e.string("manifestSha256").orElse("?"),

@@ -84,6 +84,30 @@ class VersionPinningTest {
     }
 
     @Test
+    void aRefusedUploadDeliveredAgainIsCountedOnceAndRecordedWithItsVersion() {
+        String key = WAL.key(IndexFixture.MAIN, 0, Compression.ZSTD);
+        String v1 = put(0, WAL.segments.get(0));
+        String v2 = put(0, forged(0));
+        indexer.index(key, IndexFixture.eventTime(0), "01", v1);
+        assertEquals(WalIndexer.Outcome.CONFLICT, indexer.index(key, IndexFixture.eventTime(1), "02", v2));
+        // S3 delivers at least once: the same event again is still refused, but it is one upload
+        assertEquals(WalIndexer.Outcome.CONFLICT, indexer.index(key, IndexFixture.eventTime(1), "02", v2));
+        assertEquals(1, conflicts(), "one refused upload, one HistoryConflicts point");
+
+        List<Item> refused = f.catalog.query(Keys.pk(IndexFixture.MAIN), Keys.REFUSED_PREFIX);
+        assertEquals(1, refused.size(), refused.toString());
+        assertEquals(v2, refused.get(0).string("versionId").orElseThrow());
+        assertEquals(TestWal.sha256(forged(0)), refused.get(0).string("sha256").orElseThrow());
+        assertEquals(TestWal.sha256(WAL.segments.get(0)), refused.get(0).string("acceptedSha256").orElseThrow());
+
+        // another different upload is another refusal
+        String v3 = put(0, forged(0));
+        assertEquals(WalIndexer.Outcome.CONFLICT, indexer.index(key, IndexFixture.eventTime(2), "03", v3));
+        assertEquals(2, conflicts());
+        assertEquals(2, f.catalog.query(Keys.pk(IndexFixture.MAIN), Keys.REFUSED_PREFIX).size());
+    }
+
+    @Test
     void aLostSegmentComesBackOnlyWithTheBytesItWasAcceptedWith() {
         String key = WAL.key(IndexFixture.MAIN, 1, Compression.ZSTD);
         String v1 = put(1, WAL.segments.get(1));

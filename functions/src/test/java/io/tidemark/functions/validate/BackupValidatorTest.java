@@ -346,7 +346,10 @@ class BackupValidatorTest {
         TestBackup other = TestBackup.full(STANZA, FULL, TestBackup.files("z"));
         other.upload(objects); // its own files too: on its own it would be valid
         assertEquals(BackupValidator.Outcome.CONFLICT, validator.validate(other.manifestKey(), T2));
+        // the same event delivered again (S3 delivers at least once): refused again, counted once
+        assertEquals(BackupValidator.Outcome.CONFLICT, validator.validate(other.manifestKey(), T2));
         assertEquals(validated, catalog.get(Keys.pk(STANZA), Keys.backup(FULL)).orElseThrow().without(Item.REV));
+        assertEquals(1, catalog.query(Keys.pk(STANZA), Keys.REFUSED_PREFIX).size());
         assertEquals(List.of(Map.of(io.tidemark.events.metrics.TidemarkMetric.HISTORY_CONFLICTS, 1L)),
                 published.stream().filter(m -> m.containsKey(io.tidemark.events.metrics.TidemarkMetric.HISTORY_CONFLICTS))
                         .toList());
