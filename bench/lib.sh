@@ -7,7 +7,7 @@
 bench_start_cloud() {
   local work=$1 stanza=${2:-main}
   "$root/bin/tidemark" local-cloud --dir "$work/cloud" --tls --s3-port 0 --api-port 0 --dynamodb-port 0 \
-    --credentials-port 0 --stanza "$stanza" > "$work/cloud.log" 2>&1 &
+    --credentials-port 0 --stanza "$stanza" --comparison-bucket pgbackrest > "$work/cloud.log" 2>&1 &
   cloud_pid=$!
   for _ in $(seq 1 120); do grep -q ready "$work/cloud.log" && break; sleep 0.5; done
   grep -q ready "$work/cloud.log" || { cat "$work/cloud.log"; exit 1; }
@@ -21,10 +21,13 @@ bench_start_cloud() {
 }
 
 # bench_pgbackrest_s3_repo CONF PATH: the [global] repository lines that point pgBackRest at the
-# S3 endpoint of a local cloud's tidemark.conf (path style, its CA), under repository path PATH.
-# pgBackRest signs with the operator's long-lived key pair (DIR/credentials.properties of the cloud
-# in WORK/cloud): it reads no credentials endpoint. The bucket policy still refuses it any delete
-# (only the retention function deletes), so pgBackRest's expire cannot run against it.
+# S3 endpoint of a local cloud's tidemark.conf (path style, its CA), under repository path PATH of
+# the bucket `pgbackrest`: the local cloud's comparison bucket (--comparison-bucket), on the same
+# endpoint as Tidemark's but outside the stack, as pgBackRest's own bucket would be. The stack's
+# bucket policy makes every write under a stanza create-only and refuses deletes, which pgBackRest
+# (it rewrites archive.info and backup.info, expire deletes) cannot work with. pgBackRest signs
+# with the operator's long-lived key pair (DIR/credentials.properties of the cloud in WORK/cloud),
+# the only key the comparison bucket accepts: it reads no credentials endpoint.
 bench_pgbackrest_s3_repo() {
   local c=$1 endpoint keys
   keys="$(dirname "$c")/cloud/credentials.properties"
@@ -35,7 +38,7 @@ repo1-path=$2
 repo1-s3-endpoint=127.0.0.1
 repo1-storage-port=${endpoint##*:}
 repo1-s3-uri-style=path
-repo1-s3-bucket=$(sed -n 's/^s3.bucket=//p' "$c")
+repo1-s3-bucket=pgbackrest
 repo1-s3-region=$(sed -n 's/^s3.region=//p' "$c")
 repo1-s3-key=$(sed -n 's/^accessKeyId=//p' "$keys")
 repo1-s3-key-secret=$(sed -n 's/^secretAccessKey=//p' "$keys")

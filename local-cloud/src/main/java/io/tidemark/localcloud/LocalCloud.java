@@ -174,7 +174,8 @@ public final class LocalCloud implements AutoCloseable {
         long t2 = System.nanoTime();
         tlsFiles = tls ? LocalTls.ensure(dir, host) : null;
         if (external == null) {
-            s3 = LocalS3.start(dir.resolve("s3"), host, b.s3Port, bucket, credentials, dispatcher, tlsFiles, enforcement);
+            s3 = LocalS3.start(dir.resolve("s3"), host, b.s3Port, bucket, credentials, dispatcher, tlsFiles, enforcement,
+                    b.comparisonBucket);
         }
         long t3 = System.nanoTime();
         functionConfig = FunctionConfig.of(functionEnvironment());
@@ -716,6 +717,7 @@ public final class LocalCloud implements AutoCloseable {
         private final List<BackgroundWork> background = new ArrayList<>();
         private final LocalMetrics metrics = new LocalMetrics();
         private String nodeStanza;
+        private String comparisonBucket;
         private ApiKeyRules apiKeyRules;
         private int unnamed;
         private AccessPolicy policy;
@@ -975,6 +977,19 @@ public final class LocalCloud implements AutoCloseable {
 
         public Builder nodeStanza(String stanza) {
             this.nodeStanza = io.tidemark.events.layout.StanzaName.of(Objects.requireNonNull(stanza, "stanza")).value();
+            return this;
+        }
+
+        /**
+         * A second bucket on the S3 endpoint, outside the stack (no events, no bucket policy), that
+         * only the operator's keys may use, for anything: for measuring another tool against the
+         * same endpoint (bench/). Null (the default) for none.
+         */
+        public Builder comparisonBucket(String name) {
+            if (name != null && !name.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
+                throw new IllegalArgumentException("not an S3 bucket name: " + name);
+            }
+            this.comparisonBucket = name;
             return this;
         }
 

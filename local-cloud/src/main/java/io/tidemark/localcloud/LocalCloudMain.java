@@ -29,7 +29,7 @@ public final class LocalCloudMain {
     public static final String DEFAULT_STANZA = "main";
 
     static final String USAGE = "usage: tidemark local-cloud --dir DIR [--s3-port N] [--api-port N] "
-            + "[--dynamodb-port N] [--credentials-port N] [--host ADDRESS] [--stanza NAME] [--tls]";
+            + "[--dynamodb-port N] [--credentials-port N] [--host ADDRESS] [--stanza NAME] [--tls] [--comparison-bucket NAME]";
 
     private LocalCloudMain() {
     }
@@ -45,7 +45,7 @@ public final class LocalCloudMain {
 
     /** Parsed command line. */
     record Options(Path dir, String host, int s3Port, int apiPort, int dynamoDbPort, int credentialsPort,
-            String stanza, boolean tls) {
+            String stanza, boolean tls, String comparisonBucket) {
     }
 
     static final class UsageException extends Exception {
@@ -65,6 +65,7 @@ public final class LocalCloudMain {
         int credentials = DEFAULT_CREDENTIALS_PORT;
         String stanza = DEFAULT_STANZA;
         boolean tls = false;
+        String comparison = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             String value = null;
@@ -77,7 +78,7 @@ public final class LocalCloudMain {
                 case "-h", "--help" -> throw new UsageException("");
                 case "--tls" -> tls = true;
                 case "--dir", "--s3-port", "--api-port", "--dynamodb-port", "--credentials-port", "--host",
-                        "--stanza" -> {
+                        "--stanza", "--comparison-bucket" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
                             throw new UsageException(arg + " needs a value");
@@ -91,6 +92,7 @@ public final class LocalCloudMain {
                         case "--api-port" -> api = port(arg, value);
                         case "--credentials-port" -> credentials = port(arg, value);
                         case "--stanza" -> stanza = value;
+                        case "--comparison-bucket" -> comparison = value;
                         default -> dynamo = port(arg, value);
                     }
                 }
@@ -100,7 +102,7 @@ public final class LocalCloudMain {
         if (dir == null) {
             throw new UsageException("--dir DIR is required");
         }
-        return new Options(dir, host, s3, api, dynamo, credentials, stanza, tls);
+        return new Options(dir, host, s3, api, dynamo, credentials, stanza, tls, comparison);
     }
 
     private static int port(String option, String value) throws UsageException {
@@ -128,6 +130,7 @@ public final class LocalCloudMain {
                 .apiPort(o.apiPort())
                 .dynamoDbPort(o.dynamoDbPort())
                 .tls(o.tls())
+                .comparisonBucket(o.comparisonBucket())
                 .enforce(access, access)
                 .credentialsPort(o.credentialsPort())
                 .nodeStanza(o.stanza())

@@ -31,21 +31,30 @@ final class LocalS3 implements AutoCloseable {
 
     static LocalS3 start(Path baseDir, String host, int port, String bucket, LocalCredentials credentials,
             S3EventDispatcher dispatcher, LocalTls tls) {
-        return start(baseDir, host, port, bucket, credentials, dispatcher, tls, null);
+        return start(baseDir, host, port, bucket, credentials, dispatcher, tls, null, null);
     }
 
     /**
      * As above; with {@code enforcement}, every key local-cloud issued is accepted with its own
      * secret and each request is judged as the key's principal ({@link EnforcingBlobStore}), after
      * {@link S3KeyFilter} refused unknown, expired and token-less keys.
+     *
+     * <p>{@code comparisonBucket} (may be null) is a second bucket on the same endpoint that is not
+     * part of the stack: no notifications, no bucket policy. Only the operator's keys reach it, and
+     * there they may do anything, as the owner of a bucket of their own would. It exists so that
+     * another tool (pgBackRest in bench/) can be measured against the same S3 endpoint: it writes
+     * without If-None-Match and deletes, which the stack's bucket policy refuses everyone.
      */
     static LocalS3 start(Path baseDir, String host, int port, String bucket, LocalCredentials credentials,
-            S3EventDispatcher dispatcher, LocalTls tls, Enforcement enforcement) {
+            S3EventDispatcher dispatcher, LocalTls tls, Enforcement enforcement, String comparisonBucket) {
         Properties props = new Properties();
         props.setProperty("jclouds.filesystem.basedir", baseDir.toAbsolutePath().toString());
         BlobStore base = BlobStores.create("filesystem-nio2", props);
         if (!base.containerExists(bucket)) {
             base.createContainer(bucket, CreateContainerOptions.NONE);
+        }
+        if (comparisonBucket != null && !base.containerExists(comparisonBucket)) {
+            base.createContainer(comparisonBucket, CreateContainerOptions.NONE);
         }
         BlobStore store = new NotifyingBlobStore(base, bucket, dispatcher);
         S3Proxy.Builder builder = S3Proxy.builder()
@@ -67,6 +76,10 @@ final class LocalS3 implements AutoCloseable {
                 SessionKeys.Key key = enforcement.keys().find(identity);
                 if (key == null) {
                     return null; // S3Proxy answers AccessDenied (the filter already answered InvalidAccessKeyId)
+                }
+                if (comparisonBucket != null && comparisonBucket.equals(container)) {
+                    boolean operator = key.principal().equals(enforcement.identities().operator());
+                    return operator ? new AccessGrant(key.secretAccessKey(), base) : null;
                 }
                 return new AccessGrant(key.secretAccessKey(), perPrincipal.computeIfAbsent(key.principal().arn(),
                         arn -> new EnforcingBlobStore(store, key.principal(), enforcement)));

@@ -53,11 +53,14 @@ class StackEnforcementTest {
     static Path dir;
 
     static LocalCloud cloud;
+    /** The bucket outside the stack that bench/ points pgBackRest at (--comparison-bucket). */
+    static final String COMPARISON = "other-tool";
 
     @BeforeAll
     static void start() {
         StackAccess access = LocalCloud.defaultStackAccess();
-        cloud = LocalCloudFunctions.register(LocalCloud.builder()).dir(dir).enforce(access, access).start();
+        cloud = LocalCloudFunctions.register(LocalCloud.builder()).dir(dir).enforce(access, access)
+                .comparisonBucket(COMPARISON).start();
     }
 
     @AfterAll
@@ -251,6 +254,28 @@ class StackEnforcementTest {
             operator.listObjectsV2(b -> b.bucket(cloud.bucket()));
             assertDenied(() -> operator.deleteObject(b -> b.bucket(cloud.bucket()).key("ops/file")),
                     "operator", "s3:DeleteObject", "arn:aws:s3:::tidemark/ops/file");
+        }
+    }
+
+    @Test
+    void theComparisonBucketIsTheOperatorsAloneAndOutsideTheStacksRules() throws Exception {
+        try (S3Client operator = s3(StaticCredentialsProvider.create(software.amazon.awssdk.auth.credentials.AwsBasicCredentials
+                .create(cloud.credentials().accessKeyId(), cloud.credentials().secretAccessKey())));
+                S3Client node = s3(session(cloud.nodeCredentialsUri("main")))) {
+            // what pgBackRest does: plain PUTs, overwrites, deletes
+            operator.putObject(b -> b.bucket(COMPARISON).key("main/archive.info"), RequestBody.fromString("1"));
+            operator.putObject(b -> b.bucket(COMPARISON).key("main/archive.info"), RequestBody.fromString("2"));
+            assertEquals("2", operator.getObjectAsBytes(b -> b.bucket(COMPARISON).key("main/archive.info")).asUtf8String());
+            operator.deleteObject(b -> b.bucket(COMPARISON).key("main/archive.info"));
+            assertEquals(0, operator.listObjectsV2(b -> b.bucket(COMPARISON)).keyCount());
+            // the same overwrite in the stack's bucket stays refused
+            operator.putObject(b -> b.bucket(cloud.bucket()).key("cmp/file").ifNoneMatch("*"), RequestBody.fromString("x"));
+            assertDenied(() -> operator.putObject(b -> b.bucket(cloud.bucket()).key("cmp/file"), RequestBody.fromString("y")),
+                    "operator", "s3:PutObject", "arn:aws:s3:::tidemark/cmp/file");
+            // no other principal reaches it
+            S3Exception e = assertThrows(S3Exception.class, () -> node.putObject(b -> b.bucket(COMPARISON).key("x")
+                    .ifNoneMatch("*"), RequestBody.fromString("x")));
+            assertEquals(403, e.statusCode(), e.toString());
         }
     }
 
