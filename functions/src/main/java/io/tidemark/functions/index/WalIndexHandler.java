@@ -94,7 +94,7 @@ public final class WalIndexHandler implements RequestStreamHandler, AutoCloseabl
             StorageLayout.parse(key, WalSegmentSize.DEFAULT);
             return WalIndexer.Outcome.IGNORED;
         }, null);
-        Decompression.primeCodecs();
+        io.tidemark.events.layout.Decompression.primeCodecs();
     }
 
     SnapStartHooks snapStart() {
