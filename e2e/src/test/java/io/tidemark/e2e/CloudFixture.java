@@ -176,42 +176,11 @@ public final class CloudFixture implements AutoCloseable {
     /** As above with {@code apiKey} as {@code x-api-key} (none when null). */
     public java.net.http.HttpResponse<String> api(String method, String path, String body, String apiKey)
             throws IOException, InterruptedException {
-        java.net.URI uri = java.net.URI.create(cloud.apiUrl() + path);
-        byte[] bytes = body == null ? new byte[0] : body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        java.net.http.HttpRequest.Builder request = java.net.http.HttpRequest.newBuilder(uri).method(method,
-                body == null ? java.net.http.HttpRequest.BodyPublishers.noBody()
-                        : java.net.http.HttpRequest.BodyPublishers.ofByteArray(bytes));
-        if (body != null) {
-            request.header("Content-Type", "application/json");
-        }
-        if (apiKey != null) {
-            request.header("x-api-key", apiKey);
-        }
-        if (cloud.enforcing()) {
-            software.amazon.awssdk.http.SdkHttpFullRequest.Builder unsigned = software.amazon.awssdk.http.SdkHttpFullRequest
-                    .builder().method(software.amazon.awssdk.http.SdkHttpMethod.fromValue(method)).uri(uri);
-            if (body != null) {
-                unsigned.putHeader("Content-Type", "application/json");
-            }
-            software.amazon.awssdk.http.auth.spi.signer.SignedRequest signed =
-                    software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner.create().sign(r -> r
-                            .identity(software.amazon.awssdk.identity.spi.AwsCredentialsIdentity.create(
-                                    cloud.credentials().accessKeyId(), cloud.credentials().secretAccessKey()))
-                            .request(unsigned.build())
-                            .payload(software.amazon.awssdk.http.ContentStreamProvider.fromByteArray(bytes))
-                            .putProperty(software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner.SERVICE_SIGNING_NAME,
-                                    "execute-api")
-                            .putProperty(software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner.REGION_NAME,
-                                    cloud.region()));
-            signed.request().forEachHeader((name, values) -> {
-                if (!name.equalsIgnoreCase("Host") && !name.equalsIgnoreCase("Content-Type")) {
-                    values.forEach(v -> request.header(name, v));
-                }
-            });
-        }
-        try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
-            return http.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
-        }
+        // the unenforced API checks no signature: unsigned there
+        return new io.tidemark.testkit.aws.SignedApiCall(cloud.region(), cloud.enforcing()
+                ? software.amazon.awssdk.identity.spi.AwsCredentialsIdentity.create(cloud.credentials().accessKeyId(),
+                        cloud.credentials().secretAccessKey())
+                : null, apiKey).send(method, java.net.URI.create(cloud.apiUrl() + path), body);
     }
 
     /**

@@ -6,13 +6,15 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.stream.Stream;
 
 /**
- * The packaged shim copied to a world-readable temp dir, laid out as the repository has it
- * ({@code bin/tidemark}, {@code node-shim/target/...}): PostgreSQL runs {@code archive_command}
- * as the postgres user, who cannot read a build tree under /root or a private CI checkout.
+ * The unpacked distribution archive (dist module, {@code dist/target/tidemark-VERSION/}) copied to
+ * a world-readable temp dir: the tests run the launcher and jar as a node installs them
+ * (docs/deploy.md), and PostgreSQL runs {@code archive_command} as the postgres user, who cannot
+ * read a build tree under /root or a private CI checkout.
  */
 public final class ShimInstall {
     private static ShimInstall instance;
@@ -40,35 +42,36 @@ public final class ShimInstall {
     }
 
     private static ShimInstall create() {
-        Path repo = repositoryRoot();
-        Path jar = repo.resolve("node-shim/target/tidemark-node-shim.jar");
-        if (!Files.isRegularFile(jar)) {
-            throw new IllegalStateException(jar + " is missing: run the e2e tests through the reactor (./mvnw verify),"
-                    + " which packages node-shim first");
-        }
+        Path archive = unpackedArchive(repositoryRoot());
         try {
             Path dir = Files.createTempDirectory(Path.of("/tmp"), "tidemark-e2e-install-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
-            copyTree(repo.resolve("bin"), dir.resolve("bin"));
-            copyTree(repo.resolve("node-shim/target/lib"), dir.resolve("node-shim/target/lib"));
-            if (Files.isDirectory(repo.resolve("node-shim/target/native"))) {
-                copyTree(repo.resolve("node-shim/target/native"), dir.resolve("node-shim/target/native"));
-            }
-            Files.copy(jar, dir.resolve("node-shim/target/tidemark-node-shim.jar"), StandardCopyOption.COPY_ATTRIBUTES);
-            // The AOT caches `package` trains on JDK 25+ (docs/startup.md), as an installed shim has
-            // them: without them every archive-push and archive-get PostgreSQL starts in these tests
-            // would run a slower JVM start than users get. The JVM accepts a cache whose jar moved
-            // with its lib directory; the launcher uses one only when it is newer than the jar, so
-            // both keep their build times.
-            for (String aot : new String[] {"tidemark-push.aot", "tidemark-get.aot"}) {
-                Path cache = repo.resolve("node-shim/target").resolve(aot);
-                if (Files.isRegularFile(cache)) {
-                    Files.copy(cache, dir.resolve("node-shim/target").resolve(aot), StandardCopyOption.COPY_ATTRIBUTES);
-                }
-            }
+            // with their build times: the launcher uses an AOT cache (lib/*.aot, JDK 25+) only when
+            // it is newer than the jar; the JVM accepts a cache whose jar moved with its lib directory
+            copyTree(archive, dir);
             makeReadable(dir);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));
             return new ShimInstall(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** {@code dist/target/tidemark-V/tidemark-V}: what the assembly's {@code dir} format wrote. */
+    static Path unpackedArchive(Path repo) {
+        Path target = repo.resolve("dist/target");
+        try (Stream<Path> s = Files.isDirectory(target) ? Files.list(target) : Stream.empty()) {
+            List<Path> found = s.filter(p -> p.getFileName().toString().startsWith("tidemark-"))
+                    .map(p -> p.resolve(p.getFileName()))
+                    .filter(p -> Files.isRegularFile(p.resolve("bin/tidemark"))
+                            && Files.isRegularFile(p.resolve("lib/tidemark-node-shim.jar")))
+                    .toList();
+            if (found.size() != 1) {
+                throw new IllegalStateException((found.isEmpty() ? "no unpacked distribution archive"
+                        : "several unpacked distribution archives " + found) + " in " + target
+                        + ": run the e2e tests through the reactor (./mvnw verify), which packages node-shim and dist first");
+            }
+            return found.get(0);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

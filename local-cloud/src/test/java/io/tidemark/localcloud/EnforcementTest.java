@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.functions.runtime.FunctionConfig;
+import io.tidemark.testkit.aws.SignedApiCall;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.HttpURLConnection;
@@ -38,12 +39,7 @@ import software.amazon.awssdk.core.interceptor.Context;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.http.ContentStreamProvider;
-import software.amazon.awssdk.http.SdkHttpFullRequest;
-import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
-import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
-import software.amazon.awssdk.http.auth.spi.signer.SignedRequest;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 import software.amazon.awssdk.regions.Region;
@@ -591,32 +587,13 @@ class EnforcementTest {
     /** A request to the API signed with the SDK's SigV4 signer (service execute-api), as the shim signs. */
     private static Answer api(String method, String path, String body, JsonNode creds, String secretOverride)
             throws Exception {
-        URI uri = cloud.apiUrl().resolve(path);
-        byte[] bytes = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
-        SdkHttpFullRequest.Builder request = SdkHttpFullRequest.builder().method(SdkHttpMethod.fromValue(method))
-                .uri(uri).putHeader("Accept", "application/json");
-        if (body != null) {
-            request.putHeader("Content-Type", "application/json");
-        }
         AwsCredentialsIdentity identity = software.amazon.awssdk.identity.spi.AwsSessionCredentialsIdentity.create(
                 creds.path("AccessKeyId").asText(),
                 secretOverride != null ? secretOverride : creds.path("SecretAccessKey").asText(),
                 creds.path("Token").asText());
-        SignedRequest signed = AwsV4HttpSigner.create().sign(r -> r.identity(identity).request(request.build())
-                .payload(ContentStreamProvider.fromByteArray(bytes))
-                .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "execute-api")
-                .putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1"));
-        HttpRequest.Builder http = HttpRequest.newBuilder(uri).method(method, body == null
-                ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(bytes));
-        signed.request().forEachHeader((name, values) -> {
-            if (!name.equalsIgnoreCase("Host")) {
-                values.forEach(v -> http.header(name, v));
-            }
-        });
-        try (HttpClient client = HttpClient.newHttpClient()) {
-            HttpResponse<String> r = client.send(http.build(), HttpResponse.BodyHandlers.ofString());
-            return new Answer(r.statusCode(), r.body());
-        }
+        HttpResponse<String> r = new SignedApiCall("us-east-1", identity, null, Map.of("Accept", "application/json"))
+                .send(method, cloud.apiUrl().resolve(path), body);
+        return new Answer(r.statusCode(), r.body());
     }
 
     /**

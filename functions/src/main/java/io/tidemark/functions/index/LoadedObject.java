@@ -1,6 +1,7 @@
 package io.tidemark.functions.index;
 
 import io.tidemark.events.layout.Compression;
+import io.tidemark.events.layout.Decompression;
 import io.tidemark.functions.catalog.ObjectStore;
 import java.io.IOException;
 import java.security.MessageDigest;

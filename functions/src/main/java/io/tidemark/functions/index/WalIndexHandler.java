@@ -90,11 +90,11 @@ public final class WalIndexHandler implements RequestStreamHandler, AutoCloseabl
     void prime() throws IOException {
         S3EventNotification event = S3EventNotification.parse(new ByteArrayInputStream(
                 PrimingEvents.objectCreated(aws.config().region(), bucket, PRIMING_KEY)));
-        ObjectCreatedEvents.process(event, bucket, "primes", WalIndexer.Outcome.class, (key, time) -> {
+        ObjectCreatedEvents.process(event, bucket, "primes", WalIndexer.Outcome.class, (key, time, sequencer, version, size) -> {
             StorageLayout.parse(key, WalSegmentSize.DEFAULT);
             return WalIndexer.Outcome.IGNORED;
-        });
-        Decompression.primeCodecs();
+        }, null);
+        io.tidemark.events.layout.Decompression.primeCodecs();
     }
 
     SnapStartHooks snapStart() {
@@ -105,7 +105,7 @@ public final class WalIndexHandler implements RequestStreamHandler, AutoCloseabl
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
         try (FunctionLog.Invocation log = FunctionLog.begin(context)) {
             S3EventNotification event = S3EventNotification.parse(input);
-            output.write(ObjectCreatedEvents.processObjects(event, bucket, "indexes", WalIndexer.Outcome.class,
+            output.write(ObjectCreatedEvents.process(event, bucket, "indexes", WalIndexer.Outcome.class,
                     indexer::index, indexer::removed));
         }
     }

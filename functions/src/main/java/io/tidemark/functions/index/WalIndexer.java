@@ -2,6 +2,7 @@ package io.tidemark.functions.index;
 
 import io.tidemark.events.backup.BackupLabel;
 import io.tidemark.events.layout.Compression;
+import io.tidemark.events.layout.Decompression;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.layout.StorageKey;
 import io.tidemark.events.layout.StorageKeyException;

@@ -17,8 +17,6 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClientBuilder;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
-import software.amazon.awssdk.services.s3.S3Configuration;
-import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 
 /**
  * The AWS clients of one function instance, built once from a {@link FunctionConfig} (at cold
@@ -40,7 +38,6 @@ public final class AwsClients implements AutoCloseable {
     private final AwsCredentialsProvider credentials;
     private final SdkPriming.ShortCircuit priming = new SdkPriming.ShortCircuit();
     private final S3Client s3;
-    private final S3Presigner s3Presigner;
     private final DynamoDbClient dynamoDb;
     private software.amazon.awssdk.services.kms.KmsClient kms;
     private software.amazon.awssdk.services.sqs.SqsClient sqs;
@@ -65,15 +62,6 @@ public final class AwsClients implements AutoCloseable {
                 .forcePathStyle(config.s3PathStyle());
         config.s3Endpoint().ifPresent(s3Builder::endpointOverride);
         this.s3 = s3Builder.build();
-
-        S3Presigner.Builder presignerBuilder = S3Presigner.builder()
-                .region(region)
-                .credentialsProvider(credentials)
-                .serviceConfiguration(S3Configuration.builder()
-                        .pathStyleAccessEnabled(config.s3PathStyle())
-                        .build());
-        config.s3Endpoint().ifPresent(presignerBuilder::endpointOverride);
-        this.s3Presigner = presignerBuilder.build();
 
         DynamoDbClientBuilder dynamoBuilder = DynamoDbClient.builder()
                 .region(region)
@@ -164,10 +152,6 @@ public final class AwsClients implements AutoCloseable {
         return s3;
     }
 
-    public S3Presigner s3Presigner() {
-        return s3Presigner;
-    }
-
     public DynamoDbClient dynamoDb() {
         return dynamoDb;
     }
@@ -217,7 +201,6 @@ public final class AwsClients implements AutoCloseable {
     @Override
     public void close() {
         s3.close();
-        s3Presigner.close();
         dynamoDb.close();
         synchronized (this) {
             if (kms != null) {

@@ -16,16 +16,6 @@ import java.util.Map;
 public final class ObjectCreatedEvents {
     private static final System.Logger LOG = System.getLogger(ObjectCreatedEvents.class.getName());
 
-    /** The service call for one object; returns what it did. */
-    public interface Action<O extends Enum<O>> {
-        O apply(String key, Instant eventTime);
-    }
-
-    /** The service call for one created object, with the event's sequencer (null when absent). */
-    public interface SequencedAction<O extends Enum<O>> {
-        O apply(String key, Instant eventTime, String sequencer);
-    }
-
     /**
      * The service call for one created object, with the event's sequencer, the version id S3 gave
      * the object (either null when the event has none: an unversioned bucket) and the object's size
@@ -44,27 +34,15 @@ public final class ObjectCreatedEvents {
     private ObjectCreatedEvents() {
     }
 
-    /** ObjectCreated records only; removals are skipped. */
-    public static <O extends Enum<O>> byte[] process(S3EventNotification event, String bucket, String verb,
-                                                     Class<O> outcomes, Action<O> action) {
-        return process(event, bucket, verb, outcomes, (key, time, sequencer) -> action.apply(key, time), null);
-    }
-
     /**
-     * @param verb what the function does to an object, for messages ("indexes", "validates")
+     * @param verb    what the function does to an object, for messages ("indexes", "validates")
+     * @param created the service call for each created object
+     * @param removed the service call for each removed or expired object; null: removals are skipped
      * @return the outcome counts as a JSON object, the function's answer
      */
     public static <O extends Enum<O>> byte[] process(S3EventNotification event, String bucket, String verb,
-                                                     Class<O> outcomes, SequencedAction<O> created,
+                                                     Class<O> outcomes, ObjectAction<O> created,
                                                      RemovedAction<O> removed) {
-        return processObjects(event, bucket, verb, outcomes,
-                (key, time, sequencer, version, size) -> created.apply(key, time, sequencer), removed);
-    }
-
-    /** As {@link #process(S3EventNotification, String, String, Class, SequencedAction, RemovedAction)}, with version ids and sizes. */
-    public static <O extends Enum<O>> byte[] processObjects(S3EventNotification event, String bucket, String verb,
-                                                            Class<O> outcomes, ObjectAction<O> created,
-                                                            RemovedAction<O> removed) {
         Map<O, Integer> counts = new EnumMap<>(outcomes);
         List<RuntimeException> failures = new ArrayList<>();
         if (event.testEvent()) {

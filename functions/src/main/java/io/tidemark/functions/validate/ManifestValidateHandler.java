@@ -80,10 +80,10 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
     void prime() throws IOException {
         S3EventNotification event = S3EventNotification.parse(new ByteArrayInputStream(
                 PrimingEvents.objectCreated(config().region(), bucket, PRIMING_KEY)));
-        ObjectCreatedEvents.process(event, bucket, "primes", BackupValidator.Outcome.class, (key, time) -> {
+        ObjectCreatedEvents.process(event, bucket, "primes", BackupValidator.Outcome.class, (key, time, sequencer, version, size) -> {
             StorageLayout.parse(key, WalSegmentSize.DEFAULT);
             return BackupValidator.Outcome.IGNORED;
-        });
+        }, null);
     }
 
     private io.tidemark.functions.runtime.FunctionConfig config() {
@@ -98,7 +98,7 @@ public final class ManifestValidateHandler implements RequestStreamHandler, Auto
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
         try (FunctionLog.Invocation log = FunctionLog.begin(context)) {
             S3EventNotification event = S3EventNotification.parse(input);
-            output.write(ObjectCreatedEvents.processObjects(event, bucket, "validates", BackupValidator.Outcome.class,
+            output.write(ObjectCreatedEvents.process(event, bucket, "validates", BackupValidator.Outcome.class,
                     (key, time, sequencer, version, size) -> validator.validate(key, time, version, size), null));
         }
     }

@@ -282,7 +282,7 @@ class LostObjectsTest {
         // the handlers that only follow creations skip removals
         byte[] skipped = ObjectCreatedEvents.process(S3EventNotification.parse(removalEvent("ObjectRemoved:Delete",
                 "bucket", WAL.key(MAIN, 0, Compression.ZSTD), seq(400))), "bucket", "validates",
-                WalIndexer.Outcome.class, (key, time) -> WalIndexer.Outcome.REJECTED);
+                WalIndexer.Outcome.class, (key, time, sequencer, version, size) -> WalIndexer.Outcome.REJECTED, null);
         assertEquals("{}", new String(skipped, StandardCharsets.UTF_8));
     }
 }

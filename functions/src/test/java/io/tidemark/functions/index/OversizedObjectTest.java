@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.Compression;
+import io.tidemark.events.layout.Decompression;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.layout.StorageLayout;
 import io.tidemark.events.wal.TimelineId;

@@ -3,8 +3,6 @@ package io.tidemark.functions.runtime;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URL;
-import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -27,13 +25,9 @@ class AwsClientsTest {
         try (AwsClients clients = AwsClients.create(config)) {
             assertTrue(clients.credentialsProvider() instanceof StaticCredentialsProvider);
             assertEquals("AKIDLOCAL", clients.credentialsProvider().resolveCredentials().accessKeyId());
-            URL url = clients.s3Presigner().presignGetObject(p -> p
-                    .signatureDuration(Duration.ofMinutes(5))
-                    .getObjectRequest(g -> g.bucket("tidemark").key("main/stanza.json"))).url();
-            assertEquals("127.0.0.1", url.getHost());
-            assertEquals(9850, url.getPort());
-            assertEquals("/tidemark/main/stanza.json", url.getPath());
-            assertTrue(url.getQuery().contains("X-Amz-Credential=AKIDLOCAL"), url.getQuery());
+            assertEquals("http://127.0.0.1:9850",
+                    clients.s3().serviceClientConfiguration().endpointOverride().orElseThrow().toString());
+            assertEquals("us-east-1", clients.s3().serviceClientConfiguration().region().id());
             assertEquals("us-east-1", clients.dynamoDb().serviceClientConfiguration().region().id());
             assertEquals("http://127.0.0.1:9852",
                     clients.dynamoDb().serviceClientConfiguration().endpointOverride().orElseThrow().toString());

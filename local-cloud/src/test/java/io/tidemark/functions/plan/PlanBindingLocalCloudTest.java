@@ -19,12 +19,12 @@ import io.tidemark.functions.validate.TestBackup;
 import io.tidemark.localcloud.LocalCloud;
 import io.tidemark.localcloud.LocalCloudFunctions;
 import io.tidemark.localcloud.iam.StackAccess;
+import io.tidemark.testkit.aws.SignedApiCall;
 import io.tidemark.testkit.wal.SyntheticWal;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,10 +35,6 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
-import software.amazon.awssdk.http.ContentStreamProvider;
-import software.amazon.awssdk.http.SdkHttpFullRequest;
-import software.amazon.awssdk.http.SdkHttpMethod;
-import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -175,24 +171,6 @@ class PlanBindingLocalCloudTest {
     /** As above with {@code apiKey} as {@code x-api-key}. */
     static HttpResponse<String> api(String method, String path, String body, AwsSessionCredentials keys, String apiKey)
             throws Exception {
-        URI uri = cloud.apiUrl().resolve(path);
-        byte[] bytes = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
-        SdkHttpFullRequest.Builder request = SdkHttpFullRequest.builder().method(SdkHttpMethod.fromValue(method)).uri(uri);
-        if (body != null) {
-            request.putHeader("Content-Type", "application/json");
-        }
-        var signed = AwsV4HttpSigner.create().sign(r -> r.identity(keys).request(request.build())
-                .payload(ContentStreamProvider.fromByteArray(bytes))
-                .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, "execute-api")
-                .putProperty(AwsV4HttpSigner.REGION_NAME, cloud.region()));
-        HttpRequest.Builder http = HttpRequest.newBuilder(uri).method(method, body == null
-                ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(bytes))
-                .header("x-api-key", apiKey);
-        signed.request().forEachHeader((name, values) -> {
-            if (!name.equalsIgnoreCase("Host")) {
-                values.forEach(v -> http.header(name, v));
-            }
-        });
-        return HTTP.send(http.build(), HttpResponse.BodyHandlers.ofString());
+        return new SignedApiCall(cloud.region(), keys, apiKey).send(method, cloud.apiUrl().resolve(path), body);
     }
 }

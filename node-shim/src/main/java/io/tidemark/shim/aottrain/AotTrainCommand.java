@@ -36,7 +36,7 @@ import io.tidemark.shim.Main;
 @CommandLine.Command(name = "aot-train", hidden = true, mixinStandardHelpOptions = true,
         versionProvider = io.tidemark.shim.cli.Version.class,
         description = "(build) a training run for the JVM's AOT cache of archive-push or archive-get")
-public final class AotTrainCommand implements Command, io.tidemark.shim.cli.PlainLine.Bindable {
+public final class AotTrainCommand implements Command, io.tidemark.shim.cli.PlainLine.OneArgument {
     @CommandLine.Parameters(index = "0", arity = "0..1", paramLabel = "push|get", description = "which command's cache")
     private String which;
 
@@ -46,17 +46,8 @@ public final class AotTrainCommand implements Command, io.tidemark.shim.cli.Plai
     }
 
     @Override
-    public boolean bindArgument(int index, String value) {
-        if (index != 0) {
-            return false;
-        }
+    public void bindTheArgument(String value) {
         which = value;
-        return true;
-    }
-
-    @Override
-    public int arguments() {
-        return 1;
     }
 
     @Override

@@ -32,7 +32,7 @@ final class OutageWait {
     <T> T patiently(String file, boolean needed, Supplier<T> op) {
         long start = System.nanoTime();
         long lastLog = Long.MIN_VALUE;
-        long pause = 250;
+        var pauses = new io.tidemark.shim.storage.Retry.Pauses(250, MAX_PAUSE_MS);
         while (true) {
             try {
                 T t = op.get();
@@ -59,12 +59,11 @@ final class OutageWait {
                             + " s so far, giving up after " + limit.toSeconds() + " s): " + e.getMessage());
                 }
                 try {
-                    Thread.sleep(Math.min(pause, limit.toMillis() - elapsedMs));
+                    pauses.sleep(limit.toMillis() - elapsedMs);
                 } catch (InterruptedException x) {
                     Thread.currentThread().interrupt();
                     throw new AbortRecovery(file + ": interrupted while waiting for the archive: " + e.getMessage());
                 }
-                pause = Math.min(pause * 2, MAX_PAUSE_MS);
             }
         }
     }

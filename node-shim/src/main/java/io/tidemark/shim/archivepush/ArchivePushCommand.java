@@ -26,7 +26,7 @@ import picocli.CommandLine;
 @CommandLine.Command(name = "archive-push", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
         description = {"archive_command: check, compress and upload one WAL file (exit 0 only once it is in S3).",
                 "With archive-push.async=true the answer comes from the asynchronous worker's spool."})
-public final class ArchivePushCommand implements Command, io.tidemark.shim.cli.PlainLine.Bindable {
+public final class ArchivePushCommand implements Command, io.tidemark.shim.cli.PlainLine.OneArgument {
     /** User metadata on every WAL object: hex SHA-256 and size of the raw (uncompressed) bytes. */
     public static final String META_SHA256 = "sha256";
     public static final String META_RAW_SIZE = "raw-size";
@@ -61,17 +61,8 @@ public final class ArchivePushCommand implements Command, io.tidemark.shim.cli.P
     }
 
     @Override
-    public boolean bindArgument(int index, String value) {
-        if (index != 0) {
-            return false;
-        }
+    public void bindTheArgument(String value) {
         given = value;
-        return true;
-    }
-
-    @Override
-    public int arguments() {
-        return 1;
     }
 
     @Override

@@ -30,6 +30,26 @@ public final class PlainLine {
         int arguments();
     }
 
+    /** A command that takes exactly one argument (archive-push's WAL path, aot-train's push|get). */
+    public interface OneArgument extends Bindable {
+        /** Sets the argument. */
+        void bindTheArgument(String value);
+
+        @Override
+        default boolean bindArgument(int index, String value) {
+            if (index != 0) {
+                return false;
+            }
+            bindTheArgument(value);
+            return true;
+        }
+
+        @Override
+        default int arguments() {
+            return 1;
+        }
+    }
+
     /**
      * @param args the whole command line
      * @param at   where the command's name is in it

@@ -240,7 +240,7 @@ final class Downloader {
         List<Item> remaining = new ArrayList<>(u.items());
         int attempt = 0;
         int denied = 0;
-        long pause = firstPauseMs;
+        var pauses = new io.tidemark.shim.storage.Retry.Pauses(firstPauseMs, io.tidemark.shim.storage.Retry.MAX_PAUSE_MS);
         while (!remaining.isEmpty()) {
             if (failed.get()) {
                 return;
@@ -259,12 +259,11 @@ final class Downloader {
                     throw new RestoreRefused(r.getMessage() + (attempt > 1 ? " (after " + attempt + " attempts)" : ""));
                 }
                 try {
-                    Thread.sleep(pause);
+                    pauses.sleep();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new RestoreRefused("interrupted");
                 }
-                pause = Math.min(pause * (attempt == 1 ? 4 : 2), 4000);
             }
         }
     }

@@ -90,7 +90,7 @@ final class PlanPrecheck {
     }
 
     private Optional<Problem> one(PlanObjects.Expected o) throws InterruptedException {
-        long pause = firstPauseMs;
+        var pauses = new io.tidemark.shim.storage.Retry.Pauses(firstPauseMs, io.tidemark.shim.storage.Retry.MAX_PAUSE_MS);
         int denied = 0;
         String last = null;
         for (int attempt = 0; attempt <= retries; ) {
@@ -102,8 +102,7 @@ final class PlanPrecheck {
             } catch (IOException e) {
                 last = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
                 attempt++;
-                Thread.sleep(pause);
-                pause = Math.min(pause * 2, 4000);
+                pauses.sleep();
                 continue;
             }
             int status = r.statusCode();
@@ -134,8 +133,7 @@ final class PlanPrecheck {
                 return Optional.of(new Problem(o, "not readable (HTTP " + status + ")"));
             }
             attempt++;
-            Thread.sleep(pause);
-            pause = Math.min(pause * 2, 4000);
+            pauses.sleep();
         }
         return Optional.of(new Problem(o, "not checked: " + last + " (after " + (retries + 1) + " attempts)"));
     }

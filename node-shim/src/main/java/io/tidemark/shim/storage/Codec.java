@@ -2,22 +2,20 @@ package io.tidemark.shim.storage;
 
 import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdCompressCtx;
-import com.github.luben.zstd.ZstdInputStream;
 import io.tidemark.events.layout.Compression;
-import java.io.ByteArrayInputStream;
+import io.tidemark.events.layout.Decompression;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
 import net.jpountz.lz4.LZ4Factory;
-import net.jpountz.lz4.LZ4FrameInputStream;
 import net.jpountz.lz4.LZ4FrameOutputStream;
 import net.jpountz.xxhash.XXHashFactory;
 
 /**
  * Compression of stored objects: zstd frames (zstd-jni; readable by {@code zstd -d}), LZ4 frames
- * (lz4-java; readable by {@code lz4 -d}) or none. Decompression never trusts sizes it is told:
- * output is bounded by {@link #MAX_RAW} (the largest WAL segment).
+ * (lz4-java; readable by {@code lz4 -d}) or none. Decompression is events' {@link Decompression}
+ * (shared with the functions), bounded here by {@link #MAX_RAW} (the largest WAL segment).
  */
 public final class Codec {
     public static final int MAX_RAW = 1 << 30;
@@ -94,52 +92,14 @@ public final class Codec {
         return out.toByteArray();
     }
 
-    /** @throws IOException when the data is not a valid stream of that compression */
+    /**
+     * The raw content of {@code stored}, at most {@link #MAX_RAW} bytes (one decompressor for the
+     * shim and the functions: {@link Decompression}).
+     *
+     * @throws IOException when the data is not a valid stream of that compression
+     */
     public static byte[] decompress(Compression c, byte[] stored) throws IOException {
-        try {
-            return decompressUnchecked(c, stored);
-        } catch (RuntimeException e) {
-            throw new IOException("not a valid " + c.extension() + " stream: " + e.getMessage(), e);
-        }
-    }
-
-    private static byte[] decompressUnchecked(Compression c, byte[] stored) throws IOException {
-        switch (c) {
-            case NONE:
-                return stored;
-            case ZSTD: {
-                long size;
-                try {
-                    size = Zstd.getFrameContentSize(stored);
-                } catch (RuntimeException unknown) {
-                    // a frame written by a streaming compressor (large backup files) does not record
-                    // its size; zstd-jni throws for that: decompress as a stream, bounded
-                    size = -1;
-                }
-                if (size >= 0 && size <= MAX_RAW) {
-                    byte[] out = Zstd.decompress(stored, (int) size);
-                    if (out.length != size) {
-                        throw new IOException("zstd frame is shorter than its declared size");
-                    }
-                    return out;
-                }
-                try (InputStream in = new ZstdInputStream(new ByteArrayInputStream(stored))) {
-                    return readBounded(in);
-                } catch (RuntimeException e) {
-                    throw new IOException("not a valid zstd stream: " + e.getMessage(), e);
-                }
-            }
-            case LZ4: {
-                try (InputStream in = new LZ4FrameInputStream(new ByteArrayInputStream(stored),
-                        LZ4Factory.fastestJavaInstance().safeDecompressor(), XXHashFactory.fastestJavaInstance().hash32())) {
-                    return readBounded(in);
-                } catch (RuntimeException e) {
-                    throw new IOException("not a valid LZ4 frame: " + e.getMessage(), e);
-                }
-            }
-            default:
-                throw new IllegalArgumentException(c.toString());
-        }
+        return Decompression.decompress(c, stored, MAX_RAW);
     }
 
     /**
@@ -147,23 +107,6 @@ public final class Codec {
      * memory, e.g. restored relation segments); errors surface as {@link IOException}s on read.
      */
     public static InputStream decompressing(Compression c, InputStream stored) throws IOException {
-        try {
-            return switch (c) {
-                case NONE -> stored;
-                case ZSTD -> new ZstdInputStream(stored);
-                case LZ4 -> new LZ4FrameInputStream(stored, LZ4Factory.fastestJavaInstance().safeDecompressor(),
-                        XXHashFactory.fastestJavaInstance().hash32());
-            };
-        } catch (RuntimeException e) {
-            throw new IOException("not a valid " + c.extension() + " stream: " + e.getMessage(), e);
-        }
-    }
-
-    private static byte[] readBounded(InputStream in) throws IOException {
-        byte[] out = in.readNBytes(MAX_RAW + 1);
-        if (out.length > MAX_RAW) {
-            throw new IOException("decompresses to more than " + MAX_RAW + " bytes");
-        }
-        return out;
+        return Decompression.decompressing(c, stored);
     }
 }

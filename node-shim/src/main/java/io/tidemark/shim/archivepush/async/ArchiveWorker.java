@@ -269,7 +269,7 @@ public final class ArchiveWorker implements AutoCloseable {
                 Throwable c = x.getCause() != null ? x.getCause() : x;
                 Retry prev = retries.get(e.getKey());
                 int failures = prev == null ? 1 : prev.failures() + 1;
-                long pause = Math.min(MAX_BACKOFF.toMillis(), 250L << Math.min(failures, 10));
+                long pause = io.tidemark.shim.storage.Retry.pauseMillis(failures, 250, MAX_BACKOFF.toMillis());
                 retries.put(e.getKey(), new Retry(failures, Instant.now().plusMillis(pause)));
                 log.println(Instant.now() + " archive-push of " + e.getKey() + " failed (attempt " + failures
                         + ", next in " + pause + " ms): " + c.getMessage());
