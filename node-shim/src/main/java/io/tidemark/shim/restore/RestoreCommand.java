@@ -283,7 +283,7 @@ public final class RestoreCommand implements Command {
 
     // ---------------------------------------------------------------- the plan
 
-    static String requestBody(RecoveryRequest r, Optional<String> backup) {
+    public static String requestBody(RecoveryRequest r, Optional<String> backup) {
         ObjectNode o = MAPPER.createObjectNode();
         o.putObject("target").put("type", r.target().type()).put("value", r.target().value());
         o.put("exclusive", r.exclusive());
