@@ -197,7 +197,9 @@ final class ScratchCluster {
         } catch (IOException e) {
             return List.of();
         }
-        List<String> telling = lines.stream().filter(l -> TELLING.stream().anyMatch(l::contains)).toList();
+        // the drill's own polls before consistency are no news
+        List<String> telling = lines.stream().filter(l -> TELLING.stream().anyMatch(l::contains)
+                && !l.contains("not yet accepting connections")).toList();
         List<String> shown = telling.isEmpty() ? lines : telling;
         return shown.subList(Math.max(0, shown.size() - max), shown.size());
     }
