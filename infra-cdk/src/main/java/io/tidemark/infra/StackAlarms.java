@@ -92,6 +92,19 @@ final class StackAlarms {
                     .treatMissingData(TreatMissingData.NOT_BREACHING)
                     .build();
             conflicts.addAlarmAction(toTopic);
+            // A restore drill failed (tidemark drill records each one; docs/drills.md). No drill is no
+            // failure: drills are the operator's choice, and a failed one stays in alarm until the
+            // next one passes (it publishes 0).
+            Alarm drill = Alarm.Builder.create(stack, "DrillFailedAlarm-" + s.name())
+                    .alarmDescription("Tidemark: a restore drill of stanza " + s.name() + " failed (GET /stanzas/"
+                            + s.name() + "/drills or tidemark info names the failed check)")
+                    .metric(customMetric(TidemarkMetric.DRILL_FAILED.metricName(), s.name(), Duration.hours(1)))
+                    .threshold(1)
+                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                    .evaluationPeriods(1)
+                    .treatMissingData(TreatMissingData.IGNORE)
+                    .build();
+            drill.addAlarmAction(toTopic);
         }
         if (config.verifySchedule().isPresent()) {
             for (StanzaConfig s : config.stanzas()) {

@@ -366,6 +366,17 @@ public final class Drill {
         }
     }
 
+    /** Records the drill in the catalog ({@code POST /stanzas/{stanza}/drills}); why not, when it was not. */
+    public Optional<String> record(DrillResult r) {
+        try {
+            CatalogApi.Response resp = api().reportDrill(config.stanza(), r.toJson().toString());
+            return resp.status() == 201 || resp.status() == 200 ? Optional.empty()
+                    : Optional.of("HTTP " + resp.status() + ": " + resp.message());
+        } catch (RuntimeException e) {
+            return Optional.of(e.getMessage());
+        }
+    }
+
     static String describe(RecoveryRequest r) {
         RestoreTarget t = r.target();
         return t.type() + (t.value() == null ? "" : " " + t.value());

@@ -91,8 +91,16 @@ public final class DrillCommand implements Command {
         }
         Drill.Options o = new Drill.Options(request, dir.normalize(), owner, dbUser == null ? owner : dbUser,
                 Duration.ofSeconds(timeoutSeconds), Duration.ofSeconds(amcheckSeconds), !noAmcheck, Optional.empty());
-        DrillResult r = new Drill(config, settings, env, clock, freeSpace, out, err).run(o);
-        return DrillReport.print(r, out, err);
+        Drill drill = new Drill(config, settings, env, clock, freeSpace, out, err);
+        DrillResult r = drill.run(o);
+        int code = DrillReport.print(r, out, err);
+        java.util.Optional<String> notRecorded = drill.record(r);
+        if (notRecorded.isPresent()) {
+            err.println("drill " + r.drillId() + " NOT RECORDED in the catalog: " + notRecorded.get());
+            return ExitCodes.FAILED;
+        }
+        out.println("recorded in the catalog: GET /stanzas/" + config.stanza() + "/drills lists it; tidemark info shows the last");
+        return code;
     }
 
     static Path defaultScratch(ShimConfig config) {

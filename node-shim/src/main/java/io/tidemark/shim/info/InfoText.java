@@ -85,6 +85,7 @@ final class InfoText {
         }
         printJobs(doc.path("jobs"), out);
         printVerify(doc.path("verify"), out);
+        printDrill(doc.path("lastDrill"), out);
         out.println();
         out.println("archive lag        " + (lag.seconds() == null ? "unknown" : lag.seconds() + " s since the last archived segment")
                 + ", " + (lag.bytes() == null ? "bytes unknown (" + lag.bytesUnknownBecause() + ")"
@@ -191,6 +192,24 @@ final class InfoText {
                     + (future.path("count").asLong() == 1 ? " has" : "s have")
                     + " commit times ahead of their arrival in the bucket (newest " + segs.path(0).asText("?")
                     + "): those times are not used for the recovery window or time targets");
+        }
+    }
+
+    /** The newest restore drill ({@code tidemark drill}, docs/drills.md): result, RTO, failed checks. */
+    private static void printDrill(JsonNode d, PrintStream out) {
+        if (!d.isObject()) {
+            out.println("last drill         never (tidemark drill --now restores the latest backup and measures the RTO)");
+            return;
+        }
+        String rto = d.path("promotedMs").isNumber()
+                ? String.format(java.util.Locale.ROOT, "%.1f s", d.path("promotedMs").asLong() / 1000.0) : "-";
+        out.println("last drill         " + d.path("drillId").asText() + " " + d.path("result").asText().toUpperCase(
+                java.util.Locale.ROOT) + " on " + d.path("node").asText() + ": backup " + d.path("backup").asText("-")
+                + ", target " + d.path("target").asText() + ", RTO " + rto);
+        for (JsonNode c : d.path("checks")) {
+            if (c.path("status").asText().equals("failed")) {
+                out.println("    failed check " + c.path("name").asText() + ": " + c.path("message").asText());
+            }
         }
     }
 
