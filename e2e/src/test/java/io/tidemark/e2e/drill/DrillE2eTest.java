@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimInstall;
 import io.tidemark.e2e.ShimProcess;
@@ -39,6 +41,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DrillE2eTest {
     private static final String STANZA = "main";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private static Path work;
     private static CloudFixture cloud;
@@ -115,6 +118,24 @@ class DrillE2eTest {
         assertTrue(cloud.objectKeys(STANZA + "/").stream().noneMatch(k -> k.contains("/00000002")),
                 "the drill's copy archived nothing: " + cloud.objectKeys(STANZA + "/"));
         assertEquals("300", pg.sql("select count(*) from t"), "the source is untouched");
+
+        // recorded in the catalog through the node's API route, shown by info, counted for the alarm
+        String id = out.substring(out.indexOf("drill ") + 6, out.indexOf(" of stanza"));
+        JsonNode drills = JSON.readTree(cloud.api("GET", "/stanzas/" + STANZA + "/drills", null).body()).get("drills");
+        JsonNode d = drills.get(0);
+        assertEquals(id, d.get("drillId").asText(), drills.toString());
+        assertEquals("passed", d.get("result").asText());
+        assertEquals(Math.round(promoted * 1000), d.get("promotedMs").asLong(), 100.0, d.toString());
+        assertTrue(d.get("bytes").asLong() > 0 && d.get("backup").asText().endsWith("F"), d.toString());
+        assertEquals(6, d.get("checks").size(), d.toString());
+        String info = cli.run("info").out();
+        assertTrue(info.contains("last drill         " + id + " PASSED on ") && info.contains(", RTO " + m.group(4) + " s"), info);
+        assertEquals(java.util.List.of(0.0), drillFailed(), "DrillFailed 0 for a drill that passed");
+    }
+
+    private static java.util.List<Double> drillFailed() {
+        return cloud.cloud().metrics().of("Tidemark", "DrillFailed", Map.of("Stanza", STANZA)).stream()
+                .map(p -> p.value()).toList();
     }
 
     @Test
@@ -142,8 +163,66 @@ class DrillE2eTest {
             assertTrue(r.err().contains("ABORTING RECOVERY: " + segment + " (" + key + "): damaged"), r.toString());
             assertTrue(r.out().contains("check restore passed"), "the files restored; the WAL failed: " + r);
             assertFalse(Files.exists(scratch), "the scratch directory is removed after a failed drill too");
+            JsonNode d = JSON.readTree(cloud.api("GET", "/stanzas/" + STANZA + "/drills", null).body()).get("drills").get(0);
+            assertEquals("failed", d.get("result").asText(), d.toString());
+            assertTrue(d.get("promotedMs").isNull(), d.toString());
+            assertTrue(d.toString().contains(key), "the record names the damaged object: " + d);
+            assertEquals(java.util.List.of(0.0, 1.0), drillFailed(), "DrillFailed 1 for the failed drill");
+            String info = cli.run("info").out();
+            assertTrue(info.contains("FAILED on ") && info.contains("failed check target: ") && info.contains(key), info);
         } finally {
             cloud.overwrite(key, original, metadata);
         }
+    }
+
+    /**
+     * kill -9 of the drill's process while its server recovers: the server keeps running in the
+     * scratch directory. The next drill on that directory stops it, removes the directory, records
+     * the killed drill as failed with why, then runs its own.
+     */
+    @Test
+    @Order(3)
+    void aDrillKilledMidwayIsCleanedUpAndRecordedAsFailedByTheNext() throws Exception {
+        Path scratch = work.resolve("scratch-killed");
+        Path log = work.resolve("killed.out");
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(ShimInstall.get().launcher().toString(),
+                "drill", "--now", "--scratch", scratch.toString(), "--timeout", "300", "--config", conf.toString(),
+                "--stanza", STANZA));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        pb.environment().putAll(cli.env());
+        Process p = pb.start();
+        Path pid = scratch.resolve("pgdata/postmaster.pid");
+        try {
+            Waits.until(() -> Files.exists(pid), Duration.ofMinutes(2), "the drill's server to start");
+        } finally {
+            p.toHandle().destroyForcibly(); // SIGKILL: the JVM (bin/tidemark execs it) gets no say
+            p.waitFor();
+        }
+        String first = Files.readAllLines(log).get(0);
+        String killedId = first.substring("drill ".length(), first.indexOf(" of stanza"));
+        long postmaster = Long.parseLong(Files.readAllLines(pid).get(0).trim());
+        assertTrue(ProcessHandle.of(postmaster).map(ProcessHandle::isAlive).orElse(false), "the killed drill's server runs on");
+
+        ShimProcess.Result r = cli.run("drill", "--now", "--scratch", scratch.toString(), "--timeout", "300", "--no-amcheck");
+        System.out.println("after kill -9:\n" + r);
+        ok(r);
+        assertTrue(r.out().contains("note: drill " + killedId + " (process " + p.pid() + ", started ")
+                && r.out().contains("did not finish: its server (pid " + postmaster + ") was stopped and its scratch directory "
+                + scratch + " removed"), r.out());
+        assertTrue(r.out().contains("note: the interrupted drill " + killedId + " is recorded as failed"), r.out());
+        assertFalse(ProcessHandle.of(postmaster).map(ProcessHandle::isAlive).orElse(false), "stopped");
+        assertFalse(Files.exists(scratch), "the new drill removed its own directory too");
+        JsonNode killed = null;
+        for (JsonNode d : JSON.readTree(cloud.api("GET", "/stanzas/" + STANZA + "/drills", null).body()).get("drills")) {
+            if (d.get("drillId").asText().equals(killedId)) {
+                killed = d;
+            }
+        }
+        assertTrue(killed != null, "the killed drill is recorded");
+        assertEquals("failed", killed.get("result").asText(), killed.toString());
+        assertEquals("interrupted", killed.get("checks").get(0).get("name").asText(), killed.toString());
+        assertTrue(killed.get("checks").get(0).get("message").asText().contains("process " + p.pid() + " is gone"),
+                killed.toString());
     }
 }

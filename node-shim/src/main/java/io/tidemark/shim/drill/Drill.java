@@ -119,6 +119,14 @@ public final class Drill {
         Instant started = clock.instant();
         Run run = new Run(newId(started), started, describe(o.request()));
         out.println("drill " + run.id + " of stanza " + config.stanza() + ": target " + run.target + ", scratch " + o.scratch());
+        // first: a drill killed there (kill -9, a reboot) holds a server and disk space, and its
+        // record is owed
+        try {
+            ScratchMarker.cleanLeftover(o.scratch()).ifPresent(this::recordInterrupted);
+        } catch (IOException | RuntimeException e) {
+            run.add(DrillCheck.failed("scratch", "cannot clean up the scratch directory " + o.scratch() + ": " + e.getMessage()));
+            return run.result();
+        }
         Optional<Prepared> prepared = prepare(o, run);
         if (prepared.isEmpty()) {
             return run.result();
@@ -208,7 +216,7 @@ public final class Drill {
         Path pgdata = ScratchCluster.pgdata(scratch);
         try {
             ScratchMarker.claim(scratch, new ScratchMarker(run.id, o.jobId(), ProcessHandle.current().pid(),
-                    run.startedAt, p.bin(), o.owner()), out);
+                    run.startedAt, p.bin(), o.owner()));
             Path planFile = scratch.resolve("plan.json");
             Files.writeString(planFile, p.answer(), StandardCharsets.UTF_8);
             Files.setPosixFilePermissions(planFile, PosixFilePermissions.fromString("rw-------"));
@@ -364,6 +372,19 @@ public final class Drill {
         } catch (IOException e) {
             run.add(DrillCheck.failed("cleanup", "cannot remove the scratch directory " + scratch + ": " + e.getMessage()));
         }
+    }
+
+    /** A drill that was killed before it finished: recorded as failed, with what its clean-up found. */
+    private void recordInterrupted(ScratchMarker.Leftover left) {
+        out.println("  note: " + left.what());
+        ScratchMarker m = left.marker();
+        DrillResult r = new DrillResult(m.drillId(), BackupCommand.holder(), m.startedAt(), "unknown (interrupted)",
+                Optional.empty(), 0, OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(),
+                List.of(DrillCheck.failed("interrupted", "the drill was interrupted before it finished (its process "
+                        + m.pid() + " is gone); " + left.what())));
+        Optional<String> why = record(r);
+        out.println(why.map(w -> "  note: the interrupted drill " + m.drillId() + " could not be recorded: " + w)
+                .orElse("  note: the interrupted drill " + m.drillId() + " is recorded as failed"));
     }
 
     /** Records the drill in the catalog ({@code POST /stanzas/{stanza}/drills}); why not, when it was not. */

@@ -6,7 +6,6 @@ import io.tidemark.events.json.Json;
 import io.tidemark.shim.quickstart.Exec;
 import io.tidemark.shim.restore.Delta;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -32,14 +31,12 @@ public record ScratchMarker(String drillId, Optional<String> jobId, long pid, In
     }
 
     /**
-     * Makes {@code scratch} this drill's: a leftover drill there is cleaned up first (said on
-     * {@code out}); anything else there is refused.
+     * Makes {@code scratch} this drill's (a leftover drill there was cleaned up before:
+     * {@link #cleanLeftover}); anything else there is refused.
      *
      * @throws IllegalStateException the directory holds something that is not a drill's
      */
-    static void claim(Path scratch, ScratchMarker marker, PrintStream out) throws IOException {
-        Optional<Leftover> left = cleanLeftover(scratch);
-        left.ifPresent(l -> out.println("  note: " + l.what()));
+    static void claim(Path scratch, ScratchMarker marker) throws IOException {
         if (Files.exists(scratch, LinkOption.NOFOLLOW_LINKS)) {
             if (!Files.isDirectory(scratch, LinkOption.NOFOLLOW_LINKS)) {
                 throw new IllegalStateException(scratch + " exists and is not a directory");

@@ -136,7 +136,7 @@ class DrillCloudTest {
         assertTrue(ScratchMarker.cleanLeftover(strange).isEmpty());
         IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
                 () -> ScratchMarker.claim(strange, new ScratchMarker("x", java.util.Optional.empty(), 1, java.time.Instant.now(),
-                        Path.of("/"), "postgres"), System.out));
+                        Path.of("/"), "postgres")));
         assertTrue(e.getMessage().contains("is not empty and holds no drill"), e.getMessage());
         assertTrue(Files.exists(strange.resolve("precious")));
     }
