@@ -98,6 +98,7 @@ class DrillE2eTest {
         ok(r);
         String out = r.out();
         assertTrue(out.contains("check restore passed: backup "), out);
+        assertFalse(out.contains("start the cluster with"), "the drill starts it; restore gives no hint: " + out);
         assertTrue(out.contains("check target passed: promoted at LSN ") && out.contains("latest (pinned to LSN "), out);
         assertTrue(out.contains("check connections passed: "), out);
         Matcher am = Pattern.compile("check amcheck passed: bt_index_check passed on (\\d+) B-tree indexes").matcher(out);

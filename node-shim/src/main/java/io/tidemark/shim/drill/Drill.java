@@ -229,10 +229,10 @@ public final class Drill {
         for (ManifestTablespace t : p.plan().tablespaces()) {
             args.addAll(List.of("--tablespace-map", t.oid() + "=" + scratch.resolve("tablespaces").resolve(Long.toString(t.oid()))));
         }
-        boolean root = "root".equals(System.getProperty("user.name"));
-        // as root the files are handed to the owner afterwards: a prefetcher started now would be root's
-        RestoreCommand restore = root ? new RestoreCommand(env, clock, 250, 5)
-                : new RestoreCommand(env, clock, 250, 5, io.tidemark.shim.archiveget.PrefetchCommand.DETACHED);
+        // the drill starts the server itself; run as root it hands the files to the owner first,
+        // and restore then starts no prefetcher of root's (the owner's archive-get starts one)
+        RestoreCommand restore = new RestoreCommand(env, clock, 250, 5, io.tidemark.shim.archiveget.PrefetchCommand.DETACHED)
+                .startedByCaller();
         int code;
         String why = null;
         try {
