@@ -62,10 +62,10 @@ public record DrillRecord(String drillId, Instant startedAt, boolean passed, Lon
                 throw new IllegalArgumentException("backup must be a backup label or null: " + e.getMessage());
             }
         }
-        doc.put("bytes", number(n, "bytes", false));
+        doc.put("bytes", number(n, "bytes"));
         Long promoted = null;
         for (String f : new String[] {"filesRestoredMs", "consistentMs", "promotedMs"}) {
-            Long v = n.path(f).isNull() || n.path(f).isMissingNode() ? null : number(n, f, false);
+            Long v = n.path(f).isNull() || n.path(f).isMissingNode() ? null : number(n, f);
             if (v == null) {
                 doc.putNull(f);
             } else {
@@ -119,7 +119,7 @@ public record DrillRecord(String drillId, Instant startedAt, boolean passed, Lon
         return s;
     }
 
-    private static long number(JsonNode n, String field, boolean nullable) {
+    private static long number(JsonNode n, String field) {
         JsonNode v = n.path(field);
         if (!v.canConvertToLong() || !v.isIntegralNumber() || v.asLong() < 0) {
             throw new IllegalArgumentException(field + " must be a whole number of 0 or more");
