@@ -28,6 +28,7 @@ public final class DrillCommand implements Command {
     private final Map<String, String> env;
     private final Clock clock;
     private final FreeSpace freeSpace;
+    private final java.util.function.BiConsumer<DrillResult, Optional<String>> finished;
 
     @CommandLine.Mixin
     private CommonOptions common = new CommonOptions();
@@ -57,15 +58,29 @@ public final class DrillCommand implements Command {
     @CommandLine.Option(names = "--no-amcheck", description = "skip amcheck")
     private boolean noAmcheck;
 
+    // The agent's scheduled drill: the job it runs for, kept in the scratch marker.
+    @CommandLine.Option(names = "--job-id", paramLabel = "ID", hidden = true)
+    private String jobId;
+
     public DrillCommand() {
         this(System.getenv(), Clock.systemUTC(), FreeSpace.FILE_STORE);
     }
 
     /** @param freeSpace where the free-space check asks (tests give a small one) */
     public DrillCommand(Map<String, String> env, Clock clock, FreeSpace freeSpace) {
+        this(env, clock, freeSpace, (r, notRecorded) -> { });
+    }
+
+    /**
+     * @param finished told the drill's result and why the catalog did not record it (empty: recorded): the agent's
+     *     scheduled drill reports its job from it instead of parsing the output
+     */
+    public DrillCommand(Map<String, String> env, Clock clock, FreeSpace freeSpace,
+                        java.util.function.BiConsumer<DrillResult, Optional<String>> finished) {
         this.env = env;
         this.clock = clock;
         this.freeSpace = freeSpace;
+        this.finished = finished;
     }
 
     @Override
@@ -90,11 +105,12 @@ public final class DrillCommand implements Command {
             dir = dir.toAbsolutePath();
         }
         Drill.Options o = new Drill.Options(request, dir.normalize(), owner, dbUser == null ? owner : dbUser,
-                Duration.ofSeconds(timeoutSeconds), Duration.ofSeconds(amcheckSeconds), !noAmcheck, Optional.empty());
+                Duration.ofSeconds(timeoutSeconds), Duration.ofSeconds(amcheckSeconds), !noAmcheck, Optional.ofNullable(jobId));
         Drill drill = new Drill(config, settings, env, clock, freeSpace, out, err);
         DrillResult r = drill.run(o);
         int code = DrillReport.print(r, out, err);
         java.util.Optional<String> notRecorded = drill.record(r);
+        finished.accept(r, notRecorded);
         if (notRecorded.isPresent()) {
             err.println("drill " + r.drillId() + " NOT RECORDED in the catalog: " + notRecorded.get());
             return ExitCodes.FAILED;
