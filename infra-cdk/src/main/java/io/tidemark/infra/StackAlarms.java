@@ -106,6 +106,30 @@ final class StackAlarms {
                     .build();
             drill.addAlarmAction(toTopic);
         }
+        if (config.drillSchedule().isPresent()) {
+            for (StanzaConfig s : config.stanzas()) {
+                // DrillRtoSeconds is published only by a drill that passed: a day without one is a
+                // missing data point, and every day of the interval missing one is the alarm (a
+                // failed drill, a drill no agent was allowed to claim, no agent at all).
+                Alarm none = Alarm.Builder.create(stack, "DrillMissingAlarm-" + s.name())
+                        .alarmDescription("Tidemark: no restore drill of stanza " + s.name() + " passed in the last "
+                                + config.drillAlarmDays() + " days (tidemark info shows the last drill and its jobs)")
+                        .metric(Metric.Builder.create()
+                                .namespace(METRIC_NAMESPACE)
+                                .metricName(TidemarkMetric.DRILL_RTO.metricName())
+                                .dimensionsMap(Map.of(METRIC_DIMENSION, s.name()))
+                                .statistic("SampleCount")
+                                .period(Duration.days(1))
+                                .build())
+                        .threshold(1)
+                        .comparisonOperator(ComparisonOperator.LESS_THAN_THRESHOLD)
+                        .evaluationPeriods(config.drillAlarmDays())
+                        .datapointsToAlarm(config.drillAlarmDays())
+                        .treatMissingData(TreatMissingData.BREACHING)
+                        .build();
+                none.addAlarmAction(toTopic);
+            }
+        }
         if (config.verifySchedule().isPresent()) {
             for (StanzaConfig s : config.stanzas()) {
                 // Stays in alarm until a clean run reports 0 (no data between the daily runs keeps the state).

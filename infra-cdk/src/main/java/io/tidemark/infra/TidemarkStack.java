@@ -387,6 +387,14 @@ public class TidemarkStack extends Stack {
                             software.amazon.awscdk.TimeZone.of(s.timezone())))
                     .target(scheduleTarget(verify, Map.of("stanza", s.name())))
                     .build());
+            // Restore drills (off unless configured): a drill job on the stanza's queue, as a backup
+            // job; the agents that drill.run allows claim it (docs/drills.md#scheduled-drills).
+            config.drillSchedule().ifPresent(expression -> Schedule.Builder.create(this, "DrillSchedule-" + s.name())
+                    .description("Tidemark: restore drill of stanza " + s.name())
+                    .schedule(ScheduleExpression.expression(expression,
+                            software.amazon.awscdk.TimeZone.of(s.timezone())))
+                    .target(scheduleTarget(scheduler, drillInput(s.name())))
+                    .build());
             // Every 5 minutes: three reports within the lag alarm's default period (15 min
             // threshold), and 8,640 invocations a month per stanza.
             Schedule.Builder.create(this, "StanzaMetricsSchedule-" + s.name())
@@ -490,6 +498,14 @@ public class TidemarkStack extends Stack {
     private static void reserveConcurrency(TidemarkFunction f, int executions) {
         ((software.amazon.awscdk.services.lambda.CfnFunction) f.function().getNode().getDefaultChild())
                 .setReservedConcurrentExecutions(executions);
+    }
+
+    /** The drill schedule's input to the scheduler (io.tidemark.functions.schedule.ScheduleInput), in a fixed order. */
+    private static Map<String, Object> drillInput(String stanza) {
+        Map<String, Object> input = new LinkedHashMap<>();
+        input.put("stanza", stanza);
+        input.put("type", "drill");
+        return input;
     }
 
     private LambdaInvoke scheduleTarget(TidemarkFunction target, Map<String, Object> input) {

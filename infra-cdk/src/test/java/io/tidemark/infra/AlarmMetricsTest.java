@@ -43,11 +43,13 @@ class AlarmMetricsTest {
             TidemarkMetric.HISTORY_CONFLICTS, "notBreaching",
             TidemarkMetric.MANIFESTS_REFUSED, "notBreaching",
             // a failed drill stays in alarm until a drill passes (publishes 0); no drill changes nothing
-            TidemarkMetric.DRILL_FAILED, "ignore");
+            TidemarkMetric.DRILL_FAILED, "ignore",
+            // published only by a drill that passed: days without one are the alarm (with a drill schedule)
+            TidemarkMetric.DRILL_RTO, "breaching");
 
     /** Published for dashboards and logs, watched by no alarm (the issue asks for none). */
     static final java.util.Set<TidemarkMetric> NOT_ALARMED = java.util.EnumSet.of(TidemarkMetric.BACKUPS_EXPIRED,
-            TidemarkMetric.BACKUPS_HELD_BACK, TidemarkMetric.FUTURE_WAL_TIMES, TidemarkMetric.DRILL_RTO);
+            TidemarkMetric.BACKUPS_HELD_BACK, TidemarkMetric.FUTURE_WAL_TIMES);
 
     static Synth synth;
     static final List<String> STANZAS = List.of("main", "reports");
@@ -57,6 +59,7 @@ class AlarmMetricsTest {
         Map<String, Object> ctx = new HashMap<>();
         ctx.put("stanzas", STANZAS);
         ctx.put("verifySchedule", "cron(0 4 * * ? *)"); // with it, the verify alarms exist too
+        ctx.put("drillSchedule", "cron(0 5 ? * SUN,WED *)"); // with it, the no-drill alarm exists too
         ctx.put("archiveLagAlarmSeconds", 290); // not whole minutes: the lag period rounds up
         synth = Synth.of(ctx);
     }
