@@ -227,7 +227,13 @@ final class InfoText {
             if (j.path("holder").isTextual()) {
                 line.append("  on ").append(j.path("holder").asText());
             }
-            if ("done".equals(state)) {
+            boolean drill = "drill".equals(j.path("type").asText());
+            if ("done".equals(state) && drill) {
+                // a drill job: its label is the backup the drill restored (the drill itself is "last drill")
+                line.append("  drilled backup ").append(text(j.path("label"))).append(" in ")
+                        .append(j.path("durationMs").isNumber() ? String.format(java.util.Locale.ROOT, "%.1f s",
+                                j.path("durationMs").asLong() / 1000.0) : "-");
+            } else if ("done".equals(state)) {
                 line.append("  backup ").append(text(j.path("label"))).append(", stored ")
                         .append(text(j.path("storedSize"))).append(" bytes in ")
                         .append(j.path("durationMs").isNumber() ? String.format(java.util.Locale.ROOT, "%.1f s",
@@ -236,7 +242,7 @@ final class InfoText {
             if (!j.path("passedBy").isEmpty()) {
                 StringBuilder p = new StringBuilder();
                 j.path("passedBy").forEach(x -> p.append(p.isEmpty() ? "" : ", ").append(x.asText()));
-                line.append("  (left by replica ").append(p).append(')');
+                line.append(drill ? "  (passed by " : "  (left by replica ").append(p).append(')');
             }
             out.println(line);
             if ("failed".equals(state)) {
