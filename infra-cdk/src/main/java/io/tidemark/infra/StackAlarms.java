@@ -92,6 +92,43 @@ final class StackAlarms {
                     .treatMissingData(TreatMissingData.NOT_BREACHING)
                     .build();
             conflicts.addAlarmAction(toTopic);
+            // A restore drill failed (tidemark drill records each one; docs/drills.md). No drill is no
+            // failure: drills are the operator's choice, and a failed one stays in alarm until the
+            // next one passes (it publishes 0).
+            Alarm drill = Alarm.Builder.create(stack, "DrillFailedAlarm-" + s.name())
+                    .alarmDescription("Tidemark: a restore drill of stanza " + s.name() + " failed (GET /stanzas/"
+                            + s.name() + "/drills or tidemark info names the failed check)")
+                    .metric(customMetric(TidemarkMetric.DRILL_FAILED.metricName(), s.name(), Duration.hours(1)))
+                    .threshold(1)
+                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                    .evaluationPeriods(1)
+                    .treatMissingData(TreatMissingData.IGNORE)
+                    .build();
+            drill.addAlarmAction(toTopic);
+        }
+        if (config.drillSchedule().isPresent()) {
+            for (StanzaConfig s : config.stanzas()) {
+                // DrillRtoSeconds is published only by a drill that passed: a day without one is a
+                // missing data point, and every day of the interval missing one is the alarm (a
+                // failed drill, a drill no agent was allowed to claim, no agent at all).
+                Alarm none = Alarm.Builder.create(stack, "DrillMissingAlarm-" + s.name())
+                        .alarmDescription("Tidemark: no restore drill of stanza " + s.name() + " passed in the last "
+                                + config.drillAlarmDays() + " days (tidemark info shows the last drill and its jobs)")
+                        .metric(Metric.Builder.create()
+                                .namespace(METRIC_NAMESPACE)
+                                .metricName(TidemarkMetric.DRILL_RTO.metricName())
+                                .dimensionsMap(Map.of(METRIC_DIMENSION, s.name()))
+                                .statistic("SampleCount")
+                                .period(Duration.days(1))
+                                .build())
+                        .threshold(1)
+                        .comparisonOperator(ComparisonOperator.LESS_THAN_THRESHOLD)
+                        .evaluationPeriods(config.drillAlarmDays())
+                        .datapointsToAlarm(config.drillAlarmDays())
+                        .treatMissingData(TreatMissingData.BREACHING)
+                        .build();
+                none.addAlarmAction(toTopic);
+            }
         }
         if (config.verifySchedule().isPresent()) {
             for (StanzaConfig s : config.stanzas()) {

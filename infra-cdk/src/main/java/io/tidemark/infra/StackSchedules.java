@@ -13,8 +13,8 @@ import software.amazon.awscdk.services.scheduler.targets.LambdaInvoke;
 import software.amazon.awscdk.services.sqs.Queue;
 
 /**
- * The EventBridge Scheduler schedules, per stanza: its backups (to the scheduler), verify (when
- * configured), the stanza metrics every 5 minutes, and the daily retention, each to the function's
+ * The EventBridge Scheduler schedules, per stanza: its backups (to the scheduler), verify and
+ * restore drills (to the scheduler; each when configured), the stanza metrics every 5 minutes, and the daily retention, each to the function's
  * alias with failures parked in the asynchronous-failure queue.
  */
 final class StackSchedules {
@@ -45,6 +45,14 @@ final class StackSchedules {
                             software.amazon.awscdk.TimeZone.of(s.timezone())))
                     .target(scheduleTarget(asyncFailures, fns.verify(), Map.of("stanza", s.name())))
                     .build());
+            // Restore drills (off unless configured): a drill job on the stanza's queue, as a backup
+            // job; the agents that drill.run allows claim it (docs/drills.md#scheduled-drills).
+            config.drillSchedule().ifPresent(expression -> Schedule.Builder.create(stack, "DrillSchedule-" + s.name())
+                    .description("Tidemark: restore drill of stanza " + s.name())
+                    .schedule(ScheduleExpression.expression(expression,
+                            software.amazon.awscdk.TimeZone.of(s.timezone())))
+                    .target(scheduleTarget(asyncFailures, fns.scheduler(), drillInput(s.name())))
+                    .build());
             // Every 5 minutes: three reports within the lag alarm's default period (15 min
             // threshold), and 8,640 invocations a month per stanza.
             Schedule.Builder.create(stack, "StanzaMetricsSchedule-" + s.name())
@@ -59,6 +67,14 @@ final class StackSchedules {
                     .target(scheduleTarget(asyncFailures, fns.retention(), input))
                     .build();
         }
+    }
+
+    /** The drill schedule's input to the scheduler (io.tidemark.functions.schedule.ScheduleInput), in a fixed order. */
+    private static Map<String, Object> drillInput(String stanza) {
+        Map<String, Object> input = new LinkedHashMap<>();
+        input.put("stanza", stanza);
+        input.put("type", "drill");
+        return input;
     }
 
     private static LambdaInvoke scheduleTarget(Queue asyncFailures, TidemarkStack.TidemarkFunction target, Map<String, Object> input) {

@@ -45,6 +45,11 @@ import java.util.regex.Pattern;
  *     or {@code off}</td></tr>
  * <tr><td>{@value #VERIFY_ALARM_AGE_HOURS}</td><td>48</td><td>alarm when the last clean verify of a
  *     stanza is older (only with the schedule on)</td></tr>
+ * <tr><td>{@value #DRILL_SCHEDULE}</td><td>off</td><td>when each stanza gets a restore drill job
+ *     (EventBridge Scheduler expression, in the stanza's time zone; run by an agent that
+ *     {@code drill.run} allows, docs/drills.md), or {@code off}</td></tr>
+ * <tr><td>{@value #DRILL_ALARM_DAYS}</td><td>7</td><td>alarm when no drill of a stanza passed within
+ *     this many days (1 to 7, CloudWatch's longest evaluation range; only with the drill schedule on)</td></tr>
  * <tr><td>{@value #ALARM_EMAIL}</td><td>none</td><td>e-mail subscribed to the alarm topic</td></tr>
  * <tr><td>{@value #RETENTION_MIN_FULL_AGE_HOURS}</td><td>24</td><td>retention never expires a full
  *     the cloud accepted less than this many hours ago (0: no floor)</td></tr>
@@ -70,6 +75,8 @@ public record TidemarkConfig(
         int archiveLagAlarmSeconds,
         Optional<String> verifySchedule,
         int verifyAlarmAgeHours,
+        Optional<String> drillSchedule,
+        int drillAlarmDays,
         Optional<String> alarmEmail,
         Path functionsJar,
         Guards guards) {
@@ -105,6 +112,8 @@ public record TidemarkConfig(
     public static final String DEFAULT_VERIFY_SCHEDULE = "cron(0 4 * * ? *)";
     public static final String VERIFY_ALARM_AGE_HOURS = "verifyAlarmAgeHours";
     public static final String FUNCTIONS_JAR = "functionsJar";
+    public static final String DRILL_SCHEDULE = "drillSchedule";
+    public static final String DRILL_ALARM_DAYS = "drillAlarmDays";
 
     public static final String DEFAULT_FUNCTIONS_JAR = "../functions/target/tidemark-functions-lambda.jar";
 
@@ -228,6 +237,18 @@ public record TidemarkConfig(
             }
         }
         int verifyAge = intSetting(context, VERIFY_ALARM_AGE_HOURS, 48, 1, 8760, problems);
+        Optional<String> drillSchedule = Optional.empty();
+        Object drillValue = context.apply(DRILL_SCHEDULE);
+        if (drillValue != null && !drillValue.toString().isBlank() && !drillValue.toString().strip().equals("off")) {
+            String v = drillValue.toString().strip();
+            if (CRON.matcher(v).matches() || RATE.matcher(v).matches()) {
+                drillSchedule = Optional.of(v);
+            } else {
+                problems.add(DRILL_SCHEDULE + "='" + v + "' is neither off nor an EventBridge Scheduler cron(m h dom mon"
+                        + " dow year) or rate(...) expression");
+            }
+        }
+        int drillDays = intSetting(context, DRILL_ALARM_DAYS, 7, 1, 7, problems);
         Guards guards = new Guards(
                 intSetting(context, RETENTION_MIN_FULL_AGE_HOURS, Guards.DEFAULT.minFullAgeHours(), 0, 8760, problems),
                 intSetting(context, RETENTION_MAX_FULLS_PER_RUN, Guards.DEFAULT.maxFullsPerRun(), 1, 9999, problems),
@@ -253,7 +274,7 @@ public record TidemarkConfig(
         }
         return new TidemarkConfig(List.copyOf(stanzas), objectLock, ttl, planTtl, indexerConcurrency,
                 validatorConcurrency, apiRate, apiBurst, abortDays, noncurrentDays, lag, verifySchedule,
-                verifyAge, email, jar, guards);
+                verifyAge, drillSchedule, drillDays, email, jar, guards);
     }
 
     /** The stanza names, in the configured order. */

@@ -41,7 +41,11 @@ class AlarmMetricsTest {
             TidemarkMetric.LAST_CLEAN_VERIFY_AGE, "breaching",
             // no report is no conflict
             TidemarkMetric.HISTORY_CONFLICTS, "notBreaching",
-            TidemarkMetric.MANIFESTS_REFUSED, "notBreaching");
+            TidemarkMetric.MANIFESTS_REFUSED, "notBreaching",
+            // a failed drill stays in alarm until a drill passes (publishes 0); no drill changes nothing
+            TidemarkMetric.DRILL_FAILED, "ignore",
+            // published only by a drill that passed: days without one are the alarm (with a drill schedule)
+            TidemarkMetric.DRILL_RTO, "breaching");
 
     /** Published for dashboards and logs, watched by no alarm (the issue asks for none). */
     static final java.util.Set<TidemarkMetric> NOT_ALARMED = java.util.EnumSet.of(TidemarkMetric.BACKUPS_EXPIRED,
@@ -55,6 +59,7 @@ class AlarmMetricsTest {
         Map<String, Object> ctx = new HashMap<>();
         ctx.put("stanzas", STANZAS);
         ctx.put("verifySchedule", "cron(0 4 * * ? *)"); // with it, the verify alarms exist too
+        ctx.put("drillSchedule", "cron(0 5 ? * SUN,WED *)"); // with it, the no-drill alarm exists too
         ctx.put("archiveLagAlarmSeconds", 290); // not whole minutes: the lag period rounds up
         synth = Synth.of(ctx);
     }

@@ -473,7 +473,7 @@ class TidemarkStackTest {
         String apiId = synth.logicalId(synth.stack.api());
         Set<String> routes = new TreeSet<>();
         Map<String, JsonNode> methods = synth.ofType("AWS::ApiGateway::Method");
-        assertEquals(15, methods.size());
+        assertEquals(17, methods.size());
         for (JsonNode m : methods.values()) {
             JsonNode p = m.path("Properties");
             assertEquals("AWS_IAM", p.path("AuthorizationType").asText(), p.toString());
@@ -498,6 +498,8 @@ class TidemarkStackTest {
                 "POST /stanzas/{stanza}/jobs/{jobId}/pass -> " + Handlers.CATALOG_API,
                 "POST /stanzas/{stanza}/jobs/{jobId}/report -> " + Handlers.CATALOG_API,
                 "POST /stanzas/{stanza}/conflicts -> " + Handlers.CATALOG_API,
+                "POST /stanzas/{stanza}/drills -> " + Handlers.CATALOG_API,
+                "GET /stanzas/{stanza}/drills -> " + Handlers.CATALOG_API,
                 "POST /stanzas/{stanza}/verify -> " + Handlers.VERIFY_API,
                 "GET /stanzas/{stanza}/verify/{runId} -> " + Handlers.VERIFY_API,
                 "GET /restore-plans/{id}/urls -> " + Handlers.RESTORE_PLAN)), routes);
@@ -830,7 +832,7 @@ class TidemarkStackTest {
                 "LastValidBackupAgeSeconds/main/93600", "LastValidBackupAgeSeconds/reports/28800",
                 "VerifyProblems/main/1", "VerifyProblems/reports/1", "LastCleanVerifyAgeSeconds/main/172800",
                 "LastCleanVerifyAgeSeconds/reports/172800", "HistoryConflicts/main/1", "HistoryConflicts/reports/1",
-                "ManifestsRefused/main/1", "ManifestsRefused/reports/1")),
+                "ManifestsRefused/main/1", "ManifestsRefused/reports/1", "DrillFailed/main/1", "DrillFailed/reports/1")),
                 custom);
         assertEquals(new TreeSet<>(functionIds.values()), errorFunctions);
         Set<String> expectedDlqs = new TreeSet<>();

@@ -16,7 +16,7 @@ import java.util.List;
 final class Commands {
     /** Every command, in the order {@code tidemark --help} lists them (hidden ones are not listed). */
     static final List<String> NAMES = List.of("stanza-create", "check", "archive-push", "archive-push-worker",
-            "archive-get", "archive-get-prefetch", "backup", "info", "verify", "expire", "restore", "agent",
+            "archive-get", "archive-get-prefetch", "backup", "info", "verify", "expire", "restore", "drill", "agent",
             "wal-summary", "quickstart", "aot-train");
 
     private Commands() {
@@ -37,6 +37,7 @@ final class Commands {
             case "verify" -> new io.tidemark.shim.verify.VerifyCommand();
             case "backup" -> new BackupCommand();
             case "restore" -> new RestoreCommand();
+            case "drill" -> new io.tidemark.shim.drill.DrillCommand();
             case "aot-train" -> new AotTrainCommand();
             case "agent" -> new io.tidemark.shim.agent.AgentCommand();
             default -> null;

@@ -174,7 +174,9 @@ class AgentE2eTest {
                   {"name": "main-backup", "function": "backup-scheduler", "every": "1d", "firstAfter": "2s",
                    "input": {"stanza": "main", "fullIntervalDays": 7}},
                   {"name": "main-full", "function": "backup-scheduler", "every": "1d",
-                   "input": {"stanza": "main", "type": "full"}}
+                   "input": {"stanza": "main", "type": "full"}},
+                  {"name": "main-drill", "function": "backup-scheduler", "every": "7d",
+                   "input": {"stanza": "main", "type": "drill", "deadlineMinutes": 30}}
                 ]}""");
         cloud.start();
         JsonNode passed = awaitJob(j -> !j.path("passedBy").isEmpty(), "passed by the replica", Duration.ofSeconds(90));
@@ -260,7 +262,7 @@ class AgentE2eTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void sigtermStopsAnAgentCleanlyAndAFailedBackupFailsItsJob() throws Exception {
         int status = primaryAgent.terminate(Duration.ofSeconds(40));
         assertTrue(status == 0 || status == 143, "exit " + status);
@@ -284,7 +286,7 @@ class AgentE2eTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void afterAFailoverTheNewPrimaryArchivesTimeline2AndRunsTheJobs() throws Exception {
         primary.sql("create table f as select g from generate_series(1, 100) g");
         String lsn = primary.sql("select pg_current_wal_lsn()");
@@ -351,6 +353,58 @@ class AgentE2eTest {
                     "the restore's recovery\n" + restored.logContext());
             assertEquals("150", restored.sql("select count(*) from f"), r.toString());
         }
+    }
+
+    /**
+     * A scheduled drill (issue 18): both nodes have drill.run=replica. The primary's agent alone
+     * first receives the drill job and passes it with its reason; the replica's agent claims it,
+     * runs tidemark drill --now (real restore of the backup of the first test and the archived WAL,
+     * real PostgreSQL, amcheck), the drill is recorded in the catalog and the job done with the
+     * backup drilled.
+     */
+    @Test
+    @Order(3)
+    void aScheduledDrillIsRunByTheReplicaAllowedToDrillAndPassedByThePrimary() throws Exception {
+        Path drillConf = cloud.nodeConfig(dir.resolve("node-drill"), "main", "drill.run=replica\ndrill.scratch="
+                + dir.resolve("drill-scratch") + "\n");
+        primaryAgent.terminate(Duration.ofSeconds(40));
+        replicaAgent.terminate(Duration.ofSeconds(40));
+        primaryAgent = agent("primary-drill", primary, Map.of(), drillConf);
+        primary.sql("insert into t values (-1)");
+        primary.sql("select pg_switch_wal()");
+        JsonNode out = JSON.readTree(cloud.cloud().runSchedule("main-drill"));
+        assertEquals("drill", out.path("type").asText(), out.toString());
+        String jobId = out.path("jobId").asText();
+        JsonNode passed = awaitJob(j -> j.path("jobId").asText().equals(jobId) && !j.path("passedBy").isEmpty(),
+                "passed by the primary", Duration.ofSeconds(90));
+        assertEquals("queued", passed.path("state").asText(), passed.toString());
+        assertTrue(primaryAgent.output().contains("job " + jobId + " (drill): this node is the primary and drill.run is"
+                + " replica: left for a replica or a spare host"), primaryAgent.output());
+
+        replicaAgent = agent("replica-drill", replica, Map.of(), drillConf);
+        JsonNode done = awaitJob(j -> j.path("jobId").asText().equals(jobId) && !j.path("state").asText().equals("queued")
+                && !j.path("state").asText().equals("running"), "over", Duration.ofMinutes(5));
+        assertEquals("done", done.path("state").asText(), done + "\n" + replicaAgent.output());
+        assertTrue(done.path("holder").asText().endsWith(":" + replicaAgent.pid()), done.toString());
+        String backup = stanzaDoc().path("backups").get(0).path("label").asText();
+        assertEquals(backup, done.path("label").asText(), done.toString());
+        assertTrue(!primaryAgent.output().contains("job " + jobId + ": running"), primaryAgent.output());
+
+        JsonNode drill = stanzaDoc().path("lastDrill");
+        assertEquals("passed", drill.path("result").asText(), drill.toString());
+        assertEquals(backup, drill.path("backup").asText(), drill.toString());
+        assertTrue(drill.path("promotedMs").asLong() > 0, drill.toString());
+        assertTrue(drill.path("node").asText().endsWith(":" + replicaAgent.pid()), drill.toString());
+        assertTrue(replicaAgent.output().contains("job " + jobId + ": drill " + drill.path("drillId").asText()
+                + " passed, backup " + backup), replicaAgent.output());
+        assertTrue(!Files.exists(dir.resolve("drill-scratch")), "the scratch directory is removed");
+    }
+
+    private AgentProcess agent(String name, PgCluster pg, Map<String, String> env, Path config) throws Exception {
+        List<String> args = nodeArgs(pg);
+        args.set(args.indexOf(conf.toString()), config.toString());
+        args.addAll(List.of("--metrics-port", "0"));
+        return AgentProcess.start(name, dir, env, args.toArray(String[]::new));
     }
 
     private static void waitUntil(java.util.function.BooleanSupplier condition, Duration timeout, String what) {

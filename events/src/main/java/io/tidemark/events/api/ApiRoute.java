@@ -43,6 +43,9 @@ public enum ApiRoute {
     JOB_REPORT("POST", "/stanzas/{stanza}/jobs/{jobId}/report", ApiFunction.CATALOG_API),
     /** A node's report of an object it refused to replace (logged, metric HistoryConflicts). */
     CONFLICT_REPORT("POST", "/stanzas/{stanza}/conflicts", ApiFunction.CATALOG_API),
+    /** Restore drills: a node records one it ran ({@code tidemark drill}); info and operators list them. */
+    DRILL_REPORT("POST", "/stanzas/{stanza}/drills", ApiFunction.CATALOG_API),
+    DRILLS_LIST("GET", "/stanzas/{stanza}/drills", ApiFunction.CATALOG_API),
     /**
      * Fresh presigned URLs for a plan. Plan ids are not stanza-scoped in the path: the planner
      * checks that the caller may read the plan's stanza.

@@ -47,7 +47,14 @@ public enum TidemarkMetric {
      * WAL segments indexed with commit times later than the segment's S3 event time plus the
      * allowed skew; those times are not used for the window or time targets. 1 per flagged segment.
      */
-    FUTURE_WAL_TIMES("FutureWalTimes", Unit.COUNT);
+    FUTURE_WAL_TIMES("FutureWalTimes", Unit.COUNT),
+    /**
+     * A restore drill a node recorded ({@code POST /stanzas/{stanza}/drills}): 1 when it failed, 0
+     * when every check passed; one data point per drill. Any 1 is an alarm.
+     */
+    DRILL_FAILED("DrillFailed", Unit.COUNT),
+    /** The measured RTO of a drill that passed: seconds from its start to promotion; one data point per drill. */
+    DRILL_RTO("DrillRtoSeconds", Unit.SECONDS);
 
     public static final String NAMESPACE = "Tidemark";
     public static final String DIMENSION = "Stanza";

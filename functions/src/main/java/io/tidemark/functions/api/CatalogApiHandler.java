@@ -6,6 +6,7 @@ import io.tidemark.events.api.ApiFunction;
 import io.tidemark.events.api.ApiRoute;
 import io.tidemark.functions.aws.DynamoDbCatalogStore;
 import io.tidemark.functions.aws.S3ObjectStore;
+import io.tidemark.events.json.Json;
 import io.tidemark.functions.catalog.CatalogException;
 import io.tidemark.functions.catalog.CatalogService;
 import io.tidemark.functions.catalog.CatalogStore;
@@ -63,6 +64,8 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
     private final Clock clock;
     private final SnapStartHooks snapStart;
     private final MetricsPublisher metrics;
+    /** Restore drills; null in tests built without a store. */
+    private final io.tidemark.functions.drill.DrillService drills;
 
     private static final System.Logger LOG = System.getLogger(CatalogApiHandler.class.getName());
 
@@ -84,6 +87,7 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         this.jobs = new JobService(store, Clock.systemUTC());
         this.store = store;
         this.clock = Clock.systemUTC();
+        this.drills = new io.tidemark.functions.drill.DrillService(store, metrics, clock);
         this.snapStart = SnapStartHooks.register(aws, this::prime);
     }
 
@@ -108,6 +112,7 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         this.jobs = jobs;
         this.store = store;
         this.clock = clock;
+        this.drills = store == null ? null : new io.tidemark.functions.drill.DrillService(store, metrics, clock);
         this.snapStart = null;
     }
 
@@ -163,6 +168,10 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
                 case JOB_REPORT -> ok(JobJson.job(jobs.report(stanza, jobId, request.bodyBytes()), clock.instant())
                         .toString());
                 case CONFLICT_REPORT -> conflict(stanza, request);
+                case DRILL_REPORT -> ApiGatewayProxy.Response.json(201, drills().record(StanzaName.of(stanza),
+                        request.bodyBytes()).toString());
+                case DRILLS_LIST -> ok(Json.mapper().createObjectNode().set("drills", drills().recent(StanzaName.of(stanza),
+                        drillLimit(request))).toString());
                 default -> ApiGatewayProxy.Response.notRouted(method, request.resource());
             };
         } catch (LeaseConflictException e) {
@@ -175,9 +184,33 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         }
     }
 
+    private io.tidemark.functions.drill.DrillService drills() {
+        if (drills == null) {
+            throw new CatalogException(CatalogException.Kind.NOT_FOUND, "drills are not kept by this handler");
+        }
+        return drills;
+    }
+
+    private static int drillLimit(ApiGatewayProxy.Request request) {
+        String text = request.queryParameter("limit").orElse(null);
+        try {
+            return text == null ? io.tidemark.functions.drill.DrillService.DEFAULT_LIST : Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw CatalogException.badRequest("limit must be an integer from 1 to "
+                    + io.tidemark.functions.drill.DrillService.MAX_LIST + ", not '" + text + "'");
+        }
+    }
+
     private String stanzaDocument(String stanza) {
         var doc = CatalogJson.stanza(service.describe(stanza));
         doc.set("jobs", JobJson.jobs(jobs.recent(stanza, JobService.DEFAULT_LIST), clock.instant()));
+        if (drills != null) {
+            // the newest drill (tidemark info shows it and its RTO); absent: never drilled
+            var last = drills.recent(StanzaName.of(stanza), 1);
+            if (!last.isEmpty()) {
+                doc.set("lastDrill", last.get(0));
+            }
+        }
         if (store != null) {
             // The newest finished verify run and the last clean one (tidemark info); absent: never verified.
             VerifyService.last(store, StanzaName.of(stanza)).ifPresent(v -> doc.set("verify", VerifyJson.last(v)));

@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  * One scheduled backup of a stanza: the {@code JOB#<id>} item. The id starts with its creation
  * time ({@code yyyyMMddTHHmmssZ-<8 hex>}), so the newest jobs are one descending Query.
  *
- * @param type       what the scheduler decided: full, diff or incr
+ * @param type       what the scheduler decided: full, diff or incr; {@code drill} for a scheduled restore drill
  * @param reason     why that type (the policy's words)
  * @param deadline   a job still queued then is over: {@code missed}, or {@code skipped-by-replica}
  * @param holder     {@code <host>:<pid>} of the node that claimed it
@@ -55,6 +55,11 @@ public record Job(String id, String stanza, String type, String reason, JobState
         String id = ID_TIME.format(createdAt) + "-" + HexFormat.of().formatHex(r);
         return new Job(id, stanza, type, reason, JobState.QUEUED, createdAt, deadline, null, null, null, null, null,
                 null, null, null, List.of());
+    }
+
+    /** A scheduled restore drill rather than a backup (its label is the backup the drill restored). */
+    public boolean drill() {
+        return "drill".equals(type);
     }
 
     /** The state as of {@code now}: a queued job past its deadline is over even before anyone wrote so. */

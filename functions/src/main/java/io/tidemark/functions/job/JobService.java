@@ -195,7 +195,7 @@ public final class JobService {
      * (see {@code BackupLeaseService}), so the job failed; no grace needed. One GetItem.
      */
     private Optional<BackupLease.Takeover> takenOverFrom(StanzaName stanza, Job job) {
-        if (job.state() != JobState.RUNNING || job.holder() == null) {
+        if (job.state() != JobState.RUNNING || job.holder() == null || job.drill()) {
             return Optional.empty();
         }
         return store.get(Keys.pk(stanza), Keys.BACKUP_LEASE).map(BackupLease::fromItem).map(BackupLease::takeover)
@@ -206,10 +206,11 @@ public final class JobService {
      * A running job whose agent died: claimed more than {@link #ABANDON_GRACE} ago (time to take
      * the backup lease after the claim), and the stanza's backup lease is not held by the job's
      * holder (the agent runs the backup in its own process, under its own holder name, and renews
-     * the lease while it runs). One GetItem per running job listed.
+     * the lease while it runs). One GetItem per running job listed. A drill job takes no backup lease
+ * (it restores elsewhere, on a replica or a spare host): never settled this way.
      */
     private boolean abandoned(StanzaName stanza, Job job, Instant now) {
-        if (job.state() != JobState.RUNNING || job.claimedAt() == null || job.holder() == null
+        if (job.state() != JobState.RUNNING || job.claimedAt() == null || job.holder() == null || job.drill()
                 || !now.isAfter(job.claimedAt().plus(ABANDON_GRACE))) {
             return false;
         }

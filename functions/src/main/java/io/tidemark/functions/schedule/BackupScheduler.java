@@ -20,6 +20,11 @@ import java.util.List;
  * stanza's overdue jobs, record the new job ({@code queued}) and deliver it to the nodes. A job
  * that cannot be delivered is marked failed with why, and the run fails (so the invocation is
  * retried, then parked in the failure queue).
+ *
+ * <p>A drill schedule's input ({@code "type": "drill"}) issues a restore drill job the same way:
+ * same job item, same queue, the type {@code drill}; the agents allowed to drill claim it
+ * (docs/drills.md#scheduled-drills). It does not depend on the backups: a stanza with none gets
+ * the drill anyway, which then fails and says so (no silent gap in the drill record).
  */
 public final class BackupScheduler {
 
@@ -50,7 +55,9 @@ public final class BackupScheduler {
             backups.add(BackupEntry.fromItem(i));
         }
         Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
-        BackupDecision decision = BackupDecision.decide(input.type(), input.fullIntervalDays(), backups, now);
+        BackupDecision decision = input.drill()
+                ? new BackupDecision(ScheduleInput.DRILL, "scheduled restore drill (run by an agent allowed to drill)")
+                : BackupDecision.decide(input.type(), input.fullIntervalDays(), backups, now);
         jobs.recent(stanza.value(), JobService.DEFAULT_LIST); // settles overdue jobs before the new one
         Job job = jobs.record(Job.queued(stanza.value(), decision.type(), decision.reason(), now,
                 now.plus(input.deadlineMinutes(), ChronoUnit.MINUTES)));

@@ -14,8 +14,9 @@ import java.util.Set;
 /**
  * What a backup schedule hands the scheduler (the EventBridge Scheduler target input, or a
  * local-cloud schedule's input):
- * <pre>{"stanza": "main", "type": "full"|"diff"|"incr" (optional), "fullIntervalDays": 7 (optional),
+ * <pre>{"stanza": "main", "type": "full"|"diff"|"incr"|"drill" (optional), "fullIntervalDays": 7 (optional),
  *  "deadlineMinutes": 60 (optional)}</pre>
+ * {@code "drill"} is the drill schedule's: a restore drill job instead of a backup (docs/drills.md).
  *
  * @param type             an explicit type, honoured unless impossible; absent: the policy decides
  * @param fullIntervalDays a full backup when the newest valid full is older than this
@@ -25,7 +26,9 @@ public record ScheduleInput(StanzaName stanza, Optional<String> type, int fullIn
 
     public static final int DEFAULT_FULL_INTERVAL_DAYS = 7;
     public static final int DEFAULT_DEADLINE_MINUTES = 60;
-    static final Set<String> TYPES = Set.of("full", "diff", "incr");
+    /** The job type of a scheduled restore drill. */
+    public static final String DRILL = "drill";
+    static final Set<String> TYPES = Set.of("full", "diff", "incr", DRILL);
     private static final Set<String> FIELDS = Set.of("stanza", "type", "fullIntervalDays", "deadlineMinutes");
     private static final ObjectMapper MAPPER = Json.mapper();
 
@@ -38,7 +41,7 @@ public record ScheduleInput(StanzaName stanza, Optional<String> type, int fullIn
         }
         type.ifPresent(t -> {
             if (!TYPES.contains(t)) {
-                throw new IllegalArgumentException("type must be full, diff or incr, not '" + t + "'");
+                throw new IllegalArgumentException("type must be full, diff, incr or drill, not '" + t + "'");
             }
         });
     }
@@ -79,7 +82,7 @@ public record ScheduleInput(StanzaName stanza, Optional<String> type, int fullIn
         JsonNode t = n.get("type");
         if (t != null && !t.isNull()) {
             if (!t.isTextual() || !TYPES.contains(t.asText())) {
-                problems.add("type must be full, diff or incr (or absent: the policy decides), not " + t);
+                problems.add("type must be full, diff, incr or drill (or absent: the policy decides), not " + t);
             } else {
                 type = Optional.of(t.asText());
             }
@@ -90,6 +93,11 @@ public record ScheduleInput(StanzaName stanza, Optional<String> type, int fullIn
             throw new IllegalArgumentException("bad schedule input: " + String.join("; ", problems));
         }
         return new ScheduleInput(stanza, type, interval, deadline);
+    }
+
+    /** A drill schedule's input: the job is a restore drill, not a backup. */
+    public boolean drill() {
+        return type.filter(DRILL::equals).isPresent();
     }
 
     private static int integer(JsonNode n, String field, int dflt, int min, int max, List<String> problems) {

@@ -39,7 +39,7 @@ class ScheduleInputTest {
                 () -> parse("{\"type\":\"weekly\",\"fullIntervalDays\":0,\"retention\":{}}"));
         assertTrue(e.getMessage().contains("unknown field 'retention'"), e.getMessage());
         assertTrue(e.getMessage().contains("stanza is required"), e.getMessage());
-        assertTrue(e.getMessage().contains("type must be full, diff or incr"), e.getMessage());
+        assertTrue(e.getMessage().contains("type must be full, diff, incr or drill"), e.getMessage());
         assertTrue(e.getMessage().contains("fullIntervalDays must be an integer from 1 to 366"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> parse("not json"));
         assertThrows(IllegalArgumentException.class, () -> parse("[1]"));

@@ -181,6 +181,34 @@ class StanzaMetricsLocalCloudTest {
         assertEquals("valid", f.call("GET", "/stanzas/" + stanza, null).json().get("backups").get(0).get("status")
                 .asText());
 
+        // Restore drills a node records (tidemark drill): DrillFailed 0 and the RTO for one that passed,
+        // DrillFailed 1 for one that failed; the list answers newest first, the stanza carries the last.
+        String passed = "{\"drillId\":\"20261206T010000Z-0000000a\",\"node\":\"db2:42\",\"startedAt\":"
+                + "\"2026-12-06T01:00:00Z\",\"result\":\"passed\",\"target\":\"latest\",\"backup\":\""
+                + TestBackup.fullLabel(1) + "\",\"bytes\":1000,\"filesRestoredMs\":1000,\"consistentMs\":2000,"
+                + "\"promotedMs\":3400,\"checks\":[{\"name\":\"target\",\"status\":\"passed\",\"message\":\"ok\"}]}";
+        CloudFixture.Answer drill = f.call("POST", "/stanzas/" + stanza + "/drills", passed);
+        assertEquals(201, drill.status(), String.valueOf(drill.json()));
+        assertEquals(201, f.call("POST", "/stanzas/" + stanza + "/drills", passed).status(), "a retried report is no error");
+        String failed = passed.replace("0000000a", "0000000b").replace("T010000Z", "T020000Z")
+                .replace("\"result\":\"passed\"", "\"result\":\"failed\"").replace("\"promotedMs\":3400", "\"promotedMs\":null")
+                .replace("\"status\":\"passed\",\"message\":\"ok\"", "\"status\":\"failed\",\"message\":\"damaged\"");
+        assertEquals(201, f.call("POST", "/stanzas/" + stanza + "/drills", failed).status());
+        assertEquals(409, f.call("POST", "/stanzas/" + stanza + "/drills", failed.replace("damaged", "other")).status(),
+                "the same drill with other results");
+        assertEquals(400, f.call("POST", "/stanzas/" + stanza + "/drills", passed.replace("\"status\":\"passed\"",
+                "\"status\":\"failed\"")).status(), "a result that disagrees with its checks");
+        List<LocalMetrics.DataPoint> drillFailed = points(TidemarkMetric.DRILL_FAILED, stanza, "catalog");
+        assertEquals(List.of(0.0, 1.0), drillFailed.stream().map(p -> (double) p.value()).toList(), String.valueOf(drillFailed));
+        List<LocalMetrics.DataPoint> rto = points(TidemarkMetric.DRILL_RTO, stanza, "catalog");
+        assertEquals(1, rto.size(), String.valueOf(rto));
+        assertEquals(3, rto.get(0).value(), "3.4 s, in whole seconds");
+        JsonNode drills = f.call("GET", "/stanzas/" + stanza + "/drills", null).json().get("drills");
+        assertEquals(2, drills.size(), drills.toString());
+        assertEquals("20261206T020000Z-0000000b", drills.get(0).get("drillId").asText(), "newest first");
+        assertEquals("20261206T020000Z-0000000b", f.call("GET", "/stanzas/" + stanza, null).json().get("lastDrill")
+                .get("drillId").asText());
+
         // Every metric the alarms watch (AlarmMetricsTest: every alarm watches one of these) was seen;
         // FutureWalTimes (no alarm) only when a segment carries commit times ahead of its arrival.
         for (TidemarkMetric m : TidemarkMetric.values()) {

@@ -11,6 +11,7 @@ import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.UsageException;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.drill.DrillSettings;
 import io.tidemark.shim.pg.PgOptions;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.Retry;
@@ -85,8 +86,9 @@ public final class AgentCommand implements Command {
         String holder = BackupCommand.holder();
         JobSource source = Optional.ofNullable(queueUrl).<JobSource>map(u -> new SqsJobSource(config, env, u))
                 .orElseGet(() -> new LocalQueueSource(api.get(), config.stanza()));
-        JobLoop jobs = new JobLoop(source, api, config.stanza(), pg, new BackupRunner(env, backupArgs), holder, counters,
-                out, Clock.systemUTC());
+        DrillSettings.Run drillRun = DrillSettings.load(config.file()).run();
+        JobLoop jobs = new JobLoop(source, api, config.stanza(), pg, new BackupRunner(env, backupArgs),
+                new DrillRunner(env, backupArgs), drillRun, holder, counters, out, Clock.systemUTC());
         StanzaSnapshot snapshot = new StanzaSnapshot(api, config.stanza(), pg, env, Clock.systemUTC());
         MetricsServer metrics;
         try {
@@ -111,7 +113,11 @@ public final class AgentCommand implements Command {
             archiving = "; archive-push worker for " + pg.pgdata().resolve("pg_wal");
         }
         out.println("tidemark agent: stanza " + config.stanza() + " as " + holder + "; jobs from " + source.describe()
-                + "; metrics on " + metrics.url() + archiving);
+                + "; metrics on " + metrics.url() + archiving + "; scheduled drills: " + switch (drillRun) {
+                    case NEVER -> "never (drill.run)";
+                    case REPLICA -> "on a replica only (drill.run)";
+                    case ANY -> "on any node (drill.run)";
+                });
         out.flush();
         return runUntilStopped(services, jobs, source, out, err);
     }

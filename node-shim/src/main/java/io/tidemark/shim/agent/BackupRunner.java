@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicReference;
 final class BackupRunner {
 
     /** What a backup run came to. */
-    sealed interface Outcome {
+    sealed interface Outcome permits Done, Failed, DrillRunner.Drilled {
     }
 
     record Done(String label, long originalSize, long storedSize, long durationMs) implements Outcome {
@@ -77,8 +77,8 @@ final class BackupRunner {
         return new Failed(error, ms);
     }
 
-    /** Keeps the output and copies each line to the log with a prefix. */
-    private static final class Tee extends OutputStream {
+    /** Keeps the output and copies each line to the log with a prefix (the drill runner's too). */
+    static final class Tee extends OutputStream {
         private final ByteArrayOutputStream keep;
         private final PrintStream log;
         private final String prefix;

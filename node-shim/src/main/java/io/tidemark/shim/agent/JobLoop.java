@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.shim.api.CatalogApi;
+import io.tidemark.shim.drill.DrillResult;
+import io.tidemark.shim.drill.DrillSettings;
 import io.tidemark.shim.pg.PgConnector;
 import io.tidemark.shim.pg.PgOptions;
 import java.io.PrintStream;
@@ -36,6 +38,13 @@ import java.util.function.Supplier;
  *       visibility is extended; then the result is reported and the message deleted.</li>
  * </ul>
  * A job this agent already ran is never run again, whatever the queue delivers twice.
+ *
+ * <p>A drill job ({@code type: drill}) is decided by {@code drill.run} of tidemark.conf instead of
+ * by the node's role alone: {@code never} leaves it for the other nodes (recorded as passed, like a
+ * replica's backup job), {@code replica} claims it on a replica and leaves it on the primary,
+ * {@code any} claims it whatever the node is (a spare host without PostgreSQL too). A claimed drill
+ * runs {@code tidemark drill --now} ({@link DrillRunner}), which records the drill in the catalog;
+ * the job's report then says done (the backup drilled) or failed (the failed checks).
  */
 final class JobLoop implements AgentService {
 
@@ -51,6 +60,8 @@ final class JobLoop implements AgentService {
     private final StanzaName stanza;
     private final PgOptions pg;
     private final BackupRunner runner;
+    private final DrillRunner drills;
+    private final DrillSettings.Run drillRun;
     private final String holder;
     private final AgentCounters counters;
     private final PrintStream log;
@@ -73,7 +84,10 @@ final class JobLoop implements AgentService {
     private volatile JobOrder running;
 
     JobLoop(JobSource source, Supplier<CatalogApi> api, StanzaName stanza, PgOptions pg, BackupRunner runner,
-            String holder, AgentCounters counters, PrintStream log, Clock clock) {
+            DrillRunner drills, DrillSettings.Run drillRun, String holder, AgentCounters counters, PrintStream log,
+            Clock clock) {
+        this.drills = drills;
+        this.drillRun = drillRun;
         this.source = source;
         this.api = api;
         this.stanza = stanza;
@@ -98,7 +112,10 @@ final class JobLoop implements AgentService {
         JobOrder order = running;
         if (order != null) {
             running = null;
-            report(order, new BackupRunner.Failed(why, 0));
+            report(order, order.drill()
+                    ? new DrillRunner.Drilled(Optional.empty(), Optional.empty(), "the agent was stopped while the drill ran;"
+                    + " the next drill stops its server, removes its scratch directory and records it as interrupted", 0)
+                    : new BackupRunner.Failed(why, 0));
         }
     }
 
@@ -166,6 +183,10 @@ final class JobLoop implements AgentService {
             source.delete(message);
             return;
         }
+        if (order.drill()) {
+            handleDrill(order, message);
+            return;
+        }
         Optional<Boolean> primary = isPrimary();
         counters.primary = primary.map(p -> p ? 1 : 0).orElse(-1);
         if (primary.isEmpty()) {
@@ -180,7 +201,34 @@ final class JobLoop implements AgentService {
         claimAndRun(order, message);
     }
 
+    /** A drill job: claimed or left as {@code drill.run} says (see the class comment). */
+    private void handleDrill(JobOrder order, ReceivedJob message) {
+        switch (drillRun) {
+            case NEVER -> leave(order, message, "drill.run is never on this node (tidemark.conf): left for a node allowed"
+                    + " to drill");
+            case ANY -> claimAndRun(order, message);
+            case REPLICA -> {
+                Optional<Boolean> primary = isPrimary();
+                counters.primary = primary.map(p -> p ? 1 : 0).orElse(-1);
+                if (primary.isEmpty()) {
+                    source.changeVisibility(message, LEAVE);
+                    stepBack(STEP_BACK_FIRST);
+                } else if (primary.get()) {
+                    leave(order, message, "this node is the primary and drill.run is replica: left for a replica or a"
+                            + " spare host (drill.run=any runs drills on the primary too)");
+                } else {
+                    claimAndRun(order, message);
+                }
+            }
+        }
+    }
+
     private void leaveForPrimary(JobOrder order, ReceivedJob message) {
+        leave(order, message, "this node is a replica, left for the primary");
+    }
+
+    /** Records this node as having passed the job, and keeps away from the queue for a while. */
+    private void leave(JobOrder order, ReceivedJob message, String why) {
         if (passed.contains(order.jobId())) {
             source.changeVisibility(message, LEAVE);
             stepBack(STEP_BACK_AGAIN);
@@ -193,8 +241,7 @@ final class JobLoop implements AgentService {
         }
         passed.add(order.jobId());
         counters.passed.incrementAndGet();
-        log.println("tidemark agent: job " + order.jobId() + " (" + order.type() + "): this node is a replica, left for"
-                + " the primary");
+        log.println("tidemark agent: job " + order.jobId() + " (" + order.type() + "): " + why);
         source.changeVisibility(message, LEAVE);
         stepBack(STEP_BACK_FIRST);
     }
@@ -218,7 +265,8 @@ final class JobLoop implements AgentService {
         }
         ran.add(order.jobId());
         running = order;
-        log.println("tidemark agent: job " + order.jobId() + ": running a " + order.type() + " backup as " + holder);
+        log.println("tidemark agent: job " + order.jobId() + ": running a " + (order.drill() ? "restore drill"
+                : order.type() + " backup") + " as " + holder);
         ScheduledExecutorService keeper = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "tidemark-agent-visibility");
             t.setDaemon(true);
@@ -234,7 +282,7 @@ final class JobLoop implements AgentService {
         }, VISIBILITY.toSeconds() / 3, VISIBILITY.toSeconds() / 3, TimeUnit.SECONDS);
         BackupRunner.Outcome outcome;
         try {
-            outcome = runner.run(order.jobId(), order.type(), log);
+            outcome = order.drill() ? drills.run(order.jobId(), log) : runner.run(order.jobId(), order.type(), log);
         } finally {
             keeper.shutdownNow();
         }
@@ -256,6 +304,17 @@ final class JobLoop implements AgentService {
                 body.put("result", "done").put("label", d.label()).put("originalSize", d.originalSize())
                         .put("storedSize", d.storedSize()).put("durationMs", d.durationMs());
                 log.println("tidemark agent: job " + order.jobId() + ": done, backup " + d.label());
+            }
+            case DrillRunner.Drilled d when d.passed() -> {
+                DrillResult r = d.result().orElseThrow();
+                body.put("result", "done").put("label", r.backup().orElseThrow()).put("originalSize", r.bytes())
+                        .put("durationMs", d.durationMs());
+                log.println("tidemark agent: job " + order.jobId() + ": drill " + r.drillId() + " passed, backup "
+                        + r.backup().orElseThrow() + ", RTO " + r.promotedMs().orElse(-1) + " ms");
+            }
+            case DrillRunner.Drilled d -> {
+                body.put("result", "failed").put("error", d.why()).put("durationMs", d.durationMs());
+                log.println("tidemark agent: job " + order.jobId() + ": FAILED: " + d.why());
             }
             case BackupRunner.Failed f -> {
                 counters.failed.incrementAndGet();

@@ -9,11 +9,14 @@ import java.time.format.DateTimeParseException;
 import java.util.Set;
 import java.util.regex.Pattern;
 
-/** A job message as the scheduler sends it: {@code {"jobId", "stanza", "type", "deadline"}}. */
+/**
+ * A job message as the scheduler sends it: {@code {"jobId", "stanza", "type", "deadline"}}; the
+ * type is a backup's (full, diff, incr) or {@code drill}, a scheduled restore drill.
+ */
 public record JobOrder(String jobId, String stanza, String type, Instant deadline) {
 
     private static final Pattern ID = Pattern.compile("[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}");
-    private static final Set<String> TYPES = Set.of("full", "diff", "incr");
+    private static final Set<String> TYPES = Set.of("full", "diff", "incr", "drill");
     private static final ObjectMapper MAPPER = Json.mapper();
 
     /**
@@ -21,6 +24,11 @@ public record JobOrder(String jobId, String stanza, String type, Instant deadlin
      *
      * @throws IllegalArgumentException saying what is wrong with it
      */
+    /** A scheduled restore drill, run by the agents {@code drill.run} allows (docs/drills.md#scheduled-drills). */
+    public boolean drill() {
+        return type.equals("drill");
+    }
+
     public static JobOrder parse(String body) {
         JsonNode n;
         try {
@@ -37,7 +45,7 @@ public record JobOrder(String jobId, String stanza, String type, Instant deadlin
         }
         String type = n.path("type").asText("");
         if (!TYPES.contains(type)) {
-            throw new IllegalArgumentException("type '" + type + "' is not full, diff or incr");
+            throw new IllegalArgumentException("type '" + type + "' is not full, diff, incr or drill");
         }
         try {
             return new JobOrder(id, n.path("stanza").asText(""), type, Instant.parse(n.path("deadline").asText("")));

@@ -147,6 +147,16 @@ public final class CatalogApi {
         return call(ApiRoute.JOB_REPORT, json, stanza, jobId);
     }
 
+    /** {@code POST /stanzas/{stanza}/drills}: records a restore drill this node ran (201 with the stored document). */
+    public Response reportDrill(StanzaName stanza, String json) {
+        return call(ApiRoute.DRILL_REPORT, json, stanza);
+    }
+
+    /** {@code GET /stanzas/{stanza}/drills}: the newest drills, newest first. */
+    public Response drills(StanzaName stanza) {
+        return call(ApiRoute.DRILLS_LIST, null, stanza);
+    }
+
     /** {@code POST /stanzas/{stanza}/job-queue/<action>}: local-cloud's stand-in for the stanza's SQS queue. */
     public Response localJobQueue(StanzaName stanza, String action, String json, int readTimeoutMs) {
         return call("POST", "/stanzas/" + stanza + "/job-queue/" + action, json, readTimeoutMs);

@@ -179,6 +179,12 @@ public record ShimConfig(
     public static ShimConfig of(Path file, Properties p, String stanzaOption, Map<String, String> env) {
         Set<String> unknown = new TreeSet<>(p.stringPropertyNames());
         unknown.removeAll(KNOWN);
+        unknown.removeIf(io.tidemark.shim.drill.DrillSettings::isDrillKey);
+        try {
+            io.tidemark.shim.drill.DrillSettings.of(p); // the drill's keys, checked where they are defined
+        } catch (IllegalArgumentException e) {
+            throw invalid(file, e.getMessage());
+        }
         if (!unknown.isEmpty()) {
             throw invalid(file, "unknown key" + (unknown.size() > 1 ? "s " : " ") + String.join(", ", unknown));
         }

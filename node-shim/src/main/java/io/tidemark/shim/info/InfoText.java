@@ -85,6 +85,7 @@ final class InfoText {
         }
         printJobs(doc.path("jobs"), out);
         printVerify(doc.path("verify"), out);
+        printDrill(doc.path("lastDrill"), out);
         out.println();
         out.println("archive lag        " + (lag.seconds() == null ? "unknown" : lag.seconds() + " s since the last archived segment")
                 + ", " + (lag.bytes() == null ? "bytes unknown (" + lag.bytesUnknownBecause() + ")"
@@ -194,6 +195,24 @@ final class InfoText {
         }
     }
 
+    /** The newest restore drill ({@code tidemark drill}, docs/drills.md): result, RTO, failed checks. */
+    private static void printDrill(JsonNode d, PrintStream out) {
+        if (!d.isObject()) {
+            out.println("last drill         never (tidemark drill --now restores the latest backup and measures the RTO)");
+            return;
+        }
+        String rto = d.path("promotedMs").isNumber()
+                ? String.format(java.util.Locale.ROOT, "%.1f s", d.path("promotedMs").asLong() / 1000.0) : "-";
+        out.println("last drill         " + d.path("drillId").asText() + " " + d.path("result").asText().toUpperCase(
+                java.util.Locale.ROOT) + " on " + d.path("node").asText() + ": backup " + d.path("backup").asText("-")
+                + ", target " + d.path("target").asText() + ", RTO " + rto);
+        for (JsonNode c : d.path("checks")) {
+            if (c.path("status").asText().equals("failed")) {
+                out.println("    failed check " + c.path("name").asText() + ": " + c.path("message").asText());
+            }
+        }
+    }
+
     /** The newest scheduled backup jobs, newest first: state, type, who ran it or why not. */
     private static void printJobs(JsonNode jobs, PrintStream out) {
         if (!jobs.isArray() || jobs.isEmpty()) {
@@ -208,7 +227,13 @@ final class InfoText {
             if (j.path("holder").isTextual()) {
                 line.append("  on ").append(j.path("holder").asText());
             }
-            if ("done".equals(state)) {
+            boolean drill = "drill".equals(j.path("type").asText());
+            if ("done".equals(state) && drill) {
+                // a drill job: its label is the backup the drill restored (the drill itself is "last drill")
+                line.append("  drilled backup ").append(text(j.path("label"))).append(" in ")
+                        .append(j.path("durationMs").isNumber() ? String.format(java.util.Locale.ROOT, "%.1f s",
+                                j.path("durationMs").asLong() / 1000.0) : "-");
+            } else if ("done".equals(state)) {
                 line.append("  backup ").append(text(j.path("label"))).append(", stored ")
                         .append(text(j.path("storedSize"))).append(" bytes in ")
                         .append(j.path("durationMs").isNumber() ? String.format(java.util.Locale.ROOT, "%.1f s",
@@ -217,7 +242,7 @@ final class InfoText {
             if (!j.path("passedBy").isEmpty()) {
                 StringBuilder p = new StringBuilder();
                 j.path("passedBy").forEach(x -> p.append(p.isEmpty() ? "" : ", ").append(x.asText()));
-                line.append("  (left by replica ").append(p).append(')');
+                line.append(drill ? "  (passed by " : "  (left by replica ").append(p).append(')');
             }
             out.println(line);
             if ("failed".equals(state)) {

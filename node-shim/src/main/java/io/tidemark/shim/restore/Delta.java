@@ -22,7 +22,7 @@ import java.util.Set;
  * itself, never what it points to). No modification-time shortcut: plans carry no times, and a
  * checksum is the only proof.
  */
-final class Delta {
+public final class Delta {
     enum Decision { KEEP, FETCH }
 
     private Delta() {
@@ -94,7 +94,7 @@ final class Delta {
     }
 
     /** Removes {@code p} and, for a real directory, everything in it; links are removed, not followed. */
-    static void deleteTree(Path p) throws IOException {
+    public static void deleteTree(Path p) throws IOException {
         if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
             Files.deleteIfExists(p);
             return;

@@ -11,12 +11,12 @@ import java.util.Optional;
  * {@code recovery_target_lsn}, so that PostgreSQL stops there and refuses to finish short of it.
  * The request stays {@code latest}; people see "latest (pinned to LSN X)".
  */
-final class PinnedEnd {
+public final class PinnedEnd {
     private PinnedEnd() {
     }
 
     /** The pinned LSN of a {@code latest} plan; empty for other targets and for plans without a pin. */
-    static Optional<Lsn> of(RestorePlan plan) {
+    public static Optional<Lsn> of(RestorePlan plan) {
         if (!(plan.request().target() instanceof RestoreTarget.Latest)) {
             return Optional.empty();
         }
@@ -29,7 +29,7 @@ final class PinnedEnd {
     }
 
     /** The plan's target for people: the request as asked, and the pin when there is one. */
-    static String describe(RestorePlan plan) {
+    public static String describe(RestorePlan plan) {
         String asked = RestoreCommand.describe(plan.request());
         return of(plan).map(l -> asked + " (pinned to LSN " + l + ", then " + plan.request().action().text() + ")")
                 .orElse(asked);

@@ -161,6 +161,8 @@ public final class RestoreCommand implements Command {
 
     /** --wait: this command starts the server itself, so it does not tell people how to. */
     private boolean waiting;
+    /** The caller starts the server itself after the restore ({@code tidemark drill}): as --wait, without waiting here. */
+    private boolean startedByCaller;
     /** --wait run as root: PGDATA goes to another user, whose archive-get cannot use root's prefetch spool. */
     private boolean handedOver;
 
@@ -183,6 +185,15 @@ public final class RestoreCommand implements Command {
         this.prefetch = prefetch;
     }
 
+    /**
+     * For a caller that starts the restored server itself (as postgres when run as root, after
+     * handing the files over): no "start the cluster with" hint, and no prefetcher of this user's.
+     */
+    public RestoreCommand startedByCaller() {
+        this.startedByCaller = true;
+        return this;
+    }
+
     /** What the command line asked for. */
     record Options(Path pgdata, RecoveryRequest request, Optional<String> backup, Optional<Path> planFile, boolean delta,
                    int processMax, Map<Long, Path> tablespaceMap, boolean keepConfigCommands) {
@@ -197,7 +208,7 @@ public final class RestoreCommand implements Command {
         try {
             Options o = options();
             RestoreWait.Options wait = waitOptions();
-            waiting = wait.enabled();
+            waiting = wait.enabled() || startedByCaller;
             handedOver = waiting && "root".equals(System.getProperty("user.name")) && !wait.owner().equals("root");
             ShimConfig config = ShimConfig.load(common, env);
             PublicKey key = publicKey(config);
@@ -283,7 +294,7 @@ public final class RestoreCommand implements Command {
 
     // ---------------------------------------------------------------- the plan
 
-    static String requestBody(RecoveryRequest r, Optional<String> backup) {
+    public static String requestBody(RecoveryRequest r, Optional<String> backup) {
         ObjectNode o = MAPPER.createObjectNode();
         o.putObject("target").put("type", r.target().type()).put("value", r.target().value());
         o.put("exclusive", r.exclusive());

@@ -19,6 +19,15 @@ class JobOrderTest {
     }
 
     @Test
+    void aDrillJobIsADrillAndABackupJobIsNot() {
+        JobOrder d = JobOrder.parse("{\"jobId\":\"20261206T050000Z-4b1f09aa\",\"stanza\":\"main\",\"type\":\"drill\","
+                + "\"deadline\":\"2026-12-06T06:00:00Z\"}");
+        assertTrue(d.drill());
+        assertTrue(!JobOrder.parse("{\"jobId\":\"20261206T050000Z-4b1f09aa\",\"stanza\":\"main\",\"type\":\"full\","
+                + "\"deadline\":\"2026-12-06T06:00:00Z\"}").drill());
+    }
+
+    @Test
     void anythingElseIsRefusedWithTheReason() {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> JobOrder.parse("nope")).getMessage()
                 .startsWith("not JSON"));

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("unit")
 class CommandLineTest {
     private static final List<String> COMMANDS = List.of("stanza-create", "check", "archive-push", "archive-push-worker",
-            "archive-get", "backup", "info", "verify", "expire", "restore", "agent", "wal-summary", "quickstart");
+            "archive-get", "backup", "info", "verify", "expire", "restore", "drill", "agent", "wal-summary", "quickstart");
 
     @TempDir
     Path dir;
