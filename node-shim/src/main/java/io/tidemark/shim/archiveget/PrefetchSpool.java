@@ -45,6 +45,8 @@ public final class PrefetchSpool {
     static final String MISSING = ".missing.";
     static final String GENERATION = ".generation";
     static final String SERVED = ".served";
+    static final String FETCHING = ".fetching.";
+    static final String PID = ".pid";
     /** How many served segments {@code .served} remembers. */
     static final int SERVED_KEEP = 16;
     private static final Duration STALE_TEMP = Duration.ofMinutes(5);
@@ -293,12 +295,42 @@ public final class PrefetchSpool {
         return removed;
     }
 
-    /** Removes every prefetched segment and missing marker (the prefetcher leaving). */
+    /**
+     * Marks {@code n} as being downloaded by the running prefetcher (whose pid is in {@code .pid},
+     * see {@link #notePid}): {@code bin/tidemark} waits for it rather than start a JVM that would
+     * download it a second time. Removed once the download ends, after a found segment is in place.
+     */
+    void noteFetching(WalSegmentName n) {
+        try {
+            Files.newOutputStream(dir.resolve(FETCHING + n)).close();
+        } catch (IOException e) {
+            // then archive-get does not wait for it
+        }
+    }
+
+    void clearFetching(WalSegmentName n) {
+        try {
+            Files.deleteIfExists(dir.resolve(FETCHING + n));
+        } catch (IOException e) {
+            // the launcher stops waiting when the prefetcher's process is gone
+        }
+    }
+
+    /** Records the running prefetcher's process id (the launcher waits only while it lives). */
+    void notePid() {
+        try {
+            AtomicFile.write(dir.resolve(PID), (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            // then nobody waits for this prefetcher
+        }
+    }
+
+    /** Removes every prefetched segment and marker and the pid record (the prefetcher leaving). */
     void clear() {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             for (Path f : s) {
                 String name = f.getFileName().toString();
-                if (name.matches("[0-9A-F]{24}") || name.startsWith(MISSING)) {
+                if (name.matches("[0-9A-F]{24}") || name.startsWith(MISSING) || name.startsWith(FETCHING) || name.equals(PID)) {
                     Files.deleteIfExists(f);
                 }
             }

@@ -89,6 +89,7 @@ public final class Prefetcher {
         if (lock.isEmpty()) {
             return false;
         }
+        spool.notePid();
         int k = window(config.prefetch(), config.prefetchSpoolMaxMb(), size);
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, k), r -> {
             Thread t = new Thread(r, "tidemark-prefetch");
@@ -130,7 +131,14 @@ public final class Prefetcher {
                         continue;
                     }
                     WalSegmentName name = n;
-                    inflight.put(name, pool.submit(() -> fetch(name)));
+                    spool.noteFetching(name);
+                    inflight.put(name, pool.submit(() -> {
+                        try {
+                            return fetch(name);
+                        } finally {
+                            spool.clearFetching(name);
+                        }
+                    }));
                 }
                 if (plan.isPresent() && (historyProbe == null || historyProbe.isDone()) && now.isAfter(historyProbedAt.plus(MISSING_RECHECK))) {
                     historyProbedAt = now;
