@@ -75,6 +75,10 @@ class AsyncArchiveEndToEndTest {
 
     /** A cluster, its configuration (async on, plus {@code extra}), its stanza, and its launch log. */
     static Node node(String stanza, String extra) throws IOException {
+        return node(stanza, extra, PgCluster.builder());
+    }
+
+    static Node node(String stanza, String extra, PgCluster.Builder builder) throws IOException {
         Path conf = cloud.nodeConfig(nodeDir.resolve(stanza), stanza, "archive-push.async=true\narchive-push.process=2\n"
                 + "retries=0\narchive-push.timeout=20\n" + extra);
         // the spool of the stanza belongs to the user PostgreSQL runs archive_command as
@@ -85,7 +89,7 @@ class AsyncArchiveEndToEndTest {
         Files.setPosixFilePermissions(launchLog, PosixFilePermissions.fromString("rw-rw-rw-"));
         String push = "TIDEMARK_LAUNCH_LOG=" + launchLog + " " + ShimInstall.get().launcher() + " archive-push --config "
                 + conf + " --stanza " + stanza + " %p";
-        PgCluster pg = PgCluster.builder()
+        PgCluster pg = builder
                 .setting("archive_mode", "on")
                 .setting("archive_command", push)
                 .setting("archive_timeout", "0")
@@ -319,6 +323,88 @@ class AsyncArchiveEndToEndTest {
             assertTrue(agent.waitFor(2, java.util.concurrent.TimeUnit.MINUTES), read(out));
         }
         assertTrue(read(out).contains("tidemark agent: stopped"), read(out));
+    }
+
+    /**
+     * Issue 19: a standby built by pg_basebackup, whose restore_command is the packaged launcher's
+     * archive-get without a plan, falls a few hundred 1 MB segments behind and catches up from the
+     * archive. Most calls are answered by the launcher from the prefetch spool: it logs every JVM
+     * start before it execs Java, so the count of "jvm archive-get" lines cannot be lower than the
+     * JVMs started. The prefetcher is killed (-9) mid-stream; the standby still gets every segment
+     * right: its rows equal the primary's.
+     */
+    @Test
+    @Order(6)
+    void aStandbyFarBehindCatchesUpThroughTheSpoolAndSurvivesItsPrefetcherKilled() throws Exception {
+        Node n = node("standby", "", PgCluster.builder().walSegmentSizeMb(1));
+        PgCluster primary = n.pg();
+        primary.sql("create table caught(id int primary key, v text)");
+        Path getLog = Files.createFile(nodeDir.resolve("standby").resolve("get.log"));
+        Files.setPosixFilePermissions(getLog, PosixFilePermissions.fromString("rw-rw-rw-"));
+        String get = "TIDEMARK_LAUNCH_LOG=" + getLog + " " + ShimInstall.get().launcher() + " archive-get --config "
+                + n.conf() + " --stanza standby %f %p";
+        PgCluster standby = PgCluster.builder().emptyDataDir().setting("restore_command", get)
+                .setting("archive_mode", "off").startTimeout(Duration.ofMinutes(3)).build();
+        clusters.add(standby);
+        standby.run(List.of(standby.bin("pg_basebackup").toString(), "-D", standby.dataDir().toString(),
+                "-h", primary.socketDir().toString(), "-p", Integer.toString(primary.port()), "-U", "postgres",
+                "-X", "fetch", "-c", "fast"));
+        Path signal = standby.dataDir().resolve("standby.signal");
+        Files.createFile(signal);
+        standby.runAs().giveOwnership(signal);
+        // the standby is down while the primary writes 300 segments: it falls that far behind
+        int segments = 300;
+        StringBuilder burst = new StringBuilder();
+        for (int i = 1; i <= segments; i++) {
+            burst.append("insert into caught values (").append(i).append(", md5('").append(i).append("'));")
+                    .append(" select pg_walfile_name(pg_switch_wal());\n");
+        }
+        // each switch prints the segment it completed: the last line is the last segment written
+        String last = primary.sql(burst.toString()).lines().reduce((a, b) -> b).orElseThrow().strip();
+        Waits.archived(primary, last, Duration.ofMinutes(5));
+        standby.start();
+        Path prefetch = nodeDir.resolve("standby").resolve("spool").resolve("standby").resolve("prefetch");
+        long lastSeg = segNo1Mb(last);
+        // a third of the way: kill the running prefetcher, mid-stream
+        long killAt = lastSeg - 2L * segments / 3;
+        Waits.until(() -> replayedSegment(standby) >= killAt && Files.exists(prefetch.resolve(".pid")),
+                Duration.ofMinutes(3), "the standby to replay segment " + killAt + " with a prefetcher running; "
+                        + standby.logContext());
+        long pid = Long.parseLong(Files.readString(prefetch.resolve(".pid")).strip());
+        assertTrue(ProcessHandle.of(pid).isPresent(), "prefetcher " + pid + " is running");
+        assertEquals(0, new ProcessBuilder("kill", "-9", Long.toString(pid)).start().waitFor());
+        assertTrue(replayedSegment(standby) < lastSeg, "killed before the standby caught up");
+        Waits.until(() -> standby.sql("select count(*) from caught").equals(Integer.toString(segments)),
+                Duration.ofMinutes(5), "the standby to catch up to " + last + "; " + standby.logContext());
+        String rows = "select count(*), sum(id), string_agg(v, ',' order by id) = (select string_agg(md5(g::text), ','"
+                + " order by g) from generate_series(1, " + segments + ") g) from caught";
+        assertEquals(primary.sql(rows), standby.sql(rows));
+        assertEquals(Integer.toString(segments), standby.sql("select count(*) from caught"));
+        assertEquals("t", standby.sql("select string_agg(v, ',' order by id) = (select string_agg(md5(g::text), ','"
+                + " order by g) from generate_series(1, " + segments + ") g) from caught"));
+        // the calls until it caught up: then a standby asks for the next segment (not archived
+        // yet) every few seconds, and each such ask is a JVM that asks S3 (never a cached "no")
+        List<String> lines = Files.readAllLines(getLog);
+        lines = lines.subList(0, lines.stream().filter(l -> l.contains(" " + last)).findFirst().map(lines::indexOf)
+                .orElse(lines.size() - 1) + 1);
+        long jvm = lines.stream().filter(l -> l.startsWith("jvm archive-get")).count();
+        long fast = lines.stream().filter(l -> l.startsWith("fast archive-get") && l.endsWith(" 0")).count();
+        System.out.println("standby catch-up: " + segments + " segments behind; archive-get answered from the spool "
+                + fast + " times, by a JVM " + jvm + " times");
+        assertTrue(fast >= segments * 3 / 4, "most segments served without a JVM: " + fast + " of " + segments
+                + " (" + jvm + " JVM starts)");
+        assertTrue(jvm < segments / 10, jvm + " JVM starts for " + segments + " segments: " + lines);
+    }
+
+    /** The segment number of a 1 MB segment's name (4096 per log file). */
+    private static long segNo1Mb(String name) {
+        return Long.parseLong(name.substring(8, 16), 16) * 4096 + Long.parseLong(name.substring(16), 16);
+    }
+
+    /** The 1 MB segment number holding the standby's replay position (pg_walfile_name is refused in recovery). */
+    private static long replayedSegment(PgCluster standby) {
+        String[] lsn = standby.sql("select coalesce(pg_last_wal_replay_lsn(), '0/0')").split("/");
+        return ((Long.parseLong(lsn[0], 16) << 32) | Long.parseLong(lsn[1], 16)) >>> 20;
     }
 
     private static String read(Path f) {

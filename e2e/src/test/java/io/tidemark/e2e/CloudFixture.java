@@ -242,6 +242,22 @@ public final class CloudFixture implements AutoCloseable {
         }
     }
 
+    /**
+     * Gives the stanza's directory in the node spool of {@code conf} (made by {@link #nodeConfig})
+     * to the user PostgreSQL runs as, mode 700, as on a node where that user runs tidemark: its
+     * archive-get and WAL prefetcher keep their spool there (root's commands, run by the tests,
+     * would otherwise create it as root's and leave that user none).
+     */
+    public static void stanzaSpoolForPostgres(Path conf, String stanza) {
+        try {
+            Path d = Files.createDirectories(conf.resolveSibling("spool").resolve(stanza));
+            Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwx------"));
+            io.tidemark.testkit.RunAs.detect().giveOwnership(d);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     @Override
     public void close() {
         stop();

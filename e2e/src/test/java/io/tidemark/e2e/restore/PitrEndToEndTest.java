@@ -78,6 +78,7 @@ class PitrEndToEndTest {
         cloudDir = work.resolve("cloud");
         cloud = new CloudFixture(cloudDir).start();
         conf = cloud.nodeConfig(work.resolve("node"), STANZA, "archive-get.prefetch=4\n");
+        CloudFixture.stanzaSpoolForPostgres(conf, STANZA);
         String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
         pg = PgCluster.builder().dataChecksums(true)
                 .setting("archive_mode", "on").setting("archive_command", push)

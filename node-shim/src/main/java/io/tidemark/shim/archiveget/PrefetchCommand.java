@@ -40,6 +40,10 @@ public final class PrefetchCommand implements Command {
     @CommandLine.Option(names = "--plan", paramLabel = "FILE", description = "the restore plan archive-get was given")
     private String planOption;
 
+    @CommandLine.Option(names = "--restore-start",
+            description = "started by a restore: begin a new generation, record SEGMENT as requested, log into the spool")
+    private boolean restoreStart;
+
     @CommandLine.Parameters(index = "0", paramLabel = "SEGMENT", description = "the segment to prefetch after")
     private String after;
 
@@ -64,6 +68,22 @@ public final class PrefetchCommand implements Command {
             err.println(Instant.now() + " prefetch spool under " + config.spoolDir() + " is not usable");
             return ExitCodes.FAILED;
         }
+        if (restoreStart) {
+            // what a restore does before starting its prefetcher, done here when the restore runs
+            // as root for another user's data directory: the spool is that user's (RestoreCommand)
+            try {
+                err = new PrintStream(new java.io.FileOutputStream(spool.get().dir().resolve(PrefetchSpool.LOG).toFile(), true),
+                        true, java.nio.charset.StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                // keep the given output
+            }
+            spool.get().newGeneration();
+            if (!spool.get().waitUnlocked(Duration.ofSeconds(5))) {
+                err.println(Instant.now() + " not prefetching: an earlier prefetcher did not leave within 5 s");
+                return ExitCodes.FAILED;
+            }
+            spool.get().noteRequested(start);
+        }
         Optional<WalPlan> plan;
         try {
             plan = WalPlan.loadIfNamed(Optional.ofNullable(planOption).map(Path::of), config);
@@ -82,6 +102,15 @@ public final class PrefetchCommand implements Command {
     public interface Starter {
         /** @param plan the restore plan file archive-get was given with {@code --plan}, if any */
         void start(ShimConfig config, PrefetchSpool spool, WalSegmentName after, Optional<Path> plan);
+
+        /**
+         * Starts a prefetcher as {@code user} for a restore run as root into that user's data
+         * directory: it opens that user's spool itself ({@code --restore-start}). False when it
+         * cannot be started (then the first archive-get starts one).
+         */
+        default boolean startAs(String user, ShimConfig config, WalSegmentName after, Path plan) {
+            return false;
+        }
     }
 
     /**
@@ -89,28 +118,52 @@ public final class PrefetchCommand implements Command {
      * input from /dev/null and its output appended to the spool's log, and does not wait for it.
      * It stays in PostgreSQL's process group, so that stopping the server stops it too.
      */
-    public static final Starter DETACHED = (config, spool, after, plan) -> {
-        if (spool.locked()) {
-            return;
+    public static final Starter DETACHED = new Starter() {
+        @Override
+        public void start(ShimConfig config, PrefetchSpool spool, WalSegmentName after, Optional<Path> plan) {
+            if (spool.locked()) {
+                return;
+            }
+            launch(List.of(), config, after, plan, List.of(),
+                    ProcessBuilder.Redirect.appendTo(spool.dir().resolve(PrefetchSpool.LOG).toFile()));
         }
+
+        @Override
+        public boolean startAs(String user, ShimConfig config, WalSegmentName after, Path plan) {
+            // runuser keeps the environment (credentials a configuration may name) and needs no password
+            return launch(List.of("runuser", "-u", user, "--"), config, after, Optional.of(plan), List.of("--restore-start"),
+                    ProcessBuilder.Redirect.DISCARD);
+        }
+    };
+
+    /**
+     * Starts {@code archive-get-prefetch} with this JVM and class path, its input from /dev/null,
+     * and does not wait for it. It stays in the starter's process group, so that stopping
+     * PostgreSQL (archive-get's parent) stops it too.
+     */
+    private static boolean launch(List<String> prefix, ShimConfig config, WalSegmentName after, Optional<Path> plan,
+                                  List<String> options, ProcessBuilder.Redirect output) {
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // The default (tiered, C2) compiler: the prefetcher runs for the whole recovery, and C1 alone
         // has none of the AES-GCM, SHA and CRC intrinsics that TLS, checksums and zstd frames use.
-        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-Xmx768m",
+        List<String> cmd = new ArrayList<>(prefix);
+        cmd.addAll(List.of(java, "-XX:+UseSerialGC", "-Xmx768m",
                 "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), "io.tidemark.shim.Main", "archive-get-prefetch",
                 "--config", config.file().toAbsolutePath().toString(), "--stanza", config.stanza().value()));
+        cmd.addAll(options);
         plan.ifPresent(f -> cmd.addAll(List.of("--plan", f.toAbsolutePath().toString())));
         cmd.addAll(List.of(after.toString(), Long.toString(after.segmentSize().bytes())));
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(spool.dir().resolve(PrefetchSpool.LOG).toFile()))
+                .redirectOutput(output)
                 .redirectErrorStream(true);
         try {
             pb.start();
+            return true;
         } catch (IOException e) {
-            // no prefetch; archive-get itself has succeeded
+            return false; // no prefetch; archive-get itself has succeeded
         }
-    };
+    }
 }

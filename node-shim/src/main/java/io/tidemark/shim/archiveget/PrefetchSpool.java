@@ -33,9 +33,10 @@ import java.util.Optional;
  * file a moment ago; the marker holds the epoch second until which "not archived" may be
  * answered from it (see {@link #noteMissing}), and {@code .generation} (written by each restore:
  * a prefetcher left over from an earlier restore, perhaps with another configuration, leaves when
- * it changes), and {@code .served} (the last segment archive-get served from the archive, with
+ * it changes), and {@code .served} (the last {@link #SERVED_KEEP} segments archive-get served, each with
  * the identity of the file it wrote: see {@link #noteServed}).
- * Every directory is mode 700 and used only when it is a real directory owned by this user.
+ * Every directory below {@code spool.dir} is mode 700 and used only when it is a real directory
+ * owned by this user; {@code spool.dir} itself may also be root's (see {@link SpoolDirs#privateProblem}).
  */
 public final class PrefetchSpool {
     static final String REQUESTED = ".requested";
@@ -44,6 +45,10 @@ public final class PrefetchSpool {
     static final String MISSING = ".missing.";
     static final String GENERATION = ".generation";
     static final String SERVED = ".served";
+    static final String FETCHING = ".fetching.";
+    static final String PID = ".pid";
+    /** How many served segments {@code .served} remembers. */
+    static final int SERVED_KEEP = 16;
     private static final Duration STALE_TEMP = Duration.ofMinutes(5);
 
     private final Path dir;
@@ -57,7 +62,9 @@ public final class PrefetchSpool {
         try {
             Path s = spoolDir.resolve(stanza.value());
             Path p = s.resolve("prefetch");
-            return SpoolDirs.ensurePrivate(List.of(spoolDir, s, p)) ? Optional.of(new PrefetchSpool(p)) : Optional.empty();
+            // spool.dir itself may be root's (an install's shared /var/spool/tidemark, /tmp), as for
+            // the archive spool; the stanza's directories below it must be this user's
+            return SpoolDirs.privateProblem(spoolDir, List.of(s, p)).isEmpty() ? Optional.of(new PrefetchSpool(p)) : Optional.empty();
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
             return Optional.empty();
         }
@@ -202,9 +209,19 @@ public final class PrefetchSpool {
             Instant m = ((FileTime) a.get("lastModifiedTime")).toInstant();
             String line = n + " " + a.get("dev") + " " + a.get("ino") + " " + a.get("size") + " " + m.getEpochSecond() + "."
                     + String.format(java.util.Locale.ROOT, "%09d", m.getNano()) + "\n";
+            // the last SERVED_KEEP segments, one line each: PostgreSQL 15 reads ahead of replay
+            // and, when recovery stops, asks again for the segment it stopped in, not only the last
+            StringBuilder all = new StringBuilder();
+            List<String> old = served();
+            for (String l : old.subList(Math.max(0, old.size() - (SERVED_KEEP - 1)), old.size())) {
+                if (!l.startsWith(n + " ")) {
+                    all.append(l).append('\n');
+                }
+            }
+            all.append(line);
             // not fsynced: a record lost in a crash only costs a fetch from the archive
             Path tmp = dir.resolve(SERVED + "." + ProcessHandle.current().pid() + ".tmp");
-            Files.writeString(tmp, line, StandardCharsets.US_ASCII);
+            Files.writeString(tmp, all, StandardCharsets.US_ASCII);
             Files.move(tmp, dir.resolve(SERVED), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
             // then the next ask for it starts a JVM, which fetches it from the archive again
@@ -213,6 +230,15 @@ public final class PrefetchSpool {
             } catch (IOException ignored) {
                 // an old record names another file or another inode: it matches nothing
             }
+        }
+    }
+
+    /** The lines of {@code .served}, oldest first; empty when there is none. */
+    List<String> served() {
+        try {
+            return Files.readAllLines(dir.resolve(SERVED), StandardCharsets.US_ASCII).stream().filter(l -> !l.isBlank()).toList();
+        } catch (IOException | RuntimeException e) {
+            return List.of();
         }
     }
 
@@ -269,12 +295,42 @@ public final class PrefetchSpool {
         return removed;
     }
 
-    /** Removes every prefetched segment and missing marker (the prefetcher leaving). */
+    /**
+     * Marks {@code n} as being downloaded by the running prefetcher (whose pid is in {@code .pid},
+     * see {@link #notePid}): {@code bin/tidemark} waits for it rather than start a JVM that would
+     * download it a second time. Removed once the download ends, after a found segment is in place.
+     */
+    void noteFetching(WalSegmentName n) {
+        try {
+            Files.newOutputStream(dir.resolve(FETCHING + n)).close();
+        } catch (IOException e) {
+            // then archive-get does not wait for it
+        }
+    }
+
+    void clearFetching(WalSegmentName n) {
+        try {
+            Files.deleteIfExists(dir.resolve(FETCHING + n));
+        } catch (IOException e) {
+            // the launcher stops waiting when the prefetcher's process is gone
+        }
+    }
+
+    /** Records the running prefetcher's process id (the launcher waits only while it lives). */
+    void notePid() {
+        try {
+            AtomicFile.write(dir.resolve(PID), (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            // then nobody waits for this prefetcher
+        }
+    }
+
+    /** Removes every prefetched segment and marker and the pid record (the prefetcher leaving). */
     void clear() {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             for (Path f : s) {
                 String name = f.getFileName().toString();
-                if (name.matches("[0-9A-F]{24}") || name.startsWith(MISSING)) {
+                if (name.matches("[0-9A-F]{24}") || name.startsWith(MISSING) || name.startsWith(FETCHING) || name.equals(PID)) {
                     Files.deleteIfExists(f);
                 }
             }

@@ -26,8 +26,9 @@ import java.util.concurrent.Future;
  * recovery stops asking for {@link #idle} (target reached, paused, or done), removing what it
  * fetched and was not used.
  *
- * <p>Next names: the segment number plus one on the requested timeline; a timeline switch just
- * misses the window until PostgreSQL asks for the new timeline. A missing segment is the end of
+ * <p>Next names: the segment number plus one on the requested timeline or, with a plan, on the
+ * newest of the plan's timelines that needs it (a switch inside the plan is followed); without a
+ * plan a timeline switch misses the window until PostgreSQL asks for the new timeline. A missing segment is the end of
  * the archived WAL, not an error: nothing past it is asked for, and it is asked for again after
  * {@link #MISSING_RECHECK} (a standby replaying from the archive waits for new WAL). The window
  * is bounded by {@code archive-get.prefetch} and by {@code archive-get.spool-max-mb} worth of
@@ -88,6 +89,7 @@ public final class Prefetcher {
         if (lock.isEmpty()) {
             return false;
         }
+        spool.notePid();
         int k = window(config.prefetch(), config.prefetchSpoolMaxMb(), size);
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, k), r -> {
             Thread t = new Thread(r, "tidemark-prefetch");
@@ -121,7 +123,7 @@ public final class Prefetcher {
                 }
                 WalSegmentName n = req;
                 for (int i = 0; i < k; i++) {
-                    n = n.next();
+                    n = next(n);
                     if (missing != null && n.segmentNumber() >= missing.segmentNumber()) {
                         break;
                     }
@@ -129,7 +131,14 @@ public final class Prefetcher {
                         continue;
                     }
                     WalSegmentName name = n;
-                    inflight.put(name, pool.submit(() -> fetch(name)));
+                    spool.noteFetching(name);
+                    inflight.put(name, pool.submit(() -> {
+                        try {
+                            return fetch(name);
+                        } finally {
+                            spool.clearFetching(name);
+                        }
+                    }));
                 }
                 if (plan.isPresent() && (historyProbe == null || historyProbe.isDone()) && now.isAfter(historyProbedAt.plus(MISSING_RECHECK))) {
                     historyProbedAt = now;
@@ -182,6 +191,11 @@ public final class Prefetcher {
             }
         }
         return true;
+    }
+
+    /** The segment recovery asks for after {@code n}: with a plan, across its timeline switches. */
+    private WalSegmentName next(WalSegmentName n) {
+        return plan.isPresent() ? plan.get().after(n) : n.next();
     }
 
     private Outcome fetch(WalSegmentName n) throws IOException {

@@ -5,6 +5,8 @@ import io.tidemark.events.json.Json;
 import io.tidemark.events.plan.PlanWal;
 import io.tidemark.events.plan.PlanWalRange;
 import io.tidemark.events.plan.RestorePlan;
+import io.tidemark.events.wal.TimelineId;
+import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.config.ShimConfig;
@@ -16,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -33,11 +36,18 @@ public final class WalPlan {
     private final RestorePlan plan;
     private final Path file;
     private final Map<String, PlanWal> byName = new HashMap<>();
+    /** The timelines of the plan's segments, newest first. */
+    private final List<TimelineId> timelines;
 
     WalPlan(RestorePlan plan, Path file) {
         this.plan = plan;
         this.file = file;
         plan.wal().forEach(w -> byName.put(w.name(), w));
+        java.util.TreeSet<TimelineId> t = new java.util.TreeSet<>(java.util.Comparator.reverseOrder());
+        plan.wal().stream().map(PlanWal::name).filter(WalSegmentName::looksLikeSegment)
+                .forEach(name -> t.add(TimelineId.parseHex(name.substring(0, 8))));
+        plan.walRanges().forEach(r -> t.add(TimelineId.parseHex(r.first().substring(0, 8))));
+        this.timelines = List.copyOf(t);
     }
 
     /** What the plan says of one file name. */
@@ -103,6 +113,25 @@ public final class WalPlan {
             }
         }
         return new Unplanned(fileName);
+    }
+
+    /**
+     * The segment recovery asks for after {@code n}: the next segment number on the newest of the
+     * plan's later timelines that needs it (PostgreSQL reads each segment from the newest
+     * timeline of its history that has begun by then), else on {@code n}'s own timeline.
+     */
+    public WalSegmentName after(WalSegmentName n) {
+        WalSegmentName next = n.next();
+        for (TimelineId t : timelines) {
+            if (t.compareTo(n.timeline()) <= 0) {
+                break;
+            }
+            WalSegmentName c = next.onTimeline(t);
+            if (needs(c.toString())) {
+                return c;
+            }
+        }
+        return next;
     }
 
     /** Whether the plan needs {@code fileName}: then "not archived" is never an answer for it. */

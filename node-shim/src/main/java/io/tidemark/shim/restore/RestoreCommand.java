@@ -648,16 +648,24 @@ public final class RestoreCommand implements Command {
      * Starts the WAL prefetcher while the files download, so that the first segments are in the
      * spool when PostgreSQL starts and asks for them (otherwise the first ask would fetch one
      * segment in a fresh JVM, then start the prefetcher). Only when archive-get will find this spool usable: prefetching
-     * is on, and this user owns PGDATA, as the user PostgreSQL runs as must (a restore run as root
-     * for a postgres-owned cluster leaves it to archive-get).
+     * is on, and this user owns PGDATA, as the user PostgreSQL runs as must; a restore run as root
+     * for a postgres-owned cluster starts it as that user (its spool, the plan file given to it).
      */
     private boolean startPrefetch(ShimConfig config, RestorePlan plan, Path pgdata, Path planFile) {
         if (config.prefetch() <= 0) {
             return false;
         }
         try {
-            if (!Files.getOwner(pgdata).getName().equals(System.getProperty("user.name"))) {
-                return false;
+            String owner = Files.getOwner(pgdata).getName();
+            if (!owner.equals(System.getProperty("user.name"))) {
+                // root restoring for the user PostgreSQL runs as: that user's prefetcher, in that
+                // user's spool, reading the plan file handed to that user
+                WalSegmentName first = firstSegment(plan);
+                if (!"root".equals(System.getProperty("user.name")) || first.segmentNumber() == 0) {
+                    return false;
+                }
+                Files.setOwner(planFile, Files.getOwner(pgdata));
+                return prefetch.startAs(owner, config, first.previous(), planFile);
             }
             Optional<PrefetchSpool> spool = PrefetchSpool.open(config.spoolDir(), config.stanza());
             if (spool.isEmpty()) {

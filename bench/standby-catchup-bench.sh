@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# A standby catching up through restore_command, side by side: Tidemark (no restore plan: the
+# prefetcher the first archive-get starts, answered from its spool by the launcher) against
+# pgBackRest 2.45's synchronous and asynchronous archive-get, from the same local S3 endpoint
+# (local-cloud --tls). One primary (initdb --wal-segsize=SEG_MB) archives to both; three standbys
+# are made from one pg_basebackup while the primary is quiet; the primary then writes N segments
+# (one row and a WAL switch each); each standby in turn starts with only restore_command (no
+# streaming) and is timed until it has replayed the last row. Every restore_command call is timed
+# by a wrapper (per-call p50/p95 of the calls that returned a file).
+#
+#   bench/standby-catchup-bench.sh [N] [SEG_MB]        (defaults 300 and 1)
+set -euo pipefail
+n=${1:-300}
+seg_mb=${2:-1}
+root=$(cd "$(dirname "$0")/.." && pwd)
+bindir=${TIDEMARK_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
+work=$(mktemp -d /tmp/tidemark-standbybench.XXXXXX)
+chmod 755 "$work"
+port=${PORT:-55596}
+stanza=bench$$
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cloud_pid=
+cleanup() {
+  for d in data sb-tidemark sb-pgbr-sync sb-pgbr-async; do
+    as_pg "$bindir/pg_ctl" -D "$work/$d" -m immediate stop >/dev/null 2>&1 || true
+  done
+  [ -n "$cloud_pid" ] && kill "$cloud_pid" 2>/dev/null && wait "$cloud_pid" 2>/dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+psql_() { as_pg "$bindir/psql" -X -h 127.0.0.1 -p "$1" -At -v ON_ERROR_STOP=1 -d postgres -c "$2"; }
+secs() { echo "scale=1; ($2 - $1)/1000" | bc; }
+
+. "$root/bench/lib.sh"
+bench_start_cloud "$work" "$stanza"
+pgbr_conf() { # FILE ASYNC(y/n)
+  cat > "$1" <<CONF
+[global]
+$(bench_pgbackrest_s3_repo "$conf" /pgbackrest)
+compress-type=zst
+compress-level=1
+lock-path=$work/lock
+log-path=$work
+log-level-console=warn
+log-level-file=off
+$( [ "$2" = y ] && printf 'archive-async=y\nspool-path=%s\narchive-get-queue-max=256MiB\nprocess-max=2\n' "$work/pgbr-spool" )
+[main]
+pg1-path=$work/data
+pg1-port=$port
+pg1-socket-path=$work
+CONF
+  chown postgres "$1"
+}
+pgbr_conf "$work/pgbackrest.conf" n
+pgbr_conf "$work/pgbackrest-async.conf" y
+mkdir -p "$work/pgbr-spool"; chown postgres "$work/pgbr-spool"
+# the timing wrapper: one line per call (ms, exit code, file), appended to LOG
+cat > "$work/timed.sh" <<'SH'
+#!/usr/bin/env bash
+log=$1; shift
+t0=$(date +%s%N)
+"$@"
+rc=$?
+echo "$(( ($(date +%s%N) - t0) / 1000000 )) $rc ${@: -2:1}" >> "$log"
+exit $rc
+SH
+chmod 755 "$work/timed.sh"
+
+[ "$(id -u)" = 0 ] && chown postgres "$work"
+as_pg "$bindir/initdb" -D "$work/data" -k --wal-segsize="$seg_mb" >/dev/null 2>&1
+cat >> "$work/data/postgresql.conf" <<CONF
+port=$port
+listen_addresses='127.0.0.1'
+unix_socket_directories='$work'
+archive_mode=on
+archive_command='$root/bin/tidemark archive-push --config $conf --stanza $stanza %p && pgbackrest --config=$work/pgbackrest.conf --stanza=main archive-push %p'
+max_wal_size=4GB
+CONF
+as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
+as_pg env PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres "$root/bin/tidemark" stanza-create --config "$conf" --stanza "$stanza" >/dev/null
+as_pg pgbackrest --config="$work/pgbackrest.conf" --stanza=main stanza-create >/dev/null
+psql_ "$port" "create table caught(id int primary key)" >/dev/null
+wait_archived() {
+  local last; last=$(psql_ "$port" "select pg_walfile_name(pg_switch_wal())")
+  until [ "$(psql_ "$port" "select coalesce(last_archived_wal,'') >= '$last' from pg_stat_archiver")" = t ]; do sleep 0.5; done
+}
+wait_archived
+for d in sb-tidemark sb-pgbr-sync sb-pgbr-async; do
+  as_pg "$bindir/pg_basebackup" -D "$work/$d" -h "$work" -p "$port" -U postgres -X fetch -c fast
+  touch "$work/$d/standby.signal"; chown postgres "$work/$d/standby.signal"
+done
+echo "writing $n segments of $seg_mb MB ..."
+for i in $(seq 1 "$n"); do echo "insert into caught values ($i); select pg_switch_wal();"; done \
+  | as_pg "$bindir/psql" -X -h 127.0.0.1 -p "$port" -q -At -d postgres >/dev/null
+target=$(psql_ "$port" "select pg_current_wal_insert_lsn()")
+wait_archived
+# wait until the catalog has indexed the last segment (Tidemark's archive-get reads S3 only, but
+# the stanza's segment size comes from the catalog)
+sleep 3
+
+catch_up() { # DIR PORT RESTORE_COMMAND LOG -> seconds until the last row is replayed
+  local t0 t1
+  cat >> "$1/postgresql.conf" <<CONF
+restore_command='$work/timed.sh $4 $3'
+archive_mode=off
+CONF
+  t0=$(ms)
+  as_pg "$bindir/pg_ctl" -D "$1" -l "$1.log" -o "-p $2 -c listen_addresses=127.0.0.1 -c unix_socket_directories=$work" -w -t 900 start >/dev/null
+  until [ "$(psql_ "$2" "select pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)" = t ]; do sleep 0.1; done
+  t1=$(ms)
+  [ "$(psql_ "$2" "select count(*) from caught")" = "$n" ] || { echo "$1: rows differ" >&2; exit 1; }
+  as_pg "$bindir/pg_ctl" -D "$1" -m fast stop >/dev/null
+  secs "$t0" "$t1"
+}
+pct() { # LOG P -> the P-th percentile (ms) of calls that returned a file
+  awk '$2 == 0 {print $1}' "$1" | sort -n | awk -v p="$2" '{a[NR]=$1} END {i=int((NR*p+99)/100); if (i<1) i=1; print a[i]}'
+}
+for f in tidemark pgbr-sync pgbr-async; do : > "$work/calls-$f.log"; chmod 666 "$work/calls-$f.log"; done
+tm=$(catch_up "$work/sb-tidemark" $((port + 1)) "$root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" "$work/calls-tidemark.log")
+ps=$(catch_up "$work/sb-pgbr-sync" $((port + 2)) "pgbackrest --config=$work/pgbackrest.conf --stanza=main archive-get %f %p" "$work/calls-pgbr-sync.log")
+pa=$(catch_up "$work/sb-pgbr-async" $((port + 3)) "pgbackrest --config=$work/pgbackrest-async.conf --stanza=main archive-get %f %p" "$work/calls-pgbr-async.log")
+
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-18s %10s %8s %10s %10s\n' tool "total (s)" calls "p50 (ms)" "p95 (ms)"
+for row in "tidemark:$tm:calls-tidemark" "pgbackrest-sync:$ps:calls-pgbr-sync" "pgbackrest-async:$pa:calls-pgbr-async"; do
+  IFS=: read -r name total log <<< "$row"
+  printf '%-18s %10s %8s %10s %10s\n' "$name" "$total" "$(wc -l < "$work/$log.log")" "$(pct "$work/$log.log" 50)" "$(pct "$work/$log.log" 95)"
+done
