@@ -78,6 +78,15 @@ public final class ManifestJson {
             fo.put("storedSha256", f.storedSha256());
             ArrayNode errs = fo.putArray("pageChecksumErrors");
             f.pageChecksumErrors().forEach(errs::add);
+            f.blocks().ifPresent(map -> {
+                ObjectNode bo = fo.putObject("blocks");
+                bo.put("blockSize", map.blockSize());
+                // one array per block, [reference, offset, storedSize, sha256]: the map of a 1 GB
+                // segment is 1024 of these, so names per entry would double the manifest
+                ArrayNode entries = bo.putArray("map");
+                map.blocks().forEach(b -> entries.addArray().add(b.reference().toString()).add(b.offset())
+                        .add(b.storedSize()).add(b.sha256()));
+            });
         }
         o.put("originalSize", m.originalSize());
         o.put("deltaSize", m.deltaSize());
@@ -149,7 +158,36 @@ public final class ManifestJson {
                 convertText(at + "/mtime", text(f, "mtime", at), Instant::parse),
                 convertText(at + "/reference", text(f, "reference", at), BackupLabelName::parse),
                 bundleId, bundleId.isPresent() ? longField(f, "bundleOffset", at) : 0,
-                longField(f, "storedSize", at), text(f, "storedSha256", at), errors);
+                longField(f, "storedSize", at), text(f, "storedSha256", at), errors, blocks(f.get("blocks"), at + "/blocks"));
+    }
+
+    private static Optional<BlockMap> blocks(JsonNode b, String at) {
+        if (b == null || b.isNull()) {
+            return Optional.empty();
+        }
+        if (!b.isObject()) {
+            throw new ManifestException(at + " must be an object");
+        }
+        JsonNode map = b.get("map");
+        if (map == null || !map.isArray()) {
+            throw new ManifestException(at + "/map must be an array");
+        }
+        List<BlockMap.Block> blocks = new ArrayList<>(map.size());
+        for (int i = 0; i < map.size(); i++) {
+            JsonNode e = map.get(i);
+            String here = at + "/map/" + i;
+            if (!e.isArray() || e.size() != 4 || !e.get(0).isTextual() || !e.get(1).isIntegralNumber()
+                    || !e.get(2).isIntegralNumber() || !e.get(3).isTextual()) {
+                throw new ManifestException(here + " must be [reference, offset, storedSize, sha256]");
+            }
+            try {
+                blocks.add(new BlockMap.Block(convertText(here + "/0", e.get(0).asText(), BackupLabelName::parse),
+                        e.get(1).asLong(), e.get(2).asLong(), e.get(3).asText()));
+            } catch (ManifestException x) {
+                throw new ManifestException(here + ": " + x.getMessage(), x);
+            }
+        }
+        return Optional.of(new BlockMap(intField(b, "blockSize", at), blocks));
     }
 
     private static SafeRelativePath path(JsonNode n, String at) {
