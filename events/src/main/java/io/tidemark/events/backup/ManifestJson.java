@@ -78,15 +78,7 @@ public final class ManifestJson {
             fo.put("storedSha256", f.storedSha256());
             ArrayNode errs = fo.putArray("pageChecksumErrors");
             f.pageChecksumErrors().forEach(errs::add);
-            f.blocks().ifPresent(map -> {
-                ObjectNode bo = fo.putObject("blocks");
-                bo.put("blockSize", map.blockSize());
-                // one array per block, [reference, offset, storedSize, sha256]: the map of a 1 GB
-                // segment is 1024 of these, so names per entry would double the manifest
-                ArrayNode entries = bo.putArray("map");
-                map.blocks().forEach(b -> entries.addArray().add(b.reference().toString()).add(b.offset())
-                        .add(b.storedSize()).add(b.sha256()));
-            });
+            f.blocks().ifPresent(map -> fo.set("blocks", blocksJson(map)));
         }
         o.put("originalSize", m.originalSize());
         o.put("deltaSize", m.deltaSize());
@@ -161,7 +153,20 @@ public final class ManifestJson {
                 longField(f, "storedSize", at), text(f, "storedSha256", at), errors, blocks(f.get("blocks"), at + "/blocks"));
     }
 
-    private static Optional<BlockMap> blocks(JsonNode b, String at) {
+    /** A block map's JSON (also kept in the backup's resume record). */
+    public static ObjectNode blocksJson(BlockMap map) {
+        ObjectNode bo = F.objectNode();
+        bo.put("blockSize", map.blockSize());
+        // one array per block, [reference, offset, storedSize, sha256]: the map of a 1 GB segment
+        // is 1024 of these, so field names per entry would double its size
+        ArrayNode entries = bo.putArray("map");
+        map.blocks().forEach(b -> entries.addArray().add(b.reference().toString()).add(b.offset())
+                .add(b.storedSize()).add(b.sha256()));
+        return bo;
+    }
+
+    /** Reads {@link #blocksJson}; absent or null is no map. */
+    public static Optional<BlockMap> blocks(JsonNode b, String at) {
         if (b == null || b.isNull()) {
             return Optional.empty();
         }

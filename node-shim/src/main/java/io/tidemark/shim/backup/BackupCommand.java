@@ -388,6 +388,8 @@ public final class BackupCommand implements Command {
                 copierRun = new BackupCopier(store, stanza, label, compression, copier, record, progress, processMax,
                         interruptAfter(), () -> lease.lost() == null ? null : "the backup lease was lost: "
                         + lease.lost(), firstSpareId);
+                copierRun.withBlocks(new BlockFileCopier(compression, config.compressLevel(), dataChecksums, startLsn.value()),
+                        priorFiles);
                 copierRun.run(singles, bundles);
             } catch (IOException e) {
                 closeQuietly(record);
@@ -424,7 +426,7 @@ public final class BackupCommand implements Command {
 
             Instant start = parsedLabel.startTime().flatMap(t -> t.instant()).filter(t -> !t.isAfter(stopTime))
                     .orElse(startTime);
-            BackupManifest manifest = new BackupManifest(BackupManifest.FORMAT_VERSION, stanza, label, sel.prior(),
+            BackupManifest manifest = new BackupManifest(BackupManifest.formatFor(files), stanza, label, sel.prior(),
                     facts.systemIdentifierText(), facts.pgVersionNum(), segmentSize, parsedLabel.timeline(),
                     parsedLabel.startLsn(), stop.lsn(), start, stopTime.isBefore(start) ? start : stopTime,
                     facts.inRecovery(), dataChecksums, compression, stop.labelFile(), stop.tablespaceMap(),
