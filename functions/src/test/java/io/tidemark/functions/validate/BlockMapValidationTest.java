@@ -135,7 +135,7 @@ class BlockMapValidationTest {
                         TestBackup.files("a")), new byte[][] {block("b0"), block("c1"), block("b2")},
                 new BlockMap.Block[] {wrongOffset, null, wrongSha});
         bad.upload(objects);
-        BackupEntry b = validate(bad, T1.plusSeconds(2));
+        BackupEntry b = validate(bad, BackupValidatorTest.T2.plusSeconds(60)); // uploaded after its label (03:00)
         assertEquals(BackupEntry.INVALID, b.status(), b.reasons().toString());
         assertReason(b, "file base/1/16384 block 0: differs from the block referenced backup " + FULL + " stores");
         assertReason(b, "file base/1/16384 block 2: differs from the block referenced backup " + FULL + " stores");
