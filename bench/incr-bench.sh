@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Block-level incrementals (issue 16), side by side with pgBackRest 2.45 (file-level incrementals)
+# on the same local S3 endpoint (local-cloud --tls), zstd level 1, two processes each.
+#
+# pgbench at SCALE; a full backup by each tool; then INCRS times: 1 % of pgbench_accounts' rows
+# updated (MODE=range: one contiguous range of aid, a different one each time; MODE=random: every
+# 100th aid, shifted each time, which touches most pages), checkpoint, an incremental by each tool.
+# Reported per incremental: bytes each tool stored (its backup directory in the bucket, manifest
+# included) and Tidemark's backup time and peak RSS.
+# Then restore times (the restore command: files only, no WAL replay), interleaved, RUNS times
+# each: through the chain (full + INCRS incrementals) vs a new full of the same data; and the
+# shim's peak RSS during each.
+#
+#   bench/incr-bench.sh [SCALE] [INCRS]        (defaults 100 and 5)
+#   MODE=random RUNS=3 bench/incr-bench.sh 10 5
+set -euo pipefail
+scale=${1:-100}
+incrs=${2:-5}
+mode=${MODE:-range}
+runs=${RUNS:-3}
+root=$(cd "$(dirname "$0")/.." && pwd)
+bindir=${TIDEMARK_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
+work=$(mktemp -d /tmp/tidemark-incrbench.XXXXXX)
+chmod 755 "$work"
+port=${PORT:-55493}
+stanza=bench$$
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cloud_pid=
+cleanup() {
+  as_pg "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
+  [ -n "$cloud_pid" ] && kill "$cloud_pid" 2>/dev/null && wait "$cloud_pid" 2>/dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+secs() { echo "scale=1; ($2 - $1)/1000" | bc; }
+psql_() { as_pg "$bindir/psql" -X -h 127.0.0.1 -p "$port" -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
+tm() { as_pg env PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA="$work/data" "$root/bin/tidemark" "$@" --config "$conf" --stanza "$stanza"; }
+
+. "$root/bench/lib.sh"
+bench_start_cloud "$work" "$stanza"
+bucket="$work/cloud/s3/$(sed -n 's/^s3.bucket=//p' "$conf")"
+cat > "$work/pgbackrest.conf" <<CONF
+[global]
+$(bench_pgbackrest_s3_repo "$conf" /pgbackrest)
+compress-type=zst
+compress-level=1
+process-max=2
+start-fast=y
+archive-check=n
+lock-path=$work/lock
+log-path=$work
+log-level-console=warn
+log-level-file=off
+[main]
+pg1-path=$work/data
+pg1-port=$port
+pg1-socket-path=$work
+CONF
+chown postgres "$work/pgbackrest.conf"
+
+[ "$(id -u)" = 0 ] && chown postgres "$work"
+as_pg "$bindir/initdb" -D "$work/data" -k >/dev/null 2>&1
+cat >> "$work/data/postgresql.conf" <<CONF
+port=$port
+listen_addresses='127.0.0.1'
+unix_socket_directories='$work'
+archive_mode=on
+archive_command='$root/bin/tidemark archive-push --config $conf --stanza $stanza %p'
+max_wal_size=8GB
+checkpoint_timeout=30min
+CONF
+as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
+tm stanza-create >/dev/null
+as_pg pgbackrest --config="$work/pgbackrest.conf" --stanza=main stanza-create >/dev/null
+echo "pgbench -i -s $scale ..."
+as_pg "$bindir/pgbench" -h 127.0.0.1 -p "$port" -i -s "$scale" -q postgres >/dev/null 2>&1
+psql_ "vacuum freeze; checkpoint" >/dev/null
+wait_archived() {
+  local last; last=$(psql_ "select pg_walfile_name(pg_switch_wal())")
+  until [ "$(psql_ "select coalesce(last_archived_wal,'') >= '$last' from pg_stat_archiver")" = t ]; do sleep 0.5; done
+}
+wait_archived
+echo "database: $(psql_ "select pg_size_pretty(pg_database_size('postgres'))") (pgbench scale $scale), mode $mode"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+sleep 2.1 # files older than the referencing margin of the full
+
+newest_dir() { ls -1t "$1" | grep -v -e '^backup.info' -e '^latest$' -e '^backup.history' | head -1; }
+bytes() { du -sb "$1" | cut -f1; }
+rss_of() { sed -n 's/^maxrss_kb=//p' "$1"; }
+timed_tm() { # out-file, args...: runs the shim under /usr/bin/time, prints seconds
+  local t0 t1 out=$1; shift
+  t0=$(ms)
+  /usr/bin/time -f 'maxrss_kb=%M' -o "$out.rss" env PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA="$work/data" \
+    runuser -u postgres -- "$root/bin/tidemark" "$@" --config "$conf" --stanza "$stanza" > "$out" 2>&1 \
+    || { echo "failed: $*"; tail -20 "$out"; exit 1; }
+  t1=$(ms)
+  secs "$t0" "$t1"
+}
+
+t=$(timed_tm "$work/tm-full.out" backup --type full --process-max 2)
+as_pg pgbackrest --config="$work/pgbackrest.conf" --stanza=main --type=full backup
+tm_full=$(bytes "$bucket/$stanza/backup/$(newest_dir "$bucket/$stanza/backup")")
+pb_full=$(bytes "$bucket/pgbackrest/backup/main/$(newest_dir "$bucket/pgbackrest/backup/main")")
+printf '%-8s %14s %16s %8s %12s\n' backup "tidemark bytes" "pgbackrest bytes" "ratio" "tidemark s / peak RSS"
+printf '%-8s %14s %16s %8s %12s\n' full "$tm_full" "$pb_full" "$(echo "scale=3; $tm_full / $pb_full" | bc)" "$t s / $(( $(rss_of "$work/tm-full.out.rss") / 1024 )) MB"
+
+rows=$(( scale * 100000 ))
+one=$(( rows / 100 ))
+for i in $(seq 1 "$incrs"); do
+  if [ "$mode" = random ]; then
+    psql_ "update pgbench_accounts set abalance = abalance + 1 where aid % 100 = $i" >/dev/null
+  else
+    lo=$(( (i - 1) * (rows / incrs) + 1 ))
+    psql_ "update pgbench_accounts set abalance = abalance + 1 where aid between $lo and $(( lo + one - 1 ))" >/dev/null
+  fi
+  psql_ "checkpoint" >/dev/null
+  sleep 2.1
+  t=$(timed_tm "$work/tm-incr$i.out" backup --type incr --process-max 2)
+  as_pg pgbackrest --config="$work/pgbackrest.conf" --stanza=main --type=incr backup
+  tm_b=$(bytes "$bucket/$stanza/backup/$(newest_dir "$bucket/$stanza/backup")")
+  pb_b=$(bytes "$bucket/pgbackrest/backup/main/$(newest_dir "$bucket/pgbackrest/backup/main")")
+  printf '%-8s %14s %16s %8s %12s\n' "incr $i" "$tm_b" "$pb_b" "$(echo "scale=3; $tm_b / $pb_b" | bc)" "$t s / $(( $(rss_of "$work/tm-incr$i.out.rss") / 1024 )) MB"
+done
+
+# restore through the chain (target before the second full) vs the second full (target after it)
+psql_ "create table mark1 as select 1 as x" >/dev/null
+t_chain=$(psql_ "select clock_timestamp()")
+sleep 1
+psql_ "create table mark2 as select 2 as x" >/dev/null
+t=$(timed_tm "$work/tm-full2.out" backup --type full --process-max 2)
+sleep 1
+t_full=$(psql_ "select clock_timestamp()")
+sleep 1
+psql_ "create table mark3 as select 3 as x" >/dev/null
+wait_archived
+until tm info --output json | grep -q '"latest"'; do sleep 1; done
+sleep 5
+
+restore_once() { # name target -> "seconds rss_mb"
+  local d="$work/restore-$1" s
+  rm -rf "$d"; mkdir -p "$d"; chown postgres "$d"; chmod 700 "$d"
+  s=$(timed_tm "$work/restore-$1.out" restore --pgdata "$d" --target-time "$2" --process-max 2)
+  echo "$s $(( $(rss_of "$work/restore-$1.out.rss") / 1024 ))"
+  rm -rf "$d"
+}
+chain_s=(); full_s=()
+for r in $(seq 1 "$runs"); do
+  read -r s m < <(restore_once chain "$t_chain"); chain_s+=("$s"); chain_m=$m
+  read -r s m < <(restore_once full "$t_full"); full_s+=("$s"); full_m=$m
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+grep -o 'backup [^ ]*' "$work/restore-chain.out" | head -1
+echo "restore (files) through full + $incrs incrs: runs ${chain_s[*]} s, median $(median "${chain_s[@]}") s, peak RSS $chain_m MB"
+echo "restore (files) of a full:                   runs ${full_s[*]} s, median $(median "${full_s[@]}") s, peak RSS $full_m MB"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
