@@ -183,10 +183,19 @@ final class BackupCopier {
                 progress.done(f.size());
                 return;
             }
-            FileCopier.Copy copy = c.get().copy();
+            BlockFileCopier.BlockCopy copy = c.get();
             String key = StorageLayout.backupFileKey(stanza, label, f.path(), compression);
-            CreateOnly.Result r = CreateOnly.byMetadata(store, key, copy.stored(),
-                    metadata(copy.sha256(), copy.storedSha256(), copy.size()), STORED_SHA256, copy.storedSha256());
+            Map<String, String> meta = metadata(copy.sha256(), copy.storedSha256(), copy.size());
+            CreateOnly.Result r;
+            try {
+                r = copy.spooled() != null
+                        ? CreateOnly.byMetadata(store, key, copy.spooled(), meta, STORED_SHA256, copy.storedSha256())
+                        : CreateOnly.byMetadata(store, key, copy.stored(), meta, STORED_SHA256, copy.storedSha256());
+            } finally {
+                if (copy.spooled() != null) {
+                    java.nio.file.Files.deleteIfExists(copy.spooled());
+                }
+            }
             if (r instanceof CreateOnly.Result.Different) {
                 Optional<FileCopier.Copy> whole = copier.copy(f);
                 if (whole.isPresent()) {
@@ -194,7 +203,7 @@ final class BackupCopier {
                 }
             } else {
                 ManifestFile mf = new ManifestFile(f.path(), copy.size(), copy.sha256(), f.mtime(), label, OptionalInt.empty(),
-                        0, copy.stored().length, copy.storedSha256(), copy.pageChecksumErrors(), Optional.of(c.get().map()));
+                        0, copy.storedSize(), copy.storedSha256(), copy.pageChecksumErrors(), Optional.of(copy.map()));
                 files.add(mf);
                 resume.storedFile(mf, readAt);
             }

@@ -34,7 +34,13 @@ class BlockFileCopierTest {
     @TempDir
     Path tmp;
 
-    private final BlockFileCopier copier = new BlockFileCopier(Compression.ZSTD, 1, false, 0);
+    private final java.util.concurrent.ExecutorService workers = java.util.concurrent.Executors.newFixedThreadPool(2);
+    private final BlockFileCopier copier = new BlockFileCopier(Compression.ZSTD, 1, false, 0, workers, 2, null);
+
+    @org.junit.jupiter.api.AfterEach
+    void stop() {
+        workers.shutdownNow();
+    }
 
     private SourceFile write(byte[] content) throws Exception {
         Path p = tmp.resolve("16384");
@@ -43,8 +49,8 @@ class BlockFileCopierTest {
     }
 
     private static ManifestFile entry(SourceFile f, BackupLabelName label, BlockFileCopier.BlockCopy c) {
-        return new ManifestFile(f.path(), c.copy().size(), c.copy().sha256(), f.mtime(), label, OptionalInt.empty(), 0,
-                c.copy().stored().length, c.copy().storedSha256(), List.of(), Optional.of(c.map()));
+        return new ManifestFile(f.path(), c.size(), c.sha256(), f.mtime(), label, OptionalInt.empty(), 0,
+                c.storedSize(), c.storedSha256(), List.of(), Optional.of(c.map()));
     }
 
     /** The file as a restore assembles it: every block from the object of the backup that stores it. */
@@ -57,6 +63,31 @@ class BlockFileCopierTest {
             out.write(raw);
         }
         return out.toByteArray();
+    }
+
+    /** The object's bytes, from memory or from its spool file (then deleted, as the copier's caller does). */
+    private static byte[] stored(BlockFileCopier.BlockCopy c) throws Exception {
+        if (c.spooled() == null) {
+            return c.stored();
+        }
+        byte[] b = Files.readAllBytes(c.spooled());
+        Files.delete(c.spooled());
+        return b;
+    }
+
+    @Test
+    void aLargeFileIsSpooledNotHeldAndItsBlocksComeBackInOrder() throws Exception {
+        byte[] v1 = new byte[(int) BlockFileCopier.SPOOL_FROM + 3 * BS + 5];
+        new Random(9).nextBytes(v1);
+        for (int i = 0; i < v1.length; i += 3) {
+            v1[i] = 0; // compressible, so the stored size differs per block
+        }
+        SourceFile f = write(v1);
+        BlockFileCopier.BlockCopy full = copier.copy(f, null, FULL).orElseThrow();
+        assertTrue(full.spooled() != null && full.stored() == null, "spooled to a temp file");
+        assertEquals(full.storedSize(), Files.size(full.spooled()));
+        assertEquals(HexFormat.of().formatHex(FileCopier.sha256().digest(Files.readAllBytes(full.spooled()))), full.storedSha256());
+        assertArrayEquals(v1, assemble(full.map(), java.util.Map.of(FULL, stored(full))));
     }
 
     @Test
@@ -90,7 +121,7 @@ class BlockFileCopierTest {
         assertEquals(List.of(3, 10, 11, 12), stored, "the changed block, the last block that grew, and the new ones");
         ManifestFile incrEntry = entry(f2, INCR, incr);
         assertArrayEquals(v2, assemble(incrEntry.blocks().orElseThrow(),
-                java.util.Map.of(FULL, full.copy().stored(), INCR, incr.copy().stored())));
+                java.util.Map.of(FULL, stored(full), INCR, stored(incr))));
 
         // truncated to 2.5 blocks: nothing new to store, the map shrinks
         byte[] v3 = Arrays.copyOf(v2, 2 * BS + BS / 2);
@@ -99,7 +130,7 @@ class BlockFileCopierTest {
         assertEquals(3, trunc.map().blocks().size());
         assertEquals(FULL, trunc.map().blocks().get(1).reference());
         assertEquals(INCR, trunc.map().blocks().get(2).reference(), "the cut last block is new");
-        assertArrayEquals(v3, assemble(trunc.map(), java.util.Map.of(FULL, full.copy().stored(), INCR, trunc.copy().stored())));
+        assertArrayEquals(v3, assemble(trunc.map(), java.util.Map.of(FULL, stored(full), INCR, stored(trunc))));
     }
 
     @Test
@@ -109,7 +140,7 @@ class BlockFileCopierTest {
         SourceFile f = write(v1);
         BlockFileCopier.BlockCopy full = copier.copy(f, null, FULL).orElseThrow();
         BlockFileCopier.BlockCopy again = copier.copy(f, entry(f, FULL, full), INCR).orElseThrow();
-        assertEquals(0, again.copy().stored().length);
+        assertEquals(0, again.storedSize());
         assertEquals(full.map().blocks(), again.map().blocks());
         Files.delete(f.absolute());
         assertTrue(copier.copy(f, null, FULL).isEmpty());
