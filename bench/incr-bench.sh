@@ -19,10 +19,16 @@
 #
 #   bench/incr-bench.sh [SCALE] [INCRS]        (defaults 100 and 5)
 #   MODE=random RUNS=3 bench/incr-bench.sh 10 5
+#   FILLFACTOR=90 ...   pgbench -i -F 90: room in every page, so an update stays in its page (HOT);
+#                       with pgbench's default 100 the new row versions go wherever the free space
+#                       map finds a gap, which after a VACUUM is most pages of the table
+#   HEAP=256m ...       the shim's Java heap limit for backup and restore (JAVA_TOOL_OPTIONS=-Xmx)
 set -euo pipefail
 scale=${1:-100}
 incrs=${2:-5}
 mode=${MODE:-range}
+fillfactor=${FILLFACTOR:-100}
+heap=${HEAP:-256m}
 runs=${RUNS:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bindir=${TIDEMARK_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
@@ -61,24 +67,29 @@ CONF
 as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
 tm stanza-create >/dev/null
 echo "pgbench -i -s $scale ..."
-as_pg "$bindir/pgbench" -h 127.0.0.1 -p "$port" -i -s "$scale" -q postgres >/dev/null 2>&1
+as_pg "$bindir/pgbench" -h 127.0.0.1 -p "$port" -i -s "$scale" -F "$fillfactor" -q postgres >/dev/null 2>&1
 psql_ "vacuum freeze" >/dev/null; psql_ "checkpoint" >/dev/null
 wait_archived() {
   local last; last=$(psql_ "select pg_walfile_name(pg_switch_wal())")
   until [ "$(psql_ "select coalesce(last_archived_wal,'') >= '$last' from pg_stat_archiver")" = t ]; do sleep 0.5; done
 }
 wait_archived
-echo "database: $(psql_ "select pg_size_pretty(pg_database_size('postgres'))") (pgbench scale $scale), mode $mode"
+echo "database: $(psql_ "select pg_size_pretty(pg_database_size('postgres'))") (pgbench scale $scale, fillfactor $fillfactor), mode $mode, heap $heap"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 sleep 2.1 # files older than the referencing margin of the full
 
 newest_dir() { ls -1t "$1" | grep -v -e '^backup.info' -e '^latest$' -e '^backup.history' | head -1; }
 bytes() { du -sb "$1" | cut -f1; }
 rss_of() { sed -n 's/^maxrss_kb=//p' "$1"; }
+# the newest backup valid: the next one is then an incremental of it (without a valid prior,
+# `backup --type incr` takes a full)
+wait_valid() {
+  until tm info --output json | python3 -c 'import json,sys; b=json.load(sys.stdin)["backups"]; sys.exit(0 if b and b[-1]["status"] == "valid" else 1)'; do sleep 1; done
+}
 timed_tm() { # out-file, args...: runs the shim under /usr/bin/time, prints seconds
   local t0 t1 out=$1; shift
   t0=$(ms)
-  /usr/bin/time -f 'maxrss_kb=%M' -o "$out.rss" env PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA="$work/data" \
+  /usr/bin/time -f 'maxrss_kb=%M' -o "$out.rss" env JAVA_TOOL_OPTIONS="-Xmx$heap" PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA="$work/data" \
     runuser -u postgres -- "$root/bin/tidemark" "$@" --config "$conf" --stanza "$stanza" > "$out" 2>&1 \
     || { echo "failed: $*"; tail -20 "$out"; exit 1; }
   t1=$(ms)
@@ -95,6 +106,7 @@ print(sum(full.get(f["path"], f["storedSize"]) for f in m["files"] if f["referen
 PY
 }
 t=$(timed_tm "$work/tm-full.out" backup --type full --process-max 2)
+wait_valid
 full_dir="$bucket/$stanza/backup/$(newest_dir "$bucket/$stanza/backup")"
 tm_full=$(bytes "$full_dir")
 printf '%-8s %14s %16s %8s %s\n' backup "stored bytes" "file-level bytes" "ratio" "backup time / peak RSS"
@@ -113,6 +125,8 @@ for i in $(seq 1 "$incrs"); do
   psql_ "checkpoint" >/dev/null
   sleep 2.1
   t=$(timed_tm "$work/tm-incr$i.out" backup --type incr --process-max 2)
+  wait_valid
+  grep -q "(incr)" "$work/tm-incr$i.out" || { echo "incr $i was not an incremental:"; cat "$work/tm-incr$i.out"; exit 1; }
   incr_dir="$bucket/$stanza/backup/$(newest_dir "$bucket/$stanza/backup")"
   tm_b=$(bytes "$incr_dir")
   fl=$(file_level "$full_dir" "$incr_dir")
@@ -126,6 +140,7 @@ t_chain=$(psql_ "select clock_timestamp()")
 sleep 1
 psql_ "create table mark2 as select 2 as x" >/dev/null
 t=$(timed_tm "$work/tm-full2.out" backup --type full --process-max 2)
+wait_valid
 sleep 1
 t_full=$(psql_ "select clock_timestamp()")
 sleep 1
