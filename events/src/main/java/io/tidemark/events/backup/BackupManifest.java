@@ -24,6 +24,8 @@ import java.util.Set;
  * <p>A full backup stores every file; a differential stores what changed since its full; an
  * incremental what changed since its prior backup of any type. Unchanged files are referenced:
  * {@link ManifestFile#reference()} names the earlier backup of the same chain that stores them.
+ * A large changed file is stored block by block ({@link BlockMap}): only its changed blocks, the
+ * others read from the backups that stored them; {@link #references()} counts those too.
  *
  * @param formatVersion    {@link #FORMAT_VERSION}; readers refuse versions they do not know
  * @param systemIdentifier the cluster's system identifier, unsigned decimal
@@ -54,10 +56,17 @@ public record BackupManifest(int formatVersion,
                              List<ManifestFile> files) {
 
     public static final int FORMAT_VERSION = 1;
+    /** The format with block maps ({@link ManifestFile#blocks()}); a manifest without any is written as 1. */
+    public static final int BLOCKS_FORMAT_VERSION = 2;
+
+    /** The version to write for {@code files}: 2 only when a file has a block map, so older readers keep reading the rest. */
+    public static int formatFor(List<ManifestFile> files) {
+        return files.stream().anyMatch(ManifestFile::hasBlocks) ? BLOCKS_FORMAT_VERSION : FORMAT_VERSION;
+    }
 
     public BackupManifest {
-        require(formatVersion == FORMAT_VERSION, "manifest format " + formatVersion + " is not supported (this build reads "
-                + FORMAT_VERSION + ")");
+        require(formatVersion == FORMAT_VERSION || formatVersion == BLOCKS_FORMAT_VERSION, "manifest format "
+                + formatVersion + " is not supported (this build reads " + FORMAT_VERSION + " and " + BLOCKS_FORMAT_VERSION + ")");
         require(stanza != null, "stanza is missing");
         require(label != null, "label is missing");
         require(prior != null, "prior is missing (use Optional.empty())");
@@ -104,6 +113,8 @@ public record BackupManifest(int formatVersion,
             if (label.isFull()) {
                 require(ref.equals(label), f.path() + ": a full backup stores every file itself, but it references " + ref);
             }
+            require(formatVersion >= BLOCKS_FORMAT_VERSION || f.blocks().isEmpty(),
+                    f.path() + ": a block map needs manifest format " + BLOCKS_FORMAT_VERSION);
         }
         Set<Long> oids = new HashSet<>();
         for (ManifestTablespace t : tablespaces) {
@@ -134,6 +145,8 @@ public record BackupManifest(int formatVersion,
 
     /** The earlier backups this one needs for restore (every distinct reference but itself). */
     public List<BackupLabelName> references() {
-        return files.stream().map(ManifestFile::reference).filter(r -> !r.equals(label)).distinct().sorted().toList();
+        return files.stream().flatMap(f -> java.util.stream.Stream.concat(java.util.stream.Stream.of(f.reference()),
+                        f.blocks().stream().flatMap(b -> b.blocks().stream().map(BlockMap.Block::reference))))
+                .filter(r -> !r.equals(label)).distinct().sorted().toList();
     }
 }

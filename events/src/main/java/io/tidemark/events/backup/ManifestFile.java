@@ -4,6 +4,7 @@ import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.paths.SafeRelativePath;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -22,10 +23,23 @@ import java.util.OptionalInt;
  * @param storedSha256       SHA-256 of the stored bytes, lower-case hex: for a single object, S3's
  *                           checksum of that object, so it can be checked without a download
  * @param pageChecksumErrors block numbers whose data checksum failed when the file was read
+ * @param blocks             the block map of a large file stored block by block (format 2); then
+ *                           {@code reference}'s object holds only the blocks that backup stored
+ *                           (back to back, {@code storedSize} bytes in all), the others are read
+ *                           from the backups the map names
  */
 public record ManifestFile(SafeRelativePath path, long size, String sha256, Instant mtime,
                            BackupLabelName reference, OptionalInt bundle, long bundleOffset,
-                           long storedSize, String storedSha256, List<Long> pageChecksumErrors) {
+                           long storedSize, String storedSha256, List<Long> pageChecksumErrors,
+                           Optional<BlockMap> blocks) {
+
+    /** A file stored whole (no block map). */
+    public ManifestFile(SafeRelativePath path, long size, String sha256, Instant mtime, BackupLabelName reference,
+                        OptionalInt bundle, long bundleOffset, long storedSize, String storedSha256,
+                        List<Long> pageChecksumErrors) {
+        this(path, size, sha256, mtime, reference, bundle, bundleOffset, storedSize, storedSha256, pageChecksumErrors,
+                Optional.empty());
+    }
 
     public ManifestFile {
         require(path != null, "file path is missing");
@@ -42,6 +56,40 @@ public record ManifestFile(SafeRelativePath path, long size, String sha256, Inst
         for (long block : pageChecksumErrors) {
             require(block >= 0, path + ": negative block number in pageChecksumErrors");
         }
+        require(blocks != null, path + ": blocks is missing (use Optional.empty())");
+        if (blocks.isPresent()) {
+            checkBlocks(path, size, reference, bundle, storedSize, blocks.get());
+        }
+    }
+
+    /**
+     * A block map must cover the file exactly; no block may come from a backup newer than the
+     * file's own; the blocks the file's backup stores itself lie back to back from offset 0 and
+     * fill its object.
+     */
+    private static void checkBlocks(SafeRelativePath path, long size, BackupLabelName reference, OptionalInt bundle,
+                                    long storedSize, BlockMap map) {
+        require(bundle.isEmpty(), path + ": a file with a block map is never bundled");
+        int expected = BlockMap.blockCount(size, map.blockSize());
+        require(map.blocks().size() == expected, path + ": block map has " + map.blocks().size() + " blocks, a file of "
+                + size + " bytes has " + expected + " of " + map.blockSize());
+        long next = 0;
+        for (int i = 0; i < map.blocks().size(); i++) {
+            BlockMap.Block b = map.blocks().get(i);
+            require(b.reference().fullStart().equals(reference.fullStart()) && b.reference().compareTo(reference) <= 0,
+                    path + ": block " + i + " is in " + b.reference() + ", not in " + reference + " or an earlier backup of its chain");
+            if (b.reference().equals(reference)) {
+                require(b.offset() == next, path + ": block " + i + " starts at " + b.offset() + " in " + reference
+                        + "'s object, expected " + next + " (its blocks lie back to back)");
+                next += b.storedSize();
+            }
+        }
+        require(next == storedSize, path + ": the blocks " + reference + " stores add up to " + next
+                + " bytes, the file's stored size is " + storedSize);
+    }
+
+    public boolean hasBlocks() {
+        return blocks.isPresent();
     }
 
     public boolean isBundled() {

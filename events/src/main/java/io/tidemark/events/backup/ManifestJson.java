@@ -78,6 +78,7 @@ public final class ManifestJson {
             fo.put("storedSha256", f.storedSha256());
             ArrayNode errs = fo.putArray("pageChecksumErrors");
             f.pageChecksumErrors().forEach(errs::add);
+            f.blocks().ifPresent(map -> fo.set("blocks", blocksJson(map)));
         }
         o.put("originalSize", m.originalSize());
         o.put("deltaSize", m.deltaSize());
@@ -149,7 +150,49 @@ public final class ManifestJson {
                 convertText(at + "/mtime", text(f, "mtime", at), Instant::parse),
                 convertText(at + "/reference", text(f, "reference", at), BackupLabelName::parse),
                 bundleId, bundleId.isPresent() ? longField(f, "bundleOffset", at) : 0,
-                longField(f, "storedSize", at), text(f, "storedSha256", at), errors);
+                longField(f, "storedSize", at), text(f, "storedSha256", at), errors, blocks(f.get("blocks"), at + "/blocks"));
+    }
+
+    /** A block map's JSON (also kept in the backup's resume record). */
+    public static ObjectNode blocksJson(BlockMap map) {
+        ObjectNode bo = F.objectNode();
+        bo.put("blockSize", map.blockSize());
+        // one array per block, [reference, offset, storedSize, sha256]: the map of a 1 GB segment
+        // is 1024 of these, so field names per entry would double its size
+        ArrayNode entries = bo.putArray("map");
+        map.blocks().forEach(b -> entries.addArray().add(b.reference().toString()).add(b.offset())
+                .add(b.storedSize()).add(b.sha256()));
+        return bo;
+    }
+
+    /** Reads {@link #blocksJson}; absent or null is no map. */
+    public static Optional<BlockMap> blocks(JsonNode b, String at) {
+        if (b == null || b.isNull()) {
+            return Optional.empty();
+        }
+        if (!b.isObject()) {
+            throw new ManifestException(at + " must be an object");
+        }
+        JsonNode map = b.get("map");
+        if (map == null || !map.isArray()) {
+            throw new ManifestException(at + "/map must be an array");
+        }
+        List<BlockMap.Block> blocks = new ArrayList<>(map.size());
+        for (int i = 0; i < map.size(); i++) {
+            JsonNode e = map.get(i);
+            String here = at + "/map/" + i;
+            if (!e.isArray() || e.size() != 4 || !e.get(0).isTextual() || !e.get(1).isIntegralNumber()
+                    || !e.get(2).isIntegralNumber() || !e.get(3).isTextual()) {
+                throw new ManifestException(here + " must be [reference, offset, storedSize, sha256]");
+            }
+            try {
+                blocks.add(new BlockMap.Block(convertText(here + "/0", e.get(0).asText(), BackupLabelName::parse),
+                        e.get(1).asLong(), e.get(2).asLong(), e.get(3).asText()));
+            } catch (ManifestException x) {
+                throw new ManifestException(here + ": " + x.getMessage(), x);
+            }
+        }
+        return Optional.of(new BlockMap(intField(b, "blockSize", at), blocks));
     }
 
     private static SafeRelativePath path(JsonNode n, String at) {

@@ -15,10 +15,20 @@ import io.tidemark.events.paths.SafeRelativePath;
  * @param sha256       SHA-256 of the restored file, lower-case hex
  * @param versionId    the S3 version of {@code key} the validator checked (null: the store keeps no
  *                     versions); presigned URLs read that version
+ * @param blocks       for a file stored block by block: where each block is ({@code key} then holds
+ *                     only the blocks {@code backup} stored)
  */
 public record PlanFile(SafeRelativePath path, long size, String sha256, BackupLabelName backup, String key,
                        Compression compression, boolean bundled, long bundleOffset, long storedSize,
-                       String storedSha256, String versionId) {
+                       String storedSha256, String versionId, java.util.Optional<PlanBlocks> blocks) {
+    /** A file stored whole. */
+    public PlanFile(SafeRelativePath path, long size, String sha256, BackupLabelName backup, String key,
+                    Compression compression, boolean bundled, long bundleOffset, long storedSize, String storedSha256,
+                    String versionId) {
+        this(path, size, sha256, backup, key, compression, bundled, bundleOffset, storedSize, storedSha256, versionId,
+                java.util.Optional.empty());
+    }
+
     public PlanFile(SafeRelativePath path, long size, String sha256, BackupLabelName backup, String key,
                     Compression compression, boolean bundled, long bundleOffset, long storedSize, String storedSha256) {
         this(path, size, sha256, backup, key, compression, bundled, bundleOffset, storedSize, storedSha256, null);
@@ -31,5 +41,8 @@ public record PlanFile(SafeRelativePath path, long size, String sha256, BackupLa
         PlanChecks.requireSha(storedSha256, path + ": storedSha256");
         PlanChecks.require(size >= 0 && storedSize >= 0 && bundleOffset >= 0, path + ": negative size or offset");
         PlanChecks.require(bundled || bundleOffset == 0, path + ": offset without a bundle");
+        PlanChecks.require(blocks != null, path + ": blocks is missing (use Optional.empty())");
+        blocks.ifPresent(b -> PlanChecks.require(!bundled && b.blocks().size() == (size + b.blockSize() - 1) / b.blockSize(),
+                path + ": " + b.blocks().size() + " blocks of " + b.blockSize() + " do not cover " + size + " bytes"));
     }
 }

@@ -68,6 +68,17 @@ public final class RestorePlanJson {
             if (f.versionId() != null) {
                 fo.put("versionId", f.versionId()); // only with versioning: other plans stay as they were
             }
+            f.blocks().ifPresent(pb -> {
+                ObjectNode bo = fo.putObject("blocks").put("blockSize", pb.blockSize());
+                ArrayNode arr = bo.putArray("map");
+                for (PlanBlocks.Block k : pb.blocks()) {
+                    ObjectNode ko = arr.addObject().put("backup", k.backup().toString()).put("key", k.key())
+                            .put("offset", k.offset()).put("storedSize", k.storedSize()).put("sha256", k.sha256());
+                    if (k.versionId() != null) {
+                        ko.put("versionId", k.versionId());
+                    }
+                }
+            });
         }
         ArrayNode wal = o.putArray("wal");
         for (PlanWal w : p.wal()) {
@@ -116,7 +127,7 @@ public final class RestorePlanJson {
                 files.add(new PlanFile(path(text(f, "path"), at + "/path"), num(f, "size"), text(f, "sha256"),
                         BackupLabelName.parse(text(f, "backup")), text(f, "key"), Compression.fromExtension(text(f, "compression")),
                         bool(f, "bundled"), num(f, "bundleOffset"), num(f, "storedSize"), text(f, "storedSha256"),
-                        f.has("versionId") ? text(f, "versionId") : null));
+                        f.has("versionId") ? text(f, "versionId") : null, blocks(f, at)));
             }
             List<PlanWal> wal = new ArrayList<>();
             for (JsonNode w : array(o, "wal")) {
@@ -144,6 +155,19 @@ public final class RestorePlanJson {
         } catch (RuntimeException e) {
             throw new PlanException("restore plan is invalid: " + e.getMessage(), e);
         }
+    }
+
+    private static java.util.Optional<PlanBlocks> blocks(JsonNode f, String at) {
+        JsonNode b = f.get("blocks");
+        if (b == null || b.isNull()) {
+            return java.util.Optional.empty();
+        }
+        List<PlanBlocks.Block> blocks = new ArrayList<>();
+        for (JsonNode k : array(b, "map")) {
+            blocks.add(new PlanBlocks.Block(BackupLabelName.parse(text(k, "backup")), text(k, "key"),
+                    k.has("versionId") ? text(k, "versionId") : null, num(k, "offset"), num(k, "storedSize"), text(k, "sha256")));
+        }
+        return java.util.Optional.of(new PlanBlocks((int) num(b, "blockSize"), blocks));
     }
 
     private static SafeRelativePath path(String p, String at) {

@@ -313,7 +313,8 @@ public final class RestorePlanner {
             String key = f.isBundled() ? StorageLayout.bundleKey(stanza, ref, f.bundle().getAsInt(), comp)
                     : StorageLayout.backupFileKey(stanza, ref, f.path(), comp);
             files.add(new PlanFile(f.path(), f.size(), f.sha256(), ref, key, comp, f.isBundled(), f.bundleOffset(),
-                    f.storedSize(), f.storedSha256(), objectVersions.get(key)));
+                    f.storedSize(), f.storedSha256(), objectVersions.get(key),
+                    f.blocks().map(map -> planBlocks(stanza, f, map, compressionOf, c.manifest().compression(), objectVersions))));
         }
         mark("files");
         WalListing listing = WalListing.list(store, settings.maxWal(), meta, c.path(), c.reach().startSegment(), c.stop().lastSegment());
@@ -342,6 +343,7 @@ public final class RestorePlanner {
 
         Map<String, String> keys = new java.util.LinkedHashMap<>();
         files.forEach(f -> keys.put(f.key(), f.versionId()));
+        files.forEach(f -> f.blocks().ifPresent(b -> b.blocks().forEach(k -> keys.put(k.key(), k.versionId()))));
         wal.forEach(w -> keys.put(w.key(), w.versionId()));
         records.put(pk, new PlanRecords.Record(planId, stanza.value(), now, plan.expiresAt(), caller,
                 c.backup().label().toString(), c.path().target().value(), describe(r),
@@ -352,6 +354,21 @@ public final class RestorePlanner {
         Instant urlsExpireAt = signed.validUntil(now.plus(settings.urlTtl()));
         mark("presign");
         return new Created(plan, envelope, signed.urls(), urlsExpireAt);
+    }
+
+    /** Each block of a block-mapped file at the object of the backup that stores it. */
+    private static io.tidemark.events.plan.PlanBlocks planBlocks(StanzaName stanza, ManifestFile f,
+                                                                 io.tidemark.events.backup.BlockMap map,
+                                                                 Map<String, Compression> compressionOf, Compression fallback,
+                                                                 Map<String, String> objectVersions) {
+        List<io.tidemark.events.plan.PlanBlocks.Block> blocks = new ArrayList<>(map.blocks().size());
+        for (io.tidemark.events.backup.BlockMap.Block b : map.blocks()) {
+            Compression comp = compressionOf.getOrDefault(b.reference().toString(), fallback);
+            String key = StorageLayout.backupFileKey(stanza, b.reference(), f.path(), comp);
+            blocks.add(new io.tidemark.events.plan.PlanBlocks.Block(b.reference(), key, objectVersions.get(key), b.offset(),
+                    b.storedSize(), b.sha256()));
+        }
+        return new io.tidemark.events.plan.PlanBlocks(map.blockSize(), blocks);
     }
 
     /** URLs of {@code versionsByKey}, each naming its version when it has one. */

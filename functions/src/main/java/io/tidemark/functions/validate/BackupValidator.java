@@ -267,6 +267,7 @@ public final class BackupValidator {
             ObjectVerifier.Checked checked = verifier.check(m);
             reasons.addAll(checked.reasons());
             reasons.addAll(checkReferencedFiles(meta, m));
+            reasons.addAll(BlockMapCheck.check(m, ref -> referencedManifest(meta, m, ref)));
             Map<String, String> read = new java.util.TreeMap<>(checked.versions());
             if (version != null) {
                 read.put(key, version);
@@ -427,12 +428,24 @@ public final class BackupValidator {
                             + " references " + t.reference() + ")");
                 } else if (t.size() != f.size() || !t.sha256().equals(f.sha256()) || t.storedSize() != f.storedSize()
                         || !t.storedSha256().equals(f.storedSha256()) || !t.bundle().equals(f.bundle())
-                        || t.bundleOffset() != f.bundleOffset()) {
+                        || t.bundleOffset() != f.bundleOffset() || !t.blocks().equals(f.blocks())) {
                     reasons.add("file " + f.path() + ": differs from the copy referenced backup " + ref + " stores");
                 }
             }
         }
         return reasons;
+    }
+
+    /** The validated manifest of {@code ref}, or empty when it is missing or unreadable (reported elsewhere). */
+    private Optional<BackupManifest> referencedManifest(StanzaMeta meta, BackupManifest m, BackupLabelName ref) {
+        String refVersion = catalog.get(Keys.pk(meta.stanza()), Keys.backup(ref))
+                .flatMap(i -> i.string(MANIFEST_VERSION_ID)).orElse(null);
+        Optional<ObjectStore.StoredObject> o = objects.get(StorageLayout.manifestKey(m.stanza(), ref), refVersion);
+        try {
+            return o.map(x -> ManifestJson.read(x.content()));
+        } catch (ManifestException e) {
+            return Optional.empty();
+        }
     }
 
     // ---- conclusions ---------------------------------------------------------------------------

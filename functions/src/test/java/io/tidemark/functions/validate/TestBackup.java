@@ -46,7 +46,7 @@ public final class TestBackup {
     public final Map<String, byte[]> objects;
     public final Map<String, byte[]> raw;
 
-    private TestBackup(StanzaName stanza, BackupManifest manifest, Map<String, byte[]> objects, Map<String, byte[]> raw) {
+    TestBackup(StanzaName stanza, BackupManifest manifest, Map<String, byte[]> objects, Map<String, byte[]> raw) {
         this.stanza = stanza;
         this.manifest = manifest;
         this.objects = objects;

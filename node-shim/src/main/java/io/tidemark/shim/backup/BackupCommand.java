@@ -383,15 +383,22 @@ public final class BackupCommand implements Command {
             ResumeRecord record = openRecord(resumeFile, label, sel, previous.isPresent(), recordOk);
             int firstSpareId = nextBundleId + bundles.size();
             BackupCopier copierRun;
+            java.util.concurrent.ExecutorService blockWorkers = java.util.concurrent.Executors.newFixedThreadPool(processMax,
+                    r -> Thread.ofPlatform().daemon().name("tidemark-backup-blocks").unstarted(r));
             try (Progress progress = Progress.ofFiles(toStore.size(), totalBytes, err, terminal, PROGRESS_PLAIN_MS, System::nanoTime).start()) {
                 record.plannedBundles(firstSpareId);
                 copierRun = new BackupCopier(store, stanza, label, compression, copier, record, progress, processMax,
                         interruptAfter(), () -> lease.lost() == null ? null : "the backup lease was lost: "
                         + lease.lost(), firstSpareId);
+                // large files: their blocks hashed and compressed by processMax workers of their own
+                copierRun.withBlocks(new BlockFileCopier(compression, config.compressLevel(), dataChecksums, startLsn.value(),
+                        blockWorkers, processMax, recordOk ? resumeFile.getParent() : null), priorFiles);
                 copierRun.run(singles, bundles);
             } catch (IOException e) {
                 closeQuietly(record);
                 throw new CommandFailure(ExitCodes.FAILED, e.getMessage() + "; running the backup again resumes it", e);
+            } finally {
+                blockWorkers.shutdownNow();
             }
 
             long tStop = System.nanoTime();
@@ -424,7 +431,7 @@ public final class BackupCommand implements Command {
 
             Instant start = parsedLabel.startTime().flatMap(t -> t.instant()).filter(t -> !t.isAfter(stopTime))
                     .orElse(startTime);
-            BackupManifest manifest = new BackupManifest(BackupManifest.FORMAT_VERSION, stanza, label, sel.prior(),
+            BackupManifest manifest = new BackupManifest(BackupManifest.formatFor(files), stanza, label, sel.prior(),
                     facts.systemIdentifierText(), facts.pgVersionNum(), segmentSize, parsedLabel.timeline(),
                     parsedLabel.startLsn(), stop.lsn(), start, stopTime.isBefore(start) ? start : stopTime,
                     facts.inRecovery(), dataChecksums, compression, stop.labelFile(), stop.tablespaceMap(),

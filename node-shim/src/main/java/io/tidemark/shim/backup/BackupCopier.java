@@ -116,7 +116,21 @@ final class BackupCopier {
         return new Stored(List.copyOf(files), List.copyOf(bundles));
     }
 
+    /** Large files go block by block, keeping the unchanged blocks of {@code priorFiles} (the prior backup's entries). */
+    BackupCopier withBlocks(BlockFileCopier blockCopier, Map<SafeRelativePath, ManifestFile> priorFiles) {
+        this.blockCopier = blockCopier;
+        this.priorFiles = Map.copyOf(priorFiles);
+        return this;
+    }
+
+    private BlockFileCopier blockCopier;
+    private Map<SafeRelativePath, ManifestFile> priorFiles = Map.of();
+
     private void single(SourceFile f) {
+        if (blockCopier != null && BlockFileCopier.applies(f)) {
+            blocks(f);
+            return;
+        }
         try {
             checkStop();
             Instant readAt = Instant.now();
@@ -152,6 +166,52 @@ final class BackupCopier {
         files.add(mf);
         resume.storedFile(mf, readAt);
         return mf;
+    }
+
+    /**
+     * Stores the new blocks of a large file as its object, with the map naming where every block
+     * is. When the key already holds other bytes (an interrupted run of this label stored an
+     * earlier read), the file is read again and stored whole under a spare bundle id: a block
+     * object cannot move into a bundle, and no object is ever replaced.
+     */
+    private void blocks(SourceFile f) {
+        try {
+            checkStop();
+            Instant readAt = Instant.now();
+            Optional<BlockFileCopier.BlockCopy> c = blockCopier.copy(f, priorFiles.get(f.path()), label);
+            if (c.isEmpty()) {
+                progress.done(f.size());
+                return;
+            }
+            BlockFileCopier.BlockCopy copy = c.get();
+            String key = StorageLayout.backupFileKey(stanza, label, f.path(), compression);
+            Map<String, String> meta = metadata(copy.sha256(), copy.storedSha256(), copy.size());
+            CreateOnly.Result r;
+            try {
+                r = copy.spooled() != null
+                        ? CreateOnly.byMetadata(store, key, copy.spooled(), meta, STORED_SHA256, copy.storedSha256())
+                        : CreateOnly.byMetadata(store, key, copy.stored(), meta, STORED_SHA256, copy.storedSha256());
+            } finally {
+                if (copy.spooled() != null) {
+                    java.nio.file.Files.deleteIfExists(copy.spooled());
+                }
+            }
+            if (r instanceof CreateOnly.Result.Different) {
+                Optional<FileCopier.Copy> whole = copier.copy(f);
+                if (whole.isPresent()) {
+                    store(f.path(), f.mtime(), whole.get(), readAt);
+                }
+            } else {
+                ManifestFile mf = new ManifestFile(f.path(), copy.size(), copy.sha256(), f.mtime(), label, OptionalInt.empty(),
+                        0, copy.storedSize(), copy.storedSha256(), copy.pageChecksumErrors(), Optional.of(copy.map()));
+                files.add(mf);
+                resume.storedFile(mf, readAt);
+            }
+            progress.done(f.size());
+            interruptForTest();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot back up " + f.path() + ": " + e.getMessage(), e);
+        }
     }
 
     private void bundle(BackupPlanner.Bundle b) {

@@ -118,7 +118,7 @@ final class FileCopier {
      * A page read while PostgreSQL wrote it can be torn (half old, half new): read each failed page
      * again; it counts as failed only if it fails again.
      */
-    private List<Long> recheck(FileChannel ch, List<Long> failed, long firstBlockOfFile) throws IOException {
+    List<Long> recheck(FileChannel ch, List<Long> failed, long firstBlockOfFile) throws IOException {
         List<Long> still = new ArrayList<>();
         byte[] page = new byte[PageChecksums.PAGE_SIZE];
         for (long block : failed) {
@@ -158,7 +158,7 @@ final class FileCopier {
     }
 
     /** Fills {@code buf} from the channel's position; fewer bytes only at end of file. */
-    private static int readChunk(FileChannel ch, byte[] buf) throws IOException {
+    static int readChunk(FileChannel ch, byte[] buf) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(buf);
         while (b.hasRemaining()) {
             if (ch.read(b) < 0) {

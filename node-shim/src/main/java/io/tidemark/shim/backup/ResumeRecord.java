@@ -134,7 +134,8 @@ final class ResumeRecord implements AutoCloseable {
         n.path("pageChecksumErrors").forEach(e -> errors.add(e.asLong()));
         return new ManifestFile(SafeRelativePath.of(n.path("path").asText()), n.path("size").asLong(),
                 n.path("sha256").asText(), Instant.parse(n.path("mtime").asText()), label, bundle, offset,
-                n.path("storedSize").asLong(), n.path("storedSha256").asText(), errors);
+                n.path("storedSize").asLong(), n.path("storedSha256").asText(), errors,
+                io.tidemark.events.backup.ManifestJson.blocks(n.get("blocks"), "blocks"));
     }
 
     /** Starts a record: a new one (truncating) or, when resuming, appending to the previous one. */
@@ -200,6 +201,8 @@ final class ResumeRecord implements AutoCloseable {
                 .put("storedSha256", f.storedSha256());
         ArrayNode e = n.putArray("pageChecksumErrors");
         f.pageChecksumErrors().forEach(e::add);
+        // a file stored block by block: its object holds only some blocks, useless without the map
+        f.blocks().ifPresent(m -> n.set("blocks", io.tidemark.events.backup.ManifestJson.blocksJson(m)));
         return n;
     }
 

@@ -46,6 +46,14 @@ record PlanObjects(List<Expected> objects) {
                 byKey.put(f.key(), new Expected(f.key(), f.storedSize(), false, "file " + f.path() + " of backup "
                         + f.backup()));
             }
+            // a file stored block by block also reads the objects of the earlier backups holding its other blocks
+            f.blocks().ifPresent(map -> map.blocks().stream().filter(b -> !b.key().equals(f.key())).forEach(b -> {
+                long end = b.offset() + b.storedSize();
+                Expected e = byKey.get(b.key());
+                if (e == null || e.size() < end) {
+                    byKey.put(b.key(), new Expected(b.key(), end, true, "blocks of " + f.path() + " in backup " + b.backup()));
+                }
+            }));
         }
         for (PlanWal w : plan.wal()) {
             byKey.putIfAbsent(w.key(), new Expected(w.key(), w.storedSize(), false,

@@ -600,7 +600,10 @@ public final class RestoreCommand implements Command {
                     && !i.file().path().path().equals("PG_VERSION")).toList();
             // PG_VERSION first: PG_VERSION without pg_control is how a rerun recognises an interrupted restore
             d.run(Downloader.units(version));
-            d.run(Downloader.units(others));
+            d.run(Downloader.units(others.stream().filter(i -> !BlockFiles.applies(i)).toList()));
+            // files stored block by block: assembled from the blocks of every backup of the chain
+            new BlockFiles(urls, http, o.processMax(), Math.max(config.retries(), 1), firstRetryPauseMs, progress)
+                    .run(others.stream().filter(BlockFiles::applies).toList());
             // pg_control last: until it exists, a half-restored directory cannot be started
             d.run(Downloader.units(control));
             Trace.mark("files downloaded");

@@ -44,8 +44,19 @@ public final class CreateOnly {
      */
     public static Result byMetadata(ObjectStore store, String key, byte[] body, Map<String, String> metadata,
                                     String checksumMeta, String sha256) {
+        return byMetadata(store, key, () -> store.putIfAbsent(key, body, metadata), checksumMeta, sha256);
+    }
+
+    /** As above, the body streamed from a spooled file. */
+    public static Result byMetadata(ObjectStore store, String key, java.nio.file.Path body, Map<String, String> metadata,
+                                    String checksumMeta, String sha256) {
+        return byMetadata(store, key, () -> store.putIfAbsent(key, body, metadata), checksumMeta, sha256);
+    }
+
+    private static Result byMetadata(ObjectStore store, String key, java.util.function.Supplier<ObjectStore.PutOutcome> put,
+                                     String checksumMeta, String sha256) {
         for (int attempt = 0; ; attempt++) {
-            if (store.putIfAbsent(key, body, metadata) == ObjectStore.PutOutcome.CREATED) {
+            if (put.get() == ObjectStore.PutOutcome.CREATED) {
                 return new Result.Created();
             }
             Optional<ObjectStore.Head> existing = store.head(key);

@@ -32,6 +32,18 @@ public interface ObjectStore extends AutoCloseable {
      */
     PutOutcome putIfAbsent(String key, byte[] body, Map<String, String> metadata);
 
+    /**
+     * As {@link #putIfAbsent(String, byte[], Map)}, the body read from {@code body} (a spooled
+     * large object: the client streams it, and can read it again for a retry).
+     */
+    default PutOutcome putIfAbsent(String key, java.nio.file.Path body, Map<String, String> metadata) {
+        try {
+            return putIfAbsent(key, java.nio.file.Files.readAllBytes(body), metadata);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot read " + body + ": " + e.getMessage(), e);
+        }
+    }
+
     Optional<Head> head(String key);
 
     Optional<Fetched> get(String key);

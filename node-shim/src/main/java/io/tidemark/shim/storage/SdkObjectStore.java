@@ -163,11 +163,50 @@ public final class SdkObjectStore implements ObjectStore {
         }
     }
 
+    @Override
+    public PutOutcome putIfAbsent(String key, java.nio.file.Path body, Map<String, String> metadata) {
+        String crc;
+        try {
+            crc = crc32c(body);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot read " + body + ": " + e.getMessage(), e);
+        }
+        try {
+            // streamed from the file (and read again by a retry): the object is never held in memory
+            withFreshKeys(() -> s3.putObject(r -> r.bucket(bucket).key(key).ifNoneMatch("*").metadata(metadata)
+                            .contentType("application/octet-stream")
+                            .checksumAlgorithm(ChecksumAlgorithm.CRC32_C).checksumCRC32C(crc),
+                    RequestBody.fromFile(body)));
+            return PutOutcome.CREATED;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 412) {
+                return PutOutcome.ALREADY_EXISTS;
+            }
+            throw failure("PUT", key, e);
+        } catch (SdkClientException e) {
+            throw clientFailure("PUT", key, e);
+        }
+    }
+
+    private static String crc32c(java.nio.file.Path file) throws java.io.IOException {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 20];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                crc.update(buf, 0, n);
+            }
+        }
+        return crc32cText(crc.getValue());
+    }
+
     /** Base64 of the big-endian CRC-32C, as S3's {@code x-amz-checksum-crc32c} wants it. */
     static String crc32c(byte[] body) {
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
         crc.update(body, 0, body.length);
-        long v = crc.getValue();
+        return crc32cText(crc.getValue());
+    }
+
+    private static String crc32cText(long v) {
         return java.util.Base64.getEncoder().encodeToString(new byte[] {(byte) (v >>> 24), (byte) (v >>> 16),
                 (byte) (v >>> 8), (byte) v});
     }

@@ -1,0 +1,351 @@
+package io.tidemark.shim.restore;
+
+import io.tidemark.events.plan.PlanBlocks;
+import io.tidemark.events.plan.PlanFile;
+import io.tidemark.shim.cli.Progress;
+import io.tidemark.shim.storage.Codec;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Restores the files a plan stores block by block ({@link PlanBlocks}): each file is assembled in a
+ * temp file beside its target from the blocks of every backup of its chain. Blocks that lie back
+ * to back in one object are read with one ranged GET (a run, at most {@link #MAX_RUN} stored
+ * bytes); the runs of every file are fetched in parallel, so one large file uses every download
+ * thread. Each block is decompressed on its own and checked against its length and SHA-256 before
+ * it is written at its place; once all blocks of a file are in, the file is fsynced, its whole
+ * SHA-256 and size are checked against the plan, and it is renamed into place.
+ *
+ * <p>Memory: a thread holds one block at a time, stored and decompressed (at most twice the
+ * largest block size, 16 MB, plus the compression bound); the file itself is never held.
+ *
+ * <p>Failures name the file, the block and the object: a 404 fails at once; network errors, 5xx
+ * and checksum mismatches are retried (a run is fetched again), 403 renews the URLs.
+ */
+final class BlockFiles {
+    /** Stored bytes asked for in one request at most (a single block may exceed it). */
+    static final long MAX_RUN = 32L << 20;
+
+    private final PlanUrls urls;
+    private final HttpClient http;
+    private final int parallel;
+    private final int retries;
+    private final long firstPauseMs;
+    private final Progress progress;
+    private final AtomicBoolean failed = new AtomicBoolean();
+    final AtomicInteger requests = new AtomicInteger();
+
+    BlockFiles(PlanUrls urls, HttpClient http, int parallel, int retries, long firstPauseMs, Progress progress) {
+        this.urls = urls;
+        this.http = http;
+        this.parallel = parallel;
+        this.retries = retries;
+        this.firstPauseMs = firstPauseMs;
+        this.progress = progress;
+    }
+
+    static boolean applies(Downloader.Item i) {
+        return i.file().blocks().isPresent();
+    }
+
+    /** One file being assembled. */
+    private static final class Assembly {
+        final PlanFile file;
+        final Path target;
+        final Path tmp;
+        final AtomicInteger runsLeft = new AtomicInteger();
+        FileChannel ch;
+
+        Assembly(Downloader.Item item) {
+            this.file = item.file();
+            this.target = item.target();
+            this.tmp = target.resolveSibling("." + target.getFileName() + ".tidemark.tmp");
+        }
+    }
+
+    /** Consecutive blocks of one file stored back to back in one object. */
+    private record Run(Assembly a, String key, int first, int count, long start, long end) {
+    }
+
+    /** Files assembled at once: each holds an open temp file. */
+    static final int FILES_AT_ONCE = 64;
+
+    /** Assembles every item (all with blocks); throws {@link RestoreRefused} with the first failure. */
+    void run(List<Downloader.Item> items) {
+        for (int from = 0; from < items.size(); from += FILES_AT_ONCE) {
+            runGroup(items.subList(from, Math.min(items.size(), from + FILES_AT_ONCE)));
+        }
+    }
+
+    private void runGroup(List<Downloader.Item> items) {
+        List<Assembly> files = new ArrayList<>();
+        List<Run> runs = new ArrayList<>();
+        try {
+            for (Downloader.Item i : items) {
+                Assembly a = new Assembly(i);
+                files.add(a);
+                Files.deleteIfExists(a.tmp);
+                a.ch = FileChannel.open(a.tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                        StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS),
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                List<Run> mine = runs(a);
+                a.runsLeft.set(mine.size());
+                runs.addAll(mine);
+                if (mine.isEmpty()) {
+                    finish(a); // an empty file
+                }
+            }
+            runs.sort(Comparator.comparingLong((Run r) -> r.end() - r.start()).reversed());
+            execute(runs);
+        } catch (IOException e) {
+            throw new RestoreRefused("cannot assemble files: " + e.getMessage(), e);
+        } finally {
+            for (Assembly a : files) {
+                closeQuietly(a);
+                try {
+                    Files.deleteIfExists(a.tmp);
+                } catch (IOException e) {
+                    // the temp file of a failed restore; a rerun removes it
+                }
+            }
+        }
+    }
+
+    private static List<Run> runs(Assembly a) {
+        List<PlanBlocks.Block> blocks = a.file.blocks().orElseThrow().blocks();
+        List<Run> out = new ArrayList<>();
+        int first = 0;
+        for (int i = 1; i <= blocks.size(); i++) {
+            if (i < blocks.size()) {
+                PlanBlocks.Block prev = blocks.get(i - 1);
+                PlanBlocks.Block b = blocks.get(i);
+                boolean adjacent = b.key().equals(prev.key()) && b.offset() == prev.offset() + prev.storedSize()
+                        && b.offset() + b.storedSize() - blocks.get(first).offset() <= MAX_RUN;
+                if (adjacent) {
+                    continue;
+                }
+            }
+            PlanBlocks.Block f = blocks.get(first);
+            PlanBlocks.Block l = blocks.get(i - 1);
+            out.add(new Run(a, f.key(), first, i - first, f.offset(), l.offset() + l.storedSize()));
+            first = i;
+        }
+        return out;
+    }
+
+    private void execute(List<Run> runs) {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(parallel, runs.size())), r -> {
+            Thread t = new Thread(r, "tidemark-restore-blocks");
+            t.setDaemon(true);
+            return t;
+        });
+        List<Future<?>> futures = new ArrayList<>();
+        try {
+            for (Run r : runs) {
+                futures.add(pool.submit(() -> {
+                    if (!failed.get()) {
+                        fetch(r);
+                        if (r.a().runsLeft.decrementAndGet() == 0) {
+                            finish(r.a());
+                        }
+                    }
+                    return null;
+                }));
+            }
+            RuntimeException first = null;
+            for (Future<?> f : futures) {
+                try {
+                    f.get();
+                } catch (ExecutionException e) {
+                    if (first == null) {
+                        failed.set(true);
+                        first = e.getCause() instanceof RuntimeException re ? re
+                                : new RestoreRefused(String.valueOf(e.getCause().getMessage()), e.getCause());
+                        futures.forEach(o -> o.cancel(false));
+                    }
+                } catch (java.util.concurrent.CancellationException e) {
+                    // after the first failure
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new RestoreRefused("interrupted");
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Fetches one run, retrying what may pass on another attempt. */
+    private void fetch(Run r) {
+        int attempt = 0;
+        int denied = 0;
+        long pause = firstPauseMs;
+        while (true) {
+            if (failed.get()) {
+                return;
+            }
+            PlanUrls.Lease lease = urls.url(r.key());
+            try {
+                fetchOnce(r, lease);
+                return;
+            } catch (DeniedUrl d) {
+                if (++denied > 3) {
+                    throw new RestoreRefused(d.getMessage() + " (still refused after renewing the URLs " + (denied - 1) + " times)");
+                }
+                urls.denied(lease.generation());
+            } catch (Downloader.Retryable e) {
+                attempt++;
+                if (attempt > retries) {
+                    throw new RestoreRefused(e.getMessage() + (attempt > 1 ? " (after " + attempt + " attempts)" : ""));
+                }
+                try {
+                    Thread.sleep(pause);
+                } catch (InterruptedException x) {
+                    Thread.currentThread().interrupt();
+                    throw new RestoreRefused("interrupted");
+                }
+                pause = Math.min(pause * (attempt == 1 ? 4 : 2), 4000);
+            }
+        }
+    }
+
+    private static final class DeniedUrl extends Exception {
+        DeniedUrl(String message) {
+            super(message);
+        }
+    }
+
+    private void fetchOnce(Run r, PlanUrls.Lease lease) throws Downloader.Retryable, DeniedUrl {
+        PlanFile f = r.a().file;
+        PlanBlocks map = f.blocks().orElseThrow();
+        HttpResponse<InputStream> resp;
+        try {
+            requests.incrementAndGet();
+            resp = http.send(HttpRequest.newBuilder(URI.create(lease.url()))
+                    .timeout(java.time.Duration.ofMillis(Downloader.READ_TIMEOUT_MS))
+                    .header("Range", "bytes=" + r.start() + "-" + (r.end() - 1))
+                    .GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+        } catch (IOException e) {
+            throw new Downloader.Retryable("GET " + r.key() + ": " + e.getClass().getSimpleName() + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RestoreRefused("interrupted");
+        }
+        int status = resp.statusCode();
+        String blocksText = f.path() + " blocks " + r.first() + ".." + (r.first() + r.count() - 1);
+        try (InputStream body = new BufferedInputStream(resp.body(), 1 << 16)) {
+            if (status == 403 || status == 400) {
+                throw new DeniedUrl("S3 refused the download URL of " + r.key() + " (HTTP " + status + ")");
+            }
+            if (status == 404) {
+                throw new RestoreRefused("object " + r.key() + " is missing from the repository (HTTP 404), needed for "
+                        + blocksText + ": the backup is damaged");
+            }
+            if (status == 416) {
+                throw new Downloader.Mismatch("object " + r.key() + " is shorter than the plan says (" + blocksText
+                        + " need bytes " + r.start() + "-" + (r.end() - 1) + ")");
+            }
+            if (status != 206 && status != 200) {
+                if (status >= 400 && status < 500 && status != 408 && status != 429) {
+                    throw new RestoreRefused("GET " + r.key() + " failed: HTTP " + status);
+                }
+                throw new Downloader.Retryable("GET " + r.key() + " failed: HTTP " + status);
+            }
+            if (status == 200) {
+                body.skipNBytes(r.start());
+            }
+            for (int i = r.first(); i < r.first() + r.count(); i++) {
+                PlanBlocks.Block b = map.blocks().get(i);
+                byte[] stored = body.readNBytes((int) b.storedSize());
+                if (stored.length != b.storedSize()) {
+                    throw new Downloader.Retryable("GET " + r.key() + ": the response ended early (" + f.path() + " block " + i + ")");
+                }
+                String where = f.path() + ": block " + i + " (" + r.key() + " at offset " + b.offset() + ")";
+                byte[] raw;
+                try {
+                    raw = Codec.decompress(f.compression(), stored);
+                } catch (IOException e) {
+                    throw new Downloader.Mismatch(where + " is damaged: " + e.getMessage());
+                }
+                long expected = map.length(i, f.size());
+                String sha = HexFormat.of().formatHex(Downloader.sha256().digest(raw));
+                if (raw.length != expected || !sha.equals(b.sha256())) {
+                    throw new Downloader.Mismatch(where + " is damaged: " + raw.length + " bytes with SHA-256 " + sha
+                            + ", the block map says " + expected + " bytes with " + b.sha256() + "; refusing it");
+                }
+                writeAt(r.a().ch, raw, (long) i * map.blockSize());
+            }
+        } catch (IOException e) {
+            throw new Downloader.Retryable("GET " + r.key() + ": " + e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+    }
+
+    private static void writeAt(FileChannel ch, byte[] raw, long position) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(raw);
+        while (b.hasRemaining()) {
+            position += ch.write(b, position);
+        }
+    }
+
+    /** Every block is in: sync, check the whole file against the plan, rename into place. */
+    private void finish(Assembly a) throws IOException {
+        a.ch.truncate(a.file.size()); // a file restored over an earlier, longer temp never keeps a tail
+        a.ch.force(true);
+        var d = Downloader.sha256();
+        ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+        long pos = 0;
+        for (int n; (n = a.ch.read(buf.clear(), pos)) > 0; pos += n) {
+            d.update(buf.flip());
+        }
+        String sha = HexFormat.of().formatHex(d.digest());
+        if (pos != a.file.size() || !sha.equals(a.file.sha256())) {
+            throw new RestoreRefused(a.file.path() + ": assembled content (" + pos + " bytes, SHA-256 " + sha
+                    + ") differs from the plan's (" + a.file.size() + " bytes, " + a.file.sha256() + "): refusing it");
+        }
+        a.ch.close();
+        try {
+            Files.move(a.tmp, a.target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(a.tmp, a.target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        progress.done(a.file.size());
+    }
+
+    private static void closeQuietly(Assembly a) {
+        if (a.ch != null) {
+            try {
+                a.ch.close();
+            } catch (IOException e) {
+                // failed anyway
+            }
+        }
+    }
+}
