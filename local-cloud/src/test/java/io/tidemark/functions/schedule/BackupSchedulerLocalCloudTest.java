@@ -52,7 +52,7 @@ class BackupSchedulerLocalCloudTest {
         ExecutionException noStanza = assertThrows(ExecutionException.class, () -> f.cloud.runSchedule("main-backup"));
         assertTrue(noStanza.getCause().getMessage().contains("no stanza 'main'"), noStanza.getCause().getMessage());
         ExecutionException badInput = assertThrows(ExecutionException.class, () -> f.cloud.runSchedule("typo"));
-        assertTrue(badInput.getCause().getMessage().contains("type must be full, diff or incr"),
+        assertTrue(badInput.getCause().getMessage().contains("type must be full, diff, incr or drill"),
                 badInput.getCause().getMessage());
 
         assertEquals(200, f.call("PUT", "/stanzas/main", CloudFixture.stanzaBody("7300000000000000001", 16777216))
