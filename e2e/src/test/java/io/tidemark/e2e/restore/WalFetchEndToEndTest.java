@@ -254,7 +254,10 @@ class WalFetchEndToEndTest {
         pg.sql("create table s(id int primary key)");
         pg.sql("insert into s select generate_series(1, 1000)");
         String segment = pg.currentWalFile();
-        Waits.until(() -> standby.sql("select count(*) from s").equals("1000"), Duration.ofMinutes(1), "streamed rows");
+        // the standby replays a moment after the primary: until the table's creation arrives, a count
+        // of it is an error, not "not yet"
+        Waits.until(() -> standby.sql("select to_regclass('public.s') is not null").equals("t")
+                && standby.sql("select count(*) from s").equals("1000"), Duration.ofMinutes(1), "streamed rows");
         // the prefetcher an earlier archive-get started has left (it idles out after 5 s here): from now on
         // every ask is answered by the launcher's fast path or a fresh JVM
         Waits.until(() -> !prefetcherRunning(standbyConf), Duration.ofMinutes(3), "the prefetcher to leave");
