@@ -73,6 +73,11 @@ public final class Decompression {
         long size;
         try {
             size = Zstd.getFrameContentSize(stored);
+            // the declared size is the first frame's: an object of several frames (a block-mapped
+            // file stores one per block, back to back) is decompressed as a stream
+            if (Zstd.findFrameCompressedSize(stored) != stored.length) {
+                size = -1;
+            }
         } catch (RuntimeException unknown) {
             // a frame written by a streaming compressor (large backup files) does not record its
             // size; zstd-jni throws for that: decompress as a stream, bounded

@@ -48,6 +48,17 @@ class DecompressionTest {
     }
 
     @Test
+    void framesBackToBackEachDeclaringItsSizeReadBackWhole() throws IOException {
+        // as a block-mapped backup file is stored: one frame per block, the first declaring only its own size
+        byte[] first = Zstd.compress(java.util.Arrays.copyOfRange(RAW, 0, 40_000));
+        byte[] second = Zstd.compress(java.util.Arrays.copyOfRange(RAW, 40_000, RAW.length));
+        ByteArrayOutputStream both = new ByteArrayOutputStream();
+        both.write(first);
+        both.write(second);
+        assertArrayEquals(RAW, Decompression.decompress(Compression.ZSTD, both.toByteArray(), RAW.length));
+    }
+
+    @Test
     void moreThanTheBoundIsRefusedNamingIt() throws IOException {
         int bound = RAW.length - 1;
         // a frame that declares its size, one that does not (a streaming compressor), an LZ4 frame
