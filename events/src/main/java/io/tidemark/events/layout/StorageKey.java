@@ -3,6 +3,7 @@ package io.tidemark.events.layout;
 import io.tidemark.events.paths.SafeRelativePath;
 import io.tidemark.events.wal.TimelineId;
 import io.tidemark.events.wal.WalFileName;
+import io.tidemark.events.wal.WalSegmentName;
 
 import java.util.Objects;
 
@@ -31,6 +32,40 @@ public sealed interface StorageKey {
 
         public String key() {
             return StorageLayout.walKey(stanza, name, compression);
+        }
+    }
+
+    /**
+     * A chunk of a WAL segment streamed by the agent before the segment is complete (issue 17):
+     * the bytes {@code [start, end)} of {@code segment}, exactly as PostgreSQL wrote them at those
+     * offsets, compressed as {@code compression} says. Written create-only like every object; the
+     * chunks of one segment follow each other ({@code start} of one is {@code end} of the one before),
+     * and two chunks that overlap hold the same bytes where they overlap. The complete segment,
+     * once archive_command delivers it, supersedes them.
+     */
+    record WalChunk(StanzaName stanza, WalSegmentName segment, long start, long end, Compression compression)
+            implements StorageKey {
+        public WalChunk {
+            Objects.requireNonNull(stanza, "stanza");
+            Objects.requireNonNull(segment, "segment");
+            Objects.requireNonNull(compression, "compression");
+            requireRange(segment, start, end);
+        }
+
+        static void requireRange(WalSegmentName segment, long start, long end) {
+            if (start < 0 || end <= start || end > segment.segmentSize().bytes()) {
+                throw new IllegalArgumentException("chunk [" + start + ", " + end + ") of " + segment.toString()
+                        + " is not a non-empty range within its " + segment.segmentSize().bytes() + " bytes");
+            }
+        }
+
+        /** The number of WAL bytes the chunk holds. */
+        public long length() {
+            return end - start;
+        }
+
+        public String key() {
+            return StorageLayout.walChunkKey(stanza, segment, start, end, compression);
         }
     }
 

@@ -3,6 +3,7 @@ package io.tidemark.events.layout;
 import io.tidemark.events.paths.SafeRelativePath;
 import io.tidemark.events.wal.TimelineId;
 import io.tidemark.events.wal.WalFileName;
+import io.tidemark.events.wal.WalNames;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import java.util.Arrays;
@@ -17,12 +18,15 @@ import java.util.function.Function;
  * &lt;stanza&gt;/stanza.json                                      system id, PostgreSQL version, WAL segment size
  * &lt;stanza&gt;/wal/&lt;TTTTTTTT&gt;.history                            timeline history, uncompressed (tiny, read by people)
  * &lt;stanza&gt;/wal/&lt;TTTTTTTTLLLLLLLL&gt;/&lt;wal file&gt;.&lt;ext&gt;           segment, .partial or .backup file
+ * &lt;stanza&gt;/stream/&lt;TTTTTTTTLLLLLLLL&gt;/&lt;segment&gt;/&lt;SSSSSSSS&gt;-&lt;EEEEEEEE&gt;.&lt;ext&gt;
+ *                                                            a streamed chunk: bytes [S, E) of the segment
  * &lt;stanza&gt;/backup/&lt;label&gt;/manifest.json                      written last: its arrival triggers validation
  * &lt;stanza&gt;/backup/&lt;label&gt;/data/&lt;relative path&gt;.&lt;ext&gt;        one backed-up file
  * &lt;stanza&gt;/backup/&lt;label&gt;/bundle/&lt;n&gt;.&lt;ext&gt;                 many small files in one object (n decimal, no leading zeros)
  * </pre>
  * Example: {@code main/wal/0000000100000000/000000010000000000000003.zst},
- * {@code main/wal/00000002.history}, {@code main/backup/20240102-030405F/data/base/1/1259.zst}.
+ * {@code main/wal/00000002.history}, {@code main/backup/20240102-030405F/data/base/1/1259.zst},
+ * {@code main/stream/0000000100000000/000000010000000000000003/00000000-0001A000.zst}.
  *
  * <ul>
  *   <li>{@code <stanza>} is a {@link StanzaName}; {@code <label>} a {@link BackupLabelName}.</li>
@@ -54,6 +58,7 @@ public final class StorageLayout {
 
     static final String STANZA_JSON = "stanza.json";
     static final String WAL = "wal";
+    static final String STREAM = "stream";
     static final String BACKUP = "backup";
     static final String MANIFEST_JSON = "manifest.json";
     static final String DATA = "data";
@@ -89,6 +94,18 @@ public final class StorageLayout {
     /** The compression to store {@code name} with: {@code preferred}, except NONE for history files. */
     public static Compression compressionFor(WalFileName name, Compression preferred) {
         return name instanceof WalFileName.History ? Compression.NONE : preferred;
+    }
+
+    /**
+     * {@code <stanza>/stream/<TTTTTTTTLLLLLLLL>/<segment>/<SSSSSSSS>-<EEEEEEEE>.<ext>}: bytes
+     * {@code [start, end)} of {@code segment} as the agent received them over streaming replication
+     * (offsets within the segment, eight upper-case hex digits; see {@link StorageKey.WalChunk}).
+     */
+    public static String walChunkKey(StanzaName stanza, WalSegmentName segment, long start, long end,
+                                     Compression compression) {
+        Objects.requireNonNull(compression, "compression");
+        StorageKey.WalChunk.requireRange(segment, start, end);
+        return walChunkPrefix(stanza, segment) + WalNames.hex8(start) + "-" + WalNames.hex8(end) + "." + compression.extension();
     }
 
     /** {@code <stanza>/wal/<TTTTTTTT>.history} */
@@ -141,6 +158,16 @@ public final class StorageLayout {
     /** {@code <stanza>/wal/<TTTTTTTTLLLLLLLL>/}: the folder holding {@code segment}. */
     public static String walDirectoryPrefix(StanzaName stanza, WalSegmentName segment) {
         return walPrefix(stanza) + segment.timelineAndLog() + "/";
+    }
+
+    /** {@code <stanza>/stream/}: all streamed chunks. */
+    public static String streamPrefix(StanzaName stanza) {
+        return stanzaPrefix(stanza) + STREAM + "/";
+    }
+
+    /** {@code <stanza>/stream/<TTTTTTTTLLLLLLLL>/<segment>/}: the chunks of one segment. */
+    public static String walChunkPrefix(StanzaName stanza, WalSegmentName segment) {
+        return streamPrefix(stanza) + segment.timelineAndLog() + "/" + segment.toString() + "/";
     }
 
     /** {@code <stanza>/backup/}: all backups. */
@@ -213,8 +240,11 @@ public final class StorageLayout {
             case BACKUP -> {
                 return parseBackup(key, c, stanza);
             }
+            case STREAM -> {
+                return parseChunk(key, c, stanza, segmentSizeOf);
+            }
             default -> throw new StorageKeyException(key, "unknown folder '" + c[1]
-                    + "' under the stanza (expected wal, backup or stanza.json)");
+                    + "' under the stanza (expected wal, stream, backup or stanza.json)");
         }
     }
 
@@ -250,6 +280,31 @@ public final class StorageLayout {
                 throw new IllegalArgumentException(name.fileName() + " belongs in folder " + expectedDir + ", not " + dir);
             }
             return new StorageKey.WalObject(stanza, name, compression);
+        } catch (IllegalArgumentException e) {
+            throw new StorageKeyException(key, e.getMessage(), e);
+        }
+    }
+
+    private static StorageKey parseChunk(String key, String[] c, StanzaName stanza,
+                                         Function<StanzaName, WalSegmentSize> segmentSizeOf) {
+        expectLength(key, c, 5, "stream keys are stream/<TTTTTTTTLLLLLLLL>/<segment>/<SSSSSSSS>-<EEEEEEEE>.<ext>");
+        String f = c[4];
+        int dot = f.indexOf('.');
+        if (dot != 17 || f.charAt(8) != '-' || !WalNames.isUpperHex(f, 0, 8) || !WalNames.isUpperHex(f, 9, 17)) {
+            throw new StorageKeyException(key, "chunk name must be <SSSSSSSS>-<EEEEEEEE>.<ext> (byte offsets within"
+                    + " the segment, eight upper-case hex digits each)");
+        }
+        try {
+            Compression compression = Compression.fromExtension(f.substring(dot + 1));
+            WalSegmentSize size = Objects.requireNonNull(segmentSizeOf.apply(stanza),
+                    () -> "no WAL segment size known for stanza " + stanza);
+            WalSegmentName segment = WalSegmentName.parse(c[3], size);
+            if (!c[2].equals(segment.timelineAndLog())) {
+                throw new IllegalArgumentException(segment.toString() + " belongs in folder "
+                        + segment.timelineAndLog() + ", not " + c[2]);
+            }
+            return new StorageKey.WalChunk(stanza, segment, Long.parseLong(f.substring(0, 8), 16),
+                    Long.parseLong(f.substring(9, 17), 16), compression);
         } catch (IllegalArgumentException e) {
             throw new StorageKeyException(key, e.getMessage(), e);
         }

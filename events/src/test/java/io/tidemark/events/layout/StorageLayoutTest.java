@@ -54,6 +54,43 @@ class StorageLayoutTest {
     }
 
     @Test
+    void streamedChunksHaveTheirOwnFolderAndRoundTrip() {
+        WalSegmentName seg = WalSegmentName.parse("000000010000000000000003", MB16);
+        String key = StorageLayout.walChunkKey(MAIN, seg, 0, 0x1A000, Compression.ZSTD);
+        assertEquals("main/stream/0000000100000000/000000010000000000000003/00000000-0001A000.zst", key);
+        assertEquals("main/stream/0000000100000000/000000010000000000000003/",
+                StorageLayout.walChunkPrefix(MAIN, seg));
+        StorageKey.WalChunk chunk = assertInstanceOf(StorageKey.WalChunk.class, StorageLayout.parse(key, MB16));
+        assertEquals(new StorageKey.WalChunk(MAIN, seg, 0, 0x1A000, Compression.ZSTD), chunk);
+        assertEquals(0x1A000, chunk.length());
+        assertEquals(key, chunk.key());
+        // the whole segment is one chunk at most
+        assertEquals("main/stream/0000000100000000/000000010000000000000003/00000000-01000000.raw",
+                StorageLayout.walChunkKey(MAIN, seg, 0, 16 << 20, Compression.NONE));
+    }
+
+    @Test
+    void refusesChunkKeysThatAreNotARangeOfTheirSegment() {
+        String dir = "main/stream/0000000100000000/000000010000000000000003/";
+        for (String bad : new String[] {
+                dir + "00001000-00001000.zst",               // empty
+                dir + "00002000-00001000.zst",               // backwards
+                dir + "00000000-01000001.zst",               // past the 16 MB segment
+                dir + "0000000-000001000.zst",               // not 8-8
+                dir + "0000abcd-0000FFFF.zst",               // lower case
+                dir + "00000000-00001000",                   // no extension
+                dir + "00000000-00001000.gz",                // unknown compression
+                "main/stream/0000000100000001/000000010000000000000003/00000000-00001000.zst", // wrong folder
+                "main/stream/0000000100000000/000000010000000000000003.zst", // no chunk name
+        }) {
+            assertThrows(StorageKeyException.class, () -> StorageLayout.parse(bad, MB16), bad);
+        }
+        WalSegmentName seg = WalSegmentName.parse("000000010000000000000003", MB16);
+        assertThrows(IllegalArgumentException.class,
+                () -> StorageLayout.walChunkKey(MAIN, seg, 5, 5, Compression.ZSTD));
+    }
+
+    @Test
     void buildsListingPrefixes() {
         assertEquals("main/", StorageLayout.stanzaPrefix(MAIN));
         assertEquals("main/wal/", StorageLayout.walPrefix(MAIN));
