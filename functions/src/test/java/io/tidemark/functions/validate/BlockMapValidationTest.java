@@ -1,9 +1,5 @@
 package io.tidemark.functions.validate;
 
-import static io.tidemark.functions.validate.BackupValidatorTest.FULL;
-import static io.tidemark.functions.validate.BackupValidatorTest.STANZA;
-import static io.tidemark.functions.validate.BackupValidatorTest.T1;
-import static io.tidemark.functions.validate.BackupValidatorTest.assertReason;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.github.luben.zstd.Zstd;
@@ -15,11 +11,6 @@ import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StorageLayout;
 import io.tidemark.events.paths.SafeRelativePath;
 import io.tidemark.functions.catalog.BackupEntry;
-import io.tidemark.functions.catalog.InMemoryCatalogStore;
-import io.tidemark.functions.catalog.InMemoryObjectStore;
-import io.tidemark.functions.catalog.StanzaMeta;
-import io.tidemark.functions.index.WalIndexer;
-import org.junit.jupiter.api.BeforeEach;
 import io.tidemark.functions.index.TestWal;
 import java.io.ByteArrayOutputStream;
 import java.time.Instant;
@@ -33,38 +24,7 @@ import org.junit.jupiter.api.Test;
 
 /** The validator on block maps: kept blocks must be the ones the referenced backup stores. */
 @Tag("unit")
-class BlockMapValidationTest {
-    InMemoryObjectStore objects;
-    InMemoryCatalogStore catalog;
-    BackupValidator validator;
-    WalIndexer indexer;
-    TestWal wal;
-
-    @BeforeEach
-    void setUp() {
-        objects = new InMemoryObjectStore();
-        catalog = new InMemoryCatalogStore();
-        validator = new BackupValidator(objects, catalog, 3);
-        indexer = new WalIndexer(objects, catalog, validator::walArchived);
-        catalog.put(new StanzaMeta(STANZA, TestWal.SYSTEM_ID_TEXT, 15, 150004, TestWal.SIZE,
-                Instant.parse("2026-01-01T00:00:00Z")).toItem().withRevision(), null);
-        wal = new TestWal(4, java.util.Set.of(1));
-    }
-
-    private void archive(int... indexes) {
-        for (int i : indexes) {
-            String key = wal.key(STANZA, i, Compression.ZSTD);
-            byte[] raw = wal.segments.get(i);
-            objects.put(key, TestWal.compress(Compression.ZSTD, raw), "application/octet-stream", Map.of("sha256", TestWal.sha256(raw)));
-            indexer.index(key, T1.minusSeconds(60 - i));
-        }
-    }
-
-    private BackupEntry validate(TestBackup b, Instant at) {
-        validator.validate(b.manifestKey(), at);
-        return validator.entry(STANZA, b.manifest.label()).orElseThrow();
-    }
-
+class BlockMapValidationTest extends ValidatorTestSupport {
     static final SafeRelativePath REL = SafeRelativePath.of("base/1/16384");
     static final int BS = BlockMap.MIN_BLOCK;
 
@@ -135,7 +95,7 @@ class BlockMapValidationTest {
                         TestBackup.files("a")), new byte[][] {block("b0"), block("c1"), block("b2")},
                 new BlockMap.Block[] {wrongOffset, null, wrongSha});
         bad.upload(objects);
-        BackupEntry b = validate(bad, BackupValidatorTest.T2.plusSeconds(60)); // uploaded after its label (03:00)
+        BackupEntry b = validate(bad, T2.plusSeconds(60)); // uploaded after its label (03:00)
         assertEquals(BackupEntry.INVALID, b.status(), b.reasons().toString());
         assertReason(b, "file base/1/16384 block 0: differs from the block referenced backup " + FULL + " stores");
         assertReason(b, "file base/1/16384 block 2: differs from the block referenced backup " + FULL + " stores");
