@@ -2,6 +2,9 @@ package io.tidemark.functions;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tidemark.events.layout.Compression;
+import io.tidemark.events.layout.StanzaName;
+import io.tidemark.functions.index.TestWal;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.localcloud.LocalCloud;
 import io.tidemark.localcloud.LocalCloudFunctions;
@@ -67,6 +70,22 @@ public final class CloudFixture implements AutoCloseable {
     public static String stanzaBody(String systemId, int segmentSize) {
         return "{\"systemIdentifier\":\"" + systemId + "\",\"pgVersion\":15,\"pgVersionNum\":150004,\"walSegmentSize\":"
                 + segmentSize + "}";
+    }
+
+    /** {@code PUT /stanzas/{stanza}} with {@link TestWal}'s system identifier and segment size; asserts 200. */
+    public void createStanza(String stanza) throws IOException, InterruptedException {
+        Answer a = call("PUT", "/stanzas/" + stanza, stanzaBody(TestWal.SYSTEM_ID_TEXT, TestWal.SIZE.bytes()));
+        if (a.status() != 200) {
+            throw new AssertionError("stanza-create " + stanza + ": HTTP " + a.status() + " " + a.json());
+        }
+    }
+
+    /** Uploads segment {@code i} of {@code wal} zstd-compressed with its sha256, as archive-push does; returns the key. */
+    public String uploadWal(String stanza, TestWal wal, int i) {
+        String key = wal.key(StanzaName.of(stanza), i, Compression.ZSTD);
+        byte[] raw = wal.segments.get(i);
+        put(key, TestWal.compress(Compression.ZSTD, raw), Map.of("sha256", TestWal.sha256(raw)));
+        return key;
     }
 
     public void put(String key, byte[] content, Map<String, String> metadata) {

@@ -69,16 +69,11 @@ class WalIndexLocalCloudTest {
     }
 
     private static void createStanza(String stanza) throws Exception {
-        CloudFixture.Answer a = f.call("PUT", "/stanzas/" + stanza,
-                CloudFixture.stanzaBody(TestWal.SYSTEM_ID_TEXT, TestWal.SIZE.bytes()));
-        assertEquals(200, a.status(), String.valueOf(a.json()));
+        f.createStanza(stanza);
     }
 
     private static String upload(String stanza, TestWal wal, int i) {
-        String key = wal.key(StanzaName.of(stanza), i, Compression.ZSTD);
-        byte[] raw = wal.segments.get(i);
-        f.put(key, TestWal.compress(Compression.ZSTD, raw), Map.of("sha256", TestWal.sha256(raw)));
-        return key;
+        return f.uploadWal(stanza, wal, i);
     }
 
     private static JsonNode stanza(String name) throws Exception {

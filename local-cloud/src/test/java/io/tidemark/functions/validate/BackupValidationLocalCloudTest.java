@@ -49,16 +49,12 @@ class BackupValidationLocalCloudTest {
     }
 
     static void createStanza(String stanza) throws Exception {
-        CloudFixture.Answer a = f.call("PUT", "/stanzas/" + stanza,
-                CloudFixture.stanzaBody(TestWal.SYSTEM_ID_TEXT, TestWal.SIZE.bytes()));
-        assertEquals(200, a.status(), String.valueOf(a.json()));
+        f.createStanza(stanza);
     }
 
     static void uploadWal(String stanza, int... indexes) {
         for (int i : indexes) {
-            byte[] raw = WAL.segments.get(i);
-            f.put(WAL.key(StanzaName.of(stanza), i, Compression.ZSTD), TestWal.compress(Compression.ZSTD, raw),
-                    Map.of("sha256", TestWal.sha256(raw)));
+            f.uploadWal(stanza, WAL, i);
         }
     }
 

@@ -71,14 +71,10 @@ class VerifyLocalCloudTest {
 
     /** A stanza with segments 5..8 (zstd), the history file of timeline 2 and one valid full backup. */
     static TestBackup archive(String stanza) throws Exception {
-        CloudFixture.Answer a = f.call("PUT", "/stanzas/" + stanza,
-                CloudFixture.stanzaBody(TestWal.SYSTEM_ID_TEXT, TestWal.SIZE.bytes()));
-        assertEquals(200, a.status(), String.valueOf(a.json()));
+        f.createStanza(stanza);
         StanzaName s = StanzaName.of(stanza);
         for (int i = 0; i < 4; i++) {
-            byte[] raw = WAL.segments.get(i);
-            f.put(WAL.key(s, i, Compression.ZSTD), TestWal.compress(Compression.ZSTD, raw),
-                    Map.of("sha256", TestWal.sha256(raw)));
+            f.uploadWal(stanza, WAL, i);
         }
         f.put(StorageLayout.historyKey(s, TimelineId.of(2)), HISTORY, Map.of("sha256", TestWal.sha256(HISTORY)));
         f.quiesce();
