@@ -16,7 +16,7 @@ final class InProcessInvocations {
     private final Object lock = new Object();
     private final String what;
     private ExecutorService executor;
-    private int pending;
+    private final PendingWork pending = new PendingWork();
 
     /** @param what how messages name this work, e.g. "the retention trigger" */
     InProcessInvocations(String what) {
@@ -44,32 +44,19 @@ final class InProcessInvocations {
             if (executor == null) {
                 throw new IllegalStateException(what + " is not started (or already closed)");
             }
-            pending++;
+            pending.begin();
             executor.submit(() -> {
                 try {
                     invocation.run();
                 } finally {
-                    synchronized (lock) {
-                        pending--;
-                        lock.notifyAll();
-                    }
+                    pending.end();
                 }
             });
         }
     }
 
     boolean awaitIdle(Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (lock) {
-            while (pending > 0) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                TimeUnit.NANOSECONDS.timedWait(lock, left);
-            }
-            return true;
-        }
+        return pending.awaitNone(timeout);
     }
 
     /**

@@ -40,7 +40,7 @@ final class S3EventDispatcher implements AutoCloseable {
     private final ScheduledThreadPoolExecutor executor;
     private final Object lock = new Object();
     private final List<FailedEvent> failures = new CopyOnWriteArrayList<>();
-    private int pending;
+    private final PendingWork pending = new PendingWork();
     private long lastSequence;
     private boolean closed;
 
@@ -105,7 +105,7 @@ final class S3EventDispatcher implements AutoCloseable {
                             event.eventName(), event.key(), s.name());
                     return;
                 }
-                pending++;
+                pending.begin();
             }
             schedule(target, event, json, 1, Duration.ZERO);
         }
@@ -144,33 +144,16 @@ final class S3EventDispatcher implements AutoCloseable {
     }
 
     private void done() {
-        synchronized (lock) {
-            pending--;
-            if (pending == 0) {
-                lock.notifyAll();
-            }
-        }
+        pending.end();
     }
 
     /** Waits until every event delivered so far has been handled (or finally failed). */
     boolean awaitQuiescent(Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (lock) {
-            while (pending > 0) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                TimeUnit.NANOSECONDS.timedWait(lock, left);
-            }
-            return true;
-        }
+        return pending.awaitNone(timeout);
     }
 
     int pending() {
-        synchronized (lock) {
-            return pending;
-        }
+        return pending.count();
     }
 
     List<FailedEvent> failures() {
