@@ -25,10 +25,6 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -159,48 +155,12 @@ final class BlockFiles {
     }
 
     private void execute(List<Run> runs) {
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(parallel, runs.size())), r -> {
-            Thread t = new Thread(r, "tidemark-restore-blocks");
-            t.setDaemon(true);
-            return t;
+        ParallelFetch.runAll(runs, parallel, "tidemark-restore-blocks", failed, Downloader.READ_TIMEOUT_MS, r -> {
+            fetch(r);
+            if (r.a().runsLeft.decrementAndGet() == 0) {
+                finish(r.a());
+            }
         });
-        List<Future<?>> futures = new ArrayList<>();
-        try {
-            for (Run r : runs) {
-                futures.add(pool.submit(() -> {
-                    if (!failed.get()) {
-                        fetch(r);
-                        if (r.a().runsLeft.decrementAndGet() == 0) {
-                            finish(r.a());
-                        }
-                    }
-                    return null;
-                }));
-            }
-            RuntimeException first = null;
-            for (Future<?> f : futures) {
-                try {
-                    f.get();
-                } catch (ExecutionException e) {
-                    if (first == null) {
-                        failed.set(true);
-                        first = e.getCause() instanceof RuntimeException re ? re
-                                : new RestoreRefused(String.valueOf(e.getCause().getMessage()), e.getCause());
-                        futures.forEach(o -> o.cancel(false));
-                    }
-                } catch (java.util.concurrent.CancellationException e) {
-                    // after the first failure
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new RestoreRefused("interrupted");
-                }
-            }
-            if (first != null) {
-                throw first;
-            }
-        } finally {
-            pool.shutdownNow();
-        }
     }
 
     /** Fetches one run, retrying what may pass on another attempt. */

@@ -35,7 +35,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -185,55 +184,7 @@ final class Downloader {
 
     /** Downloads every unit; throws {@link RestoreRefused} with the first failure. */
     void run(List<Unit> units) {
-        if (units.isEmpty()) {
-            return;
-        }
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(parallel, units.size())), r -> {
-            Thread t = new Thread(r, "tidemark-restore");
-            t.setDaemon(true);
-            return t;
-        });
-        List<Future<?>> futures = new ArrayList<>();
-        try {
-            for (Unit u : units) {
-                futures.add(pool.submit(() -> {
-                    if (!failed.get()) {
-                        fetch(u);
-                    }
-                    return null;
-                }));
-            }
-            RuntimeException first = null;
-            for (Future<?> f : futures) {
-                try {
-                    f.get();
-                } catch (ExecutionException e) {
-                    if (first == null) {
-                        failed.set(true);
-                        first = e.getCause() instanceof RuntimeException re ? re
-                                : new RestoreRefused(String.valueOf(e.getCause().getMessage()), e.getCause());
-                        for (Future<?> other : futures) {
-                            other.cancel(false);
-                        }
-                    }
-                } catch (java.util.concurrent.CancellationException e) {
-                    // after the first failure
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new RestoreRefused("interrupted");
-                }
-            }
-            if (first != null) {
-                throw first;
-            }
-        } finally {
-            pool.shutdownNow();
-            try {
-                pool.awaitTermination(READ_TIMEOUT_MS, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        ParallelFetch.runAll(units, parallel, "tidemark-restore", failed, READ_TIMEOUT_MS, this::fetch);
     }
 
     private void fetch(Unit u) {
