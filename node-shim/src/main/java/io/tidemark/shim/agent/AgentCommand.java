@@ -93,7 +93,7 @@ public final class AgentCommand implements Command {
         DrillSettings.Run drillRun = drillSettings.run();
         JobLoop jobs = new JobLoop(source, api, config.stanza(), pg, new BackupRunner(env, backupArgs),
                 new DrillRunner(env, backupArgs), drillRun, holder, counters, out, Clock.systemUTC());
-        cleanUpDeadDrill(config, drillSettings, jobs, out, err);
+        cleanUpDeadDrill(config, drillSettings, env, jobs, out, err);
         StanzaSnapshot snapshot = new StanzaSnapshot(api, config.stanza(), pg, env, Clock.systemUTC());
         MetricsServer metrics;
         try {
@@ -134,7 +134,8 @@ public final class AgentCommand implements Command {
      * reported failed, before any new job is taken. A clean-up that fails is said and does not stop
      * the agent (the next drill on that directory tries again).
      */
-    private void cleanUpDeadDrill(ShimConfig config, DrillSettings settings, JobLoop jobs, PrintStream out, PrintStream err) {
+    static void cleanUpDeadDrill(ShimConfig config, DrillSettings settings, Map<String, String> env, JobLoop jobs,
+                                 PrintStream out, PrintStream err) {
         java.nio.file.Path scratch = settings.scratch().orElseGet(() -> DrillCommand.defaultScratch(config));
         PrintStream log = new PrintStream(new BackupRunner.Tee(new java.io.ByteArrayOutputStream(), out,
                 "tidemark agent: "), true, java.nio.charset.StandardCharsets.UTF_8);
