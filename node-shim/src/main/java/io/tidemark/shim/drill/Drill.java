@@ -287,7 +287,7 @@ public final class Drill {
         }
         run.files = OptionalLong.of(run.elapsedMs());
         run.add(DrillCheck.passed("restore", "backup " + p.plan().backupLabel() + " restored (" + Progress.size(run.bytes)
-                + ") in " + seconds(run.files.getAsLong())));
+                + ") in " + seconds(run.files.getAsLong()) + "; " + p.plan().wal().size() + " WAL segments to replay"));
         return true;
     }
 
