@@ -190,6 +190,25 @@ class DrillJobCloudTest {
         assertTrue(recorded.path("checks").get(0).path("message").asText().startsWith("agent died during the drill: "),
                 recorded.toString());
 
+        // a marker naming a job another agent has settled: the drill is recorded, the job left as it is (409)
+        String other = Json.mapper().readTree(cloud.runSchedule("drillrun-drill")).path("jobId").asText();
+        new LocalQueueSource(api(), STANZA).delete(receive());
+        assertEquals(200, api().claimJob(STANZA, other, "{\"holder\":\"db5:77\"}").status());
+        assertEquals(200, api().reportJob(STANZA, other, "{\"holder\":\"db5:77\",\"result\":\"failed\",\"error\":\"x\"}")
+                .status());
+        Files.createDirectories(scratch);
+        Files.writeString(scratch.resolve("tidemark-drill.json"), "{\"drillId\":\"20261206T020304Z-0badf00d\",\"jobId\":\""
+                + other + "\",\"pid\":" + gone.pid() + ",\"startedAt\":\"2026-12-06T02:03:04Z\",\"bin\":"
+                + "\"/usr/lib/postgresql/15/bin\",\"owner\":\"postgres\"}");
+        ByteArrayOutputStream over = new ByteArrayOutputStream();
+        PrintStream overOut = new PrintStream(over, true, StandardCharsets.UTF_8);
+        AgentCommand.cleanUpDeadDrill(config, DrillSettings.load(conf), Map.of(), node(DrillSettings.Run.ANY, "db3:4242",
+                over), overOut, overOut);
+        assertTrue(over.toString(StandardCharsets.UTF_8).contains("job " + other + " (drill): not reported: HTTP 409"),
+                over.toString(StandardCharsets.UTF_8));
+        assertEquals("x", job(other).path("error").asText(), "the other agent's report stands");
+        assertFalse(Files.exists(scratch));
+
         // nothing left: a second start finds nothing and says nothing; a directory without a marker is never touched
         ByteArrayOutputStream again = new ByteArrayOutputStream();
         PrintStream againOut = new PrintStream(again, true, StandardCharsets.UTF_8);
