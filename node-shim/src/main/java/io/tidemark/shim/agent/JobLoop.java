@@ -114,7 +114,7 @@ final class JobLoop implements AgentService {
             running = null;
             report(order, order.drill()
                     ? new DrillRunner.Drilled(Optional.empty(), Optional.empty(), "the agent was stopped while the drill ran;"
-                    + " the next drill stops its server, removes its scratch directory and records it as interrupted", 0)
+                    + " its next start stops its server, removes its scratch directory and records it as interrupted", 0)
                     : new BackupRunner.Failed(why, 0));
         }
     }
