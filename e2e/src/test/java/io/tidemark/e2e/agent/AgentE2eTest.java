@@ -60,6 +60,8 @@ class AgentE2eTest {
     private PgCluster replica;
     private AgentProcess primaryAgent;
     private AgentProcess replicaAgent;
+    /** The nodes' configuration with drill.run=replica (from the scheduled drill's test on). */
+    private Path drillConf;
     private final HttpClient http = HttpClient.newHttpClient();
 
     @BeforeAll
@@ -262,7 +264,7 @@ class AgentE2eTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void sigtermStopsAnAgentCleanlyAndAFailedBackupFailsItsJob() throws Exception {
         int status = primaryAgent.terminate(Duration.ofSeconds(40));
         assertTrue(status == 0 || status == 143, "exit " + status);
@@ -286,7 +288,7 @@ class AgentE2eTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void afterAFailoverTheNewPrimaryArchivesTimeline2AndRunsTheJobs() throws Exception {
         primary.sql("create table f as select g from generate_series(1, 100) g");
         String lsn = primary.sql("select pg_current_wal_lsn()");
@@ -365,7 +367,7 @@ class AgentE2eTest {
     @Test
     @Order(3)
     void aScheduledDrillIsRunByTheReplicaAllowedToDrillAndPassedByThePrimary() throws Exception {
-        Path drillConf = cloud.nodeConfig(dir.resolve("node-drill"), "main", "drill.run=replica\ndrill.scratch="
+        drillConf = cloud.nodeConfig(dir.resolve("node-drill"), "main", "drill.run=replica\ndrill.scratch="
                 + dir.resolve("drill-scratch") + "\n");
         primaryAgent.terminate(Duration.ofSeconds(40));
         replicaAgent.terminate(Duration.ofSeconds(40));
@@ -398,6 +400,56 @@ class AgentE2eTest {
         assertTrue(replicaAgent.output().contains("job " + jobId + ": drill " + drill.path("drillId").asText()
                 + " passed, backup " + backup), replicaAgent.output());
         assertTrue(!Files.exists(dir.resolve("drill-scratch")), "the scratch directory is removed");
+    }
+
+    /**
+     * kill -9 of the replica's agent while its drill's server recovers: the server runs on in the
+     * scratch directory and the job stays running. The agent's next start stops that server,
+     * removes the directory, records the drill as failed and reports its job failed, saying why.
+     */
+    @Test
+    @Order(4)
+    void anAgentKilledMidDrillCleansUpAtItsNextStartAndFailsTheDrillAndItsJob() throws Exception {
+        Path scratch = dir.resolve("drill-scratch");
+        JsonNode out = JSON.readTree(cloud.cloud().runSchedule("main-drill"));
+        String jobId = out.path("jobId").asText();
+        Path pid = scratch.resolve("pgdata/postmaster.pid");
+        waitUntil(() -> Files.exists(pid), Duration.ofMinutes(3), "the replica's drill server to start");
+        long killed = replicaAgent.pid();
+        replicaAgent.close(); // SIGKILL: the JVM (bin/tidemark execs it) gets no say
+        waitUntil(() -> ProcessHandle.of(killed).isEmpty() || !ProcessHandle.of(killed).get().isAlive(), Duration.ofSeconds(30),
+                "the agent to be gone");
+        long postmaster = Long.parseLong(Files.readAllLines(pid).get(0).trim());
+        assertTrue(ProcessHandle.of(postmaster).map(ProcessHandle::isAlive).orElse(false), "the drill's server runs on");
+        JsonNode running = stanzaDoc().path("jobs").get(0);
+        assertEquals(jobId, running.path("jobId").asText(), running.toString());
+        assertEquals("running", running.path("state").asText(), running.toString());
+        String drillId = Files.readString(scratch.resolve("tidemark-drill.json")).replaceAll(".*\"drillId\":\"([^\"]+)\".*", "$1");
+
+        replicaAgent = agent("replica-drill-2", replica, Map.of(), drillConf);
+        JsonNode failed = awaitJob(j -> j.path("jobId").asText().equals(jobId) && j.path("state").asText().equals("failed"),
+                "failed", Duration.ofSeconds(60));
+        String why = "agent died during the drill: the agent (process " + killed + ") was gone before drill " + drillId
+                + " finished; its next start found it: drill " + drillId + " (process " + killed + ", started ";
+        assertTrue(failed.path("error").asText().startsWith(why), failed + "\n" + replicaAgent.output());
+        assertTrue(failed.path("error").asText().contains("did not finish: its server (pid " + postmaster
+                + ") was stopped and its scratch directory " + scratch + " removed"), failed.toString());
+        assertTrue(failed.path("holder").asText().endsWith(":" + killed), "reported in the dead agent's name: " + failed);
+        assertTrue(replicaAgent.output().contains("job " + jobId + " (drill): reported FAILED: agent died during the drill"),
+                replicaAgent.output());
+        assertTrue(!ProcessHandle.of(postmaster).map(ProcessHandle::isAlive).orElse(false), "the drill's server is stopped");
+        assertTrue(!Files.exists(scratch), "the scratch directory is removed");
+        JsonNode drill = stanzaDoc().path("lastDrill");
+        assertEquals(drillId, drill.path("drillId").asText(), drill.toString());
+        assertEquals("failed", drill.path("result").asText(), drill.toString());
+        assertEquals("interrupted", drill.path("checks").get(0).path("name").asText(), drill.toString());
+        assertTrue(drill.path("checks").get(0).path("message").asText().startsWith("agent died during the drill: the agent"
+                + " (process " + killed + ")"), drill.toString());
+        ShimProcess.Result info = shim(replica, "info");
+        assertTrue(info.out().contains("last drill         " + drillId + " FAILED on ")
+                && info.out().contains("failed check interrupted: agent died during the drill"), info.out());
+        assertEquals(1.0, cloud.cloud().metrics().of("Tidemark", "DrillFailed", Map.of("Stanza", "main")).getLast().value(),
+                "DrillFailed 1: the alarm's metric says so");
     }
 
     private AgentProcess agent(String name, PgCluster pg, Map<String, String> env, Path config) throws Exception {

@@ -48,6 +48,8 @@ class DrillE2eTest {
     private static Path conf;
     private static PgCluster pg;
     private static StanzaCli cli;
+    /** A moment after rows 1-300 committed (the database's clock, as commit times are). */
+    private static java.time.Instant after300;
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -72,6 +74,8 @@ class DrillE2eTest {
                     + ") g");
             pg.switchWal();
         }
+        after300 = java.time.Instant.ofEpochMilli((long) Math.ceil(Double.parseDouble(
+                pg.sql("select extract(epoch from clock_timestamp())")) * 1000) + 1);
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(2));
         Waits.until(() -> cloud.stanzaDocument(STANZA).path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
@@ -132,6 +136,69 @@ class DrillE2eTest {
         String info = cli.run("info").out();
         assertTrue(info.contains("last drill         " + id + " PASSED on ") && info.contains(", RTO " + m.group(4) + " s"), info);
         assertEquals(java.util.List.of(0.0), drillFailed(), "DrillFailed 0 for a drill that passed");
+    }
+
+    /**
+     * A random target: with a second full backup taken after rows 1-300 and rows 301-400 after it,
+     * a seed whose point falls between the two backups makes the drill restore the first backup and
+     * replay its WAL (the three segments of rows 1-300), and stop at the point: 300 rows, as the
+     * configured queries check. The seed is found with the drill's own draw over the window the
+     * catalog shows, the one the drill reads.
+     */
+    @Test
+    @Order(4)
+    void aRandomTargetBeforeTheNewestBackupRestoresTheOlderBackupAndItsWal() throws Exception {
+        String first = cloud.stanzaDocument(STANZA).path("backups").get(0).path("label").asText();
+        ok(cli.run("backup", "--type", "full"));
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("backups").size() == 2 && java.util.stream.StreamSupport.stream(
+                        cloud.stanzaDocument(STANZA).path("backups").spliterator(), false)
+                        .allMatch(b -> b.path("status").asText().equals("valid")),
+                Duration.ofMinutes(2), "the second full backup to be valid");
+        JsonNode second = null;
+        for (JsonNode b : cloud.stanzaDocument(STANZA).path("backups")) {
+            second = b.path("label").asText().equals(first) ? second : b;
+        }
+        java.time.Instant secondStart = java.time.Instant.parse(second.path("startTime").asText());
+        pg.sql("insert into t select g, 'row ' || g from generate_series(301, 400) g");
+        String last = pg.switchWal();
+        Waits.archived(pg, last, Duration.ofMinutes(2));
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0
+                        && !cloud.stanzaDocument(STANZA).path("window").path("latest").path("time").asText("")
+                        .isEmpty() && java.time.Instant.parse(cloud.stanzaDocument(STANZA).path("window").path("latest")
+                        .path("time").asText()).isAfter(secondStart),
+                Duration.ofMinutes(2), "the window to reach past the second backup");
+        JsonNode window = cloud.stanzaDocument(STANZA).path("window");
+        long seed = -1;
+        io.tidemark.shim.drill.RandomTarget point = null;
+        for (long s = 0; s < 10_000 && point == null; s++) {
+            io.tidemark.shim.drill.RandomTarget t = io.tidemark.shim.drill.RandomTarget.pick(window,
+                    new java.util.SplittableRandom(s));
+            if (t.time().isAfter(after300) && t.time().isBefore(secondStart)) {
+                seed = s;
+                point = t;
+            }
+        }
+        assertTrue(point != null, "no seed draws a point between " + after300 + " and " + secondStart + " from " + window);
+
+        Path scratch = work.resolve("scratch-random");
+        ShimProcess.Result r = cli.run("drill", "--now", "--target", "random", "--random-seed", Long.toString(seed),
+                "--scratch", scratch.toString(), "--timeout", "300", "--no-amcheck");
+        System.out.println("random point " + point + " (seed " + seed + "):\n" + r);
+        ok(r);
+        String out = r.out();
+        assertTrue(out.contains("check window passed: random point " + point.time() + " on timeline 1, drawn from"), out);
+        Matcher restored = Pattern.compile("check restore passed: backup " + first + " restored \\(.*\\) in [0-9.]+ s; (\\d+) WAL"
+                + " segments to replay").matcher(out);
+        assertTrue(restored.find(), "the older backup " + first + ", not " + second.path("label").asText() + ": " + out);
+        assertTrue(Integer.parseInt(restored.group(1)) >= 3, "its WAL: rows 1-300 were three segments: " + out);
+        assertTrue(out.contains("check target passed: promoted at LSN ") && out.contains("time " + point.time()), out);
+        assertTrue(out.contains("check query:rows passed: select count(*) = 300 from t = t"), "stopped at the point: " + out);
+        assertFalse(Files.exists(scratch), "the scratch directory is removed");
+        JsonNode d = JSON.readTree(cloud.api("GET", "/stanzas/" + STANZA + "/drills", null).body()).get("drills").get(0);
+        assertEquals("passed", d.get("result").asText(), d.toString());
+        assertEquals(first, d.get("backup").asText(), d.toString());
+        assertTrue(d.get("target").asText().startsWith("random: time " + point.time()), d.toString());
+        assertEquals("window", d.get("checks").get(0).get("name").asText(), d.toString());
     }
 
     private static java.util.List<Double> drillFailed() {

@@ -11,7 +11,10 @@ import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.UsageException;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.drill.Drill;
+import io.tidemark.shim.drill.DrillCommand;
 import io.tidemark.shim.drill.DrillSettings;
+import io.tidemark.shim.drill.FreeSpace;
 import io.tidemark.shim.pg.PgOptions;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.Retry;
@@ -86,9 +89,11 @@ public final class AgentCommand implements Command {
         String holder = BackupCommand.holder();
         JobSource source = Optional.ofNullable(queueUrl).<JobSource>map(u -> new SqsJobSource(config, env, u))
                 .orElseGet(() -> new LocalQueueSource(api.get(), config.stanza()));
-        DrillSettings.Run drillRun = DrillSettings.load(config.file()).run();
+        DrillSettings drillSettings = DrillSettings.load(config.file());
+        DrillSettings.Run drillRun = drillSettings.run();
         JobLoop jobs = new JobLoop(source, api, config.stanza(), pg, new BackupRunner(env, backupArgs),
                 new DrillRunner(env, backupArgs), drillRun, holder, counters, out, Clock.systemUTC());
+        cleanUpDeadDrill(config, drillSettings, env, jobs, out, err);
         StanzaSnapshot snapshot = new StanzaSnapshot(api, config.stanza(), pg, env, Clock.systemUTC());
         MetricsServer metrics;
         try {
@@ -120,6 +125,30 @@ public final class AgentCommand implements Command {
                 });
         out.flush();
         return runUntilStopped(services, jobs, source, out, err);
+    }
+
+    /**
+     * A drill this node's agent was running when it died (kill -9, a crash, a reboot) left its server
+     * running in the scratch directory and its job {@code running}: the server is stopped, the
+     * directory removed (only one with a drill's marker), the drill recorded as failed and its job
+     * reported failed, before any new job is taken. A clean-up that fails is said and does not stop
+     * the agent (the next drill on that directory tries again).
+     */
+    static void cleanUpDeadDrill(ShimConfig config, DrillSettings settings, Map<String, String> env, JobLoop jobs,
+                                 PrintStream out, PrintStream err) {
+        java.nio.file.Path scratch = settings.scratch().orElseGet(() -> DrillCommand.defaultScratch(config));
+        PrintStream log = new PrintStream(new BackupRunner.Tee(new java.io.ByteArrayOutputStream(), out,
+                "tidemark agent: "), true, java.nio.charset.StandardCharsets.UTF_8);
+        Drill drill = new Drill(config, settings, env, Clock.systemUTC(), FreeSpace.FILE_STORE, log, log);
+        try {
+            drill.cleanUpAfterAgent(scratch).ifPresent(left -> left.marker().jobId().ifPresent(job ->
+                    jobs.settleDeadDrill(job, left.marker().pid(), "agent died during the drill: the agent (process "
+                            + left.marker().pid() + ") was gone before drill " + left.marker().drillId()
+                            + " finished; its next start found it: " + left.what())));
+        } catch (IOException | RuntimeException e) {
+            err.println("tidemark agent: cannot clean up the drill scratch directory " + scratch + ": " + e.getMessage());
+        }
+        log.flush();
     }
 
     /** The snapshot the metrics read, telling {@code err} when the catalog cannot be read (once per new error). */

@@ -114,9 +114,23 @@ final class JobLoop implements AgentService {
             running = null;
             report(order, order.drill()
                     ? new DrillRunner.Drilled(Optional.empty(), Optional.empty(), "the agent was stopped while the drill ran;"
-                    + " the next drill stops its server, removes its scratch directory and records it as interrupted", 0)
+                    + " its next start stops its server, removes its scratch directory and records it as interrupted", 0)
                     : new BackupRunner.Failed(why, 0));
         }
+    }
+
+    /**
+     * At the agent's start: the drill job a predecessor on this host was running when it died is
+     * reported failed with why. The report is made in the dead agent's name (its holder: this host
+     * and the process id its scratch marker kept), the only one the catalog takes it from; a job
+     * already over (409) is left as it is.
+     */
+    void settleDeadDrill(String jobId, long deadPid, String why) {
+        String dead = holder.substring(0, holder.lastIndexOf(':') + 1) + deadPid;
+        ObjectNode body = JsonNodeFactory.instance.objectNode().put("holder", dead).put("result", "failed").put("error", why);
+        CatalogApi.Response r = api.get().reportJob(stanza, jobId, body.toString());
+        log.println("tidemark agent: job " + jobId + " (drill): " + (r.status() == 200 ? "reported FAILED: " + why
+                : "not reported: HTTP " + r.status() + ": " + r.message()));
     }
 
     @Override

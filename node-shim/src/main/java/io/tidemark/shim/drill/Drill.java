@@ -51,9 +51,15 @@ public final class Drill {
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
     private static final long POLL_MS = 200;
 
-    /** What to drill and how. */
+    /**
+     * What to drill and how.
+     *
+     * @param random present: the target is a point of the window drawn with it ({@link RandomTarget}),
+     *     {@code request} is ignored
+     */
     public record Options(RecoveryRequest request, Path scratch, String owner, String dbUser, Duration recoveryTimeout,
-                          Duration amcheckTimeout, boolean amcheck, Optional<String> jobId) {
+                          Duration amcheckTimeout, boolean amcheck, Optional<String> jobId,
+                          Optional<java.util.random.RandomGenerator> random) {
     }
 
     private final ShimConfig config;
@@ -117,7 +123,7 @@ public final class Drill {
     /** Runs the drill to its end; every failure is a failed check of the result, never an exception. */
     public DrillResult run(Options o) {
         Instant started = clock.instant();
-        Run run = new Run(newId(started), started, describe(o.request()));
+        Run run = new Run(newId(started), started, o.random().isPresent() ? "random" : describe(o.request()));
         out.println("drill " + run.id + " of stanza " + config.stanza() + ": target " + run.target + ", scratch " + o.scratch());
         // first: a drill killed there (kill -9, a reboot) holds a server and disk space, and its
         // record is owed
@@ -127,7 +133,15 @@ public final class Drill {
             run.add(DrillCheck.failed("scratch", "cannot clean up the scratch directory " + o.scratch() + ": " + e.getMessage()));
             return run.result();
         }
-        Optional<Prepared> prepared = prepare(o, run);
+        RecoveryRequest request = o.request();
+        if (o.random().isPresent()) {
+            Optional<RecoveryRequest> drawn = drawTarget(o.random().get(), run);
+            if (drawn.isEmpty()) {
+                return run.result();
+            }
+            request = drawn.get();
+        }
+        Optional<Prepared> prepared = prepare(o, request, run);
         if (prepared.isEmpty()) {
             return run.result();
         }
@@ -149,12 +163,37 @@ public final class Drill {
     private record Prepared(RestorePlan plan, String answer, Path bin, int port, long required) {
     }
 
-    private Optional<Prepared> prepare(Options o, Run run) {
+    /**
+     * A random point of the window the catalog shows now, on its timeline, then promote; empty
+     * when there is none to draw from (the failed check {@code plan}).
+     */
+    private Optional<RecoveryRequest> drawTarget(java.util.random.RandomGenerator random, Run run) {
+        RandomTarget t;
+        try {
+            CatalogApi.Response r = api().getStanza(config.stanza());
+            if (r.status() != 200) {
+                run.add(DrillCheck.failed("plan", "cannot read the recovery window to draw a random target from: GET /stanzas/"
+                        + config.stanza() + ": HTTP " + r.status() + ": " + r.message()));
+                return Optional.empty();
+            }
+            t = RandomTarget.pick(Json.mapper().readTree(r.body()).path("window"), random);
+        } catch (IOException | RuntimeException e) {
+            run.add(DrillCheck.failed("plan", "cannot draw a random target: " + e.getMessage()));
+            return Optional.empty();
+        }
+        run.target = "random: time " + t.time() + " on timeline " + t.timeline();
+        run.add(DrillCheck.passed("window", t.describe()));
+        return Optional.of(new RecoveryRequest(new RestoreTarget.AtTime(t.time()), false,
+                new io.tidemark.events.plan.TimelineTarget.Numbered(io.tidemark.events.wal.TimelineId.of(t.timeline())),
+                io.tidemark.events.plan.TargetAction.parse("promote")));
+    }
+
+    private Optional<Prepared> prepare(Options o, RecoveryRequest request, Run run) {
         String answer;
         RestorePlan plan;
         try {
             PublicKey key = RestoreCommand.publicKey(config);
-            CatalogApi.Response r = api().postRestorePlan(config.stanza(), RestoreCommand.requestBody(o.request(), Optional.empty()));
+            CatalogApi.Response r = api().postRestorePlan(config.stanza(), RestoreCommand.requestBody(request, Optional.empty()));
             if (r.status() != 201 && r.status() != 200) {
                 run.add(DrillCheck.failed("plan", "the planner refused the drill's target " + run.target + ": HTTP " + r.status()
                         + ": " + r.message()));
@@ -171,7 +210,7 @@ public final class Drill {
             run.add(DrillCheck.failed("plan", "cannot get a verified restore plan: " + e.getMessage()));
             return Optional.empty();
         }
-        run.target = PinnedEnd.describe(plan);
+        run.target = (o.random().isPresent() ? "random: " : "") + PinnedEnd.describe(plan);
         run.backup = Optional.of(plan.backupLabel().toString());
         run.bytes = plan.files().stream().mapToLong(PlanFile::size).sum();
         int major = plan.pgVersionNum() / 10000;
@@ -248,7 +287,7 @@ public final class Drill {
         }
         run.files = OptionalLong.of(run.elapsedMs());
         run.add(DrillCheck.passed("restore", "backup " + p.plan().backupLabel() + " restored (" + Progress.size(run.bytes)
-                + ") in " + seconds(run.files.getAsLong())));
+                + ") in " + seconds(run.files.getAsLong()) + "; " + p.plan().wal().size() + " WAL segments to replay"));
         return true;
     }
 
@@ -376,12 +415,31 @@ public final class Drill {
 
     /** A drill that was killed before it finished: recorded as failed, with what its clean-up found. */
     private void recordInterrupted(ScratchMarker.Leftover left) {
+        recordInterrupted(left, "the drill was interrupted before it finished (its process " + left.marker().pid()
+                + " is gone); " + left.what());
+    }
+
+    /**
+     * At the agent's start: a drill the agent ran when it died (kill -9, a crash, a reboot) left its
+     * marker in the scratch directory: its server is stopped, the directory removed and the drill
+     * recorded as failed, saying so. Empty when there was none.
+     *
+     * @throws IOException, IllegalStateException as {@link ScratchMarker#cleanLeftover}: the directory could not be cleaned
+     */
+    public Optional<ScratchMarker.Leftover> cleanUpAfterAgent(Path scratch) throws IOException {
+        Optional<ScratchMarker.Leftover> left = ScratchMarker.cleanLeftover(scratch);
+        left.ifPresent(l -> recordInterrupted(l, "agent died during the drill: the agent (process " + l.marker().pid()
+                + ") was gone before the drill finished" + l.marker().jobId().map(j -> " (job " + j + ")").orElse("")
+                + "; its next start found it: " + l.what()));
+        return left;
+    }
+
+    private void recordInterrupted(ScratchMarker.Leftover left, String message) {
         out.println("  note: " + left.what());
         ScratchMarker m = left.marker();
         DrillResult r = new DrillResult(m.drillId(), BackupCommand.holder(), m.startedAt(), "unknown (interrupted)",
                 Optional.empty(), 0, OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(),
-                List.of(DrillCheck.failed("interrupted", "the drill was interrupted before it finished (its process "
-                        + m.pid() + " is gone); " + left.what())));
+                List.of(DrillCheck.failed("interrupted", message)));
         Optional<String> why = record(r);
         out.println(why.map(w -> "  note: the interrupted drill " + m.drillId() + " could not be recorded: " + w)
                 .orElse("  note: the interrupted drill " + m.drillId() + " is recorded as failed"));

@@ -39,6 +39,14 @@ public final class DrillCommand implements Command {
     @CommandLine.Option(names = "--target-time", paramLabel = "TIME", description = "restore to this time (default: latest)")
     private String targetTime;
 
+    @CommandLine.Option(names = "--target", paramLabel = "latest|random",
+            description = "latest, or a random point of the recovery window (default: drill.target, else latest)")
+    private String target;
+
+    @CommandLine.Option(names = "--random-seed", paramLabel = "N",
+            description = "with a random target: draw it with this seed (the same window and seed give the same point)")
+    private Long randomSeed;
+
     @CommandLine.Option(names = "--scratch", paramLabel = "DIR",
             description = "scratch directory (else drill.scratch, else $TMPDIR/tidemark-drill-STANZA); removed afterwards")
     private Path scratch;
@@ -91,6 +99,15 @@ public final class DrillCommand implements Command {
         if (!owner.matches("[A-Za-z_][A-Za-z0-9_.-]{0,31}")) {
             throw new UsageException("--owner takes a user name, got '" + owner + "'");
         }
+        if (targetTime != null && target != null) {
+            throw new UsageException("--target-time and --target exclude each other");
+        }
+        DrillSettings.Target aim;
+        try {
+            aim = target == null ? null : DrillSettings.Target.parse("--target", target);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
         RecoveryRequest request;
         try {
             RestoreTarget t = targetTime == null ? RestoreTarget.of("latest", null) : RestoreTarget.of("time", targetTime);
@@ -100,12 +117,21 @@ public final class DrillCommand implements Command {
         }
         ShimConfig config = ShimConfig.load(common, env);
         DrillSettings settings = DrillSettings.load(config.file());
+        if (aim == null) {
+            aim = targetTime == null ? settings.target() : DrillSettings.Target.LATEST;
+        }
+        if (randomSeed != null && aim != DrillSettings.Target.RANDOM) {
+            throw new UsageException("--random-seed is for a random target (--target random or drill.target=random)");
+        }
+        Optional<java.util.random.RandomGenerator> random = aim == DrillSettings.Target.RANDOM
+                ? Optional.of(randomSeed == null ? new java.security.SecureRandom() : new java.util.SplittableRandom(randomSeed))
+                : Optional.empty();
         Path dir = Optional.ofNullable(scratch).or(settings::scratch).orElseGet(() -> defaultScratch(config));
         if (!dir.isAbsolute()) {
             dir = dir.toAbsolutePath();
         }
         Drill.Options o = new Drill.Options(request, dir.normalize(), owner, dbUser == null ? owner : dbUser,
-                Duration.ofSeconds(timeoutSeconds), Duration.ofSeconds(amcheckSeconds), !noAmcheck, Optional.ofNullable(jobId));
+                Duration.ofSeconds(timeoutSeconds), Duration.ofSeconds(amcheckSeconds), !noAmcheck, Optional.ofNullable(jobId), random);
         Drill drill = new Drill(config, settings, env, clock, freeSpace, out, err);
         DrillResult r = drill.run(o);
         int code = DrillReport.print(r, out, err);
@@ -119,7 +145,8 @@ public final class DrillCommand implements Command {
         return code;
     }
 
-    static Path defaultScratch(ShimConfig config) {
+    /** Where a drill works unless told (--scratch, drill.scratch): also where the agent looks for one it died in. */
+    public static Path defaultScratch(ShimConfig config) {
         return Path.of(System.getProperty("java.io.tmpdir"), "tidemark-drill-" + config.stanza().value());
     }
 }

@@ -21,12 +21,13 @@ import java.util.regex.Pattern;
  * drill.check.NAME.expect     that text (default t: the query is a boolean test)
  * drill.check.NAME.database   where it runs (default postgres)
  * drill.run                   never | replica | any: which agents claim scheduled drills (default never)
+ * drill.target                latest | random: what a drill restores to unless told (default latest)
  * drill.scratch               the scratch directory (default $TMPDIR/tidemark-drill-STANZA)
  * </pre>
  * {@code ShimConfig} accepts these keys and has them checked here, so that a typo is refused by
  * every command, as for its own keys.
  */
-public record DrillSettings(List<Query> queries, Run run, Optional<Path> scratch) {
+public record DrillSettings(List<Query> queries, Run run, Optional<Path> scratch, Target target) {
     private static final Pattern CHECK = Pattern.compile("drill\\.check\\.([a-z0-9_-]{1,40})(\\.expect|\\.database)?");
 
     /** A user query: its result (psql's unaligned text, trimmed) must equal {@code expect}. */
@@ -55,7 +56,23 @@ public record DrillSettings(List<Query> queries, Run run, Optional<Path> scratch
         }
     }
 
-    public static final DrillSettings NONE = new DrillSettings(List.of(), Run.NEVER, Optional.empty());
+    /**
+     * What a drill restores to: the end of the window (the newest backup and the WAL after it), or
+     * a random point of it ({@link RandomTarget}), which also exercises older backups and their WAL.
+     */
+    public enum Target {
+        LATEST, RANDOM;
+
+        public static Target parse(String what, String v) {
+            return switch (v) {
+                case "latest" -> LATEST;
+                case "random" -> RANDOM;
+                default -> throw new IllegalArgumentException(what + " must be latest or random, got '" + v + "'");
+            };
+        }
+    }
+
+    public static final DrillSettings NONE = new DrillSettings(List.of(), Run.NEVER, Optional.empty(), Target.LATEST);
 
     public static boolean isDrillKey(String key) {
         return key.startsWith("drill.");
@@ -72,6 +89,7 @@ public record DrillSettings(List<Query> queries, Run run, Optional<Path> scratch
         Map<String, String> database = new TreeMap<>();
         Run run = Run.NEVER;
         Optional<Path> scratch = Optional.empty();
+        Target target = Target.LATEST;
         for (String key : new java.util.TreeSet<>(p.stringPropertyNames())) {
             if (!isDrillKey(key)) {
                 continue;
@@ -80,6 +98,8 @@ public record DrillSettings(List<Query> queries, Run run, Optional<Path> scratch
             Matcher m = CHECK.matcher(key);
             if (key.equals("drill.run")) {
                 run = Run.parse(v);
+            } else if (key.equals("drill.target")) {
+                target = Target.parse("drill.target", v);
             } else if (key.equals("drill.scratch")) {
                 Path s = Path.of(v);
                 if (!s.isAbsolute()) {
@@ -97,7 +117,7 @@ public record DrillSettings(List<Query> queries, Run run, Optional<Path> scratch
                 }
             } else {
                 throw new IllegalArgumentException("unknown key " + key + " (drill keys: drill.check.NAME[.expect|.database],"
-                        + " drill.run, drill.scratch)");
+                        + " drill.run, drill.scratch, drill.target)");
             }
         }
         List<Query> queries = new ArrayList<>();
@@ -113,7 +133,7 @@ public record DrillSettings(List<Query> queries, Run run, Optional<Path> scratch
         }
         sql.forEach((name, q) -> queries.add(new Query(name, q, expect.getOrDefault(name, "t"),
                 database.getOrDefault(name, "postgres"))));
-        return new DrillSettings(List.copyOf(queries), run, scratch);
+        return new DrillSettings(List.copyOf(queries), run, scratch, target);
     }
 
     /** Reads the drill keys of a configuration file (already validated by ShimConfig when it was loaded). */

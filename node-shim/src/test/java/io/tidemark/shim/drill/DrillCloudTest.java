@@ -114,6 +114,55 @@ class DrillCloudTest {
         assertFalse(Files.exists(dir.resolve("scratch")), "the scratch directory is removed");
     }
 
+    /**
+     * A random target: the drill reads the window from the catalog, draws the point with the seed
+     * given and asks the planner for that time on that timeline; the check {@code window} says so.
+     * (Which backup and WAL such a plan restores is DrillE2eTest's, with the real planner.)
+     */
+    @Test
+    void aRandomTargetAsksThePlannerForThePointDrawnFromTheWindowOnItsTimeline() throws Exception {
+        String stanza = "drill" + STANZAS.incrementAndGet();
+        PlanFixture f = backup(stanza).upload();
+        serve(f, "22222222-0000-4000-8000-000000000003");
+        com.fasterxml.jackson.databind.node.ObjectNode doc = io.tidemark.shim.support.FakeCatalog.document(stanza,
+                "7300000000000000001", 150004, 16 << 20);
+        doc.set("window", io.tidemark.events.json.Json.mapper().readTree("""
+                {"earliest": {"time": "2026-12-01T00:00:00Z", "lsn": "0/3000028", "timeline": 1},
+                 "latest": {"time": "2026-12-01T06:00:00Z", "lsn": "0/9000000", "timeline": 2}, "gaps": [],
+                 "timelines": [{"timeline": 1, "earliest": {"time": "2026-12-01T00:00:00Z", "lsn": "0/3000028"},
+                                "latest": {"time": "2026-12-01T01:00:00Z", "lsn": "0/5000000"}},
+                               {"timeline": 2, "earliest": {"time": "2026-12-01T01:00:00Z", "lsn": "0/5000000"},
+                                "latest": {"time": "2026-12-01T06:00:00Z", "lsn": "0/9000000"}}]}"""));
+        TestCloud.catalog().put(stanza, doc);
+        try {
+            RandomTarget expected = RandomTarget.pick(doc.get("window"), new java.util.SplittableRandom(5));
+            Shim.Run r = drill(stanza, FreeSpace.FILE_STORE, "--target", "random", "--random-seed", "5", "--no-amcheck",
+                    "--timeout", "5");
+            assertTrue(r.out().contains("check window passed: " + expected.describe()), r.out() + r.err());
+            String post = TestCloud.planner().calls.get(0);
+            assertTrue(post.contains("\"type\":\"time\"") && post.contains("\"value\":\"" + expected.time() + "\"")
+                    && post.contains("\"timeline\":\"" + expected.timeline() + "\""), post);
+            assertTrue(r.out().contains("drill ") && r.out().contains(": target random, scratch "), r.out());
+        } finally {
+            TestCloud.catalog().remove(stanza);
+        }
+    }
+
+    @Test
+    void targetOptionsThatCannotGoTogetherAreUsageErrors() {
+        String stanza = "drill" + STANZAS.incrementAndGet();
+        Shim.Run both = drill(stanza, FreeSpace.FILE_STORE, "--target", "random", "--target-time", "2026-12-01T00:00:00Z");
+        assertEquals(2, both.code(), both.err());
+        assertTrue(both.err().contains("--target-time and --target exclude each other"), both.err());
+        Shim.Run bad = drill(stanza, FreeSpace.FILE_STORE, "--target", "oldest");
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--target must be latest or random, got 'oldest'"), bad.err());
+        Shim.Run seed = drill(stanza, FreeSpace.FILE_STORE, "--random-seed", "3");
+        assertEquals(2, seed.code(), seed.err());
+        assertTrue(seed.err().contains("--random-seed is for a random target"), seed.err());
+        assertTrue(TestCloud.planner().calls.isEmpty(), "nothing asked: " + TestCloud.planner().calls);
+    }
+
     @Test
     void aLeftoverOfAKilledDrillIsCleanedUpAndAStrangeDirectoryIsNeverRemoved() throws Exception {
         Path scratch = Files.createDirectories(dir.resolve("left"));

@@ -33,6 +33,8 @@ class DrillSettingsTest {
                 new DrillSettings.Query("orders", "select count(*) > 0 from orders", "t", "postgres")), s.queries());
         assertEquals(DrillSettings.Run.REPLICA, s.run());
         assertEquals(Optional.of(Path.of("/srv/drill")), s.scratch());
+        assertEquals(DrillSettings.Target.LATEST, s.target(), "latest unless configured");
+        assertEquals(DrillSettings.Target.RANDOM, DrillSettings.of(props("drill.target", "random")).target());
         assertEquals(DrillSettings.NONE, DrillSettings.of(props("stanza", "main")));
     }
 
@@ -44,6 +46,8 @@ class DrillSettingsTest {
                 .getMessage().contains("drill.check.x.expect without drill.check.x"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> DrillSettings.of(props("drill.run", "always")))
                 .getMessage().contains("drill.run must be never, replica or any"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> DrillSettings.of(props("drill.target", "oldest")))
+                .getMessage().contains("drill.target must be latest or random, got 'oldest'"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> DrillSettings.of(props("drill.scratch", "rel")))
                 .getMessage().contains("absolute"));
         // every command refuses it, through the configuration it loads
