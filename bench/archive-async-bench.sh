@@ -118,7 +118,8 @@ CONF
   until [ "$(psql_ "select coalesce(last_archived_wal, '') >= '$last' from pg_stat_archiver")" = t ]; do sleep 0.05; done
   t_done=$(date +%s%N)
   local failed; failed=$(psql_ "select failed_count from pg_stat_archiver")
-  echo "tool=$tool process=$process burst_rows=$rows calls=$(wc -l < "$work/calls.log") failed_calls=$failed load=$(cut -d' ' -f1-3 /proc/loadavg)"
+  local shown=$process; [ "$tool" = pgbackrest-sync ] && shown=1
+  echo "tool=$tool process=$shown burst_rows=$rows calls=$(wc -l < "$work/calls.log") failed_calls=$failed load=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "wal_generation_s=$(echo "scale=2; ($t_gen - $t0)/1000000000" | bc) archive_completion_s=$(echo "scale=2; ($t_done - $t0)/1000000000" | bc) ratio=$(echo "scale=3; ($t_done - $t0)/($t_gen - $t0)" | bc)"
   pct() { awk '{print ($2-$1)*1000}' | sort -n | awk -v label="$1" '{a[NR]=$1} END {if (NR) printf "%s p50=%.1f p95=%.1f max=%.1f n=%d\n", label, a[int(NR*0.5)+1], a[int(NR*0.95)+1], a[NR], NR; else print label " n=0"}'; }
   pct "call_ms(all)" < "$work/calls.log"
