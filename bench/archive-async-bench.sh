@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Asynchronous archiving of one large WAL burst, Tidemark vs pgBackRest 2.45, to the same S3
-# endpoint (local-cloud --tls), same compression (zstd level 1), same parallelism.
+# Archiving of one large WAL burst, Tidemark's default (asynchronous) vs pgBackRest 2.45's
+# default (synchronous) and its archive-async=y, to the same S3 endpoint (local-cloud --tls), same
+# compression (zstd level 1).
 #
-#   bench/archive-async-bench.sh [ROUNDS]     starts a local cloud, then runs ROUNDS rounds (default 2),
-#                                             each Tidemark then pgBackRest (interleaved: background
-#                                             load hits both alike)
-#   bench/archive-async-bench.sh one tidemark|pgbackrest CONF     one run against CONF's endpoint
+#   bench/archive-async-bench.sh [ROUNDS]     starts a local cloud, then runs ROUNDS rounds (default 3),
+#                                             each Tidemark, pgBackRest default, pgBackRest async
+#                                             (interleaved: background load hits all alike), then
+#                                             prints the medians per tool
+#   bench/archive-async-bench.sh one tidemark|pgbackrest|pgbackrest-sync CONF
+#                                             one run against CONF's endpoint
 #
 # A throwaway cluster (16 MB segments) runs CREATE TABLE AS over generate_series, about BURST_MB
 # of WAL (default 800). archive_command is wrapped by a timer that logs each call's wall time
 # (bash's $EPOCHREALTIME, no fork) and, for Tidemark, whether the launcher answered from the
 # spool without a JVM (TIDEMARK_LAUNCH_LOG). Tidemark: archive-push.async=true with
-# archive-push.process=PROCESS (default 2); pgBackRest: archive-async=y, spool-path,
-# process-max=PROCESS. Reported: WAL generation time, archive completion time (burst start until
+# archive-push.process=PROCESS (default 2, Tidemark's default); pgbackrest: archive-async=y,
+# spool-path, process-max=PROCESS; pgbackrest-sync: pgBackRest's defaults (archive-async=n,
+# process-max=1). Reported: WAL generation time, archive completion time (burst start until
 # pg_stat_archiver has the last segment) and their ratio, per-call latency percentiles.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,15 +37,17 @@ one() {
   as_pg "$bindir/initdb" -D "$work/data" >/dev/null
   local real uri stanza=bench$$x$RANDOM
   case "$tool" in
-    pgbackrest)
+    pgbackrest|pgbackrest-sync)
+      local mode="archive-async=y
+spool-path=$work/spool
+process-max=$process"
+      [ "$tool" = pgbackrest-sync ] && mode="archive-async=n"
       cat > "$work/pgbackrest.conf" <<CONF
 [global]
 $(bench_pgbackrest_s3_repo "$conf" /pgbackrest-$stanza)
 compress-type=zst
 compress-level=1
-archive-async=y
-spool-path=$work/spool
-process-max=$process
+$mode
 lock-path=$work/lock
 log-path=$work/log
 log-level-console=warn
@@ -95,7 +101,7 @@ CONF
   as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
   psql_() { as_pg "$bindir/psql" -X -h "$work" -p "$port" -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
   case "$tool" in
-    pgbackrest) as_pg pgbackrest --config="$work/pgbackrest.conf" --stanza=main stanza-create >/dev/null ;;
+    pgbackrest|pgbackrest-sync) as_pg pgbackrest --config="$work/pgbackrest.conf" --stanza=main stanza-create >/dev/null ;;
     tidemark) as_pg bash -c "cd $work && PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA=$work/data $root/bin/tidemark stanza-create --config $work/tidemark.conf --stanza $stanza" >/dev/null ;;
   esac
   # warm up: the first segment starts the worker (Tidemark) / the async process (pgBackRest)
@@ -112,7 +118,8 @@ CONF
   until [ "$(psql_ "select coalesce(last_archived_wal, '') >= '$last' from pg_stat_archiver")" = t ]; do sleep 0.05; done
   t_done=$(date +%s%N)
   local failed; failed=$(psql_ "select failed_count from pg_stat_archiver")
-  echo "tool=$tool process=$process burst_rows=$rows calls=$(wc -l < "$work/calls.log") failed_calls=$failed load=$(cut -d' ' -f1-3 /proc/loadavg)"
+  local shown=$process; [ "$tool" = pgbackrest-sync ] && shown=1
+  echo "tool=$tool process=$shown burst_rows=$rows calls=$(wc -l < "$work/calls.log") failed_calls=$failed load=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "wal_generation_s=$(echo "scale=2; ($t_gen - $t0)/1000000000" | bc) archive_completion_s=$(echo "scale=2; ($t_done - $t0)/1000000000" | bc) ratio=$(echo "scale=3; ($t_done - $t0)/($t_gen - $t0)" | bc)"
   pct() { awk '{print ($2-$1)*1000}' | sort -n | awk -v label="$1" '{a[NR]=$1} END {if (NR) printf "%s p50=%.1f p95=%.1f max=%.1f n=%d\n", label, a[int(NR*0.5)+1], a[int(NR*0.95)+1], a[NR], NR; else print label " n=0"}'; }
   pct "call_ms(all)" < "$work/calls.log"
@@ -152,7 +159,8 @@ if [ "${1:-}" = one ]; then
   one "${2:?tidemark|pgbackrest}" "${3:?CONF}"
   exit
 fi
-rounds=${1:-2}
+rounds=${1:-3}
+tools=${TOOLS:-tidemark pgbackrest-sync pgbackrest}
 work=$(mktemp -d /tmp/tidemark-asyncbench-cloud.XXXXXX)
 chmod 755 "$work"
 cloud_pid=
@@ -160,6 +168,23 @@ trap '[ -n "$cloud_pid" ] && kill "$cloud_pid" 2>/dev/null && wait "$cloud_pid" 
 bench_start_cloud "$work"
 for r in $(seq 1 "$rounds"); do
   echo "== round $r"
-  (one tidemark "$conf")
-  (one pgbackrest "$conf")
+  for t in $tools; do
+    (one "$t" "$conf") | tee -a "$work/results"
+  done
 done
+# Medians per tool over the rounds (each run's "tool=", "wal_generation_s=" and "call_ms(all)" lines).
+echo "== medians of $rounds rounds"
+awk '
+  /^tool=/ { split($1, a, "="); tool = a[2]; n[tool]++; sub(/.*load=/, ""); load[tool] = load[tool] " [" $0 "]" }
+  /^wal_generation_s=/ { for (i = 1; i <= 3; i++) { split($i, kv, "="); v[tool, kv[1], n[tool]] = kv[2] } }
+  /^call_ms\(all\)/ { for (i = 2; i <= 3; i++) { split($i, kv, "="); v[tool, kv[1], n[tool]] = kv[2] } }
+  function median(t, k,   i, j, m, x, c) {
+    c = 0; for (i = 1; i <= n[t]; i++) if ((t, k, i) in v) x[++c] = v[t, k, i] + 0
+    for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (x[j] < x[i]) { m = x[i]; x[i] = x[j]; x[j] = m }
+    return c == 0 ? "-" : (c % 2 ? x[(c + 1) / 2] : (x[c / 2] + x[c / 2 + 1]) / 2)
+  }
+  END {
+    for (t in n) printf "%s runs=%d wal_generation_s=%s archive_completion_s=%s ratio=%s call_p50_ms=%s call_p95_ms=%s load(1/5/15 min at each run end)=%s\n",
+      t, n[t], median(t, "wal_generation_s"), median(t, "archive_completion_s"), median(t, "ratio"),
+      median(t, "p50"), median(t, "p95"), load[t]
+  }' "$work/results"

@@ -1,7 +1,7 @@
 # Sourced by the side-by-side benchmarks: a TLS local cloud and pgBackRest pointed at it.
 
 # bench_start_cloud WORK [STANZA]: starts `tidemark local-cloud --tls` under WORK/cloud, waits until
-# it is ready, and writes WORK/tidemark.conf (with a spool the postgres user owns) for the node side:
+# it is ready (BENCH_CLOUD_WAIT half-seconds, default 120: more on a loaded machine), and writes WORK/tidemark.conf (with a spool the postgres user owns) for the node side:
 # a node of STANZA (default main), whose role's rotating keys come from its credentials.uri.
 # Sets cloud_pid and conf.
 bench_start_cloud() {
@@ -9,7 +9,7 @@ bench_start_cloud() {
   "$root/bin/tidemark" local-cloud --dir "$work/cloud" --tls --s3-port 0 --api-port 0 --dynamodb-port 0 \
     --credentials-port 0 --stanza "$stanza" --comparison-bucket pgbackrest > "$work/cloud.log" 2>&1 &
   cloud_pid=$!
-  for _ in $(seq 1 120); do grep -q ready "$work/cloud.log" && break; sleep 0.5; done
+  for _ in $(seq 1 "${BENCH_CLOUD_WAIT:-120}"); do grep -q ready "$work/cloud.log" && break; sleep 0.5; done
   grep -q ready "$work/cloud.log" || { cat "$work/cloud.log"; exit 1; }
   conf="$work/tidemark.conf"
   cp "$work/cloud/tidemark.conf" "$conf"

@@ -132,8 +132,9 @@ class LocalCloudLifecycleTest {
         Path cloudDir = dir.resolve("main");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
+        // every port free (--credentials-port too): a local cloud on the default ports elsewhere on the machine does not matter
         int status = LocalCloudMain.run(new String[] {"--dir", cloudDir.toString(), "--s3-port", "0",
-            "--api-port=0", "--dynamodb-port", "0"}, new PrintStream(out, true, StandardCharsets.UTF_8),
+            "--api-port=0", "--dynamodb-port", "0", "--credentials-port", "0"}, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8), false);
         assertEquals(0, status, err.toString(StandardCharsets.UTF_8));
         assertEquals("tidemark local-cloud ready: config written to "
@@ -157,7 +158,7 @@ class LocalCloudLifecycleTest {
             out.reset();
             err.reset();
             status = LocalCloudMain.run(new String[] {"--dir", cloudDir.toString(), "--s3-port", "0",
-                "--api-port", String.valueOf(port), "--dynamodb-port", "0"},
+                "--api-port", String.valueOf(port), "--dynamodb-port", "0", "--credentials-port", "0"},
                     new PrintStream(out, true, StandardCharsets.UTF_8),
                     new PrintStream(err, true, StandardCharsets.UTF_8), false);
             assertEquals(1, status);

@@ -59,6 +59,11 @@ import java.util.TreeSet;
  * archive-push.queue-max      bytes of unpushed WAL beyond which the worker DROPS the oldest
  *                             (unset: never drop); suffixes kB, MB, GB accepted
  * archive-push.timeout        seconds an async archive-push waits for its file (default 60)
+ * s3.multipart-threshold      objects larger than this go to S3 in parts (default 256MB; from the part
+ *                             size to 5GB: S3 takes at most 5 GB in one PUT); kB, MB, GB accepted
+ * s3.multipart-part-size      the size of a part (default 64MB; 5MB to 5GB; grown for an object that
+ *                             would need more than 10,000 parts)
+ * s3.multipart-process        parts uploaded at a time per process (default 4; 1..32)
  * backup.lease-ttl            seconds the backup lease lives without a heartbeat (default 60; 10..43200);
  *                             renewed every quarter of it: a dead backup on another host blocks the
  *                             next one at most that long
@@ -89,7 +94,8 @@ public record ShimConfig(
         int outageWaitSeconds,
         int backupLeaseTtl,
         int prefetchIdleSeconds,
-        Optional<String> apiKey) {
+        Optional<String> apiKey,
+        io.tidemark.shim.storage.Multipart multipart) {
 
     public static final int DEFAULT_BACKUP_LEASE_TTL = 60;
     public static final int DEFAULT_PREFETCH_IDLE = 60;
@@ -124,7 +130,7 @@ public record ShimConfig(
             "dynamodb.endpoint", "dynamodb.table", "plan.publicKey", "archive-get.prefetch", "archive-get.spool-max-mb",
             "archive-get.outage-wait", "archive-get.prefetch-idle",
             "archive-push.async", "archive-push.process", "archive-push.queue-max", "archive-push.timeout",
-            "backup.lease-ttl");
+            "backup.lease-ttl", "s3.multipart-threshold", "s3.multipart-part-size", "s3.multipart-process");
 
     /**
      * Loads the configuration named by {@code --config} or {@code TIDEMARK_CONFIG} and the
@@ -243,7 +249,24 @@ public record ShimConfig(
                         .orElse(String.valueOf(DEFAULT_BACKUP_LEASE_TTL)), 10, 12 * 3600),
                 integer(file, "archive-get.prefetch-idle", Optional.ofNullable(value(p, "archive-get.prefetch-idle"))
                         .orElse(String.valueOf(DEFAULT_PREFETCH_IDLE)), 1, 24 * 3600),
-                Optional.ofNullable(value(p, "api.key")));
+                Optional.ofNullable(value(p, "api.key")), multipart(file, p));
+    }
+
+    static io.tidemark.shim.storage.Multipart multipart(Path file, Properties p) {
+        io.tidemark.shim.storage.Multipart d = io.tidemark.shim.storage.Multipart.DEFAULT;
+        String t = value(p, "s3.multipart-threshold");
+        String s = value(p, "s3.multipart-part-size");
+        long partSize = s == null ? d.partSize() : bytes(file, "s3.multipart-part-size", s);
+        // without a threshold of its own, a larger part size raises it: one part is one PUT
+        long threshold = t == null ? Math.max(d.threshold(), partSize) : bytes(file, "s3.multipart-threshold", t);
+        int process = integer(file, "s3.multipart-process",
+                Optional.ofNullable(value(p, "s3.multipart-process")).orElse(String.valueOf(d.parallel())), 1, 32);
+        try {
+            return new io.tidemark.shim.storage.Multipart(threshold, partSize, process);
+        } catch (IllegalArgumentException e) {
+            throw invalid(file, "s3.multipart-threshold " + threshold + ", s3.multipart-part-size " + partSize + ": "
+                    + e.getMessage());
+        }
     }
 
     static AsyncPush asyncPush(Path file, Properties p) {

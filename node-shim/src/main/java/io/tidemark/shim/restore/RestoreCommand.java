@@ -2,25 +2,14 @@ package io.tidemark.shim.restore;
 
 import io.tidemark.shim.cli.Progress;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.tidemark.events.backup.ManifestTablespace;
-import io.tidemark.events.json.Json;
-import io.tidemark.events.paths.SafeRelativePath;
-import io.tidemark.events.plan.PlanFile;
 import io.tidemark.events.plan.RecoveryRequest;
 import io.tidemark.events.plan.RestorePlan;
 import io.tidemark.events.plan.RestoreTarget;
 import io.tidemark.events.plan.TargetAction;
 import io.tidemark.events.plan.TimelineTarget;
 import io.tidemark.events.sign.EcKeys;
-import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.shim.Command;
-import io.tidemark.shim.api.ApiException;
-import io.tidemark.shim.api.CatalogApi;
-import io.tidemark.shim.archiveget.AtomicFile;
 import io.tidemark.shim.archiveget.PrefetchCommand;
-import io.tidemark.shim.archiveget.PrefetchSpool;
 import io.tidemark.shim.archiveget.WalPlan;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
@@ -29,42 +18,29 @@ import io.tidemark.shim.cli.UsageException;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.pg.PgOptions;
-import io.tidemark.shim.spool.SpoolDirs;
-import io.tidemark.shim.storage.CredentialSource;
-import io.tidemark.shim.storage.Retry;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.PublicKey;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import picocli.CommandLine;
 
 /**
  * {@code tidemark restore}: asks the planner for a signed plan (or reads a saved one), verifies
  * it, proves every path safe, then restores the data directory from presigned URLs and writes
  * the recovery configuration. See docs/restore.md for the order of checks and what is written.
+ *
+ * <p>This class holds the command line and the order of the steps ({@link #call}, then
+ * {@code execute}); each step is a class of this package: {@link PlanSource}, {@link PlanVerifier},
+ * {@link PlanPaths}, {@link SavedPlan}, {@link PlanPrecheck}, {@link DataDirTree},
+ * {@link RestorePrefetch}, {@link FileDownloads}, {@link RecoveryFiles}, then {@link RestoreWait}
+ * with --wait.
  */
 @CommandLine.Command(name = "restore", mixinStandardHelpOptions = true, versionProvider = io.tidemark.shim.cli.Version.class,
         sortOptions = false,
@@ -75,7 +51,6 @@ public final class RestoreCommand implements Command {
     static final Set<String> NOT_RESTORED = Set.of("postmaster.pid", "postmaster.opts", "recovery.signal", "standby.signal",
             "recovery.conf", "backup_label", "tablespace_map", WalPlan.FILE_NAME);
     static final String PG_CONTROL = "global/pg_control";
-    private static final ObjectMapper MAPPER = Json.mapper();
 
     private final Map<String, String> env;
     private final Clock clock;
@@ -213,8 +188,8 @@ public final class RestoreCommand implements Command {
             ShimConfig config = ShimConfig.load(common, env);
             PublicKey key = publicKey(config);
             Trace.mark("options and config");
-            PlanResponse response = o.planFile().isPresent() ? readPlanFile(o.planFile().get())
-                    : requestPlan(config, o, out);
+            PlanResponse response = o.planFile().isPresent() ? PlanSource.readFile(o.planFile().get())
+                    : new PlanSource(config, env).request(o.request(), o.backup());
             Trace.mark("plan received");
             RestorePlan plan = PlanVerifier.verify(response.envelope(), key, config.stanza(), clock.instant());
             Trace.mark("plan verified");
@@ -292,134 +267,13 @@ public final class RestoreCommand implements Command {
         }
     }
 
-    // ---------------------------------------------------------------- the plan
 
+    // ---------------------------------------------------------------- the steps, in order
+
+    /** The JSON the planner takes for a recovery request (also the drill's). */
     public static String requestBody(RecoveryRequest r, Optional<String> backup) {
-        ObjectNode o = MAPPER.createObjectNode();
-        o.putObject("target").put("type", r.target().type()).put("value", r.target().value());
-        o.put("exclusive", r.exclusive());
-        o.put("timeline", r.timeline().text());
-        o.put("action", r.action().text());
-        if (backup.isPresent()) {
-            o.put("backup", backup.get());
-        } else {
-            o.putNull("backup");
-        }
-        return o.toString();
+        return PlanSource.requestBody(r, backup);
     }
-
-    private PlanResponse requestPlan(ShimConfig config, Options o, PrintStream out) {
-        CatalogApi api = api(config);
-        CatalogApi.Response r;
-        try {
-            r = api.postRestorePlan(config.stanza(), requestBody(o.request(), o.backup()));
-        } catch (ApiException e) {
-            throw new RestoreRefused("cannot ask for a restore plan: " + e.getMessage(), e);
-        }
-        if (r.status() == 422) {
-            throw new RestoreRefused(unreachable(r.body(), r.message()));
-        }
-        if (r.status() != 201 && r.status() != 200) {
-            throw new RestoreRefused("the planner refused the request: HTTP " + r.status() + ": " + r.message());
-        }
-        return parseResponse(r.body(), "the planner's answer");
-    }
-
-    /** The 422 answer for people: the planner's message and the nearest points it can reach. */
-    static String unreachable(String body, String message) {
-        StringBuilder sb = new StringBuilder("target not reachable: " + message);
-        try {
-            JsonNode n = MAPPER.readTree(body);
-            JsonNode nearest = n.path("nearest");
-            for (String side : List.of("before", "after")) {
-                JsonNode p = nearest.path(side);
-                if (!p.isMissingNode() && !p.isNull()) {
-                    sb.append("\n  nearest reachable point ").append(side).append(": ").append(point(p));
-                }
-            }
-            JsonNode w = n.path("window");
-            if (!w.isMissingNode() && !w.isNull()) {
-                sb.append("\n  recovery window: ").append(w.has("earliest") || w.has("latest")
-                        ? point(w.path("earliest")) + " .. " + point(w.path("latest")) : w.toString());
-            }
-        } catch (IOException | RuntimeException e) {
-            // the message alone
-        }
-        return sb.toString();
-    }
-
-    private static String point(JsonNode p) {
-        if (!p.isObject()) {
-            return p.asText();
-        }
-        List<String> parts = new ArrayList<>();
-        for (String f : List.of("time", "lsn", "timeline", "xid", "name")) {
-            if (p.hasNonNull(f)) {
-                parts.add(f + " " + p.get(f).asText());
-            }
-        }
-        return parts.isEmpty() ? p.toString() : String.join(", ", parts);
-    }
-
-    static PlanResponse parseResponse(String text, String source) {
-        JsonNode n;
-        try {
-            n = MAPPER.readTree(text);
-        } catch (IOException e) {
-            throw new RestoreRefused(source + " is not JSON: " + e.getMessage());
-        }
-        if (n != null && n.has("plan")) {
-            return new PlanResponse(n.get("plan"), PlanUrls.UrlSet.parse(n), text);
-        }
-        if (n != null && n.has("document")) {
-            return new PlanResponse(n, new PlanUrls.UrlSet(Map.of(), null), text);
-        }
-        throw new RestoreRefused(source + " is neither a planner answer ({\"plan\": ..., \"urls\": ...}) nor a signed plan");
-    }
-
-    private static PlanResponse readPlanFile(Path f) {
-        try {
-            return parseResponse(Files.readString(f, StandardCharsets.UTF_8), "plan file " + f);
-        } catch (NoSuchFileException e) {
-            throw new RestoreRefused("plan file " + f + " does not exist");
-        } catch (IOException e) {
-            throw new RestoreRefused("cannot read plan file " + f + ": " + e.getMessage(), e);
-        }
-    }
-
-    private CatalogApi api(ShimConfig config) {
-        return new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
-                Retry.of(config.retries()), config.apiKey());
-    }
-
-    private PlanUrls.Renewer renewer(ShimConfig config) {
-        return planId -> {
-            if (config.apiUrl().isEmpty()) {
-                throw new RestoreRefused("the download URLs of plan " + planId + " must be renewed, but api.url is not set in "
-                        + config.file());
-            }
-            CatalogApi.Response r;
-            try {
-                r = api(config).restorePlanUrls(planId);
-            } catch (ApiException e) {
-                throw new RestoreRefused("cannot renew the download URLs: " + e.getMessage(), e);
-            }
-            if (r.status() == 410) {
-                throw new RestoreRefused("restore plan " + planId + " has expired (HTTP 410): ask for a new plan");
-            }
-            if (r.status() != 200) {
-                throw new RestoreRefused("cannot renew the download URLs of plan " + planId + ": HTTP " + r.status() + ": "
-                        + r.message());
-            }
-            try {
-                return PlanUrls.UrlSet.parse(MAPPER.readTree(r.body()));
-            } catch (IOException e) {
-                throw new RestoreRefused("renewed URLs are not JSON: " + e.getMessage(), e);
-            }
-        };
-    }
-
-    // ---------------------------------------------------------------- checks
 
     /** Every plan path mapped and proven safe; nothing is written yet. */
     record Prepared(RestoreLayout layout, List<Downloader.Item> files, List<RestoreLayout.InTree> directories,
@@ -427,135 +281,16 @@ public final class RestoreCommand implements Command {
     }
 
     static Prepared prepare(RestorePlan plan, Path pgdata, Map<Long, Path> tsMap, boolean delta) {
-        DataDirCheck.check(pgdata, plan, delta);
-        RestoreLayout layout = RestoreLayout.of(pgdata, plan.tablespaces(), tsMap);
-        refuseUnmappedTablespaces(plan, layout.pgdata(), tsMap);
-        if (plan.tablespaceMap().isPresent()) {
-            Set<Long> inMap = new TreeSet<>(RestoreLayout.mapOids(plan.tablespaceMap().get()));
-            if (!inMap.equals(new TreeSet<>(layout.tablespaces().keySet()))) {
-                throw new RestoreRefused("the plan's tablespace_map names tablespaces " + inMap + " but its tablespace list has "
-                        + layout.tablespaces().keySet());
-            }
-        }
-        List<String> notes = new ArrayList<>();
-        Set<String> filePaths = new HashSet<>();
-        for (PlanFile f : plan.files()) {
-            filePaths.add(f.path().path());
-        }
-        List<Downloader.Item> files = new ArrayList<>();
-        for (PlanFile f : plan.files()) {
-            refuseFileAncestor(f.path(), filePaths);
-            if (NOT_RESTORED.contains(f.path().path())) {
-                if (f.path().path().equals("backup_label") && !f.sha256().equals(sha256(plan.backupLabelFile()))) {
-                    notes.add("the backup's file list has a backup_label that differs from the plan's; the plan's is written");
-                } else if (!f.path().path().equals("backup_label") && !f.path().path().equals("tablespace_map")) {
-                    notes.add("not restoring " + f.path() + " (a file of the running server, not of the backup)");
-                }
-                continue;
-            }
-            RestoreLayout.Target t = layout.target(f.path());
-            if (t instanceof RestoreLayout.TablespaceLink l) {
-                throw new RestoreRefused("path " + f.path() + " is a file in the plan, but it is the link of tablespace "
-                        + l.tablespace().oid());
-            }
-            layout.checkNoLinks(t);
-            files.add(new Downloader.Item(f, ((RestoreLayout.InTree) t).file()));
-        }
-        List<RestoreLayout.InTree> dirs = new ArrayList<>();
-        for (SafeRelativePath d : plan.directories()) {
-            refuseFileAncestor(d, filePaths);
-            if (filePaths.contains(d.path())) {
-                throw new RestoreRefused("path " + d + " is listed both as a file and as a directory");
-            }
-            RestoreLayout.Target t = layout.target(d);
-            layout.checkNoLinks(t);
-            if (t instanceof RestoreLayout.InTree in) {
-                dirs.add(in);
-            }
-        }
-        List<RestoreLayout.TablespaceLink> links = new ArrayList<>();
-        for (RestoreLayout.Tablespace ts : layout.tablespaces().values()) {
-            RestoreLayout.Target t = layout.target(SafeRelativePath.of("pg_tblspc/" + ts.oid()));
-            layout.checkNoLinks(t);
-            links.add((RestoreLayout.TablespaceLink) t);
-            if (!delta) {
-                for (Path v : versionDirs(ts, files, dirs)) {
-                    if (Files.exists(v, LinkOption.NOFOLLOW_LINKS) && (!Files.isDirectory(v, LinkOption.NOFOLLOW_LINKS)
-                            || !DataDirCheck.isEmpty(v))) {
-                        throw new RestoreRefused("tablespace " + ts.oid() + ": " + v + " is not empty: remove it, map the"
-                                + " tablespace elsewhere with --tablespace-map " + ts.oid() + "=DIR, or use --delta");
-                    }
-                }
-            }
-        }
-        return new Prepared(layout, files, dirs, links, notes);
+        return PlanPaths.prepare(plan, pgdata, tsMap, delta);
     }
 
     /**
-     * A tablespace location comes from the backup's manifest, which the source node wrote: a
-     * compromised node can name any directory of the restore host there. So each location is
-     * used only when the operator named it ({@code --tablespace-map}) or when this host is shown
-     * to be the one the backup came from: PGDATA holds the same cluster (its pg_control's system
-     * identifier is the plan's; only with {@code --delta}, as PGDATA must otherwise be empty) and
-     * its {@code pg_tblspc/<oid>} link already points at that very location. Refused before
-     * anything is written, naming every tablespace to map.
+     * The restore of a verified plan, one step after the other: its paths proven safe
+     * ({@link PlanPaths}), the planner's answer saved ({@link SavedPlan}), every object it reads
+     * shown present ({@link PlanPrecheck}); only then is anything written: the directory tree
+     * ({@link DataDirTree}), the WAL prefetcher started ({@link RestorePrefetch}), the files
+     * ({@link FileDownloads}), the recovery files ({@link RecoveryFiles}), the directories synced.
      */
-    static void refuseUnmappedTablespaces(RestorePlan plan, Path pgdata, Map<Long, Path> tsMap) {
-        boolean sameCluster = DataDirCheck.systemIdentifier(pgdata).map(plan.systemIdentifier()::equals).orElse(false);
-        List<String> unmapped = new ArrayList<>();
-        for (ManifestTablespace t : plan.tablespaces()) {
-            if (tsMap.containsKey(t.oid()) || (sameCluster && linksTo(pgdata.resolve("pg_tblspc").resolve(Long.toString(t.oid())),
-                    t.location()))) {
-                continue;
-            }
-            unmapped.add("--tablespace-map " + t.oid() + "=DIR (tablespace " + t.name() + ", at " + t.location()
-                    + " on the backup's host)");
-        }
-        if (!unmapped.isEmpty()) {
-            throw new RestoreRefused("the backup has " + unmapped.size() + " tablespace(s) whose location comes from the"
-                    + " backup's manifest, and this data directory does not show this host as the one that took it"
-                    + " (same cluster with the same tablespace links, under --delta): name where each goes on this host: "
-                    + String.join(", ", unmapped) + ". Nothing was written");
-        }
-    }
-
-    private static boolean linksTo(Path link, String location) {
-        try {
-            return Files.isSymbolicLink(link) && Files.readSymbolicLink(link).equals(Path.of(location));
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
-    }
-
-    private static void refuseFileAncestor(SafeRelativePath p, Set<String> filePaths) {
-        String s = p.path();
-        for (int i = s.indexOf('/'); i >= 0; i = s.indexOf('/', i + 1)) {
-            if (filePaths.contains(s.substring(0, i))) {
-                throw new RestoreRefused("path " + p + " lies below " + s.substring(0, i) + ", which the plan lists as a file");
-            }
-        }
-    }
-
-    /** The PG_<version>_<catalog> directories a tablespace's files and directories go to. */
-    private static Set<Path> versionDirs(RestoreLayout.Tablespace ts, List<Downloader.Item> files, List<RestoreLayout.InTree> dirs) {
-        Set<Path> out = new LinkedHashSet<>();
-        List<Path> all = new ArrayList<>();
-        files.forEach(i -> all.add(i.target()));
-        dirs.forEach(d -> all.add(d.file()));
-        for (Path p : all) {
-            if (p.startsWith(ts.location()) && !p.equals(ts.location())) {
-                out.add(ts.location().resolve(ts.location().relativize(p).getName(0).toString()));
-            }
-        }
-        return out;
-    }
-
-    private static String sha256(String s) {
-        return java.util.HexFormat.of().formatHex(Downloader.sha256().digest(s.getBytes(StandardCharsets.UTF_8)));
-    }
-
-    // ---------------------------------------------------------------- writing
-
     private int execute(ShimConfig config, Options o, RestorePlan plan, PlanResponse response, PrintStream out,
                         PrintStream err) {
         Prepared p = prepare(plan, o.pgdata(), o.tablespaceMap(), o.delta());
@@ -567,9 +302,9 @@ public final class RestoreCommand implements Command {
                 + "; into " + pgdata + (o.delta() ? " (delta)" : ""));
         p.notes().forEach(n -> out.println("note: " + n));
         if (o.planFile().isEmpty()) {
-            out.println("plan saved: " + savePlan(config, plan, response, out) + " (run it again with --plan-file)");
+            out.println("plan saved: " + SavedPlan.save(config, plan, response, out) + " (run it again with --plan-file)");
         }
-        PlanUrls urls = new PlanUrls(plan.planId(), response.urls(), renewer(config), clock);
+        PlanUrls urls = new PlanUrls(plan.planId(), response.urls(), new PlanSource(config, env).renewer(), clock);
         // one HTTP client for the whole restore: the pre-check and the downloads reuse its connections
         java.net.http.HttpClient http = Downloader.httpClient(
                 config.s3CaFile().map(io.tidemark.events.tls.PemTrust::sslContext).orElse(null));
@@ -583,32 +318,21 @@ public final class RestoreCommand implements Command {
         Progress progress = Progress.ofFiles(p.files().size(), totalBytes, out, Progress.stdoutIsTerminal(),
                 progressEverySeconds * 1000, System::nanoTime);
         try {
-            layoutTree(p, o.delta());
+            DataDirTree.layOut(p, o.delta());
             Trace.mark("directories");
             // now rather than after the files: its JVM start and first segments overlap the download
             // the plan archive-get and the prefetcher fetch WAL by: before the prefetcher starts
             Path planFile = RecoveryConfig.writePlan(pgdata, response.envelope());
-            prefetching = !handedOver && startPrefetch(config, plan, pgdata, planFile);
-            List<Downloader.Item> fetch = o.delta() ? deltaDecisions(p.files(), o.processMax(), progress) : p.files();
+            prefetching = !handedOver && RestorePrefetch.start(prefetch, config, plan, pgdata, planFile);
+            List<Downloader.Item> fetch = o.delta() ? FileDownloads.deltaDecisions(p.files(), o.processMax(), progress)
+                    : p.files();
             kept = p.files().size() - fetch.size();
             progress.start();
-            Downloader d = new Downloader(urls, o.processMax(), Math.max(config.retries(), 1), firstRetryPauseMs, progress)
-                    .using(http);
-            List<Downloader.Item> control = fetch.stream().filter(i -> i.file().path().path().equals(PG_CONTROL)).toList();
-            List<Downloader.Item> version = fetch.stream().filter(i -> i.file().path().path().equals("PG_VERSION")).toList();
-            List<Downloader.Item> others = fetch.stream().filter(i -> !i.file().path().path().equals(PG_CONTROL)
-                    && !i.file().path().path().equals("PG_VERSION")).toList();
-            // PG_VERSION first: PG_VERSION without pg_control is how a rerun recognises an interrupted restore
-            d.run(Downloader.units(version));
-            d.run(Downloader.units(others.stream().filter(i -> !BlockFiles.applies(i)).toList()));
-            // files stored block by block: assembled from the blocks of every backup of the chain
-            new BlockFiles(urls, http, o.processMax(), Math.max(config.retries(), 1), firstRetryPauseMs, progress)
-                    .run(others.stream().filter(BlockFiles::applies).toList());
-            // pg_control last: until it exists, a half-restored directory cannot be started
-            d.run(Downloader.units(control));
+            new FileDownloads(urls, http, o.processMax(), Math.max(config.retries(), 1), firstRetryPauseMs, progress)
+                    .run(fetch);
             Trace.mark("files downloaded");
-            commands = writeRecoveryFiles(config, plan, p, pgdata, o.keepConfigCommands());
-            syncDirectories(p);
+            commands = RecoveryFiles.write(env, config, plan, p, pgdata, o.keepConfigCommands());
+            DataDirTree.sync(p);
         } catch (IOException | RuntimeException e) {
             progress.close();
             String why = e instanceof IOException ? e.getClass().getSimpleName() + ": " + e.getMessage() : e.getMessage();
@@ -626,9 +350,9 @@ public final class RestoreCommand implements Command {
                 + plan.request().timeline().text() + ")" + (plan.reachability().isEmpty() ? "" : "; " + plan.reachability()));
         out.println("  recovery.signal and postgresql.auto.conf written; restore_command uses "
                 + RecoveryConfig.launcher(env) + " archive-get" + (prefetching
-                ? "; prefetching WAL from " + firstSegment(plan) + " (for " + config.prefetchIdleSeconds()
+                ? "; prefetching WAL from " + RestorePrefetch.firstSegment(plan) + " (for " + config.prefetchIdleSeconds()
                 + " s unless recovery starts asking)" : ""));
-        reportCommands(commands, o.keepConfigCommands(), out);
+        RecoveryFiles.report(commands, o.keepConfigCommands(), out);
         if (waiting) {
             return ExitCodes.OK;
         }
@@ -642,56 +366,6 @@ public final class RestoreCommand implements Command {
         return ExitCodes.OK;
     }
 
-    /** The first segment recovery reads: the one holding the backup's start (redo) LSN. */
-    private static WalSegmentName firstSegment(RestorePlan plan) {
-        return WalSegmentName.containing(plan.backupTimeline(), plan.backupStartLsn(), plan.walSegmentSize());
-    }
-
-    /**
-     * Starts the WAL prefetcher while the files download, so that the first segments are in the
-     * spool when PostgreSQL starts and asks for them (otherwise the first ask would fetch one
-     * segment in a fresh JVM, then start the prefetcher). Only when archive-get will find this spool usable: prefetching
-     * is on, and this user owns PGDATA, as the user PostgreSQL runs as must; a restore run as root
-     * for a postgres-owned cluster starts it as that user (its spool, the plan file given to it).
-     */
-    private boolean startPrefetch(ShimConfig config, RestorePlan plan, Path pgdata, Path planFile) {
-        if (config.prefetch() <= 0) {
-            return false;
-        }
-        try {
-            String owner = Files.getOwner(pgdata).getName();
-            if (!owner.equals(System.getProperty("user.name"))) {
-                // root restoring for the user PostgreSQL runs as: that user's prefetcher, in that
-                // user's spool, reading the plan file handed to that user
-                WalSegmentName first = firstSegment(plan);
-                if (!"root".equals(System.getProperty("user.name")) || first.segmentNumber() == 0) {
-                    return false;
-                }
-                Files.setOwner(planFile, Files.getOwner(pgdata));
-                return prefetch.startAs(owner, config, first.previous(), planFile);
-            }
-            Optional<PrefetchSpool> spool = PrefetchSpool.open(config.spoolDir(), config.stanza());
-            if (spool.isEmpty()) {
-                return false;
-            }
-            WalSegmentName first = firstSegment(plan);
-            if (first.segmentNumber() == 0) {
-                return false;
-            }
-            WalSegmentName before = first.previous();
-            // a prefetcher left from an earlier restore (maybe another endpoint) leaves first
-            spool.get().newGeneration();
-            if (!spool.get().waitUnlocked(Duration.ofSeconds(5))) {
-                return false;
-            }
-            spool.get().noteRequested(before);
-            prefetch.start(config, spool.get(), before, Optional.of(planFile));
-            return true;
-        } catch (IOException | RuntimeException e) {
-            return false; // archive-get starts it on the first ask
-        }
-    }
-
     static String describe(RecoveryRequest r) {
         String t = r.target().type() + (r.target().value() == null ? "" : " " + r.target().value());
         if (r.target() instanceof RestoreTarget.AtTime || r.target() instanceof RestoreTarget.AtXid
@@ -702,235 +376,4 @@ public final class RestoreCommand implements Command {
             t += ", then " + r.action().text();
         }
         return t;
-    }
-
-    /**
-     * Saves the planner's answer (it holds presigned URLs: read access to the backup until they
-     * expire) as {@code <spool.dir>/<stanza>/restore-plans/<planId>.json}, mode 600, in
-     * directories that only this user can enter ({@link SpoolDirs#privateProblem}). A spool another
-     * user made (as archive-push run by postgres makes its stanza's, when root restores), or one
-     * reached through a symbolic link, is not used: the plan goes to this user's own default spool
-     * ({@code $TMPDIR/tidemark-<user>}) instead, with a note; when that is not private either, the
-     * restore is refused before anything is written.
-     */
-    static Path savePlan(ShimConfig config, RestorePlan plan, PlanResponse response, PrintStream out) {
-        Optional<String> problem = planDirProblem(config.spoolDir(), config);
-        Path spool = config.spoolDir();
-        if (problem.isPresent()) {
-            Path own = ShimConfig.defaultSpoolDir();
-            Optional<String> again = own.equals(spool) ? problem : planDirProblem(own, config);
-            if (again.isPresent()) {
-                throw new RestoreRefused("cannot keep the restore plan privately: " + again.get() + " (or set spool.dir in "
-                        + config.file() + "). Nothing was written");
-            }
-            out.println("note: not saving the plan under " + spool + ": " + problem.get() + "; saving it under " + own);
-            spool = own;
-        }
-        Path f = spool.resolve(config.stanza().value()).resolve("restore-plans").resolve(plan.planId() + ".json");
-        try {
-            AtomicFile.write(f, response.text().getBytes(StandardCharsets.UTF_8));
-            Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
-            return f;
-        } catch (IOException | UnsupportedOperationException e) {
-            throw new RestoreRefused("cannot save the restore plan as " + f + ": " + e.getMessage() + ". Nothing was written", e);
-        }
-    }
-
-    private static Optional<String> planDirProblem(Path spool, ShimConfig config) {
-        Path stanzaDir = spool.resolve(config.stanza().value());
-        try {
-            return SpoolDirs.privateProblem(spool, List.of(stanzaDir, stanzaDir.resolve("restore-plans")));
-        } catch (IOException | UnsupportedOperationException e) {
-            return Optional.of("cannot use " + stanzaDir + ": " + e.getMessage());
-        }
-    }
-
-    /** Creates PGDATA, cleans it (delta), then directories, tablespace locations and links. */
-    private static void layoutTree(Prepared p, boolean delta) throws IOException {
-        Path pgdata = p.layout().pgdata();
-        mkdirs(pgdata);
-        Files.setPosixFilePermissions(pgdata, PosixFilePermissions.fromString("rwx------"));
-        if (delta) {
-            // first: a directory without pg_control cannot be started half-restored
-            Files.deleteIfExists(pgdata.resolve(PG_CONTROL));
-            Set<Path> expected = new HashSet<>();
-            p.files().forEach(i -> addWithParents(expected, i.target(), pgdata));
-            p.directories().forEach(d -> addWithParents(expected, d.file(), d.root()));
-            p.links().forEach(l -> addWithParents(expected, l.link(), pgdata));
-            for (Path x : Delta.unexpected(pgdata, expected)) {
-                Delta.deleteTree(x);
-            }
-            for (RestoreLayout.Tablespace ts : p.layout().tablespaces().values()) {
-                p.files().forEach(i -> addWithParents(expected, i.target(), ts.location()));
-                for (Path v : versionDirs(ts, p.files(), p.directories())) {
-                    for (Path x : Delta.unexpected(v, expected)) {
-                        Delta.deleteTree(x);
-                    }
-                }
-            }
-        }
-        for (RestoreLayout.Tablespace ts : p.layout().tablespaces().values()) {
-            mkdirs(ts.location());
-        }
-        for (RestoreLayout.InTree d : p.directories()) {
-            mkdirsUnder(d.root(), d.file());
-        }
-        for (Downloader.Item i : p.files()) {
-            Path root = i.target().startsWith(pgdata) ? pgdata : locationOf(p, i.target());
-            mkdirsUnder(root, i.target().getParent());
-        }
-        for (RestoreLayout.TablespaceLink l : p.links()) {
-            mkdirs(l.tablespace().location());
-            mkdirsUnder(pgdata, l.link().getParent());
-            if (Files.isSymbolicLink(l.link())) {
-                if (Files.readSymbolicLink(l.link()).equals(l.tablespace().location())) {
-                    continue;
-                }
-                Files.delete(l.link());
-            } else if (Files.exists(l.link(), LinkOption.NOFOLLOW_LINKS)) {
-                Delta.deleteTree(l.link());
-            }
-            Files.createSymbolicLink(l.link(), l.tablespace().location());
-        }
-    }
-
-    private static Path locationOf(Prepared p, Path file) {
-        for (RestoreLayout.Tablespace ts : p.layout().tablespaces().values()) {
-            if (file.startsWith(ts.location())) {
-                return ts.location();
-            }
-        }
-        throw new RestoreRefused(file + " is neither in PGDATA nor in a tablespace");
-    }
-
-    private static void addWithParents(Set<Path> set, Path p, Path root) {
-        for (Path x = p; x != null && x.startsWith(root) && !x.equals(root); x = x.getParent()) {
-            set.add(x);
-        }
-    }
-
-    private static void mkdirs(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        }
-    }
-
-    /** Creates {@code dir} below {@code root} one component at a time, refusing links on the way. */
-    private static void mkdirsUnder(Path root, Path dir) throws IOException {
-        Path cur = root;
-        for (Path part : root.relativize(dir)) {
-            cur = cur.resolve(part.toString());
-            if (Files.isSymbolicLink(cur)) {
-                throw new RestoreRefused(cur + " is a symbolic link; refusing to write through it");
-            }
-            if (Files.isRegularFile(cur, LinkOption.NOFOLLOW_LINKS)) {
-                Files.delete(cur);
-            }
-            try {
-                Files.createDirectory(cur, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            } catch (FileAlreadyExistsException e) {
-                if (!Files.isDirectory(cur, LinkOption.NOFOLLOW_LINKS)) {
-                    throw e;
-                }
-            }
-        }
-    }
-
-    /** Delta: which files must be fetched, hashing the local ones in parallel. */
-    private static List<Downloader.Item> deltaDecisions(List<Downloader.Item> files, int parallel, Progress progress)
-            throws IOException {
-        ExecutorService pool = Executors.newFixedThreadPool(parallel);
-        try {
-            List<Future<Delta.Decision>> fs = new ArrayList<>();
-            for (Downloader.Item i : files) {
-                fs.add(pool.submit(() -> Delta.decide(i.target(), i.file())));
-            }
-            List<Downloader.Item> fetch = new ArrayList<>();
-            for (int k = 0; k < files.size(); k++) {
-                Delta.Decision d;
-                try {
-                    d = fs.get(k).get();
-                } catch (ExecutionException e) {
-                    if (e.getCause() instanceof IOException io) {
-                        throw io;
-                    }
-                    throw e.getCause() instanceof RuntimeException re ? re : new RestoreRefused(e.getCause().toString());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new RestoreRefused("interrupted");
-                }
-                if (d == Delta.Decision.KEEP) {
-                    progress.done(files.get(k).file().size());
-                } else {
-                    fetch.add(files.get(k));
-                }
-            }
-            return fetch;
-        } finally {
-            pool.shutdownNow();
-        }
-    }
-
-    /** The commands found in the restored configuration: disabled (the default), or kept as the operator asked. */
-    private static void reportCommands(List<ConfigCommands.Found> commands, boolean keep, PrintStream out) {
-        if (commands.isEmpty()) {
-            return;
-        }
-        out.println(keep ? "  WARNING: kept " + commands.size() + " command setting(s) from the backup's configuration"
-                + " (--keep-config-commands); the restored server runs them on this host:"
-                : "  disabled " + commands.size() + " command setting(s) from the backup's configuration (commented out;"
-                + " a compromised source could have set them; keep them with --keep-config-commands):");
-        commands.forEach(c -> out.println("    " + c));
-    }
-
-    /** Writes backup_label, tablespace_map, the recovery settings and recovery.signal; returns the config commands found. */
-    private List<ConfigCommands.Found> writeRecoveryFiles(ShimConfig config, RestorePlan plan, Prepared p, Path pgdata,
-                                                          boolean keepCommands) throws IOException {
-        List<Path> roots = new ArrayList<>(List.of(pgdata));
-        p.layout().tablespaces().values().forEach(t -> roots.add(t.location()));
-        // before the recovery block is appended: restore's own restore_command is never a finding
-        List<ConfigCommands.Found> commands = ConfigCommands.disable(pgdata, roots, keepCommands);
-        AtomicFile.write(pgdata.resolve("backup_label"), plan.backupLabelFile().getBytes(StandardCharsets.UTF_8));
-        Path map = pgdata.resolve("tablespace_map");
-        if (!p.layout().tablespaces().isEmpty()) {
-            // the effective locations, so that PostgreSQL re-creates exactly the links restore made
-            AtomicFile.write(map, p.layout().tablespaceMap().getBytes(StandardCharsets.UTF_8));
-        } else {
-            Files.deleteIfExists(map);
-        }
-        Path auto = pgdata.resolve("postgresql.auto.conf");
-        String existing = Files.isRegularFile(auto, LinkOption.NOFOLLOW_LINKS)
-                ? Files.readString(auto, StandardCharsets.UTF_8) : "";
-        String restoreCommand = RecoveryConfig.restoreCommand(RecoveryConfig.launcher(env), config.file(), config.stanza(),
-                WalPlan.fileIn(pgdata));
-        AtomicFile.write(auto, RecoveryConfig.rewrite(existing, plan.recoverySettings(), restoreCommand,
-                "Recovery settings written by tidemark restore (plan " + plan.planId() + ", backup " + plan.backupLabel() + ")")
-                .getBytes(StandardCharsets.UTF_8));
-        Files.deleteIfExists(pgdata.resolve("standby.signal"));
-        AtomicFile.write(pgdata.resolve("recovery.signal"), new byte[0]);
-        for (String f : List.of("backup_label", "tablespace_map", "postgresql.auto.conf", "recovery.signal", WalPlan.FILE_NAME)) {
-            Path x = pgdata.resolve(f);
-            if (Files.exists(x)) {
-                Files.setPosixFilePermissions(x, PosixFilePermissions.fromString("rw-------"));
-            }
-        }
-        return commands;
-    }
-
-    private static void syncDirectories(Prepared p) throws IOException {
-        Set<Path> dirs = new HashSet<>();
-        p.files().forEach(i -> dirs.add(i.target().getParent()));
-        p.directories().forEach(d -> dirs.add(d.file()));
-        dirs.add(p.layout().pgdata());
-        dirs.add(p.layout().pgdata().resolve("pg_tblspc"));
-        for (Path d : dirs) {
-            if (Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
-                try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
-                    ch.force(true);
-                } catch (IOException e) {
-                    // some file systems cannot sync a directory; the files are synced
-                }
-            }
-        }
-    }
-}
+    }}

@@ -39,7 +39,9 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * and friends or {@code HTTPS_PROXY}/{@code NO_PROXY}.
  *
  * <p>A retried PUT whose first attempt landed answers 412 to the retry; {@link CreateOnly}
- * compares the existing object, so that is an identical re-push, never a conflict.
+ * compares the existing object, so that is an identical re-push, never a conflict. An object
+ * above {@link Multipart#threshold()} goes in parts ({@link PartedUpload}), create-only in the
+ * same way.
  */
 public final class SdkObjectStore implements ObjectStore {
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
@@ -53,22 +55,31 @@ public final class SdkObjectStore implements ObjectStore {
     private final CredentialSource credentials;
     private final SdkCredentials.Tracked provider;
     private final int retries;
+    private final Multipart multipart;
+    private final PartedUpload parted;
 
     public SdkObjectStore(Optional<URI> endpoint, String bucket, boolean pathStyle, String region,
                           CredentialSource credentials, int retries) {
         this(endpoint, bucket, pathStyle, region, credentials, retries, Optional.empty());
     }
 
+    public SdkObjectStore(Optional<URI> endpoint, String bucket, boolean pathStyle, String region,
+                          CredentialSource credentials, int retries, Optional<Path> caFile) {
+        this(endpoint, bucket, pathStyle, region, credentials, retries, caFile, Multipart.DEFAULT);
+    }
+
     /**
      * The client gets a provider, not keys: it asks {@code credentials} for every request
      * (the chain's own refreshing provider, or an adapter to the endpoint or fixed keys).
      *
-     * @param retries attempts after the first; with {@code caFile}, only its certificates are
-     *                trusted (local-cloud --tls, a private CA)
+     * @param retries   attempts after the first; with {@code caFile}, only its certificates are
+     *                  trusted (local-cloud --tls, a private CA)
+     * @param multipart which objects go in parts, and how ({@link PartedUpload})
      */
     public SdkObjectStore(Optional<URI> endpoint, String bucket, boolean pathStyle, String region,
-                          CredentialSource credentials, int retries, Optional<Path> caFile) {
+                          CredentialSource credentials, int retries, Optional<Path> caFile, Multipart multipart) {
         this.bucket = bucket;
+        this.multipart = multipart;
         this.credentials = credentials;
         this.provider = SdkCredentials.tracked(credentials);
         this.retries = retries;
@@ -86,6 +97,12 @@ public final class SdkObjectStore implements ObjectStore {
                 .httpClient(http);
         endpoint.ifPresent(b::endpointOverride);
         this.s3 = b.build();
+        this.parted = new PartedUpload(this, s3, bucket, multipart);
+    }
+
+    /** Test hook: called with each part's number before the part is sent; a throw fails that part. */
+    void beforePart(java.util.function.IntConsumer hook) {
+        parted.beforePart(hook);
     }
 
     private RetryStrategy retryStrategy(int retries) {
@@ -118,6 +135,9 @@ public final class SdkObjectStore implements ObjectStore {
 
     @Override
     public PutOutcome putIfAbsent(String key, byte[] body, Map<String, String> metadata) {
+        if (multipart.applies(body.length)) {
+            return parted.upload(key, PartedUpload.Body.of(body), metadata);
+        }
         try {
             // CRC-32C as S3's additional checksum, in a header (no aws-chunked trailer, which not
             // every S3 takes): S3 verifies it and keeps it with the object
@@ -142,7 +162,7 @@ public final class SdkObjectStore implements ObjectStore {
      * {@code retries} times), signed with the source's next keys (a source may need a moment to
      * have newer ones than those S3 refused).
      */
-    private <T> T withFreshKeys(java.util.function.Supplier<T> call) {
+    <T> T withFreshKeys(java.util.function.Supplier<T> call) {
         long pause = 250;
         for (int attempt = 0; ; attempt++) {
             try {
@@ -167,6 +187,9 @@ public final class SdkObjectStore implements ObjectStore {
     public PutOutcome putIfAbsent(String key, java.nio.file.Path body, Map<String, String> metadata) {
         String crc;
         try {
+            if (multipart.applies(java.nio.file.Files.size(body))) {
+                return parted.upload(key, PartedUpload.Body.of(body), metadata);
+            }
             crc = crc32c(body);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("cannot read " + body + ": " + e.getMessage(), e);
@@ -206,7 +229,7 @@ public final class SdkObjectStore implements ObjectStore {
         return crc32cText(crc.getValue());
     }
 
-    private static String crc32cText(long v) {
+    static String crc32cText(long v) {
         return java.util.Base64.getEncoder().encodeToString(new byte[] {(byte) (v >>> 24), (byte) (v >>> 16),
                 (byte) (v >>> 8), (byte) v});
     }
@@ -263,7 +286,7 @@ public final class SdkObjectStore implements ObjectStore {
     }
 
     /** One line: {@code S3 PUT key failed: HTTP 400 ExpiredToken: The provided token has expired.} */
-    private StorageException failure(String method, String key, S3Exception e) {
+    StorageException failure(String method, String key, S3Exception e) {
         // a HEAD answer has no body: the code the SDK makes up from the status line says nothing more
         String code = method.equals("HEAD") ? null : code(e);
         String message = method.equals("HEAD") || e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorMessage();
@@ -284,7 +307,7 @@ public final class SdkObjectStore implements ObjectStore {
         return status >= 500 || status == 429 || status == 409 || status == 408;
     }
 
-    private static StorageException clientFailure(String method, String key, SdkClientException e) {
+    static StorageException clientFailure(String method, String key, SdkClientException e) {
         Optional<StorageException> cause = storageCause(e);
         if (cause.isPresent()) {
             return new StorageException(cause.get().getMessage(), e, cause.get().retryable()); // no credentials
@@ -310,6 +333,7 @@ public final class SdkObjectStore implements ObjectStore {
 
     @Override
     public void close() {
+        parted.close();
         s3.close();
         http.close(); // given to the client, so not closed by it
     }

@@ -10,6 +10,6 @@ public final class Stores {
     /** One per process and command: the store holds the connection pool; close it when done. */
     public static ObjectStore open(ShimConfig config, CredentialSource credentials) {
         return new SdkObjectStore(config.s3Endpoint(), config.bucket(), config.pathStyle(), config.region(),
-                credentials, config.retries(), config.s3CaFile());
+                credentials, config.retries(), config.s3CaFile(), config.multipart());
     }
 }

@@ -190,4 +190,28 @@ class ShimConfigTest {
             assertTrue(f.getMessage().contains(bad.substring(0, bad.indexOf('='))), f.getMessage());
         }
     }
+
+    @Test
+    void largeObjectsGoInPartsAboveTheThresholdAndTheLimitsAreS3s() throws IOException {
+        ShimConfig d = load(Map.of(), "--config", file("mp.conf", BASE + "stanza=s\n").toString());
+        assertEquals(io.tidemark.shim.storage.Multipart.DEFAULT, d.multipart());
+        assertEquals(256L << 20, d.multipart().threshold());
+        assertEquals(64L << 20, d.multipart().partSize());
+        ShimConfig small = load(Map.of(), "--config", file("mp2.conf", BASE + "stanza=s\ns3.multipart-threshold=5MB\n"
+                + "s3.multipart-part-size=5MB\ns3.multipart-process=2\n").toString());
+        assertEquals(new io.tidemark.shim.storage.Multipart(5L << 20, 5L << 20, 2), small.multipart());
+        assertFalse(small.multipart().applies(5L << 20), "an object of exactly the threshold is one PUT");
+        assertTrue(small.multipart().applies((5L << 20) + 1));
+        // a part size above the default threshold raises it: a part is never larger than the whole
+        assertEquals(512L << 20, load(Map.of(), "--config", file("mp3.conf", BASE + "stanza=s\n"
+                + "s3.multipart-part-size=512MB\n").toString()).multipart().threshold());
+        // 10,000 parts at most: a 1 TiB object gets parts of 105 MiB rather than 64
+        assertEquals(((1L << 40) + 9_999) / 10_000, d.multipart().partSizeFor(1L << 40));
+        for (String bad : List.of("s3.multipart-part-size=4MB", "s3.multipart-part-size=6GB", "s3.multipart-threshold=6GB",
+                "s3.multipart-threshold=1MB", "s3.multipart-process=0", "s3.multipart-threshold=big")) {
+            CommandFailure f = assertThrows(CommandFailure.class,
+                    () -> load(Map.of(), "--config", file("bad.conf", BASE + "stanza=s\n" + bad + "\n").toString()), bad);
+            assertTrue(f.getMessage().contains(bad.substring(0, bad.indexOf('='))), f.getMessage());
+        }
+    }
 }
