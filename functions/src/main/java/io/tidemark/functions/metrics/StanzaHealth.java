@@ -73,6 +73,28 @@ public final class StanzaHealth {
         return Optional.of(Map.copyOf(values));
     }
 
+    /**
+     * After a streamed chunk moved the window: {@link TidemarkMetric#STREAM_LAG}, seconds from the
+     * newest right edge's commit time to now (how far the latest restorable point trails); nothing
+     * when the window has no commit time yet.
+     */
+    public void publishStreamLag(StanzaMeta meta, Item window) {
+        Instant newest = null;
+        for (io.tidemark.functions.window.RecoveryWindow.TimelineWindow t
+                : io.tidemark.functions.window.RecoveryWindow.fromList(window.list("timelines")).timelines()) {
+            for (io.tidemark.functions.window.WindowInterval i : t.intervals()) {
+                Instant at = i.end().time();
+                if (at != null && (newest == null || at.isAfter(newest))) {
+                    newest = at;
+                }
+            }
+        }
+        if (newest != null) {
+            Instant now = clock.instant();
+            publisher.publish(meta.stanza(), now, Map.of(TidemarkMetric.STREAM_LAG, seconds(newest, now)));
+        }
+    }
+
     long archiveLagSeconds(StanzaMeta meta, Instant now) {
         Instant newest = null;
         for (Item i : catalog.query(Keys.pk(meta.stanza()), Keys.TIMELINE_PREFIX)) {
