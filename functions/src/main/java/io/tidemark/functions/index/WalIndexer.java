@@ -599,9 +599,11 @@ public final class WalIndexer {
             case REJECTED -> Outcome.REJECTED;
             case CONFLICT -> Outcome.CONFLICT;
             case ACCEPTED -> {
-                Item window = windows.refresh(meta);
+                windows.refresh(meta);
                 try {
-                    health.publishStreamLag(meta, window);
+                    catalog.get(Keys.pk(meta.stanza()), Keys.stream(c.segment()))
+                            .flatMap(i -> i.string("lastCommitTime")).map(Instant::parse)
+                            .ifPresent(t -> health.publishStreamLag(meta, t));
                 } catch (RuntimeException e) {
                     LOG.log(Level.WARNING, "could not publish the stream lag of stanza " + meta.stanza() + ": " + e);
                 }

@@ -74,25 +74,14 @@ public final class StanzaHealth {
     }
 
     /**
-     * After a streamed chunk moved the window: {@link TidemarkMetric#STREAM_LAG}, seconds from the
-     * newest right edge's commit time to now (how far the latest restorable point trails); nothing
-     * when the window has no commit time yet.
+     * After a streamed chunk was indexed: {@link TidemarkMetric#STREAM_LAG}, seconds from the last
+     * streamed commit ({@code lastCommit}) to now, how far the latest restorable point trails.
      */
-    public void publishStreamLag(StanzaMeta meta, Item window) {
-        Instant newest = null;
-        for (io.tidemark.functions.window.RecoveryWindow.TimelineWindow t
-                : io.tidemark.functions.window.RecoveryWindow.fromList(window.list("timelines")).timelines()) {
-            for (io.tidemark.functions.window.WindowInterval i : t.intervals()) {
-                Instant at = i.end().time();
-                if (at != null && (newest == null || at.isAfter(newest))) {
-                    newest = at;
-                }
-            }
-        }
-        if (newest != null) {
-            Instant now = clock.instant();
-            publisher.publish(meta.stanza(), now, Map.of(TidemarkMetric.STREAM_LAG, seconds(newest, now)));
-        }
+    public long publishStreamLag(StanzaMeta meta, Instant lastCommit) {
+        Instant now = clock.instant();
+        long lag = seconds(lastCommit, now);
+        publisher.publish(meta.stanza(), now, Map.of(TidemarkMetric.STREAM_LAG, lag));
+        return lag;
     }
 
     long archiveLagSeconds(StanzaMeta meta, Instant now) {
