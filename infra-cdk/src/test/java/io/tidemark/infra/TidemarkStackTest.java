@@ -361,7 +361,8 @@ class TidemarkStackTest {
                 seen.add(events + " " + prefix);
                 continue;
             }
-            if (prefix.endsWith("/wal/")) {
+            if (prefix.endsWith("/wal/") || prefix.endsWith("/stream/")) {
+                // archived WAL and streamed WAL chunks (issue 17) both go to the indexer
                 assertEquals(ref(aliasIds.get(Handlers.WAL_INDEX)), target, prefix);
                 assertFalse(rules.containsKey("suffix"));
             } else if (prefix.endsWith("/backup/")) {
@@ -372,10 +373,11 @@ class TidemarkStackTest {
             }
             seen.add(prefix);
         }
-        assertEquals(new TreeSet<>(List.of("main/wal/", "main/backup/", "reports/wal/", "reports/backup/",
+        assertEquals(new TreeSet<>(List.of("main/wal/", "main/stream/", "main/backup/", "reports/wal/", "reports/stream/",
+                "reports/backup/",
                 "[\"s3:ObjectRemoved:*\"] main/", "[\"s3:LifecycleExpiration:*\"] main/",
                 "[\"s3:ObjectRemoved:*\"] reports/", "[\"s3:LifecycleExpiration:*\"] reports/")), new TreeSet<>(seen));
-        assertEquals(8, seen.size());
+        assertEquals(10, seen.size());
     }
 
     @Test
@@ -770,8 +772,10 @@ class TidemarkStackTest {
             if (actions(st).contains("s3:GetObject")) {
                 for (String r : resourcesOf(st)) {
                     // ...and earlier manifests' existence, when it resumes a backup waiting for WAL.
+                    // streamed chunks too (issue 17): validated, scanned, compared with their segment
                     assertTrue(r.contains("/wal/*\"") || r.contains("/stanza.json\"")
-                            || r.contains("/backup/*/manifest.json\""), "indexer reads WAL only: " + r);
+                            || r.contains("/backup/*/manifest.json\"") || r.contains("/stream/*\""),
+                            "indexer reads WAL only: " + r);
                 }
             }
             assertFalse(actions(st).stream().anyMatch(a -> a.startsWith("s3:Put") || a.startsWith("kms:Sign")), st.toString());
