@@ -271,4 +271,45 @@ class StreamedChunksTest {
         assertTrue(marked.string("mismatch").orElse("").contains("other bytes than the archived segment"), marked.describe());
         assertTrue(differ.chunk(ranges.getFirst()[0], ranges.getFirst()[1]).flag("superseded"));
     }
+
+    @Test
+    void retentionRemovesSupersededChunksAndKeepsOneThatDisagreesAsEvidence() {
+        Stanza st = new Stanza();
+        List<long[]> ranges = ranges();
+        long[] damaged = ranges.get(2);
+        List<String> keys = new ArrayList<>();
+        for (long[] r : ranges) {
+            byte[] b = slice(r);
+            if (r == damaged) {
+                for (int i = 100; i < 116; i++) {
+                    b[i] ^= 0x01;
+                }
+            }
+            String key = st.put(r[0], b);
+            keys.add(key);
+            st.index(key);
+        }
+        io.tidemark.functions.retain.RetentionService retention = new io.tidemark.functions.retain.RetentionService(
+                st.objects, st.catalog, new io.tidemark.functions.retain.RetentionPlanner(), Clock.systemUTC());
+        // before the complete segment: the chunks are the only copy of this WAL, nothing goes
+        retention.run(st.name, io.tidemark.functions.retain.RetentionPolicy.DEFAULT, false);
+        assertTrue(keys.stream().allMatch(st.objects::contains), "no chunk removed before its segment is archived");
+
+        String segKey = StorageLayout.walKey(st.name, new WalFileName.Segment(segment), Compression.ZSTD);
+        st.objects.put(segKey, TestWal.compress(Compression.ZSTD, complete), "application/octet-stream",
+                Map.of(ObjectStore.SHA256, TestWal.sha256(complete)));
+        st.indexer.index(segKey, afterLastCommit.plusSeconds(2));
+        retention.run(st.name, io.tidemark.functions.retain.RetentionPolicy.DEFAULT, false);
+        String kept = keys.get(2);
+        for (String k : keys) {
+            assertEquals(k.equals(kept), st.objects.contains(k), k);
+        }
+        assertEquals(List.of(Keys.chunk(segment, damaged[0], damaged[1])),
+                st.catalog.query(Keys.pk(st.name), Keys.chunkPrefix(segment)).stream().map(Item::sk).toList(),
+                "the chunk that disagrees with its segment stays, as evidence");
+        assertTrue(st.catalog.get(Keys.pk(st.name), Keys.stream(segment)).isPresent(), "and so does its stream item");
+        assertTrue(st.objects.contains(segKey), "the archived segment is what stays");
+        // the chunk's removal event is nothing lost for the catalog
+        assertEquals(WalIndexer.Outcome.IGNORED, st.indexer.removed(keys.getFirst(), "ObjectRemoved:Delete", "00AA"));
+    }
 }

@@ -186,6 +186,13 @@ class StreamedWalRestoreCloudTest {
                 "latest restorable " + time + " is the last commit's time (" + beforeLast + " .. " + afterLast + ")");
         Shim.Run text = Shim.run(new InfoCommand(Map.of(), Clock.systemUTC()), "--config", conf.toString());
         assertTrue(text.out().contains("latest restorable  " + time + " ("), text.out());
+        // the indexer published how far the stream trails, as embedded metrics the cloud collected
+        var lag = cloud.metrics().of(io.tidemark.events.metrics.TidemarkMetric.NAMESPACE,
+                io.tidemark.events.metrics.TidemarkMetric.STREAM_LAG.metricName(),
+                Map.of(io.tidemark.events.metrics.TidemarkMetric.DIMENSION, STANZA));
+        // one point per chunk once the stream holds a commit
+        assertFalse(lag.isEmpty() || lag.size() > chunkKeys.size(), "points: " + lag);
+        assertTrue(lag.stream().allMatch(p -> p.function().equals("wal-indexer")), lag.toString());
     }
 
     @Test
