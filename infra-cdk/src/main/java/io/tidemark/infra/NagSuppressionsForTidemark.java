@@ -45,7 +45,7 @@ public final class NagSuppressionsForTidemark {
             List<Object> wildcards = new ArrayList<>();
             wildcards.add("Resource::*");
             for (String stanza : stack.config().stanzaNames()) {
-                for (String sub : List.of("/*", "/wal/*", "/backup/*", "/backup/*/manifest.json")) {
+                for (String sub : List.of("/*", "/wal/*", "/stream/*", "/backup/*", "/backup/*/manifest.json")) {
                     wildcards.add("Resource::" + bucketArn + "/" + stanza + sub);
                 }
             }

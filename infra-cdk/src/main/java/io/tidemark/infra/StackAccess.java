@@ -61,8 +61,10 @@ final class StackAccess {
 
         // The indexer also resumes backups waiting for WAL: catalog reads, and at most a HEAD of an
         // earlier backup's manifest (never the backup's files).
+        // Streamed chunks: read to validate them, to scan their records and to compare them with the
+        // complete segment that supersedes them.
         allowRead(fns.indexer(), prefixes(stanzas, "/wal/*"), prefixes(stanzas, "/stanza.json"),
-                prefixes(stanzas, "/backup/*/manifest.json"));
+                prefixes(stanzas, "/backup/*/manifest.json"), prefixes(stanzas, "/stream/*"));
         allowRead(fns.validator(), prefixes(stanzas, "/*"));
         fns.validator().role().addToPrincipalPolicy(PolicyStatement.Builder.create()
                 .sid("ReadChecksumsWithoutDownloading")

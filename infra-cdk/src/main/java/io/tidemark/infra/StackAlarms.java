@@ -92,6 +92,20 @@ final class StackAlarms {
                     .treatMissingData(TreatMissingData.NOT_BREACHING)
                     .build();
             conflicts.addAlarmAction(toTopic);
+            // Streamed WAL chunks and the complete segment that supersedes them disagree (issue 17):
+            // one of the two copies is not what PostgreSQL wrote. Any is an alarm; no data is none.
+            Alarm mismatch = Alarm.Builder.create(stack, "StreamMismatchAlarm-" + s.name())
+                    .alarmDescription("Tidemark: a streamed WAL chunk of stanza " + s.name() + " holds other bytes than"
+                            + " the archived segment that supersedes it (the indexer's log names the chunk and the"
+                            + " segment); the segment is what restores use")
+                    .metric(customMetric(io.tidemark.events.metrics.TidemarkMetric.STREAM_MISMATCH.metricName(), s.name(),
+                            Duration.minutes(5)))
+                    .threshold(1)
+                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                    .evaluationPeriods(1)
+                    .treatMissingData(TreatMissingData.NOT_BREACHING)
+                    .build();
+            mismatch.addAlarmAction(toTopic);
             // A restore drill failed (tidemark drill records each one; docs/drills.md). No drill is no
             // failure: drills are the operator's choice, and a failed one stays in alarm until the
             // next one passes (it publishes 0).

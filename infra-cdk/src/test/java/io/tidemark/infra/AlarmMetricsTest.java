@@ -42,6 +42,8 @@ class AlarmMetricsTest {
             // no report is no conflict
             TidemarkMetric.HISTORY_CONFLICTS, "notBreaching",
             TidemarkMetric.MANIFESTS_REFUSED, "notBreaching",
+            // no chunk superseded with other bytes is no mismatch
+            TidemarkMetric.STREAM_MISMATCH, "notBreaching",
             // a failed drill stays in alarm until a drill passes (publishes 0); no drill changes nothing
             TidemarkMetric.DRILL_FAILED, "ignore",
             // published only by a drill that passed: days without one are the alarm (with a drill schedule)
@@ -49,7 +51,9 @@ class AlarmMetricsTest {
 
     /** Published for dashboards and logs, watched by no alarm (the issue asks for none). */
     static final java.util.Set<TidemarkMetric> NOT_ALARMED = java.util.EnumSet.of(TidemarkMetric.BACKUPS_EXPIRED,
-            TidemarkMetric.BACKUPS_HELD_BACK, TidemarkMetric.FUTURE_WAL_TIMES);
+            TidemarkMetric.BACKUPS_HELD_BACK, TidemarkMetric.FUTURE_WAL_TIMES,
+            // published with each streamed chunk; a stream that stops is ArchiveLagSeconds' alarm (issue 17)
+            TidemarkMetric.STREAM_LAG);
 
     static Synth synth;
     static final List<String> STANZAS = List.of("main", "reports");

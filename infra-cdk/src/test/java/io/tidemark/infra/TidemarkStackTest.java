@@ -361,7 +361,8 @@ class TidemarkStackTest {
                 seen.add(events + " " + prefix);
                 continue;
             }
-            if (prefix.endsWith("/wal/")) {
+            if (prefix.endsWith("/wal/") || prefix.endsWith("/stream/")) {
+                // archived WAL and streamed WAL chunks (issue 17) both go to the indexer
                 assertEquals(ref(aliasIds.get(Handlers.WAL_INDEX)), target, prefix);
                 assertFalse(rules.containsKey("suffix"));
             } else if (prefix.endsWith("/backup/")) {
@@ -372,10 +373,11 @@ class TidemarkStackTest {
             }
             seen.add(prefix);
         }
-        assertEquals(new TreeSet<>(List.of("main/wal/", "main/backup/", "reports/wal/", "reports/backup/",
+        assertEquals(new TreeSet<>(List.of("main/wal/", "main/stream/", "main/backup/", "reports/wal/", "reports/stream/",
+                "reports/backup/",
                 "[\"s3:ObjectRemoved:*\"] main/", "[\"s3:LifecycleExpiration:*\"] main/",
                 "[\"s3:ObjectRemoved:*\"] reports/", "[\"s3:LifecycleExpiration:*\"] reports/")), new TreeSet<>(seen));
-        assertEquals(8, seen.size());
+        assertEquals(10, seen.size());
     }
 
     @Test
@@ -770,8 +772,10 @@ class TidemarkStackTest {
             if (actions(st).contains("s3:GetObject")) {
                 for (String r : resourcesOf(st)) {
                     // ...and earlier manifests' existence, when it resumes a backup waiting for WAL.
+                    // streamed chunks too (issue 17): validated, scanned, compared with their segment
                     assertTrue(r.contains("/wal/*\"") || r.contains("/stanza.json\"")
-                            || r.contains("/backup/*/manifest.json\""), "indexer reads WAL only: " + r);
+                            || r.contains("/backup/*/manifest.json\"") || r.contains("/stream/*\""),
+                            "indexer reads WAL only: " + r);
                 }
             }
             assertFalse(actions(st).stream().anyMatch(a -> a.startsWith("s3:Put") || a.startsWith("kms:Sign")), st.toString());
@@ -832,7 +836,8 @@ class TidemarkStackTest {
                 "LastValidBackupAgeSeconds/main/93600", "LastValidBackupAgeSeconds/reports/28800",
                 "VerifyProblems/main/1", "VerifyProblems/reports/1", "LastCleanVerifyAgeSeconds/main/172800",
                 "LastCleanVerifyAgeSeconds/reports/172800", "HistoryConflicts/main/1", "HistoryConflicts/reports/1",
-                "ManifestsRefused/main/1", "ManifestsRefused/reports/1", "DrillFailed/main/1", "DrillFailed/reports/1")),
+                "ManifestsRefused/main/1", "ManifestsRefused/reports/1", "DrillFailed/main/1", "DrillFailed/reports/1",
+                "StreamMismatch/main/1", "StreamMismatch/reports/1")),
                 custom);
         assertEquals(new TreeSet<>(functionIds.values()), errorFunctions);
         Set<String> expectedDlqs = new TreeSet<>();

@@ -49,6 +49,17 @@ public enum TidemarkMetric {
      */
     FUTURE_WAL_TIMES("FutureWalTimes", Unit.COUNT),
     /**
+     * A complete WAL segment that disagrees with the streamed chunks indexed for it (issue 17):
+     * the two paths of the same WAL do not hold the same bytes. 1 per chunk that disagrees; any 1
+     * is an alarm (one of the two copies is not what PostgreSQL wrote).
+     */
+    STREAM_MISMATCH("StreamMismatch", Unit.COUNT),
+    /**
+     * Seconds from the last streamed commit's time to when the indexer moved the window's right
+     * edge with the chunk holding it: how far the latest restorable point trails the primary.
+     */
+    STREAM_LAG("StreamLagSeconds", Unit.SECONDS),
+    /**
      * A restore drill a node recorded ({@code POST /stanzas/{stanza}/drills}): 1 when it failed, 0
      * when every check passed; one data point per drill. Any 1 is an alarm.
      */

@@ -87,6 +87,18 @@ public final class RestorePlanJson {
             if (w.versionId() != null) {
                 wo.put("versionId", w.versionId());
             }
+            if (w.isAssembled()) {
+                // only when there are any: a plan without streamed chunks stays the document it always was
+                ArrayNode cs = wo.putArray("chunks");
+                for (PlanWalChunk c : w.chunks()) {
+                    ObjectNode co = cs.addObject().put("key", c.key()).put("compression", c.compression().extension())
+                            .put("start", c.start()).put("end", c.end()).put("sha256", c.sha256())
+                            .put("storedSize", c.storedSize());
+                    if (c.versionId() != null) {
+                        co.put("versionId", c.versionId());
+                    }
+                }
+            }
         }
         ObjectNode settings = o.putObject("recoverySettings");
         new java.util.TreeMap<>(p.recoverySettings()).forEach(settings::put);
@@ -131,8 +143,16 @@ public final class RestorePlanJson {
             }
             List<PlanWal> wal = new ArrayList<>();
             for (JsonNode w : array(o, "wal")) {
+                List<PlanWalChunk> chunks = new ArrayList<>();
+                if (w.has("chunks")) {
+                    for (JsonNode c : array(w, "chunks")) {
+                        chunks.add(new PlanWalChunk(text(c, "key"), c.has("versionId") ? text(c, "versionId") : null,
+                                Compression.fromExtension(text(c, "compression")), num(c, "start"), num(c, "end"),
+                                text(c, "sha256"), num(c, "storedSize")));
+                    }
+                }
                 wal.add(new PlanWal(text(w, "name"), text(w, "key"), Compression.fromExtension(text(w, "compression")),
-                        text(w, "sha256"), num(w, "storedSize"), w.has("versionId") ? text(w, "versionId") : null));
+                        text(w, "sha256"), num(w, "storedSize"), w.has("versionId") ? text(w, "versionId") : null, chunks));
             }
             List<PlanWalRange> ranges = new ArrayList<>();
             if (o.has("walRanges")) {

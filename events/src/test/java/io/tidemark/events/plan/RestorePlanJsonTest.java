@@ -84,6 +84,38 @@ class RestorePlanJsonTest {
     }
 
     @Test
+    void aSegmentAssembledFromStreamedChunksRoundTripsAndAnOldPlanStaysTheSameDocument() {
+        RestorePlan old = plan(req().settings());
+        assertTrue(RestorePlanJson.toJson(old).get("wal").get(0).get("chunks") == null,
+                "a plan without streamed chunks is the document it always was");
+        String prefix = "main/stream/0000000100000000/000000010000000000000003/";
+        List<PlanWalChunk> chunks = List.of(
+                new PlanWalChunk(prefix + "00000000-00040000.zst", null, Compression.ZSTD, 0, 0x40000, SHA, 9000),
+                // an agent restart sent again from inside the first chunk: overlapping is allowed
+                new PlanWalChunk(prefix + "00030000-00050000.zst", "v2", Compression.ZSTD, 0x30000, 0x50000, "cd".repeat(32),
+                        4000));
+        PlanWal assembled = PlanWal.assembled("000000010000000000000003", chunks);
+        assertTrue(assembled.isAssembled());
+        assertEquals(0x50000, assembled.assembledEnd());
+        assertEquals(PlanWal.assemblyHash(chunks), assembled.sha256());
+        List<PlanWal> wal = new java.util.ArrayList<>(old.wal());
+        wal.add(assembled);
+        RestorePlan p = new RestorePlan(old.formatVersion(), old.planId(), old.stanza(), old.systemIdentifier(),
+                old.pgVersionNum(), old.walSegmentSize(), old.createdAt(), old.expiresAt(), old.request(), old.timeline(),
+                old.backupLabel(), old.chain(), old.backupStartLsn(), old.backupStopLsn(), old.backupTimeline(),
+                old.backupLabelFile(), old.tablespaceMap(), old.tablespaces(), old.directories(), old.files(), wal,
+                old.recoverySettings(), old.reachability(), old.walRanges());
+        assertEquals(p, RestorePlanJson.read(RestorePlanJson.toJson(p)));
+
+        // a hole would be replayed as zeros: refused, as chunks that do not start at 0 or a history "assembled"
+        assertThrows(PlanException.class, () -> PlanWal.assembled("000000010000000000000003", List.of(chunks.get(1))));
+        assertThrows(PlanException.class, () -> PlanWal.assembled("000000010000000000000003", List.of(chunks.get(0),
+                new PlanWalChunk(prefix + "00041000-00050000.zst", null, Compression.ZSTD, 0x41000, 0x50000, SHA, 10))));
+        assertThrows(PlanException.class, () -> PlanWal.assembled("00000002.history", chunks));
+        assertThrows(PlanException.class, () -> new PlanWalChunk(prefix + "x", null, Compression.ZSTD, 5, 5, SHA, 1));
+    }
+
+    @Test
     void unsafePathsAndForeignSettingsAreRefused() {
         ObjectNode json = RestorePlanJson.toJson(plan(req().settings()));
         ((ObjectNode) json.get("files").get(0)).put("path", "../../etc/passwd");

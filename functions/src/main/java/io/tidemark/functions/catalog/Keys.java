@@ -65,6 +65,10 @@ public final class Keys {
     public static final String FUTURE_WAL_TIMES = "FUTUREWALTIMES";
     /** Uploads refused because the catalog had accepted other content for their key: {@code RefusedUploads}. */
     public static final String REFUSED_PREFIX = "REFUSED#";
+    /** One streamed WAL chunk (issue 17): {@code CHUNK#<TTTTTTTT>#<segno 16 hex>#<SSSSSSSS>-<EEEEEEEE>}. */
+    public static final String CHUNK_PREFIX = "CHUNK#";
+    /** What the streamed chunks of one segment make restorable: {@code STREAM#<TTTTTTTT>#<segno 16 hex>}. */
+    public static final String STREAM_PREFIX = "STREAM#";
 
     private Keys() {
     }
@@ -89,6 +93,25 @@ public final class Keys {
     /** All segments of one timeline. */
     public static String walPrefix(TimelineId timeline) {
         return WAL_PREFIX + timeline.hex() + "#";
+    }
+
+    public static String chunk(WalSegmentName segment, long start, long end) {
+        return chunkPrefix(segment) + io.tidemark.events.wal.WalNames.hex8(start) + "-"
+                + io.tidemark.events.wal.WalNames.hex8(end);
+    }
+
+    /** The chunks of one segment, ascending by start offset. */
+    public static String chunkPrefix(WalSegmentName segment) {
+        return CHUNK_PREFIX + timelineAndNumber(segment) + "#";
+    }
+
+    public static String stream(WalSegmentName segment) {
+        return STREAM_PREFIX + timelineAndNumber(segment);
+    }
+
+    /** The streamed segments of one timeline. */
+    public static String streamPrefix(TimelineId timeline) {
+        return STREAM_PREFIX + timeline.hex() + "#";
     }
 
     public static String partial(WalSegmentName segment) {

@@ -63,7 +63,9 @@ public final class WalIndexer {
 
     /** What became of one object. */
     public enum Outcome {
-        IGNORED, MISSING, SEGMENT_ARCHIVED, SEGMENT_PENDING_TAIL, SEGMENT_CORRUPT, SEGMENT_INVALID,
+        IGNORED, MISSING, SEGMENT_ARCHIVED,
+        /** A streamed chunk, accepted: the stream (and the window's right edge) may have grown. */
+        CHUNK, SEGMENT_PENDING_TAIL, SEGMENT_CORRUPT, SEGMENT_INVALID,
         PARTIAL, HISTORY, BACKUP_HISTORY, REJECTED,
         /** Larger than an object of its kind can be: refused without reading it (marked corrupt). */
         OVERSIZED,
@@ -89,6 +91,7 @@ public final class WalIndexer {
     private final io.tidemark.functions.metrics.StanzaHealth health;
     private final FutureCommitTimes futureTimes;
     private final io.tidemark.functions.metrics.MetricsPublisher metrics;
+    private final ChunkIndexer chunks;
 
     /**
      * Told after a segment was stored as archived (the backup validator resumes backups waiting
@@ -126,6 +129,7 @@ public final class WalIndexer {
         this.listener = listener;
         this.windows = new io.tidemark.functions.window.WindowService(catalog);
         this.lost = new LostObjects(catalog, java.time.Clock.systemUTC());
+        this.chunks = new ChunkIndexer(objects, catalog, metrics, java.time.Clock.systemUTC());
     }
 
     /**
@@ -186,6 +190,7 @@ public final class WalIndexer {
                 };
             }
             case StorageKey.HistoryObject h -> indexHistory(requireMeta(h.stanza()), h, eventTime, sequencer, versionId);
+            case StorageKey.WalChunk c -> indexChunk(requireMeta(c.stanza()), c, eventTime, sequencer, versionId, size);
             default -> {
                 LOG.log(Level.DEBUG, "ignoring {0}: not a WAL object", key);
                 yield Outcome.IGNORED;
@@ -380,6 +385,8 @@ public final class WalIndexer {
             // that the record was abandoned. So look at N in every case: one consistent read.
             finishPrevious(meta, segment.previous(), o.raw());
         }
+        // The complete segment supersedes its streamed chunks: they must hold the same bytes.
+        chunks.supersede(meta, segment, o.raw());
         // The timeline aggregate is stored: now the window (store, then compute from the sources).
         windows.refresh(meta);
         listener.archived(meta, segment);
@@ -580,6 +587,29 @@ public final class WalIndexer {
         merger.merge(pk, Keys.timeline(timeline), cur -> change.apply(cur
                 .map(i -> TimelineAggregate.fromItem(i, meta.walSegmentSize()))
                 .orElseGet(() -> TimelineAggregate.empty(timeline))).toItem(pk));
+    }
+
+    // ---- streamed chunks -----------------------------------------------------------------------
+
+    private Outcome indexChunk(StanzaMeta meta, StorageKey.WalChunk c, Instant eventTime, String sequencer,
+                               String versionId, long size) {
+        ChunkIndexer.Result r = chunks.index(meta, c, eventTime, sequencer, versionId, size);
+        return switch (r) {
+            case MISSING -> Outcome.MISSING;
+            case REJECTED -> Outcome.REJECTED;
+            case CONFLICT -> Outcome.CONFLICT;
+            case ACCEPTED -> {
+                windows.refresh(meta);
+                try {
+                    catalog.get(Keys.pk(meta.stanza()), Keys.stream(c.segment()))
+                            .flatMap(i -> i.string("lastCommitTime")).map(Instant::parse)
+                            .ifPresent(t -> health.publishStreamLag(meta, t));
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "could not publish the stream lag of stanza " + meta.stanza() + ": " + e);
+                }
+                yield Outcome.CHUNK;
+            }
+        };
     }
 
     // ---- .partial, .history, .backup ---------------------------------------------------------

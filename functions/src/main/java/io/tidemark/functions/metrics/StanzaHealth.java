@@ -73,6 +73,17 @@ public final class StanzaHealth {
         return Optional.of(Map.copyOf(values));
     }
 
+    /**
+     * After a streamed chunk was indexed: {@link TidemarkMetric#STREAM_LAG}, seconds from the last
+     * streamed commit ({@code lastCommit}) to now, how far the latest restorable point trails.
+     */
+    public long publishStreamLag(StanzaMeta meta, Instant lastCommit) {
+        Instant now = clock.instant();
+        long lag = seconds(lastCommit, now);
+        publisher.publish(meta.stanza(), now, Map.of(TidemarkMetric.STREAM_LAG, lag));
+        return lag;
+    }
+
     long archiveLagSeconds(StanzaMeta meta, Instant now) {
         Instant newest = null;
         for (Item i : catalog.query(Keys.pk(meta.stanza()), Keys.TIMELINE_PREFIX)) {

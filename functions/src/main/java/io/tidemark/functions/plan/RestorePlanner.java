@@ -148,7 +148,7 @@ public final class RestorePlanner {
 
     /** A chosen backup with everything needed to write its plan. */
     private record Choice(WindowBackup backup, TimelinePath path, WindowCalculator.Reach reach, Stop stop,
-                          List<BackupEntry> chain, BackupManifest manifest) {
+                          List<BackupEntry> chain, BackupManifest manifest, WindowCalculator calc) {
     }
 
     private static final System.Logger LOG = System.getLogger(RestorePlanner.class.getName());
@@ -217,7 +217,7 @@ public final class RestorePlanner {
                 continue;
             }
             mark("target");
-            Optional<Choice> choice = complete(meta, b, path.get(), reach.get(), stop.get(), reasons);
+            Optional<Choice> choice = complete(meta, b, path.get(), reach.get(), stop.get(), reasons, calc);
             mark("chain+manifest");
             if (choice.isPresent()) {
                 return write(meta, r, choice.get(), caller);
@@ -253,7 +253,7 @@ public final class RestorePlanner {
 
     /** Checks the chain at plan time and reads the manifest; empty (with a reason) when the backup cannot be used. */
     private Optional<Choice> complete(StanzaMeta meta, WindowBackup b, TimelinePath path, WindowCalculator.Reach reach,
-                                      Stop stop, List<String> reasons) {
+                                      Stop stop, List<String> reasons, WindowCalculator calc) {
         String pk = Keys.pk(meta.stanza());
         Map<String, BackupEntry> chain = new LinkedHashMap<>();
         List<String> todo = new ArrayList<>(List.of(b.label().toString()));
@@ -290,7 +290,7 @@ public final class RestorePlanner {
             reasons.add(b.label() + ": its manifest cannot be read: " + e.getMessage());
             return Optional.empty();
         }
-        return Optional.of(new Choice(b, path, reach, stop, List.copyOf(chain.values()), m));
+        return Optional.of(new Choice(b, path, reach, stop, List.copyOf(chain.values()), m, calc));
     }
 
     private Created write(StanzaMeta meta, RecoveryRequest r, Choice c, String caller) {
@@ -317,9 +317,12 @@ public final class RestorePlanner {
                     f.blocks().map(map -> planBlocks(stanza, f, map, compressionOf, c.manifest().compression(), objectVersions))));
         }
         mark("files");
-        WalListing listing = WalListing.list(store, settings.maxWal(), meta, c.path(), c.reach().startSegment(), c.stop().lastSegment());
+        WalListing listing = WalListing.list(store, settings.maxWal(), meta, c.path(), c.reach().startSegment(),
+                Math.min(c.stop().lastSegment(), c.reach().archivedEnd()));
         List<PlanWal> wal = new ArrayList<>(WalListing.histories(store, meta, c.path()));
         wal.addAll(listing.segments());
+        // segments known only from streamed chunks (issue 17): assembled by archive-get, never capped
+        wal.addAll(WalListing.streamed(store, meta, c.calc(), c.reach(), c.reach().startSegment(), c.stop().lastSegment()));
         mark("wal");
 
         Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
@@ -345,6 +348,7 @@ public final class RestorePlanner {
         files.forEach(f -> keys.put(f.key(), f.versionId()));
         files.forEach(f -> f.blocks().ifPresent(b -> b.blocks().forEach(k -> keys.put(k.key(), k.versionId()))));
         wal.forEach(w -> keys.put(w.key(), w.versionId()));
+        wal.forEach(w -> w.chunks().forEach(ch -> keys.put(ch.key(), ch.versionId())));
         records.put(pk, new PlanRecords.Record(planId, stanza.value(), now, plan.expiresAt(), caller,
                 c.backup().label().toString(), c.path().target().value(), describe(r),
                 sha256(CanonicalJson.canonicalize(document)), PlanRecords.objectLines(keys)));

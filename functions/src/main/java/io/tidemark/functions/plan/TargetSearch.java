@@ -82,7 +82,10 @@ final class TargetSearch {
         WalSegmentSize size = calc.segmentSize();
         return switch (r.target()) {
             case RestoreTarget.Latest l -> {
-                Lsn pin = lastCompleteRecord(reach.path(), e);
+                // a streamed end: the last complete record the chunks hold (issue 17)
+                Lsn pin = reach.streamed(e) ? calc.streamed(reach.path(), e)
+                        .map(io.tidemark.functions.window.StreamTail::lastRecordLsn).orElse(null)
+                        : lastCompleteRecord(reach.path(), e);
                 Optional<String> gap = latestGap.check(reach, pin, r.timeline() instanceof TimelineTarget.Latest);
                 if (gap.isPresent()) {
                     // the backup reaching furthest says it (the newest is asked first)
@@ -208,9 +211,9 @@ final class TargetSearch {
     private OptionalLong firstCommitAfter(WindowCalculator.Reach reach, Instant t, boolean exclusive) {
         String pk = Keys.pk(meta.stanza());
         long micros = Keys.epochMicros(t) + (exclusive ? 0 : 1);
-        for (TimelinePath.Part p : reach.path().partsBetween(reach.startSegment(), reach.endSegment())) {
+        for (TimelinePath.Part p : reach.path().partsBetween(reach.startSegment(), reach.archivedEnd())) {
             long lo = Math.max(reach.startSegment(), p.firstSegment());
-            long hi = Math.min(reach.endSegment(), p.lastSegment());
+            long hi = Math.min(reach.archivedEnd(), p.lastSegment());
             String prefix = Keys.commitTimePrefix(p.timeline());
             String from = prefix + Keys.micros(micros) + "#";
             for (int page = 0; page < 8; page++) {
@@ -231,6 +234,14 @@ final class TargetSearch {
                     break;
                 }
                 from = items.getLast().sk() + "!";
+            }
+        }
+        // then the streamed segments after the archived WAL: their last commit times (issue 17)
+        for (long seg = reach.archivedEnd() + 1; seg <= reach.endSegment(); seg++) {
+            Instant last = calc.streamed(reach.path(), seg).map(io.tidemark.functions.window.StreamTail::lastCommitTime)
+                    .orElse(null);
+            if (last != null && Keys.epochMicros(last) >= micros) {
+                return OptionalLong.of(seg);
             }
         }
         return OptionalLong.empty();

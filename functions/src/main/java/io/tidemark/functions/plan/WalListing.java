@@ -61,6 +61,50 @@ record WalListing(List<PlanWal> segments, boolean truncated, String lastListed, 
     }
 
     /**
+     * The streamed segments of the reach from {@code from} through {@code to} (after its archived
+     * WAL), each assembled from the accepted chunks that cover it contiguously from offset 0 to at
+     * least the end of its last complete record ({@code CHUNK#} items, one Query per segment).
+     */
+    static List<PlanWal> streamed(CatalogStore store, StanzaMeta meta, io.tidemark.functions.window.WindowCalculator calc,
+                                  io.tidemark.functions.window.WindowCalculator.Reach reach, long from, long to) {
+        String pk = Keys.pk(meta.stanza());
+        List<PlanWal> out = new ArrayList<>();
+        for (long seg = Math.max(from, reach.archivedEnd() + 1); seg <= to; seg++) {
+            io.tidemark.functions.window.StreamTail tail = calc.streamed(reach.path(), seg).orElseThrow(
+                    () -> new IllegalStateException("the window reaches a streamed segment the catalog does not hold"));
+            WalSegmentName name = tail.segment();
+            long need = tail.endLsn().value() - name.startLsn().value();
+            List<Item> items = new ArrayList<>(store.query(pk, Keys.chunkPrefix(name)));
+            items.removeIf(i -> !"archived".equals(i.string("status").orElse(null)) || i.string("mismatch").isPresent());
+            items.sort(java.util.Comparator.comparingLong(i -> i.number("start").orElse(0L)));
+            List<io.tidemark.events.plan.PlanWalChunk> chunks = new ArrayList<>();
+            long at = 0;
+            while (at < need) {
+                Item best = null;
+                for (Item i : items) {
+                    long s = i.number("start").orElseThrow();
+                    long e = i.number("end").orElseThrow();
+                    if (s <= at && e > at && (best == null || e > best.number("end").orElseThrow())) {
+                        best = i;
+                    }
+                }
+                if (best == null) {
+                    throw new IllegalStateException("the streamed chunks of " + name + " no longer cover [" + at + ", "
+                            + need + ")");
+                }
+                chunks.add(new io.tidemark.events.plan.PlanWalChunk(best.string("key").orElseThrow(),
+                        best.string("versionId").orElse(null),
+                        Compression.fromExtension(best.string("compression").orElseThrow()),
+                        best.number("start").orElseThrow(), best.number("end").orElseThrow(),
+                        best.string("sha256").orElseThrow(), best.number("storedSize").orElse(0L)));
+                at = best.number("end").orElseThrow();
+            }
+            out.add(PlanWal.assembled(name.toString(), chunks));
+        }
+        return out;
+    }
+
+    /**
      * Every segment recovery needs, per timeline part of the path, from {@code from} through
      * {@code to}: uncapped, so that archive-get never answers "not archived" for a segment beyond
      * the capped WAL list that the plan promised.

@@ -198,6 +198,7 @@ public final class RetentionService {
         if (!plan.isEmpty()) {
             windows.refreshBackups(meta);
         }
+        removeSupersededChunks(meta, counts);
         LOG.log(Level.INFO, "retention of stanza {0} ({1}): {2} deletions, {3} objects and {4} items removed",
                 stanza, p, plan.deletions().size(), counts[0], counts[1]);
         if (!plan.heldBack().isEmpty()) {
@@ -349,6 +350,47 @@ public final class RetentionService {
         if (catalog.get(pk, sk).isPresent()) {
             catalog.delete(pk, sk);
             counts[1]++;
+        }
+    }
+
+    /**
+     * Streamed chunks (issue 17) that are no longer needed: those the complete segment superseded
+     * (it holds their bytes, compared by the indexer), and every chunk of a segment at or below its
+     * timeline's expired watermark (older than the window). A chunk that disagrees with its segment
+     * ({@code mismatch}) is kept as evidence until its segment expires. A streamed segment's
+     * {@code STREAM#} item goes when its segment is archived or expired and none of its chunks is left.
+     * The removal events of these deletes are nothing lost for the indexer (it ignores chunk removals).
+     */
+    private void removeSupersededChunks(StanzaMeta meta, long[] counts) {
+        String pk = Keys.pk(meta.stanza());
+        Map<TimelineId, Long> through = new HashMap<>();
+        for (Item stream : catalog.query(pk, Keys.STREAM_PREFIX)) {
+            WalSegmentName seg = WalSegmentName.parse(stream.string("segment").orElseThrow(), meta.walSegmentSize());
+            long expiredThrough = through.computeIfAbsent(seg.timeline(), t -> catalog.get(pk, ExpiredWal.key(t))
+                    .flatMap(i -> i.number("through")).orElse(-1L));
+            boolean expired = seg.segmentNumber() <= expiredThrough;
+            boolean archived = catalog.get(pk, Keys.wal(seg)).map(i -> "archived".equals(i.string("status").orElse(null)))
+                    .orElse(false);
+            int kept = 0;
+            for (Item c : catalog.query(pk, Keys.chunkPrefix(seg))) {
+                boolean accepted = "archived".equals(c.string("status").orElse(null));
+                if (expired || c.flag("superseded") || (archived && !accepted)) {
+                    c.string("key").ifPresent(k -> {
+                        objects.delete(k);
+                        counts[0]++;
+                    });
+                    catalog.delete(pk, c.sk());
+                    counts[1]++;
+                } else {
+                    kept++;
+                }
+            }
+            if (kept == 0 && (archived || expired)) {
+                catalog.delete(pk, stream.sk());
+                counts[1]++;
+                LOG.log(Level.INFO, "retention of stanza {0}: removed the streamed chunks of {1} ({2})", meta.stanza(),
+                        seg, expired ? "expired" : "superseded by the archived segment");
+            }
         }
     }
 

@@ -9,6 +9,7 @@ import io.tidemark.functions.catalog.TimelineAggregate;
 import io.tidemark.functions.catalog.TimelineAggregate.CommitMark;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -61,9 +62,21 @@ public final class WindowCalculator {
         };
     }
 
-    /** How far one backup reaches along one path. */
+    /**
+     * How far one backup reaches along one path. {@code archivedEnd} is the last archived segment;
+     * segments after it up to {@code endSegment} are known only from streamed chunks (issue 17).
+     */
     public record Reach(WindowBackup backup, TimelinePath path, long startSegment, long endSegment,
-                        WindowPoint start, WindowPoint end) {
+                        WindowPoint start, WindowPoint end, long archivedEnd) {
+        public Reach(WindowBackup backup, TimelinePath path, long startSegment, long endSegment, WindowPoint start,
+                     WindowPoint end) {
+            this(backup, path, startSegment, endSegment, start, end, endSegment);
+        }
+
+        /** Whether segment {@code segno} of the reach is known only from streamed chunks. */
+        public boolean streamed(long segno) {
+            return segno > archivedEnd && segno <= endSegment;
+        }
     }
 
     private final WalSegmentSize size;
@@ -71,10 +84,53 @@ public final class WindowCalculator {
     private final SegmentFacts facts;
     private final Map<String, WindowPoint> endPoints = new HashMap<>();
 
+    /** Streamed segments (issue 17) by timeline and segment number: they extend the archived WAL. */
+    private final Map<TimelineId, java.util.NavigableMap<Long, StreamTail>> streams = new HashMap<>();
+
     public WindowCalculator(WalSegmentSize size, Collection<TimelineAggregate> aggregates, SegmentFacts facts) {
+        this(size, aggregates, facts, List.of());
+    }
+
+    /**
+     * @param tails what streamed chunks make restorable past the archived segments: the window's
+     *              right edge moves to the end of the last complete streamed record that continues
+     *              the archived WAL without a gap
+     */
+    public WindowCalculator(WalSegmentSize size, Collection<TimelineAggregate> aggregates, SegmentFacts facts,
+                            Collection<StreamTail> tails) {
         this.size = size;
         aggregates.forEach(a -> timelines.put(a.timeline(), a));
         this.facts = facts;
+        tails.forEach(t -> streams.computeIfAbsent(t.segment().timeline(), k -> new java.util.TreeMap<>())
+                .put(t.segment().segmentNumber(), t));
+    }
+
+    /** The streamed segment {@code segno} as the path reads it, if chunks hold a complete record of it. */
+    public Optional<StreamTail> streamed(TimelinePath path, long segno) {
+        TimelinePath.Part p = path.partOfSegment(segno);
+        java.util.NavigableMap<Long, StreamTail> m = streams.get(p.timeline());
+        return Optional.ofNullable(m == null ? null : m.get(segno));
+    }
+
+    /**
+     * The streamed segments that continue the archived WAL of {@code path} after {@code archivedEnd}:
+     * each but the last complete, all with a complete record; empty when none.
+     */
+    public List<StreamTail> streamedAfter(TimelinePath path, long archivedEnd) {
+        List<StreamTail> out = new ArrayList<>();
+        long seg = archivedEnd + 1;
+        while (true) {
+            Optional<StreamTail> t = streamed(path, seg);
+            if (t.isEmpty()) {
+                break;
+            }
+            out.add(t.get());
+            if (!t.get().complete()) {
+                break;
+            }
+            seg++;
+        }
+        return out;
     }
 
     public WalSegmentSize segmentSize() {
@@ -173,11 +229,27 @@ public final class WindowCalculator {
             return Optional.empty();
         }
         WindowPoint endPoint = endPoint(path, end);
+        long endSeg = end;
+        List<StreamTail> tail = streamedAfter(path, end);
+        if (!tail.isEmpty()) {
+            StreamTail last = tail.getLast();
+            if (last.endLsn().isAfter(endPoint.lsn())) {
+                Instant commit = endPoint.time();
+                for (StreamTail t : tail) {
+                    if (t.lastCommitTime() != null && (commit == null || t.lastCommitTime().isAfter(commit))) {
+                        commit = t.lastCommitTime();
+                    }
+                }
+                endPoint = new WindowPoint(last.endLsn(), commit, path.partOfSegment(last.segment().segmentNumber())
+                        .timeline());
+                endSeg = last.segment().segmentNumber();
+            }
+        }
         if (endPoint.lsn().isBefore(b.stopLsn())) {
             return Optional.empty();
         }
-        return Optional.of(new Reach(b, path, startSeg, end, new WindowPoint(b.stopLsn(), b.stopTime(), b.timeline()),
-                endPoint));
+        return Optional.of(new Reach(b, path, startSeg, endSeg, new WindowPoint(b.stopLsn(), b.stopTime(), b.timeline()),
+                endPoint, end));
     }
 
     /**

@@ -101,7 +101,23 @@ public final class WindowService {
     }
 
     public WindowCalculator calculator(StanzaMeta meta, List<TimelineAggregate> timelines) {
-        return new WindowCalculator(meta.walSegmentSize(), timelines, new CatalogFacts(store, meta));
+        return new WindowCalculator(meta.walSegmentSize(), timelines, new CatalogFacts(store, meta), streamTails(meta));
+    }
+
+    /** How many of the newest streamed segments the window looks at (each past the archived WAL). */
+    static final int STREAM_LOOKBACK = 64;
+
+    /**
+     * The newest streamed segments ({@code STREAM#} items, one descending Query): only those after
+     * the archived WAL matter, and retention removes the ones a complete segment superseded.
+     */
+    public List<StreamTail> streamTails(StanzaMeta meta) {
+        List<StreamTail> out = new ArrayList<>();
+        for (Item i : store.queryPage(Keys.pk(meta.stanza()), Keys.STREAM_PREFIX, Keys.STREAM_PREFIX + "~", true,
+                STREAM_LOOKBACK)) {
+            StreamTail.fromItem(i, meta.walSegmentSize()).ifPresent(out::add);
+        }
+        return out;
     }
 
     private RecoveryWindow compute(StanzaMeta meta, List<WindowBackup> backups) {

@@ -275,6 +275,9 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
 
     /** {@code w} by its key, checked against the plan's stored size and SHA-256 (and a segment's size). */
     static byte[] fetchListed(ObjectStore store, WalPlan plan, PlanWal w, WalFileName name) {
+        if (w.isAssembled()) {
+            return assemble(store, plan, w);
+        }
         String at = w.name() + " (" + w.key() + "): ";
         String needs = "; restore plan " + plan.plan().planId() + " lists it";
         // the version the cloud accepted, when the plan names one: a later upload of the key is not
@@ -307,6 +310,51 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
                     + w.sha256() + needs);
         }
         return raw;
+    }
+
+    /**
+     * A segment the plan assembles from streamed chunks (issue 17): each chunk fetched by its key and
+     * version, checked against its stored size and SHA-256, and its bytes put at their offsets; the
+     * rest of the segment stays zeros, where PostgreSQL finds the end of WAL. A chunk missing or
+     * damaged aborts recovery naming it: a segment short of what the plan promised is never served.
+     */
+    static byte[] assemble(ObjectStore store, WalPlan plan, PlanWal w) {
+        String needs = "; restore plan " + plan.plan().planId() + " assembles " + w.name() + " from it";
+        int size = plan.segmentSize().bytes();
+        byte[] segment = new byte[size];
+        for (io.tidemark.events.plan.PlanWalChunk c : w.chunks()) {
+            String at = w.name() + " chunk " + c.key() + ": ";
+            if (c.end() > size) {
+                throw new AbortRecovery(at + "ends at " + c.end() + ", beyond the " + size + "-byte segment" + needs);
+            }
+            Optional<ObjectStore.Fetched> pinned = store.get(c.key(), c.versionId());
+            ObjectStore.Fetched f = (pinned.isEmpty() && c.versionId() != null ? store.get(c.key()) : pinned)
+                    .orElseThrow(() -> new AbortRecovery(at + "missing from the archive" + needs));
+            if (c.storedSize() > 0 && f.data().length != c.storedSize()) {
+                throw new AbortRecovery(at + "damaged: the object is " + f.data().length + " bytes, the plan says "
+                        + c.storedSize() + needs);
+            }
+            byte[] raw;
+            try {
+                raw = Codec.decompress(c.compression(), f.data());
+            } catch (IOException | RuntimeException e) {
+                throw new AbortRecovery(at + "damaged: it does not decompress (" + e.getMessage() + ")" + needs);
+            }
+            if (raw.length != c.length()) {
+                throw new AbortRecovery(at + "damaged: it holds " + raw.length + " bytes, the plan says " + c.length()
+                        + needs);
+            }
+            String actual = CreateOnly.sha256(raw);
+            if (!actual.equals(c.sha256())) {
+                throw new AbortRecovery(at + "damaged: SHA-256 of its content is " + actual + ", the plan says "
+                        + c.sha256() + needs);
+            }
+            System.arraycopy(raw, 0, segment, (int) c.start(), raw.length);
+        }
+        if (!PlanWal.assemblyHash(w.chunks()).equals(w.sha256())) {
+            throw new AbortRecovery(w.name() + ": the plan's chunk list does not match its SHA-256" + needs);
+        }
+        return segment;
     }
 
     private static List<Compression> order(WalFileName name, Compression preferred) {

@@ -112,7 +112,7 @@ public final class InfoCommand implements Command {
         if (format == OutputFormat.JSON) {
             JsonOutput.print(doc, out);
         } else {
-            InfoText.print(doc, lag, out);
+            InfoText.print(doc, lag, clock.instant(), out);
         }
         return ExitCodes.OK;
     }

@@ -9,6 +9,10 @@ final class InfoText {
     }
 
     static void print(JsonNode doc, InfoCommand.Lag lag, PrintStream out) {
+        print(doc, lag, java.time.Instant.now(), out);
+    }
+
+    static void print(JsonNode doc, InfoCommand.Lag lag, java.time.Instant now, PrintStream out) {
         out.println("stanza " + doc.path("stanza").asText());
         out.println("  system identifier  " + doc.path("systemIdentifier").asText());
         out.println("  PostgreSQL         " + doc.path("pgVersion").asText() + " (" + doc.path("pgVersionNum").asText() + ")");
@@ -64,7 +68,7 @@ final class InfoText {
             out.println();
             out.println("timeline histories " + sb);
         }
-        printWindow(doc.path("window"), out);
+        printWindow(doc.path("window"), now, out);
         JsonNode backups = doc.path("backups");
         if (backups.isArray() && !backups.isEmpty()) {
             out.println();
@@ -254,7 +258,7 @@ final class InfoText {
     }
 
     /** The recovery window: what can be restored to, like RDS's earliest/latest restorable time. */
-    private static void printWindow(JsonNode w, PrintStream out) {
+    private static void printWindow(JsonNode w, java.time.Instant now, PrintStream out) {
         if (w.isMissingNode() || w.isNull()) {
             return;
         }
@@ -264,6 +268,7 @@ final class InfoText {
             return;
         }
         out.println("recovery window    " + point(w.path("earliest")) + "  ..  " + point(w.path("latest")));
+        latestRestorable(w.path("latest"), now, out);
         for (JsonNode t : w.path("timelines")) {
             out.println("  timeline " + t.path("timeline").asText() + "         " + point(t.path("earliest")) + "  ..  "
                     + point(t.path("latest")));
@@ -271,6 +276,23 @@ final class InfoText {
         for (JsonNode g : w.path("gaps")) {
             out.println("  !!! not restorable: timeline " + g.path("timeline").asText() + " from " + point(g.path("from"))
                     + " to " + point(g.path("to")));
+        }
+    }
+
+    /**
+     * How far the newest restorable commit trails now, as RDS shows LatestRestorableTime: with
+     * streamed WAL (issue 17) seconds, with archived segments alone up to archive_timeout.
+     */
+    private static void latestRestorable(JsonNode latest, java.time.Instant now, PrintStream out) {
+        if (latest.path("time").isNull() || latest.path("time").isMissingNode()) {
+            return;
+        }
+        try {
+            java.time.Instant t = java.time.Instant.parse(latest.path("time").asText());
+            long ago = Math.max(0, java.time.Duration.between(t, now).toSeconds());
+            out.println("latest restorable  " + t + " (" + ago + " s ago)");
+        } catch (java.time.format.DateTimeParseException e) {
+            // shown as given in the window line above
         }
     }
 

@@ -56,6 +56,14 @@ record PlanObjects(List<Expected> objects) {
             }));
         }
         for (PlanWal w : plan.wal()) {
+            if (w.isAssembled()) {
+                // a segment known from streamed chunks: every chunk it is assembled from
+                for (io.tidemark.events.plan.PlanWalChunk c : w.chunks()) {
+                    byKey.putIfAbsent(c.key(), new Expected(c.key(), c.storedSize(), false, "streamed chunk [" + c.start()
+                            + ", " + c.end() + ") of WAL segment " + w.name()));
+                }
+                continue;
+            }
             byKey.putIfAbsent(w.key(), new Expected(w.key(), w.storedSize(), false,
                     w.name().endsWith(".history") ? "history file " + w.name() : "WAL segment " + w.name()));
         }

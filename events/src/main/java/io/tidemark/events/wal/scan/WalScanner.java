@@ -75,6 +75,26 @@ public final class WalScanner {
     }
 
     /**
+     * Scans {@code segment[0..length)} from {@code from}, the start of a record (the end of the last
+     * complete record an earlier scan of the same, growing segment found, as streamed WAL grows):
+     * only the page header at offset 0 (the long header) and the bytes from {@code from} on are
+     * read, so a segment that grows chunk by chunk is not read again from its start. The back link
+     * of the first record is not checked (its predecessor is not read). {@code from} 0 is
+     * {@link #scan(byte[], int, String, byte[])}.
+     */
+    public static WalSegmentSummary scanFrom(byte[] segment, int length, String fileName, int from) {
+        WalScanner s = new WalScanner(segment, length, fileName, null);
+        if (from <= LONG_HEADER) {
+            return s.run();
+        }
+        String problem = s.readFirstPage();
+        if (problem != null) {
+            return s.out.stop(StopReason.NOT_WAL, Lsn.INVALID, problem);
+        }
+        return s.walkRecords(align(from));
+    }
+
+    /**
      * Reads only the first page's long header: PostgreSQL version, page and segment size, system
      * identifier, and the segment it names (checked against {@code fileName} when given). For
      * checks that need the file's identity and not its records (archive-push): stops with
