@@ -90,10 +90,13 @@ public final class AgentCommand implements Command {
         JobLoop jobs = new JobLoop(source, api, config.stanza(), pg, new BackupRunner(env, backupArgs),
                 new DrillRunner(env, backupArgs), drillRun, holder, counters, out, Clock.systemUTC());
         StanzaSnapshot snapshot = new StanzaSnapshot(api, config.stanza(), pg, env, Clock.systemUTC());
+        io.tidemark.shim.stream.StreamSettings streaming = io.tidemark.shim.stream.StreamSettings.load(config.file());
+        io.tidemark.shim.stream.StreamCounters streamCounters = streaming.enabled()
+                ? new io.tidemark.shim.stream.StreamCounters() : null;
         MetricsServer metrics;
         try {
             metrics = new MetricsServer(address, port, new AgentMetrics(config.stanza().value(),
-                    catalogErrorsTo(snapshot, err), counters, Clock.systemUTC()::instant));
+                    catalogErrorsTo(snapshot, err), counters, Clock.systemUTC()::instant, streamCounters));
         } catch (IOException e) {
             throw new CommandFailure(ExitCodes.FAILED, "cannot serve metrics on " + address + ":" + port + ": "
                     + e.getMessage() + " (another agent running? choose --metrics-port)", e);
@@ -112,7 +115,15 @@ public final class AgentCommand implements Command {
                     null, false), out));
             archiving = "; archive-push worker for " + pg.pgdata().resolve("pg_wal");
         }
+        String streamLine = "; WAL streaming off (stream.enabled)";
+        if (streaming.enabled()) {
+            io.tidemark.shim.stream.WalStreamer streamer = StreamWiring.streamer(config, env, pg, api, streaming,
+                    streamCounters, holder, out, err);
+            services.add(new StreamService(streamer));
+            streamLine = "; streaming WAL from slot " + streamer.slot() + " every " + streaming.interval().toMillis() + " ms";
+        }
         out.println("tidemark agent: stanza " + config.stanza() + " as " + holder + "; jobs from " + source.describe()
+                + streamLine
                 + "; metrics on " + metrics.url() + archiving + "; scheduled drills: " + switch (drillRun) {
                     case NEVER -> "never (drill.run)";
                     case REPLICA -> "on a replica only (drill.run)";
