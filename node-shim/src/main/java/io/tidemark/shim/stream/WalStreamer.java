@@ -47,7 +47,9 @@ import org.postgresql.replication.PGReplicationStream;
 public final class WalStreamer {
     /** Received and not yet stored: beyond this the stream is not read (the slot holds the WAL). */
     static final long MAX_QUEUED_BYTES = 64L << 20;
-    static final Duration LAG_EVERY = Duration.ofSeconds(2);
+    static final Duration LAG_EVERY = Duration.ofSeconds(1);
+    /** The server moved to another timeline and sent nothing for this long: the old one's stream is over. */
+    static final Duration QUIET_AFTER_SWITCH = Duration.ofSeconds(1);
     static final long IDLE_POLL_MS = 10;
     static final Duration DRAIN_AT_STOP = Duration.ofSeconds(15);
 
@@ -220,6 +222,8 @@ public final class WalStreamer {
         Lsn expected = start;
         boolean received = false;
         long nextLag = 0;
+        long lastData = System.nanoTime();
+        boolean abandon = false;
         long nextRenew = System.nanoTime() + lease.renewEvery().toNanos();
         boolean clean = false;
         try {
@@ -237,6 +241,7 @@ public final class WalStreamer {
                     }
                     counters.bytesStreamed.addAndGet(n);
                     received = true;
+                    lastData = System.nanoTime();
                     while (buf.hasRemaining()) {
                         WalSegmentName segment = WalSegmentName.containing(timeline, expected, size);
                         long offset = size.offsetInSegment(expected);
@@ -268,8 +273,19 @@ public final class WalStreamer {
                 reportStored(stream);
                 long now = System.nanoTime();
                 if (now - nextLag >= 0) {
-                    counters.serverFlush = serverFlush(sql);
+                    ServerPosition at = serverPosition(sql);
+                    counters.serverFlush = at.flush();
                     nextLag = now + LAG_EVERY.toNanos();
+                    // PostgreSQL ends a timeline's stream with CopyDone and then waits for the client's;
+                    // PgJDBC does not pass that on (it waits for more), so the switch is seen here: the
+                    // server is on a newer timeline and the old one's WAL stopped coming
+                    if (at.timeline() > timeline.value() && now - lastData >= QUIET_AFTER_SWITCH.toNanos()) {
+                        say("the server is on timeline " + at.timeline() + ": the stream of timeline "
+                                + timeline.value() + " ended at " + expected + "; connecting again");
+                        abandon = true;
+                        clean = true;
+                        return received;
+                    }
                 }
                 if (now - nextRenew >= 0) {
                     if (!lease.renew()) {
@@ -293,7 +309,7 @@ public final class WalStreamer {
                     // the slot keeps the WAL; the next agent finds the chunks in S3
                 }
             }
-            if (!halted) {
+            if (!halted && !abandon) {
                 try {
                     stream.close();
                 } catch (SQLException e) {
@@ -383,15 +399,27 @@ public final class WalStreamer {
         return created;
     }
 
-    /** What the server can stream now: its flush position, on a standby what it received (or replayed). */
-    private static long serverFlush(Connection sql) throws SQLException {
+    /** The server's timeline now and how far it can stream, -1 when not known. */
+    private record ServerPosition(long timeline, long flush) {
+    }
+
+    /**
+     * What the server can stream now: its flush position (a standby: what it received, or
+     * replayed) and its timeline (a standby: the one its WAL receiver follows).
+     */
+    private static ServerPosition serverPosition(Connection sql) throws SQLException {
         try (Statement s = sql.createStatement(); ResultSet r = s.executeQuery("""
                 select case when pg_is_in_recovery()
                             then coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())
-                            else pg_current_wal_flush_lsn() end::text""")) {
+                            else pg_current_wal_flush_lsn() end::text,
+                       case when pg_is_in_recovery()
+                            then (select received_tli::bigint from pg_stat_wal_receiver)
+                            else ('x' || substr(pg_walfile_name(pg_current_wal_flush_lsn()), 1, 8))::bit(32)::bigint
+                       end""")) {
             r.next();
             String v = r.getString(1);
-            return v == null ? -1 : Lsn.parse(v).value();
+            long tli = r.getLong(2);
+            return new ServerPosition(r.wasNull() ? -1 : tli, v == null ? -1 : Lsn.parse(v).value());
         }
     }
 
@@ -407,6 +435,9 @@ public final class WalStreamer {
         PGProperty.APPLICATION_NAME.set(p, "tidemark-stream");
         PGProperty.CONNECT_TIMEOUT.set(p, 10);
         PGProperty.LOGIN_TIMEOUT.set(p, 10);
+        // no read may block for long: after the server's CopyDone at a timeline's end PgJDBC waits
+        // for more, and a peer that went away silently must not hold the stream
+        PGProperty.SOCKET_TIMEOUT.set(p, 5);
         return DriverManager.getConnection(pg.jdbcUrl(), p);
     }
 

@@ -109,6 +109,10 @@ class WalStreamerTest {
     }
 
     private Running start(String stanza, Map<String, String> extra) {
+        return start(stanza, extra, pg);
+    }
+
+    private Running start(String stanza, Map<String, String> extra, PgCluster from) {
         Map<String, String> conf = new LinkedHashMap<>(Map.of("stanza", stanza, "retries", "0"));
         conf.putAll(extra);
         Path file = TestCloud.config(TestCloud.cloud(), dir, conf);
@@ -120,7 +124,7 @@ class WalStreamerTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         WalStreamer w = new WalStreamer(StanzaName.of(stanza), settings,
-                new PgOptions(null, "127.0.0.1", pg.port(), "postgres", "postgres", null, false),
+                new PgOptions(null, "127.0.0.1", from.port(), "postgres", "postgres", null, false),
                 new ChunkStore(store, StanzaName.of(stanza), Compression.ZSTD, 1), StreamLease.NONE, counters,
                 pg::systemIdentifier, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8), Clock.systemUTC());
@@ -142,15 +146,31 @@ class WalStreamerTest {
     }
 
     private static void awaitStored(Running r, Lsn lsn, Duration within) {
-        await().atMost(within).pollInterval(Duration.ofMillis(20)).until(() -> r.counters.storedEnd >= lsn.value());
+        awaitFor(r, within, () -> r.counters.storedEnd >= lsn.value());
+    }
+
+    /** Waits for {@code condition}; on timeout, fails with what the streamer printed. */
+    private static void awaitFor(Running r, Duration within, java.util.concurrent.Callable<Boolean> condition) {
+        try {
+            await().atMost(within).pollInterval(Duration.ofMillis(20)).until(condition);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError(e.getMessage() + "; stored end " + Lsn.of(Math.max(0, r.counters.storedEnd))
+                    + "\n--- out ---\n" + r.outText() + "--- err ---\n" + r.errText(), e);
+        }
+    }
+
+    private Lsn assertChunksAreTheWal(String stanza) throws IOException {
+        return assertChunksAreTheWal(stanza, tl -> pg).get(1L);
     }
 
     /**
-     * Every chunk of the stanza, checked: per segment one contiguous chain (each chunk starts where
-     * the one before ended, none twice), the chain going on into the next segment from offset 0,
-     * and each chunk's bytes exactly those of the segment file in pg_wal. Returns where the chain ends.
+     * Every chunk of the stanza, checked: per timeline one contiguous chain (each chunk starts where
+     * the one before ended, none twice), going on into the next segment from offset 0, and each
+     * chunk's bytes exactly those of the segment file in pg_wal of {@code walOf(timeline)}.
+     * Returns where each timeline's chain starts (key -timeline) and ends (key timeline).
      */
-    private Lsn assertChunksAreTheWal(String stanza) throws IOException {
+    private Map<Long, Lsn> assertChunksAreTheWal(String stanza, java.util.function.LongFunction<PgCluster> walOf)
+            throws IOException {
         WalSegmentSize size = WalSegmentSize.ofBytes(pg.walSegmentSize());
         TreeMap<WalSegmentName, List<StorageKey.WalChunk>> bySegment = new TreeMap<>();
         for (var o : TestCloud.s3().listObjectsV2Paginator(l -> l.bucket("tidemark").prefix(stanza + "/stream/"))
@@ -159,14 +179,20 @@ class WalStreamerTest {
             bySegment.computeIfAbsent(c.segment(), s -> new ArrayList<>()).add(c);
         }
         assertFalse(bySegment.isEmpty(), "chunks were stored");
-        Lsn end = null;
+        Map<Long, Lsn> ends = new TreeMap<>();
         for (var e : bySegment.entrySet()) {
+            long timeline = e.getKey().timeline().value();
             List<StorageKey.WalChunk> chunks = e.getValue();
             chunks.sort((a, b) -> Long.compare(a.start(), b.start()));
+            Lsn end = ends.get(timeline);
             if (end != null) {
-                assertEquals(end, e.getKey().startLsn(), "the chain goes on into " + e.getKey() + " with no gap");
+                assertEquals(end, e.getKey().startLsn().plus(chunks.get(0).start()),
+                        "the chain goes on into " + e.getKey() + " with no gap");
+            } else {
+                ends.put(-timeline, e.getKey().startLsn().plus(chunks.get(0).start()));
             }
-            try (RandomAccessFile f = new RandomAccessFile(pg.walDir().resolve(e.getKey().toString()).toFile(), "r")) {
+            try (RandomAccessFile f = new RandomAccessFile(walOf.apply(timeline).walDir().resolve(e.getKey().toString())
+                    .toFile(), "r")) {
                 for (int i = 0; i < chunks.size(); i++) {
                     StorageKey.WalChunk c = chunks.get(i);
                     if (i > 0) {
@@ -182,9 +208,9 @@ class WalStreamerTest {
                 }
             }
             StorageKey.WalChunk last = chunks.get(chunks.size() - 1);
-            end = e.getKey().startLsn().plus(last.end());
+            ends.put(timeline, e.getKey().startLsn().plus(last.end()));
         }
-        return end;
+        return ends;
     }
 
     @Test
@@ -297,5 +323,39 @@ class WalStreamerTest {
         awaitStored(r, after, Duration.ofSeconds(10));
         r.stop();
         assertEquals("1", pg.sql("select count(*) from pg_replication_slots where slot_name = '" + slot + "'"));
+    }
+
+    @Test
+    void aStandbyStreamsCascadedAndFollowsTheNewTimelineAfterItsPromotion() throws Exception {
+        cluster();
+        PgCluster standby = PgCluster.builder().emptyDataDir().setting("hot_standby", "on").build();
+        closing.add(standby);
+        standby.run(List.of(pg.bin("pg_basebackup").toString(), "-D", standby.dataDir().toString(), "-R", "-X", "stream",
+                "-c", "fast", "-h", pg.socketDir().toString(), "-p", String.valueOf(pg.port()), "-U", "postgres"));
+        standby.start();
+        await().atMost(Duration.ofMinutes(1)).until(() -> standby.sql(
+                "select count(*) from pg_stat_wal_receiver where status = 'streaming'").equals("1"));
+        String stanza = stanza();
+        Running r = start(stanza, Map.of(), standby);
+        Lsn onPrimary = write(300);
+        awaitStored(r, onPrimary, Duration.ofSeconds(10));
+        assertEquals(1, r.counters.timeline);
+        standby.sql("select pg_promote()");
+        Lsn onNewPrimary = Lsn.parse(standby.sql("insert into t select i, 'tl2' from generate_series(1, 300) i;"
+                + " select pg_current_wal_flush_lsn()"));
+        awaitFor(r, Duration.ofSeconds(30), () -> r.counters.timeline == 2
+                && r.counters.storedEnd >= onNewPrimary.value());
+        r.stop();
+        // the switch point, from the new timeline's history file: "1<TAB>0/3000A28<TAB>reason"
+        Lsn switchPoint = Lsn.parse(java.nio.file.Files.readString(standby.walDir().resolve("00000002.history"))
+                .strip().split("\\s+")[1]);
+        Map<Long, Lsn> chains = assertChunksAreTheWal(stanza, tl -> tl == 1 ? pg : standby);
+        assertEquals(chains.get(1L), chains.get(-2L), "timeline 2 is streamed from where timeline 1's chain ends: no gap");
+        assertFalse(chains.get(-2L).isAfter(switchPoint), "timeline 2's chain starts at the switch point " + switchPoint
+                + " at the latest (before it, timeline 2's segment holds timeline 1's WAL)");
+        assertFalse(chains.get(2L).isBefore(onNewPrimary));
+        assertTrue(r.outText().contains("the server is on timeline 2 now (was 1)"), r.outText());
+        System.out.println("switch point " + switchPoint + ", timeline 1 streamed to " + chains.get(1L));
+        assertEquals("", r.errText());
     }
 }
