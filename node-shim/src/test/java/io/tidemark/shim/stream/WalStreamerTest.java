@@ -1,25 +1,21 @@
 package io.tidemark.shim.stream;
 
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StanzaName;
-import io.tidemark.events.layout.StorageKey;
-import io.tidemark.events.layout.StorageLayout;
 import io.tidemark.events.wal.Lsn;
-import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.pg.PgOptions;
-import io.tidemark.shim.storage.Codec;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.ObjectStore;
 import io.tidemark.shim.storage.Stores;
+import io.tidemark.shim.support.StreamedChunks;
 import io.tidemark.shim.support.TcpProxy;
 import io.tidemark.shim.support.TestCloud;
 import io.tidemark.testkit.PgCluster;
@@ -27,7 +23,6 @@ import io.tidemark.testkit.PgTest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -37,7 +32,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -163,54 +157,10 @@ class WalStreamerTest {
         return assertChunksAreTheWal(stanza, tl -> pg).get(1L);
     }
 
-    /**
-     * Every chunk of the stanza, checked: per timeline one contiguous chain (each chunk starts where
-     * the one before ended, none twice), going on into the next segment from offset 0, and each
-     * chunk's bytes exactly those of the segment file in pg_wal of {@code walOf(timeline)}.
-     * Returns where each timeline's chain starts (key -timeline) and ends (key timeline).
-     */
     private Map<Long, Lsn> assertChunksAreTheWal(String stanza, java.util.function.LongFunction<PgCluster> walOf)
             throws IOException {
-        WalSegmentSize size = WalSegmentSize.ofBytes(pg.walSegmentSize());
-        TreeMap<WalSegmentName, List<StorageKey.WalChunk>> bySegment = new TreeMap<>();
-        for (var o : TestCloud.s3().listObjectsV2Paginator(l -> l.bucket("tidemark").prefix(stanza + "/stream/"))
-                .contents()) {
-            StorageKey.WalChunk c = (StorageKey.WalChunk) StorageLayout.parse(o.key(), size);
-            bySegment.computeIfAbsent(c.segment(), s -> new ArrayList<>()).add(c);
-        }
-        assertFalse(bySegment.isEmpty(), "chunks were stored");
-        Map<Long, Lsn> ends = new TreeMap<>();
-        for (var e : bySegment.entrySet()) {
-            long timeline = e.getKey().timeline().value();
-            List<StorageKey.WalChunk> chunks = e.getValue();
-            chunks.sort((a, b) -> Long.compare(a.start(), b.start()));
-            Lsn end = ends.get(timeline);
-            if (end != null) {
-                assertEquals(end, e.getKey().startLsn().plus(chunks.get(0).start()),
-                        "the chain goes on into " + e.getKey() + " with no gap");
-            } else {
-                ends.put(-timeline, e.getKey().startLsn().plus(chunks.get(0).start()));
-            }
-            try (RandomAccessFile f = new RandomAccessFile(walOf.apply(timeline).walDir().resolve(e.getKey().toString())
-                    .toFile(), "r")) {
-                for (int i = 0; i < chunks.size(); i++) {
-                    StorageKey.WalChunk c = chunks.get(i);
-                    if (i > 0) {
-                        assertEquals(chunks.get(i - 1).end(), c.start(), "chunk " + c.key() + " starts where "
-                                + chunks.get(i - 1).key() + " ended: no gap, no overlap");
-                    }
-                    byte[] stored = Codec.decompress(Compression.ZSTD, TestCloud.s3().getObjectAsBytes(
-                            g -> g.bucket("tidemark").key(c.key())).asByteArray());
-                    byte[] onDisk = new byte[(int) c.length()];
-                    f.seek(c.start());
-                    f.readFully(onDisk);
-                    assertArrayEquals(onDisk, stored, "chunk " + c.key() + " holds the bytes of pg_wal/" + e.getKey());
-                }
-            }
-            StorageKey.WalChunk last = chunks.get(chunks.size() - 1);
-            ends.put(timeline, e.getKey().startLsn().plus(last.end()));
-        }
-        return ends;
+        return StreamedChunks.assertChainsAreTheWal(TestCloud.s3(), "tidemark", stanza,
+                WalSegmentSize.ofBytes(pg.walSegmentSize()), tl -> walOf.apply(tl).walDir());
     }
 
     @Test
