@@ -36,6 +36,7 @@ cleanup() {
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 bench_start_cloud "$work"
 printf 'stream.enabled=true\nstream.interval=%s\narchive-push.async=false\n' "$interval" >> "$conf"
 
@@ -47,7 +48,8 @@ unix_socket_directories='$work'
 max_wal_size=4GB
 CONF
 as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
-psql_() { as_pg "$bindir/psql" -X -h "$work" -p "$port" -U postgres -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
+psql_() { local a=(); for c in "$@"; do a+=(-c "$c"); done
+  as_pg "$bindir/psql" -X -q -h "$work" -p "$port" -U postgres -At -v ON_ERROR_STOP=1 -d postgres "${a[@]}"; }
 pgopts=(--pg-host 127.0.0.1 --pg-port "$port" --pg-user postgres)
 as_pg "$root/bin/tidemark" stanza-create --config "$conf" --stanza main "${pgopts[@]}" >/dev/null
 psql_ "create table probe (at timestamptz)" >/dev/null
@@ -66,10 +68,12 @@ probe() {
   local label=$1 i lsn t0 t1 s
   : > "$work/$label.ms"
   for i in $(seq 1 "$samples"); do
-    lsn=$(psql_ "insert into probe values (now()); select pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')::bigint")
+    # two statements, two transactions: the position is read after the commit returned
+    lsn=$(psql_ "insert into probe values (now())" "select pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')::bigint")
     t0=$(date +%s%N)
     while :; do
       s=$(stored); [ -n "$s" ] && [ "$s" -ge "$lsn" ] && break
+      [ $(( ($(date +%s%N) - t0) / 1000000000 )) -lt 120 ] || { echo "not stored within 120 s:"; tail "$work/agent.log"; exit 1; }
       sleep "$(echo "scale=3; $poll_ms/1000" | bc)"
     done
     t1=$(date +%s%N)

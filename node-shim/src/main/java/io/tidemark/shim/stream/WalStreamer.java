@@ -139,10 +139,8 @@ public final class WalStreamer {
                 } catch (SQLException | RuntimeException e) {
                     if (conflict != null) {
                         // the uploader dropped what followed the refused chunk: start over from S3
+                        dropQueued();
                         conflict = null;
-                        next = null;
-                        queue.clear();
-                        queuedBytes.set(0);
                     }
                     String why = oneLine(e);
                     if (!why.equals(lastError) && !stopping && !halted) {
@@ -224,6 +222,7 @@ public final class WalStreamer {
         long nextLag = 0;
         long lastData = System.nanoTime();
         boolean abandon = false;
+        boolean leaseLost = false;
         long nextRenew = System.nanoTime() + lease.renewEvery().toNanos();
         boolean clean = false;
         try {
@@ -289,6 +288,9 @@ public final class WalStreamer {
                 }
                 if (now - nextRenew >= 0) {
                     if (!lease.renew()) {
+                        // another agent may stream from now on: store nothing more, or its chunks and
+                        // ours could start at the same place with different ends
+                        leaseLost = true;
                         throw new IllegalStateException("the stream lease of stanza " + stanza
                                 + " was lost (not renewed in time; another agent may stream now)");
                     }
@@ -298,7 +300,9 @@ public final class WalStreamer {
             clean = true;
             return received;
         } finally {
-            if (!halted && conflict == null && open != null) {
+            if (leaseLost) {
+                dropQueued();
+            } else if (!halted && conflict == null && open != null) {
                 enqueue(open); // what arrived is WAL the server flushed: store it
             }
             if (stopping && !halted && clean) {
@@ -455,6 +459,14 @@ public final class WalStreamer {
         }
         queuedBytes.addAndGet(data.length);
         queue.add(new Chunk(open.segment, open.start, data));
+    }
+
+    /** Forgets what was received and not stored: the next stream starts from S3 and the slot again. */
+    private void dropQueued() {
+        for (Chunk c; (c = queue.poll()) != null; ) {
+            queuedBytes.addAndGet(-c.data().length);
+        }
+        next = null;
     }
 
     /** Waits (a while) until the uploader stored everything queued. */
