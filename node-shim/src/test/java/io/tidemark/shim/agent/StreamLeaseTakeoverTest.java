@@ -160,4 +160,66 @@ class StreamLeaseTakeoverTest {
         assertTrue(api.acquireStreamLease(StanzaName.of(stanza), "{\"holder\":\"db3:3\",\"label\":\"tidemark_lease\","
                 + "\"ttlSeconds\":10}").status() == 200);
     }
+
+    private Lsn slotPosition(String slot) {
+        String v = pg.sql("select coalesce(restart_lsn, '0/0') from pg_replication_slots where slot_name = '" + slot + "'");
+        return v.isEmpty() ? Lsn.INVALID : Lsn.parse(v);
+    }
+
+    /** {@code tidemark agent} in a JVM of its own (the test's classpath), its output in {@code log}. */
+    private Process agentProcess(Path config, Path log) throws java.io.IOException {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        ProcessBuilder pb = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
+                "io.tidemark.shim.Main", "agent", "--config", config.toString(), "--pg-host", "127.0.0.1",
+                "--pg-port", String.valueOf(pg.port()), "--pg-user", "postgres", "--metrics-port", "0")
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().remove("PGDATA");
+        Process p = pb.start();
+        closing.add(() -> {
+            p.destroyForcibly();
+            p.waitFor();
+        });
+        return p;
+    }
+
+    @Test
+    void anAgentKilledWithSigkillIsFollowedByTheNextWithoutGap() throws Exception {
+        cloud = LocalCloudFunctions.register(LocalCloud.builder()).dir(Files.createTempDirectory("tidemark-stream-cloud"))
+                .start();
+        pg = PgCluster.builder().build().start();
+        pg.sql("create table t (i int)");
+        String stanza = "killed";
+        Path config = TestCloud.config(cloud, dir, Map.of("stanza", stanza, "retries", "0", "spool.dir",
+                dir.resolve("spool").toString(), "stream.enabled", "true", "stream.interval", "500ms",
+                "stream.lease-ttl", String.valueOf(TTL)));
+        ShimConfig c = ShimConfig.load(CommonOptions.parse("--config", config.toString()), Map.of());
+        CatalogApi api = new CatalogApi(c.requireApiUrl(), c.apiRegion(), CredentialSource.of(c, Map.of()), Retry.of(0),
+                c.apiKey());
+        assertEquals(200, api.putStanza(StanzaName.of(stanza), "{\"systemIdentifier\":\""
+                + Long.toUnsignedString(pg.systemIdentifier()) + "\",\"pgVersion\":15,\"pgVersionNum\":"
+                + pg.sql("show server_version_num") + ",\"walSegmentSize\":" + pg.walSegmentSize() + "}").status());
+        String slot = "tidemark_" + stanza;
+
+        Path logA = dir.resolve("agent-a.log");
+        Process a = agentProcess(config, logA);
+        Lsn first = write(200);
+        await().atMost(Duration.ofSeconds(60)).until(() -> !slotPosition(slot).isBefore(first));
+        write(300); // streamed into a chunk that is most likely not stored yet when the process dies
+        a.destroyForcibly(); // SIGKILL: no release, no last report, no flush of anything
+        a.waitFor();
+        assertEquals(137, a.exitValue(), "killed by SIGKILL");
+        Lsn after = write(300);
+
+        Path logB = dir.resolve("agent-b.log");
+        Process b = agentProcess(config, logB);
+        await().atMost(Duration.ofSeconds(90)).until(() -> !slotPosition(slot).isBefore(after));
+        b.destroy(); // SIGTERM: stores what it has, releases the lease
+        assertTrue(b.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the agent stopped on SIGTERM");
+        String textB = Files.readString(logB);
+        assertTrue(textB.contains("streaming WAL from slot " + slot), textB);
+        assertTrue(textB.contains("streaming WAL of stanza " + stanza + " from slot " + slot), textB);
+        Map<Long, Lsn> chains = StreamedChunks.assertChainsAreTheWal(TestCloud.client(cloud), cloud.bucket(), stanza,
+                WalSegmentSize.ofBytes(pg.walSegmentSize()), tl -> pg.walDir());
+        assertFalse(chains.get(1L).isBefore(after), "the chain reaches " + after + ": " + chains);
+    }
 }
