@@ -33,7 +33,8 @@ import java.util.Optional;
  * thread, until SIGTERM (or Ctrl-C):
  * <ul>
  *   <li>the job loop ({@link JobLoop}): backup jobs from the stanza's queue, run by the primary only;</li>
- *   <li>the metrics server ({@link MetricsServer}): Prometheus text on port 9854 by default.</li>
+ *   <li>the metrics server ({@link MetricsServer}): Prometheus text on port 9854 by default;</li>
+ *   <li>with {@code stream.enabled=true}, the WAL stream ({@link StreamService}): WAL to S3 as it is written.</li>
  * </ul>
  * Jobs come from the SQS queue given by {@code --queue-url} (AWS), else from the local cloud's queue
  * through {@code api.url}. See docs/agent.md.

@@ -499,10 +499,7 @@ public final class WalStreamer {
                 return;
             }
             if (c == null) {
-                if (stopping && queue.isEmpty()) {
-                    continue; // run() interrupts this thread when it is done
-                }
-                continue;
+                continue; // run() interrupts this thread when it is done
             }
             if (conflict != null) {
                 queuedBytes.addAndGet(-c.data().length); // dropped: streamed again after the restart
