@@ -30,7 +30,9 @@ chmod 755 "$work"
 cloud_pid= agent_pid= bench_pid=
 cleanup() {
   [ -n "$bench_pid" ] && kill "$bench_pid" 2>/dev/null || true
-  [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true
+  if [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; then
+    for _ in $(seq 1 300); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
   as_pg "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
   [ -n "$cloud_pid" ] && kill "$cloud_pid" 2>/dev/null && wait "$cloud_pid" 2>/dev/null || true
   [ -n "${KEEP:-}" ] || rm -rf "$work"
@@ -55,9 +57,11 @@ as_pg "$root/bin/tidemark" stanza-create --config "$conf" --stanza main "${pgopt
 psql_ "create table probe (at timestamptz)" >/dev/null
 as_pg "$bindir/pgbench" -i -q -s 10 -h "$work" -p "$port" -U postgres postgres >/dev/null 2>&1
 
-as_pg "$root/bin/tidemark" agent --config "$conf" --stanza main "${pgopts[@]}" --metrics-port "$metrics_port" \
-  > "$work/agent.log" 2>&1 &
-agent_pid=$!
+# the agent's own pid (runuser does not pass SIGTERM on): the shell execs the launcher, which execs java
+as_pg bash -c 'echo $$ > "$1/agent.pid"; shift; exec "$@"' _ "$work" "$root/bin/tidemark" agent --config "$conf" \
+  --stanza main "${pgopts[@]}" --metrics-port "$metrics_port" > "$work/agent.log" 2>&1 &
+for _ in $(seq 1 50); do [ -s "$work/agent.pid" ] && break; sleep 0.1; done
+agent_pid=$(cat "$work/agent.pid")
 stored() { curl -fsS "http://127.0.0.1:$metrics_port/metrics" 2>/dev/null \
   | sed -n 's/^tidemark_stream_stored_end_lsn_bytes{[^}]*} \([0-9.eE+]*\)$/\1/p' | awk '{printf "%.0f", $1}'; }
 for _ in $(seq 1 120); do [ -n "$(stored)" ] && break; sleep 0.5; done
