@@ -475,7 +475,7 @@ class TidemarkStackTest {
         String apiId = synth.logicalId(synth.stack.api());
         Set<String> routes = new TreeSet<>();
         Map<String, JsonNode> methods = synth.ofType("AWS::ApiGateway::Method");
-        assertEquals(17, methods.size());
+        assertEquals(20, methods.size());
         for (JsonNode m : methods.values()) {
             JsonNode p = m.path("Properties");
             assertEquals("AWS_IAM", p.path("AuthorizationType").asText(), p.toString());
@@ -495,6 +495,9 @@ class TidemarkStackTest {
                 "POST /stanzas/{stanza}/backup-lease -> " + Handlers.CATALOG_API,
                 "PUT /stanzas/{stanza}/backup-lease -> " + Handlers.CATALOG_API,
                 "DELETE /stanzas/{stanza}/backup-lease -> " + Handlers.CATALOG_API,
+                "POST /stanzas/{stanza}/stream-lease -> " + Handlers.CATALOG_API,
+                "PUT /stanzas/{stanza}/stream-lease -> " + Handlers.CATALOG_API,
+                "DELETE /stanzas/{stanza}/stream-lease -> " + Handlers.CATALOG_API,
                 "GET /stanzas/{stanza}/jobs -> " + Handlers.CATALOG_API,
                 "POST /stanzas/{stanza}/jobs/{jobId}/claim -> " + Handlers.CATALOG_API,
                 "POST /stanzas/{stanza}/jobs/{jobId}/pass -> " + Handlers.CATALOG_API,

@@ -50,7 +50,11 @@ public enum ApiRoute {
      * Fresh presigned URLs for a plan. Plan ids are not stanza-scoped in the path: the planner
      * checks that the caller may read the plan's stanza.
      */
-    PLAN_URLS("GET", "/restore-plans/{id}/urls", ApiFunction.RESTORE_PLAN);
+    PLAN_URLS("GET", "/restore-plans/{id}/urls", ApiFunction.RESTORE_PLAN),
+    /** One WAL stream per stanza at a time (the agents' {@code stream.enabled}): acquire, renew, release. */
+    STREAM_LEASE_ACQUIRE("POST", "/stanzas/{stanza}/stream-lease", ApiFunction.CATALOG_API),
+    STREAM_LEASE_RENEW("PUT", "/stanzas/{stanza}/stream-lease", ApiFunction.CATALOG_API),
+    STREAM_LEASE_RELEASE("DELETE", "/stanzas/{stanza}/stream-lease", ApiFunction.CATALOG_API, "leaseId");
 
     private final String method;
     private final String template;

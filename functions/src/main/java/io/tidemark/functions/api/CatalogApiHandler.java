@@ -42,6 +42,7 @@ import java.util.Locale;
  *   <li>{@code POST /stanzas/{stanza}/backup-lease}: acquire (200, 409 with the holder, 400, 404);</li>
  *   <li>{@code PUT /stanzas/{stanza}/backup-lease}: heartbeat (200, 409 when no longer held);</li>
  *   <li>{@code DELETE /stanzas/{stanza}/backup-lease?leaseId=}: release (200, idempotent);</li>
+ *   <li>{@code POST}, {@code PUT}, {@code DELETE /stanzas/{stanza}/stream-lease}: the same for the WAL stream;</li>
  *   <li>{@code GET /stanzas/{stanza}/jobs?limit=N}: the newest backup jobs (default 10);</li>
  *   <li>{@code POST /stanzas/{stanza}/jobs/{jobId}/claim}, {@code .../pass}, {@code .../report}: a node
  *       claims a job (200, 409 with the job when someone else has it or it is over), a replica records
@@ -59,6 +60,8 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
     private final AwsClients aws;
     private final CatalogService service;
     private final BackupLeaseService leases;
+    /** The WAL stream's lease; null in tests built without a store. */
+    private final BackupLeaseService streamLeases;
     private final JobService jobs;
     private final CatalogStore store;
     private final Clock clock;
@@ -84,6 +87,7 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         DynamoDbCatalogStore store = new DynamoDbCatalogStore(aws.dynamoDb(), config.table());
         this.service = new CatalogService(store, new S3ObjectStore(aws.s3(), config.bucket()), Clock.systemUTC());
         this.leases = new BackupLeaseService(store, Clock.systemUTC());
+        this.streamLeases = BackupLeaseService.stream(store, Clock.systemUTC());
         this.jobs = new JobService(store, Clock.systemUTC());
         this.store = store;
         this.clock = Clock.systemUTC();
@@ -113,6 +117,7 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         this.store = store;
         this.clock = clock;
         this.drills = store == null ? null : new io.tidemark.functions.drill.DrillService(store, metrics, clock);
+        this.streamLeases = store == null ? null : BackupLeaseService.stream(store, clock);
         this.snapStart = null;
     }
 
@@ -160,6 +165,12 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
                 case LEASE_RENEW -> ok(LeaseJson.renewed(leases.heartbeat(stanza, request.bodyBytes())).toString());
                 case LEASE_RELEASE -> ok(LeaseJson.released(
                         leases.release(stanza, request.queryParameter("leaseId").orElse(null))).toString());
+                case STREAM_LEASE_ACQUIRE -> ok(LeaseJson.acquired(streamLeases().acquire(stanza, request.bodyBytes()))
+                        .toString());
+                case STREAM_LEASE_RENEW -> ok(LeaseJson.renewed(streamLeases().heartbeat(stanza, request.bodyBytes()))
+                        .toString());
+                case STREAM_LEASE_RELEASE -> ok(LeaseJson.released(streamLeases().release(stanza,
+                        request.queryParameter("leaseId").orElse(null))).toString());
                 case JOBS_LIST -> ok(JobJson.list(jobs.recent(stanza, limit(request)), clock.instant()).toString());
                 case JOB_CLAIM -> ok(JobJson.job(jobs.claim(stanza, jobId, request.bodyBytes()), clock.instant())
                         .toString());
@@ -182,6 +193,13 @@ public final class CatalogApiHandler implements RequestStreamHandler, AutoClosea
         } catch (CatalogException e) {
             return error(e);
         }
+    }
+
+    private BackupLeaseService streamLeases() {
+        if (streamLeases == null) {
+            throw new CatalogException(CatalogException.Kind.NOT_FOUND, "stream leases are not kept by this handler");
+        }
+        return streamLeases;
     }
 
     private io.tidemark.functions.drill.DrillService drills() {

@@ -90,6 +90,11 @@ public record BackupLease(String leaseId, String label, String holder, Instant a
     }
 
     public Item toItem(String pk) {
+        return toItem(pk, Keys.BACKUP_LEASE);
+    }
+
+    /** As an item under {@code sortKey} (the backup's or the stream's lease). */
+    public Item toItem(String pk, String sortKey) {
         Map<String, Object> a = new TreeMap<>();
         a.put("kind", "lease");
         a.put("leaseId", leaseId);
@@ -114,7 +119,7 @@ public record BackupLease(String leaseId, String label, String holder, Instant a
             a.put("tookOverReason", takeover.reason());
             a.put("tookOverAt", takeover.at().toString());
         }
-        return Item.of(pk, Keys.BACKUP_LEASE, a);
+        return Item.of(pk, sortKey, a);
     }
 
     public static BackupLease fromItem(Item i) {

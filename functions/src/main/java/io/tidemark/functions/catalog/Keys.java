@@ -20,6 +20,7 @@ import java.util.Locale;
  *      BACKUP#&lt;label&gt;                         one base backup, its validation status, acceptedAt
  *      WAIT#&lt;label&gt;                           a backup waiting for WAL or for an earlier backup
  *      LEASE#backup                             who runs a backup of the stanza now
+ *      LEASE#stream                             which agent streams the stanza's WAL now
  *      WINDOW                                   the recovery window (small: written after every segment)
  *      WINDOW#backups                           the valid backups the window is made of (written by the validator)
  *      RESTOREPOINT#&lt;name&gt;#&lt;lsn, 16 hex&gt;        one named restore point (name target: one Query)
@@ -49,6 +50,8 @@ public final class Keys {
     public static final String BACKUP_PREFIX = "BACKUP#";
     public static final String WAIT_PREFIX = "WAIT#";
     public static final String BACKUP_LEASE = "LEASE#backup";
+    /** The WAL stream's lease: one agent per stanza streams. */
+    public static final String STREAM_LEASE = "LEASE#stream";
     public static final String WINDOW = "WINDOW";
     public static final String WINDOW_BACKUPS = "WINDOW#backups";
     public static final String RESTORE_POINT_PREFIX = "RESTOREPOINT#";

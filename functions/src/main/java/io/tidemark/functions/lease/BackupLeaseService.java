@@ -44,12 +44,42 @@ public final class BackupLeaseService {
     private static final Pattern LEASE_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
     private static final int MAX_ATTEMPTS = 10;
 
+    private static final Pattern SLOT = Pattern.compile("[a-z0-9_]{1,63}");
+
     private final CatalogStore store;
     private final Clock clock;
+    /** The lease item's sort key: {@link Keys#BACKUP_LEASE} or {@link Keys#STREAM_LEASE}. */
+    private final String sortKey;
+    /** Checks a lease's label: a backup label, or for the stream lease the replication slot's name. */
+    private final java.util.function.UnaryOperator<String> label;
+    private final String what;
 
     public BackupLeaseService(CatalogStore store, Clock clock) {
+        this(store, clock, Keys.BACKUP_LEASE, l -> BackupLabelName.parse(l).toString(), "backup");
+    }
+
+    private BackupLeaseService(CatalogStore store, Clock clock, String sortKey,
+                               java.util.function.UnaryOperator<String> label, String what) {
         this.store = store;
         this.clock = clock;
+        this.sortKey = sortKey;
+        this.label = label;
+        this.what = what;
+    }
+
+    /**
+     * One WAL stream per stanza ({@code LEASE#stream}): the same acquire, renew and release, the
+     * label being the slot the holder streams from. A dead holder's lease expires and the next
+     * agent takes it; no same-host takeover is offered (nothing needs it: streaming resumes from S3).
+     */
+    public static BackupLeaseService stream(CatalogStore store, Clock clock) {
+        return new BackupLeaseService(store, clock, Keys.STREAM_LEASE, l -> {
+            if (!SLOT.matcher(l).matches()) {
+                throw new IllegalArgumentException("label must be the replication slot's name (1 to 63 of a-z, 0-9"
+                        + " and _), got '" + l + "'");
+            }
+            return l;
+        }, "stream");
     }
 
     /**
@@ -66,7 +96,7 @@ public final class BackupLeaseService {
         }
         String label;
         try {
-            label = BackupLabelName.parse(text(json, "label")).toString();
+            label = this.label.apply(text(json, "label"));
         } catch (IllegalArgumentException e) {
             throw CatalogException.badRequest(e.getMessage());
         }
@@ -81,7 +111,7 @@ public final class BackupLeaseService {
         String pk = Keys.pk(stanza);
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
             Instant now = now();
-            Optional<Item> current = store.get(pk, Keys.BACKUP_LEASE);
+            Optional<Item> current = store.get(pk, sortKey);
             Optional<BackupLease> lease = current.map(BackupLease::fromItem);
             BackupLease next;
             if (lease.isPresent() && lease.get().heldAt(now)) {
@@ -89,7 +119,9 @@ public final class BackupLeaseService {
                 if (l.holder().equals(holder) && l.label().equals(label)) {
                     next = l.until(later(l.expiresAt(), now.plusSeconds(ttl)));
                 } else if (replaces == null) {
-                    throw new LeaseConflictException(l);
+                    throw sortKey.equals(Keys.BACKUP_LEASE) ? new LeaseConflictException(l)
+                            : new LeaseConflictException(l, "agent " + l.holder() + " streams from slot " + l.label()
+                            + " since " + l.acquiredAt() + "; its lease expires at " + l.expiresAt());
                 } else {
                     refuseTakeover(l, identity, replaces).ifPresent(why -> {
                         throw new LeaseConflictException(l, why);
@@ -101,11 +133,11 @@ public final class BackupLeaseService {
                 next = new BackupLease(UUID.randomUUID().toString(), label, holder, now, now.plusSeconds(ttl), false,
                         null, identity, null);
             }
-            if (store.put(next.toItem(pk).withRevision(), current.map(Item::revision).orElse(null))) {
+            if (store.put(next.toItem(pk, sortKey).withRevision(), current.map(Item::revision).orElse(null))) {
                 return next;
             }
         }
-        throw new IllegalStateException("could not acquire the backup lease of " + stanza + ": too many concurrent"
+        throw new IllegalStateException("could not acquire the " + what + " lease of " + stanza + ": too many concurrent"
                 + " changes");
     }
 
@@ -118,20 +150,20 @@ public final class BackupLeaseService {
         String pk = Keys.pk(stanza);
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
             Instant now = now();
-            Optional<Item> current = store.get(pk, Keys.BACKUP_LEASE);
+            Optional<Item> current = store.get(pk, sortKey);
             BackupLease l = current.map(BackupLease::fromItem).orElse(null);
             if (l == null || !l.leaseId().equals(leaseId) || l.released()) {
                 throw new CatalogException(CatalogException.Kind.CONFLICT, "lease " + leaseId + " of stanza " + stanza
-                        + " is no longer held" + (l == null || l.released() ? "" : ": backup " + l.label()
+                        + " is no longer held" + (l == null || l.released() ? "" : ": " + what + " " + l.label()
                         + " on " + l.holder() + " holds it until " + l.expiresAt()));
             }
             // An expired lease nobody took over is still this holder's: renewing it is safe.
             BackupLease next = l.until(later(l.expiresAt(), now.plusSeconds(ttl)));
-            if (store.put(next.toItem(pk).withRevision(), current.get().revision())) {
+            if (store.put(next.toItem(pk, sortKey).withRevision(), current.get().revision())) {
                 return next;
             }
         }
-        throw new IllegalStateException("could not renew the backup lease of " + stanza);
+        throw new IllegalStateException("could not renew the " + what + " lease of " + stanza);
     }
 
     /** {@code DELETE ?leaseId=}: true when this call released it; false when it was not held by that id (idempotent). */
@@ -143,7 +175,7 @@ public final class BackupLeaseService {
         String leaseId = leaseId(leaseIdText);
         String pk = Keys.pk(stanza);
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-            Optional<Item> current = store.get(pk, Keys.BACKUP_LEASE);
+            Optional<Item> current = store.get(pk, sortKey);
             BackupLease l = current.map(BackupLease::fromItem).orElse(null);
             if (l == null || !l.leaseId().equals(leaseId) || l.released()) {
                 return false;
@@ -151,17 +183,17 @@ public final class BackupLeaseService {
             Instant now = now();
             // Kept as released (no DeleteItem for the API): TTL removes it soon after.
             BackupLease released = l.releasedAt(now);
-            if (store.put(released.toItem(pk).withRevision(), current.get().revision())) {
+            if (store.put(released.toItem(pk, sortKey).withRevision(), current.get().revision())) {
                 return true;
             }
         }
-        throw new IllegalStateException("could not release the backup lease of " + stanza);
+        throw new IllegalStateException("could not release the " + what + " lease of " + stanza);
     }
 
     /** The lease held now, if any. */
     public Optional<BackupLease> current(StanzaName stanza) {
         Instant now = now();
-        return store.get(Keys.pk(stanza), Keys.BACKUP_LEASE).map(BackupLease::fromItem).filter(l -> l.heldAt(now));
+        return store.get(Keys.pk(stanza), sortKey).map(BackupLease::fromItem).filter(l -> l.heldAt(now));
     }
 
     /**

@@ -175,6 +175,36 @@ class CatalogApiHandlerTest {
     }
 
     @Test
+    void theStreamLeaseRoutesAcquireRefuseAndRelease() throws Exception {
+        assertEquals(200, call("PUT", "main", BODY).statusCode());
+        CatalogApiHandler h = new CatalogApiHandler(new CatalogService(store, objects, CLOCK),
+                new io.tidemark.functions.lease.BackupLeaseService(store, CLOCK),
+                new io.tidemark.functions.job.JobService(store, CLOCK), store, CLOCK);
+        java.util.function.BiFunction<ApiRoute, String, ApiGatewayProxy.Response> send = (route, body) -> {
+            ApiGatewayProxy.Request req = new ApiGatewayProxy.Request(route.template(), "/stanzas/main/stream-lease",
+                    route.method(), Map.of("Content-Type", "application/json"), null,
+                    body == null ? Map.of("leaseId", "x") : null, null, Map.of("stanza", "main"), null, null, body, false);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            h.handleRequest(new ByteArrayInputStream(ApiGatewayProxy.writeRequest(req)), out, null);
+            return ApiGatewayProxy.readResponse(out.toByteArray());
+        };
+        ApiGatewayProxy.Response first = send.apply(ApiRoute.STREAM_LEASE_ACQUIRE,
+                "{\"holder\":\"db1:1\",\"label\":\"tidemark_main\",\"ttlSeconds\":30}");
+        assertEquals(200, first.statusCode(), first.body());
+        String leaseId = json(first).get("leaseId").asText();
+        ApiGatewayProxy.Response other = send.apply(ApiRoute.STREAM_LEASE_ACQUIRE,
+                "{\"holder\":\"db2:1\",\"label\":\"tidemark_main\",\"ttlSeconds\":30}");
+        assertEquals(409, other.statusCode(), other.body());
+        assertTrue(other.body().contains("agent db1:1 streams from slot tidemark_main"), other.body());
+        ApiGatewayProxy.Response renewed = send.apply(ApiRoute.STREAM_LEASE_RENEW,
+                "{\"leaseId\":\"" + leaseId + "\",\"ttlSeconds\":30}");
+        assertEquals(200, renewed.statusCode(), renewed.body());
+        // the backup lease is another item: free while the stream's is held
+        assertEquals(200, lease("POST", "{\"holder\":\"db2:1\",\"label\":\"20260301-010000F\"}", null)
+                .statusCode());
+    }
+
+    @Test
     void aRefusedRePushReportedByANodeIsLoggedAsAHistoryConflictMetric() {
         List<String> points = new java.util.ArrayList<>();
         CatalogApiHandler h = new CatalogApiHandler(new CatalogService(store, objects, CLOCK),

@@ -229,4 +229,30 @@ class BackupLeaseServiceTest {
         assertEquals(CatalogException.Kind.NOT_FOUND, assertThrows(CatalogException.class,
                 () -> leases.acquire("other", acquireBody("db1:1", LABEL, 900))).kind());
     }
+
+    @Test
+    void theStreamLeaseIsItsOwnItemWithTheSlotAsLabelAndPassesOnAtExpiry() {
+        BackupLeaseService streams = BackupLeaseService.stream(store, clock);
+        BackupLease backup = leases.acquire("main", acquireBody("db1:1", LABEL, 60));
+        BackupLease a = streams.acquire("main", acquireBody("db1:4242", "tidemark_main", 30));
+        assertNotEquals(backup.leaseId(), a.leaseId(), "a backup and the stream hold leases side by side");
+        assertTrue(store.get(Keys.pk(StanzaName.of("main")), Keys.STREAM_LEASE).isPresent());
+        LeaseConflictException busy = assertThrows(LeaseConflictException.class,
+                () -> streams.acquire("main", acquireBody("db2:77", "tidemark_main", 30)));
+        assertEquals("agent db1:4242 streams from slot tidemark_main since " + a.acquiredAt() + "; its lease expires at "
+                + a.expiresAt(), busy.getMessage());
+        assertEquals(a.leaseId(), streams.acquire("main", acquireBody("db1:4242", "tidemark_main", 30)).leaseId(),
+                "the holder acquiring again keeps its lease");
+        CatalogException bad = assertThrows(CatalogException.class,
+                () -> streams.acquire("main", acquireBody("db2:77", LABEL, 30)));
+        assertTrue(bad.getMessage().contains("replication slot's name"), bad.getMessage());
+        clock.now = clock.now.plusSeconds(31); // the holder died: nothing renewed it
+        BackupLease b = streams.acquire("main", acquireBody("db2:77", "tidemark_main", 30));
+        assertEquals("db2:77", b.holder());
+        CatalogException lost = assertThrows(CatalogException.class,
+                () -> streams.heartbeat("main", heartbeatBody(a.leaseId(), 30)));
+        assertTrue(lost.getMessage().contains("stream tidemark_main on db2:77"), lost.getMessage());
+        assertTrue(streams.release("main", b.leaseId()));
+        assertEquals(backup, leases.current(StanzaName.of("main")).orElseThrow(), "the backup lease is untouched");
+    }
 }

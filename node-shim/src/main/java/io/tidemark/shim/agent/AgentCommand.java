@@ -36,7 +36,8 @@ import java.util.Optional;
  * thread, until SIGTERM (or Ctrl-C):
  * <ul>
  *   <li>the job loop ({@link JobLoop}): backup jobs from the stanza's queue, run by the primary only;</li>
- *   <li>the metrics server ({@link MetricsServer}): Prometheus text on port 9854 by default.</li>
+ *   <li>the metrics server ({@link MetricsServer}): Prometheus text on port 9854 by default;</li>
+ *   <li>with {@code stream.enabled=true}, the WAL stream ({@link StreamService}): WAL to S3 as it is written.</li>
  * </ul>
  * Jobs come from the SQS queue given by {@code --queue-url} (AWS), else from the local cloud's queue
  * through {@code api.url}. See docs/agent.md.
@@ -95,10 +96,13 @@ public final class AgentCommand implements Command {
                 new DrillRunner(env, backupArgs), drillRun, holder, counters, out, Clock.systemUTC());
         cleanUpDeadDrill(config, drillSettings, env, jobs, out, err);
         StanzaSnapshot snapshot = new StanzaSnapshot(api, config.stanza(), pg, env, Clock.systemUTC());
+        io.tidemark.shim.stream.StreamSettings streaming = io.tidemark.shim.stream.StreamSettings.load(config.file());
+        io.tidemark.shim.stream.StreamCounters streamCounters = streaming.enabled()
+                ? new io.tidemark.shim.stream.StreamCounters() : null;
         MetricsServer metrics;
         try {
             metrics = new MetricsServer(address, port, new AgentMetrics(config.stanza().value(),
-                    catalogErrorsTo(snapshot, err), counters, Clock.systemUTC()::instant));
+                    catalogErrorsTo(snapshot, err), counters, Clock.systemUTC()::instant, streamCounters));
         } catch (IOException e) {
             throw new CommandFailure(ExitCodes.FAILED, "cannot serve metrics on " + address + ":" + port + ": "
                     + e.getMessage() + " (another agent running? choose --metrics-port)", e);
@@ -117,7 +121,15 @@ public final class AgentCommand implements Command {
                     null, false), out));
             archiving = "; archive-push worker for " + pg.pgdata().resolve("pg_wal");
         }
+        String streamLine = "; WAL streaming off (stream.enabled)";
+        if (streaming.enabled()) {
+            io.tidemark.shim.stream.WalStreamer streamer = StreamWiring.streamer(config, env, pg, api, streaming,
+                    streamCounters, holder, out, err);
+            services.add(new StreamService(streamer));
+            streamLine = "; streaming WAL from slot " + streamer.slot() + " every " + streaming.interval().toMillis() + " ms";
+        }
         out.println("tidemark agent: stanza " + config.stanza() + " as " + holder + "; jobs from " + source.describe()
+                + streamLine
                 + "; metrics on " + metrics.url() + archiving + "; scheduled drills: " + switch (drillRun) {
                     case NEVER -> "never (drill.run)";
                     case REPLICA -> "on a replica only (drill.run)";

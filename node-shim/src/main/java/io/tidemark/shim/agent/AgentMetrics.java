@@ -41,15 +41,23 @@ final class AgentMetrics implements MultiCollector {
     private final Supplier<StanzaSnapshot.Read> snapshot;
     private final AgentCounters counters;
     private final Supplier<Instant> now;
+    /** The WAL stream's counters, null when the agent does not stream. */
+    private final io.tidemark.shim.stream.StreamCounters stream;
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
 
     AgentMetrics(String stanza, Supplier<StanzaSnapshot.Read> snapshot, AgentCounters counters,
                  Supplier<Instant> now) {
+        this(stanza, snapshot, counters, now, null);
+    }
+
+    AgentMetrics(String stanza, Supplier<StanzaSnapshot.Read> snapshot, AgentCounters counters,
+                 Supplier<Instant> now, io.tidemark.shim.stream.StreamCounters stream) {
         this.stanza = stanza;
         this.snapshot = snapshot;
         this.counters = counters;
         this.now = now;
+        this.stream = stream;
         registry.register(this);
     }
 
@@ -93,6 +101,9 @@ final class AgentMetrics implements MultiCollector {
         m.counter("tidemark_agent_job_failures", "backups this agent ran that failed", Map.of("", counters.failed.get()));
         m.counter("tidemark_agent_receive_errors", "failed receives from the job queue",
                 Map.of("", counters.receiveErrors.get()));
+        if (stream != null) {
+            streamMetrics(m);
+        }
         if (doc == null) {
             return m.build();
         }
@@ -153,6 +164,40 @@ final class AgentMetrics implements MultiCollector {
                 .labels(m.stanza.add("state", state)).value(n).build()));
         m.out.metricSnapshot(jobs.build());
         return m.build();
+    }
+
+    /** The WAL stream's part: what it received and stored, how far behind the server S3 is. */
+    private void streamMetrics(Snapshots m) {
+        io.tidemark.shim.stream.StreamCounters s = stream;
+        m.gauge("tidemark_stream_up", "1 while this agent holds the stream lease and streams WAL", s.streaming);
+        m.counter("tidemark_stream_received_bytes", "WAL bytes received over streaming replication",
+                Map.of("", s.bytesStreamed.get()));
+        m.counter("tidemark_stream_stored_bytes", "WAL bytes in chunk objects S3 confirmed", Map.of("", s.bytesStored.get()));
+        m.counter("tidemark_stream_chunks_stored", "chunk objects S3 confirmed", Map.of("", s.chunksStored.get()));
+        m.counter("tidemark_stream_upload_errors", "failed attempts to store a chunk (each retried)",
+                Map.of("", s.uploadErrors.get()));
+        m.counter("tidemark_stream_slot_lost", "times the replication slot was gone and created again (a gap may exist)",
+                Map.of("", s.slotsLost.get()));
+        m.counter("tidemark_stream_conflicts", "chunk keys found holding other bytes (never replaced)",
+                Map.of("", s.conflicts.get()));
+        m.counter("tidemark_stream_reconnects", "streaming connections that ended and were opened again",
+                Map.of("", s.reconnects.get()));
+        if (s.timeline > 0) {
+            m.gauge("tidemark_stream_timeline", "the timeline streamed", s.timeline);
+        }
+        if (s.storedEnd >= 0) {
+            m.gauge("tidemark_stream_stored_end_lsn_bytes", "where the stored chunks end (the LSN as a byte position)",
+                    s.storedEnd);
+        }
+        Instant last = s.lastStoredAt;
+        if (last != null) {
+            m.gauge("tidemark_stream_last_chunk_age_seconds", "seconds since S3 confirmed the last chunk",
+                    Math.max(0, Duration.between(last, now.get()).toMillis() / 1000.0));
+        }
+        if (s.serverFlush >= 0 && s.storedEnd >= 0) {
+            m.gauge("tidemark_stream_lag_bytes", "WAL the server flushed and S3 does not hold yet",
+                    Math.max(0, s.serverFlush - s.storedEnd));
+        }
     }
 
     /** The newest valid backup (labels sort by time). */

@@ -107,6 +107,22 @@ public final class CatalogApi {
                 + java.net.URLEncoder.encode(leaseId, StandardCharsets.UTF_8), null);
     }
 
+    /** {@code POST /stanzas/{stanza}/stream-lease}: acquire the WAL stream's lease (200, 409 with who holds it). */
+    public Response acquireStreamLease(StanzaName stanza, String json) {
+        return call(ApiRoute.STREAM_LEASE_ACQUIRE, json, stanza);
+    }
+
+    /** {@code PUT /stanzas/{stanza}/stream-lease}: renew it. */
+    public Response renewStreamLease(StanzaName stanza, String json) {
+        return call(ApiRoute.STREAM_LEASE_RENEW, json, stanza);
+    }
+
+    /** {@code DELETE /stanzas/{stanza}/stream-lease?leaseId=}: release (idempotent). */
+    public Response releaseStreamLease(StanzaName stanza, String leaseId) {
+        return call(ApiRoute.STREAM_LEASE_RELEASE.method(), ApiRoute.STREAM_LEASE_RELEASE.path(stanza) + "?leaseId="
+                + java.net.URLEncoder.encode(leaseId, StandardCharsets.UTF_8), null);
+    }
+
     /** {@code POST /stanzas/{stanza}/expire}: a retention preview ({@code {"dryRun": true}}). */
     public Response postExpire(StanzaName stanza, String json) {
         return call(ApiRoute.EXPIRE, json, stanza);

@@ -186,8 +186,10 @@ public record ShimConfig(
         Set<String> unknown = new TreeSet<>(p.stringPropertyNames());
         unknown.removeAll(KNOWN);
         unknown.removeIf(io.tidemark.shim.drill.DrillSettings::isDrillKey);
+        unknown.removeIf(io.tidemark.shim.stream.StreamSettings::isStreamKey);
         try {
             io.tidemark.shim.drill.DrillSettings.of(p); // the drill's keys, checked where they are defined
+            io.tidemark.shim.stream.StreamSettings.of(p); // and the streaming keys
         } catch (IllegalArgumentException e) {
             throw invalid(file, e.getMessage());
         }

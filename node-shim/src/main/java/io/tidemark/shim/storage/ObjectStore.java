@@ -46,6 +46,14 @@ public interface ObjectStore extends AutoCloseable {
 
     Optional<Head> head(String key);
 
+    /**
+     * The keys under {@code prefix} (every page of the listing), in S3's order (UTF-8 binary). The
+     * node may list only its own stanza's prefix (the node policy's {@code ListOwnStanza}).
+     */
+    default java.util.List<String> list(String prefix) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot list keys");
+    }
+
     Optional<Fetched> get(String key);
 
     /**

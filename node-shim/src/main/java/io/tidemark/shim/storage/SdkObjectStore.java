@@ -257,6 +257,18 @@ public final class SdkObjectStore implements ObjectStore {
     }
 
     @Override
+    public java.util.List<String> list(String prefix) {
+        try {
+            return withFreshKeys(() -> s3.listObjectsV2Paginator(l -> l.bucket(bucket).prefix(prefix)).contents()
+                    .stream().map(software.amazon.awssdk.services.s3.model.S3Object::key).toList());
+        } catch (S3Exception e) {
+            throw failure("LIST", prefix, e);
+        } catch (SdkClientException e) {
+            throw clientFailure("LIST", prefix, e);
+        }
+    }
+
+    @Override
     public Optional<Fetched> get(String key, String versionId) {
         try {
             ResponseBytes<GetObjectResponse> r = withFreshKeys(() -> s3.getObjectAsBytes(g -> g.bucket(bucket).key(key)

@@ -109,4 +109,35 @@ class AgentMetricsTest {
         assertFalse(text.contains("tidemark_window_"), text);
         assertFalse(text.contains("tidemark_last_archived"), text);
     }
+
+    @Test
+    void theStreamsFiguresWhenItStreams() {
+        io.tidemark.shim.stream.StreamCounters st = new io.tidemark.shim.stream.StreamCounters();
+        StanzaSnapshot.Read read = new StanzaSnapshot.Read(null, null, "HTTP 503", NOW);
+        Map<String, String> before = samples(new AgentMetrics("main", () -> read, new AgentCounters(), () -> NOW, st)
+                .scrape());
+        assertEquals(0, value(before, "tidemark_stream_up{stanza=\"main\"}"));
+        assertEquals(0, value(before, "tidemark_stream_chunks_stored_total{stanza=\"main\"}"));
+        org.junit.jupiter.api.Assertions.assertFalse(before.containsKey("tidemark_stream_lag_bytes{stanza=\"main\"}"),
+                "no lag before anything was stored");
+        st.streaming = 1;
+        st.timeline = 2;
+        st.bytesStreamed.set(5000);
+        st.chunksStored.set(3);
+        st.bytesStored.set(4096);
+        st.slotsLost.set(1);
+        st.storedEnd = 0x3000000L;
+        st.serverFlush = 0x3000400L;
+        st.lastStoredAt = NOW.minusMillis(1500);
+        Map<String, String> s = samples(new AgentMetrics("main", () -> read, new AgentCounters(), () -> NOW, st).scrape());
+        assertEquals(1, value(s, "tidemark_stream_up{stanza=\"main\"}"));
+        assertEquals(5000, value(s, "tidemark_stream_received_bytes_total{stanza=\"main\"}"));
+        assertEquals(3, value(s, "tidemark_stream_chunks_stored_total{stanza=\"main\"}"));
+        assertEquals(1, value(s, "tidemark_stream_slot_lost_total{stanza=\"main\"}"));
+        assertEquals(1024, value(s, "tidemark_stream_lag_bytes{stanza=\"main\"}"));
+        assertEquals(1.5, value(s, "tidemark_stream_last_chunk_age_seconds{stanza=\"main\"}"));
+        assertEquals(2, value(s, "tidemark_stream_timeline{stanza=\"main\"}"));
+        org.junit.jupiter.api.Assertions.assertFalse(samples(scrape(null, null, "x", new AgentCounters())).keySet()
+                .stream().anyMatch(k -> k.startsWith("tidemark_stream_")), "nothing of the stream when it is off");
+    }
 }

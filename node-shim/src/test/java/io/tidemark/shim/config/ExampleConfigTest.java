@@ -27,5 +27,19 @@ class ExampleConfigTest {
         ShimConfig c = ShimConfig.of(EXAMPLE, p, null, Map.of());
         assertEquals("main", c.stanza().value());
         assertTrue(c.asyncPush().enabled(), "the example keeps the default: asynchronous archiving");
+        // its streaming lines, uncommented, are accepted too
+        Properties streaming = new Properties();
+        streaming.putAll(p);
+        for (String line : Files.readAllLines(EXAMPLE)) {
+            if (line.startsWith("# stream.")) {
+                String[] kv = line.substring(2).split("=", 2);
+                streaming.setProperty(kv[0], kv[1]);
+            }
+        }
+        assertEquals(4, streaming.stringPropertyNames().stream().filter(k -> k.startsWith("stream.")).count());
+        ShimConfig.of(EXAMPLE, streaming, null, Map.of());
+        io.tidemark.shim.stream.StreamSettings s = io.tidemark.shim.stream.StreamSettings.of(streaming);
+        assertTrue(s.enabled());
+        assertEquals("tidemark_main", s.slotFor(c.stanza()));
     }
 }
