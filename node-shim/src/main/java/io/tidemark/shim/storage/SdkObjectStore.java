@@ -7,14 +7,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.endpoints.Endpoint;
 import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.http.apache.ProxyConfiguration;
@@ -23,7 +21,6 @@ import software.amazon.awssdk.retries.api.RetryStrategy;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.S3Configuration;
-import software.amazon.awssdk.services.s3.endpoints.S3EndpointProvider;
 import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
@@ -87,30 +84,8 @@ public final class SdkObjectStore implements ObjectStore {
                 .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build())
                 .overrideConfiguration(o -> o.retryStrategy(retryStrategy(retries)))
                 .httpClient(http);
-        // the configured endpoint as it is: the first request then does not load and run S3's
-        // endpoint rules (for the endpoint and again for the auth scheme), start-up CPU in every per-segment JVM
-        endpoint.ifPresent(e -> b.endpointOverride(e).endpointProvider(fixedEndpoint(e, pathStyle)));
+        endpoint.ifPresent(b::endpointOverride);
         this.s3 = b.build();
-    }
-
-    /**
-     * Every request to {@code endpoint}: {@code endpoint/bucket} path-style, else
-     * {@code bucket.host} (what S3's rules answer for a custom endpoint, without FIPS, dual-stack
-     * or access points, which a configured endpoint does not use). No auth-scheme attributes, so
-     * requests are signed SigV4 for the client's region and service {@code s3}.
-     */
-    static S3EndpointProvider fixedEndpoint(URI endpoint, boolean pathStyle) {
-        String scheme = endpoint.getScheme();
-        String authority = endpoint.getRawAuthority();
-        String path = endpoint.getRawPath() == null ? "" : endpoint.getRawPath();
-        String dir = path.endsWith("/") ? path : path + "/";
-        return params -> {
-            String bucket = params.bucket();
-            URI url = bucket == null ? endpoint
-                    : URI.create(pathStyle ? scheme + "://" + authority + dir + bucket
-                    : scheme + "://" + bucket + "." + authority + path);
-            return CompletableFuture.completedFuture(Endpoint.builder().url(url).build());
-        };
     }
 
     private RetryStrategy retryStrategy(int retries) {
