@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# CPU seconds (user + sys) of one per-call JVM that builds the SDK's S3 client: a synchronous
+# `tidemark archive-push` of a real 16 MB segment, and an `archive-get` of a segment that is not
+# archived (a polling standby's call), against `tidemark local-cloud` (node-role credentials
+# through credentials.uri, plain HTTP). CPU, not wall time, because other builds load the machine.
+#
+#   ROOT_a=DIR ROOT_b=DIR bench/sdk-start-cpu.sh [N]
+#
+# Each ROOT_V is a checkout (or a copy of bin/ and node-shim/target/) whose bin/tidemark runs
+# variant V; calls alternate a, b, a, b... on the same cloud so that both see the same load.
+# ENV_V="NAME=value ..." adds environment variables to variant V's calls. CLOUD_ROOT=DIR runs the
+# local cloud from DIR (a checkout with local-cloud/target built). N (default 12) calls of each command per variant. Prints the median and quartiles per variant.
+set -euo pipefail
+n=${1:-12}
+root=$(cd "$(dirname "$0")/.." && pwd)
+variants=(${VARIANTS:-a b})
+bindir=${TIDEMARK_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
+work=$(mktemp -d /tmp/tidemark-sdkcpu.XXXXXX)
+chmod 755 "$work"
+port=${PORT:-55498}
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" = 0 ] && chown postgres "$work"
+cloud_pid=
+cleanup() {
+  as_pg "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
+  [ -z "$cloud_pid" ] || { kill "$cloud_pid" 2>/dev/null; wait "$cloud_pid" 2>/dev/null || true; }
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+"${CLOUD_ROOT:-$root}/bin/tidemark" local-cloud --dir "$work/cloud" --s3-port 0 --api-port 0 --dynamodb-port 0 \
+  --credentials-port 0 --stanza main > "$work/cloud.log" 2>&1 &
+cloud_pid=$!
+for _ in $(seq 1 240); do grep -q ready "$work/cloud.log" && break; sleep 0.5; done
+grep -q ready "$work/cloud.log" || { cat "$work/cloud.log"; exit 1; }
+conf="$work/tidemark.conf"
+cp "$work/cloud/tidemark.conf" "$conf"
+mkdir -p "$work/spool" "$work/segs" "$work/got"
+{ echo "spool.dir=$work/spool"; echo "archive-push.async=false"; echo "archive-get.prefetch=0"; } >> "$conf"
+chown postgres "$work/spool" "$work/segs" "$work/got" "$conf" 2>/dev/null || true
+chmod -R a+rX "$work/cloud" 2>/dev/null || true
+as_pg "$bindir/initdb" -D "$work/data" >/dev/null
+cat >> "$work/data/postgresql.conf" <<CONF
+port=$port
+listen_addresses='127.0.0.1'
+unix_socket_directories='$work'
+archive_mode=on
+archive_command='cp %p $work/segs/%f'
+max_wal_size=8GB
+checkpoint_timeout=30min
+CONF
+as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
+psql_() { as_pg "$bindir/psql" -X -h "$work" -p "$port" -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
+as_pg bash -c "cd $work && PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA=$work/data $root/bin/tidemark stanza-create --config $conf --stanza main" >/dev/null
+total=$(( n * ${#variants[@]} ))
+psql_ "create table burst as select g as id, md5(g::text) as v from generate_series(1, 100) g" >/dev/null
+until [ "$(ls "$work/segs" | grep -c '^[0-9A-F]\{24\}$')" -ge "$total" ]; do
+  psql_ "insert into burst select g, md5(g::text) from generate_series(1, 150000) g; select pg_switch_wal()" >/dev/null
+done
+sleep 1
+for v in "${variants[@]}"; do : > "$work/push.$v"; : > "$work/get.$v"; done
+pg=(); [ "$(id -u)" = 0 ] && pg=(runuser -u postgres --)
+cpu() { # command...: appends "user+sys" of the call to $out
+  /usr/bin/time -f "%U %S" -o "$work/t" "$@" >/dev/null 2>>"$work/err" || [ "$expect_fail" = 1 ] \
+    || { echo "failed: $*"; tail -5 "$work/err"; exit 1; }
+  tail -1 "$work/t" | awk '{print $1 + $2}' >> "$out" # a failed call's file starts with "Command exited..."
+}
+i=0
+for f in $(ls "$work/segs" | grep '^[0-9A-F]\{24\}$' | sort | head -n "$total"); do
+  v=${variants[$(( i % ${#variants[@]} ))]}; i=$((i + 1))
+  vroot="ROOT_$v"; vroot=${!vroot:-$root}
+  venv="ENV_$v"; venv=(env ${!venv:-})
+  out=$work/push.$v expect_fail=0 cpu "${pg[@]}" "${venv[@]}" "$vroot/bin/tidemark" archive-push --config "$conf" --stanza main "$work/segs/$f"
+  out=$work/get.$v expect_fail=1 cpu "${pg[@]}" "${venv[@]}" "$vroot/bin/tidemark" archive-get --config "$conf" --stanza main \
+    "00000001000000FF000000$(printf %02X $i)" "$work/got/x"
+done
+echo "calls_each=$n load=$(cut -d' ' -f1-3 /proc/loadavg)"
+for v in "${variants[@]}"; do
+  for c in push get; do
+    sort -n "$work/$c.$v" | awk -v v="$v" -v c="$c" '{a[NR]=$1} END {printf "%s %-4s CPU s median=%.2f q1=%.2f q3=%.2f n=%d\n", v, c, a[int((NR+1)/2)], a[int(NR/4)+1], a[int(NR*3/4)+1], NR}'
+  done
+done
