@@ -47,6 +47,7 @@ public final class PrefetchSpool {
     static final String SERVED = ".served";
     static final String FETCHING = ".fetching.";
     static final String PID = ".pid";
+    private static final String HISTORY = "[0-9A-F]{8}\\.history";
     /** How many served segments {@code .served} remembers. */
     static final int SERVED_KEEP = 16;
     private static final Duration STALE_TEMP = Duration.ofMinutes(5);
@@ -178,6 +179,15 @@ public final class PrefetchSpool {
         }
     }
 
+    /** When the current generation was written (a restore starting), if ever. */
+    Optional<FileTime> generationAt() {
+        try {
+            return Optional.of(Files.getLastModifiedTime(dir.resolve(GENERATION), LinkOption.NOFOLLOW_LINKS));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
     /** Waits up to {@code max} for the prefetcher lock to be free; true when it is. */
     public boolean waitUnlocked(Duration max) {
         long deadline = System.nanoTime() + max.toNanos();
@@ -249,6 +259,31 @@ public final class PrefetchSpool {
         } catch (IOException e) {
             // the prefetcher then only follows what it started from
         }
+    }
+
+    /** When {@code .requested} was last written (each ask writes it, the same name again too); null when absent. */
+    FileTime requestedAt() {
+        try {
+            return Files.getLastModifiedTime(dir.resolve(REQUESTED), LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Stores a verified timeline history file ({@code TTTTTTTT.history}) the prefetcher found in the
+     * archive, for {@code bin/tidemark} to serve without a plan (a copy: PostgreSQL asks for the same
+     * history several times when it switches). Archived history files never change.
+     */
+    void putHistory(String fileName, byte[] verified) throws IOException {
+        if (!fileName.matches(HISTORY)) {
+            throw new IllegalArgumentException(fileName + " is not a history file name");
+        }
+        AtomicFile.write(dir.resolve(fileName), verified);
+    }
+
+    boolean hasHistory(String fileName) {
+        return fileName.matches(HISTORY) && Files.isRegularFile(dir.resolve(fileName), LinkOption.NOFOLLOW_LINKS);
     }
 
     Optional<WalSegmentName> requested(WalSegmentSize size) {
@@ -330,7 +365,7 @@ public final class PrefetchSpool {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             for (Path f : s) {
                 String name = f.getFileName().toString();
-                if (name.matches("[0-9A-F]{24}") || name.startsWith(MISSING) || name.startsWith(FETCHING) || name.equals(PID)) {
+                if (name.matches("[0-9A-F]{24}") || name.matches(HISTORY) || name.startsWith(MISSING) || name.startsWith(FETCHING) || name.equals(PID)) {
                     Files.deleteIfExists(f);
                 }
             }
