@@ -113,7 +113,6 @@ done
 echo "writing $n segments of $seg_mb MB ..."
 for i in $(seq 1 "$n"); do echo "insert into caught values ($i); select pg_switch_wal();"; done \
   | as_pg "$bindir/psql" -X -h 127.0.0.1 -p "$port" -q -At -d postgres >/dev/null
-target=$(psql_ "$port" "select pg_current_wal_insert_lsn()")
 wait_archived
 # wait until the catalog has indexed the last segment (Tidemark's archive-get reads S3 only, but
 # the stanza's segment size comes from the catalog)
@@ -127,9 +126,11 @@ archive_mode=off
 CONF
   t0=$(ms)
   as_pg "$bindir/pg_ctl" -D "$1" -l "$1.log" -o "-p $2 -c listen_addresses=127.0.0.1 -c unix_socket_directories=$work" -w -t 900 start >/dev/null
-  until [ "$(psql_ "$2" "select pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)" = t ]; do sleep 0.1; done
+  # caught up: the last row is replayed (the primary's insert position after its last switch lies
+  # past the page header of a segment that is never completed, so an LSN cannot be the mark)
+  until [ "$(psql_ "$2" "select count(*) from caught" 2>/dev/null)" = "$n" ]; do sleep 0.1; done
   t1=$(ms)
-  [ "$(psql_ "$2" "select count(*) from caught")" = "$n" ] || { echo "$1: rows differ" >&2; exit 1; }
+  [ "$(psql_ "$2" "select sum(id) from caught")" = "$(( n * (n + 1) / 2 ))" ] || { echo "$1: rows differ" >&2; exit 1; }
   as_pg "$bindir/pg_ctl" -D "$1" -m fast stop >/dev/null
   secs "$t0" "$t1"
 }
