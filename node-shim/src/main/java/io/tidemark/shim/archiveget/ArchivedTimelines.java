@@ -92,13 +92,18 @@ final class ArchivedTimelines {
 
     /** The segment PostgreSQL asks for after {@code n}: across a switch to the newest timeline when it follows it. */
     WalSegmentName after(WalSegmentName n) {
+        return after(newerThan(n.timeline()), n);
+    }
+
+    /** {@link #after(WalSegmentName)} with {@code newest} the newest timeline's history known. */
+    static WalSegmentName after(Optional<TimelineHistory> newest, WalSegmentName n) {
         WalSegmentName next = n.next();
-        Optional<TimelineHistory> target = newerThan(n.timeline()).filter(h -> follows(h, n));
+        Optional<TimelineHistory> target = newest.filter(h -> h.timeline().compareTo(n.timeline()) > 0 && follows(h, n));
         if (target.isEmpty()) {
             return next;
         }
         TimelineHistory h = target.get();
-        // newest first: the target timeline, then its ancestors down to n's own
+        // newest first: the target timeline, then its ancestors down to (not including) n's own
         for (int i = h.entries().size(); i >= 0; i--) {
             TimelineId t = i == h.entries().size() ? h.timeline() : h.entries().get(i).parent();
             if (t.compareTo(n.timeline()) <= 0) {
