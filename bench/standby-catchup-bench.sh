@@ -139,11 +139,11 @@ pct() { # P FILES... -> the P-th percentile (ms) of calls that returned a file
   cat "$@" | awk '$2 == 0 {print $1}' | sort -n | awk -v p="$p" '{a[NR]=$1} END {i=int((NR*p+99)/100); if (i<1) i=1; print a[i]}'
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-command_of() { # TOOL -> its restore_command (%f %p left to PostgreSQL)
+command_of() { # TOOL DIR -> its restore_command (%f %p left to PostgreSQL); pgBackRest wants the standby's own pg1-path
   case "$1" in
     tidemark) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log $root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
-    pgbr-sync) echo "pgbackrest --config=$work/pgbackrest.conf --stanza=main archive-get %f %p" ;;
-    pgbr-async) echo "pgbackrest --config=$work/pgbackrest-async.conf --stanza=main archive-get %f %p" ;;
+    pgbr-sync) echo "pgbackrest --config=$work/pgbackrest.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
+    pgbr-async) echo "pgbackrest --config=$work/pgbackrest-async.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
   esac
 }
 : > "$work/launch.log"; chmod 666 "$work/launch.log"
@@ -155,7 +155,7 @@ for r in $(seq 1 "$runs"); do
     log="$work/calls-$t-$r.log"; : > "$log"; chmod 666 "$log"
     stop_prefetcher
     rm -rf "$work/pgbr-spool/archive"
-    secs_=$(catch_up "$work/sb-$t-$r" $((port + 1)) "$(command_of "$t")" "$log")
+    secs_=$(catch_up "$work/sb-$t-$r" $((port + 1)) "$(command_of "$t" "$work/sb-$t-$r")" "$log")
     load=$(cut -d' ' -f1 /proc/loadavg)
     totals[$t]="${totals[$t]:-} $secs_"; loads[$t]="${loads[$t]:-} $load"
     echo "round $r $t: ${secs_} s, $(wc -l < "$log") calls, load $load"

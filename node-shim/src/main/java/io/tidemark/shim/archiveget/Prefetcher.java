@@ -28,7 +28,8 @@ import java.util.concurrent.Future;
  *
  * <p>Next names: the segment number plus one on the requested timeline or, with a plan, on the
  * newest of the plan's timelines that needs it (a switch inside the plan is followed); without a
- * plan a timeline switch misses the window until PostgreSQL asks for the new timeline. A missing segment is the end of
+ * plan, on the newest timeline whose history file is archived, from its switch point
+ * ({@link ArchivedTimelines}). A missing segment is the end of
  * the archived WAL, not an error: nothing past it is asked for, and it is asked for again after
  * {@link #MISSING_RECHECK} (a standby replaying from the archive waits for new WAL). The window
  * is bounded by {@code archive-get.prefetch} and by {@code archive-get.spool-max-mb} worth of
@@ -161,7 +162,9 @@ public final class Prefetcher {
                 WalSegmentName n = req;
                 for (int i = 0; i < k; i++) {
                     n = next(n);
-                    if (missing != null && n.segmentNumber() >= missing.segmentNumber()) {
+                    // the end of the archive on that timeline; a switch found since names another file
+                    if (missing != null && n.segmentNumber() >= missing.segmentNumber()
+                            && n.timeline().equals(missing.timeline())) {
                         break;
                     }
                     if (inflight.containsKey(n) || spool.has(n)) {
