@@ -134,6 +134,8 @@ public final class Prefetcher {
         Instant historyProbedAt = Instant.MIN;
         String generation = spool.generation();
         Ended ended = Ended.IDLE;
+        boolean first = true;
+        Instant pidCheckedAt = Instant.now();
         try {
             while (true) {
                 if (!spool.generation().equals(generation)) {
@@ -179,6 +181,19 @@ public final class Prefetcher {
                             spool.clearFetching(name);
                         }
                     }));
+                }
+                if (first) {
+                    // markers archive-get wrote for this prefetcher while it started, or a dead one left
+                    spool.clearFetchingExcept(inflight.keySet());
+                    first = false;
+                }
+                if (now.isAfter(pidCheckedAt.plus(MISSING_RECHECK))) {
+                    // a prefetcher started in the same moment (it leaves: the lock is ours) may have
+                    // written its pid: the launcher waits for downloads only while .pid lives
+                    pidCheckedAt = now;
+                    if (!spool.pidIsThis()) {
+                        spool.notePid();
+                    }
                 }
                 if ((historyProbe == null || historyProbe.isDone()) && now.isAfter(historyProbedAt.plus(MISSING_RECHECK))) {
                     historyProbedAt = now;

@@ -63,13 +63,17 @@ class PrefetchCloudTest {
 
     /** Runs the prefetcher in this JVM (a thread) instead of a detached process. */
     private PrefetchCommand.Starter inProcess(Map<String, String> env) {
+        return inProcess(env, Duration.ofSeconds(2));
+    }
+
+    private PrefetchCommand.Starter inProcess(Map<String, String> env, Duration idle) {
         return (config, spool, after, planFile) -> {
             if (spool.locked()) {
                 return;
             }
             Thread t = new Thread(() -> {
                 try (ObjectStore store = Stores.open(config, CredentialSource.of(config, env))) {
-                    if (new Prefetcher(config, store, spool, after.segmentSize(), Duration.ofSeconds(2),
+                    if (new Prefetcher(config, store, spool, after.segmentSize(), idle,
                             new PrintStream(log, true, StandardCharsets.UTF_8), WalPlan.loadIfNamed(planFile, config))
                             .run(after)) {
                         ran.incrementAndGet();
@@ -426,7 +430,8 @@ class PrefetchCloudTest {
         Path spoolDir = dir.resolve("spool").resolve(stanza).resolve("prefetch");
         Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
         Path pgWal = Files.createDirectories(pgdata.resolve("pg_wal"));
-        PrefetchCommand.Starter starter = inProcess(Map.of());
+        // idle longer than the launcher calls below take on a loaded machine (leaving clears the spool)
+        PrefetchCommand.Starter starter = inProcess(Map.of(), Duration.ofSeconds(10));
         assertEquals(0, Shim.run(new ArchiveGetCommand(Map.of(), starter), name(1, 5),
                 pgWal.resolve("RECOVERYXLOG").toString(), "--config", conf.toString()).code());
         assertTrue(awaitFile(spoolDir.resolve(name(1, 8))), "timeline 1 prefetched while no newer timeline is archived");
