@@ -529,4 +529,50 @@ class PrefetchCloudTest {
         assertTrue(said.contains("archive-get prefetcher running"), said);
         assertTrue(said.contains("archive-get prefetcher stopped"), said);
     }
+
+    @Test
+    void theLauncherWaitsForAPrefetcherStillStartingRatherThanStartAJvm() throws Exception {
+        String stanza = "pf" + STANZAS.incrementAndGet();
+        Path conf = setup(stanza, 4);
+        PrefetchSpool spool = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of(stanza)).orElseThrow();
+        WalSegmentSize size = WalSegmentSize.ofBytes(Segments.SIZE);
+        WalSegmentName one = WalSegmentName.parse(Segments.name(1), size);
+        Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
+        Files.createDirectories(pgdata.resolve("pg_wal"));
+        // stands in for the prefetcher JVM archive-get just launched, not yet running its loop
+        Process starting = new ProcessBuilder("sleep", "120").start();
+        try {
+            spool.noteStarting(starting.pid(), List.of(one, one.next()));
+            // a second start meanwhile writes nothing: .pid names a live process
+            spool.noteStarting(ProcessHandle.current().pid(), List.of(one.next().next()));
+            assertEquals(Long.toString(starting.pid()), Files.readString(spool.dir().resolve(PrefetchSpool.PID)).strip());
+            assertFalse(Files.exists(spool.dir().resolve(PrefetchSpool.FETCHING + one.next().next())));
+            // its first download lands a moment later: the launcher waited for it, no JVM
+            Thread deliver = new Thread(() -> {
+                try {
+                    Thread.sleep(700);
+                    spool.put(one, Segments.segment(1, 3));
+                    spool.clearFetching(one);
+                } catch (IOException | InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            deliver.start();
+            Shim.Run r = launcherWithFakeJava(pgdata, "archive-get", Segments.name(1), "pg_wal/RECOVERYXLOG",
+                    "--config", conf.toString(), "--pgdata", pgdata.toString());
+            deliver.join();
+            assertEquals(0, r.code(), r.err());
+            assertArrayEquals(Segments.segment(1, 3), Files.readAllBytes(pgdata.resolve("pg_wal/RECOVERYXLOG")));
+            // it dies before the next one: the launcher stops waiting and goes to the JVM
+            starting.destroy();
+            starting.waitFor();
+            assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(2), "pg_wal/RECOVERYXLOG",
+                    "--config", conf.toString(), "--pgdata", pgdata.toString()));
+            // a prefetcher that runs drops the markers it does not fetch itself
+            spool.clearFetchingExcept(java.util.Set.of());
+            assertFalse(Files.exists(spool.dir().resolve(PrefetchSpool.FETCHING + one.next())));
+        } finally {
+            starting.destroyForcibly();
+        }
+    }
 }
