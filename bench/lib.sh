@@ -9,7 +9,8 @@ bench_start_cloud() {
   "$root/bin/tidemark" local-cloud --dir "$work/cloud" --tls --s3-port 0 --api-port 0 --dynamodb-port 0 \
     --credentials-port 0 --stanza "$stanza" --comparison-bucket pgbackrest > "$work/cloud.log" 2>&1 &
   cloud_pid=$!
-  for _ in $(seq 1 "${BENCH_CLOUD_WAIT:-120}"); do grep -q ready "$work/cloud.log" && break; sleep 0.5; done
+  # BENCH_CLOUD_WAIT half-seconds, 5 minutes by default: on a loaded machine (shared by several builds) its start took over a minute
+  for _ in $(seq 1 "${BENCH_CLOUD_WAIT:-600}"); do grep -q ready "$work/cloud.log" && break; sleep 0.5; done
   grep -q ready "$work/cloud.log" || { cat "$work/cloud.log"; exit 1; }
   conf="$work/tidemark.conf"
   cp "$work/cloud/tidemark.conf" "$conf"

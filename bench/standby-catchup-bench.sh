@@ -2,16 +2,22 @@
 # A standby catching up through restore_command, side by side: Tidemark (no restore plan: the
 # prefetcher the first archive-get starts, answered from its spool by the launcher) against
 # pgBackRest 2.45's synchronous and asynchronous archive-get, from the same local S3 endpoint
-# (local-cloud --tls). One primary (initdb --wal-segsize=SEG_MB) archives to both; three standbys
-# are made from one pg_basebackup while the primary is quiet; the primary then writes N segments
-# (one row and a WAL switch each); each standby in turn starts with only restore_command (no
-# streaming) and is timed until it has replayed the last row. Every restore_command call is timed
-# by a wrapper (per-call p50/p95 of the calls that returned a file).
+# (local-cloud --tls). One primary (initdb --wal-segsize=SEG_MB) archives to both; 3 x RUNS
+# standbys are made from one pg_basebackup each while the primary is quiet; the primary then
+# writes N segments (one row and a WAL switch each); the standbys then catch up one at a time,
+# interleaved (round r runs the three tools in an order rotated by r, so a change in the machine's
+# load hits all three alike), each started with only restore_command (no streaming) and timed
+# until it has replayed the last row, its rows checked against the primary's, then removed. Every
+# restore_command call is timed by a wrapper (per-call p50/p95 of the calls that returned a file,
+# over all runs of a tool); the 1-minute load average is read at the end of each run. Before each
+# Tidemark run no prefetcher is left from the one before (each run starts cold, as after a
+# standby restart); pgBackRest's async spool is emptied likewise.
 #
-#   bench/standby-catchup-bench.sh [N] [SEG_MB]        (defaults 300 and 1)
+#   bench/standby-catchup-bench.sh [N] [SEG_MB] [RUNS]        (defaults 300, 1 and 3)
 set -euo pipefail
 n=${1:-300}
 seg_mb=${2:-1}
+runs=${3:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bindir=${TIDEMARK_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
 work=$(mktemp -d /tmp/tidemark-standbybench.XXXXXX)
@@ -21,13 +27,21 @@ stanza=bench$$
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cloud_pid=
 cleanup() {
-  for d in data sb-tidemark sb-pgbr-sync sb-pgbr-async; do
-    as_pg "$bindir/pg_ctl" -D "$work/$d" -m immediate stop >/dev/null 2>&1 || true
+  for d in "$work"/data "$work"/sb-*; do
+    [ -d "$d" ] && as_pg "$bindir/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1 || true
   done
+  stop_prefetcher
   [ -n "$cloud_pid" ] && kill "$cloud_pid" 2>/dev/null && wait "$cloud_pid" 2>/dev/null || true
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
+# the Tidemark prefetcher a run started (its pid file in the spool): ended, so the next run starts cold
+stop_prefetcher() {
+  local pf="$work/spool/$stanza/prefetch/.pid" pid
+  [ -f "$pf" ] && pid=$(cat "$pf" 2>/dev/null) && [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do [ -d "/proc/$pid" ] || return 0; sleep 0.1; done
+}
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 psql_() { as_pg "$bindir/psql" -X -h 127.0.0.1 -p "$1" -At -v ON_ERROR_STOP=1 -d postgres -c "$2"; }
 secs() { echo "scale=1; ($2 - $1)/1000" | bc; }
@@ -86,14 +100,19 @@ wait_archived() {
   until [ "$(psql_ "$port" "select coalesce(last_archived_wal,'') >= '$last' from pg_stat_archiver")" = t ]; do sleep 0.5; done
 }
 wait_archived
-for d in sb-tidemark sb-pgbr-sync sb-pgbr-async; do
-  as_pg "$bindir/pg_basebackup" -D "$work/$d" -h "$work" -p "$port" -U postgres -X fetch -c fast
-  touch "$work/$d/standby.signal"; chown postgres "$work/$d/standby.signal"
+tools=(tidemark pgbr-sync pgbr-async)
+for r in $(seq 1 "$runs"); do
+  for t in "${tools[@]}"; do
+    d=sb-$t-$r
+    as_pg "$bindir/pg_basebackup" -D "$work/$d" -h "$work" -p "$port" -U postgres -X fetch -c fast
+    touch "$work/$d/standby.signal"; chown postgres "$work/$d/standby.signal"
+    # a standby keeps no more restored WAL than it must (the primary's 4GB would fill the disk)
+    echo "max_wal_size=256MB" >> "$work/$d/postgresql.conf"
+  done
 done
 echo "writing $n segments of $seg_mb MB ..."
 for i in $(seq 1 "$n"); do echo "insert into caught values ($i); select pg_switch_wal();"; done \
   | as_pg "$bindir/psql" -X -h 127.0.0.1 -p "$port" -q -At -d postgres >/dev/null
-target=$(psql_ "$port" "select pg_current_wal_insert_lsn()")
 wait_archived
 # wait until the catalog has indexed the last segment (Tidemark's archive-get reads S3 only, but
 # the stanza's segment size comes from the catalog)
@@ -107,23 +126,50 @@ archive_mode=off
 CONF
   t0=$(ms)
   as_pg "$bindir/pg_ctl" -D "$1" -l "$1.log" -o "-p $2 -c listen_addresses=127.0.0.1 -c unix_socket_directories=$work" -w -t 900 start >/dev/null
-  until [ "$(psql_ "$2" "select pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)" = t ]; do sleep 0.1; done
+  # caught up: the last row is replayed (the primary's insert position after its last switch lies
+  # past the page header of a segment that is never completed, so an LSN cannot be the mark)
+  until [ "$(psql_ "$2" "select count(*) from caught" 2>/dev/null)" = "$n" ]; do sleep 0.1; done
   t1=$(ms)
-  [ "$(psql_ "$2" "select count(*) from caught")" = "$n" ] || { echo "$1: rows differ" >&2; exit 1; }
+  [ "$(psql_ "$2" "select sum(id) from caught")" = "$(( n * (n + 1) / 2 ))" ] || { echo "$1: rows differ" >&2; exit 1; }
   as_pg "$bindir/pg_ctl" -D "$1" -m fast stop >/dev/null
   secs "$t0" "$t1"
 }
-pct() { # LOG P -> the P-th percentile (ms) of calls that returned a file
-  awk '$2 == 0 {print $1}' "$1" | sort -n | awk -v p="$2" '{a[NR]=$1} END {i=int((NR*p+99)/100); if (i<1) i=1; print a[i]}'
+pct() { # P FILES... -> the P-th percentile (ms) of calls that returned a file
+  local p=$1; shift
+  cat "$@" | awk '$2 == 0 {print $1}' | sort -n | awk -v p="$p" '{a[NR]=$1} END {i=int((NR*p+99)/100); if (i<1) i=1; print a[i]}'
 }
-for f in tidemark pgbr-sync pgbr-async; do : > "$work/calls-$f.log"; chmod 666 "$work/calls-$f.log"; done
-tm=$(catch_up "$work/sb-tidemark" $((port + 1)) "$root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" "$work/calls-tidemark.log")
-ps=$(catch_up "$work/sb-pgbr-sync" $((port + 2)) "pgbackrest --config=$work/pgbackrest.conf --stanza=main archive-get %f %p" "$work/calls-pgbr-sync.log")
-pa=$(catch_up "$work/sb-pgbr-async" $((port + 3)) "pgbackrest --config=$work/pgbackrest-async.conf --stanza=main archive-get %f %p" "$work/calls-pgbr-async.log")
-
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-18s %10s %8s %10s %10s\n' tool "total (s)" calls "p50 (ms)" "p95 (ms)"
-for row in "tidemark:$tm:calls-tidemark" "pgbackrest-sync:$ps:calls-pgbr-sync" "pgbackrest-async:$pa:calls-pgbr-async"; do
-  IFS=: read -r name total log <<< "$row"
-  printf '%-18s %10s %8s %10s %10s\n' "$name" "$total" "$(wc -l < "$work/$log.log")" "$(pct "$work/$log.log" 50)" "$(pct "$work/$log.log" 95)"
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+command_of() { # TOOL DIR -> its restore_command (%f %p left to PostgreSQL); pgBackRest wants the standby's own pg1-path
+  case "$1" in
+    tidemark) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log $root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
+    pgbr-sync) echo "pgbackrest --config=$work/pgbackrest.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
+    pgbr-async) echo "pgbackrest --config=$work/pgbackrest-async.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
+  esac
+}
+: > "$work/launch.log"; chmod 666 "$work/launch.log"
+declare -A totals loads
+echo "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq 1 "$runs"); do
+  for k in 0 1 2; do
+    t=${tools[$(( (k + r - 1) % 3 ))]}
+    log="$work/calls-$t-$r.log"; : > "$log"; chmod 666 "$log"
+    stop_prefetcher
+    rm -rf "$work/pgbr-spool/archive"
+    secs_=$(catch_up "$work/sb-$t-$r" $((port + 1)) "$(command_of "$t" "$work/sb-$t-$r")" "$log")
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    totals[$t]="${totals[$t]:-} $secs_"; loads[$t]="${loads[$t]:-} $load"
+    echo "round $r $t: ${secs_} s, $(wc -l < "$log") calls, load $load"
+    stop_prefetcher
+    rm -rf "$work/sb-$t-$r"
+  done
 done
+
+echo "N=$n segments of $seg_mb MB, $runs interleaved runs each; load = 1-minute load average at the end of each run"
+printf '%-18s %10s %-24s %8s %10s %10s %-18s\n' tool "median (s)" "runs (s)" calls "p50 (ms)" "p95 (ms)" load
+for t in "${tools[@]}"; do
+  name=$t; case $t in pgbr-sync) name=pgbackrest-sync ;; pgbr-async) name=pgbackrest-async ;; esac
+  # shellcheck disable=SC2086
+  printf '%-18s %10s %-24s %8s %10s %10s %-18s\n' "$name" "$(median ${totals[$t]})" "${totals[$t]# }" \
+    "$(( $(cat "$work"/calls-$t-*.log | wc -l) / runs ))" "$(pct 50 "$work"/calls-$t-*.log)" "$(pct 95 "$work"/calls-$t-*.log)" "${loads[$t]# }"
+done
+echo "tidemark: $(grep -c '^fast archive-get' "$work/launch.log") calls answered by the launcher, $(grep -c '^jvm archive-get' "$work/launch.log") archive-get JVMs over $runs runs"

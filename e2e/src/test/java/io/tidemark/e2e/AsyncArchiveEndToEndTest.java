@@ -396,6 +396,136 @@ class AsyncArchiveEndToEndTest {
         assertTrue(jvm < segments / 10, jvm + " JVM starts for " + segments + " segments: " + lines);
     }
 
+    /**
+     * Issue 19: the agent on a standby hosts the plan-less prefetcher, and the standby follows a
+     * failover through the archive. A standby with restore_command only catches up while the agent
+     * (run as the postgres user, as a service would run it) holds its prefetch spool: archive-get
+     * never starts a prefetcher of its own. Then the primary stops, a streaming standby is promoted
+     * to timeline 2 and archives its history file and new segments, with the first standby down;
+     * started again, it catches up across the switch (PostgreSQL asks for 00000002.history, then
+     * timeline 2's segments from the one holding the switch point), mostly answered from the
+     * spool, and its rows equal the new primary's.
+     */
+    @Test
+    @Order(7)
+    void theAgentHostsTheStandbysPrefetcherAndTheStandbyFollowsAFailoverThroughTheArchive() throws Exception {
+        Node n = node("failover", "", PgCluster.builder().walSegmentSizeMb(1));
+        PgCluster primary = n.pg();
+        primary.sql("create table t(id int primary key, v text); insert into t select g, md5(g::text) from generate_series(1, 10) g");
+        Waits.archived(primary, primary.switchWal(), Duration.ofMinutes(2));
+        // the standby to be promoted streams from the primary and, once promoted, archives with its own spool
+        Path promotedConf = cloud.nodeConfig(nodeDir.resolve("failover-b"), "failover", "retries=0\narchive-push.timeout=20\n");
+        ownedStanzaSpool(nodeDir.resolve("failover-b"), "failover");
+        PgCluster promoted = PgCluster.builder().emptyDataDir()
+                .setting("primary_conninfo", "host=" + primary.socketDir() + " port=" + primary.port() + " user=postgres")
+                .setting("archive_mode", "on")
+                .setting("archive_command", ShimInstall.get().launcher() + " archive-push --config " + promotedConf
+                        + " --stanza failover %p")
+                .startTimeout(Duration.ofMinutes(3)).build();
+        clusters.add(promoted);
+        // the standby under test: restore_command only (none at first: it becomes consistent from the
+        // backup's own WAL, so that the agent, which asks PostgreSQL, holds the spool before the first call)
+        Path standbyConf = cloud.nodeConfig(nodeDir.resolve("failover-s"), "failover", "retries=0\n");
+        ownedStanzaSpool(nodeDir.resolve("failover-s"), "failover");
+        Path getLog = Files.createFile(nodeDir.resolve("failover-s").resolve("get.log"));
+        Files.setPosixFilePermissions(getLog, PosixFilePermissions.fromString("rw-rw-rw-"));
+        String get = "TIDEMARK_LAUNCH_LOG=" + getLog + " " + ShimInstall.get().launcher() + " archive-get --config "
+                + standbyConf + " --stanza failover %f %p";
+        PgCluster standby = PgCluster.builder().emptyDataDir().setting("restore_command", "false")
+                .setting("archive_mode", "off").startTimeout(Duration.ofMinutes(3)).build();
+        clusters.add(standby);
+        for (PgCluster c : List.of(promoted, standby)) {
+            c.run(List.of(c.bin("pg_basebackup").toString(), "-D", c.dataDir().toString(), "-h",
+                    primary.socketDir().toString(), "-p", Integer.toString(primary.port()), "-U", "postgres", "-X", "fetch", "-c", "fast"));
+            Path signal = Files.createFile(c.dataDir().resolve("standby.signal"));
+            c.runAs().giveOwnership(signal);
+        }
+        promoted.start();
+        standby.start();
+        Path prefetch = nodeDir.resolve("failover-s").resolve("spool").resolve("failover").resolve("prefetch");
+        Path out = nodeDir.resolve("failover-s").resolve("agent.out");
+        Process agent = new ProcessBuilder(RunAs.detect().wrap(List.of("env", "PGHOST=127.0.0.1",
+                "PGPORT=" + standby.port(), "PGUSER=postgres", ShimInstall.get().launcher().toString(), "agent",
+                "--config", standbyConf.toString(), "--stanza", "failover", "--metrics-port", "0")))
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            Waits.until(() -> read(out).contains("archive-get prefetcher running") && heldByTheAgent(prefetch),
+                    Duration.ofMinutes(2), "the agent did not take the standby's prefetch spool: " + read(out));
+            standby.sql("alter system set restore_command = '" + get + "'");
+            standby.sql("select pg_reload_conf()");
+            // the primary writes 40 segments; the standby follows them through the archive
+            int before = 10;
+            int first = writeSegments(primary, before + 1, 40);
+            Waits.until(() -> standby.sql("select count(*) from t").equals(Integer.toString(first)), Duration.ofMinutes(4),
+                    "the standby to replay " + first + " rows; " + standby.logContext());
+            List<String> calls = Files.readAllLines(getLog);
+            long fast = calls.stream().filter(l -> l.startsWith("fast archive-get 00000001") && l.endsWith(" 0")).count();
+            System.out.println("agent-hosted prefetch: " + fast + " segments from the spool; calls: " + calls.size());
+            assertTrue(fast >= 30, "most of 40 segments served from the agent's spool: " + calls);
+            assertTrue(Files.notExists(prefetch.resolve("prefetch.log")),
+                    "archive-get never launched a prefetcher of its own (it logs into prefetch.log)");
+            assertTrue(heldByTheAgent(prefetch), "the agent still holds the spool");
+
+            // failover: the standby is down; the primary stops once the other standby has all of it
+            standby.stop();
+            String end = primary.sql("select pg_current_wal_lsn()");
+            Waits.until(() -> promoted.sql("select pg_last_wal_replay_lsn() >= '" + end + "'").equals("t"),
+                    Duration.ofMinutes(2), "the streaming standby to replay " + end);
+            primary.stop();
+            promoted.sql("select pg_promote()");
+            Waits.until(() -> promoted.sql("select pg_is_in_recovery()").equals("f"), Duration.ofMinutes(1), "promotion");
+            Waits.until(() -> promoted.sql("select timeline_id from pg_control_checkpoint()").equals("2"),
+                    Duration.ofMinutes(1), "timeline 2 after the promotion");
+            int total = writeSegments(promoted, first + 1, 30);
+            int fromLine = Files.readAllLines(getLog).size();
+            standby.start();
+            Waits.until(() -> standby.sql("select count(*) from t").equals(Integer.toString(total)), Duration.ofMinutes(4),
+                    "the standby to follow timeline 2 to " + total + " rows; " + standby.logContext());
+            String rows = "select count(*), sum(id), string_agg(v, ',' order by id) from t";
+            assertEquals(promoted.sql(rows), standby.sql(rows));
+            List<String> after = Files.readAllLines(getLog);
+            after = after.subList(fromLine, after.size());
+            long fastTwo = after.stream().filter(l -> l.startsWith("fast archive-get 00000002") && l.endsWith(" 0")).count();
+            long jvmTwo = after.stream().filter(l -> l.matches("jvm archive-get .* 00000002[0-9A-F]{16} .*")).count();
+            System.out.println("after the failover: " + fastTwo + " timeline 2 names from the spool, " + jvmTwo
+                    + " by a JVM; calls: " + after);
+            assertTrue(fastTwo >= 25, "timeline 2's 30 segments mostly served from the spool: " + after);
+            assertTrue(heldByTheAgent(prefetch), "the agent held the spool throughout");
+        } finally {
+            agent.descendants().forEach(ProcessHandle::destroy);
+            assertTrue(agent.waitFor(2, java.util.concurrent.TimeUnit.MINUTES), read(out));
+        }
+    }
+
+    /** Inserts {@code count} rows from {@code from}, one segment switch each, and waits until archived; returns the last id. */
+    private static int writeSegments(PgCluster pg, int from, int count) {
+        StringBuilder burst = new StringBuilder();
+        for (int i = from; i < from + count; i++) {
+            burst.append("insert into t values (").append(i).append(", md5('").append(i).append("'));")
+                    .append(" select pg_walfile_name(pg_switch_wal());\n");
+        }
+        String last = pg.sql(burst.toString()).lines().reduce((a, b) -> b).orElseThrow().strip();
+        Waits.archived(pg, last, Duration.ofMinutes(4));
+        return from + count - 1;
+    }
+
+    /** The prefetch spool's {@code .pid} names the agent's JVM. */
+    private static boolean heldByTheAgent(Path prefetch) {
+        try {
+            String pid = Files.readString(prefetch.resolve(".pid")).strip();
+            return Files.readString(Path.of("/proc", pid, "cmdline")).contains("\0agent\0");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The stanza's directory of a node spool (made by nodeConfig), the postgres user's, mode 700. */
+    private static void ownedStanzaSpool(Path dir, String stanza) throws IOException {
+        Path s = Files.createDirectories(dir.resolve("spool").resolve(stanza));
+        Files.setPosixFilePermissions(s, PosixFilePermissions.fromString("rwx------"));
+        RunAs.detect().giveOwnership(s);
+    }
+
     /** The segment number of a 1 MB segment's name (4096 per log file). */
     private static long segNo1Mb(String name) {
         return Long.parseLong(name.substring(8, 16), 16) * 4096 + Long.parseLong(name.substring(16), 16);

@@ -2,6 +2,9 @@ package io.tidemark.shim.agent;
 
 import io.tidemark.shim.Command;
 import io.tidemark.shim.api.CatalogApi;
+import io.tidemark.shim.archiveget.HostedPrefetcher;
+import io.tidemark.shim.archiveget.PrefetchSpool;
+import io.tidemark.shim.storage.Stores;
 import io.tidemark.shim.archivepush.WalPusher;
 import io.tidemark.shim.archivepush.async.ArchiveSpool;
 import io.tidemark.shim.archivepush.async.ArchiveWorker;
@@ -37,6 +40,8 @@ import java.util.Optional;
  * <ul>
  *   <li>the job loop ({@link JobLoop}): backup jobs from the stanza's queue, run by the primary only;</li>
  *   <li>the metrics server ({@link MetricsServer}): Prometheus text on port 9854 by default;</li>
+ *   <li>the asynchronous archive worker ({@link ArchiveWorkerService}), with {@code --pgdata};</li>
+ *   <li>on a standby, the archive-get prefetcher ({@link PrefetchService}).</li>
  *   <li>with {@code stream.enabled=true}, the WAL stream ({@link StreamService}): WAL to S3 as it is written.</li>
  * </ul>
  * Jobs come from the SQS queue given by {@code --queue-url} (AWS), else from the local cloud's queue
@@ -128,9 +133,23 @@ public final class AgentCommand implements Command {
             services.add(new StreamService(streamer));
             streamLine = "; streaming WAL from slot " + streamer.slot() + " every " + streaming.interval().toMillis() + " ms";
         }
+        String prefetching = "";
+        if (ShimConfig.agentPrefetch(config.file()) && config.prefetch() > 0) {
+            Optional<PrefetchSpool> prefetchSpool = PrefetchSpool.open(config.spoolDir(), config.stanza());
+            if (prefetchSpool.isEmpty()) {
+                prefetching = "; no archive-get prefetcher (the prefetch spool under " + config.spoolDir()
+                        + " is not this user's: run the agent as the user PostgreSQL runs as)";
+            } else {
+                // on a standby: archive-get finds it running (docs/restore.md); on a primary it waits
+                services.add(new PrefetchService(cluster -> new HostedPrefetcher(config,
+                        Stores.open(config, CredentialSource.of(config, env)), prefetchSpool.get(), cluster, out,
+                        Clock.systemUTC()), pg));
+                prefetching = "; archive-get prefetcher while PostgreSQL is in recovery";
+            }
+        }
         out.println("tidemark agent: stanza " + config.stanza() + " as " + holder + "; jobs from " + source.describe()
                 + streamLine
-                + "; metrics on " + metrics.url() + archiving + "; scheduled drills: " + switch (drillRun) {
+                + "; metrics on " + metrics.url() + archiving + prefetching + "; scheduled drills: " + switch (drillRun) {
                     case NEVER -> "never (drill.run)";
                     case REPLICA -> "on a replica only (drill.run)";
                     case ANY -> "on any node (drill.run)";

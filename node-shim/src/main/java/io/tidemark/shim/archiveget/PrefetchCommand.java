@@ -124,15 +124,25 @@ public final class PrefetchCommand implements Command {
             if (spool.locked()) {
                 return;
             }
-            launch(List.of(), config, after, plan, List.of(),
+            Optional<Process> p = launch(List.of(), config, after, plan, List.of(),
                     ProcessBuilder.Redirect.appendTo(spool.dir().resolve(PrefetchSpool.LOG).toFile()));
+            if (p.isPresent()) {
+                // the next asks wait for its first downloads rather than start JVMs while it starts
+                List<WalSegmentName> first = new ArrayList<>();
+                WalSegmentName n = after;
+                for (int i = Prefetcher.window(config.prefetch(), config.prefetchSpoolMaxMb(), after.segmentSize()); i > 0; i--) {
+                    n = n.next();
+                    first.add(n);
+                }
+                spool.noteStarting(p.get().pid(), first);
+            }
         }
 
         @Override
         public boolean startAs(String user, ShimConfig config, WalSegmentName after, Path plan) {
             // runuser keeps the environment (credentials a configuration may name) and needs no password
             return launch(List.of("runuser", "-u", user, "--"), config, after, Optional.of(plan), List.of("--restore-start"),
-                    ProcessBuilder.Redirect.DISCARD);
+                    ProcessBuilder.Redirect.DISCARD).isPresent();
         }
     };
 
@@ -141,7 +151,7 @@ public final class PrefetchCommand implements Command {
      * and does not wait for it. It stays in the starter's process group, so that stopping
      * PostgreSQL (archive-get's parent) stops it too.
      */
-    private static boolean launch(List<String> prefix, ShimConfig config, WalSegmentName after, Optional<Path> plan,
+    private static Optional<Process> launch(List<String> prefix, ShimConfig config, WalSegmentName after, Optional<Path> plan,
                                   List<String> options, ProcessBuilder.Redirect output) {
         String java = ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -160,10 +170,9 @@ public final class PrefetchCommand implements Command {
                 .redirectOutput(output)
                 .redirectErrorStream(true);
         try {
-            pb.start();
-            return true;
+            return Optional.of(pb.start());
         } catch (IOException e) {
-            return false; // no prefetch; archive-get itself has succeeded
+            return Optional.empty(); // no prefetch; archive-get itself has succeeded
         }
     }
 }

@@ -47,6 +47,7 @@ public final class PrefetchSpool {
     static final String SERVED = ".served";
     static final String FETCHING = ".fetching.";
     static final String PID = ".pid";
+    private static final String HISTORY = "[0-9A-F]{8}\\.history";
     /** How many served segments {@code .served} remembers. */
     static final int SERVED_KEEP = 16;
     private static final Duration STALE_TEMP = Duration.ofMinutes(5);
@@ -178,6 +179,15 @@ public final class PrefetchSpool {
         }
     }
 
+    /** When the current generation was written (a restore starting), if ever. */
+    Optional<FileTime> generationAt() {
+        try {
+            return Optional.of(Files.getLastModifiedTime(dir.resolve(GENERATION), LinkOption.NOFOLLOW_LINKS));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
     /** Waits up to {@code max} for the prefetcher lock to be free; true when it is. */
     public boolean waitUnlocked(Duration max) {
         long deadline = System.nanoTime() + max.toNanos();
@@ -251,6 +261,31 @@ public final class PrefetchSpool {
         }
     }
 
+    /** When {@code .requested} was last written (each ask writes it, the same name again too); null when absent. */
+    FileTime requestedAt() {
+        try {
+            return Files.getLastModifiedTime(dir.resolve(REQUESTED), LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Stores a verified timeline history file ({@code TTTTTTTT.history}) the prefetcher found in the
+     * archive, for {@code bin/tidemark} to serve without a plan (a copy: PostgreSQL asks for the same
+     * history several times when it switches). Archived history files never change.
+     */
+    void putHistory(String fileName, byte[] verified) throws IOException {
+        if (!fileName.matches(HISTORY)) {
+            throw new IllegalArgumentException(fileName + " is not a history file name");
+        }
+        AtomicFile.write(dir.resolve(fileName), verified);
+    }
+
+    boolean hasHistory(String fileName) {
+        return fileName.matches(HISTORY) && Files.isRegularFile(dir.resolve(fileName), LinkOption.NOFOLLOW_LINKS);
+    }
+
     Optional<WalSegmentName> requested(WalSegmentSize size) {
         try {
             String s = Files.readString(dir.resolve(REQUESTED), StandardCharsets.US_ASCII).strip();
@@ -316,6 +351,61 @@ public final class PrefetchSpool {
         }
     }
 
+    /**
+     * Records a prefetcher archive-get has just started (process {@code pid}, not yet running its
+     * loop: a JVM takes a second or more to start) as if it were downloading {@code names} already:
+     * the next asks then wait in the launcher for its downloads instead of each starting a JVM of
+     * their own while it starts (measured: three such JVMs in a row, 30 s on a loaded machine).
+     * The prefetcher takes the markers over, or removes those it does not fetch, once it runs; if
+     * it dies first, its {@code .pid} names a dead process and the launcher stops waiting. Nothing
+     * is written while {@code .pid} names another live process.
+     */
+    void noteStarting(long pid, List<WalSegmentName> names) {
+        if (pidAlive()) {
+            return;
+        }
+        try {
+            AtomicFile.write(dir.resolve(PID), (pid + "\n").getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            return;
+        }
+        names.forEach(this::noteFetching);
+    }
+
+    /** Whether {@code .pid} names a live process (other than none). */
+    private boolean pidAlive() {
+        try {
+            long pid = Long.parseLong(Files.readString(dir.resolve(PID), StandardCharsets.US_ASCII).strip());
+            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@code .pid} names this process. */
+    boolean pidIsThis() {
+        try {
+            return Files.readString(dir.resolve(PID), StandardCharsets.US_ASCII).strip()
+                    .equals(Long.toString(ProcessHandle.current().pid()));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Removes every download marker but those of {@code mine} (markers left by archive-get or a dead prefetcher). */
+    void clearFetchingExcept(java.util.Set<WalSegmentName> mine) {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, FETCHING + "*")) {
+            for (Path f : s) {
+                String name = f.getFileName().toString().substring(FETCHING.length());
+                if (mine.stream().noneMatch(n -> n.toString().equals(name))) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        } catch (IOException e) {
+            // the launcher stops waiting after 60 s at most
+        }
+    }
+
     /** Records the running prefetcher's process id (the launcher waits only while it lives). */
     void notePid() {
         try {
@@ -330,7 +420,7 @@ public final class PrefetchSpool {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             for (Path f : s) {
                 String name = f.getFileName().toString();
-                if (name.matches("[0-9A-F]{24}") || name.startsWith(MISSING) || name.startsWith(FETCHING) || name.equals(PID)) {
+                if (name.matches("[0-9A-F]{24}") || name.matches(HISTORY) || name.startsWith(MISSING) || name.startsWith(FETCHING) || name.equals(PID)) {
                     Files.deleteIfExists(f);
                 }
             }

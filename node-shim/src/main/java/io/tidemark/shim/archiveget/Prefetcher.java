@@ -28,7 +28,8 @@ import java.util.concurrent.Future;
  *
  * <p>Next names: the segment number plus one on the requested timeline or, with a plan, on the
  * newest of the plan's timelines that needs it (a switch inside the plan is followed); without a
- * plan a timeline switch misses the window until PostgreSQL asks for the new timeline. A missing segment is the end of
+ * plan, on the newest timeline whose history file is archived, from its switch point
+ * ({@link ArchivedTimelines}). A missing segment is the end of
  * the archived WAL, not an error: nothing past it is asked for, and it is asked for again after
  * {@link #MISSING_RECHECK} (a standby replaying from the archive waits for new WAL). The window
  * is bounded by {@code archive-get.prefetch} and by {@code archive-get.spool-max-mb} worth of
@@ -62,6 +63,8 @@ public final class Prefetcher {
     private final Duration idle;
     private final PrintStream log;
     private final Optional<WalPlan> plan;
+    /** Without a plan: the newer timelines found in the archive, followed across their switch points. */
+    private final ArchivedTimelines timelines;
     final java.util.concurrent.atomic.AtomicInteger fetched = new java.util.concurrent.atomic.AtomicInteger();
 
     public Prefetcher(ShimConfig config, ObjectStore store, PrefetchSpool spool, WalSegmentSize size, Duration idle,
@@ -73,6 +76,7 @@ public final class Prefetcher {
         this.size = size;
         this.idle = idle;
         this.log = log;
+        this.timelines = new ArchivedTimelines(config, store, spool, log);
     }
 
     /** Segments the window may hold: {@code archive-get.prefetch}, bounded by the spool size. */
@@ -83,12 +87,35 @@ public final class Prefetcher {
 
     private enum Outcome { FOUND, MISSING, FAILED }
 
+    /** Why {@link #serve} returned. */
+    enum Ended { IDLE, NEW_GENERATION, STOPPED, INTERRUPTED }
+
     /** Runs until idle; returns false at once when another prefetcher holds the lock. */
     public boolean run(WalSegmentName start) {
         Optional<FileChannel> lock = spool.tryLock();
         if (lock.isEmpty()) {
             return false;
         }
+        try {
+            serve(start, () -> false);
+        } finally {
+            spool.clear();
+            try {
+                lock.get().close();
+            } catch (IOException e) {
+                // released with the process anyway
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The prefetch loop, with the spool's lock held by the caller (this process): keeps the window
+     * after {@code .requested} filled until recovery stops asking for {@link #idle}, a restore
+     * starts a new generation, or {@code stop} says so. Leaves the spool's files to the caller
+     * ({@link PrefetchSpool#clear}).
+     */
+    Ended serve(WalSegmentName start, java.util.function.BooleanSupplier stop) {
         spool.notePid();
         int k = window(config.prefetch(), config.prefetchSpoolMaxMb(), size);
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, k), r -> {
@@ -102,17 +129,30 @@ public final class Prefetcher {
         Instant missingAt = Instant.MIN;
         Duration recheck = MISSING_RECHECK;
         Instant lastActivity = Instant.now();
+        java.nio.file.attribute.FileTime askedAt = spool.requestedAt();
         Future<?> historyProbe = null;
         Instant historyProbedAt = Instant.MIN;
         String generation = spool.generation();
+        Ended ended = Ended.IDLE;
+        boolean first = true;
+        Instant pidCheckedAt = Instant.now();
         try {
             while (true) {
                 if (!spool.generation().equals(generation)) {
-                    break; // a new restore: its own prefetcher takes over
+                    ended = Ended.NEW_GENERATION; // a new restore: its own prefetcher takes over
+                    break;
+                }
+                if (stop.getAsBoolean()) {
+                    ended = Ended.STOPPED;
+                    break;
                 }
                 WalSegmentName r = spool.requested(size).orElse(req);
-                if (!r.equals(req)) {
+                java.nio.file.attribute.FileTime at = spool.requestedAt();
+                // a new name, or the same one asked again (a standby at the end of the archive asks
+                // for the next segment every few seconds): recovery is still asking
+                if (!r.equals(req) || !java.util.Objects.equals(at, askedAt)) {
                     req = r;
+                    askedAt = at;
                     lastActivity = Instant.now();
                 }
                 spool.cleanup(req);
@@ -124,7 +164,9 @@ public final class Prefetcher {
                 WalSegmentName n = req;
                 for (int i = 0; i < k; i++) {
                     n = next(n);
-                    if (missing != null && n.segmentNumber() >= missing.segmentNumber()) {
+                    // the end of the archive on that timeline; a switch found since names another file
+                    if (missing != null && n.segmentNumber() >= missing.segmentNumber()
+                            && n.timeline().equals(missing.timeline())) {
                         break;
                     }
                     if (inflight.containsKey(n) || spool.has(n)) {
@@ -140,10 +182,28 @@ public final class Prefetcher {
                         }
                     }));
                 }
-                if (plan.isPresent() && (historyProbe == null || historyProbe.isDone()) && now.isAfter(historyProbedAt.plus(MISSING_RECHECK))) {
+                if (first) {
+                    // markers archive-get wrote for this prefetcher while it started, or a dead one left
+                    spool.clearFetchingExcept(inflight.keySet());
+                    first = false;
+                }
+                if (now.isAfter(pidCheckedAt.plus(MISSING_RECHECK))) {
+                    // a prefetcher started in the same moment (it leaves: the lock is ours) may have
+                    // written its pid: the launcher waits for downloads only while .pid lives
+                    pidCheckedAt = now;
+                    if (!spool.pidIsThis()) {
+                        spool.notePid();
+                    }
+                }
+                if ((historyProbe == null || historyProbe.isDone()) && now.isAfter(historyProbedAt.plus(MISSING_RECHECK))) {
                     historyProbedAt = now;
-                    TimelineId nextTimeline = req.timeline().next();
-                    historyProbe = pool.submit(() -> probeHistory(nextTimeline));
+                    if (plan.isPresent()) {
+                        TimelineId nextTimeline = req.timeline().next();
+                        historyProbe = pool.submit(() -> probeHistory(nextTimeline));
+                    } else {
+                        WalSegmentName at0 = req;
+                        historyProbe = pool.submit(() -> timelines.probe(at0));
+                    }
                 }
                 for (Iterator<Map.Entry<WalSegmentName, Future<Outcome>>> it = inflight.entrySet().iterator(); it.hasNext(); ) {
                     Map.Entry<WalSegmentName, Future<Outcome>> e = it.next();
@@ -176,6 +236,7 @@ public final class Prefetcher {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            ended = Ended.INTERRUPTED;
         } finally {
             pool.shutdownNow();
             try {
@@ -183,19 +244,13 @@ public final class Prefetcher {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            spool.clear();
-            try {
-                lock.get().close();
-            } catch (IOException e) {
-                // released with the process anyway
-            }
         }
-        return true;
+        return ended;
     }
 
     /** The segment recovery asks for after {@code n}: with a plan, across its timeline switches. */
     private WalSegmentName next(WalSegmentName n) {
-        return plan.isPresent() ? plan.get().after(n) : n.next();
+        return plan.isPresent() ? plan.get().after(n) : timelines.after(n);
     }
 
     private Outcome fetch(WalSegmentName n) throws IOException {

@@ -53,6 +53,8 @@ import java.util.TreeSet;
  *                             while S3 is unreachable, before it aborts recovery (default 600)
  * archive-get.prefetch-idle   seconds a prefetcher stays with nothing asked of it before it exits
  *                             (default 60)
+ * archive-get.agent-prefetch  true|false (default true): {@code tidemark agent} runs the archive-get
+ *                             prefetcher while PostgreSQL is in recovery (a standby)
  * archive-push.async          true|false (default true): a worker pushes ready WAL ahead of PostgreSQL,
  *                             which is answered from the spool; false: each call pushes its file itself
  * archive-push.process        parallel uploads of the async worker (default 2; 1..32)
@@ -99,6 +101,8 @@ public record ShimConfig(
 
     public static final int DEFAULT_BACKUP_LEASE_TTL = 60;
     public static final int DEFAULT_PREFETCH_IDLE = 60;
+    /** true|false (default true): the agent runs the archive-get prefetcher while PostgreSQL is in recovery. */
+    public static final String AGENT_PREFETCH = "archive-get.agent-prefetch";
 
     /**
      * The asynchronous archive-push settings ({@code archive-push.*}).
@@ -128,7 +132,7 @@ public record ShimConfig(
             "s3.accessKeyId", "s3.secretAccessKey", "s3.sessionToken", "credentials.uri", "s3.client", "s3.caFile", "api.url", "api.region", "api.key",
             "stanza", "compress-type", "compress-level", "spool.dir", "retries",
             "dynamodb.endpoint", "dynamodb.table", "plan.publicKey", "archive-get.prefetch", "archive-get.spool-max-mb",
-            "archive-get.outage-wait", "archive-get.prefetch-idle",
+            "archive-get.outage-wait", "archive-get.prefetch-idle", AGENT_PREFETCH,
             "archive-push.async", "archive-push.process", "archive-push.queue-max", "archive-push.timeout",
             "backup.lease-ttl", "s3.multipart-threshold", "s3.multipart-part-size", "s3.multipart-process");
 
@@ -193,6 +197,7 @@ public record ShimConfig(
         } catch (IllegalArgumentException e) {
             throw invalid(file, e.getMessage());
         }
+        bool(file, p, AGENT_PREFETCH, true); // read by the agent (agentPrefetch), refused here when not a boolean
         if (!unknown.isEmpty()) {
             throw invalid(file, "unknown key" + (unknown.size() > 1 ? "s " : " ") + String.join(", ", unknown));
         }
@@ -269,6 +274,17 @@ public record ShimConfig(
             throw invalid(file, "s3.multipart-threshold " + threshold + ", s3.multipart-part-size " + partSize + ": "
                     + e.getMessage());
         }
+    }
+
+    /** {@value #AGENT_PREFETCH} of a configuration file already loaded (so validated) by {@link #load}. */
+    public static boolean agentPrefetch(Path file) {
+        Properties p = new Properties();
+        try (java.io.Reader r = java.nio.file.Files.newBufferedReader(file, java.nio.charset.StandardCharsets.UTF_8)) {
+            p.load(r);
+        } catch (java.io.IOException e) {
+            throw invalid(file, "cannot read it: " + e.getMessage());
+        }
+        return bool(file, p, AGENT_PREFETCH, true);
     }
 
     static AsyncPush asyncPush(Path file, Properties p) {

@@ -214,4 +214,17 @@ class ShimConfigTest {
             assertTrue(f.getMessage().contains(bad.substring(0, bad.indexOf('='))), f.getMessage());
         }
     }
+
+    @Test
+    void theAgentHostsThePrefetcherUnlessTold() throws Exception {
+        Path on = file("on.conf", BASE);
+        load(Map.of(), "--config", on.toString(), "--stanza", "main");
+        assertTrue(ShimConfig.agentPrefetch(on), "on by default");
+        Path off = file("off.conf", BASE + "archive-get.agent-prefetch=false\n");
+        load(Map.of(), "--config", off.toString(), "--stanza", "main");
+        assertFalse(ShimConfig.agentPrefetch(off));
+        CommandFailure e = assertThrows(CommandFailure.class, () -> load(Map.of(), "--config",
+                file("bad.conf", BASE + "archive-get.agent-prefetch=yes\n").toString(), "--stanza", "main"));
+        assertTrue(e.getMessage().contains("archive-get.agent-prefetch must be true or false, got 'yes'"), e.getMessage());
+    }
 }
