@@ -342,15 +342,20 @@ public final class WalStreamer {
      */
     private Lsn startPoint(TimelineId timeline, Lsn slotStart, WalSegmentSize size) {
         if (next != null) {
-            if (lastTimeline != null && !lastTimeline.equals(timeline)) {
-                say("the server is on timeline " + timeline.value() + " now (was " + lastTimeline.value()
-                        + "): streaming it from " + next);
-            }
             if (slotStart != null && slotStart.isAfter(next)) {
                 complain("stream: the new slot " + slot + " starts at " + slotStart + ", after the streamed WAL ends ("
                         + next + "): WAL from " + next + " to " + slotStart + " may be missing from the stream"
                         + " (a gap unless archive_command archived those segments)");
                 next = slotStart;
+            }
+            if (lastTimeline != null && !lastTimeline.equals(timeline)) {
+                // the new timeline's segment of the switch starts with the old one's WAL (the server
+                // copied it there): its chain from offset 0 lets the window move before the next segment
+                Lsn from = chunks.resumeFrom(timeline, WalSegmentName.containing(timeline, next, size).startLsn(), size);
+                say("the server is on timeline " + timeline.value() + " now (was " + lastTimeline.value()
+                        + "): streaming it from " + from + " (the stream of timeline " + lastTimeline.value()
+                        + " ended at " + next + ")");
+                next = from;
             }
             return next;
         }
