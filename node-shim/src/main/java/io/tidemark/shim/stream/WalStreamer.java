@@ -40,7 +40,8 @@ import org.postgresql.replication.PGReplicationStream;
  * the chunk that ends there: until then the slot holds it, through S3 outages and agent crashes.
  *
  * <p>Where a stream starts: after what this process received, or else where the stored chunks
- * that cover the slot's position end ({@link ChunkStore#resumeFrom}); so a restarted agent neither
+ * that cover the slot's segment from its start end ({@link ChunkStore#resumeFrom}; a fresh chain
+ * starts at the segment's start, so the cloud's window moves with it); so a restarted agent neither
  * leaves a gap nor stores a second, different chunk over the same bytes. A stream the server ends
  * (a timeline switch, a restart) is opened again on the server's timeline of the moment.
  */
@@ -336,24 +337,32 @@ public final class WalStreamer {
     }
 
     /**
-     * Where to start: after what this process received; else past the stored chunks covering the
-     * slot's position. A recreated slot that starts after what was stored leaves a gap: said.
+     * Where to start: after what this process received; else past the stored chunks that cover the
+     * slot's segment from its start. A recreated slot that starts after what was stored leaves a gap: said.
      */
     private Lsn startPoint(TimelineId timeline, Lsn slotStart, WalSegmentSize size) {
         if (next != null) {
-            if (lastTimeline != null && !lastTimeline.equals(timeline)) {
-                say("the server is on timeline " + timeline.value() + " now (was " + lastTimeline.value()
-                        + "): streaming it from " + next);
-            }
             if (slotStart != null && slotStart.isAfter(next)) {
                 complain("stream: the new slot " + slot + " starts at " + slotStart + ", after the streamed WAL ends ("
                         + next + "): WAL from " + next + " to " + slotStart + " may be missing from the stream"
                         + " (a gap unless archive_command archived those segments)");
                 next = slotStart;
             }
+            if (lastTimeline != null && !lastTimeline.equals(timeline)) {
+                // the new timeline's segment of the switch starts with the old one's WAL (the server
+                // copied it there): its chain from offset 0 lets the window move before the next segment
+                Lsn from = chunks.resumeFrom(timeline, WalSegmentName.containing(timeline, next, size).startLsn(), size);
+                say("the server is on timeline " + timeline.value() + " now (was " + lastTimeline.value()
+                        + "): streaming it from " + from + " (the stream of timeline " + lastTimeline.value()
+                        + " ended at " + next + ")");
+                next = from;
+            }
             return next;
         }
-        return chunks.resumeFrom(timeline, slotStart, size);
+        // from the start of the slot's segment (the server keeps the whole segment a slot's position is
+        // in), past the stored chain from offset 0: the cloud moves the window only with chunks that
+        // cover a segment from its start, so a chain begun mid-segment would hold it until the next one
+        return chunks.resumeFrom(timeline, WalSegmentName.containing(timeline, slotStart, size).startLsn(), size);
     }
 
     /**
