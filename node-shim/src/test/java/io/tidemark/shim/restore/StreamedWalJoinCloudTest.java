@@ -10,20 +10,14 @@ import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.plan.PlanWal;
 import io.tidemark.events.plan.RestorePlan;
-import io.tidemark.events.plan.RestorePlanJson;
 import io.tidemark.events.wal.Lsn;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.localcloud.LocalCloud;
-import io.tidemark.localcloud.LocalCloudFunctions;
-import io.tidemark.shim.archiveget.ArchiveGetCommand;
-import io.tidemark.shim.archiveget.WalPlan;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
-import io.tidemark.shim.backup.BackupCommand;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.info.InfoCommand;
 import io.tidemark.shim.pg.PgOptions;
-import io.tidemark.shim.stanzacreate.StanzaCreateCommand;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.ObjectStore;
 import io.tidemark.shim.storage.Stores;
@@ -33,24 +27,16 @@ import io.tidemark.shim.stream.StreamLease;
 import io.tidemark.shim.stream.StreamSettings;
 import io.tidemark.shim.stream.WalStreamer;
 import io.tidemark.shim.support.Shim;
-import io.tidemark.shim.support.TestCloud;
 import io.tidemark.testkit.PgCluster;
 import io.tidemark.testkit.PgTest;
-import io.tidemark.testkit.RunAs;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
-import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -73,6 +59,7 @@ class StreamedWalJoinCloudTest {
 
     @TempDir
     Path dir;
+    private StreamedStanza stanza;
     private LocalCloud cloud;
     private PgCluster primary;
     private Path conf;
@@ -89,32 +76,18 @@ class StreamedWalJoinCloudTest {
         if (store != null) {
             store.close();
         }
-        if (primary != null) {
-            primary.close();
-        }
-        if (cloud != null) {
-            cloud.close();
+        if (stanza != null) {
+            stanza.close();
         }
     }
 
     @Test
     void rowsStreamedByTheAgentAreRestorableWithinSecondsAndRestoredToLatest() throws Exception {
-        io.tidemark.localcloud.iam.StackAccess access = LocalCloud.defaultStackAccess();
-        cloud = LocalCloudFunctions.register(LocalCloud.builder()).dir(dir.resolve("cloud"))
-                .enforce(access, access).nodeStanza(STANZA).start();
-        primary = PgCluster.builder().archiving().build().start();
-        conf = TestCloud.config(cloud, dir, Map.of("spool.dir", dir.resolve("spool").toString(), "retries", "2"));
-        String[] pg = {"--config", conf.toString(), "--pg-host", primary.socketDir().toString(),
-                "--pg-port", String.valueOf(primary.port()), "--pg-user", "postgres"};
-        Shim.Run created = Shim.run(new StanzaCreateCommand(Map.of()), pg);
-        assertEquals(0, created.code(), created.out() + created.err());
-        primary.sql("create table t (id int primary key, batch text)");
-        primary.sql("insert into t select g, 'before the backup' from generate_series(1, 100) g");
-        List<String> backupArgs = new ArrayList<>(List.of(pg));
-        backupArgs.addAll(List.of("--pgdata", primary.dataDir().toString(), "--type", "full"));
-        Shim.Run backup = Shim.run(new BackupCommand(Map.of(), false), backupArgs.toArray(String[]::new));
-        assertEquals(0, backup.code(), backup.out() + backup.err());
-        WalSegmentSize size = WalSegmentSize.ofBytes(primary.walSegmentSize());
+        stanza = StreamedStanza.start(dir, STANZA);
+        cloud = stanza.cloud();
+        primary = stanza.primary();
+        conf = stanza.conf();
+        WalSegmentSize size = stanza.size();
 
         // rows in the current segment before the agent starts, and a checkpoint after them: a new
         // physical slot reserves WAL from the last redo point, so the agent's slot starts mid-segment
@@ -152,7 +125,7 @@ class StreamedWalJoinCloudTest {
         assertEquals("", err.toString(StandardCharsets.UTF_8));
 
         try (PgCluster restored = PgCluster.builder().emptyDataDir().setting("archive_mode", "off").build()) {
-            RestorePlan plan = restoreAndRecover(restored);
+            RestorePlan plan = stanza.restoreAndRecover(restored);
             PlanWal last = plan.wal().getLast();
             assertEquals(segment.toString(), last.name());
             assertTrue(last.isAssembled(), "the last WAL entry is assembled from the agent's chunks: " + last);
@@ -168,7 +141,7 @@ class StreamedWalJoinCloudTest {
     }
 
     private StreamCounters startStreamer(ByteArrayOutputStream out, ByteArrayOutputStream err) throws Exception {
-        ShimConfig config = nodeConfig();
+        ShimConfig config = stanza.nodeConfig();
         store = Stores.open(config, CredentialSource.of(config, Map.of()));
         StreamCounters counters = new StreamCounters();
         streamer = new WalStreamer(StanzaName.of(STANZA),
@@ -194,43 +167,5 @@ class StreamedWalJoinCloudTest {
         assertEquals(0, json.code(), json.err());
         JsonNode lsn = JSON.readTree(json.out()).path("window").path("latest").path("lsn");
         return lsn.isTextual() ? Optional.of(Lsn.parse(lsn.asText())) : Optional.empty();
-    }
-
-    private ShimConfig nodeConfig() throws Exception {
-        Properties p = new Properties();
-        try (InputStream in = Files.newInputStream(conf)) {
-            p.load(in);
-        }
-        return ShimConfig.of(conf, p, null, Map.of());
-    }
-
-    /** Restores as {@link StreamedWalRestoreCloudTest} does: the plan's WAL fetched by archive-get into pg_wal. */
-    private RestorePlan restoreAndRecover(PgCluster restored) throws Exception {
-        Path pgdata = restored.dataDir();
-        Shim.Run r = Shim.run(new RestoreCommand(Map.of(), Clock.systemUTC(), 10, 1), "--config", conf.toString(),
-                "--pgdata", pgdata.toString());
-        assertEquals(0, r.code(), r.out() + r.err());
-        Path planFile = pgdata.resolve(WalPlan.FILE_NAME);
-        RestorePlan plan = RestorePlanJson.read(JSON.readTree(Files.readAllBytes(planFile)).path("document"));
-        for (PlanWal w : plan.wal()) {
-            if (!WalSegmentName.looksLikeSegment(w.name())) {
-                continue;
-            }
-            Shim.Run get = Shim.run(new ArchiveGetCommand(Map.of()), "--config", conf.toString(), "--plan",
-                    planFile.toString(), w.name(), pgdata.resolve("pg_wal").resolve(w.name()).toString());
-            assertEquals(0, get.code(), w.name() + ": " + get.out() + get.err());
-        }
-        Path auto = pgdata.resolve("postgresql.auto.conf");
-        String settings = Files.readString(auto);
-        assertTrue(settings.contains("restore_command = 'tidemark archive-get"), settings);
-        Files.writeString(auto, settings.replaceAll("restore_command = '[^\\n]*'", "restore_command = 'false'"));
-        RunAs runAs = RunAs.detect();
-        try (Stream<Path> all = Files.walk(pgdata)) {
-            all.forEach(runAs::giveOwnership);
-        }
-        restored.start();
-        Awaitility.await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
-                .until(() -> restored.sql("select pg_is_in_recovery()").strip().equals("f"));
-        return plan;
     }
 }

@@ -11,31 +11,24 @@ import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.layout.StorageLayout;
 import io.tidemark.events.plan.PlanWal;
 import io.tidemark.events.plan.RestorePlan;
-import io.tidemark.events.plan.RestorePlanJson;
 import io.tidemark.events.wal.Lsn;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.localcloud.LocalCloud;
-import io.tidemark.localcloud.LocalCloudFunctions;
 import io.tidemark.shim.archiveget.ArchiveGetCommand;
 import io.tidemark.shim.archiveget.WalPlan;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
-import io.tidemark.shim.backup.BackupCommand;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.info.InfoCommand;
-import io.tidemark.shim.stanzacreate.StanzaCreateCommand;
 import io.tidemark.shim.storage.CreateOnly;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.ObjectStore;
 import io.tidemark.shim.storage.Stores;
 import io.tidemark.shim.support.Shim;
-import io.tidemark.shim.support.TestCloud;
 import io.tidemark.testkit.PgCluster;
 import io.tidemark.testkit.PgTest;
-import io.tidemark.testkit.RunAs;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -45,8 +38,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -79,6 +70,7 @@ class StreamedWalRestoreCloudTest {
 
     @TempDir
     static Path dir;
+    static StreamedStanza stanza;
     static LocalCloud cloud;
     static PgCluster primary;
     static Path conf;
@@ -92,23 +84,11 @@ class StreamedWalRestoreCloudTest {
 
     @BeforeAll
     static void start() throws Exception {
-        io.tidemark.localcloud.iam.StackAccess access = LocalCloud.defaultStackAccess();
-        cloud = LocalCloudFunctions.register(LocalCloud.builder()).dir(dir.resolve("cloud"))
-                .enforce(access, access).nodeStanza(STANZA).start();
-        primary = PgCluster.builder().archiving().build().start();
-        conf = TestCloud.config(cloud, dir, Map.of("spool.dir", dir.resolve("spool").toString(), "retries", "2"));
-        String[] pg = {"--config", conf.toString(), "--pg-host", primary.socketDir().toString(),
-                "--pg-port", String.valueOf(primary.port()), "--pg-user", "postgres"};
-        Shim.Run created = Shim.run(new StanzaCreateCommand(Map.of()), pg);
-        assertEquals(0, created.code(), created.out() + created.err());
-
-        primary.sql("create table t (id int primary key, batch text)");
-        primary.sql("insert into t select g, 'before the backup' from generate_series(1, 100) g");
-        List<String> backupArgs = new ArrayList<>(List.of(pg));
-        backupArgs.addAll(List.of("--pgdata", primary.dataDir().toString(), "--type", "full"));
-        Shim.Run backup = Shim.run(new BackupCommand(Map.of(), false), backupArgs.toArray(String[]::new));
-        assertEquals(0, backup.code(), backup.out() + backup.err());
-        WalSegmentSize size = WalSegmentSize.ofBytes(primary.walSegmentSize());
+        stanza = StreamedStanza.start(dir, STANZA);
+        cloud = stanza.cloud();
+        primary = stanza.primary();
+        conf = stanza.conf();
+        WalSegmentSize size = stanza.size();
 
         // rows committed with no WAL switch after them: they exist only in the current segment
         primary.sql("insert into t select g, 'streamed A' from generate_series(1000, 1999) g");
@@ -156,20 +136,13 @@ class StreamedWalRestoreCloudTest {
 
     @AfterAll
     static void stop() {
-        if (primary != null) {
-            primary.close();
-        }
-        if (cloud != null) {
-            cloud.close();
+        if (stanza != null) {
+            stanza.close();
         }
     }
 
     private static ShimConfig nodeConfig() throws IOException {
-        Properties p = new Properties();
-        try (InputStream in = Files.newInputStream(conf)) {
-            p.load(in);
-        }
-        return ShimConfig.of(conf, p, null, Map.of());
+        return stanza.nodeConfig();
     }
 
     @Test
@@ -246,37 +219,6 @@ class StreamedWalRestoreCloudTest {
     }
 
     private RestorePlan restoreAndRecover(PgCluster restored, String... target) throws Exception {
-        Path pgdata = restored.dataDir();
-        List<String> args = new ArrayList<>(List.of("--config", conf.toString(), "--pgdata", pgdata.toString()));
-        args.addAll(List.of(target));
-        Shim.Run r = Shim.run(new RestoreCommand(Map.of(), Clock.systemUTC(), 10, 1), args.toArray(String[]::new));
-        assertEquals(0, r.code(), r.out() + r.err());
-        Path planFile = pgdata.resolve(WalPlan.FILE_NAME);
-        RestorePlan plan = RestorePlanJson.read(JSON.readTree(Files.readAllBytes(planFile)).path("document"));
-        // what restore_command would write, fetched by the real archive-get --plan into pg_wal
-        for (PlanWal w : plan.wal()) {
-            if (!WalSegmentName.looksLikeSegment(w.name())) {
-                continue;
-            }
-            Shim.Run get = Shim.run(new ArchiveGetCommand(Map.of()), "--config", conf.toString(), "--plan",
-                    planFile.toString(), w.name(), pgdata.resolve("pg_wal").resolve(w.name()).toString());
-            assertEquals(0, get.code(), w.name() + ": " + get.out() + get.err());
-        }
-        Path auto = pgdata.resolve("postgresql.auto.conf");
-        String settings = Files.readString(auto);
-        assertTrue(settings.contains("restore_command = 'tidemark archive-get"), settings);
-        // recovery reads pg_wal when restore_command has nothing: it must never need more than the plan
-        Files.writeString(auto, settings.replaceAll("restore_command = '[^\\n]*'", "restore_command = 'false'"));
-        RunAs runAs = RunAs.detect();
-        try (Stream<Path> all = Files.walk(pgdata)) {
-            all.forEach(runAs::giveOwnership);
-        }
-        restored.start();
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        while (!restored.sql("select pg_is_in_recovery()").strip().equals("f")) {
-            assertTrue(System.nanoTime() < deadline, "recovery did not finish\n" + restored.logContext());
-            Thread.sleep(200);
-        }
-        return plan;
+        return stanza.restoreAndRecover(restored, target);
     }
 }
