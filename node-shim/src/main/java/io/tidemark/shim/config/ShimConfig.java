@@ -278,13 +278,21 @@ public record ShimConfig(
 
     /** {@value #AGENT_PREFETCH} of a configuration file already loaded (so validated) by {@link #load}. */
     public static boolean agentPrefetch(Path file) {
+        return bool(file, properties(file), AGENT_PREFETCH, true);
+    }
+
+    /**
+     * The keys of a configuration file that {@link #load} already read and validated, for the
+     * settings read again where they are used (drills, streaming, the hosted prefetcher).
+     */
+    public static Properties properties(Path file) {
         Properties p = new Properties();
-        try (java.io.Reader r = java.nio.file.Files.newBufferedReader(file, java.nio.charset.StandardCharsets.UTF_8)) {
+        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             p.load(r);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw invalid(file, "cannot read it: " + e.getMessage());
         }
-        return bool(file, p, AGENT_PREFETCH, true);
+        return p;
     }
 
     static AsyncPush asyncPush(Path file, Properties p) {

@@ -1,9 +1,5 @@
 package io.tidemark.shim.drill;
 
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -138,12 +134,6 @@ public record DrillSettings(List<Query> queries, Run run, Optional<Path> scratch
 
     /** Reads the drill keys of a configuration file (already validated by ShimConfig when it was loaded). */
     public static DrillSettings load(Path file) {
-        Properties p = new Properties();
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            p.load(r);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
-        }
-        return of(p);
+        return of(io.tidemark.shim.config.ShimConfig.properties(file));
     }
 }

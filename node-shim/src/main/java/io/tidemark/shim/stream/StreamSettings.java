@@ -1,10 +1,6 @@
 package io.tidemark.shim.stream;
 
 import io.tidemark.events.layout.StanzaName;
-import java.io.IOException;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -109,12 +105,6 @@ public record StreamSettings(boolean enabled, Optional<String> slot, Duration in
 
     /** Reads the stream keys of a configuration file (already validated by ShimConfig when it was loaded). */
     public static StreamSettings load(Path file) {
-        Properties p = new Properties();
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            p.load(r);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
-        }
-        return of(p);
+        return of(io.tidemark.shim.config.ShimConfig.properties(file));
     }
 }
