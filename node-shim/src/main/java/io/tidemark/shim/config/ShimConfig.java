@@ -152,15 +152,7 @@ public record ShimConfig(
             throw new UsageException("no configuration: give --config FILE or set " + CommonOptions.CONFIG_ENV);
         }
         Path file = Path.of(name);
-        Properties p = new Properties();
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            p.load(r);
-        } catch (NoSuchFileException e) {
-            throw invalid(file, "no such file");
-        } catch (IOException | IllegalArgumentException e) {
-            throw invalid(file, "cannot read it: " + e.getMessage());
-        }
-        ShimConfig c = of(file, p, a.stanza().orElse(null), env);
+        ShimConfig c = of(file, properties(file), a.stanza().orElse(null), env);
         if (c.keys().isPresent()) {
             requirePrivate(file);
         }
@@ -282,14 +274,17 @@ public record ShimConfig(
     }
 
     /**
-     * The keys of a configuration file that {@link #load} already read and validated, for the
-     * settings read again where they are used (drills, streaming, the hosted prefetcher).
+     * The keys of a configuration file, as {@link #load} reads them; also for the settings read
+     * again where they are used (drills, streaming, the hosted prefetcher).
      */
     public static Properties properties(Path file) {
         Properties p = new Properties();
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             p.load(r);
-        } catch (IOException e) {
+        } catch (NoSuchFileException e) {
+            throw invalid(file, "no such file");
+        } catch (IOException | IllegalArgumentException e) {
+            // IllegalArgumentException: a malformed unicode escape in the file
             throw invalid(file, "cannot read it: " + e.getMessage());
         }
         return p;
