@@ -280,34 +280,47 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
         }
         String at = w.name() + " (" + w.key() + "): ";
         String needs = "; restore plan " + plan.plan().planId() + " lists it";
-        // the version the cloud accepted, when the plan names one: a later upload of the key is not
-        // read. If that version is gone (expired), the current object serves only with the same bytes:
-        // the SHA-256 below decides, never the object's metadata.
-        Optional<ObjectStore.Fetched> pinned = store.get(w.key(), w.versionId());
-        ObjectStore.Fetched f = (pinned.isEmpty() && w.versionId() != null ? store.get(w.key()) : pinned)
-                .orElseThrow(() -> new AbortRecovery(at + "missing from the archive" + (w.versionId() == null ? ""
-                        : " (version " + w.versionId() + " and any other)") + needs));
+        // a segment holds exactly the stanza's segment size; other WAL files (history, .backup) any size
+        boolean segment = name instanceof WalFileName.Segment;
+        return fetchChecked(store, w.key(), w.versionId(), w.storedSize(), w.compression(), w.sha256(), at,
+                w.versionId() == null ? "" : " (version " + w.versionId() + " and any other)", needs,
+                n -> !segment || n == plan.segmentSize().bytes() ? null
+                        : "it holds " + n + " bytes, not a " + plan.segmentSize() + " segment");
+    }
+
+    /**
+     * One object a restore plan names, read and checked: the version the cloud accepted, when the
+     * plan names one (a later upload of the key is not read; if that version is gone, the current
+     * object serves only with the same bytes: the SHA-256 decides, never the object's metadata), its
+     * stored size, that it decompresses, its length ({@code lengthProblem} says what is wrong with a
+     * length, or null), and the SHA-256 the cloud computed from the bytes it accepted. Anything else
+     * aborts recovery with {@code at}, what is wrong and {@code needs}.
+     */
+    private static byte[] fetchChecked(ObjectStore store, String key, String versionId, long storedSize,
+                                       Compression compression, String sha256, String at, String missingDetail,
+                                       String needs, java.util.function.IntFunction<String> lengthProblem) {
+        Optional<ObjectStore.Fetched> pinned = store.get(key, versionId);
+        ObjectStore.Fetched f = (pinned.isEmpty() && versionId != null ? store.get(key) : pinned)
+                .orElseThrow(() -> new AbortRecovery(at + "missing from the archive" + missingDetail + needs));
         byte[] stored = f.data();
-        if (w.storedSize() > 0 && stored.length != w.storedSize()) {
+        if (storedSize > 0 && stored.length != storedSize) {
             throw new AbortRecovery(at + "damaged: the object is " + stored.length + " bytes, the plan says "
-                    + w.storedSize() + needs);
+                    + storedSize + needs);
         }
         byte[] raw;
         try {
-            raw = Codec.decompress(w.compression(), stored);
+            raw = Codec.decompress(compression, stored);
         } catch (IOException | RuntimeException e) {
             throw new AbortRecovery(at + "damaged: it does not decompress (" + e.getMessage() + ")" + needs);
         }
-        if (name instanceof WalFileName.Segment && raw.length != plan.segmentSize().bytes()) {
-            throw new AbortRecovery(at + "damaged: it holds " + raw.length + " bytes, not a " + plan.segmentSize()
-                    + " segment" + needs);
+        String wrongLength = lengthProblem.apply(raw.length);
+        if (wrongLength != null) {
+            throw new AbortRecovery(at + "damaged: " + wrongLength + needs);
         }
         String actual = CreateOnly.sha256(raw);
-        if (!actual.equals(w.sha256())) {
-            // the plan's SHA-256 is the cloud's, computed from the bytes it accepted: whatever the
-            // object's own metadata says, other content (damaged or replaced) is never served
+        if (!actual.equals(sha256)) {
             throw new AbortRecovery(at + "damaged: SHA-256 of its content is " + actual + ", the plan says "
-                    + w.sha256() + needs);
+                    + sha256 + needs);
         }
         return raw;
     }
@@ -327,28 +340,8 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
             if (c.end() > size) {
                 throw new AbortRecovery(at + "ends at " + c.end() + ", beyond the " + size + "-byte segment" + needs);
             }
-            Optional<ObjectStore.Fetched> pinned = store.get(c.key(), c.versionId());
-            ObjectStore.Fetched f = (pinned.isEmpty() && c.versionId() != null ? store.get(c.key()) : pinned)
-                    .orElseThrow(() -> new AbortRecovery(at + "missing from the archive" + needs));
-            if (c.storedSize() > 0 && f.data().length != c.storedSize()) {
-                throw new AbortRecovery(at + "damaged: the object is " + f.data().length + " bytes, the plan says "
-                        + c.storedSize() + needs);
-            }
-            byte[] raw;
-            try {
-                raw = Codec.decompress(c.compression(), f.data());
-            } catch (IOException | RuntimeException e) {
-                throw new AbortRecovery(at + "damaged: it does not decompress (" + e.getMessage() + ")" + needs);
-            }
-            if (raw.length != c.length()) {
-                throw new AbortRecovery(at + "damaged: it holds " + raw.length + " bytes, the plan says " + c.length()
-                        + needs);
-            }
-            String actual = CreateOnly.sha256(raw);
-            if (!actual.equals(c.sha256())) {
-                throw new AbortRecovery(at + "damaged: SHA-256 of its content is " + actual + ", the plan says "
-                        + c.sha256() + needs);
-            }
+            byte[] raw = fetchChecked(store, c.key(), c.versionId(), c.storedSize(), c.compression(), c.sha256(), at,
+                    "", needs, n -> n == c.length() ? null : "it holds " + n + " bytes, the plan says " + c.length());
             System.arraycopy(raw, 0, segment, (int) c.start(), raw.length);
         }
         if (!PlanWal.assemblyHash(w.chunks()).equals(w.sha256())) {
