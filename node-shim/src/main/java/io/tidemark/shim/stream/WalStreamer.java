@@ -434,18 +434,19 @@ public final class WalStreamer {
      * Says once per connection whether the server waits for this agent on commit, and complains
      * when that and {@code stream.synchronous} disagree: commits waiting for a chunk cut only every
      * interval would each take up to an interval; a synchronous mode the server does not use gives
-     * no RPO zero. False while the server does not list this walsender yet (asked again later).
+     * no RPO zero. False while the server's walsender for this agent does not stream yet (while
+     * it catches up the server does not count it as a synchronous standby): asked again later.
      */
     private boolean sayWhetherCommitsWait(Connection sql) throws SQLException {
         String state;
         try (PreparedStatement s = sql.prepareStatement(
-                "select sync_state from pg_stat_replication where application_name = ? and pid <> pg_backend_pid()")) {
+                "select state, sync_state from pg_stat_replication where application_name = ?")) {
             s.setString(1, applicationName);
             try (ResultSet r = s.executeQuery()) {
-                if (!r.next()) {
+                if (!r.next() || !"streaming".equals(r.getString(1))) {
                     return false;
                 }
-                state = r.getString(1);
+                state = r.getString(2);
             }
         }
         boolean waits = "sync".equals(state) || "quorum".equals(state);
