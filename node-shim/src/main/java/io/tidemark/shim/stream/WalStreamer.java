@@ -239,7 +239,7 @@ public final class WalStreamer {
         boolean leaseLost = false;
         long nextRenew = System.nanoTime() + lease.renewEvery().toNanos();
         boolean clean = false;
-        boolean syncChecked = false;
+        String syncState = null;
         try {
             while (!stopping && !halted) {
                 if (conflict != null) {
@@ -291,9 +291,7 @@ public final class WalStreamer {
                     ServerPosition at = serverPosition(sql);
                     counters.serverFlush = at.flush();
                     nextLag = now + LAG_EVERY.toNanos();
-                    if (!syncChecked) {
-                        syncChecked = sayWhetherCommitsWait(sql);
-                    }
+                    syncState = sayWhetherCommitsWait(sql, syncState);
                     // PostgreSQL ends a timeline's stream with CopyDone and then waits for the client's;
                     // PgJDBC does not pass that on (it waits for more), so the switch is seen here: the
                     // server is on a newer timeline and the old one's WAL stopped coming
@@ -431,22 +429,28 @@ public final class WalStreamer {
     }
 
     /**
-     * Says once per connection whether the server waits for this agent on commit, and complains
-     * when that and {@code stream.synchronous} disagree: commits waiting for a chunk cut only every
-     * interval would each take up to an interval; a synchronous mode the server does not use gives
-     * no RPO zero. False while the server's walsender for this agent does not stream yet (while
-     * it catches up the server does not count it as a synchronous standby): asked again later.
+     * Says whether the server waits for this agent on commit whenever that changes (a reload of
+     * {@code synchronous_standby_names} takes effect in the walsender a moment later), and
+     * complains when it and {@code stream.synchronous} disagree: commits waiting for a chunk cut
+     * only every interval would each take up to an interval; a synchronous mode the server does
+     * not use gives no RPO zero. Nothing is said while this agent's walsender does not stream yet
+     * (while it catches up the server does not count it as a synchronous standby).
+     *
+     * @return the walsender's sync_state now, {@code last} while it does not stream
      */
-    private boolean sayWhetherCommitsWait(Connection sql) throws SQLException {
+    private String sayWhetherCommitsWait(Connection sql, String last) throws SQLException {
         String state;
         try (PreparedStatement s = sql.prepareStatement(
                 "select state, sync_state from pg_stat_replication where application_name = ?")) {
             s.setString(1, applicationName);
             try (ResultSet r = s.executeQuery()) {
                 if (!r.next() || !"streaming".equals(r.getString(1))) {
-                    return false;
+                    return last;
                 }
                 state = r.getString(2);
+                if (state.equals(last)) {
+                    return last;
+                }
             }
         }
         boolean waits = "sync".equals(state) || "quorum".equals(state);
@@ -466,8 +470,10 @@ public final class WalStreamer {
                     ? "the agent streams from a standby, which cannot have a synchronous standby: commits do not wait for S3"
                     : "the server does not list " + applicationName + " in synchronous_standby_names (sync_state "
                     + state + "): commits do not wait for S3"));
+        } else if (last != null) {
+            say("commits no longer wait for this agent (sync_state " + state + ")");
         }
-        return true;
+        return state;
     }
 
     /** The server's timeline now and how far it can stream, -1 when not known. */
