@@ -47,7 +47,9 @@ import java.util.concurrent.Future;
  * the spool (a listed one by the plan's size and SHA-256), and a file the plan needs never gets a
  * marker: only archive-get may decide that it is missing, and then it aborts recovery. Without a
  * plan (a standby's restore_command) no marker is written at all: a standby waits for WAL that
- * appears at any moment, and "not archived" is answered by a JVM that just asked S3.
+ * appears at any moment. There {@code bin/tidemark} leaves an ask for a file not in the spool
+ * ({@link PrefetchSpool#asks}) and the prefetcher answers it from a look at the archive begun
+ * after the ask ({@link #answer}): "not archived" without a JVM, never from an older probe.
  */
 public final class Prefetcher {
     static final Duration MISSING_RECHECK = Duration.ofSeconds(1);
