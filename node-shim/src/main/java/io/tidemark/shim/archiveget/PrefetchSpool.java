@@ -282,11 +282,16 @@ public final class PrefetchSpool {
     /**
      * Stores a verified timeline history file ({@code TTTTTTTT.history}) the prefetcher found in the
      * archive, for {@code bin/tidemark} to serve without a plan (a copy: PostgreSQL asks for the same
-     * history several times when it switches). Archived history files never change.
+     * history several times when it switches). Archived history files never change: one already
+     * there stays. One writer at a time (the timeline probe and an ask's answer may both find it;
+     * {@link AtomicFile}'s temp file is per process).
      */
-    void putHistory(String fileName, byte[] verified) throws IOException {
+    synchronized void putHistory(String fileName, byte[] verified) throws IOException {
         if (!fileName.matches(HISTORY)) {
             throw new IllegalArgumentException(fileName + " is not a history file name");
+        }
+        if (hasHistory(fileName)) {
+            return;
         }
         AtomicFile.write(dir.resolve(fileName), verified);
     }

@@ -445,9 +445,14 @@ class PrefetchCloudTest {
                 "--config", conf.toString(), "--pgdata", pgdata.toString());
         assertEquals(0, seg.code(), seg.err());
         assertArrayEquals(segmentOn(2, 7), Files.readAllBytes(pgWal.resolve("RECOVERYXLOG")));
-        // a history file that is not archived is never answered from the spool, nor any history with a plan
-        assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", "00000003.history", "pg_wal/RECOVERYHISTORY",
-                "--config", conf.toString(), "--pgdata", pgdata.toString()));
+        // a history file that is not archived is never answered from the spool: the running prefetcher
+        // looks at the archive for this ask (PrefetchAskCloudTest) and says "not archived"; with a
+        // plan, no history is answered by the launcher at all
+        Shim.Run noHistory = launcherWithFakeJava(pgdata, "archive-get", "00000003.history", "pg_wal/RECOVERYHISTORY",
+                "--config", conf.toString(), "--pgdata", pgdata.toString());
+        assertEquals(1, noHistory.code(), noHistory.err());
+        assertEquals("", noHistory.err());
+        assertFalse(Files.exists(spoolDir.resolve("00000003.history")));
         assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", "00000002.history", "pg_wal/RECOVERYHISTORY",
                 "--config", conf.toString(), "--pgdata", pgdata.toString(), "--plan", pgdata.resolve("plan.json").toString()));
         assertEquals("", log.toString(StandardCharsets.UTF_8));
