@@ -180,9 +180,21 @@ public final class PrefetchCommand implements Command {
         // has none of the AES-GCM, SHA and CRC intrinsics that TLS, checksums and zstd frames use.
         List<String> cmd = new ArrayList<>(prefix);
         String classPath = System.getProperty("java.class.path");
-        cmd.addAll(List.of(java, "-XX:+UseSerialGC", "-Xmx768m", "--enable-native-access=ALL-UNNAMED"));
-        cmd.addAll(aotCache(classPath));
-        cmd.addAll(List.of("-cp", classPath, "io.tidemark.shim.Main", "archive-get-prefetch",
+        cmd.addAll(List.of(java, "-XX:+UseSerialGC", "-Xmx768m"));
+        String zstd = System.getProperty("ZstdNativePath");
+        if (zstd != null) {
+            cmd.add("-DZstdNativePath=" + zstd); // the launcher's extracted library: no extraction to /tmp
+        }
+        List<String> aot = aotCache(classPath);
+        if (aot.isEmpty()) {
+            cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", classPath, "io.tidemark.shim.Main"));
+        } else {
+            // -jar, as archive-get ran: the jar's manifest grants native access (zstd); the same
+            // grant given on the command line would not match the cache's, which is then not used
+            cmd.addAll(aot);
+            cmd.addAll(List.of("-jar", classPath));
+        }
+        cmd.addAll(List.of("archive-get-prefetch",
                 "--config", config.file().toAbsolutePath().toString(), "--stanza", config.stanza().value()));
         cmd.addAll(options);
         plan.ifPresent(f -> cmd.addAll(List.of("--plan", f.toAbsolutePath().toString())));
