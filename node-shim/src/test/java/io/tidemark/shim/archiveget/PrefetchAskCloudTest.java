@@ -58,6 +58,10 @@ class PrefetchAskCloudTest {
 
     /** A prefetcher in this JVM (a thread), running until {@code stop}. */
     private Thread prefetcher(Path conf, AtomicBoolean stop) {
+        return prefetcher(conf, stop, Segments.name(0), io.tidemark.events.wal.WalSegmentSize.ofBytes(Segments.SIZE));
+    }
+
+    private Thread prefetcher(Path conf, AtomicBoolean stop, String start, io.tidemark.events.wal.WalSegmentSize size) {
         Thread t = new Thread(() -> {
             var config = io.tidemark.shim.config.ShimConfig.load(
                     io.tidemark.shim.config.CommonOptions.parse("--config", conf.toString()), Map.of());
@@ -66,10 +70,9 @@ class PrefetchAskCloudTest {
                     io.tidemark.shim.storage.CredentialSource.of(config, Map.of()))) {
                 var lock = spool.tryLock().orElseThrow();
                 try {
-                    new Prefetcher(config, store, spool, io.tidemark.events.wal.WalSegmentSize.ofBytes(Segments.SIZE),
+                    new Prefetcher(config, store, spool, size,
                             Duration.ofMinutes(5), new PrintStream(log, true, StandardCharsets.UTF_8), java.util.Optional.empty())
-                            .serve(io.tidemark.events.wal.WalSegmentName.parse(Segments.name(0),
-                                    io.tidemark.events.wal.WalSegmentSize.ofBytes(Segments.SIZE)), stop::get);
+                            .serve(io.tidemark.events.wal.WalSegmentName.parse(start, size), stop::get);
                 } finally {
                     spool.clear();
                     lock.close();
@@ -225,5 +228,54 @@ class PrefetchAskCloudTest {
         } finally {
             new ProcessBuilder("kill", "-KILL", Long.toString(pid)).start().waitFor();
         }
+    }
+
+    /**
+     * 64 MB segments from a real PostgreSQL ({@code initdb --wal-segsize=64}): the plan-less
+     * prefetcher spools them (a window of 4 by {@code archive-get.spool-max-mb} 256), the launcher
+     * serves them without a JVM, and the segment after the last is a fresh "not archived".
+     */
+    @Test
+    void sixtyFourMegabyteSegmentsFromARealClusterArePrefetchedAndAnswered() throws Exception {
+        String stanza = "ask" + STANZAS.incrementAndGet();
+        io.tidemark.events.wal.WalSegmentSize size = io.tidemark.events.wal.WalSegmentSize.ofBytes(64 << 20);
+        try (io.tidemark.testkit.PgCluster pg = io.tidemark.testkit.PgCluster.builder().walSegmentSizeMb(64).build().start()) {
+            TestCloud.catalog().put(stanza, FakeCatalog.document(stanza, pg.controlData().get("Database system identifier"),
+                    Integer.parseInt(pg.sql("show server_version_num")), size.bytes()));
+            Path conf = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", stanza, "spool.dir",
+                    dir.resolve("spool").toString(), "retries", "1"));
+            pg.sql("create table t(i int)");
+            List<String> names = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                pg.sql("insert into t values (" + i + ")");
+                String name = pg.switchWal();
+                names.add(name);
+                push(conf, name, Files.readAllBytes(pg.dataDir().resolve("pg_wal").resolve(name)));
+            }
+            Path spoolDir = dir.resolve("spool").resolve(stanza).resolve("prefetch");
+            Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
+            Path pgWal = Files.createDirectories(pgdata.resolve("pg_wal"));
+            FakeJavaLauncher launcher = new FakeJavaLauncher(dir);
+            AtomicBoolean stop = new AtomicBoolean();
+            Thread t = prefetcher(conf, stop, names.get(0), size);
+            try {
+                for (String name : names.subList(1, 3)) {
+                    assertTrue(await(spoolDir.resolve(name)), name + " prefetched: " + log);
+                    Shim.Run r = launcher.run(pgdata, "archive-get", name, "pg_wal/RECOVERYXLOG",
+                            "--config", conf.toString(), "--pgdata", pgdata.toString());
+                    assertEquals(0, r.code(), r.err());
+                    assertArrayEquals(Files.readAllBytes(dir.resolve(name)), Files.readAllBytes(pgWal.resolve("RECOVERYXLOG")), name);
+                }
+                String next = io.tidemark.events.wal.WalSegmentName.parse(names.get(2), size).next().toString();
+                Shim.Run miss = launcher.run(pgdata, "archive-get", next, "pg_wal/RECOVERYXLOG",
+                        "--config", conf.toString(), "--pgdata", pgdata.toString());
+                assertEquals(1, miss.code(), miss.err());
+                assertEquals("", miss.err());
+            } finally {
+                stop.set(true);
+                t.join(20_000);
+            }
+        }
+        assertEquals("", log.toString(StandardCharsets.UTF_8));
     }
 }
