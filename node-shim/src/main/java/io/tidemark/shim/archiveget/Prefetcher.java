@@ -278,6 +278,7 @@ public final class Prefetcher {
             Thread.currentThread().interrupt();
             ended = Ended.INTERRUPTED;
         } finally {
+            timelines.leaving = true;
             pool.shutdownNow();
             answering.shutdownNow();
             try {
@@ -338,7 +339,9 @@ public final class Prefetcher {
                 default -> "failed";
             };
         } catch (IOException | RuntimeException e) {
-            log.println(Instant.now() + " answering the ask for " + a.file() + " failed: " + e.getMessage());
+            if (!timelines.leaving) { // cut short by the prefetcher leaving: the launcher sees it go
+                log.println(Instant.now() + " answering the ask for " + a.file() + " failed: " + e.getMessage());
+            }
             outcome = "failed";
         }
         spool.answer(a, outcome);

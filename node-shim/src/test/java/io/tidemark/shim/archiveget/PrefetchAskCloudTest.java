@@ -87,7 +87,8 @@ class PrefetchAskCloudTest {
     }
 
     private static boolean await(Path f) throws InterruptedException {
-        for (int i = 0; i < 500 && !Files.exists(f); i++) {
+        // long: 64 MB segments on a machine other builds load (seen: over 10 s at load 45)
+        for (int i = 0; i < 3000 && !Files.exists(f); i++) {
             Thread.sleep(20);
         }
         return Files.exists(f);
