@@ -244,7 +244,8 @@ class PrefetchAskCloudTest {
             TestCloud.catalog().put(stanza, FakeCatalog.document(stanza, pg.controlData().get("Database system identifier"),
                     Integer.parseInt(pg.sql("show server_version_num")), size.bytes()));
             Path conf = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", stanza, "spool.dir",
-                    dir.resolve("spool").toString(), "retries", "1"));
+                    dir.resolve("spool").toString(), "retries", "1", "archive-get.prefetch", "8",
+                    "archive-get.spool-max-mb", "256"));
             pg.sql("create table t(i int)");
             List<String> names = new java.util.ArrayList<>();
             for (int i = 0; i < 3; i++) {
