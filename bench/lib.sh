@@ -57,8 +57,8 @@ bench_mark() { wc -l < "$1/cloud.log"; }
 # (COUNT_REQUESTS=1), as "total (GET n, PUT n, HEAD n, POST n, DELETE n)"; requests whose URL
 # contains EXCLUDE (e.g. /archive/: the WAL archived meanwhile) are left out.
 bench_requests() {
-  tail -n +"$(( $2 + 1 ))" "$1/cloud.log" | grep -F ' - request: ' | grep -F "/$3/" \
+  tail -n +"$(( $2 + 1 ))" "$1/cloud.log" | grep -F ' - request: ' | grep -E " /$3([/?]|\$)" \
     | { if [ -n "${4:-}" ]; then grep -vF "$4"; else cat; fi; } \
-    | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^(GET|PUT|HEAD|POST|DELETE)$/ || $i ~ /\{(GET|PUT|HEAD|POST|DELETE)$/) { m = $i; sub(/.*\{/, "", m); c[m]++; n++; break } }
+    | awk '{ for (i = 1; i < NF; i++) if ($i == "request:") { c[$(i + 1)]++; n++; break } }
            END { printf "%d (GET %d, PUT %d, HEAD %d, POST %d, DELETE %d)", n, c["GET"], c["PUT"], c["HEAD"], c["POST"], c["DELETE"] }'
 }

@@ -16,6 +16,8 @@
 #
 #   bench/sidebyside-bench.sh [SCALE] [INCRS]       (defaults 100 and 5)
 #   RUNS=3 FILLFACTOR=90 HEAP=256m TIDEMARK_ROOT=DIR (the checkout whose bin/tidemark runs)
+#   BASE_ROOT=DIR   also restores each full with another build (before/after), interleaved
+#   PROBE=1         at the end, one thread's cost per step on the largest file (bench/CopyCostProbe.java)
 set -euo pipefail
 scale=${1:-100}
 incrs=${2:-5}
@@ -106,7 +108,8 @@ timed() {
   /usr/bin/time -f '%M' -o "$work/$name.rss" "$@" > "$work/$name.out" 2>&1 || { echo "failed: $name"; tail -20 "$work/$name.out"; exit 1; }
   t1=$(ms)
   sleep 0.5 # the cloud's log line of the last request
-  echo "$(secs "$t0" "$t1") $(( $(tail -1 "$work/$name.rss") / 1024 )) $(bench_requests "$work" "$mark" "$bkt" /archive/ | cut -d' ' -f1) $l"
+  bench_requests "$work" "$mark" "$bkt" /archive/ > "$work/$name.req"
+  echo "$(secs "$t0" "$t1") $(( $(tail -1 "$work/$name.rss") / 1024 )) $(cut -d' ' -f1 "$work/$name.req") $l"
 }
 tmb() { timed "$1" "$bucket_name" env JAVA_TOOL_OPTIONS="-Xmx$heap" PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA="$work/data" \
   runuser -u postgres -- "$root/bin/tidemark" "${@:2}" --config "$conf" --stanza "$stanza"; }
@@ -129,6 +132,7 @@ for i in $(seq 1 "$runs"); do
 done
 report "full backup" tidemark "${tm_full[@]}"
 report "full backup" "pgbackrest 2.45" "${pb_full[@]}"
+echo "    requests of the last run: tidemark $(cat "$work/tm-full$runs.req"); pgbackrest $(cat "$work/pb-full$runs.req")"
 grep -E 'phases|stored' "$work/tm-full$runs.out" | sed 's/^/    tidemark: /'
 newest_dir() { ls -1t "$1" | grep -v -e '^backup.info' -e '^latest$' -e '^backup.history' | head -1; }
 echo "    stored by one full: tidemark $(du -sb "$bucket/$stanza/backup/$(newest_dir "$bucket/$stanza/backup")" | cut -f1) bytes, pgbackrest $(du -sb "$work/cloud/s3/pgbackrest/pgbackrest/backup/main/$(newest_dir "$work/cloud/s3/pgbackrest/pgbackrest/backup/main")" | cut -f1) bytes"
@@ -138,13 +142,19 @@ wait_archived
 until tm info --output json | grep -q '"latest"'; do sleep 1; done
 restore_dir() { rm -rf "$work/r"; mkdir -p "$work/r"; chown postgres "$work/r"; chmod 700 "$work/r"; }
 t_full=$(psql_ "select clock_timestamp()")
-tm_rs=(); pb_rs=()
+tm_rs=(); pb_rs=(); base_rs=()
 for i in $(seq 1 "$runs"); do
   restore_dir; tm_rs+=("$(tmb tm-restore$i restore --pgdata "$work/r" --process-max 2)")
   restore_dir; pb_rs+=("$(pbb pb-restore$i --pg1-path="$work/r" restore)")
+  if [ -n "${BASE_ROOT:-}" ]; then
+    restore_dir; base_rs+=("$(timed base-restore$i "$bucket_name" env JAVA_TOOL_OPTIONS="-Xmx$heap" \
+      runuser -u postgres -- "$BASE_ROOT/bin/tidemark" restore --pgdata "$work/r" --process-max 2 --config "$conf" --stanza "$stanza")")
+  fi
 done
 report "file restore of a full" tidemark "${tm_rs[@]}"
 report "file restore of a full" "pgbackrest 2.45" "${pb_rs[@]}"
+[ -n "${BASE_ROOT:-}" ] && report "file restore of a full" "tidemark, BASE_ROOT" "${base_rs[@]}"
+echo "    requests of the last run: tidemark $(cat "$work/tm-restore$runs.req"); pgbackrest $(cat "$work/pb-restore$runs.req")"
 
 # 3. incrementals after 1 % of the rows changed
 rows=$(( scale * 100000 )); one=$(( rows / 100 ))
@@ -161,6 +171,7 @@ for i in $(seq 1 "$incrs"); do
   case "$pd" in *I) ;; *) echo "pgbackrest incr $i is $pd"; exit 1;; esac
   pbytes=$(du -sb "$work/cloud/s3/pgbackrest/pgbackrest/backup/main/$pd" | cut -f1)
   row "incr $i: stored tidemark $tb, pgbackrest $pbytes bytes" tidemark "${ti%% *}" "$(echo "$ti" | cut -d' ' -f2)" "$(echo "$ti" | cut -d' ' -f3)" "load $(echo "$ti" | cut -d' ' -f4)"
+  echo "    requests: tidemark $(cat "$work/tm-incr$i.req"); pgbackrest $(cat "$work/pb-incr$i.req")"
   row "" "pgbackrest 2.45" "${pi%% *}" "$(echo "$pi" | cut -d' ' -f2)" "$(echo "$pi" | cut -d' ' -f3)" "load $(echo "$pi" | cut -d' ' -f4)"
 done
 
@@ -187,4 +198,10 @@ grep -o 'backup [^ ]*' "$work/tm-chain1.out" | head -1 | sed 's/^/    tidemark c
 report "file restore through full + $incrs incrs" tidemark "${tc[@]}"
 report "file restore through full + $incrs incrs" "pgbackrest 2.45" "${pc[@]}"
 report "file restore of a full, same data" tidemark "${tf[@]}"
+echo "    requests of the last run: tidemark chain $(cat "$work/tm-chain$runs.req"), full $(cat "$work/tm-fullr$runs.req"); pgbackrest chain $(cat "$work/pb-chain$runs.req")"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "${PROBE:-}" ]; then # one thread's cost per step on the largest relation file (bench/CopyCostProbe.java)
+  java=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
+  "$java" -Xmx3g -cp "$root/node-shim/target/tidemark-node-shim.jar" "$bench/CopyCostProbe.java" \
+    "$work/data/$(psql_ "select pg_relation_filepath('pgbench_accounts')")" 3 2>/dev/null
+fi

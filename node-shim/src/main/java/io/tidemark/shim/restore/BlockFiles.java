@@ -35,7 +35,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * bytes); the runs of every file are fetched in parallel, so one large file uses every download
  * thread. Each block is decompressed on its own and checked against its length and SHA-256 before
  * it is written at its place; the whole file's SHA-256 is computed in block order as the blocks
- * arrive (a file's runs are fetched in block order, the largest files first); once all blocks of
+ * arrive (a file's runs are fetched in block order, the largest files first), and the hashed part
+ * is written to disk in the background ({@link Downloader.EarlyFlush}); once all blocks of
  * a file are in, the file is fsynced, its whole SHA-256 and size are checked against the plan, and
  * it is renamed into place.
  *
@@ -90,6 +91,8 @@ final class BlockFiles {
         private volatile int hashed;
         private long hashedBytes;
         FileChannel ch;
+        /** Writes the hashed part to disk in the background (used under {@link #hashing}: one thread at a time). */
+        Downloader.EarlyFlush flush;
 
         Assembly(Downloader.Item item) {
             this.file = item.file();
@@ -146,6 +149,7 @@ final class BlockFiles {
                         digest.update(buf.flip());
                         hashedBytes += len;
                         hashed++;
+                        flush.written(len);
                     }
                 } finally {
                     hashing.unlock();
@@ -206,6 +210,7 @@ final class BlockFiles {
                 a.ch = FileChannel.open(a.tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                         StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS),
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                a.flush = new Downloader.EarlyFlush(a.ch);
                 List<Run> mine = runs(a);
                 a.runsLeft.set(mine.size());
                 runs.addAll(mine);
@@ -382,10 +387,11 @@ final class BlockFiles {
 
     /** Every block is in: sync, check the whole file against the plan, rename into place. */
     private void finish(Assembly a) throws IOException {
-        a.ch.truncate(a.file.size()); // a file restored over an earlier, longer temp never keeps a tail
-        a.ch.force(true);
         String sha = a.wholeSha256();
         long pos = a.hashedBytes();
+        a.flush.awaitIdle();
+        a.ch.truncate(a.file.size()); // a file restored over an earlier, longer temp never keeps a tail
+        a.ch.force(true);
         if (pos != a.file.size() || !sha.equals(a.file.sha256())) {
             throw new RestoreRefused(a.file.path() + ": assembled content (" + pos + " bytes, SHA-256 " + sha
                     + ") differs from the plan's (" + a.file.size() + " bytes, " + a.file.sha256() + "): refusing it");
@@ -400,6 +406,9 @@ final class BlockFiles {
     }
 
     private static void closeQuietly(Assembly a) {
+        if (a.flush != null) {
+            a.flush.close();
+        }
         if (a.ch != null) {
             try {
                 a.ch.close();
