@@ -6,18 +6,25 @@
 #   1. RUNS full backups by each tool: wall time, peak RSS, S3 requests;
 #   2. RUNS file restores of each tool's newest full (the restore command only, no WAL replay);
 #   3. INCRS times: 1 % of pgbench_accounts' rows updated (one contiguous aid range each time),
-#      checkpoint, an incremental by each tool: bytes stored, wall time, S3 requests;
+#      checkpoint, an incremental by each tool: bytes stored, wall time, S3 requests (pgBackRest's
+#      is file-level unless PGBR_BLOCK=1);
 #   4. RUNS file restores through each tool's chain (full + INCRS incrementals), interleaved with
 #      Tidemark's restore of a full of the same data.
 #
 # Requests are counted at the endpoint: the cloud runs with COUNT_REQUESTS=1 (bench/lib.sh), one
-# log line per S3 request; Tidemark's WAL archiving (/archive/ keys) is left out of the counts.
-# Peak RSS is GNU time's %M: for pgBackRest the largest of its processes.
+# log line per S3 request; Tidemark's WAL (<stanza>/wal/ keys: archive-push, the indexer, the
+# restore's WAL prefetcher) is left out of the counts, the cloud's validation of a new backup is
+# not. With KEEP=1, bench/count-requests.py WORK splits them per command (node, validation, WAL).
+# Peak RSS is GNU time's %M (for pgBackRest the largest of its processes), CPU its %U + %S (the
+# command and the processes it waited for: pgBackRest's local workers; not Tidemark's WAL
+# prefetcher, which a restore leaves running).
 #
 #   bench/sidebyside-bench.sh [SCALE] [INCRS]       (defaults 100 and 5)
 #   RUNS=3 FILLFACTOR=90 HEAP=256m TIDEMARK_ROOT=DIR (the checkout whose bin/tidemark runs)
 #   BASE_ROOT=DIR   also restores each full with another build (before/after), interleaved
 #   PROBE=1         at the end, one thread's cost per step on the largest file (bench/CopyCostProbe.java)
+#   PGBR_BLOCK=1    pgBackRest with beta=y, repo1-bundle=y and repo1-block=y: its block incremental (beta
+#                   in 2.45, off by default; block incremental needs bundling)
 set -euo pipefail
 scale=${1:-100}
 incrs=${2:-5}
@@ -61,6 +68,7 @@ compress-level=1
 process-max=2
 start-fast=y
 archive-check=n
+$( [ -n "${PGBR_BLOCK:-}" ] && printf 'beta=y\nrepo1-bundle=y\nrepo1-block=y\n' )
 lock-path=$work/lock
 log-path=$work
 log-level-console=warn
@@ -105,23 +113,24 @@ timed() {
   local name=$1 bkt=$2 t0 t1 mark l; shift 2
   mark=$(bench_mark "$work"); l=$(load)
   t0=$(ms)
-  /usr/bin/time -f '%M' -o "$work/$name.rss" "$@" > "$work/$name.out" 2>&1 || { echo "failed: $name"; tail -20 "$work/$name.out"; exit 1; }
+  /usr/bin/time -f '%M %U %S' -o "$work/$name.rss" "$@" > "$work/$name.out" 2>&1 || { echo "failed: $name"; tail -20 "$work/$name.out"; exit 1; }
   t1=$(ms)
   sleep 0.5 # the cloud's log line of the last request
-  bench_requests "$work" "$mark" "$bkt" /archive/ > "$work/$name.req"
-  echo "$(secs "$t0" "$t1") $(( $(tail -1 "$work/$name.rss") / 1024 )) $(cut -d' ' -f1 "$work/$name.req") $l"
+  bench_requests "$work" "$mark" "$bkt" /wal/ > "$work/$name.req"
+  read -r kb user sys < <(tail -1 "$work/$name.rss")
+  echo "$(secs "$t0" "$t1") $(( kb / 1024 )) $(cut -d' ' -f1 "$work/$name.req") $l $(echo "$user + $sys" | bc)"
 }
 tmb() { timed "$1" "$bucket_name" env JAVA_TOOL_OPTIONS="-Xmx$heap" PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA="$work/data" \
   runuser -u postgres -- "$root/bin/tidemark" "${@:2}" --config "$conf" --stanza "$stanza"; }
 pbb() { timed "$1" pgbackrest runuser -u postgres -- pgbackrest --config="$work/pgbackrest.conf" --stanza=main "${@:2}"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 row() { printf '%-44s %-24s %8s %8s %9s %s\n' "$@"; }
-row "what" "tool" "median s" "RSS MB" "requests" "runs (s) / load average at each start"
+row "what" "tool" "median s" "RSS MB" "requests" "runs (s) / load average at each start / CPU s (user+sys) of each"
 
 report() { # label tool results...
-  local label=$1 tool=$2 s=() r=() q=() l=() x; shift 2
-  for x in "$@"; do read -r a b c d <<< "$x"; s+=("$a"); r+=("$b"); q+=("$c"); l+=("$d"); done
-  row "$label" "$tool" "$(median "${s[@]}")" "$(median "${r[@]}")" "$(median "${q[@]}")" "${s[*]} / ${l[*]}"
+  local label=$1 tool=$2 s=() r=() q=() l=() u=() x; shift 2
+  for x in "$@"; do read -r a b c d e <<< "$x"; s+=("$a"); r+=("$b"); q+=("$c"); l+=("$d"); u+=("$e"); done
+  row "$label" "$tool" "$(median "${s[@]}")" "$(median "${r[@]}")" "$(median "${q[@]}")" "${s[*]} / ${l[*]} / ${u[*]}"
 }
 
 # 1. full backups
@@ -170,9 +179,9 @@ for i in $(seq 1 "$incrs"); do
   pd=$(newest_dir "$work/cloud/s3/pgbackrest/pgbackrest/backup/main")
   case "$pd" in *I) ;; *) echo "pgbackrest incr $i is $pd"; exit 1;; esac
   pbytes=$(du -sb "$work/cloud/s3/pgbackrest/pgbackrest/backup/main/$pd" | cut -f1)
-  row "incr $i: stored tidemark $tb, pgbackrest $pbytes bytes" tidemark "${ti%% *}" "$(echo "$ti" | cut -d' ' -f2)" "$(echo "$ti" | cut -d' ' -f3)" "load $(echo "$ti" | cut -d' ' -f4)"
+  row "incr $i: stored tidemark $tb, pgbackrest $pbytes bytes" tidemark "${ti%% *}" "$(echo "$ti" | cut -d' ' -f2)" "$(echo "$ti" | cut -d' ' -f3)" "load $(echo "$ti" | cut -d' ' -f4), CPU $(echo "$ti" | cut -d' ' -f5) s"
   echo "    requests: tidemark $(cat "$work/tm-incr$i.req"); pgbackrest $(cat "$work/pb-incr$i.req")"
-  row "" "pgbackrest 2.45" "${pi%% *}" "$(echo "$pi" | cut -d' ' -f2)" "$(echo "$pi" | cut -d' ' -f3)" "load $(echo "$pi" | cut -d' ' -f4)"
+  row "" "pgbackrest 2.45" "${pi%% *}" "$(echo "$pi" | cut -d' ' -f2)" "$(echo "$pi" | cut -d' ' -f3)" "load $(echo "$pi" | cut -d' ' -f4), CPU $(echo "$pi" | cut -d' ' -f5) s"
 done
 
 # 4. restores through the chains, and Tidemark's restore of a full of the same data
