@@ -170,12 +170,36 @@ public final class PrefetchSpool {
         }
     }
 
-    /** Starts a new generation: a running prefetcher of the previous one leaves (see {@link #waitUnlocked}). */
+    /**
+     * Starts a new generation: a running prefetcher of the previous one leaves (see {@link #waitUnlocked}),
+     * and what it spooled goes. It verified those files against another restore's plan (or none), and
+     * the launcher serves any segment in the spool: a segment prefetched by an earlier restore and
+     * never asked for must not reach this restore's recovery unchecked against its plan.
+     */
     public void newGeneration() {
         try {
             AtomicFile.write(dir.resolve(GENERATION), (java.util.UUID.randomUUID() + "\n").getBytes(StandardCharsets.US_ASCII));
         } catch (IOException e) {
             // then an earlier prefetcher keeps running and serving: same stanza, same verified segments
+        }
+        dropServable();
+    }
+
+    /**
+     * Removes the segments and history files the launcher could serve, leaving the markers. Run
+     * when a prefetcher begins (it holds the lock: what is there was left by another prefetcher,
+     * maybe of another restore, or one killed) and when a restore begins a generation.
+     */
+    void dropServable() {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            for (Path f : s) {
+                String name = f.getFileName().toString();
+                if (name.matches("[0-9A-F]{24}") || name.matches(HISTORY)) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        } catch (IOException e) {
+            // best effort: a file left is one the prefetcher verified for this stanza
         }
     }
 

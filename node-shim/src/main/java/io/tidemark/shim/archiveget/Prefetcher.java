@@ -63,6 +63,8 @@ public final class Prefetcher {
     private final PrefetchSpool spool;
     private final WalSegmentSize size;
     private final Duration idle;
+    /** The generation {@link #serve} began in: a download that ends in another is not spooled. */
+    private volatile String servingGeneration = "";
     private final PrintStream log;
     private final Optional<WalPlan> plan;
     /** Without a plan: the newer timelines found in the archive, followed across their switch points. */
@@ -118,6 +120,10 @@ public final class Prefetcher {
      * ({@link PrefetchSpool#clear}).
      */
     Ended serve(WalSegmentName start, java.util.function.BooleanSupplier stop) {
+        String generation = spool.generation();
+        servingGeneration = generation;
+        // what another prefetcher left (another restore's plan, or one killed -9) is not served
+        spool.dropServable();
         spool.notePid();
         int k = window(config.prefetch(), config.prefetchSpoolMaxMb(), size);
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, k), r -> {
@@ -143,7 +149,6 @@ public final class Prefetcher {
         java.nio.file.attribute.FileTime askedAt = spool.requestedAt();
         Future<?> historyProbe = null;
         Instant historyProbedAt = Instant.MIN;
-        String generation = spool.generation();
         Ended ended = Ended.IDLE;
         boolean first = true;
         Instant pidCheckedAt = Instant.now();
@@ -309,6 +314,10 @@ public final class Prefetcher {
         }
         if (raw.get().length != size.bytes()) {
             throw new IOException(n + " is " + raw.get().length + " bytes, not a " + size + " segment: not prefetched");
+        }
+        if (!spool.generation().equals(servingGeneration)) {
+            // a restore began a new generation while this download ran: its plan, not ours
+            return Outcome.FAILED;
         }
         spool.put(n, raw.get());
         spool.clearMissing(n.toString());
