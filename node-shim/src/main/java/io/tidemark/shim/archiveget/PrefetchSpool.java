@@ -191,15 +191,24 @@ public final class PrefetchSpool {
      * maybe of another restore, or one killed) and when a restore begins a generation.
      */
     void dropServable() {
+        // best effort: a file left is one the prefetcher verified for this stanza
+        removeWhere(PrefetchSpool::servable);
+    }
+
+    private static boolean servable(String name) {
+        return name.matches("[0-9A-F]{24}") || name.matches(HISTORY);
+    }
+
+    /** Removes the files of the spool whose names {@code which} accepts; best effort. */
+    private void removeWhere(java.util.function.Predicate<String> which) {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             for (Path f : s) {
-                String name = f.getFileName().toString();
-                if (name.matches("[0-9A-F]{24}") || name.matches(HISTORY)) {
+                if (which.test(f.getFileName().toString())) {
                     Files.deleteIfExists(f);
                 }
             }
         } catch (IOException e) {
-            // best effort: a file left is one the prefetcher verified for this stanza
+            // what stays is removed by the next clean-up or clear
         }
     }
 
@@ -515,16 +524,7 @@ public final class PrefetchSpool {
 
     /** Removes every prefetched segment and marker and the pid record (the prefetcher leaving). */
     void clear() {
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
-            for (Path f : s) {
-                String name = f.getFileName().toString();
-                if (name.matches("[0-9A-F]{24}") || name.matches(HISTORY) || name.startsWith(MISSING) || name.startsWith(FETCHING) || name.equals(PID)) {
-                    Files.deleteIfExists(f);
-                }
-            }
-        } catch (IOException e) {
-            // best effort
-        }
+        removeWhere(name -> servable(name) || name.startsWith(MISSING) || name.startsWith(FETCHING) || name.equals(PID));
     }
 
     /** The prefetcher lock, or empty when another process holds it. Released when the channel closes or the process ends. */
