@@ -90,16 +90,8 @@ public record StreamSettings(boolean enabled, Optional<String> slot, Duration in
             }
             String v = p.getProperty(key).strip();
             switch (key) {
-                case "stream.enabled" -> enabled = switch (v) {
-                    case "true" -> true;
-                    case "false" -> false;
-                    default -> throw new IllegalArgumentException("stream.enabled must be true or false, got '" + v + "'");
-                };
-                case "stream.synchronous" -> synchronous = switch (v) {
-                    case "true" -> true;
-                    case "false" -> false;
-                    default -> throw new IllegalArgumentException("stream.synchronous must be true or false, got '" + v + "'");
-                };
+                case "stream.enabled" -> enabled = bool(key, v);
+                case "stream.synchronous" -> synchronous = bool(key, v);
                 case "stream.slot" -> slot = Optional.of(v);
                 case "stream.interval" -> interval = duration(v);
                 case "stream.lease-ttl" -> {
@@ -115,6 +107,14 @@ public record StreamSettings(boolean enabled, Optional<String> slot, Duration in
             }
         }
         return new StreamSettings(enabled, slot, interval, ttl, synchronous);
+    }
+
+    private static boolean bool(String key, String v) {
+        return switch (v) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException(key + " must be true or false, got '" + v + "'");
+        };
     }
 
     private static Duration duration(String v) {
