@@ -20,54 +20,34 @@
 # pg_stat_archiver has the last segment) and their ratio, per-call latency percentiles.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bindir=${TIDEMARK_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
 burst_mb=${BURST_MB:-800}
 process=${PROCESS:-2}
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 . "$root/bench/lib.sh"
 
 one() {
   local tool=$1 conf=$2 work port=${PORT:-55497}
-  work=$(mktemp -d /tmp/tidemark-asyncbench.XXXXXX)
-  chmod 755 "$work"
-  [ "$(id -u)" = 0 ] && chown postgres "$work"
+  work=$(bench_workdir asyncbench)
   # shellcheck disable=SC2064
   trap "as_pg '$bindir/pg_ctl' -D '$work/data' -m immediate stop >/dev/null 2>&1 || true; [ -n \"\${KEEP:-}\" ] || rm -rf '$work'" EXIT
   as_pg mkdir -m 700 "$work/spool"
-  as_pg "$bindir/initdb" -D "$work/data" >/dev/null
-  local real uri stanza=bench$$x$RANDOM
+  local real stanza=bench$$x$RANDOM
   case "$tool" in
     pgbackrest|pgbackrest-sync)
       local mode="archive-async=y
 spool-path=$work/spool
 process-max=$process"
       [ "$tool" = pgbackrest-sync ] && mode="archive-async=n"
-      cat > "$work/pgbackrest.conf" <<CONF
-[global]
-$(bench_pgbackrest_s3_repo "$conf" /pgbackrest-$stanza)
+      bench_pgbackrest_conf "$work" "$port" "$(bench_pgbackrest_s3_repo "$conf" /pgbackrest-$stanza)
 compress-type=zst
 compress-level=1
-$mode
-lock-path=$work/lock
-log-path=$work/log
-log-level-console=warn
-log-level-file=off
-[main]
-pg1-path=$work/data
-pg1-port=$port
-pg1-socket-path=$work
-CONF
+$mode" > "$work/pgbackrest.conf"
       chown postgres "$work/pgbackrest.conf" 2>/dev/null || true
       real="pgbackrest --config=$work/pgbackrest.conf --stanza=main archive-push %p"
       ;;
     tidemark)
-      grep -v '^spool.dir=\|^credentials.uri=\|^api.key=' "$conf" > "$work/tidemark.conf"
-      # a node of this run's stanza: its node role's keys and its API key (the cloud's conf names
-      # stanza main's; the credentials endpoint serves any stanza's API key)
-      uri=$(sed -n 's/^credentials.uri=//p' "$conf")
-      apikey=$(curl -fsS "${uri%/node/*}/api-key/$stanza" | sed -n 's/.*"value":"\([^"]*\)".*/\1/p')
-      printf 'spool.dir=%s\narchive-push.async=true\narchive-push.process=%s\ncredentials.uri=%s\napi.key=%s\n' \
-        "$work/spool" "$process" "${uri%/*}/$stanza" "$apikey" >> "$work/tidemark.conf"
+      # a node of this run's stanza, asynchronous as by default
+      bench_node_conf "$conf" "$stanza" > "$work/tidemark.conf"
+      printf 'spool.dir=%s\narchive-push.async=true\narchive-push.process=%s\n' "$work/spool" "$process" >> "$work/tidemark.conf"
       chown postgres "$work/tidemark.conf" 2>/dev/null || true
       real="$root/bin/tidemark archive-push --config $work/tidemark.conf --stanza $stanza %p"
       ;;
@@ -88,21 +68,10 @@ echo "$t0 $t1 $rc $kind" >> "$d/calls.log"
 exit $rc
 TIMER
   chmod 755 "$work/timed.sh"; touch "$work/calls.log"; chown postgres "$work/calls.log" 2>/dev/null || true
-  cat >> "$work/data/postgresql.conf" <<CONF
-port=$port
-listen_addresses='127.0.0.1'
-unix_socket_directories='$work'
-archive_mode=on
-archive_command='$work/timed.sh $real'
-max_wal_size=8GB
-min_wal_size=1GB
-checkpoint_timeout=30min
-CONF
-  as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
-  psql_() { as_pg "$bindir/psql" -X -h "$work" -p "$port" -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
+  bench_archiving_cluster "$work" "$port" "$work/timed.sh $real"
   case "$tool" in
     pgbackrest|pgbackrest-sync) as_pg pgbackrest --config="$work/pgbackrest.conf" --stanza=main stanza-create >/dev/null ;;
-    tidemark) as_pg bash -c "cd $work && PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA=$work/data $root/bin/tidemark stanza-create --config $work/tidemark.conf --stanza $stanza" >/dev/null ;;
+    tidemark) bench_tidemark_stanza_create "$work" "$port" "$work/tidemark.conf" "$stanza" ;;
   esac
   # warm up: the first segment starts the worker (Tidemark) / the async process (pgBackRest)
   local w; w=$(psql_ "select pg_walfile_name(pg_switch_wal())")
@@ -161,8 +130,7 @@ if [ "${1:-}" = one ]; then
 fi
 rounds=${1:-3}
 tools=${TOOLS:-tidemark pgbackrest-sync pgbackrest}
-work=$(mktemp -d /tmp/tidemark-asyncbench-cloud.XXXXXX)
-chmod 755 "$work"
+work=$(bench_workdir asyncbench-cloud)
 cloud_pid=
 trap '[ -n "$cloud_pid" ] && kill "$cloud_pid" 2>/dev/null && wait "$cloud_pid" 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 bench_start_cloud "$work"

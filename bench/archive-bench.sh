@@ -14,53 +14,24 @@ set -euo pipefail
 tool=${1:?usage: archive-bench.sh pgbackrest|tidemark [CONF]}
 conf=${2:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
-bindir=${TIDEMARK_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
-work=$(mktemp -d /tmp/tidemark-archbench.XXXXXX)
-chmod 755 "$work"
+. "$root/bench/lib.sh"
+work=$(bench_workdir archbench)
 port=${PORT:-55498}
 burst_mb=${BURST_MB:-320}
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres "$work"
 cleanup() { as_pg "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 
-as_pg "$bindir/initdb" -D "$work/data" >/dev/null
 case "$tool" in
-  pgbackrest)
-    cat > "$work/pgbackrest.conf" <<CONF
-[global]
-repo1-path=$work/repo
+  pgbackrest|pgbackrest-s3)
+    if [ "$tool" = pgbackrest ]; then
+      repo="repo1-path=$work/repo"
+    else
+      [ -n "$conf" ] || { echo "pgbackrest-s3 needs a local-cloud --tls tidemark.conf" >&2; exit 2; }
+      repo=$(bench_pgbackrest_s3_repo "$conf" /pgbackrest-$$)
+    fi
+    bench_pgbackrest_conf "$work" "$port" "$repo
 compress-type=lz4
-archive-async=n
-lock-path=$work/lock
-log-path=$work/log
-log-level-console=warn
-log-level-file=off
-[main]
-pg1-path=$work/data
-pg1-port=$port
-pg1-socket-path=$work
-CONF
-    chown postgres "$work/pgbackrest.conf"
-    real="pgbackrest --config=$work/pgbackrest.conf --stanza=main archive-push %p"
-    ;;
-  pgbackrest-s3)
-    [ -n "$conf" ] || { echo "pgbackrest-s3 needs a local-cloud --tls tidemark.conf" >&2; exit 2; }
-    . "$root/bench/lib.sh"
-    cat > "$work/pgbackrest.conf" <<CONF
-[global]
-$(bench_pgbackrest_s3_repo "$conf" /pgbackrest-$$)
-compress-type=lz4
-archive-async=n
-lock-path=$work/lock
-log-path=$work/log
-log-level-console=warn
-log-level-file=off
-[main]
-pg1-path=$work/data
-pg1-port=$port
-pg1-socket-path=$work
-CONF
+archive-async=n" > "$work/pgbackrest.conf"
     chown postgres "$work/pgbackrest.conf"
     real="pgbackrest --config=$work/pgbackrest.conf --stanza=main archive-push %p"
     tool=pgbackrest
@@ -68,14 +39,9 @@ CONF
   tidemark)
     [ -n "$conf" ] || { echo "tidemark needs the local cloud's tidemark.conf" >&2; exit 2; }
     stanza="bench$$"
-    # synchronous (the default is asynchronous), as a node of this run's stanza: its node role's
-    # keys and API key (the local cloud enforces the stack's IAM; its conf names stanza main's)
-    grep -v '^spool.dir=\|^credentials.uri=\|^api.key=\|^archive-push.async=' "$conf" > "$work/tidemark.conf"
-    uri=$(sed -n 's/^credentials.uri=//p' "$conf")
-    if [ -n "$uri" ]; then
-      apikey=$(curl -fsS "${uri%/node/*}/api-key/$stanza" | sed -n 's/.*"value":"\([^"]*\)".*/\1/p')
-      printf 'credentials.uri=%s\napi.key=%s\n' "${uri%/*}/$stanza" "$apikey" >> "$work/tidemark.conf"
-    fi
+    # synchronous (the default is asynchronous), as a node of this run's stanza (the local cloud
+    # enforces the stack's IAM; its conf names stanza main's node)
+    bench_node_conf "$conf" "$stanza" > "$work/tidemark.conf"
     mkdir -p "$work/spool"; chown postgres "$work/spool"
     printf 'spool.dir=%s\narchive-push.async=false\n' "$work/spool" >> "$work/tidemark.conf"
     chown postgres "$work/tidemark.conf"
@@ -94,22 +60,11 @@ echo "$(( $(date +%s%N) - t0 )) $rc" >> "$(dirname "$0")/calls.log"
 exit $rc
 TIMER
 chmod 755 "$work/timed.sh"; touch "$work/calls.log"; chown postgres "$work/calls.log"
-cat >> "$work/data/postgresql.conf" <<CONF
-port=$port
-listen_addresses='127.0.0.1'
-unix_socket_directories='$work'
-archive_mode=on
-archive_command='$work/timed.sh $real'
-max_wal_size=8GB
-min_wal_size=1GB
-checkpoint_timeout=30min
-CONF
-as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
-psql_() { as_pg "$bindir/psql" -X -h "$work" -p "$port" -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
+bench_archiving_cluster "$work" "$port" "$work/timed.sh $real"
 
 case "$tool" in
   pgbackrest) as_pg pgbackrest --config="$work/pgbackrest.conf" --stanza=main stanza-create >/dev/null ;;
-  tidemark) as_pg bash -c "cd $work && PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA=$work/data $root/bin/tidemark stanza-create --config $work/tidemark.conf --stanza $stanza" >/dev/null ;;
+  tidemark) bench_tidemark_stanza_create "$work" "$port" "$work/tidemark.conf" "$stanza" ;;
 esac
 psql_ "select pg_switch_wal()" >/dev/null
 sleep 2

@@ -18,12 +18,9 @@ mode=${1:?usage: archive-latency.sh http|tls [N] [conf lines...]}
 n=${2:-50}
 shift $(( $# >= 2 ? 2 : 1 ))
 root=$(cd "$(dirname "$0")/.." && pwd)
-bindir=${TIDEMARK_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
-work=$(mktemp -d /tmp/tidemark-latbench.XXXXXX)
-chmod 755 "$work"
+. "$root/bench/lib.sh"
+work=$(bench_workdir latbench)
 port=${PORT:-55497}
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres "$work"
 cloud_pid=
 cleanup() {
   as_pg "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
@@ -32,32 +29,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tls=(); [ "$mode" = tls ] && tls=(--tls)
-"$root/bin/tidemark" local-cloud --dir "$work/cloud" "${tls[@]}" --s3-port 0 --api-port 0 --dynamodb-port 0 \
-  --credentials-port 0 --stanza main > "$work/cloud.log" 2>&1 &
-cloud_pid=$!
-for _ in $(seq 1 240); do grep -q ready "$work/cloud.log" && break; sleep 0.5; done
-grep -q ready "$work/cloud.log" || { cat "$work/cloud.log"; exit 1; }
-conf="$work/tidemark.conf"
-cp "$work/cloud/tidemark.conf" "$conf"
-mkdir -p "$work/spool" "$work/segs"
-{ echo "spool.dir=$work/spool"; echo "archive-push.async=false"; for l in "$@"; do echo "$l"; done; } >> "$conf"
-chown postgres "$work/spool" "$work/segs" "$conf" 2>/dev/null || true
+[ "$mode" = tls ] || BENCH_CLOUD_TLS=0
+bench_start_cloud "$work"
+mkdir -p "$work/segs"
+{ echo "archive-push.async=false"; for l in "$@"; do echo "$l"; done; } >> "$conf"
+chown postgres "$work/segs" 2>/dev/null || true
 chmod -R a+rX "$work/cloud" 2>/dev/null || true
-
-as_pg "$bindir/initdb" -D "$work/data" >/dev/null
-cat >> "$work/data/postgresql.conf" <<CONF
-port=$port
-listen_addresses='127.0.0.1'
-unix_socket_directories='$work'
-archive_mode=on
-archive_command='cp %p $work/segs/%f'
-max_wal_size=8GB
-checkpoint_timeout=30min
-CONF
-as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
-psql_() { as_pg "$bindir/psql" -X -h "$work" -p "$port" -At -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
-as_pg bash -c "cd $work && PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA=$work/data $root/bin/tidemark stanza-create --config $conf --stanza main" >/dev/null
+bench_archiving_cluster "$work" "$port" "cp %p $work/segs/%f"
+bench_tidemark_stanza_create "$work" "$port" "$conf" main
 variants=(${VARIANTS:-default})
 for v in "${variants[@]}"; do
   cp "$conf" "$work/$v.conf"; line="VARIANT_$v"; [ -z "${!line:-}" ] || echo "${!line}" >> "$work/$v.conf"
