@@ -19,8 +19,9 @@
 # command and the processes it waited for: pgBackRest's local workers; not Tidemark's WAL
 # prefetcher, which a restore leaves running).
 #
-#   bench/sidebyside-bench.sh [SCALE] [INCRS]       (defaults 100 and 5)
+#   bench/sidebyside-bench.sh [SCALE] [INCRS]       (defaults 100 and 5; INCRS 0 stops after step 2)
 #   RUNS=3 FILLFACTOR=90 HEAP=256m TIDEMARK_ROOT=DIR (the checkout whose bin/tidemark runs)
+#   TM_JAVA_OPTS="..."  more JVM options for Tidemark's backups and restores (e.g. -XX:StartFlightRecording=...)
 #   BASE_ROOT=DIR   also restores each full with another build (before/after), interleaved
 #   PROBE=1         at the end, one thread's cost per step on the largest file (bench/CopyCostProbe.java)
 #   PGBR_BLOCK=1    pgBackRest with beta=y, repo1-bundle=y and repo1-block=y: its block incremental (beta
@@ -120,7 +121,7 @@ timed() {
   read -r kb user sys < <(tail -1 "$work/$name.rss")
   echo "$(secs "$t0" "$t1") $(( kb / 1024 )) $(cut -d' ' -f1 "$work/$name.req") $l $(echo "$user + $sys" | bc)"
 }
-tmb() { timed "$1" "$bucket_name" env JAVA_TOOL_OPTIONS="-Xmx$heap" PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA="$work/data" \
+tmb() { timed "$1" "$bucket_name" env JAVA_TOOL_OPTIONS="-Xmx$heap ${TM_JAVA_OPTS:-}" PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA="$work/data" \
   runuser -u postgres -- "$root/bin/tidemark" "${@:2}" --config "$conf" --stanza "$stanza"; }
 pbb() { timed "$1" pgbackrest runuser -u postgres -- pgbackrest --config="$work/pgbackrest.conf" --stanza=main "${@:2}"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
@@ -164,6 +165,7 @@ report "file restore of a full" tidemark "${tm_rs[@]}"
 report "file restore of a full" "pgbackrest 2.45" "${pb_rs[@]}"
 [ -n "${BASE_ROOT:-}" ] && report "file restore of a full" "tidemark, BASE_ROOT" "${base_rs[@]}"
 echo "    requests of the last run: tidemark $(cat "$work/tm-restore$runs.req"); pgbackrest $(cat "$work/pb-restore$runs.req")"
+[ "$incrs" -gt 0 ] || { echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"; exit 0; } # INCRS=0: full backup and file restore only
 
 # 3. incrementals after 1 % of the rows changed
 rows=$(( scale * 100000 )); one=$(( rows / 100 ))

@@ -164,20 +164,22 @@ final class BackupRun {
         BackupCopier copierRun;
         java.util.concurrent.ExecutorService blockWorkers = java.util.concurrent.Executors.newFixedThreadPool(processMax,
                 r -> Thread.ofPlatform().daemon().name("tidemark-backup-blocks").unstarted(r));
+        BlockFileCopier blockCopier = new BlockFileCopier(compression, config.compressLevel(), dataChecksums, startLsn.value(),
+                blockWorkers, processMax, recordOk ? resumeFile.getParent() : null);
         try (Progress progress = Progress.ofFiles(toStore.size(), totalBytes, err, terminal, PROGRESS_PLAIN_MS, System::nanoTime).start()) {
             record.plannedBundles(firstSpareId);
             copierRun = new BackupCopier(store, stanza, label, compression, copier, record, progress, processMax,
                     interruptAfter, () -> lease.lost() == null ? null : "the backup lease was lost: "
                     + lease.lost(), firstSpareId);
             // large files: their blocks hashed and compressed by processMax workers of their own
-            copierRun.withBlocks(new BlockFileCopier(compression, config.compressLevel(), dataChecksums, startLsn.value(),
-                    blockWorkers, processMax, recordOk ? resumeFile.getParent() : null), changed.priorFiles());
+            copierRun.withBlocks(blockCopier, changed.priorFiles());
             copierRun.run(singles, bundles);
         } catch (IOException e) {
             closeQuietly(record);
             throw new CommandFailure(ExitCodes.FAILED, e.getMessage() + "; running the backup again resumes it", e);
         } finally {
             blockWorkers.shutdownNow();
+            blockCopier.close();
         }
 
         long tStop = System.nanoTime();

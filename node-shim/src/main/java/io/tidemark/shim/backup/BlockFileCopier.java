@@ -5,6 +5,7 @@ import io.tidemark.events.backup.ManifestFile;
 import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.Compression;
 import io.tidemark.shim.storage.Codec;
+import io.tidemark.shim.storage.Pool;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -19,7 +20,6 @@ import java.util.concurrent.Future;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -34,7 +34,7 @@ import java.util.Optional;
  * keeps the prior's block size while that gives at most four times the target count, so a growing
  * table is not stored anew each time it crosses a size step.
  */
-final class BlockFileCopier {
+final class BlockFileCopier implements AutoCloseable {
     /**
      * What was read: the file's size, SHA-256, page checksum errors and map, and the object to
      * store (only the new blocks): in {@code stored}, or for a large file in the temp file
@@ -57,6 +57,10 @@ final class BlockFileCopier {
     private final ExecutorService workers;
     private final int workerCount;
     private final Path spoolDir;
+    /** The workers' zstd contexts and output buffers, one per worker at a time. */
+    private final Pool<Codec.BlockEncoder> encoders;
+    /** The workers' hashers. */
+    private final Pool<MessageDigest> hashers;
 
     /**
      * @param workers  hash and compress the blocks of one file in parallel ({@code workerCount}
@@ -73,10 +77,19 @@ final class BlockFileCopier {
         this.workers = workers;
         this.workerCount = Math.max(1, workerCount);
         this.spoolDir = spoolDir;
+        this.encoders = new Pool<>(() -> new Codec.BlockEncoder(compression, level), this.workerCount);
+        this.hashers = new Pool<>(FileCopier::sha256, this.workerCount + 1);
     }
 
     /** One block read: hashed, its pages checked and, when new, compressed by a worker. */
     private record Done(String sha256, BlockMap.Block kept, byte[] compressed, List<Long> pageErrors) {
+    }
+
+    /** Frees the workers' native zstd contexts (those still in a worker's hands when it gives them back). */
+    @Override
+    public void close() {
+        encoders.close();
+        hashers.close();
     }
 
     /** Whether {@code f} is stored block by block: large enough, and a single object (not bundled). */
@@ -99,8 +112,10 @@ final class BlockFileCopier {
      *
      * <p>This thread reads the blocks in order (and keeps the whole file's SHA-256 and the page
      * checksums); workers hash and compress them, at most {@link #IN_FLIGHT_BYTES} ahead; the
-     * results are appended in block order. Memory per file: the blocks in flight, their
-     * compressed forms, and (below {@link #SPOOL_FROM}) the object.
+     * results are appended in block order. Memory per file: the blocks in flight (buffers taken
+     * from a pool of this file's block size and given back by the worker once the block is hashed
+     * and compressed: no new array per block), their compressed forms, and (below
+     * {@link #SPOOL_FROM}) the object.
      */
     Optional<BlockCopy> copy(SourceFile f, ManifestFile prior, BackupLabelName label) throws IOException {
         FileChannel ch;
@@ -135,18 +150,26 @@ final class BlockFileCopier {
             ArrayDeque<Future<Done>> inFlight = new ArrayDeque<>();
             long[] storedSize = {0};
             long offset = 0;
+            // the window's buffers plus the one being read; a worker gives its block back when done
+            Pool<byte[]> buffers = new Pool<>(() -> new byte[blockSize], window + 1);
             try {
                 for (int i = 0; ; i++) {
-                    byte[] buf = new byte[blockSize];
+                    byte[] buf = buffers.take();
                     int n = FileCopier.readChunk(ch, buf);
                     if (n == 0) {
+                        buffers.give(buf);
                         break;
                     }
-                    byte[] raw = n == buf.length ? buf : Arrays.copyOf(buf, n);
-                    whole.update(raw);
+                    whole.update(buf, 0, n);
                     BlockMap.Block before = i < priorBlocks.size() ? priorBlocks.get(i) : null;
                     long firstPage = relation ? firstPageOfFile + offset / PageChecksums.PAGE_SIZE : -1;
-                    inFlight.add(submit(() -> work(raw, before, firstPage)));
+                    inFlight.add(submit(() -> {
+                        try {
+                            return work(buf, n, before, firstPage);
+                        } finally {
+                            buffers.give(buf);
+                        }
+                    }));
                     while (inFlight.size() >= window) {
                         append(take(inFlight.poll()), label, blocks, errors, memory, spool, storedDigest, storedSize);
                     }
@@ -185,15 +208,25 @@ final class BlockFileCopier {
      * compressed form when it is new. The page checks run here, not on the reading thread, so the
      * reader of a large file only reads and keeps the whole file's SHA-256 (the one serial step).
      */
-    private Done work(byte[] raw, BlockMap.Block before, long firstPage) {
-        List<Long> pageErrors = firstPage < 0 ? List.of() : PageChecksums.verifyFrom(raw, raw.length, firstPage, startLsn);
-        MessageDigest d = FileCopier.sha256();
-        String sha = FileCopier.hex(d.digest(raw));
+    private Done work(byte[] raw, int len, BlockMap.Block before, long firstPage) {
+        List<Long> pageErrors = firstPage < 0 ? List.of() : PageChecksums.verifyFrom(raw, len, firstPage, startLsn);
+        MessageDigest d = hashers.take();
+        String sha;
+        try {
+            d.update(raw, 0, len);
+            sha = FileCopier.hex(d.digest());
+        } finally {
+            hashers.give(d);
+        }
         if (before != null && before.sha256().equals(sha)) {
             return new Done(sha, before, null, pageErrors);
         }
-        byte[] c = Codec.compress(compression, level, raw);
-        return new Done(sha, null, c, pageErrors);
+        Codec.BlockEncoder e = encoders.take();
+        try {
+            return new Done(sha, null, e.compress(raw, len), pageErrors);
+        } finally {
+            encoders.give(e);
+        }
     }
 
     private Future<Done> submit(java.util.concurrent.Callable<Done> task) {

@@ -4,6 +4,7 @@ import io.tidemark.events.plan.PlanBlocks;
 import io.tidemark.events.plan.PlanFile;
 import io.tidemark.shim.cli.Progress;
 import io.tidemark.shim.storage.Codec;
+import io.tidemark.shim.storage.Pool;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,7 +42,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * it is renamed into place.
  *
  * <p>Memory: a thread holds one block at a time, stored and decompressed (at most twice the
- * largest block size, 16 MB, plus the compression bound); the file itself is never held.
+ * largest block size, 16 MB, plus the compression bound); the file itself is never held. The
+ * buffers, hasher and zstd context are a {@link Scratch} per download thread, reused from block to
+ * block ({@link Pool}): no new array per block, so no humongous allocation per block in a small heap.
  *
  * <p>Failures name the file, the block and the object: a 404 fails at once; network errors, 5xx
  * and checksum mismatches are retried (a run is fetched again), 403 renews the URLs.
@@ -58,6 +61,35 @@ final class BlockFiles {
     private final Progress progress;
     private final AtomicBoolean failed = new AtomicBoolean();
     final AtomicInteger requests = new AtomicInteger();
+    /** One per download thread at a time; grows to the largest block seen. */
+    private final Pool<Scratch> scratch;
+
+    /** A download thread's working set: the stored and raw block, the hasher, the decoder. */
+    static final class Scratch implements AutoCloseable {
+        byte[] stored = new byte[0];
+        byte[] raw = new byte[0];
+        final java.security.MessageDigest sha = Downloader.sha256();
+        final Codec.BlockDecoder decoder = new Codec.BlockDecoder();
+
+        byte[] stored(int len) {
+            if (stored.length < len) {
+                stored = new byte[len];
+            }
+            return stored;
+        }
+
+        byte[] raw(int len) {
+            if (raw.length < len) {
+                raw = new byte[len];
+            }
+            return raw;
+        }
+
+        @Override
+        public void close() {
+            decoder.close();
+        }
+    }
 
     BlockFiles(PlanUrls urls, HttpClient http, int parallel, int retries, long firstPauseMs, Progress progress) {
         this.urls = urls;
@@ -66,6 +98,7 @@ final class BlockFiles {
         this.retries = retries;
         this.firstPauseMs = firstPauseMs;
         this.progress = progress;
+        this.scratch = new Pool<>(Scratch::new, Math.max(1, parallel));
     }
 
     static boolean applies(Downloader.Item i) {
@@ -124,9 +157,8 @@ final class BlockFiles {
          * one (which looks again after it lets go, so no block is left behind); {@code wait} true
          * (at the end) takes its turn.
          */
-        void advance(boolean wait) throws IOException {
+        void advance(boolean wait, Scratch s) throws IOException {
             PlanBlocks map = file.blocks().orElseThrow();
-            ByteBuffer buf = null;
             while (true) {
                 if (wait) {
                     hashing.lock();
@@ -136,17 +168,14 @@ final class BlockFiles {
                 try {
                     while (hashed < blockCount && nextWritten()) {
                         int len = (int) map.length(hashed, file.size());
-                        if (buf == null || buf.capacity() < len) {
-                            buf = ByteBuffer.allocate(map.blockSize());
-                        }
-                        buf.clear().limit(len);
+                        ByteBuffer buf = ByteBuffer.wrap(s.raw(len), 0, len);
                         long at = (long) hashed * map.blockSize();
                         while (buf.hasRemaining()) {
                             if (ch.read(buf, at + buf.position()) < 0) {
                                 throw new IOException(file.path() + ": the temp file ended at block " + hashed);
                             }
                         }
-                        digest.update(buf.flip());
+                        digest.update(buf.array(), 0, len);
                         hashedBytes += len;
                         hashed++;
                         flush.written(len);
@@ -162,8 +191,8 @@ final class BlockFiles {
         }
 
         /** After every block is in: the whole file's size and SHA-256 as hashed. */
-        String wholeSha256() throws IOException {
-            advance(true);
+        String wholeSha256(Scratch s) throws IOException {
+            advance(true, s);
             hashing.lock();
             try {
                 if (hashed != blockCount) {
@@ -194,8 +223,10 @@ final class BlockFiles {
 
     /** Assembles every item (all with blocks); throws {@link RestoreRefused} with the first failure. */
     void run(List<Downloader.Item> items) {
-        for (int from = 0; from < items.size(); from += FILES_AT_ONCE) {
-            runGroup(items.subList(from, Math.min(items.size(), from + FILES_AT_ONCE)));
+        try (scratch) {
+            for (int from = 0; from < items.size(); from += FILES_AT_ONCE) {
+                runGroup(items.subList(from, Math.min(items.size(), from + FILES_AT_ONCE)));
+            }
         }
     }
 
@@ -215,7 +246,12 @@ final class BlockFiles {
                 a.runsLeft.set(mine.size());
                 runs.addAll(mine);
                 if (mine.isEmpty()) {
-                    finish(a); // an empty file
+                    Scratch s = scratch.take();
+                    try {
+                        finish(a, s); // an empty file
+                    } finally {
+                        scratch.give(s);
+                    }
                 }
             }
             // largest files first; a file's runs in block order, so its hash follows its download
@@ -260,20 +296,25 @@ final class BlockFiles {
 
     private void execute(List<Run> runs) {
         ParallelFetch.runAll(runs, parallel, "tidemark-restore-blocks", failed, Downloader.READ_TIMEOUT_MS, r -> {
-            fetch(r);
+            Scratch s = scratch.take();
             try {
-                r.a().advance(false);
-            } catch (IOException e) {
-                throw new RestoreRefused("cannot assemble " + r.a().file.path() + ": " + e.getMessage(), e);
-            }
-            if (r.a().runsLeft.decrementAndGet() == 0) {
-                finish(r.a());
+                fetch(r, s);
+                try {
+                    r.a().advance(false, s);
+                } catch (IOException e) {
+                    throw new RestoreRefused("cannot assemble " + r.a().file.path() + ": " + e.getMessage(), e);
+                }
+                if (r.a().runsLeft.decrementAndGet() == 0) {
+                    finish(r.a(), s);
+                }
+            } finally {
+                scratch.give(s);
             }
         });
     }
 
     /** Fetches one run, retrying what may pass on another attempt. */
-    private void fetch(Run r) {
+    private void fetch(Run r, Scratch s) {
         int attempt = 0;
         int denied = 0;
         long pause = firstPauseMs;
@@ -283,7 +324,7 @@ final class BlockFiles {
             }
             PlanUrls.Lease lease = urls.url(r.key());
             try {
-                fetchOnce(r, lease);
+                fetchOnce(r, lease, s);
                 return;
             } catch (DeniedUrl d) {
                 if (++denied > 3) {
@@ -312,7 +353,7 @@ final class BlockFiles {
         }
     }
 
-    private void fetchOnce(Run r, PlanUrls.Lease lease) throws Downloader.Retryable, DeniedUrl {
+    private void fetchOnce(Run r, PlanUrls.Lease lease, Scratch s) throws Downloader.Retryable, DeniedUrl {
         PlanFile f = r.a().file;
         PlanBlocks map = f.blocks().orElseThrow();
         HttpResponse<InputStream> resp;
@@ -353,24 +394,29 @@ final class BlockFiles {
             }
             for (int i = r.first(); i < r.first() + r.count(); i++) {
                 PlanBlocks.Block b = map.blocks().get(i);
-                byte[] stored = body.readNBytes((int) b.storedSize());
-                if (stored.length != b.storedSize()) {
+                int storedLen = (int) b.storedSize();
+                byte[] stored = s.stored(storedLen);
+                if (body.readNBytes(stored, 0, storedLen) != storedLen) {
                     throw new Downloader.Retryable("GET " + r.key() + ": the response ended early (" + f.path() + " block " + i + ")");
                 }
                 String where = f.path() + ": block " + i + " (" + r.key() + " at offset " + b.offset() + ")";
-                byte[] raw;
+                long expected = map.length(i, f.size());
+                // room for one byte more than the map says: a block that decompresses to more is
+                // reported with its size below, like one that decompresses to less
+                byte[] raw = s.raw(map.blockSize() + 1);
+                int rawLen;
                 try {
-                    raw = Codec.decompress(f.compression(), stored);
+                    rawLen = s.decoder.decompress(f.compression(), stored, storedLen, raw);
                 } catch (IOException e) {
                     throw new Downloader.Mismatch(where + " is damaged: " + e.getMessage());
                 }
-                long expected = map.length(i, f.size());
-                String sha = HexFormat.of().formatHex(Downloader.sha256().digest(raw));
-                if (raw.length != expected || !sha.equals(b.sha256())) {
-                    throw new Downloader.Mismatch(where + " is damaged: " + raw.length + " bytes with SHA-256 " + sha
+                s.sha.update(raw, 0, rawLen);
+                String sha = HexFormat.of().formatHex(s.sha.digest());
+                if (rawLen != expected || !sha.equals(b.sha256())) {
+                    throw new Downloader.Mismatch(where + " is damaged: " + rawLen + " bytes with SHA-256 " + sha
                             + ", the block map says " + expected + " bytes with " + b.sha256() + "; refusing it");
                 }
-                writeAt(r.a().ch, raw, (long) i * map.blockSize());
+                writeAt(r.a().ch, raw, rawLen, (long) i * map.blockSize());
                 r.a().markWritten(i);
             }
         } catch (IOException e) {
@@ -378,16 +424,16 @@ final class BlockFiles {
         }
     }
 
-    private static void writeAt(FileChannel ch, byte[] raw, long position) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(raw);
+    private static void writeAt(FileChannel ch, byte[] raw, int len, long position) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(raw, 0, len);
         while (b.hasRemaining()) {
             position += ch.write(b, position);
         }
     }
 
     /** Every block is in: sync, check the whole file against the plan, rename into place. */
-    private void finish(Assembly a) throws IOException {
-        String sha = a.wholeSha256();
+    private void finish(Assembly a, Scratch s) throws IOException {
+        String sha = a.wholeSha256(s);
         long pos = a.hashedBytes();
         a.flush.awaitIdle();
         a.ch.truncate(a.file.size()); // a file restored over an earlier, longer temp never keeps a tail

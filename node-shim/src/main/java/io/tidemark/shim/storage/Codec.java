@@ -2,6 +2,7 @@ package io.tidemark.shim.storage;
 
 import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDecompressCtx;
 import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.Decompression;
 import java.io.ByteArrayOutputStream;
@@ -71,6 +72,103 @@ public final class Codec {
         }
         ctx.setContentSize(true);
         return ctx;
+    }
+
+    /**
+     * Compresses blocks one after another with one native context and one output buffer, so a
+     * block costs the compression and a copy of its (small) result, not a new context and a new
+     * worst-case buffer. The frames are the same as {@link #compress(Compression, int, byte[])}'s
+     * for the same bytes. One user at a time (hand it out through a {@link Pool}).
+     */
+    public static final class BlockEncoder implements AutoCloseable {
+        private final Compression compression;
+        private final int level;
+        private ZstdCompressCtx single;
+        private ZstdCompressCtx parallel;
+        private byte[] out = new byte[0];
+
+        public BlockEncoder(Compression compression, int level) {
+            this.compression = compression;
+            this.level = level;
+        }
+
+        /** The stored form of {@code raw[0..len)}, in an array of its own (never {@code raw} itself). */
+        public byte[] compress(byte[] raw, int len) {
+            if (compression != Compression.ZSTD) {
+                byte[] exact = Arrays.copyOf(raw, len); // NONE returns its input: never the caller's buffer
+                return Codec.compress(compression, level, exact);
+            }
+            ZstdCompressCtx ctx;
+            if (len < ZSTD_PARALLEL_FROM) {
+                ctx = single == null ? single = zstdContext(level, len) : single;
+            } else {
+                ctx = parallel == null ? parallel = zstdContext(level, len) : parallel;
+            }
+            int bound = (int) Zstd.compressBound(len);
+            if (out.length < bound) {
+                out = new byte[bound];
+            }
+            int n = ctx.compressByteArray(out, 0, out.length, raw, 0, len);
+            return Arrays.copyOf(out, n);
+        }
+
+        @Override
+        public void close() {
+            if (single != null) {
+                single.close();
+            }
+            if (parallel != null) {
+                parallel.close();
+            }
+        }
+    }
+
+    /**
+     * Decompresses blocks one after another into the caller's buffer with one native context (no
+     * new array per block). One user at a time (hand it out through a {@link Pool}).
+     */
+    public static final class BlockDecoder implements AutoCloseable {
+        private ZstdDecompressCtx ctx;
+
+        /**
+         * Decompresses {@code stored[0..len)} into {@code out}; returns the raw length.
+         *
+         * @throws IOException when the bytes are not a valid stream of that compression or hold
+         *                     more than {@code out.length} bytes
+         */
+        public int decompress(Compression c, byte[] stored, int len, byte[] out) throws IOException {
+            switch (c) {
+                case ZSTD -> {
+                    if (ctx == null) {
+                        ctx = new ZstdDecompressCtx();
+                    }
+                    try {
+                        return ctx.decompressByteArray(out, 0, out.length, stored, 0, len);
+                    } catch (RuntimeException e) {
+                        // zstd-jni reports a damaged frame and one too large for out alike
+                        throw new IOException("not a valid zst stream of at most " + out.length + " bytes: "
+                                + e.getMessage(), e);
+                    }
+                }
+                case NONE, LZ4 -> {
+                    byte[] raw = c == Compression.NONE ? stored : Codec.decompress(c, Arrays.copyOf(stored, len));
+                    int n = c == Compression.NONE ? len : raw.length;
+                    if (n > out.length) {
+                        throw new IOException("holds " + n + " bytes, more than the " + out.length + " expected");
+                    }
+                    System.arraycopy(raw, 0, out, 0, n);
+                    return n;
+                }
+                default -> throw new IllegalArgumentException(String.valueOf(c));
+            }
+        }
+
+        @Override
+        public void close() {
+            if (ctx != null) {
+                ctx.close();
+            }
+        }
     }
 
     private static byte[] zstd(byte[] raw, int level) {

@@ -1,6 +1,7 @@
 package io.tidemark.shim.storage;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -76,5 +77,55 @@ class CodecTest {
         // a buffer too small for the worst case is not used; nothing is lost
         assertArrayEquals(raw, Codec.decompress(Compression.ZSTD, Codec.compress(Compression.ZSTD, 1, raw, new byte[10])));
         org.junit.jupiter.api.Assertions.assertNull(Codec.outputBuffer(Compression.LZ4, raw.length));
+    }
+
+    /**
+     * A reused encoder writes the frames a one-shot compression writes (a re-run of a backup must
+     * store the same bytes: objects are create-only), whatever it compressed before: a shorter
+     * block after a longer one never carries the longer one's tail.
+     */
+    @Test
+    void aReusedBlockEncoderWritesTheOneShotFrames() throws IOException {
+        byte[] buf = walLike(6 << 20);
+        try (Codec.BlockEncoder e = new Codec.BlockEncoder(Compression.ZSTD, 1);
+             Codec.BlockEncoder none = new Codec.BlockEncoder(Compression.NONE, 0);
+             Codec.BlockDecoder d = new Codec.BlockDecoder()) {
+            for (int len : new int[] {6 << 20, 1 << 20, 5 << 20, 131_072, 1000, 1 << 20}) {
+                byte[] exact = Arrays.copyOf(buf, len);
+                byte[] stored = e.compress(buf, len);
+                assertArrayEquals(Codec.compress(Compression.ZSTD, 1, exact), stored, "length " + len);
+                byte[] out = new byte[(6 << 20) + 1];
+                Arrays.fill(out, (byte) 7);
+                int n = d.decompress(Compression.ZSTD, stored, stored.length, out);
+                assertEquals(len, n);
+                assertArrayEquals(exact, Arrays.copyOf(out, n));
+                byte[] plain = none.compress(buf, len);
+                assertArrayEquals(exact, plain);
+                assertTrue(plain != buf, "NONE hands back a copy, never the caller's (pooled) buffer");
+            }
+        }
+    }
+
+    @Test
+    void aBlockDecoderRefusesDamageAndMoreThanItsBuffer() throws IOException {
+        byte[] raw = walLike(1 << 20);
+        byte[] stored = Codec.compress(Compression.ZSTD, 1, raw);
+        try (Codec.BlockDecoder d = new Codec.BlockDecoder()) {
+            IOException big = assertThrows(IOException.class, () -> d.decompress(Compression.ZSTD, stored, stored.length, new byte[(1 << 20) - 1]));
+            assertTrue(big.getMessage().contains("not a valid zst stream of at most 1048575 bytes"), big.getMessage());
+            byte[] cut = Arrays.copyOf(stored, stored.length - 10);
+            assertThrows(IOException.class, () -> d.decompress(Compression.ZSTD, cut, cut.length, new byte[2 << 20]));
+            byte[] flipped = stored.clone();
+            flipped[0] ^= 0x55; // the frame's magic number
+            assertThrows(IOException.class, () -> d.decompress(Compression.ZSTD, flipped, flipped.length, new byte[2 << 20]));
+            // after refusals the same decoder still decodes a good frame
+            byte[] out = new byte[2 << 20];
+            assertEquals(raw.length, d.decompress(Compression.ZSTD, stored, stored.length, out));
+            assertArrayEquals(raw, Arrays.copyOf(out, raw.length));
+            byte[] lz = Codec.compress(Compression.LZ4, 1, raw);
+            assertEquals(raw.length, d.decompress(Compression.LZ4, lz, lz.length, out));
+            assertArrayEquals(raw, Arrays.copyOf(out, raw.length));
+            assertThrows(IOException.class, () -> d.decompress(Compression.NONE, raw, raw.length, new byte[10]));
+        }
     }
 }
