@@ -95,6 +95,27 @@ final class StreamedAgent implements AutoCloseable {
         assertFalse(thread.isAlive(), "the streamer halted");
     }
 
+    /** Closes each that is not null, in order (agents before the servers they stream), every one even if one fails. */
+    static void closeAll(AutoCloseable... all) throws Exception {
+        Exception first = null;
+        for (AutoCloseable c : all) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
     @Override
     public void close() throws Exception {
         try {

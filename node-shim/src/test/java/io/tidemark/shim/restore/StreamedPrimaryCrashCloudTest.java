@@ -67,9 +67,7 @@ class StreamedPrimaryCrashCloudTest {
         for (Thread w : writers) {
             w.join(10_000);
         }
-        try (StreamedStanza s = stanza; StreamedAgent a = agent) {
-            // the agent first, then the server and the cloud
-        }
+        StreamedAgent.closeAll(agent, stanza);
     }
 
     @Test

@@ -59,9 +59,7 @@ class StreamedWalGapCloudTest {
 
     @AfterEach
     void stop() throws Exception {
-        try (StreamedStanza s = stanza; PgCluster sb = standby; StreamedAgent a = agent; StreamedAgent n = next) {
-            // the agents first, then the servers and the cloud
-        }
+        StreamedAgent.closeAll(agent, next, standby, stanza);
     }
 
     @Test

@@ -53,9 +53,7 @@ class StreamedWalJoinCloudTest {
 
     @AfterEach
     void stop() throws Exception {
-        try (StreamedStanza s = stanza; StreamedAgent a = agent) {
-            // the agent first, then the server and the cloud
-        }
+        StreamedAgent.closeAll(agent, stanza);
     }
 
     @Test
