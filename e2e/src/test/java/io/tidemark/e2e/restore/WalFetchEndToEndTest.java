@@ -314,6 +314,70 @@ class WalFetchEndToEndTest {
         }
     }
 
+    /**
+     * Issue 17: PostgreSQL itself asks the packaged {@code tidemark archive-get} (restore_command
+     * with the plan) for a segment the plan assembles from streamed chunks. Rows committed with no
+     * WAL switch after them are only in chunks the agent's streamer stored; a restore to latest
+     * replays them from the assembled segment and promotes with every row.
+     */
+    @Test
+    @Order(6)
+    void postgresqlReplaysASegmentArchiveGetAssemblesFromStreamedChunks() throws Exception {
+        String segment = pg.currentWalFile();
+        io.tidemark.shim.config.ShimConfig config = io.tidemark.shim.config.ShimConfig.load(
+                io.tidemark.shim.config.CommonOptions.parse("--config", conf.toString()), Map.of());
+        var stanza = io.tidemark.events.layout.StanzaName.of(STANZA);
+        var out = new java.io.ByteArrayOutputStream();
+        try (var store = io.tidemark.shim.storage.Stores.open(config,
+                io.tidemark.shim.storage.CredentialSource.of(config, Map.of()))) {
+            var streamer = new io.tidemark.shim.stream.WalStreamer(stanza, new io.tidemark.shim.stream.StreamSettings(
+                    true, java.util.Optional.empty(), Duration.ofMillis(500), 30),
+                    new io.tidemark.shim.pg.PgOptions(null, "127.0.0.1", pg.port(), "postgres", "postgres", null, false),
+                    new io.tidemark.shim.stream.ChunkStore(store, stanza, io.tidemark.events.layout.Compression.ZSTD, 1),
+                    io.tidemark.shim.stream.StreamLease.NONE, new io.tidemark.shim.stream.StreamCounters(),
+                    pg::systemIdentifier, new java.io.PrintStream(out, true, StandardCharsets.UTF_8),
+                    new java.io.PrintStream(out, true, StandardCharsets.UTF_8), java.time.Clock.systemUTC());
+            Thread streaming = Thread.ofPlatform().name("test-streamer").start(() -> {
+                try {
+                    streamer.run();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            try {
+                pg.sql("insert into t select generate_series(" + (ROWS + 1) + ", " + (ROWS + 500) + ")");
+                String commit = pg.sql("select pg_current_wal_flush_lsn()").strip();
+                assertEquals(segment, pg.currentWalFile(), "no WAL switch after the streamed rows");
+                // the window's right edge covers the commit (compared 8-byte aligned: the flush LSN may
+                // lie in the padding after the record)
+                long target = io.tidemark.events.wal.Lsn.parse(commit).value();
+                Waits.until(() -> {
+                    var lsn = cloud.stanzaDocument(STANZA).path("window").path("latest").path("lsn");
+                    return lsn.isTextual() && ((io.tidemark.events.wal.Lsn.parse(lsn.asText()).value() + 7) & ~7L) >= target;
+                }, Duration.ofMinutes(1), "the window to reach the streamed commit " + commit + "\n" + out);
+                streamer.stop();
+                streaming.join(30_000);
+                assertFalse(streaming.isAlive(), "the streamer stopped");
+            } finally {
+                streamer.halt();
+                streaming.join(10_000);
+            }
+        }
+        assertEquals(segment, pg.currentWalFile(), "the segment is still not archived");
+
+        PgCluster c = restored();
+        var plan = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                c.dataDir().resolve("tidemark-restore-plan.json").toFile()).path("document").path("wal");
+        var last = plan.get(plan.size() - 1);
+        assertEquals(segment, last.path("name").asText(), plan.toString());
+        assertTrue(last.path("chunks").size() > 0, "the plan assembles " + segment + " from chunks: " + last);
+        String log = startAndAwaitOutcome(c);
+        assertTrue(log.contains("database system is ready to accept connections"), log);
+        assertTrue(log.contains("restored log file \"" + segment + "\" from archive"),
+                "PostgreSQL got the assembled segment through restore_command: " + log);
+        assertEquals(ROWS + 500, count(c), "every streamed row is back");
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /**
