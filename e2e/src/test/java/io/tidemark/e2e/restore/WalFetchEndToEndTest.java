@@ -316,22 +316,28 @@ class WalFetchEndToEndTest {
 
     /**
      * Issue 17: PostgreSQL itself asks the packaged {@code tidemark archive-get} (restore_command
-     * with the plan) for a segment the plan assembles from streamed chunks. Rows committed with no
-     * WAL switch after them are only in chunks the agent's streamer stored; a restore to latest
-     * replays them from the assembled segment and promotes with every row.
+     * with the plan) for a segment the plan assembles from streamed chunks. The agent's streamer is
+     * the primary's synchronous standby (synchronous mode): a commit returns only once the chunk
+     * holding it is in S3, so rows committed with no WAL switch after them, the agent then gone at
+     * once, are all restorable; a restore to latest replays them from the assembled segment. Under
+     * {@code -Dtidemark.e2e.storage=rgw} this is synchronous mode against a real S3 (Ceph RGW).
      */
     @Test
     @Order(6)
-    void postgresqlReplaysASegmentArchiveGetAssemblesFromStreamedChunks() throws Exception {
+    void postgresqlReplaysASegmentArchiveGetAssemblesFromSynchronouslyStreamedChunks() throws Exception {
         String segment = pg.currentWalFile();
         io.tidemark.shim.config.ShimConfig config = io.tidemark.shim.config.ShimConfig.load(
                 io.tidemark.shim.config.CommonOptions.parse("--config", conf.toString()), Map.of());
         var stanza = io.tidemark.events.layout.StanzaName.of(STANZA);
+        var settings = new io.tidemark.shim.stream.StreamSettings(true, java.util.Optional.empty(),
+                Duration.ofSeconds(1), 30, true);
         var out = new java.io.ByteArrayOutputStream();
+        String commit;
+        pg.sql("alter system set synchronous_standby_names = '" + settings.applicationNameFor(stanza) + "'");
+        pg.sql("select pg_reload_conf()");
         try (var store = io.tidemark.shim.storage.Stores.open(config,
                 io.tidemark.shim.storage.CredentialSource.of(config, Map.of()))) {
-            var streamer = new io.tidemark.shim.stream.WalStreamer(stanza, new io.tidemark.shim.stream.StreamSettings(
-                    true, java.util.Optional.empty(), Duration.ofMillis(500), 30),
+            var streamer = new io.tidemark.shim.stream.WalStreamer(stanza, settings,
                     new io.tidemark.shim.pg.PgOptions(null, "127.0.0.1", pg.port(), "postgres", "postgres", null, false),
                     new io.tidemark.shim.stream.ChunkStore(store, stanza, io.tidemark.events.layout.Compression.ZSTD, 1),
                     io.tidemark.shim.stream.StreamLease.NONE, new io.tidemark.shim.stream.StreamCounters(),
@@ -345,25 +351,35 @@ class WalFetchEndToEndTest {
                 }
             });
             try {
+                try {
+                    Waits.until(() -> out.toString(StandardCharsets.UTF_8).contains("synchronous mode: commits wait until"
+                            + " the chunk holding them is in S3 (sync_state sync)"), Duration.ofMinutes(1), "sync mode");
+                } catch (AssertionError e) {
+                    throw new AssertionError("the agent is not the synchronous standby:\n" + out, e);
+                }
                 pg.sql("insert into t select generate_series(" + (ROWS + 1) + ", " + (ROWS + 500) + ")");
-                String commit = pg.sql("select pg_current_wal_flush_lsn()").strip();
-                assertEquals(segment, pg.currentWalFile(), "no WAL switch after the streamed rows");
-                // the window's right edge covers the commit (compared 8-byte aligned: the flush LSN may
-                // lie in the padding after the record)
-                long target = io.tidemark.events.wal.Lsn.parse(commit).value();
-                Waits.until(() -> {
-                    var lsn = cloud.stanzaDocument(STANZA).path("window").path("latest").path("lsn");
-                    return lsn.isTextual() && ((io.tidemark.events.wal.Lsn.parse(lsn.asText()).value() + 7) & ~7L) >= target;
-                }, Duration.ofMinutes(1), "the window to reach the streamed commit " + commit + "\n" + out);
-                streamer.stop();
-                streaming.join(30_000);
-                assertFalse(streaming.isAlive(), "the streamer stopped");
+                commit = pg.sql("select pg_current_wal_flush_lsn()").strip();
             } finally {
+                // the agent dies right after the commit returned: what it acknowledged is in S3 already
                 streamer.halt();
                 streaming.join(10_000);
+                pg.sql("alter system reset synchronous_standby_names");
+                pg.sql("select pg_reload_conf()");
             }
         }
-        assertEquals(segment, pg.currentWalFile(), "the segment is still not archived");
+        assertEquals(segment, pg.currentWalFile(), "no WAL switch after the streamed rows: the segment is not archived");
+        // the window's right edge reaches the commit through the indexer (compared 8-byte aligned: the
+        // flush LSN may lie in the padding after the record)
+        long target = io.tidemark.events.wal.Lsn.parse(commit).value();
+        try {
+            Waits.until(() -> {
+                var lsn = cloud.stanzaDocument(STANZA).path("window").path("latest").path("lsn");
+                return lsn.isTextual() && ((io.tidemark.events.wal.Lsn.parse(lsn.asText()).value() + 7) & ~7L) >= target;
+            }, Duration.ofMinutes(1), "the window to reach the streamed commit " + commit);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "; window " + cloud.stanzaDocument(STANZA).path("window")
+                    + "\nthe agent said:\n" + out, e);
+        }
 
         PgCluster c = restored();
         var plan = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
@@ -375,7 +391,7 @@ class WalFetchEndToEndTest {
         assertTrue(log.contains("database system is ready to accept connections"), log);
         assertTrue(log.contains("restored log file \"" + segment + "\" from archive"),
                 "PostgreSQL got the assembled segment through restore_command: " + log);
-        assertEquals(ROWS + 500, count(c), "every streamed row is back");
+        assertEquals(ROWS + 500, count(c), "every acknowledged row is back");
     }
 
     // ---------------------------------------------------------------- helpers
