@@ -368,20 +368,27 @@ class WalFetchEndToEndTest {
             }
         }
         assertEquals(segment, pg.currentWalFile(), "no WAL switch after the streamed rows: the segment is not archived");
-        // the window's right edge reaches the commit through the indexer (compared 8-byte aligned: the
-        // flush LSN may lie in the padding after the record)
+        // timeline 1's right edge reaches the commit through the indexer (compared 8-byte aligned: the
+        // flush LSN may lie in the padding after the record); timeline 1, as the standby promoted in
+        // an earlier test of this class archived a timeline 2 that branched off before these rows
         long target = io.tidemark.events.wal.Lsn.parse(commit).value();
         try {
             Waits.until(() -> {
-                var lsn = cloud.stanzaDocument(STANZA).path("window").path("latest").path("lsn");
-                return lsn.isTextual() && ((io.tidemark.events.wal.Lsn.parse(lsn.asText()).value() + 7) & ~7L) >= target;
+                for (var t : cloud.stanzaDocument(STANZA).path("window").path("timelines")) {
+                    var lsn = t.path("latest").path("lsn");
+                    if (t.path("timeline").asLong() == 1 && lsn.isTextual()
+                            && ((io.tidemark.events.wal.Lsn.parse(lsn.asText()).value() + 7) & ~7L) >= target) {
+                        return true;
+                    }
+                }
+                return false;
             }, Duration.ofMinutes(1), "the window to reach the streamed commit " + commit);
         } catch (AssertionError e) {
             throw new AssertionError(e.getMessage() + "; window " + cloud.stanzaDocument(STANZA).path("window")
                     + "\nthe agent said:\n" + out, e);
         }
 
-        PgCluster c = restored();
+        PgCluster c = restored("--target-timeline", "1");
         var plan = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
                 c.dataDir().resolve("tidemark-restore-plan.json").toFile()).path("document").path("wal");
         var last = plan.get(plan.size() - 1);
@@ -400,11 +407,13 @@ class WalFetchEndToEndTest {
      * {@code tidemark restore} (latest) into a new, stopped cluster owned by the postgres user.
      * hot_standby off: nothing can be read from it before recovery has finished.
      */
-    private static PgCluster restored() throws Exception {
+    private static PgCluster restored(String... options) throws Exception {
         PgCluster c = PgCluster.builder().emptyDataDir().setting("archive_mode", "off").setting("hot_standby", "off")
                 .startTimeout(Duration.ofMinutes(3)).build();
         clusters.add(c);
-        ShimProcess.Result r = shim("restore", "--pgdata", c.dataDir().toString());
+        List<String> args = new ArrayList<>(List.of("restore", "--pgdata", c.dataDir().toString()));
+        args.addAll(List.of(options));
+        ShimProcess.Result r = shim(args.toArray(String[]::new));
         ok(r);
         assertTrue(Files.readString(c.dataDir().resolve("postgresql.auto.conf"))
                 .contains("--plan " + c.dataDir().resolve("tidemark-restore-plan.json")), "restore_command names the plan");
