@@ -106,6 +106,27 @@ final class StackAlarms {
                     .treatMissingData(TreatMissingData.NOT_BREACHING)
                     .build();
             mismatch.addAlarmAction(toTopic);
+            // The window stops at missing WAL with streamed or archived WAL after it (issue 17: a slot
+            // dropped before its WAL was archived, a failover whose old timeline ends before the switch
+            // point). The minimum over the period: a chunk indexed before an earlier one (events out of
+            // order) shows a break for a moment; a real one stays in every chunk until the WAL arrives.
+            Alarm streamGaps = Alarm.Builder.create(stack, "StreamGapsAlarm-" + s.name())
+                    .alarmDescription("Tidemark: WAL of stanza " + s.name() + " is missing past the recovery window's"
+                            + " end while streamed WAL continues after it (tidemark info shows the WAL GAP; the"
+                            + " indexer's log names it)")
+                    .metric(Metric.Builder.create()
+                            .namespace(METRIC_NAMESPACE)
+                            .metricName(TidemarkMetric.STREAM_GAPS.metricName())
+                            .dimensionsMap(Map.of(METRIC_DIMENSION, s.name()))
+                            .statistic("Minimum")
+                            .period(Duration.minutes(5))
+                            .build())
+                    .threshold(1)
+                    .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                    .evaluationPeriods(1)
+                    .treatMissingData(TreatMissingData.NOT_BREACHING)
+                    .build();
+            streamGaps.addAlarmAction(toTopic);
             // A restore drill failed (tidemark drill records each one; docs/drills.md). No drill is no
             // failure: drills are the operator's choice, and a failed one stays in alarm until the
             // next one passes (it publishes 0).

@@ -44,6 +44,8 @@ class AlarmMetricsTest {
             TidemarkMetric.MANIFESTS_REFUSED, "notBreaching",
             // no chunk superseded with other bytes is no mismatch
             TidemarkMetric.STREAM_MISMATCH, "notBreaching",
+            // no chunk indexed (no streaming, a quiet cluster) is no break seen
+            TidemarkMetric.STREAM_GAPS, "notBreaching",
             // a failed drill stays in alarm until a drill passes (publishes 0); no drill changes nothing
             TidemarkMetric.DRILL_FAILED, "ignore",
             // published only by a drill that passed: days without one are the alarm (with a drill schedule)

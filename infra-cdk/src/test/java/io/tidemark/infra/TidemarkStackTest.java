@@ -840,7 +840,7 @@ class TidemarkStackTest {
                 "VerifyProblems/main/1", "VerifyProblems/reports/1", "LastCleanVerifyAgeSeconds/main/172800",
                 "LastCleanVerifyAgeSeconds/reports/172800", "HistoryConflicts/main/1", "HistoryConflicts/reports/1",
                 "ManifestsRefused/main/1", "ManifestsRefused/reports/1", "DrillFailed/main/1", "DrillFailed/reports/1",
-                "StreamMismatch/main/1", "StreamMismatch/reports/1")),
+                "StreamMismatch/main/1", "StreamMismatch/reports/1", "StreamGaps/main/1", "StreamGaps/reports/1")),
                 custom);
         assertEquals(new TreeSet<>(functionIds.values()), errorFunctions);
         Set<String> expectedDlqs = new TreeSet<>();

@@ -60,6 +60,14 @@ public enum TidemarkMetric {
      */
     STREAM_LAG("StreamLagSeconds", Unit.SECONDS),
     /**
+     * After each streamed chunk the indexer accepted: how many breaks the recovery window has past
+     * its right edge, WAL missing between the window's end and streamed or archived WAL that exists
+     * after it (issue 17: a replication slot dropped before its WAL was archived, a failover whose
+     * old timeline's WAL ends before the switch point). The window stops at the break; the alarm
+     * fires when every chunk of its period still saw one.
+     */
+    STREAM_GAPS("StreamGaps", Unit.COUNT),
+    /**
      * A restore drill a node recorded ({@code POST /stanzas/{stanza}/drills}): 1 when it failed, 0
      * when every check passed; one data point per drill. Any 1 is an alarm.
      */

@@ -599,7 +599,18 @@ public final class WalIndexer {
             case REJECTED -> Outcome.REJECTED;
             case CONFLICT -> Outcome.CONFLICT;
             case ACCEPTED -> {
-                windows.refresh(meta);
+                Item window = windows.refresh(meta);
+                try {
+                    var refreshed = io.tidemark.functions.window.RecoveryWindow.fromList(window.list("timelines"));
+                    health.publishStreamGaps(meta, refreshed);
+                    for (var b : refreshed.breaks()) {
+                        LOG.log(Level.WARNING, "stanza " + meta.stanza() + ": WAL GAP: timeline " + b.from().timeline()
+                                + " from " + b.from().lsn() + " to " + b.to().lsn() + " (timeline " + b.to().timeline()
+                                + ") is missing; the recovery window of timeline " + b.timeline() + " ends before it");
+                    }
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "could not publish the stream gaps of stanza " + meta.stanza() + ": " + e);
+                }
                 try {
                     catalog.get(Keys.pk(meta.stanza()), Keys.stream(c.segment()))
                             .flatMap(i -> i.string("lastCommitTime")).map(Instant::parse)

@@ -84,6 +84,16 @@ public final class StanzaHealth {
         return lag;
     }
 
+    /**
+     * After a streamed chunk was indexed: {@link TidemarkMetric#STREAM_GAPS}, how many breaks the
+     * window {@code refreshed} has past its right edge (missing WAL with WAL after it).
+     */
+    public long publishStreamGaps(StanzaMeta meta, io.tidemark.functions.window.RecoveryWindow refreshed) {
+        long gaps = refreshed.breaks().size();
+        publisher.publish(meta.stanza(), clock.instant(), Map.of(TidemarkMetric.STREAM_GAPS, gaps));
+        return gaps;
+    }
+
     long archiveLagSeconds(StanzaMeta meta, Instant now) {
         Instant newest = null;
         for (Item i : catalog.query(Keys.pk(meta.stanza()), Keys.TIMELINE_PREFIX)) {

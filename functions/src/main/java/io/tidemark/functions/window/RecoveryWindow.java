@@ -15,10 +15,25 @@ import java.util.TreeMap;
  */
 public record RecoveryWindow(List<TimelineWindow> timelines) {
 
-    /** The intervals of one target timeline, in LSN order, disjoint. */
-    public record TimelineWindow(TimelineId timeline, List<WindowInterval> intervals) {
+    /**
+     * The intervals of one target timeline, in LSN order, disjoint.
+     *
+     * @param resumesAt where WAL of the path continues after a break past the last interval (the
+     *                  start of the first segment after it that is archived or streamed from its
+     *                  start), null when nothing lies beyond: the WAL between the last interval's
+     *                  end and this point is missing, so the window ends before it (issue 17: a
+     *                  dropped slot, a failover whose old timeline's WAL ends before the switch)
+     */
+    public record TimelineWindow(TimelineId timeline, List<WindowInterval> intervals, WindowPoint resumesAt) {
         public TimelineWindow {
             intervals = List.copyOf(intervals);
+            if (intervals.isEmpty()) {
+                resumesAt = null;
+            }
+        }
+
+        public TimelineWindow(TimelineId timeline, List<WindowInterval> intervals) {
+            this(timeline, intervals, null);
         }
 
         public Optional<WindowPoint> earliest() {
@@ -32,6 +47,14 @@ public record RecoveryWindow(List<TimelineWindow> timelines) {
 
     /** A stretch between two intervals of one timeline that no backup and WAL reach. */
     public record Gap(TimelineId timeline, WindowPoint from, WindowPoint to) {
+    }
+
+    /**
+     * WAL missing between the window's right edge ({@code from}, the end of the last interval of
+     * {@code timeline}'s window) and WAL that exists after it ({@code to}, where it continues, with
+     * the timeline it is read from): the window does not reach past it until the missing WAL arrives.
+     */
+    public record Break(TimelineId timeline, WindowPoint from, WindowPoint to) {
     }
 
     public static final RecoveryWindow EMPTY = new RecoveryWindow(List.of());
@@ -67,6 +90,26 @@ public record RecoveryWindow(List<TimelineWindow> timelines) {
         return gaps;
     }
 
+    /**
+     * The breaks past the right edge of every target timeline's window, each once (a break on a
+     * timeline's part shared by several target timelines' paths is the same missing WAL).
+     */
+    public List<Break> breaks() {
+        List<Break> out = new ArrayList<>();
+        for (TimelineWindow t : timelines) {
+            if (t.resumesAt() == null) {
+                continue;
+            }
+            WindowPoint from = t.intervals().getLast().end();
+            boolean seen = out.stream().anyMatch(b -> b.from().lsn().equals(from.lsn())
+                    && b.to().lsn().equals(t.resumesAt().lsn()) && b.to().timeline().equals(t.resumesAt().timeline()));
+            if (!seen) {
+                out.add(new Break(t.timeline(), from, t.resumesAt()));
+            }
+        }
+        return out;
+    }
+
     // ---- item form ---------------------------------------------------------------------------
 
     public List<Object> toList() {
@@ -83,6 +126,9 @@ public record RecoveryWindow(List<TimelineWindow> timelines) {
                 intervals.add(im);
             }
             m.put("intervals", intervals);
+            if (t.resumesAt() != null) {
+                m.put("resumesAt", t.resumesAt().toMap());
+            }
             out.add(m);
         }
         return out;
@@ -98,7 +144,9 @@ public record RecoveryWindow(List<TimelineWindow> timelines) {
                 intervals.add(new WindowInterval(WindowPoint.fromMap((Map<?, ?>) im.get("start")),
                         WindowPoint.fromMap((Map<?, ?>) im.get("end")), (Long) im.get("endSegment")));
             }
-            out.add(new TimelineWindow(TimelineId.of((Long) m.get("timeline")), intervals));
+            Object resumes = m.get("resumesAt");
+            out.add(new TimelineWindow(TimelineId.of((Long) m.get("timeline")), intervals,
+                    resumes == null ? null : WindowPoint.fromMap((Map<?, ?>) resumes)));
         }
         return new RecoveryWindow(out);
     }

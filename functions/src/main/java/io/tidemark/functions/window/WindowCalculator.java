@@ -356,7 +356,40 @@ public final class WindowCalculator {
         if (start != null) {
             intervals.add(new WindowInterval(start, end, endSeg));
         }
-        return new RecoveryWindow.TimelineWindow(path.target(), intervals);
+        WindowPoint resumes = intervals.isEmpty() ? null : resumesAfter(path, endSeg).orElse(null);
+        return new RecoveryWindow.TimelineWindow(path.target(), intervals, resumes);
+    }
+
+    /**
+     * Where WAL of {@code path} continues after segment {@code endSeg} past a break: the start of
+     * the first later segment that is archived or streamed from its start (with a complete record),
+     * read from the timeline the path reads it from. Empty when no WAL lies beyond.
+     */
+    public Optional<WindowPoint> resumesAfter(TimelinePath path, long endSeg) {
+        for (TimelinePath.Part p : path.parts()) {
+            if (p.lastSegment() <= endSeg) {
+                continue;
+            }
+            long lo = Math.max(endSeg + 1, p.firstSegment());
+            long found = Long.MAX_VALUE;
+            TimelineAggregate a = timelines.get(p.timeline());
+            if (a != null) {
+                for (SegmentRanges.Range r : a.ranges().ranges()) {
+                    if (r.end() >= lo && r.start() <= p.lastSegment()) {
+                        found = Math.min(found, Math.max(r.start(), lo));
+                    }
+                }
+            }
+            java.util.NavigableMap<Long, StreamTail> m = streams.get(p.timeline());
+            Long streamed = m == null ? null : m.ceilingKey(lo);
+            if (streamed != null && streamed <= p.lastSegment()) {
+                found = Math.min(found, streamed);
+            }
+            if (found != Long.MAX_VALUE) {
+                return Optional.of(new WindowPoint(size.segmentStart(found), null, p.timeline()));
+            }
+        }
+        return Optional.empty();
     }
 
     /** The whole window: every target timeline, from the valid backups with complete chains. */

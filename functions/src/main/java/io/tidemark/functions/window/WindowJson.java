@@ -8,6 +8,7 @@ import java.util.Optional;
  * The window as the API shows it ({@code GET /stanzas/{stanza}} and the planner's 422):
  * <pre>{"earliest": {"time", "lsn", "timeline"} | null, "latest": {...} | null,
  *  "gaps": [{"timeline", "from": {"lsn", "time"}, "to": {"lsn", "time"}}],
+ *  "breaks": [{"timeline", "from": {"lsn", "time", "timeline"}, "to": {"lsn", "timeline"}}],
  *  "timelines": [{"timeline", "earliest", "latest"}]}</pre>
  */
 public final class WindowJson {
@@ -26,6 +27,14 @@ public final class WindowJson {
             o.put("timeline", g.timeline().value());
             o.putObject("from").put("lsn", g.from().lsn().toString()).put("time", time(g.from()));
             o.putObject("to").put("lsn", g.to().lsn().toString()).put("time", time(g.to()));
+        }
+        var breaks = n.putArray("breaks");
+        for (RecoveryWindow.Break b : w.breaks()) {
+            ObjectNode o = breaks.addObject();
+            o.put("timeline", b.timeline().value());
+            o.putObject("from").put("lsn", b.from().lsn().toString()).put("time", time(b.from()))
+                    .put("timeline", b.from().timeline().value());
+            o.putObject("to").put("lsn", b.to().lsn().toString()).put("timeline", b.to().timeline().value());
         }
         var tls = n.putArray("timelines");
         for (RecoveryWindow.TimelineWindow t : w.timelines()) {

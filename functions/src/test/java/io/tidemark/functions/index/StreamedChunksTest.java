@@ -174,8 +174,9 @@ class StreamedChunksTest {
                         .orElseThrow())).getFirst();
         assertEquals(flushLsn, aligned(tail.endLsn()));
         assertTrue(tail.lastRecordLsn().isBefore(flushLsn));
-        assertEquals(List.of(TidemarkMetric.STREAM_LAG), inOrder.metrics.stream().distinct().toList(),
-                "each chunk publishes how far the latest restorable point trails");
+        assertEquals(java.util.Set.of(TidemarkMetric.STREAM_LAG, TidemarkMetric.STREAM_GAPS),
+                java.util.Set.copyOf(inOrder.metrics), "each chunk publishes how far the latest restorable point trails"
+                        + " and how many breaks the window has past its end");
 
         // shuffled, one delivered twice: the same stream
         Stanza shuffled = new Stanza();

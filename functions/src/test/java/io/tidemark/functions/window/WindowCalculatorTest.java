@@ -234,4 +234,68 @@ class WindowCalculatorTest {
         assertEquals(w, RecoveryWindow.fromList(
                 io.tidemark.functions.catalog.Item.of("p", "s", Map.of("t", w.toList())).list("t")));
     }
+
+    WindowCalculator calc(List<StreamTail> tails) {
+        return new WindowCalculator(SIZE, new ArrayList<>(aggs.values()), new WindowCalculator.SegmentFacts() {
+            @Override
+            public java.util.Optional<Lsn> endLsn(TimelineId timeline, long segment) {
+                return java.util.Optional.of(end(segment));
+            }
+
+            @Override
+            public java.util.Optional<TimelineAggregate.CommitMark> lastCommit(TimelineId timeline, long from, long to) {
+                return from > to ? java.util.Optional.empty()
+                        : java.util.Optional.of(new TimelineAggregate.CommitMark(to, T0.plusSeconds(to)));
+            }
+        }, tails);
+    }
+
+    static StreamTail tail(TimelineId tli, long seg, int endOffset, boolean complete) {
+        return new StreamTail(WalSegmentName.of(tli, seg, SIZE), complete ? SIZE.bytes() : endOffset,
+                at(seg, endOffset), at(seg, endOffset - 0x40), T0.plusSeconds(seg), complete);
+    }
+
+    @Test
+    void aStreamOfTheOldTimelineThatEndsBeforeTheSwitchIsABreakOnTheNewTimelinesPath() {
+        // archived 5..9; timeline 1 streamed into segment 10 only; timeline 2 forks in segment 13
+        // and its agent streams it from that segment's start
+        segments(T1, 5, 9);
+        history(T2, TimelineHistory.initial().child(T2, at(13, 0x500), "promoted"));
+        WindowBackup b = backup(1, T1, 5, 7, null, List.of());
+        RecoveryWindow w = calc(List.of(tail(T1, 10, 0x3000, false), tail(T2, 13, 0x9000, false)))
+                .compute(List.of(b));
+        assertEquals(new WindowPoint(at(10, 0x3000), T0.plusSeconds(10), T1), w.latest().orElseThrow(),
+                "the window ends where timeline 1's stream ends: it does not claim the gap");
+        assertEquals(List.of(new RecoveryWindow.Break(T2, new WindowPoint(at(10, 0x3000), T0.plusSeconds(10), T1),
+                new WindowPoint(at(13, 0), null, T2))), w.breaks());
+        assertEquals(List.of(), w.gaps());
+        assertEquals(w, RecoveryWindow.fromList(
+                io.tidemark.functions.catalog.Item.of("p", "s", Map.of("t", w.toList())).list("t")));
+    }
+
+    @Test
+    void aStreamOfTheOldTimelineThatReachesTheSwitchSegmentLeavesNoBreak() {
+        segments(T1, 5, 9);
+        history(T2, TimelineHistory.initial().child(T2, at(13, 0x500), "promoted"));
+        WindowBackup b = backup(1, T1, 5, 7, null, List.of());
+        RecoveryWindow w = calc(List.of(tail(T1, 10, 0, true), tail(T1, 11, 0, true), tail(T1, 12, 0, true),
+                tail(T1, 13, 0x400, false), tail(T2, 13, 0x9000, false))).compute(List.of(b));
+        assertEquals(new WindowPoint(at(13, 0x9000), T0.plusSeconds(13), T2), w.latest().orElseThrow());
+        assertEquals(List.of(), w.breaks());
+    }
+
+    @Test
+    void aDroppedSlotsHoleInTheStreamIsABreakUntilTheArchiveFillsIt() {
+        segments(T1, 5, 9);
+        WindowBackup b = backup(1, T1, 5, 7, null, List.of());
+        List<StreamTail> tails = List.of(tail(T1, 10, 0x3000, false), tail(T1, 12, 0x2000, false));
+        RecoveryWindow w = calc(tails).compute(List.of(b));
+        assertEquals(at(10, 0x3000), w.latest().orElseThrow().lsn());
+        assertEquals(List.of(new RecoveryWindow.Break(T1, new WindowPoint(at(10, 0x3000), T0.plusSeconds(10), T1),
+                new WindowPoint(at(12, 0), null, T1))), w.breaks());
+        segments(T1, 10, 11); // archive_command delivers the segments the stream missed
+        RecoveryWindow filled = calc(tails).compute(List.of(b));
+        assertEquals(at(12, 0x2000), filled.latest().orElseThrow().lsn());
+        assertEquals(List.of(), filled.breaks());
+    }
 }

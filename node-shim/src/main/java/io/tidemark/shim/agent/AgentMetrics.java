@@ -150,7 +150,9 @@ final class AgentMetrics implements MultiCollector {
                 "earliest restorable time (Unix time)", t.getEpochSecond()));
         time(window.path("latest").path("time")).ifPresent(t -> m.gauge("tidemark_window_latest_timestamp_seconds",
                 "latest restorable time (Unix time)", t.getEpochSecond()));
-        m.gauge("tidemark_window_gaps", "breaks in the recovery window", window.path("gaps").size());
+        // gaps between intervals, and WAL missing past the window's end with WAL after it (issue 17)
+        m.gauge("tidemark_window_gaps", "breaks in the recovery window",
+                window.path("gaps").size() + window.path("breaks").size());
         Map<String, Long> states = new LinkedHashMap<>();
         for (String s : new String[] {"queued", "running", "done", "failed", "skipped-by-replica", "missed"}) {
             states.put(s, 0L);

@@ -277,6 +277,17 @@ final class InfoText {
             out.println("  !!! not restorable: timeline " + g.path("timeline").asText() + " from " + point(g.path("from"))
                     + " to " + point(g.path("to")));
         }
+        for (JsonNode b : w.path("breaks")) {
+            out.println("  !!! WAL GAP !!!    timeline " + b.path("from").path("timeline").asText() + " from "
+                    + point(b.path("from")) + " to LSN " + b.path("to").path("lsn").asText() + " is missing; WAL"
+                    + " continues there on timeline " + b.path("to").path("timeline").asText() + ", but the window of"
+                    + " timeline " + b.path("timeline").asText() + " ends before the gap");
+        }
+        if (!w.path("breaks").isEmpty()) {
+            out.println("WARNING: WAL is missing past the recovery window's end (a replication slot dropped before its"
+                    + " WAL was archived, or a failover whose old timeline's WAL ends before the switch point): restores"
+                    + " cannot go past it until the missing segments are archived; a backup after it starts a new window");
+        }
     }
 
     /**

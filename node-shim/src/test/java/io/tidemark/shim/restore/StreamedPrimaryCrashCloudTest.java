@@ -4,29 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.plan.PlanWal;
 import io.tidemark.events.plan.RestorePlan;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
-import io.tidemark.shim.config.ShimConfig;
-import io.tidemark.shim.pg.PgOptions;
-import io.tidemark.shim.storage.CredentialSource;
-import io.tidemark.shim.storage.ObjectStore;
-import io.tidemark.shim.storage.Stores;
-import io.tidemark.shim.stream.ChunkStore;
-import io.tidemark.shim.stream.StreamCounters;
-import io.tidemark.shim.stream.StreamLease;
 import io.tidemark.shim.stream.StreamSettings;
-import io.tidemark.shim.stream.WalStreamer;
 import io.tidemark.shim.support.Shim;
 import io.tidemark.testkit.PgCluster;
 import io.tidemark.testkit.PgTest;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -52,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 17's crash promise, below e2e: clients commit rows into a real PostgreSQL 15 primary
- * while the agent's real {@link WalStreamer} streams it into the real local cloud (stack IAM,
+ * while the agent's real {@code WalStreamer} streams it into the real local cloud (stack IAM,
  * real indexer); the primary and every backend are killed with SIGKILL mid-segment and its data
  * directory deleted; a restore to latest from the backup, the archived segments and the chunks
  * must bring back every row a client saw acknowledged more than the lag bound before the kill,
@@ -70,9 +57,7 @@ class StreamedPrimaryCrashCloudTest {
     Path dir;
     private StreamedStanza stanza;
     private PgCluster primary;
-    private WalStreamer streamer;
-    private Thread streaming;
-    private ObjectStore store;
+    private StreamedAgent agent;
     private final List<Thread> writers = new ArrayList<>();
     private volatile boolean writing;
 
@@ -82,16 +67,7 @@ class StreamedPrimaryCrashCloudTest {
         for (Thread w : writers) {
             w.join(10_000);
         }
-        if (streamer != null) {
-            streamer.halt();
-            streaming.join(10_000);
-        }
-        if (store != null) {
-            store.close();
-        }
-        if (stanza != null) {
-            stanza.close();
-        }
+        StreamedAgent.closeAll(agent, stanza);
     }
 
     @Test
@@ -101,16 +77,14 @@ class StreamedPrimaryCrashCloudTest {
         String app = StreamSettings.OFF.applicationNameFor(StanzaName.of(name));
         primary.sql("alter system set synchronous_standby_names = '" + app + "'");
         primary.sql("select pg_reload_conf()");
-        ByteArrayOutputStream out = startStreamer(name, true);
-        awaitLine(out, "synchronous mode: commits wait until the chunk holding them is in S3 (sync_state sync)");
+        startStreamer(true);
+        agent.awaitLine("synchronous mode: commits wait until the chunk holding them is in S3 (sync_state sync)");
 
         Map<Integer, Long> acked = startWriters();
         Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> acked.size() >= 300);
         // the agent dies first (as with the whole node): from here no commit can be acknowledged,
         // since none can reach S3; then the primary and its backends are killed
-        streamer.halt();
-        streaming.join(10_000);
-        streamer = null;
+        agent.halt();
         int ackedAtHalt = acked.size();
         long killedAt = System.nanoTime();
         killPrimary();
@@ -131,8 +105,8 @@ class StreamedPrimaryCrashCloudTest {
     void inTheDefaultModeNothingCommittedBeforeTheLagBoundIsLost() throws Exception {
         String name = "crashdefault";
         start(name);
-        ByteArrayOutputStream out = startStreamer(name, false);
-        awaitLine(out, "streaming WAL of stanza");
+        startStreamer(false);
+        agent.awaitLine("streaming WAL of stanza");
         Map<Integer, Long> acked = startWriters();
         long started = System.nanoTime();
         // long enough that the oldest acknowledged rows are well past the lag bound at the kill
@@ -141,9 +115,7 @@ class StreamedPrimaryCrashCloudTest {
         long killedAt = System.nanoTime();
         killPrimary();
         // the agent on the same node dies with it
-        streamer.halt();
-        streaming.join(10_000);
-        streamer = null;
+        agent.halt();
         stopWriters();
         Set<Integer> ackedAtKill = Set.copyOf(acked.keySet());
 
@@ -247,32 +219,9 @@ class StreamedPrimaryCrashCloudTest {
         }
     }
 
-    private ByteArrayOutputStream startStreamer(String name, boolean synchronous) throws Exception {
-        ShimConfig config = stanza.nodeConfig();
-        store = Stores.open(config, CredentialSource.of(config, Map.of()));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        streamer = new WalStreamer(StanzaName.of(name),
-                new StreamSettings(true, Optional.empty(), Duration.ofSeconds(1), 30, synchronous),
-                new PgOptions(null, "127.0.0.1", primary.port(), "postgres", "postgres", null, false),
-                new ChunkStore(store, StanzaName.of(name), Compression.ZSTD, 1), StreamLease.NONE, new StreamCounters(),
-                primary::systemIdentifier, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(out, true, StandardCharsets.UTF_8), Clock.systemUTC());
-        streaming = Thread.ofPlatform().name("test-streamer").start(() -> {
-            try {
-                streamer.run();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        return out;
-    }
-
-    private static void awaitLine(ByteArrayOutputStream out, String line) {
-        try {
-            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> out.toString(StandardCharsets.UTF_8).contains(line));
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
-            throw new AssertionError("the agent did not say '" + line + "':\n" + out.toString(StandardCharsets.UTF_8), e);
-        }
+    private void startStreamer(boolean synchronous) throws Exception {
+        agent = StreamedAgent.start(stanza, primary,
+                new StreamSettings(true, Optional.empty(), Duration.ofSeconds(1), 30, synchronous));
     }
 
     private static long ageMs(Map<Integer, Long> acked, Set<Integer> ids, long killedAt) {

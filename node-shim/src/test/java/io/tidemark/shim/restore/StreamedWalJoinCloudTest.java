@@ -1,12 +1,10 @@
 package io.tidemark.shim.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.plan.PlanWal;
 import io.tidemark.events.plan.RestorePlan;
@@ -15,23 +13,11 @@ import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.localcloud.LocalCloud;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
-import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.info.InfoCommand;
-import io.tidemark.shim.pg.PgOptions;
-import io.tidemark.shim.storage.CredentialSource;
-import io.tidemark.shim.storage.ObjectStore;
-import io.tidemark.shim.storage.Stores;
-import io.tidemark.shim.stream.ChunkStore;
-import io.tidemark.shim.stream.StreamCounters;
-import io.tidemark.shim.stream.StreamLease;
 import io.tidemark.shim.stream.StreamSettings;
-import io.tidemark.shim.stream.WalStreamer;
 import io.tidemark.shim.support.Shim;
 import io.tidemark.testkit.PgCluster;
 import io.tidemark.testkit.PgTest;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -44,7 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 17 end to end below e2e: the agent's real {@link WalStreamer} streams a real PostgreSQL 15
+ * Issue 17 end to end below e2e: the agent's real {@code WalStreamer} streams a real PostgreSQL 15
  * primary into the real local cloud under the stack's IAM, whose real indexer moves the window
  * with the chunks; rows committed with no WAL switch after them are restorable within seconds,
  * and a restore to latest brings every one back. The streamer starts on a fresh slot in the
@@ -63,22 +49,11 @@ class StreamedWalJoinCloudTest {
     private LocalCloud cloud;
     private PgCluster primary;
     private Path conf;
-    private WalStreamer streamer;
-    private Thread streaming;
-    private ObjectStore store;
+    private StreamedAgent agent;
 
     @AfterEach
     void stop() throws Exception {
-        if (streamer != null) {
-            streamer.halt();
-            streaming.join(10_000);
-        }
-        if (store != null) {
-            store.close();
-        }
-        if (stanza != null) {
-            stanza.close();
-        }
+        StreamedAgent.closeAll(agent, stanza);
     }
 
     @Test
@@ -101,17 +76,14 @@ class StreamedWalJoinCloudTest {
             assertEquals(0, push.code(), seg + ": " + push.out() + push.err());
         }
 
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        StreamCounters counters = startStreamer(out, err);
-        Awaitility.await().atMost(Duration.ofSeconds(30))
-                .until(() -> out.toString(StandardCharsets.UTF_8).contains("streaming WAL of stanza"));
+        agent = StreamedAgent.start(stanza, primary, new StreamSettings(true, Optional.empty(), Duration.ofMillis(500), 30));
+        agent.awaitLine("streaming WAL of stanza");
         Lsn slotAt = Lsn.parse(primary.sql("select restart_lsn from pg_replication_slots where slot_name = '"
                 + StreamSettings.OFF.slotFor(StanzaName.of(STANZA)) + "'").strip());
         assertEquals(segment, WalSegmentName.containing(segment.timeline(), slotAt, size));
         assertTrue(size.offsetInSegment(slotAt) > 0, "the slot starts mid-segment, at " + slotAt);
-        assertTrue(out.toString(StandardCharsets.UTF_8).contains(" from " + segment.startLsn() + " (" + segment + ")"),
-                "the agent streams from the start of the slot's segment: " + out.toString(StandardCharsets.UTF_8));
+        assertTrue(agent.outText().contains(" from " + segment.startLsn() + " (" + segment + ")"),
+                "the agent streams from the start of the slot's segment: " + agent.outText());
 
         primary.sql("insert into t select g, 'streamed' from generate_series(2000, 2999) g");
         Lsn commit = Lsn.parse(primary.sql("select pg_current_wal_flush_lsn()").strip());
@@ -122,7 +94,7 @@ class StreamedWalJoinCloudTest {
                 .until(() -> latestLsn().map(l -> Lsn.of((l.value() + 7) & ~7L).compareTo(commit) >= 0).orElse(false));
         assertEquals(segment.toString(), primary.currentWalFile(), "still no WAL switch");
         assertTrue(cloud.denials().isEmpty(), "nothing refused under the stack's IAM: " + cloud.denials());
-        assertEquals("", err.toString(StandardCharsets.UTF_8));
+        assertEquals("", agent.errText());
 
         try (PgCluster restored = PgCluster.builder().emptyDataDir().setting("archive_mode", "off").build()) {
             RestorePlan plan = stanza.restoreAndRecover(restored);
@@ -134,30 +106,7 @@ class StreamedWalJoinCloudTest {
             assertEquals("2100", restored.sql("select count(*) from t").strip(), "every committed row is back");
             assertEquals("1000", restored.sql("select count(*) from t where batch = 'streamed'").strip());
         }
-        streamer.stop();
-        streaming.join(30_000);
-        assertFalse(streaming.isAlive(), "the streamer stopped");
-        streamer = null;
-    }
-
-    private StreamCounters startStreamer(ByteArrayOutputStream out, ByteArrayOutputStream err) throws Exception {
-        ShimConfig config = stanza.nodeConfig();
-        store = Stores.open(config, CredentialSource.of(config, Map.of()));
-        StreamCounters counters = new StreamCounters();
-        streamer = new WalStreamer(StanzaName.of(STANZA),
-                new StreamSettings(true, Optional.empty(), Duration.ofMillis(500), 30),
-                new PgOptions(null, "127.0.0.1", primary.port(), "postgres", "postgres", null, false),
-                new ChunkStore(store, StanzaName.of(STANZA), Compression.ZSTD, 1), StreamLease.NONE, counters,
-                primary::systemIdentifier, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), Clock.systemUTC());
-        streaming = Thread.ofPlatform().name("test-streamer").start(() -> {
-            try {
-                streamer.run();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        return counters;
+        agent.stop();
     }
 
     /** The window's latest restorable LSN as {@code info} shows it; empty while there is none. */

@@ -14,6 +14,11 @@ import io.tidemark.events.wal.WalSegmentName;
  * {@code segment}, and a timeline not after the segment's; the first page also the stanza's system
  * identifier and segment size. What the records hold is the scanner's job once the piece joins
  * the bytes before it.
+ *
+ * <p>A segment ended by a switch record ({@code pg_switch_wal}, {@code archive_timeout}) holds only
+ * zeros after it, without page headers, and the server streams those zeros as they are: from the
+ * first all-zero page on, the piece must hold nothing but zeros (no WAL page follows them). The
+ * scanner stops at the switch record, or at the zeros when no switch precedes them.
  */
 public final class WalPages {
     private static final int SHORT_HEADER = 24;
@@ -38,6 +43,16 @@ public final class WalPages {
         for (long page = first; page + SHORT_HEADER <= start + raw.length; page += pageSize) {
             int at = (int) (page - start);
             Lsn addr = Lsn.of(segStart + page);
+            if (zeros(raw, at, Math.min(raw.length, at + pageSize))) {
+                for (int i = at; i < raw.length; i++) {
+                    if (raw[i] != 0) {
+                        long bad = segStart + start + i;
+                        return "page at " + addr + " is zeros, but " + Lsn.of(bad) + " after it is not: WAL never"
+                                + " follows the zeros of a switched segment";
+                    }
+                }
+                return null;
+            }
             int magic = u16(raw, at);
             PgWalVersion v = PgWalVersion.ofMagic(magic);
             if (v == null || v.major() != pgMajor) {
@@ -68,5 +83,14 @@ public final class WalPages {
             }
         }
         return null;
+    }
+
+    private static boolean zeros(byte[] raw, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (raw[i] != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 }
