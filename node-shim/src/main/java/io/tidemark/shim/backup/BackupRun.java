@@ -101,7 +101,13 @@ final class BackupRun {
 
         Path stanzaSpool = config.spoolDir().resolve(stanza.value());
         Path resumeFile = ResumeRecord.fileFor(stanzaSpool);
-        Optional<ResumeRecord.Previous> previous = BackupCommand.usableSpool(stanzaSpool) ? ResumeRecord.read(resumeFile)
+        Optional<Path> dataDir;
+        try {
+            dataDir = Optional.of(cluster.pgdata());
+        } catch (CommandFailure unreadable) {
+            dataDir = Optional.empty(); // reported where the backup reads it
+        }
+        Optional<ResumeRecord.Previous> previous = BackupCommand.usableSpool(stanzaSpool, dataDir) ? ResumeRecord.read(resumeFile)
                 : Optional.empty();
         BackupLabelName label;
         if (previous.isPresent() && previous.get().type().equals(BackupCommand.typeName(sel.type()))
@@ -158,7 +164,7 @@ final class BackupRun {
 
         long totalBytes = toStore.stream().mapToLong(SourceFile::size).sum();
         FileCopier copier = new FileCopier(compression, config.compressLevel(), dataChecksums, startLsn.value());
-        boolean recordOk = BackupCommand.usableSpool(resumeFile.getParent());
+        boolean recordOk = BackupCommand.usableSpool(resumeFile.getParent(), Optional.of(pgdata));
         ResumeRecord record = openRecord(resumeFile, label, sel, previous.isPresent(), recordOk);
         int firstSpareId = nextBundleId + bundles.size();
         BackupCopier copierRun;

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
@@ -53,6 +54,12 @@ final class SavedPlan {
 
     private static Optional<String> dirProblem(Path spool, ShimConfig config) {
         Path stanzaDir = spool.resolve(config.stanza().value());
+        if ("root".equals(System.getProperty("user.name")) && !spool.equals(ShimConfig.defaultSpoolDir())
+                && !Files.exists(stanzaDir, LinkOption.NOFOLLOW_LINKS)) {
+            // a configured spool is PostgreSQL's user's: root making the stanza's directory would take
+            // it from that user's archive-push and prefetcher (SpoolDirs.createStanzaDir)
+            return Optional.of(stanzaDir + " is left for PostgreSQL's user (root does not create it)");
+        }
         try {
             return SpoolDirs.privateProblem(spool, List.of(stanzaDir, stanzaDir.resolve("restore-plans")));
         } catch (IOException | UnsupportedOperationException e) {
