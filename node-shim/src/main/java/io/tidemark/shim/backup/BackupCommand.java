@@ -173,7 +173,8 @@ public final class BackupCommand implements Command {
      * The stanza's spool directory for resume records: created private, used only when it is ours.
      * Run as root, a missing one is made for the data directory's owner and not used
      * ({@link SpoolDirs#createStanzaDir}: root never takes PostgreSQL's user's spool, whose
-     * archive-push needs it); such a backup keeps its resume record in a temp file.
+     * archive-push needs it); such a backup keeps its resume record in root's own spool
+     * ({@code $TMPDIR/tidemark-root}).
      */
     static boolean usableSpool(Path dir, Optional<Path> pgdata) {
         try {

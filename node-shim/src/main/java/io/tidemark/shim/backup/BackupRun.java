@@ -107,8 +107,16 @@ final class BackupRun {
         } catch (CommandFailure unreadable) {
             dataDir = Optional.empty(); // reported where the backup reads it
         }
-        Optional<ResumeRecord.Previous> previous = BackupCommand.usableSpool(stanzaSpool, dataDir) ? ResumeRecord.read(resumeFile)
-                : Optional.empty();
+        boolean spoolOk = BackupCommand.usableSpool(stanzaSpool, dataDir);
+        Path ownSpool = ShimConfig.defaultSpoolDir().resolve(stanza.value());
+        if (!spoolOk && !ownSpool.equals(stanzaSpool) && BackupCommand.usableSpool(ownSpool, dataDir)) {
+            // the configured spool's stanza directory is PostgreSQL's user's (root runs this backup):
+            // the resume record goes to this user's own spool, as a restore's saved plan does
+            stanzaSpool = ownSpool;
+            resumeFile = ResumeRecord.fileFor(stanzaSpool);
+            spoolOk = true;
+        }
+        Optional<ResumeRecord.Previous> previous = spoolOk ? ResumeRecord.read(resumeFile) : Optional.empty();
         BackupLabelName label;
         if (previous.isPresent() && previous.get().type().equals(BackupCommand.typeName(sel.type()))
                 && previous.get().prior().equals(sel.prior())

@@ -54,13 +54,18 @@ final class SavedPlan {
 
     private static Optional<String> dirProblem(Path spool, ShimConfig config) {
         Path stanzaDir = spool.resolve(config.stanza().value());
-        if ("root".equals(System.getProperty("user.name")) && !spool.equals(ShimConfig.defaultSpoolDir())
-                && !Files.exists(stanzaDir, LinkOption.NOFOLLOW_LINKS)) {
-            // a configured spool is PostgreSQL's user's: root making the stanza's directory would take
-            // it from that user's archive-push and prefetcher (SpoolDirs.createStanzaDir)
-            return Optional.of(stanzaDir + " is left for PostgreSQL's user (root does not create it)");
-        }
         try {
+            if ("root".equals(System.getProperty("user.name")) && !Files.isSymbolicLink(spool)) {
+                // root in a shared spool.dir leaves the stanza's directory to PostgreSQL's user, whose
+                // archive-push and prefetcher need it (SpoolDirs.createStanzaDir)
+                if (!Files.isDirectory(spool, LinkOption.NOFOLLOW_LINKS)) {
+                    SpoolDirs.createPrivate(spool);
+                }
+                SpoolDirs.createStanzaDir(stanzaDir, Optional.empty());
+                if (!Files.exists(stanzaDir, LinkOption.NOFOLLOW_LINKS)) {
+                    return Optional.of(stanzaDir + " is left for PostgreSQL's user (root does not create it in a shared spool)");
+                }
+            }
             return SpoolDirs.privateProblem(spool, List.of(stanzaDir, stanzaDir.resolve("restore-plans")));
         } catch (IOException | UnsupportedOperationException e) {
             return Optional.of("cannot use " + stanzaDir + ": " + e.getMessage());
