@@ -51,6 +51,8 @@ tck=$(getconf CLK_TCK)
 resident() {
   local p c
   for p in $(pgrep -f 'io.tidemark.shim.Main (archive-push-worker|archive-get-prefetch)' 2>/dev/null); do
+    # only this run's (other builds on the machine run workers too): those in its cgroup
+    [ -z "$cg" ] || grep -q "e2e-cpu-$tag" "/proc/$p/cgroup" 2>/dev/null || continue
     c=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -oE 'archive-push-worker|archive-get-prefetch' | head -1)
     [ -n "$c" ] && awk -v p="$p" -v c="$c" -v t="$tck" '{print p, c, ($14 + $15) / t}' "/proc/$p/stat" 2>/dev/null
   done >> "$out/resident.samples"
