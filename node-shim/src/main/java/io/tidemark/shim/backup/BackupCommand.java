@@ -170,11 +170,10 @@ public final class BackupCommand implements Command {
     }
 
     /**
-     * The stanza's spool directory for resume records: created private, used only when it is ours.
-     * Run as root, a missing one is made for the data directory's owner and not used
-     * ({@link SpoolDirs#createStanzaDir}: root never takes PostgreSQL's user's spool, whose
-     * archive-push needs it); such a backup keeps its resume record in root's own spool
-     * ({@code $TMPDIR/tidemark-root}).
+     * The stanza's spool directory for resume records: created private, used when it is ours or,
+     * run as root, the data directory's owner's ({@link SpoolDirs#createStanzaDir}: root never
+     * takes PostgreSQL's user's spool, whose archive-push needs it; the record root writes there
+     * is given to that user, and no link there is followed).
      */
     static boolean usableSpool(Path dir, Optional<Path> pgdata) {
         try {
@@ -182,7 +181,7 @@ public final class BackupCommand implements Command {
                 Files.createDirectories(dir.getParent(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             }
             SpoolDirs.createStanzaDir(dir, pgdata);
-            return SpoolDirs.ownedDirectory(dir);
+            return SpoolDirs.usableStanzaDir(dir, pgdata);
         } catch (IOException | UnsupportedOperationException e) {
             return false;
         }

@@ -18,6 +18,7 @@ import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.Progress;
 import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.spool.SpoolDirs;
 import io.tidemark.shim.pg.PgConnector;
 import io.tidemark.shim.pg.PgOptions;
 import io.tidemark.shim.storage.ObjectStore;
@@ -108,14 +109,6 @@ final class BackupRun {
             dataDir = Optional.empty(); // reported where the backup reads it
         }
         boolean spoolOk = BackupCommand.usableSpool(stanzaSpool, dataDir);
-        Path ownSpool = ShimConfig.defaultSpoolDir().resolve(stanza.value());
-        if (!spoolOk && !ownSpool.equals(stanzaSpool) && BackupCommand.usableSpool(ownSpool, dataDir)) {
-            // the configured spool's stanza directory is PostgreSQL's user's (root runs this backup):
-            // the resume record goes to this user's own spool, as a restore's saved plan does
-            stanzaSpool = ownSpool;
-            resumeFile = ResumeRecord.fileFor(stanzaSpool);
-            spoolOk = true;
-        }
         Optional<ResumeRecord.Previous> previous = spoolOk ? ResumeRecord.read(resumeFile) : Optional.empty();
         BackupLabelName label;
         if (previous.isPresent() && previous.get().type().equals(BackupCommand.typeName(sel.type()))
@@ -174,6 +167,15 @@ final class BackupRun {
         FileCopier copier = new FileCopier(compression, config.compressLevel(), dataChecksums, startLsn.value());
         boolean recordOk = BackupCommand.usableSpool(resumeFile.getParent(), Optional.of(pgdata));
         ResumeRecord record = openRecord(resumeFile, label, sel, previous.isPresent(), recordOk);
+        if (recordOk) {
+            try {
+                // run as root in PostgreSQL's user's stanza spool: the record is that user's too
+                SpoolDirs.giveToDataDirOwner(resumeFile, Optional.of(pgdata));
+            } catch (IOException e) {
+                err.println("tidemark backup: warning: cannot give the resume record " + resumeFile + " to the data"
+                        + " directory's owner: " + e.getMessage());
+            }
+        }
         int firstSpareId = nextBundleId + bundles.size();
         BackupCopier copierRun;
         java.util.concurrent.ExecutorService blockWorkers = java.util.concurrent.Executors.newFixedThreadPool(processMax,
