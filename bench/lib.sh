@@ -1,12 +1,15 @@
 # Sourced by the side-by-side benchmarks: a TLS local cloud and pgBackRest pointed at it.
 
-# bench_start_cloud WORK [STANZA]: starts `tidemark local-cloud --tls` under WORK/cloud, waits until
+# bench_start_cloud WORK [STANZA]: (COUNT_REQUESTS=1: the cloud logs one line per S3 request, see
+# bench_requests) starts `tidemark local-cloud --tls` under WORK/cloud, waits until
 # it is ready (BENCH_CLOUD_WAIT half-seconds, default 120: more on a loaded machine), and writes WORK/tidemark.conf (with a spool the postgres user owns) for the node side:
 # a node of STANZA (default main), whose role's rotating keys come from its credentials.uri.
 # Sets cloud_pid and conf.
 bench_start_cloud() {
   local work=$1 stanza=${2:-main}
-  "$root/bin/tidemark" local-cloud --dir "$work/cloud" --tls --s3-port 0 --api-port 0 --dynamodb-port 0 \
+  local jto=${JAVA_TOOL_OPTIONS:-}
+  [ -n "${COUNT_REQUESTS:-}" ] && jto="$jto -Dlogback.configurationFile=$root/bench/s3-requests-logback.xml"
+  JAVA_TOOL_OPTIONS=$jto "$root/bin/tidemark" local-cloud --dir "$work/cloud" --tls --s3-port 0 --api-port 0 --dynamodb-port 0 \
     --credentials-port 0 --stanza "$stanza" --comparison-bucket pgbackrest > "$work/cloud.log" 2>&1 &
   cloud_pid=$!
   # BENCH_CLOUD_WAIT half-seconds, 5 minutes by default: on a loaded machine (shared by several builds) its start took over a minute
@@ -45,4 +48,17 @@ repo1-s3-key=$(sed -n 's/^accessKeyId=//p' "$keys")
 repo1-s3-key-secret=$(sed -n 's/^secretAccessKey=//p' "$keys")
 repo1-storage-ca-file=$(sed -n 's/^s3.caFile=//p' "$c")
 CONF
+}
+
+# bench_mark WORK: the current length of the cloud's log, for bench_requests.
+bench_mark() { wc -l < "$1/cloud.log"; }
+
+# bench_requests WORK MARK BUCKET [EXCLUDE]: S3 requests to BUCKET the endpoint handled since MARK
+# (COUNT_REQUESTS=1), as "total (GET n, PUT n, HEAD n, POST n, DELETE n)"; requests whose URL
+# contains EXCLUDE (e.g. /archive/: the WAL archived meanwhile) are left out.
+bench_requests() {
+  tail -n +"$(( $2 + 1 ))" "$1/cloud.log" | grep -F ' - request: ' | grep -E " /$3([/?]|\$)" \
+    | { if [ -n "${4:-}" ]; then grep -vF "$4"; else cat; fi; } \
+    | awk '{ for (i = 1; i < NF; i++) if ($i == "request:") { c[$(i + 1)]++; n++; break } }
+           END { printf "%d (GET %d, PUT %d, HEAD %d, POST %d, DELETE %d)", n, c["GET"], c["PUT"], c["HEAD"], c["POST"], c["DELETE"] }'
 }

@@ -197,6 +197,19 @@ final class S3KeyFilter implements Filter {
         }
 
         /**
+         * What S3Proxy's DEBUG line "request: ..." shows: the method, the path and the names of the
+         * query parameters (never their values: a presigned URL's signature and token stay out of
+         * logs). The side-by-side benchmarks count requests at the endpoint by it (bench/lib.sh).
+         */
+        @Override
+        public String toString() {
+            String q = getQueryString();
+            String names = q == null ? "" : "?" + java.util.Arrays.stream(q.split("&")).map(p -> p.split("=", 2)[0])
+                    .collect(java.util.stream.Collectors.joining("&"));
+            return getMethod() + " " + getRequestURI() + names;
+        }
+
+        /**
          * Reads what S3Proxy left of a body it started reading. S3Proxy 4.0.0 stops reading an
          * {@code aws-chunked} body (the SDK's default for PutObject since it sends a checksum
          * trailer) after the last data chunk, before the final chunk and trailer; Jetty then

@@ -68,6 +68,7 @@ class TimelineRecoveryTest {
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(work.resolve("cloud")).start();
         conf = cloud.nodeConfig(work.resolve("node"), STANZA, "");
+        CloudFixture.stanzaSpoolForPostgres(conf, STANZA); // as on a node: the standbys' prefetcher answers their asks
         primary = track(PgCluster.builder()
                 .setting("archive_mode", "on")
                 .setting("archive_command", RecoveryKit.archiveCommand(conf, STANZA))

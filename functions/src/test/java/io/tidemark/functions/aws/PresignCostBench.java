@@ -25,7 +25,7 @@ import software.amazon.awssdk.services.s3.presigner.S3Presigner;
  * role has a session token), one call per plan as the planner makes it. Decides which signer the
  * planner uses (its budget: a whole plan in 300 ms, docs/benchmarks.md#planner-latency).
  *
- * <pre>./mvnw -B -o -pl functions -am test -Dtidemark.aot.skip=true -Dtidemark.bench=true \
+ * <pre>./mvnw -B -o -pl functions -am test -Dtidemark.aot.skip=true -Dtidemark.bench=true -Dtidemark.testJvmFlags= \
  *   -Dtest=PresignCostBench -Dsurefire.failIfNoSpecifiedTests=false</pre>
  */
 @Tag("slow")

@@ -56,7 +56,7 @@ import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
  * WINDOW item computed by {@link WindowService}); 500 manifests of 1,000 files go to S3.
  *
  * <p>Run by hand (takes a few minutes to fill):
- * <pre>./mvnw -B -o -pl functions,local-cloud -am verify -Dtidemark.aot.skip=true -Dtidemark.bench=true \
+ * <pre>./mvnw -B -o -pl functions,local-cloud -am verify -Dtidemark.aot.skip=true -Dtidemark.bench=true -Dtidemark.testJvmFlags= \
  *   -Dtest=PlannerLatencyBench -Dsurefire.failIfNoSpecifiedTests=false</pre>
  * Prints median and p95 of the POST round trip per target (the handler is warm: one-time init excluded).
  */

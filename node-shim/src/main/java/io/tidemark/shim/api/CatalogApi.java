@@ -91,35 +91,40 @@ public final class CatalogApi {
         return call(ApiRoute.CATALOG_GET, null, stanza);
     }
 
-    /** {@code POST /stanzas/{stanza}/backup-lease}: acquire (200 with the lease, 409 with who holds it). */
-    public Response acquireBackupLease(StanzaName stanza, String json) {
-        return call(ApiRoute.LEASE_ACQUIRE, json, stanza);
+    /**
+     * The stanza's two leases: the backup lease ({@code /stanzas/{stanza}/backup-lease}, one backup at
+     * a time) and the WAL stream's lease ({@code /stanzas/{stanza}/stream-lease}, one streaming
+     * agent). Both answer alike: acquire gives 200 with the lease or 409 with who holds it, renew
+     * 200 or 409 once it is someone else's, release is idempotent.
+     */
+    public enum Lease {
+        BACKUP(ApiRoute.LEASE_ACQUIRE, ApiRoute.LEASE_RENEW, ApiRoute.LEASE_RELEASE),
+        STREAM(ApiRoute.STREAM_LEASE_ACQUIRE, ApiRoute.STREAM_LEASE_RENEW, ApiRoute.STREAM_LEASE_RELEASE);
+
+        private final ApiRoute acquire;
+        private final ApiRoute renew;
+        private final ApiRoute release;
+
+        Lease(ApiRoute acquire, ApiRoute renew, ApiRoute release) {
+            this.acquire = acquire;
+            this.renew = renew;
+            this.release = release;
+        }
     }
 
-    /** {@code PUT /stanzas/{stanza}/backup-lease}: heartbeat. */
-    public Response renewBackupLease(StanzaName stanza, String json) {
-        return call(ApiRoute.LEASE_RENEW, json, stanza);
+    /** {@code POST} the lease: acquire (200 with the lease, 409 with who holds it). */
+    public Response acquireLease(Lease lease, StanzaName stanza, String json) {
+        return call(lease.acquire, json, stanza);
     }
 
-    /** {@code DELETE /stanzas/{stanza}/backup-lease?leaseId=}: release (idempotent). */
-    public Response releaseBackupLease(StanzaName stanza, String leaseId) {
-        return call(ApiRoute.LEASE_RELEASE.method(), ApiRoute.LEASE_RELEASE.path(stanza) + "?leaseId="
-                + java.net.URLEncoder.encode(leaseId, StandardCharsets.UTF_8), null);
+    /** {@code PUT} the lease: heartbeat. */
+    public Response renewLease(Lease lease, StanzaName stanza, String json) {
+        return call(lease.renew, json, stanza);
     }
 
-    /** {@code POST /stanzas/{stanza}/stream-lease}: acquire the WAL stream's lease (200, 409 with who holds it). */
-    public Response acquireStreamLease(StanzaName stanza, String json) {
-        return call(ApiRoute.STREAM_LEASE_ACQUIRE, json, stanza);
-    }
-
-    /** {@code PUT /stanzas/{stanza}/stream-lease}: renew it. */
-    public Response renewStreamLease(StanzaName stanza, String json) {
-        return call(ApiRoute.STREAM_LEASE_RENEW, json, stanza);
-    }
-
-    /** {@code DELETE /stanzas/{stanza}/stream-lease?leaseId=}: release (idempotent). */
-    public Response releaseStreamLease(StanzaName stanza, String leaseId) {
-        return call(ApiRoute.STREAM_LEASE_RELEASE.method(), ApiRoute.STREAM_LEASE_RELEASE.path(stanza) + "?leaseId="
+    /** {@code DELETE} the lease {@code ?leaseId=}: release (idempotent). */
+    public Response releaseLease(Lease lease, StanzaName stanza, String leaseId) {
+        return call(lease.release.method(), lease.release.path(stanza) + "?leaseId="
                 + java.net.URLEncoder.encode(leaseId, StandardCharsets.UTF_8), null);
     }
 

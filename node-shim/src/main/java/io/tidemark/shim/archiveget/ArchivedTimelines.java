@@ -56,6 +56,9 @@ final class ArchivedTimelines {
      * Looks for the history files of the timelines after the newest known (or after
      * {@code asked}'s), each found one verified, parsed and spooled. Runs on a prefetch thread.
      */
+    /** Set by the prefetcher as it leaves (its threads are interrupted): nothing cut short is logged. */
+    volatile boolean leaving;
+
     void probe(WalSegmentName asked) {
         TimelineHistory h = newest;
         TimelineId t = h != null && h.timeline().compareTo(asked.timeline()) > 0 ? h.timeline() : asked.timeline();
@@ -66,7 +69,9 @@ final class ArchivedTimelines {
             try {
                 raw = ArchiveGetCommand.fetch(store, config, name);
             } catch (RuntimeException e) {
-                log.println(Instant.now() + " probe of " + name.fileName() + " failed: " + e.getMessage());
+                if (!leaving) { // a probe cut short by the prefetcher leaving failed nothing
+                    log.println(Instant.now() + " probe of " + name.fileName() + " failed: " + e.getMessage());
+                }
                 return;
             }
             if (raw.isEmpty()) {

@@ -117,7 +117,12 @@ public final class HostedPrefetcher {
             }
             FileTime at = spool.requestedAt();
             Optional<WalSegmentName> asked = spool.requested(size);
-            if ((active || !Objects.equals(at, seen)) && asked.isPresent()) {
+            if (asked.isEmpty() && !spool.asks().isEmpty()) {
+                // a history file asked for before any segment: answered here, freshly
+                new Prefetcher(config, store, spool, size, Duration.ofSeconds(config.prefetchIdleSeconds()), out,
+                        Optional.empty()).answerPending();
+            }
+            if ((active || !Objects.equals(at, seen) || !spool.asks().isEmpty()) && asked.isPresent()) {
                 Prefetcher.Ended e = new Prefetcher(config, store, spool, size,
                         Duration.ofSeconds(config.prefetchIdleSeconds()), out, Optional.empty()).serve(asked.get(), leave);
                 seen = spool.requestedAt();

@@ -34,7 +34,10 @@ import java.util.Optional;
  * answered from it (see {@link #noteMissing}), and {@code .generation} (written by each restore:
  * a prefetcher left over from an earlier restore, perhaps with another configuration, leaves when
  * it changes), and {@code .served} (the last {@link #SERVED_KEEP} segments archive-get served, each with
- * the identity of the file it wrote: see {@link #noteServed}).
+ * the identity of the file it wrote: see {@link #noteServed}), and {@code .ask.<file>.<id>} /
+ * {@code .answer.<id>}: a standby's ask for a file that is not in the spool, left by
+ * {@code bin/tidemark}, and the running prefetcher's answer to it from a fresh look at the archive
+ * (see {@link #asks}).
  * Every directory below {@code spool.dir} is mode 700 and used only when it is a real directory
  * owned by this user; {@code spool.dir} itself may also be root's (see {@link SpoolDirs#privateProblem}).
  */
@@ -47,10 +50,16 @@ public final class PrefetchSpool {
     static final String SERVED = ".served";
     static final String FETCHING = ".fetching.";
     static final String PID = ".pid";
+    static final String ASK = ".ask.";
+    static final String ANSWER = ".answer.";
+    private static final java.util.regex.Pattern ASK_NAME =
+            java.util.regex.Pattern.compile("\\.ask\\.([0-9A-F]{24}|[0-9A-F]{8}\\.history)\\.([0-9]{1,10}-[0-9]{1,20})");
     private static final String HISTORY = "[0-9A-F]{8}\\.history";
     /** How many served segments {@code .served} remembers. */
     static final int SERVED_KEEP = 16;
     private static final Duration STALE_TEMP = Duration.ofMinutes(5);
+    /** Longer than the launcher waits for an answer (docs/node-shim.md). */
+    private static final Duration STALE_ASK = Duration.ofMinutes(1);
 
     private final Path dir;
 
@@ -161,12 +170,45 @@ public final class PrefetchSpool {
         }
     }
 
-    /** Starts a new generation: a running prefetcher of the previous one leaves (see {@link #waitUnlocked}). */
+    /**
+     * Starts a new generation: a running prefetcher of the previous one leaves (see {@link #waitUnlocked}),
+     * and what it spooled goes. It verified those files against another restore's plan (or none), and
+     * the launcher serves any segment in the spool: a segment prefetched by an earlier restore and
+     * never asked for must not reach this restore's recovery unchecked against its plan.
+     */
     public void newGeneration() {
         try {
             AtomicFile.write(dir.resolve(GENERATION), (java.util.UUID.randomUUID() + "\n").getBytes(StandardCharsets.US_ASCII));
         } catch (IOException e) {
             // then an earlier prefetcher keeps running and serving: same stanza, same verified segments
+        }
+        dropServable();
+    }
+
+    /**
+     * Removes the segments and history files the launcher could serve, leaving the markers. Run
+     * when a prefetcher begins (it holds the lock: what is there was left by another prefetcher,
+     * maybe of another restore, or one killed) and when a restore begins a generation.
+     */
+    void dropServable() {
+        // best effort: a file left is one the prefetcher verified for this stanza
+        removeWhere(PrefetchSpool::servable);
+    }
+
+    private static boolean servable(String name) {
+        return name.matches("[0-9A-F]{24}") || name.matches(HISTORY);
+    }
+
+    /** Removes the files of the spool whose names {@code which} accepts; best effort. */
+    private void removeWhere(java.util.function.Predicate<String> which) {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            for (Path f : s) {
+                if (which.test(f.getFileName().toString())) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        } catch (IOException e) {
+            // what stays is removed by the next clean-up or clear
         }
     }
 
@@ -273,11 +315,16 @@ public final class PrefetchSpool {
     /**
      * Stores a verified timeline history file ({@code TTTTTTTT.history}) the prefetcher found in the
      * archive, for {@code bin/tidemark} to serve without a plan (a copy: PostgreSQL asks for the same
-     * history several times when it switches). Archived history files never change.
+     * history several times when it switches). Archived history files never change: one already
+     * there stays. One writer at a time (the timeline probe and an ask's answer may both find it;
+     * {@link AtomicFile}'s temp file is per process).
      */
-    void putHistory(String fileName, byte[] verified) throws IOException {
+    synchronized void putHistory(String fileName, byte[] verified) throws IOException {
         if (!fileName.matches(HISTORY)) {
             throw new IllegalArgumentException(fileName + " is not a history file name");
+        }
+        if (hasHistory(fileName)) {
+            return;
         }
         AtomicFile.write(dir.resolve(fileName), verified);
     }
@@ -312,6 +359,12 @@ public final class PrefetchSpool {
                         if (n.segmentNumber() < requested.segmentNumber()) {
                             Files.deleteIfExists(f);
                             removed++;
+                        }
+                    } else if (name.startsWith(ASK) || name.startsWith(ANSWER)) {
+                        // a launcher that died waiting (its own are removed as soon as it has an answer)
+                        FileTime t = Files.getLastModifiedTime(f, LinkOption.NOFOLLOW_LINKS);
+                        if (t.toInstant().isBefore(Instant.now().minus(STALE_ASK))) {
+                            Files.deleteIfExists(f);
                         }
                     } else if (name.endsWith(".tmp")) {
                         FileTime t = Files.getLastModifiedTime(f, LinkOption.NOFOLLOW_LINKS);
@@ -406,6 +459,60 @@ public final class PrefetchSpool {
         }
     }
 
+    /** A standby's ask for {@code file} (a segment or history file name) that the launcher left, {@code id} naming it. */
+    record Ask(String file, String id) {
+    }
+
+    /**
+     * The asks {@code bin/tidemark} left for the running prefetcher: a file PostgreSQL asked for
+     * without a plan that is not in the spool. Each file {@code .ask.<file>.<id>} is created (empty,
+     * in one step) after PostgreSQL's ask; the prefetcher answers it with {@link #answer} once it
+     * has looked at the archive after seeing it, so that "not archived" is never older than the ask.
+     */
+    List<Ask> asks() {
+        List<Ask> asks = new java.util.ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, ASK + "*")) {
+            for (Path f : s) {
+                java.util.regex.Matcher m = ASK_NAME.matcher(f.getFileName().toString());
+                if (m.matches()) {
+                    asks.add(new Ask(m.group(1), m.group(2)));
+                }
+            }
+        } catch (IOException e) {
+            // none answered: the launcher falls back to a JVM after its bounded wait
+        }
+        return asks;
+    }
+
+    /** Whether {@code a}'s file is still there (the launcher removes it once answered or given up). */
+    boolean asked(Ask a) {
+        return Files.exists(dir.resolve(ASK + a.file() + "." + a.id()), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** Whether {@code a} has its answer already. */
+    boolean answered(Ask a) {
+        return Files.exists(dir.resolve(ANSWER + a.id()), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /**
+     * Answers {@code a} ({@code .answer.<id>}: {@code FILE OUTCOME}, written atomically): {@code found}
+     * (a verified copy is in the spool now), {@code missing} (no object holds it, as of a look
+     * begun after the ask) or {@code failed} (the launcher hands the ask to a JVM, which reports).
+     */
+    void answer(Ask a, String outcome) {
+        Path tmp = dir.resolve(ANSWER + a.id() + "." + ProcessHandle.current().pid() + ".tmp");
+        try {
+            Files.writeString(tmp, a.file() + " " + outcome + "\n", StandardCharsets.US_ASCII);
+            Files.move(tmp, dir.resolve(ANSWER + a.id()), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // a stale temp file, removed by cleanup
+            }
+        }
+    }
+
     /** Records the running prefetcher's process id (the launcher waits only while it lives). */
     void notePid() {
         try {
@@ -417,16 +524,7 @@ public final class PrefetchSpool {
 
     /** Removes every prefetched segment and marker and the pid record (the prefetcher leaving). */
     void clear() {
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
-            for (Path f : s) {
-                String name = f.getFileName().toString();
-                if (name.matches("[0-9A-F]{24}") || name.matches(HISTORY) || name.startsWith(MISSING) || name.startsWith(FETCHING) || name.equals(PID)) {
-                    Files.deleteIfExists(f);
-                }
-            }
-        } catch (IOException e) {
-            // best effort
-        }
+        removeWhere(name -> servable(name) || name.startsWith(MISSING) || name.startsWith(FETCHING) || name.equals(PID));
     }
 
     /** The prefetcher lock, or empty when another process holds it. Released when the channel closes or the process ends. */

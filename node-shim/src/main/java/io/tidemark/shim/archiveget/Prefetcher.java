@@ -47,7 +47,9 @@ import java.util.concurrent.Future;
  * the spool (a listed one by the plan's size and SHA-256), and a file the plan needs never gets a
  * marker: only archive-get may decide that it is missing, and then it aborts recovery. Without a
  * plan (a standby's restore_command) no marker is written at all: a standby waits for WAL that
- * appears at any moment, and "not archived" is answered by a JVM that just asked S3.
+ * appears at any moment. There {@code bin/tidemark} leaves an ask for a file not in the spool
+ * ({@link PrefetchSpool#asks}) and the prefetcher answers it from a look at the archive begun
+ * after the ask ({@link #answer}): "not archived" without a JVM, never from an older probe.
  */
 public final class Prefetcher {
     static final Duration MISSING_RECHECK = Duration.ofSeconds(1);
@@ -61,6 +63,8 @@ public final class Prefetcher {
     private final PrefetchSpool spool;
     private final WalSegmentSize size;
     private final Duration idle;
+    /** The generation {@link #serve} began in: a download that ends in another is not spooled. */
+    private volatile String servingGeneration = "";
     private final PrintStream log;
     private final Optional<WalPlan> plan;
     /** Without a plan: the newer timelines found in the archive, followed across their switch points. */
@@ -116,6 +120,10 @@ public final class Prefetcher {
      * ({@link PrefetchSpool#clear}).
      */
     Ended serve(WalSegmentName start, java.util.function.BooleanSupplier stop) {
+        String generation = spool.generation();
+        servingGeneration = generation;
+        // what another prefetcher left (another restore's plan, or one killed -9) is not served
+        spool.dropServable();
         spool.notePid();
         int k = window(config.prefetch(), config.prefetchSpoolMaxMb(), size);
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, k), r -> {
@@ -123,6 +131,15 @@ public final class Prefetcher {
             t.setDaemon(true);
             return t;
         });
+        // asks are answered on their own thread: never queued behind the window's downloads
+        ExecutorService answering = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "tidemark-prefetch-ask");
+            t.setDaemon(true);
+            return t;
+        });
+        Map<PrefetchSpool.Ask, Future<?>> asks = new HashMap<>();
+        java.util.Set<PrefetchSpool.Ask> answered = new java.util.HashSet<>();
+        java.util.Set<WalSegmentName> beingAnswered = java.util.concurrent.ConcurrentHashMap.newKeySet();
         Map<WalSegmentName, Future<Outcome>> inflight = new HashMap<>();
         WalSegmentName req = start;
         WalSegmentName missing = null;
@@ -132,7 +149,6 @@ public final class Prefetcher {
         java.nio.file.attribute.FileTime askedAt = spool.requestedAt();
         Future<?> historyProbe = null;
         Instant historyProbedAt = Instant.MIN;
-        String generation = spool.generation();
         Ended ended = Ended.IDLE;
         boolean first = true;
         Instant pidCheckedAt = Instant.now();
@@ -156,6 +172,35 @@ public final class Prefetcher {
                     lastActivity = Instant.now();
                 }
                 spool.cleanup(req);
+                asks.values().removeIf(Future::isDone);
+                for (PrefetchSpool.Ask a : spool.asks()) {
+                    if (!asks.containsKey(a) && !answered.contains(a)) {
+                        // a download of that segment under way began before the ask, maybe: let it
+                        // end, then look again (and no second download of it meanwhile)
+                        Optional<WalSegmentName> seg = segmentOf(a);
+                        Future<Outcome> before = seg.map(inflight::get).orElse(null);
+                        seg.ifPresent(beingAnswered::add);
+                        asks.put(a, answering.submit(() -> {
+                            try {
+                                if (before != null) {
+                                    try {
+                                        before.get();
+                                    } catch (java.util.concurrent.ExecutionException ignored) {
+                                        // looked at again below
+                                    }
+                                }
+                                answer(a);
+                            } catch (InterruptedException x) {
+                                Thread.currentThread().interrupt();
+                            } finally {
+                                seg.ifPresent(beingAnswered::remove);
+                            }
+                        }));
+                        answered.add(a);
+                        lastActivity = Instant.now();
+                    }
+                }
+                answered.removeIf(a -> !asks.containsKey(a) && !spool.asked(a));
                 Instant now = Instant.now();
                 if (missing != null && (!missing.timeline().equals(req.timeline())
                         || now.isAfter(missingAt.plus(recheck)) || missing.segmentNumber() <= req.segmentNumber())) {
@@ -169,7 +214,7 @@ public final class Prefetcher {
                             && n.timeline().equals(missing.timeline())) {
                         break;
                     }
-                    if (inflight.containsKey(n) || spool.has(n)) {
+                    if (inflight.containsKey(n) || spool.has(n) || beingAnswered.contains(n)) {
                         continue;
                     }
                     WalSegmentName name = n;
@@ -229,7 +274,7 @@ public final class Prefetcher {
                         recheck = o == Outcome.FAILED ? FAILED_RECHECK : MISSING_RECHECK;
                     }
                 }
-                if (inflight.isEmpty() && Instant.now().isAfter(lastActivity.plus(idle))) {
+                if (inflight.isEmpty() && asks.isEmpty() && Instant.now().isAfter(lastActivity.plus(idle))) {
                     break;
                 }
                 Thread.sleep(TICK_MS);
@@ -238,9 +283,12 @@ public final class Prefetcher {
             Thread.currentThread().interrupt();
             ended = Ended.INTERRUPTED;
         } finally {
+            timelines.leaving = true;
             pool.shutdownNow();
+            answering.shutdownNow();
             try {
                 pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+                answering.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -267,10 +315,58 @@ public final class Prefetcher {
         if (raw.get().length != size.bytes()) {
             throw new IOException(n + " is " + raw.get().length + " bytes, not a " + size + " segment: not prefetched");
         }
+        if (!spool.generation().equals(servingGeneration)) {
+            // a restore began a new generation while this download ran: its plan, not ours
+            return Outcome.FAILED;
+        }
         spool.put(n, raw.get());
         spool.clearMissing(n.toString());
         fetched.incrementAndGet();
         return Outcome.FOUND;
+    }
+
+    /**
+     * Answers a standby's ask ({@link PrefetchSpool#asks}) from a look at the archive begun now,
+     * after the ask was made: {@code found} once a verified copy is in the spool (a segment already
+     * there is as good: archived files never change), {@code missing} when no object holds it,
+     * {@code failed} on anything else (a damaged object, S3 unreachable, a name or size this
+     * prefetcher cannot judge): the launcher then starts a JVM, which reports it.
+     */
+    void answer(PrefetchSpool.Ask a) {
+        String outcome;
+        try {
+            outcome = switch (WalFileName.parse(a.file(), size)) {
+                case WalFileName.Segment s -> spool.has(s.segment()) || fetch(s.segment()) == Outcome.FOUND ? "found" : "missing";
+                case WalFileName.History h when spool.hasHistory(h.fileName()) -> "found";
+                case WalFileName.History h -> {
+                    Optional<byte[]> raw = ArchiveGetCommand.fetch(store, config, h);
+                    if (raw.isPresent()) {
+                        spool.putHistory(h.fileName(), raw.get());
+                    }
+                    yield raw.isPresent() ? "found" : "missing";
+                }
+                default -> "failed";
+            };
+        } catch (IOException | RuntimeException e) {
+            if (!timelines.leaving) { // cut short by the prefetcher leaving: the launcher sees it go
+                log.println(Instant.now() + " answering the ask for " + a.file() + " failed: " + e.getMessage());
+            }
+            outcome = "failed";
+        }
+        spool.answer(a, outcome);
+    }
+
+    /** Answers every ask waiting in the spool not answered yet, one after the other (a hosted prefetcher between sessions). */
+    void answerPending() {
+        spool.asks().stream().filter(a -> !spool.answered(a)).forEach(this::answer);
+    }
+
+    private Optional<WalSegmentName> segmentOf(PrefetchSpool.Ask a) {
+        try {
+            return WalFileName.parse(a.file(), size) instanceof WalFileName.Segment s ? Optional.of(s.segment()) : Optional.empty();
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     /** Keeps the missing marker of {@code timeline}'s history file current (PostgreSQL asks for it at promotion). */

@@ -121,14 +121,14 @@ final class BackupRun {
         }
 
         String holder = BackupCommand.holder();
-        try (LeaseKeeper lease = LeaseKeeper.acquire(api, stanza, holder, HolderIdentity.current(), label,
+        try (BackupLease lease = BackupLease.acquire(api, stanza, holder, HolderIdentity.current(), label,
                 config.backupLeaseTtl(), err)) {
             return backup(sel, label, previous, resumeFile, lease, t0);
         }
     }
 
     private int backup(BackupSelection sel, BackupLabelName label, Optional<ResumeRecord.Previous> previous,
-                       Path resumeFile, LeaseKeeper lease, long t0) throws SQLException {
+                       Path resumeFile, BackupLease lease, long t0) throws SQLException {
         Optional<BackupManifest> prior = sel.prior().map(catalog::manifest);
         Map<BackupLabelName, Instant> startTimes = prior.map(catalog::startTimes).orElse(Map.of());
         Path pgdata = cluster.pgdata();

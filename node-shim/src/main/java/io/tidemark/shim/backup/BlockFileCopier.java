@@ -75,8 +75,8 @@ final class BlockFileCopier {
         this.spoolDir = spoolDir;
     }
 
-    /** One block read: hashed and, when new, compressed by a worker. */
-    private record Done(String sha256, BlockMap.Block kept, byte[] compressed) {
+    /** One block read: hashed, its pages checked and, when new, compressed by a worker. */
+    private record Done(String sha256, BlockMap.Block kept, byte[] compressed, List<Long> pageErrors) {
     }
 
     /** Whether {@code f} is stored block by block: large enough, and a single object (not bundled). */
@@ -144,13 +144,11 @@ final class BlockFileCopier {
                     }
                     byte[] raw = n == buf.length ? buf : Arrays.copyOf(buf, n);
                     whole.update(raw);
-                    if (relation) {
-                        errors.addAll(PageChecksums.verifyFrom(raw, n, firstPageOfFile + offset / PageChecksums.PAGE_SIZE, startLsn));
-                    }
                     BlockMap.Block before = i < priorBlocks.size() ? priorBlocks.get(i) : null;
-                    inFlight.add(submit(() -> work(raw, before)));
+                    long firstPage = relation ? firstPageOfFile + offset / PageChecksums.PAGE_SIZE : -1;
+                    inFlight.add(submit(() -> work(raw, before, firstPage)));
                     while (inFlight.size() >= window) {
-                        append(take(inFlight.poll()), label, blocks, memory, spool, storedDigest, storedSize);
+                        append(take(inFlight.poll()), label, blocks, errors, memory, spool, storedDigest, storedSize);
                     }
                     offset += n;
                     if (n < blockSize) {
@@ -158,7 +156,7 @@ final class BlockFileCopier {
                     }
                 }
                 while (!inFlight.isEmpty()) {
-                    append(take(inFlight.poll()), label, blocks, memory, spool, storedDigest, storedSize);
+                    append(take(inFlight.poll()), label, blocks, errors, memory, spool, storedDigest, storedSize);
                 }
             } finally {
                 inFlight.forEach(x -> x.cancel(true));
@@ -181,14 +179,21 @@ final class BlockFileCopier {
         }
     }
 
-    private Done work(byte[] raw, BlockMap.Block before) {
+    /**
+     * A worker's part of one block: its SHA-256, the page checksums of its pages (when
+     * {@code firstPage} is not -1: the block's first page number in the relation), and its
+     * compressed form when it is new. The page checks run here, not on the reading thread, so the
+     * reader of a large file only reads and keeps the whole file's SHA-256 (the one serial step).
+     */
+    private Done work(byte[] raw, BlockMap.Block before, long firstPage) {
+        List<Long> pageErrors = firstPage < 0 ? List.of() : PageChecksums.verifyFrom(raw, raw.length, firstPage, startLsn);
         MessageDigest d = FileCopier.sha256();
         String sha = FileCopier.hex(d.digest(raw));
         if (before != null && before.sha256().equals(sha)) {
-            return new Done(sha, before, null);
+            return new Done(sha, before, null, pageErrors);
         }
         byte[] c = Codec.compress(compression, level, raw);
-        return new Done(sha, null, c);
+        return new Done(sha, null, c, pageErrors);
     }
 
     private Future<Done> submit(java.util.concurrent.Callable<Done> task) {
@@ -218,8 +223,10 @@ final class BlockFileCopier {
         }
     }
 
-    private static void append(Done d, BackupLabelName label, List<BlockMap.Block> blocks, ByteArrayOutputStream memory,
-                               FileChannel spool, MessageDigest storedDigest, long[] storedSize) throws IOException {
+    private static void append(Done d, BackupLabelName label, List<BlockMap.Block> blocks, List<Long> errors,
+                               ByteArrayOutputStream memory, FileChannel spool, MessageDigest storedDigest,
+                               long[] storedSize) throws IOException {
+        errors.addAll(d.pageErrors());
         if (d.kept() != null) {
             blocks.add(d.kept());
             return;

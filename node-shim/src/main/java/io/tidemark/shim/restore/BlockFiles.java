@@ -34,8 +34,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * to back in one object are read with one ranged GET (a run, at most {@link #MAX_RUN} stored
  * bytes); the runs of every file are fetched in parallel, so one large file uses every download
  * thread. Each block is decompressed on its own and checked against its length and SHA-256 before
- * it is written at its place; once all blocks of a file are in, the file is fsynced, its whole
- * SHA-256 and size are checked against the plan, and it is renamed into place.
+ * it is written at its place; the whole file's SHA-256 is computed in block order as the blocks
+ * arrive (a file's runs are fetched in block order, the largest files first), and the hashed part
+ * is written to disk in the background ({@link Downloader.EarlyFlush}); once all blocks of
+ * a file are in, the file is fsynced, its whole SHA-256 and size are checked against the plan, and
+ * it is renamed into place.
  *
  * <p>Memory: a thread holds one block at a time, stored and decompressed (at most twice the
  * largest block size, 16 MB, plus the compression bound); the file itself is never held.
@@ -69,18 +72,116 @@ final class BlockFiles {
         return i.file().blocks().isPresent();
     }
 
-    /** One file being assembled. */
+    /**
+     * One file being assembled. Its whole SHA-256 is computed in block order while the blocks
+     * arrive ({@link #advance}): whichever thread finds the next block written reads it back and
+     * hashes it, so the check of a 1 GB file overlaps its download instead of following it.
+     */
     private static final class Assembly {
         final PlanFile file;
         final Path target;
         final Path tmp;
         final AtomicInteger runsLeft = new AtomicInteger();
+        final int blockCount;
+        /** Blocks written (checked against the map); guarded by itself. */
+        private final java.util.BitSet written = new java.util.BitSet();
+        /** Hashes blocks in order; {@link #hashed} and {@link #hashedBytes} are read and written under it. */
+        private final java.util.concurrent.locks.ReentrantLock hashing = new java.util.concurrent.locks.ReentrantLock();
+        private final java.security.MessageDigest digest = Downloader.sha256();
+        private volatile int hashed;
+        private long hashedBytes;
         FileChannel ch;
+        /** Writes the hashed part to disk in the background (used under {@link #hashing}: one thread at a time). */
+        Downloader.EarlyFlush flush;
 
         Assembly(Downloader.Item item) {
             this.file = item.file();
             this.target = item.target();
             this.tmp = target.resolveSibling("." + target.getFileName() + ".tidemark.tmp");
+            this.blockCount = file.blocks().orElseThrow().blocks().size();
+        }
+
+        /** The total stored bytes of the file's blocks: files with more go first. */
+        long storedBytes() {
+            return file.blocks().orElseThrow().blocks().stream().mapToLong(PlanBlocks.Block::storedSize).sum();
+        }
+
+        void markWritten(int block) {
+            synchronized (written) {
+                written.set(block);
+            }
+        }
+
+        private boolean nextWritten() {
+            synchronized (written) {
+                return written.get(hashed);
+            }
+        }
+
+        /**
+         * Hashes the written blocks that follow the hashed ones, reading them back from the temp
+         * file. With {@code wait} false a thread that finds another one hashing leaves it to that
+         * one (which looks again after it lets go, so no block is left behind); {@code wait} true
+         * (at the end) takes its turn.
+         */
+        void advance(boolean wait) throws IOException {
+            PlanBlocks map = file.blocks().orElseThrow();
+            ByteBuffer buf = null;
+            while (true) {
+                if (wait) {
+                    hashing.lock();
+                } else if (!hashing.tryLock()) {
+                    return;
+                }
+                try {
+                    while (hashed < blockCount && nextWritten()) {
+                        int len = (int) map.length(hashed, file.size());
+                        if (buf == null || buf.capacity() < len) {
+                            buf = ByteBuffer.allocate(map.blockSize());
+                        }
+                        buf.clear().limit(len);
+                        long at = (long) hashed * map.blockSize();
+                        while (buf.hasRemaining()) {
+                            if (ch.read(buf, at + buf.position()) < 0) {
+                                throw new IOException(file.path() + ": the temp file ended at block " + hashed);
+                            }
+                        }
+                        digest.update(buf.flip());
+                        hashedBytes += len;
+                        hashed++;
+                        flush.written(len);
+                    }
+                } finally {
+                    hashing.unlock();
+                }
+                // a block marked while this thread held the lock: its writer found the lock taken and left it here
+                if (hashed == blockCount || !nextWritten()) {
+                    return;
+                }
+            }
+        }
+
+        /** After every block is in: the whole file's size and SHA-256 as hashed. */
+        String wholeSha256() throws IOException {
+            advance(true);
+            hashing.lock();
+            try {
+                if (hashed != blockCount) {
+                    throw new IOException(file.path() + ": block " + hashed + " was never written");
+                }
+                return HexFormat.of().formatHex(digest.digest());
+            } finally {
+                hashing.unlock();
+            }
+        }
+
+        long hashedBytes() {
+            hashing.lock();
+            try {
+                return hashedBytes;
+            } finally {
+                hashing.unlock();
+            }
         }
     }
 
@@ -109,6 +210,7 @@ final class BlockFiles {
                 a.ch = FileChannel.open(a.tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                         StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS),
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                a.flush = new Downloader.EarlyFlush(a.ch);
                 List<Run> mine = runs(a);
                 a.runsLeft.set(mine.size());
                 runs.addAll(mine);
@@ -116,7 +218,9 @@ final class BlockFiles {
                     finish(a); // an empty file
                 }
             }
-            runs.sort(Comparator.comparingLong((Run r) -> r.end() - r.start()).reversed());
+            // largest files first; a file's runs in block order, so its hash follows its download
+            runs.sort(Comparator.comparingLong((Run r) -> r.a().storedBytes()).reversed()
+                    .thenComparing(r -> r.a().target.toString()).thenComparingInt(Run::first));
             execute(runs);
         } catch (IOException e) {
             throw new RestoreRefused("cannot assemble files: " + e.getMessage(), e);
@@ -157,6 +261,11 @@ final class BlockFiles {
     private void execute(List<Run> runs) {
         ParallelFetch.runAll(runs, parallel, "tidemark-restore-blocks", failed, Downloader.READ_TIMEOUT_MS, r -> {
             fetch(r);
+            try {
+                r.a().advance(false);
+            } catch (IOException e) {
+                throw new RestoreRefused("cannot assemble " + r.a().file.path() + ": " + e.getMessage(), e);
+            }
             if (r.a().runsLeft.decrementAndGet() == 0) {
                 finish(r.a());
             }
@@ -262,6 +371,7 @@ final class BlockFiles {
                             + ", the block map says " + expected + " bytes with " + b.sha256() + "; refusing it");
                 }
                 writeAt(r.a().ch, raw, (long) i * map.blockSize());
+                r.a().markWritten(i);
             }
         } catch (IOException e) {
             throw new Downloader.Retryable("GET " + r.key() + ": " + e.getClass().getSimpleName() + ": " + e.getMessage());
@@ -277,15 +387,11 @@ final class BlockFiles {
 
     /** Every block is in: sync, check the whole file against the plan, rename into place. */
     private void finish(Assembly a) throws IOException {
+        String sha = a.wholeSha256();
+        long pos = a.hashedBytes();
+        a.flush.awaitIdle();
         a.ch.truncate(a.file.size()); // a file restored over an earlier, longer temp never keeps a tail
         a.ch.force(true);
-        var d = Downloader.sha256();
-        ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-        long pos = 0;
-        for (int n; (n = a.ch.read(buf.clear(), pos)) > 0; pos += n) {
-            d.update(buf.flip());
-        }
-        String sha = HexFormat.of().formatHex(d.digest());
         if (pos != a.file.size() || !sha.equals(a.file.sha256())) {
             throw new RestoreRefused(a.file.path() + ": assembled content (" + pos + " bytes, SHA-256 " + sha
                     + ") differs from the plan's (" + a.file.size() + " bytes, " + a.file.sha256() + "): refusing it");
@@ -300,6 +406,9 @@ final class BlockFiles {
     }
 
     private static void closeQuietly(Assembly a) {
+        if (a.flush != null) {
+            a.flush.close();
+        }
         if (a.ch != null) {
             try {
                 a.ch.close();

@@ -16,19 +16,27 @@ import java.util.regex.Pattern;
  * stream.slot        the physical replication slot (default tidemark_STANZA, created if missing)
  * stream.interval    how often received WAL is stored as a chunk: 1s (default), 500ms, 5s (100ms..60s)
  * stream.lease-ttl   seconds the stream lease lasts without renewal (default 30, 10..600)
+ * stream.synchronous true | false: cut a chunk as soon as the previous one is in S3, not every
+ *                    interval, so the agent can be a synchronous standby (default false)
  * </pre>
  * {@code ShimConfig} accepts these keys and has them checked here, as for the drill's.
  *
  * @param slot empty: the default name for the stanza ({@link #slotFor})
  */
-public record StreamSettings(boolean enabled, Optional<String> slot, Duration interval, int leaseTtlSeconds) {
+public record StreamSettings(boolean enabled, Optional<String> slot, Duration interval, int leaseTtlSeconds,
+                             boolean synchronous) {
     private static final Pattern SLOT = Pattern.compile("[a-z0-9_]{1,63}");
     private static final Pattern DURATION = Pattern.compile("(\\d{1,6})(ms|s)?");
     public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(1);
     public static final int DEFAULT_LEASE_TTL = 30;
 
     public static final StreamSettings OFF = new StreamSettings(false, Optional.empty(), DEFAULT_INTERVAL,
-            DEFAULT_LEASE_TTL);
+            DEFAULT_LEASE_TTL, false);
+
+    /** Not synchronous. */
+    public StreamSettings(boolean enabled, Optional<String> slot, Duration interval, int leaseTtlSeconds) {
+        this(enabled, slot, interval, leaseTtlSeconds, false);
+    }
 
     public StreamSettings {
         slot.ifPresent(s -> {
@@ -53,6 +61,14 @@ public record StreamSettings(boolean enabled, Optional<String> slot, Duration in
         });
     }
 
+    /**
+     * The application_name of the agent's replication connection: the slot's name, an SQL
+     * identifier as it is, so that {@code synchronous_standby_names} can name it unquoted.
+     */
+    public String applicationNameFor(StanzaName stanza) {
+        return slotFor(stanza);
+    }
+
     public static boolean isStreamKey(String key) {
         return key.startsWith("stream.");
     }
@@ -67,17 +83,15 @@ public record StreamSettings(boolean enabled, Optional<String> slot, Duration in
         Optional<String> slot = Optional.empty();
         Duration interval = DEFAULT_INTERVAL;
         int ttl = DEFAULT_LEASE_TTL;
+        boolean synchronous = false;
         for (String key : new java.util.TreeSet<>(p.stringPropertyNames())) {
             if (!isStreamKey(key)) {
                 continue;
             }
             String v = p.getProperty(key).strip();
             switch (key) {
-                case "stream.enabled" -> enabled = switch (v) {
-                    case "true" -> true;
-                    case "false" -> false;
-                    default -> throw new IllegalArgumentException("stream.enabled must be true or false, got '" + v + "'");
-                };
+                case "stream.enabled" -> enabled = bool(key, v);
+                case "stream.synchronous" -> synchronous = bool(key, v);
                 case "stream.slot" -> slot = Optional.of(v);
                 case "stream.interval" -> interval = duration(v);
                 case "stream.lease-ttl" -> {
@@ -88,10 +102,19 @@ public record StreamSettings(boolean enabled, Optional<String> slot, Duration in
                     }
                 }
                 default -> throw new IllegalArgumentException("unknown key " + key
-                        + " (stream keys: stream.enabled, stream.slot, stream.interval, stream.lease-ttl)");
+                        + " (stream keys: stream.enabled, stream.slot, stream.interval, stream.lease-ttl,"
+                        + " stream.synchronous)");
             }
         }
-        return new StreamSettings(enabled, slot, interval, ttl);
+        return new StreamSettings(enabled, slot, interval, ttl, synchronous);
+    }
+
+    private static boolean bool(String key, String v) {
+        return switch (v) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException(key + " must be true or false, got '" + v + "'");
+        };
     }
 
     private static Duration duration(String v) {

@@ -44,6 +44,12 @@ import org.postgresql.replication.PGReplicationStream;
  * starts at the segment's start, so the cloud's window moves with it); so a restarted agent neither
  * leaves a gap nor stores a second, different chunk over the same bytes. A stream the server ends
  * (a timeline switch, a restart) is opened again on the server's timeline of the moment.
+ *
+ * <p>Synchronous mode ({@code stream.synchronous}): a chunk is cut as soon as the uploader has
+ * nothing in flight instead of every interval (what arrives while one chunk uploads goes into the
+ * next: group commit), and the connection's application_name is the slot's name, so the server
+ * can list the agent in {@code synchronous_standby_names}: a commit then returns only once the
+ * chunk holding it is in S3, since flush is reported only then.
  */
 public final class WalStreamer {
     /** Received and not yet stored: beyond this the stream is not read (the slot holds the WAL). */
@@ -52,11 +58,15 @@ public final class WalStreamer {
     /** The server moved to another timeline and sent nothing for this long: the old one's stream is over. */
     static final Duration QUIET_AFTER_SWITCH = Duration.ofSeconds(1);
     static final long IDLE_POLL_MS = 10;
+    /** Synchronous mode: every millisecond here is commit latency. */
+    static final long IDLE_POLL_SYNC_MS = 1;
     static final Duration DRAIN_AT_STOP = Duration.ofSeconds(15);
 
     private final StanzaName stanza;
     private final String slot;
     private final Duration interval;
+    private final boolean synchronous;
+    private final String applicationName;
     private final PgOptions pg;
     private final ChunkStore chunks;
     private final StreamLease lease;
@@ -90,6 +100,8 @@ public final class WalStreamer {
         this.stanza = Objects.requireNonNull(stanza);
         this.slot = settings.slotFor(stanza);
         this.interval = settings.interval();
+        this.synchronous = settings.synchronous();
+        this.applicationName = settings.applicationNameFor(stanza);
         this.pg = pg;
         this.chunks = chunks;
         this.lease = lease;
@@ -209,7 +221,8 @@ public final class WalStreamer {
                 lastTimeline = timeline;
                 say("streaming WAL of stanza " + stanza + " from slot " + slot + " on timeline " + timeline.value()
                         + " from " + start + " (" + WalSegmentName.containing(timeline, start, size) + ") to chunks every "
-                        + interval.toMillis() + " ms");
+                        + (synchronous ? "as soon as the previous one is stored (synchronous mode)"
+                        : interval.toMillis() + " ms"));
                 return stream(stream, sql, timeline, size, start);
             }
         }
@@ -226,6 +239,7 @@ public final class WalStreamer {
         boolean leaseLost = false;
         long nextRenew = System.nanoTime() + lease.renewEvery().toNanos();
         boolean clean = false;
+        String syncState = null;
         try {
             while (!stopping && !halted) {
                 if (conflict != null) {
@@ -264,9 +278,10 @@ public final class WalStreamer {
                     clean = true;
                     return received;
                 } else {
-                    Thread.sleep(IDLE_POLL_MS);
+                    Thread.sleep(synchronous ? IDLE_POLL_SYNC_MS : IDLE_POLL_MS);
                 }
-                if (open != null && System.nanoTime() - open.openedAt >= interval.toNanos()) {
+                if (open != null && (System.nanoTime() - open.openedAt >= interval.toNanos()
+                        || (synchronous && queuedBytes.get() == 0))) {
                     enqueue(open);
                     open = null;
                 }
@@ -276,6 +291,7 @@ public final class WalStreamer {
                     ServerPosition at = serverPosition(sql);
                     counters.serverFlush = at.flush();
                     nextLag = now + LAG_EVERY.toNanos();
+                    syncState = sayWhetherCommitsWait(sql, syncState);
                     // PostgreSQL ends a timeline's stream with CopyDone and then waits for the client's;
                     // PgJDBC does not pass that on (it waits for more), so the switch is seen here: the
                     // server is on a newer timeline and the old one's WAL stopped coming
@@ -412,6 +428,54 @@ public final class WalStreamer {
         return created;
     }
 
+    /**
+     * Says whether the server waits for this agent on commit whenever that changes (a reload of
+     * {@code synchronous_standby_names} takes effect in the walsender a moment later), and
+     * complains when it and {@code stream.synchronous} disagree: commits waiting for a chunk cut
+     * only every interval would each take up to an interval; a synchronous mode the server does
+     * not use gives no RPO zero. Nothing is said while this agent's walsender does not stream yet
+     * (while it catches up the server does not count it as a synchronous standby).
+     *
+     * @return the walsender's sync_state now, {@code last} while it does not stream
+     */
+    private String sayWhetherCommitsWait(Connection sql, String last) throws SQLException {
+        String state;
+        try (PreparedStatement s = sql.prepareStatement(
+                "select state, sync_state from pg_stat_replication where application_name = ?")) {
+            s.setString(1, applicationName);
+            try (ResultSet r = s.executeQuery()) {
+                if (!r.next() || !"streaming".equals(r.getString(1))) {
+                    return last;
+                }
+                state = r.getString(2);
+                if (state.equals(last)) {
+                    return last;
+                }
+            }
+        }
+        boolean waits = "sync".equals(state) || "quorum".equals(state);
+        boolean standby;
+        try (Statement s = sql.createStatement(); ResultSet r = s.executeQuery("select pg_is_in_recovery()")) {
+            r.next();
+            standby = r.getBoolean(1);
+        }
+        if (waits && !synchronous) {
+            complain("stream: the server lists " + applicationName + " in synchronous_standby_names (" + state
+                    + "), but stream.synchronous is false: each commit waits for the next chunk, up to "
+                    + interval.toMillis() + " ms; set stream.synchronous=true");
+        } else if (waits) {
+            say("synchronous mode: commits wait until the chunk holding them is in S3 (sync_state " + state + ")");
+        } else if (synchronous) {
+            complain("stream: stream.synchronous is true, but " + (standby
+                    ? "the agent streams from a standby, which cannot have a synchronous standby: commits do not wait for S3"
+                    : "the server does not list " + applicationName + " in synchronous_standby_names (sync_state "
+                    + state + "): commits do not wait for S3"));
+        } else if (last != null) {
+            say("commits no longer wait for this agent (sync_state " + state + ")");
+        }
+        return state;
+    }
+
     /** The server's timeline now and how far it can stream, -1 when not known. */
     private record ServerPosition(long timeline, long flush) {
     }
@@ -445,7 +509,7 @@ public final class WalStreamer {
         PGProperty.REPLICATION.set(p, "true");
         PGProperty.ASSUME_MIN_SERVER_VERSION.set(p, "10");
         PGProperty.PREFER_QUERY_MODE.set(p, "simple");
-        PGProperty.APPLICATION_NAME.set(p, "tidemark-stream");
+        PGProperty.APPLICATION_NAME.set(p, applicationName);
         PGProperty.CONNECT_TIMEOUT.set(p, 10);
         PGProperty.LOGIN_TIMEOUT.set(p, 10);
         // no read may block for long: after the server's CopyDone at a timeline's end PgJDBC waits

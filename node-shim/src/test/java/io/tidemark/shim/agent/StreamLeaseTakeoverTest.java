@@ -157,7 +157,7 @@ class StreamLeaseTakeoverTest {
         assertFalse(chains.get(1L).isBefore(third));
         assertTrue(b.text().contains("streaming WAL of stanza lease from slot tidemark_lease"), b.text());
         // b released at its clean stop: a third agent gets the lease at once
-        assertTrue(api.acquireStreamLease(StanzaName.of(stanza), "{\"holder\":\"db3:3\",\"label\":\"tidemark_lease\","
+        assertTrue(api.acquireLease(CatalogApi.Lease.STREAM, StanzaName.of(stanza), "{\"holder\":\"db3:3\",\"label\":\"tidemark_lease\","
                 + "\"ttlSeconds\":10}").status() == 200);
     }
 

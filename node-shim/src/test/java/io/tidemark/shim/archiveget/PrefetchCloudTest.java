@@ -18,6 +18,7 @@ import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.ObjectStore;
 import io.tidemark.shim.storage.Stores;
 import io.tidemark.shim.support.FakeCatalog;
+import io.tidemark.shim.support.FakeJavaLauncher;
 import io.tidemark.shim.support.PlanFixture;
 import io.tidemark.shim.support.Segments;
 import io.tidemark.shim.support.Shim;
@@ -226,37 +227,12 @@ class PrefetchCloudTest {
         assertTrue(ShimConfig.class.getName().length() > 0);
     }
 
-    /**
-     * Runs bin/tidemark with a fake JDK whose {@code java} only says "JVM STARTED" and exits 42:
-     * any other answer came from the launcher without a JVM.
-     */
     private Shim.Run launcherWithFakeJava(Path cwd, String... args) throws Exception {
-        Path jdk = dir.resolve("fake-jdk");
-        if (!Files.exists(jdk)) {
-            Files.createDirectories(jdk.resolve("bin"));
-            Files.writeString(jdk.resolve("release"), "JAVA_VERSION=\"25\"\n");
-            Path java = jdk.resolve("bin/java");
-            Files.writeString(java, "#!/bin/sh\necho JVM STARTED\nexit 42\n");
-            java.toFile().setExecutable(true);
-        }
-        Path launcher = Path.of("..", "bin", "tidemark").toAbsolutePath().normalize();
-        List<String> cmd = new ArrayList<>(List.of("bash", launcher.toString()));
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile()).redirectErrorStream(true);
-        pb.environment().put("TIDEMARK_JAVA_HOME", jdk.toString());
-        pb.environment().remove("PGDATA");
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        return new Shim.Run(p.waitFor(), "", out);
+        return new FakeJavaLauncher(dir).run(cwd, args);
     }
 
-    /**
-     * The launcher went past every fast path to start Java: the fake JVM ran, or (before
-     * {@code package}, as in a clean build's test phase) it stopped where it would start one.
-     */
     private static void assertWentToTheJvm(Shim.Run r) {
-        assertTrue(r.code() == 42 && r.err().contains("JVM STARTED") || r.err().contains("the shim is not built"),
-                "the launcher answered by itself: exit " + r.code() + ": " + r.err());
+        FakeJavaLauncher.assertWentToTheJvm(r);
     }
 
     @Test
@@ -287,9 +263,12 @@ class PrefetchCloudTest {
             assertEquals(1, r.code(), f + ": " + r.err());
             assertEquals("", r.err(), f + ": answered 'not archived' by the launcher itself");
         }
-        // without a plan (a standby) no marker is an answer: the file may appear at any moment
-        assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(4), "pg_wal/RECOVERYXLOG",
-                "--config", conf.toString()));
+        // without a plan (a standby) no marker is an answer: the file may appear at any moment; the
+        // running prefetcher is asked to look again (PrefetchAskCloudTest)
+        Shim.Run standby = launcherWithFakeJava(pgdata, "archive-get", Segments.name(4), "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString());
+        assertEquals(1, standby.code(), standby.err());
+        assertEquals("", standby.err());
         // nor to another restore's recovery (another plan) of the same stanza, whose plan may need it
         Path otherPlan = Files.copy(plan, dir.resolve("other-plan.json"));
         assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(4), "pg_wal/RECOVERYXLOG",
@@ -466,9 +445,14 @@ class PrefetchCloudTest {
                 "--config", conf.toString(), "--pgdata", pgdata.toString());
         assertEquals(0, seg.code(), seg.err());
         assertArrayEquals(segmentOn(2, 7), Files.readAllBytes(pgWal.resolve("RECOVERYXLOG")));
-        // a history file that is not archived is never answered from the spool, nor any history with a plan
-        assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", "00000003.history", "pg_wal/RECOVERYHISTORY",
-                "--config", conf.toString(), "--pgdata", pgdata.toString()));
+        // a history file that is not archived is never answered from the spool: the running prefetcher
+        // looks at the archive for this ask (PrefetchAskCloudTest) and says "not archived"; with a
+        // plan, no history is answered by the launcher at all
+        Shim.Run noHistory = launcherWithFakeJava(pgdata, "archive-get", "00000003.history", "pg_wal/RECOVERYHISTORY",
+                "--config", conf.toString(), "--pgdata", pgdata.toString());
+        assertEquals(1, noHistory.code(), noHistory.err());
+        assertEquals("", noHistory.err());
+        assertFalse(Files.exists(spoolDir.resolve("00000003.history")));
         assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", "00000002.history", "pg_wal/RECOVERYHISTORY",
                 "--config", conf.toString(), "--pgdata", pgdata.toString(), "--plan", pgdata.resolve("plan.json").toString()));
         assertEquals("", log.toString(StandardCharsets.UTF_8));

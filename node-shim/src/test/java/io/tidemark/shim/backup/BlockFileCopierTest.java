@@ -153,4 +153,40 @@ class BlockFileCopierTest {
         assertEquals(1 << 20, BlockFileCopier.blockSize(1L << 30, Optional.of(prior)));
         assertEquals(1 << 20, BlockFileCopier.blockSize(1L << 30, Optional.empty()));
     }
+
+    /** {@code pages} pages with valid checksums as pages of the second segment of a relation (blocks from 131072). */
+    private static byte[] checksummedPages(int pages) {
+        byte[] b = new byte[pages * PageChecksums.PAGE_SIZE];
+        new Random(7).nextBytes(b);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int p = 0; p < pages; p++) {
+            int off = p * PageChecksums.PAGE_SIZE;
+            bb.putInt(off, 0).putInt(off + 4, 0x100); // page LSN 0/100: before the backup's start
+            bb.putShort(off + 14, (short) 4096);       // pd_upper: not a new page
+            bb.putShort(off + 8, (short) PageChecksums.compute(b, off, PageChecksums.BLOCKS_PER_SEGMENT + p));
+        }
+        return b;
+    }
+
+    @Test
+    void pageChecksumsAreCheckedByTheWorkersAndNamedInFileOrder() throws Exception {
+        BlockFileCopier checking = new BlockFileCopier(Compression.ZSTD, 1, true, 0x10000, workers, 2, null);
+        int pages = 200; // 1.6 MB: 13 blocks of 128 kB
+        byte[] good = checksummedPages(pages);
+        Path p = tmp.resolve("16384.1");
+        Files.write(p, good);
+        SourceFile f = new SourceFile(SafeRelativePath.of("base/1/16384.1"), p, good.length, Instant.now());
+        BlockFileCopier.BlockCopy clean = checking.copy(f, null, FULL).orElseThrow();
+        assertEquals(List.of(), clean.pageChecksumErrors());
+
+        byte[] bad = good.clone();
+        for (int page : new int[] {190, 3, 17}) { // in blocks 11, 0 and 1
+            bad[page * PageChecksums.PAGE_SIZE + 5000] ^= 0x5A;
+        }
+        Files.write(p, bad);
+        BlockFileCopier.BlockCopy c = checking.copy(f, null, FULL).orElseThrow();
+        long base = PageChecksums.BLOCKS_PER_SEGMENT;
+        assertEquals(List.of(base + 3, base + 17, base + 190), c.pageChecksumErrors(), "the pages' relation block numbers, in order");
+        assertArrayEquals(bad, assemble(c.map(), java.util.Map.of(FULL, stored(c))));
+    }
 }

@@ -1,6 +1,7 @@
 package io.tidemark.shim.stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -121,7 +122,12 @@ class ChunkStoreTest {
         assertEquals(Duration.ofMillis(250), s.interval());
         assertEquals("tidemark_main", s.slotFor(STANZA));
         assertEquals("tidemark_db_2", StreamSettings.OFF.slotFor(StanzaName.of("db-2")));
+        assertFalse(s.synchronous());
+        assertEquals("tidemark_main", s.applicationNameFor(STANZA), "an identifier synchronous_standby_names can name");
+        p.setProperty("stream.synchronous", "true");
+        assertTrue(StreamSettings.of(p).synchronous());
         for (String[] bad : new String[][] {{"stream.enabled", "yes", "true or false"},
+                {"stream.synchronous", "on", "stream.synchronous must be true or false"},
                 {"stream.interval", "0s", "from 100ms to 60s"}, {"stream.interval", "fast", "a duration"},
                 {"stream.slot", "Bad-Slot", "not a replication slot name"}, {"stream.lease-ttl", "5", "10 to 600"},
                 {"stream.typo", "1", "unknown key stream.typo"}}) {

@@ -8,6 +8,7 @@ import io.tidemark.events.layout.BackupLabelName;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.shim.api.ApiException;
 import io.tidemark.shim.api.CatalogApi;
+import io.tidemark.shim.api.LeaseKeeper;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import java.io.IOException;
@@ -32,37 +33,38 @@ import java.util.function.LongSupplier;
  * <p>A backup must not run on without its lease: once the lease may have expired (no successful
  * renewal for most of a TTL) or was taken over, {@link #lost()} says why and the copy stops.
  */
-final class LeaseKeeper implements AutoCloseable {
+final class BackupLease implements AutoCloseable {
     private static final ObjectMapper MAPPER = Json.mapper();
 
-    private final CatalogApi api;
-    private final StanzaName stanza;
-    private final String leaseId;
+    private final LeaseKeeper keeper;
     private final PrintStream err;
     private final int ttlSeconds;
     private final long intervalNanos;
-    private final LongSupplier nanoTime;
     private final ScheduledExecutorService heartbeat;
-    /** Until when (nanoTime) the catalog confirmed the lease: the send time of the last good renewal plus the TTL. */
-    private volatile long confirmedUntil;
     private volatile String lost;
     private volatile String lastError;
 
-    LeaseKeeper(CatalogApi api, StanzaName stanza, String leaseId, PrintStream err, int ttlSeconds, long sentAt,
+    BackupLease(CatalogApi api, StanzaName stanza, String leaseId, PrintStream err, int ttlSeconds, long sentAt,
                 LongSupplier nanoTime, boolean start) {
-        this.api = api;
-        this.stanza = stanza;
-        this.leaseId = leaseId;
+        this(held(new LeaseKeeper(api, CatalogApi.Lease.BACKUP, stanza, ttlSeconds, nanoTime), leaseId, sentAt), err,
+                start);
+    }
+
+    private BackupLease(LeaseKeeper keeper, PrintStream err, boolean start) {
+        this.keeper = keeper;
         this.err = err;
-        this.ttlSeconds = ttlSeconds;
-        this.nanoTime = nanoTime;
+        this.ttlSeconds = keeper.ttlSeconds();
         this.intervalNanos = interval(ttlSeconds);
-        this.confirmedUntil = sentAt + TimeUnit.SECONDS.toNanos(ttlSeconds);
         this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
                 .name("tidemark-lease-heartbeat").unstarted(r));
         if (start) {
             heartbeat.scheduleWithFixedDelay(this::renew, intervalNanos, intervalNanos, TimeUnit.NANOSECONDS);
         }
+    }
+
+    private static LeaseKeeper held(LeaseKeeper keeper, String leaseId, long sentAt) {
+        keeper.hold(leaseId, sentAt);
+        return keeper;
     }
 
     /** A quarter of the TTL: three renewals may fail before the lease could expire. */
@@ -74,13 +76,13 @@ final class LeaseKeeper implements AutoCloseable {
      * Acquires the lease, taking over one whose holder on this host is provably dead, or fails with
      * the catalog's message (exit 1) when another backup holds it.
      */
-    static LeaseKeeper acquire(CatalogApi api, StanzaName stanza, String holder, Optional<HolderIdentity> me,
+    static BackupLease acquire(CatalogApi api, StanzaName stanza, String holder, Optional<HolderIdentity> me,
                                BackupLabelName label, int ttlSeconds, PrintStream err) {
+        LeaseKeeper keeper = new LeaseKeeper(api, CatalogApi.Lease.BACKUP, stanza, ttlSeconds, System::nanoTime);
         ObjectNode body = MAPPER.createObjectNode().put("holder", holder).put("label", label.toString())
                 .put("ttlSeconds", ttlSeconds);
         me.ifPresent(i -> i.toJson(body.putObject("identity")));
-        long sent = System.nanoTime();
-        CatalogApi.Response r = post(api, stanza, body);
+        CatalogApi.Response r = post(keeper, body);
         if (r.status() == 409 && me.isPresent()) {
             JsonNode conflict = json(r);
             Optional<HolderIdentity> theirs = HolderIdentity.fromJson(conflict.get("identity"));
@@ -88,8 +90,7 @@ final class LeaseKeeper implements AutoCloseable {
             String oldId = conflict.path("leaseId").asText("");
             if (dead.isPresent() && !oldId.isEmpty()) {
                 body.putObject("takeover").put("leaseId", oldId).put("reason", dead.get());
-                sent = System.nanoTime();
-                r = post(api, stanza, body);
+                r = post(keeper, body);
                 if (r.status() == 200) {
                     err.println("tidemark backup: took over the backup lease of " + conflict.path("holder").asText()
                             + " (backup " + conflict.path("label").asText() + "): " + dead.get());
@@ -103,16 +104,16 @@ final class LeaseKeeper implements AutoCloseable {
             throw new CommandFailure(ExitCodes.FAILED, "the catalog refused the backup lease (HTTP " + r.status() + "): "
                     + r.message());
         }
-        String id = json(r).path("leaseId").asText(null);
-        if (id == null) {
+        if (!keeper.held()) {
             throw new CommandFailure(ExitCodes.FAILED, "the catalog's lease answer has no leaseId: " + r.body());
         }
-        return new LeaseKeeper(api, stanza, id, err, ttlSeconds, sent, System::nanoTime, true);
+        return new BackupLease(keeper, err, true);
     }
 
-    private static CatalogApi.Response post(CatalogApi api, StanzaName stanza, ObjectNode body) {
+    private static CatalogApi.Response post(LeaseKeeper keeper, ObjectNode body) {
         try {
-            return api.acquireBackupLease(stanza, body.toString());
+            // an answer without an id holds nothing: refused below, after the takeover is reported
+            return keeper.acquire(body.toString(), ok -> json(ok).path("leaseId").asText(null));
         } catch (ApiException e) {
             throw new CommandFailure(ExitCodes.FAILED, "cannot acquire the backup lease: " + e.getMessage(), e);
         }
@@ -128,26 +129,20 @@ final class LeaseKeeper implements AutoCloseable {
 
     /** One heartbeat (the daemon thread's task; tests call it directly). */
     void renew() {
-        long sent = nanoTime.getAsLong();
-        try {
-            CatalogApi.Response r = api.renewBackupLease(stanza, MAPPER.createObjectNode().put("leaseId", leaseId)
-                    .put("ttlSeconds", ttlSeconds).toString());
-            if (r.status() == 200) {
-                confirmedUntil = sent + TimeUnit.SECONDS.toNanos(ttlSeconds);
+        switch (keeper.renew()) {
+            case LeaseKeeper.Renewal.Renewed ok -> {
                 lastError = null;
                 return;
             }
-            if (r.status() == 409) {
-                lost = r.message();
+            case LeaseKeeper.Renewal.Refused taken -> {
+                lost = taken.message();
                 err.println("tidemark backup: the backup lease was lost: " + lost);
                 heartbeat.shutdown();
                 return;
             }
-            lastError = "HTTP " + r.status() + ": " + r.message();
-        } catch (RuntimeException e) {
-            lastError = e.getMessage();
+            case LeaseKeeper.Renewal.Unanswered failed -> lastError = failed.error();
         }
-        long left = confirmedUntil - nanoTime.getAsLong();
+        long left = keeper.leftNanos();
         if (left <= intervalNanos) {
             lost = "it could not be renewed for " + (ttlSeconds - TimeUnit.NANOSECONDS.toSeconds(Math.max(0, left)))
                     + " s of its " + ttlSeconds + " s (last error: " + lastError + ")";
@@ -162,7 +157,7 @@ final class LeaseKeeper implements AutoCloseable {
      * most of its TTL), or null.
      */
     String lost() {
-        if (lost == null && nanoTime.getAsLong() - confirmedUntil >= 0) {
+        if (lost == null && keeper.leftNanos() <= 0) {
             lost = "it expired without a renewal" + (lastError == null ? "" : " (last error: " + lastError + ")");
         }
         return lost;
@@ -172,7 +167,7 @@ final class LeaseKeeper implements AutoCloseable {
     public void close() {
         heartbeat.shutdownNow();
         try {
-            api.releaseBackupLease(stanza, leaseId);
+            keeper.release();
         } catch (RuntimeException e) {
             err.println("tidemark backup: warning: cannot release the backup lease (it expires by itself): "
                     + e.getMessage());

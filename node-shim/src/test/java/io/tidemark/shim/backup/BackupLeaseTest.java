@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 
 /** The heartbeat's rules against a small HTTP catalog that answers what each test sets, on a clock the test moves. */
 @Tag("unit")
-class LeaseKeeperTest {
+class BackupLeaseTest {
     static final String LEASE_ID = "0f4f1c2e-7d1a-4a53-9a8e-1f2b3c4d5e6f";
     static final long S = TimeUnit.SECONDS.toNanos(1);
 
@@ -64,19 +64,19 @@ class LeaseKeeperTest {
         server.stop(0);
     }
 
-    LeaseKeeper keeper(int ttl) {
-        return new LeaseKeeper(api, StanzaName.of("main"), LEASE_ID, err, ttl, 0, now::get, false);
+    BackupLease keeper(int ttl) {
+        return new BackupLease(api, StanzaName.of("main"), LEASE_ID, err, ttl, 0, now::get, false);
     }
 
     @Test
     void aHeartbeatEveryQuarterOfTheTtl() {
-        assertEquals(15 * S, LeaseKeeper.interval(60));
-        assertEquals(S, LeaseKeeper.interval(2), "never more often than once a second");
+        assertEquals(15 * S, BackupLease.interval(60));
+        assertEquals(S, BackupLease.interval(2), "never more often than once a second");
     }
 
     @Test
     void renewalsKeepTheLeaseAndTransientFailuresAreOnlyWarnings() {
-        LeaseKeeper k = keeper(60);
+        BackupLease k = keeper(60);
         for (int beat = 1; beat <= 8; beat++) {
             now.set(beat * 15 * S);
             status.set(beat % 2 == 0 ? 503 : 200);
@@ -90,7 +90,7 @@ class LeaseKeeperTest {
 
     @Test
     void aBackupWhoseHeartbeatKeepsFailingStopsBeforeTheLeaseCanExpire() {
-        LeaseKeeper k = keeper(60);
+        BackupLease k = keeper(60);
         status.set(503);
         now.set(15 * S);
         k.renew();
@@ -107,7 +107,7 @@ class LeaseKeeperTest {
 
     @Test
     void aHeartbeatThatHangsStillEndsTheLeaseAtItsExpiry() {
-        LeaseKeeper k = keeper(60);
+        BackupLease k = keeper(60);
         now.set(59 * S);
         assertNull(k.lost());
         now.set(60 * S);
@@ -116,7 +116,7 @@ class LeaseKeeperTest {
 
     @Test
     void aLeaseTakenOverIsLostAtOnce() {
-        LeaseKeeper k = keeper(60);
+        BackupLease k = keeper(60);
         status.set(409);
         now.set(15 * S);
         k.renew();
