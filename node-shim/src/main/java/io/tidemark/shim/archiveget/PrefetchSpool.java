@@ -198,9 +198,8 @@ public final class PrefetchSpool {
 
     /**
      * Starts a new generation: a running prefetcher of the previous one leaves (see {@link #waitUnlocked}),
-     * and what it spooled goes. It verified those files against another restore's plan (or none), and
-     * the launcher serves any segment in the spool: a segment prefetched by an earlier restore and
-     * never asked for must not reach this restore's recovery unchecked against its plan.
+     * and what it spooled goes. It verified those files against another restore's plan (or none):
+     * they are not served to this plan ({@link #bind}) and would only take the window's room.
      */
     public void newGeneration() {
         try {
