@@ -45,9 +45,22 @@ if [ -w /sys/fs/cgroup/cpuacct ] && mkdir "/sys/fs/cgroup/cpuacct/e2e-cpu-$tag" 
   echo $$ > "$cg/cgroup.procs"
 fi
 sample() { echo "$(date +%s.%N) $([ -n "$cg" ] && cat "$cg/cpuacct.usage" || echo 0) $(cut -d' ' -f1 /proc/loadavg)"; }
+# the shim's resident JVMs (archive-push-worker, archive-get-prefetch), which the wrapper does not
+# see: every 0.5 s, each one's CPU so far (utime+stime), the last value per pid kept in resident.log
+tck=$(getconf CLK_TCK)
+resident() {
+  local p c
+  for p in $(pgrep -f 'io.tidemark.shim.Main (archive-push-worker|archive-get-prefetch)' 2>/dev/null); do
+    # only this run's (other builds on the machine run workers too): those in its cgroup
+    [ -z "$cg" ] || grep -q "e2e-cpu-$tag" "/proc/$p/cgroup" 2>/dev/null || continue
+    c=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -oE 'archive-push-worker|archive-get-prefetch' | head -1)
+    [ -n "$c" ] && awk -v p="$p" -v c="$c" -v t="$tck" '{print p, c, ($14 + $15) / t}' "/proc/$p/stat" 2>/dev/null
+  done >> "$out/resident.samples"
+}
 (
   while [ ! -e "$out/done" ]; do
     if [ ! -e "$out/start" ] && grep -q "Running io.tidemark" "$out/mvn.log" 2>/dev/null; then sample > "$out/start"; fi
+    resident
     sleep 0.5
   done
 ) &
@@ -71,6 +84,10 @@ read -r s0 c0 l0 < "$out/start"; read -r s1 c1 l1 < "$out/end"
         n[cmd]++; w[cmd] += $1; c[cmd] += $2 + $3; t += $2 + $3}
        END {for (k in n) printf "  %-14s %4d  wall %.2f s  CPU %.2f s  CPU total %.1f s\n", k, n[k], w[k]/n[k], c[k]/n[k], c[k]
             printf "  all            CPU total %.1f s\n", t}' "$out/jvm.log"
+  echo "resident JVMs the shim started (CPU sampled every 0.5 s; the last half second of each is missed):"
+  [ -s "$out/resident.samples" ] && awk '{last[$1] = $3; cmd[$1] = $2}
+       END {for (p in last) {n[cmd[p]]++; c[cmd[p]] += last[p]}
+            for (k in n) printf "  %-20s %4d  CPU total %.1f s\n", k, n[k], c[k]}' "$out/resident.samples"
   echo "launches (TIDEMARK_LAUNCH_LOG):"
   awk '{print "  " $1, $2}' "$out/launch.log" | sort | uniq -c
 } | tee "$out/summary"

@@ -26,7 +26,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * Issue 3 end to end: a real PostgreSQL 15 cluster whose archive_command is the packaged shim
  * (run by PostgreSQL as the postgres user), a real local cloud with the real indexer, and
- * {@code tidemark info} reading the catalog through the API.
+ * {@code tidemark info} reading the catalog through the API. Its cluster archives synchronously
+ * ({@code archive-push.async=false}: a JVM per segment, the path the product takes without a usable
+ * spool); {@code AsyncArchiveEndToEndTest} and every other class archive asynchronously, the default.
  */
 @PgTest
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -46,7 +48,7 @@ class ArchiveEndToEndTest {
         nodeDir = Files.createTempDirectory(Path.of("/tmp"), "tidemark-e2e-node",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(cloudDir).start();
-        conf = cloud.nodeConfig(nodeDir, STANZA, "");
+        conf = cloud.nodeConfig(nodeDir, STANZA, "archive-push.async=false\n");
         String push = ShimInstall.get().launcher() + " archive-push --config " + conf + " --stanza " + STANZA + " %p";
         pg = PgCluster.builder()
                 .setting("archive_mode", "on")

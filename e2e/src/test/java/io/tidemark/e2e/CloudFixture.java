@@ -245,8 +245,9 @@ public final class CloudFixture implements AutoCloseable {
     /**
      * Gives the stanza's directory in the node spool of {@code conf} (made by {@link #nodeConfig})
      * to the user PostgreSQL runs as, mode 700, as on a node where that user runs tidemark: its
-     * archive-get and WAL prefetcher keep their spool there (root's commands, run by the tests,
-     * would otherwise create it as root's and leave that user none).
+     * archive-get and WAL prefetcher keep their spool there. Root's commands, run by the tests,
+     * now make it for that user themselves when they know the data directory (stanza-create does);
+     * this makes it before any of them runs.
      */
     public static void stanzaSpoolForPostgres(Path conf, String stanza) {
         try {

@@ -62,7 +62,8 @@ class ArchiveCommandContractTest {
         work = Files.createTempDirectory(Path.of("/tmp"), "tidemark-pgrec-ac-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(work.resolve("cloud")).start();
-        conf = cloud.nodeConfig(work.resolve("node"), STANZA, "archive-get.prefetch=0\n");
+        // the synchronous archive-push (a JVM per call) is the command whose contract this checks
+        conf = cloud.nodeConfig(work.resolve("node"), STANZA, "archive-get.prefetch=0\narchive-push.async=false\n");
         goodConf = Files.readString(conf);
         primary = track(PgCluster.builder()
                 .setting("archive_mode", "on")

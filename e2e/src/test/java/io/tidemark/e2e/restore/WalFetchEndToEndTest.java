@@ -55,6 +55,7 @@ class WalFetchEndToEndTest {
     private static Path conf;
     private static PgCluster pg;
     private static StanzaCli cli;
+    private static StanzaCli noPrefetchCli;
     /** The segment each batch of rows was written into. */
     private static final List<String> batchSegments = new ArrayList<>();
     private static final List<PgCluster> clusters = new ArrayList<>();
@@ -101,7 +102,7 @@ class WalFetchEndToEndTest {
     @Order(1)
     void aDeletedWalObjectAbortsRecoveryAndPutBackRecoversEveryRow() throws Exception {
         String seg = batchSegments.get(1);
-        PgCluster c = restored();
+        PgCluster c = restoredWithoutPrefetch();
         String key = walKey(seg);
         byte[] original = object(key);
         Map<String, String> meta = metadata(key);
@@ -130,7 +131,7 @@ class WalFetchEndToEndTest {
         org.junit.jupiter.api.Assumptions.assumeFalse(versioned(), "on versioned storage the plan reads the version"
                 + " the catalog accepted: aWalObjectOverwrittenAfterItWasIndexedIsRestoredFromTheAcceptedVersion");
         String seg = batchSegments.get(2);
-        PgCluster c = restored();
+        PgCluster c = restoredWithoutPrefetch();
         String key = walKey(seg);
         byte[] original = object(key);
         Map<String, String> meta = metadata(key);
@@ -408,12 +409,30 @@ class WalFetchEndToEndTest {
      * hot_standby off: nothing can be read from it before recovery has finished.
      */
     private static PgCluster restored(String... options) throws Exception {
+        return restored(cli, options);
+    }
+
+    /**
+     * Restored with {@code archive-get.prefetch=0}: the tests that damage or delete a WAL object after
+     * the restore test archive-get's own check of it against the plan. With prefetching, the restore's
+     * prefetcher has already verified and spooled that segment before the test touches the object, and
+     * recovery is served that good copy (the same bytes the plan pins), so nothing would be refused.
+     */
+    private static PgCluster restoredWithoutPrefetch() throws Exception {
+        if (noPrefetchCli == null) {
+            Path c = cloud.nodeConfig(work.resolve("node-noprefetch"), STANZA, "archive-get.prefetch=0\narchive-get.outage-wait=120\n");
+            noPrefetchCli = new StanzaCli(work, c, STANZA, pg);
+        }
+        return restored(noPrefetchCli);
+    }
+
+    private static PgCluster restored(StanzaCli via, String... options) throws Exception {
         PgCluster c = PgCluster.builder().emptyDataDir().setting("archive_mode", "off").setting("hot_standby", "off")
                 .startTimeout(Duration.ofMinutes(3)).build();
         clusters.add(c);
         List<String> args = new ArrayList<>(List.of("restore", "--pgdata", c.dataDir().toString()));
         args.addAll(List.of(options));
-        ShimProcess.Result r = shim(args.toArray(String[]::new));
+        ShimProcess.Result r = via.run(args.toArray(String[]::new));
         ok(r);
         assertTrue(Files.readString(c.dataDir().resolve("postgresql.auto.conf"))
                 .contains("--plan " + c.dataDir().resolve("tidemark-restore-plan.json")), "restore_command names the plan");

@@ -2,6 +2,7 @@ package io.tidemark.shim.api;
 
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.shim.archiveget.AtomicFile;
+import io.tidemark.shim.spool.SpoolDirs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,13 +17,25 @@ import java.util.Optional;
  * still read. A cache only: when the spool cannot be used
  * (missing and not creatable, owned by another user, damaged file) it is ignored and the API
  * asked; it never makes a command fail. Directories are created mode 700 and used only when
- * owned by the current user, so another local user cannot plant a document.
+ * owned by the current user, so another local user cannot plant a document; root writes it only
+ * into a stanza directory of the data directory's owner (see {@link SpoolDirs#createStanzaDir}).
  */
 public final class StanzaCache {
     private final Path spool;
+    private final Optional<Path> pgdata;
 
     public StanzaCache(Path spool) {
+        this(spool, Optional.empty());
+    }
+
+    /**
+     * A cache that, when written by root, makes the stanza's spool directory for the owner of
+     * {@code pgdata} ({@link SpoolDirs#createStanzaDir}): root's commands never take PostgreSQL's
+     * user's spool away.
+     */
+    public StanzaCache(Path spool, Optional<Path> pgdata) {
         this.spool = spool;
+        this.pgdata = pgdata;
     }
 
     public Path file(StanzaName stanza) {
@@ -61,11 +74,15 @@ public final class StanzaCache {
         Path dir = f.getParent();
         try {
             createPrivate(spool);
-            createPrivate(dir);
-            if (!ownedByMe(spool) || !ownedByMe(dir)) {
+            if (!ownedByMe(spool)) {
+                return false;
+            }
+            SpoolDirs.createStanzaDir(dir, pgdata);
+            if (!SpoolDirs.usableStanzaDir(dir, pgdata)) {
                 return false;
             }
             AtomicFile.write(f, doc.toCacheText().getBytes(StandardCharsets.UTF_8));
+            SpoolDirs.giveToDataDirOwner(f, pgdata);
             return true;
         } catch (IOException | UnsupportedOperationException e) {
             return false;

@@ -174,11 +174,16 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
                 throw new CommandFailure(ExitCodes.GET_ERROR, e.getMessage());
             }
             Optional<PrefetchSpool> spool = Optional.empty();
+            Optional<String> planId = plan.map(WalPlan::id);
+            // the spool was another plan's (another restore's recovery of this stanza): its prefetcher
+            // is told to leave, and this recovery's own starts once it has
+            boolean replaced = false;
             if (config.prefetch() > 0 && name instanceof WalFileName.Segment seg) {
                 spool = PrefetchSpool.open(config.spoolDir(), config.stanza());
                 if (spool.isPresent()) {
+                    replaced = planId.isPresent() && spool.get().leaveToPlan(planId.get());
                     spool.get().noteRequested(seg.segment());
-                    if (served(spool.get(), seg.segment(), target)) {
+                    if (served(spool.get(), seg.segment(), target, planId)) {
                         spool.get().noteServed(seg.segment(), target);
                         startPrefetch(config, spool.get(), seg.segment(), target.toFile().length(), planFile);
                         return ExitCodes.OK;
@@ -199,6 +204,10 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
                 WalSegmentName seg = ((WalFileName.Segment) name).segment();
                 spool.get().cleanup(seg);
                 spool.get().noteServed(seg, target);
+                if (replaced) {
+                    // the other plan's prefetcher leaves within a tick; else the next ask starts ours
+                    spool.get().waitUnlocked(java.time.Duration.ofSeconds(2));
+                }
                 startPrefetch(config, spool.get(), seg, raw.length, planFile);
             }
             return ExitCodes.OK;
@@ -212,10 +221,13 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
         }
     }
 
-    /** Moves a verified prefetched copy into place; false (fetch it from S3) when there is none or it cannot be moved. */
-    private static boolean served(PrefetchSpool spool, WalSegmentName seg, Path target) {
+    /**
+     * Moves a verified prefetched copy into place, with a plan only one verified against that plan;
+     * false (fetch it from S3) when there is none or it cannot be moved.
+     */
+    private static boolean served(PrefetchSpool spool, WalSegmentName seg, Path target, Optional<String> planId) {
         try {
-            return spool.takeInto(seg, target);
+            return spool.takeInto(seg, target, planId);
         } catch (IOException e) {
             return false;
         }

@@ -52,6 +52,9 @@ public final class PrefetchSpool {
     static final String PID = ".pid";
     static final String ASK = ".ask.";
     static final String ANSWER = ".answer.";
+    static final String PLAN = ".plan";
+    /** What {@code .plan} names for a prefetcher without a plan (a standby's). */
+    static final String NO_PLAN = "-";
     private static final java.util.regex.Pattern ASK_NAME =
             java.util.regex.Pattern.compile("\\.ask\\.([0-9A-F]{24}|[0-9A-F]{8}\\.history)\\.([0-9]{1,10}-[0-9]{1,20})");
     private static final String HISTORY = "[0-9A-F]{8}\\.history";
@@ -98,10 +101,32 @@ public final class PrefetchSpool {
     }
 
     /**
+     * Moves the prefetched {@code n} to {@code target} for an archive-get given the restore plan
+     * {@code planId} (empty: none, a standby's): with a plan, only while the spool is bound to that
+     * very plan ({@link #bind}), before and after the move; a file taken while another prefetcher
+     * bound the spool is removed from {@code target} again. False when it is not served (then
+     * archive-get fetches and verifies it itself).
+     */
+    public boolean takeInto(WalSegmentName n, Path target, Optional<String> planId) throws IOException {
+        String before = binding();
+        if (planId.isPresent() && !planId.get().equals(boundPlan(before))) {
+            return false;
+        }
+        if (!takeInto(n, target)) {
+            return false;
+        }
+        if (planId.isPresent() && !binding().equals(before)) {
+            Files.deleteIfExists(target);
+            return false;
+        }
+        return true;
+    }
+
+    /**
      * Moves the prefetched {@code n} to {@code target}: a rename on the same file system (the
      * file was fsynced when prefetched), else a copy written atomically. False when it is not there.
      */
-    public boolean takeInto(WalSegmentName n, Path target) throws IOException {
+    private boolean takeInto(WalSegmentName n, Path target) throws IOException {
         Path f = file(n);
         if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
             return false;
@@ -132,14 +157,15 @@ public final class PrefetchSpool {
      * marker each of those asks starts a JVM. The prefetcher refreshes a marker while the file
      * stays missing and keeps it short-lived, so that an answer from it is never older than a
      * probe the prefetcher just made. Not fsynced: a marker lost in a crash only costs a probe.
-     * The marker also names the restore plan it was made under ({@code EPOCH PLANFILE}): a
-     * marker is an answer only to an archive-get given that very plan, never to another
-     * restore's recovery of the same stanza (whose plan may need the file).
+     * The marker also names the restore plan it was made under ({@code EPOCH PLANID}, the plan's
+     * id: {@link WalPlan#id}): a marker is an answer only to an archive-get given that very plan,
+     * never to another restore's recovery of the same stanza (whose plan may need the file), even
+     * one whose plan file has the same path.
      */
-    void noteMissing(String fileName, Instant until, Path plan) {
+    void noteMissing(String fileName, Instant until, String planId) {
         Path tmp = dir.resolve(MISSING + fileName + "." + ProcessHandle.current().pid() + ".tmp");
         try {
-            Files.writeString(tmp, until.getEpochSecond() + " " + plan + "\n", StandardCharsets.UTF_8);
+            Files.writeString(tmp, until.getEpochSecond() + " " + planId + "\n", StandardCharsets.UTF_8);
             Files.move(tmp, dir.resolve(MISSING + fileName), StandardCopyOption.ATOMIC_MOVE,
                     StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
@@ -172,9 +198,8 @@ public final class PrefetchSpool {
 
     /**
      * Starts a new generation: a running prefetcher of the previous one leaves (see {@link #waitUnlocked}),
-     * and what it spooled goes. It verified those files against another restore's plan (or none), and
-     * the launcher serves any segment in the spool: a segment prefetched by an earlier restore and
-     * never asked for must not reach this restore's recovery unchecked against its plan.
+     * and what it spooled goes. It verified those files against another restore's plan (or none):
+     * they are not served to this plan ({@link #bind}) and would only take the window's room.
      */
     public void newGeneration() {
         try {
@@ -183,6 +208,61 @@ public final class PrefetchSpool {
             // then an earlier prefetcher keeps running and serving: same stanza, same verified segments
         }
         dropServable();
+    }
+
+    /**
+     * Binds the spool to the restore plan {@code planId} (empty: none) for one prefetch session:
+     * {@code .plan} is {@code PLANID SESSION} ({@link #NO_PLAN} without a plan; SESSION unique to
+     * this call). Written by the prefetcher that holds the lock, after it dropped what the spool held
+     * and before its first download: every segment it spools from then on was verified against that
+     * plan, and it spools one only while {@code .plan} is still the line returned here. A segment is
+     * served to {@code archive-get --plan P} (the launcher, {@link #takeInto(WalSegmentName, Path,
+     * Optional)}) only while {@code .plan} names P: never one verified against another restore's plan.
+     * Returns the line written; on failure the spool is left unbound (nothing served with a plan).
+     */
+    String bind(Optional<String> planId) {
+        String line = planId.orElse(NO_PLAN) + " " + ProcessHandle.current().pid() + "-" + java.util.UUID.randomUUID();
+        try {
+            AtomicFile.write(dir.resolve(PLAN), (line + "\n").getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(dir.resolve(PLAN));
+            } catch (IOException ignored) {
+                // the session's line is not there either way: it spools nothing
+            }
+        }
+        return line;
+    }
+
+    /** {@code .plan}'s line ({@link #bind}); empty when the spool is not bound. */
+    String binding() {
+        try {
+            return Files.readString(dir.resolve(PLAN), StandardCharsets.US_ASCII).strip();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** The plan a {@link #binding} line names: a plan id, {@link #NO_PLAN}, or "" when unbound. */
+    private static String boundPlan(String binding) {
+        int sp = binding.indexOf(' ');
+        return sp < 0 ? binding : binding.substring(0, sp);
+    }
+
+    /**
+     * archive-get with the plan {@code planId} found the spool bound to another plan (another
+     * restore's recovery of this stanza, or a standby's prefetcher): starts a new generation, so
+     * that prefetcher leaves and what it spooled goes ({@link #newGeneration}); then this
+     * recovery's own prefetcher can take the spool. True when it did; false when the spool is
+     * bound to {@code planId} or to nothing (no prefetcher, or one still starting).
+     */
+    public boolean leaveToPlan(String planId) {
+        String bound = boundPlan(binding());
+        if (bound.isEmpty() || bound.equals(planId)) {
+            return false;
+        }
+        newGeneration();
+        return true;
     }
 
     /**
@@ -522,9 +602,10 @@ public final class PrefetchSpool {
         }
     }
 
-    /** Removes every prefetched segment and marker and the pid record (the prefetcher leaving). */
+    /** Removes every prefetched segment and marker, the pid record and the binding (the prefetcher leaving). */
     void clear() {
-        removeWhere(name -> servable(name) || name.startsWith(MISSING) || name.startsWith(FETCHING) || name.equals(PID));
+        removeWhere(name -> servable(name) || name.startsWith(MISSING) || name.startsWith(FETCHING) || name.equals(PID)
+                || name.equals(PLAN));
     }
 
     /** The prefetcher lock, or empty when another process holds it. Released when the channel closes or the process ends. */

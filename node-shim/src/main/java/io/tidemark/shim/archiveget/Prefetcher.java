@@ -65,6 +65,8 @@ public final class Prefetcher {
     private final Duration idle;
     /** The generation {@link #serve} began in: a download that ends in another is not spooled. */
     private volatile String servingGeneration = "";
+    /** The spool's binding {@link #serve} wrote ({@link PrefetchSpool#bind}): a download that ends under another is not spooled. */
+    private volatile String servingBinding = "";
     private final PrintStream log;
     private final Optional<WalPlan> plan;
     /** Without a plan: the newer timelines found in the archive, followed across their switch points. */
@@ -124,6 +126,8 @@ public final class Prefetcher {
         servingGeneration = generation;
         // what another prefetcher left (another restore's plan, or one killed -9) is not served
         spool.dropServable();
+        // from here on, what this session spools was verified against this plan (or none)
+        servingBinding = spool.bind(plan.map(WalPlan::id));
         spool.notePid();
         int k = window(config.prefetch(), config.prefetchSpoolMaxMb(), size);
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, k), r -> {
@@ -265,7 +269,7 @@ public final class Prefetcher {
                         o = Outcome.FAILED;
                     }
                     if (o == Outcome.MISSING && plan.isPresent()) {
-                        spool.noteMissing(e.getKey().toString(), Instant.now().plus(MISSING_ANSWER), plan.get().file());
+                        spool.noteMissing(e.getKey().toString(), Instant.now().plus(MISSING_ANSWER), plan.get().id());
                     }
                     if (o != Outcome.FOUND && (missing == null || e.getKey().segmentNumber() < missing.segmentNumber())) {
                         missing = e.getKey();
@@ -315,8 +319,9 @@ public final class Prefetcher {
         if (raw.get().length != size.bytes()) {
             throw new IOException(n + " is " + raw.get().length + " bytes, not a " + size + " segment: not prefetched");
         }
-        if (!spool.generation().equals(servingGeneration)) {
-            // a restore began a new generation while this download ran: its plan, not ours
+        if (!spool.generation().equals(servingGeneration) || !spool.binding().equals(servingBinding)) {
+            // a restore began a new generation, or another prefetcher bound the spool, while this
+            // download ran: its plan, not ours
             return Outcome.FAILED;
         }
         spool.put(n, raw.get());
@@ -377,7 +382,7 @@ public final class Prefetcher {
         }
         try {
             if (ArchiveGetCommand.fetch(store, config, h).isEmpty()) {
-                spool.noteMissing(h.fileName(), Instant.now().plus(MISSING_ANSWER), plan.get().file());
+                spool.noteMissing(h.fileName(), Instant.now().plus(MISSING_ANSWER), plan.get().id());
             } else {
                 spool.clearMissing(h.fileName());
             }

@@ -98,6 +98,16 @@ public final class WalPlan {
         return file;
     }
 
+    /**
+     * The plan's identity as the prefetch spool records it ({@link PrefetchSpool#bind}): its id,
+     * unique to each plan the planner signs. {@code bin/tidemark} reads the same id from the start
+     * of the plan file (the signed document's {@code planId}) to decide, without a JVM, whether a
+     * spooled segment was verified against this plan.
+     */
+    public String id() {
+        return plan.planId();
+    }
+
     public WalSegmentSize segmentSize() {
         return plan.walSegmentSize();
     }

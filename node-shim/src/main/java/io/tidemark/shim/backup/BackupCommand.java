@@ -16,6 +16,7 @@ import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.pg.PgConnector;
 import io.tidemark.shim.pg.PgOptions;
+import io.tidemark.shim.spool.SpoolDirs;
 import io.tidemark.shim.storage.CreateOnly;
 import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.ObjectStore;
@@ -168,13 +169,19 @@ public final class BackupCommand implements Command {
         }
     }
 
-    /** The spool directory for resume records: created private, used only when it is ours. */
-    static boolean usableSpool(Path dir) {
+    /**
+     * The stanza's spool directory for resume records: created private, used when it is ours or,
+     * run as root, the data directory's owner's ({@link SpoolDirs#createStanzaDir}: root never
+     * takes PostgreSQL's user's spool, whose archive-push needs it; the record root writes there
+     * is given to that user, and no link there is followed).
+     */
+    static boolean usableSpool(Path dir, Optional<Path> pgdata) {
         try {
-            if (!Files.isDirectory(dir)) {
-                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            if (!Files.isDirectory(dir.getParent())) {
+                Files.createDirectories(dir.getParent(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             }
-            return Files.getOwner(dir).getName().equals(System.getProperty("user.name"));
+            SpoolDirs.createStanzaDir(dir, pgdata);
+            return SpoolDirs.usableStanzaDir(dir, pgdata);
         } catch (IOException | UnsupportedOperationException e) {
             return false;
         }

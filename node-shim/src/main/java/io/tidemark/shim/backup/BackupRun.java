@@ -18,6 +18,7 @@ import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
 import io.tidemark.shim.cli.Progress;
 import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.spool.SpoolDirs;
 import io.tidemark.shim.pg.PgConnector;
 import io.tidemark.shim.pg.PgOptions;
 import io.tidemark.shim.storage.ObjectStore;
@@ -101,8 +102,14 @@ final class BackupRun {
 
         Path stanzaSpool = config.spoolDir().resolve(stanza.value());
         Path resumeFile = ResumeRecord.fileFor(stanzaSpool);
-        Optional<ResumeRecord.Previous> previous = BackupCommand.usableSpool(stanzaSpool) ? ResumeRecord.read(resumeFile)
-                : Optional.empty();
+        Optional<Path> dataDir;
+        try {
+            dataDir = Optional.of(cluster.pgdata());
+        } catch (CommandFailure unreadable) {
+            dataDir = Optional.empty(); // reported where the backup reads it
+        }
+        boolean spoolOk = BackupCommand.usableSpool(stanzaSpool, dataDir);
+        Optional<ResumeRecord.Previous> previous = spoolOk ? ResumeRecord.read(resumeFile) : Optional.empty();
         BackupLabelName label;
         if (previous.isPresent() && previous.get().type().equals(BackupCommand.typeName(sel.type()))
                 && previous.get().prior().equals(sel.prior())
@@ -158,8 +165,17 @@ final class BackupRun {
 
         long totalBytes = toStore.stream().mapToLong(SourceFile::size).sum();
         FileCopier copier = new FileCopier(compression, config.compressLevel(), dataChecksums, startLsn.value());
-        boolean recordOk = BackupCommand.usableSpool(resumeFile.getParent());
+        boolean recordOk = BackupCommand.usableSpool(resumeFile.getParent(), Optional.of(pgdata));
         ResumeRecord record = openRecord(resumeFile, label, sel, previous.isPresent(), recordOk);
+        if (recordOk) {
+            try {
+                // run as root in PostgreSQL's user's stanza spool: the record is that user's too
+                SpoolDirs.giveToDataDirOwner(resumeFile, Optional.of(pgdata));
+            } catch (IOException e) {
+                err.println("tidemark backup: warning: cannot give the resume record " + resumeFile + " to the data"
+                        + " directory's owner: " + e.getMessage());
+            }
+        }
         int firstSpareId = nextBundleId + bundles.size();
         BackupCopier copierRun;
         java.util.concurrent.ExecutorService blockWorkers = java.util.concurrent.Executors.newFixedThreadPool(processMax,

@@ -13,6 +13,7 @@ import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -82,7 +83,7 @@ final class ResumeRecord implements AutoCloseable {
 
     /** Reads a previous record; empty when there is none or it cannot be read. */
     static Optional<Previous> read(Path file) {
-        if (!Files.isRegularFile(file)) {
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
             return Optional.empty();
         }
         try {
@@ -146,8 +147,9 @@ final class ResumeRecord implements AutoCloseable {
             Files.deleteIfExists(file);
             Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         }
+        // NOFOLLOW_LINKS: root may write this in PostgreSQL's user's spool, where that user could plant a link
         BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND);
+                StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS);
         ResumeRecord r = new ResumeRecord(file, w);
         if (append && endsTorn(file)) {
             // A run killed mid-line left a torn last line: end it, or the first new line would be glued to it and lost.
@@ -163,7 +165,7 @@ final class ResumeRecord implements AutoCloseable {
     }
 
     private static boolean endsTorn(Path file) throws IOException {
-        try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(file)) {
+        try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(file, LinkOption.NOFOLLOW_LINKS)) {
             if (ch.size() == 0) {
                 return false;
             }

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
@@ -54,6 +55,17 @@ final class SavedPlan {
     private static Optional<String> dirProblem(Path spool, ShimConfig config) {
         Path stanzaDir = spool.resolve(config.stanza().value());
         try {
+            if ("root".equals(System.getProperty("user.name")) && !Files.isSymbolicLink(spool)) {
+                // root in a shared spool.dir leaves the stanza's directory to PostgreSQL's user, whose
+                // archive-push and prefetcher need it (SpoolDirs.createStanzaDir)
+                if (!Files.isDirectory(spool, LinkOption.NOFOLLOW_LINKS)) {
+                    SpoolDirs.createPrivate(spool);
+                }
+                SpoolDirs.createStanzaDir(stanzaDir, Optional.empty());
+                if (!Files.exists(stanzaDir, LinkOption.NOFOLLOW_LINKS)) {
+                    return Optional.of(stanzaDir + " is left for PostgreSQL's user (root does not create it in a shared spool)");
+                }
+            }
             return SpoolDirs.privateProblem(spool, List.of(stanzaDir, stanzaDir.resolve("restore-plans")));
         } catch (IOException | UnsupportedOperationException e) {
             return Optional.of("cannot use " + stanzaDir + ": " + e.getMessage());

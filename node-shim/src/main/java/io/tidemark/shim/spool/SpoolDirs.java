@@ -5,8 +5,10 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -87,6 +89,102 @@ public final class SpoolDirs {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * Creates a stanza's spool directory ({@code <spool.dir>/<stanza>}) mode 700 when missing, so
+     * that it belongs to the user who archives. Run as another user, that is this user. Run as root
+     * (an operator's {@code sudo tidemark stanza-create}), the directory is made for the owner of
+     * {@code pgdata}, the user PostgreSQL runs as, whose archive-push, asynchronous worker and
+     * prefetcher use it: a directory root took would leave them none (they never use another
+     * user's), and archive-push would push synchronously, a JVM per segment. When root does not
+     * know the data directory (or it is root's) nothing is created: the stanza's spool is only a
+     * cache for root's commands. A spool.dir that only root can enter (root's default spool,
+     * {@code $TMPDIR/tidemark-root}, mode 700) is root's own: there root makes the directory for
+     * itself. Never follows a link: an existing entry is left as it is, and the
+     * owner is changed on the directory itself (lchown).
+     */
+    public static void createStanzaDir(Path dir, Optional<Path> pgdata) throws IOException {
+        if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (!runningAsRoot() || onlyRootEnters(dir.getParent())) {
+            createPrivate(dir);
+            return;
+        }
+        Optional<UserPrincipal> owner = dataDirOwner(pgdata);
+        if (owner.isEmpty()) {
+            return;
+        }
+        try {
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (FileAlreadyExistsException e) {
+            return; // someone else made it meanwhile: theirs
+        }
+        handOver(dir, owner.get());
+    }
+
+    /**
+     * Whether this process may keep files in a stanza's spool directory {@code dir}: a real
+     * directory that neither group nor others can write, owned by this user, or, run as root, by
+     * the owner of {@code pgdata} (see {@link #createStanzaDir}; what root writes there it gives
+     * to that user with {@link #giveToDataDirOwner}).
+     */
+    public static boolean usableStanzaDir(Path dir, Optional<Path> pgdata) throws IOException {
+        if (Files.isSymbolicLink(dir) || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+        if (perms.contains(PosixFilePermission.GROUP_WRITE) || perms.contains(PosixFilePermission.OTHERS_WRITE)) {
+            return false;
+        }
+        UserPrincipal owner = Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS);
+        if (owner.getName().equals(System.getProperty("user.name"))) {
+            return true;
+        }
+        return runningAsRoot() && dataDirOwner(pgdata).map(owner::equals).orElse(false);
+    }
+
+    /**
+     * Run as root: gives {@code file}, just written in a stanza's spool that belongs to the owner
+     * of {@code pgdata}, to that owner (lchown: a link there is changed, never its target), so that
+     * user can read and replace it. Otherwise nothing.
+     */
+    public static void giveToDataDirOwner(Path file, Optional<Path> pgdata) throws IOException {
+        if (!runningAsRoot()) {
+            return;
+        }
+        Optional<UserPrincipal> owner = dataDirOwner(pgdata);
+        if (owner.isPresent() && owner.get().equals(Files.getOwner(file.getParent(), LinkOption.NOFOLLOW_LINKS))) {
+            handOver(file, owner.get());
+        }
+    }
+
+    /** The owner of {@code pgdata} when it is a real directory not owned by root. */
+    private static Optional<UserPrincipal> dataDirOwner(Optional<Path> pgdata) throws IOException {
+        if (pgdata.isEmpty() || !Files.isDirectory(pgdata.get(), LinkOption.NOFOLLOW_LINKS)) {
+            return Optional.empty();
+        }
+        UserPrincipal owner = Files.getOwner(pgdata.get(), LinkOption.NOFOLLOW_LINKS);
+        return owner.getName().equals("root") ? Optional.empty() : Optional.of(owner);
+    }
+
+    /** A real directory of root's that neither group nor others may enter or read. */
+    private static boolean onlyRootEnters(Path top) throws IOException {
+        if (top == null || Files.isSymbolicLink(top) || !Files.isDirectory(top, LinkOption.NOFOLLOW_LINKS)
+                || !Files.getOwner(top, LinkOption.NOFOLLOW_LINKS).getName().equals("root")) {
+            return false;
+        }
+        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(top, LinkOption.NOFOLLOW_LINKS);
+        return perms.stream().noneMatch(x -> x.name().startsWith("GROUP_") || x.name().startsWith("OTHERS_"));
+    }
+
+    private static void handOver(Path p, UserPrincipal owner) throws IOException {
+        Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setOwner(owner);
+    }
+
+    private static boolean runningAsRoot() {
+        return "root".equals(System.getProperty("user.name"));
     }
 
     /** A real directory, not a link, owned by the user this JVM runs as. */

@@ -17,7 +17,11 @@ import io.tidemark.shim.storage.CredentialSource;
 import io.tidemark.shim.storage.Retry;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.Optional;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
@@ -53,8 +57,10 @@ public final class StanzaCreateCommand implements Command {
         CatalogApi api = new CatalogApi(config.requireApiUrl(), config.apiRegion(), CredentialSource.of(config, env),
                 Retry.of(config.retries()), config.apiKey());
         PgConnector.ClusterFacts facts;
+        Optional<Path> pgdata;
         try (Connection c = PgConnector.connect(pg, 10)) {
             facts = PgConnector.facts(c);
+            pgdata = Optional.ofNullable(pg.pgdata()).or(() -> dataDirectory(c));
         } catch (SQLException e) {
             throw new CommandFailure(ExitCodes.FAILED, "cannot read the cluster's identity from PostgreSQL at "
                     + pg.describe() + ": " + e.getMessage(), e);
@@ -89,7 +95,7 @@ public final class StanzaCreateCommand implements Command {
             throw new CommandFailure(ExitCodes.FAILED, "stanza " + config.stanza() + " belongs to database system "
                     + doc.systemIdentifierText() + ", this cluster is " + facts.systemIdentifierText());
         }
-        boolean cached = new StanzaCache(config.spoolDir()).write(config.stanza(), doc);
+        boolean cached = new StanzaCache(config.spoolDir(), pgdata).write(config.stanza(), doc);
         if (created) {
             out.println("stanza " + config.stanza() + " created: system " + facts.systemIdentifierText() + ", PostgreSQL "
                     + facts.pgVersion() + " (" + facts.pgVersionNum() + "), " + doc.walSegmentSize() + " WAL segments");
@@ -101,5 +107,17 @@ public final class StanzaCreateCommand implements Command {
                     + "; archive-push will ask the API each time");
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * The server's data directory when it tells (superusers and pg_read_all_settings): whose the
+     * stanza's spool is when root runs this command ({@link StanzaCache}).
+     */
+    private static Optional<Path> dataDirectory(Connection c) {
+        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("show data_directory")) {
+            return r.next() ? Optional.ofNullable(r.getString(1)).map(Path::of) : Optional.empty();
+        } catch (SQLException | java.nio.file.InvalidPathException e) {
+            return Optional.empty();
+        }
     }
 }

@@ -96,8 +96,15 @@ class PrefetchCloudTest {
         return conf;
     }
 
+    private static final String PLAN_ID = "0b6c2f1e-8f0e-4a53-9d2a-5b8c1d2e3f40";
+
     /** A signed plan for segments 0..n-1 as {@link #push} archived them (listed and promised), in {@code pgdata}. */
     private Path plan(String stanza, int n, Path pgdata) throws IOException {
+        return plan(stanza, n, pgdata, PLAN_ID);
+    }
+
+    /** The same, as the plan {@code planId}. */
+    private Path plan(String stanza, int n, Path pgdata, String planId) throws IOException {
         PlanFixture f = new PlanFixture(stanza, null);
         f.walSegmentSize = WalSegmentSize.ofBytes(Segments.SIZE);
         for (int i = 0; i < n; i++) {
@@ -107,7 +114,7 @@ class PrefetchCloudTest {
         }
         f.walRanges.add(new PlanWalRange(Segments.name(0), Segments.name(n - 1)));
         Path file = Files.createDirectories(pgdata).resolve(WalPlan.FILE_NAME);
-        Files.writeString(file, f.envelope("0b6c2f1e-8f0e-4a53-9d2a-5b8c1d2e3f40").toString());
+        Files.writeString(file, f.envelope(planId).toString());
         return file;
     }
 
@@ -269,12 +276,19 @@ class PrefetchCloudTest {
                 "--config", conf.toString());
         assertEquals(1, standby.code(), standby.err());
         assertEquals("", standby.err());
-        // nor to another restore's recovery (another plan) of the same stanza, whose plan may need it
-        Path otherPlan = Files.copy(plan, dir.resolve("other-plan.json"));
+        // nor to another restore's recovery (another plan) of the same stanza, whose plan may need it,
+        // even with its plan file at the same path
+        Files.copy(plan, dir.resolve("plan-a.json"));
+        Path otherPlan = plan(stanza, 4, pgdata, "0b6c2f1e-8f0e-4a53-9d2a-5b8c1d2e3f41");
+        assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(4), "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString(), "--plan", otherPlan.toString()));
+        Files.move(dir.resolve("plan-a.json"), plan, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        otherPlan = Files.copy(plan(stanza, 4, dir.resolve("other"), "0b6c2f1e-8f0e-4a53-9d2a-5b8c1d2e3f41"),
+                dir.resolve("other-plan.json"));
         assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(4), "pg_wal/RECOVERYXLOG",
                 "--config", conf.toString(), "--plan", otherPlan.toString()));
         // an expired marker is not an answer: the launcher falls through to the JVM
-        spool.noteMissing("00000003.history", Instant.now().minusSeconds(1), plan);
+        spool.noteMissing("00000003.history", Instant.now().minusSeconds(1), PLAN_ID);
         Shim.Run stale = launcherWithFakeJava(pgdata, "archive-get", "00000003.history", "pg_wal/RECOVERYXLOG",
                 "--config", conf.toString(), "--plan", plan.toString());
         assertWentToTheJvm(stale);

@@ -63,8 +63,8 @@ class PrefetchSpoolTest {
         Files.writeString(killed, "its writer was killed a moment ago");
 
         Path target = Files.createDirectories(dir.resolve("pg_wal")).resolve("RECOVERYXLOG");
-        assertFalse(s.takeInto(seg("000000010000000000000006"), target), "a temp file is never served");
-        assertTrue(s.takeInto(seg("000000010000000000000004"), target));
+        assertFalse(s.takeInto(seg("000000010000000000000006"), target, Optional.empty()), "a temp file is never served");
+        assertTrue(s.takeInto(seg("000000010000000000000004"), target, Optional.empty()));
         assertArrayEquals("000000010000000000000004".getBytes(), Files.readAllBytes(target));
         assertFalse(s.has(seg("000000010000000000000004")), "moved, not copied");
 
@@ -104,11 +104,11 @@ class PrefetchSpoolTest {
     void missingMarkersHoldTheirExpiryAndGoWithTheSpool() throws IOException {
         PrefetchSpool s = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of("main")).orElseThrow();
         Instant until = Instant.ofEpochSecond(Instant.now().getEpochSecond() + 2);
-        s.noteMissing("00000002.history", until, Path.of("/d/tidemark-restore-plan.json"));
-        s.noteMissing("000000010000000000000009", until, Path.of("/d/tidemark-restore-plan.json"));
+        s.noteMissing("00000002.history", until, "0b6c2f1e-8f0e-4a53-9d2a-5b8c1d2e3f40");
+        s.noteMissing("000000010000000000000009", until, "0b6c2f1e-8f0e-4a53-9d2a-5b8c1d2e3f40");
         assertEquals(Optional.of(until), s.missingUntil("00000002.history"));
-        // the launcher reads this exact form: decimal epoch seconds and the plan file on one line
-        assertEquals(until.getEpochSecond() + " /d/tidemark-restore-plan.json\n",
+        // the launcher reads this exact form: decimal epoch seconds and the plan's id on one line
+        assertEquals(until.getEpochSecond() + " 0b6c2f1e-8f0e-4a53-9d2a-5b8c1d2e3f40\n",
                 Files.readString(s.dir().resolve(".missing.00000002.history")));
         s.clearMissing("00000002.history");
         assertEquals(Optional.empty(), s.missingUntil("00000002.history"));
@@ -119,6 +119,44 @@ class PrefetchSpoolTest {
         try (var files = Files.list(s.dir())) {
             assertTrue(files.noneMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temp file left");
         }
+    }
+
+    @Test
+    void aSegmentIsServedWithAPlanOnlyWhileTheSpoolIsBoundToThatPlan() throws IOException {
+        PrefetchSpool s = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of("main")).orElseThrow();
+        Path target = Files.createDirectories(dir.resolve("pg_wal")).resolve("RECOVERYXLOG");
+        Optional<String> a = Optional.of("aaaaaaaa-0000-4000-8000-000000000001");
+        Optional<String> b = Optional.of("bbbbbbbb-0000-4000-8000-000000000002");
+        WalSegmentName five = seg("000000010000000000000005");
+        s.put(five, new byte[] {5});
+        assertFalse(s.takeInto(five, target, a), "unbound: served to no plan");
+        assertTrue(s.has(five));
+        String line = s.bind(a);
+        assertTrue(line.startsWith(a.get() + " "), line);
+        // the launcher reads this exact form: the plan's id, a space, the session
+        assertEquals(line + "\n", Files.readString(s.dir().resolve(PrefetchSpool.PLAN)));
+        assertEquals(line, s.binding());
+        assertFalse(s.takeInto(five, target, b), "verified against plan a: never served to plan b");
+        assertTrue(s.has(five));
+        assertTrue(s.takeInto(five, target, Optional.empty()), "plan-less (a standby) as before");
+        s.put(five, new byte[] {5});
+        assertTrue(s.takeInto(five, target, a));
+        assertFalse(line.equals(s.bind(a)), "each session binds with its own line");
+        assertTrue(s.bind(Optional.empty()).startsWith(PrefetchSpool.NO_PLAN + " "));
+
+        // plan b's archive-get finds the spool another plan's: a new generation (that prefetcher
+        // leaves, its files go); bound to b or to nothing, it changes nothing
+        s.bind(a);
+        s.put(five, new byte[] {5});
+        String g = s.generation();
+        assertFalse(s.leaveToPlan(a.get()));
+        assertEquals(g, s.generation());
+        assertTrue(s.leaveToPlan(b.get()));
+        assertFalse(g.equals(s.generation()));
+        assertFalse(s.has(five), "what plan a's prefetcher spooled goes");
+        s.clear();
+        assertEquals("", s.binding(), "the binding leaves with the prefetcher");
+        assertFalse(s.leaveToPlan(b.get()), "nothing bound: nothing to replace");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.tidemark.shim.spool;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -47,6 +48,45 @@ class SpoolDirsTest {
         other.giveOwnership(theirs);
         String t = problem(theirs, theirs.resolve("main")).orElseThrow();
         assertTrue(t.contains("spool directory " + theirs + " belongs to " + other.userName()), t);
+    }
+
+    @Test
+    void rootMakesAStanzasSpoolForTheDataDirectorysOwnerAndFollowsNoLink() throws IOException {
+        RunAs other = RunAs.detect();
+        assumeTrue(other.switchesUser() && "root".equals(System.getProperty("user.name")), "needs root");
+        Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
+        other.giveOwnership(pgdata);
+        Path top = Files.createDirectory(dir.resolve("spool"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        Path stanza = top.resolve("main");
+        SpoolDirs.createStanzaDir(stanza, Optional.of(pgdata));
+        assertEquals(other.userName(), Files.getOwner(stanza).getName());
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(stanza)));
+        assertTrue(SpoolDirs.usableStanzaDir(stanza, Optional.of(pgdata)), "root may keep files there for that user");
+        assertFalse(SpoolDirs.ownedDirectory(stanza), "but it is not root's own");
+        Path f = Files.writeString(stanza.resolve("stanza.id"), "x");
+        SpoolDirs.giveToDataDirOwner(f, Optional.of(pgdata));
+        assertEquals(other.userName(), Files.getOwner(f).getName());
+        // a link in the spool: its target keeps its owner
+        Path target = Files.writeString(dir.resolve("target"), "t");
+        Path link = Files.createSymbolicLink(stanza.resolve("link"), target);
+        SpoolDirs.giveToDataDirOwner(link, Optional.of(pgdata));
+        assertEquals("root", Files.getOwner(target).getName());
+        assertEquals(other.userName(), Files.getOwner(link, java.nio.file.LinkOption.NOFOLLOW_LINKS).getName());
+        // a link as the stanza's directory: left as it is, not usable
+        Path realDir = Files.createDirectories(dir.resolve("real"));
+        Path linkedStanza = Files.createSymbolicLink(top.resolve("linked"), realDir);
+        SpoolDirs.createStanzaDir(linkedStanza, Optional.of(pgdata));
+        assertEquals("root", Files.getOwner(realDir).getName());
+        assertFalse(SpoolDirs.usableStanzaDir(linkedStanza, Optional.of(pgdata)));
+        // root without a data directory (or with root's) creates nothing
+        SpoolDirs.createStanzaDir(top.resolve("nodata"), Optional.empty());
+        SpoolDirs.createStanzaDir(top.resolve("rootdata"), Optional.of(dir));
+        assertTrue(Files.notExists(top.resolve("nodata")) && Files.notExists(top.resolve("rootdata")));
+        // a spool.dir only root can enter is root's own: there root makes the directory for itself
+        Path own = Files.createDirectory(dir.resolve("own"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        SpoolDirs.createStanzaDir(own.resolve("main"), Optional.of(pgdata));
+        assertEquals("root", Files.getOwner(own.resolve("main")).getName());
     }
 
     @Test

@@ -1,7 +1,9 @@
 package io.tidemark.shim.stanzacreate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.tidemark.shim.api.StanzaDoc;
 import io.tidemark.shim.cli.ExitCodes;
@@ -10,9 +12,12 @@ import io.tidemark.shim.support.Shim;
 import io.tidemark.shim.support.TestCloud;
 import io.tidemark.testkit.PgCluster;
 import io.tidemark.testkit.PgTest;
+import io.tidemark.testkit.RunAs;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,6 +57,55 @@ class StanzaCreateTest {
             assertEquals(ExitCodes.FAILED, refused.code());
             assertTrue(refused.err().contains("belongs to another cluster")
                     && refused.err().contains("exists for system identifier 123"), refused.err());
+        }
+    }
+
+    /**
+     * {@code sudo tidemark stanza-create} with a configured spool: the stanza's directory and the
+     * cached document go to the user PostgreSQL runs as (the data directory's owner, learnt from
+     * the server), whose archive-push uses only a spool of its own; before, root took it and every
+     * segment was pushed synchronously.
+     */
+    @Test
+    void rootLeavesTheStanzasSpoolToPostgresUser() throws IOException {
+        RunAs as = RunAs.detect();
+        assumeTrue(as.switchesUser() && "root".equals(System.getProperty("user.name")), "needs root");
+        // a node's shared spool.dir (as /var/spool/tidemark): root's, others may enter
+        Files.createDirectory(dir.resolve("spool"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        try (PgCluster pg = PgCluster.builder().walSegmentSizeMb(4).build().start()) {
+            Path config = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", "sc-root",
+                    "spool.dir", dir.resolve("spool").toString()));
+            Shim.Run r = Shim.run(new StanzaCreateCommand(Map.of()), "--config", config.toString(), "--pg-host",
+                    pg.socketDir().toString(), "--pg-port", String.valueOf(pg.port()), "--pg-user", "postgres");
+            assertEquals(0, r.code(), r.err());
+            assertEquals("", r.err(), "cached without a warning");
+            String postgres = Files.getOwner(pg.dataDir()).getName();
+            assertNotEquals("root", postgres);
+            Path stanzaDir = dir.resolve("spool/sc-root");
+            assertEquals(postgres, Files.getOwner(stanzaDir, LinkOption.NOFOLLOW_LINKS).getName());
+            assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(stanzaDir)));
+            assertEquals(postgres, Files.getOwner(stanzaDir.resolve("stanza.id"), LinkOption.NOFOLLOW_LINKS).getName());
+            assertEquals(pg.systemIdentifier(), StanzaDoc.fromCacheText(Files.readString(stanzaDir.resolve("stanza.id")))
+                    .systemIdentifier());
+            // run again (the directory is now postgres's): still postgres's, the document rewritten as theirs
+            Shim.Run again = Shim.run(new StanzaCreateCommand(Map.of("PGDATA", pg.dataDir().toString())), "--config",
+                    config.toString(), "--pg-host", pg.socketDir().toString(), "--pg-port", String.valueOf(pg.port()),
+                    "--pg-user", "postgres");
+            assertEquals(0, again.code(), again.err());
+            assertEquals(postgres, Files.getOwner(stanzaDir, LinkOption.NOFOLLOW_LINKS).getName());
+            assertEquals(postgres, Files.getOwner(stanzaDir.resolve("stanza.id"), LinkOption.NOFOLLOW_LINKS).getName());
+
+            // a link planted as the stanza's directory is neither followed nor given away
+            Path target = Files.createDirectories(dir.resolve("elsewhere"));
+            Path linked = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", "sc-link",
+                    "spool.dir", dir.resolve("spool").toString()));
+            Files.createSymbolicLink(dir.resolve("spool/sc-link"), target);
+            Shim.Run viaLink = Shim.run(new StanzaCreateCommand(Map.of()), "--config", linked.toString(), "--pg-host",
+                    pg.socketDir().toString(), "--pg-port", String.valueOf(pg.port()), "--pg-user", "postgres");
+            assertEquals(0, viaLink.code(), viaLink.err());
+            assertTrue(viaLink.err().contains("cannot cache the stanza document"), viaLink.err());
+            assertEquals("root", Files.getOwner(target).getName());
+            assertTrue(Files.notExists(target.resolve("stanza.id")));
         }
     }
 
