@@ -14,6 +14,9 @@
 # standby restart); pgBackRest's async spool is emptied likewise.
 #
 #   bench/standby-catchup-bench.sh [N] [SEG_MB] [RUNS]        (defaults 300, 1 and 3)
+#
+# TM_JAVA_OPTS (no spaces): JAVA_TOOL_OPTIONS for Tidemark's archive-get JVMs and the prefetcher they
+# start, e.g. -XX:StartFlightRecording=filename=/tmp/p/%p.jfr,settings=profile for a profile.
 set -euo pipefail
 n=${1:-300}
 seg_mb=${2:-1}
@@ -141,7 +144,7 @@ pct() { # P FILES... -> the P-th percentile (ms) of calls that returned a file
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 command_of() { # TOOL DIR -> its restore_command (%f %p left to PostgreSQL); pgBackRest wants the standby's own pg1-path
   case "$1" in
-    tidemark) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log $root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
+    tidemark) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log ${TM_JAVA_OPTS:+JAVA_TOOL_OPTIONS=$TM_JAVA_OPTS }$root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
     pgbr-sync) echo "pgbackrest --config=$work/pgbackrest.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
     pgbr-async) echo "pgbackrest --config=$work/pgbackrest-async.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
   esac
