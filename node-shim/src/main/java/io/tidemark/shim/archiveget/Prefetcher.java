@@ -100,8 +100,9 @@ public final class Prefetcher {
     /**
      * Downloads in flight at most (each is a stream through zstd and SHA-256 into a file: CPU, not
      * waiting, once the object is small or the endpoint near): one per core, at least two, so that
-     * one download's request latency overlaps another's work. Measured on 2 cores
-     * (docs/benchmarks.md, standby catch-up): 2 as fast as 4 and 8, with less competition for
+     * one download's request latency overlaps another's work. Measured on 2 cores at load 17-29
+     * (docs/benchmarks.md, standby catch-up): the wall time of 2, 4 and 8 within the noise, each
+     * download's time growing with the threads (8: four times 2's), so more only competes with
      * PostgreSQL's replay.
      */
     static int defaultThreads() {
