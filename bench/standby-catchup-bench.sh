@@ -14,6 +14,12 @@
 # standby restart); pgBackRest's async spool is emptied likewise.
 #
 #   bench/standby-catchup-bench.sh [N] [SEG_MB] [RUNS]        (defaults 300, 1 and 3)
+#
+# TM_JAVA_OPTS (no spaces, no %: PostgreSQL expands it in restore_command): JAVA_TOOL_OPTIONS for
+# Tidemark's archive-get JVMs and the prefetcher they start, e.g.
+# -XX:StartFlightRecording=filename=/tmp/p/,settings=profile (a directory: one file per JVM).
+# The prefetcher logs where each download's time went (TIDEMARK_PREFETCH_TIMING=1); the means
+# over all runs are printed at the end.
 set -euo pipefail
 n=${1:-300}
 seg_mb=${2:-1}
@@ -141,7 +147,7 @@ pct() { # P FILES... -> the P-th percentile (ms) of calls that returned a file
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 command_of() { # TOOL DIR -> its restore_command (%f %p left to PostgreSQL); pgBackRest wants the standby's own pg1-path
   case "$1" in
-    tidemark) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log $root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
+    tidemark) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log TIDEMARK_PREFETCH_TIMING=1 ${TM_JAVA_OPTS:+JAVA_TOOL_OPTIONS=$TM_JAVA_OPTS }$root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
     pgbr-sync) echo "pgbackrest --config=$work/pgbackrest.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
     pgbr-async) echo "pgbackrest --config=$work/pgbackrest-async.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
   esac
@@ -173,3 +179,7 @@ for t in "${tools[@]}"; do
     "$(( $(cat "$work"/calls-$t-*.log | wc -l) / runs ))" "$(pct 50 "$work"/calls-$t-*.log)" "$(pct 95 "$work"/calls-$t-*.log)" "${loads[$t]# }"
 done
 echo "tidemark: $(grep -c '^fast archive-get' "$work/launch.log") calls answered by the launcher, $(grep -c '^jvm archive-get' "$work/launch.log") archive-get JVMs over $runs runs"
+# the prefetcher's timing lines: mean ms per download of each step, over all runs
+awk '/ timing / { n++; for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[2] ~ /^[0-9]+$/) s[kv[1]] += kv[2] }
+  END { if (n) printf "tidemark prefetcher, mean per download (ms) over %d: total %.0f, open (GET to headers) %.0f, network %.0f, decompress %.0f, sha-256 %.0f, write %.0f, fsync+rename %.0f; stored %.0f B, raw %.0f B\n", n, s["total"]/n, s["open"]/n, s["network"]/n, s["decompress"]/n, s["sha"]/n, s["write"]/n, s["finish"]/n, s["stored"]/n, s["raw"]/n }' \
+  "$work/spool/$stanza/prefetch/prefetch.log" 2>/dev/null || true

@@ -362,7 +362,7 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
         return segment;
     }
 
-    private static List<Compression> order(WalFileName name, Compression preferred) {
+    static List<Compression> order(WalFileName name, Compression preferred) {
         if (name instanceof WalFileName.History) {
             return List.of(Compression.NONE);
         }

@@ -25,17 +25,40 @@ public final class AtomicFile {
     }
 
     public static void write(Path target, byte[] data) throws IOException {
+        write(target, ch -> {
+            ByteBuffer b = ByteBuffer.wrap(data);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+        }, true);
+    }
+
+    /** What {@link #write(Path, Content, boolean)} puts in the temp file; throwing leaves no file under the target's name. */
+    @FunctionalInterface
+    public interface Content {
+        void writeTo(FileChannel ch) throws IOException;
+    }
+
+    /**
+     * As {@link #write(Path, byte[])}, the content written by {@code content} (which may check what
+     * it wrote and throw: then the temp file is removed and the target left as it was). With
+     * {@code durable} false neither the file nor the directory is fsynced: the target still
+     * appears complete or not at all to every reader on this machine (the rename is atomic and the
+     * page cache is shared), but a crash of the machine may leave it short or empty under its
+     * name; a caller that skips the fsync must never read such a file after a reboot (the
+     * prefetch spool: {@link PrefetchSpool#noteBoot}).
+     */
+    public static void write(Path target, Content content, boolean durable) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         String prefix = "." + target.getFileName() + ".tidemark.";
         removeStale(dir, prefix);
         Path tmp = dir.resolve(prefix + ProcessHandle.current().pid() + ".tmp");
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer b = ByteBuffer.wrap(data);
-                while (b.hasRemaining()) {
-                    ch.write(b);
+                content.writeTo(ch);
+                if (durable) {
+                    ch.force(true);
                 }
-                ch.force(true);
             }
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -43,7 +66,9 @@ public final class AtomicFile {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
             }
             tmp = null;
-            fsyncDirectory(dir);
+            if (durable) {
+                fsyncDirectory(dir);
+            }
         } finally {
             if (tmp != null) {
                 Files.deleteIfExists(tmp);

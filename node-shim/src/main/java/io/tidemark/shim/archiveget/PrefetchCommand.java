@@ -147,27 +147,6 @@ public final class PrefetchCommand implements Command {
     };
 
     /**
-     * The archive-get AOT cache for the prefetcher's JVM (docs/startup.md), by the launcher's rule:
-     * the build's {@code tidemark-get.aot} beside the shim's jar, newer than the jar, on JDK 25 or
-     * newer; none otherwise (a source tree's classes, an older JDK). Most of what the prefetcher
-     * loads (the S3 client, TLS, zstd, SHA-256) is archive-get's: its start is then about that of
-     * an archive-get, which matters while PostgreSQL's next asks wait for its first downloads. A
-     * cache that does not fit this JVM is ignored without a message, as the launcher's is.
-     */
-    static List<String> aotCache(String classPath) {
-        if (Runtime.version().feature() < 25 || classPath == null || !classPath.endsWith(".jar")
-                || classPath.contains(File.pathSeparator)) {
-            return List.of();
-        }
-        File jar = new File(classPath);
-        File aot = new File(jar.getAbsoluteFile().getParentFile(), "tidemark-get.aot");
-        if (!jar.isFile() || !aot.canRead() || aot.lastModified() <= jar.lastModified()) {
-            return List.of();
-        }
-        return List.of("-XX:AOTCache=" + aot.getPath(), "-Xlog:aot*=off,cds*=off");
-    }
-
-    /**
      * Starts {@code archive-get-prefetch} with this JVM and class path, its input from /dev/null,
      * and does not wait for it. It stays in the starter's process group, so that stopping
      * PostgreSQL (archive-get's parent) stops it too.
@@ -185,15 +164,11 @@ public final class PrefetchCommand implements Command {
         if (zstd != null) {
             cmd.add("-DZstdNativePath=" + zstd); // the launcher's extracted library: no extraction to /tmp
         }
-        List<String> aot = aotCache(classPath);
-        if (aot.isEmpty()) {
-            cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", classPath, "io.tidemark.shim.Main"));
-        } else {
-            // -jar, as archive-get ran: the jar's manifest grants native access (zstd); the same
-            // grant given on the command line would not match the cache's, which is then not used
-            cmd.addAll(aot);
-            cmd.addAll(List.of("-jar", classPath));
-        }
+        // No AOT cache (archive-get's, tidemark-get.aot): it was trained with C1 alone, and a JVM
+        // started with it ran SHA-256 at 60-100 MB/s instead of ~1 GB/s (its compiled code never
+        // got the SHA intrinsic; measured 2026-12-07, docs/benchmarks.md): 240 ms of every 16 MB
+        // segment's download, against the second or so the cache saves at the start.
+        cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", classPath, "io.tidemark.shim.Main"));
         cmd.addAll(List.of("archive-get-prefetch",
                 "--config", config.file().toAbsolutePath().toString(), "--stanza", config.stanza().value()));
         cmd.addAll(options);

@@ -55,6 +55,7 @@ public final class PrefetchSpool {
     static final String PLAN = ".plan";
     /** What {@code .plan} names for a prefetcher without a plan (a standby's). */
     static final String NO_PLAN = "-";
+    static final String BOOT = ".boot";
     private static final java.util.regex.Pattern ASK_NAME =
             java.util.regex.Pattern.compile("\\.ask\\.([0-9A-F]{24}|[0-9A-F]{8}\\.history)\\.([0-9]{1,10}-[0-9]{1,20})");
     private static final String HISTORY = "[0-9A-F]{8}\\.history";
@@ -95,9 +96,73 @@ public final class PrefetchSpool {
         return Files.isRegularFile(file(n), LinkOption.NOFOLLOW_LINKS);
     }
 
-    /** Stores verified bytes; visible under the segment's name only once complete. */
+    /** Stores verified bytes, fsynced; visible under the segment's name only once complete. */
     void put(WalSegmentName n, byte[] verified) throws IOException {
-        AtomicFile.write(file(n), verified);
+        put(n, verified, true);
+    }
+
+    /** Stores verified bytes; visible under the segment's name only once complete (fsynced only when {@code durable}). */
+    void put(WalSegmentName n, byte[] verified, boolean durable) throws IOException {
+        AtomicFile.write(file(n), ch -> {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(verified);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+        }, durable);
+    }
+
+    /** Where the kernel names this boot of the machine (a new random id at every boot). */
+    static final Path BOOT_ID = Path.of("/proc/sys/kernel/random/boot_id");
+    /** {@code .boot}'s content when every spool file is fsynced (no boot id to bind them to). */
+    static final String DURABLE = "durable";
+
+    /**
+     * Binds the spool's segments to this boot of the machine, so that they need no fsync: writes
+     * {@code .boot} (fsynced) with the kernel's boot id, and returns true; when the boot id cannot
+     * be read, writes {@code durable} and returns false (then every segment must be fsynced).
+     * Called by a prefetcher that holds the lock, after it removed every servable file.
+     *
+     * <p>Why a segment that was not fsynced is safe to serve: it is written to a hidden temp file,
+     * verified (length, SHA-256) as it is written, and only then renamed to its name. Every process
+     * on this machine reads it through the same page cache, so once renamed it is whole to all of
+     * them, whatever becomes of the writer (killed with -9 before the rename: only the temp file is
+     * left, never served, removed later). Only a crash of the machine can leave a renamed file
+     * short, empty or holding zeros on disk; the machine then boots with another boot id, and
+     * neither the launcher nor {@link #takeInto} serves a segment while {@code .boot} names another
+     * boot (and the next prefetcher removes them all). A file served is PostgreSQL's from then on:
+     * it fsyncs a restored segment itself when it keeps it. What this does not cover: a
+     * write-back error the kernel reports to nobody (the disk failing under a cache file), which
+     * PostgreSQL's own files would suffer alike.
+     */
+    boolean noteBoot() {
+        Optional<String> boot = bootId();
+        try {
+            AtomicFile.write(dir.resolve(BOOT), (boot.orElse(DURABLE) + "\n").getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            // no .boot: nothing is served from the spool until one is written (every ask is a JVM)
+            return false;
+        }
+        return boot.isPresent();
+    }
+
+    /** This boot's id, if the kernel says it. */
+    static Optional<String> bootId() {
+        try {
+            String id = Files.readString(BOOT_ID, StandardCharsets.US_ASCII).strip();
+            return id.isEmpty() ? Optional.empty() : Optional.of(id);
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Whether the spool's segments may be served in this boot ({@link #noteBoot}): fsynced, or written since the machine booted. */
+    boolean ofThisBoot() {
+        try {
+            String b = Files.readString(dir.resolve(BOOT), StandardCharsets.US_ASCII).strip();
+            return b.equals(DURABLE) || bootId().map(b::equals).orElse(false);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**
@@ -123,12 +188,12 @@ public final class PrefetchSpool {
     }
 
     /**
-     * Moves the prefetched {@code n} to {@code target}: a rename on the same file system (the
-     * file was fsynced when prefetched), else a copy written atomically. False when it is not there.
+     * Moves the prefetched {@code n} to {@code target}: a rename on the same file system, else a
+     * copy written atomically. False when it is not there, or not of this boot ({@link #noteBoot}).
      */
     private boolean takeInto(WalSegmentName n, Path target) throws IOException {
         Path f = file(n);
-        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS) || !ofThisBoot()) {
             return false;
         }
         try {

@@ -9,6 +9,7 @@ import io.tidemark.shim.storage.ObjectStore;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.channels.FileChannel;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -72,6 +73,18 @@ public final class Prefetcher {
     /** Without a plan: the newer timelines found in the archive, followed across their switch points. */
     private final ArchivedTimelines timelines;
     final java.util.concurrent.atomic.AtomicInteger fetched = new java.util.concurrent.atomic.AtomicInteger();
+    /**
+     * Whether each spool file is fsynced: only when the spool cannot be bound to this boot of the
+     * machine ({@link PrefetchSpool#noteBoot}). A spool file is a cache of a verified object, read
+     * by this machine's processes only, so the page cache is all they need; a crash of the machine
+     * is what could leave one torn, and then the boot id changes and nothing in the spool is served.
+     */
+    private volatile boolean durable = true;
+    /** {@code TIDEMARK_PREFETCH_TIMING=1} (or {@code -Dtidemark.prefetch.timing=true}): one line per segment in the log, where its download's time went. */
+    private final boolean timing = "1".equals(System.getenv("TIDEMARK_PREFETCH_TIMING"))
+            || Boolean.getBoolean("tidemark.prefetch.timing");
+    /** Download threads: {@code tidemark.prefetch.threads}, else {@link #defaultThreads}. */
+    private final int threads;
 
     public Prefetcher(ShimConfig config, ObjectStore store, PrefetchSpool spool, WalSegmentSize size, Duration idle,
                       PrintStream log, Optional<WalPlan> plan) {
@@ -83,6 +96,19 @@ public final class Prefetcher {
         this.idle = idle;
         this.log = log;
         this.timelines = new ArchivedTimelines(config, store, spool, log);
+        this.threads = Integer.getInteger("tidemark.prefetch.threads", defaultThreads());
+    }
+
+    /**
+     * Downloads in flight at most (each is a stream through zstd and SHA-256 into a file: CPU, not
+     * waiting, once the object is small or the endpoint near): one per core, at least two, so that
+     * one download's request latency overlaps another's work. Measured on 2 cores at load 17-29
+     * (docs/benchmarks.md, standby catch-up): the wall time of 2, 4 and 8 within the noise, each
+     * download's time growing with the threads (8: four times 2's), so more only competes with
+     * PostgreSQL's replay.
+     */
+    static int defaultThreads() {
+        return Math.max(2, Runtime.getRuntime().availableProcessors());
     }
 
     /** Segments the window may hold: {@code archive-get.prefetch}, bounded by the spool size. */
@@ -94,7 +120,36 @@ public final class Prefetcher {
     private enum Outcome { FOUND, MISSING, FAILED }
 
     /** Why {@link #serve} returned. */
-    enum Ended { IDLE, NEW_GENERATION, STOPPED, INTERRUPTED }
+    enum Ended { IDLE, NEW_GENERATION, STOPPED, INTERRUPTED, RECOVERY_ENDED }
+
+    /**
+     * With a plan: whether the recovery it was made for is over, so that nothing more will be
+     * asked of this prefetcher. The plan lies in the data directory restore wrote; PostgreSQL
+     * removes {@code recovery.signal} (and {@code standby.signal}) from it when it leaves archive
+     * recovery (promotion). Over: no signal file there, while PostgreSQL runs ({@code
+     * postmaster.pid}) or after a signal file was seen by this prefetcher (restore writes it after
+     * the prefetcher started, once every file is in place; PostgreSQL may have stopped since).
+     * Without this, a restore's prefetcher stayed {@code archive-get.prefetch-idle} after the
+     * promotion, asking the archive every second for segments and history files no recovery
+     * would read (300 to 600 GETs measured).
+     */
+    static final class RecoveryWatch {
+        private final Path pgdata;
+        private boolean sawSignal;
+
+        RecoveryWatch(Path pgdata) {
+            this.pgdata = pgdata;
+        }
+
+        boolean ended() {
+            if (java.nio.file.Files.exists(pgdata.resolve("recovery.signal"))
+                    || java.nio.file.Files.exists(pgdata.resolve("standby.signal"))) {
+                sawSignal = true;
+                return false;
+            }
+            return sawSignal || java.nio.file.Files.exists(pgdata.resolve("postmaster.pid"));
+        }
+    }
 
     /** Runs until idle; returns false at once when another prefetcher holds the lock. */
     public boolean run(WalSegmentName start) {
@@ -128,10 +183,20 @@ public final class Prefetcher {
         spool.dropServable();
         // from here on, what this session spools was verified against this plan (or none)
         servingBinding = spool.bind(plan.map(WalPlan::id));
+        // only then: no file of an earlier boot (maybe torn by a crash) is ever taken for this boot's
+        // (-Dtidemark.prefetch.fsync=true fsyncs every file all the same: what it costs is measured with it)
+        durable = !spool.noteBoot() || Boolean.getBoolean("tidemark.prefetch.fsync");
         spool.notePid();
         int k = window(config.prefetch(), config.prefetchSpoolMaxMb(), size);
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, k), r -> {
+        // the window's downloads beyond the threads wait in the queue, nearest first
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(k, threads)), r -> {
             Thread t = new Thread(r, "tidemark-prefetch");
+            t.setDaemon(true);
+            return t;
+        });
+        // the timeline probe on its own thread: never queued behind the window's downloads
+        ExecutorService probing = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "tidemark-prefetch-probe");
             t.setDaemon(true);
             return t;
         });
@@ -156,6 +221,8 @@ public final class Prefetcher {
         Ended ended = Ended.IDLE;
         boolean first = true;
         Instant pidCheckedAt = Instant.now();
+        Optional<RecoveryWatch> watch = plan.map(p -> new RecoveryWatch(p.file().toAbsolutePath().getParent()));
+        Instant watchedAt = Instant.MIN;
         try {
             while (true) {
                 if (!spool.generation().equals(generation)) {
@@ -212,7 +279,13 @@ public final class Prefetcher {
                 }
                 WalSegmentName n = req;
                 for (int i = 0; i < k; i++) {
+                    WalSegmentName before = n;
                     n = next(n);
+                    if (plan.isPresent() && !plan.get().needs(n.toString()) && !plan.get().needs(before.toString())) {
+                        // two past the plan's end: its recovery never reads that far (the first one
+                        // past it is probed: a recovery to the end asks for it, and hears "not archived")
+                        break;
+                    }
                     // the end of the archive on that timeline; a switch found since names another file
                     if (missing != null && n.segmentNumber() >= missing.segmentNumber()
                             && n.timeline().equals(missing.timeline())) {
@@ -236,6 +309,14 @@ public final class Prefetcher {
                     spool.clearFetchingExcept(inflight.keySet());
                     first = false;
                 }
+                if (watch.isPresent() && now.isAfter(watchedAt.plus(MISSING_RECHECK))) {
+                    watchedAt = now;
+                    if (watch.get().ended()) {
+                        ended = Ended.RECOVERY_ENDED;
+                        log.println(Instant.now() + " recovery of " + watch.get().pgdata + " has ended (promoted): leaving");
+                        break;
+                    }
+                }
                 if (now.isAfter(pidCheckedAt.plus(MISSING_RECHECK))) {
                     // a prefetcher started in the same moment (it leaves: the lock is ours) may have
                     // written its pid: the launcher waits for downloads only while .pid lives
@@ -248,10 +329,10 @@ public final class Prefetcher {
                     historyProbedAt = now;
                     if (plan.isPresent()) {
                         TimelineId nextTimeline = req.timeline().next();
-                        historyProbe = pool.submit(() -> probeHistory(nextTimeline));
+                        historyProbe = probing.submit(() -> probeHistory(nextTimeline));
                     } else {
                         WalSegmentName at0 = req;
-                        historyProbe = pool.submit(() -> timelines.probe(at0));
+                        historyProbe = probing.submit(() -> timelines.probe(at0));
                     }
                 }
                 for (Iterator<Map.Entry<WalSegmentName, Future<Outcome>>> it = inflight.entrySet().iterator(); it.hasNext(); ) {
@@ -289,9 +370,11 @@ public final class Prefetcher {
         } finally {
             timelines.leaving = true;
             pool.shutdownNow();
+            probing.shutdownNow();
             answering.shutdownNow();
             try {
                 pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+                probing.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
                 answering.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -306,28 +389,82 @@ public final class Prefetcher {
     }
 
     private Outcome fetch(WalSegmentName n) throws IOException {
-        WalFileName name = new WalFileName.Segment(n);
-        Optional<byte[]> raw = switch (plan.map(p -> p.need(n.toString())).orElse(new WalPlan.Unplanned(n.toString()))) {
-            case WalPlan.Listed l -> Optional.of(ArchiveGetCommand.fetchListed(store, plan.get(), l.wal(), name));
-            case WalPlan.Promised p -> Optional.of(ArchiveGetCommand.fetch(store, config, name).orElseThrow(
-                    () -> new IOException(n + " is missing although the restore plan needs it: not prefetched")));
-            case WalPlan.Unplanned u -> ArchiveGetCommand.fetch(store, config, name);
+        long t0 = System.nanoTime();
+        SpoolDownload.Timing t = new SpoolDownload.Timing();
+        Outcome o = switch (plan.map(p -> p.need(n.toString())).orElse(new WalPlan.Unplanned(n.toString()))) {
+            case WalPlan.Listed l when l.wal().isAssembled() -> {
+                // assembled from streamed chunks (issue 17): small objects, each checked, in memory
+                byte[] raw = ArchiveGetCommand.assemble(store, plan.get(), l.wal());
+                if (!stillServing()) {
+                    yield Outcome.FAILED;
+                }
+                spool.put(n, raw, durable);
+                yield Outcome.FOUND;
+            }
+            case WalPlan.Listed l -> listed(n, l.wal(), t);
+            case WalPlan.Promised p -> {
+                Outcome found = unplanned(n, t);
+                if (found == Outcome.MISSING) {
+                    throw new IOException(n + " is missing although the restore plan needs it: not prefetched");
+                }
+                yield found;
+            }
+            case WalPlan.Unplanned u -> unplanned(n, t);
         };
-        if (raw.isEmpty()) {
-            return Outcome.MISSING;
+        if (timing && o == Outcome.FOUND) {
+            log.println(Instant.now() + " timing " + n + " " + t.line(System.nanoTime() - t0));
         }
-        if (raw.get().length != size.bytes()) {
-            throw new IOException(n + " is " + raw.get().length + " bytes, not a " + size + " segment: not prefetched");
+        if (o == Outcome.FOUND) {
+            spool.clearMissing(n.toString());
+            fetched.incrementAndGet();
         }
-        if (!spool.generation().equals(servingGeneration) || !spool.binding().equals(servingBinding)) {
-            // a restore began a new generation, or another prefetcher bound the spool, while this
-            // download ran: its plan, not ours
-            return Outcome.FAILED;
+        return o;
+    }
+
+    /**
+     * A download that ends in another generation (a restore began meanwhile), or after another
+     * prefetcher bound the spool to its plan, is not spooled: their plan, not ours.
+     */
+    private boolean stillServing() {
+        return spool.generation().equals(servingGeneration) && spool.binding().equals(servingBinding);
+    }
+
+    /** {@code n} without a plan (or promised by it): the first compression that has an object, checked against its metadata. */
+    private Outcome unplanned(WalSegmentName n, SpoolDownload.Timing t) throws IOException {
+        WalFileName name = new WalFileName.Segment(n);
+        for (io.tidemark.events.layout.Compression c : ArchiveGetCommand.order(name, config.compression())) {
+            String key = io.tidemark.events.layout.StorageLayout.walKey(config.stanza(), name, c);
+            long o0 = System.nanoTime();
+            Optional<ObjectStore.Opened> o = store.open(key, null);
+            t.open += System.nanoTime() - o0;
+            if (o.isPresent()) {
+                try (ObjectStore.Opened object = o.get()) {
+                    return SpoolDownload.into(spool.file(n), object, new SpoolDownload.Expect(c, 0, null, size.bytes(),
+                            key + ": ", ": not prefetched"), durable, this::stillServing, t) ? Outcome.FOUND : Outcome.FAILED;
+                }
+            }
         }
-        spool.put(n, raw.get());
-        spool.clearMissing(n.toString());
-        fetched.incrementAndGet();
-        return Outcome.FOUND;
+        return Outcome.MISSING;
+    }
+
+    /** {@code n} as the plan lists it: the version it pins (the current object only by the same bytes), its stored size and SHA-256. */
+    private Outcome listed(WalSegmentName n, io.tidemark.events.plan.PlanWal w, SpoolDownload.Timing t) throws IOException {
+        String at = w.name() + " (" + w.key() + "): ";
+        String needs = "; restore plan " + plan.get().plan().planId() + " lists it";
+        long o0 = System.nanoTime();
+        Optional<ObjectStore.Opened> o = store.open(w.key(), w.versionId());
+        if (o.isEmpty() && w.versionId() != null) {
+            o = store.open(w.key(), null);
+        }
+        t.open += System.nanoTime() - o0;
+        if (o.isEmpty()) {
+            throw new IOException(at + "missing from the archive" + (w.versionId() == null ? ""
+                    : " (version " + w.versionId() + " and any other)") + needs);
+        }
+        try (ObjectStore.Opened object = o.get()) {
+            return SpoolDownload.into(spool.file(n), object, new SpoolDownload.Expect(w.compression(), w.storedSize(),
+                    w.sha256(), size.bytes(), at, needs), durable, this::stillServing, t) ? Outcome.FOUND : Outcome.FAILED;
+        }
     }
 
     /**

@@ -68,6 +68,29 @@ public interface ObjectStore extends AutoCloseable {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot read object versions");
     }
 
+    /**
+     * An object's bytes as stored, as a stream the caller reads and closes (a download never held
+     * whole in memory), with its stored length (-1 when unknown) and user metadata. A read that
+     * fails (connection lost, timeout) throws an {@link java.io.IOException}.
+     */
+    record Opened(java.io.InputStream body, long length, Map<String, String> metadata, Runnable abort)
+            implements AutoCloseable {
+        /** Closes the stream; after a read that ended early, {@link #abort} first (no draining of the rest). */
+        @Override
+        public void close() throws java.io.IOException {
+            body.close();
+        }
+    }
+
+    /**
+     * Version {@code versionId} of {@code key} (null: the current object) as a stream; empty when
+     * there is no such object or version. This default reads it whole ({@link #get(String, String)}).
+     */
+    default Optional<Opened> open(String key, String versionId) {
+        return get(key, versionId).map(f -> new Opened(new java.io.ByteArrayInputStream(f.data()), f.data().length,
+                f.metadata(), () -> { }));
+    }
+
     @Override
     default void close() {
     }

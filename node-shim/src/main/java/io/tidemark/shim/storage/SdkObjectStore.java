@@ -286,6 +286,32 @@ public final class SdkObjectStore implements ObjectStore {
         }
     }
 
+    /**
+     * The object's body straight from the HTTP response (the prefetcher streams it through
+     * decompression and hashing into its spool file). Errors before the body (404, 403, 5xx after
+     * the SDK's retries) are answered here as {@link #get(String, String)} answers them; a read
+     * that fails later is the caller's {@link java.io.IOException}.
+     */
+    @Override
+    public Optional<Opened> open(String key, String versionId) {
+        try {
+            software.amazon.awssdk.core.ResponseInputStream<GetObjectResponse> r = withFreshKeys(() -> s3.getObject(g -> g
+                    .bucket(bucket).key(key).versionId(versionId)));
+            Long length = r.response().contentLength();
+            // abort: a body read only in part (refused mid-stream) is not drained to reuse the connection
+            return Optional.of(new Opened(r, length == null ? -1 : length, lower(r.response().metadata()), r::abort));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw failure("GET", key, e);
+        } catch (SdkClientException e) {
+            throw clientFailure("GET", key, e);
+        }
+    }
+
     private static Map<String, String> lower(Map<String, String> m) {
         Map<String, String> out = new TreeMap<>();
         m.forEach((k, v) -> out.put(k.toLowerCase(Locale.ROOT), v));

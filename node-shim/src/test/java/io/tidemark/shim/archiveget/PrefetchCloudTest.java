@@ -220,6 +220,7 @@ class PrefetchCloudTest {
         Path conf = setup(stanza, 8);
         PrefetchSpool spool = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of(stanza)).orElseThrow();
         WalSegmentName seg = WalSegmentName.parse(Segments.name(7), WalSegmentSize.ofBytes(Segments.SIZE));
+        spool.noteBoot(); // as a prefetcher does before it spools anything
         spool.put(seg, Segments.segment(7, 1));
         Path pgdata = Files.createDirectories(dir.resolve("pgdata/pg_wal"));
         long t0 = System.nanoTime();
@@ -549,6 +550,7 @@ class PrefetchCloudTest {
             Thread deliver = new Thread(() -> {
                 try {
                     Thread.sleep(700);
+                    spool.noteBoot();
                     spool.put(one, Segments.segment(1, 3));
                     spool.clearFetching(one);
                 } catch (IOException | InterruptedException e) {

@@ -48,6 +48,7 @@ class PrefetchSpoolTest {
         PrefetchSpool s = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of("main")).orElseThrow();
         assertEquals(dir.resolve("spool/main/prefetch"), s.dir());
         assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(s.dir())));
+        s.noteBoot();
         for (String n : new String[] {"000000010000000000000003", "000000010000000000000004", "000000010000000000000005",
                 "000000020000000000000004"}) {
             s.put(seg(n), n.getBytes());
