@@ -125,6 +125,7 @@ class PrefetchSpoolTest {
     @Test
     void aSegmentIsServedWithAPlanOnlyWhileTheSpoolIsBoundToThatPlan() throws IOException {
         PrefetchSpool s = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of("main")).orElseThrow();
+        s.noteBoot(); // as a prefetcher does before it spools anything
         Path target = Files.createDirectories(dir.resolve("pg_wal")).resolve("RECOVERYXLOG");
         Optional<String> a = Optional.of("aaaaaaaa-0000-4000-8000-000000000001");
         Optional<String> b = Optional.of("bbbbbbbb-0000-4000-8000-000000000002");

@@ -187,7 +187,7 @@ class PrefetchStreamCloudTest {
             assertTrue(spoolFiles(spool).stream().anyMatch(f -> f.startsWith("." + Segments.name(1) + ".tidemark.")),
                     spoolFiles(spool).toString());
             Path target = Files.createDirectories(dir.resolve("pg_wal")).resolve("RECOVERYXLOG");
-            assertFalse(spool.takeInto(seg(1), target), "a download under way is never served");
+            assertFalse(spool.takeInto(seg(1), target, Optional.empty()), "a download under way is never served");
             cut.countDown();
             for (int i = 0; i < 250 && !log.toString(StandardCharsets.UTF_8).contains("prefetch of " + Segments.name(1)); i++) {
                 Thread.sleep(20);
@@ -201,7 +201,7 @@ class PrefetchStreamCloudTest {
             for (int i = 0; i < 250 && !spool.has(seg(2)); i++) {
                 Thread.sleep(20);
             }
-            assertTrue(spool.takeInto(seg(2), target));
+            assertTrue(spool.takeInto(seg(2), target, Optional.empty()));
             assertArrayEquals(Segments.segment(2, 3), Files.readAllBytes(target));
             // the next try reads the whole object: served then
             store.body = (k, in) -> in;
@@ -209,7 +209,7 @@ class PrefetchStreamCloudTest {
             for (int i = 0; i < 400 && !spool.has(seg(1)); i++) {
                 Thread.sleep(20);
             }
-            assertTrue(spool.takeInto(seg(1), target), "fetched again after the cut (a failure is retried)");
+            assertTrue(spool.takeInto(seg(1), target, Optional.empty()), "fetched again after the cut (a failure is retried)");
             assertArrayEquals(Segments.segment(1, 3), Files.readAllBytes(target));
             t.join(20_000);
         }
@@ -300,7 +300,7 @@ class PrefetchStreamCloudTest {
         for (int i = 0; i < 250 && !spool.has(seg(2)); i++) {
             Thread.sleep(20);
         }
-        assertTrue(spool.takeInto(seg(2), target));
+        assertTrue(spool.takeInto(seg(2), target, Optional.empty()));
         assertArrayEquals(Segments.segment(2, 3), Files.readAllBytes(target));
         for (Thread t : started) {
             t.join(20_000);
@@ -308,7 +308,7 @@ class PrefetchStreamCloudTest {
         // a spool whose files are all fsynced (no boot id to bind them to) is served in any boot
         Files.writeString(spool.dir().resolve(PrefetchSpool.BOOT), PrefetchSpool.DURABLE + "\n");
         spool.put(seg(7), Segments.segment(7, 3), true);
-        assertTrue(spool.takeInto(seg(7), target));
+        assertTrue(spool.takeInto(seg(7), target, Optional.empty()));
         assertTrue(config.prefetch() > 0);
     }
 

@@ -99,7 +99,7 @@ public final class PrefetchThroughputBench {
             for (int i = 1; i <= n; i++) {
                 s = s.next();
                 Path target = pgWal.resolve("RECOVERYXLOG");
-                while (!spool.takeInto(s, target)) {
+                while (!spool.takeInto(s, target, Optional.empty())) {
                     Thread.sleep(1);
                 }
                 spool.noteRequested(s);
