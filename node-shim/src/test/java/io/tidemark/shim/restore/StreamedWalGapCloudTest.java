@@ -76,17 +76,11 @@ class StreamedWalGapCloudTest {
                 "select count(*) from pg_stat_wal_receiver where status = 'streaming'").equals("1"));
         pushArchivedBeforeTheCurrentSegment();
 
-        agent = StreamedAgent.start(stanza, primary, STREAM);
-        agent.awaitLine("streaming WAL of stanza");
-        Lsn streamed = commit(primary, "streamed on timeline 1");
-        awaitLatestAtLeast(streamed);
         // the old primary's agent dies; the primary goes on for two more segments, which its
         // standby receives and neither the stream nor the archive ever holds
-        agent.halt();
-        Lsn missed = commit(primary, "not streamed");
-        primary.switchWal();
-        commit(primary, "not streamed");
-        primary.switchWal();
+        Halted h = streamThenHaltWhileWalMovesTwoSegments(primary, "streamed on timeline 1");
+        Lsn streamed = h.streamed();
+        Lsn missed = h.missed();
         Lsn last = commit(primary, "not streamed");
         Awaitility.await().atMost(Duration.ofMinutes(1)).until(() -> !Lsn.parse(standby.sql(
                 "select pg_last_wal_replay_lsn()").strip()).isBefore(last));
@@ -135,17 +129,11 @@ class StreamedWalGapCloudTest {
         PgCluster primary = stanza.primary();
         WalSegmentSize size = stanza.size();
         pushArchivedBeforeTheCurrentSegment();
-        agent = StreamedAgent.start(stanza, primary, STREAM);
-        agent.awaitLine("streaming WAL of stanza");
-        Lsn streamed = commit(primary, "streamed");
-        awaitLatestAtLeast(streamed);
         // the agent is down (a node reboot) while WAL moves on two segments; archive_command has
         // not delivered them yet; an operator drops the slot that held them for the agent
-        agent.halt();
-        Lsn missed = commit(primary, "not streamed");
-        primary.switchWal();
-        commit(primary, "not streamed");
-        primary.switchWal();
+        Halted h = streamThenHaltWhileWalMovesTwoSegments(primary, "streamed");
+        Lsn streamed = h.streamed();
+        Lsn missed = h.missed();
         String slot = STREAM.slotFor(io.tidemark.events.layout.StanzaName.of(name));
         primary.sql("select pg_drop_replication_slot('" + slot + "')");
         primary.checkpoint();
@@ -188,6 +176,27 @@ class StreamedWalGapCloudTest {
     // ---- helpers -----------------------------------------------------------------------------------
 
     /** Pushes what archive_command archived so far (the segments before the current one). */
+    /** The last commit the agent streamed, and the first one written after it halted. */
+    private record Halted(Lsn streamed, Lsn missed) {
+    }
+
+    /**
+     * The agent streams a commit (the window covers it), then halts while the primary writes on
+     * for two WAL switches: WAL that neither the stream nor (yet) the archive holds.
+     */
+    private Halted streamThenHaltWhileWalMovesTwoSegments(PgCluster primary, String what) throws Exception {
+        agent = StreamedAgent.start(stanza, primary, STREAM);
+        agent.awaitLine("streaming WAL of stanza");
+        Lsn streamed = commit(primary, what);
+        awaitLatestAtLeast(streamed);
+        agent.halt();
+        Lsn missed = commit(primary, "not streamed");
+        primary.switchWal();
+        commit(primary, "not streamed");
+        primary.switchWal();
+        return new Halted(streamed, missed);
+    }
+
     private void pushArchivedBeforeTheCurrentSegment() throws Exception {
         PgCluster primary = stanza.primary();
         WalSegmentName segment = WalSegmentName.parse(primary.currentWalFile(), stanza.size());
