@@ -33,7 +33,8 @@ import software.amazon.awssdk.services.s3.model.ObjectVersion;
  * notifications go to a persistent RGW topic whose push endpoint is a small HTTP receiver in this
  * JVM, which hands each event to local-cloud's real handlers. A persistent topic keeps an event
  * and pushes it again until the receiver answers 200, so events raised while local-cloud is
- * stopped (the receiver answers 503) reach the next one.
+ * stopped (the receiver answers 503, after waiting up to {@link #HELD_PUSH_WAIT} for the next
+ * local-cloud) reach the next one.
  *
  * <p>RGW's events are AWS-shaped with {@code eventSource} {@code ceph:s3} and an empty
  * {@code awsRegion}; the product's parser reads neither, so those stay. The key and the
@@ -45,6 +46,15 @@ public final class RgwStorage implements ExternalStorage {
     private static final long MEMSTORE_BYTES = 4L << 30;
     private static final String TOPIC = "tidemark-functions";
     private static final String REGION = "us-east-1";
+    /**
+     * How long a push that arrives while delivery is held waits for delivery to resume before it is
+     * refused (503). RGW 16 pushes a refused event again at once, with no pause, and each push risks
+     * a lost wake-up in RGW's HTTP client that leaves the topic's queue stuck until radosgw restarts
+     * (docs/testing.md, "Where RGW differs"): refusing at once made that hundreds of pushes a second
+     * for as long as delivery was held. Waiting makes it one a second, and a push that arrives while
+     * held is handed over as soon as delivery resumes.
+     */
+    static final Duration HELD_PUSH_WAIT = Duration.ofSeconds(1);
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     private RgwCluster cluster;
@@ -55,6 +65,13 @@ public final class RgwStorage implements ExternalStorage {
     private String bucket;
     private String topicArn;
     private final AtomicInteger inFlight = new AtomicInteger();
+    /** Pushes being handed over to {@link #deliver}; counted before it is read (see {@link #holdDelivery}). */
+    private final AtomicInteger handingOver = new AtomicInteger();
+    /** Notified when {@link #deliver} is set, so that a held push is handed over at once. */
+    private final Object deliverSet = new Object();
+    private final AtomicInteger refused = new AtomicInteger();
+    private volatile long lastPushNanos;
+    private volatile int lastPushStatus;
     /** Per key, the events handed over. */
     private final java.util.Map<String, Delivered> delivered = new ConcurrentHashMap<>();
 
@@ -124,6 +141,9 @@ public final class RgwStorage implements ExternalStorage {
     @Override
     public void deliverEvents(String bucket, Function<byte[], Integer> deliver) {
         this.deliver = deliver;
+        synchronized (deliverSet) {
+            deliverSet.notifyAll();
+        }
         if (this.bucket != null) {
             return; // a restarted local-cloud: the bucket's notification stays
         }
@@ -158,14 +178,17 @@ public final class RgwStorage implements ExternalStorage {
 
     private void receive(HttpExchange exchange) throws IOException {
         inFlight.incrementAndGet();
+        lastPushNanos = System.nanoTime();
         try (exchange) {
             byte[] body;
             try (InputStream in = exchange.getRequestBody()) {
                 body = in.readAllBytes();
             }
-            Function<byte[], Integer> target = deliver;
+            Function<byte[], Integer> target = awaitTarget();
             if (target == null) {
                 // local-cloud is stopped: RGW keeps the event and pushes it again
+                refused.incrementAndGet();
+                lastPushStatus = 503;
                 exchange.sendResponseHeaders(503, -1);
                 return;
             }
@@ -180,18 +203,55 @@ public final class RgwStorage implements ExternalStorage {
             } catch (RuntimeException e) {
                 System.err.println("RGW S3 event not handed over (RGW pushes it again): " + e);
                 status = 500;
+            } finally {
+                handingOver.decrementAndGet();
             }
+            lastPushStatus = status;
             exchange.sendResponseHeaders(status, -1);
         } finally {
             inFlight.decrementAndGet();
         }
     }
 
-    /** Stops handing events over (the receiver answers 503, RGW keeps them) until {@link #deliverEvents}. */
+    /**
+     * Where to hand the push over, waiting up to {@link #HELD_PUSH_WAIT} while delivery is held; null
+     * when it stays held. A non-null answer is counted in {@link #handingOver}, which the caller
+     * decrements when the handler is done.
+     */
+    private Function<byte[], Integer> awaitTarget() {
+        long deadline = System.nanoTime() + HELD_PUSH_WAIT.toNanos();
+        synchronized (deliverSet) {
+            while (true) {
+                handingOver.incrementAndGet();
+                Function<byte[], Integer> target = deliver;
+                if (target != null) {
+                    return target;
+                }
+                handingOver.decrementAndGet();
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return null;
+                }
+                try {
+                    deliverSet.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt(); // the receiver is closing
+                    return null;
+                }
+            }
+        }
+    }
+
+    /**
+     * Stops handing events over until {@link #deliverEvents}: a push waits up to
+     * {@link #HELD_PUSH_WAIT} for it, then is refused (503) and RGW keeps the event.
+     */
     void holdDelivery() {
         deliver = null;
-        // a push already in a handler finishes with the old local-cloud before it closes
-        while (inFlight.get() > 0) {
+        // a push already handed over finishes with the old local-cloud before it closes: a handler
+        // counts itself in handingOver before it reads deliver, so one that read the old target is
+        // seen here (one that reads null waits, and is not counted while it does)
+        while (handingOver.get() > 0) {
             try {
                 Thread.sleep(5);
             } catch (InterruptedException e) {
@@ -201,7 +261,26 @@ public final class RgwStorage implements ExternalStorage {
         }
     }
 
-    /** Holds the events and stops radosgw: the test's outage is an S3 outage. */
+    /**
+     * Waits until the receiver has refused a push (503) since {@code before} refusals, which only
+     * happens while delivery is held; false on timeout.
+     */
+    boolean awaitRefused(int before, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (refused.get() <= before) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(20);
+        }
+        return true;
+    }
+
+    /** Pushes refused (503) so far. */
+    int refusedPushes() {
+        return refused.get();
+    }
+
     /**
      * The event in AWS's shape where RGW 16's differs in a way the handlers read:
      * <ul>
@@ -293,12 +372,23 @@ public final class RgwStorage implements ExternalStorage {
                 }
                 if (System.nanoTime() > deadline) {
                     System.err.println("RGW event not delivered in " + timeout.toSeconds() + " s: "
-                            + (missing == null ? "a push still in a handler" : missing));
+                            + (missing == null ? "a push still in a handler" : missing) + "; " + lastPush());
                     return false;
                 }
                 Thread.sleep(50);
             }
         }
+    }
+
+    /**
+     * When RGW last pushed and how the receiver answered: with an event missing and no push for
+     * many seconds, RGW's queue is stuck (the lost wake-up in docs/testing.md), not the receiver.
+     */
+    private String lastPush() {
+        long at = lastPushNanos;
+        return at == 0 ? "RGW has pushed nothing yet"
+                : "RGW's last push came " + (System.nanoTime() - at) / 1_000_000 + " ms ago and was answered "
+                        + lastPushStatus;
     }
 
     /** The first version or delete marker whose event has not been handed over, or null. */

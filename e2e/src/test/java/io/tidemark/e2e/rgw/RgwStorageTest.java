@@ -195,9 +195,12 @@ class RgwStorageTest {
     void eventsRaisedWhileDeliveryIsPausedAreKeptAndArriveLater() throws Exception {
         RECEIVED.clear();
         storage.holdDelivery();
+        int refusedBefore = storage.refusedPushes();
         s3.putObject(b -> b.bucket(BUCKET).key("main/backup/x"), RequestBody.fromString("held"));
 
         assertFalse(storage.awaitDelivered(Duration.ofSeconds(2)), "no one took the event, yet it counts as delivered");
+        // RGW pushed it and was refused (503): what arrives below is a push of it again
+        assertTrue(storage.awaitRefused(refusedBefore, Duration.ofSeconds(60)), "RGW did not push the held event");
         assertTrue(RECEIVED.isEmpty(), RECEIVED.toString());
 
         storage.deliverEvents(BUCKET, RgwStorageTest::take);

@@ -40,6 +40,13 @@ public final class RgwCluster implements AutoCloseable {
             + " (apt-get install radosgw ceph-mon ceph-osd)";
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
     private static final Set<RgwCluster> OPEN = ConcurrentHashMap.newKeySet();
+    /**
+     * {@code -Dtidemark.rgw.log=DIR}: radosgw logs at {@code debug rgw = 20} (each push of a
+     * notification, the queue's lock and listing) and {@link #close()} copies the cluster's logs to
+     * {@code DIR/<temp dir name>} before it removes the temp dir. Off by default: a class's log at
+     * level 20 runs to tens of MB.
+     */
+    static final String LOG_PROPERTY = "tidemark.rgw.log";
     private static boolean hookInstalled;
 
     private final Path dir;
@@ -131,7 +138,7 @@ public final class RgwCluster implements AutoCloseable {
                     rgw data = %3$s/rgw
                     # about 600 threads otherwise; tests send a few requests at a time
                     rgw thread pool size = 64
-                    """.formatted(fsid, mon, dir, memstoreBytes, rgwPort));
+                    """.formatted(fsid, mon, dir, memstoreBytes, rgwPort) + debugLog());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -193,6 +200,29 @@ public final class RgwCluster implements AutoCloseable {
                 run(concat(base, "lock", "break", object, name.group(1), locker.group(1),
                         "--lock-cookie", locker.group(2)));
             }
+        }
+    }
+
+    private static String debugLog() {
+        // [client.rgw] is the last section of the file
+        return System.getProperty(LOG_PROPERTY) == null ? "" : "debug rgw = 20\n";
+    }
+
+    /** With {@link #LOG_PROPERTY} set, copies the logs (daemon logs and outputs) out of the temp dir. */
+    private void keepLogs() {
+        String to = System.getProperty(LOG_PROPERTY);
+        if (to == null) {
+            return;
+        }
+        Path target = Path.of(to).resolve(dir.getFileName());
+        try (Stream<Path> logs = Files.list(dir.resolve("log"))) {
+            Files.createDirectories(target);
+            for (Path log : logs.toList()) {
+                Files.copy(log, target.resolve(log.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+            System.out.println("Ceph RGW logs kept in " + target);
+        } catch (IOException e) {
+            System.err.println("tidemark testkit: cannot keep the RGW logs in " + target + ": " + e.getMessage());
         }
     }
 
@@ -307,6 +337,7 @@ public final class RgwCluster implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        keepLogs();
         deleteTree(dir);
     }
 
