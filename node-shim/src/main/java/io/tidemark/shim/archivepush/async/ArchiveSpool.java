@@ -301,10 +301,16 @@ public final class ArchiveSpool {
         return new Leftovers(errors, temps);
     }
 
-    /** Announces the worker (this process) to the launcher; call with the lock held. */
-    void writePid() {
+    /**
+     * Announces the worker (this process) to the launcher, and the data directory whose
+     * archive_status it follows (second line): an archive-push from another cluster of the same
+     * stanza (a restored copy beside the original, with the same configuration) must not wait for
+     * a worker that never looks at its files. Call with the lock held.
+     */
+    void writePid(Path pgdata) {
         try {
-            AtomicFile.write(dir.resolve(PID), (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII));
+            AtomicFile.write(dir.resolve(PID), (ProcessHandle.current().pid() + "\n" + pgdata.toAbsolutePath() + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             // the launcher then leaves every wait to the JVM
         }
@@ -324,6 +330,16 @@ public final class ArchiveSpool {
     }
 
     /** Whether a worker holds the lock right now. */
+    /** The data directory the running worker follows, from its pid file; empty when not known. */
+    public Optional<Path> workerPgdata() {
+        try {
+            List<String> lines = Files.readAllLines(dir.resolve(PID), StandardCharsets.UTF_8);
+            return lines.size() >= 2 && !lines.get(1).isBlank() ? Optional.of(Path.of(lines.get(1))) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
     public boolean locked() {
         return ProcessLock.held(dir.resolve(LOCK));
     }

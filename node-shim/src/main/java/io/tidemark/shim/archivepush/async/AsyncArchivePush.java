@@ -70,6 +70,14 @@ public final class AsyncArchivePush {
         if (!ensureWorker(spool, pgdata, err)) {
             return pushHere(file, err);
         }
+        Optional<Path> served = spool.workerPgdata();
+        if (served.isPresent() && !sameDirectory(served.get(), pgdata)) {
+            // the stanza's worker follows another cluster (a restored copy of this stanza beside
+            // the original, sharing the configuration): it will never see this file
+            err.println("tidemark archive-push: warning: the asynchronous worker of " + spool.dir() + " follows "
+                    + served.get() + ", not " + pgdata + "; pushing " + name + " synchronously");
+            return pushHere(file, err);
+        }
         while (Instant.now().isBefore(deadline)) {
             s = spool.answer(file);
             if (answered(spool, name, s, err)) {
@@ -103,6 +111,14 @@ public final class AsyncArchivePush {
             case SpoolStatus.Pending p -> {
                 return false;
             }
+        }
+    }
+
+    private static boolean sameDirectory(Path a, Path b) {
+        try {
+            return java.nio.file.Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
         }
     }
 
