@@ -85,10 +85,15 @@ class AsyncArchivePushCloudTest {
     }
 
     private AsyncArchivePush.Starter inProcess(List<Integer> started) {
+        return inProcess(started, Duration.ofSeconds(3));
+    }
+
+    /** Workers that leave after {@code idle} without work. */
+    private AsyncArchivePush.Starter inProcess(List<Integer> started, Duration idle) {
         return (config, spool, pgdata) -> {
             started.add(1);
             ArchiveWorker w = new ArchiveWorker(new WalPusher(config, Map.of()), pgdata, spool,
-                    new PrintStream(log, true, StandardCharsets.UTF_8), Duration.ofSeconds(3), false);
+                    new PrintStream(log, true, StandardCharsets.UTF_8), idle, false);
             w.start();
             workers.add(w);
         };
@@ -161,7 +166,8 @@ class AsyncArchivePushCloudTest {
         Path copyWal = Files.createDirectories(copy.resolve("pg_wal/archive_status")).getParent();
         ready(copyWal, 20, 22);
         List<Integer> started = new ArrayList<>();
-        ArchivePushCommand command = new ArchivePushCommand(Map.of(), inProcess(started));
+        // the worker of a busy primary: it does not leave while the copy's calls wait for it
+        ArchivePushCommand command = new ArchivePushCommand(Map.of(), inProcess(started, Duration.ofMinutes(2)));
         Shim.Run first = Shim.run(command, "pg_wal/" + Segments.name(0), "--config", conf.toString(), "--pgdata",
                 dir.resolve("pgdata").toString());
         assertEquals(0, first.code(), first.err());
