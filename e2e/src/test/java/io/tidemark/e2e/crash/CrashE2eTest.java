@@ -16,6 +16,7 @@ import io.tidemark.events.layout.Compression;
 import io.tidemark.events.layout.StanzaName;
 import io.tidemark.events.layout.StorageLayout;
 import io.tidemark.events.paths.SafeRelativePath;
+import io.tidemark.shim.archivepush.async.ArchiveSpool;
 import io.tidemark.shim.config.ShimConfig;
 import io.tidemark.shim.storage.Codec;
 import io.tidemark.shim.storage.CredentialSource;
@@ -41,6 +42,7 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -343,11 +345,13 @@ class CrashE2eTest {
     }
 
     private long workerPid() throws IOException {
-        Path pidFile = spool.resolve("worker.pid");
-        Waits.until(() -> Files.exists(pidFile), Duration.ofSeconds(30), "a worker announces itself in " + pidFile);
-        long pid = Long.parseLong(Files.readString(pidFile).strip());
-        assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "worker " + pid + " runs");
-        return pid;
+        // read as the shim reads it (the pid, then the data directory the worker follows)
+        ArchiveSpool archive = ArchiveSpool.existing(dir.resolve("node/spool"), StanzaName.of("main")).orElseThrow();
+        Waits.until(() -> archive.workerPid().isPresent(), Duration.ofSeconds(30), "a worker announces itself in " + spool);
+        ArchiveSpool.WorkerPid w = archive.workerPid().orElseThrow();
+        assertEquals(Optional.of(primary.dataDir().toRealPath()), w.pgdata(), "the worker follows the primary's data directory");
+        assertTrue(ProcessHandle.of(w.pid()).map(ProcessHandle::isAlive).orElse(false), "worker " + w.pid() + " runs");
+        return w.pid();
     }
 
     /** Every WAL object of the stanza by file name (no extension): more than one key for a name would be a duplicate. */

@@ -15,6 +15,7 @@ import io.tidemark.e2e.Waits;
 import io.tidemark.functions.runtime.AwsClients;
 import io.tidemark.testkit.PgCluster;
 import io.tidemark.testkit.PgTest;
+import io.tidemark.testkit.Processes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -270,7 +271,7 @@ class DrillE2eTest {
         String first = Files.readAllLines(log).get(0);
         String killedId = first.substring("drill ".length(), first.indexOf(" of stanza"));
         long postmaster = Long.parseLong(Files.readAllLines(pid).get(0).trim());
-        assertTrue(ProcessHandle.of(postmaster).map(ProcessHandle::isAlive).orElse(false), "the killed drill's server runs on");
+        assertTrue(Processes.running(postmaster), "the killed drill's server runs on (state " + Processes.state(postmaster) + ")");
 
         ShimProcess.Result r = cli.run("drill", "--now", "--scratch", scratch.toString(), "--timeout", "300", "--no-amcheck");
         System.out.println("after kill -9:\n" + r);
@@ -279,7 +280,8 @@ class DrillE2eTest {
                 && r.out().contains("did not finish: its server (pid " + postmaster + ") was stopped and its scratch directory "
                 + scratch + " removed"), r.out());
         assertTrue(r.out().contains("note: the interrupted drill " + killedId + " is recorded as failed"), r.out());
-        assertFalse(ProcessHandle.of(postmaster).map(ProcessHandle::isAlive).orElse(false), "stopped");
+        // exited (a zombie until PID 1 reaps it counts: it runs nothing and holds nothing)
+        assertFalse(Processes.running(postmaster), "stopped (state " + Processes.state(postmaster) + ")");
         assertFalse(Files.exists(scratch), "the new drill removed its own directory too");
         JsonNode killed = null;
         for (JsonNode d : JSON.readTree(cloud.api("GET", "/stanzas/" + STANZA + "/drills", null).body()).get("drills")) {

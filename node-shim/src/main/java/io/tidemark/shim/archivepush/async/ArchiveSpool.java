@@ -301,10 +301,24 @@ public final class ArchiveSpool {
         return new Leftovers(errors, temps);
     }
 
-    /** Announces the worker (this process) to the launcher; call with the lock held. */
-    void writePid() {
+    /**
+     * Announces the worker (this process) to the launcher, and the data directory whose
+     * archive_status it follows (second line): an archive-push from another cluster of the same
+     * stanza (a restored copy beside the original, with the same configuration) must not wait for
+     * a worker that never looks at its files. Call with the lock held.
+     */
+    void writePid(Path pgdata) {
+        Path followed;
         try {
-            AtomicFile.write(dir.resolve(PID), (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII));
+            // the real path: the launcher compares it with the physical working directory PostgreSQL
+            // runs archive_command in, whatever symbolic link the agent's --pgdata went through
+            followed = pgdata.toRealPath();
+        } catch (IOException e) {
+            followed = pgdata.toAbsolutePath().normalize();
+        }
+        try {
+            AtomicFile.write(dir.resolve(PID), (ProcessHandle.current().pid() + "\n" + followed + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             // the launcher then leaves every wait to the JVM
         }
@@ -321,6 +335,29 @@ public final class ArchiveSpool {
     /** The worker lock, or empty when another process (or this one) holds it. Released when the channel closes. */
     public Optional<FileChannel> tryLock() {
         return ProcessLock.tryLock(dir.resolve(LOCK));
+    }
+
+    /**
+     * What {@code worker.pid} says: the process of the worker that announced itself last, and the
+     * data directory it follows (empty for a pid file of a version before 2026-12-07, which wrote
+     * the pid alone). The process may be gone: a worker killed with -9 leaves its file behind.
+     */
+    public record WorkerPid(long pid, Optional<Path> pgdata) {
+    }
+
+    /** The pid file read ({@link WorkerPid}); empty when there is none or it is not one. */
+    public Optional<WorkerPid> workerPid() {
+        try {
+            List<String> lines = Files.readAllLines(dir.resolve(PID), StandardCharsets.UTF_8);
+            if (lines.isEmpty() || !lines.get(0).matches("[0-9]{1,18}")) {
+                return Optional.empty();
+            }
+            Optional<Path> pgdata = lines.size() >= 2 && !lines.get(1).isBlank()
+                    ? Optional.of(Path.of(lines.get(1))) : Optional.empty();
+            return Optional.of(new WorkerPid(Long.parseLong(lines.get(0)), pgdata));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     /** Whether a worker holds the lock right now. */

@@ -108,7 +108,7 @@ public final class ArchiveWorker implements AutoCloseable {
             log.println(Instant.now() + " cleared what an earlier worker left: " + left.errors() + " error record(s) (its"
                     + " files are tried again now), " + left.temps() + " temp file(s) of dead processes");
         }
-        spool.writePid();
+        spool.writePid(pgdata);
         loop = new Thread(this::run, "tidemark-archive-worker");
         loop.start();
         return true;

@@ -23,7 +23,10 @@ import java.util.Optional;
  * when none holds the lock) and waits up to {@code archive-push.timeout} for the file's outcome.
  * When no worker can be started, or none took the lock in {@link #WORKER_START}, it pushes the
  * file itself, synchronously, as archive-push without async would; so it does for a file
- * PostgreSQL has not marked ready ({@code archive_status/<file>.ready}), which no worker would see.
+ * PostgreSQL has not marked ready ({@code archive_status/<file>.ready}), which no worker would see,
+ * and while the stanza's worker follows another data directory ({@code worker.pid}: one stanza's
+ * spool serves one cluster's worker, and a restored copy beside the original shares its
+ * configuration), with a warning.
  */
 public final class AsyncArchivePush {
     static final Duration WORKER_START = Duration.ofSeconds(15);
@@ -78,6 +81,16 @@ public final class AsyncArchivePush {
             if (!spool.locked() && !ensureWorker(spool, pgdata, err)) {
                 return pushHere(file, err);
             }
+            // Asked on every round, not once: the worker that holds the lock may change while this
+            // call waits (the last one died, the other cluster's call started the next).
+            Optional<Path> served = spool.workerPid().flatMap(ArchiveSpool.WorkerPid::pgdata);
+            if (served.isPresent() && !sameDirectory(served.get(), pgdata)) {
+                // the stanza's worker follows another cluster (a restored copy of this stanza beside
+                // the original, sharing the configuration): it will never see this file
+                err.println("tidemark archive-push: warning: the asynchronous worker of " + spool.dir() + " follows "
+                        + served.get() + ", not " + pgdata + "; pushing " + name + " synchronously");
+                return pushHere(file, err);
+            }
             sleep(POLL_MS);
         }
         throw new CommandFailure(ExitCodes.FAILED, name + " was not archived within archive-push.timeout ("
@@ -103,6 +116,14 @@ public final class AsyncArchivePush {
             case SpoolStatus.Pending p -> {
                 return false;
             }
+        }
+    }
+
+    private static boolean sameDirectory(Path a, Path b) {
+        try {
+            return java.nio.file.Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
         }
     }
 

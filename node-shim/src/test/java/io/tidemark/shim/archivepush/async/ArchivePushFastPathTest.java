@@ -203,7 +203,7 @@ class ArchivePushFastPathTest {
     void whileAWorkerRunsTheLauncherWaitsForItInsteadOfStartingAJvm() throws Exception {
         Path c = conf(base("main") + "archive-push.async=true\n");
         ArchiveSpool s = spool("main");
-        s.writePid(); // this test's JVM plays the live worker
+        s.writePid(dir); // this test's JVM plays the live worker, following this data directory
         Thread pusher = new Thread(() -> {
             try {
                 Thread.sleep(400);
@@ -221,6 +221,12 @@ class ArchivePushFastPathTest {
         // the worker's error: the JVM reports it
         s.markError("00000001000000000000002B", "S3 said no");
         assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/00000001000000000000002B").fellThrough());
+        // a live worker that follows another data directory (a restored copy of the stanza beside
+        // this one) never sees this file: the JVM, at once, not after waiting for that worker
+        s.writePid(dir.resolve("other-cluster"));
+        long t1 = System.nanoTime();
+        assertTrue(run(Map.of(), "--config", c.toString(), "pg_wal/00000001000000000000002C").fellThrough());
+        assertTrue(System.nanoTime() - t1 < 5_000_000_000L, "no wait for a worker of another cluster");
         // no live worker behind the pid file: the JVM starts one
         Files.writeString(s.dir().resolve("worker.pid"), "999999999\n");
         long t0 = System.nanoTime();

@@ -85,10 +85,15 @@ class AsyncArchivePushCloudTest {
     }
 
     private AsyncArchivePush.Starter inProcess(List<Integer> started) {
+        return inProcess(started, Duration.ofSeconds(3));
+    }
+
+    /** Workers that leave after {@code idle} without work. */
+    private AsyncArchivePush.Starter inProcess(List<Integer> started, Duration idle) {
         return (config, spool, pgdata) -> {
             started.add(1);
             ArchiveWorker w = new ArchiveWorker(new WalPusher(config, Map.of()), pgdata, spool,
-                    new PrintStream(log, true, StandardCharsets.UTF_8), Duration.ofSeconds(3), false);
+                    new PrintStream(log, true, StandardCharsets.UTF_8), idle, false);
             w.start();
             workers.add(w);
         };
@@ -148,6 +153,50 @@ class AsyncArchivePushCloudTest {
         await(() -> spool.done().isEmpty(), ".ok records go once PostgreSQL marked the files .done: " + spool.done());
         assertTrue(Files.exists(pgWal.resolve("archive_status/" + Segments.name(3) + ".done")),
                 "the worker never touches archive_status");
+    }
+
+    @Test
+    void aSecondClusterOfTheStanzaPushesItsFilesItselfBesideTheWorkerOfTheFirst() throws Exception {
+        String stanza = "async" + STANZAS.incrementAndGet();
+        Path conf = conf(stanza, Map.of());
+        Path pgWal = pgWal();
+        ready(pgWal, 0, 2);
+        // a restored copy of the stanza beside the original, with the same configuration
+        Path copy = dir.resolve("copy");
+        Path copyWal = Files.createDirectories(copy.resolve("pg_wal/archive_status")).getParent();
+        ready(copyWal, 20, 22);
+        List<Integer> started = new ArrayList<>();
+        // the worker of a busy primary: it does not leave while the copy's calls wait for it
+        ArchivePushCommand command = new ArchivePushCommand(Map.of(), inProcess(started, Duration.ofMinutes(2)));
+        Shim.Run first = Shim.run(command, "pg_wal/" + Segments.name(0), "--config", conf.toString(), "--pgdata",
+                dir.resolve("pgdata").toString());
+        assertEquals(0, first.code(), first.err());
+        ArchiveSpool spool = ArchiveSpool.open(dir.resolve("spool"), StanzaName.of(stanza)).orElseThrow();
+        assertEquals(dir.resolve("pgdata").toRealPath(), spool.workerPid().orElseThrow().pgdata().orElseThrow(),
+                "worker.pid names the data directory the worker follows");
+
+        for (int i = 20; i < 22; i++) {
+            long t0 = System.nanoTime();
+            Shim.Run r = Shim.run(command, "pg_wal/" + Segments.name(i), "--config", conf.toString(), "--pgdata",
+                    copy.toString());
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            // before: each call waited archive-push.timeout (20 s here) for a worker that never
+            // looks at the copy's files, and failed
+            assertEquals(0, r.code(), r.err());
+            assertTrue(ms < 10_000, "pushed at once, not after waiting for the other cluster's worker: " + ms + " ms");
+            assertTrue(r.err().contains("warning: the asynchronous worker of " + spool.dir() + " follows "
+                    + dir.resolve("pgdata").toRealPath() + ", not " + copy + "; pushing " + Segments.name(i)
+                    + " synchronously"), r.err());
+            assertTrue(walObjects(stanza).contains(Segments.name(i)), Segments.name(i) + " is in S3");
+            assertInstanceOf(SpoolStatus.Pending.class, spool.status(Segments.name(i)), "the worker never saw it");
+        }
+        assertEquals(1, started.size(), "the copy's calls start no worker: the stanza's spool has one");
+        // the first cluster's files still go through its worker
+        await(() -> spool.done().containsAll(List.of(Segments.name(0), Segments.name(1))), "the worker pushed A's files");
+        Shim.Run again = Shim.run(command, "pg_wal/" + Segments.name(1), "--config", conf.toString(), "--pgdata",
+                dir.resolve("pgdata").toString());
+        assertEquals(0, again.code(), again.err());
+        assertFalse(again.err().contains("synchronously"), again.err());
     }
 
     @Test
