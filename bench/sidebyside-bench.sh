@@ -146,6 +146,7 @@ for i in $(seq 1 "$runs"); do
   if [ -n "${BASE_ROOT:-}" ]; then
     base_full+=("$(baseb base-full$i backup --type full --process-max 2)"); wait_valid
     sleep 1.1; t_base=$(psql_ "select clock_timestamp()"); sleep 1.1
+    psql_ "create table base_mark$i as select $i as x" >/dev/null # a commit after the target: it is reachable
   fi
   tm_full+=("$(tmb tm-full$i backup --type full --process-max 2)"); wait_valid
   pb_full+=("$(pbb pb-full$i --type=full backup)")
