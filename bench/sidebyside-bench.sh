@@ -22,7 +22,10 @@
 #   bench/sidebyside-bench.sh [SCALE] [INCRS]       (defaults 100 and 5; INCRS 0 stops after step 2)
 #   RUNS=3 FILLFACTOR=90 HEAP=256m TIDEMARK_ROOT=DIR (the checkout whose bin/tidemark runs)
 #   TM_JAVA_OPTS="..."  more JVM options for Tidemark's backups and restores (e.g. -XX:StartFlightRecording=...)
-#   BASE_ROOT=DIR   also restores each full with another build (before/after), interleaved
+#   BASE_ROOT=DIR   also backs up and restores with another build (before/after), interleaved: each
+#                   round starts with its full backup (so the newest full stays this build's), its
+#                   restores target the time after its last full (its own backup); at the end this
+#                   build restores that backup once (a backup of the other build's manifest format)
 #   PROBE=1         at the end, one thread's cost per step on the largest file (bench/CopyCostProbe.java)
 #   PGBR_BLOCK=1    pgBackRest with beta=y, repo1-bundle=y and repo1-block=y: its block incremental (beta
 #                   in 2.45, off by default; block incremental needs bundling)
@@ -123,6 +126,9 @@ timed() {
 }
 tmb() { timed "$1" "$bucket_name" env JAVA_TOOL_OPTIONS="-Xmx$heap ${TM_JAVA_OPTS:-}" PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA="$work/data" \
   runuser -u postgres -- "$root/bin/tidemark" "${@:2}" --config "$conf" --stanza "$stanza"; }
+# the same with BASE_ROOT's build (no TM_JAVA_OPTS)
+baseb() { timed "$1" "$bucket_name" env JAVA_TOOL_OPTIONS="-Xmx$heap" PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA="$work/data" \
+  runuser -u postgres -- "$BASE_ROOT/bin/tidemark" "${@:2}" --config "$conf" --stanza "$stanza"; }
 pbb() { timed "$1" pgbackrest runuser -u postgres -- pgbackrest --config="$work/pgbackrest.conf" --stanza=main "${@:2}"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 row() { printf '%-44s %-24s %8s %8s %9s %s\n' "$@"; }
@@ -135,13 +141,19 @@ report() { # label tool results...
 }
 
 # 1. full backups
-tm_full=(); pb_full=()
+tm_full=(); pb_full=(); base_full=(); t_base=
 for i in $(seq 1 "$runs"); do
+  if [ -n "${BASE_ROOT:-}" ]; then
+    base_full+=("$(baseb base-full$i backup --type full --process-max 2)"); wait_valid
+    sleep 1.1; t_base=$(psql_ "select clock_timestamp()"); sleep 1.1
+    psql_ "create table base_mark$i as select $i as x" >/dev/null # a commit after the target: it is reachable
+  fi
   tm_full+=("$(tmb tm-full$i backup --type full --process-max 2)"); wait_valid
   pb_full+=("$(pbb pb-full$i --type=full backup)")
 done
 report "full backup" tidemark "${tm_full[@]}"
 report "full backup" "pgbackrest 2.45" "${pb_full[@]}"
+[ -n "${BASE_ROOT:-}" ] && report "full backup" "tidemark, BASE_ROOT" "${base_full[@]}"
 echo "    requests of the last run: tidemark $(cat "$work/tm-full$runs.req"); pgbackrest $(cat "$work/pb-full$runs.req")"
 grep -E 'phases|stored' "$work/tm-full$runs.out" | sed 's/^/    tidemark: /'
 newest_dir() { ls -1t "$1" | grep -v -e '^backup.info' -e '^latest$' -e '^backup.history' | head -1; }
@@ -157,13 +169,16 @@ for i in $(seq 1 "$runs"); do
   restore_dir; tm_rs+=("$(tmb tm-restore$i restore --pgdata "$work/r" --process-max 2)")
   restore_dir; pb_rs+=("$(pbb pb-restore$i --pg1-path="$work/r" restore)")
   if [ -n "${BASE_ROOT:-}" ]; then
-    restore_dir; base_rs+=("$(timed base-restore$i "$bucket_name" env JAVA_TOOL_OPTIONS="-Xmx$heap" \
-      runuser -u postgres -- "$BASE_ROOT/bin/tidemark" restore --pgdata "$work/r" --process-max 2 --config "$conf" --stanza "$stanza")")
+    restore_dir; base_rs+=("$(baseb base-restore$i restore --pgdata "$work/r" --target-time "$t_base" --process-max 2)")
   fi
 done
 report "file restore of a full" tidemark "${tm_rs[@]}"
 report "file restore of a full" "pgbackrest 2.45" "${pb_rs[@]}"
-[ -n "${BASE_ROOT:-}" ] && report "file restore of a full" "tidemark, BASE_ROOT" "${base_rs[@]}"
+if [ -n "${BASE_ROOT:-}" ]; then
+  report "file restore of a full" "tidemark, BASE_ROOT" "${base_rs[@]}"
+  restore_dir; report "file restore of BASE_ROOT's full" tidemark "$(tmb tm-restore-base restore --pgdata "$work/r" --target-time "$t_base" --process-max 2)"
+  grep -o 'backup [0-9F_I-]*' "$work/tm-restore-base.out" | head -1 | sed 's/^/    this build restored BASE_ROOT'"'"'s /'
+fi
 echo "    requests of the last run: tidemark $(cat "$work/tm-restore$runs.req"); pgbackrest $(cat "$work/pb-restore$runs.req")"
 [ "$incrs" -gt 0 ] || { echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"; exit 0; } # INCRS=0: full backup and file restore only
 

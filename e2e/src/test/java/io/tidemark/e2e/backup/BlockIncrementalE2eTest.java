@@ -144,7 +144,8 @@ class BlockIncrementalE2eTest {
         assertTrue(stored >= 1 && stored <= 4, "1 % of rows at the start and their new versions at the end: "
                 + stored + " of " + map.blocks().size() + " blocks stored");
         assertTrue(heap.storedSize() < heap.size() / 10, heap.storedSize() + " stored of " + heap.size());
-        assertEquals(BackupManifest.BLOCKS_FORMAT_VERSION, diff.formatVersion());
+        assertEquals(BackupManifest.BLOCK_DIGEST_FORMAT_VERSION, diff.formatVersion());
+        assertEquals(io.tidemark.events.backup.BlockDigest.of(heap.size(), map), heap.sha256(), "the file's digest is over its blocks");
     }
 
     @Test

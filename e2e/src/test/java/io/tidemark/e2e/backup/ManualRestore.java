@@ -113,7 +113,8 @@ final class ManualRestore {
 
     /**
      * A block-mapped file: each block read from the object of the backup that stores it (at its
-     * offset), decompressed and checked against its own SHA-256, then the whole file against the manifest.
+     * offset), decompressed and checked against its own SHA-256, then the whole file against the
+     * manifest (its digest recomputed from the assembled bytes).
      */
     private byte[] assembled(ManifestFile f, io.tidemark.events.backup.BlockMap map) throws IOException {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream((int) f.size());
@@ -131,10 +132,25 @@ final class ManualRestore {
             index++;
         }
         byte[] raw = out.toByteArray();
-        if (raw.length != f.size() || !sha256(raw).equals(f.sha256())) {
+        if (raw.length != f.size() || !digestOf(raw, f, map).equals(f.sha256())) {
             throw new AssertionError(f.path() + ": assembled content differs from the manifest");
         }
         return raw;
+    }
+
+    /**
+     * The assembled bytes' digest of the kind the manifest holds for {@code f}: the block digest
+     * (format 3), recomputed here from the bytes, or the whole content's SHA-256 (format 2).
+     */
+    private static String digestOf(byte[] raw, ManifestFile f, io.tidemark.events.backup.BlockMap map) {
+        if (!f.sha256().equals(io.tidemark.events.backup.BlockDigest.of(f.size(), map))) {
+            return sha256(raw);
+        }
+        List<String> shas = new java.util.ArrayList<>();
+        for (int at = 0; at < raw.length; at += map.blockSize()) {
+            shas.add(sha256(Arrays.copyOfRange(raw, at, Math.min(raw.length, at + map.blockSize()))));
+        }
+        return io.tidemark.events.backup.BlockDigest.of(raw.length, map.blockSize(), shas);
     }
 
     private static Path target(SafeRelativePath p, Path dataDir, Path tablespaceRoot) {

@@ -58,15 +58,22 @@ public record BackupManifest(int formatVersion,
     public static final int FORMAT_VERSION = 1;
     /** The format with block maps ({@link ManifestFile#blocks()}); a manifest without any is written as 1. */
     public static final int BLOCKS_FORMAT_VERSION = 2;
+    /**
+     * Block maps, and every file this backup stores with a map has its {@link BlockDigest} as its
+     * {@code sha256} (format 2: the whole content's SHA-256). A file it references keeps the
+     * digest its own backup wrote, of either kind. Older readers refuse the format instead of
+     * refusing the restored files.
+     */
+    public static final int BLOCK_DIGEST_FORMAT_VERSION = 3;
 
-    /** The version to write for {@code files}: 2 only when a file has a block map, so older readers keep reading the rest. */
+    /** The version to write for {@code files}: 3 only when a file has a block map, so older readers keep reading the rest. */
     public static int formatFor(List<ManifestFile> files) {
-        return files.stream().anyMatch(ManifestFile::hasBlocks) ? BLOCKS_FORMAT_VERSION : FORMAT_VERSION;
+        return files.stream().anyMatch(ManifestFile::hasBlocks) ? BLOCK_DIGEST_FORMAT_VERSION : FORMAT_VERSION;
     }
 
     public BackupManifest {
-        require(formatVersion == FORMAT_VERSION || formatVersion == BLOCKS_FORMAT_VERSION, "manifest format "
-                + formatVersion + " is not supported (this build reads " + FORMAT_VERSION + " and " + BLOCKS_FORMAT_VERSION + ")");
+        require(formatVersion >= FORMAT_VERSION && formatVersion <= BLOCK_DIGEST_FORMAT_VERSION, "manifest format "
+                + formatVersion + " is not supported (this build reads " + FORMAT_VERSION + " to " + BLOCK_DIGEST_FORMAT_VERSION + ")");
         require(stanza != null, "stanza is missing");
         require(label != null, "label is missing");
         require(prior != null, "prior is missing (use Optional.empty())");
@@ -115,6 +122,11 @@ public record BackupManifest(int formatVersion,
             }
             require(formatVersion >= BLOCKS_FORMAT_VERSION || f.blocks().isEmpty(),
                     f.path() + ": a block map needs manifest format " + BLOCKS_FORMAT_VERSION);
+            if (formatVersion >= BLOCK_DIGEST_FORMAT_VERSION && ref.equals(label) && f.blocks().isPresent()) {
+                require(f.sha256().equals(BlockDigest.of(f.size(), f.blocks().get())),
+                        f.path() + ": sha256 " + f.sha256() + " is not the digest of its block map (" + BlockDigest.of(f.size(),
+                                f.blocks().get()) + ")");
+            }
         }
         Set<Long> oids = new HashSet<>();
         for (ManifestTablespace t : tablespaces) {

@@ -12,7 +12,8 @@ import java.util.OptionalInt;
  * {@code pg_tblspc/<oid>/}).
  *
  * @param size               bytes of the file as read from PostgreSQL's data directory
- * @param sha256             SHA-256 of those bytes, lower-case hex
+ * @param sha256             SHA-256 of those bytes, lower-case hex; for a file with a block map stored
+ *                           by a backup of format 3 its {@link BlockDigest} (over its blocks' SHA-256)
  * @param mtime              modification time at backup, used to decide whether a later
  *                           incremental can reference this copy instead of storing a new one
  * @param reference          the backup whose storage holds the copy: this backup, or an earlier

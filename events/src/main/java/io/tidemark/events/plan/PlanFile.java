@@ -12,7 +12,8 @@ import io.tidemark.events.paths.SafeRelativePath;
  * @param bundleOffset where the file's stored bytes start in the bundle (0 for a single object)
  * @param storedSize   stored (compressed) bytes to read from {@code bundleOffset}
  * @param storedSha256 SHA-256 of those stored bytes, lower-case hex
- * @param sha256       SHA-256 of the restored file, lower-case hex
+ * @param sha256       SHA-256 of the restored file, lower-case hex; for a file with blocks whose
+ *                     backup wrote manifest format 3, its {@code BlockDigest} ({@link #digestByBlocks})
  * @param versionId    the S3 version of {@code key} the validator checked (null: the store keeps no
  *                     versions); presigned URLs read that version
  * @param blocks       for a file stored block by block: where each block is ({@code key} then holds
@@ -44,5 +45,15 @@ public record PlanFile(SafeRelativePath path, long size, String sha256, BackupLa
         PlanChecks.require(blocks != null, path + ": blocks is missing (use Optional.empty())");
         blocks.ifPresent(b -> PlanChecks.require(!bundled && b.blocks().size() == (size + b.blockSize() - 1) / b.blockSize(),
                 path + ": " + b.blocks().size() + " blocks of " + b.blockSize() + " do not cover " + size + " bytes"));
+    }
+
+    /**
+     * Whether {@link #sha256} is the {@code BlockDigest} of {@link #blocks} (then a file whose every
+     * block matched its SHA-256 is the file the plan names, without hashing it whole again); false
+     * for a file without blocks or one whose backup recorded the whole content's SHA-256 (format 2).
+     */
+    public boolean digestByBlocks() {
+        return blocks.isPresent() && io.tidemark.events.backup.BlockDigest.matches(sha256, size, blocks.get().blockSize(),
+                blocks.get().blocks().stream().map(PlanBlocks.Block::sha256).toList());
     }
 }

@@ -96,7 +96,7 @@ class BackupManifestTest {
     void badFieldsAreNamed() {
         String good = new String(ManifestJson.write(manifest(FULL, Optional.empty(),
                 List.of(file("base/1/1259", FULL, OptionalInt.empty(), 0)))), StandardCharsets.UTF_8);
-        assertMessage(good.replace("\"formatVersion\":1", "\"formatVersion\":3"), "format 3"); // 2 is the format with block maps
+        assertMessage(good.replace("\"formatVersion\":1", "\"formatVersion\":4"), "format 4"); // 2 and 3 are the formats with block maps
         assertMessage(good.replace("\"size\":8192", "\"size\":8192.5"), "");
         assertMessage(good.replace("\"startLsn\":\"0/2000028\"", "\"startLsn\":\"zz\""), "/startLsn");
         assertMessage(good.replace(SHA_A, "XYZ"), "sha256");

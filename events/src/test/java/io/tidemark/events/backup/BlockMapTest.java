@@ -62,7 +62,7 @@ class BlockMapTest {
     @Test
     void roundTripAsFormat2AndReferencesCountBlocks() {
         BackupManifest m = manifest(2, INCR, FULL, List.of(blockFile(INCR, incrBlocks(), 100)));
-        assertEquals(2, BackupManifest.formatFor(m.files()));
+        assertEquals(BackupManifest.BLOCK_DIGEST_FORMAT_VERSION, BackupManifest.formatFor(m.files()), "written as format 3 now");
         byte[] json = ManifestJson.write(m);
         BackupManifest back = ManifestJson.read(json);
         assertEquals(m, back);
@@ -101,5 +101,56 @@ class BlockMapTest {
         ManifestException bad = assertThrows(ManifestException.class, () -> ManifestJson.read(
                 json.replaceFirst(",50,\"", ",\"50\",\"").getBytes(StandardCharsets.UTF_8)));
         assertTrue(bad.getMessage().contains("/files/0/blocks/map/0 must be [reference, offset, storedSize, sha256]"), bad.getMessage());
+    }
+
+    /** {@link #blockFile} with {@code sha256} set to {@code sha}. */
+    static ManifestFile withSha(ManifestFile f, String sha) {
+        return new ManifestFile(f.path(), f.size(), sha, f.mtime(), f.reference(), f.bundle(), f.bundleOffset(), f.storedSize(),
+                f.storedSha256(), f.pageChecksumErrors(), f.blocks());
+    }
+
+    @Test
+    void format3StoresTheBlockDigestOfTheFilesItStoresAndRefusesAnythingElse() {
+        ManifestFile f = blockFile(INCR, incrBlocks(), 100);
+        String digest = BlockDigest.of(f.size(), f.blocks().orElseThrow());
+        BackupManifest m = manifest(3, INCR, FULL, List.of(withSha(f, digest)));
+        assertEquals(m, ManifestJson.read(ManifestJson.write(m)));
+        // the whole content's SHA-256 (format 2's meaning) in a format 3 manifest, for a file it stores itself
+        ManifestException e = assertThrows(ManifestException.class, () -> manifest(3, INCR, FULL, List.of(f)));
+        assertTrue(e.getMessage().contains("base/1/16384: sha256 " + SHA_A + " is not the digest of its block map (" + digest + ")"),
+                e.getMessage());
+        // a file kept whole from a format 2 backup keeps that backup's SHA-256 of the content
+        BackupManifest referencing = manifest(3, INCR2, INCR, List.of(blockFile(INCR, incrBlocks(), 100)));
+        assertEquals(SHA_A, referencing.files().get(0).sha256());
+        // format 4 is not known to this build
+        ManifestException newer = assertThrows(ManifestException.class, () -> manifest(4, INCR, FULL, List.of(withSha(f, digest))));
+        assertTrue(newer.getMessage().contains("manifest format 4 is not supported (this build reads 1 to 3)"), newer.getMessage());
+    }
+
+    @Test
+    void theBlockDigestCoversSizeBlockSizeAndEveryBlockInOrder(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        byte[] content = new byte[2 * BS + 1000];
+        new java.util.Random(7).nextBytes(content);
+        java.nio.file.Path file = java.nio.file.Files.write(dir.resolve("f"), content);
+        List<String> shas = List.of(sha(content, 0, BS), sha(content, BS, BS), sha(content, 2 * BS, 1000));
+        String digest = BlockDigest.of(content.length, BS, shas);
+        assertEquals(digest, BlockDigest.ofFile(file, BS), "read from a file: the same digest");
+        assertTrue(BlockDigest.matches(digest, content.length, BS, shas));
+        assertTrue(!BlockDigest.matches(sha(content, 0, content.length), content.length, BS, shas),
+                "the whole content's SHA-256 is not the block digest");
+        assertTrue(!BlockDigest.matches(digest, content.length, BS, List.of(shas.get(1), shas.get(0), shas.get(2))), "order counts");
+        assertTrue(!BlockDigest.matches(digest, content.length + 1, BS, shas), "size counts");
+        assertTrue(!BlockDigest.matches(digest, content.length, 2 * BS, shas), "block size counts");
+        content[BS + 17] ^= 1;
+        java.nio.file.Files.write(file, content);
+        assertTrue(!BlockDigest.ofFile(file, BS).equals(digest), "one bit in one block changes it");
+        assertEquals(BlockDigest.of(0, BS, List.of()), BlockDigest.ofFile(java.nio.file.Files.write(dir.resolve("empty"), new byte[0]), BS));
+    }
+
+    private static String sha(byte[] b, int off, int len) throws Exception {
+        java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-256");
+        d.update(b, off, len);
+        return java.util.HexFormat.of().formatHex(d.digest());
     }
 }

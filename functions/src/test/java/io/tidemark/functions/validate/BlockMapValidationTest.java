@@ -45,7 +45,9 @@ class BlockMapValidationTest extends ValidatorTestSupport {
             }
         }
         byte[] body = object.toByteArray();
-        ManifestFile f = new ManifestFile(REL, whole.size(), TestWal.sha256(whole.toByteArray()),
+        // format 3: the file's sha256 is the digest of its block map
+        ManifestFile f = new ManifestFile(REL, whole.size(), io.tidemark.events.backup.BlockDigest.of(whole.size(), BS,
+                blocks.stream().map(BlockMap.Block::sha256).toList()),
                 Instant.parse("2026-03-01T00:00:00Z"), label, OptionalInt.empty(), 0, body.length, TestWal.sha256(body),
                 List.of(), Optional.of(new BlockMap(BS, blocks)));
         List<ManifestFile> files = new ArrayList<>(b.manifest.files());

@@ -29,6 +29,11 @@ import java.util.Optional;
 final class BackupCatalog {
     /** How long to wait after the upload for the validation verdict (it is not required). */
     static final long VALIDATION_WAIT_MS = 6_000;
+    /**
+     * Between two looks at the catalog while waiting: the verdict is printed within this much of
+     * its arrival (each look is one GET /stanzas; at most 30 in the whole wait).
+     */
+    static final long VALIDATION_POLL_MS = 200;
     private static final ObjectMapper MAPPER = Json.mapper();
 
     private final CatalogApi api;
@@ -101,7 +106,7 @@ final class BackupCatalog {
                 break;
             }
             try {
-                Thread.sleep(500);
+                Thread.sleep(VALIDATION_POLL_MS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;

@@ -1,5 +1,6 @@
 package io.tidemark.shim.backup;
 
+import io.tidemark.events.backup.BlockDigest;
 import io.tidemark.events.backup.BlockMap;
 import io.tidemark.events.backup.ManifestFile;
 import io.tidemark.events.layout.BackupLabelName;
@@ -36,7 +37,7 @@ import java.util.Optional;
  */
 final class BlockFileCopier implements AutoCloseable {
     /**
-     * What was read: the file's size, SHA-256, page checksum errors and map, and the object to
+     * What was read: the file's size, digest ({@link BlockDigest}), page checksum errors and map, and the object to
      * store (only the new blocks): in {@code stored}, or for a large file in the temp file
      * {@code spooled} (the caller PUTs it from there and deletes it).
      */
@@ -110,8 +111,7 @@ final class BlockFileCopier implements AutoCloseable {
      * (the prior backup's entry of the same path, null when it has none); empty when the file
      * vanished before it could be opened.
      *
-     * <p>This thread reads the blocks in order (and keeps the whole file's SHA-256 and the page
-     * checksums); workers hash and compress them, at most {@link #IN_FLIGHT_BYTES} ahead; the
+     * <p>This thread reads the blocks in order; workers check their pages, hash and compress them, at most {@link #IN_FLIGHT_BYTES} ahead; the
      * results are appended in block order. Memory per file: the blocks in flight (buffers taken
      * from a pool of this file's block size and given back by the worker once the block is hashed
      * and compressed: no new array per block), their compressed forms, and (below
@@ -133,7 +133,6 @@ final class BlockFileCopier implements AutoCloseable {
                     .map(BlockMap::blocks).orElse(List.of());
             boolean relation = pageChecksums && PageChecksums.isRelationFile(f.path().path());
             long firstPageOfFile = relation ? PageChecksums.segmentOf(f.path().fileName()) * PageChecksums.BLOCKS_PER_SEGMENT : 0;
-            MessageDigest whole = FileCopier.sha256();
             MessageDigest storedDigest = FileCopier.sha256();
             List<Long> errors = new ArrayList<>();
             List<BlockMap.Block> blocks = new ArrayList<>();
@@ -160,7 +159,6 @@ final class BlockFileCopier implements AutoCloseable {
                         buffers.give(buf);
                         break;
                     }
-                    whole.update(buf, 0, n);
                     BlockMap.Block before = i < priorBlocks.size() ? priorBlocks.get(i) : null;
                     long firstPage = relation ? firstPageOfFile + offset / PageChecksums.PAGE_SIZE : -1;
                     inFlight.add(submit(() -> {
@@ -191,7 +189,9 @@ final class BlockFileCopier implements AutoCloseable {
             if (!errors.isEmpty()) {
                 errors = pages.recheck(ch, errors, firstPageOfFile);
             }
-            BlockCopy c = new BlockCopy(offset, FileCopier.hex(whole.digest()), errors, new BlockMap(blockSize, blocks),
+            BlockMap map = new BlockMap(blockSize, blocks);
+            // the file's digest over its blocks' SHA-256 (BlockDigest): each byte hashed once
+            BlockCopy c = new BlockCopy(offset, BlockDigest.of(offset, map), errors, map,
                     memory == null ? null : memory.toByteArray(), spooled, storedSize[0], FileCopier.hex(storedDigest.digest()));
             ok = true;
             return Optional.of(c);
@@ -206,7 +206,7 @@ final class BlockFileCopier implements AutoCloseable {
      * A worker's part of one block: its SHA-256, the page checksums of its pages (when
      * {@code firstPage} is not -1: the block's first page number in the relation), and its
      * compressed form when it is new. The page checks run here, not on the reading thread, so the
-     * reader of a large file only reads and keeps the whole file's SHA-256 (the one serial step).
+     * reader of a large file only reads.
      */
     private Done work(byte[] raw, int len, BlockMap.Block before, long firstPage) {
         List<Long> pageErrors = firstPage < 0 ? List.of() : PageChecksums.verifyFrom(raw, len, firstPage, startLsn);

@@ -43,7 +43,7 @@ record ChangedFiles(List<ManifestFile> referenced, List<SourceFile> toStore, Map
         }
         if (!checksumCandidates.isEmpty()) {
             Map<SafeRelativePath, Optional<String>> sums = ParallelFiles.apply(checksumCandidates, processMax,
-                    f -> FileCopier.sha256Of(f.absolute()));
+                    f -> FileCopier.digestLike(f.absolute(), priorFiles.get(f.path())));
             for (SourceFile f : checksumCandidates) {
                 Optional<String> sum = sums.get(f.path());
                 if (sum.isEmpty()) {

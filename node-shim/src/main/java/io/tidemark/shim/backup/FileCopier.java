@@ -1,6 +1,8 @@
 package io.tidemark.shim.backup;
 
 import com.github.luben.zstd.ZstdOutputStream;
+import io.tidemark.events.backup.BlockDigest;
+import io.tidemark.events.backup.ManifestFile;
 import io.tidemark.events.layout.Compression;
 import io.tidemark.shim.storage.Codec;
 import java.io.ByteArrayOutputStream;
@@ -93,6 +95,22 @@ final class FileCopier {
             }
             return Optional.of(new Copy(offset, hex(raw.digest()), stored, hex(sha256().digest(stored)), errors));
         }
+    }
+
+    /**
+     * The digest of a file as it is now, of the kind {@code earlier}'s {@code sha256} is: its
+     * {@link BlockDigest} with the same block size when that entry holds one, else the SHA-256 of
+     * its bytes; empty when the file vanished.
+     */
+    static Optional<String> digestLike(Path file, ManifestFile earlier) throws IOException {
+        if (earlier.blocks().isPresent() && BlockDigest.of(earlier.size(), earlier.blocks().get()).equals(earlier.sha256())) {
+            try {
+                return Optional.of(BlockDigest.ofFile(file, earlier.blocks().get().blockSize()));
+            } catch (NoSuchFileException gone) {
+                return Optional.empty();
+            }
+        }
+        return sha256Of(file);
     }
 
     /** SHA-256 of a file's bytes, or empty when it vanished. */

@@ -49,6 +49,11 @@ record ResumeReuse(List<ManifestFile> reused, List<ManifestBundle> reusedBundles
             ManifestFile r = stored.file();
             SourceFile f = byPath.get(r.path());
             BackupPlanner.ResumeCheck check = BackupPlanner.resumeCheck(f, r, stored.readAt());
+            // a mapped copy recorded by a build before manifest format 3 (the whole content's
+            // SHA-256, not the block digest) cannot go into this run's manifest: read again
+            if (r.blocks().isPresent() && !r.sha256().equals(io.tidemark.events.backup.BlockDigest.of(r.size(), r.blocks().get()))) {
+                check = BackupPlanner.ResumeCheck.CHANGED;
+            }
             if (check == BackupPlanner.ResumeCheck.REUSABLE && !BackupPlanner.bundled(f)) {
                 singleCandidates.add(r);
             } else {

@@ -35,8 +35,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * to back in one object are read with one ranged GET (a run, at most {@link #MAX_RUN} stored
  * bytes); the runs of every file are fetched in parallel, so one large file uses every download
  * thread. Each block is decompressed on its own and checked against its length and SHA-256 before
- * it is written at its place; the whole file's SHA-256 is computed in block order as the blocks
- * arrive (a file's runs are fetched in block order, the largest files first), and the hashed part
+ * it is written at its place. When the plan's {@code sha256} is the digest of the block map
+ * ({@link PlanFile#digestByBlocks}, manifest format 3) those block checks are the whole file's
+ * check; for an older backup's file the whole file's SHA-256 is computed in block order as the blocks
+ * arrive (a file's runs are fetched in block order, the largest files first). The checked part
  * is written to disk in the background ({@link Downloader.EarlyFlush}); once all blocks of
  * a file are in, the file is fsynced, its whole SHA-256 and size are checked against the plan, and
  * it is renamed into place.
@@ -123,6 +125,12 @@ final class BlockFiles {
         private final java.security.MessageDigest digest = Downloader.sha256();
         private volatile int hashed;
         private long hashedBytes;
+        /**
+         * The plan's {@code sha256} is the digest of the map's block SHA-256s ({@link PlanFile#digestByBlocks}):
+         * each block is checked against the map as it arrives, which then checks the whole file, so
+         * blocks are not read back and hashed again (a plan from a format 2 manifest still is).
+         */
+        final boolean byBlocks;
         FileChannel ch;
         /** Writes the hashed part to disk in the background (used under {@link #hashing}: one thread at a time). */
         Downloader.EarlyFlush flush;
@@ -132,6 +140,7 @@ final class BlockFiles {
             this.target = item.target();
             this.tmp = target.resolveSibling("." + target.getFileName() + ".tidemark.tmp");
             this.blockCount = file.blocks().orElseThrow().blocks().size();
+            this.byBlocks = file.digestByBlocks();
         }
 
         /** The total stored bytes of the file's blocks: files with more go first. */
@@ -168,14 +177,16 @@ final class BlockFiles {
                 try {
                     while (hashed < blockCount && nextWritten()) {
                         int len = (int) map.length(hashed, file.size());
-                        ByteBuffer buf = ByteBuffer.wrap(s.raw(len), 0, len);
-                        long at = (long) hashed * map.blockSize();
-                        while (buf.hasRemaining()) {
-                            if (ch.read(buf, at + buf.position()) < 0) {
-                                throw new IOException(file.path() + ": the temp file ended at block " + hashed);
+                        if (!byBlocks) {
+                            ByteBuffer buf = ByteBuffer.wrap(s.raw(len), 0, len);
+                            long at = (long) hashed * map.blockSize();
+                            while (buf.hasRemaining()) {
+                                if (ch.read(buf, at + buf.position()) < 0) {
+                                    throw new IOException(file.path() + ": the temp file ended at block " + hashed);
+                                }
                             }
+                            digest.update(buf.array(), 0, len);
                         }
-                        digest.update(buf.array(), 0, len);
                         hashedBytes += len;
                         hashed++;
                         flush.written(len);
@@ -190,7 +201,10 @@ final class BlockFiles {
             }
         }
 
-        /** After every block is in: the whole file's size and SHA-256 as hashed. */
+        /**
+         * After every block is in: the whole file's SHA-256 as hashed, or with {@link #byBlocks}
+         * the plan's block digest, which every block written was checked against.
+         */
         String wholeSha256(Scratch s) throws IOException {
             advance(true, s);
             hashing.lock();
@@ -198,7 +212,7 @@ final class BlockFiles {
                 if (hashed != blockCount) {
                     throw new IOException(file.path() + ": block " + hashed + " was never written");
                 }
-                return HexFormat.of().formatHex(digest.digest());
+                return byBlocks ? file.sha256() : HexFormat.of().formatHex(digest.digest());
             } finally {
                 hashing.unlock();
             }

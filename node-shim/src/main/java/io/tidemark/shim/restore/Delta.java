@@ -17,7 +17,7 @@ import java.util.Set;
 
 /**
  * {@code --delta}, as pgBackRest does it: a file already in place is kept when it is a regular
- * file with the plan's size and SHA-256; anything else at its path (other content, a directory)
+ * file with the plan's size and SHA-256 (or block digest, {@link PlanFile#digestByBlocks}); anything else at its path (other content, a directory)
  * is replaced; and whatever the backup does not contain is removed, links included (the link
  * itself, never what it points to). No modification-time shortcut: plans carry no times, and a
  * checksum is the only proof.
@@ -49,7 +49,9 @@ public final class Delta {
         if (a.size() != f.size()) {
             return Decision.FETCH;
         }
-        return sha256(target).equals(f.sha256()) ? Decision.KEEP : Decision.FETCH;
+        String now = f.digestByBlocks() ? io.tidemark.events.backup.BlockDigest.ofFile(target, f.blocks().get().blockSize())
+                : sha256(target);
+        return now.equals(f.sha256()) ? Decision.KEEP : Decision.FETCH;
     }
 
     static String sha256(Path file) throws IOException {

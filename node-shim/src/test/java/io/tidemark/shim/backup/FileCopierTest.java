@@ -85,4 +85,31 @@ class FileCopierTest {
                 tmp.resolve("gone"), 10, Instant.EPOCH)).isEmpty());
         assertTrue(FileCopier.sha256Of(tmp.resolve("gone")).isEmpty());
     }
+
+    @Test
+    void checksumDeltaComparesByTheKindOfDigestTheEarlierEntryHolds() throws Exception {
+        int bs = io.tidemark.events.backup.BlockMap.MIN_BLOCK;
+        byte[] data = new byte[2 * bs + 10];
+        new Random(3).nextBytes(data);
+        Path f = Files.write(tmp.resolve("16384"), data);
+        io.tidemark.events.layout.BackupLabelName full = io.tidemark.events.layout.BackupLabelName.parse("20261121-060000F");
+        List<io.tidemark.events.backup.BlockMap.Block> blocks = new java.util.ArrayList<>();
+        for (int at = 0; at < data.length; at += bs) {
+            blocks.add(new io.tidemark.events.backup.BlockMap.Block(full, 0, 0, FileCopier.hex(FileCopier.sha256()
+                    .digest(java.util.Arrays.copyOfRange(data, at, Math.min(data.length, at + bs))))));
+        }
+        var map = new io.tidemark.events.backup.BlockMap(bs, blocks);
+        String digest = io.tidemark.events.backup.BlockDigest.of(data.length, map);
+        String whole = FileCopier.hex(FileCopier.sha256().digest(data));
+        assertEquals(java.util.Optional.of(digest), FileCopier.digestLike(f, entry(data.length, digest, full, map)), "format 3");
+        assertEquals(java.util.Optional.of(whole), FileCopier.digestLike(f, entry(data.length, whole, full, map)), "format 2");
+        Files.delete(f);
+        assertEquals(java.util.Optional.empty(), FileCopier.digestLike(f, entry(data.length, digest, full, map)), "vanished");
+    }
+
+    private static io.tidemark.events.backup.ManifestFile entry(long size, String sha, io.tidemark.events.layout.BackupLabelName ref,
+                                                               io.tidemark.events.backup.BlockMap map) {
+        return new io.tidemark.events.backup.ManifestFile(SafeRelativePath.of("base/1/16384"), size, sha, Instant.EPOCH, ref,
+                java.util.OptionalInt.empty(), 0, 0, "0".repeat(64), List.of(), java.util.Optional.of(map));
+    }
 }

@@ -348,6 +348,46 @@ class RestoreChecksTest {
     }
 
     @Test
+    void deltaComparesABlockMappedFileByItsBlockDigestOrAnOlderBackupsWholeSha256() throws IOException {
+        int bs = io.tidemark.events.backup.BlockMap.MIN_BLOCK;
+        byte[] content = new byte[2 * bs + 300];
+        new java.util.Random(5).nextBytes(content);
+        Path t = Files.write(dir.resolve("16384"), content);
+        List<String> shas = List.of(sha256Hex(content, 0, bs), sha256Hex(content, bs, bs),
+                sha256Hex(content, 2 * bs, 300));
+        List<io.tidemark.events.plan.PlanBlocks.Block> blocks = new java.util.ArrayList<>();
+        for (String sha : shas) {
+            blocks.add(new io.tidemark.events.plan.PlanBlocks.Block(io.tidemark.events.layout.BackupLabelName.parse("20261121-060000F"),
+                    "k", null, 0, 1, sha));
+        }
+        var map = java.util.Optional.of(new io.tidemark.events.plan.PlanBlocks(bs, blocks));
+        String digest = io.tidemark.events.backup.BlockDigest.of(content.length, bs, shas);
+        String whole = sha256Hex(content, 0, content.length);
+        var byBlocks = blockFile(content.length, digest, map);
+        var older = blockFile(content.length, whole, map);
+        assertTrue(byBlocks.digestByBlocks() && !older.digestByBlocks());
+        assertEquals(Delta.Decision.KEEP, Delta.decide(t, byBlocks), "format 3: the block digest");
+        assertEquals(Delta.Decision.KEEP, Delta.decide(t, older), "format 2: the whole content's SHA-256");
+        content[bs + 1] ^= 1;
+        Files.write(t, content);
+        assertEquals(Delta.Decision.FETCH, Delta.decide(t, byBlocks), "one bit changed in block 1");
+        assertEquals(Delta.Decision.FETCH, Delta.decide(t, older));
+    }
+
+    private static String sha256Hex(byte[] b, int off, int len) {
+        var d = Downloader.sha256();
+        d.update(b, off, len);
+        return java.util.HexFormat.of().formatHex(d.digest());
+    }
+
+    private static io.tidemark.events.plan.PlanFile blockFile(long size, String sha,
+                                                             java.util.Optional<io.tidemark.events.plan.PlanBlocks> map) {
+        return new io.tidemark.events.plan.PlanFile(io.tidemark.events.paths.SafeRelativePath.of("base/1/16384"), size, sha,
+                io.tidemark.events.layout.BackupLabelName.parse("20261121-060000F"), "k", Compression.ZSTD, false, 0, 1,
+                "0".repeat(64), null, map);
+    }
+
+    @Test
     void deltaListsWhatTheBackupDoesNotHave() throws IOException {
         Path root = Files.createDirectories(dir.resolve("pgdata"));
         Files.createDirectories(root.resolve("base/1"));
