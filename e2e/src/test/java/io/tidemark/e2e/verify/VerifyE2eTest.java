@@ -70,7 +70,7 @@ class VerifyE2eTest {
         Waits.until(() -> cloud.stanzaDocument(STANZA).path("backups").size() == 1
                 && cloud.stanzaDocument(STANZA).path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
                 "the full backup to be valid");
-        backup = cli.info().path("backups").get(0);
+        backup = cloud.stanzaDocument(STANZA).path("backups").get(0);
         pg.sql("insert into t select generate_series(1, 1000)");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(2));
