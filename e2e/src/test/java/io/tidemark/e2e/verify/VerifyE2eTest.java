@@ -110,9 +110,10 @@ class VerifyE2eTest {
         // The segment the backup starts in: its start-to-stop WAL.
         String startSegment = backup.path("startLsn").asText();
         String key = null;
+        String startName = segmentOf(startSegment);
         for (ObjectStore.ListedObject o : bucket.list(STANZA + "/wal/")) {
             String name = o.key().substring(o.key().lastIndexOf('/') + 1);
-            if (name.matches("[0-9A-F]{24}(\\.[a-z0-9]+)?") && name.substring(0, 24).equals(segmentOf(startSegment))) {
+            if (name.matches("[0-9A-F]{24}(\\.[a-z0-9]+)?") && name.substring(0, 24).equals(startName)) {
                 key = o.key();
             }
         }
@@ -147,7 +148,8 @@ class VerifyE2eTest {
     }
 
     private static String segmentOf(String lsn) {
-        long size = cli.info().path("walSegmentSize").asLong();
+        // the catalog through the API: this runs once per listed WAL object (an info JVM each before)
+        long size = cloud.stanzaDocument(STANZA).path("walSegmentSize").asLong();
         long value = io.tidemark.events.wal.Lsn.parse(lsn).value();
         return io.tidemark.events.wal.WalSegmentName.of(io.tidemark.events.wal.TimelineId.FIRST, value / size,
                 io.tidemark.events.wal.WalSegmentSize.ofBytes(size)).toString();
