@@ -295,14 +295,16 @@ class RestoreEndsAtTargetTest {
                 + marker + "'; fi";
         pg.sql("alter system set archive_command = '" + command.replace("'", "''") + "'");
         pg.sql("select pg_reload_conf()");
-        int before = cli.info().path("backups").size();
+        int before = cloud.stanzaDocument(STANZA).path("backups").size();
         ok(shim("backup", "--type", "incr")); // it copies the changed postgresql.auto.conf
-        Waits.until(() -> cli.info().path("backups").size() > before && cli.info().path("backups")
-                        .get(cli.info().path("backups").size() - 1).path("status").asText().equals("valid"),
-                Duration.ofMinutes(2), "the backup taken after ALTER SYSTEM to be valid");
+        // the waits read the catalog through the API: one info JVM per poll cost more than the wait
+        Waits.until(() -> {
+                    JsonNode backups = cloud.stanzaDocument(STANZA).path("backups");
+                    return backups.size() > before && backups.get(backups.size() - 1).path("status").asText().equals("valid");
+                }, Duration.ofMinutes(2), "the backup taken after ALTER SYSTEM to be valid");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(2));
-        Waits.until(() -> cli.info().path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
+        Waits.until(() -> cloud.stanzaDocument(STANZA).path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to reach " + last);
 
         Restore restored = restoreAndWait();

@@ -101,7 +101,7 @@ class RetentionE2eTest {
         waitUntil(() -> cloud.stanzaDocument(STANZA).path("timelines").get(0).path("lastSegment").asText().compareTo(last) >= 0,
                 Duration.ofMinutes(2), "the catalog to index " + last);
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)), "the runs after each backup to finish");
-        for (JsonNode b : cli.info().path("backups")) {
+        for (JsonNode b : cloud.stanzaDocument(STANZA).path("backups")) {
             entries.add(b);
         }
         assertEquals(fulls, entries.stream().map(b -> b.path("label").asText()).toList(), "all three kept so far");
@@ -125,7 +125,7 @@ class RetentionE2eTest {
     @Test
     @Order(1)
     void theScheduledRunRemovesTheOldestFullAndTheWalOnlyItNeeded() throws Exception {
-        long segmentSize = cli.info().path("walSegmentSize").asLong();
+        long segmentSize = cloud.stanzaDocument(STANZA).path("walSegmentSize").asLong();
         WalSegmentSize size = WalSegmentSize.ofBytes(segmentSize);
         String firstNeeded = segmentOf(entries.get(1).path("startLsn").asText(), size);
         String oldest = segmentOf(entries.get(0).path("startLsn").asText(), size);
@@ -229,7 +229,7 @@ class RetentionE2eTest {
         waitUntil(() -> cloud.stanzaDocument(STANZA).path("backups").size() > before
                 && cloud.stanzaDocument(STANZA).path("backups").get(before).path("status").asText().equals("valid"),
                 Duration.ofMinutes(2), "full backup " + (before + 1) + " to be valid");
-        fulls.add(cli.info().path("backups").get(before).path("label").asText());
+        fulls.add(cloud.stanzaDocument(STANZA).path("backups").get(before).path("label").asText());
     }
 
     private static PgCluster restore(String... args) throws Exception {

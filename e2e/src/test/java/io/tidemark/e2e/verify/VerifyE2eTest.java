@@ -70,7 +70,7 @@ class VerifyE2eTest {
         Waits.until(() -> cloud.stanzaDocument(STANZA).path("backups").size() == 1
                 && cloud.stanzaDocument(STANZA).path("backups").get(0).path("status").asText().equals("valid"), Duration.ofMinutes(2),
                 "the full backup to be valid");
-        backup = cli.info().path("backups").get(0);
+        backup = cloud.stanzaDocument(STANZA).path("backups").get(0);
         pg.sql("insert into t select generate_series(1, 1000)");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(2));
@@ -110,9 +110,10 @@ class VerifyE2eTest {
         // The segment the backup starts in: its start-to-stop WAL.
         String startSegment = backup.path("startLsn").asText();
         String key = null;
+        String startName = segmentOf(startSegment);
         for (ObjectStore.ListedObject o : bucket.list(STANZA + "/wal/")) {
             String name = o.key().substring(o.key().lastIndexOf('/') + 1);
-            if (name.matches("[0-9A-F]{24}(\\.[a-z0-9]+)?") && name.substring(0, 24).equals(segmentOf(startSegment))) {
+            if (name.matches("[0-9A-F]{24}(\\.[a-z0-9]+)?") && name.substring(0, 24).equals(startName)) {
                 key = o.key();
             }
         }
@@ -147,7 +148,8 @@ class VerifyE2eTest {
     }
 
     private static String segmentOf(String lsn) {
-        long size = cli.info().path("walSegmentSize").asLong();
+        // the catalog through the API: this runs once per listed WAL object (an info JVM each before)
+        long size = cloud.stanzaDocument(STANZA).path("walSegmentSize").asLong();
         long value = io.tidemark.events.wal.Lsn.parse(lsn).value();
         return io.tidemark.events.wal.WalSegmentName.of(io.tidemark.events.wal.TimelineId.FIRST, value / size,
                 io.tidemark.events.wal.WalSegmentSize.ofBytes(size)).toString();

@@ -12,6 +12,7 @@ import io.tidemark.shim.storage.Stores;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -160,6 +161,16 @@ public final class PrefetchCommand implements Command {
         List<String> cmd = new ArrayList<>(prefix);
         String classPath = System.getProperty("java.class.path");
         cmd.addAll(List.of(java, "-XX:+UseSerialGC", "-Xmx768m"));
+        // C2 only for the digest and cipher kernels (bin/lib/copy-jit.json, as for backup and restore),
+        // C1 for the rest: a restore's prefetcher lives for a few segments, and C2 compiling its
+        // start-up, HTTP and JSON code was most of its CPU (docs/testing.md, "Where a class's CPU goes").
+        String launcher = System.getProperty("tidemark.launcher");
+        if (launcher != null) {
+            Path jit = Path.of(launcher).resolveSibling("lib").resolve("copy-jit.json");
+            if (Files.isReadable(jit)) {
+                cmd.addAll(List.of("-XX:+UnlockDiagnosticVMOptions", "-XX:CompilerDirectivesFile=" + jit, "-XX:-DisplayVMOutput"));
+            }
+        }
         String zstd = System.getProperty("ZstdNativePath");
         if (zstd != null) {
             cmd.add("-DZstdNativePath=" + zstd); // the launcher's extracted library: no extraction to /tmp
