@@ -116,6 +116,7 @@ class StreamedWalGapCloudTest {
                 "the window does not claim the gap: " + window);
         assertEquals(1, window.path("breaks").size(), "one gap, shown once: " + window);
         assertGapInText(gap);
+        assertRestoreRefusedNaming(gap);
         assertTrue(gapsPublished().stream().anyMatch(p -> p.value() >= 1), "StreamGaps was published: "
                 + gapsPublished());
         assertTrue(stanza.cloud().denials().isEmpty(), "nothing refused under the stack's IAM: "
@@ -157,6 +158,21 @@ class StreamedWalGapCloudTest {
         assertGapInText(gap);
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> gapsPublished().stream()
                 .anyMatch(p -> p.value() >= 1));
+        // no restore replays across it: latest and a target past it are refused naming the gap; the
+        // loss accepted with the option offered, exactly the rows streamed before it come back
+        String refusal = assertRestoreRefusedNaming(gap);
+        String pastIt = refusedRestore("--target-lsn", after.toString());
+        assertTrue(pastIt.contains("the WAL breaks off before it at a WAL GAP: timeline 1 from LSN "
+                + gap.path("from").path("lsn").asText()) && pastIt.contains(" to LSN " + resumed), pastIt);
+        Matcher option = Pattern.compile("--target-lsn ([0-9A-F]+/[0-9A-F]+)").matcher(refusal);
+        assertTrue(option.find(), refusal);
+        try (PgCluster restored = PgCluster.builder().emptyDataDir().setting("archive_mode", "off").build()) {
+            stanza.restoreAndRecover(restored, "--target-lsn", option.group(1));
+            assertEquals("100 200 0 0", restored.sql("select count(*) filter (where id <= 100) || ' ' || count(*) filter"
+                    + " (where batch = 'streamed') || ' ' || count(*) filter (where batch = 'not streamed') || ' ' ||"
+                    + " count(*) filter (where batch = 'streamed again') from t").strip(),
+                    "the backup's rows and the streamed ones, nothing from the gap or after it");
+        }
 
         // archive_command delivers the missing segments: the gap closes, the window reaches the stream
         primary.waitForArchived(WalSegmentName.containing(TimelineId.FIRST, resumed, size).previous().toString(),
@@ -266,6 +282,33 @@ class StreamedWalGapCloudTest {
         assertTrue(text.out().contains("!!! WAL GAP !!!    timeline " + gap.path("from").path("timeline").asText()
                 + " from ") && text.out().contains("(LSN " + gap.path("from").path("lsn").asText() + ") to LSN "
                 + gap.path("to").path("lsn").asText() + " is missing"), text.out());
+    }
+
+    /**
+     * A restore to latest is refused before anything is written, naming {@code gap} as info shows
+     * it (from LSN, to LSN) and how to accept the loss; returns what it said.
+     */
+    private String assertRestoreRefusedNaming(JsonNode gap) throws Exception {
+        String said = refusedRestore();
+        assertTrue(said.contains("latest cannot be reached: WAL GAP: timeline " + gap.path("from").path("timeline")
+                .asText() + " from LSN " + gap.path("from").path("lsn").asText()) && said.contains(" to LSN "
+                + gap.path("to").path("lsn").asText() + " is missing from both the archive and the stream"), said);
+        assertTrue(said.contains("to accept the loss"), said);
+        return said;
+    }
+
+    /** A restore with {@code target} into an empty directory, which the planner must refuse: what it said. */
+    private String refusedRestore(String... target) throws Exception {
+        Path pgdata = Files.createDirectories(dir.resolve("refused-" + System.nanoTime()));
+        List<String> args = new java.util.ArrayList<>(List.of("--config", stanza.conf().toString(), "--pgdata",
+                pgdata.toString()));
+        args.addAll(List.of(target));
+        Shim.Run r = Shim.run(new RestoreCommand(Map.of(), Clock.systemUTC(), 10, 1), args.toArray(String[]::new));
+        assertTrue(r.code() != 0, "refused: " + r.out() + r.err());
+        try (var left = Files.list(pgdata)) {
+            assertEquals(0, left.count(), "nothing written into the data directory");
+        }
+        return r.out() + r.err();
     }
 
     private List<LocalMetrics.DataPoint> gapsPublished() {
