@@ -27,6 +27,7 @@ import java.util.Optional;
  * <ul>
  *   <li>On the path after the contiguous end: a segment the catalog holds as lost (missing or
  *       damaged), or an archived segment after segments that never were.</li>
+ *   <li>Streamed WAL (issue 17) after WAL that is neither archived nor streamed: {@link #walGap}.</li>
  *   <li>With {@code recovery_target_timeline = latest}: the timeline after the one the path
  *       reached has WAL archived (or lost) but its history file is lost, so that PostgreSQL would
  *       silently stay on the older timeline (and later pick that timeline's id again).</li>
@@ -110,10 +111,35 @@ final class LatestGap {
             sb.append(continues == null ? "" : "; archived WAL continues at " + continues);
             return Optional.of(sb.append("; ").append(nearest(near, pin, null)).toString());
         }
+        // nothing archived or lost past the end, but streamed chunks continue after missing WAL
+        // (a slot dropped before its WAL was archived, a failover whose old timeline's WAL ends
+        // before the switch): the same gap info shows, refused as an archived one is
+        Optional<String> streamGap = walGap(calc, reach);
+        if (streamGap.isPresent()) {
+            return Optional.of("latest cannot be reached: " + streamGap.get()
+                    + " (until archive_command archives the missing segments, or a backup after the gap starts a"
+                    + " new window); " + nearest(near, pin, null));
+        }
         if (followsTimelines) {
             return lostHistory(path.target(), near, pin);
         }
         return Optional.empty();
+    }
+
+    /**
+     * The WAL gap right after {@code reach}'s end, as {@code info} shows it ({@link
+     * WindowCalculator#resumesAfter}: WAL archived or streamed from a segment's start lies beyond
+     * WAL that is neither), or empty when the reach's WAL simply ends. Every refusal of a target
+     * past that end names it.
+     */
+    static Optional<String> walGap(WindowCalculator calc, WindowCalculator.Reach reach) {
+        WindowPoint from = reach.end();
+        return calc.resumesAfter(reach.path(), reach.endSegment()).map(to -> "WAL GAP: timeline "
+                + from.timeline().value() + " from LSN " + from.lsn()
+                + (from.time() == null ? "" : " (last commit " + from.time() + ")") + " to LSN " + to.lsn()
+                + " is missing from both the archive and the stream; WAL continues there on timeline "
+                + to.timeline().value() + " (segment " + WalSegmentName.of(to.timeline(),
+                calc.segmentSize().segmentNumberOf(to.lsn()), calc.segmentSize()) + ")");
     }
 
     /** The next timeline has WAL in the catalog but its history file is lost: latest would silently stay behind. */

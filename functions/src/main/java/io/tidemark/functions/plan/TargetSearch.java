@@ -109,7 +109,7 @@ final class TargetSearch {
                     yield Optional.empty();
                 }
                 if (!l.lsn().isBefore(end.lsn())) {
-                    why = "LSN " + l.lsn() + " is at or after the end of the contiguous archived WAL";
+                    why = "LSN " + l.lsn() + " is at or after the end of the contiguous archived WAL" + pastGap(reach);
                     yield Optional.empty();
                 }
                 yield Optional.of(new Stop(Math.min(e, size.segmentNumberOf(l.lsn()) + 1),
@@ -124,7 +124,8 @@ final class TargetSearch {
                 OptionalLong seg = firstCommitAfter(reach, at, r.exclusive());
                 if (seg.isEmpty()) {
                     why = "no commit " + (r.exclusive() ? "at or after " : "after ") + at
-                            + " in the contiguous archived WAL (recovery would end before reaching the target)";
+                            + " in the contiguous archived WAL (recovery would end before reaching the target)"
+                            + pastGap(reach);
                     yield Optional.empty();
                 }
                 yield Optional.of(new Stop(Math.min(e, seg.getAsLong() + 1), "time " + at + ": a commit "
@@ -137,13 +138,14 @@ final class TargetSearch {
                         k -> findXid(reach.path(), x.xid() & 0xFFFFFFFFL));
                 if (hit.isEmpty()) {
                     why = "no commit or abort record of xid " + x.xid() + " in the archived WAL of timeline "
-                            + reach.path().target() + "'s history";
+                            + reach.path().target() + "'s history" + pastGap(reach);
                     yield Optional.empty();
                 }
                 XidHit h = hit.get();
                 if (h.lsn().isBefore(start.lsn()) || h.segment() < reach.startSegment() || h.segment() > e) {
                     why = "the " + h.kind() + " of xid " + x.xid() + " at " + h.lsn()
-                            + " is not between a backup's consistent point and the end of its contiguous WAL";
+                            + " is not between a backup's consistent point and the end of its contiguous WAL"
+                            + (h.segment() > e ? pastGap(reach) : "");
                     yield Optional.empty();
                 }
                 yield Optional.of(new Stop(Math.min(e, h.segment() + 1), "xid " + x.xid() + ": its " + h.kind()
@@ -171,13 +173,24 @@ final class TargetSearch {
                     yield Optional.empty();
                 }
                 if (p.segment() > e) {
-                    why = "restore point '" + n.name() + "' at " + p.lsn() + " is beyond the contiguous WAL";
+                    why = "restore point '" + n.name() + "' at " + p.lsn() + " is beyond the contiguous WAL"
+                            + pastGap(reach);
                     yield Optional.empty();
                 }
                 yield Optional.of(new Stop(Math.min(e, p.segment() + 1), "name '" + n.name() + "': restore point at "
                         + p.lsn() + (p.time() == null ? "" : " (" + p.time() + ")")));
             }
         };
+    }
+
+    /**
+     * For a target refused because it lies past the end of {@code reach}'s contiguous WAL: the WAL
+     * gap there, when WAL continues after it (issue 17: the planner never replays across missing
+     * WAL, and says so rather than only "not reachable"), else nothing.
+     */
+    private String pastGap(WindowCalculator.Reach reach) {
+        return LatestGap.walGap(calc, reach).map(g -> "; the WAL breaks off before it at a " + g
+                + ": targets past the gap cannot be reached until the missing segments are archived").orElse("");
     }
 
     /**

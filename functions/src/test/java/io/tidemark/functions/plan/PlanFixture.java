@@ -104,6 +104,22 @@ public final class PlanFixture {
         }
     }
 
+    /**
+     * Streams segments {@code only} of the run {@code first..last} of {@code tli} as the agent's
+     * chunks (issue 17): each whole segment as one chunk, through the real indexer; never archived.
+     */
+    public void stream(long tli, long first, long last, long... only) {
+        List<byte[]> segs = segments(tli, first, last, Map.of());
+        for (long s : only) {
+            byte[] raw = segs.get((int) (s - first));
+            WalSegmentName name = WalSegmentName.of(TimelineId.of(tli), s, TestWal.SIZE);
+            String key = StorageLayout.walChunkKey(STANZA, name, 0, raw.length, Compression.ZSTD);
+            objects.put(key, TestWal.compress(Compression.ZSTD, raw), "application/octet-stream",
+                    Map.of("sha256", TestWal.sha256(raw)));
+            indexer.index(key, T0.plusSeconds(100 + events++));
+        }
+    }
+
     void history(long tli, String content) {
         byte[] raw = content.getBytes(StandardCharsets.UTF_8);
         String key = StorageLayout.historyKey(STANZA, TimelineId.of(tli));

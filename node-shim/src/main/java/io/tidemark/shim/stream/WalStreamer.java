@@ -123,6 +123,16 @@ public final class WalStreamer {
         boolean waitingForLease = false;
         try {
             while (!stopping && !halted) {
+                if (nothingQueued() && !serverAnswers()) {
+                    // everything received is in S3 and the server does not answer (the old primary
+                    // after a failover): the lease goes, so an agent whose server answers (the new
+                    // primary's, a standby's) takes over at its next try instead of when this one
+                    // dies. While chunks wait for S3 it is kept (renewed by acquire), or two agents
+                    // could store chunks from the same place.
+                    lease.release();
+                    sleep(pauses.next());
+                    continue;
+                }
                 java.util.Optional<String> holder;
                 try {
                     holder = lease.acquire();
@@ -136,6 +146,8 @@ public final class WalStreamer {
                     continue;
                 }
                 if (holder.isPresent()) {
+                    // another agent streams: where the stored chain ends is S3's to say from now on
+                    next = null;
                     if (!waitingForLease) {
                         say("another agent streams stanza " + stanza + " (" + holder.get() + "); taking over when its"
                                 + " lease ends");
@@ -182,6 +194,25 @@ public final class WalStreamer {
         }
     }
 
+    private boolean nothingQueued() {
+        return queue.isEmpty() && queuedBytes.get() == 0;
+    }
+
+    /** Whether the server takes a connection; says once why not. */
+    private boolean serverAnswers() {
+        try (Connection c = PgConnector.connect(pg, 10)) {
+            return true;
+        } catch (SQLException e) {
+            String why = "PostgreSQL at " + pg.describe() + " does not answer (" + oneLine(e) + "); not streaming"
+                    + " (nor holding the stream lease) until it does";
+            if (!why.equals(lastError)) {
+                complain("stream: " + why);
+            }
+            lastError = why;
+            return false;
+        }
+    }
+
     /** Stores what was received, reports it, releases the lease and returns from {@link #run()}. */
     public void stop() {
         stopping = true;
@@ -212,7 +243,7 @@ public final class WalStreamer {
             Lsn slotStart = ensureSlot(sql);
             try (Connection rc = replicationConnection()) {
                 TimelineId timeline = identifyTimeline(rc);
-                Lsn start = startPoint(timeline, slotStart, size);
+                Lsn start = startPoint(rc, timeline, slotStart, size);
                 PGReplicationStream stream = rc.unwrap(PGConnection.class).getReplicationAPI().replicationStream()
                         .physical().withSlotName(slot).withStartPosition(LogSequenceNumber.valueOf(start.value()))
                         .withStatusInterval(10, TimeUnit.SECONDS).start();
@@ -356,7 +387,7 @@ public final class WalStreamer {
      * Where to start: after what this process received; else past the stored chunks that cover the
      * slot's segment from its start. A recreated slot that starts after what was stored leaves a gap: said.
      */
-    private Lsn startPoint(TimelineId timeline, Lsn slotStart, WalSegmentSize size) {
+    private Lsn startPoint(Connection rc, TimelineId timeline, Lsn slotStart, WalSegmentSize size) throws SQLException {
         if (next != null) {
             if (slotStart != null && slotStart.isAfter(next)) {
                 complain("stream: the new slot " + slot + " starts at " + slotStart + ", after the streamed WAL ends ("
@@ -378,7 +409,35 @@ public final class WalStreamer {
         // from the start of the slot's segment (the server keeps the whole segment a slot's position is
         // in), past the stored chain from offset 0: the cloud moves the window only with chunks that
         // cover a segment from its start, so a chain begun mid-segment would hold it until the next one
-        return chunks.resumeFrom(timeline, WalSegmentName.containing(timeline, slotStart, size).startLsn(), size);
+        Lsn from = WalSegmentName.containing(timeline, slotStart, size).startLsn();
+        Lsn began = timelineStart(rc, timeline);
+        if (began != null && from.isBefore(WalSegmentName.containing(timeline, began, size).startLsn())) {
+            // a slot older than the server's timeline (a standby's slot, its server promoted since):
+            // the server keeps no segment of this timeline before the switch, and serves the older
+            // one's only on its own timeline. Its segment of the switch holds the old timeline's WAL
+            // up to the switch point, so from its start the window can go on without a gap when the
+            // old timeline's chunks or segments reach it (else info shows the gap)
+            Lsn switchSegment = WalSegmentName.containing(timeline, began, size).startLsn();
+            say("the slot's position " + slotStart + " lies before timeline " + timeline.value() + " began (at "
+                    + began + "): streaming timeline " + timeline.value() + " from its segment of the switch, "
+                    + WalSegmentName.containing(timeline, began, size));
+            from = switchSegment;
+        }
+        return chunks.resumeFrom(timeline, from, size);
+    }
+
+    /** Where the server's timeline {@code timeline} begins (its history's last switch point), null on timeline 1. */
+    private static Lsn timelineStart(Connection rc, TimelineId timeline) throws SQLException {
+        if (timeline.value() == 1) {
+            return null;
+        }
+        try (Statement s = rc.createStatement();
+             ResultSet r = s.executeQuery("TIMELINE_HISTORY " + timeline.value())) {
+            r.next();
+            java.util.List<Lsn> switches = io.tidemark.events.wal.TimelineHistory.parse(timeline, r.getString("content"))
+                    .switchPoints();
+            return switches.isEmpty() ? null : switches.getLast();
+        }
     }
 
     /**

@@ -17,6 +17,7 @@ import io.tidemark.shim.stream.WalStreamer;
 import io.tidemark.testkit.PgCluster;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -93,6 +94,21 @@ final class StreamedAgent implements AutoCloseable {
         streamer.halt();
         thread.join(10_000);
         assertFalse(thread.isAlive(), "the streamer halted");
+    }
+
+    /**
+     * {@code tidemark agent} in a JVM of its own (the test's classpath) for {@code server}, its
+     * output in {@code log}: the real process, its lease, archive worker and streamer. The caller
+     * ends it ({@link Process#destroy()} is SIGTERM, {@link Process#destroyForcibly()} SIGKILL).
+     */
+    static Process process(Path conf, PgCluster server, Path log) throws java.io.IOException {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        ProcessBuilder pb = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
+                "io.tidemark.shim.Main", "agent", "--config", conf.toString(), "--pg-host", "127.0.0.1",
+                "--pg-port", String.valueOf(server.port()), "--pg-user", "postgres", "--metrics-port", "0")
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().remove("PGDATA");
+        return pb.start();
     }
 
     /** Closes each that is not null, in order (agents before the servers they stream), every one even if one fails. */

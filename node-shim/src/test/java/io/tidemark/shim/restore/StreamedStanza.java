@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.events.plan.PlanWal;
 import io.tidemark.events.plan.RestorePlan;
 import io.tidemark.events.plan.RestorePlanJson;
-import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.localcloud.LocalCloud;
 import io.tidemark.localcloud.LocalCloudFunctions;
@@ -71,7 +70,7 @@ record StreamedStanza(LocalCloud cloud, PgCluster primary, Path conf, WalSegment
 
     /**
      * Restores into {@code restored}'s empty data directory (with {@code target}'s options), fetches
-     * the plan's WAL with the real archive-get {@code --plan} into pg_wal (what restore_command
+     * the plan's WAL and history files with the real archive-get {@code --plan} into pg_wal (what restore_command
      * would write), then starts the server with {@code restore_command = 'false'} so recovery can
      * never use more than the plan gave it, and waits until it is promoted.
      */
@@ -83,10 +82,7 @@ record StreamedStanza(LocalCloud cloud, PgCluster primary, Path conf, WalSegment
         assertEquals(0, r.code(), r.out() + r.err());
         Path planFile = pgdata.resolve(WalPlan.FILE_NAME);
         RestorePlan plan = RestorePlanJson.read(JSON.readTree(Files.readAllBytes(planFile)).path("document"));
-        for (PlanWal w : plan.wal()) {
-            if (!WalSegmentName.looksLikeSegment(w.name())) {
-                continue;
-            }
+        for (PlanWal w : plan.wal()) { // segments, and the history files of a later timeline
             Shim.Run get = Shim.run(new ArchiveGetCommand(Map.of()), "--config", conf.toString(), "--plan",
                     planFile.toString(), w.name(), pgdata.resolve("pg_wal").resolve(w.name()).toString());
             assertEquals(0, get.code(), w.name() + ": " + get.out() + get.err());

@@ -1,6 +1,7 @@
 package io.tidemark.shim.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -24,6 +25,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
@@ -59,6 +61,10 @@ class StreamedWalGapCloudTest {
 
     @AfterEach
     void stop() throws Exception {
+        for (Process p : processes) {
+            p.destroyForcibly();
+            p.waitFor();
+        }
         StreamedAgent.closeAll(agent, next, standby, stanza);
     }
 
@@ -116,6 +122,7 @@ class StreamedWalGapCloudTest {
                 "the window does not claim the gap: " + window);
         assertEquals(1, window.path("breaks").size(), "one gap, shown once: " + window);
         assertGapInText(gap);
+        assertRestoreRefusedNaming(gap);
         assertTrue(gapsPublished().stream().anyMatch(p -> p.value() >= 1), "StreamGaps was published: "
                 + gapsPublished());
         assertTrue(stanza.cloud().denials().isEmpty(), "nothing refused under the stack's IAM: "
@@ -157,6 +164,21 @@ class StreamedWalGapCloudTest {
         assertGapInText(gap);
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> gapsPublished().stream()
                 .anyMatch(p -> p.value() >= 1));
+        // no restore replays across it: latest and a target past it are refused naming the gap; the
+        // loss accepted with the option offered, exactly the rows streamed before it come back
+        String refusal = assertRestoreRefusedNaming(gap);
+        String pastIt = refusedRestore("--target-lsn", after.toString());
+        assertTrue(pastIt.contains("the WAL breaks off before it at a WAL GAP: timeline 1 from LSN "
+                + gap.path("from").path("lsn").asText()) && pastIt.contains(" to LSN " + resumed), pastIt);
+        Matcher option = Pattern.compile("--target-lsn ([0-9A-F]+/[0-9A-F]+)").matcher(refusal);
+        assertTrue(option.find(), refusal);
+        try (PgCluster restored = PgCluster.builder().emptyDataDir().setting("archive_mode", "off").build()) {
+            stanza.restoreAndRecover(restored, "--target-lsn", option.group(1));
+            assertEquals("100 200 0 0", restored.sql("select count(*) filter (where id <= 100) || ' ' || count(*) filter"
+                    + " (where batch = 'streamed') || ' ' || count(*) filter (where batch = 'not streamed') || ' ' ||"
+                    + " count(*) filter (where batch = 'streamed again') from t").strip(),
+                    "the backup's rows and the streamed ones, nothing from the gap or after it");
+        }
 
         // archive_command delivers the missing segments: the gap closes, the window reaches the stream
         primary.waitForArchived(WalSegmentName.containing(TimelineId.FIRST, resumed, size).previous().toString(),
@@ -173,7 +195,180 @@ class StreamedWalGapCloudTest {
                 + stanza.cloud().denials());
     }
 
+    @Test
+    void aFailoverUnderLoadIsStreamedOnByTheNewPrimarysAgentWithoutAGapAndRestoredOnTimeline2() throws Exception {
+        name = "failload";
+        stanza = StreamedStanza.start(dir, name);
+        PgCluster primary = stanza.primary();
+        standby = PgCluster.builder().emptyDataDir().setting("hot_standby", "on").build();
+        standby.run(List.of(primary.bin("pg_basebackup").toString(), "-D", standby.dataDir().toString(), "-R", "-X",
+                "stream", "-c", "fast", "-h", primary.socketDir().toString(), "-p", String.valueOf(primary.port()),
+                "-U", "postgres"));
+        standby.start();
+        Awaitility.await().atMost(Duration.ofMinutes(1)).until(() -> standby.sql(
+                "select count(*) from pg_stat_wal_receiver where status = 'streaming'").equals("1"));
+        pushArchivedBeforeTheCurrentSegment();
+
+        // the real agent process on each node, as deployed: the primary's streams, the standby's waits
+        Map<String, String> streaming = Map.of("stream.enabled", "true", "stream.interval", "500ms",
+                "stream.lease-ttl", "10", "retries", "2");
+        Path logA = dir.resolve("agent-primary.log");
+        Path logB = dir.resolve("agent-standby.log");
+        Process a = agentProcess(nodeConfig(streaming, "spool-primary"), primary, logA);
+        awaitLog(logA, "streaming WAL of stanza " + name);
+        Process b = agentProcess(nodeConfig(streaming, "spool-standby"), standby, logB);
+        awaitLog(logB, "another agent streams stanza " + name);
+
+        try (Writer load = new Writer(primary.port())) {
+            Awaitility.await().atMost(Duration.ofMinutes(1)).until(() -> load.acknowledged() >= 300);
+            // the primary crashes under load (SIGKILL to every process); its agent lives on
+            killServer(primary);
+            awaitLog(logA, "does not answer");
+            // its agent gives the lease up: the standby's takes over on timeline 1, cascaded
+            awaitLog(logB, "streaming WAL of stanza " + name);
+            assertTrue(a.isAlive(), "the old primary's agent is still running");
+            assertEquals("t", standby.sql("select pg_promote()").strip());
+            load.moveTo(standby.port());
+            Path history = standby.walDir().resolve("00000002.history");
+            push(history);
+            for (Path seg : primary.archivedSegments()) {
+                push(seg); // what archive_command had archived before the crash
+            }
+            int before = load.acknowledged();
+            Awaitility.await().atMost(Duration.ofMinutes(1)).until(() -> load.acknowledged() >= before + 300);
+        }
+        // whether it received timeline 1's last WAL before the promotion or not, it goes on to timeline 2
+        awaitLog(logB, "streaming WAL of stanza " + name + " from slot tidemark_" + name + " on timeline 2 from ");
+        Lsn last = commit(standby, "after the failover");
+        String rows = standby.sql("select count(*) || ' ' || sum(id) || ' ' || count(*) filter (where batch = 'load')"
+                + " from t").strip();
+
+        // the window runs on through the switch onto timeline 2 to the last commit, with no gap
+        try {
+            awaitLatestAtLeast(last, Duration.ofSeconds(90));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("the window did not reach " + last + ": " + info().path("window") + "\n"
+                    + Files.readString(logB) + Files.readString(logA), e);
+        }
+        JsonNode window = info().path("window");
+        assertEquals(2, window.path("latest").path("timeline").asLong(), window.toString());
+        assertEquals(0, window.path("breaks").size(), "no gap at the failover: " + window);
+        Shim.Run text = Shim.run(new InfoCommand(Map.of(), Clock.systemUTC()), "--config", stanza.conf().toString());
+        assertFalse(text.out().contains("WAL GAP"), text.out());
+        try (PgCluster restored = PgCluster.builder().emptyDataDir().setting("archive_mode", "off").build()) {
+            io.tidemark.events.plan.RestorePlan plan = stanza.restoreAndRecover(restored);
+            assertEquals(2, plan.timeline().value(), "latest is on timeline 2");
+            assertEquals(rows, restored.sql("select count(*) || ' ' || sum(id) || ' ' || count(*) filter"
+                    + " (where batch = 'load') from t").strip(), "every row the new primary has, none else");
+        }
+        b.destroy();
+        assertTrue(b.waitFor(60, TimeUnit.SECONDS), "the standby's agent stopped on SIGTERM");
+        a.destroy();
+        assertTrue(a.waitFor(60, TimeUnit.SECONDS), "the old primary's agent stopped on SIGTERM");
+        String textA = Files.readString(logA);
+        assertTrue(textA.contains("not streaming (nor holding the stream lease) until it does"), textA);
+        assertTrue(stanza.cloud().denials().isEmpty(), "nothing refused under the stack's IAM: "
+                + stanza.cloud().denials());
+    }
+
     // ---- helpers -----------------------------------------------------------------------------------
+
+    /** One-row-per-id inserts in autocommit, as fast as the server takes them, to whichever server it is pointed at. */
+    private final class Writer implements AutoCloseable {
+        private volatile int port;
+        private volatile boolean stop;
+        private final java.util.concurrent.atomic.AtomicInteger acknowledged = new java.util.concurrent.atomic.AtomicInteger();
+        private final Thread thread;
+
+        Writer(int port) {
+            this.port = port;
+            thread = Thread.ofPlatform().name("failover-load").start(this::run);
+        }
+
+        int acknowledged() {
+            return acknowledged.get();
+        }
+
+        void moveTo(int newPort) {
+            port = newPort;
+        }
+
+        private void run() {
+            int id = 100_000;
+            while (!stop) {
+                int at = port;
+                try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + at
+                        + "/postgres?user=postgres&connectTimeout=5&socketTimeout=10");
+                     java.sql.Statement st = c.createStatement()) {
+                    while (!stop && port == at) {
+                        // ten rows a transaction, and a WAL switch every 250: segments go by on both timelines
+                        st.execute("insert into t select g, 'load' from generate_series(" + id + ", " + (id + 9)
+                                + ") g");
+                        id += 10;
+                        if (acknowledged.incrementAndGet() % 250 == 0) {
+                            st.execute("select pg_switch_wal()");
+                        }
+                    }
+                } catch (java.sql.SQLException e) {
+                    id += 10; // the transaction may have committed: never reuse its ids
+                    try {
+                        Thread.sleep(100); // the server is down or still a standby
+                    } catch (InterruptedException ie) {
+                        return;
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop = true;
+            thread.join(30_000);
+            assertFalse(thread.isAlive(), "the load stopped");
+        }
+    }
+
+    private final List<Process> processes = new java.util.ArrayList<>();
+
+    private Process agentProcess(Path conf, PgCluster server, Path log) throws Exception {
+        Process p = StreamedAgent.process(conf, server, log);
+        processes.add(p);
+        return p;
+    }
+
+    /** The node's configuration with {@code extra}, its own spool. */
+    private Path nodeConfig(Map<String, String> extra, String spool) {
+        Map<String, String> all = new java.util.HashMap<>(extra);
+        all.put("spool.dir", dir.resolve(spool).toString());
+        return io.tidemark.shim.support.TestCloud.config(stanza.cloud(), dir, all);
+    }
+
+    private static void awaitLog(Path log, String line) {
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> Files.exists(log) && Files.readString(log).contains(line));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            String text;
+            try {
+                text = Files.readString(log);
+            } catch (java.io.IOException io) {
+                text = io.toString();
+            }
+            throw new AssertionError(log.getFileName() + " never said '" + line + "':\n" + text, e);
+        }
+    }
+
+    /** SIGKILL to the postmaster and every backend: a crash, nothing flushed or handed on. */
+    private static void killServer(PgCluster server) throws Exception {
+        String pid = Files.readAllLines(server.dataDir().resolve("postmaster.pid")).getFirst().strip();
+        ProcessHandle postmaster = ProcessHandle.of(Long.parseLong(pid)).orElseThrow();
+        List<ProcessHandle> all = new java.util.ArrayList<>(postmaster.descendants().toList());
+        all.addFirst(postmaster);
+        all.forEach(ProcessHandle::destroyForcibly);
+        for (ProcessHandle p : all) {
+            p.onExit().join();
+        }
+    }
 
     /** Pushes what archive_command archived so far (the segments before the current one). */
     /** The last commit the agent streamed, and the first one written after it halted. */
@@ -238,7 +433,11 @@ class StreamedWalGapCloudTest {
     }
 
     private void awaitLatestAtLeast(Lsn lsn) {
-        Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250)).until(() -> {
+        awaitLatestAtLeast(lsn, Duration.ofSeconds(30));
+    }
+
+    private void awaitLatestAtLeast(Lsn lsn, Duration atMost) {
+        Awaitility.await().atMost(atMost).pollInterval(Duration.ofMillis(250)).until(() -> {
             JsonNode l = info().path("window").path("latest").path("lsn");
             // a commit's flush LSN may lie in the padding after its record: compare aligned
             return l.isTextual() && Lsn.of((Lsn.parse(l.asText()).value() + 7) & ~7L).compareTo(lsn) >= 0;
@@ -266,6 +465,33 @@ class StreamedWalGapCloudTest {
         assertTrue(text.out().contains("!!! WAL GAP !!!    timeline " + gap.path("from").path("timeline").asText()
                 + " from ") && text.out().contains("(LSN " + gap.path("from").path("lsn").asText() + ") to LSN "
                 + gap.path("to").path("lsn").asText() + " is missing"), text.out());
+    }
+
+    /**
+     * A restore to latest is refused before anything is written, naming {@code gap} as info shows
+     * it (from LSN, to LSN) and how to accept the loss; returns what it said.
+     */
+    private String assertRestoreRefusedNaming(JsonNode gap) throws Exception {
+        String said = refusedRestore();
+        assertTrue(said.contains("latest cannot be reached: WAL GAP: timeline " + gap.path("from").path("timeline")
+                .asText() + " from LSN " + gap.path("from").path("lsn").asText()) && said.contains(" to LSN "
+                + gap.path("to").path("lsn").asText() + " is missing from both the archive and the stream"), said);
+        assertTrue(said.contains("to accept the loss"), said);
+        return said;
+    }
+
+    /** A restore with {@code target} into an empty directory, which the planner must refuse: what it said. */
+    private String refusedRestore(String... target) throws Exception {
+        Path pgdata = Files.createDirectories(dir.resolve("refused-" + System.nanoTime()));
+        List<String> args = new java.util.ArrayList<>(List.of("--config", stanza.conf().toString(), "--pgdata",
+                pgdata.toString()));
+        args.addAll(List.of(target));
+        Shim.Run r = Shim.run(new RestoreCommand(Map.of(), Clock.systemUTC(), 10, 1), args.toArray(String[]::new));
+        assertTrue(r.code() != 0, "refused: " + r.out() + r.err());
+        try (var left = Files.list(pgdata)) {
+            assertEquals(0, left.count(), "nothing written into the data directory");
+        }
+        return r.out() + r.err();
     }
 
     private List<LocalMetrics.DataPoint> gapsPublished() {
