@@ -28,7 +28,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bindir=${TIDEMARK_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
 work=$(mktemp -d /tmp/tidemark-standbybench.XXXXXX)
 chmod 755 "$work"
-port=${PORT:-55596}
+# PORT and PORT+1 (the primary, then each standby in turn); unset: the first free pair from
+# 55596 on, so that two benches at once (1 MB and 16 MB) do not take the same port
+free_port() { # P -> true when nothing listens on 127.0.0.1:P or :P+1
+  ! ss -Hltn 2>/dev/null | awk '{print $4}' | grep -Eq "[:.]($1|$(( $1 + 1 )))\$"
+}
+port=${PORT:-}
+if [ -z "$port" ]; then
+  for p in $(seq 55596 2 55796); do free_port "$p" && { port=$p; break; }; done
+  [ -n "$port" ] || { echo "bench: no free port pair in 55596-55797 (set PORT)" >&2; exit 1; }
+fi
 stanza=bench$$
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cloud_pid=
