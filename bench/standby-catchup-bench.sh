@@ -9,7 +9,8 @@
 # load hits all three alike), each started with only restore_command (no streaming) and timed
 # until it has replayed the last row, its rows checked against the primary's, then removed. Every
 # restore_command call is timed by a wrapper (per-call p50/p95 of the calls that returned a file,
-# over all runs of a tool); the 1-minute load average is read at the end of each run. Before each
+# over all runs of a tool, and their sum per run: how long PostgreSQL waited in restore_command);
+# the 1-minute load average is read at the end of each run. Before each
 # Tidemark run no prefetcher is left from the one before (each run starts cold, as after a
 # standby restart); pgBackRest's async spool is emptied likewise.
 #
@@ -162,7 +163,7 @@ command_of() { # TOOL DIR -> its restore_command (%f %p left to PostgreSQL); pgB
   esac
 }
 : > "$work/launch.log"; chmod 666 "$work/launch.log"
-declare -A totals loads
+declare -A totals loads insides
 echo "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$runs"); do
   for k in 0 1 2; do
@@ -172,19 +173,23 @@ for r in $(seq 1 "$runs"); do
     rm -rf "$work/pgbr-spool/archive"
     secs_=$(catch_up "$work/sb-$t-$r" $((port + 1)) "$(command_of "$t" "$work/sb-$t-$r")" "$log")
     load=$(cut -d' ' -f1 /proc/loadavg)
-    totals[$t]="${totals[$t]:-} $secs_"; loads[$t]="${loads[$t]:-} $load"
-    echo "round $r $t: ${secs_} s, $(wc -l < "$log") calls, load $load"
+    # how long PostgreSQL waited in restore_command in all (the rest is its own start and replay),
+    # and its first call (a JVM for Tidemark, which starts the prefetcher)
+    inside=$(awk '{s += $1} END {printf "%.1f", s / 1000}' "$log")
+    first=$(awk '$2 == 0 {print $1; exit}' "$log")
+    totals[$t]="${totals[$t]:-} $secs_"; loads[$t]="${loads[$t]:-} $load"; insides[$t]="${insides[$t]:-} $inside"
+    echo "round $r $t: ${secs_} s, $(wc -l < "$log") calls, ${inside} s in restore_command (first file ${first} ms), load $load"
     stop_prefetcher
     rm -rf "$work/sb-$t-$r"
   done
 done
 
 echo "N=$n segments of $seg_mb MB, $runs interleaved runs each; load = 1-minute load average at the end of each run"
-printf '%-18s %10s %-24s %8s %10s %10s %-18s\n' tool "median (s)" "runs (s)" calls "p50 (ms)" "p95 (ms)" load
+printf '%-18s %10s %-24s %-20s %8s %10s %10s %-18s\n' tool "median (s)" "runs (s)" "in restore_command" calls "p50 (ms)" "p95 (ms)" load
 for t in "${tools[@]}"; do
   name=$t; case $t in pgbr-sync) name=pgbackrest-sync ;; pgbr-async) name=pgbackrest-async ;; esac
   # shellcheck disable=SC2086
-  printf '%-18s %10s %-24s %8s %10s %10s %-18s\n' "$name" "$(median ${totals[$t]})" "${totals[$t]# }" \
+  printf '%-18s %10s %-24s %-20s %8s %10s %10s %-18s\n' "$name" "$(median ${totals[$t]})" "${totals[$t]# }" "${insides[$t]# }" \
     "$(( $(cat "$work"/calls-$t-*.log | wc -l) / runs ))" "$(pct 50 "$work"/calls-$t-*.log)" "$(pct 95 "$work"/calls-$t-*.log)" "${loads[$t]# }"
 done
 echo "tidemark: $(grep -c '^fast archive-get' "$work/launch.log") calls answered by the launcher, $(grep -c '^jvm archive-get' "$work/launch.log") archive-get JVMs over $runs runs"

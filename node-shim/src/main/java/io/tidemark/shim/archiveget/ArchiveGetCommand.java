@@ -12,6 +12,7 @@ import io.tidemark.shim.api.StanzaDoc;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.Trace;
 import io.tidemark.shim.cli.UsageException;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
@@ -155,6 +156,7 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
     public int call(PrintStream out, PrintStream err) {
         // with a plan, no failure may read as "not available" (1..125): PostgreSQL would end recovery early
         boolean planned = planOption != null;
+        Trace.mark("main");
         try {
             ShimConfig config = ShimConfig.load(common, env);
             PgOptions pg = PgOptions.from(common, env);
@@ -197,6 +199,7 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
             }
             try {
                 AtomicFile.write(target, raw);
+                Trace.mark("written");
             } catch (IOException e) {
                 throw new CommandFailure(ExitCodes.GET_ERROR, "cannot write " + target + ": " + e.getMessage(), e);
             }
@@ -382,12 +385,15 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
                     + " refusing to restore it unverified");
         }
         byte[] raw;
+        Trace.mark("fetched");
         try {
             raw = Codec.decompress(c, f.data());
         } catch (IOException e) {
             throw new CommandFailure(ExitCodes.GET_ERROR, key + " is damaged: " + e.getMessage());
         }
+        Trace.mark("decompressed");
         String actual = CreateOnly.sha256(raw);
+        Trace.mark("sha256");
         if (!actual.equals(expected)) {
             throw new CommandFailure(ExitCodes.GET_ERROR, key + " is damaged: SHA-256 of its content is " + actual
                     + ", archived as " + expected);
