@@ -166,9 +166,10 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
             }
             Optional<Path> planFile = Optional.ofNullable(planOption).map(f -> resolve(f, pg.pgdata()));
             Optional<WalPlan> plan = WalPlan.loadIfNamed(planFile, config);
+            Optional<WalSegmentSize> cachedSize = plan.isPresent() ? Optional.empty()
+                    : new StanzaCache(config.spoolDir()).read(config.stanza()).map(StanzaDoc::walSegmentSize);
             WalSegmentSize size = plan.isPresent() ? plan.get().segmentSize()
-                    : new StanzaCache(config.spoolDir()).read(config.stanza())
-                    .map(StanzaDoc::walSegmentSize).orElse(WalSegmentSize.ofBytes(WalSegmentSize.MIN_BYTES));
+                    : cachedSize.orElse(WalSegmentSize.ofBytes(WalSegmentSize.MIN_BYTES));
             WalFileName name;
             try {
                 name = WalFileName.parse(walName, size);
@@ -192,6 +193,16 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
                     }
                 }
             }
+            // A standby's first ask (no plan, the segment size known from the stanza's cached
+            // document): the prefetcher starts now, while this JVM fetches the segment itself, not
+            // after. Its start (a JVM, the S3 client, TLS) took 4-6 s at load 39 and PostgreSQL's next
+            // call waited for it (docs/benchmarks.md, standby catch-up). Without the cached size the
+            // size is the fetched file's, so the prefetcher starts afterwards as before.
+            boolean started = false;
+            if (spool.isPresent() && plan.isEmpty() && cachedSize.isPresent()) {
+                startPrefetch(config, spool.get(), ((WalFileName.Segment) name).segment(), size.bytes(), planFile);
+                started = true;
+            }
             byte[] raw;
             try (ObjectStore store = Stores.open(config, CredentialSource.of(config, env))) {
                 raw = (plan.isPresent() ? fetchPlanned(store, config, plan.get(), name, err)
@@ -211,7 +222,9 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
                     // the other plan's prefetcher leaves within a tick; else the next ask starts ours
                     spool.get().waitUnlocked(java.time.Duration.ofSeconds(2));
                 }
-                startPrefetch(config, spool.get(), seg, raw.length, planFile);
+                if (!started) {
+                    startPrefetch(config, spool.get(), seg, raw.length, planFile);
+                }
             }
             return ExitCodes.OK;
         } catch (NotFound e) {
