@@ -14,7 +14,7 @@
 #   bench/percall-jit-bench.sh [SEG_MB] [SEGMENTS_PER_VARIANT]        (defaults 16 and 8)
 #
 # VARIANTS (names, space-separated) picks from the list below; AOT caches trained with other flags
-# are made under WORK/aot by `tidemark aot-train` (as ./mvnw package does for the launcher's).
+# are made under WORK/aot (or AOT_DIR) by `tidemark aot-train` (as ./mvnw package does for the launcher's).
 set -euo pipefail
 seg_mb=${1:-16}
 per=${2:-8}
@@ -42,22 +42,24 @@ train() { # OUT WHICH FLAGS...
   [ -f "$out" ] || "$java" -XX:AOTCacheOutput="$out" -XX:+UseSerialGC "$@" -Xlog:aot=error,cds=error \
     ${zstd:+-DZstdNativePath=$zstd} -jar "$jar" aot-train "$which" >/dev/null 2>&1
 }
-mkdir -p "$work/aot"
+# AOT_DIR: caches trained before (jit-push.aot, jit-get.aot for this jar), e.g. outside the bench lock
+aot=${AOT_DIR:-$work/aot}
+mkdir -p "$aot"
 # variant name -> its flags for CMD (push|get); the launcher's own today is c1-aot
 flags_of() { # VARIANT CMD
-  local aot=$shim/tidemark-$2.aot
+  local c1cache=$shim/tidemark-$2.aot
   case "$1" in
-    c1-aot) echo "-XX:TieredStopAtLevel=1 -XX:AOTCache=$aot" ;;
+    c1-aot) echo "-XX:TieredStopAtLevel=1 -XX:AOTCache=$c1cache" ;;
     c1) echo "-XX:TieredStopAtLevel=1" ;;
-    jit-aot) echo "${directives[*]} -XX:AOTCache=$work/aot/jit-$2.aot" ;;
-    jit-fast-aot) echo "${directives[*]} $SHA_FAST -XX:AOTCache=$work/aot/jit-$2.aot" ;;
+    jit-aot) echo "${directives[*]} -XX:AOTCache=$aot/jit-$2.aot" ;;
+    jit-fast-aot) echo "${directives[*]} $SHA_FAST -XX:AOTCache=$aot/jit-$2.aot" ;;
     *) echo "unknown variant $1" >&2; exit 1 ;;
   esac
 }
 # the SHA-256 loop compiled by C2 after 1 % of the usual invocations and loop turns
 SHA_FAST="-XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,sun.security.provider.DigestBase::implCompressMultiBlock0,0.01"
 read -r -a variants <<< "${VARIANTS:-c1-aot jit-aot jit-fast-aot}"
-for w in push get; do train "$work/aot/jit-$w.aot" "$w" "${directives[@]}"; done
+for w in push get; do train "$aot/jit-$w.aot" "$w" "${directives[@]}"; done
 
 bench_start_cloud "$work" "$stanza"
 sed -i '/^archive-push.async=/d; /^archive-get.prefetch=/d' "$conf"

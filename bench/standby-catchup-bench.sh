@@ -116,7 +116,9 @@ wait_archived() {
   until [ "$(psql_ "$port" "select coalesce(last_archived_wal,'') >= '$last' from pg_stat_archiver")" = t ]; do sleep 0.5; done
 }
 wait_archived
-tools=(tidemark pgbr-sync pgbr-async)
+# TOOLS: which to run (default all three); tidemark-noflush is Tidemark with the prefetcher's
+# flush of each spooled file off (-Dtidemark.prefetch.flush=false), for comparison
+read -r -a tools <<< "${TOOLS:-tidemark pgbr-sync pgbr-async}"
 for r in $(seq 1 "$runs"); do
   for t in "${tools[@]}"; do
     d=sb-$t-$r
@@ -158,6 +160,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? 
 command_of() { # TOOL DIR -> its restore_command (%f %p left to PostgreSQL); pgBackRest wants the standby's own pg1-path
   case "$1" in
     tidemark) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log TIDEMARK_PREFETCH_TIMING=1 ${TM_JAVA_OPTS:+JAVA_TOOL_OPTIONS=$TM_JAVA_OPTS }$root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
+    tidemark-noflush) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log TIDEMARK_PREFETCH_TIMING=1 JAVA_TOOL_OPTIONS=-Dtidemark.prefetch.flush=false $root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
     pgbr-sync) echo "pgbackrest --config=$work/pgbackrest.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
     pgbr-async) echo "pgbackrest --config=$work/pgbackrest-async.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
   esac
@@ -166,8 +169,8 @@ command_of() { # TOOL DIR -> its restore_command (%f %p left to PostgreSQL); pgB
 declare -A totals loads insides
 echo "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$runs"); do
-  for k in 0 1 2; do
-    t=${tools[$(( (k + r - 1) % 3 ))]}
+  for k in "${!tools[@]}"; do
+    t=${tools[$(( (k + r - 1) % ${#tools[@]} ))]}
     log="$work/calls-$t-$r.log"; : > "$log"; chmod 666 "$log"
     stop_prefetcher
     rm -rf "$work/pgbr-spool/archive"
