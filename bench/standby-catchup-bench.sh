@@ -193,7 +193,7 @@ for t in "${tools[@]}"; do
   name=$t; case $t in pgbr-sync) name=pgbackrest-sync ;; pgbr-async) name=pgbackrest-async ;; esac
   # shellcheck disable=SC2086
   printf '%-18s %10s %-24s %-20s %8s %10s %10s %-18s\n' "$name" "$(median ${totals[$t]})" "${totals[$t]# }" "${insides[$t]# }" \
-    "$(( $(cat "$work"/calls-$t-*.log | wc -l) / runs ))" "$(pct 50 "$work"/calls-$t-*.log)" "$(pct 95 "$work"/calls-$t-*.log)" "${loads[$t]# }"
+    "$(( $(cat "$work"/calls-$t-[0-9]*.log | wc -l) / runs ))" "$(pct 50 "$work"/calls-$t-[0-9]*.log)" "$(pct 95 "$work"/calls-$t-[0-9]*.log)" "${loads[$t]# }"
 done
 echo "tidemark: $(grep -c '^fast archive-get' "$work/launch.log") calls answered by the launcher, $(grep -c '^jvm archive-get' "$work/launch.log") archive-get JVMs over $runs runs"
 # the prefetcher's timing lines: mean ms per download of each step, over all runs
