@@ -434,10 +434,11 @@ public final class Prefetcher {
         if (o == Outcome.FOUND) {
             spool.clearMissing(n.toString());
             fetched.incrementAndGet();
-            if (flush && !durable) {
+            ExecutorService flushing = flusher;
+            if (flush && !durable && flushing != null) {
                 Path f = spool.file(n);
                 try {
-                    flusher.execute(() -> flushToDisk(f));
+                    flushing.execute(() -> flushToDisk(f));
                 } catch (java.util.concurrent.RejectedExecutionException leaving) {
                     // the prefetcher is leaving: PostgreSQL's own fsync does it
                 }
