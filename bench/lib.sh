@@ -3,7 +3,7 @@
 # bench_start_cloud WORK [STANZA]: (COUNT_REQUESTS=1: the cloud logs one line per S3 request, see
 # bench_requests; BENCH_CLOUD_TLS=0: plain HTTP; BENCH_CLOUD_ROOT=DIR: the cloud of another
 # checkout) starts `tidemark local-cloud --tls` under WORK/cloud, waits until it is ready
-# (BENCH_CLOUD_WAIT half-seconds, default 600), and writes WORK/tidemark.conf (with a spool the
+# (BENCH_CLOUD_WAIT half-seconds, default 1800, or until its process ends), and writes WORK/tidemark.conf (with a spool the
 # postgres user owns) for the node side: a node of STANZA (default main), whose role's rotating keys come from its credentials.uri.
 # Sets cloud_pid and conf.
 bench_start_cloud() {
@@ -14,9 +14,14 @@ bench_start_cloud() {
   JAVA_TOOL_OPTIONS=$jto "${BENCH_CLOUD_ROOT:-$root}/bin/tidemark" local-cloud --dir "$work/cloud" "${tls[@]}" --s3-port 0 --api-port 0 --dynamodb-port 0 \
     --credentials-port 0 --stanza "$stanza" --comparison-bucket pgbackrest > "$work/cloud.log" 2>&1 &
   cloud_pid=$!
-  # 5 minutes by default: on a machine loaded by several builds its start took over a minute
-  for _ in $(seq 1 "${BENCH_CLOUD_WAIT:-600}"); do grep -q ready "$work/cloud.log" && break; sleep 0.5; done
-  grep -q ready "$work/cloud.log" || { cat "$work/cloud.log"; exit 1; }
+  # 15 minutes by default, while its process lives: on a machine loaded by several builds its
+  # start took over a minute, and at load 30 over 5 (the 300 x 16 MB standby bench gave up)
+  for _ in $(seq 1 "${BENCH_CLOUD_WAIT:-1800}"); do
+    grep -q ready "$work/cloud.log" && break
+    kill -0 "$cloud_pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  grep -q ready "$work/cloud.log" || { cat "$work/cloud.log"; echo "bench: the local cloud did not start (log above)" >&2; exit 1; }
   conf="$work/tidemark.conf"
   cp "$work/cloud/tidemark.conf" "$conf"
   mkdir -p "$work/spool"

@@ -9,7 +9,8 @@
 # load hits all three alike), each started with only restore_command (no streaming) and timed
 # until it has replayed the last row, its rows checked against the primary's, then removed. Every
 # restore_command call is timed by a wrapper (per-call p50/p95 of the calls that returned a file,
-# over all runs of a tool); the 1-minute load average is read at the end of each run. Before each
+# over all runs of a tool, and their sum per run: how long PostgreSQL waited in restore_command);
+# the 1-minute load average is read at the end of each run. Before each
 # Tidemark run no prefetcher is left from the one before (each run starts cold, as after a
 # standby restart); pgBackRest's async spool is emptied likewise.
 #
@@ -28,7 +29,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bindir=${TIDEMARK_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
 work=$(mktemp -d /tmp/tidemark-standbybench.XXXXXX)
 chmod 755 "$work"
-port=${PORT:-55596}
+# PORT and PORT+1 (the primary, then each standby in turn); unset: the first free pair from
+# 55596 on, so that two benches at once (1 MB and 16 MB) do not take the same port
+free_port() { # P -> true when nothing listens on 127.0.0.1:P or :P+1
+  ! ss -Hltn 2>/dev/null | awk '{print $4}' | grep -Eq "[:.]($1|$(( $1 + 1 )))\$"
+}
+port=${PORT:-}
+if [ -z "$port" ]; then
+  for p in $(seq 55596 2 55796); do free_port "$p" && { port=$p; break; }; done
+  [ -n "$port" ] || { echo "bench: no free port pair in 55596-55797 (set PORT)" >&2; exit 1; }
+fi
 stanza=bench$$
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cloud_pid=
@@ -106,7 +116,9 @@ wait_archived() {
   until [ "$(psql_ "$port" "select coalesce(last_archived_wal,'') >= '$last' from pg_stat_archiver")" = t ]; do sleep 0.5; done
 }
 wait_archived
-tools=(tidemark pgbr-sync pgbr-async)
+# TOOLS: which to run (default all three); tidemark-noflush is Tidemark with the prefetcher's
+# flush of each spooled file off (-Dtidemark.prefetch.flush=false), for comparison
+read -r -a tools <<< "${TOOLS:-tidemark pgbr-sync pgbr-async}"
 for r in $(seq 1 "$runs"); do
   for t in "${tools[@]}"; do
     d=sb-$t-$r
@@ -148,35 +160,40 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? 
 command_of() { # TOOL DIR -> its restore_command (%f %p left to PostgreSQL); pgBackRest wants the standby's own pg1-path
   case "$1" in
     tidemark) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log TIDEMARK_PREFETCH_TIMING=1 ${TM_JAVA_OPTS:+JAVA_TOOL_OPTIONS=$TM_JAVA_OPTS }$root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
+    tidemark-noflush) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log TIDEMARK_PREFETCH_TIMING=1 JAVA_TOOL_OPTIONS=-Dtidemark.prefetch.flush=false $root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
     pgbr-sync) echo "pgbackrest --config=$work/pgbackrest.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
     pgbr-async) echo "pgbackrest --config=$work/pgbackrest-async.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
   esac
 }
 : > "$work/launch.log"; chmod 666 "$work/launch.log"
-declare -A totals loads
+declare -A totals loads insides
 echo "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$runs"); do
-  for k in 0 1 2; do
-    t=${tools[$(( (k + r - 1) % 3 ))]}
+  for k in "${!tools[@]}"; do
+    t=${tools[$(( (k + r - 1) % ${#tools[@]} ))]}
     log="$work/calls-$t-$r.log"; : > "$log"; chmod 666 "$log"
     stop_prefetcher
     rm -rf "$work/pgbr-spool/archive"
     secs_=$(catch_up "$work/sb-$t-$r" $((port + 1)) "$(command_of "$t" "$work/sb-$t-$r")" "$log")
     load=$(cut -d' ' -f1 /proc/loadavg)
-    totals[$t]="${totals[$t]:-} $secs_"; loads[$t]="${loads[$t]:-} $load"
-    echo "round $r $t: ${secs_} s, $(wc -l < "$log") calls, load $load"
+    # how long PostgreSQL waited in restore_command in all (the rest is its own start and replay),
+    # and its first call (a JVM for Tidemark, which starts the prefetcher)
+    inside=$(awk '{s += $1} END {printf "%.1f", s / 1000}' "$log")
+    first=$(awk '$2 == 0 {print $1; exit}' "$log")
+    totals[$t]="${totals[$t]:-} $secs_"; loads[$t]="${loads[$t]:-} $load"; insides[$t]="${insides[$t]:-} $inside"
+    echo "round $r $t: ${secs_} s, $(wc -l < "$log") calls, ${inside} s in restore_command (first file ${first} ms), load $load"
     stop_prefetcher
     rm -rf "$work/sb-$t-$r"
   done
 done
 
 echo "N=$n segments of $seg_mb MB, $runs interleaved runs each; load = 1-minute load average at the end of each run"
-printf '%-18s %10s %-24s %8s %10s %10s %-18s\n' tool "median (s)" "runs (s)" calls "p50 (ms)" "p95 (ms)" load
+printf '%-18s %10s %-24s %-20s %8s %10s %10s %-18s\n' tool "median (s)" "runs (s)" "in restore_command" calls "p50 (ms)" "p95 (ms)" load
 for t in "${tools[@]}"; do
   name=$t; case $t in pgbr-sync) name=pgbackrest-sync ;; pgbr-async) name=pgbackrest-async ;; esac
   # shellcheck disable=SC2086
-  printf '%-18s %10s %-24s %8s %10s %10s %-18s\n' "$name" "$(median ${totals[$t]})" "${totals[$t]# }" \
-    "$(( $(cat "$work"/calls-$t-*.log | wc -l) / runs ))" "$(pct 50 "$work"/calls-$t-*.log)" "$(pct 95 "$work"/calls-$t-*.log)" "${loads[$t]# }"
+  printf '%-18s %10s %-24s %-20s %8s %10s %10s %-18s\n' "$name" "$(median ${totals[$t]})" "${totals[$t]# }" "${insides[$t]# }" \
+    "$(( $(cat "$work"/calls-$t-[0-9]*.log | wc -l) / runs ))" "$(pct 50 "$work"/calls-$t-[0-9]*.log)" "$(pct 95 "$work"/calls-$t-[0-9]*.log)" "${loads[$t]# }"
 done
 echo "tidemark: $(grep -c '^fast archive-get' "$work/launch.log") calls answered by the launcher, $(grep -c '^jvm archive-get' "$work/launch.log") archive-get JVMs over $runs runs"
 # the prefetcher's timing lines: mean ms per download of each step, over all runs

@@ -12,6 +12,7 @@ import io.tidemark.shim.api.StanzaDoc;
 import io.tidemark.shim.archivepush.ArchivePushCommand;
 import io.tidemark.shim.cli.CommandFailure;
 import io.tidemark.shim.cli.ExitCodes;
+import io.tidemark.shim.cli.Trace;
 import io.tidemark.shim.cli.UsageException;
 import io.tidemark.shim.config.CommonOptions;
 import io.tidemark.shim.config.ShimConfig;
@@ -155,6 +156,7 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
     public int call(PrintStream out, PrintStream err) {
         // with a plan, no failure may read as "not available" (1..125): PostgreSQL would end recovery early
         boolean planned = planOption != null;
+        Trace.mark("main");
         try {
             ShimConfig config = ShimConfig.load(common, env);
             PgOptions pg = PgOptions.from(common, env);
@@ -164,9 +166,10 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
             }
             Optional<Path> planFile = Optional.ofNullable(planOption).map(f -> resolve(f, pg.pgdata()));
             Optional<WalPlan> plan = WalPlan.loadIfNamed(planFile, config);
+            Optional<WalSegmentSize> cachedSize = plan.isPresent() ? Optional.empty()
+                    : new StanzaCache(config.spoolDir()).read(config.stanza()).map(StanzaDoc::walSegmentSize);
             WalSegmentSize size = plan.isPresent() ? plan.get().segmentSize()
-                    : new StanzaCache(config.spoolDir()).read(config.stanza())
-                    .map(StanzaDoc::walSegmentSize).orElse(WalSegmentSize.ofBytes(WalSegmentSize.MIN_BYTES));
+                    : cachedSize.orElse(WalSegmentSize.ofBytes(WalSegmentSize.MIN_BYTES));
             WalFileName name;
             try {
                 name = WalFileName.parse(walName, size);
@@ -190,6 +193,16 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
                     }
                 }
             }
+            // A standby's first ask (no plan, the segment size known from the stanza's cached
+            // document): the prefetcher starts now, while this JVM fetches the segment itself, not
+            // after. Its start (a JVM, the S3 client, TLS) took 4-6 s at load 39 and PostgreSQL's next
+            // call waited for it (docs/benchmarks.md, standby catch-up). Without the cached size the
+            // size is the fetched file's, so the prefetcher starts afterwards as before.
+            boolean started = false;
+            if (spool.isPresent() && plan.isEmpty() && cachedSize.isPresent()) {
+                startPrefetch(config, spool.get(), ((WalFileName.Segment) name).segment(), size.bytes(), planFile);
+                started = true;
+            }
             byte[] raw;
             try (ObjectStore store = Stores.open(config, CredentialSource.of(config, env))) {
                 raw = (plan.isPresent() ? fetchPlanned(store, config, plan.get(), name, err)
@@ -197,6 +210,7 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
             }
             try {
                 AtomicFile.write(target, raw);
+                Trace.mark("written");
             } catch (IOException e) {
                 throw new CommandFailure(ExitCodes.GET_ERROR, "cannot write " + target + ": " + e.getMessage(), e);
             }
@@ -208,7 +222,9 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
                     // the other plan's prefetcher leaves within a tick; else the next ask starts ours
                     spool.get().waitUnlocked(java.time.Duration.ofSeconds(2));
                 }
-                startPrefetch(config, spool.get(), seg, raw.length, planFile);
+                if (!started) {
+                    startPrefetch(config, spool.get(), seg, raw.length, planFile);
+                }
             }
             return ExitCodes.OK;
         } catch (NotFound e) {
@@ -382,12 +398,15 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
                     + " refusing to restore it unverified");
         }
         byte[] raw;
+        Trace.mark("fetched");
         try {
             raw = Codec.decompress(c, f.data());
         } catch (IOException e) {
             throw new CommandFailure(ExitCodes.GET_ERROR, key + " is damaged: " + e.getMessage());
         }
+        Trace.mark("decompressed");
         String actual = CreateOnly.sha256(raw);
+        Trace.mark("sha256");
         if (!actual.equals(expected)) {
             throw new CommandFailure(ExitCodes.GET_ERROR, key + " is damaged: SHA-256 of its content is " + actual
                     + ", archived as " + expected);

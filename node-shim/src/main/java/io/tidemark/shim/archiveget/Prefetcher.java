@@ -83,6 +83,17 @@ public final class Prefetcher {
     /** {@code TIDEMARK_PREFETCH_TIMING=1} (or {@code -Dtidemark.prefetch.timing=true}): one line per segment in the log, where its download's time went. */
     private final boolean timing = "1".equals(System.getenv("TIDEMARK_PREFETCH_TIMING"))
             || Boolean.getBoolean("tidemark.prefetch.timing");
+    /**
+     * Whether each spooled file not fsynced by its download is flushed to disk afterwards on a
+     * thread of its own ({@code -Dtidemark.prefetch.flush=false}: not). PostgreSQL fsyncs every
+     * segment restore_command gave it (durable_rename, in its startup process, while replay
+     * waits); a file still all dirty in the page cache made that fsync replay's wait. Flushed off
+     * the download threads, in the time the file waits in the spool, it is mostly on disk when
+     * PostgreSQL asks. Nothing relies on it (the spool's boot binding does that): a file taken
+     * meanwhile is flushed where it is, and a failed flush is only a slower fsync later.
+     */
+    private final boolean flush = !"false".equals(System.getProperty("tidemark.prefetch.flush"));
+    private volatile ExecutorService flusher;
     /** Download threads: {@code tidemark.prefetch.threads}, else {@link #defaultThreads}. */
     private final int threads;
 
@@ -191,6 +202,11 @@ public final class Prefetcher {
         // the window's downloads beyond the threads wait in the queue, nearest first
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(k, threads)), r -> {
             Thread t = new Thread(r, "tidemark-prefetch");
+            t.setDaemon(true);
+            return t;
+        });
+        flusher = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "tidemark-prefetch-flush");
             t.setDaemon(true);
             return t;
         });
@@ -372,6 +388,7 @@ public final class Prefetcher {
             pool.shutdownNow();
             probing.shutdownNow();
             answering.shutdownNow();
+            flusher.shutdownNow();
             try {
                 pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
                 probing.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
@@ -417,8 +434,26 @@ public final class Prefetcher {
         if (o == Outcome.FOUND) {
             spool.clearMissing(n.toString());
             fetched.incrementAndGet();
+            ExecutorService flushing = flusher;
+            if (flush && !durable && flushing != null) {
+                Path f = spool.file(n);
+                try {
+                    flushing.execute(() -> flushToDisk(f));
+                } catch (java.util.concurrent.RejectedExecutionException leaving) {
+                    // the prefetcher is leaving: PostgreSQL's own fsync does it
+                }
+            }
         }
         return o;
+    }
+
+    /** fsync of a spooled file (see {@link #flush}); gone already (taken, dropped): nothing to do. */
+    private static void flushToDisk(Path f) {
+        try (FileChannel ch = FileChannel.open(f, java.nio.file.StandardOpenOption.READ)) {
+            ch.force(false);
+        } catch (IOException e) {
+            // taken or removed meanwhile, or the flush failed: PostgreSQL's fsync does it
+        }
     }
 
     /**

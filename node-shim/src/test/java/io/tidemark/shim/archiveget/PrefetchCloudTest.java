@@ -181,6 +181,41 @@ class PrefetchCloudTest {
         assertEquals("", l, "a missing segment is the end of WAL, not an error");
     }
 
+    /**
+     * A standby's first ask starts the prefetcher before its own fetch (its start overlaps this
+     * JVM's download) when the stanza's cached document gives the segment size; without that
+     * document the size is the fetched file's, and the prefetcher starts after the file is in
+     * place, as before. Either way one start, and the file served is the archived one.
+     */
+    @Test
+    void theFirstAskStartsThePrefetcherBeforeItsOwnFetchWhenTheSegmentSizeIsKnown() throws Exception {
+        String stanza = "pf" + STANZAS.incrementAndGet();
+        Path conf = setup(stanza, 4);
+        push(conf, 3);
+        Path cached = new io.tidemark.shim.api.StanzaCache(dir.resolve("spool")).file(StanzaName.of(stanza));
+        assertTrue(Files.isRegularFile(cached), "archive-push cached the stanza's document: " + cached);
+        Path pgWal = Files.createDirectories(dir.resolve("pg_wal"));
+        Path target = pgWal.resolve("RECOVERYXLOG");
+        List<String> starts = new ArrayList<>();
+        PrefetchCommand.Starter recording = (config, spool, after, planFile) ->
+                starts.add(after + " " + after.segmentSize().bytes() + (Files.exists(target) ? " after" : " before"));
+
+        Shim.Run first = Shim.run(new ArchiveGetCommand(Map.of(), recording), Segments.name(1), target.toString(),
+                "--config", conf.toString());
+        assertEquals(0, first.code(), first.err());
+        assertArrayEquals(Segments.segment(1, 3), Files.readAllBytes(target));
+        assertEquals(List.of(Segments.name(1) + " " + Segments.SIZE + " before"), starts, "once, before %p was written");
+
+        Files.delete(target);
+        Files.delete(cached);
+        starts.clear();
+        Shim.Run second = Shim.run(new ArchiveGetCommand(Map.of(), recording), Segments.name(2), target.toString(),
+                "--config", conf.toString());
+        assertEquals(0, second.code(), second.err());
+        assertArrayEquals(Segments.segment(2, 3), Files.readAllBytes(target));
+        assertEquals(List.of(Segments.name(2) + " " + Segments.SIZE + " after"), starts, "no cached size: after the fetch");
+    }
+
     @Test
     void aDamagedObjectIsNeverPrefetchedOrServed() throws Exception {
         String stanza = "pf" + STANZAS.incrementAndGet();
