@@ -73,13 +73,7 @@ class StreamedWalGapCloudTest {
         name = "failgap";
         stanza = StreamedStanza.start(dir, name);
         PgCluster primary = stanza.primary();
-        standby = PgCluster.builder().emptyDataDir().setting("hot_standby", "on").build();
-        standby.run(List.of(primary.bin("pg_basebackup").toString(), "-D", standby.dataDir().toString(), "-R", "-X",
-                "stream", "-c", "fast", "-h", primary.socketDir().toString(), "-p", String.valueOf(primary.port()),
-                "-U", "postgres"));
-        standby.start();
-        Awaitility.await().atMost(Duration.ofMinutes(1)).until(() -> standby.sql(
-                "select count(*) from pg_stat_wal_receiver where status = 'streaming'").equals("1"));
+        standby = streamingStandbyOf(primary);
         pushArchivedBeforeTheCurrentSegment();
 
         // the old primary's agent dies; the primary goes on for two more segments, which its
@@ -200,13 +194,7 @@ class StreamedWalGapCloudTest {
         name = "failload";
         stanza = StreamedStanza.start(dir, name);
         PgCluster primary = stanza.primary();
-        standby = PgCluster.builder().emptyDataDir().setting("hot_standby", "on").build();
-        standby.run(List.of(primary.bin("pg_basebackup").toString(), "-D", standby.dataDir().toString(), "-R", "-X",
-                "stream", "-c", "fast", "-h", primary.socketDir().toString(), "-p", String.valueOf(primary.port()),
-                "-U", "postgres"));
-        standby.start();
-        Awaitility.await().atMost(Duration.ofMinutes(1)).until(() -> standby.sql(
-                "select count(*) from pg_stat_wal_receiver where status = 'streaming'").equals("1"));
+        standby = streamingStandbyOf(primary);
         pushArchivedBeforeTheCurrentSegment();
 
         // the real agent process on each node, as deployed: the primary's streams, the standby's waits
@@ -390,6 +378,23 @@ class StreamedWalGapCloudTest {
         commit(primary, "not streamed");
         primary.switchWal();
         return new Halted(streamed, missed);
+    }
+
+    /** A hot standby made by pg_basebackup from {@code primary}, once its WAL receiver streams. */
+    private static PgCluster streamingStandbyOf(PgCluster primary) throws Exception {
+        PgCluster standby = PgCluster.builder().emptyDataDir().setting("hot_standby", "on").build();
+        try {
+            standby.run(List.of(primary.bin("pg_basebackup").toString(), "-D", standby.dataDir().toString(), "-R",
+                    "-X", "stream", "-c", "fast", "-h", primary.socketDir().toString(), "-p",
+                    String.valueOf(primary.port()), "-U", "postgres"));
+            standby.start();
+            Awaitility.await().atMost(Duration.ofMinutes(1)).until(() -> standby.sql(
+                    "select count(*) from pg_stat_wal_receiver where status = 'streaming'").equals("1"));
+            return standby;
+        } catch (Exception | AssertionError e) {
+            standby.close(); // not yet the test's to close
+            throw e;
+        }
     }
 
     private void pushArchivedBeforeTheCurrentSegment() throws Exception {
