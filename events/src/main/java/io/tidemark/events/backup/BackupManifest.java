@@ -122,10 +122,10 @@ public record BackupManifest(int formatVersion,
             }
             require(formatVersion >= BLOCKS_FORMAT_VERSION || f.blocks().isEmpty(),
                     f.path() + ": a block map needs manifest format " + BLOCKS_FORMAT_VERSION);
-            if (formatVersion >= BLOCK_DIGEST_FORMAT_VERSION && ref.equals(label) && f.blocks().isPresent()) {
-                require(f.sha256().equals(BlockDigest.of(f.size(), f.blocks().get())),
-                        f.path() + ": sha256 " + f.sha256() + " is not the digest of its block map (" + BlockDigest.of(f.size(),
-                                f.blocks().get()) + ")");
+            if (formatVersion >= BLOCK_DIGEST_FORMAT_VERSION && ref.equals(label) && f.blocks().isPresent()
+                    && !f.digestByBlocks()) {
+                throw new ManifestException(f.path() + ": sha256 " + f.sha256() + " is not the digest of its block map ("
+                        + BlockDigest.of(f.size(), f.blocks().get()) + ")");
             }
         }
         Set<Long> oids = new HashSet<>();

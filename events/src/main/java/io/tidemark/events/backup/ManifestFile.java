@@ -97,6 +97,15 @@ public record ManifestFile(SafeRelativePath path, long size, String sha256, Inst
         return bundle.isPresent();
     }
 
+    /**
+     * Whether {@link #sha256} is the {@link BlockDigest} of {@link #blocks} (manifest format 3);
+     * false for a file without blocks or one whose backup recorded the whole content's SHA-256
+     * (format 2), the two told apart by value as {@link BlockDigest} explains.
+     */
+    public boolean digestByBlocks() {
+        return blocks.isPresent() && sha256.equals(BlockDigest.of(size, blocks.get()));
+    }
+
     static void requireSha(String hex, String what) {
         if (hex == null || hex.length() != 64 || !hex.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
             throw new ManifestException(what + " must be 64 lower-case hex digits, got '" + hex + "'");

@@ -103,7 +103,7 @@ final class FileCopier {
      * its bytes; empty when the file vanished.
      */
     static Optional<String> digestLike(Path file, ManifestFile earlier) throws IOException {
-        if (earlier.blocks().isPresent() && BlockDigest.of(earlier.size(), earlier.blocks().get()).equals(earlier.sha256())) {
+        if (earlier.digestByBlocks()) {
             try {
                 return Optional.of(BlockDigest.ofFile(file, earlier.blocks().get().blockSize()));
             } catch (NoSuchFileException gone) {

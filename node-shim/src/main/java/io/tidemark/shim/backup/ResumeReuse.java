@@ -51,7 +51,7 @@ record ResumeReuse(List<ManifestFile> reused, List<ManifestBundle> reusedBundles
             BackupPlanner.ResumeCheck check = BackupPlanner.resumeCheck(f, r, stored.readAt());
             // a mapped copy recorded by a build before manifest format 3 (the whole content's
             // SHA-256, not the block digest) cannot go into this run's manifest: read again
-            if (r.blocks().isPresent() && !r.sha256().equals(io.tidemark.events.backup.BlockDigest.of(r.size(), r.blocks().get()))) {
+            if (r.blocks().isPresent() && !r.digestByBlocks()) {
                 check = BackupPlanner.ResumeCheck.CHANGED;
             }
             if (check == BackupPlanner.ResumeCheck.REUSABLE && !BackupPlanner.bundled(f)) {

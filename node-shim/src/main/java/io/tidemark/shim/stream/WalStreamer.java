@@ -411,17 +411,17 @@ public final class WalStreamer {
         // cover a segment from its start, so a chain begun mid-segment would hold it until the next one
         Lsn from = WalSegmentName.containing(timeline, slotStart, size).startLsn();
         Lsn began = timelineStart(rc, timeline);
-        if (began != null && from.isBefore(WalSegmentName.containing(timeline, began, size).startLsn())) {
+        WalSegmentName switchSegment = began == null ? null : WalSegmentName.containing(timeline, began, size);
+        if (switchSegment != null && from.isBefore(switchSegment.startLsn())) {
             // a slot older than the server's timeline (a standby's slot, its server promoted since):
             // the server keeps no segment of this timeline before the switch, and serves the older
             // one's only on its own timeline. Its segment of the switch holds the old timeline's WAL
             // up to the switch point, so from its start the window can go on without a gap when the
             // old timeline's chunks or segments reach it (else info shows the gap)
-            Lsn switchSegment = WalSegmentName.containing(timeline, began, size).startLsn();
             say("the slot's position " + slotStart + " lies before timeline " + timeline.value() + " began (at "
                     + began + "): streaming timeline " + timeline.value() + " from its segment of the switch, "
-                    + WalSegmentName.containing(timeline, began, size));
-            from = switchSegment;
+                    + switchSegment);
+            from = switchSegment.startLsn();
         }
         return chunks.resumeFrom(timeline, from, size);
     }
