@@ -37,7 +37,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,8 +57,10 @@ class StreamLeaseTakeoverTest {
     @TempDir
     Path dir;
 
-    private LocalCloud cloud;
-    private PgCluster pg;
+    // one cloud and one cluster for the class: each test has its own stanza, slot and table, and
+    // neither claims anything of a fresh cluster (a second initdb and cloud were ~5 s of set-up)
+    private static LocalCloud cloud;
+    private static PgCluster pg;
     private final List<Agent> agents = new ArrayList<>();
     private final List<AutoCloseable> closing = new ArrayList<>();
 
@@ -75,6 +79,17 @@ class StreamLeaseTakeoverTest {
         for (AutoCloseable c : closing) {
             c.close();
         }
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        cloud = LocalCloudFunctions.register(LocalCloud.builder()).dir(Files.createTempDirectory("tidemark-stream-cloud"))
+                .start();
+        pg = PgCluster.builder().build().start();
+    }
+
+    @AfterAll
+    static void stop() {
         if (pg != null) {
             pg.close();
         }
@@ -117,10 +132,7 @@ class StreamLeaseTakeoverTest {
 
     @Test
     void onlyTheHolderStreamsAndAnotherTakesOverWhenItDies() throws Exception {
-        cloud = LocalCloudFunctions.register(LocalCloud.builder()).dir(Files.createTempDirectory("tidemark-stream-cloud"))
-                .start();
-        pg = PgCluster.builder().build().start();
-        pg.sql("create table t (i int)");
+        pg.sql("create table if not exists t (i int)");
         String stanza = "lease";
         String doc = "{\"systemIdentifier\":\"" + Long.toUnsignedString(pg.systemIdentifier()) + "\",\"pgVersion\":15,"
                 + "\"pgVersionNum\":" + pg.sql("show server_version_num") + ",\"walSegmentSize\":" + pg.walSegmentSize()
@@ -184,10 +196,7 @@ class StreamLeaseTakeoverTest {
 
     @Test
     void anAgentKilledWithSigkillIsFollowedByTheNextWithoutGap() throws Exception {
-        cloud = LocalCloudFunctions.register(LocalCloud.builder()).dir(Files.createTempDirectory("tidemark-stream-cloud"))
-                .start();
-        pg = PgCluster.builder().build().start();
-        pg.sql("create table t (i int)");
+        pg.sql("create table if not exists t (i int)");
         String stanza = "killed";
         Path config = TestCloud.config(cloud, dir, Map.of("stanza", stanza, "retries", "0", "spool.dir",
                 dir.resolve("spool").toString(), "stream.enabled", "true", "stream.interval", "500ms",

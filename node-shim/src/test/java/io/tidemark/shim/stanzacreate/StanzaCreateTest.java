@@ -19,6 +19,8 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,37 +29,51 @@ class StanzaCreateTest {
     @TempDir
     Path dir;
 
+    // one cluster for the class: each test creates its own stanzas (names, spool) on it, and none
+    // claims anything of a fresh cluster
+    static PgCluster pg;
+
+    @BeforeAll
+    static void start() throws Exception {
+        pg = PgCluster.builder().walSegmentSizeMb(4).build().start();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (pg != null) {
+            pg.close();
+        }
+    }
+
     @Test
     void createsOnceCachesAndRefusesAnotherCluster() throws IOException {
-        try (PgCluster pg = PgCluster.builder().walSegmentSizeMb(4).build().start()) {
-            Path config = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", "sc-main",
-                    "spool.dir", dir.resolve("spool").toString()));
-            String[] args = {"--config", config.toString(), "--pg-host", pg.socketDir().toString(),
-                    "--pg-port", String.valueOf(pg.port()), "--pg-user", "postgres"};
-            Shim.Run first = Shim.run(new StanzaCreateCommand(Map.of()), args);
-            assertEquals(0, first.code(), first.err());
-            assertTrue(first.out().startsWith("stanza sc-main created: system " + Long.toUnsignedString(pg.systemIdentifier())),
-                    first.out());
-            Path cached = dir.resolve("spool/sc-main/stanza.id");
-            StanzaDoc doc = StanzaDoc.fromCacheText(Files.readString(cached));
-            assertEquals(pg.systemIdentifier(), doc.systemIdentifier());
-            assertEquals(4 << 20, doc.walSegmentSize().bytes());
-            assertEquals(15, doc.pgVersion());
-            assertTrue(doc.pgVersionNum() >= 150000 && doc.pgVersionNum() < 160000);
+        Path config = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", "sc-main",
+                "spool.dir", dir.resolve("spool").toString()));
+        String[] args = {"--config", config.toString(), "--pg-host", pg.socketDir().toString(),
+                "--pg-port", String.valueOf(pg.port()), "--pg-user", "postgres"};
+        Shim.Run first = Shim.run(new StanzaCreateCommand(Map.of()), args);
+        assertEquals(0, first.code(), first.err());
+        assertTrue(first.out().startsWith("stanza sc-main created: system " + Long.toUnsignedString(pg.systemIdentifier())),
+                first.out());
+        Path cached = dir.resolve("spool/sc-main/stanza.id");
+        StanzaDoc doc = StanzaDoc.fromCacheText(Files.readString(cached));
+        assertEquals(pg.systemIdentifier(), doc.systemIdentifier());
+        assertEquals(4 << 20, doc.walSegmentSize().bytes());
+        assertEquals(15, doc.pgVersion());
+        assertTrue(doc.pgVersionNum() >= 150000 && doc.pgVersionNum() < 160000);
 
-            Shim.Run again = Shim.run(new StanzaCreateCommand(Map.of()), args);
-            assertEquals(0, again.code(), again.err());
-            assertEquals("stanza sc-main already exists for this cluster", again.out().strip());
+        Shim.Run again = Shim.run(new StanzaCreateCommand(Map.of()), args);
+        assertEquals(0, again.code(), again.err());
+        assertEquals("stanza sc-main already exists for this cluster", again.out().strip());
 
-            TestCloud.catalog().put("sc-other", FakeCatalog.document("sc-other", "123", 150000, 16 << 20));
-            Path other = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", "sc-other",
-                    "spool.dir", dir.resolve("spool").toString()));
-            Shim.Run refused = Shim.run(new StanzaCreateCommand(Map.of("PGHOST", pg.socketDir().toString(),
-                    "PGPORT", String.valueOf(pg.port()), "PGUSER", "postgres")), "--config", other.toString());
-            assertEquals(ExitCodes.FAILED, refused.code());
-            assertTrue(refused.err().contains("belongs to another cluster")
-                    && refused.err().contains("exists for system identifier 123"), refused.err());
-        }
+        TestCloud.catalog().put("sc-other", FakeCatalog.document("sc-other", "123", 150000, 16 << 20));
+        Path other = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", "sc-other",
+                "spool.dir", dir.resolve("spool").toString()));
+        Shim.Run refused = Shim.run(new StanzaCreateCommand(Map.of("PGHOST", pg.socketDir().toString(),
+                "PGPORT", String.valueOf(pg.port()), "PGUSER", "postgres")), "--config", other.toString());
+        assertEquals(ExitCodes.FAILED, refused.code());
+        assertTrue(refused.err().contains("belongs to another cluster")
+                && refused.err().contains("exists for system identifier 123"), refused.err());
     }
 
     /**
@@ -72,41 +88,39 @@ class StanzaCreateTest {
         assumeTrue(as.switchesUser() && "root".equals(System.getProperty("user.name")), "needs root");
         // a node's shared spool.dir (as /var/spool/tidemark): root's, others may enter
         Files.createDirectory(dir.resolve("spool"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
-        try (PgCluster pg = PgCluster.builder().walSegmentSizeMb(4).build().start()) {
-            Path config = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", "sc-root",
-                    "spool.dir", dir.resolve("spool").toString()));
-            Shim.Run r = Shim.run(new StanzaCreateCommand(Map.of()), "--config", config.toString(), "--pg-host",
-                    pg.socketDir().toString(), "--pg-port", String.valueOf(pg.port()), "--pg-user", "postgres");
-            assertEquals(0, r.code(), r.err());
-            assertEquals("", r.err(), "cached without a warning");
-            String postgres = Files.getOwner(pg.dataDir()).getName();
-            assertNotEquals("root", postgres);
-            Path stanzaDir = dir.resolve("spool/sc-root");
-            assertEquals(postgres, Files.getOwner(stanzaDir, LinkOption.NOFOLLOW_LINKS).getName());
-            assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(stanzaDir)));
-            assertEquals(postgres, Files.getOwner(stanzaDir.resolve("stanza.id"), LinkOption.NOFOLLOW_LINKS).getName());
-            assertEquals(pg.systemIdentifier(), StanzaDoc.fromCacheText(Files.readString(stanzaDir.resolve("stanza.id")))
-                    .systemIdentifier());
-            // run again (the directory is now postgres's): still postgres's, the document rewritten as theirs
-            Shim.Run again = Shim.run(new StanzaCreateCommand(Map.of("PGDATA", pg.dataDir().toString())), "--config",
-                    config.toString(), "--pg-host", pg.socketDir().toString(), "--pg-port", String.valueOf(pg.port()),
-                    "--pg-user", "postgres");
-            assertEquals(0, again.code(), again.err());
-            assertEquals(postgres, Files.getOwner(stanzaDir, LinkOption.NOFOLLOW_LINKS).getName());
-            assertEquals(postgres, Files.getOwner(stanzaDir.resolve("stanza.id"), LinkOption.NOFOLLOW_LINKS).getName());
+        Path config = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", "sc-root",
+                "spool.dir", dir.resolve("spool").toString()));
+        Shim.Run r = Shim.run(new StanzaCreateCommand(Map.of()), "--config", config.toString(), "--pg-host",
+                pg.socketDir().toString(), "--pg-port", String.valueOf(pg.port()), "--pg-user", "postgres");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.err(), "cached without a warning");
+        String postgres = Files.getOwner(pg.dataDir()).getName();
+        assertNotEquals("root", postgres);
+        Path stanzaDir = dir.resolve("spool/sc-root");
+        assertEquals(postgres, Files.getOwner(stanzaDir, LinkOption.NOFOLLOW_LINKS).getName());
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(stanzaDir)));
+        assertEquals(postgres, Files.getOwner(stanzaDir.resolve("stanza.id"), LinkOption.NOFOLLOW_LINKS).getName());
+        assertEquals(pg.systemIdentifier(), StanzaDoc.fromCacheText(Files.readString(stanzaDir.resolve("stanza.id")))
+                .systemIdentifier());
+        // run again (the directory is now postgres's): still postgres's, the document rewritten as theirs
+        Shim.Run again = Shim.run(new StanzaCreateCommand(Map.of("PGDATA", pg.dataDir().toString())), "--config",
+                config.toString(), "--pg-host", pg.socketDir().toString(), "--pg-port", String.valueOf(pg.port()),
+                "--pg-user", "postgres");
+        assertEquals(0, again.code(), again.err());
+        assertEquals(postgres, Files.getOwner(stanzaDir, LinkOption.NOFOLLOW_LINKS).getName());
+        assertEquals(postgres, Files.getOwner(stanzaDir.resolve("stanza.id"), LinkOption.NOFOLLOW_LINKS).getName());
 
-            // a link planted as the stanza's directory is neither followed nor given away
-            Path target = Files.createDirectories(dir.resolve("elsewhere"));
-            Path linked = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", "sc-link",
-                    "spool.dir", dir.resolve("spool").toString()));
-            Files.createSymbolicLink(dir.resolve("spool/sc-link"), target);
-            Shim.Run viaLink = Shim.run(new StanzaCreateCommand(Map.of()), "--config", linked.toString(), "--pg-host",
-                    pg.socketDir().toString(), "--pg-port", String.valueOf(pg.port()), "--pg-user", "postgres");
-            assertEquals(0, viaLink.code(), viaLink.err());
-            assertTrue(viaLink.err().contains("cannot cache the stanza document"), viaLink.err());
-            assertEquals("root", Files.getOwner(target).getName());
-            assertTrue(Files.notExists(target.resolve("stanza.id")));
-        }
+        // a link planted as the stanza's directory is neither followed nor given away
+        Path target = Files.createDirectories(dir.resolve("elsewhere"));
+        Path linked = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", "sc-link",
+                "spool.dir", dir.resolve("spool").toString()));
+        Files.createSymbolicLink(dir.resolve("spool/sc-link"), target);
+        Shim.Run viaLink = Shim.run(new StanzaCreateCommand(Map.of()), "--config", linked.toString(), "--pg-host",
+                pg.socketDir().toString(), "--pg-port", String.valueOf(pg.port()), "--pg-user", "postgres");
+        assertEquals(0, viaLink.code(), viaLink.err());
+        assertTrue(viaLink.err().contains("cannot cache the stanza document"), viaLink.err());
+        assertEquals("root", Files.getOwner(target).getName());
+        assertTrue(Files.notExists(target.resolve("stanza.id")));
     }
 
     @Test
