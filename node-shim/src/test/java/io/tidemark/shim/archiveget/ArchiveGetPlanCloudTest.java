@@ -1,5 +1,6 @@
 package io.tidemark.shim.archiveget;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -25,6 +26,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -223,7 +225,9 @@ class ArchiveGetPlanCloudTest {
             Files.createDirectories(target().getParent());
             proxy.down();
             CompletableFuture<Shim.Run> run = CompletableFuture.supplyAsync(() -> get(conf, Segments.name(1)));
-            Thread.sleep(3000); // the outage: archive-get must still be waiting, not answering
+            // the outage: archive-get must still be waiting, not answering, after its fourth attempt
+            // (a fixed 3 s sleep before; the attempts are what shows it waits)
+            await().atMost(Duration.ofSeconds(30)).until(() -> proxy.refused() >= 4 || run.isDone());
             assertFalse(run.isDone(), "answered during the outage: " + (run.isDone() ? run.join().err() : ""));
             proxy.up();
             Shim.Run r = run.get(60, TimeUnit.SECONDS);

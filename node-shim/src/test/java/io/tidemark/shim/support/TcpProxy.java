@@ -9,6 +9,7 @@ import java.net.Socket;
 import java.net.URI;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A TCP proxy on 127.0.0.1 in front of the local S3 that a test can take down and bring back:
@@ -21,6 +22,7 @@ public final class TcpProxy implements AutoCloseable {
     private final int port;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private volatile boolean down;
+    private final AtomicInteger refused = new AtomicInteger();
 
     public TcpProxy(URI upstream) throws IOException {
         this.host = upstream.getHost();
@@ -49,6 +51,11 @@ public final class TcpProxy implements AutoCloseable {
         down = false;
     }
 
+    /** Connections reset on arrival because the proxy was down: a client's attempts during an outage. */
+    public int refused() {
+        return refused.get();
+    }
+
     private void acceptLoop() {
         while (!server.isClosed()) {
             Socket c;
@@ -58,6 +65,7 @@ public final class TcpProxy implements AutoCloseable {
                 return;
             }
             if (down) {
+                refused.incrementAndGet();
                 reset(c);
                 continue;
             }
