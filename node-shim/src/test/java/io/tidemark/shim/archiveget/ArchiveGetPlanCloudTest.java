@@ -225,9 +225,9 @@ class ArchiveGetPlanCloudTest {
             Files.createDirectories(target().getParent());
             proxy.down();
             CompletableFuture<Shim.Run> run = CompletableFuture.supplyAsync(() -> get(conf, Segments.name(1)));
-            // the outage: archive-get must still be waiting, not answering, after its fourth attempt
+            // the outage: archive-get must still be waiting, not answering, after its third attempt
             // (a fixed 3 s sleep before; the attempts are what shows it waits)
-            await().atMost(Duration.ofSeconds(30)).until(() -> proxy.refused() >= 4 || run.isDone());
+            await().atMost(Duration.ofSeconds(30)).until(() -> proxy.refused() >= 3 || run.isDone());
             assertFalse(run.isDone(), "answered during the outage: " + (run.isDone() ? run.join().err() : ""));
             proxy.up();
             Shim.Run r = run.get(60, TimeUnit.SECONDS);
