@@ -84,10 +84,6 @@ class AsyncArchivePushCloudTest {
         Files.move(pgWal.resolve("archive_status/" + name + ".ready"), pgWal.resolve("archive_status/" + name + ".done"));
     }
 
-    private AsyncArchivePush.Starter inProcess(List<Integer> started) {
-        return inProcess(started, Duration.ofSeconds(3));
-    }
-
     /** Workers that leave after {@code idle} without work. */
     private AsyncArchivePush.Starter inProcess(List<Integer> started, Duration idle) {
         return (config, spool, pgdata) -> {
@@ -130,7 +126,10 @@ class AsyncArchivePushCloudTest {
         Files.createFile(pgWal.resolve("archive_status/" + history + ".ready"));
 
         List<Integer> started = new ArrayList<>();
-        ArchivePushCommand command = new ArchivePushCommand(Map.of(), inProcess(started));
+        // a worker that stays for the whole test: it removes the .ok records once PostgreSQL marked
+        // the files .done (below); with a 3 s idle exit it left while the twelve calls below ran
+        // on a loaded machine, and the last records stayed (seen with two forks at load 22)
+        ArchivePushCommand command = new ArchivePushCommand(Map.of(), inProcess(started, Duration.ofMinutes(2)));
         // PostgreSQL's first call: no worker yet; it starts one and waits for its file
         Shim.Run first = Shim.run(command, "pg_wal/" + history, "--config", conf.toString(), "--pgdata",
                 dir.resolve("pgdata").toString());
@@ -209,7 +208,7 @@ class AsyncArchivePushCloudTest {
         Path conf = conf(stanza, Map.of("s3.endpoint", "http://127.0.0.1:" + deadPort));
         Path pgWal = pgWal();
         ready(pgWal, 0, 4);
-        ArchivePushCommand command = new ArchivePushCommand(Map.of(), inProcess(new ArrayList<>()));
+        ArchivePushCommand command = new ArchivePushCommand(Map.of(), inProcess(new ArrayList<>(), Duration.ofSeconds(3)));
         Shim.Run r = Shim.run(command, "pg_wal/" + Segments.name(0), "--config", conf.toString(), "--pgdata",
                 dir.resolve("pgdata").toString());
         assertEquals(1, r.code(), r.err());
