@@ -27,7 +27,9 @@ java=${TIDEMARK_JAVA_HOME:-${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}}/bin/
 shim=$root/node-shim/target
 jar=$shim/tidemark-node-shim.jar
 zstd=$(ls "$shim"/native/linux/amd64/libzstd-jni-*.so 2>/dev/null | head -1)
-directives=(-XX:+UnlockDiagnosticVMOptions "-XX:CompilerDirectivesFile=$root/bin/lib/copy-jit.json" -XX:-DisplayVMOutput)
+. "$root/bin/lib/copy-jit.sh"   # the copy commands' flags, as bin/tidemark gives them
+tidemark_copy_jit_flags "$root/bin/lib"
+directives=("${copy_jit_flags[@]}")
 cloud_pid=
 cleanup() {
   as_pg "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true

@@ -24,20 +24,24 @@ import picocli.CommandLine;
 import io.tidemark.shim.Main;
 
 /**
- * {@code tidemark aot-train push|get}: a training run for one of the JVM's AOT caches
+ * {@code tidemark aot-train push|get|info}: a training run for one of the JVM's AOT caches
  * (docs/startup.md). With the AOT cache every class the training loaded is loaded and linked
- * at each start, so each per-segment command gets its own cache, trained on its own path only:
+ * at each start, so each short command gets its own cache, trained on its own path only:
  * {@code push} runs archive-push (zstd, the stanza document cached as after stanza-create,
- * then the same file again); {@code get} runs archive-push and archive-get with each
- * compression. S3 and the catalog API are played by {@link TrainingCloud} in a separate JVM, and
- * this class avoids formatters, streams and regular expressions for the same reason. Synthetic
- * 16 MB segments; touches nothing outside a temp directory; needs no network.
+ * then the same file again); {@code get} runs archive-get with each compression (the segment
+ * pushed by another JVM) and archive-get of a segment that is not archived; {@code info} runs info
+ * against the catalog API. The first configuration of push and get reaches S3 over HTTPS (when
+ * the JDK has keytool) with keys from a credentials endpoint, as a node does; the others plain
+ * HTTP, with keys from the endpoint or static ones. S3, the catalog API and the credentials endpoint are played by
+ * {@link TrainingCloud} in a separate JVM, and this class avoids formatters, streams and regular
+ * expressions for the same reason. Synthetic 16 MB segments; touches nothing outside a temp
+ * directory; needs no network.
  */
 @CommandLine.Command(name = "aot-train", hidden = true, mixinStandardHelpOptions = true,
         versionProvider = io.tidemark.shim.cli.Version.class,
-        description = "(build) a training run for the JVM's AOT cache of archive-push or archive-get")
+        description = "(build) a training run for the JVM's AOT cache of archive-push, archive-get or info")
 public final class AotTrainCommand implements Command, io.tidemark.shim.cli.PlainLine.OneArgument {
-    @CommandLine.Parameters(index = "0", arity = "0..1", paramLabel = "push|get", description = "which command's cache")
+    @CommandLine.Parameters(index = "0", arity = "0..1", paramLabel = "push|get|info", description = "which command's cache")
     private String which;
 
     @Override
@@ -50,23 +54,36 @@ public final class AotTrainCommand implements Command, io.tidemark.shim.cli.Plai
         which = value;
     }
 
+    /** One configuration the training runs a command with: its compression and how it reaches the cloud. */
+    private record Variant(String compression, boolean tls, boolean endpointKeys) {
+        String name() {
+            return compression + (tls ? "-tls" : "") + (endpointKeys ? "-uri" : "");
+        }
+    }
+
     @Override
     public int call(PrintStream out, PrintStream err) {
-        if (!("push".equals(which) || "get".equals(which))) {
-            throw new UsageException("usage: tidemark aot-train push|get");
+        if (!("push".equals(which) || "get".equals(which) || "info".equals(which))) {
+            throw new UsageException("usage: tidemark aot-train push|get|info");
         }
         boolean get = which.equals("get");
         Path dir = null;
         Process server = null;
         try {
             dir = trainingDirectory();
-            server = startCloud();
-            String base = "http://127.0.0.1:" + port(server);
+            // HTTPS to S3 with keys from a credentials endpoint is a node's usual path (AWS S3 is
+            // TLS only): without it in the cache, a call parsed and linked about 250-370 TLS and
+            // 70 JSON classes from the JDK image at every start (docs/startup.md, 2026-12-07)
+            Path ca = dir.resolve("ca.pem");
+            boolean haveTls = !which.equals("info") && keyPair(dir.resolve("tls.p12"), ca); // info's API is plain HTTP here
+            server = startCloud(haveTls ? dir.resolve("tls.p12") : null);
+            int[] ports = ports(server);
+            String base = "http://127.0.0.1:" + ports[0];
             Path wal = dir.resolve("pg_wal");
             Files.createDirectories(wal);
             Path spool = dir.resolve("spool");
             if (!get) {
-                // as after stanza-create: archive-push reads the cached document, no API call
+                // as after stanza-create: archive-push and info read the cached document, no API call
                 // written directly, not by StanzaCache.write: its temporary file would bring SecureRandom
                 // into the cache, which archive-push never needs
                 Path cached = new StanzaCache(spool).file(StanzaName.of("train"));
@@ -74,24 +91,46 @@ public final class AotTrainCommand implements Command, io.tidemark.shim.cli.Plai
                 Files.writeString(cached, new StanzaDoc("train", TrainingCloud.SYSID, 15, 150000,
                         WalSegmentSize.ofBytes(TrainingCloud.SEGMENT), "2026-01-01T00:00:00Z").toCacheText());
             }
-            String[] compressions = get ? new String[] {"zst", "lz4", "none"} : new String[] {"zst"};
-            for (int v = 0; v < compressions.length; v++) {
-                Path conf = dir.resolve(compressions[v] + ".conf");
-                Files.writeString(conf, "s3.endpoint=" + base + "\ns3.region=us-east-1\ns3.bucket=train\ns3.pathStyle=true\n"
-                        + "s3.accessKeyId=AKTRAIN\ns3.secretAccessKey=train\napi.url=" + base + "\nstanza=train\n"
-                        + "compress-type=" + compressions[v] + "\nspool.dir=" + spool + "\nretries=0\narchive-push.async=false\n");
+            List<Variant> variants = switch (which) {
+                case "push" -> List.of(new Variant("zst", haveTls, true), new Variant("zst", false, false));
+                case "get" -> List.of(new Variant("zst", haveTls, true), new Variant("lz4", false, true),
+                        new Variant("none", false, false));
+                default -> List.of(new Variant("zst", false, true), new Variant("zst", false, false));
+            };
+            for (int v = 0; v < variants.size(); v++) {
+                Variant variant = variants.get(v);
+                Path conf = dir.resolve(variant.name() + v + ".conf");
+                String s3 = variant.tls() ? "https://127.0.0.1:" + ports[1] + "\ns3.caFile=" + ca : base;
+                String keys = variant.endpointKeys() ? "credentials.uri=" + base + "/credentials\n"
+                        : "s3.accessKeyId=AKTRAIN\ns3.secretAccessKey=train\n";
+                Files.writeString(conf, "s3.endpoint=" + s3 + "\ns3.region=us-east-1\ns3.bucket=train\ns3.pathStyle=true\n"
+                        + keys + "api.url=" + base + "\nstanza=train\n"
+                        + "compress-type=" + variant.compression() + "\nspool.dir=" + spool + "\nretries=0\narchive-push.async=false\n");
                 // static keys: the shim refuses a configuration others can read
                 Files.setPosixFilePermissions(conf, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-                for (int seg = 0; seg < 2; seg++) {
+                if (which.equals("info")) {
+                    // PostgreSQL unreachable (port 1): info reports the lag as unknown, as on a node whose server is down
+                    expect(Main.run(List.of("info", "--config", conf.toString(), "--pg-host", "127.0.0.1", "--pg-port", "1"),
+                            devNull(), devNull()), "info");
+                    continue;
+                }
+                for (int seg = 0; seg < (get ? 1 : 2); seg++) {
                     long segNo = (v + 1) * 4L + seg;
                     String name = "00000001" + hex8(segNo >>> 8) + hex8(segNo & 0xFF);
                     Path f = wal.resolve(name);
                     Files.write(f, segment(segNo));
                     // through Main, as bin/tidemark runs them: the command line's parsing is trained too
                     List<String> push = List.of("archive-push", f.toString(), "--config", conf.toString());
-                    expect(Main.run(push, devNull(), devNull(), n -> new ArchivePushCommand(Map.of())),
-                            "archive-push " + name);
-                    if (seg == 0) {
+                    if (get) {
+                        // the segment to fetch is pushed by another JVM: archive-push's classes
+                        // (compressors, the upload) would otherwise load at every archive-get's start
+                        // (measured: a miss 0.74 s CPU with a cache of its own path, 1.00 s with the push in it)
+                        pushInChild(push);
+                    } else {
+                        expect(Main.run(push, devNull(), devNull(), n -> new ArchivePushCommand(Map.of())),
+                                "archive-push " + name);
+                    }
+                    if (seg == 0 && !get) {
                         expect(Main.run(push, devNull(), devNull(), n -> new ArchivePushCommand(Map.of())),
                                 "repeated archive-push");
                     }
@@ -101,8 +140,23 @@ public final class AotTrainCommand implements Command, io.tidemark.shim.cli.Plai
                                 n -> new ArchiveGetCommand(Map.of(), (c, s, after, plan) -> { })), "archive-get " + name);
                     }
                 }
+                if (get && v == 0) {
+                    // a segment that is not archived: what a standby polling the archive asks most
+                    int missed = Main.run(List.of("archive-get", "00000001000000FF000000FF", dir.resolve("RECOVERYXLOG").toString(),
+                            "--config", conf.toString()), devNull(), devNull(),
+                            n -> new ArchiveGetCommand(Map.of(), (c, s, after, plan) -> { }));
+                    if (missed != 1) {
+                        throw new CommandFailure(ExitCodes.FAILED, "training run: archive-get of a missing segment exited " + missed);
+                    }
+                }
             }
-            out.println("aot-train: " + (get ? "archive-push and archive-get" : "archive-push") + " exercised");
+            String what = switch (which) {
+                case "push" -> "archive-push";
+                case "get" -> "archive-push and archive-get";
+                default -> "info";
+            };
+            out.println("aot-train: " + what + " exercised" + (which.equals("info") ? "" : haveTls ? ", S3 over HTTPS and HTTP"
+                    : " (no keytool: plain HTTP only)"));
             return ExitCodes.OK;
         } catch (IOException e) {
             throw new CommandFailure(ExitCodes.FAILED, "training run failed: " + e.getMessage(), e);
@@ -113,6 +167,51 @@ public final class AotTrainCommand implements Command, io.tidemark.shim.cli.Plai
             if (dir != null) {
                 delete(dir.toFile());
             }
+        }
+    }
+
+    /** {@code tidemark ARGS} in a JVM of its own (same Java and class path, none of this one's AOT options). */
+    private static void pushInChild(List<String> args) throws IOException {
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+        String zstd = System.getProperty("ZstdNativePath");
+        if (zstd != null) {
+            cmd.add("-DZstdNativePath=" + zstd);
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(args);
+        if (!tool(cmd)) {
+            throw new CommandFailure(ExitCodes.FAILED, "training run: " + String.join(" ", args) + " failed in its own JVM");
+        }
+    }
+
+    /**
+     * A self-signed key pair for the training cloud's HTTPS side (PKCS12, password "training")
+     * and its certificate as PEM ({@code s3.caFile}), by the JDK's keytool. False when there is
+     * no keytool (a JRE): the training then runs over plain HTTP only.
+     */
+    private static boolean keyPair(Path store, Path caPem) throws IOException {
+        Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
+        if (!Files.isExecutable(keytool)) {
+            return false;
+        }
+        return tool(List.of(keytool.toString(), "-genkeypair", "-alias", "train", "-keyalg", "EC", "-groupname", "secp256r1",
+                "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12",
+                "-keystore", store.toString(), "-storepass", "training", "-keypass", "training"))
+                && tool(List.of(keytool.toString(), "-exportcert", "-rfc", "-alias", "train", "-keystore", store.toString(),
+                "-storepass", "training", "-file", caPem.toString()));
+    }
+
+    private static boolean tool(List<String> cmd) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().remove("JAVA_TOOL_OPTIONS"); // not the training's AOT options
+        pb.environment().remove("JDK_JAVA_OPTIONS");
+        try {
+            return pb.start().waitFor() == 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for " + cmd.get(0), e);
         }
     }
 
@@ -146,24 +245,30 @@ public final class AotTrainCommand implements Command, io.tidemark.shim.cli.Plai
         f.delete();
     }
 
-    /** The training cloud in its own JVM (same Java, same jar), without this JVM's AOT options. */
-    private static Process startCloud() throws IOException {
+    /** The training cloud in its own JVM (same Java, same jar), without this JVM's AOT options; HTTPS too with {@code keyStore}. */
+    private static Process startCloud(Path keyStore) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                TrainingCloud.class.getName());
+        List<String> cmd = new java.util.ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-cp",
+                System.getProperty("java.class.path"), TrainingCloud.class.getName()));
+        if (keyStore != null) {
+            cmd.addAll(List.of(keyStore.toString(), "training"));
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().remove("JAVA_TOOL_OPTIONS");
         pb.environment().remove("JDK_JAVA_OPTIONS");
         pb.redirectError(ProcessBuilder.Redirect.INHERIT);
         return pb.start();
     }
 
-    private static int port(Process cloud) throws IOException {
+    /** The cloud's plain HTTP port and its HTTPS port (0 without). */
+    private static int[] ports(Process cloud) throws IOException {
         String line = new java.io.BufferedReader(new java.io.InputStreamReader(cloud.getInputStream(), StandardCharsets.UTF_8))
                 .readLine();
         if (line == null || !line.startsWith("port ")) {
             throw new IOException("the training cloud did not start (said: " + line + ")");
         }
-        return Integer.parseInt(line.substring(5).trim());
+        String[] words = line.trim().split(" ");
+        return new int[] {Integer.parseInt(words[1]), words.length == 4 ? Integer.parseInt(words[3]) : 0};
     }
 
     private static void expect(int code, String what) {

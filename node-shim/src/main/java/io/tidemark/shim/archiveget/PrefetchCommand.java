@@ -12,7 +12,6 @@ import io.tidemark.shim.storage.Stores;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -166,10 +165,7 @@ public final class PrefetchCommand implements Command {
         // start-up, HTTP and JSON code was most of its CPU (docs/testing.md, "Where a class's CPU goes").
         String launcher = System.getProperty("tidemark.launcher");
         if (launcher != null) {
-            Path jit = Path.of(launcher).resolveSibling("lib").resolve("copy-jit.json");
-            if (Files.isReadable(jit)) {
-                cmd.addAll(List.of("-XX:+UnlockDiagnosticVMOptions", "-XX:CompilerDirectivesFile=" + jit, "-XX:-DisplayVMOutput"));
-            }
+            cmd.addAll(io.tidemark.shim.cli.CopyJitFlags.of(Path.of(launcher).resolveSibling("lib")));
         }
         String zstd = System.getProperty("ZstdNativePath");
         if (zstd != null) {

@@ -70,10 +70,12 @@ class LauncherJitFlagsTest {
     @Test
     void backupAndRestoreCompileOnlyTheCopyKernelsWithC2() throws Exception {
         String directives = "-XX:CompilerDirectivesFile=" + dir.resolve("install/bin/lib/copy-jit.json");
+        // the prefetcher's JVM reads the same definition (bin/lib/copy-jit.flags) on the Java side
+        List<String> java = CopyJitFlags.of(dir.resolve("install/bin/lib"));
+        assertEquals(List.of("-XX:+UnlockDiagnosticVMOptions", directives, "-XX:-DisplayVMOutput"), java);
         for (String command : List.of("backup", "restore")) {
             List<String> args = jvmArgs(command, "--help");
-            assertTrue(args.contains("-XX:+UnlockDiagnosticVMOptions") && args.contains(directives)
-                    && args.contains("-XX:-DisplayVMOutput"), command + ": " + args);
+            assertEquals(java, args.subList(0, java.size()), command + ": " + args);
             assertFalse(args.contains("-XX:TieredStopAtLevel=1"), command + " keeps C2 for its kernels: " + args);
             assertEquals(List.of(command, "--help"), args.subList(args.size() - 2, args.size()));
         }
@@ -89,6 +91,7 @@ class LauncherJitFlagsTest {
         Files.delete(dir.resolve("install/bin/lib/copy-jit.json"));
         List<String> args = jvmArgs("backup", "--help");
         assertFalse(args.stream().anyMatch(a -> a.contains("Directives") || a.contains("Tiered")), args.toString());
+        assertEquals(List.of(), CopyJitFlags.of(dir.resolve("install/bin/lib")), "nor for the prefetcher");
     }
 
     /** The real JVM with the launcher's flags: it starts (it refuses a file it cannot parse) and prints nothing on stdout. */
