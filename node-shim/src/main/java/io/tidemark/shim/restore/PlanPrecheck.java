@@ -43,8 +43,8 @@ final class PlanPrecheck {
      * idle connections opens a TLS connection (a handshake: P-256 key exchange and the
      * certificate chain checked, CPU-heavy in a JVM that has just started), and the downloads
      * afterwards use only {@code --process-max} of them. With 64 always, a 65-object restore
-     * opened about 64 connections, one handshake per object, and its check took 6-12 s at load
-     * 20-30 against 1-5 s with 8 (docs/benchmarks.md); with 8 always, the 10,002 objects of
+     * opened about 64 connections, one handshake per object, and its check took 5-12 s at load
+     * 15-34 against 1.3-4.8 s with 8 (docs/benchmarks.md); with 8 always, the 10,002 objects of
      * PlanPrecheckTest took 30 s instead of 7. So one connection per 32 objects, from 8 to 64.
      */
     static int inFlight(int objects) {
