@@ -438,10 +438,23 @@ final class BlockFiles {
         }
     }
 
-    private static void writeAt(FileChannel ch, byte[] raw, int len, long position) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(raw, 0, len);
-        while (b.hasRemaining()) {
-            position += ch.write(b, position);
+    /**
+     * Bytes per write call. A checked block (1 to 16 MB) is written in slices of this size, not
+     * with one call: the JDK copies a heap buffer into a temporary native one of the same size
+     * before the kernel copies that into the page cache, and a slice this small stays in the CPU
+     * cache between the two copies. Measured on the bench machine (bench/WriteProbe.java, 1 GB
+     * written into a fresh file from a 1 MB block, 6 alternating runs at load 14-33): system CPU
+     * 0.35-0.52 s per GB in 64 KB slices against 0.82-2.18 s in 1 MB writes.
+     */
+    static final int WRITE_SLICE = 64 * 1024;
+
+    static void writeAt(FileChannel ch, byte[] raw, int len, long position) throws IOException {
+        for (int off = 0; off < len; off += WRITE_SLICE) {
+            ByteBuffer b = ByteBuffer.wrap(raw, off, Math.min(WRITE_SLICE, len - off));
+            long at = position + off;
+            while (b.hasRemaining()) {
+                at += ch.write(b, at);
+            }
         }
     }
 

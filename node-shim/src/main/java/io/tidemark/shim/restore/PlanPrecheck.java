@@ -24,14 +24,32 @@ import java.util.regex.Pattern;
  * Before anything is written into PGDATA: every object of the plan exists with the size the plan
  * expects. One ranged GET of the first byte per object through its presigned URL (a presigned URL
  * allows only GET; {@code bytes=0-0} answers 206 with the total size in {@code Content-Range}),
- * {@link #IN_FLIGHT} at a time over one client's keep-alive connections, so that 10,000 objects
+ * {@link #inFlight} at a time (8 to 64, by the number of objects) over one client's keep-alive connections, so that 10,000 objects
  * take seconds. 403 and 400 (S3's ExpiredToken when the planner's session keys ran out) renew the
  * URLs ({@link PlanUrls}), 5xx, 429 and network errors are retried
  * with growing pauses; what still fails is reported with the objects that are missing or have
  * the wrong size.
  */
 final class PlanPrecheck {
+    /** Requests at once at most: a plan of 10,000 objects is checked in seconds. */
     static final int IN_FLIGHT = 64;
+    /** Requests at once at least. */
+    static final int MIN_IN_FLIGHT = 8;
+    /** Objects per connection before another one is worth opening. */
+    static final int OBJECTS_PER_CONNECTION = 32;
+
+    /**
+     * Requests at once for a plan of {@code objects}. Each request in flight beyond the client's
+     * idle connections opens a TLS connection (a handshake: P-256 key exchange and the
+     * certificate chain checked, CPU-heavy in a JVM that has just started), and the downloads
+     * afterwards use only {@code --process-max} of them. With 64 always, a 65-object restore
+     * opened about 64 connections, one handshake per object, and its check took 5-12 s at load
+     * 15-34 against 1.3-4.8 s with 8 (docs/benchmarks.md); with 8 always, the 10,002 objects of
+     * PlanPrecheckTest took 30 s instead of 7. So one connection per 32 objects, from 8 to 64.
+     */
+    static int inFlight(int objects) {
+        return Math.max(MIN_IN_FLIGHT, Math.min(IN_FLIGHT, objects / OBJECTS_PER_CONNECTION));
+    }
     private static final Pattern TOTAL = Pattern.compile("bytes (?:\\d+-\\d+|\\*)/(\\d+)");
 
     /** An object that is not as the plan expects: found is "missing (HTTP 404)", "N bytes", or an error. */
@@ -56,7 +74,7 @@ final class PlanPrecheck {
 
     /** Checks every object; {@code checked} hears of each one done. The problems in key order, none when all is well. */
     List<Problem> check(List<PlanObjects.Expected> objects, LongConsumer checked) {
-        Semaphore slots = new Semaphore(IN_FLIGHT);
+        Semaphore slots = new Semaphore(inFlight(objects.size()));
         List<Future<Optional<Problem>>> futures = new ArrayList<>();
         try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
             for (PlanObjects.Expected o : objects) {

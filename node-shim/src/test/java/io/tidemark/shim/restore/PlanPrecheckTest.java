@@ -28,6 +28,8 @@ class PlanPrecheckTest {
     final Map<String, Long> sizes = new ConcurrentHashMap<>();
     final Map<String, Integer> failOnce = new ConcurrentHashMap<>();
     final AtomicInteger requests = new AtomicInteger();
+    /** The client ports seen: one per connection the client opened. */
+    final java.util.Set<Integer> connections = ConcurrentHashMap.newKeySet();
     volatile String validGeneration = "g0";
 
     @BeforeEach
@@ -36,6 +38,7 @@ class PlanPrecheckTest {
         server.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(64));
         server.createContext("/", ex -> {
             requests.incrementAndGet();
+            connections.add(ex.getRemoteAddress().getPort());
             String key = ex.getRequestURI().getPath().substring(1);
             String gen = ex.getRequestURI().getQuery();
             int status;
@@ -106,11 +109,26 @@ class PlanPrecheckTest {
                 problems.stream().map(PlanPrecheck.Problem::line).toList());
         assertEquals(0, renewals.get());
         System.out.printf("pre-check: %d objects in %.2f s, %d requests%n", objects.size(), secs, requests.get());
-        // 64 in flight over keep-alive connections: seconds, not minutes (generous for 2 shared cores)
+        // 64 in flight (inFlight of 10,002) over keep-alive connections: seconds, not minutes (generous for 2 shared cores)
         assertTrue(secs < 30, objects.size() + " objects checked in " + secs + " s");
         String refusal = PlanPrecheck.refusal(problems, objects.size(), 2);
         assertTrue(refusal.startsWith("restore refused: 3 of 10002 objects"), refusal);
         assertTrue(refusal.endsWith("... and 1 more"), refusal);
+    }
+
+    /** Each connection costs a TLS handshake with S3: a small plan's check opens a few, not one per object. */
+    @Test
+    void aSmallPlanIsCheckedOverAFewConnections() {
+        List<PlanObjects.Expected> objects = new ArrayList<>();
+        for (int i = 0; i < 65; i++) {
+            sizes.put("o" + i, 100L);
+            objects.add(new PlanObjects.Expected("o" + i, 100, false, "file " + i));
+        }
+        List<PlanPrecheck.Problem> problems = new PlanPrecheck(urls(objects.stream().map(PlanObjects.Expected::key).toList(),
+                new AtomicLong()), 3, 10, Downloader.httpClient(null)).check(objects, n -> { });
+        assertEquals(List.of(), problems);
+        assertEquals(65, requests.get());
+        assertTrue(connections.size() <= PlanPrecheck.MIN_IN_FLIGHT, connections.size() + " connections for 65 objects");
     }
 
     @Test
