@@ -246,7 +246,14 @@ public final class WalStreamer {
                 Lsn start = startPoint(rc, timeline, slotStart, size);
                 PGReplicationStream stream = rc.unwrap(PGConnection.class).getReplicationAPI().replicationStream()
                         .physical().withSlotName(slot).withStartPosition(LogSequenceNumber.valueOf(start.value()))
-                        .withStatusInterval(10, TimeUnit.SECONDS).start();
+                        .withStatusInterval(10, TimeUnit.SECONDS)
+                        // PgJDBC's automatic flush (on by default) answers a keepalive with the server's
+                        // WAL end as our flush position once what we reported reaches the start of the
+                        // last message: the slot then let go of WAL S3 never confirmed (seen in
+                        // StreamedS3OutageCloudTest: restart_lsn 8 kB past the stored end during an
+                        // outage), and in synchronous mode a commit could be acknowledged before its
+                        // chunk was stored. Only reportStored() may move the flush position.
+                        .withAutomaticFlush(false).start();
                 counters.timeline = timeline.value();
                 counters.streaming = 1;
                 lastTimeline = timeline;
