@@ -9,6 +9,7 @@ import io.tidemark.events.metrics.TidemarkMetric;
 import io.tidemark.events.wal.Lsn;
 import io.tidemark.localcloud.LocalMetrics;
 import io.tidemark.shim.stream.StreamSettings;
+import io.tidemark.shim.support.StreamedChunks;
 import io.tidemark.shim.support.TcpProxy;
 import io.tidemark.shim.support.TestCloud;
 import io.tidemark.testkit.PgCluster;
@@ -117,6 +118,14 @@ class StreamedS3OutageCloudTest {
             stanza.restoreAndRecover(restored);
             assertEquals(rows, restored.sql("select count(*) || ' ' || sum(id) from t").strip(),
                     "every row committed before, during and after the outage, none else");
+        }
+        assertTrue(agent.outText().contains(" attempts"), agent.outText());
+        agent.stop();
+        // the chunks: one chain with no gap or overlap through the outage, byte for byte pg_wal
+        try (var s3 = TestCloud.client(stanza.cloud())) {
+            Lsn end = StreamedChunks.assertChainsAreTheWal(s3, stanza.cloud().bucket(), NAME, stanza.size(),
+                    tl -> primary.walDir()).get(1L);
+            assertFalse(end.isBefore(last), "the chain reaches the last commit " + last + " (ends at " + end + ")");
         }
         assertTrue(stanza.cloud().denials().isEmpty(), "nothing refused under the stack's IAM: "
                 + stanza.cloud().denials());
