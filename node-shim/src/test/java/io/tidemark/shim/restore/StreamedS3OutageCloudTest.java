@@ -61,7 +61,9 @@ class StreamedS3OutageCloudTest {
                 "spool.dir", dir.resolve("spool-agent").toString(), "retries", "2"));
         agent = StreamedAgent.start(viaProxy, primary, STREAM);
         agent.awaitLine("streaming WAL of stanza");
-        stanza.awaitLatestAtLeast(flush(primary), Duration.ofSeconds(30));
+        // the first window (the backup, the archived segments, the first chunks indexed) took over 30 s
+        // at load average 29 on 2 cores
+        stanza.awaitLatestAtLeast(flush(primary), Duration.ofSeconds(90));
 
         Lsn atUp;
         long storedAtDown;
