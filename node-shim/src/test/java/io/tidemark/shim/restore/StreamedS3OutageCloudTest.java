@@ -76,6 +76,7 @@ class StreamedS3OutageCloudTest {
             // from the first refused PUT on, nothing reaches S3: what is stored then stays stored
             Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> agent.counters().uploadErrors.get() > errors);
             storedAtDown = agent.counters().storedEnd;
+            long chunksAtDown = agent.counters().chunksStored.get();
             int ackedAtDown = load.acknowledged();
             long deadline = System.nanoTime() + OUTAGE.toNanos();
             while (System.nanoTime() < deadline) {
@@ -98,6 +99,11 @@ class StreamedS3OutageCloudTest {
             assertEquals(0, during.path("breaks").size(), during.toString());
             proxy.up();
             Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> agent.counters().storedEnd >= atUp.value());
+            // what queued up meanwhile (a chunk per interval) is stored joined: about a PUT per segment
+            long segments = atUp.value() / stanza.size().bytes() - storedAtDown / stanza.size().bytes() + 1;
+            long caughtUpIn = agent.counters().chunksStored.get() - chunksAtDown;
+            assertTrue(caughtUpIn <= segments + 3, "the backlog of " + OUTAGE.toSeconds() + " s was stored in "
+                    + caughtUpIn + " chunks over " + segments + " segments");
         }
         Lsn last = Lsn.parse(primary.sql("insert into t values (1000000, 'after the outage');"
                 + " select pg_current_wal_flush_lsn()").strip());
