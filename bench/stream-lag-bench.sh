@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
-# Commit-to-chunk-stored lag of `tidemark agent`'s WAL streaming (issue 17), idle and under pgbench.
+# Issue 17's lag of `tidemark agent`'s WAL streaming, idle and under pgbench: from a commit's
+# acknowledgement to the recovery window's right edge covering it (the catalog API, what `info`
+# shows), and on the way to S3's confirmation of the chunk that holds it.
 #
 #   bench/stream-lag-bench.sh [SAMPLES]     starts a local cloud (TLS) and a throwaway cluster, runs
 #                                           the agent with stream.enabled=true, then takes SAMPLES
 #                                           probes (default 100) idle and SAMPLES under pgbench
 #
-# A probe commits one row, reads pg_current_wal_flush_lsn() after it (the commit is durable there)
-# and polls the agent's metric tidemark_stream_stored_end_lsn_bytes every POLL_MS (default 20) until
-# the stored chunks reach that position: the time from the commit's return to S3's confirmation of
-# the chunk holding it, as a client would see its RPO. Probes are spaced by GAP_MS (default 300).
+# The probes are bench/WindowLagProbe.java (one JVM per phase, the shim's own API client): each
+# commits one row, reads pg_current_wal_flush_lsn() after it, and polls GET /stanzas/main's
+# window.latest.lsn and the agent's metric tidemark_stream_stored_end_lsn_bytes every POLL_MS
+# (default 50) until both cover that position. Probes are spaced by GAP_MS (default 300).
 # pgbench (scale 10, CLIENTS clients, default 4) runs in the background for the loaded half.
-# Reported: p50, p99 and max per phase, with the stream interval (INTERVAL, default 1s).
+# Reported: p50, p99 and max per phase of both lags, with the stream interval (INTERVAL, default 1s).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bindir=${TIDEMARK_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
 samples=${1:-100}
 interval=${INTERVAL:-1s}
-poll_ms=${POLL_MS:-20}
+poll_ms=${POLL_MS:-50}
 gap_ms=${GAP_MS:-300}
 clients=${CLIENTS:-4}
 port=${PORT:-55499}
@@ -48,6 +50,8 @@ port=$port
 listen_addresses='127.0.0.1'
 unix_socket_directories='$work'
 max_wal_size=4GB
+archive_mode=on
+archive_command='$root/bin/tidemark archive-push --config $conf --stanza main %p'
 CONF
 as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
 psql_() { local a=(); for c in "$@"; do a+=(-c "$c"); done
@@ -56,6 +60,9 @@ pgopts=(--pg-host 127.0.0.1 --pg-port "$port" --pg-user postgres)
 as_pg "$root/bin/tidemark" stanza-create --config "$conf" --stanza main "${pgopts[@]}" >/dev/null
 psql_ "create table probe (at timestamptz)" >/dev/null
 as_pg "$bindir/pgbench" -i -q -s 10 -h "$work" -p "$port" -U postgres postgres >/dev/null 2>&1
+# a recovery window needs a backup: the archive holds the WAL up to the stream's first segment
+as_pg env PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATA="$work/data" "$root/bin/tidemark" backup \
+  --config "$conf" --stanza main --type full >/dev/null
 
 # the agent's own pid (runuser does not pass SIGTERM on): the shell execs the launcher, which execs java
 as_pg bash -c 'echo $$ > "$1/agent.pid"; shift; exec "$@"' _ "$work" "$root/bin/tidemark" agent --config "$conf" \
@@ -67,25 +74,13 @@ stored() { curl -fsS "http://127.0.0.1:$metrics_port/metrics" 2>/dev/null \
 for _ in $(seq 1 120); do [ -n "$(stored)" ] && break; sleep 0.5; done
 [ -n "$(stored)" ] || { echo "the agent stored no chunk:"; cat "$work/agent.log"; exit 1; }
 
-# probe LABEL: SAMPLES probes, one lag (ms) per line into $work/LABEL.ms
+# probe LABEL: SAMPLES probes of both lags (bench/WindowLagProbe.java), one line of percentiles
+. "$root/bin/lib/find-java.sh" && tidemark_find_java
+java=$TIDEMARK_JAVA_HOME/bin/java
 probe() {
-  local label=$1 i lsn t0 t1 s
-  : > "$work/$label.ms"
-  for i in $(seq 1 "$samples"); do
-    # two statements, two transactions: the position is read after the commit returned
-    lsn=$(psql_ "insert into probe values (now())" "select pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')::bigint")
-    t0=$(date +%s%N)
-    while :; do
-      s=$(stored); [ -n "$s" ] && [ "$s" -ge "$lsn" ] && break
-      [ $(( ($(date +%s%N) - t0) / 1000000000 )) -lt 120 ] || { echo "not stored within 120 s:"; tail "$work/agent.log"; exit 1; }
-      sleep "$(echo "scale=3; $poll_ms/1000" | bc)"
-    done
-    t1=$(date +%s%N)
-    echo $(( (t1 - t0) / 1000000 )) >> "$work/$label.ms"
-    sleep "$(echo "scale=3; $gap_ms/1000" | bc)"
-  done
-  sort -n "$work/$label.ms" | awk -v label="$label" -v iv="$interval" \
-    '{a[NR]=$1} END {printf "%s interval=%s p50_ms=%d p99_ms=%d max_ms=%d n=%d\n", label, iv, a[int(NR*0.5)+1], a[int(NR*0.99)+1], a[NR], NR}'
+  "$java" -cp "$root/node-shim/target/tidemark-node-shim.jar" "$root/bench/WindowLagProbe.java" "$conf" "$port" \
+    "$metrics_port" "$1 interval=$interval" "$samples" "$poll_ms" "$gap_ms" 2> "$work/probe-$1.err" \
+    || { cat "$work/probe-$1.err"; tail "$work/agent.log"; exit 1; }
 }
 
 echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"

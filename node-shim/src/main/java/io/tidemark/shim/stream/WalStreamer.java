@@ -246,7 +246,14 @@ public final class WalStreamer {
                 Lsn start = startPoint(rc, timeline, slotStart, size);
                 PGReplicationStream stream = rc.unwrap(PGConnection.class).getReplicationAPI().replicationStream()
                         .physical().withSlotName(slot).withStartPosition(LogSequenceNumber.valueOf(start.value()))
-                        .withStatusInterval(10, TimeUnit.SECONDS).start();
+                        .withStatusInterval(10, TimeUnit.SECONDS)
+                        // PgJDBC's automatic flush (on by default) answers a keepalive with the server's
+                        // WAL end as our flush position once what we reported reaches the start of the
+                        // last message: the slot then let go of WAL S3 never confirmed (seen in
+                        // StreamedS3OutageCloudTest: restart_lsn 8 kB past the stored end during an
+                        // outage), and in synchronous mode a commit could be acknowledged before its
+                        // chunk was stored. Only reportStored() may move the flush position.
+                        .withAutomaticFlush(false).start();
                 counters.timeline = timeline.value();
                 counters.streaming = 1;
                 lastTimeline = timeline;
@@ -595,10 +602,38 @@ public final class WalStreamer {
 
     /** Forgets what was received and not stored: the next stream starts from S3 and the slot again. */
     private void dropQueued() {
-        for (Chunk c; (c = queue.poll()) != null; ) {
-            queuedBytes.addAndGet(-c.data().length);
+        synchronized (queue) { // not while the uploader joins queued chunks (it peeks, then takes)
+            for (Chunk c; (c = queue.poll()) != null; ) {
+                queuedBytes.addAndGet(-c.data().length);
+            }
         }
         next = null;
+    }
+
+    /**
+     * {@code first} with the queued chunks that continue it in its segment, as one chunk: an
+     * uploader that fell behind (an S3 outage: one chunk queued per interval meanwhile) catches up
+     * in one PUT and one index invocation per segment instead of one per interval (measured in
+     * StreamedS3OutageCloudTest: about 60 chunks after 30 s at a 500 ms interval, whose indexing
+     * held the window 16 to 22 s behind the stream). Only the stream adds to the queue (at its
+     * tail), so what is peeked here is what is taken.
+     */
+    private Chunk joinedWithContiguous(Chunk first) {
+        synchronized (queue) {
+            Chunk more = queue.peek();
+            if (more == null || !more.segment().equals(first.segment()) || more.start() != first.end()) {
+                return first;
+            }
+            java.io.ByteArrayOutputStream joined = new java.io.ByteArrayOutputStream(first.data().length * 2);
+            joined.writeBytes(first.data());
+            long end = first.end();
+            while ((more = queue.peek()) != null && more.segment().equals(first.segment()) && more.start() == end) {
+                queue.poll();
+                joined.writeBytes(more.data());
+                end = more.end();
+            }
+            return new Chunk(first.segment(), first.start(), joined.toByteArray());
+        }
     }
 
     /** Waits (a while) until the uploader stored everything queued. */
@@ -633,6 +668,7 @@ public final class WalStreamer {
             if (c == null) {
                 continue; // run() interrupts this thread when it is done
             }
+            c = joinedWithContiguous(c);
             if (conflict != null) {
                 queuedBytes.addAndGet(-c.data().length); // dropped: streamed again after the restart
                 continue;

@@ -38,8 +38,7 @@ final class StreamedAgent implements AutoCloseable {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
 
-    private StreamedAgent(StreamedStanza stanza, PgCluster server, StreamSettings settings) throws Exception {
-        ShimConfig config = stanza.nodeConfig();
+    private StreamedAgent(ShimConfig config, PgCluster server, StreamSettings settings) throws Exception {
         StanzaName name = config.stanza();
         store = Stores.open(config, CredentialSource.of(config, Map.of()));
         streamer = new WalStreamer(name, settings,
@@ -58,7 +57,12 @@ final class StreamedAgent implements AutoCloseable {
 
     /** Starts streaming {@code server} for {@code stanza}'s stanza with {@code settings}. */
     static StreamedAgent start(StreamedStanza stanza, PgCluster server, StreamSettings settings) throws Exception {
-        return new StreamedAgent(stanza, server, settings);
+        return new StreamedAgent(stanza.nodeConfig(), server, settings);
+    }
+
+    /** As {@link #start(StreamedStanza, PgCluster, StreamSettings)}, with the node configuration in {@code conf}. */
+    static StreamedAgent start(Path conf, PgCluster server, StreamSettings settings) throws Exception {
+        return new StreamedAgent(StreamedStanza.nodeConfig(conf), server, settings);
     }
 
     StreamCounters counters() {

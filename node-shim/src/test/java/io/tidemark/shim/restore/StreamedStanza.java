@@ -3,17 +3,22 @@ package io.tidemark.shim.restore;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.events.plan.PlanWal;
 import io.tidemark.events.plan.RestorePlan;
 import io.tidemark.events.plan.RestorePlanJson;
+import io.tidemark.events.wal.Lsn;
+import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.localcloud.LocalCloud;
 import io.tidemark.localcloud.LocalCloudFunctions;
 import io.tidemark.shim.archiveget.ArchiveGetCommand;
 import io.tidemark.shim.archiveget.WalPlan;
+import io.tidemark.shim.archivepush.ArchivePushCommand;
 import io.tidemark.shim.backup.BackupCommand;
 import io.tidemark.shim.config.ShimConfig;
+import io.tidemark.shim.info.InfoCommand;
 import io.tidemark.shim.stanzacreate.StanzaCreateCommand;
 import io.tidemark.shim.support.Shim;
 import io.tidemark.shim.support.TestCloud;
@@ -30,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 
 /**
  * What the streamed-WAL cloud tests start from: the real local cloud enforcing the stack's IAM, a
@@ -61,11 +67,16 @@ record StreamedStanza(LocalCloud cloud, PgCluster primary, Path conf, WalSegment
 
     /** The node's configuration as the shim reads it. */
     ShimConfig nodeConfig() throws IOException {
+        return nodeConfig(conf);
+    }
+
+    /** The configuration in {@code file} (a node of this stanza configured otherwise) as the shim reads it. */
+    static ShimConfig nodeConfig(Path file) throws IOException {
         Properties p = new Properties();
-        try (InputStream in = Files.newInputStream(conf)) {
+        try (InputStream in = Files.newInputStream(file)) {
             p.load(in);
         }
-        return ShimConfig.of(conf, p, null, Map.of());
+        return ShimConfig.of(file, p, null, Map.of());
     }
 
     /**
@@ -102,6 +113,49 @@ record StreamedStanza(LocalCloud cloud, PgCluster primary, Path conf, WalSegment
             Thread.sleep(200);
         }
         return plan;
+    }
+
+    /** Archives {@code file} into the stanza with the shim's own archive-push, as archive_command would. */
+    void push(Path file) {
+        Shim.Run push = Shim.run(new ArchivePushCommand(Map.of()), file.toString(),
+                "--config", conf.toString());
+        assertEquals(0, push.code(), file + ": " + push.out() + push.err());
+    }
+
+    /** Pushes what the primary's archive_command archived so far, once it archived the segment before the current one. */
+    void pushArchivedBeforeTheCurrentSegment() {
+        WalSegmentName segment = WalSegmentName.parse(
+                primary.currentWalFile(), size);
+        primary.waitForArchived(segment.previous().toString(), Duration.ofMinutes(1));
+        for (Path seg : primary.archivedSegments()) {
+            push(seg);
+        }
+    }
+
+    /** {@code tidemark info --output json}: the catalog's stanza document as a node reads it. */
+    JsonNode info() throws IOException {
+        Shim.Run json = Shim.run(new InfoCommand(Map.of(), Clock.systemUTC()), "--config",
+                conf.toString(), "--output", "json");
+        assertEquals(0, json.code(), json.err());
+        return JSON.readTree(json.out());
+    }
+
+    /** {@code tidemark info}'s text. */
+    String infoText() {
+        Shim.Run text = Shim.run(new InfoCommand(Map.of(), Clock.systemUTC()), "--config",
+                conf.toString());
+        assertEquals(0, text.code(), text.err());
+        return text.out();
+    }
+
+    /** Waits until the window's right edge covers {@code lsn} (a commit's flush LSN). */
+    void awaitLatestAtLeast(Lsn lsn, Duration atMost) {
+        Awaitility.await().atMost(atMost).pollInterval(Duration.ofMillis(250)).until(() -> {
+            JsonNode l = info().path("window").path("latest").path("lsn");
+            // a commit's flush LSN may lie in the padding after its record: compare aligned
+            return l.isTextual() && Lsn.of((Lsn.parse(l.asText())
+                    .value() + 7) & ~7L).compareTo(lsn) >= 0;
+        });
     }
 
     @Override

@@ -5,14 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tidemark.events.metrics.TidemarkMetric;
 import io.tidemark.events.wal.Lsn;
 import io.tidemark.events.wal.TimelineId;
 import io.tidemark.events.wal.WalSegmentName;
 import io.tidemark.events.wal.WalSegmentSize;
 import io.tidemark.localcloud.LocalMetrics;
-import io.tidemark.shim.archivepush.ArchivePushCommand;
 import io.tidemark.shim.info.InfoCommand;
 import io.tidemark.shim.stream.StreamSettings;
 import io.tidemark.shim.support.Shim;
@@ -45,7 +43,6 @@ import org.junit.jupiter.api.io.TempDir;
 @PgTest
 @Tag("localcloud")
 class StreamedWalGapCloudTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final StreamSettings STREAM = new StreamSettings(true, Optional.empty(), Duration.ofMillis(500), 30);
     private static final Pattern STREAMING_FROM = Pattern.compile("on timeline (\\d+) from ([0-9A-F]+/[0-9A-F]+) ");
 
@@ -69,7 +66,7 @@ class StreamedWalGapCloudTest {
     }
 
     @Test
-    void aFailoverWhoseOldTimelineWasNotStreamedToTheSwitchShowsTheGap() throws Exception {
+    void aFailoverWhoseOldTimelineWasNotStreamedToTheSwitchShowsTheGapUntilTheArchiveFillsIt() throws Exception {
         name = "failgap";
         stanza = StreamedStanza.start(dir, name);
         PgCluster primary = stanza.primary();
@@ -119,6 +116,29 @@ class StreamedWalGapCloudTest {
         assertRestoreRefusedNaming(gap);
         assertTrue(gapsPublished().stream().anyMatch(p -> p.value() >= 1), "StreamGaps was published: "
                 + gapsPublished());
+
+        // late, the old primary's archive_command copies of timeline 1's last complete segments arrive:
+        // the gap closes, the window runs through the switch onto timeline 2, and latest restores through it
+        primary.waitForArchived(WalSegmentName.containing(TimelineId.FIRST, tl2From, stanza.size()).previous()
+                .toString(), Duration.ofMinutes(1));
+        for (Path seg : primary.archivedSegments()) {
+            push(seg);
+        }
+        Lsn later = commit(standby, "after the archive filled the gap");
+        awaitLatestAtLeast(later);
+        JsonNode filled = info().path("window");
+        assertEquals(0, filled.path("breaks").size(), "the archive filled the gap: " + filled);
+        assertEquals(2, filled.path("latest").path("timeline").asLong(), filled.toString());
+        assertFalse(stanza.infoText().contains("WAL GAP"));
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> gapsPublished().getLast().value() == 0);
+        String rows = standby.sql("select count(*) || ' ' || sum(id) || ' ' || count(*) filter (where batch ="
+                + " 'not streamed') from t").strip();
+        try (PgCluster restored = PgCluster.builder().emptyDataDir().setting("archive_mode", "off").build()) {
+            io.tidemark.events.plan.RestorePlan plan = stanza.restoreAndRecover(restored);
+            assertEquals(2, plan.timeline().value(), "latest is on timeline 2");
+            assertEquals(rows, restored.sql("select count(*) || ' ' || sum(id) || ' ' || count(*) filter (where batch ="
+                    + " 'not streamed') from t").strip(), "every row of both timelines, the archived ones too");
+        }
         assertTrue(stanza.cloud().denials().isEmpty(), "nothing refused under the stack's IAM: "
                 + stanza.cloud().denials());
     }
@@ -207,7 +227,7 @@ class StreamedWalGapCloudTest {
         Process b = agentProcess(nodeConfig(streaming, "spool-standby"), standby, logB);
         awaitLog(logB, "another agent streams stanza " + name);
 
-        try (Writer load = new Writer(primary.port())) {
+        try (CommitLoad load = new CommitLoad(primary.port())) {
             Awaitility.await().atMost(Duration.ofMinutes(1)).until(() -> load.acknowledged() >= 300);
             // the primary crashes under load (SIGKILL to every process); its agent lives on
             killServer(primary);
@@ -260,61 +280,6 @@ class StreamedWalGapCloudTest {
     }
 
     // ---- helpers -----------------------------------------------------------------------------------
-
-    /** One-row-per-id inserts in autocommit, as fast as the server takes them, to whichever server it is pointed at. */
-    private final class Writer implements AutoCloseable {
-        private volatile int port;
-        private volatile boolean stop;
-        private final java.util.concurrent.atomic.AtomicInteger acknowledged = new java.util.concurrent.atomic.AtomicInteger();
-        private final Thread thread;
-
-        Writer(int port) {
-            this.port = port;
-            thread = Thread.ofPlatform().name("failover-load").start(this::run);
-        }
-
-        int acknowledged() {
-            return acknowledged.get();
-        }
-
-        void moveTo(int newPort) {
-            port = newPort;
-        }
-
-        private void run() {
-            int id = 100_000;
-            while (!stop) {
-                int at = port;
-                try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + at
-                        + "/postgres?user=postgres&connectTimeout=5&socketTimeout=10");
-                     java.sql.Statement st = c.createStatement()) {
-                    while (!stop && port == at) {
-                        // ten rows a transaction, and a WAL switch every 250: segments go by on both timelines
-                        st.execute("insert into t select g, 'load' from generate_series(" + id + ", " + (id + 9)
-                                + ") g");
-                        id += 10;
-                        if (acknowledged.incrementAndGet() % 250 == 0) {
-                            st.execute("select pg_switch_wal()");
-                        }
-                    }
-                } catch (java.sql.SQLException e) {
-                    id += 10; // the transaction may have committed: never reuse its ids
-                    try {
-                        Thread.sleep(100); // the server is down or still a standby
-                    } catch (InterruptedException ie) {
-                        return;
-                    }
-                }
-            }
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop = true;
-            thread.join(30_000);
-            assertFalse(thread.isAlive(), "the load stopped");
-        }
-    }
 
     private final List<Process> processes = new java.util.ArrayList<>();
 
@@ -397,18 +362,12 @@ class StreamedWalGapCloudTest {
         }
     }
 
-    private void pushArchivedBeforeTheCurrentSegment() throws Exception {
-        PgCluster primary = stanza.primary();
-        WalSegmentName segment = WalSegmentName.parse(primary.currentWalFile(), stanza.size());
-        primary.waitForArchived(segment.previous().toString(), Duration.ofMinutes(1));
-        for (Path seg : primary.archivedSegments()) {
-            push(seg);
-        }
+    private void pushArchivedBeforeTheCurrentSegment() {
+        stanza.pushArchivedBeforeTheCurrentSegment();
     }
 
-    private void push(Path file) throws Exception {
-        Shim.Run push = Shim.run(new ArchivePushCommand(Map.of()), file.toString(), "--config", stanza.conf().toString());
-        assertEquals(0, push.code(), file + ": " + push.out() + push.err());
+    private void push(Path file) {
+        stanza.push(file);
     }
 
     private Lsn commit(PgCluster server, String batch) {
@@ -431,10 +390,7 @@ class StreamedWalGapCloudTest {
     }
 
     private JsonNode info() throws Exception {
-        Shim.Run json = Shim.run(new InfoCommand(Map.of(), Clock.systemUTC()), "--config", stanza.conf().toString(),
-                "--output", "json");
-        assertEquals(0, json.code(), json.err());
-        return JSON.readTree(json.out());
+        return stanza.info();
     }
 
     private void awaitLatestAtLeast(Lsn lsn) {
@@ -442,11 +398,7 @@ class StreamedWalGapCloudTest {
     }
 
     private void awaitLatestAtLeast(Lsn lsn, Duration atMost) {
-        Awaitility.await().atMost(atMost).pollInterval(Duration.ofMillis(250)).until(() -> {
-            JsonNode l = info().path("window").path("latest").path("lsn");
-            // a commit's flush LSN may lie in the padding after its record: compare aligned
-            return l.isTextual() && Lsn.of((Lsn.parse(l.asText()).value() + 7) & ~7L).compareTo(lsn) >= 0;
-        });
+        stanza.awaitLatestAtLeast(lsn, atMost);
     }
 
     private JsonNode awaitBreak() throws Exception {
