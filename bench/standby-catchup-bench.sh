@@ -196,6 +196,11 @@ for t in "${tools[@]}"; do
     "$(( $(cat "$work"/calls-$t-[0-9]*.log | wc -l) / runs ))" "$(pct 50 "$work"/calls-$t-[0-9]*.log)" "$(pct 95 "$work"/calls-$t-[0-9]*.log)" "${loads[$t]# }"
 done
 echo "tidemark: $(grep -c '^fast archive-get' "$work/launch.log") calls answered by the launcher, $(grep -c '^jvm archive-get' "$work/launch.log") archive-get JVMs over $runs runs"
+# PostgreSQL caught up with the prefetcher: launcher calls that found the segment still downloading
+# and waited for it (naps=N: N naps of 10 ms), against those that found it in the spool
+awk '/^fast archive-get [0-9A-F]{24} naps=/ { split($4, kv, "="); if (kv[2] > 0) { w++; s += kv[2] } else r++ }
+  END { printf "tidemark launcher: %d segments waiting in the spool, %d still downloading (waited %.1f s in all, ~10 ms per nap)\n", r, w, s / 100 }' \
+  "$work/launch.log"
 # the prefetcher's timing lines: mean ms per download of each step, over all runs
 awk '/ timing / { n++; for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[2] ~ /^[0-9]+$/) s[kv[1]] += kv[2] }
   END { if (n) printf "tidemark prefetcher, mean per download (ms) over %d: total %.0f, open (GET to headers) %.0f, network %.0f, decompress %.0f, sha-256 %.0f, write %.0f, fsync+rename %.0f; stored %.0f B, raw %.0f B\n", n, s["total"]/n, s["open"]/n, s["network"]/n, s["decompress"]/n, s["sha"]/n, s["write"]/n, s["finish"]/n, s["stored"]/n, s["raw"]/n }' \

@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Tag;
@@ -254,6 +255,21 @@ class PrefetchAskCloudTest {
                 names.add(name);
                 push(conf, name, Files.readAllBytes(pg.dataDir().resolve("pg_wal").resolve(name)));
             }
+            // where a starting recovery of this cluster begins, read from its real pg_control (the
+            // hint archive-get starts the prefetcher from at the first history ask): the last
+            // checkpoint's redo segment, as pg_controldata says; none while in archive recovery
+            pg.sql("checkpoint");
+            Map<String, String> control = pg.controlData();
+            io.tidemark.events.wal.WalSegmentName redo = io.tidemark.events.wal.WalSegmentName.containing(
+                    io.tidemark.events.wal.TimelineId.parseDecimal(control.get("Latest checkpoint's TimeLineID")),
+                    io.tidemark.events.wal.Lsn.parse(control.get("Latest checkpoint's REDO location")), size);
+            assertEquals(Optional.of(redo), RecoveryStart.of(pg.dataDir(), size));
+            Path copy = Files.createDirectories(dir.resolve("control").resolve("global"));
+            byte[] bytes = Files.readAllBytes(pg.dataDir().resolve(RecoveryStart.PG_CONTROL));
+            java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.nativeOrder()).putInt(16, 5); // DB_IN_ARCHIVE_RECOVERY
+            Files.write(copy.resolve("pg_control"), bytes);
+            assertEquals(Optional.empty(), RecoveryStart.of(copy.getParent(), size), "promotion asks for history files too");
+
             Path spoolDir = dir.resolve("spool").resolve(stanza).resolve("prefetch");
             Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
             Path pgWal = Files.createDirectories(pgdata.resolve("pg_wal"));
