@@ -206,9 +206,11 @@ for t in "${tools[@]}"; do
   [ "$t" = tidemark-noflush ] && continue # shares tidemark's launch log
   echo "$t: $(grep -c '^fast archive-get' "$ll") calls answered by the launcher, $(grep -c '^jvm archive-get' "$ll") archive-get JVMs over $runs runs"
   # PostgreSQL caught up with the prefetcher: launcher calls that found the segment still downloading
-  # and waited for it (naps=N: N naps of 10 ms), against the others
-  awk '/^fast archive-get [0-9A-F]+ naps=/ { split($4, kv, "="); if (kv[2] > 0) { w++; s += kv[2] } else r++ }
-    END { printf "  launcher: %d segment calls found no download under way, %d waited for one (%.1f s in all, naps of ~10 ms)\n", r, w, s / 100 }' "$ll"
+  # and waited for it (naps=N: N naps of 10 ms), or found neither file nor download and asked the
+  # prefetcher to fetch it (asked=1), against those served at once from the spool
+  awk '/^fast archive-get [0-9A-F]+ naps=/ { split($4, kv, "="); split($5, ak, "=")
+      if (ak[2] == 1) a++; else if (kv[2] > 0) { w++; s += kv[2] } else r++ }
+    END { printf "  launcher: %d segment calls served at once from the spool, %d waited for a download under way (%.1f s in all, naps of ~10 ms), %d asked the prefetcher for a segment it had not begun\n", r, w, s / 100, a }' "$ll"
   # the prefetcher's timing lines: mean ms per download of each step, over all runs
   cat "$work"/prefetch-$t-[0-9]*.log 2>/dev/null | awk '/ timing / { n++; for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[2] ~ /^[0-9]+$/) s[kv[1]] += kv[2] }
     END { if (n) printf "  prefetcher, mean per download (ms) over %d: total %.0f, open (GET to headers) %.0f, network %.0f, decompress %.0f, sha-256 %.0f, write %.0f, fsync+rename %.0f; stored %.0f B, raw %.0f B\n", n, s["total"]/n, s["open"]/n, s["network"]/n, s["decompress"]/n, s["sha"]/n, s["write"]/n, s["finish"]/n, s["stored"]/n, s["raw"]/n }'

@@ -166,12 +166,17 @@ public final class Prefetcher {
 
     /** Runs until idle; returns false at once when another prefetcher holds the lock. */
     public boolean run(WalSegmentName start) {
+        return run(start, () -> false);
+    }
+
+    /** As {@link #run(WalSegmentName)}, leaving also once {@code stop} says so (asked every tick). */
+    public boolean run(WalSegmentName start, java.util.function.BooleanSupplier stop) {
         Optional<FileChannel> lock = spool.tryLock();
         if (lock.isEmpty()) {
             return false;
         }
         try {
-            serve(start, () -> false);
+            serve(start, stop);
         } finally {
             spool.clear();
             try {
