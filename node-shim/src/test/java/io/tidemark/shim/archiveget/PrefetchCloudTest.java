@@ -419,6 +419,18 @@ class PrefetchCloudTest {
         Files.write(kept, Segments.segment(0, 3));
         assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(0), "pg_wal/RECOVERYXLOG",
                 "--config", conf.toString(), "--plan", plan.toString()));
+        // such a file (pg_basebackup puts a standby's first segments into pg_wal; no plan) while the spool holds
+        // the archived, verified segment: the spool's is served, without a JVM; pg_wal's is left as it is
+        Path copied = pgdata.resolve("pg_wal").resolve(Segments.name(1));
+        Files.write(copied, partial);
+        // the archived segment in the spool, as the prefetcher puts it (it may have left and cleared the spool by now)
+        spool.put(WalSegmentName.parse(Segments.name(1), WalSegmentSize.ofBytes(Segments.SIZE)), Segments.segment(1, 3));
+        Shim.Run fromSpool = launcherWithFakeJava(pgdata, "archive-get", Segments.name(1), "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString());
+        assertEquals(0, fromSpool.code(), fromSpool.err());
+        assertArrayEquals(Segments.segment(1, 3), Files.readAllBytes(pgdata.resolve("pg_wal/RECOVERYXLOG")));
+        assertArrayEquals(partial, Files.readAllBytes(copied));
+        Files.delete(copied);
         // any other segment missing from the spool still goes to Java
         Files.delete(kept);
         Shim.Run other = launcherWithFakeJava(pgdata, "archive-get", Segments.name(0), "pg_wal/RECOVERYXLOG",
