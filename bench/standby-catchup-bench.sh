@@ -117,8 +117,11 @@ wait_archived() {
 }
 wait_archived
 # TOOLS: which to run (default all three); tidemark-noflush is Tidemark with the prefetcher's
-# flush of each spooled file off (-Dtidemark.prefetch.flush=false), for comparison
+# flush of each spooled file off (-Dtidemark.prefetch.flush=false), for comparison; tidemark-base
+# is the launcher of another built checkout (BASE_ROOT=DIR, e.g. a copy of main): before/after a
+# change, interleaved in the same runs
 read -r -a tools <<< "${TOOLS:-tidemark pgbr-sync pgbr-async}"
+case " ${tools[*]} " in *" tidemark-base "*) [ -x "${BASE_ROOT:-}/bin/tidemark" ] || { echo "bench: tidemark-base needs BASE_ROOT (a built checkout)" >&2; exit 1; } ;; esac
 for r in $(seq 1 "$runs"); do
   for t in "${tools[@]}"; do
     d=sb-$t-$r
@@ -160,12 +163,13 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? 
 command_of() { # TOOL DIR -> its restore_command (%f %p left to PostgreSQL); pgBackRest wants the standby's own pg1-path
   case "$1" in
     tidemark) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log TIDEMARK_PREFETCH_TIMING=1 ${TM_JAVA_OPTS:+JAVA_TOOL_OPTIONS=$TM_JAVA_OPTS }$root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
+    tidemark-base) echo "env TIDEMARK_LAUNCH_LOG=$work/launch-base.log TIDEMARK_PREFETCH_TIMING=1 ${TM_JAVA_OPTS:+JAVA_TOOL_OPTIONS=$TM_JAVA_OPTS }$BASE_ROOT/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
     tidemark-noflush) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log TIDEMARK_PREFETCH_TIMING=1 JAVA_TOOL_OPTIONS=-Dtidemark.prefetch.flush=false $root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
     pgbr-sync) echo "pgbackrest --config=$work/pgbackrest.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
     pgbr-async) echo "pgbackrest --config=$work/pgbackrest-async.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
   esac
 }
-: > "$work/launch.log"; chmod 666 "$work/launch.log"
+: > "$work/launch.log"; : > "$work/launch-base.log"; chmod 666 "$work/launch.log" "$work/launch-base.log"
 declare -A totals loads insides
 echo "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$runs"); do
@@ -183,6 +187,8 @@ for r in $(seq 1 "$runs"); do
     totals[$t]="${totals[$t]:-} $secs_"; loads[$t]="${loads[$t]:-} $load"; insides[$t]="${insides[$t]:-} $inside"
     echo "round $r $t: ${secs_} s, $(wc -l < "$log") calls, ${inside} s in restore_command (first file ${first} ms), load $load"
     stop_prefetcher
+    # the prefetcher's log of this run, kept per tool (its timing lines are summed below)
+    mv "$work/spool/$stanza/prefetch/prefetch.log" "$work/prefetch-$t-$r.log" 2>/dev/null || true
     rm -rf "$work/sb-$t-$r"
   done
 done
@@ -195,8 +201,17 @@ for t in "${tools[@]}"; do
   printf '%-18s %10s %-24s %-20s %8s %10s %10s %-18s\n' "$name" "$(median ${totals[$t]})" "${totals[$t]# }" "${insides[$t]# }" \
     "$(( $(cat "$work"/calls-$t-[0-9]*.log | wc -l) / runs ))" "$(pct 50 "$work"/calls-$t-[0-9]*.log)" "$(pct 95 "$work"/calls-$t-[0-9]*.log)" "${loads[$t]# }"
 done
-echo "tidemark: $(grep -c '^fast archive-get' "$work/launch.log") calls answered by the launcher, $(grep -c '^jvm archive-get' "$work/launch.log") archive-get JVMs over $runs runs"
-# the prefetcher's timing lines: mean ms per download of each step, over all runs
-awk '/ timing / { n++; for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[2] ~ /^[0-9]+$/) s[kv[1]] += kv[2] }
-  END { if (n) printf "tidemark prefetcher, mean per download (ms) over %d: total %.0f, open (GET to headers) %.0f, network %.0f, decompress %.0f, sha-256 %.0f, write %.0f, fsync+rename %.0f; stored %.0f B, raw %.0f B\n", n, s["total"]/n, s["open"]/n, s["network"]/n, s["decompress"]/n, s["sha"]/n, s["write"]/n, s["finish"]/n, s["stored"]/n, s["raw"]/n }' \
-  "$work/spool/$stanza/prefetch/prefetch.log" 2>/dev/null || true
+for t in "${tools[@]}"; do
+  case $t in tidemark-base) ll=$work/launch-base.log ;; tidemark*) ll=$work/launch.log ;; *) continue ;; esac
+  [ "$t" = tidemark-noflush ] && continue # shares tidemark's launch log
+  echo "$t: $(grep -c '^fast archive-get' "$ll") calls answered by the launcher, $(grep -c '^jvm archive-get' "$ll") archive-get JVMs over $runs runs"
+  # PostgreSQL caught up with the prefetcher: launcher calls that found the segment still downloading
+  # and waited for it (naps=N: N naps of 10 ms), or found neither file nor download and asked the
+  # prefetcher to fetch it (asked=1), against those served at once from the spool
+  awk '/^fast archive-get [0-9A-F]+ naps=/ { split($4, kv, "="); split($5, ak, "=")
+      if (ak[2] == 1) a++; else if (kv[2] > 0) { w++; s += kv[2] } else r++ }
+    END { printf "  launcher: %d segment calls served at once from the spool, %d waited for a download under way (%.1f s in all, naps of ~10 ms), %d asked the prefetcher for a segment it had not begun\n", r, w, s / 100, a }' "$ll"
+  # the prefetcher's timing lines: mean ms per download of each step, over all runs
+  cat "$work"/prefetch-$t-[0-9]*.log 2>/dev/null | awk '/ timing / { n++; for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[2] ~ /^[0-9]+$/) s[kv[1]] += kv[2] }
+    END { if (n) printf "  prefetcher, mean per download (ms) over %d: total %.0f, open (GET to headers) %.0f, network %.0f, decompress %.0f, sha-256 %.0f, write %.0f, fsync+rename %.0f; stored %.0f B, raw %.0f B\n", n, s["total"]/n, s["open"]/n, s["network"]/n, s["decompress"]/n, s["sha"]/n, s["write"]/n, s["finish"]/n, s["stored"]/n, s["raw"]/n }'
+done

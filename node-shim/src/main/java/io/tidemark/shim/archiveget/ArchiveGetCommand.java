@@ -176,6 +176,9 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
             } catch (IllegalArgumentException e) {
                 throw new CommandFailure(ExitCodes.GET_ERROR, e.getMessage());
             }
+            if (config.prefetch() > 0 && plan.isEmpty() && cachedSize.isPresent() && name instanceof WalFileName.History) {
+                startAtRecoveryStart(config, size, pg.pgdata());
+            }
             Optional<PrefetchSpool> spool = Optional.empty();
             Optional<String> planId = plan.map(WalPlan::id);
             // the spool was another plan's (another restore's recovery of this stanza): its prefetcher
@@ -247,6 +250,30 @@ public final class ArchiveGetCommand implements Command, io.tidemark.shim.cli.Pl
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /**
+     * A standby's first ask, the next timeline's history file (no plan, the segment size known from
+     * the stanza's cached document): the prefetcher starts now from the segment recovery will read
+     * first ({@link RecoveryStart}), so that the first segment's ask is answered from the spool
+     * rather than by a second JVM (issue 19: ~1 s of every catch-up's start, docs/benchmarks.md).
+     * PostgreSQL runs restore_command in its data directory. Nothing is started when a prefetcher
+     * runs already or the data directory does not say where recovery starts.
+     */
+    private void startAtRecoveryStart(ShimConfig config, WalSegmentSize size, Path pgdata) {
+        Path dir = pgdata != null ? pgdata : Path.of("").toAbsolutePath();
+        Optional<WalSegmentName> first = RecoveryStart.of(dir, size);
+        if (first.isEmpty() || first.get().segmentNumber() == 0) {
+            return;
+        }
+        Optional<PrefetchSpool> spool = PrefetchSpool.open(config.spoolDir(), config.stanza());
+        if (spool.isEmpty() || spool.get().locked()) {
+            return;
+        }
+        WalSegmentName after = first.get().previous();
+        // what an earlier recovery asked last is not where this one begins
+        spool.get().noteRequested(after);
+        startPrefetch(config, spool.get(), after, size.bytes(), Optional.empty());
     }
 
     private void startPrefetch(ShimConfig config, PrefetchSpool spool, WalSegmentName seg, long segmentBytes,

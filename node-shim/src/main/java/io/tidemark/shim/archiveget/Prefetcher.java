@@ -73,6 +73,8 @@ public final class Prefetcher {
     /** Without a plan: the newer timelines found in the archive, followed across their switch points. */
     private final ArchivedTimelines timelines;
     final java.util.concurrent.atomic.AtomicInteger fetched = new java.util.concurrent.atomic.AtomicInteger();
+    /** Spooled files the flush thread has fsynced ({@link #flush}). */
+    final java.util.concurrent.atomic.AtomicInteger flushed = new java.util.concurrent.atomic.AtomicInteger();
     /**
      * Whether each spool file is fsynced: only when the spool cannot be bound to this boot of the
      * machine ({@link PrefetchSpool#noteBoot}). A spool file is a cache of a verified object, read
@@ -164,12 +166,17 @@ public final class Prefetcher {
 
     /** Runs until idle; returns false at once when another prefetcher holds the lock. */
     public boolean run(WalSegmentName start) {
+        return run(start, () -> false);
+    }
+
+    /** As {@link #run(WalSegmentName)}, leaving also once {@code stop} says so (asked every tick). */
+    public boolean run(WalSegmentName start, java.util.function.BooleanSupplier stop) {
         Optional<FileChannel> lock = spool.tryLock();
         if (lock.isEmpty()) {
             return false;
         }
         try {
-            serve(start, () -> false);
+            serve(start, stop);
         } finally {
             spool.clear();
             try {
@@ -448,9 +455,10 @@ public final class Prefetcher {
     }
 
     /** fsync of a spooled file (see {@link #flush}); gone already (taken, dropped): nothing to do. */
-    private static void flushToDisk(Path f) {
+    private void flushToDisk(Path f) {
         try (FileChannel ch = FileChannel.open(f, java.nio.file.StandardOpenOption.READ)) {
             ch.force(false);
+            flushed.incrementAndGet();
         } catch (IOException e) {
             // taken or removed meanwhile, or the flush failed: PostgreSQL's fsync does it
         }

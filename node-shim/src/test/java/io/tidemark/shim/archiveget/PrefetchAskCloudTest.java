@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Tag;
@@ -232,6 +233,56 @@ class PrefetchAskCloudTest {
     }
 
     /**
+     * archive-get run as PostgreSQL runs restore_command, in the group its startup process leads
+     * (here a shell made session and group leader by setsid): the prefetcher it starts runs in a
+     * session of its own (Linux's autogroup gives a session a CPU share of its own: it no longer
+     * shares replay's) and leaves once that leader has ended, not after its idle time (60 s): it no
+     * longer gets the signals PostgreSQL's stop sends that group.
+     */
+    @Test
+    void thePrefetcherRunsInASessionOfItsOwnAndLeavesWithTheRecoveryProcess() throws Exception {
+        String stanza = "ask" + STANZAS.incrementAndGet();
+        Path conf = setup(stanza);
+        push(conf, Segments.name(0), Segments.segment(0, 3));
+        PrefetchSpool spool = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of(stanza)).orElseThrow();
+        Path target = Files.createDirectories(dir.resolve("pg_wal")).resolve("RECOVERYXLOG");
+        String javaCommand = ProcessHandle.current().info().command().orElseThrow();
+        Process recovery = new ProcessBuilder("setsid", "sh", "-c",
+                "\"$0\" -cp \"$1\" io.tidemark.shim.Main archive-get --config \"$2\" \"$3\" \"$4\" >/dev/null 2>&1; exec sleep 120",
+                javaCommand, System.getProperty("java.class.path"), conf.toString(), Segments.name(0), target.toString())
+                .redirectErrorStream(true).start();
+        long pid = -1;
+        try {
+            for (int i = 0; i < 3000 && pid < 0; i++) {
+                Thread.sleep(20);
+                if (spool.locked() && Files.exists(spool.dir().resolve(PrefetchSpool.PID))) {
+                    pid = Long.parseLong(Files.readString(spool.dir().resolve(PrefetchSpool.PID)).strip());
+                }
+            }
+            assertTrue(pid > 0, "the prefetcher runs");
+            for (int i = 0; i < 1500 && !Files.exists(target); i++) {
+                Thread.sleep(20); // the prefetcher starts before archive-get's own fetch
+            }
+            assertArrayEquals(Segments.segment(0, 3), Files.readAllBytes(target));
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            assertEquals(Long.toString(pid), f[3], "the prefetcher leads a session of its own: " + stat);
+            ProcessHandle prefetcher = ProcessHandle.of(pid).orElseThrow();
+            String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).replace('\0', ' ');
+            assertTrue(cmdline.contains(" --leave-with " + recovery.pid() + " "), "to leave with " + recovery.pid() + ": " + cmdline);
+            recovery.destroyForcibly().waitFor();
+            assertTrue(prefetcher.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS) != null);
+            assertFalse(spool.locked());
+            assertTrue(Files.readString(spool.dir().resolve(PrefetchSpool.LOG)).contains("has ended: leaving"));
+        } finally {
+            recovery.destroyForcibly().waitFor();
+            if (pid > 0) {
+                new ProcessBuilder("kill", "-KILL", Long.toString(pid)).start().waitFor();
+            }
+        }
+    }
+
+    /**
      * 64 MB segments from a real PostgreSQL ({@code initdb --wal-segsize=64}): the plan-less
      * prefetcher spools them (a window of 4 by {@code archive-get.spool-max-mb} 256), the launcher
      * serves them without a JVM, and the segment after the last is a fresh "not archived".
@@ -254,6 +305,21 @@ class PrefetchAskCloudTest {
                 names.add(name);
                 push(conf, name, Files.readAllBytes(pg.dataDir().resolve("pg_wal").resolve(name)));
             }
+            // where a starting recovery of this cluster begins, read from its real pg_control (the
+            // hint archive-get starts the prefetcher from at the first history ask): the last
+            // checkpoint's redo segment, as pg_controldata says; none while in archive recovery
+            pg.sql("checkpoint");
+            Map<String, String> control = pg.controlData();
+            io.tidemark.events.wal.WalSegmentName redo = io.tidemark.events.wal.WalSegmentName.containing(
+                    io.tidemark.events.wal.TimelineId.parseDecimal(control.get("Latest checkpoint's TimeLineID")),
+                    io.tidemark.events.wal.Lsn.parse(control.get("Latest checkpoint's REDO location")), size);
+            assertEquals(Optional.of(redo), RecoveryStart.of(pg.dataDir(), size));
+            Path copy = Files.createDirectories(dir.resolve("control").resolve("global"));
+            byte[] bytes = Files.readAllBytes(pg.dataDir().resolve(RecoveryStart.PG_CONTROL));
+            java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.nativeOrder()).putInt(16, 5); // DB_IN_ARCHIVE_RECOVERY
+            Files.write(copy.resolve("pg_control"), bytes);
+            assertEquals(Optional.empty(), RecoveryStart.of(copy.getParent(), size), "promotion asks for history files too");
+
             Path spoolDir = dir.resolve("spool").resolve(stanza).resolve("prefetch");
             Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
             Path pgWal = Files.createDirectories(pgdata.resolve("pg_wal"));

@@ -216,6 +216,74 @@ class PrefetchCloudTest {
         assertEquals(List.of(Segments.name(2) + " " + Segments.SIZE + " after"), starts, "no cached size: after the fetch");
     }
 
+    /**
+     * A standby's first ask at its start is the next timeline's history file: it starts the
+     * prefetcher from the segment before the one recovery begins at (backup_label of a base
+     * backup), so that the first segment's ask finds it fetching; the answer itself is still
+     * the archive's ("not archived"). No start without the cached segment size.
+     */
+    @Test
+    void theHistoryAskAtAStandbysStartStartsThePrefetcherWhereRecoveryBegins() throws Exception {
+        String stanza = "pf" + STANZAS.incrementAndGet();
+        Path conf = setup(stanza, 4);
+        push(conf, 3);
+        Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
+        Path target = Files.createDirectories(pgdata.resolve("pg_wal")).resolve("RECOVERYHISTORY");
+        Files.writeString(pgdata.resolve(RecoveryStart.BACKUP_LABEL), "START WAL LOCATION: 0/2000028 (file "
+                + Segments.name(2) + ")\nCHECKPOINT LOCATION: 0/2000060\nBACKUP METHOD: streamed\nSTART TIMELINE: 1\n");
+        List<String> starts = new ArrayList<>();
+        PrefetchCommand.Starter recording = (config, spool, after, planFile) ->
+                starts.add(after + " " + after.segmentSize().bytes() + " " + spool.requested(after.segmentSize()).orElse(null));
+
+        Shim.Run history = Shim.run(new ArchiveGetCommand(Map.of(), recording), "00000002.history", target.toString(),
+                "--config", conf.toString(), "--pgdata", pgdata.toString());
+        assertEquals(1, history.code(), "not archived: " + history.err());
+        assertFalse(Files.exists(target));
+        assertEquals(List.of(Segments.name(1) + " " + Segments.SIZE + " " + Segments.name(1)), starts,
+                "started after the segment before the backup's start, recorded as requested");
+
+        starts.clear();
+        Files.delete(new io.tidemark.shim.api.StanzaCache(dir.resolve("spool")).file(StanzaName.of(stanza)));
+        assertEquals(1, Shim.run(new ArchiveGetCommand(Map.of(), recording), "00000002.history", target.toString(),
+                "--config", conf.toString(), "--pgdata", pgdata.toString()).code());
+        assertEquals(List.of(), starts, "no cached segment size: the first segment's ask starts it, as before");
+    }
+
+    /**
+     * Without a plan the spool is not fsynced by the downloads (bound to this boot instead); each
+     * spooled segment is flushed afterwards on the prefetcher's flush thread, so that PostgreSQL's
+     * own fsync of the segment it takes does not write it back while replay waits.
+     */
+    @Test
+    void eachSpooledSegmentIsFlushedOnTheFlushThread() throws Exception {
+        String stanza = "pf" + STANZAS.incrementAndGet();
+        Path conf = setup(stanza, 4);
+        push(conf, 5);
+        java.util.concurrent.atomic.AtomicReference<Prefetcher> made = new java.util.concurrent.atomic.AtomicReference<>();
+        PrefetchCommand.Starter keeping = (config, spool, after, planFile) -> {
+            Thread t = new Thread(() -> {
+                try (ObjectStore store = Stores.open(config, CredentialSource.of(config, Map.of()))) {
+                    Prefetcher p = new Prefetcher(config, store, spool, after.segmentSize(), Duration.ofSeconds(3),
+                            new PrintStream(log, true, StandardCharsets.UTF_8), Optional.empty());
+                    made.set(p);
+                    p.run(after);
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            prefetchers.add(t);
+        };
+        Path target = Files.createDirectories(dir.resolve("pg_wal")).resolve("RECOVERYXLOG");
+        assertEquals(0, Shim.run(new ArchiveGetCommand(Map.of(), keeping), Segments.name(0), target.toString(),
+                "--config", conf.toString()).code());
+        Instant end = Instant.now().plusSeconds(20);
+        while ((made.get() == null || made.get().flushed.get() < 4) && Instant.now().isBefore(end)) {
+            Thread.sleep(20);
+        }
+        assertEquals(4, made.get().fetched.get(), "the window after segment 0: " + log);
+        assertEquals(4, made.get().flushed.get(), "every spooled segment flushed: " + log);
+    }
+
     @Test
     void aDamagedObjectIsNeverPrefetchedOrServed() throws Exception {
         String stanza = "pf" + STANZAS.incrementAndGet();
@@ -351,6 +419,18 @@ class PrefetchCloudTest {
         Files.write(kept, Segments.segment(0, 3));
         assertWentToTheJvm(launcherWithFakeJava(pgdata, "archive-get", Segments.name(0), "pg_wal/RECOVERYXLOG",
                 "--config", conf.toString(), "--plan", plan.toString()));
+        // such a file (pg_basebackup puts a standby's first segments into pg_wal; no plan) while the spool holds
+        // the archived, verified segment: the spool's is served, without a JVM; pg_wal's is left as it is
+        Path copied = pgdata.resolve("pg_wal").resolve(Segments.name(1));
+        Files.write(copied, partial);
+        // the archived segment in the spool, as the prefetcher puts it (it may have left and cleared the spool by now)
+        spool.put(WalSegmentName.parse(Segments.name(1), WalSegmentSize.ofBytes(Segments.SIZE)), Segments.segment(1, 3));
+        Shim.Run fromSpool = launcherWithFakeJava(pgdata, "archive-get", Segments.name(1), "pg_wal/RECOVERYXLOG",
+                "--config", conf.toString());
+        assertEquals(0, fromSpool.code(), fromSpool.err());
+        assertArrayEquals(Segments.segment(1, 3), Files.readAllBytes(pgdata.resolve("pg_wal/RECOVERYXLOG")));
+        assertArrayEquals(partial, Files.readAllBytes(copied));
+        Files.delete(copied);
         // any other segment missing from the spool still goes to Java
         Files.delete(kept);
         Shim.Run other = launcherWithFakeJava(pgdata, "archive-get", Segments.name(0), "pg_wal/RECOVERYXLOG",
