@@ -423,7 +423,9 @@ class PrefetchCloudTest {
         // the archived, verified segment: the spool's is served, without a JVM; pg_wal's is left as it is
         Path copied = pgdata.resolve("pg_wal").resolve(Segments.name(1));
         Files.write(copied, partial);
-        // the archived segment in the spool, as the prefetcher puts it (it may have left and cleared the spool by now)
+        // the archived segment in the spool, as the prefetcher puts it; put after the in-process prefetcher
+        // (2 s idle) has left, since leaving clears the spool and would take the segment with it
+        org.awaitility.Awaitility.await("the prefetcher leaves").atMost(Duration.ofSeconds(30)).until(() -> !spool.locked());
         spool.put(WalSegmentName.parse(Segments.name(1), WalSegmentSize.ofBytes(Segments.SIZE)), Segments.segment(1, 3));
         Shim.Run fromSpool = launcherWithFakeJava(pgdata, "archive-get", Segments.name(1), "pg_wal/RECOVERYXLOG",
                 "--config", conf.toString());
