@@ -172,14 +172,12 @@ public final class AotTrainCommand implements Command, io.tidemark.shim.cli.Plai
 
     /** {@code tidemark ARGS} in a JVM of its own (same Java and class path, none of this one's AOT options). */
     private static void pushInChild(List<String> args) throws IOException {
-        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+        List<String> options = new java.util.ArrayList<>(List.of("-XX:+UseSerialGC"));
         String zstd = System.getProperty("ZstdNativePath");
         if (zstd != null) {
-            cmd.add("-DZstdNativePath=" + zstd);
+            options.add("-DZstdNativePath=" + zstd);
         }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(args);
+        List<String> cmd = childJvm(options, Main.class, args);
         if (!tool(cmd)) {
             throw new CommandFailure(ExitCodes.FAILED, "training run: " + String.join(" ", args) + " failed in its own JVM");
         }
@@ -203,10 +201,8 @@ public final class AotTrainCommand implements Command, io.tidemark.shim.cli.Plai
     }
 
     private static boolean tool(List<String> cmd) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
-        pb.environment().remove("JAVA_TOOL_OPTIONS"); // not the training's AOT options
-        pb.environment().remove("JDK_JAVA_OPTIONS");
+        ProcessBuilder pb = withoutAotOptions(new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD));
         try {
             return pb.start().waitFor() == 0;
         } catch (InterruptedException e) {
@@ -247,17 +243,28 @@ public final class AotTrainCommand implements Command, io.tidemark.shim.cli.Plai
 
     /** The training cloud in its own JVM (same Java, same jar), without this JVM's AOT options; HTTPS too with {@code keyStore}. */
     private static Process startCloud(Path keyStore) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new java.util.ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-cp",
-                System.getProperty("java.class.path"), TrainingCloud.class.getName()));
-        if (keyStore != null) {
-            cmd.addAll(List.of(keyStore.toString(), "training"));
-        }
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().remove("JAVA_TOOL_OPTIONS");
-        pb.environment().remove("JDK_JAVA_OPTIONS");
+        List<String> cmd = childJvm(List.of(), TrainingCloud.class,
+                keyStore != null ? List.of(keyStore.toString(), "training") : List.of());
+        ProcessBuilder pb = withoutAotOptions(new ProcessBuilder(cmd));
         pb.redirectError(ProcessBuilder.Redirect.INHERIT);
         return pb.start();
+    }
+
+    /** {@code java} of this JVM's Java home, C1 only, {@code options}, this class path, {@code main} and its {@code args}. */
+    private static List<String> childJvm(List<String> options, Class<?> main, List<String> args) {
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1"));
+        cmd.addAll(options);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    /** A child process of the training must not record or use the training's AOT cache (its options come by these variables). */
+    private static ProcessBuilder withoutAotOptions(ProcessBuilder pb) {
+        pb.environment().remove("JAVA_TOOL_OPTIONS");
+        pb.environment().remove("JDK_JAVA_OPTIONS");
+        return pb;
     }
 
     /** The cloud's plain HTTP port and its HTTPS port (0 without). */
