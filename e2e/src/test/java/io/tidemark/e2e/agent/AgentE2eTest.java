@@ -11,6 +11,7 @@ import io.tidemark.e2e.CloudFixture;
 import io.tidemark.e2e.ShimInstall;
 import io.tidemark.e2e.ShimProcess;
 import io.tidemark.e2e.Waits;
+import io.tidemark.events.wal.Lsn;
 import io.tidemark.testkit.FileTrees;
 import io.tidemark.testkit.PgCluster;
 import io.tidemark.testkit.PgTest;
@@ -58,10 +59,14 @@ class AgentE2eTest {
     private Path dir;
     private CloudFixture cloud;
     private Path conf;
+    /** The primary's agent's configuration: {@code conf} with WAL streaming on. */
+    private Path streamConf;
     private PgCluster primary;
     private PgCluster replica;
     private AgentProcess primaryAgent;
     private AgentProcess replicaAgent;
+    /** Where the streamed WAL ends once the packaged agent's stream was killed and restarted: the last commit. */
+    private Lsn streamedTo;
     /** The nodes' configuration with drill.run=replica (from the scheduled drill's test on). */
     private Path drillConf;
     private final HttpClient http = HttpClient.newHttpClient();
@@ -72,6 +77,8 @@ class AgentE2eTest {
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         cloud = new CloudFixture(dir.resolve("cloud")).start();
         conf = cloud.nodeConfig(dir.resolve("node"), "main", "");
+        streamConf = cloud.nodeConfig(dir.resolve("node-stream"), "main",
+                "stream.enabled=true\nstream.lease-ttl=10\n");
         primary = PgCluster.builder().dataChecksums(true)
                 .setting("archive_mode", "on")
                 .setting("archive_command", ShimInstall.get().launcher() + " archive-push %p --config " + conf)
@@ -190,7 +197,9 @@ class AgentE2eTest {
         String replicaHolder = passed.path("passedBy").get(0).asText();
         assertTrue(replicaHolder.endsWith(":" + replicaAgent.pid()), replicaHolder + " vs pid " + replicaAgent.pid());
 
-        primaryAgent = agent("primary", primary, Map.of());
+        // its new slot starts at the last checkpoint's segment: after this one, not at initdb's (WAL long archived)
+        primary.sql("checkpoint");
+        primaryAgent = agent("primary", primary, Map.of(), streamConf);
         JsonNode done = awaitJob(j -> j.path("state").asText().equals("done"), "done", Duration.ofMinutes(3));
         assertEquals(passed.path("jobId").asText(), done.path("jobId").asText());
         assertTrue(done.path("holder").asText().endsWith(":" + primaryAgent.pid()), done.toString());
@@ -241,7 +250,7 @@ class AgentE2eTest {
         assertTrue(p.get("tidemark_last_archived_timeline") >= 1.0, p.toString());
         assertTrue(p.get("tidemark_archive_lag_seconds") >= 0, p.toString());
         assertTrue(p.containsKey("tidemark_archive_lag_bytes"), p.toString());
-        // The window's end moves with the next commit once its WAL is archived and indexed.
+        // The window's end moves with the next commit once its WAL is streamed or archived, and indexed.
         // A commit and a switch every 6 s (the agent's stanza snapshot is up to 5 s old), scraped every
         // half second: the loop ends as soon as the agent shows the moved window.
         long end = System.nanoTime() + Duration.ofSeconds(90).toNanos();
@@ -262,11 +271,89 @@ class AgentE2eTest {
         Map<String, Double> r = scrape(replicaAgent);
         assertEquals(0.0, r.get("tidemark_agent_is_primary"));
         assertEquals(1.0, r.get("tidemark_agent_jobs_total{result=\"passed\"}"));
+        assertEquals(1.0, p.get("tidemark_stream_up"), "the primary's agent streams WAL");
+        assertTrue(sample(p, "tidemark_stream_chunks_stored_total") > 0, p.toString());
         assertEquals(0.0, r.get("tidemark_agent_jobs_total{result=\"done\"}"));
     }
 
+    /**
+     * WAL streaming through the packaged agent (issue 17): with {@code stream.enabled} (since the
+     * first test) the primary's agent streams from a replication slot into chunk objects, so rows committed and never
+     * followed by a WAL switch are in the window within seconds. kill -9 of that agent while
+     * commits flow (what it received and had not stored yet dies with it), more commits while it is
+     * dead: the slot holds their WAL, the restarted agent streams on from where the stored chunks
+     * end, and the window reaches the last commit without a gap. That these rows are restorable
+     * from the chunks the next test's drill shows: it restores to latest, which only the chunks
+     * hold (no WAL switch after them), and replays it to the last commit.
+     */
     @Test
-    @Order(5)
+    @Order(3)
+    void thePackagedAgentStreamsUnswitchedCommitsAndAKill9MidStreamLosesNothing() throws Exception {
+        primaryAgent.await(l -> l.contains("streaming WAL of stanza main from slot tidemark_main on timeline 1"),
+                Duration.ofSeconds(60));
+        primary.sql("create table s (g int primary key)");
+        int rows = 0;
+        for (; rows < 20; rows++) {
+            primary.sql("insert into s values (" + rows + ")");
+        }
+        Lsn first = Lsn.parse(primary.sql("select pg_current_wal_flush_lsn()"));
+        long t0 = System.nanoTime();
+        awaitWindowAt(first, Duration.ofSeconds(30), "the window to cover commits never followed by a WAL switch");
+        System.out.println("[stream] the window covered " + first + " " + (System.nanoTime() - t0) / 1_000_000
+                + " ms after its commit");
+        assertEquals(0, stanzaDoc().path("window").path("breaks").size(), stanzaDoc().path("window").toString());
+        assertEquals(1.0, scrape(primaryAgent).get("tidemark_stream_up"));
+
+        // kill -9 while commits flow (a chunk is cut every second: it dies between two), then more
+        // commits while no agent streams
+        for (int i = 0; i < 40; i++, rows++) {
+            primary.sql("insert into s values (" + rows + ")");
+            if (i == 20) {
+                long killed = primaryAgent.pid();
+                primaryAgent.close(); // SIGKILL: bin/tidemark execs the JVM
+                waitUntil(() -> !Processes.running(killed), Duration.ofSeconds(30), "the agent to be gone");
+            }
+        }
+        Lsn last = Lsn.parse(primary.sql("select pg_current_wal_flush_lsn()"));
+        Lsn held = Lsn.parse(primary.sql("select restart_lsn from pg_replication_slots where slot_name = 'tidemark_main'"));
+        assertTrue(held.isBefore(last), "the slot holds the WAL S3 does not have: restart_lsn " + held + ", last " + last);
+        Lsn edge = windowLatest();
+        assertTrue(edge.isBefore(last), "nothing streams while the agent is dead: window at " + edge + ", last " + last);
+
+        // the restart (once the dead agent's 10 s lease ran out) streams on from where the stored chunks end
+        primaryAgent = agent("primary-restarted", primary, Map.of(), streamConf);
+        awaitWindowAt(last, Duration.ofSeconds(60), "the restarted agent's stream to reach the last commit");
+        JsonNode window = stanzaDoc().path("window");
+        assertEquals(0, window.path("breaks").size(), "no gap after the kill: " + window);
+        assertEquals(1.0, scrape(primaryAgent).get("tidemark_stream_up"));
+        streamedTo = last; // the next test's drill restores to latest through these chunks
+    }
+
+    /** The window's right edge in the catalog (the end of the last record it covers). */
+    private Lsn windowLatest() {
+        JsonNode l = stanzaDoc().path("window").path("latest").path("lsn");
+        return l.isTextual() ? Lsn.parse(l.asText()) : Lsn.INVALID;
+    }
+
+    /** Until the window covers {@code commit}'s flush LSN, which may lie in the padding after its record. */
+    private void awaitWindowAt(Lsn commit, Duration timeout, String what) {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (Lsn.of((windowLatest().value() + 7) & ~7L).compareTo(commit) < 0) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("gave up waiting for " + what + " (" + commit + ") after " + timeout + ": "
+                        + stanzaDoc().path("window") + "\n" + primaryAgent.output());
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    @Test
+    @Order(6)
     void sigtermStopsAnAgentCleanlyAndAFailedBackupFailsItsJob() throws Exception {
         int status = primaryAgent.terminate(Duration.ofSeconds(40));
         assertTrue(status == 0 || status == 143, "exit " + status);
@@ -290,7 +377,7 @@ class AgentE2eTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void afterAFailoverTheNewPrimaryArchivesTimeline2AndRunsTheJobs() throws Exception {
         primary.sql("create table f as select g from generate_series(1, 100) g");
         String lsn = primary.sql("select pg_current_wal_lsn()");
@@ -362,20 +449,20 @@ class AgentE2eTest {
     /**
      * A scheduled drill (issue 18): both nodes have drill.run=replica. The primary's agent alone
      * first receives the drill job and passes it with its reason; the replica's agent claims it,
-     * runs tidemark drill --now (real restore of the backup of the first test and the archived WAL,
-     * real PostgreSQL, amcheck), the drill is recorded in the catalog and the job done with the
+     * runs tidemark drill --now (real restore of the backup of the first test, the archived WAL and
+     * the streamed chunks of the test before, real PostgreSQL, amcheck) to latest, the previous
+     * test's last streamed commit, the drill is recorded in the catalog and the job done with the
      * backup drilled.
      */
     @Test
-    @Order(3)
+    @Order(4)
     void aScheduledDrillIsRunByTheReplicaAllowedToDrillAndPassedByThePrimary() throws Exception {
         drillConf = cloud.nodeConfig(dir.resolve("node-drill"), "main", "drill.run=replica\ndrill.scratch="
                 + dir.resolve("drill-scratch") + "\n");
-        primaryAgent.terminate(Duration.ofSeconds(40));
-        replicaAgent.terminate(Duration.ofSeconds(40));
+        // SIGTERM: the streaming agent stores what it received; no WAL switch follows, so latest is
+        // the last streamed commit, in chunks only
+        AgentProcess.terminateAll(Duration.ofSeconds(40), primaryAgent, replicaAgent);
         primaryAgent = agent("primary-drill", primary, Map.of(), drillConf);
-        primary.sql("insert into t values (-1)");
-        primary.sql("select pg_switch_wal()");
         JsonNode out = JSON.readTree(cloud.cloud().runSchedule("main-drill"));
         assertEquals("drill", out.path("type").asText(), out.toString());
         String jobId = out.path("jobId").asText();
@@ -396,6 +483,11 @@ class AgentE2eTest {
 
         JsonNode drill = stanzaDoc().path("lastDrill");
         assertEquals("passed", drill.path("result").asText(), drill.toString());
+        Matcher pinned = Pattern.compile("target latest \\(pinned to LSN ([0-9A-F]+/[0-9A-F]+), then promote\\)")
+                .matcher(replicaAgent.output());
+        assertTrue(pinned.find(), replicaAgent.output());
+        assertTrue(Lsn.of((Lsn.parse(pinned.group(1)).value() + 7) & ~7L).compareTo(streamedTo) >= 0,
+                "the drill replayed the streamed WAL to the last commit " + streamedTo + ": " + pinned.group());
         assertEquals(backup, drill.path("backup").asText(), drill.toString());
         assertTrue(drill.path("promotedMs").asLong() > 0, drill.toString());
         assertTrue(drill.path("node").asText().endsWith(":" + replicaAgent.pid()), drill.toString());
@@ -410,7 +502,7 @@ class AgentE2eTest {
      * removes the directory, records the drill as failed and reports its job failed, saying why.
      */
     @Test
-    @Order(4)
+    @Order(5)
     void anAgentKilledMidDrillCleansUpAtItsNextStartAndFailsTheDrillAndItsJob() throws Exception {
         Path scratch = dir.resolve("drill-scratch");
         JsonNode out = JSON.readTree(cloud.cloud().runSchedule("main-drill"));

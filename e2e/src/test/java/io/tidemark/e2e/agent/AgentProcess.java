@@ -104,6 +104,19 @@ final class AgentProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** SIGTERM to every one at once, then each awaited: they stop side by side. */
+    static void terminateAll(Duration timeout, AgentProcess... agents) throws InterruptedException {
+        for (AgentProcess a : agents) {
+            a.process.destroy();
+        }
+        for (AgentProcess a : agents) {
+            int status = a.terminate(timeout);
+            if (status != 0 && status != 143) {
+                throw new IllegalStateException(a.name + " exited " + status + " on SIGTERM:\n" + a.output());
+            }
+        }
+    }
+
     @Override
     public void close() {
         if (process.isAlive()) {
