@@ -44,7 +44,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  * {@code tidemark agent} (the packaged launcher), a local cloud whose scheduler fires from
  * {@code schedules.json}. One job, one backup, taken by the primary, validated; the replica
  * recorded as having passed it; {@code info} shows the job; both agents' metrics scraped and
- * parsed; SIGTERM stops an agent cleanly; a backup that fails leaves the job failed with its error;
+ * parsed; the primary's agent streams WAL (issue 17): unswitched commits reach the window within
+ * seconds, and kill -9 of that agent mid-stream then its restart loses nothing (the drill that
+ * follows restores through those chunks); SIGTERM stops an agent cleanly; a backup that fails
+ * leaves the job failed with its error;
  * then a failover: the replica is promoted, archives timeline 2, its agent runs the next job while
  * the old primary's agent leaves it, the window spans both timelines, and a point-in-time restore
  * to a time on timeline 2 gives the rows of that time.
@@ -197,7 +200,8 @@ class AgentE2eTest {
         String replicaHolder = passed.path("passedBy").get(0).asText();
         assertTrue(replicaHolder.endsWith(":" + replicaAgent.pid()), replicaHolder + " vs pid " + replicaAgent.pid());
 
-        // its new slot starts at the last checkpoint's segment: after this one, not at initdb's (WAL long archived)
+        // the agent's new slot starts in the last checkpoint's segment: with this one, the current
+        // segment, not an older one whose WAL is archived already and would be streamed again
         primary.sql("checkpoint");
         primaryAgent = agent("primary", primary, Map.of(), streamConf);
         JsonNode done = awaitJob(j -> j.path("state").asText().equals("done"), "done", Duration.ofMinutes(3));
