@@ -16,8 +16,8 @@
 #
 #   bench/standby-catchup-bench.sh [N] [SEG_MB] [RUNS]        (defaults 300, 1 and 3)
 #
-# TM_JAVA_OPTS (no spaces, no %: PostgreSQL expands it in restore_command): JAVA_TOOL_OPTIONS for
-# Tidemark's archive-get JVMs and the prefetcher they start, e.g.
+# TM_JAVA_OPTS (no spaces): JAVA_TOOL_OPTIONS for Tidemark's archive-get JVMs and the prefetcher
+# they start, in the environment of its standbys' postmasters, e.g.
 # -XX:StartFlightRecording=filename=/tmp/p/,settings=profile (a directory: one file per JVM).
 # The prefetcher logs where each download's time went (TIDEMARK_PREFETCH_TIMING=1); the means
 # over all runs are printed at the end.
@@ -55,6 +55,8 @@ trap cleanup EXIT
 stop_prefetcher() {
   local pf="$work/spool/$stanza/prefetch/.pid" pid
   [ -f "$pf" ] && pid=$(cat "$pf" 2>/dev/null) && [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+  # it leaves by itself once its standby has stopped (and logs its CPU): up to 5 s for that
+  for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || return 0; sleep 0.1; done
   kill "$pid" 2>/dev/null || return 0
   for _ in $(seq 1 100); do [ -d "/proc/$pid" ] || return 0; sleep 0.1; done
 }
@@ -139,14 +141,14 @@ wait_archived
 # the stanza's segment size comes from the catalog)
 sleep 3
 
-catch_up() { # DIR PORT RESTORE_COMMAND LOG -> seconds until the last row is replayed
-  local t0 t1
+catch_up() { # DIR PORT RESTORE_COMMAND LOG [VAR=VALUE...] -> seconds until the last row is replayed
+  local t0 t1 vars=("${@:5}")
   cat >> "$1/postgresql.conf" <<CONF
 restore_command='$work/timed.sh $4 $3'
 archive_mode=off
 CONF
   t0=$(ms)
-  as_pg "$bindir/pg_ctl" -D "$1" -l "$1.log" -o "-p $2 -c listen_addresses=127.0.0.1 -c unix_socket_directories=$work" -w -t 900 start >/dev/null
+  as_pg env "${vars[@]}" "$bindir/pg_ctl" -D "$1" -l "$1.log" -o "-p $2 -c listen_addresses=127.0.0.1 -c unix_socket_directories=$work" -w -t 900 start >/dev/null
   # caught up: the last row is replayed (the primary's insert position after its last switch lies
   # past the page header of a segment that is never completed, so an LSN cannot be the mark)
   until [ "$(psql_ "$2" "select count(*) from caught" 2>/dev/null)" = "$n" ]; do sleep 0.1; done
@@ -162,11 +164,21 @@ pct() { # P FILES... -> the P-th percentile (ms) of calls that returned a file
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 command_of() { # TOOL DIR -> its restore_command (%f %p left to PostgreSQL); pgBackRest wants the standby's own pg1-path
   case "$1" in
-    tidemark) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log TIDEMARK_PREFETCH_TIMING=1 ${TM_JAVA_OPTS:+JAVA_TOOL_OPTIONS=$TM_JAVA_OPTS }$root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
-    tidemark-base) echo "env TIDEMARK_LAUNCH_LOG=$work/launch-base.log TIDEMARK_PREFETCH_TIMING=1 ${TM_JAVA_OPTS:+JAVA_TOOL_OPTIONS=$TM_JAVA_OPTS }$BASE_ROOT/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
-    tidemark-noflush) echo "env TIDEMARK_LAUNCH_LOG=$work/launch.log TIDEMARK_PREFETCH_TIMING=1 JAVA_TOOL_OPTIONS=-Dtidemark.prefetch.flush=false $root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
+    tidemark|tidemark-noflush) echo "$root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
+    tidemark-base) echo "$BASE_ROOT/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
     pgbr-sync) echo "pgbackrest --config=$work/pgbackrest.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
     pgbr-async) echo "pgbackrest --config=$work/pgbackrest-async.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
+  esac
+}
+# TOOL -> the environment its standby's postmaster starts with (restore_command inherits it): an
+# `env` in restore_command would cost Tidemark's calls an exec pgBackRest's do not pay
+env_of() {
+  local jto=${TM_JAVA_OPTS:-}
+  case "$1" in
+    tidemark) echo "TIDEMARK_LAUNCH_LOG=$work/launch.log TIDEMARK_PREFETCH_TIMING=1${jto:+ JAVA_TOOL_OPTIONS=$jto}" ;;
+    tidemark-base) echo "TIDEMARK_LAUNCH_LOG=$work/launch-base.log TIDEMARK_PREFETCH_TIMING=1${jto:+ JAVA_TOOL_OPTIONS=$jto}" ;;
+    tidemark-noflush) echo "TIDEMARK_LAUNCH_LOG=$work/launch.log TIDEMARK_PREFETCH_TIMING=1 JAVA_TOOL_OPTIONS=-Dtidemark.prefetch.flush=false" ;;
+    *) echo "TIDEMARK_BENCH_TOOL=$1" ;;
   esac
 }
 : > "$work/launch.log"; : > "$work/launch-base.log"; chmod 666 "$work/launch.log" "$work/launch-base.log"
@@ -178,7 +190,8 @@ for r in $(seq 1 "$runs"); do
     log="$work/calls-$t-$r.log"; : > "$log"; chmod 666 "$log"
     stop_prefetcher
     rm -rf "$work/pgbr-spool/archive"
-    secs_=$(catch_up "$work/sb-$t-$r" $((port + 1)) "$(command_of "$t" "$work/sb-$t-$r")" "$log")
+    read -r -a envs <<< "$(env_of "$t")"
+    secs_=$(catch_up "$work/sb-$t-$r" $((port + 1)) "$(command_of "$t" "$work/sb-$t-$r")" "$log" "${envs[@]}")
     load=$(cut -d' ' -f1 /proc/loadavg)
     # how long PostgreSQL waited in restore_command in all (the rest is its own start and replay),
     # and its first call (a JVM for Tidemark, which starts the prefetcher)
@@ -212,6 +225,8 @@ for t in "${tools[@]}"; do
       if (ak[2] == 1) a++; else if (kv[2] > 0) { w++; s += kv[2] } else r++ }
     END { printf "  launcher: %d segment calls served at once from the spool, %d waited for a download under way (%.1f s in all, naps of ~10 ms), %d asked the prefetcher for a segment it had not begun\n", r, w, s / 100, a }' "$ll"
   # the prefetcher's timing lines: mean ms per download of each step, over all runs
+  # the CPU each run's prefetcher used in all (its last line: "left: N segments fetched, CPU M ms")
+  echo "  prefetcher CPU per run (ms): $(cat "$work"/prefetch-$t-[0-9]*.log 2>/dev/null | awk '/ left: .* CPU [0-9]+ ms/ {printf "%s ", $(NF-1)}')"
   cat "$work"/prefetch-$t-[0-9]*.log 2>/dev/null | awk '/ timing / { n++; for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[2] ~ /^[0-9]+$/) s[kv[1]] += kv[2] }
     END { if (n) printf "  prefetcher, mean per download (ms) over %d: total %.0f, open (GET to headers) %.0f, network %.0f, decompress %.0f, sha-256 %.0f, write %.0f, fsync+rename %.0f; stored %.0f B, raw %.0f B\n", n, s["total"]/n, s["open"]/n, s["network"]/n, s["decompress"]/n, s["sha"]/n, s["write"]/n, s["finish"]/n, s["stored"]/n, s["raw"]/n }'
 done

@@ -122,8 +122,12 @@ public final class PrefetchCommand implements Command {
             };
         }
         try (ObjectStore store = Stores.open(config, CredentialSource.of(config, env))) {
-            new Prefetcher(config, store, spool.get(), size, Duration.ofSeconds(config.prefetchIdleSeconds()), err, plan)
-                    .run(start, stop);
+            Prefetcher prefetcher = new Prefetcher(config, store, spool.get(), size,
+                    Duration.ofSeconds(config.prefetchIdleSeconds()), err, plan);
+            prefetcher.run(start, stop);
+            // what this prefetcher cost the machine, beside PostgreSQL's replay (bench/standby-catchup-bench.sh sums it)
+            err.println(Instant.now() + " left: " + prefetcher.fetched.get() + " segments fetched, CPU "
+                    + ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis() + " ms").orElse("unknown"));
         }
         return ExitCodes.OK;
     }

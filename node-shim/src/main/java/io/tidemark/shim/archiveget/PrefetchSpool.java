@@ -59,6 +59,7 @@ public final class PrefetchSpool {
     private static final java.util.regex.Pattern ASK_NAME =
             java.util.regex.Pattern.compile("\\.ask\\.([0-9A-F]{24}|[0-9A-F]{8}\\.history)\\.([0-9]{1,10}-[0-9]{1,20})");
     private static final String HISTORY = "[0-9A-F]{8}\\.history";
+    private static final java.util.regex.Pattern SEGMENT_NAME = java.util.regex.Pattern.compile("[0-9A-F]{24}");
     /** How many served segments {@code .served} remembers. */
     static final int SERVED_KEEP = 16;
     private static final Duration STALE_TEMP = Duration.ofMinutes(5);
@@ -499,7 +500,7 @@ public final class PrefetchSpool {
             for (Path f : s) {
                 String name = f.getFileName().toString();
                 try {
-                    if (name.matches("[0-9A-F]{24}")) {
+                    if (SEGMENT_NAME.matcher(name).matches()) {
                         WalSegmentName n = WalSegmentName.parse(name, requested.segmentSize());
                         if (n.segmentNumber() < requested.segmentNumber()) {
                             Files.deleteIfExists(f);

@@ -246,6 +246,8 @@ public final class Prefetcher {
         Instant pidCheckedAt = Instant.now();
         Optional<RecoveryWatch> watch = plan.map(p -> new RecoveryWatch(p.file().toAbsolutePath().getParent()));
         Instant watchedAt = Instant.MIN;
+        WalSegmentName cleanedFor = null;
+        Instant cleanedAt = Instant.MIN;
         try {
             while (true) {
                 if (!spool.generation().equals(generation)) {
@@ -265,7 +267,16 @@ public final class Prefetcher {
                     askedAt = at;
                     lastActivity = Instant.now();
                 }
-                spool.cleanup(req);
+                // the spool's clean-up lists the directory: at every tick (50 a second) it was most of
+                // this loop's system calls while nothing changed. What it removes changes only when
+                // recovery moves on (segments behind .requested) or with time (a dead writer's temp
+                // file, a launcher's stale ask): when .requested moves, else once a MISSING_RECHECK.
+                Instant tickAt = Instant.now();
+                if (!req.equals(cleanedFor) || tickAt.isAfter(cleanedAt.plus(MISSING_RECHECK))) {
+                    spool.cleanup(req);
+                    cleanedFor = req;
+                    cleanedAt = tickAt;
+                }
                 asks.values().removeIf(Future::isDone);
                 for (PrefetchSpool.Ask a : spool.asks()) {
                     if (!asks.containsKey(a) && !answered.contains(a)) {
