@@ -305,8 +305,7 @@ class AsyncArchiveEndToEndTest {
                     "the agent did not start its archive worker: " + read(out));
             assertTrue(read(out).contains("archive-push worker for " + pg.dataDir().resolve("pg_wal")), read(out));
             String first = pg.currentWalFile();
-            // a few segments (their count is not the point: that none of them starts a JVM is)
-            pg.sql("create table by_agent as select g as id, md5(g::text) as v from generate_series(1, 400000) g");
+            pg.sql("create table by_agent as select g as id, md5(g::text) as v from generate_series(1, 1200000) g");
             String last = pg.switchWal();
             Waits.archived(pg, last, Duration.ofMinutes(3));
             Set<String> inS3 = cloud.walObjectNames(n.stanza());
