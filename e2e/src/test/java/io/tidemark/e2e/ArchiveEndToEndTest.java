@@ -79,11 +79,17 @@ class ArchiveEndToEndTest {
                 "PGUSER", "postgres", "PGDATA", pg.dataDir().toString()), all.toArray(String[]::new));
     }
 
+    /**
+     * A burst of several segments, one archive-push JVM each (PostgreSQL runs archive_command for
+     * one segment at a time, so a longer synchronous burst is the same call more often). The 300 MB
+     * burst is {@code AsyncArchiveEndToEndTest#aBurstIsArchivedAheadAndMostCallsAreAnsweredWithoutAJvm},
+     * on the default path; here 19 JVMs in a row were most of this class's time.
+     */
     @Test
     @Order(1)
-    void aBurstOf300MegabytesIsArchivedIndexedAndContiguous() throws Exception {
+    void aBurstIsArchivedSegmentBySegmentIndexedAndContiguous() throws Exception {
         String first = pg.currentWalFile();
-        pg.sql("create table burst as select g as id, md5(g::text) as v from generate_series(1, 3300000) g");
+        pg.sql("create table burst as select g as id, md5(g::text) as v from generate_series(1, 700000) g");
         pg.sql("select pg_create_restore_point('after-burst')");
         String last = pg.switchWal();
         Waits.archived(pg, last, Duration.ofMinutes(5));
@@ -91,7 +97,7 @@ class ArchiveEndToEndTest {
         assertEquals(List.of(), cloud.cloud().failedEvents());
 
         long segments = Waits.segmentNumber(last) - Waits.segmentNumber(first) + 1;
-        assertTrue(segments * 16 >= 300, "only " + segments + " segments of WAL");
+        assertTrue(segments >= 4, "only " + segments + " segments of WAL");
         Set<String> inS3 = cloud.walObjectNames(STANZA);
         for (long s = Waits.segmentNumber(first); s <= Waits.segmentNumber(last); s++) {
             String name = String.format("00000001%08X%08X", s / 256, s % 256);
@@ -127,6 +133,7 @@ class ArchiveEndToEndTest {
         }
 
         cloud.start();
+        Waits.wakeArchiver(pg);
         Waits.archived(pg, last, Duration.ofMinutes(5));
         assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)));
         ShimProcess.Result info = shim("info", "--output", "json");

@@ -35,6 +35,16 @@ public final class Waits {
                 timeout, "segment " + segment + " was not archived; server log:\n" + pg.logContext());
     }
 
+    /**
+     * Makes PostgreSQL's archiver try again now ({@code pg_reload_conf()}: its SIGHUP sets the
+     * archiver's latch). After three failed attempts the archiver sleeps up to 60 s unless a new
+     * segment or a signal wakes it; a test that ends an S3 outage would otherwise wait out that
+     * sleep, which is PostgreSQL's timer, not the shim's behaviour.
+     */
+    public static void wakeArchiver(PgCluster pg) {
+        pg.sql("select pg_reload_conf()");
+    }
+
     /** The segment number of a 16 MB segment's file name (the tests' clusters use the default size). */
     public static long segmentNumber(String name) {
         return WalSegmentName.parse(name, WalSegmentSize.DEFAULT).segmentNumber();
