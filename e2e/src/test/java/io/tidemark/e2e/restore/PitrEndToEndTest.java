@@ -42,7 +42,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  *
  * <p>Timeline of the data (table t, one row per id): full backup (0 rows) | A: 1-100 | 101-200,
  * restore point rp-200 | 201-300, LSN mark | diff backup | B: 301-400 (xid and commit time
- * recorded) | C: 401-500 | incr backup | D: 501-600.
+ * recorded) | C: 401-500 | incr backup | D: 501-600. The second PITR adds a timeline and rows
+ * 1001-1010 on it; timeline 1 then goes on (2001-2100) and the last two tests verify the archive.
  */
 @PgTest
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -245,6 +246,100 @@ class PitrEndToEndTest {
         first.cluster().stop();
         Restored second = restore("--target-timeline", tl);
         assertEquals(210, count(second), second.output());
+    }
+
+    // ---------------------------------------------------------------- verify on the archive the tests made
+
+    /**
+     * {@code tidemark verify} on two timelines as PostgreSQL archives them: the first PITR above
+     * promoted onto a new timeline and archived it (history file, timeline 1's partial segment, the
+     * new timeline's WAL) beside timeline 1, which goes on after the branch here. None of that is a
+     * problem: continuity per timeline and the history check accept what PostgreSQL writes. Then
+     * {@code info} says when the last clean run was. (Formerly VerifyTimelineE2eTest and the first
+     * test of VerifyE2eTest, each with a cloud, a cluster and a backup of its own.)
+     */
+    @Test
+    @Order(9)
+    void verifyAcceptsTwoTimelinesAsPostgresqlArchivesThemAndInfoSaysWhen() throws Exception {
+        pg.sql("insert into t select generate_series(2001, 2100)");
+        String more = pg.switchWal();
+        waitArchived(more);
+        waitUntil(() -> cloud.stanzaDocument(STANZA).path("timelines").get(0).path("lastSegment").asText().compareTo(more) >= 0,
+                Duration.ofMinutes(2), "the catalog to index " + more + " on timeline 1");
+        assertTrue(cloud.awaitQuiescent(Duration.ofMinutes(2)));
+        assertTrue(cloud.stanzaDocument(STANZA).path("timelines").size() >= 2, "two timelines archived");
+
+        ShimProcess.Result r = shim("verify", "--output", "json");
+        JsonNode run = JSON.readTree(r.out());
+        assertEquals(0, r.code(), r + "\n" + run.path("problems"));
+        assertEquals(0, run.path("problemCount").asLong(), run.toString());
+        assertEquals("complete", run.path("state").asText());
+        // every segment of both timelines, the history file, the partial segment, the backups' objects
+        assertTrue(run.path("checked").asLong() >= 6, run.toString());
+
+        String info = shim("info").out();
+        assertTrue(info.contains("no problems"), info);
+        assertFalse(info.contains("last clean verify  never"), info);
+    }
+
+    /**
+     * One byte of an archived WAL segment the full backup needs (the one it starts in) changed at
+     * rest, in the object store's file (no S3 event, as bit rot would): the next verify names it
+     * and exits 1, and the catalog no longer offers it (no WAL range holds it; info shows the
+     * problem). Damages the archive for good: the last test. (Formerly VerifyE2eTest's second test.)
+     */
+    @Test
+    @Order(10)
+    void aChangedByteInASegmentTheFullBackupNeedsIsNamedAndMakesAGap() throws Exception {
+        JsonNode full = null;
+        for (JsonNode b : cloud.stanzaDocument(STANZA).path("backups")) {
+            if (b.path("label").asText().equals(fullLabel)) {
+                full = b;
+            }
+        }
+        assertTrue(full != null, "the full backup " + fullLabel + " in the catalog");
+        String damaged = segmentOf(full.path("startLsn").asText());
+        String key = null;
+        for (String k : cloud.objectKeys(STANZA + "/wal/")) {
+            String name = k.substring(k.lastIndexOf('/') + 1);
+            if (name.matches("[0-9A-F]{24}(\\.[a-z0-9]+)?") && name.substring(0, 24).equals(damaged)) {
+                key = k;
+            }
+        }
+        assertTrue(key != null, "the full backup's start segment " + damaged + " is archived");
+        Path file = cloudDir.resolve("s3").resolve(cloud.cloud().bucket()).resolve(key);
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(file), "objects are local files (no external storage)");
+        byte[] content = Files.readAllBytes(file);
+        content[content.length / 2] ^= 0x40;
+        Files.write(file, content, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING);
+
+        ShimProcess.Result r = shim("verify");
+        assertEquals(1, r.code(), r.toString());
+        assertTrue(r.out().contains("  " + key + "\n"), r.out());
+        assertTrue(r.out().matches("(?s).*(sha256|unreadable): expected .*"), r.out());
+
+        ShimProcess.Result json = shim("verify", "--output", "json");
+        assertEquals(1, json.code(), json.toString());
+        List<String> keys = new ArrayList<>(JSON.readTree(json.out()).path("problems").findValuesAsText("key"));
+        assertTrue(keys.contains(key), keys.toString());
+
+        // verify marked it damaged: no archived WAL range of timeline 1 holds it any more (a gap, or
+        // the range starts after it), and info says the last run found problems
+        JsonNode doc = cli.info();
+        for (JsonNode range : doc.path("timelines").get(0).path("walRanges")) {
+            assertFalse(range.path("start").asText().compareTo(damaged) <= 0
+                    && damaged.compareTo(range.path("end").asText()) <= 0, doc.path("timelines").toString());
+        }
+        assertTrue(doc.path("verify").path("problems").asLong() > 0, doc.path("verify").toString());
+        assertTrue(shim("info").out().contains("PROBLEM"));
+    }
+
+    /** The name of the timeline 1 segment holding {@code lsn}, in the stanza's segment size. */
+    private static String segmentOf(String lsn) {
+        long size = cloud.stanzaDocument(STANZA).path("walSegmentSize").asLong();
+        long value = io.tidemark.events.wal.Lsn.parse(lsn).value();
+        return io.tidemark.events.wal.WalSegmentName.of(io.tidemark.events.wal.TimelineId.FIRST, value / size,
+                io.tidemark.events.wal.WalSegmentSize.ofBytes(size)).toString();
     }
 
     // ---------------------------------------------------------------- helpers

@@ -270,6 +270,13 @@ class RestoreEndsAtTargetTest {
             assertTrue(r.err().contains("FATAL:  could not restore file \"" + segment + "\" from archive: child process"
                     + " exited with exit code 200"), r.toString());
             assertFalse(serverAnswers(), "no promoted cluster short of the target");
+            // the server's own log (restore --wait starts it with PGDATA.log): stopped, never promoted,
+            // the recovery still to finish
+            String log = Files.readString(Path.of(dir + ".log"));
+            assertTrue(log.contains("database system is shut down"), log);
+            assertFalse(log.contains("database system is ready to accept connections"), log);
+            assertFalse(log.contains("selected new timeline ID"), "never promoted: " + log);
+            assertTrue(Files.exists(dir.resolve("recovery.signal")), "still a recovery to finish");
         } finally {
             s3Put(key, original);
         }
