@@ -27,6 +27,10 @@
 #                   restores target the time after its last full (its own backup); at the end this
 #                   build restores that backup once (a backup of the other build's manifest format)
 #   PROBE=1         at the end, one thread's cost per step on the largest file (bench/CopyCostProbe.java)
+#   HOLD=1          after loading the database, write WORK/env.sh (this script's variables and functions:
+#                   `. WORK/env.sh; tmb NAME backup --type full --process-max 2` times one command as the
+#                   steps below do) and wait until WORK/hold is removed; then the steps run as usual.
+#                   For profiling and A/B runs on one cluster and cloud.
 #   PGBR_BLOCK=1    pgBackRest with beta=y, repo1-bundle=y and repo1-block=y: its block incremental (beta
 #                   in 2.45, off by default; block incremental needs bundling)
 set -euo pipefail
@@ -140,6 +144,12 @@ report() { # label tool results...
   row "$label" "$tool" "$(median "${s[@]}")" "$(median "${r[@]}")" "$(median "${q[@]}")" "${s[*]} / ${l[*]} / ${u[*]}"
 }
 
+if [ -n "${HOLD:-}" ]; then
+  { declare -p work port conf stanza root bindir heap bucket_name bucket bench; declare -f; } > "$work/env.sh"
+  touch "$work/hold"
+  echo "holding: . $work/env.sh; rm $work/hold to go on"
+  while [ -e "$work/hold" ]; do sleep 2; done
+fi
 # 1. full backups
 tm_full=(); pb_full=(); base_full=(); t_base=
 for i in $(seq 1 "$runs"); do
