@@ -84,7 +84,7 @@ java=$TIDEMARK_JAVA_HOME/bin/java
 probe() {
   "$java" -cp "$root/node-shim/target/tidemark-node-shim.jar" "$root/bench/WindowLagProbe.java" "$conf" "$port" \
     "$metrics_port" "$1 interval=$interval" "$samples" "$poll_ms" "$gap_ms" 2> "$work/probe-$1.err" \
-    || { cat "$work/probe-$1.err"; tail "$work/agent.log"; exit 1; }
+    || { cat "$work/probe-$1.err"; tail "$work/agent.log"; events "$mark" "$1"; exit 1; }
 }
 
 # events FROM LABEL: the deliveries logged since line FROM of the cloud's log, per kind of key
