@@ -2,7 +2,7 @@
 
 # bench_start_cloud WORK [STANZA]: (COUNT_REQUESTS=1: the cloud logs one line per S3 request, see
 # bench_requests; BENCH_CLOUD_TLS=0: plain HTTP; BENCH_CLOUD_ROOT=DIR: the cloud of another
-# checkout) starts `tidemark local-cloud --tls` under WORK/cloud, waits until it is ready
+# checkout; BENCH_CLOUD_ARGS: more options of `tidemark local-cloud`) starts `tidemark local-cloud --tls` under WORK/cloud, waits until it is ready
 # (BENCH_CLOUD_WAIT half-seconds, default 1800, or until its process ends), and writes WORK/tidemark.conf (with a spool the
 # postgres user owns) for the node side: a node of STANZA (default main), whose role's rotating keys come from its credentials.uri.
 # Sets cloud_pid and conf.
@@ -12,7 +12,7 @@ bench_start_cloud() {
   local jto=${JAVA_TOOL_OPTIONS:-}
   [ -n "${COUNT_REQUESTS:-}" ] && jto="$jto -Dlogback.configurationFile=$root/bench/s3-requests-logback.xml"
   JAVA_TOOL_OPTIONS=$jto "${BENCH_CLOUD_ROOT:-$root}/bin/tidemark" local-cloud --dir "$work/cloud" "${tls[@]}" --s3-port 0 --api-port 0 --dynamodb-port 0 \
-    --credentials-port 0 --stanza "$stanza" --comparison-bucket pgbackrest > "$work/cloud.log" 2>&1 &
+    --credentials-port 0 --stanza "$stanza" --comparison-bucket pgbackrest ${BENCH_CLOUD_ARGS:-} > "$work/cloud.log" 2>&1 &
   cloud_pid=$!
   # 15 minutes by default, while its process lives: on a machine loaded by several builds its
   # start took over a minute, and at load 30 over 5 (the 300 x 16 MB standby bench gave up)

@@ -12,7 +12,10 @@
 # window.latest.lsn and the agent's metric tidemark_stream_stored_end_lsn_bytes every POLL_MS
 # (default 50) until both cover that position. Probes are spaced by GAP_MS (default 300).
 # pgbench (scale 10, CLIENTS clients, default 4) runs in the background for the loaded half.
-# Reported: p50, p99 and max per phase of both lags, with the stream interval (INTERVAL, default 1s).
+# Reported: p50, p99 and max per phase of both lags, with the stream interval (INTERVAL, default 1s);
+# and per phase the cloud's side of the S3 events (the local cloud logs each delivery with
+# bench/s3-events-logback.xml): for the chunks and the archived segments, how long an event waited
+# for a delivery thread ("queued") and how long its function ran.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bindir=${TIDEMARK_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
@@ -41,7 +44,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-bench_start_cloud "$work"
+JAVA_TOOL_OPTIONS="${JAVA_TOOL_OPTIONS:-} -Dlogback.configurationFile=$root/bench/s3-events-logback.xml" \
+  bench_start_cloud "$work"
 printf 'stream.enabled=true\nstream.interval=%s\narchive-push.async=false\n' "$interval" >> "$conf"
 
 as_pg "$bindir/initdb" -D "$work/data" -A trust -U postgres >/dev/null
@@ -80,16 +84,35 @@ java=$TIDEMARK_JAVA_HOME/bin/java
 probe() {
   "$java" -cp "$root/node-shim/target/tidemark-node-shim.jar" "$root/bench/WindowLagProbe.java" "$conf" "$port" \
     "$metrics_port" "$1 interval=$interval" "$samples" "$poll_ms" "$gap_ms" 2> "$work/probe-$1.err" \
-    || { cat "$work/probe-$1.err"; tail "$work/agent.log"; exit 1; }
+    || { cat "$work/probe-$1.err"; tail "$work/agent.log"; events "$mark" "$1"; exit 1; }
 }
 
+# events FROM LABEL: the deliveries logged since line FROM of the cloud's log, per kind of key
+events() {
+  local kind
+  for kind in stream wal; do
+    tail -n +"$(( $1 + 1 ))" "$work/cloud.log" | grep -F ' - delivered ' | grep -F " main/$kind/" \
+      | sed -n 's/.* queued \([0-9-]*\) ms, ran \([0-9]*\) ms.*/\1 \2/p' > "$work/events.txt" || true
+    printf '%s %s events: n=%d queued %s | ran %s\n' "$2" "$kind" "$(wc -l < "$work/events.txt")" \
+      "$(cut -d' ' -f1 "$work/events.txt" | pcts)" "$(cut -d' ' -f2 "$work/events.txt" | pcts)"
+  done
+}
+pcts() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
+  p50 = int(0.5 * NR); if (p50 < 0.5 * NR) p50++; p99 = int(0.99 * NR); if (p99 < 0.99 * NR) p99++
+  printf "p50_ms=%d p99_ms=%d max_ms=%d", v[p50], v[p99], v[NR] }'; }
+
 echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
+mark=$(bench_mark "$work")
 probe idle
+events "$mark" idle
+echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
 as_pg "$bindir/pgbench" -n -c "$clients" -j 2 -T 100000 -h "$work" -p "$port" -U postgres postgres \
   > "$work/pgbench.log" 2>&1 &
 bench_pid=$!
 sleep 5
+mark=$(bench_mark "$work")
 probe pgbench
+events "$mark" pgbench
 kill "$bench_pid" 2>/dev/null || true; wait "$bench_pid" 2>/dev/null || true; bench_pid=
 echo "streamed: $(curl -fsS "http://127.0.0.1:$metrics_port/metrics" | grep -E '^tidemark_stream_(chunks_stored|stored_bytes|upload_errors)_total' | tr '\n' ' ')"
 echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -88,7 +88,9 @@ public final class LocalCloud implements AutoCloseable {
     private LocalScheduler scheduler;
     private FunctionConfig functionConfig;
     private Path configFile;
-    private final List<RequestStreamHandler> handlers = new ArrayList<>();
+    // built at start, and by the delivery threads when S3 events overlap: closed once each
+    private final java.util.Set<RequestStreamHandler> handlers = java.util.Collections.synchronizedSet(
+            java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
     private final List<BackgroundWork> background;
     private final List<BackgroundWork> startedBackground = new ArrayList<>();
     private final LocalMetrics metrics;
@@ -159,7 +161,7 @@ public final class LocalCloud implements AutoCloseable {
         } catch (IOException e) {
             throw new LocalCloudException("cannot write to " + dir + ": " + e.getMessage(), e);
         }
-        dispatcher = new S3EventDispatcher(region, b.retryDelays, S3_FUNCTION_TIMEOUT);
+        dispatcher = new S3EventDispatcher(region, b.retryDelays, S3_FUNCTION_TIMEOUT, b.s3EventConcurrency);
         if (policy != null) {
             startEnforcement(b);
         }
@@ -200,7 +202,11 @@ public final class LocalCloud implements AutoCloseable {
         }
         List<S3EventDispatcher.Target> targets = new ArrayList<>();
         for (ObjectCreatedSubscription s : b.subscriptions) {
-            targets.add(new S3EventDispatcher.Target(s, instantiate(s.name(), s.factory())));
+            // one instance now (a failing factory fails the start), more when events overlap
+            RequestStreamHandler first = instantiate(s.name(), s.factory());
+            S3EventDispatcher.Target target = new S3EventDispatcher.Target(s, () -> instantiate(s.name(), s.factory()));
+            target.release(first);
+            targets.add(target);
         }
         List<LocalApi.Route> routes = new ArrayList<>();
         for (RouteSpec r : b.routes) {
@@ -656,7 +662,11 @@ public final class LocalCloud implements AutoCloseable {
         for (BackgroundWork w : startedBackground) {
             closeQuietly(w);
         }
-        for (RequestStreamHandler h : handlers) {
+        List<RequestStreamHandler> built;
+        synchronized (handlers) {
+            built = new ArrayList<>(handlers);
+        }
+        for (RequestStreamHandler h : built) {
             if (h instanceof AutoCloseable c) {
                 closeQuietly(c);
             }
@@ -709,6 +719,7 @@ public final class LocalCloud implements AutoCloseable {
         private boolean tls;
         private ExternalStorage external;
         private List<Duration> retryDelays = List.of(Duration.ofSeconds(1), Duration.ofSeconds(2));
+        private int s3EventConcurrency = S3EventDispatcher.DEFAULT_CONCURRENCY;
         private final Map<String, String> settings = new LinkedHashMap<>();
         private final List<ObjectCreatedSubscription> subscriptions = new ArrayList<>();
         private final List<RouteSpec> routes = new ArrayList<>();
@@ -825,6 +836,20 @@ public final class LocalCloud implements AutoCloseable {
          */
         public Builder retryDelays(Duration first, Duration second) {
             this.retryDelays = List.of(Objects.requireNonNull(first), Objects.requireNonNull(second));
+            return this;
+        }
+
+        /**
+         * How many S3 events are handled at once (default {@value S3EventDispatcher#DEFAULT_CONCURRENCY}),
+         * each by its own instance of the function, in no guaranteed order, as Lambda runs
+         * invocations concurrently. 1 delivers one event at a time in completion order, which AWS
+         * never promises: for measuring what concurrency changes, not for hiding races.
+         */
+        public Builder s3EventConcurrency(int concurrency) {
+            if (concurrency < 1 || concurrency > 64) {
+                throw new IllegalArgumentException("S3 event concurrency must be 1-64: " + concurrency);
+            }
+            this.s3EventConcurrency = concurrency;
             return this;
         }
 

@@ -5,7 +5,8 @@ import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * {@code tidemark local-cloud --dir DIR [--s3-port N] [--api-port N] [--dynamodb-port N] [--host H] [--tls]}:
+ * {@code tidemark local-cloud --dir DIR [--s3-port N] [--api-port N] [--dynamodb-port N] [--host H] [--tls]
+ * [--event-concurrency N]}:
  * runs the local cloud in the foreground until Ctrl-C (or SIGTERM), then stops cleanly.
  *
  * <p>Ports default to 9850 (S3), 9851 (API) and 9852 (DynamoDB): fixed, so that
@@ -29,7 +30,8 @@ public final class LocalCloudMain {
     public static final String DEFAULT_STANZA = "main";
 
     static final String USAGE = "usage: tidemark local-cloud --dir DIR [--s3-port N] [--api-port N] "
-            + "[--dynamodb-port N] [--credentials-port N] [--host ADDRESS] [--stanza NAME] [--tls] [--comparison-bucket NAME]";
+            + "[--dynamodb-port N] [--credentials-port N] [--host ADDRESS] [--stanza NAME] [--tls] [--comparison-bucket NAME]"
+            + " [--event-concurrency N]";
 
     private LocalCloudMain() {
     }
@@ -45,7 +47,7 @@ public final class LocalCloudMain {
 
     /** Parsed command line. */
     record Options(Path dir, String host, int s3Port, int apiPort, int dynamoDbPort, int credentialsPort,
-            String stanza, boolean tls, String comparisonBucket) {
+            String stanza, boolean tls, String comparisonBucket, int eventConcurrency) {
     }
 
     static final class UsageException extends Exception {
@@ -66,6 +68,7 @@ public final class LocalCloudMain {
         String stanza = DEFAULT_STANZA;
         boolean tls = false;
         String comparison = null;
+        int events = S3EventDispatcher.DEFAULT_CONCURRENCY;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             String value = null;
@@ -78,7 +81,7 @@ public final class LocalCloudMain {
                 case "-h", "--help" -> throw new UsageException("");
                 case "--tls" -> tls = true;
                 case "--dir", "--s3-port", "--api-port", "--dynamodb-port", "--credentials-port", "--host",
-                        "--stanza", "--comparison-bucket" -> {
+                        "--stanza", "--comparison-bucket", "--event-concurrency" -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
                             throw new UsageException(arg + " needs a value");
@@ -93,6 +96,7 @@ public final class LocalCloudMain {
                         case "--credentials-port" -> credentials = port(arg, value);
                         case "--stanza" -> stanza = value;
                         case "--comparison-bucket" -> comparison = value;
+                        case "--event-concurrency" -> events = concurrency(arg, value);
                         default -> dynamo = port(arg, value);
                     }
                 }
@@ -102,7 +106,7 @@ public final class LocalCloudMain {
         if (dir == null) {
             throw new UsageException("--dir DIR is required");
         }
-        return new Options(dir, host, s3, api, dynamo, credentials, stanza, tls, comparison);
+        return new Options(dir, host, s3, api, dynamo, credentials, stanza, tls, comparison, events);
     }
 
     private static int port(String option, String value) throws UsageException {
@@ -115,6 +119,18 @@ public final class LocalCloudMain {
             // below
         }
         throw new UsageException(option + " must be a port number 0-65535, not '" + value + "'");
+    }
+
+    private static int concurrency(String option, String value) throws UsageException {
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= 1 && n <= 64) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new UsageException(option + " must be a number of S3 events handled at once, 1-64, not '" + value + "'");
     }
 
     /**
@@ -131,6 +147,7 @@ public final class LocalCloudMain {
                 .dynamoDbPort(o.dynamoDbPort())
                 .tls(o.tls())
                 .comparisonBucket(o.comparisonBucket())
+                .s3EventConcurrency(o.eventConcurrency())
                 .enforce(access, access)
                 .credentialsPort(o.credentialsPort())
                 .nodeStanza(o.stanza())

@@ -6,10 +6,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,16 +22,50 @@ import org.slf4j.LoggerFactory;
  * error retried twice (three attempts in all, as Lambda does for asynchronous invocations) with
  * growing delays. An event whose attempts all fail is logged and kept in {@link #failures()}.
  *
- * <p>One thread delivers, so events reach a function in the order the objects were completed
- * (retries aside); {@link #awaitQuiescent(Duration)} waits until nothing is pending.
+ * <p>Up to {@code concurrency} events are handled at once, by as many instances of a function
+ * (each built on first need, like a Lambda execution environment, and then reused; an instance
+ * handles one event at a time). So, as with Lambda, events reach a function in no guaranteed
+ * order, and events of one object's neighbours (two chunks of a segment, a chunk and its archived
+ * segment) may be handled at the same moment: the functions must be right under that, and the
+ * local cloud shows it rather than hiding it. One thread would not: under a stream of chunks and
+ * 16 MB segments the chunks waited behind the segments' indexing (docs/benchmarks.md, "WAL
+ * streaming"). {@link #awaitQuiescent(Duration)} waits until nothing is pending.
  */
 final class S3EventDispatcher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(S3EventDispatcher.class);
 
-    /** A subscription with its function instance, built once like a warm Lambda container. */
-    record Target(ObjectCreatedSubscription subscription, RequestStreamHandler handler) {
+    /**
+     * A subscription and its function's instances: built on first need by {@code newInstance}
+     * (a cold start), kept idle between events (warm), at most one per delivery thread.
+     */
+    static final class Target {
+        private final ObjectCreatedSubscription subscription;
+        private final Supplier<RequestStreamHandler> newInstance;
+        private final ConcurrentLinkedDeque<RequestStreamHandler> idle = new ConcurrentLinkedDeque<>();
+
+        Target(ObjectCreatedSubscription subscription, Supplier<RequestStreamHandler> newInstance) {
+            this.subscription = subscription;
+            this.newInstance = newInstance;
+        }
+
+        ObjectCreatedSubscription subscription() {
+            return subscription;
+        }
+
+        /** An idle instance, or a new one; give it back with {@link #release}. */
+        RequestStreamHandler acquire() {
+            RequestStreamHandler h = idle.pollFirst();
+            return h != null ? h : newInstance.get();
+        }
+
+        void release(RequestStreamHandler handler) {
+            idle.addFirst(handler); // the warmest first, as Lambda reuses environments
+        }
     }
+
+    /** Events handled at once unless the builder says otherwise ({@link LocalCloud.Builder#s3EventConcurrency}). */
+    static final int DEFAULT_CONCURRENCY = 4;
 
     static final int MAX_ATTEMPTS = 3;
 
@@ -44,12 +81,16 @@ final class S3EventDispatcher implements AutoCloseable {
     private long lastSequence;
     private boolean closed;
 
-    S3EventDispatcher(String region, List<Duration> retryDelays, Duration functionTimeout) {
+    S3EventDispatcher(String region, List<Duration> retryDelays, Duration functionTimeout, int concurrency) {
+        if (concurrency < 1) {
+            throw new IllegalArgumentException("S3 event concurrency must be at least 1: " + concurrency);
+        }
         this.region = region;
         this.retryDelays = List.copyOf(retryDelays);
         this.functionTimeout = functionTimeout;
-        this.executor = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "tidemark-s3-events");
+        AtomicInteger threads = new AtomicInteger();
+        this.executor = new ScheduledThreadPoolExecutor(concurrency, r -> {
+            Thread t = new Thread(r, "tidemark-s3-events-" + threads.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
@@ -113,7 +154,8 @@ final class S3EventDispatcher implements AutoCloseable {
 
     private void schedule(Target target, S3EventJson.ObjectEvent event, byte[] json, int attempt, Duration delay) {
         try {
-            executor.schedule(() -> deliver(target, event, json, attempt), delay.toMillis(), TimeUnit.MILLISECONDS);
+            long due = System.nanoTime() + delay.toNanos();
+            executor.schedule(() -> deliver(target, event, json, attempt, due), delay.toMillis(), TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             LOG.warn("local-cloud is stopping: {} event for {} not delivered to {}",
                     event.eventName(), event.key(), target.subscription().name());
@@ -121,11 +163,23 @@ final class S3EventDispatcher implements AutoCloseable {
         }
     }
 
-    private void deliver(Target target, S3EventJson.ObjectEvent event, byte[] json, int attempt) {
+    private void deliver(Target target, S3EventJson.ObjectEvent event, byte[] json, int attempt, long due) {
         String function = target.subscription().name();
+        long start = System.nanoTime();
         try {
             LocalLambdaContext context = new LocalLambdaContext(function, region, functionTimeout);
-            LocalLambdaContext.invoke(target.handler(), json, context);
+            RequestStreamHandler instance = target.acquire();
+            try {
+                LocalLambdaContext.invoke(instance, json, context);
+            } finally {
+                target.release(instance);
+            }
+            if (LOG.isDebugEnabled()) {
+                // bench/stream-lag-bench.sh reads these: where a chunk's indexing waited
+                LOG.debug("delivered {} {} to {}: queued {} ms, ran {} ms (attempt {})", event.eventName(),
+                        event.key(), function, (start - due) / 1_000_000, (System.nanoTime() - start) / 1_000_000,
+                        attempt);
+            }
             done();
         } catch (Throwable t) {
             if (attempt < MAX_ATTEMPTS && !executor.isShutdown()) {

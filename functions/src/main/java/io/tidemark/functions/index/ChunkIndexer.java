@@ -42,7 +42,10 @@ import java.util.TreeMap;
  * accepted chunk of the segment they overlap (after an agent restart a chunk may repeat bytes, and
  * must repeat them exactly). A chunk that fails is stored with its problem and never used; one that
  * disagrees with an overlapping chunk is refused and counted as a history conflict, like a second,
- * different upload of a segment. An accepted chunk is a {@code CHUNK#} item.
+ * different upload of a segment. An accepted chunk is a {@code CHUNK#} item. Chunks are indexed
+ * concurrently (S3 events are separate Lambda invocations, in any order): a chunk is written
+ * {@code pending} before the comparison and accepted after it, so that of two disagreeing chunks
+ * indexed at once at least one sees the other (store, then look).
  *
  * <p>Then the segment's {@code STREAM#} item grows: the bytes contiguous from the segment's start
  * ({@code covered}) are scanned for records from where the last scan's last complete record ended
@@ -64,6 +67,8 @@ public final class ChunkIndexer {
     static final int DEFAULT_PAGE_SIZE = 8192;
     static final String ACCEPTED = "archived";
     static final String REFUSED = "refused";
+    /** Written, not yet compared with the overlapping chunks: seen only by their checks. */
+    static final String PENDING = "pending";
     static final String START = "start";
     static final String END = "end";
     static final String SUPERSEDED = "superseded";
@@ -127,10 +132,18 @@ public final class ChunkIndexer {
                     .orElse(candidate));
             return Result.REJECTED;
         }
+        // Store, then look: the chunk is written PENDING (which every other chunk's check below sees,
+        // and nothing that builds the stream or a plan does), and only then compared with the
+        // overlapping chunks. Two disagreeing chunks indexed at once (concurrent invocations) cannot
+        // both pass: whichever looks second sees the other. When both look after both were written,
+        // both are refused: neither is trusted, the window stops before them, the conflict is counted.
+        merger.merge(pk, sk, cur -> cur.filter(i -> ACCEPTED.equals(i.string("status").orElse(null)))
+                .orElse(candidate.with("status", PENDING)));
         for (Item other : catalog.query(pk, Keys.chunkPrefix(c.segment()))) {
             long os = other.number(START).orElse(0L);
             long oe = other.number(END).orElse(0L);
-            if (other.sk().equals(sk) || !ACCEPTED.equals(other.string("status").orElse(null))
+            String status = other.string("status").orElse("");
+            if (other.sk().equals(sk) || !(ACCEPTED.equals(status) || PENDING.equals(status))
                     || oe <= c.start() || os >= c.end()) {
                 continue;
             }
@@ -142,9 +155,10 @@ public final class ChunkIndexer {
             long to = Math.min(oe, c.end());
             if (!Arrays.equals(l.raw(), (int) (from - c.start()), (int) (to - c.start()),
                     theirs.get(), (int) (from - os), (int) (to - os))) {
+                withdraw(pk, sk);
                 return refuse(meta, pk, sk, c, l, sequencer, other.string("sha256").orElse(""),
-                        "it overlaps " + other.string("key").orElse(other.sk()) + " at [" + from + ", " + to
-                                + ") with other bytes");
+                        "it overlaps " + other.string("key").orElse(other.sk()) + " (" + status + ") at [" + from
+                                + ", " + to + ") with other bytes");
             }
         }
         merger.merge(pk, sk, cur -> cur.filter(i -> ACCEPTED.equals(i.string("status").orElse(null)))
@@ -155,6 +169,13 @@ public final class ChunkIndexer {
                         catalog.get(pk, sk).orElse(candidate)), c.segment())));
         refreshStream(meta, c.segment(), Optional.of(c));
         return Result.ACCEPTED;
+    }
+
+    /** Removes this chunk's own PENDING item (never an accepted one): a refused chunk is no CHUNK# item. */
+    private void withdraw(String pk, String sk) {
+        if (catalog.get(pk, sk).filter(i -> PENDING.equals(i.string("status").orElse(null))).isPresent()) {
+            catalog.delete(pk, sk);
+        }
     }
 
     private Result refuse(StanzaMeta meta, String pk, String sk, StorageKey.WalChunk c, Loaded l, String sequencer,

@@ -229,6 +229,89 @@ class StreamedChunksTest {
         assertTrue(refused.string("problem").orElseThrow().contains("not a page of " + segment), refused.describe());
     }
 
+    /**
+     * Two disagreeing, overlapping chunks indexed at once (two invocations, as Lambda runs them):
+     * both read the segment's chunks at the same moment (a barrier in the catalog holds each one's
+     * Query until the other's arrived). Checking before storing, both saw nothing and both were
+     * accepted: two CHUNK# items with other bytes for one range, silently. Now at most one is.
+     */
+    @Test
+    void twoDisagreeingChunksIndexedAtOnceAreNeverBothAccepted() throws Exception {
+        Stanza st = new Stanza();
+        List<long[]> ranges = ranges();
+        st.index(st.put(0, slice(ranges.getFirst())));
+        Item before = st.stream();
+        // as an agent restart re-sends: from inside the first chunk; the other bytes are record data
+        long from = CHUNK - 1000;
+        long to = 2L * CHUNK + 500;
+        byte[] theirs = Arrays.copyOfRange(streamed, (int) from, (int) to + 8);
+        theirs[5000] ^= 0x5A;
+        String right = st.put(from, Arrays.copyOfRange(streamed, (int) from, (int) to));
+        String other = st.put(from, theirs);
+        java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+        java.util.concurrent.atomic.AtomicInteger arrivals = new java.util.concurrent.atomic.AtomicInteger();
+        io.tidemark.functions.catalog.CatalogStore racing = new io.tidemark.functions.catalog.CatalogStore() {
+            @Override
+            public java.util.Optional<Item> get(String pk, String sk) {
+                return st.catalog.get(pk, sk);
+            }
+
+            @Override
+            public boolean put(Item item, String expectedRevision) {
+                return st.catalog.put(item, expectedRevision);
+            }
+
+            @Override
+            public void delete(String pk, String sk) {
+                st.catalog.delete(pk, sk);
+            }
+
+            @Override
+            public List<Item> query(String pk, String skPrefix) {
+                if (skPrefix.equals(Keys.chunkPrefix(segment)) && arrivals.getAndIncrement() < 2) {
+                    try {
+                        together.await(20, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (Exception e) {
+                        // the other invocation never came: go on alone (the test then fails below)
+                    }
+                }
+                return st.catalog.query(pk, skPrefix);
+            }
+
+            @Override
+            public List<Item> queryBetween(String pk, String fromSk, String toSk) {
+                return st.catalog.queryBetween(pk, fromSk, toSk);
+            }
+        };
+        java.util.concurrent.ExecutorService two = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<WalIndexer.Outcome>> outcomes = new ArrayList<>();
+            for (String key : List.of(right, other)) {
+                WalIndexer instance = new WalIndexer(st.objects, racing, (m, s) -> { },
+                        (stanza, t, values) -> st.metrics.addAll(values.keySet()));
+                outcomes.add(two.submit(() -> instance.index(key, afterLastCommit.plusSeconds(1))));
+            }
+            WalIndexer.Outcome a = outcomes.get(0).get(60, java.util.concurrent.TimeUnit.SECONDS);
+            WalIndexer.Outcome b = outcomes.get(1).get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(2, arrivals.get(), "each invocation read the chunks once: " + a + ", " + b);
+            assertFalse(together.isBroken(), "both invocations read the chunks at the same moment");
+            long accepted = st.catalog.query(Keys.pk(st.name), Keys.chunkPrefix(segment)).stream()
+                    .filter(i -> i.number("start").orElseThrow() == from)
+                    .filter(i -> "archived".equals(i.string("status").orElse(null))).count();
+            assertTrue(accepted <= 1, "two chunks with other bytes for [" + from + ", " + to + ") accepted: " + a + ", " + b);
+            assertTrue(a == WalIndexer.Outcome.CONFLICT || b == WalIndexer.Outcome.CONFLICT, a + ", " + b);
+            assertTrue(st.metrics.contains(TidemarkMetric.HISTORY_CONFLICTS), "the conflict is counted: " + st.metrics);
+            assertTrue(st.catalog.query(Keys.pk(st.name), Keys.chunkPrefix(segment)).stream()
+                    .noneMatch(i -> "pending".equals(i.string("status").orElse(null))), "no chunk is left pending");
+            if (accepted == 0) {
+                assertEquals(before.attributes().get("endLsn"), st.stream().attributes().get("endLsn"),
+                        "neither is trusted: the stream stays where it was");
+            }
+        } finally {
+            two.shutdownNow();
+        }
+    }
+
     @Test
     void theCompleteSegmentSupersedesItsChunksAndADisagreementRaisesTheAlarmMetric() {
         Stanza agree = new Stanza();
