@@ -110,27 +110,24 @@ public final class LocalCloudMain {
     }
 
     private static int port(String option, String value) throws UsageException {
-        try {
-            int p = Integer.parseInt(value);
-            if (p >= 0 && p <= 65535) {
-                return p;
-            }
-        } catch (NumberFormatException e) {
-            // below
-        }
-        throw new UsageException(option + " must be a port number 0-65535, not '" + value + "'");
+        return intIn(option, value, 0, 65535, "a port number");
     }
 
     private static int concurrency(String option, String value) throws UsageException {
+        return intIn(option, value, 1, 64, "a number of S3 events handled at once,");
+    }
+
+    /** {@code value} as an int in [min, max], else "OPTION must be WHAT min-max, not 'VALUE'". */
+    private static int intIn(String option, String value, int min, int max, String what) throws UsageException {
         try {
             int n = Integer.parseInt(value);
-            if (n >= 1 && n <= 64) {
+            if (n >= min && n <= max) {
                 return n;
             }
         } catch (NumberFormatException e) {
             // below
         }
-        throw new UsageException(option + " must be a number of S3 events handled at once, 1-64, not '" + value + "'");
+        throw new UsageException(option + " must be " + what + " " + min + "-" + max + ", not '" + value + "'");
     }
 
     /**
