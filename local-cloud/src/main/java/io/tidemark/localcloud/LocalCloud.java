@@ -846,8 +846,9 @@ public final class LocalCloud implements AutoCloseable {
          * never promises: for measuring what concurrency changes, not for hiding races.
          */
         public Builder s3EventConcurrency(int concurrency) {
-            if (concurrency < 1 || concurrency > 64) {
-                throw new IllegalArgumentException("S3 event concurrency must be 1-64: " + concurrency);
+            if (concurrency < 1 || concurrency > S3EventDispatcher.MAX_CONCURRENCY) {
+                throw new IllegalArgumentException("S3 event concurrency must be 1-" + S3EventDispatcher.MAX_CONCURRENCY
+                        + ": " + concurrency);
             }
             this.s3EventConcurrency = concurrency;
             return this;

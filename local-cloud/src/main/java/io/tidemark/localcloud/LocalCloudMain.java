@@ -114,7 +114,7 @@ public final class LocalCloudMain {
     }
 
     private static int concurrency(String option, String value) throws UsageException {
-        return intIn(option, value, 1, 64, "a number of S3 events handled at once,");
+        return intIn(option, value, 1, S3EventDispatcher.MAX_CONCURRENCY, "a number of S3 events handled at once,");
     }
 
     /** {@code value} as an int in [min, max], else "OPTION must be WHAT min-max, not 'VALUE'". */

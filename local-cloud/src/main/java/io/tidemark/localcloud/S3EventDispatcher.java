@@ -66,6 +66,8 @@ final class S3EventDispatcher implements AutoCloseable {
 
     /** Events handled at once unless the builder says otherwise ({@link LocalCloud.Builder#s3EventConcurrency}). */
     static final int DEFAULT_CONCURRENCY = 4;
+    /** The most events handled at once that the builder and {@code --event-concurrency} accept. */
+    static final int MAX_CONCURRENCY = 64;
 
     static final int MAX_ATTEMPTS = 3;
 
