@@ -319,6 +319,60 @@ class PrefetchAskCloudTest {
         }
     }
 
+    /**
+     * Two calls at once find no prefetcher (two clusters on one stanza's spool): at most one
+     * prefetcher is started by them and keeps the spool, and each call gets the archive's answer
+     * (the other one through the running prefetcher, or through the JVM when it came while the
+     * first was starting it).
+     */
+    @Test
+    void twoCallsAtOnceStartOnePrefetcherAndBothGetTheArchivesAnswer() throws Exception {
+        String stanza = "ask" + STANZAS.incrementAndGet();
+        TestCloud.catalog().put(stanza, FakeCatalog.document(stanza, Long.toUnsignedString(Segments.SYSID), 150018,
+                Segments.SIZE));
+        Path conf = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", stanza, "spool.dir",
+                dir.resolve("spool").toString(), "retries", "1", "archive-get.prefetch", "2",
+                "archive-get.prefetch-idle", "30"));
+        push(conf, Segments.name(0), Segments.segment(0, 3));
+        Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
+        Files.createDirectories(pgdata.resolve("pg_wal"));
+        Files.writeString(pgdata.resolve(RecoveryStart.BACKUP_LABEL), "START WAL LOCATION: 0/5000028 (file "
+                + Segments.name(0) + ")\n");
+        io.tidemark.shim.support.InstalledLauncher launcher = new io.tidemark.shim.support.InstalledLauncher(dir);
+        PrefetchSpool spool = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of(stanza)).orElseThrow();
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<Shim.Run>> calls = new java.util.ArrayList<>();
+            for (String target : List.of("pg_wal/A", "pg_wal/B")) {
+                calls.add(pool.submit(() -> launcher.run(pgdata, "archive-get", "00000002.history", target,
+                        "--config", conf.toString(), "--pgdata", pgdata.toString())));
+            }
+            for (var c : calls) {
+                Shim.Run r = c.get(3, java.util.concurrent.TimeUnit.MINUTES);
+                assertEquals(1, r.code(), r.err() + launcher.launches());
+                assertEquals("", r.err());
+            }
+            List<Long> started = prefetcherPids(launcher);
+            assertTrue(started.size() <= 1, "one prefetcher started: " + launcher.launches());
+            assertTrue(started.size() + launcher.jvms().size() >= 1, launcher.launches().toString());
+            assertTrue(spool.locked(), "the prefetcher holds the spool");
+            Shim.Run seg = launcher.run(pgdata, "archive-get", Segments.name(0), "pg_wal/RECOVERYXLOG",
+                    "--config", conf.toString(), "--pgdata", pgdata.toString());
+            assertEquals(0, seg.code(), seg.err());
+            assertArrayEquals(Segments.segment(0, 3), Files.readAllBytes(pgdata.resolve("pg_wal/RECOVERYXLOG")));
+        } finally {
+            pool.shutdownNow();
+            String pid = Files.exists(spool.dir().resolve(PrefetchSpool.PID))
+                    ? Files.readString(spool.dir().resolve(PrefetchSpool.PID)).strip() : "";
+            for (long p : prefetcherPids(launcher)) {
+                new ProcessBuilder("kill", "-KILL", Long.toString(p)).start().waitFor();
+            }
+            if (!pid.isEmpty()) {
+                new ProcessBuilder("kill", "-KILL", pid).start().waitFor();
+            }
+        }
+    }
+
     /** The pids of the prefetchers the launcher started (its launch log's lines). */
     private static List<Long> prefetcherPids(io.tidemark.shim.support.InstalledLauncher launcher) throws IOException {
         return launcher.launches().stream().filter(l -> l.startsWith("prefetcher started"))
