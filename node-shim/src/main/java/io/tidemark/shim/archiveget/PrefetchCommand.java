@@ -166,8 +166,7 @@ public final class PrefetchCommand implements Command {
      * call goes to the archive-get JVM.
      */
     private Optional<WalSegmentName> standbyStart(ShimConfig config, PrefetchSpool spool, PrintStream err) {
-        Optional<WalSegmentSize> size = new io.tidemark.shim.api.StanzaCache(config.spoolDir()).read(config.stanza())
-                .map(io.tidemark.shim.api.StanzaDoc::walSegmentSize);
+        Optional<WalSegmentSize> size = cachedSize(config);
         if (size.isEmpty()) {
             err.println(Instant.now() + " not prefetching for the ask of " + standbyAsk + ": the stanza's segment size is not cached");
             return Optional.empty();
@@ -207,8 +206,7 @@ public final class PrefetchCommand implements Command {
      * sees this process gone and starts the archive-get JVM.
      */
     private int answerOnly(ShimConfig config, PrefetchSpool spool, PrintStream err) {
-        Optional<WalSegmentSize> size = new io.tidemark.shim.api.StanzaCache(config.spoolDir()).read(config.stanza())
-                .map(io.tidemark.shim.api.StanzaDoc::walSegmentSize);
+        Optional<WalSegmentSize> size = cachedSize(config);
         Optional<FileChannel> lock = size.isPresent() ? spool.tryLock() : Optional.empty();
         if (lock.isEmpty()) {
             return ExitCodes.FAILED;
@@ -220,6 +218,12 @@ public final class PrefetchCommand implements Command {
             return ExitCodes.FAILED;
         }
         return ExitCodes.OK;
+    }
+
+    /** The stanza's segment size from its document cached in the spool (written by stanza-create and archive-push). */
+    private static Optional<WalSegmentSize> cachedSize(ShimConfig config) {
+        return new io.tidemark.shim.api.StanzaCache(config.spoolDir()).read(config.stanza())
+                .map(io.tidemark.shim.api.StanzaDoc::walSegmentSize);
     }
 
     /** How often a prefetcher started with {@code --leave-with} looks whether that process still runs. */
