@@ -165,6 +165,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? 
 command_of() { # TOOL DIR -> its restore_command (%f %p left to PostgreSQL); pgBackRest wants the standby's own pg1-path
   case "$1" in
     tidemark|tidemark-noflush) echo "$root/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
+    tidemark-w16) echo "$root/bin/tidemark archive-get --config $work/tidemark-w16.conf --stanza $stanza %f %p" ;;
     tidemark-base) echo "$BASE_ROOT/bin/tidemark archive-get --config $conf --stanza $stanza %f %p" ;;
     pgbr-sync) echo "pgbackrest --config=$work/pgbackrest.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
     pgbr-async) echo "pgbackrest --config=$work/pgbackrest-async.conf --stanza=main --pg1-path=$2 archive-get %f %p" ;;
@@ -178,11 +179,22 @@ env_of() {
     tidemark) echo "TIDEMARK_LAUNCH_LOG=$work/launch.log TIDEMARK_PREFETCH_TIMING=1${jto:+ JAVA_TOOL_OPTIONS=$jto}" ;;
     tidemark-base) echo "TIDEMARK_LAUNCH_LOG=$work/launch-base.log TIDEMARK_PREFETCH_TIMING=1${jto:+ JAVA_TOOL_OPTIONS=$jto}" ;;
     tidemark-noflush) echo "TIDEMARK_LAUNCH_LOG=$work/launch.log TIDEMARK_PREFETCH_TIMING=1 JAVA_TOOL_OPTIONS=-Dtidemark.prefetch.flush=false" ;;
+    tidemark-w16) echo "TIDEMARK_LAUNCH_LOG=$work/launch-w16.log TIDEMARK_PREFETCH_TIMING=1${jto:+ JAVA_TOOL_OPTIONS=$jto}" ;;
     *) echo "TIDEMARK_BENCH_TOOL=$1" ;;
   esac
 }
-: > "$work/launch.log"; : > "$work/launch-base.log"; chmod 666 "$work/launch.log" "$work/launch-base.log"
+: > "$work/launch.log"; : > "$work/launch-base.log"; : > "$work/launch-w16.log"
+chmod 666 "$work/launch.log" "$work/launch-base.log" "$work/launch-w16.log"
+# tidemark-w16: Tidemark with a look-ahead of 16 segments (archive-get.prefetch=16; the window is
+# also bounded by archive-get.spool-max-mb, 256: 16 x 16 MB, pgBackRest async's queue here)
+{ cat "$conf"; echo "archive-get.prefetch=16"; } > "$work/tidemark-w16.conf"; chown postgres "$work/tidemark-w16.conf" 2>/dev/null || true
 declare -A totals loads insides
+# BENCH_LOCK=FILE: hold that lock (flock) for the timed runs only; the set-up above ran without it
+if [ -n "${BENCH_LOCK:-}" ]; then
+  exec {bench_lock_fd}>>"$BENCH_LOCK"
+  echo "waiting for $BENCH_LOCK ..."
+  flock "$bench_lock_fd"
+fi
 echo "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$runs"); do
   for k in "${!tools[@]}"; do
@@ -197,8 +209,9 @@ for r in $(seq 1 "$runs"); do
     # and its first call (a JVM for Tidemark, which starts the prefetcher)
     inside=$(awk '{s += $1} END {printf "%.1f", s / 1000}' "$log")
     first=$(awk '$2 == 0 {print $1; exit}' "$log")
+    call1=$(awk 'NR == 1 {print $1 " ms, exit " $2; exit}' "$log")
     totals[$t]="${totals[$t]:-} $secs_"; loads[$t]="${loads[$t]:-} $load"; insides[$t]="${insides[$t]:-} $inside"
-    echo "round $r $t: ${secs_} s, $(wc -l < "$log") calls, ${inside} s in restore_command (first file ${first} ms), load $load"
+    echo "round $r $t: ${secs_} s, $(wc -l < "$log") calls, ${inside} s in restore_command (first call ${call1}; first file ${first} ms), load $load"
     stop_prefetcher
     # the prefetcher's log of this run, kept per tool (its timing lines are summed below)
     mv "$work/spool/$stanza/prefetch/prefetch.log" "$work/prefetch-$t-$r.log" 2>/dev/null || true
@@ -215,7 +228,7 @@ for t in "${tools[@]}"; do
     "$(( $(cat "$work"/calls-$t-[0-9]*.log | wc -l) / runs ))" "$(pct 50 "$work"/calls-$t-[0-9]*.log)" "$(pct 95 "$work"/calls-$t-[0-9]*.log)" "${loads[$t]# }"
 done
 for t in "${tools[@]}"; do
-  case $t in tidemark-base) ll=$work/launch-base.log ;; tidemark*) ll=$work/launch.log ;; *) continue ;; esac
+  case $t in tidemark-base) ll=$work/launch-base.log ;; tidemark-w16) ll=$work/launch-w16.log ;; tidemark*) ll=$work/launch.log ;; *) continue ;; esac
   [ "$t" = tidemark-noflush ] && continue # shares tidemark's launch log
   echo "$t: $(grep -c '^fast archive-get' "$ll") calls answered by the launcher, $(grep -c '^jvm archive-get' "$ll") archive-get JVMs over $runs runs"
   # PostgreSQL caught up with the prefetcher: launcher calls that found the segment still downloading

@@ -394,7 +394,8 @@ class AsyncArchiveEndToEndTest {
         long jvm = lines.stream().filter(l -> l.startsWith("jvm archive-get")).count();
         long fast = lines.stream().filter(l -> l.startsWith("fast archive-get") && l.endsWith(" 0")).count();
         System.out.println("standby catch-up: " + segments + " segments behind; archive-get answered from the spool "
-                + fast + " times, by a JVM " + jvm + " times");
+                + fast + " times, by a JVM " + jvm + " times: " + lines.stream().filter(l -> l.startsWith("jvm ")
+                || l.startsWith("prefetcher started")).toList());
         assertTrue(fast >= segments * 3 / 4, "most segments served without a JVM: " + fast + " of " + segments
                 + " (" + jvm + " JVM starts)");
         assertTrue(jvm < segments / 10, jvm + " JVM starts for " + segments + " segments: " + lines);

@@ -53,7 +53,11 @@ public final class StanzaCache {
             if (legacy) {
                 f = legacyFile(stanza);
             }
-            if (!Files.isRegularFile(f) || !ownedByMe(f.getParent()) || !ownedByMe(spool)) {
+            // the stanza's directory must be ours; spool.dir may also be root's (a shared install
+            // directory), as for the prefetch and archive spools (SpoolDirs.privateProblem): root
+            // makes the stanza's directory there for the user PostgreSQL runs as (write, below), and
+            // that user's archive-get prefetcher needs the segment size from it
+            if (!Files.isRegularFile(f) || !ownedByMe(f.getParent()) || !(ownedByMe(spool) || ownedByRoot(spool))) {
                 return Optional.empty();
             }
             String text = Files.readString(f, StandardCharsets.UTF_8);
@@ -113,6 +117,10 @@ public final class StanzaCache {
                 throw e;
             }
         }
+    }
+
+    private static boolean ownedByRoot(Path p) throws IOException {
+        return !Files.isSymbolicLink(p) && Files.getOwner(p, java.nio.file.LinkOption.NOFOLLOW_LINKS).getName().equals("root");
     }
 
     private static boolean ownedByMe(Path p) throws IOException {

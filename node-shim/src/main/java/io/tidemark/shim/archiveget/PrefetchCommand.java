@@ -12,6 +12,7 @@ import io.tidemark.shim.storage.Stores;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,6 +29,14 @@ import picocli.CommandLine;
  * (internal): the detached prefetcher archive-get starts; see {@link Prefetcher}. With
  * {@code --plan}, the restore plan archive-get was given: what it prefetches is verified against
  * it. Output goes to the spool's {@code prefetch.log}.
+ *
+ * <p>{@code archive-get-prefetch --config F --stanza S --pgdata DIR --standby-ask FILE}: started by
+ * {@code bin/tidemark} for a standby's restore_command that found no prefetcher running (no plan),
+ * instead of an archive-get JVM: the launcher has left its ask for {@code FILE} in the spool and
+ * waits for this prefetcher's answer ({@link PrefetchSpool#asks}). The segment size is the stanza's
+ * cached one; the window starts at FILE when it is a segment, else (a history file, PostgreSQL's
+ * first ask) where recovery of DIR will start ({@link RecoveryStart}). When neither is known it
+ * answers nothing and leaves: the launcher sees it gone and starts the archive-get JVM.
  */
 @CommandLine.Command(name = "archive-get-prefetch", hidden = true, mixinStandardHelpOptions = true,
         versionProvider = io.tidemark.shim.cli.Version.class,
@@ -49,10 +58,14 @@ public final class PrefetchCommand implements Command {
             description = "leave once this process (the recovery that started the prefetcher) has ended")
     private Long leaveWith;
 
-    @CommandLine.Parameters(index = "0", paramLabel = "SEGMENT", description = "the segment to prefetch after")
+    @CommandLine.Option(names = "--standby-ask", paramLabel = "FILE",
+            description = "started by the launcher for a standby's ask of FILE: size from the stanza cache, start from FILE or --pgdata")
+    private String standbyAsk;
+
+    @CommandLine.Parameters(index = "0", arity = "0..1", paramLabel = "SEGMENT", description = "the segment to prefetch after")
     private String after;
 
-    @CommandLine.Parameters(index = "1", paramLabel = "SEGMENT_BYTES", description = "the WAL segment size in bytes")
+    @CommandLine.Parameters(index = "1", arity = "0..1", paramLabel = "SEGMENT_BYTES", description = "the WAL segment size in bytes")
     private long segmentBytes;
 
     public PrefetchCommand() {
@@ -66,12 +79,25 @@ public final class PrefetchCommand implements Command {
     @Override
     public int call(PrintStream out, PrintStream err) {
         ShimConfig config = ShimConfig.load(common, env);
-        WalSegmentSize size = WalSegmentSize.ofBytes(segmentBytes);
-        WalSegmentName start = WalSegmentName.parse(after, size);
         Optional<PrefetchSpool> spool = PrefetchSpool.open(config.spoolDir(), config.stanza());
         if (spool.isEmpty()) {
             err.println(Instant.now() + " prefetch spool under " + config.spoolDir() + " is not usable");
             return ExitCodes.FAILED;
+        }
+        WalSegmentSize size;
+        WalSegmentName start;
+        if (standbyAsk != null) {
+            Optional<WalSegmentName> s = standbyStart(config, spool.get(), err);
+            if (s.isEmpty()) {
+                return answerOnly(config, spool.get(), err);
+            }
+            start = s.get();
+            size = start.segmentSize();
+        } else if (after != null && segmentBytes > 0) {
+            size = WalSegmentSize.ofBytes(segmentBytes);
+            start = WalSegmentName.parse(after, size);
+        } else {
+            throw new io.tidemark.shim.cli.UsageException("SEGMENT and SEGMENT_BYTES are required without --standby-ask");
         }
         if (restoreStart) {
             // what a restore does before starting its prefetcher, done here when the restore runs
@@ -130,6 +156,74 @@ public final class PrefetchCommand implements Command {
                     + ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis() + " ms").orElse("unknown"));
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * Where a prefetcher the launcher started for {@link #standbyAsk} begins: after the asked segment's
+     * predecessor (the ask itself fetches the segment), or for a history file after the segment
+     * before the one recovery of {@code --pgdata} starts from. Empty (logged) when the stanza's segment
+     * size is not cached or a history ask's start is unknown: then it leaves, and the launcher's
+     * call goes to the archive-get JVM.
+     */
+    private Optional<WalSegmentName> standbyStart(ShimConfig config, PrefetchSpool spool, PrintStream err) {
+        Optional<WalSegmentSize> size = cachedSize(config);
+        if (size.isEmpty()) {
+            err.println(Instant.now() + " not prefetching for the ask of " + standbyAsk + ": the stanza's segment size is not cached");
+            return Optional.empty();
+        }
+        io.tidemark.events.wal.WalFileName name;
+        try {
+            name = io.tidemark.events.wal.WalFileName.parse(standbyAsk, size.get());
+        } catch (IllegalArgumentException e) {
+            err.println(Instant.now() + " not prefetching for the ask of " + standbyAsk + ": " + e.getMessage());
+            return Optional.empty();
+        }
+        Optional<WalSegmentName> first;
+        if (name instanceof io.tidemark.events.wal.WalFileName.Segment seg) {
+            first = Optional.of(seg.segment());
+        } else {
+            Path pgdata = io.tidemark.shim.pg.PgOptions.from(common, env).pgdata();
+            first = RecoveryStart.of(pgdata != null ? pgdata : Path.of("").toAbsolutePath(), size.get());
+            if (first.isEmpty()) {
+                // in archive recovery already (backup_label renamed, pg_control says so): the segment
+                // this recovery asked for last, when the spool remembers one
+                return spool.requested(size.get());
+            }
+        }
+        WalSegmentName after = first.get().segmentNumber() == 0 ? first.get() : first.get().previous();
+        // what an earlier recovery asked last is not where this one begins (the launcher wrote a segment's)
+        if (!(name instanceof io.tidemark.events.wal.WalFileName.Segment)) {
+            spool.noteRequested(after);
+        }
+        return Optional.of(after);
+    }
+
+    /**
+     * A history ask whose recovery's start is not known: the asks waiting in the spool are answered
+     * (from a look at the archive begun now), nothing is prefetched, and the process leaves; the
+     * history file found stays in the spool (verified; archived history files never change) for the
+     * launcher to copy. Without the stanza's cached segment size nothing is answered: the launcher
+     * sees this process gone and starts the archive-get JVM.
+     */
+    private int answerOnly(ShimConfig config, PrefetchSpool spool, PrintStream err) {
+        Optional<WalSegmentSize> size = cachedSize(config);
+        Optional<FileChannel> lock = size.isPresent() ? spool.tryLock() : Optional.empty();
+        if (lock.isEmpty()) {
+            return ExitCodes.FAILED;
+        }
+        try (FileChannel held = lock.get(); ObjectStore store = Stores.open(config, CredentialSource.of(config, env))) {
+            new Prefetcher(config, store, spool, size.get(), Duration.ZERO, err, Optional.empty()).answerPending();
+        } catch (IOException e) {
+            err.println(Instant.now() + " answering the ask of " + standbyAsk + " failed: " + e.getMessage());
+            return ExitCodes.FAILED;
+        }
+        return ExitCodes.OK;
+    }
+
+    /** The stanza's segment size from its document cached in the spool (written by stanza-create and archive-push). */
+    private static Optional<WalSegmentSize> cachedSize(ShimConfig config) {
+        return new io.tidemark.shim.api.StanzaCache(config.spoolDir()).read(config.stanza())
+                .map(io.tidemark.shim.api.StanzaDoc::walSegmentSize);
     }
 
     /** How often a prefetcher started with {@code --leave-with} looks whether that process still runs. */

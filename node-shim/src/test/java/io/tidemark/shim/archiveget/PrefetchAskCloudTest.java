@@ -233,6 +233,118 @@ class PrefetchAskCloudTest {
     }
 
     /**
+     * A standby's first ask with no prefetcher running (PostgreSQL asks for the next timeline's
+     * history first): the launcher starts the prefetcher itself and hands it the ask, so the call
+     * is answered with no archive-get JVM, and the prefetcher then serves the segments from where
+     * recovery starts (backup_label). "Not archived" is the archive's answer as of each ask, never
+     * a remembered one: the same history asked again once archived is served. The prefetcher
+     * killed (-9) between asks: the next call starts another, whose answers are right again. Two
+     * first calls at once start one prefetcher.
+     */
+    @Test
+    void theFirstAskStartsThePrefetcherInsteadOfAJvmAndAKilledOneLeavesNoStaleAnswer() throws Exception {
+        String stanza = "ask" + STANZAS.incrementAndGet();
+        TestCloud.catalog().put(stanza, FakeCatalog.document(stanza, Long.toUnsignedString(Segments.SYSID), 150018,
+                Segments.SIZE));
+        Path conf = TestCloud.config(TestCloud.cloud(), dir, Map.of("stanza", stanza, "spool.dir",
+                dir.resolve("spool").toString(), "retries", "1", "archive-get.prefetch", "2",
+                "archive-get.prefetch-idle", "30"));
+        for (int i = 0; i < 4; i++) {
+            push(conf, Segments.name(i), Segments.segment(i, 3));
+        }
+        assertTrue(Files.exists(dir.resolve("spool").resolve(stanza).resolve("stanza.id")), "the segment size is cached");
+        Path spoolDir = dir.resolve("spool").resolve(stanza).resolve("prefetch");
+        Path pgdata = Files.createDirectories(dir.resolve("pgdata"));
+        Path pgWal = Files.createDirectories(pgdata.resolve("pg_wal"));
+        Files.writeString(pgdata.resolve(RecoveryStart.BACKUP_LABEL), "START WAL LOCATION: 0/5000028 (file "
+                + Segments.name(0) + ")\nCHECKPOINT LOCATION: 0/5000060\n");
+        io.tidemark.shim.support.InstalledLauncher launcher = new io.tidemark.shim.support.InstalledLauncher(dir);
+        String[] common = {"--config", conf.toString(), "--pgdata", pgdata.toString()};
+        java.util.function.BiFunction<String, String, Shim.Run> get = (f, p) -> {
+            try {
+                List<String> args = new java.util.ArrayList<>(List.of("archive-get", f, p));
+                args.addAll(List.of(common));
+                return launcher.run(pgdata, args.toArray(String[]::new));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        List<Long> started = new java.util.ArrayList<>();
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            // two calls at once (two clusters on one stanza's spool): one prefetcher is started, and
+            // each call gets the archive's answer (through it, or through the JVM when the call came
+            // while the other was starting it)
+            List<java.util.concurrent.Future<Shim.Run>> calls = new java.util.ArrayList<>();
+            for (String target : List.of("pg_wal/RECOVERYHISTORY", "pg_wal/OTHER")) {
+                calls.add(pool.submit(() -> get.apply("00000002.history", target)));
+            }
+            for (var c : calls) {
+                Shim.Run none = c.get(3, java.util.concurrent.TimeUnit.MINUTES);
+                assertEquals(1, none.code(), none.err() + launcher.launches());
+                assertEquals("", none.err());
+            }
+            started.addAll(prefetcherPids(launcher));
+            assertFalse(Files.exists(pgWal.resolve("RECOVERYHISTORY")));
+            assertEquals(1, started.size(), "the launcher started the prefetcher once: " + launcher.launches());
+            List<String> racing = launcher.jvms();
+            assertTrue(racing.size() <= 1, "at most the racing call went to the JVM: " + launcher.launches());
+            Shim.Run again = get.apply("00000002.history", "pg_wal/RECOVERYHISTORY");
+            assertEquals(1, again.code(), again.err());
+            for (int i = 0; i < 2; i++) {
+                Shim.Run r = get.apply(Segments.name(i), "pg_wal/RECOVERYXLOG");
+                assertEquals(0, r.code(), r.err());
+                assertArrayEquals(Segments.segment(i, 3), Files.readAllBytes(pgWal.resolve("RECOVERYXLOG")));
+            }
+            byte[] history = "1\t0/8000060\tno recovery target specified\n".getBytes(StandardCharsets.US_ASCII);
+            push(conf, "00000002.history", history);
+            Shim.Run found = get.apply("00000002.history", "pg_wal/RECOVERYHISTORY");
+            assertEquals(0, found.code(), found.err());
+            assertArrayEquals(history, Files.readAllBytes(pgWal.resolve("RECOVERYHISTORY")));
+            assertEquals(racing, launcher.jvms(), "no archive-get JVM: " + launcher.launches());
+
+            ProcessHandle first = ProcessHandle.of(started.get(0)).orElseThrow();
+            new ProcessBuilder("kill", "-KILL", Long.toString(first.pid())).start().waitFor();
+            first.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            Shim.Run two = get.apply(Segments.name(2), "pg_wal/RECOVERYXLOG");
+            assertEquals(0, two.code(), two.err());
+            assertArrayEquals(Segments.segment(2, 3), Files.readAllBytes(pgWal.resolve("RECOVERYXLOG")));
+            Shim.Run noThree = get.apply("00000003.history", "pg_wal/RECOVERYHISTORY");
+            assertEquals(1, noThree.code(), noThree.err());
+            byte[] history3 = "1\t0/8000060\tno recovery target specified\n2\t0/9000060\tno recovery target specified\n"
+                    .getBytes(StandardCharsets.US_ASCII);
+            push(conf, "00000003.history", history3);
+            Shim.Run three = get.apply("00000003.history", "pg_wal/RECOVERYHISTORY");
+            assertEquals(0, three.code(), three.err());
+            assertArrayEquals(history3, Files.readAllBytes(pgWal.resolve("RECOVERYHISTORY")));
+            Shim.Run four = get.apply(Segments.name(3), "pg_wal/RECOVERYXLOG");
+            assertEquals(0, four.code(), four.err());
+            assertArrayEquals(Segments.segment(3, 3), Files.readAllBytes(pgWal.resolve("RECOVERYXLOG")));
+            assertEquals(1, get.apply(Segments.name(4), "pg_wal/RECOVERYXLOG").code(), "the end of the archive");
+            started.clear();
+            started.addAll(prefetcherPids(launcher));
+            assertEquals(2, started.size(), "the call after the kill started another: " + launcher.launches());
+            assertEquals(racing, launcher.jvms(), "no archive-get JVM: " + launcher.launches());
+            assertFalse(Files.exists(spoolDir.resolve(".starting")));
+        } finally {
+            pool.shutdownNow();
+            started.addAll(prefetcherPids(launcher));
+            if (Files.exists(spoolDir.resolve(PrefetchSpool.PID))) {
+                started.add(Long.parseLong(Files.readString(spoolDir.resolve(PrefetchSpool.PID)).strip()));
+            }
+            for (long pid : started) {
+                new ProcessBuilder("kill", "-KILL", Long.toString(pid)).start().waitFor();
+            }
+        }
+    }
+
+    /** The pids of the prefetchers the launcher started (its launch log's lines). */
+    private static List<Long> prefetcherPids(io.tidemark.shim.support.InstalledLauncher launcher) throws IOException {
+        return launcher.launches().stream().filter(l -> l.startsWith("prefetcher started"))
+                .map(l -> Long.parseLong(l.substring(l.indexOf("pid=") + 4).strip())).toList();
+    }
+
+    /**
      * archive-get run as PostgreSQL runs restore_command, in the group its startup process leads
      * (here a shell made session and group leader by setsid): the prefetcher it starts runs in a
      * session of its own (Linux's autogroup gives a session a CPU share of its own: it no longer
