@@ -118,7 +118,7 @@ public final class ChunkIndexer {
      * <p>Each item this reads or writes is passed on to the next step that needs it (a conditional
      * write on what was just read or written, {@link ItemMerger#merge(String, String, Optional,
      * java.util.function.Function)}), and the chunk's bytes to the stream's scan: its own GET and that
-     * of the chunk where the scan resumes, and 13 to 15 catalog calls per chunk (3 GETs and about 20
+     * of the chunk where the scan resumes, and 14 to 16 catalog calls per chunk (3 GETs and about 20
      * calls before; docs/benchmarks.md, "WAL streaming").
      */
     public Indexed index(StanzaMeta meta, StorageKey.WalChunk c, Instant eventTime, String sequencer, String versionId,
@@ -132,11 +132,9 @@ public final class ChunkIndexer {
         }
         Loaded l = read.get();
         String problem = l.problem();
-        // the segment's stream item: its page size, and the first attempt of the refresh below
-        Optional<Item> stream = catalog.get(pk, Keys.stream(c.segment()));
         if (problem == null) {
             problem = WalPages.check(l.raw(), c.start(), c.segment(), meta.systemIdentifierBits(), meta.pgVersion(),
-                    stream.flatMap(i -> i.number("pageSize")).map(Long::intValue).orElse(DEFAULT_PAGE_SIZE));
+                    pageSize(meta, c.segment()));
         }
         Item candidate = item(pk, sk, c, l, problem == null ? ACCEPTED : "invalid", problem, at, sequencer);
         Optional<Item> same = catalog.get(pk, sk);
@@ -144,7 +142,7 @@ public final class ChunkIndexer {
             String acceptedSha = same.get().string("sha256").orElse("");
             if (acceptedSha.equals(l.sha256())) {
                 // a repeated delivery: nothing new
-                return accepted(refreshStream(meta, c.segment(), new Arrived(same.get(), l.raw(), l.sha256()), stream));
+                return accepted(refreshStream(meta, c.segment(), new Arrived(same.get(), l.raw(), l.sha256())));
             }
             return Indexed.of(refuse(meta, pk, sk, c, l, sequencer, acceptedSha,
                     "the catalog accepted other bytes for this key"));
@@ -190,7 +188,7 @@ public final class ChunkIndexer {
         catalog.get(pk, Keys.wal(c.segment())).filter(IndexItems::accepted)
                 .ifPresent(seg -> loadSegment(meta, seg).ifPresent(raw -> compare(meta, pk, raw, List.of(accepted),
                         c.segment())));
-        return accepted(refreshStream(meta, c.segment(), new Arrived(accepted, l.raw(), l.sha256()), stream));
+        return accepted(refreshStream(meta, c.segment(), new Arrived(accepted, l.raw(), l.sha256())));
     }
 
     private static Indexed accepted(Item stream) {
@@ -281,16 +279,22 @@ public final class ChunkIndexer {
                 .map(Loaded::raw);
     }
 
+    private int pageSize(StanzaMeta meta, WalSegmentName segment) {
+        return catalog.get(Keys.pk(meta.stanza()), Keys.stream(segment)).flatMap(i -> i.number("pageSize"))
+                .map(Long::intValue).orElse(DEFAULT_PAGE_SIZE);
+    }
+
     // ---- the STREAM# item ---------------------------------------------------------------------------
 
     /**
      * Grows the segment's {@code STREAM#} item with the accepted chunks: coverage from the start,
      * then the records from the last complete one on. {@code arrived} is the chunk of this event
-     * (always considered, whatever the lower bound of the query); {@code known} the item as read
-     * at the start of this event (the first attempt's, see {@link ItemMerger}).
+     * (always considered, whatever the lower bound of the query). The item is read afresh, not
+     * taken from the page-size read at the start: chunks of one segment are indexed concurrently,
+     * and a lost conditional write here costs the scan's query and GETs again.
      */
-    private Item refreshStream(StanzaMeta meta, WalSegmentName segment, Arrived arrived, Optional<Item> known) {
-        return merger.merge(Keys.pk(meta.stanza()), Keys.stream(segment), known, cur -> grow(meta, segment, cur, arrived));
+    private Item refreshStream(StanzaMeta meta, WalSegmentName segment, Arrived arrived) {
+        return merger.merge(Keys.pk(meta.stanza()), Keys.stream(segment), cur -> grow(meta, segment, cur, arrived));
     }
 
     private Item grow(StanzaMeta meta, WalSegmentName segment, Optional<Item> cur, Arrived arrived) {
