@@ -93,6 +93,20 @@ public final class ChunkIndexer {
     /** What became of one chunk. */
     public enum Result { ACCEPTED, MISSING, REJECTED, CONFLICT }
 
+    /** What became of one chunk, and the segment's {@code STREAM#} item as the chunk left it (when accepted). */
+    public record Indexed(Result result, Optional<Item> stream) {
+        static Indexed of(Result result) {
+            return new Indexed(result, Optional.empty());
+        }
+    }
+
+    /**
+     * The accepted chunk of this event as stored, and the raw bytes this event read (their SHA-256
+     * {@code sha256}): the stream's scan uses them for the item when it names these bytes.
+     */
+    private record Arrived(Item item, byte[] raw, String sha256) {
+    }
+
     /** A chunk as read from the store: its raw bytes, or why it cannot be used. */
     private record Loaded(byte[] raw, String sha256, long storedSize, String versionId, String problem) {
     }
@@ -100,15 +114,21 @@ public final class ChunkIndexer {
     /**
      * Indexes the chunk {@code c}; {@code size} is the stored size from the event (-1: unknown).
      * The caller refreshes the window when the result is {@link Result#ACCEPTED}.
+     *
+     * <p>Each item this reads or writes is passed on to the next step that needs it (a conditional
+     * write on what was just read or written, {@link ItemMerger#merge(String, String, Optional,
+     * java.util.function.Function)}), and the chunk's bytes to the stream's scan: its own GET and that
+     * of the chunk where the scan resumes, and 14 to 16 catalog calls per chunk (3 GETs and about 20
+     * calls before; docs/benchmarks.md, "WAL streaming").
      */
-    public Result index(StanzaMeta meta, StorageKey.WalChunk c, Instant eventTime, String sequencer, String versionId,
-                        long size) {
+    public Indexed index(StanzaMeta meta, StorageKey.WalChunk c, Instant eventTime, String sequencer, String versionId,
+                         long size) {
         String pk = Keys.pk(meta.stanza());
         String sk = Keys.chunk(c.segment(), c.start(), c.end());
         Instant at = eventTime != null ? eventTime : clock.instant();
         Optional<Loaded> read = load(c, versionId, size);
         if (read.isEmpty()) {
-            return Result.MISSING;
+            return Indexed.of(Result.MISSING);
         }
         Loaded l = read.get();
         String problem = l.problem();
@@ -121,23 +141,24 @@ public final class ChunkIndexer {
         if (same.isPresent() && ACCEPTED.equals(same.get().string("status").orElse(null))) {
             String acceptedSha = same.get().string("sha256").orElse("");
             if (acceptedSha.equals(l.sha256())) {
-                refreshStream(meta, c.segment(), Optional.of(c));
-                return Result.ACCEPTED; // a repeated delivery: nothing new
+                // a repeated delivery: nothing new
+                return accepted(refreshStream(meta, c.segment(), new Arrived(same.get(), l.raw(), l.sha256())));
             }
-            return refuse(meta, pk, sk, c, l, sequencer, acceptedSha, "the catalog accepted other bytes for this key");
+            return Indexed.of(refuse(meta, pk, sk, c, l, sequencer, acceptedSha,
+                    "the catalog accepted other bytes for this key"));
         }
         if (problem != null) {
             LOG.log(Level.WARNING, "{0}: chunk refused: {1}", c.key(), problem);
-            merger.merge(pk, sk, cur -> cur.filter(i -> ACCEPTED.equals(i.string("status").orElse(null)))
+            merger.merge(pk, sk, same, cur -> cur.filter(i -> ACCEPTED.equals(i.string("status").orElse(null)))
                     .orElse(candidate));
-            return Result.REJECTED;
+            return Indexed.of(Result.REJECTED);
         }
         // Store, then look: the chunk is written PENDING (which every other chunk's check below sees,
         // and nothing that builds the stream or a plan does), and only then compared with the
         // overlapping chunks. Two disagreeing chunks indexed at once (concurrent invocations) cannot
         // both pass: whichever looks second sees the other. When both look after both were written,
         // both are refused: neither is trusted, the window stops before them, the conflict is counted.
-        merger.merge(pk, sk, cur -> cur.filter(i -> ACCEPTED.equals(i.string("status").orElse(null)))
+        Item pending = merger.merge(pk, sk, same, cur -> cur.filter(i -> ACCEPTED.equals(i.string("status").orElse(null)))
                 .orElse(candidate.with("status", PENDING)));
         for (Item other : catalog.query(pk, Keys.chunkPrefix(c.segment()))) {
             long os = other.number(START).orElse(0L);
@@ -156,19 +177,22 @@ public final class ChunkIndexer {
             if (!Arrays.equals(l.raw(), (int) (from - c.start()), (int) (to - c.start()),
                     theirs.get(), (int) (from - os), (int) (to - os))) {
                 withdraw(pk, sk);
-                return refuse(meta, pk, sk, c, l, sequencer, other.string("sha256").orElse(""),
+                return Indexed.of(refuse(meta, pk, sk, c, l, sequencer, other.string("sha256").orElse(""),
                         "it overlaps " + other.string("key").orElse(other.sk()) + " (" + status + ") at [" + from
-                                + ", " + to + ") with other bytes");
+                                + ", " + to + ") with other bytes"));
             }
         }
-        merger.merge(pk, sk, cur -> cur.filter(i -> ACCEPTED.equals(i.string("status").orElse(null)))
-                .orElse(candidate));
+        Item accepted = merger.merge(pk, sk, Optional.of(pending),
+                cur -> cur.filter(i -> ACCEPTED.equals(i.string("status").orElse(null))).orElse(candidate));
         // the complete segment may have been archived first: the two must agree
         catalog.get(pk, Keys.wal(c.segment())).filter(IndexItems::accepted)
-                .ifPresent(seg -> loadSegment(meta, seg).ifPresent(raw -> compare(meta, pk, raw, List.of(
-                        catalog.get(pk, sk).orElse(candidate)), c.segment())));
-        refreshStream(meta, c.segment(), Optional.of(c));
-        return Result.ACCEPTED;
+                .ifPresent(seg -> loadSegment(meta, seg).ifPresent(raw -> compare(meta, pk, raw, List.of(accepted),
+                        c.segment())));
+        return accepted(refreshStream(meta, c.segment(), new Arrived(accepted, l.raw(), l.sha256())));
+    }
+
+    private static Indexed accepted(Item stream) {
+        return new Indexed(Result.ACCEPTED, Optional.of(stream));
     }
 
     /** Removes this chunk's own PENDING item (never an accepted one): a refused chunk is no CHUNK# item. */
@@ -265,16 +289,15 @@ public final class ChunkIndexer {
     /**
      * Grows the segment's {@code STREAM#} item with the accepted chunks: coverage from the start,
      * then the records from the last complete one on. {@code arrived} is the chunk of this event
-     * (always considered, whatever the lower bound of the query).
+     * (always considered, whatever the lower bound of the query). The item is read afresh, not
+     * taken from the page-size read at the start: chunks of one segment are indexed concurrently,
+     * and a lost conditional write here costs the scan's query and GETs again.
      */
-    Optional<Item> refreshStream(StanzaMeta meta, WalSegmentName segment, Optional<StorageKey.WalChunk> arrived) {
-        String pk = Keys.pk(meta.stanza());
-        String sk = Keys.stream(segment);
-        Item result = merger.merge(pk, sk, cur -> grow(meta, segment, cur, arrived));
-        return Optional.of(result);
+    private Item refreshStream(StanzaMeta meta, WalSegmentName segment, Arrived arrived) {
+        return merger.merge(Keys.pk(meta.stanza()), Keys.stream(segment), cur -> grow(meta, segment, cur, arrived));
     }
 
-    private Item grow(StanzaMeta meta, WalSegmentName segment, Optional<Item> cur, Optional<StorageKey.WalChunk> arrived) {
+    private Item grow(StanzaMeta meta, WalSegmentName segment, Optional<Item> cur, Arrived arrived) {
         String pk = Keys.pk(meta.stanza());
         int segSize = meta.walSegmentSize().bytes();
         long covered = cur.flatMap(i -> i.number("covered")).orElse(0L);
@@ -283,8 +306,10 @@ public final class ChunkIndexer {
         // the chunks that may matter: those starting at or after the one holding the last record's end
         String from = Keys.chunk(segment, resumeFrom, resumeFrom + 1);
         List<Item> chunks = new ArrayList<>(catalog.queryBetween(pk, from, Keys.chunkPrefix(segment) + "~"));
-        arrived.flatMap(a -> catalog.get(pk, Keys.chunk(segment, a.start(), a.end())))
-                .filter(i -> chunks.stream().noneMatch(x -> x.sk().equals(i.sk()))).ifPresent(chunks::add);
+        // the query (consistent, after this chunk's write) usually holds it; when it starts before its bound, read it
+        if (chunks.stream().noneMatch(x -> x.sk().equals(arrived.item().sk()))) {
+            catalog.get(pk, arrived.item().sk()).ifPresent(chunks::add);
+        }
         chunks.removeIf(i -> !ACCEPTED.equals(i.string("status").orElse(null)));
         chunks.sort(Comparator.comparingLong(i -> i.number(START).orElse(0L)));
         long newCovered = covered;
@@ -315,7 +340,10 @@ public final class ChunkIndexer {
             if (e <= scanFrom || s >= newCovered) {
                 continue;
             }
-            Optional<byte[]> raw = bytesOf(meta, segment, i);
+            // this event's chunk as read and checked a moment ago (the same item, the same hash); others from S3
+            boolean ours = i.sk().equals(arrived.item().sk())
+                    && arrived.sha256().equals(i.string("sha256").orElse(null));
+            Optional<byte[]> raw = ours ? Optional.of(arrived.raw()) : bytesOf(meta, segment, i);
             if (raw.isEmpty()) {
                 // accepted, now unreadable: coverage stops before it (the loss path marks it)
                 newCovered = Math.min(newCovered, s);
@@ -416,6 +444,11 @@ public final class ChunkIndexer {
      * of it must hold the same bytes at its offsets. Each is marked {@code superseded}, or
      * {@code mismatch} with {@link TidemarkMetric#STREAM_MISMATCH} when it disagrees.
      *
+     * <p>A chunk's bytes are its accepted ones, which its item names by their SHA-256 (checked
+     * against the object when it was indexed, and by every later read of it): the segment's bytes at
+     * the chunk's offsets are hashed and compared with that, rather than each chunk read again from
+     * S3. A segment that had hundreds of chunks took as many GETs (docs/benchmarks.md, "WAL streaming").
+     *
      * @return how many chunks disagree
      */
     public int supersede(StanzaMeta meta, WalSegmentName segment, byte[] raw) {
@@ -431,13 +464,13 @@ public final class ChunkIndexer {
             if (c.flag(SUPERSEDED) || c.string(MISMATCH).isPresent()) {
                 continue; // compared before
             }
-            Optional<byte[]> bytes = bytesOf(meta, segment, c);
-            if (bytes.isEmpty()) {
-                continue;
+            Optional<String> accepted = c.string("sha256");
+            if (accepted.isEmpty()) {
+                continue; // no accepted bytes to compare (an accepted chunk always names them)
             }
             long s = c.number(START).orElseThrow();
             long e = c.number(END).orElseThrow();
-            boolean same = Arrays.equals(bytes.get(), 0, (int) (e - s), raw, (int) s, (int) e);
+            boolean same = accepted.get().equals(sha256(raw, (int) s, (int) e));
             String key = c.string("key").orElse(c.sk());
             if (!same) {
                 mismatches++;
@@ -446,10 +479,21 @@ public final class ChunkIndexer {
                 metrics.count(meta.stanza(), clock.instant(), TidemarkMetric.STREAM_MISMATCH);
             }
             String mark = same ? null : "other bytes than the archived segment at [" + s + ", " + e + ")";
-            merger.merge(pk, c.sk(), cur -> cur.map(i -> mark == null ? i.with(SUPERSEDED, Boolean.TRUE)
+            merger.merge(pk, c.sk(), Optional.of(c), cur -> cur.map(i -> mark == null ? i.with(SUPERSEDED, Boolean.TRUE)
                     : i.with(MISMATCH, mark)).orElse(c));
         }
         return mismatches;
+    }
+
+    /** The SHA-256 of {@code raw[from, to)}, as {@link LoadedObject#sha256} writes it. */
+    private static String sha256(byte[] raw, int from, int to) {
+        try {
+            java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-256");
+            d.update(raw, from, to - from);
+            return java.util.HexFormat.of().formatHex(d.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private Optional<byte[]> loadSegment(StanzaMeta meta, Item seg) {

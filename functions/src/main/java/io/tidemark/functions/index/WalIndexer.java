@@ -593,8 +593,8 @@ public final class WalIndexer {
 
     private Outcome indexChunk(StanzaMeta meta, StorageKey.WalChunk c, Instant eventTime, String sequencer,
                                String versionId, long size) {
-        ChunkIndexer.Result r = chunks.index(meta, c, eventTime, sequencer, versionId, size);
-        return switch (r) {
+        ChunkIndexer.Indexed indexed = chunks.index(meta, c, eventTime, sequencer, versionId, size);
+        return switch (indexed.result()) {
             case MISSING -> Outcome.MISSING;
             case REJECTED -> Outcome.REJECTED;
             case CONFLICT -> Outcome.CONFLICT;
@@ -612,8 +612,8 @@ public final class WalIndexer {
                     LOG.log(Level.WARNING, "could not publish the stream gaps of stanza " + meta.stanza() + ": " + e);
                 }
                 try {
-                    catalog.get(Keys.pk(meta.stanza()), Keys.stream(c.segment()))
-                            .flatMap(i -> i.string("lastCommitTime")).map(Instant::parse)
+                    // the segment's stream item as this chunk left it
+                    indexed.stream().flatMap(i -> i.string("lastCommitTime")).map(Instant::parse)
                             .ifPresent(t -> health.publishStreamLag(meta, t));
                 } catch (RuntimeException e) {
                     LOG.log(Level.WARNING, "could not publish the stream lag of stanza " + meta.stanza() + ": " + e);

@@ -396,4 +396,52 @@ class StreamedChunksTest {
         // the chunk's removal event is nothing lost for the catalog
         assertEquals(WalIndexer.Outcome.IGNORED, st.indexer.removed(keys.getFirst(), "ObjectRemoved:Delete", "00AA"));
     }
+
+    /**
+     * What one chunk and its segment cost in calls (the indexer's time per chunk is mostly its calls:
+     * docs/benchmarks.md, "WAL streaming"). A chunk reads its own object once: the stream's scan gets
+     * its bytes from the check, not from S3 again; the catalog items it just read or wrote are not
+     * read again. The complete segment compares its chunks by the SHA-256 their items hold: no chunk
+     * is read again from S3, and each chunk item costs one conditional write.
+     */
+    @Test
+    void aChunkReadsItsObjectOnceAndTheSegmentSupersedesItsChunksWithoutReadingThem() {
+        Stanza st = new Stanza();
+        CountingStores counting = new CountingStores();
+        WalIndexer counted = new WalIndexer(counting.objects(st.objects), counting.catalog(st.catalog), (m, s) -> { },
+                (stanza, t, values) -> st.metrics.addAll(values.keySet()));
+        List<long[]> ranges = ranges();
+        for (long[] r : ranges) {
+            String key = st.put(r[0], slice(r));
+            counting.take();
+            assertEquals(WalIndexer.Outcome.CHUNK, counted.index(key, afterLastCommit.plusSeconds(1)));
+            Map<String, Integer> calls = counting.take();
+            // its own object, and the chunk holding the last complete record's end (the scan resumes there)
+            assertTrue(calls.getOrDefault("s3.get stream", 0) <= (r[0] == 0 ? 1 : 2), r[0] + ": " + calls);
+            int catalogCalls = calls.entrySet().stream().filter(e -> e.getKey().startsWith("ddb."))
+                    .mapToInt(Map.Entry::getValue).sum();
+            // the chunk (get, two writes), the overlap query, the stream (two gets, query, write), the archived
+            // segment's item, the window (get, backups, timelines, streams, write); the first chunk also
+            // reads the stanza, and with no backups yet the window queries them
+            assertTrue(catalogCalls <= 16, r[0] + ": " + catalogCalls + " catalog calls: " + calls);
+            assertEquals(1, (int) calls.getOrDefault("ddb.get CHUNK#", 0), r[0] + ": " + calls);
+            // the page size, then the merge's read (the stream's lag comes from what the merge wrote)
+            assertEquals(2, (int) calls.getOrDefault("ddb.get STREAM#", 0), r[0] + ": " + calls);
+        }
+        assertEquals(streamed.length, st.stream().number("covered").orElseThrow());
+        assertEquals(flushLsn, aligned(Lsn.parse(st.stream().string("endLsn").orElseThrow())));
+
+        String segKey = StorageLayout.walKey(st.name, new WalFileName.Segment(segment), Compression.ZSTD);
+        st.objects.put(segKey, TestWal.compress(Compression.ZSTD, complete), "application/octet-stream",
+                Map.of(ObjectStore.SHA256, TestWal.sha256(complete)));
+        counting.take();
+        counted.index(segKey, afterLastCommit.plusSeconds(2));
+        Map<String, Integer> calls = counting.take();
+        assertEquals(0, (int) calls.getOrDefault("s3.get stream", 0), calls.toString());
+        assertEquals(0, (int) calls.getOrDefault("ddb.get CHUNK#", 0), calls.toString());
+        assertEquals(ranges.size(), (int) calls.getOrDefault("ddb.put CHUNK#", 0), calls.toString());
+        for (long[] r : ranges) {
+            assertTrue(st.chunk(r[0], r[1]).flag("superseded"), st.chunk(r[0], r[1]).describe());
+        }
+    }
 }
