@@ -82,14 +82,22 @@ public final class CopyAotTraining {
             backup.addAll(List.of("--pgdata", pg.dataDir().toString(), "--type", "full", "--process-max", "2"));
             List<String> backupFlags = new ArrayList<>(CopyJitFlags.of(lib));
             backupFlags.add("-XX:+UseSerialGC"); // as bin/tidemark starts backup
-            train(jar, lib, backupCache, backupFlags, backup, dir);
-
-            // the backup's WAL in the archive and the catalog, as the node's archive_command would
+            // the WAL into the stanza while the backup runs, as the node's archive_command would:
+            // its validation then finds the backup's WAL at once instead of retrying 30 s later
+            WalPusher pusher = new WalPusher(pg, conf);
+            pusher.pushNew(); // the load's segments, before the training backup starts
+            Thread pushing = Thread.ofPlatform().daemon().start(pusher);
+            try {
+                train(jar, lib, backupCache, backupFlags, backup, dir);
+            } finally {
+                pusher.stop = true;
+                pushing.join();
+            }
             String last = pg.switchWal();
             pg.waitForArchived(last, Duration.ofMinutes(2));
-            for (Path seg : pg.archivedSegments()) {
-                expect(Shim.run(new ArchivePushCommand(Map.of()), seg.toString(), "--config", conf.toString()),
-                        "archive-push " + seg.getFileName());
+            pusher.pushNew();
+            if (pusher.failure != null) {
+                throw pusher.failure;
             }
             if (!cloud.awaitQuiescent(Duration.ofMinutes(2))) {
                 throw new IllegalStateException("the local cloud did not process the pushed WAL within 2 minutes");
@@ -143,6 +151,43 @@ public final class CopyAotTraining {
         if (p.exitValue() != 0 || !Files.isRegularFile(cache)) {
             throw new IllegalStateException("the training " + command.get(0) + " exited " + p.exitValue()
                     + (Files.isRegularFile(cache) ? "" : " and wrote no " + cache.getFileName()) + ":\n" + Files.readString(log));
+        }
+    }
+
+    /** Pushes each segment the cluster's archive command copied, once, with the shim's archive-push. */
+    private static final class WalPusher implements Runnable {
+        private final PgCluster pg;
+        private final Path conf;
+        private final java.util.Set<Path> pushed = new java.util.HashSet<>();
+        volatile boolean stop;
+        volatile IllegalStateException failure;
+
+        WalPusher(PgCluster pg, Path conf) {
+            this.pg = pg;
+            this.conf = conf;
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (!stop) {
+                    pushNew();
+                    Thread.sleep(200);
+                }
+            } catch (IllegalStateException e) {
+                failure = e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        synchronized void pushNew() {
+            for (Path seg : pg.archivedSegments()) {
+                if (pushed.add(seg)) {
+                    expect(Shim.run(new ArchivePushCommand(Map.of()), seg.toString(), "--config", conf.toString()),
+                            "archive-push " + seg.getFileName());
+                }
+            }
         }
     }
 
