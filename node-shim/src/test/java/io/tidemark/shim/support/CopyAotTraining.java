@@ -56,6 +56,7 @@ public final class CopyAotTraining {
                     + " backup and restore will run without an AOT cache (" + none.getMessage().lines().findFirst().orElse("") + ")");
             return;
         }
+        quietLogs();
         long t0 = System.nanoTime();
         long loaded = 0;
         Path dir = Files.createTempDirectory("tidemark-aot-train");
@@ -126,6 +127,22 @@ public final class CopyAotTraining {
             deleteTree(dir);
         }
         System.exit(0); // the cloud's and the driver's non-daemon threads
+    }
+
+    /**
+     * The local cloud's and the cloud functions' INFO lines (validation, retention, plans) would
+     * fill the build's log; warnings and errors still show, and a failed training prints the
+     * command's own output.
+     */
+    private static void quietLogs() {
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        root.setLevel(java.util.logging.Level.WARNING);
+        for (java.util.logging.Handler h : root.getHandlers()) {
+            h.setLevel(java.util.logging.Level.WARNING);
+        }
+        if (org.slf4j.LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext logback) {
+            logback.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(ch.qos.logback.classic.Level.WARN);
+        }
     }
 
     /** {@code command} in a JVM of its own with the launcher's flags and {@code -XX:AOTCacheOutput=cache}. */
