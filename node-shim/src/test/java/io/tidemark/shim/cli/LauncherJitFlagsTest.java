@@ -96,6 +96,48 @@ class LauncherJitFlagsTest {
         assertEquals(List.of(), CopyJitFlags.of(dir.resolve("install/bin/lib")), "nor for the prefetcher");
     }
 
+    /**
+     * The package build's caches for the copy commands (tidemark-backup.aot, tidemark-restore.aot,
+     * trained on a real backup and restore): each command gets its own, beside its copy flags; a
+     * cache older than the jar (a rebuilt jar, an upgrade) and a JDK below 25 get none.
+     */
+    @Test
+    void backupAndRestoreUseTheirOwnAotCacheOnlyWhenNewerThanTheJar() throws Exception {
+        Path lib = dir.resolve("install/lib");
+        Path jar = lib.resolve("tidemark-node-shim.jar");
+        java.nio.file.attribute.FileTime jarTime = Files.getLastModifiedTime(jar);
+        for (String command : List.of("backup", "restore")) {
+            Files.write(lib.resolve("tidemark-" + command + ".aot"), new byte[0]);
+            Files.setLastModifiedTime(lib.resolve("tidemark-" + command + ".aot"),
+                    java.nio.file.attribute.FileTime.fromMillis(jarTime.toMillis() + 60_000));
+        }
+        for (String command : List.of("backup", "restore")) {
+            List<String> args = jvmArgs(command, "--help");
+            assertTrue(args.contains("-XX:AOTCache=" + lib.resolve("tidemark-" + command + ".aot")), command + ": " + args);
+            assertEquals(1, args.stream().filter(a -> a.startsWith("-XX:AOTCache=")).count(), command + ": " + args);
+            assertTrue(args.contains("-Xlog:aot*=off,cds*=off"), "a cache that does not fit is ignored silently: " + args);
+            assertTrue(args.stream().anyMatch(a -> a.startsWith("-XX:CompilerDirectivesFile")), "the copy flags stay: " + args);
+        }
+        // stale: the jar rebuilt after the cache
+        Files.setLastModifiedTime(lib.resolve("tidemark-restore.aot"),
+                java.nio.file.attribute.FileTime.fromMillis(jarTime.toMillis() - 60_000));
+        List<String> stale = jvmArgs("restore", "--help");
+        assertFalse(stale.stream().anyMatch(a -> a.startsWith("-XX:AOTCache")), "a cache older than the jar is not used: " + stale);
+        assertTrue(jvmArgs("backup", "--help").contains("-XX:AOTCache=" + lib.resolve("tidemark-backup.aot")), "backup's own still is");
+        // no cache at all (a build without PostgreSQL): the copy flags alone
+        Files.delete(lib.resolve("tidemark-backup.aot"));
+        List<String> none = jvmArgs("backup", "--help");
+        assertFalse(none.stream().anyMatch(a -> a.startsWith("-XX:AOTCache")), none.toString());
+        assertTrue(none.stream().anyMatch(a -> a.startsWith("-XX:CompilerDirectivesFile")), none.toString());
+        // a JDK that cannot read a JDK 25 cache
+        Files.write(lib.resolve("tidemark-backup.aot"), new byte[0]);
+        Files.setLastModifiedTime(lib.resolve("tidemark-backup.aot"),
+                java.nio.file.attribute.FileTime.fromMillis(jarTime.toMillis() + 60_000));
+        Files.writeString(fakeJdk.resolve("release"), "JAVA_VERSION=\"21.0.5\"\n");
+        List<String> old = jvmArgs("backup", "--help");
+        assertFalse(old.stream().anyMatch(a -> a.startsWith("-XX:AOTCache")), old.toString());
+    }
+
     /** The real JVM with the launcher's flags: it starts (it refuses a file it cannot parse) and prints nothing on stdout. */
     @Test
     void theRealJvmParsesTheDirectivesFileQuietly() throws Exception {
