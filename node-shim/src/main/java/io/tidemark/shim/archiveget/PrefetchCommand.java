@@ -292,7 +292,12 @@ public final class PrefetchCommand implements Command {
     public static final Starter DETACHED = new Starter() {
         @Override
         public void start(ShimConfig config, PrefetchSpool spool, WalSegmentName after, Optional<Path> plan) {
-            if (spool.locked()) {
+            // Not while one holds the lock, nor while one is starting (PrefetchSpool.starting): the
+            // launcher's start for a standby's first ask is a JVM of a second or more before it
+            // locks; a second one started meanwhile could win the lock, the first would leave, and
+            // the call waiting for its answer went to a JVM too (seen once in PrefetchAskCloudTest:
+            // both racing calls went to JVMs, under load).
+            if (spool.locked() || spool.starting()) {
                 return;
             }
             Optional<Long> leader = groupLeader();

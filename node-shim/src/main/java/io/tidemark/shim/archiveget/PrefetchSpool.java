@@ -571,6 +571,24 @@ public final class PrefetchSpool {
         names.forEach(this::noteFetching);
     }
 
+    /**
+     * Whether a prefetcher is starting: {@code .pid} names a live process and was written in the
+     * last minute, while nobody holds {@code .lock} yet (the launcher's start for a standby's first
+     * ask, bin/tidemark: its JVM takes a second or more before it locks). Older, it is not taken
+     * for one: a prefetcher that runs holds the lock, and a pid reused by another process must not
+     * keep prefetchers away for good.
+     */
+    boolean starting() {
+        try {
+            return !locked() && pidAlive() && Files.getLastModifiedTime(dir.resolve(PID)).toInstant()
+                    .isAfter(java.time.Instant.now().minus(STARTING_AT_MOST));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static final java.time.Duration STARTING_AT_MOST = java.time.Duration.ofMinutes(1);
+
     /** Whether {@code .pid} names a live process (other than none). */
     private boolean pidAlive() {
         try {

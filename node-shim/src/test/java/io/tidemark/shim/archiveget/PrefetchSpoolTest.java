@@ -36,6 +36,25 @@ class PrefetchSpoolTest {
     }
 
     @Test
+    void aLivePidWrittenInTheLastMinuteWithoutTheLockIsAPrefetcherStarting() throws Exception {
+        PrefetchSpool s = PrefetchSpool.open(dir.resolve("spool"), StanzaName.of("main")).orElseThrow();
+        Path pid = s.dir().resolve(PrefetchSpool.PID);
+        assertFalse(s.starting(), "no .pid");
+        Files.writeString(pid, ProcessHandle.current().pid() + "\n");
+        assertTrue(s.starting(), "a live pid, just written, no lock: the launcher's prefetcher starting");
+        Files.setLastModifiedTime(pid, FileTime.from(Instant.now().minusSeconds(61)));
+        assertFalse(s.starting(), "a minute old: a reused pid, not a start");
+        Files.writeString(pid, ProcessHandle.current().pid() + "\n");
+        try (java.nio.channels.FileChannel lock = s.tryLock().orElseThrow()) {
+            assertFalse(s.starting(), "locked: it runs");
+        }
+        Process dead = new ProcessBuilder("true").start();
+        dead.waitFor();
+        Files.writeString(pid, dead.pid() + "\n");
+        assertFalse(s.starting(), "a dead pid");
+    }
+
+    @Test
     void windowIsBoundedBySpoolSize() {
         assertEquals(8, Prefetcher.window(8, 256, MB16));
         assertEquals(4, Prefetcher.window(8, 64, MB16));
