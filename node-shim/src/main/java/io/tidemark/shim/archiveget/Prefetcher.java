@@ -532,7 +532,14 @@ public final class Prefetcher {
         String outcome;
         try {
             outcome = switch (WalFileName.parse(a.file(), size)) {
-                case WalFileName.Segment s -> spool.has(s.segment()) || fetch(s.segment()) == Outcome.FOUND ? "found" : "missing";
+                // "missing" only when no object holds it: a download this prefetcher did not keep
+                // (the spool rebound by another session, or this one not serving) is "failed", so the
+                // call goes to a JVM; it was once answered "missing" for an archived segment
+                case WalFileName.Segment s -> spool.has(s.segment()) ? "found" : switch (fetch(s.segment())) {
+                    case FOUND -> "found";
+                    case MISSING -> "missing";
+                    case FAILED -> "failed";
+                };
                 case WalFileName.History h when spool.hasHistory(h.fileName()) -> "found";
                 case WalFileName.History h -> {
                     Optional<byte[]> raw = ArchiveGetCommand.fetch(store, config, h);

@@ -95,6 +95,33 @@ class PrefetchAskCloudTest {
         return Files.exists(f);
     }
 
+    /**
+     * An ask answered by a prefetcher that does not keep what it downloads (here: answering only,
+     * as for a history ask whose recovery start is unknown, in a spool a killed session left bound
+     * to a restore plan): an archived segment is never answered "missing", which would tell
+     * PostgreSQL the archive ends there; "failed" sends the call to a JVM.
+     */
+    @Test
+    void aSegmentTheAnswerDidNotKeepIsNeverAnsweredMissing() throws Exception {
+        String stanza = "ask" + STANZAS.incrementAndGet();
+        Path conf = setup(stanza);
+        push(conf, Segments.name(0), Segments.segment(0, 3));
+        var config = io.tidemark.shim.config.ShimConfig.load(
+                io.tidemark.shim.config.CommonOptions.parse("--config", conf.toString()), Map.of());
+        PrefetchSpool spool = PrefetchSpool.open(config.spoolDir(), config.stanza()).orElseThrow();
+        spool.bind(java.util.Optional.of("0b6f1c2e-plan-of-a-killed-restore"));
+        Files.createFile(spool.dir().resolve(".ask." + Segments.name(0) + ".1-1"));
+        Files.createFile(spool.dir().resolve(".ask." + Segments.name(1) + ".1-2"));
+        try (var store = io.tidemark.shim.storage.Stores.open(config,
+                io.tidemark.shim.storage.CredentialSource.of(config, Map.of()))) {
+            new Prefetcher(config, store, spool, io.tidemark.events.wal.WalSegmentSize.ofBytes(Segments.SIZE), Duration.ZERO,
+                    new PrintStream(log, true, StandardCharsets.UTF_8), java.util.Optional.empty()).answerPending();
+        }
+        assertEquals(Segments.name(0) + " failed", Files.readString(spool.dir().resolve(".answer.1-1")).strip(), "" + log);
+        assertEquals(Segments.name(1) + " missing", Files.readString(spool.dir().resolve(".answer.1-2")).strip(),
+                "not archived: missing, fresh");
+    }
+
     @Test
     void aStandbyPollingForWalNotArchivedYetIsAnsweredFreshlyWithoutAJvm() throws Exception {
         String stanza = "ask" + STANZAS.incrementAndGet();
