@@ -309,7 +309,7 @@ public final class PrefetchCommand implements Command {
                 // the next asks wait for its first downloads rather than start JVMs while it starts
                 List<WalSegmentName> first = new ArrayList<>();
                 WalSegmentName n = after;
-                for (int i = Prefetcher.window(config.prefetch(), config.prefetchSpoolMaxMb(), after.segmentSize()); i > 0; i--) {
+                for (int i = Prefetcher.window(config.prefetch(), config.prefetchSpoolMaxMb(after.segmentSize()), after.segmentSize()); i > 0; i--) {
                     n = n.next();
                     first.add(n);
                 }

@@ -205,7 +205,7 @@ public final class Prefetcher {
         // (-Dtidemark.prefetch.fsync=true fsyncs every file all the same: what it costs is measured with it)
         durable = !spool.noteBoot() || Boolean.getBoolean("tidemark.prefetch.fsync");
         spool.notePid();
-        int k = window(config.prefetch(), config.prefetchSpoolMaxMb(), size);
+        int k = window(config.prefetch(), config.prefetchSpoolMaxMb(size), size);
         // the window's downloads beyond the threads wait in the queue, nearest first
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(k, threads)), r -> {
             Thread t = new Thread(r, "tidemark-prefetch");

@@ -48,7 +48,8 @@ import java.util.TreeSet;
  * plan.publicKey     the key restore plans must be signed with (PEM or base64 DER, P-256);
  *                    restore refuses to run without it
  * archive-get.prefetch        segments archive-get fetches ahead during recovery (default 8; 0 = off)
- * archive-get.spool-max-mb    bound of the prefetch spool in MB (default 256)
+ * archive-get.spool-max-mb    bound of the prefetch spool in MB (default 256, or two segments
+ *                             when they are larger than 128 MB)
  * archive-get.outage-wait     seconds archive-get keeps retrying a WAL file a restore plan needs
  *                             while S3 is unreachable, before it aborts recovery (default 600)
  * archive-get.prefetch-idle   seconds a prefetcher stays with nothing asked of it before it exits
@@ -90,7 +91,7 @@ public record ShimConfig(
         int retries,
         Optional<String> planPublicKey,
         int prefetch,
-        int prefetchSpoolMaxMb,
+        java.util.OptionalInt prefetchSpoolMaxMb,
         Optional<Path> s3CaFile,
         AsyncPush asyncPush,
         int outageWaitSeconds,
@@ -100,6 +101,21 @@ public record ShimConfig(
         io.tidemark.shim.storage.Multipart multipart) {
 
     public static final int DEFAULT_BACKUP_LEASE_TTL = 60;
+    public static final int DEFAULT_PREFETCH_SPOOL_MAX_MB = 256;
+
+    /**
+     * The prefetch spool's bound in MB for segments of {@code size}: {@code archive-get.spool-max-mb}
+     * when set; else 256, or room for two segments when they are larger than 128 MB. Under a fixed
+     * 256 MB, 512 MB and 1 GB segments fitted none: a standby of such a cluster got no look-ahead
+     * at all (issue 19 asks 1 MB to 1 GB to work the same). A bound the operator set is kept, even
+     * one that holds no segment (prefetching off in effect).
+     */
+    public long prefetchSpoolMaxMb(io.tidemark.events.wal.WalSegmentSize size) {
+        if (prefetchSpoolMaxMb.isPresent()) {
+            return prefetchSpoolMaxMb.getAsInt();
+        }
+        return Math.max(DEFAULT_PREFETCH_SPOOL_MAX_MB, 2 * (size.bytes() >> 20));
+    }
     public static final int DEFAULT_PREFETCH_IDLE = 60;
     /** true|false (default true): the agent runs the archive-get prefetcher while PostgreSQL is in recovery. */
     public static final String AGENT_PREFETCH = "archive-get.agent-prefetch";
@@ -238,8 +254,9 @@ public record ShimConfig(
         }
         Optional<String> planKey = Optional.ofNullable(value(p, "plan.publicKey"));
         int prefetch = integer(file, "archive-get.prefetch", Optional.ofNullable(value(p, "archive-get.prefetch")).orElse("8"), 0, 64);
-        int spoolMax = integer(file, "archive-get.spool-max-mb",
-                Optional.ofNullable(value(p, "archive-get.spool-max-mb")).orElse("256"), 1, 1 << 20);
+        String spoolMaxSet = value(p, "archive-get.spool-max-mb");
+        java.util.OptionalInt spoolMax = spoolMaxSet == null ? java.util.OptionalInt.empty()
+                : java.util.OptionalInt.of(integer(file, "archive-get.spool-max-mb", spoolMaxSet, 1, 1 << 20));
         int outageWait = integer(file, "archive-get.outage-wait",
                 Optional.ofNullable(value(p, "archive-get.outage-wait")).orElse("600"), 0, 7 * 24 * 3600);
         return new ShimConfig(file, stanza, endpoint, region, bucket, pathStyle, keys, credentialsUri, api, apiRegion,

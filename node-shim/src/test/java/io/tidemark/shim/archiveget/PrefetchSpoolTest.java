@@ -60,6 +60,9 @@ class PrefetchSpoolTest {
         assertEquals(4, Prefetcher.window(8, 64, MB16));
         assertEquals(0, Prefetcher.window(8, 8, MB16));
         assertEquals(8, Prefetcher.window(8, 8, WalSegmentSize.ofMegabytes(1)));
+        // 1 GB segments under the default bound for them (ShimConfig.prefetchSpoolMaxMb: two segments)
+        assertEquals(2, Prefetcher.window(8, 2048, WalSegmentSize.ofMegabytes(1024)));
+        assertEquals(0, Prefetcher.window(8, 256, WalSegmentSize.ofMegabytes(1024)), "a bound set below one segment");
     }
 
     @Test

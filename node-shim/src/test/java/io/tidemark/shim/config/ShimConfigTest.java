@@ -216,6 +216,21 @@ class ShimConfigTest {
     }
 
     @Test
+    void thePrefetchSpoolHoldsTwoSegmentsByDefaultWhenTheyAreLargeAndWhatTheOperatorSetOtherwise() throws Exception {
+        io.tidemark.events.wal.WalSegmentSize mb16 = io.tidemark.events.wal.WalSegmentSize.ofMegabytes(16);
+        io.tidemark.events.wal.WalSegmentSize gb1 = io.tidemark.events.wal.WalSegmentSize.ofMegabytes(1024);
+        ShimConfig d = load(Map.of(), "--config", file("d.conf", BASE).toString(), "--stanza", "main");
+        assertEquals(256, d.prefetchSpoolMaxMb(mb16));
+        assertEquals(256, d.prefetchSpoolMaxMb(io.tidemark.events.wal.WalSegmentSize.ofMegabytes(128)));
+        assertEquals(1024, d.prefetchSpoolMaxMb(io.tidemark.events.wal.WalSegmentSize.ofMegabytes(512)));
+        assertEquals(2048, d.prefetchSpoolMaxMb(gb1));
+        ShimConfig set = load(Map.of(), "--config", file("s.conf", BASE + "archive-get.spool-max-mb=64\n").toString(),
+                "--stanza", "main");
+        assertEquals(64, set.prefetchSpoolMaxMb(mb16));
+        assertEquals(64, set.prefetchSpoolMaxMb(gb1), "the operator's bound is kept");
+    }
+
+    @Test
     void theAgentHostsThePrefetcherUnlessTold() throws Exception {
         Path on = file("on.conf", BASE);
         load(Map.of(), "--config", on.toString(), "--stanza", "main");
