@@ -470,7 +470,7 @@ public final class ChunkIndexer {
             }
             long s = c.number(START).orElseThrow();
             long e = c.number(END).orElseThrow();
-            boolean same = accepted.get().equals(sha256(raw, (int) s, (int) e));
+            boolean same = accepted.get().equals(LoadedObject.sha256(raw, (int) s, (int) e));
             String key = c.string("key").orElse(c.sk());
             if (!same) {
                 mismatches++;
@@ -483,17 +483,6 @@ public final class ChunkIndexer {
                     : i.with(MISMATCH, mark)).orElse(c));
         }
         return mismatches;
-    }
-
-    /** The SHA-256 of {@code raw[from, to)}, as {@link LoadedObject#sha256} writes it. */
-    private static String sha256(byte[] raw, int from, int to) {
-        try {
-            java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-256");
-            d.update(raw, from, to - from);
-            return java.util.HexFormat.of().formatHex(d.digest());
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private Optional<byte[]> loadSegment(StanzaMeta meta, Item seg) {

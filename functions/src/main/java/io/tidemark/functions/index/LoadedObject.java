@@ -74,8 +74,15 @@ public record LoadedObject(String key, Compression compression, long storedSize,
     }
 
     static String sha256(byte[] bytes) {
+        return sha256(bytes, 0, bytes.length);
+    }
+
+    /** The hex SHA-256 of {@code bytes[from, to)}: a streamed chunk's range of its archived segment. */
+    static String sha256(byte[] bytes, int from, int to) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            d.update(bytes, from, to - from);
+            return HexFormat.of().formatHex(d.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
