@@ -33,7 +33,7 @@ import java.util.Set;
  *       path while segments are archived: the contiguous end.</li>
  *   <li>Its interval runs from its consistent point (stop LSN, stop time) to the end of the last
  *       record of the contiguous end segment, whose time is that of the last commit in the
- *       contiguous WAL before it.</li>
+ *       contiguous WAL before it, or none when that commit precedes the consistent point.</li>
  *   <li>Intervals of several backups that overlap merge; a WAL gap leaves a gap between intervals;
  *       a backup after a gap starts a new interval.</li>
  *   <li>A backup counts only if every earlier backup it needs (prior, references) is valid too.</li>
@@ -247,6 +247,12 @@ public final class WindowCalculator {
         }
         if (endPoint.lsn().isBefore(b.stopLsn())) {
             return Optional.empty();
+        }
+        if (endPoint.time() != null && b.stopTime() != null && endPoint.time().isBefore(b.stopTime())) {
+            // the last commit precedes the backup's consistent point: no commit lies in this reach
+            // (an idle cluster), so no time target in it is restorable; a time before its start
+            // shown as its end would invert the window
+            endPoint = new WindowPoint(endPoint.lsn(), null, endPoint.timeline());
         }
         return Optional.of(new Reach(b, path, startSeg, endSeg, new WindowPoint(b.stopLsn(), b.stopTime(), b.timeline()),
                 endPoint, end));

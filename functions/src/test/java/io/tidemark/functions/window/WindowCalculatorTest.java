@@ -93,6 +93,40 @@ class WindowCalculatorTest {
         assertEquals(List.of(), w.gaps());
     }
 
+    /**
+     * An idle cluster: its last commit is in WAL before the backup, none after it. The interval's
+     * end has no commit time (no time target between the backup and the end is restorable: no
+     * commit after it), rather than the earlier commit's time, which put the window's latest time
+     * before its earliest; and it stays so when retention removes the WAL before the backup.
+     */
+    @Test
+    void aCommitBeforeTheBackupIsNotTheIntervalsEndTime() {
+        TimelineAggregate a = TimelineAggregate.empty(T1);
+        a = a.withSegment(WalSegmentName.of(T1, 3, SIZE), end(3), T0.plusSeconds(3), T0);
+        for (long s = 4; s <= 9; s++) {
+            a = a.withSegment(WalSegmentName.of(T1, s, SIZE), end(s), null, T0);
+        }
+        aggs.put(T1, a);
+        WindowBackup b = backup(1, T1, 5, 6, null, List.of());
+        WindowInterval i = calc().compute(List.of(b)).timeline(T1).orElseThrow().intervals().getFirst();
+        assertEquals(new WindowPoint(b.stopLsn(), b.stopTime(), T1), i.start());
+        assertEquals(new WindowPoint(end(9), null, T1), i.end());
+
+        // retention took segments 3 and 4: the same end, still without a time
+        TimelineAggregate kept = TimelineAggregate.empty(T1);
+        for (long s = 5; s <= 9; s++) {
+            kept = kept.withSegment(WalSegmentName.of(T1, s, SIZE), end(s), null, T0);
+        }
+        aggs.put(T1, kept);
+        WindowInterval after = calc().compute(List.of(b)).timeline(T1).orElseThrow().intervals().getFirst();
+        assertEquals(i, after);
+
+        // a commit after the backup is the end's time again
+        aggs.put(T1, kept.withSegment(WalSegmentName.of(T1, 10, SIZE), end(10), T0.plusSeconds(10), T0));
+        assertEquals(new WindowPoint(end(10), T0.plusSeconds(10), T1),
+                calc().compute(List.of(b)).timeline(T1).orElseThrow().intervals().getFirst().end());
+    }
+
     @Test
     void aGapSplitsAndABackupAfterItStartsANewInterval() {
         segments(T1, 5, 10);

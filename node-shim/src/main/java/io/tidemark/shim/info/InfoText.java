@@ -295,7 +295,14 @@ final class InfoText {
      * streamed WAL (issue 17) seconds, with archived segments alone up to archive_timeout.
      */
     private static void latestRestorable(JsonNode latest, java.time.Instant now, PrintStream out) {
+        if (latest.isMissingNode() || latest.isNull()) {
+            return;
+        }
         if (latest.path("time").isNull() || latest.path("time").isMissingNode()) {
+            // an idle cluster: no commit archived after the backup, so a time target has no commit
+            // after it to stop at, and the planner refuses it; the other targets are restorable
+            out.println("latest restorable  no commit archived in the window yet: restore to latest, an LSN or"
+                    + " --target-immediate; --target-time needs a commit after the time");
             return;
         }
         try {
