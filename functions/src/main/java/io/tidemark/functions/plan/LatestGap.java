@@ -30,7 +30,9 @@ import java.util.Optional;
  *   <li>Streamed WAL (issue 17) after WAL that is neither archived nor streamed: {@link #walGap}.</li>
  *   <li>With {@code recovery_target_timeline = latest}: the timeline after the one the path
  *       reached has WAL archived (or lost) but its history file is lost, so that PostgreSQL would
- *       silently stay on the older timeline (and later pick that timeline's id again).</li>
+ *       silently stay on the older timeline (and later pick that timeline's id again). The same
+ *       loss refuses the other targets but immediate on timeline latest
+ *       ({@link #targetOnOlderTimeline}).</li>
  * </ul>
  */
 final class LatestGap {
@@ -144,6 +146,32 @@ final class LatestGap {
 
     /** The next timeline has WAL in the catalog but its history file is lost: latest would silently stay behind. */
     private Optional<String> lostHistory(TimelineId reached, WindowPoint near, Lsn pin) {
+        return lostNewerTimeline(reached).map(lost -> "latest cannot be reached: " + lost
+                + "; recovery cannot follow it and would stop on timeline " + reached.value() + "; "
+                + nearest(near, pin, reached)
+                + " (the promoted cluster would pick timeline id " + reached.next().value() + " again while "
+                + reached.next().hex() + ".history is missing: put the history file back if you can)");
+    }
+
+    /**
+     * For a time, xid, LSN or name target with {@code recovery_target_timeline = latest}: the
+     * timeline after the one {@code latest} resolved to has WAL, but its history file is lost, so
+     * the target would be looked for on the older timeline alone. Past the switch point the two
+     * timelines hold different histories, where the same time, xid, LSN or restore point name can
+     * stand for another point (an xid is given out again on the new timeline), and without the
+     * history file the switch point is unknown: refused, naming the explicit timeline.
+     */
+    Optional<String> targetOnOlderTimeline(TimelineId reached) {
+        return lostNewerTimeline(reached).map(lost -> "the target cannot be looked for on timeline latest: " + lost
+                + "; timeline latest would resolve to " + reached.value() + " only because of that loss, and past"
+                + " the switch point (unknown without the history file) timeline " + reached.value()
+                + " holds another history, where the same time, xid, LSN or name can stand for another point"
+                + "; put the history file back, or to look for the target on timeline " + reached.value()
+                + " alone: --target-timeline " + reached.value());
+    }
+
+    /** What is lost when the timeline after {@code reached} has WAL but its history file is lost, else empty. */
+    private Optional<String> lostNewerTimeline(TimelineId reached) {
         if (reached.value() >= 0xFFFFFFFFL) {
             return Optional.empty();
         }
@@ -161,13 +189,9 @@ final class LatestGap {
         String wal = agg.get().ranges().isEmpty() ? "its WAL is lost too"
                 : "its WAL is archived from " + WalSegmentName.of(next, agg.get().ranges().ranges().getFirst().start(),
                 calc.segmentSize());
-        return Optional.of("latest cannot be reached: timeline " + next.value() + " follows timeline "
-                + reached.value() + " but its history file " + next.hex() + ".history is " + h.status()
-                + (h.problem() == null ? "" : " (" + h.problem() + ")") + " and " + wal
-                + "; recovery cannot follow it and would stop on timeline " + reached.value() + "; "
-                + nearest(near, pin, reached)
-                + " (the promoted cluster would pick timeline id " + next.value() + " again while "
-                + next.hex() + ".history is missing: put the history file back if you can)");
+        return Optional.of("timeline " + next.value() + " follows timeline " + reached.value() + " but its history file "
+                + next.hex() + ".history is " + h.status() + (h.problem() == null ? "" : " (" + h.problem() + ")")
+                + " and " + wal);
     }
 
     /** The nearest reachable point before the gap and the exact option that restores to it. */

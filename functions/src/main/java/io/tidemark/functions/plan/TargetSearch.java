@@ -80,6 +80,16 @@ final class TargetSearch {
         WindowPoint end = reach.end();
         long e = reach.endSegment();
         WalSegmentSize size = calc.segmentSize();
+        if (r.timeline() instanceof TimelineTarget.Latest
+                && !(r.target() instanceof RestoreTarget.Latest) && !(r.target() instanceof RestoreTarget.Immediate)) {
+            // a newer timeline whose history file is lost: the target would be looked for on the
+            // older timeline, which may hold another transaction under the same xid (seen in an e2e run)
+            Optional<String> older = latestGap.targetOnOlderTimeline(reach.path().target());
+            if (older.isPresent()) {
+                why = older.get();
+                return Optional.empty();
+            }
+        }
         return switch (r.target()) {
             case RestoreTarget.Latest l -> {
                 // a streamed end: the last complete record the chunks hold (issue 17)

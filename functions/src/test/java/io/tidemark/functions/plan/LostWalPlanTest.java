@@ -265,6 +265,47 @@ class LostWalPlanTest {
                 d.getMessage());
     }
 
+    /**
+     * The same loss for the other targets: an xid, a time, an LSN or a restore point name on
+     * timeline latest would be looked for on timeline 1 alone, where the same xid is another
+     * transaction (an e2e run restored timeline 1's xid for timeline 2's: 150 rows, not 400).
+     */
+    @Test
+    void aTargetOnTimelineLatestIsNotLookedForOnTheOlderTimelineWhenTheNewerOnesHistoryIsLost() {
+        PlanFixture t = new PlanFixture();
+        t.archive(1, 5, 11, Map.of(9L, "rp"));
+        t.history(2, "1\t" + io.tidemark.events.wal.Lsn.of(10L * TestWal.SIZE.bytes() + 0x28)
+                + "\tno recovery target specified\n");
+        t.archive(2, 10, 12, Map.of());
+        t.backup(1, 1, 5, 6, at(6.5));
+        String xid = "{\"target\":{\"type\":\"xid\",\"value\":\"1011\"}";
+        List<String> targets = List.of(xid,
+                "{\"target\":{\"type\":\"time\",\"value\":\"" + at(8) + "\"}",
+                "{\"target\":{\"type\":\"lsn\",\"value\":\"" + io.tidemark.events.wal.Lsn.of(8L * TestWal.SIZE.bytes() + 0x28) + "\"}",
+                "{\"target\":{\"type\":\"name\",\"value\":\"rp\"}");
+        for (String target : targets) {
+            assertEquals(2, t.plan(target + "}").plan().timeline().value(), target);
+        }
+        String historyKey = StorageLayout.historyKey(PlanFixture.STANZA, TimelineId.of(2));
+        t.objects.delete(historyKey);
+        assertEquals(WalIndexer.Outcome.LOST, t.indexer.removed(historyKey, "ObjectRemoved:Delete", "00F2"));
+
+        for (String target : targets) {
+            TargetUnreachableException e = assertThrows(TargetUnreachableException.class, () -> t.plan(target + "}"),
+                    target);
+            String m = e.getMessage();
+            assertTrue(m.contains("the target cannot be looked for on timeline latest: timeline 2 follows timeline 1"
+                    + " but its history file 00000002.history is missing (deleted from the bucket"
+                    + " (ObjectRemoved:Delete)) and its WAL is archived from 00000002000000000000000A"), m);
+            assertTrue(m.contains("put the history file back, or to look for the target on timeline 1 alone:"
+                    + " --target-timeline 1"), m);
+        }
+        // named explicitly, timeline 1 is searched: xid 1011 is timeline 1's own transaction there
+        assertEquals(1, t.plan(xid + ",\"timeline\":\"1\"}").plan().timeline().value());
+        // immediate is the backup's consistent point, whichever timeline follows
+        assertEquals(1, t.plan("{\"target\":{\"type\":\"immediate\"}}").plan().timeline().value());
+    }
+
     static String status(PlanFixture f, TestBackup b) {
         return view(f).backups().stream().filter(e -> e.label().equals(b.manifest.label().toString())).findFirst()
                 .orElseThrow().status();
