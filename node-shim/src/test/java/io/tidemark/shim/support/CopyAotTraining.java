@@ -84,7 +84,7 @@ public final class CopyAotTraining {
             List<String> backup = new ArrayList<>(List.of("backup"));
             backup.addAll(List.of(conn));
             backup.addAll(List.of("--pgdata", pg.dataDir().toString(), "--type", "full", "--process-max", "2"));
-            // as bin/tidemark starts backup and restore (a cache made under another GC loses its heap objects)
+            // as bin/tidemark starts backup and restore (a cache trained under G1 ran slower under SerialGC)
             List<String> copyFlags = new ArrayList<>(CopyJitFlags.of(lib));
             copyFlags.add("-XX:+UseSerialGC");
             // the WAL into the stanza while the backup runs, as the node's archive_command would:
