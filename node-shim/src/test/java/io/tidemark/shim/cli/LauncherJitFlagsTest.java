@@ -78,8 +78,8 @@ class LauncherJitFlagsTest {
             assertEquals(java, args.subList(0, java.size()), command + ": " + args);
             assertFalse(args.contains("-XX:TieredStopAtLevel=1"), command + " keeps C2 for its kernels: " + args);
             assertEquals(List.of(command, "--help"), args.subList(args.size() - 2, args.size()));
-            // backup runs with SerialGC (less CPU than G1's threads, measured); restore keeps G1
-            assertEquals(command.equals("backup"), args.contains("-XX:+UseSerialGC"), command + ": " + args);
+            // SerialGC: less CPU than G1's threads (measured, docs/benchmarks.md issue 16)
+            assertTrue(args.contains("-XX:+UseSerialGC"), command + ": " + args);
         }
         for (String command : List.of("archive-get", "info")) {
             List<String> args = jvmArgs(command, "--help");

@@ -26,7 +26,7 @@ import java.util.stream.Stream;
  * PostgreSQL 15 cluster with about 150 MB of table data, the local cloud (S3 over TLS, the API,
  * the stack's IAM), stanza-create, then a full backup and a file restore of it, each in a JVM of
  * its own started as bin/tidemark starts it (the copy flags of {@code bin/lib/copy-jit.flags},
- * SerialGC for backup) plus {@code -XX:AOTCacheOutput}.
+ * SerialGC) plus {@code -XX:AOTCacheOutput}.
  *
  * <p>Without PostgreSQL binaries it prints one line and writes no cache (the launcher then runs
  * these commands without one); any other failure ends the build with its reason.
@@ -84,15 +84,16 @@ public final class CopyAotTraining {
             List<String> backup = new ArrayList<>(List.of("backup"));
             backup.addAll(List.of(conn));
             backup.addAll(List.of("--pgdata", pg.dataDir().toString(), "--type", "full", "--process-max", "2"));
-            List<String> backupFlags = new ArrayList<>(CopyJitFlags.of(lib));
-            backupFlags.add("-XX:+UseSerialGC"); // as bin/tidemark starts backup
+            // as bin/tidemark starts backup and restore (a cache trained under G1 ran slower under SerialGC)
+            List<String> copyFlags = new ArrayList<>(CopyJitFlags.of(lib));
+            copyFlags.add("-XX:+UseSerialGC");
             // the WAL into the stanza while the backup runs, as the node's archive_command would:
             // its validation then finds the backup's WAL at once instead of retrying 30 s later
             WalPusher pusher = new WalPusher(pg, conf);
             pusher.pushNew(); // the load's segments, before the training backup starts
             Thread pushing = Thread.ofPlatform().daemon().start(pusher);
             try {
-                train(jar, lib, backupCache, backupFlags, backup, dir);
+                train(jar, lib, backupCache, copyFlags, backup, dir);
             } finally {
                 pusher.stop = true;
                 pushing.join();
@@ -108,7 +109,7 @@ public final class CopyAotTraining {
             }
             List<String> restore = List.of("restore", "--config", conf.toString(),
                     "--pgdata", dir.resolve("restored").toString(), "--process-max", "2");
-            train(jar, lib, restoreCache, CopyJitFlags.of(lib), restore, dir);
+            train(jar, lib, restoreCache, copyFlags, restore, dir);
             System.out.println("[aot] tidemark-backup.aot (" + Files.size(backupCache) / (1 << 20) + " MB) and tidemark-restore.aot ("
                     + Files.size(restoreCache) / (1 << 20) + " MB) trained on a real full backup and restore of "
                     + pg.binaries() + " in " + (System.nanoTime() - t0) / 1_000_000_000 + " s (set-up and load "
