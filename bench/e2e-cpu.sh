@@ -50,7 +50,7 @@ sample() { echo "$(date +%s.%N) $([ -n "$cg" ] && cat "$cg/cpuacct.usage" || ech
 tck=$(getconf CLK_TCK)
 resident() {
   local p c
-  for p in $(pgrep -f '(io.tidemark.shim.Main|tidemark-node-shim.jar) (archive-push-worker|archive-get-prefetch)' 2>/dev/null); do
+  for p in $(pgrep -f 'io.tidemark.shim.Main (archive-push-worker|archive-get-prefetch)' 2>/dev/null); do
     # only this run's (other builds on the machine run workers too): those in its cgroup
     [ -z "$cg" ] || grep -q "e2e-cpu-$tag" "/proc/$p/cgroup" 2>/dev/null || continue
     c=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -oE 'archive-push-worker|archive-get-prefetch' | head -1)

@@ -337,6 +337,7 @@ public final class PrefetchCommand implements Command {
         // The default (tiered, C2) compiler: the prefetcher runs for the whole recovery, and C1 alone
         // has none of the AES-GCM, SHA and CRC intrinsics that TLS, checksums and zstd frames use.
         List<String> cmd = new ArrayList<>(prefix);
+        String classPath = System.getProperty("java.class.path");
         cmd.addAll(List.of(java, "-XX:+UseSerialGC", "-Xmx768m"));
         // C2 only for the digest and cipher kernels (bin/lib/copy-jit.json, as for backup and restore),
         // C1 for the rest: a restore's prefetcher lives for a few segments, and C2 compiling its
@@ -349,11 +350,11 @@ public final class PrefetchCommand implements Command {
         if (zstd != null) {
             cmd.add("-DZstdNativePath=" + zstd); // the launcher's extracted library: no extraction to /tmp
         }
-        // restore's AOT cache (tidemark-restore.aot, trained on a real restore with these copy
-        // flags: the same downloads, decryption, hashing and spool writes), not archive-get's
-        // (trained with C1 alone: a JVM started with it ran SHA-256 at 60-100 MB/s instead of
-        // ~1 GB/s, measured 2026-12-07, docs/benchmarks.md). docs/startup.md, issue 15.
-        cmd.addAll(io.tidemark.shim.cli.AotCacheFlags.startMain("restore"));
+        // No AOT cache (archive-get's, tidemark-get.aot): it was trained with C1 alone, and a JVM
+        // started with it ran SHA-256 at 60-100 MB/s instead of ~1 GB/s (its compiled code never
+        // got the SHA intrinsic; measured 2026-12-07, docs/benchmarks.md): 240 ms of every 16 MB
+        // segment's download, against the second or so the cache saves at the start.
+        cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", classPath, "io.tidemark.shim.Main"));
         cmd.addAll(List.of("archive-get-prefetch",
                 "--config", config.file().toAbsolutePath().toString(), "--stanza", config.stanza().value()));
         cmd.addAll(options);

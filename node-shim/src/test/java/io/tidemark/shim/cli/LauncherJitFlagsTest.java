@@ -138,56 +138,6 @@ class LauncherJitFlagsTest {
         assertFalse(old.stream().anyMatch(a -> a.startsWith("-XX:AOTCache")), old.toString());
     }
 
-    /**
-     * verify gets restore's cache (its work is restore's: download, decrypt, decompress, hash; no
-     * cache of its own), on the same terms; its JIT and GC flags stay the JVM's defaults.
-     */
-    @Test
-    void verifyUsesRestoresAotCacheOnlyWhenNewerThanTheJar() throws Exception {
-        Path lib = dir.resolve("install/lib");
-        Path cache = lib.resolve("tidemark-restore.aot");
-        assertFalse(jvmArgs("verify", "--help").stream().anyMatch(a -> a.startsWith("-XX:AOTCache")), "no cache, no flag");
-        Files.write(cache, new byte[0]);
-        java.nio.file.attribute.FileTime jarTime = Files.getLastModifiedTime(lib.resolve("tidemark-node-shim.jar"));
-        Files.setLastModifiedTime(cache, java.nio.file.attribute.FileTime.fromMillis(jarTime.toMillis() + 60_000));
-        List<String> args = jvmArgs("verify", "--help");
-        assertTrue(args.contains("-XX:AOTCache=" + cache), args.toString());
-        assertTrue(args.contains("-Xlog:aot*=off,cds*=off"), args.toString());
-        assertFalse(args.contains("-XX:TieredStopAtLevel=1") || args.stream().anyMatch(a -> a.contains("GC")), args.toString());
-        Files.setLastModifiedTime(cache, java.nio.file.attribute.FileTime.fromMillis(jarTime.toMillis() - 60_000));
-        assertFalse(jvmArgs("verify", "--help").stream().anyMatch(a -> a.startsWith("-XX:AOTCache")), "stale: ignored");
-        Files.setLastModifiedTime(cache, java.nio.file.attribute.FileTime.fromMillis(jarTime.toMillis() + 60_000));
-        Files.writeString(fakeJdk.resolve("release"), "JAVA_VERSION=\"21.0.5\"\n");
-        assertFalse(jvmArgs("verify", "--help").stream().anyMatch(a -> a.startsWith("-XX:AOTCache")), "JDK 21: none");
-    }
-
-    /**
-     * The JVMs the shim starts itself (the prefetcher with restore's cache, the archive worker with
-     * backup's) follow the launcher's rule, and with a cache start by {@code -jar}: native access
-     * then comes from the manifest as in the training; {@code --enable-native-access} on the
-     * command line makes the JVM refuse the cache. Without one, the start is as before.
-     */
-    @Test
-    void residentJvmsUseACacheBesideTheJarOnTheLaunchersTerms() throws Exception {
-        Path lib = dir.resolve("install/lib");
-        Path jar = lib.resolve("tidemark-node-shim.jar");
-        Path cache = lib.resolve("tidemark-restore.aot");
-        List<String> plain = List.of("--enable-native-access=ALL-UNNAMED", "-cp", jar.toString(), "io.tidemark.shim.Main");
-        assertEquals(plain, AotCacheFlags.startMain(jar.toString(), "restore", 25), "no cache");
-        Files.write(cache, new byte[0]);
-        java.nio.file.attribute.FileTime jarTime = Files.getLastModifiedTime(jar);
-        Files.setLastModifiedTime(cache, java.nio.file.attribute.FileTime.fromMillis(jarTime.toMillis() + 60_000));
-        assertEquals(List.of("-XX:AOTCache=" + cache, "-Xlog:aot*=off,cds*=off", "-jar", jar.toString()),
-                AotCacheFlags.startMain(jar.toString(), "restore", 25));
-        assertEquals(plain, AotCacheFlags.startMain(jar.toString(), "backup", 25), "another command's cache is not this one");
-        assertEquals(plain, AotCacheFlags.startMain(jar.toString(), "restore", 21), "JDK 21");
-        String classes = dir.resolve("classes") + java.io.File.pathSeparator + jar;
-        assertEquals(List.of("--enable-native-access=ALL-UNNAMED", "-cp", classes, "io.tidemark.shim.Main"),
-                AotCacheFlags.startMain(classes, "restore", 25), "a class path that is not the shim's jar");
-        Files.setLastModifiedTime(cache, java.nio.file.attribute.FileTime.fromMillis(jarTime.toMillis() - 60_000));
-        assertEquals(plain, AotCacheFlags.startMain(jar.toString(), "restore", 25), "stale: ignored");
-    }
-
     /** The real JVM with the launcher's flags: it starts (it refuses a file it cannot parse) and prints nothing on stdout. */
     @Test
     void theRealJvmParsesTheDirectivesFileQuietly() throws Exception {

@@ -175,15 +175,12 @@ public final class AsyncArchivePush {
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC",
                 // each push holds a segment, its compressed form and the read buffer
-                "-Xmx" + (256 + 64 * config.asyncPush().process()) + "m"));
+                "-Xmx" + (256 + 64 * config.asyncPush().process()) + "m", "--enable-native-access=ALL-UNNAMED"));
         String zstd = System.getProperty("ZstdNativePath");
         if (zstd != null) {
             cmd.add("-DZstdNativePath=" + zstd);
         }
-        // backup's AOT cache (tidemark-backup.aot, trained on a real backup with SerialGC: the same
-        // compression, hashing and uploads); docs/startup.md, issue 15
-        cmd.addAll(io.tidemark.shim.cli.AotCacheFlags.startMain("backup"));
-        cmd.addAll(List.of("archive-push-worker",
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.tidemark.shim.Main", "archive-push-worker",
                 "--config", config.file().toAbsolutePath().toString(), "--stanza", config.stanza().value(),
                 "--pgdata", pgdata.toAbsolutePath().toString()));
         new ProcessBuilder(cmd)
