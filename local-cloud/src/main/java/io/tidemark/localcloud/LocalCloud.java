@@ -83,6 +83,7 @@ public final class LocalCloud implements AutoCloseable {
     private LocalPlanKey planKey;
     private S3EventDispatcher dispatcher;
     private LocalDynamoDb dynamoDb;
+    private Path dynamoDbDir;
     private LocalS3 s3;
     private LocalApi api;
     private LocalScheduler scheduler;
@@ -157,7 +158,8 @@ public final class LocalCloud implements AutoCloseable {
                     ? external.s3Credentials() : LocalCredentials.loadOrCreate(dir);
             planKey = LocalPlanKey.loadOrCreate(dir);
             Files.createDirectories(dir.resolve("s3"));
-            Files.createDirectories(dir.resolve("dynamodb"));
+            dynamoDbDir = DynamoDbDirectory.of(dir);
+            Files.createDirectories(dynamoDbDir);
         } catch (IOException e) {
             throw new LocalCloudException("cannot write to " + dir + ": " + e.getMessage(), e);
         }
@@ -168,7 +170,7 @@ public final class LocalCloud implements AutoCloseable {
         long t1 = System.nanoTime();
         if (ownDynamoDb()) {
             // with enforcement DynamoDB Local listens on a port of its own, behind the gate
-            dynamoDb = LocalDynamoDb.start(dir.resolve("dynamodb"), host, enforcement == null ? b.dynamoDbPort : 0);
+            dynamoDb = LocalDynamoDb.start(dynamoDbDir, host, enforcement == null ? b.dynamoDbPort : 0);
             if (enforcement != null) {
                 dynamoDbGate = DynamoDbGate.start(host, b.dynamoDbPort, dynamoDb.endpoint(), enforcement);
             }
@@ -342,7 +344,7 @@ public final class LocalCloud implements AutoCloseable {
                 KeySchemaElement.builder().attributeName(PARTITION_KEY).keyType(KeyType.HASH).build(),
                 KeySchemaElement.builder().attributeName(SORT_KEY).keyType(KeyType.RANGE).build());
         if (!existing.keySchema().equals(expected)) {
-            throw new LocalCloudException("table " + table + " in " + dir.resolve("dynamodb")
+            throw new LocalCloudException("table " + table + " in " + dynamoDbDir
                     + " has key schema " + existing.keySchema() + ", expected PK (HASH) and SK (RANGE)");
         }
     }
