@@ -3,9 +3,6 @@ package io.tidemark.shim.info;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -19,9 +16,7 @@ class InfoTextWindowTest {
         ObjectNode w = d.putObject("window");
         w.putObject("earliest").put("lsn", "0/5000100").put("time", "2026-03-01T12:00:00Z").put("timeline", 1);
         w.putObject("latest").put("lsn", "0/9000800").putNull("time").put("timeline", 1);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        InfoText.print(d, new InfoCommand.Lag(10L, 0L, null), new PrintStream(bytes, true, StandardCharsets.UTF_8));
-        String text = bytes.toString(StandardCharsets.UTF_8);
+        String text = InfoTextGuardsTest.print(d);
         assertTrue(text.contains("recovery window    2026-03-01T12:00:00Z (LSN 0/5000100)  ..  ? (LSN 0/9000800)"), text);
         assertTrue(text.contains("latest restorable  no commit archived in the window yet: restore to latest, an LSN or"
                 + " --target-immediate; --target-time needs a commit after the time"), text);
