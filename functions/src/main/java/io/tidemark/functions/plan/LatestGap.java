@@ -14,7 +14,9 @@ import io.tidemark.functions.window.TimelinePath;
 import io.tidemark.functions.window.WindowCalculator;
 import io.tidemark.functions.window.WindowPoint;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -42,6 +44,11 @@ final class LatestGap {
     private final CatalogStore store;
     private final String pk;
     private final WindowCalculator calc;
+    /**
+     * {@link #lostNewerTimeline} per timeline reached: the planner asks once per candidate backup,
+     * and each answer may read the history file's item; one planning request reads it once.
+     */
+    private final Map<TimelineId, Optional<String>> newerLost = new HashMap<>();
 
     LatestGap(CatalogStore store, String pk, WindowCalculator calc) {
         this.store = store;
@@ -172,6 +179,10 @@ final class LatestGap {
 
     /** What is lost when the timeline after {@code reached} has WAL but its history file is lost, else empty. */
     private Optional<String> lostNewerTimeline(TimelineId reached) {
+        return newerLost.computeIfAbsent(reached, this::readLostNewerTimeline);
+    }
+
+    private Optional<String> readLostNewerTimeline(TimelineId reached) {
         if (reached.value() >= 0xFFFFFFFFL) {
             return Optional.empty();
         }

@@ -102,6 +102,9 @@ public record ShimConfig(
 
     public static final int DEFAULT_BACKUP_LEASE_TTL = 60;
     public static final int DEFAULT_PREFETCH_SPOOL_MAX_MB = 256;
+    public static final int DEFAULT_PREFETCH_IDLE = 60;
+    /** true|false (default true): the agent runs the archive-get prefetcher while PostgreSQL is in recovery. */
+    public static final String AGENT_PREFETCH = "archive-get.agent-prefetch";
 
     /**
      * The prefetch spool's bound in MB for segments of {@code size}: {@code archive-get.spool-max-mb}
@@ -116,9 +119,6 @@ public record ShimConfig(
         }
         return Math.max(DEFAULT_PREFETCH_SPOOL_MAX_MB, 2 * (size.bytes() >> 20));
     }
-    public static final int DEFAULT_PREFETCH_IDLE = 60;
-    /** true|false (default true): the agent runs the archive-get prefetcher while PostgreSQL is in recovery. */
-    public static final String AGENT_PREFETCH = "archive-get.agent-prefetch";
 
     /**
      * The asynchronous archive-push settings ({@code archive-push.*}).
